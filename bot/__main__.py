@@ -1,0 +1,186 @@
+"""python -m bot [serve|check|migrate|gen-key]"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from bot import logs
+from bot.config import ConfigError, Settings, describe_database, load_settings
+from bot.storage import crypto, db
+
+log = logging.getLogger("bot")
+
+
+class Fatal(Exception):
+    """Ends the command with one line on stderr and exit status 1."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Picmim for Slack")
+    parser.add_argument("command", nargs="?", default="serve", choices=("serve", "check", "migrate", "gen-key"),
+                        help="serve (default): run the app; check: explain the configuration; "
+                             "migrate: update the database schema; gen-key: print a new PICMIM_SECRET_KEY")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "gen-key":
+            print(crypto.generate_key())
+            return 0
+        if args.command == "check":
+            return check()
+        settings = load_settings(require_slack=args.command == "serve")
+        logs.setup(settings.log_level)
+        if args.command == "migrate":
+            asyncio.run(migrate(settings))
+            print("The database schema is up to date.")
+            return 0
+        asyncio.run(serve(settings))
+        return 0
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2
+    except (Fatal, db.DatabaseError, crypto.SecretKeyError) as exc:
+        print(f"Picmim cannot start: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def migrate(settings: Settings) -> None:
+    from bot.app import prepare_storage
+
+    engine = await prepare_storage(settings)
+    await engine.dispose()
+
+
+async def serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from bot.app import build_runtime, prepare_storage
+
+    engine = await prepare_storage(settings)
+    runtime = build_runtime(settings, engine)
+    runner = web.AppRunner(runtime.web, access_log=None, handle_signals=False)
+    await runner.setup()
+    socket_handler = None
+    try:
+        try:
+            await web.TCPSite(runner, settings.host, settings.port).start()
+        except OSError as exc:
+            raise Fatal(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
+                        "is another copy running? Set PORT to a free port.") from None
+        if settings.slack.socket_mode:
+            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+            socket_handler = AsyncSocketModeHandler(runtime.bolt, settings.slack.app_token)
+            await socket_handler.connect_async()
+            log.info("Connected to Slack over Socket Mode")
+        mode = "Socket Mode" if settings.slack.socket_mode else f"HTTP events at {settings.public_url}/slack/events"
+        log.info("Picmim is listening on http://%s:%s (%s, %s workspace)", settings.host, settings.port, mode,
+                 settings.slack.mode)
+        await _wait_for_stop_signal()
+        log.info("Stopping")
+    finally:
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        await runner.cleanup()
+        await runtime.close()
+
+
+async def _wait_for_stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def check() -> int:
+    """Print the configuration state; exit 0 only when the app can serve."""
+    try:
+        settings = load_settings(require_slack=False)
+    except ConfigError as exc:
+        print(exc.render())
+        return 2
+    from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS
+
+    slack = settings.slack
+    print("Slack")
+    if slack.mode == "single":
+        print("  mode: one workspace (SLACK_BOT_TOKEN)")
+    elif slack.mode == "multi":
+        print("  mode: installable into many workspaces (SLACK_CLIENT_ID/SLACK_CLIENT_SECRET)")
+        print(f"  install link: {settings.public_url}/slack/install")
+        print(f"  redirect URL to add under OAuth & Permissions: {settings.slack_redirect_uri}")
+    print("  events: " + ("Socket Mode (SLACK_APP_TOKEN)" if slack.socket_mode
+                          else f"HTTP at {settings.public_url}/slack/events"))
+    print(f"  Web API: {slack.api_url}")
+    for problem in settings.problems:
+        print(f"  ! {problem}")
+
+    print("Database")
+    print(f"  {describe_database(settings.database_url)}")
+    db_ok = asyncio.run(_check_database(settings))
+    print("Encryption key")
+    if settings.secret_keys:
+        print("  from PICMIM_SECRET_KEY" + (f" ({len(settings.secret_keys)} keys: the first encrypts)"
+                                            if len(settings.secret_keys) > 1 else ""))
+    else:
+        path = settings.data_dir.resolve() / crypto.KEY_FILE_NAME
+        state = "exists" if path.exists() else "will be created on first start"
+        print(f"  key file {path} ({state}); set PICMIM_SECRET_KEY when several machines share the database")
+
+    print("Platforms (register each redirect URI in the platform's developer app)")
+    width = max(len(p.name) for p in PLATFORMS)
+    for p in PLATFORMS:
+        if p.credential_prefix is None:
+            state = "ready, no credentials needed"
+        elif settings.platform_configured(p.credential_prefix):
+            state = "configured"
+        else:
+            state = f"not configured: set {p.credential_prefix}_CLIENT_ID and {p.credential_prefix}_CLIENT_SECRET"
+        if not p.adapter_ready:
+            state += " (publishing arrives in a later version)"
+        print(f"  {p.name:<{width}}  {state}")
+        if p.key == "bluesky":
+            print(f"  {'':<{width}}  client metadata: {settings.public_url}/oauth/bluesky/client-metadata.json")
+        else:
+            print(f"  {'':<{width}}  redirect URI: {settings.redirect_uri(p.key)}  ({p.developer_console})")
+    print(f"  {FACEBOOK_GROUPS.name:<{width}}  unavailable: {FACEBOOK_GROUPS.unavailable_reason}")
+    if settings.origin_overrides:
+        print("Origin overrides")
+        for real, other in settings.origin_overrides.items():
+            print(f"  {real} -> {other}")
+
+    ready = not settings.problems and db_ok
+    print("\nReady to serve." if ready else "\nNot ready: fix the lines marked above, then run this again.")
+    return 0 if ready else 1
+
+
+async def _check_database(settings: Settings) -> bool:
+    try:
+        db.check_location(settings.database_url)
+    except db.DatabaseError as exc:
+        print(f"  ! {exc}")
+        return False
+    if settings.sqlite_path is not None and not settings.sqlite_path.exists():
+        print("  file will be created on first start")
+        return True
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.ping(engine, timeout=5)
+        revision = await db.current_revision(engine)
+        print(f"  reachable; schema revision {revision or 'none yet (created on first start)'}")
+        return True
+    except db.DatabaseError as exc:
+        print(f"  ! {exc}")
+        return False
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

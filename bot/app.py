@@ -1,0 +1,132 @@
+"""Builds the running product: the bolt app, the web app, storage and the shared HTTP client."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import handlers, web as web_routes
+from bot.config import Settings
+from bot.http import build_client
+from bot.storage import crypto, db
+from bot.storage.slack_stores import build_stores
+
+log = logging.getLogger(__name__)
+
+# The bot scopes Picmim asks Slack for (manifest.yml lists the same; README says why each is there).
+BOT_SCOPES = (
+    "commands",           # /picmim
+    "chat:write",         # post status, review cards, alerts and digests
+    "chat:write.public",  # post into public alert/digest channels without being invited first
+    "files:read",         # download attachments given in the compose modal
+    "files:write",        # upload digest charts
+    "reactions:read",     # approve or reject by reacting to a review card
+    "users:read",         # each user's time zone, to show and read schedule times
+    "usergroups:read",    # approvers given as a user group
+    "im:write",           # DM the author or the person who connected an account
+)
+
+
+@dataclass
+class Runtime:
+    """Everything a handler or job may need, built once per process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    bolt: AsyncApp
+    web: web.Application
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.engine.dispose()
+
+
+def resolve_secret_key(settings: Settings) -> str | None:
+    """Install the encryption key. Returns a message to show when a new key file was created."""
+    if settings.secret_keys:
+        crypto.configure(settings.secret_keys)
+        return None
+    key, created = crypto.load_or_create_key_file(settings.data_dir)
+    crypto.configure([key])
+    if created:
+        path = settings.data_dir.resolve() / crypto.KEY_FILE_NAME
+        return (f"Created a new encryption key in {path} (readable by you only). Keep it with the database: "
+                "without it the stored tokens cannot be read. Set PICMIM_SECRET_KEY to use your own.")
+    return None
+
+
+async def prepare_storage(settings: Settings) -> AsyncEngine:
+    """Key, reachable database, current schema: or a DatabaseError/SecretKeyError that says why not."""
+    db.check_location(settings.database_url)
+    notice = resolve_secret_key(settings)
+    if notice:
+        log.warning(notice)
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.ping(engine)
+        await db.migrate(engine)
+    except Exception:
+        await engine.dispose()
+        raise
+    return engine
+
+
+def build_slack_client(settings: Settings) -> AsyncWebClient:
+    client = AsyncWebClient(token=settings.slack.bot_token, base_url=settings.slack.api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def build_bolt_app(settings: Settings, engine: AsyncEngine) -> AsyncApp:
+    slack = settings.slack
+    common = dict(
+        client=build_slack_client(settings),
+        signing_secret=slack.signing_secret or "",
+        request_verification_enabled=True,  # bolt skips it by itself for Socket Mode envelopes
+        raise_error_for_unhandled_request=False,
+    )
+    if slack.mode == "multi":
+        installation_store, state_store = build_stores(slack.client_id, engine)
+        oauth_settings = AsyncOAuthSettings(
+            client_id=slack.client_id,
+            client_secret=slack.client_secret,
+            scopes=list(BOT_SCOPES),
+            redirect_uri=settings.slack_redirect_uri,
+            installation_store=installation_store,
+            state_store=state_store,
+            authorization_url=f"{slack.web_origin}/oauth/v2/authorize",
+        )
+        return AsyncApp(installation_store=installation_store, oauth_settings=oauth_settings, **common)
+    return AsyncApp(**common)
+
+
+def build_runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
+    bolt = build_bolt_app(settings, engine)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=db.session_factory(engine),
+        http=build_client(settings.origin_overrides),
+        bolt=bolt,
+        web=web.Application(),  # replaced below, once bolt's routes exist
+    )
+
+    @bolt.middleware
+    async def put_runtime_in_context(context, next):
+        # No I/O here: this runs before every listener's ack().
+        context["runtime"] = runtime
+        await next()
+
+    handlers.register(bolt)
+    runtime.web = web_routes.build_web_app(runtime)
+    return runtime

@@ -1,0 +1,18 @@
+"""The one seam where every feature's Slack listeners are wired into the bolt app."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.handlers import commands, home, lifecycle
+
+# Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
+FEATURES = (home, lifecycle)
+
+
+def register(app: AsyncApp) -> None:
+    subcommands: dict = {}
+    for feature in FEATURES:
+        feature.register(app)
+        subcommands.update(getattr(feature, "SUBCOMMANDS", {}))
+    commands.register(app, subcommands)

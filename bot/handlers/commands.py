@@ -1,0 +1,36 @@
+"""`/picmim`: one slash command, routed by its first word to the feature modules' subcommands."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.handlers import ids
+from bot.views.help import NAMES, help_blocks, help_text
+
+# A subcommand handler gets the rest of the text as `args`, plus bolt's usual keyword arguments.
+Subcommand = Callable[..., Awaitable[None]]
+
+
+def register(app: AsyncApp, subcommands: Mapping[str, Subcommand]) -> None:
+    available = frozenset(subcommands) | {"help"}
+
+    async def picmim(ack, command, body, context, client, respond, logger) -> None:
+        name, _, args = (command.get("text") or "").strip().partition(" ")
+        name = name.lower()
+        handler = subcommands.get(name)
+        if handler is not None:
+            await handler(ack=ack, args=args.strip(), command=command, body=body, context=context,
+                          client=client, respond=respond, logger=logger)
+            return
+        slash = command.get("command") or ids.COMMAND
+        if name in NAMES and name != "help":
+            intro = f"`{slash} {name}` is not available in this version of Picmim yet. Here is what is:"
+        elif name and name != "help":
+            intro = f"I don't know `{slash} {name}`. Here is what I can do:"
+        else:
+            intro = None
+        await ack(text=help_text(slash), blocks=help_blocks(slash, intro, available))
+
+    app.command(ids.COMMAND)(picmim)

@@ -1,0 +1,71 @@
+"""Every platform the product knows, by its contract key (DESIGN.md), whether or not its adapter exists yet.
+
+The adapter for each platform is added by its own issue; until then the platform is listed with
+`adapter_ready=False` so the product can say "not yet available" instead of hiding it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    key: str  # used in `/picmim connect <key>` and `/oauth/<key>/callback`
+    name: str
+    credential_prefix: str | None  # <PREFIX>_CLIENT_ID / <PREFIX>_CLIENT_SECRET; None = needs none
+    accounts: str  # which account kinds it reaches, in a user's words
+    developer_console: str  # where an admin registers the redirect URI
+    adapter_ready: bool = False
+    unavailable_reason: str | None = None  # set when no app can use it at all
+
+
+PLATFORMS: tuple[PlatformInfo, ...] = (
+    PlatformInfo("instagram", "Instagram (through Meta)", "META",
+                 "Instagram Business and Creator accounts linked to a Facebook Page",
+                 "Meta for Developers → your app → Facebook Login → Settings → Valid OAuth Redirect URIs"),
+    PlatformInfo("instagram-login", "Instagram (direct login)", "INSTAGRAM",
+                 "Instagram Business and Creator accounts, no Facebook Page needed",
+                 "Meta for Developers → your app → Instagram → API setup with Instagram login → "
+                 "Business login settings → OAuth redirect URIs"),
+    PlatformInfo("facebook", "Facebook Pages", "META",
+                 "Facebook Pages you manage",
+                 "Meta for Developers → your app → Facebook Login → Settings → Valid OAuth Redirect URIs"),
+    PlatformInfo("linkedin", "LinkedIn", "LINKEDIN",
+                 "your LinkedIn profile and Company pages you administer",
+                 "LinkedIn Developers → your app → Auth → Authorized redirect URLs"),
+    PlatformInfo("x", "X", "X",
+                 "X accounts",
+                 "X Developer Portal → your app → User authentication settings → Callback URI"),
+    PlatformInfo("tiktok", "TikTok", "TIKTOK",
+                 "TikTok Business and Creator accounts (video and photo posts)",
+                 "TikTok for Developers → your app → Login Kit → Redirect URI"),
+    PlatformInfo("pinterest", "Pinterest", "PINTEREST",
+                 "Pinterest business accounts and their boards",
+                 "Pinterest Developers → your app → Configure → Redirect URIs"),
+    PlatformInfo("youtube", "YouTube", "GOOGLE",
+                 "YouTube channels",
+                 "Google Cloud console → APIs & Services → Credentials → OAuth client → "
+                 "Authorized redirect URIs"),
+    PlatformInfo("bluesky", "Bluesky", None,
+                 "Bluesky accounts on any PDS",
+                 "nothing to register: the app publishes its own client metadata"),
+)
+
+# Not a connectable platform: listed so the product can say why it is missing.
+FACEBOOK_GROUPS = PlatformInfo(
+    "facebook-groups", "Facebook Groups", None, "Facebook Groups", "",
+    unavailable_reason=(
+        "Meta closed the Groups API to every app on 22 April 2024 (Graph API v19), so no app, "
+        "Picmim included, can publish to Facebook Groups. Pages still work."
+    ),
+)
+
+BY_KEY = {p.key: p for p in PLATFORMS}
+CREDENTIAL_PREFIXES: tuple[str, ...] = tuple(
+    dict.fromkeys(p.credential_prefix for p in PLATFORMS if p.credential_prefix)
+)
+
+
+def get(key: str) -> PlatformInfo | None:
+    return BY_KEY.get(key.lower())

@@ -1,0 +1,103 @@
+"""The database engine, sessions, migrations and the start-up checks that explain a bad database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message says why and what to do."""
+
+
+def create_engine(url: str) -> AsyncEngine:
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, connect_args={"timeout": 15})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            # WAL lets readers and one writer work at once (several processes on one file);
+            # busy_timeout waits for a lock instead of failing.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=15000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def check_location(url: str) -> None:
+    """Fail early, in words, when a SQLite file's folder is missing."""
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() != "sqlite" or not sa_url.database or sa_url.database == ":memory:":
+        return
+    folder = Path(sa_url.database).resolve().parent
+    if not folder.is_dir():
+        raise DatabaseError(f"The folder {folder} for the database file does not exist; create it, "
+                            "or set DATABASE_URL to a file in an existing folder.")
+
+
+async def ping(engine: AsyncEngine, timeout: float = 10.0) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # every driver has its own exception family
+        raise DatabaseError(f"Cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
+                            f"{_describe(exc)}. Check DATABASE_URL and that the server is running.") from None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    orig = getattr(exc, "orig", None) or exc
+    message = str(orig).strip().splitlines()[0] if str(orig).strip() else orig.__class__.__name__
+    return message[:200]
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema to `revision`. Alembic runs on a sync connection borrowed from the engine."""
+
+    def upgrade(sync_conn) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = sync_conn
+        command.upgrade(cfg, revision)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        raise DatabaseError(f"Updating the database schema failed: {_describe(exc)}.") from exc
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())

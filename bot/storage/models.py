@@ -1,0 +1,368 @@
+"""The core model of DESIGN.md as SQLAlchemy 2 typed ORM classes.
+
+Times are stored in UTC (`UTCDateTime` gives back aware datetimes on SQLite and PostgreSQL alike).
+Token columns use `EncryptedSecret`: ciphertext in the database, a `Secret` in Python.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    inspect,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from bot.storage.crypto import EncryptedSecret, EncryptedText, Secret
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def str_enum(cls: type[enum.Enum]) -> SAEnum:
+    # Stored as plain strings (no native enum, no CHECK) so adding a state is a code change only.
+    return SAEnum(cls, native_enum=False, create_constraint=False, length=32,
+                  values_callable=lambda e: [m.value for m in e])
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+    def __repr__(self) -> str:
+        # Never print token columns, whatever a caller logs.
+        mapper = inspect(type(self))
+        shown = []
+        for column in mapper.columns:
+            if isinstance(column.type, EncryptedText):
+                continue
+            if column.key in ("id", "platform", "status", "team_id", "name", "external_id", "state_hash"):
+                shown.append(f"{column.key}={getattr(self, column.key, None)!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+class ConnectionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    ERROR = "error"
+
+
+class PostStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class TargetStatus(enum.StrEnum):
+    PENDING = "pending"          # waiting for its post to be scheduled
+    SCHEDULED = "scheduled"      # due at the post's time
+    HELD = "held"                # its connection is broken; waits for a reconnect
+    PUBLISHING = "publishing"    # claimed with a lease, platform call under way
+    PUBLISHED = "published"
+    FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"  # outcome unknown: checked at the platform or confirmed by a person
+    CANCELLED = "cancelled"
+
+
+class Decision(enum.StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_CHANGES = "request_changes"
+    WITHDRAW = "withdraw"
+
+
+class Workspace(Base):
+    """A Slack team and its settings."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(255))
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    uninstalled_at: Mapped[datetime | None]
+    alerts_channel_id: Mapped[str | None] = mapped_column(String(32))
+    approval_channel_id: Mapped[str | None] = mapped_column(String(32))
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    approver_user_ids: Mapped[list[Any]] = mapped_column(default=list)
+    approver_usergroup_id: Mapped[str | None] = mapped_column(String(32))
+    approvals_needed: Mapped[int] = mapped_column(Integer, default=1)
+    allow_self_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    approve_reaction: Mapped[str] = mapped_column(String(64), default="white_check_mark")
+    reject_reaction: Mapped[str] = mapped_column(String(64), default="x")
+    # Who may connect, reconnect and disconnect accounts: members | admins | list
+    managers_policy: Mapped[str] = mapped_column(String(16), default="members")
+    manager_user_ids: Mapped[list[Any]] = mapped_column(default=list)
+    expiry_warning_days: Mapped[list[Any]] = mapped_column(default=lambda: [7, 1])
+    default_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Connection(Base):
+    """One OAuth grant on one platform."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("workspace_id", "platform", "external_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_user_id: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    access_token: Mapped[Secret | None] = mapped_column(EncryptedSecret)
+    refresh_token: Mapped[Secret | None] = mapped_column(EncryptedSecret)
+    # Platform-specific secrets (e.g. Bluesky's DPoP key), as encrypted JSON.
+    secret_extra: Mapped[Secret | None] = mapped_column(EncryptedSecret)
+    token_expires_at: Mapped[datetime | None]
+    refresh_expires_at: Mapped[datetime | None]
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[ConnectionStatus] = mapped_column(str_enum(ConnectionStatus), default=ConnectionStatus.ACTIVE)
+    status_cause: Mapped[str | None] = mapped_column(String(64))
+    last_sync_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    refresh_lease_until: Mapped[datetime | None]  # serializes refreshes (rotating refresh tokens)
+    connected_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    accounts: Mapped[list[Account]] = relationship(back_populates="connection")
+
+
+class Account(Base):
+    """A place to publish (page, profile, company page, board, channel) reached through a connection."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("workspace_id", "platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    # Kept when the connection goes, so posts and history survive a disconnect or reconnect.
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"),
+                                                      index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))  # page, profile, company, business, creator, channel…
+    name: Mapped[str] = mapped_column(String(255))
+    handle: Mapped[str | None] = mapped_column(String(255))
+    avatar_url: Mapped[str | None] = mapped_column(Text)
+    followers_count: Mapped[int | None]
+    access_token: Mapped[Secret | None] = mapped_column(EncryptedSecret)  # e.g. a Facebook Page token
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. Pinterest default board
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    connection: Mapped[Connection | None] = relationship(back_populates="accounts")
+
+
+class MediaItem(Base):
+    """An attachment, stored once by content hash, with what inspection found."""
+
+    __tablename__ = "media_items"
+    __table_args__ = (UniqueConstraint("workspace_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    mimetype: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    duration_ms: Mapped[int | None]
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_workspace_status", "workspace_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    author_user_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")
+    first_comment: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[PostStatus] = mapped_column(str_enum(PostStatus), default=PostStatus.DRAFT)
+    scheduled_at: Mapped[datetime | None]  # UTC; None = as soon as accepted
+    timezone: Mapped[str | None] = mapped_column(String(64))  # the author's zone, for showing times
+    channel_id: Mapped[str | None] = mapped_column(String(32))  # where its status message lives
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    review_channel_id: Mapped[str | None] = mapped_column(String(32))
+    review_ts: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by edits; approvals are per version
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    targets: Mapped[list[PostTarget]] = relationship(back_populates="post", cascade="all, delete-orphan")
+    media: Mapped[list[PostMedia]] = relationship(cascade="all, delete-orphan", order_by="PostMedia.position")
+
+
+class PostMedia(Base):
+    __tablename__ = "post_media"
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media_items.id", ondelete="RESTRICT"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    alt_text: Mapped[str | None] = mapped_column(Text)
+
+
+class PostTarget(Base):
+    """One account a post goes to, with its own text variant and publishing state."""
+
+    __tablename__ = "post_targets"
+    __table_args__ = (
+        UniqueConstraint("post_id", "account_id"),
+        Index("ix_post_targets_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    variant_text: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[TargetStatus] = mapped_column(str_enum(TargetStatus), default=TargetStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    remote_id: Mapped[str | None] = mapped_column(String(255))
+    remote_url: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None]
+
+    post: Mapped[Post] = relationship(back_populates="targets")
+
+
+class ApprovalDecision(Base):
+    __tablename__ = "approval_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    post_version: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[Decision] = mapped_column(str_enum(Decision))
+    comment: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # button | reaction
+    # Slack retries deliver an event more than once; its id makes the second delivery a no-op.
+    slack_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """An alert sent to a channel about one connection, once per cause and occurrence."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("connection_id", "cause", "occurrence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"))
+    cause: Mapped[str] = mapped_column(String(64))  # expiring, expired, revoked, admin_removed…
+    occurrence: Mapped[str] = mapped_column(String(64), default="")  # e.g. "7d" / "1d" for warnings
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class MetricSnapshot(Base):
+    __tablename__ = "metric_snapshots"
+    __table_args__ = (Index("ix_metric_snapshots_lookup", "account_id", "metric", "captured_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("post_targets.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(64))  # the platform's own name for the figure
+    value: Mapped[float] = mapped_column(Float)
+    captured_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestSubscription(Base):
+    __tablename__ = "digest_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    frequency: Mapped[str] = mapped_column(String(16))  # daily | weekly | monthly
+    weekday: Mapped[int | None]  # 0 = Monday, for weekly
+    day_of_month: Mapped[int | None]
+    time_of_day: Mapped[str] = mapped_column(String(5), default="09:00")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    account_ids: Mapped[list[Any]] = mapped_column(default=list)
+    platforms: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str] = mapped_column(String(32))
+    next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_run_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthState(Base):
+    """A pending platform OAuth link: single use, bound to a workspace and Slack user, short-lived."""
+
+    __tablename__ = "oauth_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Only a hash of the state is stored: a database reader cannot complete someone else's link.
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(32))
+    code_verifier: Mapped[Secret | None] = mapped_column(EncryptedSecret)
+    secret_extra: Mapped[Secret | None] = mapped_column(EncryptedSecret)
+    reconnect_connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

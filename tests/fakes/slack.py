@@ -1,0 +1,367 @@
+"""A fake Slack: the Web API, response URLs, the OAuth authorize page and Socket Mode, on loopback.
+
+It answers like Slack does (HTTP 200 with `ok`/`error`, 429 with `Retry-After` when told to rate
+limit), checks tokens, and refuses blocks and views that Block Kit would refuse, using slack_sdk's
+own Block Kit models. Every call is recorded for tests to assert on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import WSMsgType, web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+MESSAGE_BLOCK_LIMIT = 50
+VIEW_BLOCK_LIMIT = 100
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+
+
+@dataclass
+class Team:
+    team_id: str
+    bot_token: str
+    bot_user_id: str = "UBOT"
+    name: str = "Acme Marketing"
+    users: dict[str, dict] = field(default_factory=dict)
+
+
+def block_kit_errors(blocks: Any, limit: int) -> list[str]:
+    """What Slack would say is wrong with these blocks (empty when they are fine)."""
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return ["blocks is not valid JSON"]
+    if not isinstance(blocks, list):
+        return ["blocks must be an array"]
+    if len(blocks) > limit:
+        return [f"no more than {limit} items allowed [json-pointer:/blocks]"]
+    errors = []
+    for i, raw in enumerate(blocks):
+        if not isinstance(raw, dict) or "type" not in raw:
+            errors.append(f"missing required field: type [json-pointer:/blocks/{i}]")
+            continue
+        try:
+            block = Block.parse(raw)
+            if block is None or type(block) is Block:
+                errors.append(f"unsupported type: {raw.get('type')} [json-pointer:/blocks/{i}]")
+                continue
+            block.to_dict()  # validates the block and everything inside it
+        except (SlackObjectFormationError, TypeError, ValueError, KeyError) as exc:
+            errors.append(f"{exc} [json-pointer:/blocks/{i}]")
+    return errors
+
+
+def view_errors(view: Any) -> list[str]:
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except ValueError:
+            return ["view is not valid JSON"]
+    if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
+        return ["view type must be modal or home"]
+    errors = block_kit_errors(view.get("blocks", []), VIEW_BLOCK_LIMIT)
+    if errors:
+        return errors
+    try:
+        View(**view).to_dict()
+    except (SlackObjectFormationError, TypeError, ValueError) as exc:
+        return [str(exc)]
+    return []
+
+
+class FakeSlack:
+    """Start with `start()`; its base URL for SLACK_API_URL is `api_url`."""
+
+    def __init__(self) -> None:
+        self.teams: dict[str, Team] = {}
+        self.calls: list[Call] = []
+        self.responses: list[dict] = []  # bodies posted to response_url
+        self.oauth_codes: dict[str, dict] = {}  # code -> installation to hand out
+        self.client_id = "111.222"
+        self.client_secret = "fake-client-secret"
+        self._rate_limits: dict[str, list[int]] = {}
+        self._ts = itertools.count(1)
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_acks: dict[str, dict] = {}
+        self.port = 0
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._serve())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="fake-slack", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake Slack did not start")
+        return self
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{rid}", self._response_url)
+        app.router.add_get("/oauth/v2/authorize", self._authorize)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, rid: str = "1") -> str:
+        return f"{self.url}/response/{rid}"
+
+    # ---- test controls --------------------------------------------------------------------
+
+    def add_team(self, team_id: str = "T0001", bot_token: str = "xoxb-fake-T0001", **kw) -> Team:
+        team = Team(team_id, bot_token, **kw)
+        team.users.setdefault("U0001", {"id": "U0001", "name": "maria", "tz": "Europe/Madrid",
+                                        "tz_offset": 3600, "is_admin": True})
+        self.teams[team_id] = team
+        return team
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.responses.clear()
+            self._rate_limits.clear()
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with 429 and Retry-After."""
+        self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            calls = self.calls_to(method)
+            if len(calls) >= count:
+                return calls
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} call(s) to {method}; got {len(self.calls_to(method))}: "
+                             f"{[c.method for c in self.calls]}")
+
+    def issue_oauth_code(self, team_id: str, bot_token: str, user_id: str = "U0001") -> str:
+        code = f"code-{next(self._ts)}"
+        self.oauth_codes[code] = {"team_id": team_id, "bot_token": bot_token, "user_id": user_id}
+        return code
+
+    # ---- Web API --------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        if request.method == "POST":
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(dict(await request.post()))
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else params.pop("token", None)
+        with self._lock:
+            self.calls.append(Call(method, params, token))
+        pending = self._rate_limits.get(method)
+        if pending:
+            retry_after = pending.pop(0)
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(retry_after)})
+        if method == "oauth.v2.access":
+            return self._oauth_access(request, params)
+        if method == "apps.connections.open":
+            if not (token or "").startswith("xapp-"):
+                return _error("invalid_auth")
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
+        if not token:
+            return _error("not_authed")
+        team = next((t for t in self.teams.values() if t.bot_token == token), None)
+        if team is None:
+            return _error("invalid_auth")
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _error("unknown_method")
+        return handler(team, params)
+
+    def _m_auth_test(self, team: Team, params: dict) -> web.Response:
+        return _ok(url=f"https://{team.team_id.lower()}.slack.com/", team=team.name, user="picmim",
+                   team_id=team.team_id, user_id=team.bot_user_id, bot_id="BPICMIM", is_enterprise_install=False)
+
+    def _message(self, params: dict, need_text: bool = True) -> web.Response | None:
+        if not params.get("channel"):
+            return _error("channel_not_found")
+        if "blocks" in params:
+            errors = block_kit_errors(params["blocks"], MESSAGE_BLOCK_LIMIT)
+            if errors:
+                return _error("invalid_blocks", errors=errors, response_metadata={"messages": errors})
+        elif need_text and not params.get("text"):
+            return _error("no_text")
+        return None
+
+    def _m_chat_postMessage(self, team: Team, params: dict) -> web.Response:
+        return self._message(params) or _ok(channel=params["channel"], ts=self._next_ts(),
+                                              message={"text": params.get("text", "")})
+
+    def _m_chat_postEphemeral(self, team: Team, params: dict) -> web.Response:
+        if not params.get("user"):
+            return _error("user_not_found")
+        return self._message(params) or _ok(message_ts=self._next_ts())
+
+    def _m_chat_update(self, team: Team, params: dict) -> web.Response:
+        if not params.get("ts"):
+            return _error("message_not_found")
+        return self._message(params, need_text=False) or _ok(channel=params["channel"], ts=params["ts"])
+
+    def _m_views_publish(self, team: Team, params: dict) -> web.Response:
+        if not params.get("user_id"):
+            return _error("invalid_arguments")
+        errors = view_errors(params.get("view"))
+        if errors:
+            return _error("invalid_arguments", response_metadata={"messages": errors})
+        return _ok(view={"id": "V" + self._next_ts().replace(".", "")})
+
+    def _m_views_open(self, team: Team, params: dict) -> web.Response:
+        if not params.get("trigger_id"):
+            return _error("invalid_arguments")
+        if params["trigger_id"] == "expired":
+            return _error("expired_trigger_id")
+        errors = view_errors(params.get("view"))
+        if errors:
+            return _error("invalid_arguments", response_metadata={"messages": errors})
+        return _ok(view={"id": "V" + self._next_ts().replace(".", ""), "hash": "h1"})
+
+    _m_views_push = _m_views_open
+
+    def _m_views_update(self, team: Team, params: dict) -> web.Response:
+        if not (params.get("view_id") or params.get("external_id")):
+            return _error("invalid_arguments")
+        errors = view_errors(params.get("view"))
+        if errors:
+            return _error("invalid_arguments", response_metadata={"messages": errors})
+        return _ok(view={"id": params.get("view_id"), "hash": "h2"})
+
+    def _m_users_info(self, team: Team, params: dict) -> web.Response:
+        user = team.users.get(params.get("user", ""))
+        return _ok(user=user) if user else _error("user_not_found")
+
+    def _oauth_access(self, request: web.Request, params: dict) -> web.Response:
+        import base64
+
+        client_id, client_secret = params.get("client_id"), params.get("client_secret")
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+        if client_id != self.client_id or client_secret != self.client_secret:
+            return _error("invalid_client_id")
+        grant = self.oauth_codes.pop(params.get("code", ""), None)
+        if grant is None:
+            return _error("invalid_code")
+        team = self.teams.get(grant["team_id"]) or self.add_team(grant["team_id"], grant["bot_token"])
+        return _ok(app_id="A0PICMIM", access_token=grant["bot_token"], token_type="bot",
+                   scope="commands,chat:write", bot_user_id=team.bot_user_id,
+                   team={"id": team.team_id, "name": team.name}, enterprise=None,
+                   authed_user={"id": grant["user_id"]}, is_enterprise_install=False)
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    # ---- response_url, OAuth page, Socket Mode ----------------------------------------------
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        errors = block_kit_errors(body["blocks"], MESSAGE_BLOCK_LIMIT) if "blocks" in body else []
+        if errors:
+            return web.Response(status=400, text="invalid_blocks")
+        with self._lock:
+            self.responses.append({"rid": request.match_info["rid"], **body})
+        return web.Response(text="ok")
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """The 'Allow' click: sends the browser back to the app with a code for the team asked for."""
+        q = request.query
+        if q.get("client_id") != self.client_id or not q.get("redirect_uri"):
+            return web.Response(status=400, text="invalid client_id or redirect_uri")
+        team_id = q.get("team", "T0002")
+        code = self.issue_oauth_code(team_id, f"xoxb-fake-{team_id}")
+        raise web.HTTPFound(f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q.get('state', '')})}")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0PICMIM"}})
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                data = json.loads(msg.data)
+                if "envelope_id" in data:
+                    self._socket_acks[data["envelope_id"]] = data
+        return ws
+
+    def socket_connected(self) -> bool:
+        return any(not ws.closed for ws in self._sockets)
+
+    def send_envelope(self, envelope_type: str, payload: dict, timeout: float = 10.0) -> dict:
+        """Deliver a Socket Mode envelope and wait for the app's acknowledgement."""
+        envelope_id = f"env-{next(self._ts)}"
+        envelope = {"envelope_id": envelope_id, "type": envelope_type, "payload": payload,
+                    "accepts_response_payload": envelope_type != "events_api", "retry_attempt": 0}
+        ws = next(ws for ws in self._sockets if not ws.closed)
+        asyncio.run_coroutine_threadsafe(ws.send_json(envelope), self._loop).result(5)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if envelope_id in self._socket_acks:
+                return self._socket_acks.pop(envelope_id)
+            time.sleep(0.02)
+        raise AssertionError("the app did not acknowledge the Socket Mode envelope")
+
+
+def _ok(**fields: Any) -> web.Response:
+    return web.json_response({"ok": True, **fields})
+
+
+def _error(error: str, **fields: Any) -> web.Response:
+    return web.json_response({"ok": False, "error": error, **fields})

@@ -1,0 +1,81 @@
+"""Runs the real server process (`python -m bot`) for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    """The process environment for a child `python -m bot`: nothing from the developer's own setup."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "PICMIM_", "DATABASE_URL", "PUBLIC_URL", "HOST", "PORT"))}
+    env.update(overrides)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: str | Path | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=cwd or ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class ServerProcess:
+    def __init__(self, env: dict[str, str], cwd: str | Path | None = None):
+        self.port = int(env.get("PORT") or free_port())
+        self.env = {**env, "PORT": str(self.port), "HOST": "127.0.0.1"}
+        self.cwd = cwd or ROOT
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = tempfile.NamedTemporaryFile(prefix="picmim-server-", suffix=".log", delete=False)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> ServerProcess:
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot"], env=self.env, cwd=self.cwd,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not become healthy:\n{self.output()}")
+
+    def output(self) -> str:
+        return Path(self._log.name).read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode

@@ -1,0 +1,146 @@
+"""The real server process, driven over HTTP the way Slack drives it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+
+from bot.views.help import SUBCOMMANDS
+from tests.conftest import SIGNING_SECRET
+from tests.slack_requests import slash_command_body
+
+
+def _all_text(blocks: list[dict]) -> str:
+    return json.dumps(blocks)
+
+
+def test_health_answers(server):
+    r = httpx.get(server.url + "/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"ok": True, "database": "ok", "slack_mode": "single"}
+
+
+def test_help_lists_every_subcommand_ephemerally_and_fast(sender, slack):
+    started = time.monotonic()
+    r = sender.command("help", response_url=slack.response_url())
+    elapsed = time.monotonic() - started
+    assert r.status_code == 200
+    assert elapsed < 3, "Slack gives up on a slash command after 3 seconds"
+    body = r.json()
+    assert body.get("response_type", "ephemeral") == "ephemeral"
+    text = _all_text(body["blocks"])
+    for sub in SUBCOMMANDS:
+        assert f"/picmim {sub.usage}" in text, sub.name
+    assert "Only you can see this message" in text
+
+
+@pytest.mark.parametrize("text", ["", "   ", "HELP"])
+def test_bare_command_and_help_in_any_case_show_help(sender, text):
+    body = sender.command(text).json()
+    assert "/picmim connect [platform]" in _all_text(body["blocks"])
+    assert "I don't know" not in _all_text(body["blocks"])
+
+
+def test_unknown_subcommand_says_so_and_lists_the_rest(sender):
+    body = sender.command("publishh everything").json()
+    text = _all_text(body["blocks"])
+    assert "I don't know `/picmim publishh`" in text
+    assert "/picmim post [text]" in text
+
+
+def test_a_subcommand_not_built_yet_is_said_plainly(sender):
+    text = _all_text(sender.command("queue").json()["blocks"])
+    assert "`/picmim queue` is not available in this version of Picmim yet" in text
+    assert "(coming soon)" in text
+
+
+def test_unsigned_wrongly_signed_and_stale_requests_are_refused(sender, slack, server):
+    body = slash_command_body("help")
+    unsigned = httpx.post(server.url + "/slack/events", content=body,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert unsigned.status_code == 401
+    assert sender.post(body, "application/x-www-form-urlencoded", secret="not-the-secret").status_code == 401
+    stale = int(time.time()) - 6 * 60
+    assert sender.post(body, "application/x-www-form-urlencoded", timestamp=stale).status_code == 401
+    tampered = sender.post(body, "application/x-www-form-urlencoded",
+                           headers={"X-Slack-Signature": "v0=" + "0" * 64})
+    assert tampered.status_code == 401
+    assert slack.calls == [], "nothing may be done for a refused request"
+
+
+@pytest.mark.parametrize("body,content_type", [
+    (b"{not json", "application/json"),
+    (b"[1, 2, 3]", "application/json"),
+    (b"payload=%7Bbroken", "application/x-www-form-urlencoded"),
+    (b"payload=%5B%5D", "application/x-www-form-urlencoded"),
+    (b"hello=world", "application/x-www-form-urlencoded"),
+    (b"\xff\xfe\x00", "application/x-www-form-urlencoded"),
+    (b"<xml/>", "text/xml"),
+])
+def test_signed_but_malformed_bodies_get_400_and_the_server_keeps_serving(sender, server, body, content_type):
+    r = sender.post(body, content_type)
+    assert r.status_code == 400
+    assert r.json()["ok"] is False
+    assert server.alive()
+    assert sender.command("help").status_code == 200
+
+
+def test_url_verification_challenge_is_answered(sender):
+    r = sender.post(json.dumps({"token": "t", "challenge": "c-123", "type": "url_verification"}).encode(),
+                    "application/json")
+    assert r.status_code == 200
+    assert "c-123" in r.text
+
+
+def test_app_home_shows_accounts_summary_and_next_steps(sender, slack):
+    r = sender.event({"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home",
+                      "event_ts": str(time.time())})
+    assert r.status_code == 200
+    call = slack.wait_for("views.publish")[0]
+    assert call.params["user_id"] == "U0001"
+    assert call.token == "xoxb-fake-T0001"
+    view = json.loads(call.params["view"]) if isinstance(call.params["view"], str) else call.params["view"]
+    text = _all_text(view["blocks"])
+    assert "Connected accounts" in text
+    assert "Connect an account: `/picmim connect`" in text
+    assert "Facebook Groups: unavailable" in text
+
+
+def test_messages_tab_opening_does_not_publish_home(sender, slack):
+    sender.event({"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "messages"})
+    time.sleep(0.5)
+    assert slack.calls_to("views.publish") == []
+
+
+def test_app_uninstalled_marks_the_workspace(sender, slack, module_database):
+    from bot.storage import db
+    from bot.storage.models import Workspace
+    from sqlalchemy import select
+
+    sender.event({"type": "app_home_opened", "user": "U0001", "tab": "home"})  # workspace row exists
+    slack.wait_for("views.publish")
+    assert sender.event({"type": "app_uninstalled"}).status_code == 200
+
+    async def uninstalled_at():
+        engine = db.create_engine(module_database.url)
+        try:
+            async with db.session_factory(engine)() as session:
+                return await session.scalar(select(Workspace.uninstalled_at).where(Workspace.team_id == "T0001"))
+        finally:
+            await engine.dispose()
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and asyncio.run(uninstalled_at()) is None:
+        time.sleep(0.1)
+    assert asyncio.run(uninstalled_at()) is not None
+
+
+def test_logs_never_hold_tokens_or_the_signing_secret(server, sender):
+    sender.command("help")
+    output = server.output()
+    assert "xoxb-fake-T0001" not in output
+    assert SIGNING_SECRET not in output
