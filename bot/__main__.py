@@ -171,7 +171,7 @@ async def _check_database(settings: Settings) -> bool:
         return True
     engine = db.create_engine(settings.database_url)
     try:
-        await db.ping(engine, timeout=5)
+        await db.ping(engine, seconds=5)
         revision = await db.current_revision(engine)
         print(f"  reachable; schema revision {revision or 'none yet (created on first start)'}")
         return True

@@ -13,7 +13,8 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import handlers, web as web_routes
+from bot import handlers
+from bot import web as web_routes
 from bot.config import Settings
 from bot.http import build_client
 from bot.storage import crypto, db

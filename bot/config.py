@@ -26,6 +26,14 @@ SUPPORTED_DB_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 SLACK_APPS_PAGE = "https://api.slack.com/apps"
 
+# Every variable the app reads (`.env.example` documents each one).
+ENV_VARS = (
+    "HOST", "PORT", "PUBLIC_URL", "DATABASE_URL", "PICMIM_SECRET_KEY", "PICMIM_ORIGIN_OVERRIDES", "LOG_LEVEL",
+    "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN",
+    "SLACK_API_URL", "META_GRAPH_VERSION",
+    *(f"{prefix}_CLIENT_{part}" for prefix in CREDENTIAL_PREFIXES for part in ("ID", "SECRET")),
+)
+
 
 class ConfigError(Exception):
     """One or more settings are wrong; `problems` holds one plain sentence per variable."""
@@ -149,6 +157,7 @@ def load_settings(
     slack_problems: list[str] = []
 
     def get(name: str, default: str = "") -> str:
+        assert name in ENV_VARS, name
         return env.get(name, "") or default
 
     host = get("HOST", "127.0.0.1")

@@ -107,7 +107,7 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
 def health(runtime: Runtime):
     async def healthz(_request: web.Request) -> web.Response:
         try:
-            await db.ping(runtime.engine, timeout=3)
+            await db.ping(runtime.engine, seconds=3)
         except db.DatabaseError:
             return web.json_response({"ok": False, "database": "unreachable"}, status=503)
         return web.json_response({"ok": True, "database": "ok", "slack_mode": runtime.settings.slack.mode})

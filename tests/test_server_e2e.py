@@ -117,9 +117,10 @@ def test_messages_tab_opening_does_not_publish_home(sender, slack):
 
 
 def test_app_uninstalled_marks_the_workspace(sender, slack, module_database):
+    from sqlalchemy import select
+
     from bot.storage import db
     from bot.storage.models import Workspace
-    from sqlalchemy import select
 
     sender.event({"type": "app_home_opened", "user": "U0001", "tab": "home"})  # workspace row exists
     slack.wait_for("views.publish")

@@ -55,14 +55,15 @@ def check_location(url: str) -> None:
                             "or set DATABASE_URL to a file in an existing folder.")
 
 
-async def ping(engine: AsyncEngine, timeout: float = 10.0) -> None:
+async def ping(engine: AsyncEngine, seconds: float = 10.0) -> None:
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except Exception as exc:  # every driver has its own exception family
-        raise DatabaseError(f"Cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
-                            f"{_describe(exc)}. Check DATABASE_URL and that the server is running.") from None
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(f"Cannot reach the database at {where}: {_describe(exc)}. "
+                            "Check DATABASE_URL and that the server is running.") from None
 
 
 def _describe(exc: BaseException) -> str:

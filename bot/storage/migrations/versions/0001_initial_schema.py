@@ -10,7 +10,6 @@ from alembic import op
 
 from bot.storage.slack_stores import slack_tables_metadata
 
-
 revision = '0001'
 down_revision = None
 branch_labels = None

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import logging
+
+import httpx
+from aiohttp import web
+
+from bot.http import OriginOverrideTransport, build_client
+from bot.logs import RedactingFilter, redact
+
+
+def test_redaction_masks_tokens_in_every_shape():
+    line = ('bot xoxb-123-456-abc user xoxp-9-9 app xapp-1-A-2 Authorization: Bearer eyJhbGciOi.JIUz.I1 '
+            'body access_token=abc123&refresh_token=def456 json {"access_token": "tok-1"} DPoP abcdefghijk')
+    cleaned = redact(line)
+    for secret in ("xoxb-123", "xoxp-9", "xapp-1", "eyJhbGciOi", "abc123", "def456", "tok-1", "abcdefghijk"):
+        assert secret not in cleaned
+
+
+def test_log_records_and_tracebacks_are_redacted(caplog):
+    logger = logging.getLogger("test.redaction")
+    logger.addFilter(RedactingFilter())
+    try:
+        raise RuntimeError("refresh failed for refresh_token=zzz-secret")
+    except RuntimeError:
+        logger.exception("token %s rejected", "xoxb-abc-def")
+    record = caplog.records[-1]
+    assert "xoxb-abc-def" not in record.getMessage()
+    assert "zzz-secret" not in (record.exc_text or "")
+    assert "RuntimeError" in record.exc_text
+
+
+async def test_origin_overrides_send_platform_requests_to_the_local_server(unused_tcp_port):
+    seen = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append((request.path_qs, request.headers.get("Authorization")))
+        return web.json_response({"id": "17841400000"})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+    client = build_client({"https://graph.facebook.com": f"http://127.0.0.1:{unused_tcp_port}"})
+    try:
+        r = await client.get("https://graph.facebook.com/v26.0/me?fields=id",
+                             headers={"Authorization": "Bearer t"})
+        assert r.json() == {"id": "17841400000"}
+        assert seen == [("/v26.0/me?fields=id", "Bearer t")]
+    finally:
+        await client.aclose()
+        await runner.cleanup()
+
+
+def test_unlisted_origins_are_left_alone():
+    transport = OriginOverrideTransport({"https://api.x.com": "http://127.0.0.1:9"})
+    assert transport.rewrite(httpx.URL("https://upload.x.com/1.1/media")) == httpx.URL(
+        "https://upload.x.com/1.1/media")
+    assert transport.rewrite(httpx.URL("https://api.x.com/2/tweets?a=1")) == httpx.URL(
+        "http://127.0.0.1:9/2/tweets?a=1")

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from bot.app import BOT_SCOPES
+from bot.services.accounts import PlatformSummary
+from bot.views.help import SUBCOMMANDS, help_blocks
+from bot.views.home import home_view
+from tests.fakes.slack import block_kit_errors, view_errors
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_manifest_matches_what_the_app_serves():
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    features, settings = manifest["features"], manifest["settings"]
+    assert [c["command"] for c in features["slash_commands"]] == ["/picmim"]
+    assert features["app_home"]["home_tab_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(BOT_SCOPES)
+    assert {"app_home_opened", "app_uninstalled", "tokens_revoked", "reaction_added", "reaction_removed"} == set(
+        settings["event_subscriptions"]["bot_events"])
+    urls = {features["slash_commands"][0]["url"], settings["event_subscriptions"]["request_url"],
+            settings["interactivity"]["request_url"]}
+    assert {u.rsplit("/", 2)[-2:] == ["slack", "events"] for u in urls} == {True}
+    assert manifest["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+    assert len(manifest["display_information"]["long_description"]) >= 174
+
+
+def test_help_is_valid_block_kit_and_lists_everything():
+    blocks = help_blocks("/picmim", "intro", frozenset({"help"}))
+    assert block_kit_errors(blocks, 50) == []
+    text = str(blocks)
+    assert all(f"/picmim {s.usage}" in text for s in SUBCOMMANDS)
+    assert text.count("(coming soon)") == len(SUBCOMMANDS) - 1
+
+
+def test_home_view_shows_health_per_platform():
+    view = home_view("/picmim", [PlatformSummary("x", 2, 1)], configured={"x", "bluesky"})
+    assert view_errors(view) == []
+    View(**view).to_dict()
+    text = str([Block.parse(b).to_dict() for b in view["blocks"]])
+    assert "*X*: 2 accounts, 1 need attention" in text
+    assert "LinkedIn: not set up on this install yet" in text
+    assert "Check your accounts' health" in text
+
+
+def test_fake_slack_refuses_what_block_kit_refuses():
+    assert block_kit_errors([{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}], 50)
+    assert block_kit_errors([{"type": "section"}] * 51, 50)
+    assert block_kit_errors([{"type": "no_such_block"}], 50)
+    assert view_errors({"type": "modal", "title": {"type": "plain_text", "text": "x" * 25},
+                        "blocks": [{"type": "divider"}]})
