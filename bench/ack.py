@@ -259,9 +259,9 @@ def main(argv: list[str] | None = None) -> int:
             results = asyncio.run(measure({"picmim": picmim.url, "bare bolt": bare.url}, args.requests,
                                           args.concurrency, response_url))
             picmim_result, bare_result = results["picmim"], results["bare bolt"]
-            loaded_mb = vm_rss_mb(picmim.proc.pid)
             if not picmim.alive():
                 raise RuntimeError(f"the Picmim server died during the run:\n{picmim.output()}")
+            loaded_mb = vm_rss_mb(picmim.proc.pid)
 
             print()
             report(picmim_result)

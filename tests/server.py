@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from bot.config import ENV_VARS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,9 +25,9 @@ def free_port() -> int:
 
 
 def base_env(**overrides: str) -> dict[str, str]:
-    """The process environment for a child `python -m bot`: nothing from the developer's own setup."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "PICMIM_", "DATABASE_URL", "PUBLIC_URL", "HOST", "PORT"))}
+    """The process environment for a child `python -m bot`: none of the app's settings from the
+    developer's own setup leak in."""
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     env.update(overrides)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
@@ -43,7 +45,9 @@ class ServerProcess:
         self.env = {**env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.cwd = cwd or ROOT
         self.url = f"http://127.0.0.1:{self.port}"
-        self._log = tempfile.NamedTemporaryFile(prefix="picmim-server-", suffix=".log", delete=False)
+        # The log lives in the (temporary) working folder, so it goes away with it.
+        self._log = tempfile.NamedTemporaryFile(prefix="picmim-server-", suffix=".log", delete=False,
+                                                dir=cwd)
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> ServerProcess:
@@ -78,4 +82,5 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self._log.close()
         return self.proc.returncode

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
@@ -32,6 +33,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
 NAMES = frozenset(s.name for s in SUBCOMMANDS)
 
 
+@functools.lru_cache(maxsize=64)  # the same few answers, on the ack path of every /picmim help
 def help_blocks(command: str, intro: str | None = None, available: frozenset[str] = NAMES) -> list[dict]:
     lines = []
     for sub in SUBCOMMANDS:
