@@ -17,6 +17,8 @@ from bot import handlers
 from bot import web as web_routes
 from bot.config import Settings
 from bot.http import build_client
+from bot.platforms.base import Adapter
+from bot.platforms.registry import build_adapters
 from bot.storage import crypto, db
 from bot.storage.slack_stores import build_stores
 
@@ -44,6 +46,7 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
+    adapters: dict[str, Adapter]  # platform key -> adapter, for the platforms set up on this install
     bolt: AsyncApp
     web: web.Application
 
@@ -113,11 +116,13 @@ def build_bolt_app(settings: Settings, engine: AsyncEngine) -> AsyncApp:
 
 def build_runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
     bolt = build_bolt_app(settings, engine)
+    http = build_client(settings.origin_overrides)
     runtime = Runtime(
         settings=settings,
         engine=engine,
         sessions=db.session_factory(engine),
-        http=build_client(settings.origin_overrides),
+        http=http,
+        adapters=build_adapters(settings, http),
         bolt=bolt,
         web=web.Application(),  # replaced below, once bolt's routes exist
     )

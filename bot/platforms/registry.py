@@ -1,12 +1,20 @@
 """Every platform the product knows, by its contract key (DESIGN.md), whether or not its adapter exists yet.
 
-The adapter for each platform is added by its own issue; until then the platform is listed with
-`adapter_ready=False` so the product can say "not yet available" instead of hiding it.
+A platform whose module is not written yet is listed with `adapter_ready=False`, so the product can
+say "not yet available" instead of hiding it. `build_adapters` makes one adapter per ready platform.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bot.config import Settings
+    from bot.platforms.base import Adapter
 
 
 @dataclass(frozen=True)
@@ -16,8 +24,12 @@ class PlatformInfo:
     credential_prefix: str | None  # <PREFIX>_CLIENT_ID / <PREFIX>_CLIENT_SECRET; None = needs none
     accounts: str  # which account kinds it reaches, in a user's words
     developer_console: str  # where an admin registers the redirect URI
-    adapter_ready: bool = False
+    module: str | None = None  # bot.platforms.<module>.ADAPTER is the adapter class, once it exists
     unavailable_reason: str | None = None  # set when no app can use it at all
+
+    @property
+    def adapter_ready(self) -> bool:
+        return self.module is not None
 
 
 PLATFORMS: tuple[PlatformInfo, ...] = (
@@ -69,3 +81,27 @@ CREDENTIAL_PREFIXES: tuple[str, ...] = tuple(
 
 def get(key: str) -> PlatformInfo | None:
     return BY_KEY.get(key.lower())
+
+
+def adapter_class(info: PlatformInfo) -> type[Adapter]:
+    return importlib.import_module(f"bot.platforms.{info.module}").ADAPTER
+
+
+def build_adapters(settings: Settings, http: httpx.AsyncClient) -> dict[str, Adapter]:
+    """One adapter per platform whose module exists and whose credentials are set (Bluesky needs none)."""
+    from bot.platforms.base import AdapterConfig
+
+    adapters: dict[str, Adapter] = {}
+    for info in PLATFORMS:
+        if not info.adapter_ready or not settings.platform_configured(info.credential_prefix):
+            continue
+        creds = settings.platform_credentials.get(info.credential_prefix or "")
+        config = AdapterConfig(
+            client_id=creds.client_id if creds else None,
+            client_secret=creds.client_secret if creds else None,
+            redirect_uri=settings.redirect_uri(info.key),
+            public_url=settings.public_url,
+            options={"graph_version": settings.meta_graph_version},
+        )
+        adapters[info.key] = adapter_class(info)(config, http)
+    return adapters

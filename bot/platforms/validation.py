@@ -1,0 +1,210 @@
+"""Checks a draft against a platform's limits data; every adapter's `validate` starts here.
+
+Messages name the platform, the account and the fix, in a marketer's words."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.platforms.base import Counting, Draft, Limits, MediaFacts, MediaLimits, Problem
+
+HASHTAG = re.compile(r"(?<![\w&])#(\w+)", re.UNICODE)
+MENTION = re.compile(r"(?<![\w@])@([\w.]+)", re.UNICODE)
+
+_TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/gif": "GIF",
+               "image/heic": "HEIC", "video/mp4": "MP4", "video/quicktime": "MOV", "video/webm": "WebM"}
+
+
+def count_text(text: str, counting: Counting) -> int:
+    if counting is Counting.CHARACTERS:
+        return len(text)
+    if counting is Counting.UTF16:
+        return len(text.encode("utf-16-le")) // 2
+    if counting is Counting.BYTES:
+        return len(text.encode("utf-8"))
+    if counting is Counting.GRAPHEMES:
+        return _graphemes(text)
+    raise NotImplementedError(f"{counting} counting is provided by the platform module that needs it")
+
+
+def _graphemes(text: str) -> int:
+    # A close approximation without a grapheme library: combining marks, variation selectors and
+    # zero-width joiner sequences do not start a new grapheme.
+    count, joined = 0, False
+    for ch in text:
+        if joined or unicodedata.combining(ch) or "\ufe00" <= ch <= "\ufe0f" or "\U0001f3fb" <= ch <= "\U0001f3ff":
+            joined = False
+            continue
+        if ch == "\u200d":
+            joined = True
+            continue
+        count += 1
+    return count
+
+
+def type_name(mimetype: str) -> str:
+    return _TYPE_NAMES.get(mimetype, mimetype.split("/")[-1].upper())
+
+
+def human_size(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 1_000_000 else f"{n / 1000:.0f} KB"
+
+
+def human_duration(seconds: float) -> str:
+    seconds = round(seconds)
+    minutes, secs = divmod(seconds, 60)
+    if minutes and secs:
+        return f"{minutes} min {secs} s"
+    return f"{minutes} min" if minutes else f"{secs} s"
+
+
+def ratio_label(aspect: float) -> str:
+    """0.8 -> '4:5', 0.333 -> '1:3', 1.91 -> '1.91:1'."""
+    for height in range(1, 21):
+        width = aspect * height
+        if abs(width - round(width)) < 0.02 * height and round(width) >= 1:
+            return f"{round(width)}:{height}"
+    return f"{aspect:.2f}:1"
+
+
+class Checker:
+    """Collects the problems of one draft for one account on one platform."""
+
+    def __init__(self, platform: str, account: str, limits: Limits):
+        self.platform, self.account, self.limits = platform, account, limits
+        self.problems: list[Problem] = []
+
+    def add(self, field: str, message: str, fixable: bool = False) -> None:
+        self.problems.append(Problem(self.platform, self.account, field, message, fixable))
+
+    def check(self, draft: Draft, counter=count_text) -> list[Problem]:
+        self.check_texts(draft, counter)
+        self.check_media(draft.media)
+        return self.problems
+
+    def check_texts(self, draft: Draft, counter=count_text) -> None:
+        for limit in self.limits.texts:
+            value = getattr(draft, limit.field, None) if limit.field != "alt_text" else None
+            if limit.field == "alt_text":
+                for m in draft.media:
+                    if m.alt_text and counter(m.alt_text, limit.counting) > limit.max:
+                        self.add("media", f"{self.platform} takes alt text up to {limit.max:,} characters; "
+                                          f"the one for {m.filename or 'an attachment'} is longer: shorten it.")
+                continue
+            if value is None:
+                if limit.min:
+                    self.add(limit.field, f"{self.platform} needs a {limit.label}: add one.")
+                continue
+            n = counter(value, limit.counting)
+            unit = "bytes" if limit.counting is Counting.BYTES else "characters"
+            if n > limit.max:
+                self.add(limit.field, f"{self.platform} counts this {limit.label} as {n:,} of {limit.max:,} "
+                                      f"{unit}: remove {n - limit.max:,}.")
+            elif n < limit.min:
+                self.add(limit.field, f"{self.platform} needs a {limit.label}: add one.")
+            bad = sorted({c for c in value if c in limit.forbidden})
+            if bad:
+                self.add(limit.field, f"{self.platform} does not allow {' '.join(bad)} in the {limit.label}: "
+                                      "remove them.")
+        text = draft.text or ""
+        if self.limits.max_hashtags is not None:
+            n = len(HASHTAG.findall(text))
+            if n > self.limits.max_hashtags:
+                self.add("text", f"{self.platform} allows {self.limits.max_hashtags} hashtags; this post has {n}: "
+                                 f"remove {n - self.limits.max_hashtags}.")
+        if self.limits.max_mentions is not None:
+            n = len(MENTION.findall(text))
+            if n > self.limits.max_mentions:
+                self.add("text", f"{self.platform} allows {self.limits.max_mentions} @mentions; this post has {n}: "
+                                 f"remove {n - self.limits.max_mentions}.")
+        if draft.first_comment and not self.limits.first_comment:
+            self.add("first_comment", f"{self.platform} has no first comment Picmim can post: leave it empty for "
+                                      "this account.")
+
+    def check_media(self, media: tuple[MediaFacts, ...]) -> None:
+        lim = self.limits
+        images = [m for m in media if m.kind == "image"]
+        videos = [m for m in media if m.kind == "video"]
+        if lim.requires_media and not media:
+            kinds = " or a ".join(k for k, ok in (("photo", lim.image), ("video", lim.video)) if ok)
+            self.add("media", f"{self.platform} posts need a {kinds}: attach one.")
+        if images and not lim.image:
+            self.add("media", f"{self.platform} does not take images here: remove them for this account.")
+        if videos and not lim.video:
+            self.add("media", f"{self.platform} does not take videos here: remove them for this account.")
+        if images and videos and not lim.mixed_media and lim.image and lim.video:
+            self.add("media", f"{self.platform} cannot mix photos and a video in one post: keep one kind.")
+        if lim.image and len(images) > lim.max_images:
+            self.add("media", f"{self.platform} takes up to {lim.max_images} image{'s' * (lim.max_images != 1)} "
+                              f"per post; this one has {len(images)}: remove {len(images) - lim.max_images}.")
+        if lim.video and len(videos) > lim.max_videos:
+            self.add("media", f"{self.platform} takes up to {lim.max_videos} video{'s' * (lim.max_videos != 1)} "
+                              f"per post; this one has {len(videos)}: remove {len(videos) - lim.max_videos}.")
+        if lim.max_items is not None and len(media) > lim.max_items and lim.mixed_media:
+            self.add("media", f"{self.platform} takes up to {lim.max_items} photos and videos per post; this one "
+                              f"has {len(media)}: remove {len(media) - lim.max_items}.")
+        for m in media:
+            limits = lim.image if m.kind == "image" else lim.video
+            if limits is not None:
+                self.check_item(m, limits)
+
+    def check_item(self, m: MediaFacts, lim: MediaLimits) -> None:
+        name = m.filename or f"this {m.kind}"
+        accepted = " or ".join(type_name(t) for t in lim.mimetypes)
+        if m.mimetype not in lim.mimetypes:
+            if m.mimetype in lim.convertible_from:
+                self.add("media", f"{self.platform} takes {accepted} {m.kind}s only; {name} is "
+                                  f"{type_name(m.mimetype)}: Picmim converts it to {type_name(lim.mimetypes[0])} "
+                                  "when it publishes.", fixable=True)
+            else:
+                self.add("media", f"{self.platform} takes {accepted} {m.kind}s only; {name} is "
+                                  f"{type_name(m.mimetype)}: attach a {accepted} file instead.")
+        if lim.max_bytes is not None and m.size_bytes > lim.max_bytes:
+            if m.kind == "image" and lim.scalable:
+                self.add("media", f"{self.platform} takes images up to {human_size(lim.max_bytes)}; {name} is "
+                                  f"{human_size(m.size_bytes)}: Picmim shrinks it to fit.", fixable=True)
+            else:
+                self.add("media", f"{self.platform} takes {m.kind}s up to {human_size(lim.max_bytes)}; {name} is "
+                                  f"{human_size(m.size_bytes)}: attach a smaller file.")
+        if m.width and m.height:
+            self._dimensions(m, lim, name)
+        if m.aspect is not None and (
+            (lim.min_aspect is not None and m.aspect < lim.min_aspect - 1e-3)
+            or (lim.max_aspect is not None and m.aspect > lim.max_aspect + 1e-3)
+        ):
+            low, high = lim.aspect_labels or (ratio_label(lim.min_aspect or 0), ratio_label(lim.max_aspect or 0))
+            self.add("media", f"{self.platform} needs an aspect ratio between {low} and {high}: {name} is "
+                              f"{ratio_label(m.aspect)}. Crop it and attach it again.")
+        if m.duration is not None:
+            if lim.max_duration is not None and m.duration > lim.max_duration + 0.05:
+                self.add("media", f"{self.platform} takes videos up to {human_duration(lim.max_duration)}; {name} "
+                                  f"is {human_duration(m.duration)}: trim it.")
+            if lim.min_duration is not None and m.duration < lim.min_duration - 0.05:
+                self.add("media", f"{self.platform} needs videos of at least {human_duration(lim.min_duration)}; "
+                                  f"{name} is {human_duration(m.duration)}.")
+        if m.fps is not None:
+            if lim.max_fps is not None and m.fps > lim.max_fps + 0.5:
+                self.add("media", f"{self.platform} takes up to {lim.max_fps:g} frames per second; {name} has "
+                                  f"{m.fps:g}.")
+            if lim.min_fps is not None and m.fps < lim.min_fps - 0.5:
+                self.add("media", f"{self.platform} needs at least {lim.min_fps:g} frames per second; {name} has "
+                                  f"{m.fps:g}.")
+
+    def _dimensions(self, m: MediaFacts, lim: MediaLimits, name: str) -> None:
+        for side, value, low, high in (("wide", m.width, lim.min_width, lim.max_width),
+                                       ("high", m.height, lim.min_height, lim.max_height)):
+            if low is not None and value < low:
+                self.add("media", f"{self.platform} needs {m.kind}s at least {low} px {side}; {name} is {value} px: "
+                                  "attach a larger one.")
+            if high is not None and value > high:
+                if lim.scalable:
+                    self.add("media", f"{self.platform} takes {m.kind}s up to {high} px {side}; {name} is {value} px: "
+                                      "Picmim scales it down.", fixable=True)
+                else:
+                    self.add("media", f"{self.platform} takes {m.kind}s up to {high} px {side}; {name} is {value} px: "
+                                      "attach a smaller one.")
+
+
+def check_limits(platform: str, account: str, limits: Limits, draft: Draft, counter=count_text) -> list[Problem]:
+    return Checker(platform, account, limits).check(draft, counter)
