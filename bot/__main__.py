@@ -9,14 +9,11 @@ import signal
 import sys
 
 from bot import logs
+from bot.app import StartupError
 from bot.config import ConfigError, Settings, describe_database, load_settings
 from bot.storage import crypto, db
 
 log = logging.getLogger("bot")
-
-
-class Fatal(Exception):
-    """Ends the command with one line on stderr and exit status 1."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return 2
-    except (Fatal, db.DatabaseError, crypto.SecretKeyError) as exc:
+    except (StartupError, db.DatabaseError, crypto.SecretKeyError) as exc:
         print(f"Picmim cannot start: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -67,10 +64,12 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     socket_handler = None
     try:
+        if runtime.slack_authorization is not None:
+            await runtime.slack_authorization.verify()
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
         except OSError as exc:
-            raise Fatal(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
+            raise StartupError(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
                         "is another copy running? Set PORT to a free port.") from None
         if settings.slack.socket_mode:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler

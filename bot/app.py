@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -49,6 +52,7 @@ class Runtime:
     adapters: dict[str, Adapter]  # platform key -> adapter, for the platforms set up on this install
     bolt: AsyncApp
     web: web.Application
+    slack_authorization: SingleWorkspaceAuthorization | None = None  # one-workspace mode only
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -91,10 +95,44 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def build_bolt_app(settings: Settings, engine: AsyncEngine) -> AsyncApp:
+class SingleWorkspaceAuthorization:
+    """One workspace, one bot token: Slack's auth.test is asked once, at start, not on the first
+    user's request (bolt's default would do it there, on the ack path)."""
+
+    def __init__(self, client: AsyncWebClient, token: str):
+        self.client, self.token = client, token
+        self.result: AuthorizeResult | None = None
+
+    async def verify(self) -> None:
+        """Ask Slack who the token belongs to. A refused token is fatal with the reason; an unreachable
+        Slack is only logged (it is asked again on the first request)."""
+        try:
+            await self.authorize()
+        except SlackApiError as exc:
+            error = exc.response.get("error", "error")
+            raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({error}); copy the Bot User OAuth Token again "
+                               "from OAuth & Permissions, or reinstall the app to the workspace.") from None
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("Slack cannot be reached right now (%s); it will be asked again on the first request.",
+                        exc.__class__.__name__)
+
+    async def authorize(self) -> AuthorizeResult:
+        if self.result is None:
+            response = await self.client.auth_test(token=self.token)
+            self.result = AuthorizeResult.from_auth_test_response(auth_test_response=response,
+                                                                  bot_token=self.token)
+        return self.result
+
+
+class StartupError(Exception):
+    """Stops the server at start with one sentence."""
+
+
+def build_bolt_app(settings: Settings, engine: AsyncEngine, client: AsyncWebClient,
+                   authorization: SingleWorkspaceAuthorization | None) -> AsyncApp:
     slack = settings.slack
     common = dict(
-        client=build_slack_client(settings),
+        client=client,
         signing_secret=slack.signing_secret or "",
         request_verification_enabled=True,  # bolt skips it by itself for Socket Mode envelopes
         raise_error_for_unhandled_request=False,
@@ -111,11 +149,17 @@ def build_bolt_app(settings: Settings, engine: AsyncEngine) -> AsyncApp:
             authorization_url=f"{slack.web_origin}/oauth/v2/authorize",
         )
         return AsyncApp(installation_store=installation_store, oauth_settings=oauth_settings, **common)
-    return AsyncApp(**common)
+    async def authorize() -> AuthorizeResult:  # bolt passes arguments by name; a plain function takes none
+        return await authorization.authorize()
+
+    return AsyncApp(authorize=authorize, **common)
 
 
 def build_runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
-    bolt = build_bolt_app(settings, engine)
+    client = build_slack_client(settings)
+    authorization = (SingleWorkspaceAuthorization(client, settings.slack.bot_token)
+                     if settings.slack.mode == "single" else None)
+    bolt = build_bolt_app(settings, engine, client, authorization)
     http = build_client(settings.origin_overrides)
     runtime = Runtime(
         settings=settings,
@@ -124,6 +168,7 @@ def build_runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
         http=http,
         adapters=build_adapters(settings, http),
         bolt=bolt,
+        slack_authorization=authorization,
         web=web.Application(),  # replaced below, once bolt's routes exist
     )
 

@@ -34,10 +34,11 @@ class RedactingFilter(logging.Filter):
 
 
 class _DropBoltTokenWarning(logging.Filter):
-    # bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that our client (which
-    # carries that same token and our SLACK_API_URL) wins; the warning would only confuse operators.
+    # bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that our client and
+    # authorization (which carry that same token) win; the warning would only confuse operators.
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "will be ignored" not in message
 
 
 def setup(level: str) -> None:

@@ -106,3 +106,13 @@ def test_server_starts_on_sqlite_with_a_created_key_and_stops_cleanly(tmp_path, 
     finally:
         assert server.stop() == 0
     assert "Traceback" not in server.output()
+
+
+def test_a_bot_token_slack_refuses_stops_the_server_with_the_reason(tmp_path, fake_slack):
+    env = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-revoked-or-mistyped",
+                   SLACK_API_URL=fake_slack.api_url, PICMIM_SECRET_KEY=SECRET_KEY, PORT=str(free_port()))
+    result = run_cli(env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in result.stderr
+    assert "xoxb-revoked-or-mistyped" not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -25,6 +25,7 @@ def test_health_answers(server):
 
 
 def test_help_lists_every_subcommand_ephemerally_and_fast(sender, slack):
+    # The bot token was checked with auth.test at start, so no Slack call sits on the ack path.
     started = time.monotonic()
     r = sender.command("help", response_url=slack.response_url())
     elapsed = time.monotonic() - started
@@ -36,6 +37,7 @@ def test_help_lists_every_subcommand_ephemerally_and_fast(sender, slack):
     for sub in SUBCOMMANDS:
         assert f"/picmim {sub.usage}" in text, sub.name
     assert "Only you can see this message" in text
+    assert slack.calls == []
 
 
 @pytest.mark.parametrize("text", ["", "   ", "HELP"])
