@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from bot.platforms import bluesky
 from bot.storage import db
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app = runtime.bolt.web_app(path=SLACK_EVENTS_PATH, port=runtime.settings.port)
     app.middlewares.append(slack_request_guard(runtime))
     app.router.add_get("/healthz", health(runtime))
+    app.router.add_get(bluesky.CLIENT_METADATA_PATH, bluesky_client_metadata(runtime))
     return app
 
 
@@ -102,6 +104,16 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
             return None
         return "form body is neither a slash command nor an interaction payload"
     return f"unsupported content type {content_type or '(none)'}"
+
+
+def bluesky_client_metadata(runtime: Runtime):
+    """atproto OAuth: our client id is the URL of this document, fetched by the user's server."""
+    document = bluesky.client_metadata(runtime.settings.public_url)
+
+    async def serve(_request: web.Request) -> web.Response:
+        return web.json_response(document, headers={"Cache-Control": "public, max-age=3600"})
+
+    return serve
 
 
 def health(runtime: Runtime):

@@ -147,3 +147,12 @@ def test_logs_never_hold_tokens_or_the_signing_secret(server, sender):
     output = server.output()
     assert "xoxb-fake-T0001" not in output
     assert SIGNING_SECRET not in output
+
+
+def test_bluesky_client_metadata_is_served_at_its_own_client_id(server):
+    r = httpx.get(server.url + "/oauth/bluesky/client-metadata.json")
+    assert r.status_code == 200
+    document = r.json()
+    assert document["client_id"] == "http://localhost:3000/oauth/bluesky/client-metadata.json"
+    assert document["redirect_uris"] == ["http://localhost:3000/oauth/bluesky/callback"]
+    assert document["dpop_bound_access_tokens"] is True

@@ -140,6 +140,8 @@ class AccountRef:
     token: Secret | None = None  # the account's own token, where the platform has one
     handle: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # The connection's TokenSet.extra (stored encrypted): what signs its requests, e.g. Bluesky's DPoP key.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def publish_token(self) -> Secret:
@@ -194,6 +196,8 @@ class MediaPayload:
 class PublishResult:
     remote_id: str
     url: str | None
+    # What went wrong after the post went live (e.g. its first comment); the post itself must not be resent.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

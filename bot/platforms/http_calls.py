@@ -35,8 +35,10 @@ def retry_after_seconds(headers: httpx.Headers, *reset_headers: str) -> float | 
     """Seconds to wait, from Retry-After (seconds or a date) or an epoch-seconds reset header."""
     value = headers.get("retry-after")
     if value:
-        if value.strip().isdigit():
-            return float(value)
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
         try:
             when = email.utils.parsedate_to_datetime(value)
             return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,154 @@
+"""The media pipeline: pure functions on bytes that find out what an attachment is and make it fit a
+platform (Pillow for images, PyAV for video). No I/O besides the bytes handed in.
+
+`fit_image(data, limits)` is what publishing uses when validation said a problem is fixable: a PNG
+for TikTok's photo posts (JPEG or WebP only) becomes a JPEG, a 4000 px photo is scaled down, a 6 MB
+one is recompressed under the platform's byte limit.
+"""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from bot.platforms.base import MediaFacts, MediaLimits
+
+# The types the pipeline can write, by MIME type, and Pillow's name for each.
+WRITABLE = {"image/jpeg": "JPEG", "image/webp": "WEBP", "image/png": "PNG"}
+QUALITIES = (90, 85, 80, 75, 70, 60, 50, 40)  # tried in turn until the file fits max_bytes
+MIN_SIDE = 64  # never shrink a picture below this to meet a byte limit: refuse instead
+
+Image.MAX_IMAGE_PIXELS = 100_000_000  # refuse decompression bombs rather than decode them
+
+
+class MediaError(ValueError):
+    """The bytes cannot be read or made to fit; the message says so in plain words."""
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise MediaError(f"This file is not a picture Picmim can read ({exc.__class__.__name__}).") from None
+    return image
+
+
+def _mimetype(image: Image.Image) -> str:
+    return Image.MIME.get(image.format or "", f"image/{(image.format or 'unknown').lower()}")
+
+
+def inspect_image(data: bytes, id: str = "", filename: str = "", alt_text: str | None = None) -> MediaFacts:
+    """Type (from the bytes, not the name), size, and the width and height as the picture is shown:
+    an EXIF rotation of 90° swaps them."""
+    image = _open(data)
+    width, height = image.size
+    if image.getexif().get(0x0112) in (5, 6, 7, 8):  # orientation tags that turn the picture sideways
+        width, height = height, width
+    return MediaFacts(id=id, kind="image", mimetype=_mimetype(image), size_bytes=len(data), width=width,
+                      height=height, filename=filename, alt_text=alt_text)
+
+
+def inspect_video(data: bytes, id: str = "", filename: str = "", alt_text: str | None = None) -> MediaFacts:
+    """Container type, size, frame size, duration and frame rate, read with PyAV."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            stream = next((s for s in container.streams if s.type == "video"), None)
+            if stream is None:
+                raise MediaError("This file has no video in it.")
+            names = set((container.format.name or "").split(","))
+            duration = None
+            if stream.duration is not None and stream.time_base:
+                duration = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                duration = container.duration / 1_000_000
+            rate = stream.average_rate or stream.base_rate
+            fps = float(Fraction(rate)) if rate else None
+            width, height = stream.codec_context.width, stream.codec_context.height
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"This file is not a video Picmim can read ({exc.__class__.__name__}).") from None
+    if "webm" in names or "matroska" in names:
+        mimetype = "video/webm"
+    elif "mov" in names and "mp4" in names:
+        # FFmpeg names the same demuxer for MP4 and MOV; the file's brand tells them apart.
+        mimetype = "video/quicktime" if data[8:12] == b"qt  " else "video/mp4"
+    else:
+        mimetype = "video/" + sorted(names)[0] if names else "application/octet-stream"
+    return MediaFacts(id=id, kind="video", mimetype=mimetype, size_bytes=len(data), width=width, height=height,
+                      duration=duration, fps=fps, filename=filename, alt_text=alt_text)
+
+
+def convert_image(data: bytes, accepted: tuple[str, ...], max_bytes: int | None = None,
+                  max_width: int | None = None, max_height: int | None = None) -> tuple[bytes, str]:
+    """The picture as one of the `accepted` MIME types, within the limits; returns (bytes, mimetype).
+
+    Applies the EXIF orientation (platforms ignore it), converts a type that is not accepted into the
+    first accepted one the pipeline can write (JPEG flattens transparency onto white), scales down
+    keeping the aspect ratio, then lowers the quality (and at last the size) until it fits max_bytes.
+    A picture that already fits is returned untouched."""
+    image = _open(data)
+    mimetype = _mimetype(image)
+    orientation = image.getexif().get(0x0112, 1)
+    width, height = image.size
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    fits_box = (max_width is None or width <= max_width) and (max_height is None or height <= max_height)
+    if (mimetype in accepted and orientation == 1 and fits_box
+            and (max_bytes is None or len(data) <= max_bytes)):
+        return data, mimetype
+
+    target = mimetype if mimetype in accepted and mimetype in WRITABLE else next(
+        (t for t in accepted if t in WRITABLE), None)
+    if target is None:
+        raise MediaError("Picmim cannot write any of the picture types this platform takes.")
+    image = ImageOps.exif_transpose(image)  # also drops the tag, so no viewer turns it twice
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)  # an animation becomes its first frame
+    image = _for_format(image, WRITABLE[target])
+    if not fits_box:
+        image.thumbnail((max_width or image.width, max_height or image.height), Image.Resampling.LANCZOS)
+
+    while True:
+        for quality in QUALITIES if target != "image/png" else (None,):
+            out = _save(image, WRITABLE[target], quality)
+            if max_bytes is None or len(out) <= max_bytes:
+                return out, target
+        if min(image.size) * 0.8 < MIN_SIDE:
+            raise MediaError(f"Picmim could not make this picture smaller than {max_bytes:,} bytes: "
+                             "attach a simpler or smaller one.")
+        image = image.resize((round(image.width * 0.8), round(image.height * 0.8)), Image.Resampling.LANCZOS)
+
+
+def fit_image(data: bytes, limits: MediaLimits) -> tuple[bytes, str]:
+    """`convert_image` with a platform's image limits."""
+    return convert_image(data, limits.mimetypes, limits.max_bytes, limits.max_width, limits.max_height)
+
+
+def _for_format(image: Image.Image, fmt: str) -> Image.Image:
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if fmt == "JPEG":
+        if has_alpha:
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            return flat
+        return image.convert("RGB") if image.mode != "RGB" else image
+    if fmt in ("WEBP", "PNG"):
+        wanted = "RGBA" if has_alpha else "RGB"
+        return image.convert(wanted) if image.mode != wanted else image
+    return image
+
+
+def _save(image: Image.Image, fmt: str, quality: int | None) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        image.save(buf, fmt, quality=quality, optimize=True, progressive=True)
+    elif fmt == "WEBP":
+        image.save(buf, fmt, quality=quality, method=4)
+    else:
+        image.save(buf, fmt, optimize=True)
+    return buf.getvalue()

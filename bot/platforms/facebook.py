@@ -1,0 +1,205 @@
+"""Facebook Pages (key `facebook`, credentials META_*).
+
+Facebook Login gives a long-lived user token; every Page the user manages is its own account and
+publishes with its own Page token (from /me/accounts). Groups are not here: Meta closed the Groups
+API to every app on 2024-04-22 (see registry.FACEBOOK_GROUPS).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urljoin
+
+from bot.platforms.base import (
+    AccountRef,
+    ContentRejected,
+    Draft,
+    MediaPayload,
+    Metrics,
+    PlatformError,
+    Problem,
+    PublishResult,
+    RemoteAccount,
+    Scope,
+    TokenSet,
+)
+from bot.platforms.meta_graph import (
+    FACEBOOK_LIMITS,
+    FACEBOOK_WWW,
+    LIST_PAGES,
+    PAGE_METRICS,
+    POST_METRICS,
+    POSTING_TASKS,
+    Context,
+    FacebookLoginAdapter,
+    lifetime_values,
+    missing_permission_refusal,
+    must_surface,
+    public_url,
+)
+from bot.platforms.registry import BY_KEY
+from bot.platforms.validation import Checker
+from bot.storage.crypto import Secret
+
+PUBLISH = Scope("pages_manage_posts", "publish posts, photos and videos on your Pages")
+ENGAGEMENT = Scope("pages_read_engagement", "read your Pages' names, followers and the reactions to posts")
+INSIGHTS = Scope("read_insights", "read Page and post views for analytics digests")
+# Meta wants both to post on a Page (its own error says so).
+REQUIRED = (PUBLISH, ENGAGEMENT)
+
+PAGE_FIELDS = "id,name,username,access_token,tasks,followers_count,picture{url}"
+POST_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
+
+
+class FacebookAdapter(FacebookLoginAdapter):
+    key = "facebook"
+    name = BY_KEY[key].name
+    label = "Facebook"
+    limits = FACEBOOK_LIMITS
+    scopes = (
+        LIST_PAGES,
+        PUBLISH,
+        ENGAGEMENT,
+        INSIGHTS,
+        Scope("business_management", "find Pages your company manages in Meta Business Suite"),
+    )
+
+    async def list_accounts(self, tokens: TokenSet) -> list[RemoteAccount]:
+        granted = await self.granted(tokens.access_token)
+        missing = [s for s in REQUIRED if s.name not in granted]
+        pages = await self.pages(tokens.access_token, PAGE_FIELDS, granted)
+        return [self._account(page, missing) for page in pages]
+
+    def _account(self, page: dict[str, Any], missing: list[Scope]) -> RemoteAccount:
+        name = page.get("name") or str(page["id"])
+        refusal = None
+        if missing:
+            refusal = missing_permission_refusal(self.label, missing)
+        elif not POSTING_TASKS & set(page.get("tasks") or ()):
+            refusal = (f"You cannot publish on {name}: your role on it does not include creating content. Ask a "
+                       "Page admin for the “Create content” task (or full control) on the Page, then refresh.")
+        token = page.get("access_token")
+        return RemoteAccount(
+            external_id=str(page["id"]),
+            kind="page",
+            name=name,
+            handle=page.get("username"),
+            avatar_url=((page.get("picture") or {}).get("data") or {}).get("url"),
+            followers_count=page.get("followers_count"),
+            token=Secret(token) if token else None,
+            refusal=refusal,
+        )
+
+    def validate(self, account: AccountRef, draft: Draft) -> list[Problem]:
+        checker = Checker(self.label, account.name, self.limits)
+        checker.check(draft)
+        if not (draft.text or "").strip() and not draft.link and not draft.media:
+            checker.add("text", f"{self.label} needs some text, a link, a photo or a video: add one.")
+        return checker.problems
+
+    async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:
+        token, page = account.publish_token, account.external_id
+        ctx = Context(self.label, publishing=True, needs=PUBLISH, page=account.name)
+        images = [m for m in media if m.facts.kind == "image"]
+        videos = [m for m in media if m.facts.kind == "video"]
+        if (images and videos) or len(videos) > 1:
+            raise ContentRejected(self.label, f"{self.label} cannot mix photos and a video, or take two videos, in "
+                                              "one post: keep one kind.", "several media kinds", field="media")
+        # With media the link cannot be the post's attachment, so it goes in the text.
+        message = draft.text or ""
+        if media and draft.link and draft.link not in message:
+            message = f"{message}\n\n{draft.link}" if message else draft.link
+
+        if videos:
+            data = {"file_url": public_url(self.label, videos[0]), "description": message}
+            if draft.title:
+                data["title"] = draft.title
+            body = await self.graph.post(f"{page}/videos", token, data=data, creates=True, ctx=ctx)
+            return await self._video_result(str(body["id"]), token)
+        if len(images) == 1:
+            body = await self.graph.post(f"{page}/photos", token, creates=True, ctx=ctx,
+                                         data={"url": public_url(self.label, images[0]), "caption": message})
+            post_id = str(body.get("post_id") or body["id"])
+        else:
+            data: dict[str, str] = {"message": message} if message else {}
+            if images:
+                # Several photos: upload each unpublished, then one post that attaches them all.
+                for index, image in enumerate(images):
+                    uploaded = await self.graph.post(f"{page}/photos", token, ctx=ctx, data={
+                        "url": public_url(self.label, image), "published": "false"})
+                    data[f"attached_media[{index}]"] = json.dumps({"media_fbid": str(uploaded["id"])})
+            elif draft.link:
+                data["link"] = draft.link
+            body = await self.graph.post(f"{page}/feed", token, data=data, creates=True, ctx=ctx)
+            post_id = str(body["id"])
+        return PublishResult(remote_id=post_id, url=await self._permalink(post_id, token))
+
+    async def _permalink(self, object_id: str, token: Secret) -> str | None:
+        try:
+            body = await self.graph.get(object_id, token, params={"fields": "permalink_url"})
+        except PlatformError:
+            return None  # the post is live; a missing link is not worth failing it for
+        link = body.get("permalink_url")
+        return urljoin(FACEBOOK_WWW, link) if link else None  # videos answer with a path
+
+    async def _video_result(self, video_id: str, token: Secret) -> PublishResult:
+        """Wait for Facebook to process the video. It was sent with published=true, so it is never sent
+        again: a video still processing after the last look is reported live, with a warning."""
+        warnings: tuple[str, ...] = ()
+        for attempt in range(self.polling.attempts):
+            if attempt:
+                await self.polling.sleep(self.polling.delay)
+            status = (await self.graph.get(video_id, token, params={"fields": "status"})).get("status") or {}
+            state = status.get("video_status")
+            if state == "ready":
+                break
+            if state == "error" or (status.get("processing_phase") or {}).get("status") == "error":
+                errors = (status.get("processing_phase") or {}).get("errors") or [{}]
+                reason = errors[0].get("message") or "no reason given"
+                raise ContentRejected(self.label, f"{self.label} could not process the video: {reason}.",
+                                      json.dumps(status)[:300], field="media")
+        else:
+            warnings = (f"{self.label} is still processing the video; it appears on the Page when that is done.",)
+        try:
+            body = await self.graph.get(video_id, token, params={"fields": "permalink_url,post_id"})
+        except PlatformError:
+            body = {}
+        link = body.get("permalink_url")
+        # UNCERTAIN: the Video node's `post_id` (the post that shows it), used for post figures.
+        return PublishResult(remote_id=str(body.get("post_id") or video_id),
+                             url=urljoin(FACEBOOK_WWW, link) if link else None, warnings=warnings)
+
+    async def fetch_metrics(self, account: AccountRef, remote_ids: list[str]) -> Metrics:
+        token, page = account.publish_token, account.external_id
+        ctx = Context(self.label, needs=INSIGHTS, page=account.name)
+        profile = await self.graph.get(page, token, params={"fields": "followers_count"})
+        figures: dict[str, float] = {}
+        if isinstance(profile.get("followers_count"), int):
+            figures["followers_count"] = float(profile["followers_count"])
+        insights = await self.graph.get(f"{page}/insights", token, ctx=ctx, params={
+            "metric": ",".join(PAGE_METRICS), "period": "days_28"})
+        figures |= lifetime_values(insights)
+
+        posts: dict[str, dict[str, float]] = {}
+        for remote_id in remote_ids:
+            post: dict[str, float] = {}
+            try:
+                fields = await self.graph.get(remote_id, token, params={"fields": POST_FIELDS})
+                for name in ("reactions", "comments"):
+                    total = ((fields.get(name) or {}).get("summary") or {}).get("total_count")
+                    if isinstance(total, int):
+                        post[name] = float(total)
+                if post:  # Meta leaves `shares` out when nobody shared the post
+                    post["shares"] = float((fields.get("shares") or {}).get("count") or 0)
+                post |= lifetime_values(await self.graph.get(f"{remote_id}/insights", token, ctx=ctx, params={
+                    "metric": ",".join(POST_METRICS), "period": "lifetime"}))
+            except PlatformError as exc:
+                if must_surface(exc):
+                    raise
+            if post:
+                posts[remote_id] = post
+        return Metrics(account=figures, posts=posts)
+
+
+ADAPTER = FacebookAdapter

@@ -1,0 +1,406 @@
+"""X (formerly Twitter): OAuth 2.0 with PKCE, the v2 media upload endpoints, posts and public metrics.
+
+Facts: shared/platforms/linkedin_x_pinterest.md §2. X rotates refresh tokens on every use, so the
+newest one in each TokenSet is the only one that works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from bot.platforms import oauth
+from bot.platforms.base import (
+    PKCE,
+    AccessRevoked,
+    AccountRef,
+    Adapter,
+    ContentRejected,
+    Counting,
+    Draft,
+    Limits,
+    MediaLimits,
+    MediaPayload,
+    Metrics,
+    PlatformError,
+    Problem,
+    PublishResult,
+    RateLimited,
+    RemoteAccount,
+    RevokeReason,
+    Scope,
+    TextLimit,
+    TokenExpired,
+    TokenSet,
+    Transient,
+)
+from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
+from bot.platforms.validation import Checker, human_size
+from bot.platforms.x_text import MAX_WEIGHTED_LENGTH, count, invalid_characters
+from bot.storage.crypto import Secret
+
+API = "https://api.x.com"
+AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
+TOKEN_URL = f"{API}/2/oauth2/token"
+REVOKE_URL = f"{API}/2/oauth2/revoke"
+
+# X writes its limits in MB; decimal megabytes keep Picmim on the safe side of either reading.
+IMAGE_MAX_BYTES = 5_000_000
+GIF_MAX_BYTES = 15_000_000
+VIDEO_MAX_BYTES = 512_000_000
+VIDEO_MIN_SECONDS = 0.5
+GIF_MAX_SIZE = (1280, 1080)  # width, height in pixels
+ALT_TEXT_MAX = 1000
+# X takes appended segments of up to 5 MB; 4 MiB keeps a margin.
+UPLOAD_SEGMENT_BYTES = 4 * 1024 * 1024
+MEDIA_PROCESSING_MAX_WAIT = 600.0  # seconds before a video still processing counts as a passing failure
+METRICS_BATCH = 100  # GET /2/tweets takes up to 100 ids
+
+LIMITS = Limits(
+    texts=(
+        TextLimit("text", "post", MAX_WEIGHTED_LENGTH, Counting.WEIGHTED),
+        TextLimit("alt_text", "alt text", ALT_TEXT_MAX),
+    ),
+    # Photo and GIF sizes differ, so `validate` checks them; the shortest video too (its message needs tenths).
+    image=MediaLimits("image", ("image/jpeg", "image/png", "image/webp", "image/gif")),
+    # X's published maximum is 1280x1024; larger videos are scaled down by the media pipeline.
+    video=MediaLimits("video", ("video/mp4", "video/quicktime"), max_bytes=VIDEO_MAX_BYTES, max_width=1280,
+                      max_height=1024, min_aspect=1 / 3, max_aspect=3.0, aspect_labels=("1:3", "3:1"),
+                      max_duration=140, max_fps=60, scalable=True),
+    max_images=4,
+    max_videos=1,
+    mixed_media=False,
+)
+
+SCOPES = (
+    Scope("tweet.read", "to read your posts and their figures"),
+    Scope("tweet.write", "to publish posts"),
+    Scope("users.read", "to know which X account is connected and its follower count"),
+    Scope("media.write", "to attach photos and videos to posts"),
+    Scope("offline.access", "to stay connected without asking you to sign in again every two hours"),
+)
+
+
+def _expiry(seconds: object) -> datetime | None:
+    if seconds in (None, ""):
+        return None
+    return datetime.now(UTC) + timedelta(seconds=int(seconds))
+
+
+def _detail(body: dict | None, response: httpx.Response) -> str:
+    """X's own words, from problem+json (`detail`, `errors[].message`) or OAuth errors."""
+    if not body:
+        return response.text[:300] or response.reason_phrase
+    parts = [body.get("detail"), body.get("error_description")]
+    parts += [e.get("message") or e.get("detail") for e in body.get("errors") or [] if isinstance(e, dict)]
+    words = [p for p in parts if p]
+    return " ".join(dict.fromkeys(words)) or body.get("title") or response.reason_phrase
+
+
+def post_text(draft: Draft) -> str:
+    """The text X receives: the draft's text, with its link added when the text does not hold it already."""
+    text = draft.text or ""
+    if draft.link and draft.link not in text:
+        text = f"{text}\n{draft.link}" if text else draft.link
+    return text
+
+
+async def _segments(payload: MediaPayload, size: int) -> AsyncIterator[bytes]:
+    buffer = bytearray()
+    async for chunk in payload.read():
+        buffer += chunk
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
+
+
+async def _read_all(payload: MediaPayload) -> bytes:
+    return b"".join([chunk async for chunk in payload.read()])
+
+
+class XAdapter(Adapter):
+    key = "x"
+    name = "X"
+    limits = LIMITS
+    scopes = SCOPES
+    uses_pkce = True
+    refreshable = True
+    # Seconds between media status checks; None follows X's check_after_secs.
+    poll_interval: float | None = None
+
+    # ---- OAuth -----------------------------------------------------------------------------
+
+    def authorize_url(self, state: str, pkce: PKCE | None) -> str:
+        if pkce is None:
+            raise ValueError("X needs PKCE: pass oauth.new_pkce()")
+        return oauth.authorize_url(AUTHORIZE_URL, {
+            "response_type": "code",
+            "client_id": self.config.client_id,
+            "redirect_uri": self.config.redirect_uri,
+            "scope": " ".join(s.name for s in self.scopes),
+            "state": state,
+        }, pkce)
+
+    async def exchange_code(self, code: str, pkce: PKCE | None) -> TokenSet:
+        if pkce is None:
+            raise ValueError("X needs the PKCE verifier made for authorize_url")
+        data = await self._token_call({"grant_type": "authorization_code", "code": code,
+                                       "redirect_uri": self.config.redirect_uri, "code_verifier": pkce.verifier},
+                                      refreshing=False)
+        access = Secret(data["access_token"])
+        me = await self._me(access)
+        return TokenSet(
+            access_token=access,
+            external_user_id=me["id"],
+            display_name=me.get("name") or me.get("username"),
+            refresh_token=Secret(data["refresh_token"]) if data.get("refresh_token") else None,
+            expires_at=_expiry(data.get("expires_in")),
+            scopes=tuple(str(data.get("scope", "")).split()),
+        )
+
+    async def refresh(self, tokens: TokenSet) -> TokenSet:
+        if tokens.refresh_token is None:
+            raise AccessRevoked(self.name, "This X connection cannot renew itself: connect X again.",
+                                "no refresh token (offline.access was not granted)")
+        data = await self._token_call({"grant_type": "refresh_token",
+                                       "refresh_token": tokens.refresh_token.reveal()}, refreshing=True)
+        # X rotates refresh tokens: the one just used is dead, keep the new one.
+        new_refresh = data.get("refresh_token")
+        return dataclasses.replace(
+            tokens,
+            access_token=Secret(data["access_token"]),
+            refresh_token=Secret(new_refresh) if new_refresh else tokens.refresh_token,
+            expires_at=_expiry(data.get("expires_in")),
+            scopes=tuple(str(data.get("scope", "")).split()) or tokens.scopes,
+        )
+
+    async def revoke(self, tokens: TokenSet) -> bool:
+        revoked = False
+        pairs = [(tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")]
+        for token, hint in pairs:
+            if token is None:
+                continue
+            response = await send(self.http, self.name, "POST", REVOKE_URL, auth=self._client_auth(),
+                                  data={"token": token.reveal(), "token_type_hint": hint,
+                                        "client_id": self.config.client_id or ""})
+            if not response.is_success:
+                raise self._error(response)
+            revoked = revoked or bool((json_or_none(response) or {}).get("revoked"))
+        return revoked
+
+    def _client_auth(self) -> httpx.BasicAuth:
+        # Web apps are confidential clients: X wants HTTP Basic with the client id and secret.
+        return httpx.BasicAuth(self.config.client_id or "", self.config.client_secret or "")
+
+    async def _token_call(self, form: dict[str, str], *, refreshing: bool) -> dict:
+        form = {**form, "client_id": self.config.client_id or ""}
+        response = await send(self.http, self.name, "POST", TOKEN_URL, data=form, auth=self._client_auth())
+        body = json_or_none(response) or {}
+        if response.is_success and body.get("access_token"):
+            return body
+        detail = _detail(body, response)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise self._error(response)
+        if response.status_code == 401 or body.get("error") in ("invalid_client", "unauthorized_client"):
+            raise PlatformError(self.name, "X refused Picmim's app credentials: an admin should check X_CLIENT_ID "
+                                           "and X_CLIENT_SECRET.", detail)
+        if refreshing:
+            raise AccessRevoked(self.name, "X no longer accepts this connection: connect X again.", detail)
+        raise AccessRevoked(self.name, "X did not accept the sign-in, perhaps because it took too long: "
+                                       "connect X again.", detail)
+
+    # ---- accounts ----------------------------------------------------------------------------
+
+    async def _me(self, token: Secret) -> dict:
+        response = await self._api("GET", "/2/users/me", token,
+                                   params={"user.fields": "profile_image_url,public_metrics"})
+        return response.json()["data"]
+
+    async def list_accounts(self, tokens: TokenSet) -> list[RemoteAccount]:
+        me = await self._me(tokens.access_token)
+        return [RemoteAccount(
+            external_id=me["id"], kind="profile", name=me.get("name") or me["username"], handle=me.get("username"),
+            avatar_url=me.get("profile_image_url"),
+            followers_count=(me.get("public_metrics") or {}).get("followers_count"),
+        )]
+
+    # ---- validation --------------------------------------------------------------------------
+
+    def validate(self, account: AccountRef, draft: Draft) -> list[Problem]:
+        checker = Checker(self.name, account.name, self.limits)
+        sent = dataclasses.replace(draft, text=post_text(draft))
+        checker.check(sent, counter=count)
+        if not sent.text.strip() and not draft.media:
+            checker.add("text", "X needs text or a photo or video: write something.")
+        bad = invalid_characters(sent.text)
+        if bad:
+            codes = ", ".join(f"U+{ord(c):04X}" for c in bad)
+            checker.add("text", f"X refuses some invisible characters in this text ({codes}): retype the text "
+                                "without pasting them.")
+        gifs = [m for m in draft.media if m.mimetype == "image/gif"]
+        if gifs and len(draft.media) > 1:
+            checker.add("media", "X takes a GIF only on its own: post the GIF alone, or remove it.")
+        for m in draft.media:
+            name = m.filename or f"this {m.kind}"
+            if m.mimetype == "image/gif" and m.width and m.height and (
+                    m.width > GIF_MAX_SIZE[0] or m.height > GIF_MAX_SIZE[1]):
+                checker.add("media", f"X takes GIFs up to {GIF_MAX_SIZE[0]}×{GIF_MAX_SIZE[1]} px; {name} is "
+                                     f"{m.width}×{m.height}: attach a smaller one.")
+            if m.mimetype == "image/gif" and m.size_bytes > GIF_MAX_BYTES:
+                checker.add("media", f"X takes GIFs up to {human_size(GIF_MAX_BYTES)}; {name} is "
+                                     f"{human_size(m.size_bytes)}: attach a smaller one.")
+            elif m.kind == "image" and m.mimetype != "image/gif" and m.size_bytes > IMAGE_MAX_BYTES:
+                checker.add("media", f"X takes photos up to {human_size(IMAGE_MAX_BYTES)}; {name} is "
+                                     f"{human_size(m.size_bytes)}: Picmim shrinks it to fit.", fixable=True)
+            if m.kind == "video" and m.duration is not None and m.duration < VIDEO_MIN_SECONDS:
+                checker.add("media", f"X needs videos of at least {VIDEO_MIN_SECONDS:g} s; {name} is "
+                                     f"{m.duration:.1f} s: attach a longer one.")
+        return checker.problems
+
+    # ---- publishing --------------------------------------------------------------------------
+
+    async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:
+        token = account.publish_token
+        media_ids = []
+        for payload in media:
+            if payload.facts.kind == "video":
+                media_id = await self._upload_video(token, payload)
+            else:
+                media_id = await self._upload_image(token, payload)
+            if payload.facts.alt_text and payload.facts.kind == "image":
+                await self._api("POST", "/2/media/metadata", token, field="media",
+                                json={"id": media_id, "metadata": {"alt_text": {"text": payload.facts.alt_text}}})
+            media_ids.append(media_id)
+        body: dict = {}
+        text = post_text(draft)
+        if text:
+            body["text"] = text
+        if media_ids:
+            body["media"] = {"media_ids": media_ids}
+        response = await self._api("POST", "/2/tweets", token, json=body, creates=True)
+        post_id = response.json()["data"]["id"]
+        handle = account.handle or "i"
+        return PublishResult(remote_id=post_id, url=f"https://x.com/{handle}/status/{post_id}")
+
+    async def _upload_image(self, token: Secret, payload: MediaPayload) -> str:
+        facts = payload.facts
+        category = "tweet_gif" if facts.mimetype == "image/gif" else "tweet_image"
+        response = await self._api(
+            "POST", "/2/media/upload", token, field="media",
+            data={"media_category": category, "media_type": facts.mimetype},
+            files={"media": (facts.filename or "image", await _read_all(payload), facts.mimetype)},
+        )
+        data = response.json()["data"]
+        if data.get("processing_info"):
+            await self._wait_for_media(token, data["id"], data["processing_info"])
+        return data["id"]
+
+    async def _upload_video(self, token: Secret, payload: MediaPayload) -> str:
+        facts = payload.facts
+        response = await self._api("POST", "/2/media/upload/initialize", token, field="media", json={
+            "media_type": facts.mimetype, "total_bytes": facts.size_bytes, "media_category": "tweet_video"})
+        media_id = response.json()["data"]["id"]
+        index = 0
+        async for segment in _segments(payload, UPLOAD_SEGMENT_BYTES):
+            await self._api("POST", f"/2/media/upload/{media_id}/append", token, field="media",
+                            data={"segment_index": str(index)},
+                            files={"media": (facts.filename or "video", segment, "application/octet-stream")})
+            index += 1
+        response = await self._api("POST", f"/2/media/upload/{media_id}/finalize", token, field="media")
+        processing = response.json()["data"].get("processing_info")
+        if processing:
+            await self._wait_for_media(token, media_id, processing)
+        return media_id
+
+    async def _wait_for_media(self, token: Secret, media_id: str, processing: dict) -> None:
+        waited = 0.0
+        while True:
+            state = processing.get("state")
+            if state == "succeeded":
+                return
+            if state == "failed":
+                error = processing.get("error") or {}
+                raise ContentRejected(self.name, "X could not process this video or GIF: check that it plays, "
+                                                 "then attach it again (MP4 with H.264 video and AAC sound works "
+                                                 "best).", error.get("message") or error.get("name"), field="media")
+            if waited >= MEDIA_PROCESSING_MAX_WAIT:
+                raise Transient(self.name, "X is still processing the video; Picmim will try again.",
+                                f"media {media_id} still {state}")
+            pause = self.poll_interval
+            if pause is None:
+                pause = float(processing.get("check_after_secs") or 1)
+            await asyncio.sleep(pause)
+            waited += max(pause, 1.0)  # at least a second per check, so a zero pause still ends
+            response = await self._api("GET", "/2/media/upload", token, field="media",
+                                       params={"command": "STATUS", "media_id": media_id})
+            processing = response.json()["data"].get("processing_info") or {"state": "succeeded"}
+
+    # ---- metrics -----------------------------------------------------------------------------
+
+    async def fetch_metrics(self, account: AccountRef, remote_ids: list[str]) -> Metrics:
+        token = account.publish_token
+        response = await self._api("GET", f"/2/users/{account.external_id}", token,
+                                   params={"user.fields": "public_metrics"})
+        account_figures = response.json()["data"].get("public_metrics") or {}
+        posts: dict[str, dict[str, float]] = {}
+        for start in range(0, len(remote_ids), METRICS_BATCH):
+            batch = remote_ids[start:start + METRICS_BATCH]
+            response = await self._api("GET", "/2/tweets", token,
+                                       params={"ids": ",".join(batch), "tweet.fields": "public_metrics"})
+            # Deleted posts come back under "errors", not "data": they are simply absent.
+            for post in response.json().get("data") or []:
+                posts[post["id"]] = dict(post.get("public_metrics") or {})
+        return Metrics(account=dict(account_figures), posts=posts)
+
+    # ---- HTTP and errors ---------------------------------------------------------------------
+
+    async def _api(self, method: str, path: str, token: Secret, *, creates: bool = False, field: str = "text",
+                   **kwargs) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token.reveal()}"}
+        response = await send(self.http, self.name, method, API + path, creates=creates, headers=headers, **kwargs)
+        if response.is_success:
+            return response
+        raise self._error(response, field=field)
+
+    def _error(self, response: httpx.Response, field: str = "text") -> PlatformError:
+        status = response.status_code
+        body = json_or_none(response)
+        detail = _detail(body, response)
+        lowered = f"{detail} {(body or {}).get('type', '')}".lower()
+        if status == 401:
+            return TokenExpired(self.name, "The X connection needs renewing.", detail)
+        if status == 429 or "usage-capped" in lowered or "usagecapexceeded" in lowered:
+            retry_after = retry_after_seconds(response.headers, "x-rate-limit-reset")
+            if "usage-capped" in lowered or "usagecapexceeded" in lowered:
+                return RateLimited(self.name, "Picmim's X app has used up its X API allowance for now; the post "
+                                              "waits until it renews.", detail, retry_after)
+            return RateLimited(self.name, "X asked Picmim to slow down for this account; the post waits until X "
+                                          "allows more.", detail, retry_after)
+        if status >= 500:
+            return Transient(self.name, "X is having trouble right now; Picmim will try again.", detail)
+        if "duplicate" in lowered:
+            return ContentRejected(self.name, "X does not allow posting the same text twice: change the text.",
+                                   detail, field="text")
+        if "too long" in lowered:
+            return ContentRejected(self.name, f"X counts this text as longer than {MAX_WEIGHTED_LENGTH} characters: "
+                                              "shorten it.", detail, field="text")
+        if status == 403:
+            return AccessRevoked(self.name, "X no longer lets Picmim post for this account: connect X again and "
+                                            "allow everything Picmim asks for.", detail,
+                                 reason=RevokeReason.PERMISSION_REMOVED)
+        if status in (400, 404, 413, 422):
+            if "media" in lowered or field == "media":
+                return ContentRejected(self.name, "X refused an attachment: check its type and size, then attach "
+                                                  "it again.", detail, field="media")
+            return ContentRejected(self.name, "X refused this post: change it using X's reason below.", detail,
+                                   field=field)
+        return PlatformError(self.name, "X answered in a way Picmim does not understand.", f"{status}: {detail}")
+
+
+ADAPTER = XAdapter

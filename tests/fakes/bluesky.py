@@ -1,0 +1,558 @@
+"""A fake Bluesky: handle resolution, the PLC directory, a PDS speaking XRPC, and an atproto OAuth
+authorization server (PAR, authorize, token, revoke), on two loopback addresses (PDS and auth server
+are different origins, as on Bluesky, so their DPoP nonces differ).
+
+Handles resolve through `https://<handle>/.well-known/atproto-did` and the public AppView's
+`resolveHandle`, and DIDs through `https://plc.directory/<did>`: point those origins here. The DID
+documents name this PDS's loopback URL, and the PDS names this auth server's.
+
+It checks what the real servers check: the DPoP proof (ES256 signature over the embedded key, typ, htm,
+htu, iat, jti not reused, ath for PDS calls, the key the token is bound to) and its nonce — a missing or
+stale nonce is answered exactly as RFC 9449 says (auth server: 400 `use_dpop_nonce`; PDS: 401 with
+`WWW-Authenticate: DPoP error="use_dpop_nonce"`; both with a `DPoP-Nonce` header); PAR against the client
+metadata it fetches from the client_id URL; PKCE S256; and lexicon rules on createRecord (text graphemes
+and bytes, facet byte ranges and features, images ≤ 4 and ≤ 2,000,000 bytes with alt text, video MP4
+≤ 300 MB, blobs it holds). XRPC errors come as `{"error", "message"}`. Every call is recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import itertools
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import regex
+from aiohttp import web
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey
+from PIL import Image
+
+from tests.fakes.media_files import LoopbackServer
+
+GRAPHEME = regex.compile(r"\X")
+DID_RE = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]+$")
+FACET_TYPES = {"app.bsky.richtext.facet#mention", "app.bsky.richtext.facet#link", "app.bsky.richtext.facet#tag"}
+TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass
+class Call:
+    origin: str  # pds | as | web (handles, PLC, AppView)
+    method: str
+    path: str
+    query: dict[str, Any]
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 0
+
+
+@dataclass
+class Account:
+    did: str
+    handle: str
+    display_name: str = "Acme on Bluesky"
+    followers: int = 321
+    follows: int = 45
+    posts: int = 67
+
+
+@dataclass
+class Session:
+    did: str
+    jkt: str
+    scope: str
+    expires: float
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _tid() -> str:
+    n = time.time_ns() // 1000 << 10 | secrets.randbelow(1024)
+    return "".join(TID_CHARS[(n >> (5 * i)) & 31] for i in reversed(range(13)))
+
+
+class FakeBluesky(LoopbackServer):
+    thread_name = "fake-bluesky"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accounts: dict[str, Account] = {}  # did -> account
+        self.calls: list[Call] = []
+        self.blobs: dict[str, dict] = {}  # cid -> {mimeType, size, data}
+        self.records: dict[str, dict] = {}  # at-uri -> {record, counts}
+        self.requests: dict[str, dict] = {}  # PAR request_uri -> request
+        self.codes: dict[str, dict] = {}
+        self.access: dict[str, Session] = {}
+        self.refresh: dict[str, Session] = {}
+        self.revoked: list[str] = []
+        self.as_nonce = secrets.token_urlsafe(12)
+        self.pds_nonce = secrets.token_urlsafe(12)
+        self.access_token_lifetime = 900  # UNCERTAIN: ~15 min on Bluesky
+        self.nonce_every_request = False  # a server that never settles on a nonce
+        self._seen_jti: set[str] = set()
+        self._rate_limits: list[tuple[str, int]] = []
+        self._failures: list[tuple[str, int]] = []
+        self._hangs: list[tuple[str, float]] = []
+        self._cids = itertools.count(1)
+
+    def applications(self) -> list[web.Application]:
+        pds = web.Application(client_max_size=400 * 1024 * 1024)
+        pds.router.add_route("*", "/{path:.*}", self._pds)
+        auth = web.Application()
+        auth.router.add_route("*", "/{path:.*}", self._auth_server)
+        return [pds, auth]
+
+    @property
+    def pds_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports[0]}"
+
+    @property
+    def as_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports[1]}"
+
+    # ---- test controls ----------------------------------------------------------------------------
+
+    def add_account(self, handle: str = "acme.bsky.test", **kw: Any) -> Account:
+        did = "did:plc:" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(24))
+        account = Account(did, handle, **kw)
+        self.accounts[did] = account
+        return account
+
+    def session(self, did: str, jwk: dict) -> tuple[str, str]:
+        """An access and a refresh token bound to this DPoP key, as after a finished sign-in."""
+        jkt = ECKey.import_key(jwk).thumbprint()
+        access, refresh = "at-" + secrets.token_urlsafe(24), "rt-" + secrets.token_urlsafe(24)
+        self.access[access] = Session(did, jkt, "atproto transition:generic", time.time() + self.access_token_lifetime)
+        self.refresh[refresh] = Session(did, jkt, "atproto transition:generic", 0)
+        return access, refresh
+
+    def expire_tokens(self) -> None:
+        for s in self.access.values():
+            s.expires = time.time() - 1
+
+    def end_sessions(self) -> None:
+        """The user signed out everywhere: access and refresh tokens stop working."""
+        self.access.clear()
+        self.refresh.clear()
+
+    def rotate_nonces(self) -> None:
+        self.as_nonce, self.pds_nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+
+    def rate_limit(self, nsid: str = "", times: int = 1, reset_in: int = 120) -> None:
+        self._rate_limits += [(nsid, reset_in)] * times
+
+    def fail(self, nsid: str = "", times: int = 1, status: int = 502) -> None:
+        self._failures += [(nsid, status)] * times
+
+    def hang(self, nsid: str, seconds: float = 3.0, times: int = 1) -> None:
+        self._hangs += [(nsid, seconds)] * times
+
+    def calls_to(self, path: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.path == path]
+
+    def set_counts(self, uri: str, **counts: int) -> None:
+        self.records[uri]["counts"].update(counts)
+
+    # ---- plumbing ---------------------------------------------------------------------------------
+
+    def _record(self, origin: str, request: web.Request, body: Any) -> Call:
+        query: dict[str, Any] = {k: request.query.getall(k) if len(request.query.getall(k)) > 1 else v
+                                 for k, v in request.query.items()}
+        call = Call(origin, request.method, request.path, query, body, dict(request.headers))
+        with self.lock:
+            self.calls.append(call)
+        return call
+
+    @staticmethod
+    def _take(queue: list, path: str) -> Any:
+        for i, item in enumerate(queue):
+            if item[0] in path:
+                return queue.pop(i)
+        return None
+
+    def _check_proof(self, request: web.Request, base: str, nonce: str, access_token: str | None = None
+                     ) -> tuple[str | None, str | None]:
+        """(jkt, None) for a good proof, (None, error) otherwise; error "use_dpop_nonce" for a bad nonce."""
+        proof = request.headers.get("DPoP", "")
+        if proof.count(".") != 2:
+            return None, "invalid_dpop_proof: missing DPoP proof"
+        try:
+            header = json.loads(base64.urlsafe_b64decode(proof.split(".")[0] + "=="))
+            jwk = header.get("jwk") or {}
+            if header.get("typ") != "dpop+jwt" or header.get("alg") != "ES256" or "d" in jwk:
+                return None, "invalid_dpop_proof: typ, alg or jwk"
+            key = ECKey.import_key(jwk)
+            claims = jwt.decode(proof, key, algorithms=["ES256"]).claims
+        except (ValueError, JoseError) as exc:
+            return None, f"invalid_dpop_proof: {exc.__class__.__name__}"
+        if claims.get("htm") != request.method or claims.get("htu") != base + request.path:
+            return None, f"invalid_dpop_proof: htm/htu {claims.get('htm')} {claims.get('htu')}"
+        if abs(time.time() - int(claims.get("iat", 0))) > 300:
+            return None, "invalid_dpop_proof: iat"
+        if not claims.get("jti") or claims["jti"] in self._seen_jti:
+            return None, "invalid_dpop_proof: jti reused"
+        if access_token is not None:
+            if claims.get("ath") != _b64(hashlib.sha256(access_token.encode()).digest()):
+                return None, "invalid_dpop_proof: ath"
+        if claims.get("nonce") != nonce or self.nonce_every_request:
+            return None, "use_dpop_nonce"
+        self._seen_jti.add(claims["jti"])
+        return key.thumbprint(), None
+
+    # ---- handles, DIDs, AppView (public) and the PDS --------------------------------------------------
+
+    def _xrpc_error(self, status: int, error: str, message: str, **headers: str) -> web.Response:
+        return web.json_response({"error": error, "message": message}, status=status,
+                                 headers={"DPoP-Nonce": self.pds_nonce, **headers})
+
+    async def _pds(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        raw = await request.read()
+        body: Any = len(raw)
+        if request.content_type == "application/json" and raw:
+            body = json.loads(raw)
+        call = self._record("pds", request, body)
+        response = await self._pds_route(request, path, body, raw)
+        call.status = response.status
+        return response
+
+    async def _pds_route(self, request: web.Request, path: str, body: Any, raw: bytes) -> web.StreamResponse:
+        if path == "/.well-known/atproto-did":
+            host = request.host.split(":")[0]
+            account = next((a for a in self.accounts.values() if a.handle == host), None)
+            return web.Response(text=account.did) if account else web.Response(status=404, text="not found")
+        if path.startswith("/did:"):
+            return self._did_document(path[1:])
+        if path == "/.well-known/oauth-protected-resource":
+            return web.json_response({"resource": self.pds_url, "authorization_servers": [self.as_url],
+                                      "scopes_supported": [], "bearer_methods_supported": ["header"]})
+        if path == "/xrpc/com.atproto.identity.resolveHandle":
+            handle = request.query.get("handle", "").lower()
+            account = next((a for a in self.accounts.values() if a.handle == handle), None)
+            if account is None:
+                return self._xrpc_error(400, "InvalidRequest", "Unable to resolve handle")
+            return web.json_response({"did": account.did})
+        if not path.startswith("/xrpc/"):
+            return web.Response(status=404)
+        nsid = path.removeprefix("/xrpc/")
+        limited = self._take(self._rate_limits, nsid)
+        if limited:
+            reset = int(time.time()) + limited[1]
+            return self._xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded", **{
+                "RateLimit-Limit": "5000", "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset),
+                "RateLimit-Policy": "5000;w=3600"})
+        failed = self._take(self._failures, nsid)
+        if failed:
+            return self._xrpc_error(failed[1], "InternalServerError", "Internal Server Error")
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("DPoP "):
+            return self._xrpc_error(401, "InvalidToken", "DPoP-bound tokens must be sent with the DPoP scheme"
+                                    if auth else "Authentication Required")
+        token = auth[5:]
+        session = self.access.get(token)
+        if session is None:
+            return self._xrpc_error(401, "InvalidToken", "Bad token", **{
+                "WWW-Authenticate": 'DPoP error="invalid_token", error_description="Invalid token"'})
+        jkt, error = self._check_proof(request, self.pds_url, self.pds_nonce, token)
+        if error == "use_dpop_nonce":
+            if self.nonce_every_request:
+                self.rotate_nonces()
+            return self._xrpc_error(401, "use_dpop_nonce", "Resource server requires nonce in DPoP proof", **{
+                "WWW-Authenticate": 'DPoP error="use_dpop_nonce", '
+                                    'error_description="Resource server requires nonce in DPoP proof"'})
+        if error:
+            return self._xrpc_error(401, "invalid_dpop_proof", error, **{
+                "WWW-Authenticate": f'DPoP error="invalid_dpop_proof", error_description="{error}"'})
+        if jkt != session.jkt:
+            return self._xrpc_error(401, "invalid_dpop_proof", "The proof's key is not the key the token is bound to")
+        if session.expires < time.time():
+            return self._xrpc_error(401, "ExpiredToken", "Token has expired", **{
+                "WWW-Authenticate": 'DPoP error="invalid_token", error_description="Token has expired"'})
+        handlers = {
+            ("GET", "app.bsky.actor.getProfile"): self._get_profile,
+            ("GET", "app.bsky.feed.getPosts"): self._get_posts,
+            ("POST", "com.atproto.repo.uploadBlob"): self._upload_blob,
+            ("POST", "com.atproto.repo.createRecord"): self._create_record,
+        }
+        handler = handlers.get((request.method, nsid))
+        if handler is None:
+            return self._xrpc_error(501, "MethodNotImplemented", f"Method Not Implemented: {nsid}")
+        hang = self._take(self._hangs, nsid)
+        response = handler(request, session, body, raw)
+        if hang:
+            await self.held(hang[1])
+        return response
+
+    def _did_document(self, did: str) -> web.Response:
+        account = self.accounts.get(did)
+        if account is None:
+            return web.json_response({"message": f"DID not registered: {did}"}, status=404)
+        return web.json_response({
+            "@context": ["https://www.w3.org/ns/did/v1"], "id": did, "alsoKnownAs": [f"at://{account.handle}"],
+            "verificationMethod": [],
+            "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer",
+                         "serviceEndpoint": self.pds_url}]})
+
+    def _get_profile(self, request: web.Request, session: Session, body: Any, raw: bytes) -> web.Response:
+        actor = request.query.get("actor", "")
+        account = self.accounts.get(actor) or next((a for a in self.accounts.values() if a.handle == actor), None)
+        if account is None:
+            return self._xrpc_error(400, "InvalidRequest", "Profile not found")
+        return web.json_response({"did": account.did, "handle": account.handle, "displayName": account.display_name,
+                                  "avatar": f"https://cdn.bsky.example/avatar/{account.did}.jpg",
+                                  "followersCount": account.followers, "followsCount": account.follows,
+                                  "postsCount": account.posts}, headers={"DPoP-Nonce": self.pds_nonce})
+
+    def _get_posts(self, request: web.Request, session: Session, body: Any, raw: bytes) -> web.Response:
+        uris = request.query.getall("uris", [])
+        if not uris or len(uris) > 25:
+            return self._xrpc_error(400, "InvalidRequest", "uris must have 1 to 25 items")
+        posts = []
+        for uri in uris:
+            stored = self.records.get(uri)
+            if stored:
+                did = uri.split("/")[2]
+                posts.append({"uri": uri, "cid": stored["cid"], "record": stored["record"],
+                              "author": {"did": did, "handle": self.accounts[did].handle},
+                              "indexedAt": stored["record"]["createdAt"], **stored["counts"]})
+        return web.json_response({"posts": posts}, headers={"DPoP-Nonce": self.pds_nonce})
+
+    def _upload_blob(self, request: web.Request, session: Session, body: Any, raw: bytes) -> web.Response:
+        if not raw:
+            return self._xrpc_error(400, "InvalidRequest", "Request body is empty")
+        if len(raw) > 100 * 1024 * 1024 and not raw[4:8] == b"ftyp":
+            return self._xrpc_error(413, "PayloadTooLarge", "request entity too large")
+        mimetype = request.headers.get("Content-Type", "application/octet-stream")
+        try:  # the PDS keeps the type it sniffs, not the one it is told
+            image = Image.open(io.BytesIO(raw))
+            mimetype = Image.MIME.get(image.format, mimetype)
+        except Exception:  # noqa: BLE001 - not a picture: keep what the client said
+            if raw[4:8] == b"ftyp":
+                mimetype = "video/mp4"
+        digest = hashlib.sha256(raw).digest()
+        cid = "bafkrei" + base64.b32encode(digest).decode().lower().rstrip("=")[:52]
+        self.blobs[cid] = {"mimeType": mimetype, "size": len(raw), "data": raw}
+        return web.json_response({"blob": {"$type": "blob", "ref": {"$link": cid}, "mimeType": mimetype,
+                                           "size": len(raw)}}, headers={"DPoP-Nonce": self.pds_nonce})
+
+    def _create_record(self, request: web.Request, session: Session, body: Any, raw: bytes) -> web.Response:
+        if not isinstance(body, dict):
+            return self._xrpc_error(400, "InvalidRequest", "Input must be an object")
+        if body.get("repo") not in (session.did, self.accounts[session.did].handle):
+            return self._xrpc_error(400, "InvalidRequest", "Input/repo must be the authenticated account")
+        if body.get("collection") != "app.bsky.feed.post":
+            return self._xrpc_error(400, "InvalidRequest", "This fake takes app.bsky.feed.post records")
+        record = body.get("record")
+        problem = self._post_problem(record)
+        if problem:
+            return self._xrpc_error(400, "InvalidRequest", f"Invalid app.bsky.feed.post record: {problem}")
+        rkey = _tid()
+        uri = f"at://{session.did}/app.bsky.feed.post/{rkey}"
+        cid = f"bafyrei{next(self._cids):052d}"
+        self.records[uri] = {"record": record, "cid": cid,
+                             "counts": {"likeCount": 0, "repostCount": 0, "replyCount": 0, "quoteCount": 0,
+                                        "bookmarkCount": 0}}
+        return web.json_response({"uri": uri, "cid": cid, "commit": {"cid": "bafyreicommit", "rev": _tid()},
+                                  "validationStatus": "valid"}, headers={"DPoP-Nonce": self.pds_nonce})
+
+    def _post_problem(self, record: Any) -> str | None:
+        """What the app.bsky.feed.post lexicon (and blob constraints) say is wrong, or None."""
+        if not isinstance(record, dict) or record.get("$type") != "app.bsky.feed.post":
+            return "Record/$type must be app.bsky.feed.post"
+        text = record.get("text")
+        if not isinstance(text, str):
+            return "Record must have the property \"text\""
+        if len(GRAPHEME.findall(text)) > 300:
+            return "Record/text must not be longer than 300 graphemes"
+        if len(text.encode()) > 3000:
+            return "Record/text must not be longer than 3000 characters"
+        try:
+            datetime.fromisoformat(str(record.get("createdAt")).replace("Z", "+00:00"))
+        except ValueError:
+            return "Record/createdAt must be an valid atproto datetime"
+        size = len(text.encode())
+        for i, facet in enumerate(record.get("facets") or []):
+            index = facet.get("index") or {}
+            start, end = index.get("byteStart"), index.get("byteEnd")
+            if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size):
+                return f"Record/facets/{i}/index must be a byte range inside the text"
+            features = facet.get("features")
+            if not features:
+                return f"Record/facets/{i}/features must not be empty"
+            for feature in features:
+                kind = feature.get("$type")
+                if kind not in FACET_TYPES:
+                    return f"Record/facets/{i}/features has an unknown type {kind}"
+                if kind.endswith("#mention") and not DID_RE.match(str(feature.get("did"))):
+                    return f"Record/facets/{i}/features/0/did must be a valid did"
+                if kind.endswith("#link") and not re.match(r"^[a-z][a-z0-9+.-]*:\S+$", str(feature.get("uri"))):
+                    return f"Record/facets/{i}/features/0/uri must be a valid uri"
+                if kind.endswith("#tag") and (not feature.get("tag") or len(GRAPHEME.findall(feature["tag"])) > 64):
+                    return f"Record/facets/{i}/features/0/tag must be 1 to 64 graphemes"
+        langs = record.get("langs")
+        if langs is not None and (not isinstance(langs, list) or len(langs) > 3):
+            return "Record/langs must not have more than 3 elements"
+        embed = record.get("embed")
+        if embed is None:
+            return None
+        kind = embed.get("$type")
+        if kind == "app.bsky.embed.images":
+            images = embed.get("images")
+            if not isinstance(images, list) or not 1 <= len(images) <= 4:
+                return "Record/embed/images must have 1 to 4 elements"
+            for i, image in enumerate(images):
+                if not isinstance(image.get("alt"), str):
+                    return f"Record/embed/images/{i} must have the property \"alt\""
+                problem = self._blob_problem(image.get("image"), "image/", 2_000_000, f"embed/images/{i}/image")
+                if problem:
+                    return problem
+            return None
+        if kind == "app.bsky.embed.video":
+            return self._blob_problem(embed.get("video"), "video/mp4", 300_000_000, "embed/video")
+        return f"Record/embed has an unknown type {kind}"
+
+    def _blob_problem(self, blob: Any, accept: str, max_size: int, where: str) -> str | None:
+        if not isinstance(blob, dict) or blob.get("$type") != "blob":
+            return f"Record/{where} should be a blob ref"
+        stored = self.blobs.get(str((blob.get("ref") or {}).get("$link")))
+        if stored is None:
+            return f"Record/{where}: could not find blob"
+        if not stored["mimeType"].startswith(accept):
+            return f"Record/{where} mimeType {stored['mimeType']} is not accepted"
+        if stored["size"] > max_size:
+            return f"Record/{where} file too large ({stored['size']} bytes; max {max_size})"
+        return None
+
+    # ---- the authorization server -----------------------------------------------------------------
+
+    def _oauth_error(self, status: int, error: str, description: str) -> web.Response:
+        return web.json_response({"error": error, "error_description": description}, status=status,
+                                 headers={"DPoP-Nonce": self.as_nonce})
+
+    async def _auth_server(self, request: web.Request) -> web.StreamResponse:
+        body: Any = dict(await request.post()) if request.content_type == "application/x-www-form-urlencoded" else None
+        call = self._record("as", request, body)
+        response = await self._as_route(request, body or {})
+        call.status = response.status
+        return response
+
+    async def _as_route(self, request: web.Request, form: dict) -> web.StreamResponse:
+        path = request.path
+        if path == "/.well-known/oauth-authorization-server":
+            return web.json_response({
+                "issuer": self.as_url, "authorization_endpoint": f"{self.as_url}/oauth/authorize",
+                "token_endpoint": f"{self.as_url}/oauth/token",
+                "pushed_authorization_request_endpoint": f"{self.as_url}/oauth/par",
+                "revocation_endpoint": f"{self.as_url}/oauth/revoke",
+                "require_pushed_authorization_requests": True, "scopes_supported": ["atproto", "transition:generic"],
+                "response_types_supported": ["code"], "grant_types_supported": ["authorization_code", "refresh_token"],
+                "code_challenge_methods_supported": ["S256"], "dpop_signing_alg_values_supported": ["ES256"],
+                "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
+                "authorization_response_iss_parameter_supported": True, "client_id_metadata_document_supported": True})
+        if path == "/oauth/authorize" and request.method == "GET":
+            return self._authorize(request)
+        if request.method != "POST" or path not in ("/oauth/par", "/oauth/token", "/oauth/revoke"):
+            return web.Response(status=404)
+        jkt, error = self._check_proof(request, self.as_url, self.as_nonce)
+        if error == "use_dpop_nonce":
+            if self.nonce_every_request:
+                self.rotate_nonces()
+            return self._oauth_error(400, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof")
+        if error:
+            return self._oauth_error(400, "invalid_dpop_proof", error)
+        if path == "/oauth/par":
+            return await self._par(form, jkt)
+        if path == "/oauth/token":
+            return self._token(form, jkt)
+        token = form.get("token", "")
+        session = self.access.pop(token, None) or self.refresh.pop(token, None)
+        if session:
+            self.revoked.append(session.did)
+            for table in (self.access, self.refresh):
+                for key in [k for k, s in table.items() if s.did == session.did]:
+                    del table[key]
+        return web.Response(status=200, headers={"DPoP-Nonce": self.as_nonce})
+
+    async def _client_metadata(self, client_id: str) -> dict | None:
+        try:
+            async with aiohttp.ClientSession() as http, http.get(client_id) as response:
+                if response.status != 200:
+                    return None
+                return await response.json(content_type=None)
+        except (aiohttp.ClientError, ValueError):
+            return None
+
+    async def _par(self, form: dict, jkt: str) -> web.Response:
+        metadata = await self._client_metadata(form.get("client_id", ""))
+        if not metadata or metadata.get("client_id") != form.get("client_id"):
+            return self._oauth_error(400, "invalid_client", "Unable to obtain client metadata")
+        if not metadata.get("dpop_bound_access_tokens") or metadata.get("token_endpoint_auth_method") != "none":
+            return self._oauth_error(400, "invalid_client_metadata", "DPoP-bound public clients only")
+        if form.get("redirect_uri") not in (metadata.get("redirect_uris") or []):
+            return self._oauth_error(400, "invalid_request", "Invalid redirect_uri")
+        scopes = form.get("scope", "").split()
+        if "atproto" not in scopes or set(scopes) - set(str(metadata.get("scope", "")).split()):
+            return self._oauth_error(400, "invalid_scope", "Scope must include atproto and be allowed by the client")
+        if form.get("response_type") != "code" or form.get("code_challenge_method") != "S256" \
+                or not form.get("code_challenge") or not form.get("state"):
+            return self._oauth_error(400, "invalid_request", "PKCE S256, response_type code and state are required")
+        request_uri = "urn:ietf:params:oauth:request_uri:req-" + secrets.token_hex(16)
+        self.requests[request_uri] = {**form, "jkt": jkt}
+        return web.json_response({"request_uri": request_uri, "expires_in": 299}, status=201,
+                                 headers={"DPoP-Nonce": self.as_nonce})
+
+    def _authorize(self, request: web.Request) -> web.Response:
+        """The user signs in and approves at once (the test is the browser)."""
+        pushed = self.requests.pop(request.query.get("request_uri", ""), None)
+        if pushed is None or request.query.get("client_id") != pushed["client_id"]:
+            return web.Response(status=400, text="invalid_request: unknown or used request_uri")
+        hint = pushed.get("login_hint", "")
+        account = next((a for a in self.accounts.values() if a.handle == hint), next(iter(self.accounts.values())))
+        code = "cod-" + secrets.token_urlsafe(24)
+        self.codes[code] = {**pushed, "did": account.did}
+        query = {"code": code, "state": pushed["state"], "iss": self.as_url}
+        raise web.HTTPFound(f"{pushed['redirect_uri']}?{urlencode(query)}")
+
+    def _token(self, form: dict, jkt: str) -> web.Response:
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            code = self.codes.pop(form.get("code", ""), None)
+            if code is None:
+                return self._oauth_error(400, "invalid_grant", "Invalid code")
+            if form.get("client_id") != code["client_id"] or form.get("redirect_uri") != code["redirect_uri"]:
+                return self._oauth_error(400, "invalid_grant", "client_id or redirect_uri mismatch")
+            challenge = _b64(hashlib.sha256(form.get("code_verifier", "").encode()).digest())
+            if challenge != code["code_challenge"]:
+                return self._oauth_error(400, "invalid_grant", "Invalid code_verifier")
+            if jkt != code["jkt"]:
+                return self._oauth_error(400, "invalid_dpop_key", "DPoP key mismatch")
+            did, scope = code["did"], code["scope"]
+        elif grant_type == "refresh_token":
+            session = self.refresh.pop(form.get("refresh_token", ""), None)  # single use
+            if session is None:
+                return self._oauth_error(400, "invalid_grant", "Invalid refresh token")
+            if jkt != session.jkt:
+                return self._oauth_error(400, "invalid_dpop_key", "DPoP key mismatch")
+            did, scope = session.did, session.scope
+        else:
+            return self._oauth_error(400, "unsupported_grant_type", f"Unsupported grant_type {grant_type}")
+        access, refresh = "at-" + secrets.token_urlsafe(24), "rt-" + secrets.token_urlsafe(24)
+        self.access[access] = Session(did, jkt, scope, time.time() + self.access_token_lifetime)
+        self.refresh[refresh] = Session(did, jkt, scope, 0)
+        return web.json_response({"access_token": access, "token_type": "DPoP", "refresh_token": refresh,
+                                  "scope": scope, "sub": did, "expires_in": self.access_token_lifetime},
+                                 headers={"DPoP-Nonce": self.as_nonce, "Cache-Control": "no-store"})

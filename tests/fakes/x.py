@@ -1,0 +1,770 @@
+"""A fake X API v2 (api.x.com) and consent page (x.com), on loopback; plus `PlatformFake`, the
+machinery every fake platform shares (server thread, call log, tokens, injected faults).
+
+The fake answers on X's paths with X's bodies: problem+json errors, `x-rate-limit-*` headers on
+every answer but a 401, rotating refresh tokens, the v2 media upload flow, and text counted with
+twitter-text (the reference, not Picmim's code).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.policy
+import hashlib
+import io
+import itertools
+import json
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from aiohttp import web
+from PIL import Image
+from twitter_text import parse_tweet
+
+from bot.platforms.base import MediaFacts, MediaPayload
+
+STALL_SECONDS = 30.0  # a stalled answer comes after the client has given up
+
+
+# ---- shared machinery --------------------------------------------------------------------------
+
+
+@dataclass
+class Part:
+    data: bytes
+    filename: str | None
+    content_type: str
+
+    @property
+    def text(self) -> str:
+        return self.data.decode()
+
+
+@dataclass
+class Call:
+    method: str
+    host: str
+    path: str
+    query: dict[str, str]
+    raw_query: str
+    headers: dict[str, str]
+    body: bytes
+    status: int = 0  # the answer, for tests to look at
+    answer_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def token(self) -> str | None:
+        auth = self.headers.get("Authorization", "")
+        return auth[7:] if auth.startswith("Bearer ") else None
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode(), keep_blank_values=True))
+
+    def multipart(self) -> dict[str, Part]:
+        content_type = self.headers.get("Content-Type", "")
+        message = BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + self.body)
+        if not message.is_multipart():
+            return {}
+        return {part.get_param("name", header="content-disposition"):
+                Part(part.get_payload(decode=True) or b"", part.get_filename(), part.get_content_type())
+                for part in message.iter_parts()}
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Basic "):
+            return None
+        user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        return user, password
+
+
+CALL = web.RequestKey("call", Call)
+
+
+@dataclass
+class Grant:
+    """What an access or refresh token stands for."""
+
+    user_id: str
+    scopes: frozenset[str]
+    expires_at: float
+    revoked: bool = False
+    used: bool = False  # a rotated refresh token
+
+    @property
+    def expired(self) -> bool:
+        return time.time() >= self.expires_at
+
+
+@dataclass
+class Fault:
+    kind: str  # rate_limit | error | stall
+    path: str  # a path prefix; "" matches every call
+    method: str | None
+    times: int
+    status: int = 503
+    details: dict = field(default_factory=dict)
+
+
+class PlatformFake:
+    """Base of the fake platforms: subclasses list `hosts`, add `routes` and shape their errors.
+
+    Test controls: `rate_limit`, `fail`, `stall` (the call takes effect but its answer never comes in
+    time), `expire`, `revoke`, `consent_as`; every call is in `calls`."""
+
+    hosts: tuple[str, ...] = ()
+    access_ttl = 3600
+    refresh_ttl = 60 * 86400
+    rotate_refresh_tokens = True
+
+    def __init__(self) -> None:
+        self.client_id = "picmim-client-id"
+        self.client_secret = "picmim-client-secret"
+        self.redirect_uris = {"http://localhost:3000/oauth/test/callback"}
+        self.calls: list[Call] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1000)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+        self.reset()
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    def start(self):
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._serve())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name=f"fake-{type(self).__name__}", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError(f"{type(self).__name__} did not start")
+        return self
+
+    async def _serve(self) -> None:
+        app = web.Application(middlewares=[self._middleware], client_max_size=1024 ** 3)
+        for method, host, path, handler in self.routes():
+            app.router.add_route(method, path, self._on_host(host, handler))
+        # A client gone (timed out) cancels its stalled handler.
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def origins(self) -> dict[str, str]:
+        """PICMIM_ORIGIN_OVERRIDES for this fake: every real host it stands in for."""
+        return {f"https://{host}": self.url for host in self.hosts}
+
+    def _on_host(self, host: str, handler):
+        async def on_host(request: web.Request) -> web.StreamResponse:
+            # One fake serves several real hosts: a path on the wrong host does not exist.
+            if request.host.split(":")[0] != host:
+                return self.not_found(request)
+            return await handler(request, request[CALL])
+
+        return on_host
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler) -> web.StreamResponse:
+        call = Call(request.method, request.host.split(":")[0], request.path, dict(request.query),
+                    request.rel_url.raw_query_string, dict(request.headers), await request.read())
+        request[CALL] = call
+        with self._lock:
+            self.calls.append(call)
+        fault = self._take_fault(call)
+        if fault and fault.kind == "rate_limit":
+            response = self.rate_limited(call, **fault.details)
+        elif fault and fault.kind == "error":
+            response = self.server_error(call, fault.status)
+        else:
+            response = await handler(request)
+            if fault and fault.kind == "stall":
+                await asyncio.sleep(STALL_SECONDS)
+        response = self.decorate(call, response)
+        call.status, call.answer_headers = response.status, dict(response.headers)
+        return response
+
+    def _take_fault(self, call: Call) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if call.path.startswith(fault.path) and fault.method in (None, call.method):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    # ---- for subclasses -------------------------------------------------------------------
+
+    def routes(self) -> list[tuple[str, str, str, Any]]:
+        raise NotImplementedError
+
+    def reset_state(self) -> None:
+        """Fresh platform data (users, posts, media) for the next test."""
+
+    def rate_limited(self, call: Call, **details) -> web.Response:
+        return web.json_response({"message": "Too Many Requests"}, status=429)
+
+    def server_error(self, call: Call, status: int) -> web.Response:
+        return web.json_response({"message": "Service Unavailable"}, status=status)
+
+    def not_found(self, request: web.Request) -> web.Response:
+        return web.json_response({"message": "Not Found"}, status=404)
+
+    def decorate(self, call: Call, response: web.StreamResponse) -> web.StreamResponse:
+        return response
+
+    # ---- test controls --------------------------------------------------------------------
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self._faults.clear()
+        self.tokens: dict[str, Grant] = {}
+        self.refresh_tokens: dict[str, Grant] = {}
+        self.codes: dict[str, dict] = {}
+        self.consent: dict[str, Any] = {}
+        self.reset_state()
+
+    def rate_limit(self, path: str = "", times: int = 1, method: str | None = None, **details) -> None:
+        """Answer the next `times` matching calls as the platform does when a rate limit is hit."""
+        self._faults.append(Fault("rate_limit", path, method, times, details=details))
+
+    def fail(self, path: str = "", times: int = 1, status: int = 503, method: str | None = None) -> None:
+        """Answer the next `times` matching calls with a server error."""
+        self._faults.append(Fault("error", path, method, times, status))
+
+    def stall(self, path: str, method: str | None = None, times: int = 1) -> None:
+        """Carry out the next matching call, then hold its answer past any client timeout."""
+        self._faults.append(Fault("stall", path, method, times))
+
+    def consent_as(self, user_id: str, scopes: set[str] | None = None) -> None:
+        """Who approves the next consent page, and which scopes they leave ticked (None: all asked)."""
+        self.consent = {"user_id": user_id, "scopes": scopes}
+
+    def expire(self, token: str | None = None) -> None:
+        """Let one access token (or all) run out."""
+        for value, grant in self.tokens.items():
+            if token in (None, value):
+                grant.expires_at = time.time() - 1
+
+    def revoke(self, user_id: str | None = None) -> None:
+        """The member withdrew the app: every token of theirs stops working."""
+        for grant in [*self.tokens.values(), *self.refresh_tokens.values()]:
+            if user_id in (None, grant.user_id):
+                grant.revoked = True
+
+    def calls_to(self, path: str, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.path.startswith(path) and method in (None, c.method)]
+
+    # ---- helpers for subclasses -------------------------------------------------------------
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    def issue_code(self, user_id: str, scopes: set[str], **extra) -> str:
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = {"user_id": user_id, "scopes": frozenset(scopes), "issued": time.time(), **extra}
+        return code
+
+    def issue_tokens(self, user_id: str, scopes: frozenset[str], with_refresh: bool = True,
+                     refresh_expires_at: float | None = None) -> tuple[str, str | None]:
+        access = "at-" + secrets.token_urlsafe(12)
+        self.tokens[access] = Grant(user_id, scopes, time.time() + self.access_ttl)
+        refresh = None
+        if with_refresh:
+            refresh = "rt-" + secrets.token_urlsafe(12)
+            self.refresh_tokens[refresh] = Grant(user_id, scopes, refresh_expires_at or time.time() + self.refresh_ttl)
+        return access, refresh
+
+    def use_refresh_token(self, value: str) -> Grant | None:
+        """The grant behind a refresh token, spending it when the platform rotates them."""
+        grant = self.refresh_tokens.get(value)
+        if grant is None or grant.used or grant.revoked or grant.expired:
+            return None
+        if self.rotate_refresh_tokens:
+            grant.used = True
+        return grant
+
+    def bearer(self, call: Call) -> tuple[Grant | None, str]:
+        """The grant behind the call's bearer token, or why there is none: missing, invalid, expired, revoked."""
+        if call.token is None:
+            return None, "missing"
+        grant = self.tokens.get(call.token)
+        if grant is None:
+            return None, "invalid"
+        if grant.revoked:
+            return None, "revoked"
+        if grant.expired:
+            return None, "expired"
+        return grant, "ok"
+
+
+def redirect(uri: str, **params: str) -> web.Response:
+    """The consent page's answer: the browser goes back to the app with these parameters."""
+    return web.Response(status=302, headers={"Location": f"{uri}?{urlencode(params)}"})
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def image_type(data: bytes) -> str | None:
+    """The image type the bytes really are, as a platform sniffs it."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def is_video(data: bytes) -> bool:
+    return data[4:8] == b"ftyp"
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+            return img.size
+    except Exception:
+        return None
+
+
+# ---- what tests hand an adapter -------------------------------------------------------------------
+
+
+def make_image(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), color=(220, 40, 40)) -> bytes:
+    """A small real image, made with Pillow."""
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, fmt)
+    return out.getvalue()
+
+
+def make_video(size: int) -> bytes:
+    """Bytes shaped like an MP4 (an ftyp box first): fakes check the kind, not the frames."""
+    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    return head + secrets.token_bytes(max(size - len(head), 0))
+
+
+def media_payload(data: bytes, mimetype: str, *, filename: str = "", alt_text: str | None = None,
+                  size: tuple[int, int] | None = None, duration: float | None = None,
+                  public_url: str | None = None, chunk: int = 256 * 1024) -> MediaPayload:
+    kind = "video" if mimetype.startswith("video/") else "image"
+    facts = MediaFacts(id=secrets.token_hex(4), kind=kind, mimetype=mimetype, size_bytes=len(data),
+                       width=size[0] if size else None, height=size[1] if size else None, duration=duration,
+                       filename=filename or f"{kind}.{mimetype.split('/')[-1]}", alt_text=alt_text)
+
+    async def read() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), chunk):
+            yield data[start:start + chunk]
+
+    return MediaPayload(facts=facts, public_url=public_url, read=read)
+
+
+# ---- X ----------------------------------------------------------------------------------------
+
+MB = 1024 * 1024
+RATE_LIMITS = {"/2/tweets": 100, "/2/users": 75, "/2/media/upload": 500, "/2/media/metadata": 500}
+
+
+def problem(status: int, title: str, detail: str, kind: str = "about:blank", **extra) -> web.Response:
+    return web.json_response({"title": title, "detail": detail, "type": kind, "status": status, **extra},
+                             status=status, content_type="application/problem+json")
+
+
+def invalid_request(message: str, **parameters) -> web.Response:
+    error = {"message": message}
+    if parameters:
+        error["parameters"] = parameters
+    return web.json_response({"errors": [error], "title": "Invalid Request",
+                              "detail": "One or more parameters to your request was invalid.",
+                              "type": "https://api.twitter.com/2/problems/invalid-request"}, status=400)
+
+
+@dataclass
+class Media:
+    owner: str
+    category: str
+    media_type: str
+    total_bytes: int
+    segments: dict[int, bytes] = field(default_factory=dict)
+    state: str = "uploading"  # uploading, pending, in_progress, succeeded, failed
+    polls_left: int = 0
+    alt_text: str | None = None
+    fails: bool = False
+
+
+class FakeX(PlatformFake):
+    hosts = ("x.com", "api.x.com")
+    access_ttl = 7200
+
+    def reset_state(self) -> None:
+        self.users: dict[str, dict] = {}
+        self.posts: dict[str, dict] = {}
+        self.media: dict[str, Media] = {}
+        self.processing_polls = 1  # status checks a video spends processing
+        self.fail_processing = False
+        self.rate_limit_reset_in = 900
+        self.add_user("2244994945", "Acme Marketing", "acmemktg", followers=1200)
+        self.consent_as("2244994945")
+
+    def add_user(self, user_id: str, name: str, username: str, followers: int = 0) -> dict:
+        user = {"id": user_id, "name": name, "username": username,
+                "profile_image_url": f"https://pbs.twimg.com/profile_images/{user_id}/normal.jpg",
+                "public_metrics": {"followers_count": followers, "following_count": 10, "tweet_count": 0,
+                                   "listed_count": 1, "like_count": 3}}
+        self.users[user_id] = user
+        return user
+
+    def routes(self):
+        return [
+            ("GET", "x.com", "/i/oauth2/authorize", self._authorize),
+            ("POST", "api.x.com", "/2/oauth2/token", self._token),
+            ("POST", "api.x.com", "/2/oauth2/revoke", self._revoke),
+            ("GET", "api.x.com", "/2/users/me", self._users_me),
+            ("GET", "api.x.com", "/2/users/{id}", self._user),
+            ("POST", "api.x.com", "/2/tweets", self._create_post),
+            ("GET", "api.x.com", "/2/tweets", self._posts_lookup),
+            ("POST", "api.x.com", "/2/media/upload", self._simple_upload),
+            ("GET", "api.x.com", "/2/media/upload", self._upload_status),
+            ("POST", "api.x.com", "/2/media/upload/initialize", self._initialize),
+            ("POST", "api.x.com", "/2/media/upload/{id}/append", self._append),
+            ("POST", "api.x.com", "/2/media/upload/{id}/finalize", self._finalize),
+            ("POST", "api.x.com", "/2/media/metadata", self._metadata),
+        ]
+
+    # ---- errors and headers ---------------------------------------------------------------
+
+    def rate_limited(self, call: Call, usage_capped: bool = False, **_) -> web.Response:
+        if usage_capped:
+            return problem(429, "UsageCapExceeded", "Usage cap exceeded: Monthly product cap",
+                           "https://api.twitter.com/2/problems/usage-capped", period="Monthly", scope="Product")
+        return problem(429, "Too Many Requests", "Too Many Requests")
+
+    def server_error(self, call: Call, status: int) -> web.Response:
+        return problem(status, "Service Unavailable", "Service Unavailable")
+
+    def decorate(self, call: Call, response: web.StreamResponse) -> web.StreamResponse:
+        # X sends its rate-limit headers on every answer except a 401.
+        if response.status != 401 and call.host == "api.x.com":
+            limit = next((n for prefix, n in RATE_LIMITS.items() if call.path.startswith(prefix)), 900)
+            used = len([c for c in self.calls if c.path == call.path])
+            remaining = 0 if response.status == 429 else max(limit - used, 0)
+            response.headers["x-rate-limit-limit"] = str(limit)
+            response.headers["x-rate-limit-remaining"] = str(remaining)
+            response.headers["x-rate-limit-reset"] = str(int(time.time()) + self.rate_limit_reset_in)
+        return response
+
+    def _authenticate(self, call: Call, *scopes: str) -> tuple[Grant | None, web.Response | None]:
+        grant, why = self.bearer(call)
+        if grant is None:
+            return None, problem(401, "Unauthorized", "Unauthorized")
+        missing = set(scopes) - grant.scopes
+        if missing:
+            return None, problem(403, "Forbidden", "Forbidden")
+        return grant, None
+
+    # ---- OAuth ----------------------------------------------------------------------------
+
+    async def _authorize(self, request: web.Request, call: Call) -> web.Response:
+        q = call.query
+        if q.get("client_id") != self.client_id or q.get("redirect_uri") not in self.redirect_uris:
+            return web.Response(status=400, text="Something went wrong: you weren't able to give access to the App.")
+        if q.get("response_type") != "code" or not q.get("state") or len(q["state"]) > 500:
+            return web.Response(status=400, text="invalid request")
+        if q.get("code_challenge_method") not in ("S256", "plain") or not q.get("code_challenge"):
+            return web.Response(status=400, text="PKCE code_challenge required")
+        asked = set(q.get("scope", "").split())
+        granted = asked if self.consent.get("scopes") is None else asked & self.consent["scopes"]
+        code = self.issue_code(self.consent["user_id"], granted, redirect_uri=q["redirect_uri"],
+                               challenge=q["code_challenge"], method=q["code_challenge_method"])
+        return redirect(q["redirect_uri"], state=q["state"], code=code)
+
+    async def _token(self, request: web.Request, call: Call) -> web.Response:
+        if call.basic_auth() != (self.client_id, self.client_secret):
+            return web.json_response({"error": "unauthorized_client",
+                                      "error_description": "Missing valid authorization header"}, status=401)
+        form = call.form()
+        if form.get("grant_type") == "authorization_code":
+            grant = self.codes.pop(form.get("code", ""), None)
+            verifier = form.get("code_verifier", "")
+            if (grant is None or time.time() - grant["issued"] > 30 or form.get("redirect_uri") != grant["redirect_uri"]
+                    or (s256(verifier) if grant["method"] == "S256" else verifier) != grant["challenge"]):
+                return web.json_response({"error": "invalid_request",
+                                          "error_description": "Value passed for the authorization code was invalid."},
+                                         status=400)
+            user_id, scopes = grant["user_id"], grant["scopes"]
+        elif form.get("grant_type") == "refresh_token":
+            grant = self.use_refresh_token(form.get("refresh_token", ""))
+            if grant is None:
+                return web.json_response({"error": "invalid_request",
+                                          "error_description": "Value passed for the token was invalid."}, status=400)
+            user_id, scopes = grant.user_id, grant.scopes
+        else:
+            return web.json_response({"error": "unsupported_grant_type",
+                                      "error_description": "Unsupported grant type"}, status=400)
+        access, refresh = self.issue_tokens(user_id, scopes, with_refresh="offline.access" in scopes)
+        body = {"token_type": "bearer", "expires_in": self.access_ttl, "access_token": access,
+                "scope": " ".join(sorted(scopes))}
+        if refresh:
+            body["refresh_token"] = refresh
+        return web.json_response(body)
+
+    async def _revoke(self, request: web.Request, call: Call) -> web.Response:
+        if call.basic_auth() != (self.client_id, self.client_secret):
+            return web.json_response({"error": "unauthorized_client",
+                                      "error_description": "Missing valid authorization header"}, status=401)
+        token = call.form().get("token", "")
+        grant = self.tokens.get(token) or self.refresh_tokens.get(token)
+        if grant is not None:
+            grant.revoked = True
+        return web.json_response({"revoked": True})
+
+    # ---- users ------------------------------------------------------------------------------
+
+    def _user_view(self, user: dict, fields: str) -> dict:
+        asked = set(fields.split(",")) if fields else set()
+        return {k: v for k, v in user.items() if k in ("id", "name", "username") or k in asked}
+
+    async def _users_me(self, request: web.Request, call: Call) -> web.Response:
+        grant, refusal = self._authenticate(call, "tweet.read", "users.read")
+        if refusal:
+            return refusal
+        return web.json_response({"data": self._user_view(self.users[grant.user_id],
+                                                          call.query.get("user.fields", ""))})
+
+    async def _user(self, request: web.Request, call: Call) -> web.Response:
+        grant, refusal = self._authenticate(call, "tweet.read", "users.read")
+        if refusal:
+            return refusal
+        user = self.users.get(request.match_info["id"])
+        if user is None:
+            return web.json_response({"errors": [{"detail": "Could not find user.", "title": "Not Found Error",
+                                                  "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+        return web.json_response({"data": self._user_view(user, call.query.get("user.fields", ""))})
+
+    # ---- posts ------------------------------------------------------------------------------
+
+    async def _create_post(self, request: web.Request, call: Call) -> web.Response:
+        grant, refusal = self._authenticate(call, "tweet.read", "tweet.write", "users.read")
+        if refusal:
+            return refusal
+        try:
+            body = call.json()
+        except ValueError:
+            return invalid_request("Request body is not valid JSON.")
+        allowed = {"text", "media", "reply", "quote_tweet_id", "poll", "reply_settings", "made_with_ai",
+                   "paid_partnership", "community_id", "for_super_followers_only", "nullcast", "geo", "card_uri",
+                   "edit_options"}
+        unknown = set(body) - allowed
+        if unknown:
+            return invalid_request(f"The following properties are not allowed: {sorted(unknown)}")
+        text = body.get("text", "")
+        media_ids = (body.get("media") or {}).get("media_ids") or []
+        if not text and not media_ids:
+            return invalid_request("Post text or media is required.")
+        if text and parse_tweet(text).weightedLength > 280:
+            return problem(400, "Bad Request", "Your Tweet text is too long. For more information on how Twitter "
+                                               "determines text length see https://github.com/twitter/twitter-text.")
+        if not 1 <= len(media_ids) <= 4 and media_ids:
+            return invalid_request(f"$.media.media_ids: expected maximum item count: 4, found: {len(media_ids)}",
+                                   **{"media.media_ids": media_ids})
+        attached = [self.media.get(i) for i in media_ids]
+        if any(m is None or m.owner != grant.user_id or m.state != "succeeded" for m in attached):
+            return invalid_request("Your media IDs are invalid.", **{"media.media_ids": media_ids})
+        moving = [m for m in attached if m.category in ("tweet_video", "tweet_gif")]
+        if moving and len(attached) > 1:
+            return invalid_request("Your media IDs are invalid.", **{"media.media_ids": media_ids})
+        if any(p["text"] == text and p["author_id"] == grant.user_id for p in self.posts.values()) and text:
+            return problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
+        post_id = str(1_800_000_000_000_000_000 + int(self.next_id()))
+        self.posts[post_id] = {"id": post_id, "author_id": grant.user_id, "text": text, "media_ids": media_ids,
+                               "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0,
+                                                  "quote_count": 0, "bookmark_count": 0, "impression_count": 0}}
+        return web.json_response({"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}},
+                                 status=201)
+
+    async def _posts_lookup(self, request: web.Request, call: Call) -> web.Response:
+        grant, refusal = self._authenticate(call, "tweet.read", "users.read")
+        if refusal:
+            return refusal
+        ids = [i for i in call.query.get("ids", "").split(",") if i]
+        if not 1 <= len(ids) <= 100:
+            return invalid_request("The `ids` query parameter value must contain between 1 and 100 ids.")
+        fields = set(call.query.get("tweet.fields", "").split(","))
+        data, errors = [], []
+        for post_id in ids:
+            post = self.posts.get(post_id)
+            if post is None:
+                errors.append({"value": post_id, "detail": f"Could not find tweet with ids: [{post_id}].",
+                               "title": "Not Found Error", "resource_type": "tweet", "parameter": "ids",
+                               "resource_id": post_id, "type": "https://api.twitter.com/2/problems/resource-not-found"})
+                continue
+            item = {"id": post_id, "text": post["text"], "edit_history_tweet_ids": [post_id]}
+            if "public_metrics" in fields:
+                item["public_metrics"] = dict(post["public_metrics"])
+            data.append(item)
+        body: dict = {}
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        return web.json_response(body)
+
+    # ---- media ------------------------------------------------------------------------------
+
+    async def _simple_upload(self, request: web.Request, call: Call) -> web.Response:
+        grant, refusal = self._authenticate(call, "media.write")
+        if refusal:
+            return refusal
+        parts = call.multipart()
+        if "media" not in parts or "media_category" not in parts:
+            return invalid_request("media and media_category are required.")
+        data, category = parts["media"].data, parts["media_category"].text
+        kind = image_type(data)
+        if category not in ("tweet_image", "tweet_gif") or kind is None:
+            return invalid_request("media type unrecognized.")
+        if category == "tweet_gif" and kind != "image/gif":
+            return invalid_request("media type unrecognized.")
+        limit = 15 * MB if category == "tweet_gif" else 5 * MB
+        if len(data) > limit:
+            return invalid_request(f"File size exceeds {limit // MB} MB.")
+        size = image_size(data)
+        if size is None:
+            return invalid_request("Image file is corrupt or unsupported.")
+        media_id = str(1_900_000_000_000_000_000 + int(self.next_id()))
+        media = Media(grant.user_id, category, kind, len(data), {0: data}, state="succeeded")
+        body = {"id": media_id, "media_key": f"3_{media_id}", "size": len(data), "expires_after_secs": 86400,
+                "image": {"image_type": kind, "w": size[0], "h": size[1]}}
+        if category == "tweet_gif":
+            media.state, media.polls_left = "pending", self.processing_polls
+            body["processing_info"] = {"state": "pending", "check_after_secs": 1}
+        self.media[media_id] = media
+        return web.json_response({"data": body})
+
+    async def _initialize(self, request: web.Request, call: Call) -> web.Response:
+        grant, refusal = self._authenticate(call, "media.write")
+        if refusal:
+            return refusal
+        body = call.json() or {}
+        category, media_type, total = body.get("media_category"), body.get("media_type"), body.get("total_bytes")
+        if category != "tweet_video" or media_type not in ("video/mp4", "video/quicktime"):
+            return invalid_request("media_type and media_category must name a video.")
+        if not isinstance(total, int) or not 0 < total <= 512 * MB:
+            return invalid_request("total_bytes must be between 1 and 536870912.")
+        media_id = str(1_900_000_000_000_000_000 + int(self.next_id()))
+        self.media[media_id] = Media(grant.user_id, category, media_type, total, fails=self.fail_processing)
+        return web.json_response({"data": {"id": media_id, "media_key": f"7_{media_id}",
+                                           "expires_after_secs": 86400}})
+
+    async def _append(self, request: web.Request, call: Call) -> web.Response:
+        grant, refusal = self._authenticate(call, "media.write")
+        if refusal:
+            return refusal
+        media = self.media.get(request.match_info["id"])
+        if media is None or media.owner != grant.user_id or media.state != "uploading":
+            return invalid_request("Invalid media id.")
+        parts = call.multipart()
+        if "media" not in parts or "segment_index" not in parts:
+            return invalid_request("media and segment_index are required.")
+        index = int(parts["segment_index"].text)
+        if not 0 <= index <= 999 or len(parts["media"].data) > 5 * MB:
+            return invalid_request("segment_index must be 0..999 and a segment at most 5 MB.")
+        media.segments[index] = parts["media"].data
+        return web.json_response({"data": {"expires_at": int(time.time()) + 86400}})
+
+    async def _finalize(self, request: web.Request, call: Call) -> web.Response:
+        grant, refusal = self._authenticate(call, "media.write")
+        if refusal:
+            return refusal
+        media_id = request.match_info["id"]
+        media = self.media.get(media_id)
+        if media is None or media.owner != grant.user_id:
+            return invalid_request("Invalid media id.")
+        indexes = sorted(media.segments)
+        data = b"".join(media.segments[i] for i in indexes)
+        if indexes != list(range(len(indexes))) or len(data) != media.total_bytes:
+            return invalid_request("Segments do not add up to provided total file size.")
+        if not is_video(data):
+            return invalid_request("media type unrecognized.")
+        media.state, media.polls_left = "pending", self.processing_polls
+        return web.json_response({"data": {"id": media_id, "media_key": f"7_{media_id}", "size": len(data),
+                                           "expires_after_secs": 86400,
+                                           "processing_info": {"state": "pending", "check_after_secs": 1}}})
+
+    async def _upload_status(self, request: web.Request, call: Call) -> web.Response:
+        grant, refusal = self._authenticate(call, "media.write")
+        if refusal:
+            return refusal
+        if call.query.get("command") != "STATUS":
+            return invalid_request("command must be STATUS.")
+        media_id = call.query.get("media_id", "")
+        media = self.media.get(media_id)
+        if media is None or media.owner != grant.user_id:
+            return invalid_request("Invalid media id.")
+        info: dict = {}
+        if media.state in ("pending", "in_progress"):
+            if media.polls_left > 0:
+                media.state, media.polls_left = "in_progress", media.polls_left - 1
+                info = {"state": "in_progress", "check_after_secs": 1, "progress_percent": 50}
+            elif media.fails:
+                media.state = "failed"
+            else:
+                media.state = "succeeded"
+        if media.state == "failed":
+            info = {"state": "failed", "progress_percent": 100,
+                    "error": {"code": 1, "name": "InvalidMedia",
+                              "message": "Invalid or Unsupported media, Reason: UnsupportedMedia."}}
+        elif media.state == "succeeded":
+            info = {"state": "succeeded", "progress_percent": 100}
+        return web.json_response({"data": {"id": media_id, "media_key": f"7_{media_id}", "processing_info": info}})
+
+    async def _metadata(self, request: web.Request, call: Call) -> web.Response:
+        grant, refusal = self._authenticate(call, "media.write")
+        if refusal:
+            return refusal
+        body = call.json() or {}
+        media = self.media.get(str(body.get("id", "")))
+        if media is None or media.owner != grant.user_id:
+            return invalid_request("Invalid media id.")
+        text = (((body.get("metadata") or {}).get("alt_text")) or {}).get("text", "")
+        if not text or len(text) > 1000:
+            return invalid_request("alt_text.text must be 1 to 1000 characters.")
+        media.alt_text = text
+        return web.json_response({"data": {"id": body["id"], "associated_metadata": body["metadata"]}})

@@ -1,0 +1,109 @@
+"""The media pipeline: what an attachment is, and making a picture fit a platform."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from bot import media
+from bot.platforms import bluesky, tiktok
+from tests.fakes.media_files import make_image, make_video
+
+
+def opened(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def with_orientation(data_format: str, width: int, height: int, orientation: int) -> bytes:
+    image = Image.open(io.BytesIO(make_image(width, height, "PNG")))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    image.save(buf, data_format, exif=exif)
+    return buf.getvalue()
+
+
+def test_inspect_image_reads_the_bytes_not_the_name():
+    facts = media.inspect_image(make_image(800, 600, "PNG"), id="a1", filename="photo.jpg", alt_text="Logo")
+    assert (facts.kind, facts.mimetype, facts.width, facts.height) == ("image", "image/png", 800, 600)
+    assert facts.filename == "photo.jpg" and facts.alt_text == "Logo" and facts.id == "a1"
+    rotated = media.inspect_image(with_orientation("JPEG", 800, 600, 6))
+    assert (rotated.width, rotated.height) == (600, 800)  # as shown, after the EXIF rotation
+
+
+def test_inspect_video():
+    facts = media.inspect_video(make_video(seconds=2, fps=25, width=480, height=360))
+    assert (facts.kind, facts.mimetype, facts.width, facts.height) == ("video", "video/mp4", 480, 360)
+    assert facts.duration == pytest.approx(2, abs=0.1) and facts.fps == pytest.approx(25)
+    assert media.inspect_video(make_video(fmt="webm")).mimetype == "video/webm"
+    with pytest.raises(media.MediaError):
+        media.inspect_video(b"not a video at all" * 100)
+
+
+def test_unreadable_picture_is_a_plain_error():
+    with pytest.raises(media.MediaError, match="not a picture"):
+        media.inspect_image(b"\x00" * 100)
+
+
+def test_png_with_transparency_becomes_jpeg_on_white():
+    image = Image.new("RGBA", (400, 300), (0, 0, 0, 0))  # transparent black…
+    image.paste((200, 30, 30, 255), (200, 0, 400, 300))  # …beside an opaque red half
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    data, mimetype = media.convert_image(buf.getvalue(), ("image/jpeg", "image/webp"))
+    result = opened(data)
+    assert mimetype == "image/jpeg" and result.format == "JPEG" and result.size == (400, 300)
+    assert all(channel > 240 for channel in result.getpixel((50, 150)))  # white, not black
+    red, green, _ = result.getpixel((300, 150))
+    assert red > 180 and green < 60
+
+
+def test_webp_first_keeps_transparency():
+    data, mimetype = media.convert_image(make_image(200, 200, "PNG", mode="RGBA"), ("image/webp", "image/jpeg"))
+    assert mimetype == "image/webp" and opened(data).mode == "RGBA"
+
+
+def test_scales_within_limits_keeping_the_aspect_ratio():
+    data, mimetype = media.fit_image(make_image(3000, 2000, "JPEG"), tiktok.PHOTO_IMAGE)
+    assert mimetype == "image/jpeg" and opened(data).size == (1080, 720)
+    tall, _ = media.fit_image(make_image(1500, 4000, "JPEG"), tiktok.PHOTO_IMAGE)
+    assert opened(tall).size == (720, 1920)
+
+
+def test_exif_orientation_is_applied_before_anything_else():
+    data, _ = media.convert_image(with_orientation("JPEG", 800, 600, 6), ("image/jpeg",))
+    result = opened(data)
+    assert result.size == (600, 800) and result.getexif().get(0x0112) in (None, 1)
+
+
+def test_quality_is_lowered_until_under_max_bytes():
+    noisy = Image.effect_noise((1500, 1500), 100).convert("RGB")
+    buf = io.BytesIO()
+    noisy.save(buf, "JPEG", quality=100)
+    assert len(buf.getvalue()) > bluesky.IMAGE_MAX_BYTES
+    data, mimetype = media.fit_image(buf.getvalue(), bluesky.IMAGE)
+    assert len(data) <= bluesky.IMAGE_MAX_BYTES and mimetype == "image/jpeg"
+    assert opened(data).size == (1500, 1500)  # quality went down first, not the size
+
+
+def test_a_picture_that_fits_is_untouched():
+    jpeg = make_image(1000, 800, "JPEG")
+    assert media.fit_image(jpeg, tiktok.PHOTO_IMAGE) == (jpeg, "image/jpeg")
+
+
+def test_impossible_byte_limit_is_refused_in_plain_words():
+    with pytest.raises(media.MediaError, match="smaller than"):
+        media.convert_image(make_image(500, 500, "PNG"), ("image/png",), max_bytes=100)
+
+
+def test_animated_gif_becomes_its_first_frame():
+    frames = [Image.new("RGB", (120, 80), color) for color in ((255, 0, 0), (0, 0, 255))]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    data, mimetype = media.convert_image(buf.getvalue(), ("image/jpeg",))
+    red, _, blue = opened(data).getpixel((10, 10))
+    assert mimetype == "image/jpeg" and red > 200 and blue < 60

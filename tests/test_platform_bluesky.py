@@ -1,0 +1,299 @@
+"""Contract tests: the Bluesky adapter against the fake Bluesky (handle resolution, PLC directory, PDS and
+atproto OAuth server), reached through origin overrides as in production."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bot.http import build_client
+from bot.platforms import bluesky_oauth
+from bot.platforms.base import (
+    AccessRevoked,
+    AccountRef,
+    AdapterConfig,
+    ContentRejected,
+    Draft,
+    MediaFacts,
+    OutcomeUnknown,
+    RateLimited,
+    TokenExpired,
+    TokenSet,
+    Transient,
+)
+from bot.platforms.bluesky import BlueskyAdapter, HandleNeeded, client_metadata
+from bot.platforms.oauth import new_pkce, new_state
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.media_files import MediaFiles, make_image, make_video, payload
+
+HANDLE = "acme.bsky.test"
+
+
+@pytest.fixture
+def fake():
+    server = FakeBluesky().start()
+    server.add_account(HANDLE)
+    server.add_account("maria.bsky.test", display_name="Maria")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def files():
+    server = MediaFiles().start()
+    # What the app serves at GET /oauth/bluesky/client-metadata.json; the auth server fetches it.
+    server.serve(__import__("json").dumps(client_metadata(server.url)).encode(), "application/json",
+                 path="/oauth/bluesky/client-metadata.json")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def http(fake):
+    client = build_client({f"https://{handle}": fake.pds_url for handle in (HANDLE, "maria.bsky.test")}
+                          | {bluesky_oauth.PLC_DIRECTORY: fake.pds_url, bluesky_oauth.HANDLE_RESOLVER: fake.pds_url})
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def adapter(files, http):
+    config = AdapterConfig(client_id=None, client_secret=None, redirect_uri=f"{files.url}/oauth/bluesky/callback",
+                           public_url=files.url)
+    return BlueskyAdapter(config, http)
+
+
+async def connect(adapter: BlueskyAdapter, http: httpx.AsyncClient, handle: str = HANDLE) -> TokenSet:
+    pkce, state = new_pkce(), new_state()
+    url, started = await adapter.begin_authorization("@" + handle.upper(), state, pkce)
+    answer = await http.get(url)  # the user approves on their server's page
+    assert answer.status_code == 302
+    back = httpx.URL(answer.headers["location"]).params
+    assert back["state"] == state
+    return await adapter.exchange_code(back["code"], pkce, started, iss=back["iss"])
+
+
+def account_of(tokens: TokenSet) -> AccountRef:
+    return AccountRef(platform="bluesky", external_id=tokens.external_user_id, kind="profile", name="Acme",
+                      user_token=tokens.access_token, handle=tokens.display_name, extra=tokens.extra)
+
+
+def image_facts(**kw) -> MediaFacts:
+    base = dict(id="i", kind="image", mimetype="image/jpeg", size_bytes=500_000, width=1200, height=800,
+                filename="pic.jpg", alt_text="A red bicycle")
+    return MediaFacts(**{**base, **kw})
+
+
+# ---- OAuth ----------------------------------------------------------------------------------------
+
+def test_client_metadata_document():
+    doc = client_metadata("https://picmim.example")
+    assert doc["client_id"] == "https://picmim.example/oauth/bluesky/client-metadata.json"
+    assert doc["redirect_uris"] == ["https://picmim.example/oauth/bluesky/callback"]
+    assert doc["scope"] == "atproto transition:generic" and doc["dpop_bound_access_tokens"] is True
+    assert doc["token_endpoint_auth_method"] == "none" and doc["application_type"] == "web"
+    assert doc["grant_types"] == ["authorization_code", "refresh_token"] and doc["response_types"] == ["code"]
+
+
+def test_authorize_url_says_a_handle_is_needed(adapter):
+    with pytest.raises(HandleNeeded, match="handle"):
+        adapter.authorize_url("state", new_pkce())
+
+
+async def test_sign_in_from_a_handle_with_par_pkce_and_dpop_nonces(adapter, fake, http, files):
+    tokens = await connect(adapter, http)
+    did = next(a.did for a in fake.accounts.values() if a.handle == HANDLE)
+    assert tokens.external_user_id == did and tokens.display_name == HANDLE
+    assert tokens.extra["pds"] == fake.pds_url and tokens.extra["issuer"] == fake.as_url
+    assert "d" in tokens.extra["dpop_private_jwk"]  # the private key, for the encrypted store
+    assert set(tokens.scopes) == {"atproto", "transition:generic"}
+
+    # identity: the handle's well-known, then the DID document from the PLC directory
+    paths = [c.path for c in fake.calls if c.origin == "pds"]
+    assert paths[:3] == ["/.well-known/atproto-did", f"/{did}", "/.well-known/oauth-protected-resource"]
+    # PAR: first refused for want of a nonce (400 use_dpop_nonce + DPoP-Nonce), answered once with it
+    par = fake.calls_to("/oauth/par")
+    assert [c.status for c in par] == [400, 201]
+    assert par[1].body["client_id"] == f"{files.url}/oauth/bluesky/client-metadata.json"
+    assert par[1].body["code_challenge_method"] == "S256" and par[1].body["login_hint"] == HANDLE
+    # the token request reuses the auth server's nonce: no second challenge
+    assert [c.status for c in fake.calls_to("/oauth/token")] == [200]
+
+    [acct] = await adapter.list_accounts(tokens)
+    assert (acct.external_id, acct.kind, acct.handle, acct.followers_count) == (did, "profile", HANDLE, 321)
+    # the PDS is another origin with its own nonce: one 401 challenge, then fine
+    assert [c.status for c in fake.calls_to("/xrpc/app.bsky.actor.getProfile")] == [401, 200]
+
+    renewed = await adapter.refresh(tokens)
+    assert renewed.refresh_token != tokens.refresh_token and renewed.external_user_id == did
+    with pytest.raises(AccessRevoked):
+        await adapter.refresh(tokens)  # refresh tokens are single use
+
+
+async def test_unknown_handle_and_mismatched_issuer(adapter, fake, http):
+    with pytest.raises(ContentRejected) as unknown:
+        await adapter.begin_authorization("nobody.bsky.test", new_state(), new_pkce())
+    assert unknown.value.field == "handle" and "check the handle" in unknown.value.message
+    pkce = new_pkce()
+    url, started = await adapter.begin_authorization(HANDLE, "s", pkce)
+    code = httpx.URL((await http.get(url)).headers["location"]).params["code"]
+    with pytest.raises(AccessRevoked):
+        await adapter.exchange_code(code, pkce, started, iss="https://evil.example")
+
+
+async def test_revoke(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    assert await adapter.revoke(tokens) is True
+    assert fake.revoked == [tokens.external_user_id]
+    with pytest.raises(AccessRevoked):
+        await adapter.refresh(tokens)
+
+
+# ---- validation -----------------------------------------------------------------------------------
+
+def test_validate_graphemes_bytes_and_images(adapter):
+    acct = AccountRef("bluesky", "did:plc:x", "profile", "Acme", user_token=None)  # type: ignore[arg-type]
+    family = "👨‍👩‍👧‍👦"  # one grapheme, 7 code points, 25 bytes
+    assert adapter.validate(acct, Draft(text=family * 120)) == []  # 120 graphemes, 3,000 bytes
+    over_bytes = adapter.validate(acct, Draft(text=family * 120 + "a"))
+    assert [p.message for p in over_bytes] == [
+        "Bluesky counts this post as 3,001 of 3,000 bytes: remove 1."]
+    over = adapter.validate(acct, Draft(text="🇫🇷" * 301))
+    assert any("301 of 300 characters" in p.message for p in over)
+
+    five = adapter.validate(acct, Draft(text="x", media=(image_facts(),) * 5))
+    assert any("up to 4 images" in p.message and "remove 1" in p.message for p in five)
+    big = adapter.validate(acct, Draft(text="x", media=(image_facts(size_bytes=2_500_000),)))
+    assert big[0].fixable and "2.0 MB" in big[0].message
+    video = MediaFacts("v", "video", "video/mp4", 301_000_000, filename="clip.mp4")
+    assert any("300.0 MB" in p.message for p in adapter.validate(acct, Draft(text="", media=(video,))))
+    assert any("cannot mix" in p.message for p in adapter.validate(acct, Draft(text="", media=(
+        image_facts(), MediaFacts("v", "video", "video/mp4", 1000)))))
+    assert any("write something" in p.message for p in adapter.validate(acct, Draft(text="  ")))
+    linked = adapter.validate(acct, Draft(text="x" * 290, link="https://acme.example/spring"))
+    assert any("of 300 characters" in p.message for p in linked)  # the link goes out with the text
+
+
+# ---- publishing -----------------------------------------------------------------------------------
+
+async def test_post_with_facets_and_images(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    text = "Café ☕ launch with @maria.bsky.test and @ghost.bsky.test: https://acme.example/spring. #Launch2026"
+    jpeg = make_image(1200, 800, "JPEG")
+    png = make_image(640, 640, "PNG")
+    result = await adapter.publish(account_of(tokens), Draft(text=text), [
+        payload(jpeg, alt_text="Our new café"), payload(png, alt_text=None)])
+
+    stored = fake.records[result.remote_id]["record"]
+    assert stored["text"] == text
+    raw = text.encode()
+    spans = {f["features"][0]["$type"].split("#")[1]: raw[f["index"]["byteStart"]:f["index"]["byteEnd"]].decode()
+             for f in stored["facets"]}
+    assert spans == {"mention": "@maria.bsky.test", "link": "https://acme.example/spring", "tag": "#Launch2026"}
+    maria = next(a.did for a in fake.accounts.values() if a.handle == "maria.bsky.test")
+    mention = next(f for f in stored["facets"] if f["features"][0]["$type"].endswith("#mention"))
+    assert mention["features"][0]["did"] == maria  # @ghost does not resolve: left as plain text
+    images = stored["embed"]["images"]
+    assert [i["alt"] for i in images] == ["Our new café", ""]
+    assert images[0]["aspectRatio"] == {"width": 1200, "height": 800}
+    assert [fake.blobs[i["image"]["ref"]["$link"]]["data"] for i in images] == [jpeg, png]
+    rkey = result.remote_id.rsplit("/", 1)[1]
+    assert result.url == f"https://bsky.app/profile/{HANDLE}/post/{rkey}"
+    # DPoP on every PDS call, bound to the token (the fake checked ath and the key)
+    assert all(c.headers["Authorization"].startswith("DPoP ") for c in fake.calls_to("/xrpc/com.atproto.repo."
+                                                                                      "createRecord"))
+
+
+async def test_video_post(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    data = make_video()
+    result = await adapter.publish(account_of(tokens), Draft(text=""), [payload(data, alt_text="Spinning logo")])
+    embed = fake.records[result.remote_id]["record"]["embed"]
+    assert embed["$type"] == "app.bsky.embed.video" and embed["alt"] == "Spinning logo"
+    assert fake.blobs[embed["video"]["ref"]["$link"]]["mimeType"] == "video/mp4"
+
+
+async def test_new_nonce_is_answered_once(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    await adapter.list_accounts(tokens)
+    fake.rotate_nonces()
+    await adapter.list_accounts(tokens)
+    assert [c.status for c in fake.calls_to("/xrpc/app.bsky.actor.getProfile")] == [401, 200, 401, 200]
+    fake.nonce_every_request = True  # a server that never accepts: no loop, one answer only
+    before = len(fake.calls_to("/xrpc/app.bsky.actor.getProfile"))
+    with pytest.raises(Transient):
+        await adapter.list_accounts(tokens)
+    assert len(fake.calls_to("/xrpc/app.bsky.actor.getProfile")) - before == 2
+
+
+async def test_metrics_under_bluesky_names(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    acct = account_of(tokens)
+    first = await adapter.publish(acct, Draft(text="one"), [])
+    second = await adapter.publish(acct, Draft(text="two"), [])
+    fake.set_counts(first.remote_id, likeCount=10, repostCount=2, replyCount=3, quoteCount=1)
+    metrics = await adapter.fetch_metrics(acct, [first.remote_id, second.remote_id])
+    assert metrics.posts[first.remote_id] == {"likeCount": 10, "repostCount": 2, "replyCount": 3, "quoteCount": 1}
+    assert metrics.posts[second.remote_id]["likeCount"] == 0
+    assert metrics.account == {"followersCount": 321, "followsCount": 45, "postsCount": 67}
+    [call] = fake.calls_to("/xrpc/app.bsky.feed.getPosts")[-1:]
+    assert call.query["uris"] == [first.remote_id, second.remote_id]
+    assert call.headers["atproto-proxy"] == "did:web:api.bsky.app#bsky_appview"
+
+
+# ---- the error family -----------------------------------------------------------------------------
+
+async def test_token_expired(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    fake.expire_tokens()
+    with pytest.raises(TokenExpired) as expired:
+        await adapter.publish(account_of(tokens), Draft(text="hi"), [])
+    assert "ExpiredToken" in expired.value.detail
+    renewed = await adapter.refresh(tokens)  # which a refresh mends
+    assert (await adapter.publish(account_of(renewed), Draft(text="hi"), [])).remote_id
+
+
+async def test_access_revoked_when_the_session_ended(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    fake.end_sessions()
+    with pytest.raises(AccessRevoked) as revoked:
+        await adapter.refresh(tokens)
+    assert "connect Bluesky again" in revoked.value.message and "invalid_grant" in revoked.value.detail
+
+
+async def test_rate_limited_with_ratelimit_reset(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    fake.rate_limit("com.atproto.repo.createRecord", reset_in=300)
+    with pytest.raises(RateLimited) as limited:
+        await adapter.publish(account_of(tokens), Draft(text="hi"), [])
+    assert limited.value.retry_after == pytest.approx(300, abs=3)
+
+
+async def test_content_rejected_by_the_lexicon(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    with pytest.raises(ContentRejected) as too_long:
+        await adapter.publish(account_of(tokens), Draft(text="é" * 301), [])
+    assert too_long.value.field == "text" and "300 graphemes" in too_long.value.detail
+    big = make_image(1800, 1800, "PNG", mode="RGB", compress_level=0)
+    assert len(big) > 2_000_000
+    with pytest.raises(ContentRejected) as too_big:
+        await adapter.publish(account_of(tokens), Draft(text="pic"), [payload(big)])
+    assert too_big.value.field == "media" and "too large" in too_big.value.detail
+
+
+async def test_transient_on_5xx(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    fake.fail("com.atproto.repo.uploadBlob", status=502)
+    with pytest.raises(Transient):
+        await adapter.publish(account_of(tokens), Draft(text="pic"), [payload(make_image(fmt="JPEG"))])
+    assert not fake.records
+
+
+async def test_outcome_unknown_on_timeout_after_create_record(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    await adapter.list_accounts(tokens)  # the PDS nonce is known: createRecord goes out once
+    http.timeout = httpx.Timeout(0.3)
+    fake.hang("com.atproto.repo.createRecord", seconds=3)
+    with pytest.raises(OutcomeUnknown):
+        await adapter.publish(account_of(tokens), Draft(text="hello"), [])
+    assert len(fake.records) == 1  # it is live: sending again would post twice

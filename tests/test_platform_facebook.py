@@ -1,0 +1,358 @@
+"""Contract tests: the `facebook` adapter (Facebook Pages) against the fake Meta, built as production
+builds it. Each Page is its own account and publishes with its own Page token."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from bot.http import build_client
+from bot.platforms.base import (
+    AccessRevoked,
+    AccountRef,
+    ContentRejected,
+    Draft,
+    OutcomeUnknown,
+    PlatformError,
+    RateLimited,
+    RemoteAccount,
+    RevokeReason,
+    TokenExpired,
+    TokenSet,
+    Transient,
+)
+from bot.platforms.facebook import FacebookAdapter
+from bot.platforms.meta_graph import Polling
+from bot.platforms.registry import FACEBOOK_GROUPS
+from bot.storage.crypto import Secret
+from tests.fakes.media_host import jpeg, mp4, png, shared_media_host, webm, webp
+from tests.fakes.meta import FB_LONG_LIVED, adapter_config, shared_fake_meta
+
+
+@pytest.fixture
+def meta():
+    fake = shared_fake_meta()
+    fake.reset()
+    yield fake
+    fake.reset()
+
+
+@pytest.fixture
+def media():
+    host = shared_media_host()
+    host.reset()
+    return host
+
+
+@pytest.fixture
+async def http(meta):
+    client = build_client(meta.overrides)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def adapter(http):
+    adapter = FacebookAdapter(adapter_config("facebook"), http)
+    adapter.polling = Polling(attempts=5, delay=0)
+    return adapter
+
+
+def connection(meta) -> TokenSet:
+    return TokenSet(access_token=Secret(meta.issue_user_token("10001")), external_user_id="10001",
+                    expires_at=datetime.now(UTC) + timedelta(days=59))
+
+
+def ref(tokens: TokenSet, account: RemoteAccount) -> AccountRef:
+    return AccountRef("facebook", account.external_id, account.kind, account.name, tokens.access_token,
+                      token=account.token, handle=account.handle)
+
+
+@pytest.fixture
+async def coffee(adapter, meta) -> AccountRef:
+    tokens = connection(meta)
+    page = next(a for a in await adapter.list_accounts(tokens) if a.external_id == "2001")
+    return ref(tokens, page)
+
+
+def photo(media, name: str = "a.jpg", **kw):
+    return media.payload(name, jpeg(1200, 900, **kw), mimetype="image/jpeg")
+
+
+# ---- connecting and accounts ------------------------------------------------------------------
+
+async def test_connecting_gives_a_long_lived_user_token(adapter, meta, http):
+    dialog = await http.get(adapter.authorize_url("st-1", None))
+    back = urlsplit(dialog.headers["location"])
+    query = parse_qs(back.query)
+    assert query["state"] == ["st-1"] and f"{back.scheme}://{back.netloc}{back.path}" == adapter.config.redirect_uri
+    assert set(meta.dialogs[-1]["scope"].split(",")) == {s.name for s in adapter.scopes}
+    assert "publish_to_groups" not in meta.dialogs[-1]["scope"], "Meta removed Groups publishing in 2024"
+
+    tokens = await adapter.exchange_code(query["code"][0], None)
+
+    assert meta.tokens[tokens.access_token.reveal()].long_lived
+    expected = datetime.now(UTC) + timedelta(seconds=FB_LONG_LIVED)
+    assert abs((tokens.expires_at - expected).total_seconds()) < 120
+    assert tokens.display_name == meta.fb_users["10001"].name
+
+
+async def test_every_page_is_an_account_with_its_own_page_token(adapter, meta):
+    meta.accounts_page_size = 2
+    tokens = connection(meta)
+    pages = {a.external_id: a for a in await adapter.list_accounts(tokens)}
+
+    assert len(meta.calls_to("me/accounts")) == 2
+    assert set(pages) == {"2001", "2002", "2003"}
+    coffee = pages["2001"]
+    assert coffee.kind == "page" and coffee.name == meta.pages["2001"].name and coffee.refusal is None
+    assert coffee.followers_count == meta.pages["2001"].followers_count
+    assert coffee.token.reveal() == meta.page_token("10001", "2001")
+    assert meta.tokens[coffee.token.reveal()].page_id == "2001"
+    assert "Ask a Page admin" in pages["2002"].refusal and meta.pages["2002"].name in pages["2002"].refusal
+
+
+async def test_pages_are_refused_when_publishing_was_declined_in_the_dialog(adapter, meta, http):
+    meta.decline_in_dialog = {"pages_manage_posts"}
+    dialog = await http.get(adapter.authorize_url("s", None))
+    tokens = await adapter.exchange_code(parse_qs(urlsplit(dialog.headers["location"]).query)["code"][0], None)
+    assert "pages_manage_posts" not in tokens.scopes
+    pages = await adapter.list_accounts(tokens)
+    assert all("pages_manage_posts" in p.refusal and "reconnect" in p.refusal for p in pages)
+
+
+async def test_a_grant_without_the_page_list_says_so_instead_of_listing_nothing(adapter, meta, http):
+    meta.decline_in_dialog = {"pages_show_list"}
+    dialog = await http.get(adapter.authorize_url("s", None))
+    tokens = await adapter.exchange_code(parse_qs(urlsplit(dialog.headers["location"]).query)["code"][0], None)
+    with pytest.raises(AccessRevoked) as caught:
+        await adapter.list_accounts(tokens)
+    assert caught.value.reason is RevokeReason.PERMISSION_REMOVED and "pages_show_list" in caught.value.message
+
+
+async def test_wrong_app_credentials_are_an_admins_problem_not_the_users(meta, http):
+    config = replace(adapter_config("facebook"), client_secret="not-the-secret")
+    adapter = FacebookAdapter(config, http)
+    dialog = await http.get(adapter.authorize_url("s", None))
+    with pytest.raises(PlatformError) as caught:
+        await adapter.exchange_code(parse_qs(urlsplit(dialog.headers["location"]).query)["code"][0], None)
+    assert type(caught.value) is PlatformError, "neither transient nor the user's to fix"
+    assert "app ID and secret" in caught.value.message and "client secret" in caught.value.detail
+
+
+async def test_groups_are_not_a_platform_anyone_can_connect():
+    assert FACEBOOK_GROUPS.adapter_ready is False and "2024" in FACEBOOK_GROUPS.unavailable_reason
+    assert all("group" not in s.name for s in FacebookAdapter.scopes)
+
+
+async def test_refresh_and_revoke(adapter, meta):
+    tokens = connection(meta)
+    assert await adapter.refresh(tokens) == tokens
+    assert await adapter.revoke(tokens) is True
+    with pytest.raises(AccessRevoked) as caught:
+        await adapter.refresh(tokens)
+    assert caught.value.reason is RevokeReason.APP_REMOVED
+
+
+# ---- validation -------------------------------------------------------------------------------
+
+def test_facebook_rules_are_checked_before_publishing(adapter, media):
+    account = AccountRef("facebook", "2001", "page", "Acme Coffee", Secret("t"))
+    a_photo = media.payload("a.jpg", jpeg(), mimetype="image/jpeg").facts
+    clip = media.payload("v.mp4", mp4(), mimetype="video/mp4", kind="video", duration=20).facts
+    assert adapter.validate(account, Draft(text="Open today", link="https://acme.test")) == []
+    assert adapter.validate(account, Draft(text="", link="https://acme.test")) == []
+    assert [p.message for p in adapter.validate(account, Draft(text=""))] == [
+        "Facebook needs some text, a link, a photo or a video: add one."]
+    assert [p.message for p in adapter.validate(account, Draft(text="x", media=(a_photo, clip)))] == [
+        "Facebook cannot mix photos and a video in one post: keep one kind."]
+    assert [p.message for p in adapter.validate(account, Draft(text="x", media=(clip, clip)))] == [
+        "Facebook takes up to 1 video per post; this one has 2: remove 1."]
+    assert adapter.validate(account, Draft(text="x", first_comment="hi"))[0].field == "first_comment"
+
+
+# ---- publishing -------------------------------------------------------------------------------
+
+async def test_a_text_post_with_a_link(adapter, meta, coffee):
+    result = await adapter.publish(coffee, Draft(text="Open late tonight", link="https://acme.test/hours"), [])
+    post = meta.fb_objects[result.remote_id]
+    assert (post.page_id, post.message, post.link) == ("2001", "Open late tonight", "https://acme.test/hours")
+    assert result.url == post.url
+    feed = meta.calls_to("2001/feed")[0]
+    assert meta.tokens[feed.token].page_id == "2001", "Pages publish with their own Page token"
+
+
+async def test_one_photo_goes_to_the_pages_photos(adapter, meta, media, coffee):
+    image = media.payload("latte.png", png(1200, 900), mimetype="image/png")
+    result = await adapter.publish(coffee, Draft(text="Latte art", link="https://acme.test"), [image])
+    post = meta.fb_objects[result.remote_id]
+    photo_obj = meta.fb_objects[post.attached[0]]
+    assert photo_obj.url == image.public_url and photo_obj.published
+    assert post.message == "Latte art\n\nhttps://acme.test", "with media the link goes in the text"
+    assert result.url == post.url
+
+
+async def test_several_photos_are_uploaded_unpublished_then_attached_to_one_post(adapter, meta, media, coffee):
+    images = [photo(media, f"{i}.jpg") for i in range(3)]
+    result = await adapter.publish(coffee, Draft(text="Our new shop"), images)
+
+    post = meta.fb_objects[result.remote_id]
+    assert post.message == "Our new shop" and len(post.attached) == 3
+    uploads = meta.calls_to("2001/photos")
+    assert [c.params["published"] for c in uploads] == ["false"] * 3
+    feed = meta.calls_to("2001/feed")[0].params  # attached_media[N]={"media_fbid": …}, as Meta's guide shows
+    assert [json.loads(feed[f"attached_media[{i}]"])["media_fbid"] for i in range(3)] == post.attached
+    assert [meta.fb_objects[p].url for p in post.attached] == [i.public_url for i in images]
+    assert result.url == post.url
+
+
+async def test_a_video_is_pulled_from_its_url_and_waited_for(adapter, meta, media, coffee):
+    meta.video_processing_polls = 2
+    clip = media.payload("tour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=40)
+    result = await adapter.publish(coffee, Draft(text="A tour", title="Shop tour"), [clip])
+
+    video = next(o for o in meta.fb_objects.values() if o.kind == "video")
+    assert video.url == clip.public_url and video.title == "Shop tour" and video.message == "A tour"
+    assert result.remote_id == video.post_id
+    assert result.url == f"https://www.facebook.com/{meta.pages['2001'].username}/videos/{video.id}/"
+    assert result.warnings == () and video.video_polls_left == 0
+
+
+async def test_a_video_facebook_cannot_process_is_refused(adapter, meta, media, coffee):
+    clip = media.payload("tour.mp4", webm(), mimetype="video/mp4", kind="video", duration=40)
+    with pytest.raises(ContentRejected) as caught:
+        await adapter.publish(coffee, Draft(text="A tour"), [clip])
+    assert caught.value.field == "media" and "could not process the video" in caught.value.message
+
+
+async def test_a_video_still_processing_is_reported_live_with_a_warning(adapter, meta, media, coffee):
+    meta.plan_video(polls=1000)
+    clip = media.payload("tour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=40)
+    result = await adapter.publish(coffee, Draft(text="A tour"), [clip])
+    assert result.url and "still processing" in result.warnings[0]
+    assert len(meta.calls_to("2001/videos")) == 1, "sent once, never again"
+
+
+async def test_the_same_text_twice_is_refused_as_a_duplicate(adapter, meta, coffee):
+    await adapter.publish(coffee, Draft(text="Happy Friday!"), [])
+    with pytest.raises(ContentRejected) as caught:
+        await adapter.publish(coffee, Draft(text="Happy Friday!"), [])
+    assert caught.value.field == "text" and "identical to a recent one" in caught.value.message
+    assert "identical to the last one you posted" in caught.value.detail
+
+
+@pytest.mark.parametrize("make", [lambda: jpeg(1200, 900, pad_to=5 * 1024 * 1024), lambda: webp(1200, 900)])
+async def test_a_photo_too_large_or_in_another_format_is_refused(adapter, meta, media, coffee, make):
+    image = media.payload("big.jpg", make(), mimetype="image/jpeg")
+    with pytest.raises(ContentRejected) as caught:
+        await adapter.publish(coffee, Draft(text="x"), [image])
+    assert caught.value.field == "media" and "JPEG or PNG photos up to 4 MB" in caught.value.message
+    assert "1366046" in caught.value.detail
+    assert not any(o.kind == "post" for o in meta.fb_objects.values())
+
+
+async def test_a_policy_block_is_refused_content(adapter, meta, coffee):
+    meta.inject({"message": "(#368) The action attempted has been deemed abusive or is otherwise disallowed",
+                 "type": "OAuthException", "code": 368, "fbtrace_id": "x"}, path="feed")
+    with pytest.raises(ContentRejected) as caught:
+        await adapter.publish(coffee, Draft(text="x"), [])
+    assert "temporarily blocked" in caught.value.message
+
+
+async def test_a_timeout_after_sending_a_post_is_an_unknown_outcome(adapter, meta, coffee, http):
+    meta.hang_after("2001/feed")
+    http.timeout = httpx.Timeout(10.0, read=1.0)
+    with pytest.raises(OutcomeUnknown):
+        await adapter.publish(coffee, Draft(text="Maybe live"), [])
+    assert [o.message for o in meta.fb_objects.values()] == ["Maybe live"]
+
+
+# ---- rights, tokens and throttling ---------------------------------------------------------------
+
+async def test_losing_the_create_content_task_asks_for_a_page_admin(adapter, meta, coffee):
+    meta.remove_page_task("10001", "2001", "CREATE_CONTENT", "MANAGE")
+    with pytest.raises(AccessRevoked) as caught:
+        await adapter.publish(coffee, Draft(text="x"), [])
+    assert caught.value.reason is RevokeReason.ADMIN_RIGHTS_LOST
+    assert "ask a Page admin to give you back" in caught.value.message and coffee.name in caught.value.message
+
+
+async def test_losing_every_role_on_the_page_ends_its_token(adapter, meta, coffee):
+    meta.remove_page_role("10001", "2001")
+    with pytest.raises(AccessRevoked) as caught:
+        await adapter.publish(coffee, Draft(text="x"), [])
+    assert caught.value.reason is RevokeReason.ADMIN_RIGHTS_LOST and "ask a Page admin" in caught.value.message
+
+
+async def test_a_removed_publishing_permission_is_named(adapter, meta, coffee):
+    meta.remove_permission("10001", "pages_manage_posts")
+    with pytest.raises(AccessRevoked) as caught:
+        await adapter.publish(coffee, Draft(text="x"), [])
+    assert caught.value.reason is RevokeReason.PERMISSION_REMOVED and "pages_manage_posts" in caught.value.message
+
+
+@pytest.mark.parametrize(("subcode", "reason"), [(458, RevokeReason.APP_REMOVED),
+                                                 (460, RevokeReason.PASSWORD_CHANGED),
+                                                 (467, RevokeReason.LOGGED_OUT),
+                                                 (464, RevokeReason.CHECKPOINT)])
+async def test_page_tokens_die_with_the_users_grant(adapter, meta, coffee, subcode, reason):
+    meta.revoke_user("10001", subcode)
+    with pytest.raises(AccessRevoked) as caught:
+        await adapter.publish(coffee, Draft(text="x"), [])
+    assert caught.value.reason is reason
+
+
+async def test_an_expired_user_token_is_token_expired(adapter, meta):
+    tokens = connection(meta)
+    meta.expire_token(tokens.access_token.reveal())
+    with pytest.raises(TokenExpired):
+        await adapter.list_accounts(tokens)
+
+
+@pytest.mark.parametrize(("code", "minutes", "header"), [(32, None, "X-Page-Usage"), (80001, 25, None),
+                                                         (17, None, "X-App-Usage")])
+async def test_page_throttling_is_rate_limited(adapter, meta, coffee, code, minutes, header):
+    meta.rate_limit(code, minutes=minutes, path="feed")
+    with pytest.raises(RateLimited) as caught:
+        await adapter.publish(coffee, Draft(text="x"), [])
+    assert caught.value.retry_after == (minutes * 60 if minutes else None)
+    assert meta.fb_objects == {}
+
+
+async def test_a_passing_failure_while_posting_is_transient(adapter, meta, coffee):
+    meta.fail("code2", path="feed")
+    with pytest.raises(Transient):
+        await adapter.publish(coffee, Draft(text="x"), [])
+
+
+# ---- metrics ----------------------------------------------------------------------------------
+
+async def test_page_and_post_figures_come_from_the_views_family(adapter, meta, coffee):
+    result = await adapter.publish(coffee, Draft(text="Figures"), [])
+    meta.pages["2001"].insights = {"page_media_view": 5400, "page_total_media_view_unique": 3100,
+                                   "page_post_engagements": 410, "page_follows": 12040}
+    post = meta.fb_objects[result.remote_id]
+    post.reactions, post.comments, post.shares = 52, 7, 3
+    post.insights = {"post_media_view": 880, "post_total_media_view_unique": 640}
+
+    metrics = await adapter.fetch_metrics(coffee, [result.remote_id, "2001_404"])
+
+    assert metrics.account["followers_count"] == meta.pages["2001"].followers_count
+    assert {k: metrics.account[k] for k in meta.pages["2001"].insights} == meta.pages["2001"].insights
+    assert metrics.posts[result.remote_id] == {"reactions": 52, "comments": 7, "shares": 3, **post.insights}
+    assert "2001_404" not in metrics.posts
+    asked = ",".join(c.params.get("metric", "") for c in meta.calls_to("insights"))
+    assert "impressions" not in asked and "page_fans" not in asked
+
+
+async def test_metrics_without_the_insights_permission_name_it(adapter, meta, coffee):
+    meta.remove_permission("10001", "read_insights")
+    with pytest.raises(AccessRevoked) as caught:
+        await adapter.fetch_metrics(coffee, [])
+    assert "read_insights" in caught.value.message
+

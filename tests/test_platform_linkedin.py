@@ -1,0 +1,474 @@
+"""Contract tests of the LinkedIn adapter against the fake LinkedIn, reached through origin overrides."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import httpx
+import pytest
+
+from bot.http import build_client
+from bot.platforms import oauth
+from bot.platforms.base import (
+    AccessRevoked,
+    AccountRef,
+    AdapterConfig,
+    ContentRejected,
+    Draft,
+    MediaFacts,
+    OutcomeUnknown,
+    PlatformError,
+    RateLimited,
+    RevokeReason,
+    TokenExpired,
+    Transient,
+)
+from bot.platforms.linkedin import ADAPTER, LinkedInAdapter
+from bot.storage.crypto import Secret
+from tests.fakes.linkedin import FakeLinkedIn
+from tests.fakes.x import make_image, make_video, media_payload
+
+REDIRECT_URI = "https://picmim.example/oauth/linkedin/callback"
+
+
+@pytest.fixture(scope="module")
+def fake_linkedin():
+    fake = FakeLinkedIn().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake(fake_linkedin) -> FakeLinkedIn:
+    fake_linkedin.reset()
+    fake_linkedin.redirect_uris = {REDIRECT_URI}
+    return fake_linkedin
+
+
+@pytest.fixture
+async def http(fake):
+    client = build_client(fake.origins())
+    yield client
+    await client.aclose()
+
+
+def make_adapter(fake, http, secret: str | None = None) -> LinkedInAdapter:
+    config = AdapterConfig(client_id=fake.client_id, client_secret=secret or fake.client_secret,
+                           redirect_uri=REDIRECT_URI, public_url="https://picmim.example")
+    linkedin = ADAPTER(config, http)
+    linkedin.poll_interval = 0  # the fake needs no time to process videos
+    return linkedin
+
+
+@pytest.fixture
+def adapter(fake, http) -> LinkedInAdapter:
+    return make_adapter(fake, http)
+
+
+async def consent_code(adapter, http) -> str:
+    """The browser's trip: consent page, then the redirect back to Picmim with code and state."""
+    state = oauth.new_state()
+    consent = await http.get(adapter.authorize_url(state, None))
+    assert consent.status_code == 302
+    back = httpx.URL(consent.headers["location"])
+    assert str(back).startswith(REDIRECT_URI) and back.params["state"] == state
+    return back.params["code"]
+
+
+async def connect(adapter, http):
+    return await adapter.exchange_code(await consent_code(adapter, http), None)
+
+
+@pytest.fixture
+async def tokens(adapter, http):
+    return await connect(adapter, http)
+
+
+@pytest.fixture
+async def accounts(adapter, tokens) -> dict[str, AccountRef]:
+    """The connection's accounts by name, as the product stores them."""
+    return {r.name: AccountRef("linkedin", r.external_id, r.kind, r.name, tokens.access_token, handle=r.handle,
+                               settings=r.settings)
+            for r in await adapter.list_accounts(tokens)}
+
+
+@pytest.fixture
+def profile(accounts) -> AccountRef:
+    return accounts["Maria Lopez"]
+
+
+@pytest.fixture
+def page(accounts) -> AccountRef:
+    return accounts["Acme Inc"]
+
+
+def image_facts(**kw) -> MediaFacts:
+    values = {"mimetype": "image/jpeg", "size_bytes": 300_000, "width": 1200, "height": 900,
+              "filename": "photo.jpg"} | kw
+    return MediaFacts(id="i", kind="image", **values)
+
+
+def video_facts(**kw) -> MediaFacts:
+    values = {"mimetype": "video/mp4", "size_bytes": 20_000_000, "width": 1280, "height": 720, "duration": 40.0,
+              "filename": "clip.mp4"} | kw
+    return MediaFacts(id="v", kind="video", **values)
+
+
+# ---- OAuth ----------------------------------------------------------------------------------------
+
+
+async def test_consent_then_tokens_that_say_when_they_expire(adapter, http, fake):
+    url = httpx.URL(adapter.authorize_url("s1", None))
+    assert (url.host, url.path) == ("www.linkedin.com", "/oauth/v2/authorization")
+    assert set(url.params["scope"].split()) == {s.name for s in adapter.scopes}
+    assert all(s.why for s in adapter.scopes) and "code_challenge" not in url.params
+
+    tokens = await connect(adapter, http)
+    member = fake.members["x7Yq2LmN0p"]
+    assert (tokens.external_user_id, tokens.display_name) == (member["sub"], member["name"])
+    assert set(tokens.scopes) == {s.name for s in adapter.scopes}
+    # Without a refresh token the product must warn before this date and ask for a reconnect.
+    assert tokens.refresh_token is None and adapter.refreshable is False
+    lifetime = (tokens.expires_at - datetime.now(UTC)).total_seconds()
+    assert fake.access_ttl - 60 < lifetime <= fake.access_ttl
+
+
+async def test_without_refresh_tokens_refresh_says_reconnect(adapter, tokens, fake):
+    before = len(fake.calls)
+    with pytest.raises(TokenExpired) as expired:
+        await adapter.refresh(tokens)
+    assert "reconnect LinkedIn before it runs out" in expired.value.message
+    assert len(fake.calls) == before  # nothing to ask LinkedIn
+
+
+async def test_partner_apps_refresh_and_keep_the_refresh_tokens_first_expiry(adapter, http, fake):
+    fake.issues_refresh_tokens = True
+    tokens = await connect(adapter, http)
+    assert tokens.refresh_token is not None
+    assert abs((tokens.refresh_expires_at - datetime.now(UTC)).total_seconds() - fake.refresh_ttl) < 60
+    renewed = await adapter.refresh(tokens)
+    assert renewed.access_token != tokens.access_token and renewed.refresh_token == tokens.refresh_token
+    assert renewed.refresh_expires_at <= tokens.refresh_expires_at + timedelta(seconds=2)
+    assert (await adapter.list_accounts(renewed))[0].name == "Maria Lopez"
+    fake.revoke()
+    with pytest.raises(AccessRevoked) as refused:
+        await adapter.refresh(renewed)
+    assert "reconnect LinkedIn" in refused.value.message and "refresh token is invalid" in refused.value.detail
+
+
+async def test_a_code_used_twice_or_wrong_app_credentials_are_refused(adapter, http, fake):
+    code = await consent_code(adapter, http)
+    await adapter.exchange_code(code, None)
+    with pytest.raises(AccessRevoked) as refused:
+        await adapter.exchange_code(code, None)
+    assert "connect LinkedIn again" in refused.value.message
+    wrong = make_adapter(fake, http, secret="not-the-secret")
+    with pytest.raises(PlatformError) as misconfigured:
+        await wrong.exchange_code(await consent_code(wrong, http), None)
+    assert "LINKEDIN_CLIENT_SECRET" in misconfigured.value.message
+
+
+async def test_revoke_is_not_offered(adapter, tokens, fake):
+    before = len(fake.calls)
+    assert await adapter.revoke(tokens) is False
+    assert len(fake.calls) == before
+
+
+# ---- accounts -------------------------------------------------------------------------------------
+
+
+async def test_accounts_are_the_profile_and_pages_with_a_way_out_for_non_admin_pages(adapter, tokens, fake):
+    remote = {a.name: a for a in await adapter.list_accounts(tokens)}
+    profile = remote["Maria Lopez"]
+    assert (profile.kind, profile.external_id, profile.refusal) == ("profile", "urn:li:person:x7Yq2LmN0p", None)
+    assert profile.avatar_url == fake.members["x7Yq2LmN0p"]["picture"]
+    admin = remote["Acme Inc"]
+    assert (admin.kind, admin.external_id, admin.handle, admin.refusal) == (
+        "company", "urn:li:organization:1001", "acme", None)
+    analyst = remote["Acme Labs"]
+    assert "Admin role" in analyst.refusal and "analyst" in analyst.refusal
+    assert set(remote) == {"Maria Lopez", "Acme Inc", "Acme Labs"}
+
+
+async def test_every_administered_page_is_listed_past_the_first_page_of_results(adapter, tokens, fake):
+    for n in range(120):
+        fake.add_org(str(5000 + n), f"Brand {n}", f"brand-{n}", {"ADMINISTRATOR"})
+    remote = await adapter.list_accounts(tokens)
+    assert {f"Brand {n}" for n in range(120)} <= {a.name for a in remote}
+    assert len(fake.calls_to("/rest/organizationAcls")) == 2
+
+
+# ---- validation -----------------------------------------------------------------------------------
+
+
+def problems(adapter, account, **draft) -> list[str]:
+    return [p.message for p in adapter.validate(account, Draft(**({"text": "Hello"} | draft)))]
+
+
+async def test_commentary_length_is_checked(adapter, profile):
+    assert problems(adapter, profile, text="a" * 3000) == []
+    assert problems(adapter, profile, text="a" * 3001) == [
+        "LinkedIn counts this commentary as 3,001 of 3,000 characters: remove 1."]
+    # Emoji take two units each, as LinkedIn's servers count.
+    assert problems(adapter, profile, text="\U0001f600" * 1501) == [
+        "LinkedIn counts this commentary as 3,002 of 3,000 characters: remove 2."]
+    assert problems(adapter, profile, text="", link=None) == [
+        "LinkedIn needs some text, a link, or a photo or video: write something."]
+    assert problems(adapter, profile, first_comment="Sources below") == [
+        "LinkedIn has no first comment Picmim can post: leave it empty for this account."]
+
+
+async def test_every_media_limit_is_checked_with_a_fix(adapter, page):
+    images = tuple(image_facts(filename=f"p{i}.jpg") for i in range(21))
+    assert problems(adapter, page, media=images) == [
+        "LinkedIn takes up to 20 images per post; this one has 21: remove 1."]
+    assert problems(adapter, page, media=(image_facts(), video_facts())) == [
+        "LinkedIn cannot mix photos and a video in one post: keep one kind."]
+    assert problems(adapter, page, media=(video_facts(), video_facts(filename="b.mp4"))) == [
+        "LinkedIn takes up to 1 video per post; this one has 2: remove 1."]
+    webp = adapter.validate(page, Draft("Hi", media=(image_facts(mimetype="image/webp", filename="p.webp"),)))
+    assert [(p.message, p.fixable) for p in webp] == [
+        ("LinkedIn takes JPEG or PNG or GIF images only; p.webp is WebP: Picmim converts it to JPEG when it "
+         "publishes.", True)]
+    assert problems(adapter, page, media=(image_facts(mimetype="image/bmp", filename="scan.bmp"),)) == [
+        "LinkedIn takes JPEG or PNG or GIF images only; scan.bmp is BMP: attach a JPEG or PNG or GIF file instead."]
+    assert problems(adapter, page, media=(image_facts(size_bytes=6_000_000),)) == [
+        "LinkedIn takes images up to 5.0 MB; photo.jpg is 6.0 MB: attach a smaller file."]
+    assert problems(adapter, page, media=(image_facts(width=8000, height=5000),)) == [
+        "LinkedIn takes images under 36 megapixels; photo.jpg is 8000×5000: attach a smaller one."]
+    assert problems(adapter, page, media=(video_facts(size_bytes=600_000_000),)) == [
+        "LinkedIn takes videos up to 500.0 MB; clip.mp4 is 600.0 MB: attach a smaller file."]
+    assert problems(adapter, page, media=(video_facts(size_bytes=50_000),)) == [
+        "LinkedIn needs videos of at least 75 KB; clip.mp4 is 50 KB: attach a longer or better-quality one."]
+    assert problems(adapter, page, media=(video_facts(duration=2.0),)) == [
+        "LinkedIn needs videos of at least 3 s; clip.mp4 is 2 s."]
+    assert problems(adapter, page, media=(video_facts(duration=31 * 60.0),)) == [
+        "LinkedIn takes videos up to 30 min; clip.mp4 is 31 min: trim it."]
+    assert problems(adapter, page, media=(video_facts(width=1500, height=500),)) == [
+        "LinkedIn needs an aspect ratio between 1:2.4 and 2.4:1: clip.mp4 is 3:1. Crop it and attach it again."]
+    assert problems(adapter, page, media=(video_facts(mimetype="video/quicktime", filename="clip.mov"),)) == [
+        "LinkedIn takes MP4 videos only; clip.mov is MOV: attach a MP4 file instead."]
+    assert problems(adapter, page, link="https://acme.com", media=(image_facts(),)) == [
+        "LinkedIn shows either a link preview or photos and videos, not both: remove the link (or put it in the "
+        "text), or remove the media."]
+
+
+# ---- publishing -----------------------------------------------------------------------------------
+
+
+async def test_a_text_post_reads_as_written_with_its_hashtags(adapter, profile, fake):
+    text = "Launch day (finally)! Read the *notes* at acme_docs [v2] <beta> ~ 50% off #Launch2026 #acme_news @team"
+    result = await adapter.publish(profile, Draft(text), [])
+    post = fake.posts[result.remote_id]
+    assert post["shown_text"] == text
+    assert post["author"] == profile.external_id
+    assert result.url == f"https://www.linkedin.com/feed/update/{result.remote_id}/"
+
+
+async def test_every_versioned_call_carries_the_version_and_protocol_headers(adapter, profile, fake):
+    await adapter.publish(profile, Draft("Headers"), [media_payload(make_image(), "image/jpeg")])
+    rest_calls = [c for c in fake.calls if c.path.startswith("/rest/")]
+    assert rest_calls
+    assert all(c.headers.get("LinkedIn-Version") in fake.active_versions for c in rest_calls)
+    assert all(c.headers.get("X-Restli-Protocol-Version") == "2.0.0" for c in rest_calls)
+
+
+async def test_a_retired_api_version_is_an_admin_problem(adapter, profile, fake):
+    fake.active_versions = {"209912"}
+    with pytest.raises(PlatformError) as retired:
+        await adapter.publish(profile, Draft("Hello"), [])
+    assert "API version" in retired.value.message and "is not active" in retired.value.detail
+
+
+async def test_a_page_post_with_one_photo_and_alt_text(adapter, page, fake):
+    photo = make_image("PNG", (300, 200))
+    result = await adapter.publish(page, Draft("New office"), [media_payload(photo, "image/png",
+                                                                             alt_text="Our new office")])
+    post = fake.posts[result.remote_id]
+    assert post["author"] == "urn:li:organization:1001"
+    media = post["body"]["content"]["media"]
+    assert media["altText"] == "Our new office"
+    assert fake.images[media["id"]] == {"owner": "urn:li:organization:1001", "data": photo}
+
+
+async def test_several_photos_make_a_multi_image_post_in_order(adapter, page, fake):
+    photos = [make_image(color=(40 * i, 90, 90)) for i in range(3)]
+    result = await adapter.publish(page, Draft("Team"), [media_payload(p, "image/jpeg") for p in photos])
+    ids = [i["id"] for i in fake.posts[result.remote_id]["body"]["content"]["multiImage"]["images"]]
+    assert [fake.images[i]["data"] for i in ids] == photos
+
+
+async def test_a_video_is_uploaded_in_the_parts_linkedin_asks_for_then_posted(adapter, page, fake):
+    fake.video_part_size = 100_000
+    fake.processing_polls = 2
+    video = make_video(250_000)
+    result = await adapter.publish(page, Draft("Watch", title="Our story"),
+                                   [media_payload(video, "video/mp4", duration=12.0, chunk=64_000)])
+    media = fake.posts[result.remote_id]["body"]["content"]["media"]
+    uploaded = fake.videos[media["id"]]
+    assert b"".join(uploaded.parts[n] for n in sorted(uploaded.parts)) == video
+    assert len(uploaded.parts) == 3 and media["title"] == "Our story"
+    assert len(fake.calls_to("/rest/videos/", "GET")) == 3
+
+
+async def test_a_video_linkedin_cannot_process_is_rejected(adapter, page, fake):
+    fake.fail_processing = True
+    with pytest.raises(ContentRejected) as rejected:
+        await adapter.publish(page, Draft("Watch"), [media_payload(make_video(120_000), "video/mp4")])
+    assert rejected.value.field == "media" and rejected.value.detail == "VIDEO_ENCODING_FAILED"
+    assert fake.posts == {}
+
+
+async def test_a_link_post_shows_a_preview(adapter, profile, fake):
+    result = await adapter.publish(profile, Draft("Read this", link="https://acme.com/blog/launch",
+                                                  title="Our launch", description="What is new"), [])
+    article = fake.posts[result.remote_id]["body"]["content"]["article"]
+    assert article == {"source": "https://acme.com/blog/launch", "title": "Our launch", "description": "What is new"}
+
+
+async def test_a_page_the_member_does_not_administer_is_refused_with_the_way_out(adapter, accounts, fake):
+    labs = accounts["Acme Labs"]
+    with pytest.raises(AccessRevoked) as refused:
+        await adapter.publish(labs, Draft("Hello"), [])
+    assert refused.value.reason is RevokeReason.ADMIN_RIGHTS_LOST
+    assert "Acme Labs" in refused.value.message and "Admin role" in refused.value.message
+    assert fake.posts == {}
+
+
+# ---- metrics --------------------------------------------------------------------------------------
+
+
+async def test_page_metrics_have_share_statistics_and_followers(adapter, page, fake):
+    first = await adapter.publish(page, Draft("One"), [])
+    second = await adapter.publish(page, Draft("Two"), [])
+    fake.share_stats["urn:li:organization:1001"] = {"impressionCount": 5400, "uniqueImpressionsCount": 3100,
+                                                    "clickCount": 210, "likeCount": 95, "commentCount": 12,
+                                                    "shareCount": 7, "engagement": 0.0603}
+    fake.share_stats[first.remote_id] = {"impressionCount": 800, "clickCount": 30, "likeCount": 11,
+                                         "commentCount": 2, "shareCount": 1, "engagement": 0.055}
+    fake.followers["1001"] = 2450
+    fake.follower_gains["1001"] = [{"organicFollowerGain": 4, "paidFollowerGain": 1},
+                                   {"organicFollowerGain": 6, "paidFollowerGain": 0}]
+    metrics = await adapter.fetch_metrics(page, [first.remote_id, second.remote_id])
+    assert metrics.account == {**fake.share_stats["urn:li:organization:1001"], "followerCount": 2450,
+                               "organicFollowerGain": 10, "paidFollowerGain": 1}
+    assert metrics.posts[first.remote_id] == fake.share_stats[first.remote_id]
+    assert metrics.posts[second.remote_id] == {}
+
+
+async def test_profile_metrics_are_the_member_post_analytics(adapter, profile, fake):
+    post = await adapter.publish(profile, Draft("Mine"), [])
+    fake.member_stats |= {("me", "IMPRESSION"): 1200, ("me", "REACTION"): 40,
+                          (post.remote_id, "IMPRESSION"): 300, (post.remote_id, "COMMENT"): 5}
+    metrics = await adapter.fetch_metrics(profile, [post.remote_id])
+    assert metrics.account == {"IMPRESSION": 1200, "MEMBERS_REACHED": 0, "RESHARE": 0, "REACTION": 40, "COMMENT": 0}
+    assert metrics.posts[post.remote_id] == {"IMPRESSION": 300, "MEMBERS_REACHED": 0, "RESHARE": 0, "REACTION": 0,
+                                             "COMMENT": 5}
+    assert not any(c.path.startswith("/rest/organizationalEntity") for c in fake.calls)
+
+
+async def test_statistics_of_a_page_no_longer_administered_are_refused(adapter, page, fake):
+    fake.acls.clear()  # the member lost every role on the page
+    with pytest.raises(AccessRevoked) as refused:
+        await adapter.fetch_metrics(page, [])
+    assert refused.value.reason is RevokeReason.ADMIN_RIGHTS_LOST and "Acme Inc" in refused.value.message
+
+
+# ---- the error family -----------------------------------------------------------------------------
+
+
+async def test_an_expired_token_is_token_expired(adapter, profile, fake):
+    fake.expire()
+    with pytest.raises(TokenExpired) as expired:
+        await adapter.publish(profile, Draft("Hello"), [])
+    assert "reconnect LinkedIn" in expired.value.message and "expired" in expired.value.detail
+
+
+async def test_a_member_who_withdrew_the_app_is_access_revoked(adapter, profile, fake):
+    fake.revoke()
+    with pytest.raises(AccessRevoked) as revoked:
+        await adapter.publish(profile, Draft("Hello"), [])
+    assert revoked.value.reason is RevokeReason.APP_REMOVED
+    assert "revoked by the user" in revoked.value.detail
+
+
+async def test_a_missing_permission_is_access_revoked(adapter, http, fake):
+    fake.consent_as("x7Yq2LmN0p", scopes={"openid", "profile", "r_organization_admin"})
+    tokens = await connect(adapter, http)
+    (me, *_) = await adapter.list_accounts(tokens)
+    ref = AccountRef("linkedin", me.external_id, me.kind, me.name, tokens.access_token)
+    with pytest.raises(AccessRevoked) as refused:
+        await adapter.publish(ref, Draft("Hello"), [])
+    assert refused.value.reason is RevokeReason.PERMISSION_REMOVED
+
+
+async def test_the_daily_limit_waits_until_midnight_utc(adapter, profile, fake):
+    fake.rate_limit("/rest/posts")
+    with pytest.raises(RateLimited) as limited:
+        await adapter.publish(profile, Draft("Hello"), [])
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=UTC)
+    assert abs(limited.value.retry_after - (midnight - now).total_seconds()) < 5
+    assert "midnight UTC" in limited.value.message and "DAY limit" in limited.value.detail
+
+
+async def test_duplicates_and_over_long_commentary_are_rejected_with_linkedin_reason(adapter, profile, fake):
+    await adapter.publish(profile, Draft("Same words"), [])
+    with pytest.raises(ContentRejected) as duplicate:
+        await adapter.publish(profile, Draft("Same words"), [])
+    assert duplicate.value.field == "text" and "duplicate" in duplicate.value.detail
+    with pytest.raises(ContentRejected) as too_long:
+        await adapter.publish(profile, Draft("b" * 3001), [])  # validation skipped: LinkedIn itself refuses
+    assert too_long.value.field == "text" and "/commentary" in too_long.value.detail
+
+
+async def test_server_errors_are_transient(adapter, profile, fake):
+    fake.fail("/rest/posts", status=500)
+    with pytest.raises(Transient):
+        await adapter.publish(profile, Draft("Hello"), [])
+    fake.fail("/rest/images", status=503)
+    with pytest.raises(Transient):
+        await adapter.publish(profile, Draft("Hi"), [media_payload(make_image(), "image/jpeg")])
+
+
+async def test_a_timeout_after_sending_a_post_is_outcome_unknown(adapter, profile, fake, http):
+    http.timeout = httpx.Timeout(0.5)
+    fake.stall("/rest/posts", method="POST")
+    with pytest.raises(OutcomeUnknown):
+        await adapter.publish(profile, Draft("Did it go?"), [])
+    assert [p["shown_text"] for p in fake.posts.values()] == ["Did it go?"]
+
+
+async def test_a_wrong_token_is_token_expired(adapter, profile):
+    stranger = AccountRef("linkedin", profile.external_id, "profile", profile.name, Secret("not-a-token"))
+    with pytest.raises(TokenExpired) as expired:
+        await adapter.publish(stranger, Draft("Hello"), [])
+    assert "Invalid access token" in expired.value.detail
+
+
+# ---- the fake answers as LinkedIn does --------------------------------------------------------------
+
+
+async def test_the_fake_refuses_what_linkedin_refuses(http, tokens, fake):
+    auth = {"Authorization": f"Bearer {tokens.access_token.reveal()}"}
+    versioned = auth | {"LinkedIn-Version": "202601", "X-Restli-Protocol-Version": "2.0.0"}
+    post = {"author": "urn:li:person:x7Yq2LmN0p", "commentary": "Hi", "visibility": "PUBLIC",
+            "distribution": {"feedDistribution": "MAIN_FEED"}, "lifecycleState": "PUBLISHED"}
+    no_version = await http.post("https://api.linkedin.com/rest/posts", headers=auth, json=post)
+    assert no_version.status_code == 400 and no_version.json()["code"] == "VERSION_MISSING"
+    no_protocol = await http.post("https://api.linkedin.com/rest/posts", json=post,
+                                  headers=auth | {"LinkedIn-Version": "202601"})
+    assert no_protocol.status_code == 400
+    encoded = await http.get("https://api.linkedin.com/rest/organizations", params={"ids": "List(1001)"},
+                             headers=versioned)
+    assert encoded.status_code == 400  # Rest.li syntax must not be percent-encoded
+    started = await http.post("https://api.linkedin.com/rest/videos?action=initializeUpload", headers=versioned,
+                              json={"initializeUploadRequest": {"owner": "urn:li:person:x7Yq2LmN0p",
+                                                                "fileSizeBytes": 1000}})
+    video = started.json()["value"]["video"]
+    not_finalized = await http.post("https://api.linkedin.com/rest/posts", headers=versioned,
+                                    json=post | {"content": {"media": {"id": video}}})
+    assert not_finalized.status_code == 400 and "AVAILABLE" in not_finalized.json()["message"]
+    for_labs = await http.post("https://api.linkedin.com/rest/posts", headers=versioned,
+                               json=post | {"author": "urn:li:organization:1002"})
+    assert for_labs.status_code == 403 and for_labs.json()["code"] == "ACCESS_DENIED"

@@ -1,0 +1,324 @@
+"""Contract tests: the YouTube adapter against the fake Google, reached through origin overrides as in
+production. Every adapter method and every member of the error family."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from bot.http import build_client
+from bot.platforms import youtube
+from bot.platforms.base import (
+    AccessRevoked,
+    AccountRef,
+    AdapterConfig,
+    ContentRejected,
+    Draft,
+    MediaFacts,
+    OutcomeUnknown,
+    RateLimited,
+    TokenExpired,
+    TokenSet,
+    Transient,
+)
+from bot.platforms.oauth import new_pkce
+from bot.platforms.youtube import YouTubeAdapter
+from bot.storage.crypto import Secret
+from tests.fakes.media_files import make_image, make_video, payload
+from tests.fakes.youtube import FakeYouTube
+
+REDIRECT = "https://picmim.example/oauth/youtube/callback"
+SUB = "1100220033"
+
+
+@pytest.fixture
+def fake():
+    server = FakeYouTube().start()
+    server.redirect_uris.add(REDIRECT)
+    server.add_user(SUB)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def http(fake):
+    client = build_client({origin: fake.url for origin in (
+        "https://accounts.google.com", "https://oauth2.googleapis.com", "https://www.googleapis.com",
+        "https://youtubeanalytics.googleapis.com")})
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def waits():
+    return []
+
+
+@pytest.fixture
+def adapter(fake, http, waits):
+    config = AdapterConfig(client_id=fake.client_id, client_secret=fake.client_secret, redirect_uri=REDIRECT,
+                           public_url="https://picmim.example")
+    a = YouTubeAdapter(config, http)
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    a.sleep = no_wait
+    return a
+
+
+def channel(fake: FakeYouTube, token: str | None = None, **settings) -> AccountRef:
+    ch = fake.users[SUB][0]
+    return AccountRef(platform="youtube", external_id=ch.id, kind="channel", name=ch.title,
+                      user_token=Secret(token or fake.grant(SUB)), settings=settings)
+
+
+def video_facts(**kw) -> MediaFacts:
+    base = dict(id="v1", kind="video", mimetype="video/mp4", size_bytes=5_000_000, width=1920, height=1080,
+                duration=120.0, fps=30.0, filename="launch.mp4")
+    return MediaFacts(**{**base, **kw})
+
+
+def in_days(days: float) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+# ---- OAuth and channels ---------------------------------------------------------------------------
+
+async def test_connect_with_offline_access_and_pkce(adapter, fake, http):
+    pkce = new_pkce()
+    url = adapter.authorize_url("st-1", pkce)
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith("https://accounts.google.com/o/oauth2/v2/auth")
+    assert query["access_type"] == ["offline"] and query["prompt"] == ["consent"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert set(query["scope"][0].split()) == {s.name for s in adapter.scopes}
+
+    answer = await http.get(url)
+    assert answer.status_code == 302
+    back = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert back["state"] == ["st-1"]
+    tokens = await adapter.exchange_code(back["code"][0], pkce)
+    assert tokens.external_user_id == SUB  # from the id_token: the Google account, not a channel
+    assert tokens.display_name == "Acme Channel"
+    assert tokens.refresh_token is not None
+    assert tokens.expires_at - datetime.now(UTC) == pytest.approx(timedelta(hours=1), abs=timedelta(minutes=1))
+    assert "https://www.googleapis.com/auth/youtube.upload" in tokens.scopes
+
+    renewed = await adapter.refresh(tokens)
+    assert renewed.access_token != tokens.access_token
+    assert renewed.refresh_token == tokens.refresh_token  # Google keeps it; so does the adapter
+    assert renewed.external_user_id == SUB
+
+
+async def test_wrong_pkce_verifier_is_refused(adapter, fake, http):
+    answer = await http.get(adapter.authorize_url("st", new_pkce()))
+    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    with pytest.raises(AccessRevoked) as refused:
+        await adapter.exchange_code(code, new_pkce())
+    assert "connect YouTube again" in refused.value.message
+
+
+async def test_channels_and_no_channel(adapter, fake):
+    fake.add_user(SUB, channels=2, subscribers=900)
+    fake.users[SUB][1].hidden_subscribers = True
+    accounts = await adapter.list_accounts(TokenSet(access_token=Secret(fake.grant(SUB)), external_user_id=SUB))
+    assert [(a.external_id, a.kind, a.handle, a.followers_count, a.refusal) for a in accounts] == [
+        (fake.users[SUB][0].id, "channel", "@acmechannel", 900, None),
+        (fake.users[SUB][1].id, "channel", "@acmechannel", None, None)]  # hidden: unknown, not zero
+    assert accounts[0].settings == {"long_uploads": "allowed"}
+
+    fake.add_user("nochannel", channels=0)
+    [none] = await adapter.list_accounts(TokenSet(access_token=Secret(fake.grant("nochannel")),
+                                                  external_user_id="nochannel"))
+    assert none.refusal and "create one" in none.refusal and "connect YouTube again" in none.refusal
+
+
+async def test_revoke(adapter, fake):
+    tokens = TokenSet(access_token=Secret(fake.grant(SUB)), external_user_id=SUB,
+                      refresh_token=Secret(fake.issue_refresh_token(SUB)))
+    assert await adapter.revoke(tokens) is True
+    assert fake.revoked == [SUB]
+    with pytest.raises(AccessRevoked) as revoked:
+        await adapter.refresh(tokens)
+    assert "expired or revoked" in revoked.value.detail and "7 days" in revoked.value.message
+    with pytest.raises(TokenExpired):
+        await adapter.list_accounts(tokens)
+    assert await adapter.revoke(tokens) is True  # already gone is gone
+
+
+# ---- validation -----------------------------------------------------------------------------------
+
+def test_validate_every_youtube_limit(adapter, fake):
+    acct = channel(fake, token="x", long_uploads="allowed")
+    good = Draft(text="Our launch", title="Launch day", media=(video_facts(),),
+                 options={"tags": ["launch", "acme"], "publish_at": in_days(2)})
+    assert adapter.validate(acct, good) == []
+
+    bad = Draft(text="é" * 2501 + "<b>", title="T" * 101 + ">", media=(),
+                options={"tags": ["summer sale"] * 42, "privacy_status": "public", "publish_at": in_days(-1)})
+    problems = adapter.validate(acct, bad)
+    by_field = {}
+    for p in problems:
+        by_field.setdefault(p.field, []).append(p.message)
+    assert any("102 of 100" in m for m in by_field["title"]) and any("< >" in m or ">" in m
+                                                                    for m in by_field["title"][1:])
+    assert any("5,005 of 5,000 bytes" in m for m in by_field["text"])  # é is 2 bytes: bytes are what counts
+    assert any("of 500 characters" in m and "remove" in m for m in by_field["tags"])
+    assert any("only while it is Private" in m for m in by_field["publish_at"])
+    assert any("has passed" in m for m in by_field["publish_at"])
+    assert any("need a video" in m for m in by_field["media"])
+    assert any("needs a title" in m for m in (p.message for p in adapter.validate(
+        acct, Draft(text="x", media=(video_facts(),)))))
+
+    unverified = channel(fake, token="x", long_uploads="eligible")
+    long = adapter.validate(unverified, Draft(text="", title="t", media=(video_facts(duration=20 * 60),)))
+    assert any("up to 15 min" in p.message for p in long) and any("verify" in p.message for p in long)
+    assert not any("15 min" in p.message for p in adapter.validate(
+        acct, Draft(text="", title="t", media=(video_facts(duration=20 * 60),))))
+    images = adapter.validate(acct, Draft(text="", title="t", media=(dataclasses.replace(
+        video_facts(), kind="image", mimetype="image/jpeg"),)))
+    assert any("does not take images" in p.message for p in images)
+
+
+def test_tags_length_counts_commas_and_quotes():
+    assert youtube.tags_length(["a", "b c"]) == 1 + 1 + 5
+
+
+# ---- publishing -----------------------------------------------------------------------------------
+
+async def test_resumable_upload_then_processing(adapter, fake, waits):
+    fake.processing_polls = 2
+    data = make_video(seconds=1, pad_to=youtube.UPLOAD_CHUNK * 2 + 12345)  # three chunks
+    publish_at = in_days(3)
+    result = await adapter.publish(channel(fake), Draft(text="Watch our launch", title="Launch day", options={
+        "tags": ["launch"], "publish_at": publish_at, "notify_subscribers": False}), [payload(data)])
+
+    [start] = fake.calls_to("/upload/youtube/v3/videos", "POST")
+    assert start.query["uploadType"] == "resumable" and start.query["part"] == "snippet,status"
+    assert start.query["notifySubscribers"] == "false"
+    assert start.headers["X-Upload-Content-Length"] == str(len(data))
+    assert start.body["snippet"] == {"title": "Launch day", "description": "Watch our launch", "categoryId": "22",
+                                     "tags": ["launch"]}
+    assert start.body["status"]["privacyStatus"] == "private"  # scheduled: private until publishAt
+    assert datetime.fromisoformat(start.body["status"]["publishAt"].replace("Z", "+00:00")) == \
+        datetime.fromisoformat(publish_at)
+    puts = fake.calls_to("/upload/youtube/v3/videos", "PUT")
+    assert len(puts) == 3 and fake.videos[result.remote_id]["_bytes"] == data
+    assert result.url == f"https://www.youtube.com/watch?v={result.remote_id}"
+    assert fake.videos[result.remote_id]["status"]["uploadStatus"] == "processed"
+    assert waits == [adapter.poll_interval] * 2
+
+
+async def test_a_file_youtube_cannot_read_fails_processing_with_the_reason(adapter, fake):
+    not_a_video = make_image(fmt="PNG")
+    fake_payload = payload(not_a_video, kind="image")
+    fake_payload = dataclasses.replace(fake_payload, facts=video_facts(size_bytes=len(not_a_video)))
+    with pytest.raises(ContentRejected) as refused:
+        await adapter.publish(channel(fake), Draft(text="", title="Oops"), [fake_payload])
+    assert "not a video YouTube can read" in refused.value.message and "invalidFile" in refused.value.detail
+
+
+# ---- the error family -----------------------------------------------------------------------------
+
+async def test_token_expired(adapter, fake):
+    acct = channel(fake)
+    fake.expire_tokens()
+    with pytest.raises(TokenExpired) as expired:
+        await adapter.publish(acct, Draft(text="", title="t"), [payload(make_video())])
+    assert "authError" in expired.value.detail
+
+
+async def test_missing_upload_permission_is_access_revoked(adapter, fake):
+    acct = channel(fake, token=fake.grant(SUB, "openid https://www.googleapis.com/auth/youtube.readonly"))
+    with pytest.raises(AccessRevoked) as revoked:
+        await adapter.publish(acct, Draft(text="", title="t"), [payload(make_video())])
+    assert revoked.value.reason == "permission_removed"
+
+
+async def test_quota_exceeded_is_a_rate_limit_until_pacific_midnight(adapter, fake):
+    fake.quota_exceeded(path="/upload/")
+    with pytest.raises(RateLimited) as limited:
+        await adapter.publish(channel(fake), Draft(text="", title="t"), [payload(make_video())])
+    expected = youtube._seconds_to_pacific_midnight()
+    assert limited.value.retry_after == pytest.approx(expected, abs=5)
+    assert 0 < limited.value.retry_after <= 25 * 3600 and "midnight Pacific" in limited.value.message
+
+    # the quota really runs out: the insert cost (older model: 1,600 units) exhausts 10,000 units
+    fake.quota_used = fake.quota_limit - 100
+    with pytest.raises(RateLimited):
+        await adapter.publish(channel(fake), Draft(text="", title="t"), [payload(make_video())])
+
+
+async def test_upload_limit_is_a_rate_limit_for_a_day(adapter, fake):
+    fake.upload_limit()
+    with pytest.raises(RateLimited) as limited:
+        await adapter.publish(channel(fake), Draft(text="", title="t"), [payload(make_video())])
+    assert limited.value.retry_after == 24 * 3600 and "uploadLimitExceeded" in limited.value.detail
+
+
+async def test_content_rejected_with_youtubes_reason(adapter, fake):
+    with pytest.raises(ContentRejected) as refused:  # what validation warns about, refused by YouTube too
+        await adapter.publish(channel(fake), Draft(text="", title="x" * 101), [payload(make_video())])
+    assert refused.value.field == "title" and "invalidTitle" in refused.value.detail
+    with pytest.raises(ContentRejected) as schedule:
+        await adapter.publish(channel(fake), Draft(text="", title="t", options={
+            "publish_at": in_days(1), "privacy_status": "public"}), [payload(make_video())])
+    assert schedule.value.field == "publish_at" and "invalidPublishAt" in schedule.value.detail
+    with pytest.raises(ContentRejected) as tags:
+        await adapter.publish(channel(fake), Draft(text="", title="t", options={"tags": ["a b"] * 101}),
+                              [payload(make_video())])
+    assert tags.value.field == "tags" and "invalidTags" in tags.value.detail
+
+
+async def test_transient_on_5xx(adapter, fake):
+    fake.fail("/upload/", status=503)
+    with pytest.raises(Transient) as failed:
+        await adapter.publish(channel(fake), Draft(text="", title="t"), [payload(make_video())])
+    assert "backendError" in failed.value.detail
+    assert not fake.videos
+
+
+async def test_outcome_unknown_on_timeout_of_the_last_chunk(adapter, fake, http):
+    http.timeout = httpx.Timeout(0.3)
+    fake.hang("/upload/youtube/v3/videos", seconds=3)  # the POST that opens the session: nothing created yet
+    with pytest.raises(Transient):
+        await adapter.publish(channel(fake), Draft(text="", title="t"), [payload(make_video())])
+    fake.calls.clear()
+
+    data = make_video()
+    fake.hang("/upload/youtube/v3/videos", seconds=3, method="PUT")  # the PUT that completes the upload
+    with pytest.raises(OutcomeUnknown) as unknown:
+        await adapter.publish(channel(fake), Draft(text="", title="t"), [payload(data)])
+    assert "may or may not be live" in unknown.value.message
+    assert len(fake.videos) == 1  # YouTube did create it: sending again would upload it twice
+
+
+async def test_processing_check_failure_after_upload_is_outcome_unknown(adapter, fake):
+    fake.fail("/youtube/v3/videos", status=500)
+    with pytest.raises(OutcomeUnknown) as unknown:
+        await adapter.publish(channel(fake), Draft(text="", title="t"), [payload(make_video())])
+    assert "youtube.com/watch?v=" in unknown.value.message
+
+
+# ---- metrics --------------------------------------------------------------------------------------
+
+async def test_channel_video_and_analytics_figures(adapter, fake):
+    acct = channel(fake)
+    result = await adapter.publish(acct, Draft(text="", title="t"), [payload(make_video())])
+    fake.videos[result.remote_id]["statistics"].update(viewCount="321", likeCount="12", commentCount="3")
+    metrics = await adapter.fetch_metrics(acct, [result.remote_id, "gone-video"])
+    assert metrics.account["subscriberCount"] == 2500 and metrics.account["viewCount"] == 98765
+    assert metrics.account["estimatedMinutesWatched"] == 9876 and metrics.account["subscribersGained"] == 42
+    assert metrics.posts == {result.remote_id: {"viewCount": 321, "likeCount": 12, "commentCount": 3,
+                                                "favoriteCount": 0}}
+    [report] = fake.calls_to("/v2/reports")
+    assert report.query["ids"] == f"channel=={acct.external_id}"
+
+    no_analytics = channel(fake, token=fake.grant(SUB, "https://www.googleapis.com/auth/youtube.readonly"))
+    partial = await adapter.fetch_metrics(no_analytics, [])
+    assert "estimatedMinutesWatched" not in partial.account and partial.account["videoCount"] == 12
