@@ -11,7 +11,7 @@ _TOKEN_PATTERNS = re.compile(
     r"|(?<=[Bb]earer )[A-Za-z0-9._~+/=-]{8,}"  # Authorization headers
     r"|(?<=DPoP )[A-Za-z0-9._~+/=-]{8,}"
     r"|(?<=access_token=)[^&\s\"']+|(?<=refresh_token=)[^&\s\"']+|(?<=client_secret=)[^&\s\"']+"
-    r"|(?<=code_verifier=)[^&\s\"']+"
+    r"|(?<=code_verifier=)[^&\s\"']+|(?<=fb_exchange_token=)[^&\s\"']+|(?<=[?&]code=)[^&\s\"']+"
     r"|(?<=\"access_token\": \")[^\"]+|(?<=\"refresh_token\": \")[^\"]+)"
 )
 

@@ -11,9 +11,11 @@ from bot.logs import RedactingFilter, redact
 
 def test_redaction_masks_tokens_in_every_shape():
     line = ('bot xoxb-123-456-abc user xoxp-9-9 app xapp-1-A-2 Authorization: Bearer eyJhbGciOi.JIUz.I1 '
-            'body access_token=abc123&refresh_token=def456 json {"access_token": "tok-1"} DPoP abcdefghijk')
+            'body access_token=abc123&refresh_token=def456 json {"access_token": "tok-1"} DPoP abcdefghijk '
+            'GET /oauth/access_token?fb_exchange_token=fbx-9&x=1 callback?state=s&code=authcode-7')
     cleaned = redact(line)
-    for secret in ("xoxb-123", "xoxp-9", "xapp-1", "eyJhbGciOi", "abc123", "def456", "tok-1", "abcdefghijk"):
+    for secret in ("xoxb-123", "xoxp-9", "xapp-1", "eyJhbGciOi", "abc123", "def456", "tok-1", "abcdefghijk",
+                   "fbx-9", "authcode-7"):
         assert secret not in cleaned
 
 

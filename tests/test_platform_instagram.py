@@ -271,7 +271,7 @@ async def test_processing_that_outlasts_every_check_is_transient_and_publishes_n
 
 @pytest.mark.parametrize(("make", "mimetype", "text", "field", "says", "meta_says"), [
     (lambda: png(1080, 1080), "image/jpeg", "x", "media", "JPEG photos only", "Supported formats are: JPEG"),
-    (lambda: jpeg(1080, 1080, pad_to=9 * 1024 * 1024), "image/jpeg", "x", "media", "up to 8.0 MB",
+    (lambda: jpeg(1080, 1080, pad_to=9 * 1024 * 1024), "image/jpeg", "x", "media", "up to 8 MB",
      "less than 8 MiB"),
     (lambda: jpeg(360, 1080), "image/jpeg", "x", "media", "between 4:5 and 1.91:1", "('360/1080')"),
     (lambda: jpeg(1080, 1080), "image/jpeg", "é" * 2201, "text", "2,200 characters", "caption is too long"),

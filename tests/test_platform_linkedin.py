@@ -228,26 +228,27 @@ async def test_every_media_limit_is_checked_with_a_fix(adapter, page):
         "LinkedIn takes up to 1 video per post; this one has 2: remove 1."]
     webp = adapter.validate(page, Draft("Hi", media=(image_facts(mimetype="image/webp", filename="p.webp"),)))
     assert [(p.message, p.fixable) for p in webp] == [
-        ("LinkedIn takes JPEG or PNG or GIF images only; p.webp is WebP: Picmim converts it to JPEG when it "
+        ("LinkedIn takes JPEG, PNG or GIF images only; p.webp is WebP: Picmim converts it to JPEG when it "
          "publishes.", True)]
     assert problems(adapter, page, media=(image_facts(mimetype="image/bmp", filename="scan.bmp"),)) == [
-        "LinkedIn takes JPEG or PNG or GIF images only; scan.bmp is BMP: attach a JPEG or PNG or GIF file instead."]
+        "LinkedIn takes JPEG, PNG or GIF images only; scan.bmp is BMP: convert it to JPEG, PNG or GIF and attach "
+        "it again."]
     assert problems(adapter, page, media=(image_facts(size_bytes=6_000_000),)) == [
-        "LinkedIn takes images up to 5.0 MB; photo.jpg is 6.0 MB: attach a smaller file."]
+        "LinkedIn takes images up to 5 MB; photo.jpg is 6 MB: attach a smaller file."]
     assert problems(adapter, page, media=(image_facts(width=8000, height=5000),)) == [
         "LinkedIn takes images under 36 megapixels; photo.jpg is 8000×5000: attach a smaller one."]
     assert problems(adapter, page, media=(video_facts(size_bytes=600_000_000),)) == [
-        "LinkedIn takes videos up to 500.0 MB; clip.mp4 is 600.0 MB: attach a smaller file."]
+        "LinkedIn takes videos up to 500 MB; clip.mp4 is 600 MB: attach a smaller file."]
     assert problems(adapter, page, media=(video_facts(size_bytes=50_000),)) == [
         "LinkedIn needs videos of at least 75 KB; clip.mp4 is 50 KB: attach a longer or better-quality one."]
     assert problems(adapter, page, media=(video_facts(duration=2.0),)) == [
-        "LinkedIn needs videos of at least 3 s; clip.mp4 is 2 s."]
+        "LinkedIn needs videos of at least 3 s; clip.mp4 is 2 s: attach a longer one."]
     assert problems(adapter, page, media=(video_facts(duration=31 * 60.0),)) == [
         "LinkedIn takes videos up to 30 min; clip.mp4 is 31 min: trim it."]
     assert problems(adapter, page, media=(video_facts(width=1500, height=500),)) == [
         "LinkedIn needs an aspect ratio between 1:2.4 and 2.4:1: clip.mp4 is 3:1. Crop it and attach it again."]
     assert problems(adapter, page, media=(video_facts(mimetype="video/quicktime", filename="clip.mov"),)) == [
-        "LinkedIn takes MP4 videos only; clip.mov is MOV: attach a MP4 file instead."]
+        "LinkedIn takes MP4 videos only; clip.mov is MOV: convert it to MP4 and attach it again."]
     assert problems(adapter, page, link="https://acme.com", media=(image_facts(),)) == [
         "LinkedIn shows either a link preview or photos and videos, not both: remove the link (or put it in the "
         "text), or remove the media."]

@@ -229,13 +229,13 @@ async def test_every_media_limit_and_the_board_are_checked(adapter, account):
         ("Pinterest takes JPEG or PNG images only; p.webp is WebP: Picmim converts it to JPEG when it publishes.",
          True)]
     assert problems(adapter, account, media=(image_facts(mimetype="image/gif", filename="a.gif"),)) == [
-        "Pinterest takes JPEG or PNG images only; a.gif is GIF: attach a JPEG or PNG file instead."]
+        "Pinterest takes JPEG or PNG images only; a.gif is GIF: convert it to JPEG or PNG and attach it again."]
     assert problems(adapter, account, media=(video_facts(duration=3.0),)) == [
-        "Pinterest needs videos of at least 4 s; clip.mp4 is 3 s."]
+        "Pinterest needs videos of at least 4 s; clip.mp4 is 3 s: attach a longer one."]
     assert problems(adapter, account, media=(video_facts(duration=16 * 60.0),)) == [
         "Pinterest takes videos up to 15 min; clip.mp4 is 16 min: trim it."]
     assert problems(adapter, account, media=(video_facts(size_bytes=2_100_000_000),)) == [
-        "Pinterest takes videos up to 2000.0 MB; clip.mp4 is 2100.0 MB: attach a smaller file."]
+        "Pinterest takes videos up to 2 GB; clip.mp4 is 2.1 GB: attach a smaller file."]
     no_board = AccountRef("pinterest", account.external_id, account.kind, account.name, account.user_token,
                           settings={"boards": [], "default_board_id": None})
     assert problems(adapter, no_board) == [

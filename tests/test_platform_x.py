@@ -281,26 +281,26 @@ async def test_every_media_limit_is_checked_with_a_fix(adapter, account):
         "X takes a GIF only on its own: post the GIF alone, or remove it."]
     big_gif = image_facts("image/gif", size_bytes=16_000_000, filename="dance.gif")
     assert problems(adapter, account, media=(big_gif,)) == [
-        "X takes GIFs up to 15.0 MB; dance.gif is 16.0 MB: attach a smaller one."]
+        "X takes GIFs up to 15 MB; dance.gif is 16 MB: attach a smaller one."]
     wide_gif = image_facts("image/gif", filename="dance.gif", width=1920, height=1080)
     assert problems(adapter, account, media=(wide_gif,)) == [
         "X takes GIFs up to 1280×1080 px; dance.gif is 1920×1080: attach a smaller one."]
     big_photo = adapter.validate(account, Draft("Hi", media=(image_facts(size_bytes=6_000_000),)))
     assert [(p.message, p.fixable) for p in big_photo] == [
-        ("X takes photos up to 5.0 MB; photo.jpg is 6.0 MB: Picmim shrinks it to fit.", True)]
+        ("X takes photos up to 5 MB; photo.jpg is 6 MB: Picmim shrinks it to fit.", True)]
     assert problems(adapter, account, media=(image_facts("image/bmp", filename="scan.bmp"),)) == [
-        "X takes JPEG or PNG or WebP or GIF images only; scan.bmp is BMP: attach a JPEG or PNG or WebP or GIF "
-        "file instead."]
+        "X takes JPEG, PNG, WebP or GIF images only; scan.bmp is BMP: convert it to JPEG, PNG, WebP or "
+        "GIF and attach it again."]
     assert problems(adapter, account, media=(video_facts(duration=150.0),)) == [
         "X takes videos up to 2 min 20 s; clip.mp4 is 2 min 30 s: trim it."]
     assert problems(adapter, account, media=(video_facts(duration=0.3),)) == [
         "X needs videos of at least 0.5 s; clip.mp4 is 0.3 s: attach a longer one."]
     assert problems(adapter, account, media=(video_facts(size_bytes=600_000_000),)) == [
-        "X takes videos up to 512.0 MB; clip.mp4 is 600.0 MB: attach a smaller file."]
+        "X takes videos up to 512 MB; clip.mp4 is 600 MB: attach a smaller file."]
     assert problems(adapter, account, media=(video_facts(width=1000, height=200),)) == [
         "X needs an aspect ratio between 1:3 and 3:1: clip.mp4 is 5:1. Crop it and attach it again."]
     assert problems(adapter, account, media=(video_facts(fps=120.0),)) == [
-        "X takes up to 60 frames per second; clip.mp4 has 120."]
+        "X takes up to 60 frames per second; clip.mp4 has 120: export it again at 60 or fewer."]
     scaled = adapter.validate(account, Draft("Hi", media=(video_facts(width=1920, height=1080),)))
     assert scaled and all(p.fixable for p in scaled)
     long_alt = image_facts(alt_text="a" * 1001)

@@ -569,10 +569,6 @@ def validate_instagram(label: str, account: AccountRef, draft: Draft) -> list[Pr
     checker = Checker(label, account.name, limits)
     checker.check(replace(draft, text=instagram_caption(draft)))
     items = len(draft.media)
-    if limits.max_items is not None and items > limits.max_items:
-        # One sentence about the count is enough: drop the per-kind ones the generic check adds.
-        per_kind = (f"{label} takes up to {limits.max_images} image", f"{label} takes up to {limits.max_videos} video")
-        checker.problems = [p for p in checker.problems if not p.message.startswith(per_kind)]
     wanted = draft.options.get(FORMAT_OPTION)
     videos = [m for m in draft.media if m.kind == "video"]
     least = limits.min_items_if_several or 2

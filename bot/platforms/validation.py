@@ -47,11 +47,19 @@ def type_name(mimetype: str) -> str:
     return _TYPE_NAMES.get(mimetype, mimetype.split("/")[-1].upper())
 
 
+def _one_decimal(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def human_size(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB" if n >= 1_000_000 else f"{n / 1000:.0f} KB"
+    if n >= 1_000_000_000:
+        return f"{_one_decimal(n / 1_000_000_000)} GB"
+    return f"{_one_decimal(n / 1_000_000)} MB" if n >= 1_000_000 else f"{n / 1000:.0f} KB"
 
 
 def human_duration(seconds: float) -> str:
+    if seconds < 10 and round(seconds) != seconds:
+        return f"{seconds:.1f} s"
     seconds = round(seconds)
     minutes, secs = divmod(seconds, 60)
     if minutes and secs:
@@ -135,13 +143,16 @@ class Checker:
             self.add("media", f"{self.platform} does not take videos here: remove them for this account.")
         if images and videos and not lim.mixed_media and lim.image and lim.video:
             self.add("media", f"{self.platform} cannot mix photos and a video in one post: keep one kind.")
-        if lim.image and len(images) > lim.max_images:
+        # With a combined maximum (a carousel), one sentence about the count is enough: the per-kind
+        # counts are only checked where they are stricter than the total.
+        total_covers = lim.mixed_media and lim.max_items is not None
+        if lim.image and len(images) > lim.max_images and not (total_covers and lim.max_images >= lim.max_items):
             self.add("media", f"{self.platform} takes up to {lim.max_images} image{'s' * (lim.max_images != 1)} "
                               f"per post; this one has {len(images)}: remove {len(images) - lim.max_images}.")
-        if lim.video and len(videos) > lim.max_videos:
+        if lim.video and len(videos) > lim.max_videos and not (total_covers and lim.max_videos >= lim.max_items):
             self.add("media", f"{self.platform} takes up to {lim.max_videos} video{'s' * (lim.max_videos != 1)} "
                               f"per post; this one has {len(videos)}: remove {len(videos) - lim.max_videos}.")
-        if lim.max_items is not None and len(media) > lim.max_items and lim.mixed_media:
+        if total_covers and len(media) > lim.max_items:
             self.add("media", f"{self.platform} takes up to {lim.max_items} photos and videos per post; this one "
                               f"has {len(media)}: remove {len(media) - lim.max_items}.")
         for m in media:
@@ -151,7 +162,8 @@ class Checker:
 
     def check_item(self, m: MediaFacts, lim: MediaLimits) -> None:
         name = m.filename or f"this {m.kind}"
-        accepted = " or ".join(type_name(t) for t in lim.mimetypes)
+        names = [type_name(t) for t in lim.mimetypes]
+        accepted = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
         if m.mimetype not in lim.mimetypes:
             if m.mimetype in lim.convertible_from:
                 self.add("media", f"{self.platform} takes {accepted} {m.kind}s only; {name} is "
@@ -159,7 +171,7 @@ class Checker:
                                   "when it publishes.", fixable=True)
             else:
                 self.add("media", f"{self.platform} takes {accepted} {m.kind}s only; {name} is "
-                                  f"{type_name(m.mimetype)}: attach a {accepted} file instead.")
+                                  f"{type_name(m.mimetype)}: convert it to {accepted} and attach it again.")
         if lim.max_bytes is not None and m.size_bytes > lim.max_bytes:
             if m.kind == "image" and lim.scalable:
                 self.add("media", f"{self.platform} takes images up to {human_size(lim.max_bytes)}; {name} is "
@@ -182,14 +194,14 @@ class Checker:
                                   f"is {human_duration(m.duration)}: trim it.")
             if lim.min_duration is not None and m.duration < lim.min_duration - 0.05:
                 self.add("media", f"{self.platform} needs videos of at least {human_duration(lim.min_duration)}; "
-                                  f"{name} is {human_duration(m.duration)}.")
+                                  f"{name} is {human_duration(m.duration)}: attach a longer one.")
         if m.fps is not None:
             if lim.max_fps is not None and m.fps > lim.max_fps + 0.5:
                 self.add("media", f"{self.platform} takes up to {lim.max_fps:g} frames per second; {name} has "
-                                  f"{m.fps:g}.")
+                                  f"{m.fps:g}: export it again at {lim.max_fps:g} or fewer.")
             if lim.min_fps is not None and m.fps < lim.min_fps - 0.5:
                 self.add("media", f"{self.platform} needs at least {lim.min_fps:g} frames per second; {name} has "
-                                  f"{m.fps:g}.")
+                                  f"{m.fps:g}: export it again at {lim.min_fps:g} or more.")
 
     def _dimensions(self, m: MediaFacts, lim: MediaLimits, name: str) -> None:
         for side, value, low, high in (("wide", m.width, lim.min_width, lim.max_width),
