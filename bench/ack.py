@@ -34,15 +34,12 @@ sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 import aiohttp  # noqa: E402
-import httpx  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from tests.fakes.slack import FakeSlack  # noqa: E402
@@ -60,47 +57,19 @@ MEMORY_AIM_MB = 150.0
 FORM = "application/x-www-form-urlencoded"
 
 
-class BareBoltProcess:
+class BareBoltProcess(ServerProcess):
     """bench/bare_bolt_app.py as a subprocess on a free loopback port."""
 
+    name = "bare bolt app"
+    log_prefix = "bare-bolt-"
+
     def __init__(self, api_url: str, secret: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = base_env(BENCH_PORT=str(self.port), BENCH_SLACK_API_URL=api_url,
-                            BENCH_SIGNING_SECRET=secret, BENCH_BOT_TOKEN=BOT_TOKEN)
-        self._log = tempfile.NamedTemporaryFile(prefix="bare-bolt-", suffix=".log", delete=False)
-        self.proc: subprocess.Popen | None = None
+        port = str(free_port())
+        super().__init__(base_env(PORT=port, BENCH_PORT=port, BENCH_SLACK_API_URL=api_url,
+                                  BENCH_SIGNING_SECRET=secret, BENCH_BOT_TOKEN=BOT_TOKEN))
 
-    def start(self, timeout: float = 60) -> BareBoltProcess:
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_bolt_app.py")],
-                                     env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bare bolt app exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"bare bolt app did not become healthy:\n{self.output()}")
-
-    def output(self) -> str:
-        return Path(self._log.name).read_text(errors="replace")
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        Path(self._log.name).unlink(missing_ok=True)
-        return self.proc.returncode
+    def command(self) -> list[str]:
+        return [sys.executable, str(ROOT / "bench" / "bare_bolt_app.py")]
 
 
 @dataclass
@@ -280,11 +249,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\nlast lines of the bare bolt app's output:\n{tail(bare.output())}")
             return 1 if failures else 0
         finally:
-            if bare is not None:
-                bare.stop()
-            if picmim is not None:
-                picmim.stop()
-                Path(picmim._log.name).unlink(missing_ok=True)
+            for proc in (bare, picmim):
+                if proc is not None:
+                    proc.stop()
+                    proc.log_path.unlink(missing_ok=True)
             if fake is not None:
                 fake.stop()
 

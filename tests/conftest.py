@@ -1,4 +1,5 @@
-"""Shared fixtures: databases (SQLite, or PostgreSQL from TEST_DATABASE_URL), the fake Slack, the server."""
+"""Shared fixtures: databases (SQLite, or PostgreSQL from TEST_DATABASE_URL), the fake Slack, the server,
+and what the platform contract tests share (see also tests/platform_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
+from tests.fakes.media_host import MediaHost
 from tests.fakes.slack import FakeSlack
 from tests.server import ServerProcess, base_env
 from tests.slack_requests import SlackSender
@@ -151,3 +153,19 @@ def sender(server) -> Iterator[SlackSender]:
     s = SlackSender(server.url, SIGNING_SECRET)
     yield s
     s.close()
+
+
+# ---- platform contract tests -------------------------------------------------------------------
+
+@pytest.fixture
+def files() -> Iterator[MediaHost]:
+    """A media host of the test's own, serving what Picmim would serve at PUBLIC_URL/media/."""
+    host = MediaHost().start()
+    yield host
+    host.stop()
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    """The seconds an adapter would have slept (see platform_fixtures.without_sleeping)."""
+    return []

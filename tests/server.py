@@ -1,4 +1,4 @@
-"""Runs the real server process (`python -m bot`) for end-to-end tests."""
+"""Runs the real server process (`python -m bot`) for end-to-end tests (and bench/ack.py)."""
 
 from __future__ import annotations
 
@@ -40,23 +40,32 @@ def run_cli(*args: str, env: dict[str, str], cwd: str | Path | None = None,
 
 
 class ServerProcess:
+    """A server subprocess on a loopback port (`command()`, by default `python -m bot`), started once
+    its /healthz answers 200; its output goes to a log file."""
+
+    name = "server"
+    log_prefix = "picmim-server-"
+
     def __init__(self, env: dict[str, str], cwd: str | Path | None = None):
         self.port = int(env.get("PORT") or free_port())
         self.env = {**env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.cwd = cwd or ROOT
         self.url = f"http://127.0.0.1:{self.port}"
         # The log lives in the (temporary) working folder, so it goes away with it.
-        self._log = tempfile.NamedTemporaryFile(prefix="picmim-server-", suffix=".log", delete=False,
-                                                dir=cwd)
+        self._log = tempfile.NamedTemporaryFile(prefix=self.log_prefix, suffix=".log", delete=False, dir=cwd)
+        self.log_path = Path(self._log.name)
         self.proc: subprocess.Popen | None = None
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "bot"]
+
     def start(self, timeout: float = 60) -> ServerProcess:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot"], env=self.env, cwd=self.cwd,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.command(), env=self.env, cwd=self.cwd, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.output()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
@@ -64,10 +73,10 @@ class ServerProcess:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"server did not become healthy:\n{self.output()}")
+        raise RuntimeError(f"{self.name} did not become healthy:\n{self.output()}")
 
     def output(self) -> str:
-        return Path(self._log.name).read_text(errors="replace")
+        return self.log_path.read_text(errors="replace")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -9,7 +9,7 @@ from PIL import Image
 
 from bot import media
 from bot.platforms import bluesky, tiktok
-from tests.fakes.media_files import make_image, make_video
+from tests.fakes.media import make_image, make_video
 
 
 def opened(data: bytes) -> Image.Image:

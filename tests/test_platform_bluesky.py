@@ -24,7 +24,7 @@ from bot.platforms.base import (
 from bot.platforms.bluesky import BlueskyAdapter, HandleNeeded, client_metadata
 from bot.platforms.oauth import new_pkce, new_state
 from tests.fakes.bluesky import FakeBluesky
-from tests.fakes.media_files import MediaFiles, make_image, make_video, payload
+from tests.fakes.media import make_image, make_video, payload
 
 HANDLE = "acme.bsky.test"
 
@@ -39,13 +39,11 @@ def fake():
 
 
 @pytest.fixture
-def files():
-    server = MediaFiles().start()
+def files(files):
     # What the app serves at GET /oauth/bluesky/client-metadata.json; the auth server fetches it.
-    server.serve(__import__("json").dumps(client_metadata(server.url)).encode(), "application/json",
-                 path="/oauth/bluesky/client-metadata.json")
-    yield server
-    server.stop()
+    files.serve(__import__("json").dumps(client_metadata(files.url)).encode(), "application/json",
+                path="/oauth/bluesky/client-metadata.json")
+    return files
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.http import build_client
 from bot.platforms.base import (
     AccessRevoked,
     AccountRef,
@@ -27,40 +26,13 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.facebook import FacebookAdapter
-from bot.platforms.meta_graph import Polling
 from bot.platforms.registry import FACEBOOK_GROUPS
 from bot.storage.crypto import Secret
-from tests.fakes.media_host import jpeg, mp4, png, shared_media_host, webm, webp
-from tests.fakes.meta import FB_LONG_LIVED, adapter_config, shared_fake_meta
+from tests.fakes.media import jpeg, mp4, png, webm, webp
+from tests.fakes.meta import FB_LONG_LIVED, adapter_config
+from tests.platform_fixtures import meta_fixtures
 
-
-@pytest.fixture
-def meta():
-    fake = shared_fake_meta()
-    fake.reset()
-    yield fake
-    fake.reset()
-
-
-@pytest.fixture
-def media():
-    host = shared_media_host()
-    host.reset()
-    return host
-
-
-@pytest.fixture
-async def http(meta):
-    client = build_client(meta.overrides)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def adapter(http):
-    adapter = FacebookAdapter(adapter_config("facebook"), http)
-    adapter.polling = Polling(attempts=5, delay=0)
-    return adapter
+meta, media, http, adapter = meta_fixtures(FacebookAdapter, "facebook")
 
 
 def connection(meta) -> TokenSet:

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.http import build_client
 from bot.platforms.base import (
     AccessRevoked,
     AccountRef,
@@ -26,42 +25,16 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.instagram import InstagramAdapter
-from bot.platforms.meta_graph import Polling
 from bot.platforms.oauth import new_state
 from bot.storage.crypto import Secret
-from tests.fakes.media_host import jpeg, mp4, png, shared_media_host, webm
-from tests.fakes.meta import FB_LONG_LIVED, adapter_config, shared_fake_meta
+from tests.fakes.media import jpeg, mp4, png, webm
+from tests.fakes.meta import FB_LONG_LIVED, adapter_config
+from tests.platform_fixtures import meta_fixtures
 
 COFFEE_IG, BAKERY_IG = "17841400000001", "17841400000002"
 
 
-@pytest.fixture
-def meta():
-    fake = shared_fake_meta()
-    fake.reset()
-    yield fake
-    fake.reset()
-
-
-@pytest.fixture
-def media():
-    host = shared_media_host()
-    host.reset()
-    return host
-
-
-@pytest.fixture
-async def http(meta):
-    client = build_client(meta.overrides)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def adapter(http):
-    adapter = InstagramAdapter(adapter_config("instagram"), http)
-    adapter.polling = Polling(attempts=5, delay=0)
-    return adapter
+meta, media, http, adapter = meta_fixtures(InstagramAdapter, "instagram")
 
 
 def connection(meta, user: str = "10001") -> TokenSet:

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.http import build_client
 from bot.platforms.base import (
     AccessRevoked,
     AccountRef,
@@ -25,41 +24,15 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.instagram_login import InstagramLoginAdapter
-from bot.platforms.meta_graph import Polling
 from bot.storage.crypto import Secret
-from tests.fakes.media_host import jpeg, mp4, png, shared_media_host
-from tests.fakes.meta import IG_LONG_LIVED, adapter_config, shared_fake_meta
+from tests.fakes.media import jpeg, mp4, png
+from tests.fakes.meta import IG_LONG_LIVED, adapter_config
+from tests.platform_fixtures import meta_fixtures
 
 STUDIO, PERSONAL, CREATOR = "17841400000009", "17841400000010", "17841400000011"
 
 
-@pytest.fixture
-def meta():
-    fake = shared_fake_meta()
-    fake.reset()
-    yield fake
-    fake.reset()
-
-
-@pytest.fixture
-def media():
-    host = shared_media_host()
-    host.reset()
-    return host
-
-
-@pytest.fixture
-async def http(meta):
-    client = build_client(meta.overrides)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def adapter(http):
-    adapter = InstagramLoginAdapter(adapter_config("instagram-login"), http)
-    adapter.polling = Polling(attempts=5, delay=0)
-    return adapter
+meta, media, http, adapter = meta_fixtures(InstagramLoginAdapter, "instagram-login")
 
 
 def connection(meta, ig_id: str = STUDIO, **kw) -> TokenSet:

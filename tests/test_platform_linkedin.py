@@ -7,12 +7,9 @@ from datetime import UTC, datetime, time, timedelta
 import httpx
 import pytest
 
-from bot.http import build_client
-from bot.platforms import oauth
 from bot.platforms.base import (
     AccessRevoked,
     AccountRef,
-    AdapterConfig,
     ContentRejected,
     Draft,
     MediaFacts,
@@ -23,65 +20,16 @@ from bot.platforms.base import (
     TokenExpired,
     Transient,
 )
-from bot.platforms.linkedin import ADAPTER, LinkedInAdapter
+from bot.platforms.linkedin import ADAPTER
 from bot.storage.crypto import Secret
 from tests.fakes.linkedin import FakeLinkedIn
-from tests.fakes.x import make_image, make_video, media_payload
+from tests.fakes.media import media_payload, mp4, small_image
+from tests.platform_fixtures import connect, consent_code, make_adapter, platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/linkedin/callback"
 
 
-@pytest.fixture(scope="module")
-def fake_linkedin():
-    fake = FakeLinkedIn().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(fake_linkedin) -> FakeLinkedIn:
-    fake_linkedin.reset()
-    fake_linkedin.redirect_uris = {REDIRECT_URI}
-    return fake_linkedin
-
-
-@pytest.fixture
-async def http(fake):
-    client = build_client(fake.origins())
-    yield client
-    await client.aclose()
-
-
-def make_adapter(fake, http, secret: str | None = None) -> LinkedInAdapter:
-    config = AdapterConfig(client_id=fake.client_id, client_secret=secret or fake.client_secret,
-                           redirect_uri=REDIRECT_URI, public_url="https://picmim.example")
-    linkedin = ADAPTER(config, http)
-    linkedin.poll_interval = 0  # the fake needs no time to process videos
-    return linkedin
-
-
-@pytest.fixture
-def adapter(fake, http) -> LinkedInAdapter:
-    return make_adapter(fake, http)
-
-
-async def consent_code(adapter, http) -> str:
-    """The browser's trip: consent page, then the redirect back to Picmim with code and state."""
-    state = oauth.new_state()
-    consent = await http.get(adapter.authorize_url(state, None))
-    assert consent.status_code == 302
-    back = httpx.URL(consent.headers["location"])
-    assert str(back).startswith(REDIRECT_URI) and back.params["state"] == state
-    return back.params["code"]
-
-
-async def connect(adapter, http):
-    return await adapter.exchange_code(await consent_code(adapter, http), None)
-
-
-@pytest.fixture
-async def tokens(adapter, http):
-    return await connect(adapter, http)
+platform_server, fake, http, adapter, tokens = platform_fake_fixtures(FakeLinkedIn, ADAPTER, REDIRECT_URI)
 
 
 @pytest.fixture
@@ -123,7 +71,7 @@ async def test_consent_then_tokens_that_say_when_they_expire(adapter, http, fake
     assert set(url.params["scope"].split()) == {s.name for s in adapter.scopes}
     assert all(s.why for s in adapter.scopes) and "code_challenge" not in url.params
 
-    tokens = await connect(adapter, http)
+    tokens = await connect(adapter, http, REDIRECT_URI)
     member = fake.members["x7Yq2LmN0p"]
     assert (tokens.external_user_id, tokens.display_name) == (member["sub"], member["name"])
     assert set(tokens.scopes) == {s.name for s in adapter.scopes}
@@ -143,7 +91,7 @@ async def test_without_refresh_tokens_refresh_says_reconnect(adapter, tokens, fa
 
 async def test_partner_apps_refresh_and_keep_the_refresh_tokens_first_expiry(adapter, http, fake):
     fake.issues_refresh_tokens = True
-    tokens = await connect(adapter, http)
+    tokens = await connect(adapter, http, REDIRECT_URI)
     assert tokens.refresh_token is not None
     assert abs((tokens.refresh_expires_at - datetime.now(UTC)).total_seconds() - fake.refresh_ttl) < 60
     renewed = await adapter.refresh(tokens)
@@ -157,14 +105,14 @@ async def test_partner_apps_refresh_and_keep_the_refresh_tokens_first_expiry(ada
 
 
 async def test_a_code_used_twice_or_wrong_app_credentials_are_refused(adapter, http, fake):
-    code = await consent_code(adapter, http)
+    code = await consent_code(adapter, http, REDIRECT_URI)
     await adapter.exchange_code(code, None)
     with pytest.raises(AccessRevoked) as refused:
         await adapter.exchange_code(code, None)
     assert "connect LinkedIn again" in refused.value.message
-    wrong = make_adapter(fake, http, secret="not-the-secret")
+    wrong = make_adapter(ADAPTER, fake, http, REDIRECT_URI, secret="not-the-secret")
     with pytest.raises(PlatformError) as misconfigured:
-        await wrong.exchange_code(await consent_code(wrong, http), None)
+        await wrong.exchange_code(await consent_code(wrong, http, REDIRECT_URI), None)
     assert "LINKEDIN_CLIENT_SECRET" in misconfigured.value.message
 
 
@@ -267,7 +215,7 @@ async def test_a_text_post_reads_as_written_with_its_hashtags(adapter, profile, 
 
 
 async def test_every_versioned_call_carries_the_version_and_protocol_headers(adapter, profile, fake):
-    await adapter.publish(profile, Draft("Headers"), [media_payload(make_image(), "image/jpeg")])
+    await adapter.publish(profile, Draft("Headers"), [media_payload(small_image(), "image/jpeg")])
     rest_calls = [c for c in fake.calls if c.path.startswith("/rest/")]
     assert rest_calls
     assert all(c.headers.get("LinkedIn-Version") in fake.active_versions for c in rest_calls)
@@ -282,7 +230,7 @@ async def test_a_retired_api_version_is_an_admin_problem(adapter, profile, fake)
 
 
 async def test_a_page_post_with_one_photo_and_alt_text(adapter, page, fake):
-    photo = make_image("PNG", (300, 200))
+    photo = small_image("PNG", (300, 200))
     result = await adapter.publish(page, Draft("New office"), [media_payload(photo, "image/png",
                                                                              alt_text="Our new office")])
     post = fake.posts[result.remote_id]
@@ -293,7 +241,7 @@ async def test_a_page_post_with_one_photo_and_alt_text(adapter, page, fake):
 
 
 async def test_several_photos_make_a_multi_image_post_in_order(adapter, page, fake):
-    photos = [make_image(color=(40 * i, 90, 90)) for i in range(3)]
+    photos = [small_image(color=(40 * i, 90, 90)) for i in range(3)]
     result = await adapter.publish(page, Draft("Team"), [media_payload(p, "image/jpeg") for p in photos])
     ids = [i["id"] for i in fake.posts[result.remote_id]["body"]["content"]["multiImage"]["images"]]
     assert [fake.images[i]["data"] for i in ids] == photos
@@ -302,7 +250,7 @@ async def test_several_photos_make_a_multi_image_post_in_order(adapter, page, fa
 async def test_a_video_is_uploaded_in_the_parts_linkedin_asks_for_then_posted(adapter, page, fake):
     fake.video_part_size = 100_000
     fake.processing_polls = 2
-    video = make_video(250_000)
+    video = mp4(250_000, noise=True)
     result = await adapter.publish(page, Draft("Watch", title="Our story"),
                                    [media_payload(video, "video/mp4", duration=12.0, chunk=64_000)])
     media = fake.posts[result.remote_id]["body"]["content"]["media"]
@@ -315,7 +263,7 @@ async def test_a_video_is_uploaded_in_the_parts_linkedin_asks_for_then_posted(ad
 async def test_a_video_linkedin_cannot_process_is_rejected(adapter, page, fake):
     fake.fail_processing = True
     with pytest.raises(ContentRejected) as rejected:
-        await adapter.publish(page, Draft("Watch"), [media_payload(make_video(120_000), "video/mp4")])
+        await adapter.publish(page, Draft("Watch"), [media_payload(mp4(120_000, noise=True), "video/mp4")])
     assert rejected.value.field == "media" and rejected.value.detail == "VIDEO_ENCODING_FAILED"
     assert fake.posts == {}
 
@@ -395,7 +343,7 @@ async def test_a_member_who_withdrew_the_app_is_access_revoked(adapter, profile,
 
 async def test_a_missing_permission_is_access_revoked(adapter, http, fake):
     fake.consent_as("x7Yq2LmN0p", scopes={"openid", "profile", "r_organization_admin"})
-    tokens = await connect(adapter, http)
+    tokens = await connect(adapter, http, REDIRECT_URI)
     (me, *_) = await adapter.list_accounts(tokens)
     ref = AccountRef("linkedin", me.external_id, me.kind, me.name, tokens.access_token)
     with pytest.raises(AccessRevoked) as refused:
@@ -429,7 +377,7 @@ async def test_server_errors_are_transient(adapter, profile, fake):
         await adapter.publish(profile, Draft("Hello"), [])
     fake.fail("/rest/images", status=503)
     with pytest.raises(Transient):
-        await adapter.publish(profile, Draft("Hi"), [media_payload(make_image(), "image/jpeg")])
+        await adapter.publish(profile, Draft("Hi"), [media_payload(small_image(), "image/jpeg")])
 
 
 async def test_a_timeout_after_sending_a_post_is_outcome_unknown(adapter, profile, fake, http):

@@ -8,12 +8,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from bot.http import build_client
-from bot.platforms import oauth
 from bot.platforms.base import (
     AccessRevoked,
     AccountRef,
-    AdapterConfig,
     ContentRejected,
     Draft,
     MediaFacts,
@@ -24,65 +21,17 @@ from bot.platforms.base import (
     TokenExpired,
     Transient,
 )
-from bot.platforms.pinterest import ADAPTER, DEFAULT_RETRY_AFTER, PinterestAdapter
+from bot.platforms.pinterest import ADAPTER, DEFAULT_RETRY_AFTER
 from bot.storage.crypto import Secret
+from tests.fakes.media import media_payload, mp4, small_image
 from tests.fakes.pinterest import UPLOAD_HOST, FakePinterest
-from tests.fakes.x import make_image, make_video, media_payload
+from tests.platform_fixtures import connect, consent_code, make_adapter, platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/pinterest/callback"
 PUBLIC = "https://picmim.example/media"
 
 
-@pytest.fixture(scope="module")
-def fake_pinterest():
-    fake = FakePinterest().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(fake_pinterest) -> FakePinterest:
-    fake_pinterest.reset()
-    fake_pinterest.redirect_uris = {REDIRECT_URI}
-    return fake_pinterest
-
-
-@pytest.fixture
-async def http(fake):
-    client = build_client(fake.origins())
-    yield client
-    await client.aclose()
-
-
-def make_adapter(fake, http, secret: str | None = None) -> PinterestAdapter:
-    config = AdapterConfig(client_id=fake.client_id, client_secret=secret or fake.client_secret,
-                           redirect_uri=REDIRECT_URI, public_url="https://picmim.example")
-    pinterest = ADAPTER(config, http)
-    pinterest.poll_interval = 0  # the fake needs no time to process videos
-    return pinterest
-
-
-@pytest.fixture
-def adapter(fake, http) -> PinterestAdapter:
-    return make_adapter(fake, http)
-
-
-async def consent_code(adapter, http) -> str:
-    state = oauth.new_state()
-    consent = await http.get(adapter.authorize_url(state, None))
-    assert consent.status_code == 302, consent.text
-    back = httpx.URL(consent.headers["location"])
-    assert str(back).startswith(REDIRECT_URI) and back.params["state"] == state
-    return back.params["code"]
-
-
-async def connect(adapter, http):
-    return await adapter.exchange_code(await consent_code(adapter, http), None)
-
-
-@pytest.fixture
-async def tokens(adapter, http):
-    return await connect(adapter, http)
+platform_server, fake, http, adapter, tokens = platform_fake_fixtures(FakePinterest, ADAPTER, REDIRECT_URI)
 
 
 @pytest.fixture
@@ -121,7 +70,7 @@ async def test_consent_then_tokens_with_a_continuous_refresh_token(adapter, http
     assert url.params["scope"].split(",") == [s.name for s in adapter.scopes]
     assert all(s.why for s in adapter.scopes)
 
-    tokens = await connect(adapter, http)
+    tokens = await connect(adapter, http, REDIRECT_URI)
     account = fake.accounts["549755885175"]
     assert (tokens.external_user_id, tokens.display_name) == (account["id"], account["business_name"])
     assert tokens.refresh_token.reveal() in fake.refresh_tokens
@@ -149,9 +98,9 @@ async def test_a_refused_refresh_means_reconnect(adapter, tokens, fake):
 
 
 async def test_wrong_app_credentials_are_an_admin_problem(fake, http):
-    wrong = make_adapter(fake, http, secret="nope")
+    wrong = make_adapter(ADAPTER, fake, http, REDIRECT_URI, secret="nope")
     with pytest.raises(PlatformError) as misconfigured:
-        await wrong.exchange_code(await consent_code(wrong, http), None)
+        await wrong.exchange_code(await consent_code(wrong, http, REDIRECT_URI), None)
     assert "PINTEREST_CLIENT_SECRET" in misconfigured.value.message
 
 
@@ -185,7 +134,7 @@ async def test_every_board_is_listed_past_the_first_page(adapter, tokens, fake):
 async def test_a_personal_account_is_refused_with_the_way_out(adapter, http, fake):
     fake.add_account("111", "jane", None, "PINNER")
     fake.consent_as("111")
-    tokens = await connect(adapter, http)
+    tokens = await connect(adapter, http, REDIRECT_URI)
     (remote,) = await adapter.list_accounts(tokens)
     assert "free business account" in remote.refusal and "reconnect Pinterest" in remote.refusal
     assert not fake.calls_to("/v5/boards")
@@ -250,7 +199,7 @@ async def test_every_media_limit_and_the_board_are_checked(adapter, account):
 
 
 async def test_an_image_pin_by_url_on_the_default_board(adapter, account, fake):
-    photo = make_image(size=(200, 300))
+    photo = small_image(size=(200, 300))
     draft = Draft("Our spring collection is in", title="Spring 2026", link="https://acme.com/spring")
     result = await adapter.publish(account, draft, [published_image(fake, photo, alt_text="Three jackets")])
     pin = fake.pins[result.remote_id]
@@ -262,7 +211,7 @@ async def test_an_image_pin_by_url_on_the_default_board(adapter, account, fake):
 
 
 async def test_a_pin_on_another_board_and_without_a_public_url(adapter, account, fake):
-    photo = make_image("PNG")
+    photo = small_image("PNG")
     result = await adapter.publish(account, Draft("Behind the scenes", options={"board_id": "1020304051"}),
                                    [media_payload(photo, "image/png")])
     pin = fake.pins[result.remote_id]
@@ -272,7 +221,7 @@ async def test_a_pin_on_another_board_and_without_a_public_url(adapter, account,
 
 
 async def test_an_image_pinterest_cannot_fetch_is_rejected(adapter, account, fake):
-    payload = media_payload(make_image(), "image/jpeg", public_url=f"{PUBLIC}/gone.jpg")
+    payload = media_payload(small_image(), "image/jpeg", public_url=f"{PUBLIC}/gone.jpg")
     with pytest.raises(ContentRejected) as rejected:
         await adapter.publish(account, Draft("Hi"), [payload])
     assert rejected.value.field == "media" and "could not fetch the image" in rejected.value.detail
@@ -280,7 +229,7 @@ async def test_an_image_pinterest_cannot_fetch_is_rejected(adapter, account, fak
 
 async def test_a_video_pin_goes_through_the_media_upload(adapter, account, fake):
     fake.processing_polls = 2
-    video = make_video(700_000)
+    video = mp4(700_000, noise=True)
     result = await adapter.publish(account, Draft("Watch", title="Making of"),
                                    [media_payload(video, "video/mp4", duration=15.0)])
     pin = fake.pins[result.remote_id]
@@ -293,14 +242,14 @@ async def test_a_video_pin_goes_through_the_media_upload(adapter, account, fake)
 async def test_a_video_pinterest_cannot_process_is_rejected(adapter, account, fake):
     fake.fail_processing = True
     with pytest.raises(ContentRejected) as rejected:
-        await adapter.publish(account, Draft("Watch"), [media_payload(make_video(50_000), "video/mp4")])
+        await adapter.publish(account, Draft("Watch"), [media_payload(mp4(50_000, noise=True), "video/mp4")])
     assert rejected.value.field == "media" and fake.pins == {}
 
 
 async def test_a_board_gone_from_pinterest_is_rejected_with_the_way_out(adapter, account, fake):
     del fake.boards[account.settings["default_board_id"]]
     with pytest.raises(ContentRejected) as rejected:
-        await adapter.publish(account, Draft("Hi"), [published_image(fake, make_image())])
+        await adapter.publish(account, Draft("Hi"), [published_image(fake, small_image())])
     assert rejected.value.field == "board" and "pick another board" in rejected.value.message
     assert rejected.value.detail == "Board not found."
 
@@ -309,7 +258,7 @@ async def test_a_pin_without_a_board_is_never_sent(adapter, account, fake):
     no_board = AccountRef("pinterest", account.external_id, account.kind, account.name, account.user_token,
                           settings={"boards": []})
     with pytest.raises(ContentRejected) as rejected:
-        await adapter.publish(no_board, Draft("Hi"), [published_image(fake, make_image())])
+        await adapter.publish(no_board, Draft("Hi"), [published_image(fake, small_image())])
     assert rejected.value.field == "board" and not fake.calls_to("/v5/pins")
 
 
@@ -317,8 +266,8 @@ async def test_a_pin_without_a_board_is_never_sent(adapter, account, fake):
 
 
 async def test_metrics_use_pinterest_names_for_pins_and_the_account(adapter, account, fake):
-    first = await adapter.publish(account, Draft("One"), [published_image(fake, make_image(), "one.jpg")])
-    second = await adapter.publish(account, Draft("Two"), [published_image(fake, make_image(), "two.jpg")])
+    first = await adapter.publish(account, Draft("One"), [published_image(fake, small_image(), "one.jpg")])
+    second = await adapter.publish(account, Draft("Two"), [published_image(fake, small_image(), "two.jpg")])
     fake.account_summary[account.external_id] = {"IMPRESSION": 15000, "ENGAGEMENT": 640, "PIN_CLICK": 210,
                                                  "OUTBOUND_CLICK": 95, "SAVE": 120, "ENGAGEMENT_RATE": 0.042}
     fake.pin_lifetime[first.remote_id] = {"IMPRESSION": 900, "OUTBOUND_CLICK": 12, "PIN_CLICK": 40, "SAVE": 9}
@@ -334,46 +283,46 @@ async def test_metrics_use_pinterest_names_for_pins_and_the_account(adapter, acc
 async def test_an_expired_token_is_token_expired(adapter, account, fake):
     fake.expire()
     with pytest.raises(TokenExpired) as expired:
-        await adapter.publish(account, Draft("Hi"), [published_image(fake, make_image())])
+        await adapter.publish(account, Draft("Hi"), [published_image(fake, small_image())])
     assert expired.value.message == "The Pinterest connection needs renewing."
 
 
 async def test_a_missing_permission_is_access_revoked(adapter, http, fake):
     fake.consent_as("549755885175", scopes={"user_accounts:read", "boards:read"})
-    tokens = await connect(adapter, http)
+    tokens = await connect(adapter, http, REDIRECT_URI)
     (remote,) = await adapter.list_accounts(tokens)
     ref = AccountRef("pinterest", remote.external_id, remote.kind, remote.name, tokens.access_token,
                      settings=remote.settings)
     with pytest.raises(AccessRevoked) as refused:
-        await adapter.publish(ref, Draft("Hi"), [published_image(fake, make_image())])
+        await adapter.publish(ref, Draft("Hi"), [published_image(fake, small_image())])
     assert refused.value.reason is RevokeReason.PERMISSION_REMOVED
 
 
 async def test_rate_limits_wait_as_long_as_pinterest_says_or_a_minute(adapter, account, fake):
     fake.rate_limit("/v5/pins", retry_after=30)
     with pytest.raises(RateLimited) as limited:
-        await adapter.publish(account, Draft("Hi"), [published_image(fake, make_image())])
+        await adapter.publish(account, Draft("Hi"), [published_image(fake, small_image())])
     assert limited.value.retry_after == 30 and "rate limited" in limited.value.detail
     fake.rate_limit("/v5/pins")  # Pinterest documents no header: its Standard limits are per minute
     with pytest.raises(RateLimited) as limited:
-        await adapter.publish(account, Draft("Hi"), [published_image(fake, make_image())])
+        await adapter.publish(account, Draft("Hi"), [published_image(fake, small_image())])
     assert limited.value.retry_after == DEFAULT_RETRY_AFTER == 60
 
 
 async def test_server_errors_are_transient(adapter, account, fake):
     fake.fail("/v5/pins", status=500)
     with pytest.raises(Transient):
-        await adapter.publish(account, Draft("Hi"), [published_image(fake, make_image())])
+        await adapter.publish(account, Draft("Hi"), [published_image(fake, small_image())])
     fake.fail("/v5/media", status=503)
     with pytest.raises(Transient):
-        await adapter.publish(account, Draft("Hi"), [media_payload(make_video(50_000), "video/mp4")])
+        await adapter.publish(account, Draft("Hi"), [media_payload(mp4(50_000, noise=True), "video/mp4")])
 
 
 async def test_a_timeout_after_sending_a_pin_is_outcome_unknown(adapter, account, fake, http):
     http.timeout = httpx.Timeout(0.5)
     fake.stall("/v5/pins", method="POST")
     with pytest.raises(OutcomeUnknown):
-        await adapter.publish(account, Draft("Did it go?"), [published_image(fake, make_image())])
+        await adapter.publish(account, Draft("Did it go?"), [published_image(fake, small_image())])
     assert [p["description"] for p in fake.pins.values()] == ["Did it go?"]
 
 
@@ -389,7 +338,7 @@ async def test_a_wrong_token_is_token_expired(adapter, account):
 
 async def test_the_fake_refuses_what_pinterest_refuses(http, tokens, fake):
     auth = {"Authorization": f"Bearer {tokens.access_token.reveal()}"}
-    fake.public_files["https://picmim.example/media/a.jpg"] = make_image()
+    fake.public_files["https://picmim.example/media/a.jpg"] = small_image()
     source = {"source_type": "image_url", "url": "https://picmim.example/media/a.jpg"}
     no_board = await http.post("https://api.pinterest.com/v5/pins", headers=auth, json={"media_source": source})
     assert no_board.status_code == 400 and set(no_board.json()) == {"code", "message"}

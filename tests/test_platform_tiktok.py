@@ -28,8 +28,9 @@ from bot.platforms.base import (
 )
 from bot.platforms.tiktok import TikTokAdapter
 from bot.storage.crypto import Secret
-from tests.fakes.media_files import MediaFiles, make_image, make_video, payload
+from tests.fakes.media import make_image, make_video, payload
 from tests.fakes.tiktok import FakeTikTok
+from tests.platform_fixtures import without_sleeping
 
 REDIRECT = "https://picmim.example/oauth/tiktok/callback"
 
@@ -44,13 +45,6 @@ def fake():
 
 
 @pytest.fixture
-def files():
-    server = MediaFiles().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 async def http(fake):
     client = build_client({"https://open.tiktokapis.com": fake.url, "https://open-upload.tiktokapis.com": fake.url,
                            "https://www.tiktok.com": fake.url})
@@ -59,22 +53,11 @@ async def http(fake):
 
 
 @pytest.fixture
-def waits():
-    return []
-
-
-@pytest.fixture
 def adapter(fake, files, http, waits):
     fake.verified_url_prefixes.append(files.url + "/media/")
     config = AdapterConfig(client_id=fake.client_key, client_secret=fake.client_secret, redirect_uri=REDIRECT,
                            public_url=files.url)
-    a = TikTokAdapter(config, http)
-
-    async def no_wait(seconds: float) -> None:
-        waits.append(seconds)
-
-    a.sleep = no_wait
-    return a
+    return without_sleeping(TikTokAdapter(config, http), waits)
 
 
 def account(fake: FakeTikTok, token: str | None = None, **settings) -> AccountRef:

@@ -9,7 +9,6 @@ import httpx
 import pytest
 from twitter_text import parse_tweet
 
-from bot.http import build_client
 from bot.platforms import oauth
 from bot.platforms.base import (
     AccessRevoked,
@@ -28,55 +27,15 @@ from bot.platforms.base import (
 from bot.platforms.x import ADAPTER, XAdapter
 from bot.platforms.x_text import weighted_length
 from bot.storage.crypto import Secret
-from tests.fakes.x import FakeX, make_image, make_video, media_payload
+from tests.fakes.media import media_payload, mp4, small_image
+from tests.fakes.x import FakeX
+from tests.platform_fixtures import connect, platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/x/callback"
 MB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def fake_x():
-    fake = FakeX().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(fake_x) -> FakeX:
-    fake_x.reset()
-    fake_x.redirect_uris = {REDIRECT_URI}
-    return fake_x
-
-
-@pytest.fixture
-async def http(fake):
-    client = build_client(fake.origins())
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def adapter(fake, http) -> XAdapter:
-    config = AdapterConfig(client_id=fake.client_id, client_secret=fake.client_secret, redirect_uri=REDIRECT_URI,
-                           public_url="https://picmim.example")
-    x = ADAPTER(config, http)
-    x.poll_interval = 0  # the fake needs no time to process media
-    return x
-
-
-async def connect(adapter: XAdapter, http: httpx.AsyncClient):
-    """The whole consent dance, as a browser and the callback route do it."""
-    state, pkce = oauth.new_state(), oauth.new_pkce()
-    consent = await http.get(adapter.authorize_url(state, pkce))
-    assert consent.status_code == 302
-    back = httpx.URL(consent.headers["location"])
-    assert str(back).startswith(REDIRECT_URI) and back.params["state"] == state
-    return await adapter.exchange_code(back.params["code"], pkce)
-
-
-@pytest.fixture
-async def tokens(adapter, http):
-    return await connect(adapter, http)
+platform_server, fake, http, adapter, tokens = platform_fake_fixtures(FakeX, ADAPTER, REDIRECT_URI, pkce=True)
 
 
 @pytest.fixture
@@ -171,7 +130,7 @@ async def test_consent_asks_for_offline_access_with_pkce_and_the_code_becomes_to
     assert "offline.access" in url.params["scope"] and all(s.why for s in adapter.scopes)
     assert url.params["code_challenge_method"] == "S256"
 
-    tokens = await connect(adapter, http)
+    tokens = await connect(adapter, http, REDIRECT_URI, oauth.new_pkce())
     user = fake.users["2244994945"]
     assert (tokens.external_user_id, tokens.display_name) == (user["id"], user["name"])
     assert tokens.access_token.reveal() in fake.tokens
@@ -329,19 +288,19 @@ async def test_a_text_post_goes_live_with_its_link(adapter, account, fake):
 
 
 async def test_four_photos_with_alt_text_are_uploaded_then_posted(adapter, account, fake):
-    photos = [media_payload(make_image("PNG" if i % 2 else "JPEG", color=(i * 50, 10, 10)),
+    photos = [media_payload(small_image("PNG" if i % 2 else "JPEG", color=(i * 50, 10, 10)),
                             "image/png" if i % 2 else "image/jpeg", alt_text=f"Photo {i}") for i in range(4)]
     result = await adapter.publish(account, Draft("Four views"), photos)
     post = fake.posts[result.remote_id]
     assert len(post["media_ids"]) == 4
     uploaded = [fake.media[i] for i in post["media_ids"]]
     assert [m.alt_text for m in uploaded] == ["Photo 0", "Photo 1", "Photo 2", "Photo 3"]
-    assert [m.segments[0] for m in uploaded] == [make_image("PNG" if i % 2 else "JPEG", color=(i * 50, 10, 10))
+    assert [m.segments[0] for m in uploaded] == [small_image("PNG" if i % 2 else "JPEG", color=(i * 50, 10, 10))
                                                  for i in range(4)]
 
 
 async def test_a_gif_waits_for_processing(adapter, account, fake):
-    gif = media_payload(make_image("GIF"), "image/gif")
+    gif = media_payload(small_image("GIF"), "image/gif")
     result = await adapter.publish(account, Draft("Dance"), [gif])
     (media_id,) = fake.posts[result.remote_id]["media_ids"]
     assert fake.media[media_id].category == "tweet_gif"
@@ -350,7 +309,7 @@ async def test_a_gif_waits_for_processing(adapter, account, fake):
 
 async def test_a_video_is_uploaded_in_segments_and_posted_once_processed(adapter, account, fake):
     fake.processing_polls = 2
-    video = make_video(9 * MB)
+    video = mp4(9 * MB, noise=True)
     result = await adapter.publish(account, Draft("Watch"), [media_payload(video, "video/mp4", duration=12.0)])
     (media_id,) = fake.posts[result.remote_id]["media_ids"]
     uploaded = fake.media[media_id]
@@ -362,7 +321,7 @@ async def test_a_video_is_uploaded_in_segments_and_posted_once_processed(adapter
 async def test_a_video_x_cannot_process_is_rejected_with_its_reason(adapter, account, fake):
     fake.fail_processing = True
     with pytest.raises(ContentRejected) as rejected:
-        await adapter.publish(account, Draft("Watch"), [media_payload(make_video(300_000), "video/mp4")])
+        await adapter.publish(account, Draft("Watch"), [media_payload(mp4(300_000, noise=True), "video/mp4")])
     assert rejected.value.field == "media"
     assert "UnsupportedMedia" in rejected.value.detail
     assert fake.posts == {}
@@ -398,7 +357,7 @@ async def test_an_expired_token_is_token_expired(adapter, account, fake):
 
 async def test_a_missing_permission_is_access_revoked(adapter, http, fake):
     fake.consent_as("2244994945", scopes={"tweet.read", "users.read", "offline.access"})
-    tokens = await connect(adapter, http)
+    tokens = await connect(adapter, http, REDIRECT_URI, oauth.new_pkce())
     (remote,) = await adapter.list_accounts(tokens)
     ref = AccountRef("x", remote.external_id, remote.kind, remote.name, tokens.access_token, handle=remote.handle)
     with pytest.raises(AccessRevoked) as revoked:
@@ -444,7 +403,7 @@ async def test_server_errors_are_transient(adapter, account, fake):
         await adapter.publish(account, Draft("Hello"), [])
     fake.fail("/2/media/upload", status=500)
     with pytest.raises(Transient):
-        await adapter.publish(account, Draft("Hi"), [media_payload(make_image(), "image/jpeg")])
+        await adapter.publish(account, Draft("Hi"), [media_payload(small_image(), "image/jpeg")])
 
 
 async def test_a_timeout_after_sending_a_post_is_outcome_unknown(adapter, account, fake, http):

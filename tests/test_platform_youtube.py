@@ -28,8 +28,9 @@ from bot.platforms.base import (
 from bot.platforms.oauth import new_pkce
 from bot.platforms.youtube import YouTubeAdapter
 from bot.storage.crypto import Secret
-from tests.fakes.media_files import make_image, make_video, payload
+from tests.fakes.media import make_image, make_video, payload
 from tests.fakes.youtube import FakeYouTube
+from tests.platform_fixtures import without_sleeping
 
 REDIRECT = "https://picmim.example/oauth/youtube/callback"
 SUB = "1100220033"
@@ -54,21 +55,10 @@ async def http(fake):
 
 
 @pytest.fixture
-def waits():
-    return []
-
-
-@pytest.fixture
 def adapter(fake, http, waits):
     config = AdapterConfig(client_id=fake.client_id, client_secret=fake.client_secret, redirect_uri=REDIRECT,
                            public_url="https://picmim.example")
-    a = YouTubeAdapter(config, http)
-
-    async def no_wait(seconds: float) -> None:
-        waits.append(seconds)
-
-    a.sleep = no_wait
-    return a
+    return without_sleeping(YouTubeAdapter(config, http), waits)
 
 
 def channel(fake: FakeYouTube, token: str | None = None, **settings) -> AccountRef:

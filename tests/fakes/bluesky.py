@@ -38,7 +38,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from PIL import Image
 
-from tests.fakes.media_files import LoopbackServer
+from tests.fakes.base import LoopbackServer
 
 GRAPHEME = regex.compile(r"\X")
 DID_RE = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]+$")
@@ -85,12 +85,10 @@ def _tid() -> str:
 
 
 class FakeBluesky(LoopbackServer):
-    thread_name = "fake-bluesky"
 
     def __init__(self) -> None:
         super().__init__()
         self.accounts: dict[str, Account] = {}  # did -> account
-        self.calls: list[Call] = []
         self.blobs: dict[str, dict] = {}  # cid -> {mimeType, size, data}
         self.records: dict[str, dict] = {}  # at-uri -> {record, counts}
         self.requests: dict[str, dict] = {}  # PAR request_uri -> request
@@ -117,7 +115,7 @@ class FakeBluesky(LoopbackServer):
 
     @property
     def pds_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports[0]}"
+        return self.url
 
     @property
     def as_url(self) -> str:
@@ -161,8 +159,7 @@ class FakeBluesky(LoopbackServer):
         self._hangs += [(nsid, seconds)] * times
 
     def calls_to(self, path: str) -> list[Call]:
-        with self.lock:
-            return [c for c in self.calls if c.path == path]
+        return self.recorded(lambda c: c.path == path)
 
     def set_counts(self, uri: str, **counts: int) -> None:
         self.records[uri]["counts"].update(counts)
@@ -172,10 +169,7 @@ class FakeBluesky(LoopbackServer):
     def _record(self, origin: str, request: web.Request, body: Any) -> Call:
         query: dict[str, Any] = {k: request.query.getall(k) if len(request.query.getall(k)) > 1 else v
                                  for k, v in request.query.items()}
-        call = Call(origin, request.method, request.path, query, body, dict(request.headers))
-        with self.lock:
-            self.calls.append(call)
-        return call
+        return self.record(Call(origin, request.method, request.path, query, body, dict(request.headers)))
 
     @staticmethod
     def _take(queue: list, path: str) -> Any:

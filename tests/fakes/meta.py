@@ -12,7 +12,6 @@ words are its own, in Meta's envelope.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import base64
 import hashlib
 import hmac
@@ -21,7 +20,6 @@ import itertools
 import json
 import re
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +30,7 @@ from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 
 from bot.platforms.base import AdapterConfig
+from tests.fakes.base import LoopbackServer
 
 HOSTS = ("graph.facebook.com", "www.facebook.com", "graph.instagram.com", "api.instagram.com", "www.instagram.com")
 
@@ -292,67 +291,34 @@ def is_mp4_or_mov(data: bytes) -> bool:
     return len(data) >= 12 and data[4:8] == b"ftyp"
 
 
-class FakeMeta:
+class FakeMeta(LoopbackServer):
     """Start with `start()`; give `overrides` to bot.http.build_client."""
 
     def __init__(self) -> None:
-        self.calls: list[Call] = []
+        super().__init__()
         self.fetched: list[str] = []  # media URLs Meta downloaded
         self.dialogs: list[dict[str, str]] = []  # authorize pages opened, with their parameters
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
         self._session: aiohttp.ClientSession | None = None
         self._release: asyncio.Event | None = None
-        self.port = 0
         self.reset()
 
-    # ---- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> FakeMeta:
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._serve())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-meta", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake Meta did not start")
-        return self
-
-    async def _serve(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        self._release = asyncio.Event()
+    def applications(self) -> list[web.Application]:
         app = web.Application(client_max_size=10 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        app.on_startup.append(self._open)
+        app.on_cleanup.append(self._close)
+        return [app]
+
+    async def _open(self, app: web.Application) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        self._release = asyncio.Event()
+
+    async def _close(self, app: web.Application) -> None:
+        await self._session.close()
 
     def stop(self) -> None:
-        if self._loop is None:
-            return
         self.release_hangs()
-
-        async def close() -> None:
-            await self._session.close()
-            await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().stop()
 
     @property
     def overrides(self) -> dict[str, str]:
@@ -363,8 +329,7 @@ class FakeMeta:
     def reset(self) -> None:
         """Forget every call and token; rebuild the default world (see `seed`)."""
         self.release_hangs()
-        with self._lock:
-            self.calls.clear()
+        self.forget_calls()
         self.fetched.clear()
         self.dialogs.clear()
         self._ids = itertools.count(1)
@@ -534,13 +499,13 @@ class FakeMeta:
         """The next call whose endpoint contains `path` is carried out, then its answer is held back
         until `release_hangs` (the caller times out not knowing whether it worked)."""
         self._hangs.append(path)
-        if self._loop is not None and self._release is not None:
-            self._loop.call_soon_threadsafe(self._release.clear)
+        if self._release is not None:
+            self.call_soon(self._release.clear)
 
     def release_hangs(self) -> None:
         self._hangs = []
-        if self._loop is not None and self._release is not None:
-            self._loop.call_soon_threadsafe(self._release.set)
+        if self._release is not None:
+            self.call_soon(self._release.set)
 
     def plan_container(self, polls: int = 0, final: str = "FINISHED", subcode: int | None = None) -> None:
         """The next container stays IN_PROGRESS for `polls` status reads, then ends as `final`."""
@@ -551,14 +516,12 @@ class FakeMeta:
 
     def calls_to(self, endpoint: str, *, host: str | None = None, method: str | None = None) -> list[Call]:
         """Calls whose endpoint (path without version) ends with `endpoint`."""
-        with self._lock:
-            return [c for c in self.calls if c.endpoint.endswith(endpoint) and (host is None or c.host == host)
-                    and (method is None or c.method == method)]
+        return self.recorded(lambda c: c.endpoint.endswith(endpoint) and (host is None or c.host == host)
+                             and (method is None or c.method == method))
 
     def graph_versions(self) -> set[str | None]:
-        with self._lock:
-            return {c.version for c in self.calls if c.host.startswith("graph.") and c.endpoint not in
-                    ("access_token", "refresh_access_token")}
+        return {c.version for c in self.recorded(lambda c: c.host.startswith("graph.") and c.endpoint not in
+                                                 ("access_token", "refresh_access_token"))}
 
     # ---- dispatch ---------------------------------------------------------------------------
 
@@ -578,8 +541,7 @@ class FakeMeta:
             segments = segments[1:]
         call = Call(host, request.method, request.path, version, "/".join(segments),
                     {k: v for k, v in params.items() if k not in ("access_token", "client_secret")}, token)
-        with self._lock:
-            self.calls.append(call)
+        self.record(call)
         try:
             if host == "www.facebook.com":
                 response = self._facebook_dialog(params, segments)
@@ -1249,15 +1211,3 @@ def adapter_config(key: str, *, version: str = "v26.0") -> AdapterConfig:
     return AdapterConfig(client_id=client_id, client_secret=client_secret,
                          redirect_uri=f"https://picmim.acme.test/oauth/{key}/callback",
                          public_url="https://picmim.acme.test", options={"graph_version": version})
-
-
-_shared: FakeMeta | None = None
-
-
-def shared_fake_meta() -> FakeMeta:
-    """One fake Meta per test process, started on first use and stopped at exit."""
-    global _shared
-    if _shared is None:
-        _shared = FakeMeta().start()
-        atexit.register(_shared.stop)
-    return _shared

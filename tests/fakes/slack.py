@@ -7,10 +7,8 @@ own Block Kit models. Every call is recorded for tests to assert on.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +18,8 @@ from aiohttp import WSMsgType, web
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+
+from tests.fakes.base import LoopbackServer
 
 MESSAGE_BLOCK_LIMIT = 50
 VIEW_BLOCK_LIMIT = 100
@@ -86,66 +86,28 @@ def view_errors(view: Any) -> list[str]:
     return []
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Start with `start()`; its base URL for SLACK_API_URL is `api_url`."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.teams: dict[str, Team] = {}
-        self.calls: list[Call] = []
         self.responses: list[dict] = []  # bodies posted to response_url
         self.oauth_codes: dict[str, dict] = {}  # code -> installation to hand out
         self.client_id = "111.222"
         self.client_secret = "fake-client-secret"
         self._rate_limits: dict[str, list[int]] = {}
         self._ts = itertools.count(1)
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_acks: dict[str, dict] = {}
-        self.port = 0
 
-    # ---- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> FakeSlack:
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self._serve())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-slack", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake Slack did not start")
-        return self
-
-    async def _serve(self) -> None:
+    def applications(self) -> list[web.Application]:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response_url)
         app.router.add_get("/oauth/v2/authorize", self._authorize)
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return [app]
 
     @property
     def api_url(self) -> str:
@@ -164,7 +126,7 @@ class FakeSlack:
         return team
 
     def reset(self) -> None:
-        with self._lock:
+        with self.lock:
             self.calls.clear()
             self.responses.clear()
             self._rate_limits.clear()
@@ -174,8 +136,7 @@ class FakeSlack:
         self._rate_limits.setdefault(method, []).extend([retry_after] * times)
 
     def calls_to(self, method: str) -> list[Call]:
-        with self._lock:
-            return [c for c in self.calls if c.method == method]
+        return self.recorded(lambda c: c.method == method)
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
         deadline = time.monotonic() + timeout
@@ -204,8 +165,7 @@ class FakeSlack:
                 params.update(dict(await request.post()))
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else params.pop("token", None)
-        with self._lock:
-            self.calls.append(Call(method, params, token))
+        self.record(Call(method, params, token))
         pending = self._rate_limits.get(method)
         if pending:
             retry_after = pending.pop(0)
@@ -316,7 +276,7 @@ class FakeSlack:
         errors = block_kit_errors(body["blocks"], MESSAGE_BLOCK_LIMIT) if "blocks" in body else []
         if errors:
             return web.Response(status=400, text="invalid_blocks")
-        with self._lock:
+        with self.lock:
             self.responses.append({"rid": request.match_info["rid"], **body})
         return web.Response(text="ok")
 
@@ -350,7 +310,7 @@ class FakeSlack:
         envelope = {"envelope_id": envelope_id, "type": envelope_type, "payload": payload,
                     "accepts_response_payload": envelope_type != "events_api", "retry_attempt": 0}
         ws = next(ws for ws in self._sockets if not ws.closed)
-        asyncio.run_coroutine_threadsafe(ws.send_json(envelope), self._loop).result(5)
+        self.run(ws.send_json(envelope))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if envelope_id in self._socket_acks:

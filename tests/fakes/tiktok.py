@@ -24,22 +24,11 @@ import aiohttp
 from aiohttp import web
 from PIL import Image
 
-from tests.fakes.media_files import LoopbackServer
+from tests.fakes.base import Call, LoopbackServer
 
 MIB = 1024 * 1024
 PHOTO_FORMATS = {"JPEG", "WEBP"}
 ALL_SCOPES = "user.info.basic,video.publish,video.list,user.info.stats"
-
-
-@dataclass
-class Call:
-    method: str
-    host: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    token: str | None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,7 +76,6 @@ class Publish:
 
 
 class FakeTikTok(LoopbackServer):
-    thread_name = "fake-tiktok"
 
     def __init__(self) -> None:
         super().__init__()
@@ -100,7 +88,6 @@ class FakeTikTok(LoopbackServer):
         self.refresh_tokens: dict[str, tuple[str, list[str]]] = {}
         self.publishes: dict[str, Publish] = {}
         self.videos: dict[str, dict[str, int]] = {}  # post id -> figures
-        self.calls: list[Call] = []
         self.revoked: list[str] = []
         # controls
         self.audited = True
@@ -159,8 +146,7 @@ class FakeTikTok(LoopbackServer):
         self._hangs += [(path, seconds)] * times
 
     def calls_to(self, path: str) -> list[Call]:
-        with self.lock:
-            return [c for c in self.calls if c.path == path]
+        return self.recorded(lambda c: c.path == path)
 
     def set_video_figures(self, post_id: str, **figures: int) -> None:
         self.videos.setdefault(post_id, {}).update(figures)
@@ -196,9 +182,8 @@ class FakeTikTok(LoopbackServer):
             body = dict(await request.post())
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else None
-        with self.lock:
-            self.calls.append(Call(request.method, request.host, path, dict(request.query),
-                                   body if body is not None else len(raw), token, dict(request.headers)))
+        self.record(Call(request.method, request.host, path, dict(request.query),
+                         body if body is not None else len(raw), token, dict(request.headers)))
         limited = self._take(self._rate_limits, path)
         if limited:
             return self.envelope(code="rate_limit_exceeded", status=429, headers=limited[2],
@@ -249,8 +234,7 @@ class FakeTikTok(LoopbackServer):
 
     async def _authorize(self, request: web.Request) -> web.Response:
         q = request.query
-        with self.lock:
-            self.calls.append(Call("GET", request.host, request.path, dict(q), None, None))
+        self.record(Call("GET", request.host, request.path, dict(q), None, None))
         if q.get("client_key") != self.client_key:
             return web.Response(status=400, text="client_key")
         if q.get("response_type") != "code" or not q.get("state"):

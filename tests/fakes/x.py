@@ -1,5 +1,5 @@
-"""A fake X API v2 (api.x.com) and consent page (x.com), on loopback; plus `PlatformFake`, the
-machinery every fake platform shares (server thread, call log, tokens, injected faults).
+"""A fake X API v2 (api.x.com) and consent page (x.com), on loopback; plus `PlatformFake`, what the
+X, LinkedIn and Pinterest fakes share (routing by host, tokens, injected faults).
 
 The fake answers on X's paths with X's bodies: problem+json errors, `x-rate-limit-*` headers on
 every answer but a 401, rotating refresh tokens, the v2 media upload flow, and text counted with
@@ -16,9 +16,7 @@ import io
 import itertools
 import json
 import secrets
-import threading
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from typing import Any
@@ -28,7 +26,7 @@ from aiohttp import web
 from PIL import Image
 from twitter_text import parse_tweet
 
-from bot.platforms.base import MediaFacts, MediaPayload
+from tests.fakes.base import LoopbackServer
 
 STALL_SECONDS = 30.0  # a stalled answer comes after the client has given up
 
@@ -116,7 +114,7 @@ class Fault:
     details: dict = field(default_factory=dict)
 
 
-class PlatformFake:
+class PlatformFake(LoopbackServer):
     """Base of the fake platforms: subclasses list `hosts`, add `routes` and shape their errors.
 
     Test controls: `rate_limit`, `fail`, `stall` (the call takes effect but its answer never comes in
@@ -126,60 +124,22 @@ class PlatformFake:
     access_ttl = 3600
     refresh_ttl = 60 * 86400
     rotate_refresh_tokens = True
+    handler_cancellation = True  # a client gone (timed out) cancels its stalled handler
 
     def __init__(self) -> None:
+        super().__init__()
         self.client_id = "picmim-client-id"
         self.client_secret = "picmim-client-secret"
         self.redirect_uris = {"http://localhost:3000/oauth/test/callback"}
-        self.calls: list[Call] = []
         self._faults: list[Fault] = []
-        self._lock = threading.Lock()
         self._ids = itertools.count(1000)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
         self.reset()
 
-    # ---- lifecycle ------------------------------------------------------------------------
-
-    def start(self):
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self._serve())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name=f"fake-{type(self).__name__}", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError(f"{type(self).__name__} did not start")
-        return self
-
-    async def _serve(self) -> None:
+    def applications(self) -> list[web.Application]:
         app = web.Application(middlewares=[self._middleware], client_max_size=1024 ** 3)
         for method, host, path, handler in self.routes():
             app.router.add_route(method, path, self._on_host(host, handler))
-        # A client gone (timed out) cancels its stalled handler.
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return [app]
 
     def origins(self) -> dict[str, str]:
         """PICMIM_ORIGIN_OVERRIDES for this fake: every real host it stands in for."""
@@ -198,9 +158,7 @@ class PlatformFake:
     async def _middleware(self, request: web.Request, handler) -> web.StreamResponse:
         call = Call(request.method, request.host.split(":")[0], request.path, dict(request.query),
                     request.rel_url.raw_query_string, dict(request.headers), await request.read())
-        request[CALL] = call
-        with self._lock:
-            self.calls.append(call)
+        request[CALL] = self.record(call)
         fault = self._take_fault(call)
         if fault and fault.kind == "rate_limit":
             response = self.rate_limited(call, **fault.details)
@@ -215,7 +173,7 @@ class PlatformFake:
         return response
 
     def _take_fault(self, call: Call) -> Fault | None:
-        with self._lock:
+        with self.lock:
             for fault in self._faults:
                 if call.path.startswith(fault.path) and fault.method in (None, call.method):
                     fault.times -= 1
@@ -247,8 +205,8 @@ class PlatformFake:
     # ---- test controls --------------------------------------------------------------------
 
     def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
+        self.forget_calls()
+        with self.lock:
             self._faults.clear()
         self.tokens: dict[str, Grant] = {}
         self.refresh_tokens: dict[str, Grant] = {}
@@ -285,8 +243,7 @@ class PlatformFake:
                 grant.revoked = True
 
     def calls_to(self, path: str, method: str | None = None) -> list[Call]:
-        with self._lock:
-            return [c for c in self.calls if c.path.startswith(path) and method in (None, c.method)]
+        return self.recorded(lambda c: c.path.startswith(path) and method in (None, c.method))
 
     # ---- helpers for subclasses -------------------------------------------------------------
 
@@ -364,37 +321,6 @@ def image_size(data: bytes) -> tuple[int, int] | None:
             return img.size
     except Exception:
         return None
-
-
-# ---- what tests hand an adapter -------------------------------------------------------------------
-
-
-def make_image(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), color=(220, 40, 40)) -> bytes:
-    """A small real image, made with Pillow."""
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, fmt)
-    return out.getvalue()
-
-
-def make_video(size: int) -> bytes:
-    """Bytes shaped like an MP4 (an ftyp box first): fakes check the kind, not the frames."""
-    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
-    return head + secrets.token_bytes(max(size - len(head), 0))
-
-
-def media_payload(data: bytes, mimetype: str, *, filename: str = "", alt_text: str | None = None,
-                  size: tuple[int, int] | None = None, duration: float | None = None,
-                  public_url: str | None = None, chunk: int = 256 * 1024) -> MediaPayload:
-    kind = "video" if mimetype.startswith("video/") else "image"
-    facts = MediaFacts(id=secrets.token_hex(4), kind=kind, mimetype=mimetype, size_bytes=len(data),
-                       width=size[0] if size else None, height=size[1] if size else None, duration=duration,
-                       filename=filename or f"{kind}.{mimetype.split('/')[-1]}", alt_text=alt_text)
-
-    async def read() -> AsyncIterator[bytes]:
-        for start in range(0, len(data), chunk):
-            yield data[start:start + chunk]
-
-    return MediaPayload(facts=facts, public_url=public_url, read=read)
 
 
 # ---- X ----------------------------------------------------------------------------------------

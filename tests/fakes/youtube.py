@@ -26,24 +26,13 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from tests.fakes.media_files import LoopbackServer
+from tests.fakes.base import Call, LoopbackServer
 
 CATEGORIES = {"1", "2", "10", "15", "17", "19", "20", "22", "23", "24", "25", "26", "27", "28", "29"}
 ANALYTICS_METRICS = {"views", "estimatedMinutesWatched", "averageViewDuration", "likes", "comments", "shares",
                      "subscribersGained", "subscribersLost", "averageViewPercentage"}
 STATUS_TEXT = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
                500: "INTERNAL", 503: "UNAVAILABLE"}
-
-
-@dataclass
-class Call:
-    method: str
-    host: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    token: str | None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,7 +81,6 @@ def _b64(data: bytes) -> str:
 
 
 class FakeYouTube(LoopbackServer):
-    thread_name = "fake-youtube"
 
     def __init__(self) -> None:
         super().__init__()
@@ -106,7 +94,6 @@ class FakeYouTube(LoopbackServer):
         self.uploads: dict[str, Upload] = {}
         self.videos: dict[str, dict] = {}
         self.video_polls: dict[str, int] = {}
-        self.calls: list[Call] = []
         self.revoked: list[str] = []
         # controls
         self.quota_limit = 10_000
@@ -172,8 +159,7 @@ class FakeYouTube(LoopbackServer):
         self._hangs += [(path, seconds, method)] * times
 
     def calls_to(self, path: str, method: str | None = None) -> list[Call]:
-        with self.lock:
-            return [c for c in self.calls if c.path == path and (method is None or c.method == method)]
+        return self.recorded(lambda c: c.path == path and (method is None or c.method == method))
 
     # ---- plumbing ---------------------------------------------------------------------------------
 
@@ -195,9 +181,8 @@ class FakeYouTube(LoopbackServer):
             body = dict(await request.post())
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else None
-        with self.lock:
-            self.calls.append(Call(request.method, request.host, request.path, dict(request.query), body, token,
-                                   dict(request.headers)))
+        self.record(Call(request.method, request.host, request.path, dict(request.query), body, token,
+                         dict(request.headers)))
         forced = self._take(self._forced, request.path)
         if forced and request.path not in ("/token", "/revoke", "/o/oauth2/v2/auth"):
             return google_error(forced[1], forced[2], forced[3],
