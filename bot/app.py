@@ -54,6 +54,16 @@ class Runtime:
     web: web.Application
     slack_authorization: SingleWorkspaceAuthorization | None = None  # one-workspace mode only
 
+    async def slack_client(self, team_id: str, enterprise_id: str | None = None) -> AsyncWebClient | None:
+        """A Web API client with the bot token of a workspace, for work outside a Slack request."""
+        if self.slack_authorization is not None:
+            return self.bolt.client
+        bot = await self.bolt.installation_store.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
+        if bot is None or not bot.bot_token:
+            return None
+        return AsyncWebClient(token=bot.bot_token, base_url=self.settings.slack.api_url,
+                              retry_handlers=self.bolt.client.retry_handlers)
+
     async def close(self) -> None:
         await self.http.aclose()
         await self.engine.dispose()

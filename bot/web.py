@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from aiohttp import web
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.platforms import bluesky
+from bot.services import connecting
 from bot.storage import db
+from bot.views import connect as connect_views
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -26,6 +29,7 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app.middlewares.append(slack_request_guard(runtime))
     app.router.add_get("/healthz", health(runtime))
     app.router.add_get(bluesky.CLIENT_METADATA_PATH, bluesky_client_metadata(runtime))
+    app.router.add_get("/oauth/{platform}/callback", oauth_callback(runtime))
     return app
 
 
@@ -104,6 +108,48 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
             return None
         return "form body is neither a slash command nor an interaction payload"
     return f"unsupported content type {content_type or '(none)'}"
+
+
+def oauth_callback(runtime: Runtime):
+    """Where a platform sends the browser back after consent. The page says what happened; the user
+    then chooses the accounts in Slack, where a message waits for them."""
+
+    def page(status: int, title: str, message: str, ok: bool, team_id: str | None) -> web.Response:
+        slack_url = f"slack://open?team={team_id}" if team_id else None
+        return web.Response(status=status, content_type="text/html",
+                            text=connect_views.callback_page(title, message, ok, slack_url))
+
+    async def tell(team_id: str | None, user_id: str | None, **message) -> None:
+        client = await runtime.slack_client(team_id) if team_id else None
+        if client is None or not user_id:
+            return
+        try:
+            await client.chat_postMessage(channel=user_id, **message)
+        except SlackApiError as exc:
+            log.warning("Could not message %s about a connection: %s", user_id, exc.response.get("error"))
+
+    async def callback(request: web.Request) -> web.Response:
+        platform = request.match_info["platform"]
+        async with runtime.sessions() as session:
+            try:
+                connected = await connecting.finish(session, runtime.adapters, platform, dict(request.query))
+                await session.commit()
+            except connecting.CallbackRefused as refused:
+                await session.rollback()
+                error = refused.error
+                await tell(refused.team_id, refused.user_id, text=f"{error.title}. {error.message}")
+                return page(400, error.title, error.message, False, refused.team_id)
+        name = connected.platform.name
+        await tell(connected.team_id, connected.user_id, blocks=connect_views.choose_accounts(connected),
+                   text=f"{name} is connected: choose which accounts Picmim may manage.")
+        selectable = [c for c in connected.candidates if not c.refusal]
+        message = ("Back in Slack, choose which accounts Picmim may manage: a message from Picmim is waiting."
+                   if selectable else
+                   "None of the accounts this sign-in reaches can be managed; Picmim's message in Slack says why.")
+        return page(200, f"{name} is connected ({connected.display_name})", message, bool(selectable),
+                    connected.team_id)
+
+    return callback
 
 
 def bluesky_client_metadata(runtime: Runtime):

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import ids
+from bot import ids
 from bot.views.help import NAMES, help_blocks, help_text
 
 # A subcommand handler gets the rest of the text as `args`, plus bolt's usual keyword arguments.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import ids
+from bot import ids
 from bot.platforms.registry import PLATFORMS
 from bot.services import accounts
 from bot.services.workspaces import ensure_workspace

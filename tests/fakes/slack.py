@@ -148,6 +148,17 @@ class FakeSlack(LoopbackServer):
         raise AssertionError(f"expected {count} call(s) to {method}; got {len(self.calls_to(method))}: "
                              f"{[c.method for c in self.calls]}")
 
+    def wait_for_response(self, rid: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        """The bodies the app posted to response_url `rid`, once there are `count` of them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = [r for r in self.responses if r["rid"] == rid]
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} response(s) at {rid}; got {self.responses}")
+
     def issue_oauth_code(self, team_id: str, bot_token: str, user_id: str = "U0001") -> str:
         code = f"code-{next(self._ts)}"
         self.oauth_codes[code] = {"team_id": team_id, "bot_token": bot_token, "user_id": user_id}

@@ -1,0 +1,222 @@
+"""`/picmim connect`, `/picmim accounts`, `/picmim permissions` and their buttons."""
+
+from __future__ import annotations
+
+import json
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import ids
+from bot.handlers.people import person
+from bot.platforms import registry
+from bot.services import connecting
+from bot.services.connecting import ConnectError
+from bot.services.workspaces import ensure_workspace
+from bot.views import connect as views
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ids.CONNECT_PLATFORM)(connect_button)
+    app.action(ids.CONNECT_LINK_OPENED)(acknowledge)
+    app.action(ids.CHOOSE_ACCOUNTS_BOXES)(acknowledge)
+    app.action(ids.CHOOSE_ACCOUNTS_SAVE)(save_choice)
+    app.action(ids.ACCOUNT_REFRESH)(refresh_button)
+    app.action(ids.ACCOUNT_RECONNECT)(reconnect_button)
+    app.action(ids.ACCOUNT_DISCONNECT)(disconnect_button)
+    app.view(ids.BLUESKY_HANDLE_VIEW)(bluesky_handle_submitted)
+
+
+async def acknowledge(ack) -> None:
+    await ack()  # link buttons open a URL; checkboxes are read when Save is pressed
+
+
+def _scopes() -> dict:
+    return {p.key: registry.adapter_class(p).scopes for p in registry.PLATFORMS if p.adapter_ready}
+
+
+def _configured(runtime) -> set[str]:
+    return set(runtime.adapters)
+
+
+async def _refuse_unless_manager(runtime, session, context, client, respond) -> bool:
+    """True when the acting user may connect and disconnect here; otherwise says why."""
+    workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
+    if workspace.managers_policy == "members":
+        return False
+    who = await person(client, context.user_id)
+    if connecting.may_manage(workspace, context.user_id, who.is_admin):
+        return False
+    await respond(response_type="ephemeral", replace_original=False,
+                  text=f"{connecting.who_may_manage(workspace)} Ask one of them, or an admin can change this in "
+                       f"`{ids.COMMAND} settings`.")
+    return True
+
+
+async def send_link(runtime, context, client, respond, platform_key: str, *, channel_id: str | None = None,
+                    trigger_id: str | None = None, handle: str | None = None, reconnect_id: int | None = None,
+                    replace: bool = False) -> None:
+    async with runtime.sessions() as session:
+        if await _refuse_unless_manager(runtime, session, context, client, respond):
+            return
+        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
+        keys = ["instagram", "instagram-login"] if platform_key == "instagram" else [platform_key]
+        keys = [k for k in keys if k in runtime.adapters] or keys[:1]
+        try:
+            reconnect = (await connecting.owned_connection(session, workspace, reconnect_id)
+                         if reconnect_id else None)
+            key = reconnect.platform if reconnect else keys[0]
+            if key == "bluesky" and not handle and reconnect is None and trigger_id:
+                await client.views_open(trigger_id=trigger_id, view=views.bluesky_handle_modal(channel_id))
+                return
+            if reconnect is not None and key == "bluesky":
+                handle = handle or reconnect.display_name
+            links = [await connecting.start(session, runtime.adapters, workspace, context.user_id, k,
+                                            channel_id=channel_id, reconnect=reconnect, handle=handle)
+                     for k in ([key] if reconnect else keys)]
+            await session.commit()
+        except ConnectError as exc:
+            await respond(response_type="ephemeral", replace_original=False, text=f"{exc.title}. {exc.message}")
+            return
+    who = await person(client, context.user_id)
+    blocks = views.link_message(links, who.tz, reconnect.display_name if reconnect else None)
+    await respond(response_type="ephemeral", replace_original=replace, blocks=blocks,
+                  text=f"Your private link to connect {links[0].platform.name}")
+
+
+async def connect_command(ack, args, command, context, client, respond, **_) -> None:
+    await ack()
+    runtime = context["runtime"]
+    key, _, rest = args.partition(" ")
+    if not key:
+        async with runtime.sessions() as session:
+            if await _refuse_unless_manager(runtime, session, context, client, respond):
+                return
+            await session.commit()
+        await respond(response_type="ephemeral", blocks=views.platform_list(_configured(runtime), _scopes()),
+                      text="Connect a social account")
+        return
+    await send_link(runtime, context, client, respond, key, channel_id=command.get("channel_id"),
+                    trigger_id=command.get("trigger_id"), handle=rest.strip() or None)
+
+
+async def connect_button(ack, body, action, context, client, respond) -> None:
+    await ack()
+    await send_link(context["runtime"], context, client, respond, action["value"],
+                    channel_id=(body.get("channel") or {}).get("id"), trigger_id=body.get("trigger_id"),
+                    replace=True)
+
+
+async def bluesky_handle_submitted(ack, view, body, context, client) -> None:
+    runtime = context["runtime"]
+    handle = view["state"]["values"][ids.BLUESKY_HANDLE_BLOCK][ids.BLUESKY_HANDLE_INPUT].get("value") or ""
+    channel_id = json.loads(view.get("private_metadata") or "{}").get("channel_id")
+    # Resolving a handle is quick network work; the modal waits for it so a typo is shown on the field.
+    async with runtime.sessions() as session:
+        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
+        try:
+            link = await connecting.start(session, runtime.adapters, workspace, context.user_id, "bluesky",
+                                          channel_id=channel_id, handle=handle)
+        except ConnectError as exc:
+            await ack(response_action="errors", errors={ids.BLUESKY_HANDLE_BLOCK: exc.message[:150]})
+            return
+        await session.commit()
+    await ack(response_action="update", view=views.bluesky_link_modal(link, None))
+
+
+async def save_choice(ack, body, action, context, client, respond) -> None:
+    await ack()
+    runtime = context["runtime"]
+    chosen = []
+    for block_id, inputs in ((body.get("state") or {}).get("values") or {}).items():
+        if block_id.startswith(ids.CHOOSE_ACCOUNTS_BLOCK):
+            boxes = inputs.get(ids.CHOOSE_ACCOUNTS_BOXES) or {}
+            chosen += [o["value"] for o in boxes.get("selected_options") or []]
+    try:
+        state_id = int(action.get("value") or "")
+    except ValueError:
+        return
+    async with runtime.sessions() as session:
+        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
+        try:
+            accounts = await connecting.choose_accounts(session, workspace, context.user_id, state_id, chosen)
+        except ConnectError as exc:
+            await respond(response_type="ephemeral", replace_original=False, text=exc.message)
+            return
+        platform = registry.get(accounts[0].platform)
+        names = [a.name for a in accounts]
+        await session.commit()
+    message = body.get("message") or {}
+    channel = (body.get("channel") or {}).get("id")
+    if channel and message.get("ts"):
+        await client.chat_update(channel=channel, ts=message["ts"], blocks=views.chosen_accounts(platform, names),
+                                 text=f"Picmim now manages {', '.join(names)} on {platform.name}.")
+
+
+async def accounts_command(ack, context, client, respond, **_) -> None:
+    await ack()
+    await _show_accounts(context, client, respond)
+
+
+async def _show_accounts(context, client, respond, note: str = "", replace: bool = False) -> None:
+    runtime = context["runtime"]
+    who = await person(client, context.user_id)
+    async with runtime.sessions() as session:
+        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
+        summaries = await connecting.summaries(session, runtime.adapters, workspace)
+        manages = connecting.may_manage(workspace, context.user_id, who.is_admin)
+        await session.commit()
+    await respond(response_type="ephemeral", replace_original=replace, text="Connected accounts",
+                  blocks=views.accounts_list(summaries, who.tz, manages, note))
+
+
+def _connection_id(action) -> int | None:
+    try:
+        return int(action.get("value") or "")
+    except ValueError:
+        return None
+
+
+async def refresh_button(ack, action, context, client, respond) -> None:
+    await ack()
+    runtime = context["runtime"]
+    async with runtime.sessions() as session:
+        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
+        try:
+            note = await connecting.refresh(session, runtime.adapters, workspace, _connection_id(action) or 0)
+        except ConnectError as exc:
+            note = exc.message
+        await session.commit()
+    await _show_accounts(context, client, respond, note, replace=True)
+
+
+async def reconnect_button(ack, body, action, context, client, respond) -> None:
+    await ack()
+    await send_link(context["runtime"], context, client, respond, "", reconnect_id=_connection_id(action) or 0,
+                    channel_id=(body.get("channel") or {}).get("id"))
+
+
+async def disconnect_button(ack, action, context, client, respond) -> None:
+    await ack()
+    runtime = context["runtime"]
+    async with runtime.sessions() as session:
+        if await _refuse_unless_manager(runtime, session, context, client, respond):
+            return
+        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
+        try:
+            gone = await connecting.disconnect(session, runtime.adapters, workspace, _connection_id(action) or 0)
+        except ConnectError as exc:
+            note = exc.message
+        else:
+            note = (f"Disconnected {gone.display_name} on {gone.platform.name}: its sign-in is deleted"
+                    + (" and withdrawn at the platform" if gone.revoked_at_platform else "")
+                    + (f"; {gone.cancelled_posts} scheduled post{'s' * (gone.cancelled_posts != 1)} cancelled."
+                       if gone.cancelled_posts else "."))
+        await session.commit()
+    await _show_accounts(context, client, respond, note, replace=True)
+
+
+async def permissions_command(ack, **_) -> None:
+    await ack(blocks=views.permissions(_scopes()), text="What Picmim asks each platform for, and why")
+
+
+SUBCOMMANDS = {"connect": connect_command, "accounts": accounts_command, "permissions": permissions_command}

@@ -1,0 +1,16 @@
+"""Every action_id, block_id prefix and callback_id the app uses, in one place."""
+
+COMMAND = "/picmim"
+
+# Connecting accounts
+CONNECT_PLATFORM = "connect_platform"  # a "Connect" button in the platform list (value: platform key)
+CONNECT_LINK_OPENED = "connect_link_opened"  # the private link button (opens a URL; acked only)
+BLUESKY_HANDLE_VIEW = "bluesky_handle"
+BLUESKY_HANDLE_BLOCK = "bluesky_handle_block"
+BLUESKY_HANDLE_INPUT = "bluesky_handle_input"
+CHOOSE_ACCOUNTS_BLOCK = "choose_accounts_"  # + the group's first index
+CHOOSE_ACCOUNTS_BOXES = "choose_accounts_boxes"
+CHOOSE_ACCOUNTS_SAVE = "choose_accounts_save"  # value: the OAuth state's id
+ACCOUNT_REFRESH = "account_refresh"  # value: the connection's id
+ACCOUNT_RECONNECT = "account_reconnect"
+ACCOUNT_DISCONNECT = "account_disconnect"

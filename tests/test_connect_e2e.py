@@ -1,0 +1,233 @@
+"""Connecting an account, end to end: the real server, the fake Slack and the fake X, driven as Slack
+and a browser would drive them."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from bot import ids
+from bot.http import build_client
+from tests.conftest import SECRET_KEY, SIGNING_SECRET
+from tests.fakes.x import FakeX
+from tests.server import ServerProcess, base_env, free_port
+from tests.slack_requests import SlackSender
+
+X_USER = "2244994945"
+
+
+@pytest.fixture(scope="module")
+def fake_x():
+    fake = FakeX().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def connect_server(module_database, fake_slack, fake_x, tmp_path_factory):
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    overrides = ",".join(f"{real}={local}" for real, local in fake_x.origins().items())
+    env = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-fake-T0001",
+                   SLACK_API_URL=fake_slack.api_url, DATABASE_URL=module_database.url, PICMIM_SECRET_KEY=SECRET_KEY,
+                   PORT=str(port), PUBLIC_URL=public, PICMIM_ORIGIN_OVERRIDES=overrides,
+                   X_CLIENT_ID=fake_x.client_id, X_CLIENT_SECRET=fake_x.client_secret)
+    server = ServerProcess(env, cwd=tmp_path_factory.mktemp("connect")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def x(fake_x, connect_server):
+    fake_x.reset()
+    fake_x.redirect_uris = {f"{connect_server.url}/oauth/x/callback"}
+    return fake_x
+
+
+@pytest.fixture
+def sender(connect_server):
+    s = SlackSender(connect_server.url, SIGNING_SECRET)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def browser(x):
+    """A browser: platform hosts reach the fake X (as DNS would reach X), everything else is direct."""
+    client = build_client(x.origins())
+    yield client
+
+
+def _blocks(value) -> list:
+    return json.loads(value) if isinstance(value, str) else value  # form or JSON body
+
+
+def _text(blocks) -> str:
+    return json.dumps(_blocks(blocks), ensure_ascii=False)
+
+
+def _link(slack, rid: str) -> str:
+    [reply] = slack.wait_for_response(rid)
+    urls = [e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"] if "url" in e]
+    assert len(urls) == 1, reply
+    return urls[0]
+
+
+async def _consent(browser: httpx.AsyncClient, link: str) -> httpx.URL:
+    consent = await browser.get(link)
+    assert consent.status_code == 302, consent.text
+    return httpx.URL(consent.headers["location"])
+
+
+def _interaction(action_id: str, value: str, *, state: dict | None = None, rid: str = "act") -> dict:
+    return {
+        "type": "block_actions", "team": {"id": "T0001", "domain": "acme"}, "user": {"id": "U0001"},
+        "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+        "channel": {"id": "D0001", "name": "directmessage"},
+        "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "D0001"},
+        "message": {"ts": "1700000000.000100", "text": "", "blocks": []},
+        "response_url": f"{_slack_url}/response/{rid}", "state": {"values": state or {}},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                     "action_ts": str(time.time())}],
+    }
+
+
+_slack_url = ""
+
+
+@pytest.fixture(autouse=True)
+def _remember_slack(slack):
+    global _slack_url
+    _slack_url = slack.url
+
+
+async def _connect_x(sender, slack, browser, rid="connect") -> list:
+    assert sender.command("connect x", response_url=slack.response_url(rid)).status_code == 200
+    back = await _consent(browser, _link(slack, rid))
+    page = await browser.get(str(back))
+    assert page.status_code == 200, page.text
+    assert "X is connected (Acme Marketing)" in page.text
+    [dm] = slack.wait_for("chat.postMessage")
+    assert dm.params["channel"] == "U0001"
+    return _blocks(dm.params["blocks"])
+
+
+async def test_connect_x_choose_the_account_and_see_it_active(sender, slack, browser, x):
+    blocks = await _connect_x(sender, slack, browser)
+    [boxes] = [e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["type"] == "checkboxes"]
+    assert [o["value"] for o in boxes["options"]] == [X_USER]
+    assert boxes["initial_options"] == boxes["options"], "one account: preselected"
+    save = next(e for b in blocks if b["type"] == "actions" for e in b["elements"]
+                if e.get("action_id") == ids.CHOOSE_ACCOUNTS_SAVE)
+    choice = {f"{ids.CHOOSE_ACCOUNTS_BLOCK}0": {ids.CHOOSE_ACCOUNTS_BOXES: {
+        "type": "checkboxes", "selected_options": [{"value": X_USER, "text": {"type": "plain_text",
+                                                                               "text": "Acme Marketing"}}]}}}
+    assert sender.interaction(_interaction(ids.CHOOSE_ACCOUNTS_SAVE, save["value"], state=choice)).status_code == 200
+    [update] = slack.wait_for("chat.update")
+    assert "Picmim now manages *Acme Marketing* on X" in _text(update.params["blocks"])
+
+    sender.command("accounts", response_url=slack.response_url("list"))
+    [listing] = slack.wait_for_response("list")
+    text = _text(listing["blocks"])
+    assert "*X* · Acme Marketing: :large_green_circle: Active" in text
+    assert "Last sync: " in text and "(CET)" in text, "shown in the viewer's own time zone"
+    assert "Accounts: Acme Marketing (profile)" in text or "Accounts: Acme Marketing (" in text
+    assert "tweet.write" in text
+    assert "xoxb" not in text and "access_token" not in text
+
+
+async def test_the_link_works_once(sender, slack, browser, x):
+    await _connect_x(sender, slack, browser)
+    assert sender.command("connect x", response_url=slack.response_url("again")).status_code == 200
+    back = await _consent(browser, _link(slack, "again"))
+    first = await browser.get(str(back))
+    assert first.status_code == 200
+    replay = await browser.get(str(back))
+    assert replay.status_code == 400 and "already used" in replay.text
+
+
+async def test_forged_state_and_denied_consent_store_nothing(sender, slack, browser, x, connect_server):
+    forged = await browser.get(f"{connect_server.url}/oauth/x/callback", params={"code": "c", "state": "made-up"})
+    assert forged.status_code == 400 and "not one Picmim made" in forged.text
+    sender.command("connect x", response_url=slack.response_url("deny"))
+    link = _link(slack, "deny")
+    state = httpx.URL(link).params["state"]
+    denied = await browser.get(f"{connect_server.url}/oauth/x/callback",
+                               params={"error": "access_denied", "state": state})
+    assert denied.status_code == 400 and "You chose not to allow Picmim access" in denied.text
+    [told] = slack.wait_for("chat.postMessage")
+    assert "nothing was connected" in told.params["text"]
+
+
+async def test_a_platform_not_set_up_says_what_the_admin_sets(sender, slack):
+    sender.command("connect linkedin", response_url=slack.response_url("nolinkedin"))
+    [reply] = slack.wait_for_response("nolinkedin")
+    assert "LINKEDIN_CLIENT_ID and LINKEDIN_CLIENT_SECRET" in reply["text"]
+    assert "python -m bot check" in reply["text"]
+
+
+async def test_facebook_groups_are_explained_honestly(sender, slack):
+    sender.command("connect facebook-groups", response_url=slack.response_url("groups"))
+    [reply] = slack.wait_for_response("groups")
+    assert "Meta closed the Groups API to every app on 22 April 2024" in reply["text"]
+
+
+async def test_the_platform_list_and_permissions(sender, slack):
+    sender.command("connect", response_url=slack.response_url("list-platforms"))
+    [reply] = slack.wait_for_response("list-platforms")
+    text = _text(reply["blocks"])
+    assert '"value": "x"' in text, "X is set up: it has a Connect button"
+    assert "LinkedIn" in text and "Not set up on this install yet" in text
+    perms = sender.command("permissions").json()
+    text = _text(perms["blocks"])
+    assert "`tweet.write`: to publish posts" in text and "*Bluesky*" in text
+
+
+async def test_refresh_reconnect_and_disconnect(sender, slack, browser, x, connect_server):
+    blocks = await _connect_x(sender, slack, browser, rid="c2")
+    save = next(e for b in blocks if b["type"] == "actions" for e in b["elements"]
+                if e.get("action_id") == ids.CHOOSE_ACCOUNTS_SAVE)
+    choice = {f"{ids.CHOOSE_ACCOUNTS_BLOCK}0": {ids.CHOOSE_ACCOUNTS_BOXES: {
+        "type": "checkboxes", "selected_options": [{"value": X_USER}]}}}
+    sender.interaction(_interaction(ids.CHOOSE_ACCOUNTS_SAVE, save["value"], state=choice))
+    slack.wait_for("chat.update")
+    sender.command("accounts", response_url=slack.response_url("l2"))
+    [listing] = slack.wait_for_response("l2")
+    refresh = next(e for b in listing["blocks"] if b["type"] == "actions" for e in b["elements"]
+                   if e["action_id"] == ids.ACCOUNT_REFRESH)
+    connection_id = refresh["value"]
+
+    # Refresh renews the token (X rotates refresh tokens) and syncs.
+    sender.interaction(_interaction(ids.ACCOUNT_REFRESH, connection_id, rid="refresh"))
+    [refreshed] = slack.wait_for_response("refresh")
+    assert "is connected and up to date" in _text(refreshed["blocks"])
+    assert len(x.calls_to("/2/oauth2/token")) == 2, "the code exchange, then the refresh"
+
+    # The member withdraws Picmim at X: Refresh says so and what to do.
+    x.revoke(X_USER)
+    sender.interaction(_interaction(ids.ACCOUNT_REFRESH, connection_id, rid="refresh2"))
+    [broken] = slack.wait_for_response("refresh2")
+    assert "Reconnect" in _text(broken["blocks"])
+
+    # Reconnect gives a new private link; consenting again mends the same connection.
+    sender.interaction(_interaction(ids.ACCOUNT_RECONNECT, connection_id, rid="reconnect"))
+    back = await _consent(browser, _link(slack, "reconnect"))
+    page = await browser.get(str(back))
+    assert page.status_code == 200 and "X is connected" in page.text
+    sender.command("accounts", response_url=slack.response_url("l3"))
+    [mended] = slack.wait_for_response("l3")
+    assert ":large_green_circle: Active" in _text(mended["blocks"])
+
+    # Disconnect (after Slack's confirm dialog) deletes the sign-in and withdraws it at X.
+    sender.interaction(_interaction(ids.ACCOUNT_DISCONNECT, connection_id, rid="disconnect"))
+    [gone] = slack.wait_for_response("disconnect")
+    text = _text(gone["blocks"])
+    assert "Disconnected Acme Marketing on X" in text and "withdrawn at the platform" in text
+    assert "No accounts are connected yet" in text
+    revokes = x.calls_to("/2/oauth2/revoke")
+    assert revokes and all(c.status == 200 for c in revokes), "access and refresh token withdrawn at X"
+    assert urlsplit(connect_server.url).hostname == "127.0.0.1"
