@@ -14,3 +14,10 @@ CHOOSE_ACCOUNTS_SAVE = "choose_accounts_save"  # value: the OAuth state's id
 ACCOUNT_REFRESH = "account_refresh"  # value: the connection's id
 ACCOUNT_RECONNECT = "account_reconnect"
 ACCOUNT_DISCONNECT = "account_disconnect"
+
+# Workspace settings
+SETTINGS_VIEW = "settings"
+SETTINGS_MANAGERS_BLOCK = "settings_managers"
+SETTINGS_MANAGERS_INPUT = "settings_managers_policy"
+SETTINGS_MANAGER_USERS_BLOCK = "settings_manager_users"
+SETTINGS_MANAGER_USERS_INPUT = "settings_manager_users_input"

@@ -146,6 +146,8 @@ def oauth_callback(runtime: Runtime):
         message = ("Back in Slack, choose which accounts Picmim may manage: a message from Picmim is waiting."
                    if selectable else
                    "None of the accounts this sign-in reaches can be managed; Picmim's message in Slack says why.")
+        if connected.declined:
+            message += " " + connected.declined_sentence()
         return page(200, f"{name} is connected ({connected.display_name})", message, bool(selectable),
                     connected.team_id)
 

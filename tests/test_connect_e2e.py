@@ -185,6 +185,7 @@ async def test_the_platform_list_and_permissions(sender, slack):
     perms = sender.command("permissions").json()
     text = _text(perms["blocks"])
     assert "`tweet.write`: to publish posts" in text and "*Bluesky*" in text
+    assert "`youtube.upload`" in text, "Google scopes shown by their short names"
 
 
 async def test_refresh_reconnect_and_disconnect(sender, slack, browser, x, connect_server):
@@ -231,3 +232,50 @@ async def test_refresh_reconnect_and_disconnect(sender, slack, browser, x, conne
     revokes = x.calls_to("/2/oauth2/revoke")
     assert revokes and all(c.status == 200 for c in revokes), "access and refresh token withdrawn at X"
     assert urlsplit(connect_server.url).hostname == "127.0.0.1"
+
+
+async def test_a_declined_permission_is_named_with_the_feature_it_disables(sender, slack, browser, x):
+    x.consent_as(X_USER, scopes={"tweet.read", "users.read", "offline.access", "media.write"})
+    sender.command("connect x", response_url=slack.response_url("declined"))
+    back = await _consent(browser, _link(slack, "declined"))
+    page = await browser.get(str(back))
+    assert page.status_code == 200
+    assert "You did not allow: tweet.write (to publish posts)" in page.text
+    [dm] = slack.wait_for("chat.postMessage")
+    assert "You did not allow: tweet.write (to publish posts)" in _text(dm.params["blocks"])
+
+
+def _settings_submission(policy: str, users: list[str], user_id: str = "U0001") -> dict:
+    return {"type": "view_submission", "team": {"id": "T0001", "domain": "acme"}, "user": {"id": user_id},
+            "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+            "view": {"id": "VSETTINGS", "type": "modal", "callback_id": ids.SETTINGS_VIEW, "private_metadata": "",
+                     "hash": "h1", "state": {"values": {
+                         ids.SETTINGS_MANAGERS_BLOCK: {ids.SETTINGS_MANAGERS_INPUT: {
+                             "type": "radio_buttons", "selected_option": {"value": policy}}},
+                         ids.SETTINGS_MANAGER_USERS_BLOCK: {ids.SETTINGS_MANAGER_USERS_INPUT: {
+                             "type": "multi_users_select", "selected_users": users}}}}}}
+
+
+async def test_admins_can_limit_who_connects_accounts(sender, slack, fake_slack):
+    fake_slack.teams["T0001"].users["U0002"] = {"id": "U0002", "name": "sam", "tz": "Europe/London",
+                                                "is_admin": False}
+    sender.command("settings", user_id="U0002", response_url=slack.response_url("not-admin"))
+    [refused] = slack.wait_for_response("not-admin")
+    assert refused["text"] == "Only workspace admins can change Picmim's settings."
+
+    sender.command("settings", response_url=slack.response_url("admin"))
+    [opened] = slack.wait_for("views.open")
+    assert "Who may connect and disconnect social accounts" in _text(opened.params["view"])
+    empty_list = sender.interaction(_settings_submission("list", []))
+    assert empty_list.json()["response_action"] == "errors"
+    try:
+        assert sender.interaction(_settings_submission("admins", [])).status_code == 200
+        sender.command("connect x", user_id="U0002", response_url=slack.response_url("member"))
+        [blocked] = slack.wait_for_response("member")
+        assert "Only workspace admins may connect or disconnect accounts here." in blocked["text"]
+        sender.interaction(_settings_submission("list", ["U0002"]))
+        sender.command("connect x", user_id="U0002", response_url=slack.response_url("listed"))
+        [allowed] = slack.wait_for_response("listed")
+        assert "Open X" in _text(allowed["blocks"])
+    finally:
+        sender.interaction(_settings_submission("members", []))

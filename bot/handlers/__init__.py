@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import commands, connect, home, lifecycle
+from bot.handlers import commands, connect, home, lifecycle, settings
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
-FEATURES = (home, lifecycle, connect)
+FEATURES = (home, lifecycle, connect, settings)
 
 
 def register(app: AsyncApp) -> None:

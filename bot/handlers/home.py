@@ -1,12 +1,12 @@
-"""App Home: a first page with the workspace's accounts and what to do next."""
+"""App Home: the workspace's connections and what to do next."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
 from bot import ids
-from bot.platforms.registry import PLATFORMS
-from bot.services import accounts
+from bot.handlers.people import person
+from bot.services import connecting
 from bot.services.workspaces import ensure_workspace
 from bot.views.home import home_view
 
@@ -19,9 +19,10 @@ async def publish_home(event, context, client) -> None:
     if event.get("tab") != "home":
         return
     runtime = context["runtime"]
+    who = await person(client, event["user"])
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        summaries = await accounts.summary(session, workspace.id)
+        connections = await connecting.summaries(session, runtime.adapters, workspace)
         await session.commit()
-    configured = {p.key for p in PLATFORMS if runtime.settings.platform_configured(p.credential_prefix)}
-    await client.views_publish(user_id=event["user"], view=home_view(ids.COMMAND, summaries, configured))
+    view = home_view(ids.COMMAND, connections, set(runtime.adapters), who.tz)
+    await client.views_publish(user_id=event["user"], view=view)

@@ -26,6 +26,7 @@ from bot.platforms.base import (
     RateLimited,
     RemoteAccount,
     RevokeReason,
+    Scope,
     TokenExpired,
     TokenSet,
     Transient,
@@ -177,6 +178,19 @@ class Connected:
     display_name: str
     candidates: list[Candidate]
     reconnected: bool
+    declined: list[Scope] = field(default_factory=list)  # permissions asked for but not granted
+
+    def declined_sentence(self) -> str | None:
+        if not self.declined:
+            return None
+        what = "; ".join(f"{short_scope(s.name)} ({s.why.rstrip('.')})" for s in self.declined)
+        return (f"You did not allow: {what}. Picmim cannot do that for these accounts until you press "
+                "Reconnect and allow it.")
+
+
+def short_scope(name: str) -> str:
+    """Google's scopes are URLs; people know them by their last part."""
+    return name.rstrip("/").rsplit("/", 1)[-1]
 
 
 @dataclass
@@ -276,8 +290,10 @@ async def finish(session: AsyncSession, adapters: Mapping[str, Adapter], platfor
                   Candidate.of(r) if r.refusal else _taken(Candidate.of(r)) for r in remote]
     row.secret_extra = Secret(json.dumps({"candidates": [asdict(c) for c in candidates],
                                           "connection_id": connection.id}))
+    granted = set(tokens.scopes)
+    declined = [scope for scope in adapter.scopes if granted and scope.name not in granted]
     return Connected(info, workspace.team_id, row.slack_user_id, row.channel_id, row.id, connection.id,
-                     connection.display_name, candidates, reconnected)
+                     connection.display_name, candidates, reconnected, declined)
 
 
 def _taken(candidate: Candidate) -> Candidate:

@@ -26,3 +26,14 @@ async def ensure_workspace(session: AsyncSession, team_id: str, enterprise_id: s
 
 async def mark_uninstalled(session: AsyncSession, team_id: str) -> None:
     await session.execute(update(Workspace).where(Workspace.team_id == team_id).values(uninstalled_at=utcnow()))
+
+
+MANAGER_POLICIES = ("members", "admins", "list")
+
+
+def set_managers(workspace: Workspace, policy: str, user_ids: list[str]) -> None:
+    """Who may connect, reconnect and disconnect accounts (everyone else may still look)."""
+    if policy not in MANAGER_POLICIES:
+        raise ValueError(f"unknown policy {policy!r}")
+    workspace.managers_policy = policy
+    workspace.manager_user_ids = sorted(set(user_ids)) if policy == "list" else []

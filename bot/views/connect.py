@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot import ids
 from bot.platforms.base import Scope
 from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS, PlatformInfo
-from bot.services.connecting import Candidate, Connected, ConnectionSummary, ConnectLink
+from bot.services.connecting import Candidate, Connected, ConnectionSummary, ConnectLink, short_scope
 from bot.storage.models import ConnectionStatus
 
 CHECKBOXES_PER_GROUP = 10  # Slack's limit for one checkboxes element
@@ -57,7 +57,7 @@ def local_date(when: datetime, tz: str | None) -> str:
 
 
 def scope_summary(scopes: Sequence[Scope]) -> str:
-    return "; ".join(s.why for s in scopes)
+    return ", ".join(f"`{short_scope(s.name)}`" for s in scopes)
 
 
 # ---- choosing a platform and the private link ------------------------------------------------------
@@ -72,7 +72,7 @@ def platform_list(configured: set[str], scopes: dict[str, Sequence[Scope]], note
     for p in PLATFORMS:
         text = f"*{p.name}*: {p.accounts}."
         if p.key in scopes:
-            text += f"\n_Asks {scope_summary(scopes[p.key])}._"
+            text += f"\nAsks for {scope_summary(scopes[p.key])} (`{ids.COMMAND} permissions` says why)."
         if p.key in configured:
             blocks.append(_section(text, _button("Connect", ids.CONNECT_PLATFORM, p.key)))
         else:
@@ -145,6 +145,8 @@ def choose_accounts(connected: Connected) -> list[dict]:
         blocks.append({"type": "actions", "block_id": f"{ids.CHOOSE_ACCOUNTS_BLOCK}{start}", "elements": [element]})
     for c in refused:
         blocks.append(_section(f":no_entry: *{c.name}* cannot be managed: {c.refusal}"))
+    if connected.declined:
+        blocks.append(_section(f":warning: {connected.declined_sentence()}"))
     if selectable:
         blocks.append({"type": "actions", "elements": [
             _button("Save", ids.CHOOSE_ACCOUNTS_SAVE, str(connected.state_id), "primary")]})
@@ -221,7 +223,7 @@ def permissions(scopes: dict[str, Sequence[Scope]]) -> list[dict]:
               _context("Picmim asks each platform only for what its features need. It never sees your passwords.")]
     for p in PLATFORMS:
         if p.key in scopes:
-            lines = "\n".join(f"• `{s.name}`: {s.why}" for s in scopes[p.key])
+            lines = "\n".join(f"• `{short_scope(s.name)}`: {s.why}" for s in scopes[p.key])
             blocks.append(_section(f"*{p.name}*\n{lines}"))
     blocks.append(_section(f"*{FACEBOOK_GROUPS.name}*: {FACEBOOK_GROUPS.unavailable_reason}"))
     return blocks

@@ -1,42 +1,45 @@
-"""The App Home tab: what is connected, and what to do next."""
+"""The App Home tab: every connection and its health, and what to do next."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
 from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS
-from bot.services.accounts import PlatformSummary
+from bot.services.connecting import ConnectionSummary
+from bot.views.connect import accounts_list
 
 
-def home_view(command: str, summaries: Iterable[PlatformSummary], configured: set[str]) -> dict:
-    by_platform = {s.platform: s for s in summaries}
-    blocks = [HeaderBlock(text="Picmim for Slack"),
-              SectionBlock(text=MarkdownTextObject(text="Run your team's social media without leaving Slack."))]
+def home_view(command: str, connections: list[ConnectionSummary], configured: set[str], tz: str | None) -> dict:
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Picmim for Slack"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Run your team's social media without leaving Slack."}},
+        {"type": "divider"},
+    ]
+    # The same list as `/picmim accounts`; its buttons live there, where their answers can be shown.
+    listed = accounts_list(connections, tz, may_manage=False)
+    blocks += listed
+    if connections:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            f"Refresh, reconnect or disconnect with `{command} accounts`.")}]})
 
-    blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text="*Connected accounts*"))]
-    lines = []
+    connected = {c.platform.key for c in connections}
+    others = []
     for platform in PLATFORMS:
-        s = by_platform.get(platform.key)
-        if s:
-            health = "all healthy" if s.needs_attention == 0 else f"{s.needs_attention} need attention"
-            lines.append(f"*{platform.name}*: {s.accounts} account{'s' * (s.accounts != 1)}, {health}")
-        elif platform.key not in configured:
-            lines.append(f"{platform.name}: not set up on this install yet (an admin runs `python -m bot check`)")
-        elif not platform.adapter_ready:
-            lines.append(f"{platform.name}: coming soon")
+        if platform.key in connected:
+            continue
+        if platform.key not in configured:
+            others.append(f"{platform.name}: not set up on this install yet (an admin runs `python -m bot check`)")
         else:
-            lines.append(f"{platform.name}: none connected")
-    lines.append(f"{FACEBOOK_GROUPS.name}: unavailable. {FACEBOOK_GROUPS.unavailable_reason}")
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+            others.append(f"{platform.name}: none connected")
+    others.append(f"{FACEBOOK_GROUPS.name}: unavailable. {FACEBOOK_GROUPS.unavailable_reason}")
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Other platforms*\n" + "\n".join(others)}})
 
     steps = (
-        [f"1. Connect an account: `{command} connect`"] if not by_platform
+        [f"1. Connect an account: `{command} connect`"] if not connections
         else [f"1. Check your accounts' health: `{command} accounts`"]
     ) + [f"2. Write and schedule a post: `{command} post`",
          f"3. Choose approvers and an alerts channel: `{command} settings`"]
-    blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text="*What to do next*\n" + "\n".join(steps))),
-               ContextBlock(elements=[MarkdownTextObject(text=f"Every command: `{command} help`")])]
+    blocks += [{"type": "divider"},
+               {"type": "section", "text": {"type": "mrkdwn", "text": "*What to do next*\n" + "\n".join(steps)}},
+               {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Every command: `{command} help`"}]}]
     return View(type="home", blocks=blocks).to_dict()

@@ -1,0 +1,79 @@
+"""The callback pages as a person sees them: one X connect through the real server, and the browser
+that follows the platform's redirect back is Debian's headless Chromium. It reads the rendered DOM and
+takes a screenshot of each page (saved under pytest's tmp_path; `pytest -s` prints the paths)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests import test_connect_e2e as e2e
+from tests.conftest import IN_CI
+
+# The connect test's real server with the fake X, and its fixtures, for this module too.
+fake_x, connect_server, x, sender, browser = e2e.fake_x, e2e.connect_server, e2e.x, e2e.sender, e2e.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+WINDOW = (800, 700)
+BACKGROUND = (0xF6, 0xF4, 0xFB)
+CARD = (0xFF, 0xFF, 0xFF)
+BUTTON = (0x3B, 0x2A, 0x63)
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        reason = f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(reason + "; CI installs it in .ci/run")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+def _open(chromium: Path, url: str, screenshot: Path) -> str:
+    """Loads url once (callback URLs are single-use) and returns the rendered DOM, screenshotting it."""
+    run = subprocess.run(
+        [str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={screenshot.parent / (screenshot.stem + '-profile')}",
+         f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--screenshot={screenshot}", "--dump-dom", url],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and screenshot.is_file(), run.stderr[-3000:]
+    print(f"\nscreenshot of {url.split('?')[0]}: {screenshot}")
+    return run.stdout
+
+
+def _looks_like_the_page(screenshot: Path) -> None:
+    with Image.open(screenshot) as image:
+        assert image.format == "PNG" and image.size == WINDOW
+        pixels = image.convert("RGB")
+    counts = {colour: n for n, colour in pixels.getcolors(WINDOW[0] * WINDOW[1])}
+    assert pixels.getpixel((2, 2)) == BACKGROUND, "the light purple page around the card"
+    assert counts.get(BACKGROUND, 0) > 0.3 * WINDOW[0] * WINDOW[1]
+    assert counts.get(CARD, 0) > 0.15 * WINDOW[0] * WINDOW[1], "the white card"
+    assert counts.get(BUTTON, 0) > 2000, "the dark purple Back to Slack button"
+    assert len(counts) > 20, "text is drawn, not a flat page"
+
+
+async def test_the_success_and_used_link_pages_in_chromium(chromium, sender, slack, browser, x,
+                                                            tmp_path):
+    assert sender.command("connect x", response_url=slack.response_url("browser")).status_code == 200
+    back = str(await e2e._consent(browser, e2e._link(slack, "browser")))
+
+    dom = _open(chromium, back, tmp_path / "success.png")
+    assert "<title>X is connected (Acme Marketing) · Picmim</title>" in dom
+    assert "<h1>X is connected (Acme Marketing)</h1>" in dom
+    assert "a message from Picmim is waiting" in dom
+    assert '<a class="button" href="slack://open?team=T0001">Back to Slack</a>' in dom
+    _looks_like_the_page(tmp_path / "success.png")
+    [dm] = slack.wait_for("chat.postMessage")
+    assert dm.params["channel"] == "U0001", "Chromium's visit finished the connect"
+
+    dom = _open(chromium, back, tmp_path / "used-link.png")  # the same single-use link again
+    assert "<h1>This link was already used</h1>" in dom
+    assert "This sign-in link was already used." in dom
+    assert '<a class="button" href="slack://open?team=T0001">Back to Slack</a>' in dom
+    _looks_like_the_page(tmp_path / "used-link.png")
