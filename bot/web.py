@@ -142,14 +142,10 @@ def oauth_callback(runtime: Runtime):
         name = connected.platform.name
         await tell(connected.team_id, connected.user_id, blocks=connect_views.choose_accounts(connected),
                    text=f"{name} is connected: choose which accounts Picmim may manage.")
-        selectable = [c for c in connected.candidates if not c.refusal]
-        message = ("Back in Slack, choose which accounts Picmim may manage: a message from Picmim is waiting."
-                   if selectable else
-                   "None of the accounts this sign-in reaches can be managed; Picmim's message in Slack says why.")
+        message = "Back in Slack, choose which accounts Picmim may manage: a message from Picmim is waiting."
         if connected.declined:
             message += " " + connected.declined_sentence()
-        return page(200, f"{name} is connected ({connected.display_name})", message, bool(selectable),
-                    connected.team_id)
+        return page(200, f"{name} is connected ({connected.display_name})", message, True, connected.team_id)
 
     return callback
 

@@ -262,9 +262,15 @@ async def finish(session: AsyncSession, adapters: Mapping[str, Adapter], platfor
                       f"No {info.name} account found")
 
     taken = await _connected_elsewhere(session, workspace.id, info.key, [r.external_id for r in remote])
-    if taken and len(taken) == len(remote):
-        raise refused(f"This {info.name} account is already connected to another Slack workspace. Disconnect it "
-                      "there first, then connect it here.", "Connected in another workspace")
+    candidates = [_taken(Candidate.of(r)) if r.external_id in taken and not r.refusal else Candidate.of(r)
+                  for r in remote]
+    if not any(c.refusal is None for c in candidates):
+        # Nothing can be managed: store nothing, and say why for each account.
+        if taken and len(taken) == len(remote):
+            raise refused(f"This {info.name} account is already connected to another Slack workspace. Disconnect "
+                          "it there first, then connect it here.", "Connected in another workspace")
+        reasons = " ".join(dict.fromkeys(c.refusal for c in candidates))
+        raise refused(reasons, f"No {info.name} account Picmim can manage")
 
     reconnect = await session.get(Connection, row.reconnect_connection_id) if row.reconnect_connection_id else None
     if reconnect is not None and reconnect.external_user_id != tokens.external_user_id:
@@ -286,8 +292,6 @@ async def finish(session: AsyncSession, adapters: Mapping[str, Adapter], platfor
     await session.flush()
     if reconnected:
         await _sync_accounts(session, connection, remote)
-    candidates = [Candidate.of(r) if r.external_id not in taken else
-                  Candidate.of(r) if r.refusal else _taken(Candidate.of(r)) for r in remote]
     row.secret_extra = Secret(json.dumps({"candidates": [asdict(c) for c in candidates],
                                           "connection_id": connection.id}))
     granted = set(tokens.scopes)

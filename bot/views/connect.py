@@ -134,8 +134,7 @@ def choose_accounts(connected: Connected) -> list[dict]:
     refused = [c for c in connected.candidates if c.refusal]
     verb = "reconnected" if connected.reconnected else "connected"
     blocks = [_section(f"*{connected.platform.name}* is {verb} ({connected.display_name}). "
-                       + ("Choose which accounts Picmim may manage:" if selectable
-                          else "None of its accounts can be managed by Picmim:"))]
+                       "Choose which accounts Picmim may manage:")]
     for start in range(0, len(selectable), CHECKBOXES_PER_GROUP):
         group = selectable[start:start + CHECKBOXES_PER_GROUP]
         element = {"type": "checkboxes", "action_id": ids.CHOOSE_ACCOUNTS_BOXES,
@@ -147,9 +146,8 @@ def choose_accounts(connected: Connected) -> list[dict]:
         blocks.append(_section(f":no_entry: *{c.name}* cannot be managed: {c.refusal}"))
     if connected.declined:
         blocks.append(_section(f":warning: {connected.declined_sentence()}"))
-    if selectable:
-        blocks.append({"type": "actions", "elements": [
-            _button("Save", ids.CHOOSE_ACCOUNTS_SAVE, str(connected.state_id), "primary")]})
+    blocks.append({"type": "actions", "elements": [
+        _button("Save", ids.CHOOSE_ACCOUNTS_SAVE, str(connected.state_id), "primary")]})
     return blocks
 
 
