@@ -35,16 +35,13 @@ def test_the_registry_lists_nine_platforms_with_the_meta_three_ready():
         assert adapter_class.name == registry.get(key).name
 
 
-def test_platforms_without_an_adapter_say_so_and_groups_say_why():
-    not_ready = [p for p in registry.PLATFORMS if not p.adapter_ready]
-    view = home_view("/picmim", [], configured={p.key for p in registry.PLATFORMS})
+def test_every_platform_is_listed_and_groups_say_why():
+    assert all(p.adapter_ready for p in registry.PLATFORMS)
+    view = home_view("/picmim", [], configured={p.key for p in registry.PLATFORMS}, tz=None)
     text = "\n".join(b["text"]["text"] for b in view["blocks"] if b.get("type") == "section")
     for platform in registry.PLATFORMS:
         line = next(line for line in text.splitlines() if line.startswith(platform.name + ":"))
-        if platform.key in META_KEYS:
-            assert line == f"{platform.name}: none connected"
-        elif platform in not_ready:
-            assert "coming soon" in line  # the product's words for "not yet available"
+        assert line == f"{platform.name}: none connected"
     groups = registry.FACEBOOK_GROUPS
     assert groups.adapter_ready is False and groups.key not in {p.key for p in registry.PLATFORMS}
     assert "22 April 2024" in groups.unavailable_reason and "Pages still work" in groups.unavailable_reason

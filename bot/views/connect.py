@@ -230,8 +230,25 @@ def permissions(scopes: dict[str, Sequence[Scope]]) -> list[dict]:
 # ---- the browser page after a platform's consent ---------------------------------------------------
 
 
+# Drawn, not an emoji: a machine without an emoji font would show an empty box.
+_MARKS = {
+    True: '<svg class="mark" viewBox="0 0 24 24" aria-label="Done"><circle cx="12" cy="12" r="12" '
+          'fill="#2eb67d"/><path d="M6.5 12.5l3.5 3.5 7.5-8" stroke="#fff" stroke-width="2.5" fill="none" '
+          'stroke-linecap="round" stroke-linejoin="round"/></svg>',
+    False: '<svg class="mark" viewBox="0 0 24 24" aria-label="Problem"><circle cx="12" cy="12" r="12" '
+           'fill="#e8a317"/><path d="M12 6.5v7" stroke="#fff" stroke-width="2.5" stroke-linecap="round"/>'
+           '<circle cx="12" cy="17.5" r="1.5" fill="#fff"/></svg>',
+}
+
+
+def _page_text(text: str) -> str:
+    """Messages are shared with Slack, where `backticks` mark commands: show those as code here."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
 def callback_page(title: str, message: str, ok: bool, slack_url: str | None) -> str:
-    mark = "✅" if ok else "⚠️"
+    mark = _MARKS[ok]
     back = (f'<p><a class="button" href="{html.escape(slack_url)}">Back to Slack</a></p>' if slack_url else
             "<p>You can close this tab and go back to Slack.</p>")
     return f"""<!doctype html>
@@ -244,10 +261,11 @@ main {{ background: #fff; max-width: 34rem; margin: 2rem; padding: 2rem 2.5rem; 
         box-shadow: 0 2px 12px rgba(59, 42, 99, .15); }}
 h1 {{ font-size: 1.4rem; margin: 0 0 .75rem; }}
 p {{ line-height: 1.5; }}
-.mark {{ font-size: 2.2rem; }}
+.mark {{ width: 2.5rem; height: 2.5rem; }}
+code {{ background: #f0edf7; padding: .1rem .3rem; border-radius: 4px; white-space: nowrap; }}
 .button {{ display: inline-block; background: #3b2a63; color: #fff; padding: .6rem 1.2rem; border-radius: 6px;
            text-decoration: none; font-weight: 600; }}
 </style></head>
-<body><main><div class="mark">{mark}</div><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>{back}
+<body><main>{mark}<h1>{html.escape(title)}</h1><p>{_page_text(message)}</p>{back}
 <p><small>Picmim for Slack</small></p></main></body></html>
 """
