@@ -3,6 +3,7 @@
 COMMAND = "/picmim"
 
 # Connecting accounts
+HOME_CONNECT = "home_connect"  # App Home's "Connect an account" button
 CONNECT_PLATFORM = "connect_platform"  # a "Connect" button in the platform list (value: platform key)
 CONNECT_LINK_OPENED = "connect_link_opened"  # the private link button (opens a URL; acked only)
 BLUESKY_HANDLE_VIEW = "bluesky_handle"

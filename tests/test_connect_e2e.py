@@ -279,3 +279,32 @@ async def test_admins_can_limit_who_connects_accounts(sender, slack, fake_slack)
         assert "Open X" in _text(allowed["blocks"])
     finally:
         sender.interaction(_settings_submission("members", []))
+
+
+def _view_click(action_id: str, value: str, view_id: str, view_type: str) -> dict:
+    return {"type": "block_actions", "team": {"id": "T0001", "domain": "acme"}, "user": {"id": "U0001"},
+            "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+            "container": {"type": "view", "view_id": view_id},
+            "view": {"id": view_id, "type": view_type, "blocks": [], "state": {"values": {}}, "hash": "h"},
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                         "action_ts": str(time.time())}]}
+
+
+async def test_connecting_from_app_home_works_in_a_modal(sender, slack, browser, x):
+    sender.event({"type": "app_home_opened", "user": "U0001", "tab": "home"})
+    [home] = slack.wait_for("views.publish")
+    assert ids.HOME_CONNECT in _text(home.params["view"])
+
+    assert sender.interaction(_view_click(ids.HOME_CONNECT, "", "VHOME", "home")).status_code == 200
+    [opened] = slack.wait_for("views.open")
+    modal = _blocks(opened.params["view"])
+    assert modal["type"] == "modal" and '"value": "x"' in _text(modal["blocks"])
+
+    sender.interaction(_view_click(ids.CONNECT_PLATFORM, "x", "VMODAL", "modal"))
+    [updated] = slack.wait_for("views.update")
+    assert updated.params["view_id"] == "VMODAL"
+    link = next(e["url"] for b in _blocks(updated.params["view"])["blocks"] if b["type"] == "actions"
+                for e in b["elements"] if "url" in e)
+    back = await _consent(browser, link)
+    page = await browser.get(str(back))
+    assert page.status_code == 200 and "X is connected" in page.text

@@ -16,6 +16,7 @@ from bot.views import connect as views
 
 
 def register(app: AsyncApp) -> None:
+    app.action(ids.HOME_CONNECT)(home_connect_button)
     app.action(ids.CONNECT_PLATFORM)(connect_button)
     app.action(ids.CONNECT_LINK_OPENED)(acknowledge)
     app.action(ids.CHOOSE_ACCOUNTS_BOXES)(acknowledge)
@@ -38,25 +39,52 @@ def _configured(runtime) -> set[str]:
     return set(runtime.adapters)
 
 
-async def _refuse_unless_manager(runtime, session, context, client, respond) -> bool:
-    """True when the acting user may connect and disconnect here; otherwise says why."""
+class Reply:
+    """Where an answer goes: the ephemeral message behind a response_url, or the modal the click came
+    from (App Home opens the platform list in a modal, which has no response_url)."""
+
+    def __init__(self, client, respond=None, view_id: str | None = None, replace: bool = False):
+        self.client, self.respond, self.view_id, self.replace = client, respond, view_id, replace
+
+    @classmethod
+    def to(cls, body: dict, client, respond, replace: bool = False) -> Reply:
+        view = body.get("view") or {}
+        if (body.get("container") or {}).get("type") == "view" and view.get("id"):
+            return cls(client, view_id=view["id"])
+        return cls(client, respond, replace=replace)
+
+    @property
+    def in_modal(self) -> bool:
+        return self.view_id is not None
+
+    async def show(self, text: str, blocks: list[dict] | None = None) -> None:
+        if self.in_modal:
+            blocks = blocks or [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+            await self.client.views_update(view_id=self.view_id, view=views.connect_modal(blocks))
+        elif blocks:
+            await self.respond(response_type="ephemeral", replace_original=self.replace, blocks=blocks, text=text)
+        else:
+            await self.respond(response_type="ephemeral", replace_original=False, text=text)
+
+
+async def _refuse_unless_manager(session, context, client, reply: Reply) -> bool:
+    """True when the acting user may not connect and disconnect here (and has been told why)."""
     workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
     if workspace.managers_policy == "members":
         return False
     who = await person(client, context.user_id)
     if connecting.may_manage(workspace, context.user_id, who.is_admin):
         return False
-    await respond(response_type="ephemeral", replace_original=False,
-                  text=f"{connecting.who_may_manage(workspace)} Ask one of them, or an admin can change this in "
-                       f"`{ids.COMMAND} settings`.")
+    await reply.show(f"{connecting.who_may_manage(workspace)} Ask one of them, or an admin can change this in "
+                     f"`{ids.COMMAND} settings`.")
     return True
 
 
-async def send_link(runtime, context, client, respond, platform_key: str, *, channel_id: str | None = None,
-                    trigger_id: str | None = None, handle: str | None = None, reconnect_id: int | None = None,
-                    replace: bool = False) -> None:
+async def send_link(runtime, context, client, reply: Reply, platform_key: str, *, channel_id: str | None = None,
+                    trigger_id: str | None = None, handle: str | None = None,
+                    reconnect_id: int | None = None) -> None:
     async with runtime.sessions() as session:
-        if await _refuse_unless_manager(runtime, session, context, client, respond):
+        if await _refuse_unless_manager(session, context, client, reply):
             return
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         keys = ["instagram", "instagram-login"] if platform_key == "instagram" else [platform_key]
@@ -66,7 +94,11 @@ async def send_link(runtime, context, client, respond, platform_key: str, *, cha
                          if reconnect_id else None)
             key = reconnect.platform if reconnect else keys[0]
             if key == "bluesky" and not handle and reconnect is None and trigger_id:
-                await client.views_open(trigger_id=trigger_id, view=views.bluesky_handle_modal(channel_id))
+                modal = views.bluesky_handle_modal(channel_id)
+                if reply.in_modal:
+                    await client.views_push(trigger_id=trigger_id, view=modal)
+                else:
+                    await client.views_open(trigger_id=trigger_id, view=modal)
                 return
             if reconnect is not None and key == "bluesky":
                 handle = handle or reconnect.display_name
@@ -75,35 +107,40 @@ async def send_link(runtime, context, client, respond, platform_key: str, *, cha
                      for k in ([key] if reconnect else keys)]
             await session.commit()
         except ConnectError as exc:
-            await respond(response_type="ephemeral", replace_original=False, text=f"{exc.title}. {exc.message}")
+            await reply.show(f"{exc.title}. {exc.message}")
             return
     who = await person(client, context.user_id)
     blocks = views.link_message(links, who.tz, reconnect.display_name if reconnect else None)
-    await respond(response_type="ephemeral", replace_original=replace, blocks=blocks,
-                  text=f"Your private link to connect {links[0].platform.name}")
+    await reply.show(f"Your private link to connect {links[0].platform.name}", blocks)
 
 
 async def connect_command(ack, args, command, context, client, respond, **_) -> None:
     await ack()
     runtime = context["runtime"]
     key, _, rest = args.partition(" ")
+    reply = Reply(client, respond)
     if not key:
         async with runtime.sessions() as session:
-            if await _refuse_unless_manager(runtime, session, context, client, respond):
+            if await _refuse_unless_manager(session, context, client, reply):
                 return
             await session.commit()
-        await respond(response_type="ephemeral", blocks=views.platform_list(_configured(runtime), _scopes()),
-                      text="Connect a social account")
+        await reply.show("Connect a social account", views.platform_list(_configured(runtime), _scopes()))
         return
-    await send_link(runtime, context, client, respond, key, channel_id=command.get("channel_id"),
+    await send_link(runtime, context, client, reply, key, channel_id=command.get("channel_id"),
                     trigger_id=command.get("trigger_id"), handle=rest.strip() or None)
+
+
+async def home_connect_button(ack, body, context, client) -> None:
+    await ack()
+    blocks = views.platform_list(_configured(context["runtime"]), _scopes())
+    await client.views_open(trigger_id=body["trigger_id"], view=views.connect_modal(blocks))
 
 
 async def connect_button(ack, body, action, context, client, respond) -> None:
     await ack()
-    await send_link(context["runtime"], context, client, respond, action["value"],
-                    channel_id=(body.get("channel") or {}).get("id"), trigger_id=body.get("trigger_id"),
-                    replace=True)
+    await send_link(context["runtime"], context, client, Reply.to(body, client, respond, replace=True),
+                    action["value"], channel_id=(body.get("channel") or {}).get("id"),
+                    trigger_id=body.get("trigger_id"))
 
 
 async def bluesky_handle_submitted(ack, view, body, context, client) -> None:
@@ -191,15 +228,15 @@ async def refresh_button(ack, action, context, client, respond) -> None:
 
 async def reconnect_button(ack, body, action, context, client, respond) -> None:
     await ack()
-    await send_link(context["runtime"], context, client, respond, "", reconnect_id=_connection_id(action) or 0,
-                    channel_id=(body.get("channel") or {}).get("id"))
+    await send_link(context["runtime"], context, client, Reply.to(body, client, respond), "",
+                    reconnect_id=_connection_id(action) or 0, channel_id=(body.get("channel") or {}).get("id"))
 
 
 async def disconnect_button(ack, action, context, client, respond) -> None:
     await ack()
     runtime = context["runtime"]
     async with runtime.sessions() as session:
-        if await _refuse_unless_manager(runtime, session, context, client, respond):
+        if await _refuse_unless_manager(session, context, client, Reply(client, respond)):
             return
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         try:

@@ -96,6 +96,13 @@ def link_message(links: Iterable[ConnectLink], tz: str | None, reconnect_of: str
     return blocks
 
 
+def connect_modal(blocks: list[dict]) -> dict:
+    """The platform list, a link or an answer, when connecting starts from App Home."""
+    return {"type": "modal", "title": {"type": "plain_text", "text": "Connect an account"},
+            "close": {"type": "plain_text", "text": "Close"},
+            "blocks": [b for b in blocks if b["type"] != "header"]}
+
+
 def bluesky_handle_modal(channel_id: str | None) -> dict:
     return {
         "type": "modal", "callback_id": ids.BLUESKY_HANDLE_VIEW,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.views import View
 
+from bot import ids
 from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS
 from bot.services.connecting import ConnectionSummary
 from bot.views.connect import accounts_list
@@ -21,6 +22,10 @@ def home_view(command: str, connections: list[ConnectionSummary], configured: se
     if connections:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
             f"Refresh, reconnect or disconnect with `{command} accounts`.")}]})
+
+    blocks.append({"type": "actions", "elements": [{
+        "type": "button", "text": {"type": "plain_text", "text": "Connect an account"}, "style": "primary",
+        "action_id": ids.HOME_CONNECT}]})
 
     connected = {c.platform.key for c in connections}
     others = []
