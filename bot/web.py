@@ -137,7 +137,8 @@ def oauth_callback(runtime: Runtime):
             except connecting.CallbackRefused as refused:
                 await session.rollback()
                 error = refused.error
-                await tell(refused.team_id, refused.user_id, text=f"{error.title}. {error.message}")
+                await tell(refused.team_id, refused.user_id,
+                           text=connect_views.esc(f"{error.title}. {error.message}"))
                 return page(400, error.title, error.message, False, refused.team_id)
         name = connected.platform.name
         await tell(connected.team_id, connected.user_id, blocks=connect_views.choose_accounts(connected),

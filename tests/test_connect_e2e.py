@@ -56,10 +56,11 @@ def sender(connect_server):
 
 
 @pytest.fixture
-def browser(x):
+async def browser(x):
     """A browser: platform hosts reach the fake X (as DNS would reach X), everything else is direct."""
     client = build_client(x.origins())
     yield client
+    await client.aclose()
 
 
 def _blocks(value) -> list:

@@ -18,6 +18,11 @@ from bot.storage.models import ConnectionStatus
 CHECKBOXES_PER_GROUP = 10  # Slack's limit for one checkboxes element
 
 
+def esc(text: str) -> str:
+    """Names come from the platforms: escaped, a name like "<!channel>" cannot notify a whole channel."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _section(text: str, accessory: dict | None = None) -> dict:
     block = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
     if accessory:
@@ -140,7 +145,7 @@ def choose_accounts(connected: Connected) -> list[dict]:
     selectable = [c for c in connected.candidates if not c.refusal]
     refused = [c for c in connected.candidates if c.refusal]
     verb = "reconnected" if connected.reconnected else "connected"
-    blocks = [_section(f"*{connected.platform.name}* is {verb} ({connected.display_name}). "
+    blocks = [_section(f"*{connected.platform.name}* is {verb} ({esc(connected.display_name)}). "
                        "Choose which accounts Picmim may manage:")]
     for start in range(0, len(selectable), CHECKBOXES_PER_GROUP):
         group = selectable[start:start + CHECKBOXES_PER_GROUP]
@@ -150,7 +155,7 @@ def choose_accounts(connected: Connected) -> list[dict]:
             element["initial_options"] = element["options"]
         blocks.append({"type": "actions", "block_id": f"{ids.CHOOSE_ACCOUNTS_BLOCK}{start}", "elements": [element]})
     for c in refused:
-        blocks.append(_section(f":no_entry: *{c.name}* cannot be managed: {c.refusal}"))
+        blocks.append(_section(f":no_entry: *{esc(c.name)}* cannot be managed: {esc(c.refusal)}"))
     if connected.declined:
         blocks.append(_section(f":warning: {connected.declined_sentence()}"))
     blocks.append({"type": "actions", "elements": [
@@ -159,7 +164,7 @@ def choose_accounts(connected: Connected) -> list[dict]:
 
 
 def chosen_accounts(platform: PlatformInfo, names: list[str]) -> list[dict]:
-    listed = ", ".join(f"*{n}*" for n in names)
+    listed = ", ".join(f"*{esc(n)}*" for n in names)
     return [_section(f":white_check_mark: Picmim now manages {listed} on {platform.name}. "
                      f"See every account with `{ids.COMMAND} accounts`.")]
 
@@ -192,8 +197,8 @@ def accounts_list(summaries: list[ConnectionSummary], tz: str | None, may_manage
         return blocks
     for s in summaries[:15]:  # 3 blocks each, within Slack's 50
         synced = local_time(s.last_sync_at, tz) if s.last_sync_at else "never"
-        accounts = ", ".join(f"{name} ({kind})" for name, kind in s.accounts) or "none chosen yet"
-        lines = [f"*{s.platform.name}* · {s.display_name}: {status_text(s, tz)}",
+        accounts = ", ".join(f"{esc(name)} ({kind})" for name, kind in s.accounts) or "none chosen yet"
+        lines = [f"*{s.platform.name}* · {esc(s.display_name)}: {status_text(s, tz)}",
                  f"Last sync: {synced}", f"Accounts: {accounts}",
                  f"Permissions granted: {', '.join(s.scopes) or 'not reported by the platform'}"]
         if s.scheduled_posts:
@@ -201,13 +206,13 @@ def accounts_list(summaries: list[ConnectionSummary], tz: str | None, may_manage
         if s.guidance:
             lines.append(f":point_right: {s.guidance}")
         if s.last_error and s.status is not ConnectionStatus.ACTIVE:
-            lines.append(f"_{s.last_error[:300]}_")
+            lines.append(f"_{esc(s.last_error[:300])}_")
         blocks.append(_section("\n".join(lines)))
         if may_manage:
             value = str(s.id)
             confirm = {"title": {"type": "plain_text", "text": "Disconnect?"},
                        "text": {"type": "mrkdwn", "text": (
-                           f"Picmim stops managing {s.display_name} on {s.platform.name} and deletes its sign-in"
+                           f"Picmim stops managing {esc(s.display_name)} on {s.platform.name} and deletes its sign-in"
                            + (f"; {s.scheduled_posts} scheduled post{'s' * (s.scheduled_posts != 1)} to it will be "
                               "cancelled" if s.scheduled_posts else "")
                            + ". Published posts and figures stay.")},
