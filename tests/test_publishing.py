@@ -1,0 +1,226 @@
+"""Publishing due targets against the fake X: exactly once, retries as the platform asks, failures that
+say why, and outcomes nobody knows shown to a person instead of being sent again."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot.platforms.x import ADAPTER as XAdapter
+from bot.services.connecting import apply_tokens
+from bot.services.publishing import Publisher, RetryPolicy, claim_due, retry_target, schedule_targets
+from bot.services.workspaces import ensure_workspace
+from bot.storage import db
+from bot.storage.models import (
+    Account,
+    Connection,
+    ConnectionStatus,
+    Post,
+    PostStatus,
+    PostTarget,
+    TargetStatus,
+    utcnow,
+)
+from tests.fakes.x import FakeX
+from tests.platform_fixtures import platform_fake_fixtures
+
+REDIRECT_URI = "https://picmim.example/oauth/x/callback"
+
+platform_server, fake, http, adapter, tokens = platform_fake_fixtures(FakeX, XAdapter, REDIRECT_URI, pkce=True)
+
+
+class Clock:
+    def __init__(self):
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+
+async def no_media(session, post, adapter):
+    return [], []
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+async def account(engine, tokens):
+    async with db.session_factory(engine)() as session:
+        ws = await ensure_workspace(session, "T1")
+        await session.flush()
+        connection = Connection(workspace_id=ws.id, platform="x", external_user_id=tokens.external_user_id,
+                                display_name="Acme Marketing")
+        apply_tokens(connection, tokens)
+        session.add(connection)
+        await session.flush()
+        acct = Account(workspace_id=ws.id, connection_id=connection.id, platform="x",
+                       external_id=tokens.external_user_id, kind="profile", name="Acme Marketing",
+                       handle="acmemktg")
+        session.add(acct)
+        await session.commit()
+        return acct
+
+
+async def _post(engine, account, text="Hello from Picmim", when=None) -> int:
+    async with db.session_factory(engine)() as session:
+        post = Post(workspace_id=account.workspace_id, author_user_id="U1", text=text,
+                    targets=[PostTarget(account_id=account.id)])
+        session.add(post)
+        schedule_targets(post, when or utcnow() - timedelta(seconds=1))
+        await session.commit()
+        return post.targets[0].id
+
+
+def _publisher(engine, adapter, clock, **kw) -> Publisher:
+    return Publisher(db.session_factory(engine), {"x": adapter}, no_media, owner="test", clock=clock, **kw)
+
+
+async def _target(engine, target_id) -> PostTarget:
+    async with db.session_factory(engine)() as session:
+        return await session.get(PostTarget, target_id)
+
+
+async def test_a_due_post_is_published_with_its_link(engine, account, adapter, fake, clock):
+    target_id = await _post(engine, account)
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.PUBLISHED
+    target = await _target(engine, target_id)
+    assert target.remote_url.startswith("https://x.com/acmemktg/status/")
+    assert [p["text"] for p in fake.posts.values()] == ["Hello from Picmim"]
+    async with db.session_factory(engine)() as session:
+        assert (await session.get(Post, target.post_id)).status is PostStatus.PUBLISHED
+    assert await _publisher(engine, adapter, clock).tick() == [], "published once, never again"
+
+
+async def test_a_post_not_yet_due_waits(engine, account, adapter, clock):
+    await _post(engine, account, when=utcnow() + timedelta(hours=1))
+    assert await _publisher(engine, adapter, clock).tick() == []
+    clock.now += timedelta(hours=1, seconds=1)
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.PUBLISHED
+
+
+async def test_two_processes_claim_each_target_exactly_once(engine, account, database):
+    async with db.session_factory(engine)() as session:
+        posts = [Post(workspace_id=account.workspace_id, author_user_id="U1", text=f"post {i}",
+                      targets=[PostTarget(account_id=account.id)]) for i in range(200)]
+        for post in posts:
+            schedule_targets(post, utcnow() - timedelta(seconds=1))
+        session.add_all(posts)
+        await session.commit()
+    other = db.create_engine(database.url)  # a second process has its own connections
+    try:
+        async def drain(eng, owner):
+            claimed = []
+            while ids := await claim_due(db.session_factory(eng)(), owner, utcnow(), limit=7):
+                claimed += ids
+                await asyncio.sleep(0)
+            return claimed
+
+        first, second = await asyncio.gather(drain(engine, "one"), drain(other, "two"))
+    finally:
+        await other.dispose()
+    assert not set(first) & set(second)
+    assert len(first) + len(second) == 200 == len(set(first) | set(second))
+    async with db.session_factory(engine)() as session:
+        leased = await session.scalar(select(func.count()).where(PostTarget.status == TargetStatus.PUBLISHING))
+    assert leased == 200
+
+
+async def test_a_rate_limit_waits_for_xs_reset_without_using_up_tries(engine, account, adapter, fake, clock):
+    target_id = await _post(engine, account)
+    fake.rate_limit("/2/tweets", method="POST")
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.SCHEDULED
+    target = await _target(engine, target_id)
+    wait = (target.next_attempt_at - clock.now).total_seconds()
+    assert 800 <= wait <= 905, "X's x-rate-limit-reset is 900 s away in the fake"
+    assert target.attempts == 0 and "tries again at" in target.last_error
+    assert await _publisher(engine, adapter, clock).tick() == [], "not before the reset"
+    clock.now = target.next_attempt_at + timedelta(seconds=1)
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.PUBLISHED
+    assert len(fake.posts) == 1
+
+
+async def test_transient_failures_back_off_then_fail_with_the_reason(engine, account, adapter, fake, clock):
+    target_id = await _post(engine, account)
+    fake.fail("/2/tweets", status=503, times=3)
+    publisher = _publisher(engine, adapter, clock, policy=RetryPolicy(max_attempts=3,
+                                                                      first_delay=timedelta(seconds=30)))
+    waits = []
+    for _ in range(3):
+        [outcome] = await publisher.tick()
+        target = await _target(engine, target_id)
+        if outcome.status is TargetStatus.SCHEDULED:
+            waits.append((target.next_attempt_at - clock.now).total_seconds())
+            clock.now = target.next_attempt_at
+    assert waits == [30, 60]
+    assert outcome.status is TargetStatus.FAILED and "kept failing after 3 tries" in outcome.detail
+    assert fake.posts == {}
+
+
+async def test_a_revoked_grant_fails_at_once_with_reconnect_guidance(engine, account, adapter, fake, clock):
+    target_id = await _post(engine, account)
+    fake.revoke()
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.FAILED
+    assert "Reconnect" in outcome.detail
+    async with db.session_factory(engine)() as session:
+        connection = await session.get(Connection, account.connection_id)
+        assert connection.status in (ConnectionStatus.REVOKED, ConnectionStatus.EXPIRED)
+        post = await session.get(Post, (await _target(engine, target_id)).post_id)
+        assert post.status is PostStatus.FAILED
+
+
+async def test_an_expired_token_is_refreshed_before_publishing(engine, account, adapter, fake, clock):
+    target_id = await _post(engine, account)
+    async with db.session_factory(engine)() as session:
+        connection = await session.get(Connection, account.connection_id)
+        connection.token_expires_at = clock.now - timedelta(minutes=1)
+        old = connection.access_token
+        await session.commit()
+    fake.expire()
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.PUBLISHED
+    async with db.session_factory(engine)() as session:
+        assert (await session.get(Connection, account.connection_id)).access_token != old
+    assert (await _target(engine, target_id)).remote_id
+
+
+async def test_a_timeout_after_sending_is_unconfirmed_and_never_resent(engine, account, adapter, fake, clock, http):
+    http.timeout = httpx.Timeout(0.5)
+    target_id = await _post(engine, account, text="Did it go?")
+    fake.stall("/2/tweets", method="POST")
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.UNCONFIRMED and "may or may not be live" in outcome.detail
+    assert await _publisher(engine, adapter, clock).tick() == []
+    assert [p["text"] for p in fake.posts.values()] == ["Did it go?"], "it went out once"
+    async with db.session_factory(engine)() as session:
+        assert await retry_target(session, account.workspace_id, target_id, clock.now), "a person may resend"
+        await session.commit()
+
+
+async def test_a_lease_that_ran_out_mid_call_becomes_unconfirmed(engine, account, adapter, clock):
+    target_id = await _post(engine, account)
+    async with db.session_factory(engine)() as session:
+        assert await claim_due(session, "crashed-process", clock.now) == [target_id]
+    clock.now += timedelta(minutes=16)
+    assert await _publisher(engine, adapter, clock).tick() == []
+    target = await _target(engine, target_id)
+    assert target.status is TargetStatus.UNCONFIRMED and "may or may not be live" in target.last_error
+
+
+async def test_a_post_x_refuses_fails_with_xs_reason(engine, account, adapter, clock):
+    target_id = await _post(engine, account, text="x" * 300)
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.FAILED and "280" in outcome.detail
+    assert (await _target(engine, target_id)).error_kind == "rejected"
+
