@@ -56,13 +56,14 @@ async def migrate(settings: Settings) -> None:
 async def serve(settings: Settings) -> None:
     from aiohttp import web
 
+    from bot import jobs
     from bot.app import build_runtime, prepare_storage
 
     engine = await prepare_storage(settings)
     runtime = build_runtime(settings, engine)
     runner = web.AppRunner(runtime.web, access_log=None, handle_signals=False)
     await runner.setup()
-    socket_handler = None
+    socket_handler = scheduler = None
     try:
         if runtime.slack_authorization is not None:
             await runtime.slack_authorization.verify()
@@ -77,12 +78,15 @@ async def serve(settings: Settings) -> None:
             socket_handler = AsyncSocketModeHandler(runtime.bolt, settings.slack.app_token)
             await socket_handler.connect_async()
             log.info("Connected to Slack over Socket Mode")
+        scheduler = jobs.start(runtime)
         mode = "Socket Mode" if settings.slack.socket_mode else f"HTTP events at {settings.public_url}/slack/events"
         log.info("Picmim is listening on http://%s:%s (%s, %s workspace)", settings.host, settings.port, mode,
                  settings.slack.mode)
         await _wait_for_stop_signal()
         log.info("Stopping")
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         if socket_handler is not None:
             await socket_handler.close_async()
         await runner.cleanup()

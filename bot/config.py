@@ -30,7 +30,7 @@ SLACK_APPS_PAGE = "https://api.slack.com/apps"
 ENV_VARS = (
     "HOST", "PORT", "PUBLIC_URL", "DATABASE_URL", "PICMIM_SECRET_KEY", "PICMIM_ORIGIN_OVERRIDES", "LOG_LEVEL",
     "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN",
-    "SLACK_API_URL", "META_GRAPH_VERSION",
+    "SLACK_API_URL", "META_GRAPH_VERSION", "PICMIM_TICK_SECONDS",
     *(f"{prefix}_CLIENT_{part}" for prefix in CREDENTIAL_PREFIXES for part in ("ID", "SECRET")),
 )
 
@@ -97,6 +97,7 @@ class Settings:
     platform_credentials: Mapping[str, PlatformCredentials]
     meta_graph_version: str
     log_level: str
+    tick_seconds: float  # how often due posts are looked for
     problems: tuple[str, ...] = field(default=())
 
     def platform_configured(self, credential_prefix: str | None) -> bool:
@@ -234,6 +235,15 @@ def load_settings(
     if not re.fullmatch(r"v\d{1,3}\.\d", graph_version):
         problems.append(f"META_GRAPH_VERSION={graph_version!r} must look like v26.0.")
 
+    tick_text = get("PICMIM_TICK_SECONDS", "5")
+    try:
+        tick_seconds = float(tick_text)
+        if not 0.2 <= tick_seconds <= 3600:
+            raise ValueError
+    except ValueError:
+        problems.append(f"PICMIM_TICK_SECONDS={tick_text!r} must be a number of seconds from 0.2 to 3600.")
+        tick_seconds = 5.0
+
     log_level = get("LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR.")
@@ -254,6 +264,7 @@ def load_settings(
         platform_credentials=credentials,
         meta_graph_version=graph_version,
         log_level=log_level,
+        tick_seconds=tick_seconds,
         problems=tuple(slack_problems),
     )
 

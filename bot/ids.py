@@ -22,3 +22,7 @@ SETTINGS_MANAGERS_BLOCK = "settings_managers"
 SETTINGS_MANAGERS_INPUT = "settings_managers_policy"
 SETTINGS_MANAGER_USERS_BLOCK = "settings_manager_users"
 SETTINGS_MANAGER_USERS_INPUT = "settings_manager_users_input"
+
+# A post's status message
+POST_RETRY = "post_retry"  # value: the target's id (failed, or unconfirmed and checked by a person)
+POST_MARK_PUBLISHED = "post_mark_published"  # value: the target's id (unconfirmed, found live)

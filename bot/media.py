@@ -9,7 +9,9 @@ one is recompressed under the platform's byte limit.
 from __future__ import annotations
 
 import io
+import struct
 from fractions import Fraction
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -51,8 +53,121 @@ def inspect_image(data: bytes, id: str = "", filename: str = "", alt_text: str |
                       height=height, filename=filename, alt_text=alt_text)
 
 
+def probe_image(data: bytes, id: str = "", filename: str = "",
+                alt_text: str | None = None) -> tuple[MediaFacts, dict[str, Any]]:
+    """`inspect_image`, plus the details worth keeping: format, mode, EXIF orientation, frames.
+
+    Checks the whole file as `inspect_image` does, but cheaply where the format allows: a JPEG is
+    decoded at an eighth of its size (every byte of it is still read), a PNG has the checksum of every
+    chunk verified instead of being inflated; other types are decoded in full."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        fmt, mode, size = image.format, image.mode, image.size
+        if fmt == "MPO":  # a camera JPEG with a second picture appended: every JPEG reader takes it
+            fmt = "JPEG"
+        frames = 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
+        has_alpha = _has_alpha(image)
+        if fmt == "PNG":
+            exif = _png_exif(data)
+            orientation = _orientation_of(_load_exif(exif)) if exif else 1
+            image.verify()
+        else:
+            orientation = _orientation(image)
+            if fmt == "JPEG":
+                image.draft(None, (max(1, size[0] // 8), max(1, size[1] // 8)))
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error,
+            Image.DecompressionBombError) as exc:
+        raise MediaError(f"This file is not a picture Picmim can read ({exc.__class__.__name__}).") from None
+    width, height = size
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    details: dict[str, Any] = {
+        "format": fmt,
+        "mode": mode,
+        "orientation": orientation,
+        "frames": frames,
+        "has_alpha": has_alpha,
+        "stored_size": list(size),  # as encoded, before the EXIF rotation
+    }
+    facts = MediaFacts(id=id, kind="image", mimetype=Image.MIME.get(fmt or "", f"image/{(fmt or 'unknown').lower()}"),
+                       size_bytes=len(data), width=width, height=height, filename=filename, alt_text=alt_text)
+    return facts, details
+
+
+def _png_exif(data: bytes) -> bytes | None:
+    """The eXIf chunk of a PNG, wherever it is (Pillow reads one after the pixels only by decoding them)."""
+    offset = 8
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        if kind == b"eXIf":
+            return data[offset + 8:offset + 8 + length]
+        if kind == b"IEND":
+            break
+        offset += 12 + length
+    return None
+
+
+def _load_exif(raw: bytes) -> Image.Exif:
+    exif = Image.Exif()
+    exif.load(raw)
+    return exif
+
+
+def _orientation_of(exif: Image.Exif | None) -> int:
+    value = exif.get(0x0112, 1) if exif is not None else 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _orientation(image: Image.Image) -> int:
+    return _orientation_of(image.getexif())
+
+
+# Containers a video may come in; anything else PyAV reads (an MP3 with cover art) is not a video.
+VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/avi", "video/mpegts")
+
+
+def probe(data: bytes, id: str = "", filename: str = "",
+          alt_text: str | None = None) -> tuple[MediaFacts, dict[str, Any]]:
+    """What an attachment is, from its bytes alone: a picture (Pillow) or a video (PyAV), with the
+    details worth keeping. Anything else is refused with a MediaError that names the file."""
+    try:
+        return probe_image(data, id=id, filename=filename, alt_text=alt_text)
+    except MediaError:
+        pass
+    try:
+        facts, details = probe_video(data, id=id, filename=filename, alt_text=alt_text)
+    except MediaError:
+        pass
+    else:
+        if facts.mimetype in VIDEO_TYPES and facts.width and facts.height:
+            return facts, details
+    name = f"“{filename}”" if filename else "This file"
+    raise MediaError(f"{name} is neither a picture nor a video Picmim can read: attach a JPEG, PNG, GIF or WebP "
+                     "picture, or an MP4, MOV or WebM video.")
+
+
+def sniff_mimetype(head: bytes) -> str | None:
+    """The type of a file the pipeline wrote, from its first bytes (12 are enough)."""
+    if head[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None
+
+
 def inspect_video(data: bytes, id: str = "", filename: str = "", alt_text: str | None = None) -> MediaFacts:
     """Container type, size, frame size, duration and frame rate, read with PyAV."""
+    return probe_video(data, id=id, filename=filename, alt_text=alt_text)[0]
+
+
+def probe_video(data: bytes, id: str = "", filename: str = "",
+                alt_text: str | None = None) -> tuple[MediaFacts, dict[str, Any]]:
+    """`inspect_video`, plus the details worth keeping: codecs, pixel format, bit rate."""
     import av
 
     try:
@@ -69,6 +184,15 @@ def inspect_video(data: bytes, id: str = "", filename: str = "", alt_text: str |
             rate = stream.average_rate or stream.base_rate
             fps = float(Fraction(rate)) if rate else None
             width, height = stream.codec_context.width, stream.codec_context.height
+            audio = next((s for s in container.streams if s.type == "audio"), None)
+            details: dict[str, Any] = {
+                "container": container.format.name,
+                "video_codec": stream.codec_context.name,
+                "pix_fmt": stream.codec_context.pix_fmt,
+                "audio_codec": audio.codec_context.name if audio is not None else None,
+                "bit_rate": container.bit_rate or None,
+                "frames": stream.frames or None,
+            }
     except av.error.FFmpegError as exc:
         raise MediaError(f"This file is not a video Picmim can read ({exc.__class__.__name__}).") from None
     if "webm" in names or "matroska" in names:
@@ -78,8 +202,10 @@ def inspect_video(data: bytes, id: str = "", filename: str = "", alt_text: str |
         mimetype = "video/quicktime" if data[8:12] == b"qt  " else "video/mp4"
     else:
         mimetype = "video/" + sorted(names)[0] if names else "application/octet-stream"
-    return MediaFacts(id=id, kind="video", mimetype=mimetype, size_bytes=len(data), width=width, height=height,
-                      duration=duration, fps=fps, filename=filename, alt_text=alt_text)
+    details.update(duration=duration, fps=fps)
+    facts = MediaFacts(id=id, kind="video", mimetype=mimetype, size_bytes=len(data), width=width, height=height,
+                       duration=duration, fps=fps, filename=filename, alt_text=alt_text)
+    return facts, details
 
 
 def convert_image(data: bytes, accepted: tuple[str, ...], max_bytes: int | None = None,
@@ -105,7 +231,8 @@ def convert_image(data: bytes, accepted: tuple[str, ...], max_bytes: int | None 
         (t for t in accepted if t in WRITABLE), None)
     if target is None:
         raise MediaError("Picmim cannot write any of the picture types this platform takes.")
-    image = ImageOps.exif_transpose(image)  # also drops the tag, so no viewer turns it twice
+    if orientation in range(2, 9):  # (without a turn, exif_transpose would only copy every pixel)
+        image = ImageOps.exif_transpose(image)  # also drops the tag, so no viewer turns it twice
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)  # an animation becomes its first frame
     image = _for_format(image, WRITABLE[target])
@@ -128,8 +255,12 @@ def fit_image(data: bytes, limits: MediaLimits) -> tuple[bytes, str]:
     return convert_image(data, limits.mimetypes, limits.max_bytes, limits.max_width, limits.max_height)
 
 
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
 def _for_format(image: Image.Image, fmt: str) -> Image.Image:
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    has_alpha = _has_alpha(image)
     if fmt == "JPEG":
         if has_alpha:
             rgba = image.convert("RGBA")

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.platforms import bluesky
-from bot.services import connecting
+from bot.services import connecting, media_store
 from bot.storage import db
 from bot.views import connect as connect_views
 
@@ -30,6 +30,7 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", health(runtime))
     app.router.add_get(bluesky.CLIENT_METADATA_PATH, bluesky_client_metadata(runtime))
     app.router.add_get("/oauth/{platform}/callback", oauth_callback(runtime))
+    app.router.add_get("/media/{token}", media_link(runtime))
     return app
 
 
@@ -170,3 +171,8 @@ def health(runtime: Runtime):
         return web.json_response({"ok": True, "database": "ok", "slack_mode": runtime.settings.slack.mode})
 
     return healthz
+
+
+def media_link(runtime: Runtime):
+    """Public media links for platforms that pull media: the signed, expiring token names the file."""
+    return media_store.link_handler(media_store.MediaStore.from_settings(runtime.settings))

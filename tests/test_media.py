@@ -107,3 +107,81 @@ def test_animated_gif_becomes_its_first_frame():
     data, mimetype = media.convert_image(buf.getvalue(), ("image/jpeg",))
     red, _, blue = opened(data).getpixel((10, 10))
     assert mimetype == "image/jpeg" and red > 200 and blue < 60
+
+
+def test_probe_tells_pictures_from_videos_by_their_bytes():
+    facts, details = media.probe(make_image(320, 200, "WEBP"), filename="pic.mp4")
+    assert (facts.kind, facts.mimetype, facts.width, facts.height) == ("image", "image/webp", 320, 200)
+    assert details["format"] == "WEBP" and details["orientation"] == 1 and details["frames"] == 1
+    facts, details = media.probe(make_video(fmt="webm"), filename="clip.png")
+    assert (facts.kind, facts.mimetype) == ("video", "video/webm")
+    assert details["video_codec"] == "vp8" and details["audio_codec"] is None and details["fps"] == pytest.approx(30)
+    with pytest.raises(media.MediaError, match="“notes.txt” is neither a picture nor a video"):
+        media.probe(b"hello\n" * 100, filename="notes.txt")
+
+
+def test_probe_refuses_sound():
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="wav") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame(format="s16", layout="mono", samples=800)
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.sample_rate = 8000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with pytest.raises(media.MediaError, match="neither a picture nor a video"):
+        media.probe(buf.getvalue(), filename="song.wav")
+
+
+def test_sniff_mimetype():
+    assert media.sniff_mimetype(make_image(8, 8, "JPEG")[:12]) == "image/jpeg"
+    assert media.sniff_mimetype(make_image(8, 8, "PNG")[:12]) == "image/png"
+    assert media.sniff_mimetype(make_image(8, 8, "WEBP")[:12]) == "image/webp"
+    assert media.sniff_mimetype(make_image(8, 8, "GIF")[:12]) == "image/gif"
+    assert media.sniff_mimetype(b"<html>") is None
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def test_probe_reads_png_orientation_before_or_after_the_pixels():
+    before = with_orientation("PNG", 300, 200, 8)
+    assert media.probe(before)[0].width == 200 and media.probe(before)[1]["orientation"] == 8
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    plain = make_image(300, 200, "PNG")
+    after = plain[:-12] + png_chunk(b"eXIf", exif.tobytes()) + plain[-12:]  # just before IEND
+    facts, details = media.probe(after)
+    assert (facts.width, facts.height, details["orientation"]) == (200, 300, 6)
+    assert (media.inspect_image(after).width, media.inspect_image(after).height) == (200, 300)  # agrees
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_probe_refuses_damaged_pictures(fmt):
+    data = make_image(640, 480, fmt)
+    assert media.probe(data)[0].mimetype == f"image/{fmt.lower()}"
+    with pytest.raises(media.MediaError, match="neither a picture nor a video"):
+        media.probe(data[: len(data) * 2 // 3], filename="broken")
+    if fmt == "PNG":  # one flipped byte in the pixel data: the chunk's checksum no longer matches
+        damaged = bytearray(data)
+        damaged[len(data) // 2] ^= 0xFF
+        with pytest.raises(media.MediaError):
+            media.probe(bytes(damaged))
+
+
+def test_probe_takes_a_camera_mpo_for_the_jpeg_it_is():
+    first, second = (Image.open(io.BytesIO(make_image(400, 300, "JPEG"))) for _ in range(2))
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(buf.getvalue())).format == "MPO"
+    facts, details = media.probe(buf.getvalue())
+    assert (facts.mimetype, facts.width, details["format"], details["frames"]) == ("image/jpeg", 400, "JPEG", 1)

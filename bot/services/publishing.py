@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.platforms import registry
 from bot.platforms.base import (
     AccessRevoked,
     AccountRef,
@@ -311,3 +312,48 @@ def schedule_targets(post: Post, when: datetime) -> None:
         # None: a target not flushed yet has not received its default (pending) status.
         if target.status in (None, TargetStatus.PENDING, TargetStatus.SCHEDULED, TargetStatus.HELD):
             target.status, target.next_attempt_at = TargetStatus.SCHEDULED, when
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    """One account's part of a post, as its status message shows it."""
+
+    target_id: int
+    platform_name: str
+    account_name: str
+    status: TargetStatus
+    url: str | None
+    detail: str | None
+
+
+async def target_lines(session: AsyncSession, post_id: int) -> list[TargetLine]:
+    rows = await session.execute(select(PostTarget, Account).join(Account, PostTarget.account_id == Account.id)
+                                 .where(PostTarget.post_id == post_id).order_by(PostTarget.id))
+    lines = []
+    for target, account in rows:
+        info = registry.get(account.platform)
+        lines.append(TargetLine(target.id, info.name if info else account.platform, account.name, target.status,
+                                target.remote_url, target.last_error))
+    return lines
+
+
+async def mark_published(session: AsyncSession, workspace_id: int, target_id: int, user_id: str,
+                         now: datetime) -> bool:
+    """A person checked the platform and found an unconfirmed post live."""
+    done = await session.execute(
+        update(PostTarget)
+        .where(PostTarget.id == target_id, PostTarget.status == TargetStatus.UNCONFIRMED,
+               PostTarget.post_id.in_(select(Post.id).where(Post.workspace_id == workspace_id)))
+        .values(status=TargetStatus.PUBLISHED, published_at=now, error_kind=None,
+                last_error=None)  # the person found it live (user_id is logged)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        return False
+    log.info("Target %s confirmed live by %s", target_id, user_id)
+    target = await session.get(PostTarget, target_id)
+    await settle_post(session, target.post_id)
+    return True
+
+
+def post_of_target(target_id: int):
+    return select(PostTarget.post_id).where(PostTarget.id == target_id)

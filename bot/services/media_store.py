@@ -1,0 +1,366 @@
+"""Attachments on disk: stored once per workspace by content hash, made to fit a platform once per rule
+set, and handed to adapters as bytes (streamed from disk) and as public links for platforms that pull.
+
+Layout under `<data_dir>/media/`: the original at `<sha256[:2]>/<sha256>`, each conversion beside it at
+`<sha256>.<variant>` (the variant names the rules it was made for). Files are written to a temporary
+name and renamed, so a reader never sees half a file and two processes may race harmlessly.
+
+Media links (`PUBLIC_URL/media/{token}`) name a file by hash and variant with an expiry, signed with an
+HMAC whose key is derived from the encryption key (PICMIM_SECRET_KEY, or the key file), so every process
+of one install agrees and nobody can forge or guess one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from aiohttp import web
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import media
+from bot.media import MediaError
+from bot.platforms.base import MediaFacts, MediaLimits, MediaPayload
+from bot.storage import crypto
+from bot.storage.models import MediaItem
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_SLACK_FILE_BYTES = 10 * 1024 * 1024  # Slack's file_input takes files up to 10 MB each
+LINK_LIFETIME = 2 * 24 * 3600  # seconds a media link works: long enough for a platform's slow fetch
+CHUNK_BYTES = 256 * 1024  # what MediaPayload.read() and the download hand over at a time
+ORIGINAL = "o"  # the variant name of the stored bytes themselves
+
+_LINK_CONTEXT = b"picmim media links v1"  # so the link key is never the encryption key itself
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_VARIANT = re.compile(r"o|[0-9a-f]{16}")
+_MIMETYPE = re.compile(r"(image|video)/[a-z0-9.+-]{1,40}")
+
+
+class LinkInvalid(Exception):
+    """A media token that was not made by this install (or was altered)."""
+
+
+class LinkExpired(Exception):
+    """A genuine media token whose time is up."""
+
+
+class MediaStore:
+    """The files of one install. Cheap to build; the link key is read when first needed."""
+
+    def __init__(self, data_dir: Path, public_url: str, secret_keys: tuple[str, ...] = ()):
+        self.root = Path(data_dir) / "media"
+        self.public_url = public_url.rstrip("/")
+        self._data_dir = Path(data_dir)
+        self._secret_keys = tuple(secret_keys)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MediaStore:
+        return cls(settings.data_dir, settings.public_url, settings.secret_keys)
+
+    # ---- storing -------------------------------------------------------------------------
+
+    async def store(self, session: AsyncSession, workspace_id: int, data: bytes, filename: str,
+                    declared_mimetype: str | None = None) -> MediaItem:
+        """The workspace's item for these bytes, stored (file and row) if new. What the file is comes
+        from its bytes, never from its name or the declared type. Raises MediaError for anything that
+        is neither a picture nor a video. The caller commits."""
+        sha = hashlib.sha256(data).hexdigest()
+        item = await self._find(session, workspace_id, sha)
+        if item is not None:
+            if not self.path(sha).is_file():  # the data folder was cleaned or moved: put the file back
+                await asyncio.to_thread(_write_atomically, self.path(sha), data, True)
+            return item
+        found, details = await asyncio.to_thread(media.probe, data, "", filename)
+        if declared_mimetype and declared_mimetype.split(";")[0].strip().lower() != found.mimetype:
+            details["declared_mimetype"] = declared_mimetype
+        details.update(kind=found.kind, fps=found.fps, duration=found.duration)
+        path = self.path(sha)
+        if not path.is_file():
+            await asyncio.to_thread(_write_atomically, path, data, True)
+        item = MediaItem(
+            workspace_id=workspace_id, sha256=sha, filename=(filename or "attachment")[:255],
+            mimetype=found.mimetype, size_bytes=len(data), width=found.width, height=found.height,
+            duration_ms=round(found.duration * 1000) if found.duration is not None else None,
+            facts=details, path=str(path.relative_to(self._data_dir)),
+        )
+        try:
+            async with session.begin_nested():
+                session.add(item)
+        except IntegrityError:  # another request stored the same bytes first
+            item = await self._find(session, workspace_id, sha)
+            if item is None:
+                raise
+        return item
+
+    @staticmethod
+    async def _find(session: AsyncSession, workspace_id: int, sha: str) -> MediaItem | None:
+        return await session.scalar(
+            select(MediaItem).where(MediaItem.workspace_id == workspace_id, MediaItem.sha256 == sha))
+
+    def path(self, sha256: str, variant: str = ORIGINAL) -> Path:
+        if not _SHA256.fullmatch(sha256) or not _VARIANT.fullmatch(variant):
+            raise ValueError("not a media file name")
+        name = sha256 if variant == ORIGINAL else f"{sha256}.{variant}"
+        return self.root / sha256[:2] / name
+
+    # ---- making it fit ---------------------------------------------------------------------
+
+    def prepare(self, item: MediaItem, limits: MediaLimits | None) -> tuple[bytes, str]:
+        """The bytes to send under these limits, and their type: the stored bytes when they already
+        fit, else a conversion (made once per rule set, then read from disk). Blocking: call it in a
+        thread from async code, or use `payload()`."""
+        path, mimetype = self.variant(item, limits)
+        return path.read_bytes(), mimetype
+
+    def variant(self, item: MediaItem, limits: MediaLimits | None) -> tuple[Path, str]:
+        """Where the bytes for these limits are on disk (converting first if need be), and their type."""
+        if not _needs_conversion(item, limits):
+            return self.path(item.sha256), item.mimetype
+        variant = rules_key(limits)
+        path = self.path(item.sha256, variant)
+        try:
+            with path.open("rb") as fh:
+                mimetype = media.sniff_mimetype(fh.read(12))
+            if mimetype:
+                return path, mimetype
+        except FileNotFoundError:
+            pass
+        original = self.path(item.sha256).read_bytes()
+        data, mimetype = media.fit_image(original, limits)
+        if data is original:  # the pipeline found it fits after all
+            return self.path(item.sha256), item.mimetype
+        del original
+        _write_atomically(path, data, False)
+        return path, mimetype
+
+    async def payload(self, item: MediaItem, limits: MediaLimits | None = None, alt_text: str | None = None,
+                      link_lifetime: int = LINK_LIFETIME) -> MediaPayload:
+        """The attachment as an adapter takes it: facts of the bytes it will get, a reader that
+        streams them from disk, and a media link to the same bytes."""
+        path, mimetype = await asyncio.to_thread(self.variant, item, limits)
+        base = facts(item, alt_text=alt_text)
+        if path.name == item.sha256:
+            described = base
+        else:
+            width, height = await asyncio.to_thread(_image_size, path)
+            described = MediaFacts(id=base.id, kind=base.kind, mimetype=mimetype, size_bytes=path.stat().st_size,
+                                   width=width, height=height, filename=base.filename, alt_text=alt_text)
+        variant = ORIGINAL if path.name == item.sha256 else path.name.split(".", 1)[1]
+        url = self.link(item.sha256, variant, mimetype, lifetime=link_lifetime)
+        return MediaPayload(facts=described, public_url=url, read=_reader(path))
+
+    # ---- media links -------------------------------------------------------------------------
+
+    @cached_property
+    def _link_keys(self) -> tuple[bytes, ...]:
+        keys = self._secret_keys
+        if not keys:
+            key, _created = crypto.load_or_create_key_file(self._data_dir)
+            keys = (key,)
+        return tuple(hmac.new(base64.urlsafe_b64decode(k.encode()), _LINK_CONTEXT, hashlib.sha256).digest()
+                     for k in keys)
+
+    def token(self, sha256: str, variant: str, mimetype: str, *, lifetime: int = LINK_LIFETIME,
+              now: float | None = None) -> str:
+        if not _SHA256.fullmatch(sha256) or not _VARIANT.fullmatch(variant) or not _MIMETYPE.fullmatch(mimetype):
+            raise ValueError("not a media file")
+        expires = int((time.time() if now is None else now) + lifetime)
+        body = f"{sha256}:{variant}:{mimetype}:{expires}".encode()
+        return f"{_b64(body)}.{_b64(_mac(self._link_keys[0], body))}"
+
+    def link(self, sha256: str, variant: str, mimetype: str, *, lifetime: int = LINK_LIFETIME,
+             now: float | None = None) -> str:
+        """`PUBLIC_URL/media/{token}`: the file, for whoever has the link, until it expires."""
+        return f"{self.public_url}/media/{self.token(sha256, variant, mimetype, lifetime=lifetime, now=now)}"
+
+    def resolve(self, token: str, now: float | None = None) -> tuple[Path, str]:
+        """The file and type a token names. Raises LinkInvalid (forged, altered, malformed) or
+        LinkExpired (genuine, but late)."""
+        body_text, dot, mac_text = token.partition(".")
+        if not dot or len(token) > 400:
+            raise LinkInvalid
+        try:
+            body, mac = _unb64(body_text), _unb64(mac_text)
+        except (binascii.Error, ValueError):
+            raise LinkInvalid from None
+        if not any(hmac.compare_digest(mac, _mac(key, body)) for key in self._link_keys):
+            raise LinkInvalid
+        try:
+            sha, variant, mimetype, expires = body.decode().split(":")
+            path, expires_at = self.path(sha, variant), int(expires)
+        except ValueError:
+            raise LinkInvalid from None
+        if not _MIMETYPE.fullmatch(mimetype):
+            raise LinkInvalid
+        if expires_at < (time.time() if now is None else now):
+            raise LinkExpired
+        return path, mimetype
+
+
+# ---- what an item is -------------------------------------------------------------------------------
+
+
+def facts(item: MediaItem, alt_text: str | None = None) -> MediaFacts:
+    """The stored item as validation sees it (sizes as shown, after any EXIF rotation)."""
+    details = item.facts or {}
+    kind = details.get("kind") or ("video" if item.mimetype.startswith("video/") else "image")
+    return MediaFacts(
+        id=str(item.id), kind=kind, mimetype=item.mimetype, size_bytes=item.size_bytes, width=item.width,
+        height=item.height, duration=item.duration_ms / 1000 if item.duration_ms is not None else None,
+        fps=details.get("fps"), filename=item.filename, alt_text=alt_text,
+    )
+
+
+def rules_key(limits: MediaLimits) -> str:
+    """A short name for what a conversion depends on: the accepted types and the size limits."""
+    rule = repr((limits.kind, tuple(limits.mimetypes), limits.max_bytes, limits.max_width, limits.max_height))
+    return hashlib.sha256(rule.encode()).hexdigest()[:16]
+
+
+def _needs_conversion(item: MediaItem, limits: MediaLimits | None) -> bool:
+    if limits is None or not item.mimetype.startswith("image/") or limits.kind != "image":
+        return False  # videos go as they are; validation has said whether they fit
+    orientation = (item.facts or {}).get("orientation", 1)
+    return not (
+        item.mimetype in limits.mimetypes
+        and orientation in (None, 1)
+        and (limits.max_bytes is None or item.size_bytes <= limits.max_bytes)
+        and (limits.max_width is None or (item.width or 0) <= limits.max_width)
+        and (limits.max_height is None or (item.height or 0) <= limits.max_height)
+    )
+
+
+# ---- Slack ----------------------------------------------------------------------------------------
+
+
+async def download_slack_file(http: httpx.AsyncClient, file: dict[str, Any], bot_token: str,
+                              max_bytes: int = MAX_SLACK_FILE_BYTES) -> bytes:
+    """The bytes of a file submitted through a modal's file_input, fetched with the bot token. Refuses,
+    in plain words, a file over `max_bytes` (without reading it all) and Slack's HTML login page
+    (what Slack answers when the token may not read files)."""
+    name = f"“{file.get('name') or file.get('title') or file.get('id') or 'the file'}”"
+    url = file.get("url_private_download") or file.get("url_private")
+    if not url:
+        raise MediaError(f"Slack did not say where to fetch {name}; attach it again.")
+    limit_text = f"{max_bytes / 1024 / 1024:g} MB"
+    if isinstance(file.get("size"), int) and file["size"] > max_bytes:
+        raise MediaError(f"{name} is larger than {limit_text}; attach a smaller file.")
+    try:
+        async with http.stream("GET", url, headers={"Authorization": f"Bearer {bot_token}"},
+                               follow_redirects=True) as response:
+            if response.status_code != 200:
+                raise MediaError(f"Slack did not hand over {name} (HTTP {response.status_code}); "
+                                 "attach it again.")
+            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type in ("text/html", "application/xhtml+xml"):
+                raise MediaError(f"Slack did not hand over {name}: reinstall the app so it has the files:read "
+                                 "permission, then attach the file again.")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise MediaError(f"{name} is larger than {limit_text}; attach a smaller file.")
+            buf = bytearray()
+            async for chunk in response.aiter_bytes(CHUNK_BYTES):
+                buf += chunk
+                if len(buf) > max_bytes:
+                    raise MediaError(f"{name} is larger than {limit_text}; attach a smaller file.")
+    except httpx.HTTPError as exc:
+        raise MediaError(f"Slack could not be reached to fetch {name} ({exc.__class__.__name__}); "
+                         "try again in a moment.") from None
+    return bytes(buf)
+
+
+# ---- serving media links ------------------------------------------------------------------------
+
+
+def link_handler(store: MediaStore):
+    """The aiohttp handler of `GET /media/{token}` (HEAD and Range requests included)."""
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        try:
+            path, mimetype = store.resolve(request.match_info.get("token", ""))
+        except LinkExpired:
+            return web.Response(status=410, text="This media link has expired.")
+        except LinkInvalid:
+            return web.Response(status=404, text="Not found.")
+        if not await asyncio.to_thread(path.is_file):
+            return web.Response(status=404, text="Not found.")
+        return web.FileResponse(path, headers={
+            "Content-Type": mimetype,
+            "Cache-Control": "private",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": "inline",
+        })
+
+    return serve
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+
+def _write_atomically(path: Path, data: bytes, durable: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _reader(path: Path):
+    async def read() -> AsyncIterator[bytes]:
+        fh = await asyncio.to_thread(path.open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(fh.read, CHUNK_BYTES):
+                yield chunk
+        finally:
+            fh.close()
+
+    return read
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        return image.size
+
+
+def _mac(key: bytes, body: bytes) -> bytes:
+    return hmac.new(key, body, hashlib.sha256).digest()[:18]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
