@@ -11,6 +11,7 @@ Free of Slack and HTTP details: the caller hands in the adapters, a media source
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -123,19 +124,32 @@ class Publisher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], adapters: Mapping[str, Adapter],
                  media: MediaSource, owner: str, policy: RetryPolicy = RetryPolicy(),
                  clock: Callable[[], datetime] = utcnow,
-                 on_change: Callable[[int], Awaitable[None]] | None = None, batch: int = 20):
+                 on_change: Callable[[int], Awaitable[None]] | None = None, batch: int = 40,
+                 concurrency: int = 4):
         self.sessions, self.adapters, self.media, self.owner = sessions, adapters, media, owner
-        self.policy, self.clock, self.on_change, self.batch = policy, clock, on_change, batch
+        self.policy, self.clock, self.on_change = policy, clock, on_change
+        self.batch, self.concurrency = batch, concurrency
 
     async def tick(self) -> list[Outcome]:
+        """Publish what is due, a few targets at a time. Targets are claimed just before their calls
+        start, so a process that dies leaves only the calls it had under way in doubt."""
         async with self.sessions() as session:
-            changed = await expire_leases(session, self.clock())
-            ids = await claim_due(session, self.owner, self.clock(), self.batch)
-        outcomes = [await self.publish(target_id) for target_id in ids]
-        for post_id in sorted(set(changed) | {o.post_id for o in outcomes}):
-            if self.on_change is not None:
-                await self.on_change(post_id)
+            await self._changed(await expire_leases(session, self.clock()))
+        outcomes: list[Outcome] = []
+        while len(outcomes) < self.batch:
+            async with self.sessions() as session:
+                ids = await claim_due(session, self.owner, self.clock(), self.concurrency)
+            if not ids:
+                break
+            done = await asyncio.gather(*(self.publish(target_id) for target_id in ids))
+            outcomes += done
+            await self._changed({o.post_id for o in done})
         return outcomes
+
+    async def _changed(self, post_ids) -> None:
+        if self.on_change is not None:
+            for post_id in sorted(post_ids):
+                await self.on_change(post_id)
 
     async def publish(self, target_id: int) -> Outcome:
         async with self.sessions() as session:
