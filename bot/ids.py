@@ -26,3 +26,22 @@ SETTINGS_MANAGER_USERS_INPUT = "settings_manager_users_input"
 # A post's status message
 POST_RETRY = "post_retry"  # value: the target's id (failed, or unconfirmed and checked by a person)
 POST_MARK_PUBLISHED = "post_mark_published"  # value: the target's id (unconfirmed, found live)
+
+# Composing a post
+COMPOSE_VIEW = "compose"  # the compose modal (submitted, or closed into a draft)
+COMPOSE_SHORTCUT = "compose_from_message"  # the "Post to social" message shortcut
+COMPOSE_TEXT_BLOCK = "compose_text"
+COMPOSE_TEXT_INPUT = "compose_text_input"
+COMPOSE_MEDIA_BLOCK = "compose_media"
+COMPOSE_MEDIA_INPUT = "compose_media_input"
+COMPOSE_ACCOUNTS_BLOCK = "compose_accounts"
+COMPOSE_ACCOUNTS_INPUT = "compose_accounts_input"  # option values: account ids
+COMPOSE_VARIANT_BLOCK = "compose_variant_"  # + the platform's key
+COMPOSE_VARIANT_INPUT = "compose_variant_input"
+COMPOSE_COMMENT_BLOCK = "compose_first_comment"
+COMPOSE_COMMENT_INPUT = "compose_first_comment_input"
+COMPOSE_WHEN_BLOCK = "compose_when"
+COMPOSE_WHEN_INPUT = "compose_when_input"  # value: now | schedule
+COMPOSE_AT_BLOCK = "compose_at"
+COMPOSE_AT_INPUT = "compose_at_input"
+DRAFT_OPEN = "draft_open"  # a draft's "Open" button in /picmim drafts (value: the post's id)

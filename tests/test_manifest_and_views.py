@@ -63,3 +63,20 @@ def test_fake_slack_refuses_what_block_kit_refuses():
     assert block_kit_errors([{"type": "no_such_block"}], 50)
     assert view_errors({"type": "modal", "title": {"type": "plain_text", "text": "x" * 25},
                         "blocks": [{"type": "divider"}]})
+
+
+def test_manifest_has_the_post_to_social_shortcut_and_the_compose_modal_is_valid():
+    from bot import ids
+    from bot.services.composing import Choice, Composition
+    from bot.views.compose import compose_modal, drafts_list, nothing_connected_modal
+
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert (shortcut["type"], shortcut["callback_id"], shortcut["name"]) == (
+        "message", ids.COMPOSE_SHORTCUT, "Post to social")
+    assert len(shortcut["description"]) <= 80
+    offered = [Choice(1, "x", "X", "Acme", "acme"), Choice(2, "bluesky", "Bluesky", "Acme", "acme.bsky.social")]
+    view = compose_modal(offered, Composition("hi", [2], {"x": "hi X"}, "first"), '{"channel_id": "C1"}')
+    assert view_errors(view) == []
+    assert view_errors(nothing_connected_modal()) == []
+    assert block_kit_errors(drafts_list([], None), 50) == []

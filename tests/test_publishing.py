@@ -118,15 +118,18 @@ async def test_two_processes_claim_each_target_exactly_once(engine, account, dat
     other = db.create_engine(database.url)  # a second process has its own connections
     try:
         async def drain(eng, owner):
-            claimed = []
+            batches = []
             while ids := await claim_due(db.session_factory(eng)(), owner, utcnow(), limit=7):
-                claimed += ids
+                batches.append(ids)
                 await asyncio.sleep(0)
-            return claimed
+            return batches
 
-        first, second = await asyncio.gather(drain(engine, "one"), drain(other, "two"))
+        first_batches, second_batches = await asyncio.gather(drain(engine, "one"), drain(other, "two"))
+        first = [i for batch in first_batches for i in batch]
+        second = [i for batch in second_batches for i in batch]
     finally:
         await other.dispose()
+    assert max(len(batch) for batch in first_batches + second_batches) <= 7, "a claim takes at most its limit"
     assert not set(first) & set(second)
     assert len(first) + len(second) == 200 == len(set(first) | set(second))
     async with db.session_factory(engine)() as session:

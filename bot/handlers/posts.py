@@ -35,11 +35,17 @@ async def update_post_message(runtime, post_id: int) -> None:
         try:
             if post.message_ts and post.channel_id:
                 await client.chat_update(channel=post.channel_id, ts=post.message_ts, blocks=blocks, text=text)
-            else:
+                return
+            try:
                 sent = await client.chat_postMessage(channel=post.channel_id or post.author_user_id, blocks=blocks,
                                                      text=text)
-                post.channel_id, post.message_ts = sent["channel"], sent["ts"]
-                await session.commit()
+            except SlackApiError as exc:
+                if exc.response.get("error") not in ("not_in_channel", "channel_not_found", "is_archived"):
+                    raise
+                # The bot cannot write where the post was composed: the author's DM always works.
+                sent = await client.chat_postMessage(channel=post.author_user_id, blocks=blocks, text=text)
+            post.channel_id, post.message_ts = sent["channel"], sent["ts"]
+            await session.commit()
         except SlackApiError as exc:
             log.warning("Could not update the message of post %s: %s", post_id, exc.response.get("error"))
 

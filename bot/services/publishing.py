@@ -12,6 +12,7 @@ Free of Slack and HTTP details: the caller hands in the adapters, a media source
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -79,15 +80,27 @@ class Outcome:
 
 
 async def claim_due(session: AsyncSession, owner: str, now: datetime, limit: int = 20) -> list[int]:
-    """Claim up to `limit` due targets for `owner` with a lease; returns their ids (committed)."""
+    """Claim up to `limit` due targets for `owner` with a lease; returns their ids (committed).
+
+    The candidates are read first (on PostgreSQL locked with SKIP LOCKED, so concurrent claimers take
+    different rows), then updated only if still scheduled: a row another process claimed meanwhile is
+    left alone. (One UPDATE with a LIMIT…SKIP LOCKED subquery is not safe: PostgreSQL may run the
+    subquery once per row and claim far more than `limit`.)"""
     due = (select(PostTarget.id)
            .where(PostTarget.status == TargetStatus.SCHEDULED, PostTarget.next_attempt_at <= now)
            .order_by(PostTarget.next_attempt_at, PostTarget.id).limit(limit))
     if session.bind.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    candidates = (await session.scalars(due)).all()
+    if not candidates:
+        await session.commit()
+        return []
     claimed = await session.execute(
         update(PostTarget)
-        .where(PostTarget.id.in_(due.scalar_subquery()), PostTarget.status == TargetStatus.SCHEDULED)
+        # Still scheduled and still due: a candidate another claimer took, published and rescheduled
+        # meanwhile (SQLite reads without locking) is not taken again.
+        .where(PostTarget.id.in_(candidates), PostTarget.status == TargetStatus.SCHEDULED,
+               PostTarget.next_attempt_at <= now)
         .values(status=TargetStatus.PUBLISHING, lease_owner=owner, lease_expires_at=now + LEASE,
                 attempts=PostTarget.attempts + 1)
         .returning(PostTarget.id)
@@ -129,21 +142,34 @@ class Publisher:
         self.sessions, self.adapters, self.media, self.owner = sessions, adapters, media, owner
         self.policy, self.clock, self.on_change = policy, clock, on_change
         self.batch, self.concurrency = batch, concurrency
+        # SQLite has one writer at a time: queue this process's writes on a lock instead of letting
+        # them spin in SQLite's busy handler (other processes still wait on busy_timeout).
+        bind = sessions.kw.get("bind")
+        self._sqlite_writes = asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite" else None
+
+    def _writing(self):
+        return self._sqlite_writes or contextlib.nullcontext()
 
     async def tick(self) -> list[Outcome]:
-        """Publish what is due, a few targets at a time. Targets are claimed just before their calls
-        start, so a process that dies leaves only the calls it had under way in doubt."""
-        async with self.sessions() as session:
-            await self._changed(await expire_leases(session, self.clock()))
+        """Publish what is due with `concurrency` workers, each claiming one target just before its
+        call: a process that dies leaves only the calls it had under way in doubt, and no worker waits
+        for another's slow platform."""
+        async with self._writing(), self.sessions() as session:
+            changed = await expire_leases(session, self.clock())
+        await self._changed(changed)
         outcomes: list[Outcome] = []
-        while len(outcomes) < self.batch:
-            async with self.sessions() as session:
-                ids = await claim_due(session, self.owner, self.clock(), self.concurrency)
-            if not ids:
-                break
-            done = await asyncio.gather(*(self.publish(target_id) for target_id in ids))
-            outcomes += done
-            await self._changed({o.post_id for o in done})
+
+        async def worker() -> None:
+            while len(outcomes) < self.batch:
+                async with self._writing(), self.sessions() as session:
+                    ids = await claim_due(session, self.owner, self.clock(), 1)
+                if not ids:
+                    return
+                outcome = await self.publish(ids[0])
+                outcomes.append(outcome)
+                await self._changed({outcome.post_id})
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
         return outcomes
 
     async def _changed(self, post_ids) -> None:
@@ -153,10 +179,11 @@ class Publisher:
 
     async def publish(self, target_id: int) -> Outcome:
         async with self.sessions() as session:
-            target = await session.get(PostTarget, target_id)
-            post = await session.get(Post, target.post_id)
-            account = await session.get(Account, target.account_id)
-            connection = await session.get(Connection, account.connection_id) if account.connection_id else None
+            target, post, account, connection = (await session.execute(
+                select(PostTarget, Post, Account, Connection)
+                .join(Post, Post.id == PostTarget.post_id).join(Account, Account.id == PostTarget.account_id)
+                .outerjoin(Connection, Connection.id == Account.connection_id)
+                .where(PostTarget.id == target_id))).one()
             adapter = self.adapters.get(account.platform)
             try:
                 outcome = await self._publish(session, target, post, account, connection, adapter)
@@ -165,9 +192,10 @@ class Publisher:
                 outcome = self._finish(target, TargetStatus.UNCONFIRMED, "unconfirmed",
                                        "Something went wrong inside Picmim while publishing this; it may or may "
                                        "not be live. Check the account, then mark it published or send it again.")
-            await self._release(session, target)
-            await settle_post(session, post.id)
-            await session.commit()
+            async with self._writing():
+                await self._release(session, target)
+                await settle_post(session, post.id)
+                await session.commit()
             return outcome
 
     async def _publish(self, session: AsyncSession, target: PostTarget, post: Post, account: Account,
@@ -186,6 +214,7 @@ class Publisher:
         blocking = [p for p in problems if not p.fixable]
         if blocking:
             return self._finish(target, TargetStatus.FAILED, "rejected", "; ".join(p.message for p in blocking))
+        await session.commit()  # no transaction stays open while the platform answers
         for attempt in (1, 2):
             if connection.token_expires_at and connection.token_expires_at <= self.clock() and adapter.refreshable:
                 if not await self._refresh(session, connection, adapter):

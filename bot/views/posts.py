@@ -15,6 +15,10 @@ HEADLINES = {
     PostStatus.PUBLISHED: ":white_check_mark: Published",
     PostStatus.FAILED: ":x: Not everything was published",
     PostStatus.CANCELLED: ":no_entry_sign: Cancelled",
+    # Reviews in Slack come with the approvals feature; until then an admin turns approval off in
+    # settings to publish.
+    PostStatus.PENDING_APPROVAL: ":hourglass: Waiting for approval",
+    PostStatus.DRAFT: ":memo: Draft",
 }
 
 

@@ -1,0 +1,348 @@
+"""Composing a post: the accounts one may post to, the draft each account would receive, what stops it
+(keyed by the part of the form to fix), creating and scheduling the post, and keeping drafts.
+
+Free of Slack: the handlers read the modal into a `Composition` and show what comes back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.platforms import registry
+from bot.platforms.base import AccountRef, Adapter, Draft, MediaFacts, Problem
+from bot.services.media_store import facts as media_facts
+from bot.services.publishing import schedule_targets, settle_post
+from bot.storage.models import (
+    Account,
+    Connection,
+    ConnectionStatus,
+    MediaItem,
+    Post,
+    PostMedia,
+    PostStatus,
+    PostTarget,
+    TargetStatus,
+    Workspace,
+)
+
+LIVE_CONNECTIONS = (ConnectionStatus.ACTIVE, ConnectionStatus.EXPIRING)
+PAST_TOLERANCE = timedelta(minutes=1)  # the picker has minutes only: "this minute" still means now
+MAX_DRAFTS_LISTED = 40
+
+# The parts of the form a problem can be shown beside.
+TEXT, MEDIA, FIRST_COMMENT, ACCOUNTS, WHEN = "text", "media", "first_comment", "accounts", "when"
+
+
+def variant_field(platform: str) -> str:
+    return f"variant:{platform}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An account one may post to, as the modal's select offers it."""
+
+    id: int
+    platform: str
+    platform_name: str
+    name: str
+    handle: str | None = None
+
+
+@dataclass
+class Composition:
+    """What the modal holds (or a draft keeps)."""
+
+    text: str = ""
+    account_ids: list[int] = field(default_factory=list)
+    variants: dict[str, str] = field(default_factory=dict)  # platform key -> its own text
+    first_comment: str | None = None
+    when: datetime | None = None  # UTC; None = now
+
+    @property
+    def empty(self) -> bool:
+        return not (self.text.strip() or self.account_ids or self.first_comment or any(self.variants.values()))
+
+
+# ---- accounts ----------------------------------------------------------------------------------------
+
+
+def _platform_order(key: str) -> int:
+    keys = [p.key for p in registry.PLATFORMS]
+    return keys.index(key) if key in keys else len(keys)
+
+
+async def choices(session: AsyncSession, workspace_id: int, adapters: Mapping[str, Adapter]) -> list[Choice]:
+    """The workspace's managed accounts whose connection works, on platforms set up on this install."""
+    rows = await session.scalars(
+        select(Account).join(Connection, Account.connection_id == Connection.id)
+        .where(Account.workspace_id == workspace_id, Account.active.is_(True),
+               Connection.status.in_(LIVE_CONNECTIONS), Connection.access_token.is_not(None))
+        .order_by(Account.name, Account.id))
+    found = [Choice(a.id, a.platform, _platform_name(a.platform), a.name, a.handle)
+             for a in rows if a.platform in adapters]
+    return sorted(found, key=lambda c: _platform_order(c.platform))
+
+
+def _platform_name(key: str) -> str:
+    info = registry.get(key)
+    return info.name if info else key
+
+
+def platforms_of(found: Iterable[Choice]) -> list[tuple[str, str]]:
+    """(key, name) of each platform among the choices, in the registry's order."""
+    return list(dict.fromkeys((c.platform, c.platform_name) for c in found))
+
+
+# ---- checking --------------------------------------------------------------------------------------
+
+
+def form_problems(composition: Composition, offered: Sequence[Choice], now: datetime,
+                  schedule_without_time: bool = False) -> dict[str, list[str]]:
+    """What is wrong before any platform is asked: the choice of accounts and the time."""
+    problems: dict[str, list[str]] = {}
+    ids = {c.id for c in offered}
+    if not composition.account_ids:
+        problems[ACCOUNTS] = ["Choose at least one account."]
+    elif any(i not in ids for i in composition.account_ids):
+        problems[ACCOUNTS] = ["An account you chose is no longer connected: choose again, or reconnect it with "
+                              "`/picmim accounts`."]
+    if schedule_without_time:
+        problems[WHEN] = ["Pick the date and time to publish, or choose Now."]
+    elif composition.when is not None and composition.when < now - PAST_TOLERANCE:
+        problems[WHEN] = ["This time is in the past: pick a later one, or choose Now."]
+    return problems
+
+
+def draft_for(account: Account, composition: Composition, media: Sequence[MediaFacts] = ()) -> Draft:
+    """What this account would receive: its platform's text variant when one was given."""
+    variant = composition.variants.get(account.platform)
+    return Draft(text=variant if variant else composition.text, media=tuple(media),
+                 first_comment=composition.first_comment or None)
+
+
+def account_ref(account: Account, connection: Connection | None) -> AccountRef:
+    from bot.services.connecting import token_set
+
+    extra = dict(token_set(connection).extra) if connection is not None and connection.access_token else {}
+    user_token = connection.access_token if connection is not None else None
+    return AccountRef(platform=account.platform, external_id=account.external_id, kind=account.kind,
+                      name=account.name, user_token=user_token, token=account.access_token,
+                      handle=account.handle, settings=dict(account.settings or {}), extra=extra)
+
+
+async def accounts_by_id(session: AsyncSession, workspace_id: int, account_ids: Sequence[int]) -> list[Account]:
+    rows = await session.scalars(select(Account).options(selectinload(Account.connection))
+                                 .where(Account.workspace_id == workspace_id, Account.id.in_(list(account_ids))))
+    by_id = {a.id: a for a in rows}
+    return [by_id[i] for i in account_ids if i in by_id]
+
+
+def problems_by_field(accounts: Sequence[Account], adapters: Mapping[str, Adapter], composition: Composition,
+                      media: Sequence[MediaFacts] = ()) -> dict[str, list[str]]:
+    """Every problem no conversion fixes, per part of the form (a text problem goes beside the platform's
+    variant when it has one), each sentence once."""
+    found: dict[str, list[str]] = {}
+    for account in accounts:
+        adapter = adapters.get(account.platform)
+        if adapter is None:
+            found.setdefault(ACCOUNTS, []).append(f"{_platform_name(account.platform)} is not set up on this "
+                                                  "install any more; ask the app's admin.")
+            continue
+        for problem in blocking(adapter.validate(account_ref(account, account.connection),
+                                                 draft_for(account, composition, media))):
+            key = _field_of(problem, account.platform, composition)
+            if problem.message not in found.get(key, []):
+                found.setdefault(key, []).append(problem.message)
+    return found
+
+
+def blocking(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if not p.fixable]
+
+
+def _field_of(problem: Problem, platform: str, composition: Composition) -> str:
+    if problem.field in (MEDIA, FIRST_COMMENT):
+        return problem.field
+    return variant_field(platform) if composition.variants.get(platform) else TEXT
+
+
+# ---- posts -----------------------------------------------------------------------------------------
+
+
+async def _owned_draft(session: AsyncSession, workspace_id: int, author: str, draft_id: int | None) -> Post | None:
+    if not draft_id:
+        return None
+    return await session.scalar(select(Post).options(selectinload(Post.targets), selectinload(Post.media))
+                                .where(Post.id == draft_id, Post.workspace_id == workspace_id,
+                                       Post.author_user_id == author, Post.status == PostStatus.DRAFT))
+
+
+async def _fill(session: AsyncSession, workspace_id: int, author: str, composition: Composition,
+                channel_id: str | None, draft_id: int | None) -> Post:
+    """The draft being finished (when it is still one) or a new post, holding the composition."""
+    post = await _owned_draft(session, workspace_id, author, draft_id)
+    if post is None:
+        post = Post(workspace_id=workspace_id, author_user_id=author, status=PostStatus.DRAFT, targets=[], media=[],
+                    options={})
+        session.add(post)
+    post.text, post.first_comment = composition.text, composition.first_comment or None
+    post.channel_id = channel_id or post.channel_id
+    post.scheduled_at = composition.when
+    accounts = await accounts_by_id(session, workspace_id, composition.account_ids)
+    existing = {t.account_id: t for t in post.targets}
+    kept = []
+    for account in accounts:
+        target = existing.get(account.id) or PostTarget(account_id=account.id)
+        target.variant_text = composition.variants.get(account.platform) or None
+        kept.append(target)
+    post.targets = kept
+    return post
+
+
+def attach_media(post: Post, items: Sequence[MediaItem]) -> None:
+    existing = {m.media_id: m for m in post.media}
+    rows = []
+    for position, item in enumerate(dict.fromkeys(items)):
+        row = existing.get(item.id) or PostMedia(media_id=item.id)
+        row.position = position
+        rows.append(row)
+    post.media = rows
+
+
+async def create_post(session: AsyncSession, workspace: Workspace, author: str, composition: Composition,
+                      items: Sequence[MediaItem], channel_id: str | None, timezone: str | None, now: datetime,
+                      draft_id: int | None = None) -> Post:
+    """The accepted post: waiting for approval when the workspace wants it, else scheduled for its time
+    (now when none). Its targets are held (not yet due) until `release` — so its status message exists
+    before the publisher can change it. The caller commits."""
+    post = await _fill(session, workspace.id, author, composition, channel_id, draft_id)
+    post.timezone = timezone or post.timezone
+    attach_media(post, items)
+    when = composition.when if composition.when and composition.when > now else now
+    if workspace.approval_required:
+        post.status, post.scheduled_at = PostStatus.PENDING_APPROVAL, composition.when
+    else:
+        schedule_targets(post, when)
+        for target in post.targets:
+            target.next_attempt_at = None  # held: see `release`
+    await session.flush()
+    return post
+
+
+async def release(session: AsyncSession, post_id: int) -> None:
+    """Make a created post's held targets due at its time. The caller commits."""
+    post = await session.get(Post, post_id)
+    if post is None or post.scheduled_at is None:
+        return
+    await session.execute(update(PostTarget).where(
+        PostTarget.post_id == post_id, PostTarget.status == TargetStatus.SCHEDULED,
+        PostTarget.next_attempt_at.is_(None)).values(next_attempt_at=post.scheduled_at)
+        .execution_options(synchronize_session=False))
+
+
+async def check_late(session: AsyncSession, post_id: int, adapters: Mapping[str, Adapter],
+                     items: Sequence[MediaItem], media_error: str | None) -> bool:
+    """For a post accepted before its attachments were in: attach them and check each account again.
+    A target its attachments do not fit fails with the reason (shown in the status message); the others
+    are released. Returns whether anything failed. The caller commits."""
+    post = await session.scalar(select(Post).options(selectinload(Post.targets), selectinload(Post.media))
+                                .where(Post.id == post_id))
+    attach_media(post, items)
+    found = await accounts_by_id(session, post.workspace_id, [t.account_id for t in post.targets])
+    composition = composition_of(post, found)
+    facts = [media_facts(item) for item in items]
+    accounts = {a.id: a for a in found}
+    failed = False
+    for target in post.targets:
+        account = accounts.get(target.account_id)
+        adapter = adapters.get(account.platform) if account else None
+        if media_error:
+            reasons = [media_error]
+        elif account is None or adapter is None:
+            reasons = ["This account can no longer be published to."]
+        else:
+            reasons = [p.message for p in blocking(adapter.validate(account_ref(account, account.connection),
+                                                                    draft_for(account, composition, facts)))]
+        if reasons and target.status in (TargetStatus.SCHEDULED, TargetStatus.PENDING):
+            target.status, target.error_kind = TargetStatus.FAILED, "rejected"
+            target.last_error, target.next_attempt_at = " ".join(dict.fromkeys(reasons)), None
+            failed = True
+    await session.flush()
+    if post.status is not PostStatus.PENDING_APPROVAL:
+        await settle_post(session, post_id)
+        await release(session, post_id)
+    return failed
+
+
+def composition_of(post: Post, accounts: Sequence[Account]) -> Composition:
+    platform = {a.id: a.platform for a in accounts}
+    variants: dict[str, str] = {}
+    for target in post.targets:
+        if target.variant_text and target.account_id in platform:
+            variants.setdefault(platform[target.account_id], target.variant_text)
+    return Composition(text=post.text or "", account_ids=[t.account_id for t in post.targets],
+                       variants=variants, first_comment=post.first_comment, when=post.scheduled_at)
+
+
+# ---- drafts ----------------------------------------------------------------------------------------
+
+
+async def save_draft(session: AsyncSession, workspace_id: int, author: str, composition: Composition,
+                     channel_id: str | None, draft_id: int | None = None) -> Post | None:
+    """Keep what a closed modal held (attachments are not kept: Slack's files are not fetched for a
+    modal that was closed). Nothing is kept for an empty modal. The caller commits."""
+    if composition.empty and not draft_id:
+        return None
+    post = await _fill(session, workspace_id, author, composition, channel_id, draft_id)
+    await session.flush()
+    return post
+
+
+@dataclass(frozen=True)
+class DraftSummary:
+    id: int
+    text: str
+    accounts: tuple[str, ...]
+    updated_at: datetime
+
+
+async def list_drafts(session: AsyncSession, workspace_id: int, author: str,
+                      limit: int = MAX_DRAFTS_LISTED) -> list[DraftSummary]:
+    posts = await session.scalars(select(Post).options(selectinload(Post.targets))
+                                  .where(Post.workspace_id == workspace_id, Post.author_user_id == author,
+                                         Post.status == PostStatus.DRAFT)
+                                  .order_by(Post.updated_at.desc(), Post.id.desc()).limit(limit))
+    posts = list(posts)
+    account_ids = {t.account_id for p in posts for t in p.targets}
+    names = dict((await session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids)))).all()
+                 ) if account_ids else {}
+    return [DraftSummary(p.id, p.text or "", tuple(names.get(t.account_id, "?") for t in p.targets),
+                         p.updated_at or p.created_at) for p in posts]
+
+
+async def load_draft(session: AsyncSession, workspace_id: int, author: str, draft_id: int) -> Composition | None:
+    post = await _owned_draft(session, workspace_id, author, draft_id)
+    if post is None:
+        return None
+    accounts = await accounts_by_id(session, workspace_id, [t.account_id for t in post.targets])
+    return composition_of(post, accounts)
+
+
+def metadata(channel_id: str | None, draft_id: int | None = None) -> str:
+    return json.dumps({"channel_id": channel_id, "draft_id": draft_id})
+
+
+def read_metadata(text: str | None) -> tuple[str | None, int | None]:
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return None, None
+    draft_id = data.get("draft_id")
+    return data.get("channel_id"), int(draft_id) if isinstance(draft_id, int) else None
