@@ -227,3 +227,15 @@ async def test_a_post_x_refuses_fails_with_xs_reason(engine, account, adapter, c
     assert outcome.status is TargetStatus.FAILED and "280" in outcome.detail
     assert (await _target(engine, target_id)).error_kind == "rejected"
 
+
+
+async def test_targets_stranded_by_a_crash_between_accept_and_release_become_due(engine, account, adapter, clock):
+    target_id = await _post(engine, account)
+    async with db.session_factory(engine)() as session:
+        target = await session.get(PostTarget, target_id)
+        target.next_attempt_at = None  # accepted, status message never made: the process died here
+        await session.commit()
+    assert await _publisher(engine, adapter, clock).tick() == [], "a fresh post waits for its message"
+    clock.now += timedelta(minutes=6)
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.PUBLISHED

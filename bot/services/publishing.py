@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.platforms import registry
@@ -114,6 +114,23 @@ async def claim_due(session: AsyncSession, owner: str, now: datetime, limit: int
     return ids
 
 
+STRANDED_AFTER = timedelta(minutes=5)
+
+
+async def release_stranded(session: AsyncSession, now: datetime) -> None:
+    """Targets of an accepted post are held until its status message exists (composing.release); a
+    process that died in between would strand them, so after a while they become due anyway."""
+    stranded_posts = select(Post.id).where(Post.status == PostStatus.SCHEDULED,
+                                           Post.updated_at < now - STRANDED_AFTER)
+    await session.execute(
+        update(PostTarget)
+        .where(PostTarget.status == TargetStatus.SCHEDULED, PostTarget.next_attempt_at.is_(None),
+               PostTarget.post_id.in_(stranded_posts))
+        .values(next_attempt_at=select(func.coalesce(Post.scheduled_at, now))
+                .where(Post.id == PostTarget.post_id).scalar_subquery())
+        .execution_options(synchronize_session=False))
+
+
 async def expire_leases(session: AsyncSession, now: datetime) -> list[int]:
     """Targets whose lease ran out mid-call: their outcome is unknown, so a person confirms them."""
     expired = await session.execute(
@@ -155,6 +172,7 @@ class Publisher:
         call: a process that dies leaves only the calls it had under way in doubt, and no worker waits
         for another's slow platform."""
         async with self._writing(), self.sessions() as session:
+            await release_stranded(session, self.clock())
             changed = await expire_leases(session, self.clock())
         await self._changed(changed)
         outcomes: list[Outcome] = []
