@@ -239,3 +239,22 @@ async def test_targets_stranded_by_a_crash_between_accept_and_release_become_due
     clock.now += timedelta(minutes=6)
     [outcome] = await _publisher(engine, adapter, clock).tick()
     assert outcome.status is TargetStatus.PUBLISHED
+
+
+async def test_a_post_to_two_accounts_is_published_when_both_are(engine, account, adapter, fake, clock):
+    async with db.session_factory(engine)() as session:
+        twin = Account(workspace_id=account.workspace_id, connection_id=account.connection_id, platform="x",
+                       external_id="twin", kind="profile", name="Acme Twin", handle="acmemktg")
+        session.add(twin)
+        await session.flush()
+        post = Post(workspace_id=account.workspace_id, author_user_id="U1", text="Twice",
+                    targets=[PostTarget(account_id=account.id, variant_text="Twice, first"),
+                             PostTarget(account_id=twin.id, variant_text="Twice, second")])  # X refuses duplicates
+        session.add(post)
+        schedule_targets(post, clock.now - timedelta(seconds=1))
+        await session.commit()
+        post_id = post.id
+    outcomes = await _publisher(engine, adapter, clock).tick()  # two workers, one target each
+    assert [o.status for o in outcomes] == [TargetStatus.PUBLISHED] * 2
+    async with db.session_factory(engine)() as session:
+        assert (await session.get(Post, post_id)).status is PostStatus.PUBLISHED

@@ -212,6 +212,7 @@ class Publisher:
                                        "not be live. Check the account, then mark it published or send it again.")
             async with self._writing():
                 await self._release(session, target)
+                await session.commit()  # the target's result first; then the post, under its row lock
                 await settle_post(session, post.id)
                 await session.commit()
             return outcome
@@ -332,7 +333,9 @@ def _broken(connection: Connection, status: ConnectionStatus, cause: str, exc: P
 async def settle_post(session: AsyncSession, post_id: int) -> PostStatus:
     """The post's status from its targets: scheduled or publishing while any is due or under way, then
     published when all went out, failed when any did not."""
-    post = await session.get(Post, post_id)
+    # The post's row is locked first: two targets of one post finishing at once must not both compute
+    # the status from a view that misses the other's result.
+    post = await session.get(Post, post_id, with_for_update=True, populate_existing=True)
     if post.status not in (PostStatus.SCHEDULED, PostStatus.PUBLISHING, PostStatus.FAILED, PostStatus.PUBLISHED):
         return post.status
     statuses = (await session.scalars(select(PostTarget.status).where(PostTarget.post_id == post_id))).all()
