@@ -45,3 +45,11 @@ COMPOSE_WHEN_INPUT = "compose_when_input"  # value: now | schedule
 COMPOSE_AT_BLOCK = "compose_at"
 COMPOSE_AT_INPUT = "compose_at_input"
 DRAFT_OPEN = "draft_open"  # a draft's "Open" button in /picmim drafts (value: the post's id)
+
+# The queue of scheduled posts (/picmim queue); each button's value is the post's id
+QUEUE_PUBLISH_NOW = "queue_publish_now"
+QUEUE_RESCHEDULE = "queue_reschedule"
+QUEUE_CANCEL = "queue_cancel"
+QUEUE_RESCHEDULE_VIEW = "queue_reschedule_view"
+QUEUE_AT_BLOCK = "queue_at"
+QUEUE_AT_INPUT = "queue_at_input"

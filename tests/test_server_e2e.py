@@ -55,8 +55,8 @@ def test_unknown_subcommand_says_so_and_lists_the_rest(sender):
 
 
 def test_a_subcommand_not_built_yet_is_said_plainly(sender):
-    text = _all_text(sender.command("queue").json()["blocks"])
-    assert "`/picmim queue` is not available in this version of Picmim yet" in text
+    text = _all_text(sender.command("stats").json()["blocks"])
+    assert "`/picmim stats` is not available in this version of Picmim yet" in text
     assert "(coming soon)" in text
 
 

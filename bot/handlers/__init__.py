@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import commands, compose, connect, home, lifecycle, posts, settings
+from bot.handlers import commands, compose, connect, home, lifecycle, posts, queue, settings
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
-FEATURES = (home, lifecycle, connect, posts, settings, compose)
+FEATURES = (home, lifecycle, connect, posts, settings, compose, queue)
 
 
 def register(app: AsyncApp) -> None:

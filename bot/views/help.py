@@ -23,7 +23,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                "reconnect or disconnect."),
     Subcommand("permissions", "permissions", "What Picmim asks each platform for, and why."),
     Subcommand("post", "post [text]", "Write a post for one or more accounts; publish now or schedule it."),
-    Subcommand("queue", "queue", "Scheduled and pending posts: edit, reschedule, publish now or cancel."),
+    Subcommand("queue", "queue", "Scheduled and pending posts: publish now, reschedule or cancel."),
     Subcommand("drafts", "drafts", "Your unfinished drafts."),
     Subcommand("settings", "settings", "Approvals, alerts channel, who may connect accounts, time zone."),
     Subcommand("stats", "stats [account|post link] [7d|30d]", "Performance figures for an account or a post."),

@@ -1,0 +1,122 @@
+"""The queue: a workspace's scheduled and pending-approval posts, and publishing one now, moving it to
+another time or cancelling it.
+
+A post is changed only while none of its targets has been claimed by the publisher: its open targets
+(pending, scheduled, held) are locked with a conditional UPDATE first, and when fewer rows match than the
+post has live targets, a target was claimed (or finished) meanwhile and nothing is changed.
+
+Free of Slack: the handlers decide who may act and show what comes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.platforms import registry
+from bot.storage.models import Account, Post, PostStatus, PostTarget, TargetStatus
+
+MAX_LISTED = 20
+QUEUED = (PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL)
+OPEN = (TargetStatus.PENDING, TargetStatus.SCHEDULED, TargetStatus.HELD)
+
+
+class QueueError(Exception):
+    """Why a post in the queue cannot be changed, in words for the person who asked."""
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    author: str
+    text: str
+    status: PostStatus
+    scheduled_at: datetime | None  # UTC
+    accounts: tuple[str, ...]  # "Platform: account name"
+
+
+async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
+                     limit: int = MAX_LISTED) -> list[QueueItem]:
+    """The viewer's own queued posts first, then everyone else's; the latest due first within each."""
+    due = func.coalesce(Post.scheduled_at, Post.created_at)
+    posts = list(await session.scalars(
+        select(Post).where(Post.workspace_id == workspace_id, Post.status.in_(QUEUED))
+        .order_by(case((Post.author_user_id == user_id, 0), else_=1), due.desc(), Post.id.desc()).limit(limit)))
+    if not posts:
+        return []
+    rows = await session.execute(
+        select(PostTarget.post_id, Account.platform, Account.name)
+        .join(Account, Account.id == PostTarget.account_id)
+        .where(PostTarget.post_id.in_([p.id for p in posts]), PostTarget.status != TargetStatus.CANCELLED)
+        .order_by(PostTarget.id))
+    accounts: dict[int, list[str]] = {}
+    for post_id, platform, name in rows:
+        info = registry.get(platform)
+        accounts.setdefault(post_id, []).append(f"{info.name if info else platform}: {name}")
+    return [QueueItem(p.id, p.author_user_id, p.text or "", p.status, p.scheduled_at, tuple(accounts.get(p.id, ())))
+            for p in posts]
+
+
+async def queued_post(session: AsyncSession, workspace_id: int, post_id: int) -> Post | None:
+    return await session.scalar(select(Post).where(Post.id == post_id, Post.workspace_id == workspace_id))
+
+
+async def _lock_open(session: AsyncSession, post: Post, now: datetime) -> None:
+    """Lock the post's open targets and the post itself, or raise when the publisher got to it first."""
+    if post.status not in QUEUED:
+        raise QueueError(_gone(post.status))
+    live = await session.scalar(select(func.count()).select_from(PostTarget).where(
+        PostTarget.post_id == post.id, PostTarget.status != TargetStatus.CANCELLED))
+    locked = await session.execute(
+        update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status.in_(OPEN))
+        .values(status=PostTarget.status).execution_options(synchronize_session=False))
+    if locked.rowcount != live:
+        raise QueueError("Picmim has already started publishing this post, so it can no longer be changed here.")
+    still = await session.execute(
+        update(Post).where(Post.id == post.id, Post.status.in_(QUEUED)).values(updated_at=now)
+        .execution_options(synchronize_session=False))
+    if still.rowcount != 1:
+        raise QueueError("This post changed meanwhile; it can no longer be changed here.")
+
+
+def _gone(status: PostStatus) -> str:
+    return {PostStatus.PUBLISHING: "This post is being published right now, so it can no longer be changed here.",
+            PostStatus.PUBLISHED: "This post has already been published.",
+            PostStatus.CANCELLED: "This post was already cancelled.",
+            PostStatus.DRAFT: "This post is a draft again; open it from `/picmim drafts`."}.get(
+        status, "This post is no longer in the queue.")
+
+
+async def publish_now(session: AsyncSession, post: Post, now: datetime) -> None:
+    """Make the post's scheduled targets due now. The caller commits (or rolls back on QueueError)."""
+    if post.status is PostStatus.PENDING_APPROVAL:
+        raise QueueError("This post is waiting for approval; it is published once it is approved.")
+    await _lock_open(session, post, now)
+    await session.execute(
+        update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status == TargetStatus.SCHEDULED)
+        .values(next_attempt_at=now).execution_options(synchronize_session=False))
+    await session.execute(update(Post).where(Post.id == post.id).values(scheduled_at=now)
+                          .execution_options(synchronize_session=False))
+
+
+async def reschedule(session: AsyncSession, post: Post, when: datetime, now: datetime) -> None:
+    """Move the post and its still-scheduled targets to `when` (UTC). The caller commits."""
+    await _lock_open(session, post, now)
+    await session.execute(
+        update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status == TargetStatus.SCHEDULED)
+        .values(next_attempt_at=when).execution_options(synchronize_session=False))
+    await session.execute(update(Post).where(Post.id == post.id).values(scheduled_at=when)
+                          .execution_options(synchronize_session=False))
+
+
+async def cancel(session: AsyncSession, post: Post, now: datetime) -> None:
+    """Cancel the post and its targets that were not published. The caller commits."""
+    await _lock_open(session, post, now)
+    await session.execute(
+        update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status.in_(OPEN))
+        .values(status=TargetStatus.CANCELLED, next_attempt_at=None).execution_options(synchronize_session=False))
+    await session.execute(update(Post).where(Post.id == post.id).values(status=PostStatus.CANCELLED)
+                          .execution_options(synchronize_session=False))

@@ -1,0 +1,177 @@
+"""`/picmim queue`, end to end: the real server with an X account connected (the compose tests' fixtures),
+posts scheduled through the compose modal, then listed, published now, rescheduled and cancelled by
+signed button clicks and modal submissions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot import ids
+from bot.storage import db
+from bot.storage.models import Post, PostStatus, PostTarget, TargetStatus
+from bot.views.connect import local_time
+from tests import test_compose_e2e as compose_e2e
+from tests.test_compose_e2e import _j, _posts, _state, _submit, _x_posts
+
+# The compose tests' fixtures: the real server with an X account connected, in this module's database.
+fake_x, compose_server = compose_e2e.fake_x, compose_e2e.compose_server
+sender, account_id = compose_e2e.sender, compose_e2e.account_id
+
+TEAM = {"id": "T0001", "domain": "acme"}
+
+
+def _schedule(sender, slack, account_id, url: str, label: str, days: int = 7) -> tuple[Post, datetime]:
+    """A post scheduled through the compose modal, once its status message exists."""
+    text = f"{label} {time.time_ns()}"
+    at = (datetime.now(UTC) + timedelta(days=days)).replace(second=0, microsecond=0)
+    assert _submit(sender, _state([account_id], text, when="schedule", at=at)).status_code == 200
+    deadline = time.monotonic() + 15
+    while True:
+        found = [p for p in asyncio.run(_posts(url)) if p.text == text and p.message_ts]
+        if found:
+            return found[0], at
+        assert time.monotonic() < deadline, "the post was not scheduled"
+        time.sleep(0.05)
+
+
+def _post(url: str, post_id: int) -> tuple[Post, list[PostTarget]]:
+    async def read():
+        engine = db.create_engine(url)
+        try:
+            async with db.session_factory(engine)() as session:
+                post = await session.get(Post, post_id)
+                targets = list(await session.scalars(select(PostTarget).where(PostTarget.post_id == post_id)))
+                return post, targets
+        finally:
+            await engine.dispose()
+    return asyncio.run(read())
+
+
+def _list(sender, slack, rid: str = "queue", user: str = "U0001") -> list[dict]:
+    assert sender.command("queue", response_url=slack.response_url(rid), user_id=user).status_code == 200
+    [listing] = slack.wait_for_response(rid)
+    return listing["blocks"]
+
+
+def _buttons(blocks: list[dict], post_id: int) -> dict[str, dict]:
+    [actions] = [b for b in blocks if b.get("block_id") == f"queue_{post_id}"]
+    return {e["action_id"]: e for e in actions["elements"]}
+
+
+def _click(sender, slack, action_id: str, post_id: int, rid: str, user: str = "U0001"):
+    payload = {"type": "block_actions", "team": TEAM, "user": {"id": user, "team_id": "T0001"},
+               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+               "channel": {"id": "C0001"}, "container": {"type": "message", "is_ephemeral": True},
+               "response_url": slack.response_url(rid),
+               "actions": [{"type": "button", "action_id": action_id, "block_id": f"queue_{post_id}",
+                            "value": str(post_id), "action_ts": str(time.time())}]}
+    response = sender.interaction(payload)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _reschedule_submission(sender, view: dict, at: datetime | None, user: str = "U0001"):
+    state = {"values": {ids.QUEUE_AT_BLOCK: {ids.QUEUE_AT_INPUT: {
+        "type": "datetimepicker", "selected_date_time": int(at.timestamp()) if at else None}}}}
+    payload = {"type": "view_submission", "team": TEAM, "user": {"id": user, "team_id": "T0001"},
+               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+               "view": {"id": "V2", "team_id": "T0001", "type": "modal", "callback_id": view["callback_id"],
+                        "private_metadata": view["private_metadata"], "state": state, "hash": "h1",
+                        "blocks": view["blocks"]}}
+    return sender.interaction(payload)
+
+
+def _wait(condition, timeout: float = 15.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_queue_lists_a_scheduled_post_in_the_viewers_zone(sender, slack, account_id, module_database):
+    post, at = _schedule(sender, slack, account_id, module_database.url, "Queued")
+    blocks = _list(sender, slack)
+    shown = json.dumps(blocks, ensure_ascii=False)
+    assert post.text in shown and "X: Acme Marketing" in shown
+    assert local_time(at, "Europe/Madrid") in shown
+    buttons = _buttons(blocks, post.id)
+    assert set(buttons) == {ids.QUEUE_PUBLISH_NOW, ids.QUEUE_RESCHEDULE, ids.QUEUE_CANCEL}
+    assert buttons[ids.QUEUE_CANCEL]["confirm"]["confirm"]["text"] == "Cancel post"
+
+
+def test_publish_now_sends_it_to_x(sender, slack, fake_x, account_id, module_database):
+    post, _ = _schedule(sender, slack, account_id, module_database.url, "Right away")
+    assert _x_posts(fake_x, post.text) == []
+    _click(sender, slack, ids.QUEUE_PUBLISH_NOW, post.id, "now")
+    [listing] = slack.wait_for_response("now")
+    assert listing["replace_original"] is True and "Publishing now" in json.dumps(listing["blocks"])
+    _wait(lambda: _x_posts(fake_x, post.text), what="the fake X to receive the post")
+    _wait(lambda: _post(module_database.url, post.id)[0].status is PostStatus.PUBLISHED, what="published")
+    time.sleep(1.2)
+    assert len(_x_posts(fake_x, post.text)) == 1
+
+
+def test_reschedule_to_a_later_time_keeps_it_waiting(sender, slack, fake_x, account_id, module_database):
+    post, at = _schedule(sender, slack, account_id, module_database.url, "Later still")
+    _click(sender, slack, ids.QUEUE_RESCHEDULE, post.id, "move")
+    [opened] = slack.wait_for("views.open")
+    view = _j(opened.params["view"])
+    assert view["callback_id"] == ids.QUEUE_RESCHEDULE_VIEW
+    [picker] = [b for b in view["blocks"] if b.get("block_id") == ids.QUEUE_AT_BLOCK]
+    assert picker["element"]["initial_date_time"] == int(at.timestamp())
+
+    past = _reschedule_submission(sender, view, datetime.now(UTC) - timedelta(hours=2))
+    assert past.status_code == 200 and past.json()["response_action"] == "errors"
+    assert "in the past" in past.json()["errors"][ids.QUEUE_AT_BLOCK]
+
+    later = at + timedelta(days=3)
+    answer = _reschedule_submission(sender, view, later)
+    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+    [listing] = slack.wait_for_response("move")
+    assert listing["replace_original"] is True
+    assert local_time(later, "Europe/Madrid") in json.dumps(listing["blocks"], ensure_ascii=False)
+    saved, targets = _post(module_database.url, post.id)
+    assert saved.scheduled_at == later and saved.status is PostStatus.SCHEDULED
+    assert [(t.status, t.next_attempt_at) for t in targets] == [(TargetStatus.SCHEDULED, later)]
+    slack.wait_for("chat.update")  # the status message shows the new time
+    time.sleep(1.2)
+    assert _x_posts(fake_x, post.text) == []
+
+
+def test_cancel_stops_it_from_publishing(sender, slack, fake_x, account_id, module_database):
+    post, _ = _schedule(sender, slack, account_id, module_database.url, "Never mind")
+    _click(sender, slack, ids.QUEUE_CANCEL, post.id, "cancel")
+    [listing] = slack.wait_for_response("cancel")
+    assert listing["replace_original"] is True and post.text not in json.dumps(listing["blocks"])
+    saved, targets = _post(module_database.url, post.id)
+    assert saved.status is PostStatus.CANCELLED and [t.status for t in targets] == [TargetStatus.CANCELLED]
+    [update] = slack.wait_for("chat.update")
+    assert "Cancelled" in json.dumps(_j(update.params["blocks"]))
+    # Publishing it now is refused: it is no longer queued.
+    _click(sender, slack, ids.QUEUE_PUBLISH_NOW, post.id, "again")
+    [answer] = slack.wait_for_response("again")
+    assert answer["replace_original"] is False and "cancelled" in answer["text"]
+    time.sleep(1.2)
+    assert _x_posts(fake_x, post.text) == []
+
+
+def test_someone_else_cannot_change_your_post(sender, slack, fake_x, account_id, module_database):
+    post, at = _schedule(sender, slack, account_id, module_database.url, "Mine")
+    assert post.text in json.dumps(_list(sender, slack, "theirs", user="U0002"), ensure_ascii=False)
+    for action_id, rid in ((ids.QUEUE_CANCEL, "no-cancel"), (ids.QUEUE_PUBLISH_NOW, "no-now"),
+                           (ids.QUEUE_RESCHEDULE, "no-move")):
+        _click(sender, slack, action_id, post.id, rid, user="U0002")
+        [answer] = slack.wait_for_response(rid)
+        assert "author or a workspace admin" in answer["text"] and answer["replace_original"] is False
+    assert slack.calls_to("views.open") == []
+    saved, _ = _post(module_database.url, post.id)
+    assert saved.status is PostStatus.SCHEDULED and saved.scheduled_at == at
+    assert _x_posts(fake_x, post.text) == []
