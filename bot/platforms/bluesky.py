@@ -58,7 +58,7 @@ from bot.platforms.base import (
     TokenSet,
     Transient,
 )
-from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
+from bot.platforms.http_calls import json_answer, json_or_none, retry_after_seconds, send
 from bot.platforms.validation import Checker, count_text
 from bot.storage.crypto import Secret
 
@@ -188,13 +188,7 @@ def xrpc_error(response: httpx.Response) -> PlatformError:
 
 
 def _xrpc_answer(response: httpx.Response) -> dict:
-    if response.status_code >= 400:
-        raise xrpc_error(response)
-    body = json_or_none(response)
-    if body is None:
-        raise Transient(NAME, "Bluesky gave an unexpected answer; Picmim will try again.",
-                        f"HTTP {response.status_code}")
-    return body
+    return json_answer(response, NAME, xrpc_error)
 
 
 def _token_answer(response: httpx.Response, refreshing: bool) -> dict:

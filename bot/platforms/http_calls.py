@@ -57,3 +57,15 @@ def json_or_none(response: httpx.Response) -> dict | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def json_answer(response: httpx.Response, platform: str, error_of) -> dict:
+    """The JSON object of a successful answer. An error status raises what `error_of(response)`
+    (the platform's translation) gives; a 2xx that is not a JSON object is a passing fault."""
+    if response.status_code >= 400:
+        raise error_of(response)
+    body = json_or_none(response)
+    if body is None:
+        raise Transient(platform, f"{platform} gave an unexpected answer; Picmim will try again.",
+                        f"HTTP {response.status_code}: {response.text[:200]}")
+    return body

@@ -51,7 +51,7 @@ from bot.platforms.base import (
     TokenSet,
     Transient,
 )
-from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
+from bot.platforms.http_calls import json_answer, json_or_none, retry_after_seconds, send
 from bot.platforms.validation import Checker
 from bot.storage.crypto import Secret
 
@@ -163,13 +163,7 @@ def google_error(response: httpx.Response) -> PlatformError:
 
 
 def _checked(response: httpx.Response) -> dict:
-    if response.status_code >= 400:
-        raise google_error(response)
-    body = json_or_none(response)
-    if body is None:
-        raise Transient(NAME, "YouTube gave an unexpected answer; Picmim will try again.",
-                        f"HTTP {response.status_code}: {response.text[:200]}")
-    return body
+    return json_answer(response, NAME, google_error)
 
 
 def _token_answer(response: httpx.Response, refreshing: bool) -> dict:
