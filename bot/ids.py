@@ -50,6 +50,7 @@ DRAFT_OPEN = "draft_open"  # a draft's "Open" button in /picmim drafts (value: t
 QUEUE_PUBLISH_NOW = "queue_publish_now"
 QUEUE_RESCHEDULE = "queue_reschedule"
 QUEUE_CANCEL = "queue_cancel"
+QUEUE_EDIT = "queue_edit"  # opens the compose modal on a queued post
 QUEUE_RESCHEDULE_VIEW = "queue_reschedule_view"
 QUEUE_AT_BLOCK = "queue_at"
 QUEUE_AT_INPUT = "queue_at_input"

@@ -16,7 +16,7 @@ from bot.storage import db
 from bot.storage.models import Post, PostStatus, PostTarget, TargetStatus
 from bot.views.connect import local_time
 from tests import test_compose_e2e as compose_e2e
-from tests.test_compose_e2e import _j, _posts, _state, _submit, _x_posts
+from tests.test_compose_e2e import _errors, _j, _posts, _state, _submit, _view_payload, _x_posts
 
 # The compose tests' fixtures: the real server with an X account connected, in this module's database.
 fake_x, compose_server = compose_e2e.fake_x, compose_e2e.compose_server
@@ -103,7 +103,7 @@ def test_the_queue_lists_a_scheduled_post_in_the_viewers_zone(sender, slack, acc
     assert post.text in shown and "X: Acme Marketing" in shown
     assert local_time(at, "Europe/Madrid") in shown
     buttons = _buttons(blocks, post.id)
-    assert set(buttons) == {ids.QUEUE_PUBLISH_NOW, ids.QUEUE_RESCHEDULE, ids.QUEUE_CANCEL}
+    assert set(buttons) == {ids.QUEUE_PUBLISH_NOW, ids.QUEUE_EDIT, ids.QUEUE_RESCHEDULE, ids.QUEUE_CANCEL}
     assert buttons[ids.QUEUE_CANCEL]["confirm"]["confirm"]["text"] == "Cancel post"
 
 
@@ -167,7 +167,7 @@ def test_someone_else_cannot_change_your_post(sender, slack, fake_x, account_id,
     post, at = _schedule(sender, slack, account_id, module_database.url, "Mine")
     assert post.text in json.dumps(_list(sender, slack, "theirs", user="U0002"), ensure_ascii=False)
     for action_id, rid in ((ids.QUEUE_CANCEL, "no-cancel"), (ids.QUEUE_PUBLISH_NOW, "no-now"),
-                           (ids.QUEUE_RESCHEDULE, "no-move")):
+                           (ids.QUEUE_RESCHEDULE, "no-move"), (ids.QUEUE_EDIT, "no-edit")):
         _click(sender, slack, action_id, post.id, rid, user="U0002")
         [answer] = slack.wait_for_response(rid)
         assert "author or a workspace admin" in answer["text"] and answer["replace_original"] is False
@@ -175,3 +175,71 @@ def test_someone_else_cannot_change_your_post(sender, slack, fake_x, account_id,
     saved, _ = _post(module_database.url, post.id)
     assert saved.status is PostStatus.SCHEDULED and saved.scheduled_at == at
     assert _x_posts(fake_x, post.text) == []
+
+
+def _open_edit(sender, slack, post_id: int, rid: str) -> dict:
+    _click(sender, slack, ids.QUEUE_EDIT, post_id, rid)
+    [opened] = slack.wait_for("views.open")
+    return _j(opened.params["view"])
+
+
+def _block(view: dict, block_id: str) -> dict:
+    [block] = [b for b in view["blocks"] if b.get("block_id") == block_id]
+    return block
+
+
+def test_edit_opens_the_post_checks_it_again_and_saves_it(sender, slack, fake_x, account_id, module_database):
+    post, at = _schedule(sender, slack, account_id, module_database.url, "First wording")
+    view = _open_edit(sender, slack, post.id, "edit")
+    assert view["title"]["text"] == "Edit post" and view["submit"]["text"] == "Save"
+    assert view["notify_on_close"] is False
+    assert _block(view, ids.COMPOSE_TEXT_BLOCK)["element"]["initial_value"] == post.text
+    accounts = _block(view, ids.COMPOSE_ACCOUNTS_BLOCK)["element"]["initial_options"]
+    assert [o["value"] for o in accounts] == [str(account_id)]
+    assert _block(view, ids.COMPOSE_AT_BLOCK)["element"]["initial_date_time"] == int(at.timestamp())
+    assert "no attachments" in _block(view, ids.COMPOSE_MEDIA_BLOCK)["hint"]["text"]
+
+    # Too long for X: refused beside the text, the post unchanged.
+    too_long = _submit(sender, _state([account_id], "x" * 300, when="schedule", at=at), view["private_metadata"])
+    assert "280" in _errors(too_long)[ids.COMPOSE_TEXT_BLOCK]
+    assert _post(module_database.url, post.id)[0].text == post.text
+
+    later = at + timedelta(days=1)
+    fixed = f"Second wording {time.time_ns()}"
+    answer = _submit(sender, _state([account_id], fixed, when="schedule", at=later), view["private_metadata"])
+    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+    [listing] = slack.wait_for_response("edit")
+    shown = json.dumps(listing["blocks"], ensure_ascii=False)
+    assert listing["replace_original"] is True and "Saved" in shown and fixed in shown
+    saved, targets = _post(module_database.url, post.id)
+    assert (saved.text, saved.scheduled_at, saved.status, saved.version) == (fixed, later, PostStatus.SCHEDULED, 2)
+    assert [(t.status, t.next_attempt_at) for t in targets] == [(TargetStatus.SCHEDULED, later)]
+    [update] = slack.wait_for("chat.update")
+    assert fixed in json.dumps(_j(update.params["blocks"]), ensure_ascii=False)
+    assert update.params["ts"] == post.message_ts  # the same status message, not a new one
+    assert _x_posts(fake_x, fixed) == [] and _x_posts(fake_x, post.text) == []
+
+
+def test_closing_an_edit_changes_nothing_and_keeps_no_draft(sender, slack, account_id, module_database):
+    post, at = _schedule(sender, slack, account_id, module_database.url, "Leave me")
+    view = _open_edit(sender, slack, post.id, "edit-close")
+    before = len(asyncio.run(_posts(module_database.url)))
+    payload = _view_payload("view_closed", _state([account_id], "changed my mind", when="schedule", at=at),
+                            view["private_metadata"])
+    assert sender.interaction(payload).status_code == 200
+    time.sleep(0.5)
+    assert len(asyncio.run(_posts(module_database.url))) == before
+    saved, _ = _post(module_database.url, post.id)
+    assert (saved.text, saved.status) == (post.text, PostStatus.SCHEDULED)
+
+
+def test_an_edit_after_publishing_began_is_refused_and_keeps_the_modal(sender, slack, fake_x, account_id,
+                                                                      module_database):
+    post, at = _schedule(sender, slack, account_id, module_database.url, "Too late")
+    view = _open_edit(sender, slack, post.id, "edit-late")
+    _click(sender, slack, ids.QUEUE_PUBLISH_NOW, post.id, "late-now")
+    _wait(lambda: _post(module_database.url, post.id)[0].status is PostStatus.PUBLISHED, what="published")
+    answer = _submit(sender, _state([account_id], "a late change", when="schedule", at=at),
+                     view["private_metadata"])
+    assert _errors(answer)[ids.COMPOSE_TEXT_BLOCK] == "This post has already been published."
+    assert [p["text"] for p in fake_x.posts.values() if p["text"] in (post.text, "a late change")] == [post.text]

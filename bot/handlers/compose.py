@@ -6,19 +6,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
+from bot.handlers import queue as queue_handlers
 from bot.handlers.people import person
 from bot.handlers.posts import update_post_message
 from bot.media import MediaError
-from bot.services import composing
-from bot.services.composing import Composition
+from bot.services import composing, queue
+from bot.services.composing import Composition, ModalContext
 from bot.services.media_store import MediaStore, download_slack_file
 from bot.services.media_store import facts as media_facts
+from bot.services.queue import NOT_YOURS, QueueError
 from bot.services.workspaces import ensure_workspace
 from bot.storage.models import MediaItem, Post, utcnow
 from bot.views import compose as views
@@ -36,19 +39,20 @@ def register(app: AsyncApp) -> None:
     app.view(ids.COMPOSE_VIEW)(submitted)
     app.view_closed(ids.COMPOSE_VIEW)(closed)
     app.action(ids.DRAFT_OPEN)(open_draft_button)
+    app.action(ids.QUEUE_EDIT)(edit_button)
 
 
 # ---- opening -----------------------------------------------------------------------------------------
 
 
-async def _open(runtime, context, client, trigger_id: str, composition: Composition, channel_id: str | None,
-                draft_id: int | None = None) -> None:
+async def _open(runtime, context, client, trigger_id: str, composition: Composition, where: ModalContext,
+                attached: Sequence[str] | None = None) -> None:
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         offered = await composing.choices(session, workspace.id, runtime.adapters)
         await session.commit()
     if offered:
-        view = views.compose_modal(offered, composition, composing.metadata(channel_id, draft_id))
+        view = views.compose_modal(offered, composition, composing.metadata(where), attached)
     else:
         view = views.nothing_connected_modal()
     try:
@@ -60,14 +64,15 @@ async def _open(runtime, context, client, trigger_id: str, composition: Composit
 async def post_command(ack, args, command, context, client, **_) -> None:
     await ack()
     await _open(context["runtime"], context, client, command.get("trigger_id"),
-                Composition(text=args[:views.TEXT_MAX]), command.get("channel_id"))
+                Composition(text=args[:views.TEXT_MAX]), ModalContext(channel_id=command.get("channel_id")))
 
 
 async def shortcut(ack, shortcut, context, client) -> None:
     await ack()
     text = ((shortcut.get("message") or {}).get("text") or "")[:views.TEXT_MAX]
     channel_id = (shortcut.get("channel") or {}).get("id")
-    await _open(context["runtime"], context, client, shortcut["trigger_id"], Composition(text=text), channel_id)
+    await _open(context["runtime"], context, client, shortcut["trigger_id"], Composition(text=text),
+                ModalContext(channel_id=channel_id))
 
 
 async def open_draft_button(ack, body, action, context, client, respond) -> None:
@@ -86,7 +91,39 @@ async def open_draft_button(ack, body, action, context, client, respond) -> None
                       text="This draft is gone: it was posted or deleted meanwhile.")
         return
     channel_id = (body.get("channel") or {}).get("id")
-    await _open(runtime, context, client, body["trigger_id"], composition, channel_id, draft_id)
+    await _open(runtime, context, client, body["trigger_id"], composition,
+                ModalContext(channel_id=channel_id, draft_id=draft_id))
+
+
+async def _may_edit(client, author: str, user_id: str) -> bool:
+    return author == user_id or (await person(client, user_id)).is_admin
+
+
+async def edit_button(ack, body, action, context, client, respond) -> None:
+    """Edit on a queued post (`/picmim queue`): the compose modal, filled with the post."""
+    await ack()
+    runtime = context["runtime"]
+    try:
+        post_id = int(action.get("value") or "")
+    except ValueError:
+        return
+    async with runtime.sessions() as session:
+        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
+        found = await composing.queued_composition(session, workspace.id, post_id)
+        await session.commit()
+    if found is None:
+        problem = "This post is no longer in the queue."
+    elif not await _may_edit(client, found[0].author_user_id, context.user_id):
+        problem = NOT_YOURS
+    else:
+        problem = None
+    if problem:
+        await respond(response_type="ephemeral", replace_original=False, text=problem)
+        return
+    post, composition, items = found
+    await _open(runtime, context, client, body["trigger_id"], composition,
+                ModalContext(channel_id=post.channel_id, post_id=post.id, response_url=body.get("response_url")),
+                [item.filename for item in items])
 
 
 async def drafts_command(ack, context, client, respond, **_) -> None:
@@ -175,13 +212,18 @@ async def submitted(ack, body, view, context, client) -> None:
     started = time.monotonic()
     runtime = context["runtime"]
     composition, files, schedule_without_time = read(view)
-    channel_id, draft_id = composing.read_metadata(view.get("private_metadata"))
+    where = composing.read_metadata(view.get("private_metadata"))
     user_id = context.user_id
     now = utcnow()
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         offered = await composing.choices(session, workspace.id, runtime.adapters)
+        editing = await queue.queued_post(session, workspace.id, where.post_id) if where.post_id else None
         await session.commit()
+    if where.post_id and (editing is None or not await _may_edit(client, editing.author_user_id, user_id)):
+        gone = "This post is no longer in the queue." if editing is None else NOT_YOURS
+        await ack(response_action="errors", errors={ids.COMPOSE_TEXT_BLOCK: gone})
+        return
     problems = composing.form_problems(composition, offered, now, schedule_without_time)
     if problems:
         await ack(response_action="errors", errors=block_errors(problems))
@@ -199,23 +241,35 @@ async def submitted(ack, body, view, context, client) -> None:
                 await ack(response_action="errors", errors={ids.COMPOSE_MEDIA_BLOCK: media_error[:ERROR_MAX]})
                 return
             items = [await session.get(MediaItem, i) for i in item_ids]
+            if editing is not None and not files:  # an edit without new attachments keeps the post's own
+                items = await composing.media_of(session, editing.id)
             accounts = await composing.accounts_by_id(session, workspace.id, composition.account_ids)
             problems = composing.problems_by_field(accounts, runtime.adapters, composition,
                                                    [media_facts(i) for i in items])
             if problems:
                 await ack(response_action="errors", errors=block_errors(problems))
                 return
-        post = await composing.create_post(session, workspace, user_id, composition, items, channel_id, None, now,
-                                           draft_id)
+        if editing is not None:
+            try:
+                post = await composing.edit_post(session, workspace, editing.id, composition,
+                                                 None if late else items, now)
+            except QueueError as exc:
+                await session.rollback()
+                await ack(response_action="errors", errors={ids.COMPOSE_TEXT_BLOCK: str(exc)})
+                return
+        else:
+            post = await composing.create_post(session, workspace, user_id, composition, items, where.channel_id,
+                                               None, now, where.draft_id)
         post_id = post.id
         await session.commit()
     await ack()
     try:
-        who = await person(client, user_id)
-        async with runtime.sessions() as session:
-            post = await session.get(Post, post_id)
-            post.timezone = who.tz or post.timezone
-            await session.commit()
+        if editing is None:
+            who = await person(client, user_id)
+            async with runtime.sessions() as session:
+                post = await session.get(Post, post_id)
+                post.timezone = who.tz or post.timezone
+                await session.commit()
         await update_post_message(runtime, post_id)
         if late:
             item_ids, media_error = await fetching
@@ -229,6 +283,8 @@ async def submitted(ack, body, view, context, client) -> None:
         async with runtime.sessions() as session:
             await composing.release(session, post_id)
             await session.commit()
+    if editing is not None and where.response_url:
+        await queue_handlers.show_at(context, client, where.response_url, "Saved: the post's status message shows it.")
 
 
 # ---- closing -------------------------------------------------------------------------------------------
@@ -238,12 +294,15 @@ async def closed(ack, view, context) -> None:
     await ack()
     runtime = context["runtime"]
     composition, _files, _ = read(view)
-    channel_id, draft_id = composing.read_metadata(view.get("private_metadata"))
+    where = composing.read_metadata(view.get("private_metadata"))
+    if where.post_id:  # closing an edit keeps the queued post as it was
+        return
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         offered = {c.id for c in await composing.choices(session, workspace.id, runtime.adapters)}
         composition.account_ids = [i for i in composition.account_ids if i in offered]
-        await composing.save_draft(session, workspace.id, context.user_id, composition, channel_id, draft_id)
+        await composing.save_draft(session, workspace.id, context.user_id, composition, where.channel_id,
+                                   where.draft_id)
         await session.commit()
 
 

@@ -1,4 +1,5 @@
-"""`/picmim queue`: the workspace's scheduled posts, with Publish now, Reschedule and Cancel."""
+"""`/picmim queue`: the workspace's scheduled posts, with Publish now, Reschedule and Cancel (Edit opens the
+compose modal: `bot.handlers.compose`)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,13 @@ from bot.handlers.people import person
 from bot.handlers.posts import update_post_message
 from bot.services import queue
 from bot.services.composing import PAST_TOLERANCE
-from bot.services.queue import QueueError
+from bot.services.queue import NOT_YOURS, QueueError
 from bot.services.workspaces import ensure_workspace
 from bot.storage.models import utcnow
 from bot.views import queue as views
 
 log = logging.getLogger(__name__)
 
-NOT_YOURS = "Only the post's author or a workspace admin can change a scheduled post."
 
 
 def register(app: AsyncApp) -> None:
@@ -41,6 +41,15 @@ async def _show(context, client, respond, note: str = "", replace: bool = False)
         await session.commit()
     await respond(response_type="ephemeral", replace_original=replace, text="Scheduled posts",
                   blocks=views.queue_list(items, who.tz, context.user_id, note))
+
+
+async def show_at(context, client, response_url: str, note: str) -> None:
+    """Refresh the queue listing a modal was opened from (a modal's submission has no respond of its own)."""
+
+    async def respond(**kw):
+        await AsyncWebhookClient(response_url).send(**kw)
+
+    await _show(context, client, respond, note, replace=True)
 
 
 async def queue_command(ack, context, client, respond, **_) -> None:
@@ -155,11 +164,10 @@ async def reschedule_submitted(ack, view, context, client) -> None:
     response_url = meta.get("response_url")
     if not response_url:
         return
-
-    async def respond(**kw):
-        await AsyncWebhookClient(response_url).send(**kw)
-
-    await _after(context, client, respond, changed, note)
+    if changed:
+        await show_at(context, client, response_url, note)
+    else:
+        await AsyncWebhookClient(response_url).send(response_type="ephemeral", replace_original=False, text=note)
 
 
 SUBCOMMANDS = {"queue": queue_command}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.platforms import registry
 from bot.platforms.base import AccountRef, Adapter, Draft, MediaFacts, Problem
+from bot.services import queue
 from bot.services.media_store import facts as media_facts
 from bot.services.publishing import schedule_targets, settle_post
 from bot.storage.models import (
@@ -192,10 +193,17 @@ async def _fill(session: AsyncSession, workspace_id: int, author: str, compositi
         post = Post(workspace_id=workspace_id, author_user_id=author, status=PostStatus.DRAFT, targets=[], media=[],
                     options={})
         session.add(post)
+    await _apply(session, post, composition, channel_id)
+    return post
+
+
+async def _apply(session: AsyncSession, post: Post, composition: Composition, channel_id: str | None) -> None:
+    """Put the composition into the post: text, time, and one target per chosen account (kept targets keep
+    their rows, targets of accounts no longer chosen go)."""
     post.text, post.first_comment = composition.text, composition.first_comment or None
     post.channel_id = channel_id or post.channel_id
     post.scheduled_at = composition.when
-    accounts = await accounts_by_id(session, workspace_id, composition.account_ids)
+    accounts = await accounts_by_id(session, post.workspace_id, composition.account_ids)
     existing = {t.account_id: t for t in post.targets}
     kept = []
     for account in accounts:
@@ -203,7 +211,6 @@ async def _fill(session: AsyncSession, workspace_id: int, author: str, compositi
         target.variant_text = composition.variants.get(account.platform) or None
         kept.append(target)
     post.targets = kept
-    return post
 
 
 def attach_media(post: Post, items: Sequence[MediaItem]) -> None:
@@ -225,15 +232,62 @@ async def create_post(session: AsyncSession, workspace: Workspace, author: str, 
     post = await _fill(session, workspace.id, author, composition, channel_id, draft_id)
     post.timezone = timezone or post.timezone
     attach_media(post, items)
+    _accept(post, workspace, composition, now)
+    await session.flush()
+    return post
+
+
+async def edit_post(session: AsyncSession, workspace: Workspace, post_id: int, composition: Composition,
+                    items: Sequence[MediaItem] | None, now: datetime) -> Post:
+    """Put an edited composition into a queued post (its attachments replaced by `items` unless None) and
+    accept it again: an edit needs approval again where approval is required. Raises QueueError when the
+    post left the queue or the publisher claimed it meanwhile. Held until `release`; the caller commits."""
+    post = await queue.queued_post(session, workspace.id, post_id)
+    if post is None:
+        raise queue.QueueError("This post is no longer in the queue.")
+    await queue.lock_open(session, post, now)
+    post = await session.scalar(select(Post).options(selectinload(Post.targets), selectinload(Post.media))
+                                .where(Post.id == post_id).execution_options(populate_existing=True))
+    await _apply(session, post, composition, None)
+    if items is not None:
+        attach_media(post, items)
+    post.version = (post.version or 1) + 1
+    _accept(post, workspace, composition, now)
+    await session.flush()
+    return post
+
+
+def _accept(post: Post, workspace: Workspace, composition: Composition, now: datetime) -> None:
     when = composition.when if composition.when and composition.when > now else now
     if workspace.approval_required:
         post.status, post.scheduled_at = PostStatus.PENDING_APPROVAL, composition.when
+        for target in post.targets:
+            if target.status in (None, TargetStatus.SCHEDULED):
+                target.status = TargetStatus.PENDING
+            target.next_attempt_at = None
     else:
         schedule_targets(post, when)
         for target in post.targets:
             target.next_attempt_at = None  # held: see `release`
-    await session.flush()
-    return post
+
+
+async def queued_composition(session: AsyncSession, workspace_id: int, post_id: int
+                             ) -> tuple[Post, Composition, list[MediaItem]] | None:
+    """A queued post as the compose modal shows it for editing, with its attachments."""
+    post = await session.scalar(select(Post).options(selectinload(Post.targets), selectinload(Post.media))
+                                .where(Post.id == post_id, Post.workspace_id == workspace_id,
+                                       Post.status.in_(queue.QUEUED)))
+    if post is None:
+        return None
+    accounts = await accounts_by_id(session, workspace_id, [t.account_id for t in post.targets
+                                                            if t.status is not TargetStatus.CANCELLED])
+    return post, composition_of(post, accounts), await media_of(session, post.id)
+
+
+async def media_of(session: AsyncSession, post_id: int) -> list[MediaItem]:
+    """The post's attachments, in their order."""
+    return list(await session.scalars(select(MediaItem).join(PostMedia, PostMedia.media_id == MediaItem.id)
+                                      .where(PostMedia.post_id == post_id).order_by(PostMedia.position)))
 
 
 async def release(session: AsyncSession, post_id: int) -> None:
@@ -287,7 +341,8 @@ def composition_of(post: Post, accounts: Sequence[Account]) -> Composition:
     for target in post.targets:
         if target.variant_text and target.account_id in platform:
             variants.setdefault(platform[target.account_id], target.variant_text)
-    return Composition(text=post.text or "", account_ids=[t.account_id for t in post.targets],
+    return Composition(text=post.text or "", account_ids=[t.account_id for t in post.targets
+                                                          if t.status is not TargetStatus.CANCELLED],
                        variants=variants, first_comment=post.first_comment, when=post.scheduled_at)
 
 
@@ -335,14 +390,34 @@ async def load_draft(session: AsyncSession, workspace_id: int, author: str, draf
     return composition_of(post, accounts)
 
 
-def metadata(channel_id: str | None, draft_id: int | None = None) -> str:
-    return json.dumps({"channel_id": channel_id, "draft_id": draft_id})
+@dataclass(frozen=True)
+class ModalContext:
+    """What the compose modal carries in its private metadata."""
+
+    channel_id: str | None = None  # where the post's status message goes
+    draft_id: int | None = None  # the draft it was opened from
+    post_id: int | None = None  # the queued post it edits
+    response_url: str | None = None  # the queue listing it was opened from, refreshed after an edit
 
 
-def read_metadata(text: str | None) -> tuple[str | None, int | None]:
+def metadata(context: ModalContext) -> str:
+    return json.dumps({k: v for k, v in vars(context).items() if v is not None})
+
+
+def read_metadata(text: str | None) -> ModalContext:
     try:
         data = json.loads(text or "{}")
     except ValueError:
-        return None, None
-    draft_id = data.get("draft_id")
-    return data.get("channel_id"), int(draft_id) if isinstance(draft_id, int) else None
+        return ModalContext()
+    if not isinstance(data, dict):
+        return ModalContext()
+
+    def number(key: str) -> int | None:
+        value = data.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def text_of(key: str) -> str | None:
+        value = data.get(key)
+        return value if isinstance(value, str) else None
+
+    return ModalContext(text_of("channel_id"), number("draft_id"), number("post_id"), text_of("response_url"))

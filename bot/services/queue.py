@@ -22,6 +22,7 @@ from bot.storage.models import Account, Post, PostStatus, PostTarget, TargetStat
 MAX_LISTED = 20
 QUEUED = (PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL)
 OPEN = (TargetStatus.PENDING, TargetStatus.SCHEDULED, TargetStatus.HELD)
+NOT_YOURS = "Only the post's author or a workspace admin can change a scheduled post."
 
 
 class QueueError(Exception):
@@ -64,7 +65,7 @@ async def queued_post(session: AsyncSession, workspace_id: int, post_id: int) ->
     return await session.scalar(select(Post).where(Post.id == post_id, Post.workspace_id == workspace_id))
 
 
-async def _lock_open(session: AsyncSession, post: Post, now: datetime) -> None:
+async def lock_open(session: AsyncSession, post: Post, now: datetime) -> None:
     """Lock the post's open targets and the post itself, or raise when the publisher got to it first."""
     if post.status not in QUEUED:
         raise QueueError(_gone(post.status))
@@ -94,7 +95,7 @@ async def publish_now(session: AsyncSession, post: Post, now: datetime) -> None:
     """Make the post's scheduled targets due now. The caller commits (or rolls back on QueueError)."""
     if post.status is PostStatus.PENDING_APPROVAL:
         raise QueueError("This post is waiting for approval; it is published once it is approved.")
-    await _lock_open(session, post, now)
+    await lock_open(session, post, now)
     await session.execute(
         update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status == TargetStatus.SCHEDULED)
         .values(next_attempt_at=now).execution_options(synchronize_session=False))
@@ -104,7 +105,7 @@ async def publish_now(session: AsyncSession, post: Post, now: datetime) -> None:
 
 async def reschedule(session: AsyncSession, post: Post, when: datetime, now: datetime) -> None:
     """Move the post and its still-scheduled targets to `when` (UTC). The caller commits."""
-    await _lock_open(session, post, now)
+    await lock_open(session, post, now)
     await session.execute(
         update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status == TargetStatus.SCHEDULED)
         .values(next_attempt_at=when).execution_options(synchronize_session=False))
@@ -114,7 +115,7 @@ async def reschedule(session: AsyncSession, post: Post, when: datetime, now: dat
 
 async def cancel(session: AsyncSession, post: Post, now: datetime) -> None:
     """Cancel the post and its targets that were not published. The caller commits."""
-    await _lock_open(session, post, now)
+    await lock_open(session, post, now)
     await session.execute(
         update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status.in_(OPEN))
         .values(status=TargetStatus.CANCELLED, next_attempt_at=None).execution_options(synchronize_session=False))

@@ -38,8 +38,10 @@ def _option(choice: Choice) -> dict:
     return {"text": _plain(label[:75]), "value": str(choice.id)}
 
 
-def compose_modal(offered: Sequence[Choice], composition: Composition, private_metadata: str) -> dict:
-    """The compose modal, prefilled with `composition` (a command's text, a message or a draft)."""
+def compose_modal(offered: Sequence[Choice], composition: Composition, private_metadata: str,
+                  editing: Sequence[str] | None = None) -> dict:
+    """The compose modal, prefilled with `composition` (a command's text, a message or a draft); for a
+    queued post, `editing` names the attachments it has (Slack cannot prefill a file input)."""
     groups = []
     for key, name in platforms_of(offered)[:100]:
         options = [_option(c) for c in offered if c.platform == key][:100]
@@ -55,8 +57,7 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
         {"type": "input", "block_id": ids.COMPOSE_MEDIA_BLOCK, "label": _plain("Photos and videos"),
          "optional": True, "element": {"type": "file_input", "action_id": ids.COMPOSE_MEDIA_INPUT,
                                        "filetypes": FILETYPES, "max_files": MAX_FILES},
-         "hint": _plain("Up to 10 files of 10 MB each. Picmim converts and resizes photos where a platform "
-                        "needs it.")},
+         "hint": _plain(_media_hint(editing))},
         {"type": "input", "block_id": ids.COMPOSE_ACCOUNTS_BLOCK, "label": _plain("Post to"),
          "element": accounts},
     ]
@@ -78,9 +79,23 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
     blocks.append({"type": "input", "block_id": ids.COMPOSE_AT_BLOCK, "label": _plain("Publish at"),
                    "optional": True, "element": picker,
                    "hint": _plain("In your own time zone. Used when Schedule is chosen.")})
-    return {"type": "modal", "callback_id": ids.COMPOSE_VIEW, "title": _plain("New post"),
-            "submit": _plain("Post"), "close": _plain("Close"), "notify_on_close": True,
+    return {"type": "modal", "callback_id": ids.COMPOSE_VIEW,
+            "title": _plain("Edit post" if editing is not None else "New post"),
+            "submit": _plain("Save" if editing is not None else "Post"), "close": _plain("Close"),
+            "notify_on_close": editing is None,  # a closed new post is kept as a draft; a closed edit changes nothing
             "private_metadata": private_metadata, "blocks": blocks}
+
+
+def _media_hint(editing: Sequence[str] | None) -> str:
+    hint = "Up to 10 files of 10 MB each. Picmim converts and resizes photos where a platform needs it."
+    if editing is None:
+        return hint
+    if not editing:
+        return "This post has no attachments; add some here. " + hint
+    names = ", ".join(editing)
+    kept = f"This post has {len(editing)} attachment{'s' if len(editing) > 1 else ''} ({names}): they are kept " \
+           "unless you attach files here, which replace them."
+    return kept[:1900]
 
 
 def nothing_connected_modal() -> dict:

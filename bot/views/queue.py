@@ -52,6 +52,7 @@ def queue_list(items: Sequence[QueueItem], tz: str | None, viewer: str, note: st
         blocks.append({"type": "divider"})
         blocks.append(_section(f"{head}\n{accounts} · by {who}\n>{preview}"))
         buttons = [] if waiting else [_button("Publish now", ids.QUEUE_PUBLISH_NOW, item.id, style="primary")]
+        buttons.append(_button("Edit", ids.QUEUE_EDIT, item.id))
         buttons.append(_button("Reschedule", ids.QUEUE_RESCHEDULE, item.id))
         buttons.append(_button("Cancel", ids.QUEUE_CANCEL, item.id, style="danger", confirm={
             "title": _plain("Cancel this post?"),
