@@ -1,7 +1,8 @@
 """Publishing throughput: 2,000 due targets against a fake platform whose every call takes 100 ms.
 
 Prints the achieved rate as a ratio of the ideal (2000 × 0.1 s / concurrency): the share of the time
-spent waiting on the platform rather than on Picmim's own work (claims, leases, status updates).
+spent waiting on the platform rather than on Picmim's own work (claims, leases, call-started marks,
+results, the HTTP client). The fake platform runs in a process of its own, as a real one is remote.
 Aim: ≥ 0.8. Run by hand from the repository root:
 
     .venv/bin/python bench/publish.py [--targets 2000] [--concurrency 20] [--database-url URL]
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -64,20 +66,33 @@ class SlowPlatform(Adapter):
         raise NotImplementedError
 
 
-async def serve_platform() -> tuple[web.AppRunner, str]:
+def _platform_process(port_out) -> None:
+    """The fake platform, in a process of its own as a real one is on other machines: its work is not
+    Picmim's and must not share Picmim's CPU."""
     counter = iter(range(10**9))
 
     async def create(request: web.Request) -> web.Response:
         await asyncio.sleep(CALL_SECONDS)
         return web.json_response({"id": str(next(counter))})
 
-    app = web.Application()
-    app.router.add_post("/posts", create)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_post("/posts", create)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port_out.send(site._server.sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+def serve_platform() -> tuple[multiprocessing.Process, str]:
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    process = multiprocessing.Process(target=_platform_process, args=(sender,), daemon=True)
+    process.start()
+    return process, f"http://127.0.0.1:{receiver.recv()}"
 
 
 async def seed(engine, targets: int) -> None:
@@ -115,7 +130,7 @@ async def main() -> int:
     engine = db.create_engine(url)
     await db.migrate(engine)
     await seed(engine, args.targets)
-    runner, platform_url = await serve_platform()
+    platform, platform_url = serve_platform()
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=args.concurrency * 2))
     from bot.platforms.base import AdapterConfig
 
@@ -126,22 +141,24 @@ async def main() -> int:
 
     publisher = Publisher(db.session_factory(engine), {"x": adapter}, no_media, owner="bench",
                           batch=args.targets, concurrency=args.concurrency)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     published = 0
     while published < args.targets:
         outcomes = await publisher.tick()
         published += sum(o.status is TargetStatus.PUBLISHED for o in outcomes)
         if not outcomes:
             break
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     await http.aclose()
-    await runner.cleanup()
+    platform.terminate()
     await engine.dispose()
 
     ideal = args.targets * CALL_SECONDS / args.concurrency
     print(f"publish benchmark: {args.targets} targets, {CALL_SECONDS * 1000:.0f} ms per platform call, "
           f"concurrency {args.concurrency}, database {url.split(':')[0]}")
     print(f"  published {published} in {elapsed:.2f} s ({published / elapsed:.0f} targets/s); ideal {ideal:.2f} s")
+    print(f"  Picmim's CPU: {cpu:.2f} s ({cpu / max(published, 1) * 1000:.2f} ms per target; the ratio suffers "
+          "when other work shares the cores)")
     ratio = ideal / elapsed
     print(f"  throughput / ideal = {ratio:.2f}  (aim >= 0.8): {'met' if ratio >= 0.8 else 'not met'}")
     return 0 if published == args.targets else 1

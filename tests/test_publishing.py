@@ -8,11 +8,18 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.services.connecting import apply_tokens
-from bot.services.publishing import Publisher, RetryPolicy, claim_due, retry_target, schedule_targets
+from bot.services.publishing import (
+    Publisher,
+    RetryPolicy,
+    claim_due,
+    mark_started,
+    retry_target,
+    schedule_targets,
+)
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import (
@@ -211,14 +218,43 @@ async def test_a_timeout_after_sending_is_unconfirmed_and_never_resent(engine, a
         await session.commit()
 
 
-async def test_a_lease_that_ran_out_mid_call_becomes_unconfirmed(engine, account, adapter, clock):
+async def test_a_lease_that_ran_out_mid_call_becomes_unconfirmed(engine, account, adapter, fake, clock):
     target_id = await _post(engine, account)
     async with db.session_factory(engine)() as session:
         assert await claim_due(session, "crashed-process", clock.now) == [target_id]
+        assert await mark_started(session, "crashed-process", [target_id], clock.now) == {target_id}
+        await session.commit()  # then the process died during its call
     clock.now += timedelta(minutes=16)
     assert await _publisher(engine, adapter, clock).tick() == []
     target = await _target(engine, target_id)
     assert target.status is TargetStatus.UNCONFIRMED and "may or may not be live" in target.last_error
+    async with db.session_factory(engine)() as session:
+        assert (await session.get(Post, target.post_id)).status is PostStatus.FAILED
+    assert fake.posts == {}, "never sent again by itself"
+
+
+async def test_a_target_claimed_but_never_called_is_published_after_the_lease(engine, account, adapter, fake,
+                                                                              clock):
+    target_id = await _post(engine, account, text="Claimed, then the process died")
+    async with db.session_factory(engine)() as session:
+        assert await claim_due(session, "crashed-process", clock.now) == [target_id]
+    assert await _publisher(engine, adapter, clock).tick() == [], "the lease is respected while it runs"
+    clock.now += timedelta(minutes=16)
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.PUBLISHED
+    assert (await _target(engine, target_id)).attempts == 1, "the dead claim was not a try"
+    assert [p["text"] for p in fake.posts.values()] == ["Claimed, then the process died"]
+
+
+async def test_a_lost_lease_is_not_called(engine, account, adapter, fake, clock):
+    target_id = await _post(engine, account)
+    async with db.session_factory(engine)() as session:
+        assert await claim_due(session, "slow-process", clock.now) == [target_id]
+        # Another process took the target over meanwhile (its lease expired and it was claimed anew).
+        await session.execute(update(PostTarget).values(lease_owner="other-process"))
+        assert await mark_started(session, "slow-process", [target_id], clock.now) == set()
+        await session.commit()
+    assert fake.posts == {}
 
 
 async def test_a_post_x_refuses_fails_with_xs_reason(engine, account, adapter, clock):

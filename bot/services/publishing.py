@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from bot.platforms import registry
 from bot.platforms.base import (
@@ -43,6 +45,7 @@ from bot.storage.models import (
     Connection,
     ConnectionStatus,
     Post,
+    PostMedia,
     PostStatus,
     PostTarget,
     TargetStatus,
@@ -52,6 +55,7 @@ from bot.storage.models import (
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=15)  # longer than the slowest publish (video processing polls included)
+CLAIM_LEASE = timedelta(minutes=2)  # a claimed target whose call has not started yet
 REFRESH_LEASE = timedelta(minutes=2)
 
 # Media for one target: the post's attachments made to fit this platform (bot.services.media_store).
@@ -79,8 +83,10 @@ class Outcome:
     detail: str | None = None
 
 
-async def claim_due(session: AsyncSession, owner: str, now: datetime, limit: int = 20) -> list[int]:
-    """Claim up to `limit` due targets for `owner` with a lease; returns their ids (committed).
+async def claim_due(session: AsyncSession, owner: str, now: datetime, limit: int = 20, commit: bool = True
+                    ) -> list[int]:
+    """Claim up to `limit` due targets for `owner` with a lease; returns their ids (committed unless the
+    caller commits).
 
     The candidates are read first (on PostgreSQL locked with SKIP LOCKED, so concurrent claimers take
     different rows), then updated only if still scheduled: a row another process claimed meanwhile is
@@ -93,7 +99,8 @@ async def claim_due(session: AsyncSession, owner: str, now: datetime, limit: int
         due = due.with_for_update(skip_locked=True)
     candidates = (await session.scalars(due)).all()
     if not candidates:
-        await session.commit()
+        if commit:
+            await session.commit()
         return []
     claimed = await session.execute(
         update(PostTarget)
@@ -101,8 +108,8 @@ async def claim_due(session: AsyncSession, owner: str, now: datetime, limit: int
         # meanwhile (SQLite reads without locking) is not taken again.
         .where(PostTarget.id.in_(candidates), PostTarget.status == TargetStatus.SCHEDULED,
                PostTarget.next_attempt_at <= now)
-        .values(status=TargetStatus.PUBLISHING, lease_owner=owner, lease_expires_at=now + LEASE,
-                attempts=PostTarget.attempts + 1)
+        .values(status=TargetStatus.PUBLISHING, lease_owner=owner, lease_expires_at=now + CLAIM_LEASE,
+                call_started_at=None, attempts=PostTarget.attempts + 1)
         .returning(PostTarget.id)
         .execution_options(synchronize_session=False))
     ids = [row[0] for row in claimed]
@@ -110,8 +117,23 @@ async def claim_due(session: AsyncSession, owner: str, now: datetime, limit: int
         posts = select(PostTarget.post_id).where(PostTarget.id.in_(ids)).scalar_subquery()
         await session.execute(update(Post).where(Post.id.in_(posts), Post.status == PostStatus.SCHEDULED)
                               .values(status=PostStatus.PUBLISHING))
-    await session.commit()
+    if commit:
+        await session.commit()
     return ids
+
+
+async def mark_started(session: AsyncSession, owner: str, target_ids: list[int], now: datetime) -> set[int]:
+    """Record that the platform calls of these claimed targets are about to be made, with the long lease
+    a call needs; returns the ids still held by `owner` (a lease lost meanwhile means another process
+    decides). The caller commits before making any call: from then on a lost lease means
+    "unconfirmed", never "send again"."""
+    marked = await session.execute(
+        update(PostTarget)
+        .where(PostTarget.id.in_(target_ids), PostTarget.status == TargetStatus.PUBLISHING,
+               PostTarget.lease_owner == owner)
+        .values(call_started_at=now, lease_expires_at=now + LEASE).returning(PostTarget.id)
+        .execution_options(synchronize_session=False))
+    return {row[0] for row in marked}
 
 
 STRANDED_AFTER = timedelta(minutes=5)
@@ -132,30 +154,91 @@ async def release_stranded(session: AsyncSession, now: datetime) -> None:
 
 
 async def expire_leases(session: AsyncSession, now: datetime) -> list[int]:
-    """Targets whose lease ran out mid-call: their outcome is unknown, so a person confirms them."""
-    expired = await session.execute(
-        update(PostTarget)
-        .where(PostTarget.status == TargetStatus.PUBLISHING, PostTarget.lease_expires_at < now)
+    """Targets whose lease ran out: one whose platform call had started has an unknown outcome, so a
+    person confirms it; one claimed but never called (its process died first) is simply due again."""
+    expired = PostTarget.status == TargetStatus.PUBLISHING, PostTarget.lease_expires_at < now
+    await session.execute(
+        update(PostTarget).where(*expired, PostTarget.call_started_at.is_(None))
+        .values(status=TargetStatus.SCHEDULED, lease_owner=None, lease_expires_at=None, next_attempt_at=now,
+                attempts=PostTarget.attempts - 1)
+        .execution_options(synchronize_session=False))
+    unknown = await session.execute(
+        update(PostTarget).where(*expired, PostTarget.call_started_at.is_not(None))
         .values(status=TargetStatus.UNCONFIRMED, error_kind="unconfirmed", lease_owner=None,
                 last_error="Picmim stopped while publishing this, so it may or may not be live. Check the "
                            "account, then mark it published or send it again.")
         .returning(PostTarget.post_id)
         .execution_options(synchronize_session=False))
-    post_ids = sorted({row[0] for row in expired})
-    for post_id in post_ids:
-        await settle_post(session, post_id)
+    post_ids = sorted({row[0] for row in unknown})
+    await settle_posts(session, post_ids)
     await session.commit()
     return post_ids
 
 
+@dataclass
+class _Job:
+    """A claimed target and what its platform call needs, read with the claim (detached rows)."""
+
+    target: PostTarget
+    post: Post
+    account: Account
+    connection: Connection | None
+    has_media: bool
+
+
+@dataclass
+class _Result:
+    """What a job changes: its target's columns, and its connection's when the platform said it broke."""
+
+    job: _Job
+    target: dict
+    connection: dict | None = None
+
+
+# Every column a result writes, so that all results of a round go out as one executemany.
+_RESULT_COLUMNS = ("status", "error_kind", "last_error", "next_attempt_at", "attempts", "remote_id", "remote_url",
+                   "published_at")
+
+
+class _GroupWrite:
+    """Writes submitted items together: whoever submits while a write is under way waits for the next
+    one, which takes everything that arrived meanwhile (group commit: one transaction for many calls)."""
+
+    def __init__(self, write: Callable[[list], Awaitable[object]]):
+        self._write, self._pending, self._running = write, [], False
+
+    async def submit(self, item):
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if not self._running:
+            self._running = True
+            asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    answer = await self._write([item for item, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        future.set_exception(exc)
+                else:
+                    for _, future in batch:
+                        future.set_result(answer)
+        finally:
+            self._running = False
+
+
 class Publisher:
-    """Publishes claimed targets. One per process; `tick()` is what the scheduler calls."""
+    """Publishes due targets. One per process; `tick()` is what the scheduler calls."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], adapters: Mapping[str, Adapter],
                  media: MediaSource, owner: str, policy: RetryPolicy = RetryPolicy(),
                  clock: Callable[[], datetime] = utcnow,
-                 on_change: Callable[[int], Awaitable[None]] | None = None, batch: int = 40,
-                 concurrency: int = 4):
+                 on_change: Callable[[int], Awaitable[None]] | None = None, batch: int = 200,
+                 concurrency: int = 20):
         self.sessions, self.adapters, self.media, self.owner = sessions, adapters, media, owner
         self.policy, self.clock, self.on_change = policy, clock, on_change
         self.batch, self.concurrency = batch, concurrency
@@ -163,115 +246,176 @@ class Publisher:
         # them spin in SQLite's busy handler (other processes still wait on busy_timeout).
         bind = sessions.kw.get("bind")
         self._sqlite_writes = asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite" else None
+        # Call-started marks and results share one group write: one transaction (one turn of SQLite's
+        # single writer) serves both.
+        self._writes = _GroupWrite(self._write)
 
     def _writing(self):
         return self._sqlite_writes or contextlib.nullcontext()
 
     async def tick(self) -> list[Outcome]:
-        """Publish what is due with `concurrency` workers, each claiming one target just before its
-        call: a process that dies leaves only the calls it had under way in doubt, and no worker waits
-        for another's slow platform."""
+        """Publish what is due: at most `concurrency` platform calls at once and `batch` targets in all.
+
+        Targets are claimed in groups, a group ahead of the calls under way so no call slot waits for the
+        database; the call-started marks and the results are written in groups too (`_GroupWrite`). A
+        claimed target whose call has not started is at no risk: its short claim lease runs out and it is
+        due again, while a started call holds the long lease."""
         async with self._writing(), self.sessions() as session:
             await release_stranded(session, self.clock())
             changed = await expire_leases(session, self.clock())
         await self._changed(changed)
-        outcomes: list[Outcome] = []
+        self._calls = asyncio.Semaphore(self.concurrency)
+        self._waiting, self._room = 0, asyncio.Event()
+        tasks: list[asyncio.Task] = []
+        claimed = 0
+        while claimed < self.batch:
+            # Refill when half the claimed-ahead group has gone to its calls: claims stay large.
+            while self._waiting > self.concurrency // 2:
+                self._room.clear()
+                await self._room.wait()
+            jobs = await self._claim(min(self.concurrency - self._waiting, self.batch - claimed))
+            if not jobs:
+                break
+            claimed += len(jobs)
+            self._waiting += len(jobs)
+            tasks += [asyncio.create_task(self._run(job)) for job in jobs]
+        return [o for o in await asyncio.gather(*tasks) if o is not None]
 
-        async def worker() -> None:
-            while len(outcomes) < self.batch:
-                async with self._writing(), self.sessions() as session:
-                    ids = await claim_due(session, self.owner, self.clock(), 1)
-                if not ids:
-                    return
-                outcome = await self.publish(ids[0])
-                outcomes.append(outcome)
-                await self._changed({outcome.post_id})
+    def _left_waiting(self) -> None:
+        self._waiting -= 1
+        self._room.set()
 
-        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
-        return outcomes
+    async def _claim(self, limit: int) -> list[_Job]:
+        async with self._writing(), self.sessions() as session:
+            ids = await claim_due(session, self.owner, self.clock(), limit, commit=False)
+            rows = (await session.execute(
+                select(PostTarget, Post, Account, Connection,
+                       exists().where(PostMedia.post_id == Post.id).label("has_media"))
+                .join(Post, Post.id == PostTarget.post_id).join(Account, Account.id == PostTarget.account_id)
+                .outerjoin(Connection, Connection.id == Account.connection_id)
+                .where(PostTarget.id.in_(ids)).order_by(PostTarget.id))).all() if ids else []
+            await session.commit()
+        return [_Job(*row) for row in rows]
 
     async def _changed(self, post_ids) -> None:
         if self.on_change is not None:
             for post_id in sorted(post_ids):
                 await self.on_change(post_id)
 
-    async def publish(self, target_id: int) -> Outcome:
-        async with self.sessions() as session:
-            target, post, account, connection = (await session.execute(
-                select(PostTarget, Post, Account, Connection)
-                .join(Post, Post.id == PostTarget.post_id).join(Account, Account.id == PostTarget.account_id)
-                .outerjoin(Connection, Connection.id == Account.connection_id)
-                .where(PostTarget.id == target_id))).one()
-            adapter = self.adapters.get(account.platform)
-            try:
-                outcome = await self._publish(session, target, post, account, connection, adapter)
-            except Exception:  # a bug after the call may have left the post live: never resend blindly
-                log.exception("Publishing target %s failed unexpectedly", target_id)
-                outcome = self._finish(target, TargetStatus.UNCONFIRMED, "unconfirmed",
-                                       "Something went wrong inside Picmim while publishing this; it may or may "
-                                       "not be live. Check the account, then mark it published or send it again.")
-            async with self._writing():
-                await self._release(session, target)
-                await session.commit()  # the target's result first; then the post, under its row lock
-                await settle_post(session, post.id)
-                await session.commit()
-            return outcome
+    async def _run(self, job: _Job) -> Outcome | None:
+        waiting = [True]
 
-    async def _publish(self, session: AsyncSession, target: PostTarget, post: Post, account: Account,
-                       connection: Connection | None, adapter: Adapter | None) -> Outcome:
+        def calling() -> None:
+            if waiting[0]:
+                waiting[0] = False
+                self._left_waiting()
+
+        try:
+            result = await self._publish(job, calling)
+        except Exception:  # a bug after the call may have left the post live: never resend blindly
+            log.exception("Publishing target %s failed unexpectedly", job.target.id)
+            result = self._finish(job, TargetStatus.UNCONFIRMED, "unconfirmed",
+                                  "Something went wrong inside Picmim while publishing this; it may or may "
+                                  "not be live. Check the account, then mark it published or send it again.")
+        finally:
+            calling()
+        if result is None:  # the lease was lost before the call: another process decides
+            return None
+        try:
+            await self._writes.submit(result)
+        except Exception:  # the lease runs out and a person is asked: never guessed, never resent
+            log.exception("Recording the result of target %s failed", job.target.id)
+            return None
+        await self._changed({job.post.id})
+        return Outcome(job.target.id, job.post.id, result.target["status"], result.target["last_error"])
+
+    async def _write(self, items: list[int | _Result]) -> set[int]:
+        """One transaction for a round of call-started marks (target ids) and results; returns the ids
+        marked. Results go in first, then their posts' statuses, each post under its row lock (see
+        settle_posts)."""
+        starts = [i for i in items if isinstance(i, int)]
+        results = [i for i in items if isinstance(i, _Result)]
+        async with self._writing(), self.sessions() as session:
+            started = await mark_started(session, self.owner, starts, self.clock()) if starts else set()
+            if results:
+                await session.execute(update(PostTarget), [
+                    {"id": r.job.target.id, "lease_owner": None, "lease_expires_at": None,
+                     "call_started_at": None, **r.target} for r in results])
+                for r in results:
+                    if r.connection:
+                        await session.execute(update(Connection).where(Connection.id == r.job.connection.id)
+                                              .values(**r.connection))
+                await settle_posts(session, sorted({r.job.post.id for r in results}))
+            await session.commit()
+        return started
+
+    async def _publish(self, job: _Job, calling: Callable[[], None]) -> _Result | None:
+        target, post, account, connection = job.target, job.post, job.account, job.connection
+        adapter = self.adapters.get(account.platform)
         if connection is None or not account.active or connection.access_token is None:
-            return self._finish(target, TargetStatus.FAILED, "revoked",
+            return self._finish(job, TargetStatus.FAILED, "revoked",
                                 f"{account.name} is no longer connected: reconnect it with /picmim connect, "
                                 "then send the post again.")
         if adapter is None:
-            return self._finish(target, TargetStatus.FAILED, "not_configured",
+            return self._finish(job, TargetStatus.FAILED, "not_configured",
                                 f"{account.platform} is not set up on this install any more; ask the app's admin.")
-        facts, payloads = await self.media(session, post, adapter)
+        facts, payloads = [], []
+        if job.has_media:
+            async with self.sessions() as session:
+                facts, payloads = await self.media(session, post, adapter)
         draft = Draft(text=target.variant_text if target.variant_text is not None else post.text,
                       media=tuple(facts), first_comment=post.first_comment, options=dict(post.options or {}))
-        problems = adapter.validate(self._account_ref(account, connection), draft)
-        blocking = [p for p in problems if not p.fixable]
+        blocking = [p for p in adapter.validate(self._account_ref(account, connection), draft) if not p.fixable]
         if blocking:
-            return self._finish(target, TargetStatus.FAILED, "rejected", "; ".join(p.message for p in blocking))
-        await session.commit()  # no transaction stays open while the platform answers
+            return self._finish(job, TargetStatus.FAILED, "rejected", "; ".join(p.message for p in blocking))
+        async with self._calls:
+            calling()
+            return await self._call(job, adapter, draft, payloads)
+
+    async def _call(self, job: _Job, adapter: Adapter, draft: Draft, payloads: list[MediaPayload]
+                    ) -> _Result | None:
+        """The platform call itself (after a token refresh when needed), marked as started first."""
+        target, account, connection = job.target, job.account, job.connection
         for attempt in (1, 2):
             if connection.token_expires_at and connection.token_expires_at <= self.clock() and adapter.refreshable:
-                if not await self._refresh(session, connection, adapter):
-                    return self._finish(target, TargetStatus.FAILED, "expired", connection.last_error or
-                                        GUIDANCE["token_expired"])
+                connection, renewed = await self._refresh(connection, adapter)
+                if not renewed:
+                    return self._finish(job, TargetStatus.FAILED, "expired",
+                                        connection.last_error or GUIDANCE["token_expired"])
+            if attempt == 1 and job.target.id not in await self._writes.submit(job.target.id):
+                return None
             try:
                 result = await adapter.publish(self._account_ref(account, connection), draft, payloads)
             except TokenExpired as exc:
-                if attempt == 1 and adapter.refreshable and await self._refresh(session, connection, adapter,
-                                                                                 force=True):
-                    continue  # the call was refused before anything was published: safe to send again
-                _broken(connection, ConnectionStatus.EXPIRED, "token_expired", exc)
-                return self._finish(target, TargetStatus.FAILED, "expired",
-                                    f"{exc.message} {GUIDANCE['token_expired']}")
+                if attempt == 1 and adapter.refreshable:
+                    connection, renewed = await self._refresh(connection, adapter, force=True)
+                    if renewed:
+                        continue  # the call was refused before anything was published: safe to send again
+                return self._finish(job, TargetStatus.FAILED, "expired", f"{exc.message} {GUIDANCE['token_expired']}",
+                                    connection=_broken(ConnectionStatus.EXPIRED, "token_expired", exc))
             except AccessRevoked as exc:
-                _broken(connection, ConnectionStatus.REVOKED, exc.reason.value, exc)
-                return self._finish(target, TargetStatus.FAILED, "revoked",
-                                    f"{exc.message} {GUIDANCE.get(exc.reason, GUIDANCE[RevokeReason.UNKNOWN])}")
+                return self._finish(job, TargetStatus.FAILED, "revoked",
+                                    f"{exc.message} {GUIDANCE.get(exc.reason, GUIDANCE[RevokeReason.UNKNOWN])}",
+                                    connection=_broken(ConnectionStatus.REVOKED, exc.reason.value, exc))
             except RateLimited as exc:
                 wait = timedelta(seconds=exc.retry_after) if exc.retry_after else self.policy.delay(target.attempts)
-                target.attempts -= 1  # waiting for the platform's window is not a failed try
-                return self._again(target, wait, "rate_limited", exc)
+                # Waiting for the platform's window is not a failed try.
+                return self._again(job, wait, "rate_limited", exc, attempts=target.attempts - 1)
             except Transient as exc:
                 if target.attempts >= self.policy.max_attempts:
-                    return self._finish(target, TargetStatus.FAILED, "transient",
+                    return self._finish(job, TargetStatus.FAILED, "transient",
                                         f"{exc.message} It kept failing after {target.attempts} tries.")
-                return self._again(target, self.policy.delay(target.attempts), "transient", exc)
+                return self._again(job, self.policy.delay(target.attempts), "transient", exc)
             except OutcomeUnknown as exc:
-                return self._finish(target, TargetStatus.UNCONFIRMED, "unconfirmed",
+                return self._finish(job, TargetStatus.UNCONFIRMED, "unconfirmed",
                                     f"{exc.message} Check the account, then mark it published or send it again.")
             except ContentRejected as exc:
-                return self._finish(target, TargetStatus.FAILED, "rejected", str(exc))
+                return self._finish(job, TargetStatus.FAILED, "rejected", str(exc))
             except PlatformError as exc:
-                return self._finish(target, TargetStatus.FAILED, "error", str(exc))
-            target.remote_id, target.remote_url = result.remote_id, result.url
-            target.published_at = self.clock()
+                return self._finish(job, TargetStatus.FAILED, "error", str(exc))
             note = " ".join(result.warnings) or None
-            return self._finish(target, TargetStatus.PUBLISHED, None, note)
+            return self._finish(job, TargetStatus.PUBLISHED, None, note, remote_id=result.remote_id,
+                                remote_url=result.url, published_at=self.clock())
         raise AssertionError("unreachable")
 
     def _account_ref(self, account: Account, connection: Connection) -> AccountRef:
@@ -280,76 +424,122 @@ class Publisher:
                           name=account.name, user_token=connection.access_token, token=account.access_token,
                           handle=account.handle, settings=dict(account.settings or {}), extra=dict(tokens.extra))
 
-    async def _refresh(self, session: AsyncSession, connection: Connection, adapter: Adapter,
-                       force: bool = False) -> bool:
-        """Renew a connection's token; one process at a time (rotating refresh tokens break otherwise)."""
-        now = self.clock()
-        claimed = await session.execute(
-            update(Connection)
-            .where(Connection.id == connection.id,
-                   or_(Connection.refresh_lease_until.is_(None), Connection.refresh_lease_until < now))
-            .values(refresh_lease_until=now + REFRESH_LEASE).execution_options(synchronize_session=False))
-        await session.commit()
-        await session.refresh(connection)
-        if claimed.rowcount != 1:
-            # Another process is renewing it: use its result if it is fresh by now.
-            return bool(connection.token_expires_at and connection.token_expires_at > now) and not force
-        try:
-            tokens = await adapter.refresh(token_set(connection))
-        except TokenExpired as exc:
-            _broken(connection, ConnectionStatus.EXPIRED, "token_expired", exc)
-            return False
-        except AccessRevoked as exc:
-            _broken(connection, ConnectionStatus.REVOKED, exc.reason.value, exc)
-            return False
-        except PlatformError as exc:
-            connection.last_error = str(exc)[:1000]
-            return False
-        finally:
-            connection.refresh_lease_until = None
-        apply_tokens(connection, tokens)
-        connection.status, connection.status_cause, connection.last_error = ConnectionStatus.ACTIVE, None, None
-        await session.commit()
-        return True
+    async def _refresh(self, connection: Connection, adapter: Adapter, force: bool = False
+                       ) -> tuple[Connection, bool]:
+        """Renew a connection's token, one process at a time (rotating refresh tokens break otherwise);
+        the connection as it now stands, and whether it holds a fresh token."""
+        async with self.sessions() as session:
+            now = self.clock()
+            async with self._writing():
+                claimed = await session.execute(
+                    update(Connection)
+                    .where(Connection.id == connection.id,
+                           or_(Connection.refresh_lease_until.is_(None), Connection.refresh_lease_until < now))
+                    .values(refresh_lease_until=now + REFRESH_LEASE).execution_options(synchronize_session=False))
+                await session.commit()
+            current = await session.get(Connection, connection.id, populate_existing=True)
+            if claimed.rowcount != 1:
+                # Another process is renewing it: use its result if it is fresh by now.
+                fresh = bool(current.token_expires_at and current.token_expires_at > now)
+                return current, fresh and not force
+            renewed = False
+            try:
+                apply_tokens(current, await adapter.refresh(token_set(current)))
+                current.status, current.status_cause, current.last_error = ConnectionStatus.ACTIVE, None, None
+                renewed = True
+            except TokenExpired as exc:
+                _apply(current, _broken(ConnectionStatus.EXPIRED, "token_expired", exc))
+            except AccessRevoked as exc:
+                _apply(current, _broken(ConnectionStatus.REVOKED, exc.reason.value, exc))
+            except PlatformError as exc:
+                current.last_error = str(exc)[:1000]
+            finally:
+                current.refresh_lease_until = None
+                async with self._writing():
+                    await session.commit()
+            return current, renewed
 
-    def _again(self, target: PostTarget, wait: timedelta, kind: str, exc: PlatformError) -> Outcome:
-        target.status, target.error_kind = TargetStatus.SCHEDULED, kind
-        target.next_attempt_at = self.clock() + wait
-        target.last_error = f"{exc.message} Picmim tries again at {target.next_attempt_at:%H:%M} UTC."
-        return Outcome(target.id, target.post_id, TargetStatus.SCHEDULED, target.last_error)
+    def _again(self, job: _Job, wait: timedelta, kind: str, exc: PlatformError, attempts: int | None = None
+               ) -> _Result:
+        when = self.clock() + wait
+        return self._result(job, status=TargetStatus.SCHEDULED, error_kind=kind, next_attempt_at=when,
+                            last_error=f"{exc.message} Picmim tries again at {when:%H:%M} UTC.",
+                            attempts=job.target.attempts if attempts is None else attempts)
 
-    def _finish(self, target: PostTarget, status: TargetStatus, kind: str | None, detail: str | None) -> Outcome:
-        target.status, target.error_kind, target.last_error = status, kind, detail
-        return Outcome(target.id, target.post_id, status, detail)
+    def _finish(self, job: _Job, status: TargetStatus, kind: str | None, detail: str | None,
+                connection: dict | None = None, **values) -> _Result:
+        return self._result(job, connection, status=status, error_kind=kind, last_error=detail, **values)
 
-    async def _release(self, session: AsyncSession, target: PostTarget) -> None:
-        target.lease_owner, target.lease_expires_at = None, None
+    @staticmethod
+    def _result(job: _Job, connection: dict | None = None, **values) -> _Result:
+        current = {name: getattr(job.target, name) for name in _RESULT_COLUMNS}
+        return _Result(job, {**current, **values}, connection)
 
 
-def _broken(connection: Connection, status: ConnectionStatus, cause: str, exc: PlatformError) -> None:
-    connection.status, connection.status_cause, connection.last_error = status, cause, str(exc)[:1000]
+def _broken(status: ConnectionStatus, cause: str, exc: PlatformError) -> dict:
+    return {"status": status, "status_cause": cause, "last_error": str(exc)[:1000]}
+
+
+def _apply(connection: Connection, changes: dict) -> None:
+    for key, value in changes.items():
+        setattr(connection, key, value)
 
 
 async def settle_post(session: AsyncSession, post_id: int) -> PostStatus:
-    """The post's status from its targets: scheduled or publishing while any is due or under way, then
-    published when all went out, failed when any did not."""
-    # The post's row is locked first: two targets of one post finishing at once must not both compute
-    # the status from a view that misses the other's result.
-    post = await session.get(Post, post_id, with_for_update=True, populate_existing=True)
-    if post.status not in (PostStatus.SCHEDULED, PostStatus.PUBLISHING, PostStatus.FAILED, PostStatus.PUBLISHED):
-        return post.status
-    statuses = (await session.scalars(select(PostTarget.status).where(PostTarget.post_id == post_id))).all()
+    """The post's status from its targets (see settle_posts)."""
+    return (await settle_posts(session, [post_id]))[post_id]
+
+
+async def settle_posts(session: AsyncSession, post_ids: list[int]) -> dict[int, PostStatus]:
+    """Each post's status from its targets: scheduled or publishing while any is due or under way, then
+    published when all went out, failed when any did not. Posts in review, drafts and cancelled posts
+    keep theirs.
+
+    The posts' rows are locked (in id order, so two processes cannot deadlock) by the statement that reads
+    their targets, and PostgreSQL reads the rows again once it has the lock: two targets of one post
+    finishing at once in two transactions cannot both compute the status from a view that misses the
+    other's result — the second to get the lock sees both."""
+    if not post_ids:
+        return {}
+    post_ids = sorted(set(post_ids))
+    rows = (select(Post.id, Post.status, PostTarget.status)
+            .outerjoin(PostTarget, PostTarget.post_id == Post.id).where(Post.id.in_(post_ids)).order_by(Post.id))
+    if session.bind.dialect.name == "postgresql":
+        rows = rows.with_for_update(of=Post)
+    current: dict[int, PostStatus] = {}
+    targets: dict[int, list[TargetStatus]] = {}
+    for post_id, post_status, target_status in await session.execute(rows):
+        current[post_id] = post_status
+        if target_status is not None:
+            targets.setdefault(post_id, []).append(target_status)
+    settled, changes = {}, []
+    for post_id, status in current.items():
+        new = _settled(status, targets.get(post_id, []))
+        settled[post_id] = new
+        if new is not status:
+            changes.append({"id": post_id, "status": new})
+    if changes:
+        await session.execute(update(Post), changes)
+    # Rows this session already holds must not keep the old status.
+    for post_id, status in settled.items():
+        held = session.identity_map.get(identity_key(Post, post_id))
+        if held is not None:
+            set_committed_value(held, "status", status)
+    return settled
+
+
+def _settled(status: PostStatus, statuses: list[TargetStatus]) -> PostStatus:
+    if status not in (PostStatus.SCHEDULED, PostStatus.PUBLISHING, PostStatus.FAILED, PostStatus.PUBLISHED):
+        return status
     live = [s for s in statuses if s is not TargetStatus.CANCELLED]
     if not live:
-        post.status = PostStatus.CANCELLED
-    elif any(s in (TargetStatus.SCHEDULED, TargetStatus.PUBLISHING, TargetStatus.HELD) for s in live):
+        return PostStatus.CANCELLED
+    if any(s in (TargetStatus.SCHEDULED, TargetStatus.PUBLISHING, TargetStatus.HELD) for s in live):
         started = any(s is not TargetStatus.SCHEDULED for s in live)
-        post.status = PostStatus.PUBLISHING if started else PostStatus.SCHEDULED
-    elif all(s is TargetStatus.PUBLISHED for s in live):
-        post.status = PostStatus.PUBLISHED
-    else:
-        post.status = PostStatus.FAILED
-    return post.status
+        return PostStatus.PUBLISHING if started else PostStatus.SCHEDULED
+    if all(s is TargetStatus.PUBLISHED for s in live):
+        return PostStatus.PUBLISHED
+    return PostStatus.FAILED
 
 
 async def retry_target(session: AsyncSession, workspace_id: int, target_id: int, now: datetime) -> bool:
