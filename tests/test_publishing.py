@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -146,13 +147,18 @@ async def test_two_processes_claim_each_target_exactly_once(engine, account, dat
 
 async def test_a_rate_limit_waits_for_xs_reset_without_using_up_tries(engine, account, adapter, fake, clock):
     target_id = await _post(engine, account)
+    async with db.session_factory(engine)() as session:
+        (await session.get(Post, (await session.get(PostTarget, target_id)).post_id)).timezone = "Europe/Madrid"
+        await session.commit()
     fake.rate_limit("/2/tweets", method="POST")
     [outcome] = await _publisher(engine, adapter, clock).tick()
     assert outcome.status is TargetStatus.SCHEDULED
     target = await _target(engine, target_id)
     wait = (target.next_attempt_at - clock.now).total_seconds()
     assert 800 <= wait <= 905, "X's x-rate-limit-reset is 900 s away in the fake"
-    assert target.attempts == 0 and "tries again at" in target.last_error
+    madrid = target.next_attempt_at.astimezone(ZoneInfo("Europe/Madrid"))
+    assert target.attempts == 0 and f"tries again at {madrid:%H:%M} ({madrid.tzname()})" in target.last_error, \
+        "said in the author's zone"
     assert await _publisher(engine, adapter, clock).tick() == [], "not before the reset"
     clock.now = target.next_attempt_at + timedelta(seconds=1)
     [outcome] = await _publisher(engine, adapter, clock).tick()

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -462,8 +463,9 @@ class Publisher:
     def _again(self, job: _Job, wait: timedelta, kind: str, exc: PlatformError, attempts: int | None = None
                ) -> _Result:
         when = self.clock() + wait
+        local = when.astimezone(_zone(job.post.timezone))  # the author's zone, as the post's times are shown
         return self._result(job, status=TargetStatus.SCHEDULED, error_kind=kind, next_attempt_at=when,
-                            last_error=f"{exc.message} Picmim tries again at {when:%H:%M} UTC.",
+                            last_error=f"{exc.message} Picmim tries again at {local:%H:%M} ({local.tzname()}).",
                             attempts=job.target.attempts if attempts is None else attempts)
 
     def _finish(self, job: _Job, status: TargetStatus, kind: str | None, detail: str | None,
@@ -474,6 +476,13 @@ class Publisher:
     def _result(job: _Job, connection: dict | None = None, **values) -> _Result:
         current = {name: getattr(job.target, name) for name in _RESULT_COLUMNS}
         return _Result(job, {**current, **values}, connection)
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _broken(status: ConnectionStatus, cause: str, exc: PlatformError) -> dict:

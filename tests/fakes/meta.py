@@ -297,6 +297,7 @@ class FakeMeta(LoopbackServer):
     def __init__(self) -> None:
         super().__init__()
         self.fetched: list[str] = []  # media URLs Meta downloaded
+        self.downloads: list[tuple[str, bytes]] = []  # each successful download: (URL, the bytes received)
         self.dialogs: list[dict[str, str]] = []  # authorize pages opened, with their parameters
         self._session: aiohttp.ClientSession | None = None
         self._release: asyncio.Event | None = None
@@ -331,6 +332,7 @@ class FakeMeta(LoopbackServer):
         self.release_hangs()
         self.forget_calls()
         self.fetched.clear()
+        self.downloads.clear()
         self.dialogs.clear()
         self._ids = itertools.count(1)
         self.tokens: dict[str, Token] = {}
@@ -1200,7 +1202,9 @@ class FakeMeta(LoopbackServer):
             async with self._session.get(url) as response:
                 if response.status != 200:
                     return None
-                return await response.read()
+                data = await response.read()
+                self.downloads.append((url, data))
+                return data
         except (TimeoutError, aiohttp.ClientError):
             return None
 

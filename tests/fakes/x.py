@@ -56,6 +56,7 @@ class Call:
     body: bytes
     status: int = 0  # the answer, for tests to look at
     answer_headers: dict[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)  # when the request arrived (epoch seconds)
 
     @property
     def token(self) -> str | None:
