@@ -203,10 +203,11 @@ _RESULT_COLUMNS = ("status", "error_kind", "last_error", "next_attempt_at", "att
 
 class _GroupWrite:
     """Writes submitted items together: whoever submits while a write is under way waits for the next
-    one, which takes everything that arrived meanwhile (group commit: one transaction for many calls)."""
+    one, which takes everything that arrived meanwhile (group commit: one transaction for many calls).
+    While `urgent` items wait, a write takes only those: a call waiting for its mark goes first."""
 
-    def __init__(self, write: Callable[[list], Awaitable[object]]):
-        self._write, self._pending, self._running = write, [], False
+    def __init__(self, write: Callable[[list], Awaitable[object]], urgent: Callable[[object], bool]):
+        self._write, self._urgent, self._pending, self._running = write, urgent, [], False
 
     async def submit(self, item):
         future = asyncio.get_running_loop().create_future()
@@ -219,7 +220,11 @@ class _GroupWrite:
     async def _drain(self) -> None:
         try:
             while self._pending:
-                batch, self._pending = self._pending, []
+                urgent = [p for p in self._pending if self._urgent(p[0])]
+                if urgent:
+                    batch, self._pending = urgent, [p for p in self._pending if not self._urgent(p[0])]
+                else:
+                    batch, self._pending = self._pending, []
                 try:
                     answer = await self._write([item for item, _ in batch])
                 except Exception as exc:
@@ -249,7 +254,7 @@ class Publisher:
         self._sqlite_writes = asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite" else None
         # Call-started marks and results share one group write: one transaction (one turn of SQLite's
         # single writer) serves both.
-        self._writes = _GroupWrite(self._write)
+        self._writes = _GroupWrite(self._write, urgent=lambda item: isinstance(item, int))
 
     def _writing(self):
         return self._sqlite_writes or contextlib.nullcontext()
