@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import ids
+from bot.handlers import approvals as approval_handlers
 from bot.handlers.people import person
 from bot.handlers.posts import update_post_message
 from bot.services import queue
@@ -83,6 +84,7 @@ async def _change(context, client, post_id: int | None, change) -> tuple[bool, s
             return False, str(exc)
         await session.commit()
     await update_post_message(runtime, post_id)
+    await approval_handlers.refresh_card(runtime, post_id)
     return True, note
 
 

@@ -1,19 +1,46 @@
-"""`/picmim settings`: workspace settings, for workspace admins."""
+"""`/picmim settings`: every workspace setting, for workspace admins."""
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.handlers.people import person
-from bot.services.workspaces import ensure_workspace, set_managers
-from bot.views.settings import settings_modal
+from bot.services import workspaces
+from bot.services.workspaces import WorkspaceSettings, ensure_workspace
+from bot.views.settings import APPROVAL_REQUIRED, NO_GROUP, SELF_APPROVAL, settings_modal
+
+log = logging.getLogger(__name__)
 
 ADMINS_ONLY = "Only workspace admins can change Picmim's settings."
+
+# Where each problem of the settings is shown.
+ERROR_BLOCKS = {
+    workspaces.MANAGERS: ids.SETTINGS_MANAGER_USERS_BLOCK,
+    workspaces.APPROVAL_CHANNEL: ids.SETTINGS_APPROVAL_CHANNEL_BLOCK,
+    workspaces.APPROVALS_NEEDED: ids.SETTINGS_APPROVALS_NEEDED_BLOCK,
+    workspaces.APPROVE_REACTION: ids.SETTINGS_APPROVE_REACTION_BLOCK,
+    workspaces.REJECT_REACTION: ids.SETTINGS_REJECT_REACTION_BLOCK,
+    workspaces.TIMEZONE: ids.SETTINGS_TIMEZONE_BLOCK,
+}
 
 
 def register(app: AsyncApp) -> None:
     app.view(ids.SETTINGS_VIEW)(settings_submitted)
+
+
+async def _usergroups(client) -> list[tuple[str, str]] | None:
+    """The workspace's user groups, or None when Slack does not list them (free plans have none)."""
+    try:
+        found = (await client.usergroups_list()).get("usergroups") or []
+    except SlackApiError as exc:
+        log.info("User groups are not available: %s", exc.response.get("error"))
+        return None
+    return sorted(((g["id"], g.get("name") or g.get("handle") or g["id"]) for g in found
+                   if g.get("id") and not g.get("date_delete")), key=lambda g: g[1].lower())
 
 
 async def settings_command(ack, command, context, client, respond, **_) -> None:
@@ -21,31 +48,76 @@ async def settings_command(ack, command, context, client, respond, **_) -> None:
     if not (await person(client, context.user_id)).is_admin:
         await respond(response_type="ephemeral", text=ADMINS_ONLY)
         return
+    groups = await _usergroups(client)
     runtime = context["runtime"]
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        view = settings_modal(workspace)
+        view = settings_modal(workspace, groups)
         await session.commit()
-    await client.views_open(trigger_id=command["trigger_id"], view=view)
+    try:
+        await client.views_open(trigger_id=command["trigger_id"], view=view)
+    except SlackApiError as exc:
+        log.warning("Could not open the settings modal: %s", exc.response.get("error"))
+
+
+def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
+    """The submitted settings; a part the modal did not show keeps its current value."""
+
+    def field(block_id: str, action_id: str) -> dict | None:
+        block = values.get(block_id)
+        return None if block is None else (block.get(action_id) or {})
+
+    read = WorkspaceSettings(**vars(current))
+    if (managers := field(ids.SETTINGS_MANAGERS_BLOCK, ids.SETTINGS_MANAGERS_INPUT)) is not None:
+        read.managers_policy = (managers.get("selected_option") or {}).get("value") or "members"
+    if (people := field(ids.SETTINGS_MANAGER_USERS_BLOCK, ids.SETTINGS_MANAGER_USERS_INPUT)) is not None:
+        read.manager_user_ids = list(people.get("selected_users") or [])
+    if (required := field(ids.SETTINGS_APPROVAL_REQUIRED_BLOCK, ids.SETTINGS_APPROVAL_REQUIRED_INPUT)) is not None:
+        chosen = required.get("selected_options") or []
+        read.approval_required = any(o.get("value") == APPROVAL_REQUIRED for o in chosen)
+    if (channel := field(ids.SETTINGS_APPROVAL_CHANNEL_BLOCK, ids.SETTINGS_APPROVAL_CHANNEL_INPUT)) is not None:
+        read.approval_channel_id = channel.get("selected_conversation") or None
+    if (approvers := field(ids.SETTINGS_APPROVERS_BLOCK, ids.SETTINGS_APPROVERS_INPUT)) is not None:
+        read.approver_user_ids = list(approvers.get("selected_users") or [])
+    if (group := field(ids.SETTINGS_APPROVER_GROUP_BLOCK, ids.SETTINGS_APPROVER_GROUP_INPUT)) is not None:
+        group_id = (group.get("selected_option") or {}).get("value")
+        read.approver_usergroup_id = group_id if group_id and group_id != NO_GROUP else None
+    if (needed := field(ids.SETTINGS_APPROVALS_NEEDED_BLOCK, ids.SETTINGS_APPROVALS_NEEDED_INPUT)) is not None:
+        text = str(needed.get("value") or "").strip()
+        read.approvals_needed = int(text) if text.isdigit() else None
+    if (own := field(ids.SETTINGS_SELF_APPROVAL_BLOCK, ids.SETTINGS_SELF_APPROVAL_INPUT)) is not None:
+        read.allow_self_approval = any(o.get("value") == SELF_APPROVAL for o in own.get("selected_options") or [])
+    if (approve := field(ids.SETTINGS_APPROVE_REACTION_BLOCK, ids.SETTINGS_APPROVE_REACTION_INPUT)) is not None:
+        read.approve_reaction = approve.get("value") or ""
+    if (reject := field(ids.SETTINGS_REJECT_REACTION_BLOCK, ids.SETTINGS_REJECT_REACTION_INPUT)) is not None:
+        read.reject_reaction = reject.get("value") or ""
+    if (alerts := field(ids.SETTINGS_ALERTS_CHANNEL_BLOCK, ids.SETTINGS_ALERTS_CHANNEL_INPUT)) is not None:
+        read.alerts_channel_id = alerts.get("selected_conversation") or None
+    if (days := field(ids.SETTINGS_EXPIRY_DAYS_BLOCK, ids.SETTINGS_EXPIRY_DAYS_INPUT)) is not None:
+        read.expiry_warning_days = [int(o["value"]) for o in days.get("selected_options") or []
+                                    if str(o.get("value", "")).isdigit()]
+    if (zone := field(ids.SETTINGS_TIMEZONE_BLOCK, ids.SETTINGS_TIMEZONE_INPUT)) is not None:
+        read.default_timezone = zone.get("value") or ""
+    return read
 
 
 async def settings_submitted(ack, view, context, client) -> None:
-    values = view["state"]["values"]
-    policy = ((values[ids.SETTINGS_MANAGERS_BLOCK][ids.SETTINGS_MANAGERS_INPUT].get("selected_option") or {})
-              .get("value") or "members")
-    people = values.get(ids.SETTINGS_MANAGER_USERS_BLOCK, {}).get(ids.SETTINGS_MANAGER_USERS_INPUT, {})
-    users = people.get("selected_users") or []
-    if policy == "list" and not users:
-        await ack(response_action="errors",
-                  errors={ids.SETTINGS_MANAGER_USERS_BLOCK: "Choose at least one person, or pick another option."})
+    values = (view.get("state") or {}).get("values") or {}
+    runtime = context["runtime"]
+    async with runtime.sessions() as session:
+        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
+        submitted = _read(values, workspaces.settings_of(workspace))
+        await session.commit()
+    problems = workspaces.settings_problems(submitted)
+    if problems:
+        await ack(response_action="errors", errors={ERROR_BLOCKS[k]: v for k, v in problems.items()})
         return
     if not (await person(client, context.user_id)).is_admin:  # rights may have changed since the modal opened
         await ack(response_action="errors", errors={ids.SETTINGS_MANAGERS_BLOCK: ADMINS_ONLY})
         return
-    runtime = context["runtime"]
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        set_managers(workspace, policy, users)
+        workspaces.apply_settings(workspace, submitted)
         await session.commit()
     await ack()
 

@@ -17,7 +17,9 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.platforms import registry
-from bot.storage.models import Account, Post, PostStatus, PostTarget, TargetStatus
+from bot.services import approvals
+from bot.services.approvals import ReviewSummary
+from bot.storage.models import Account, Post, PostStatus, PostTarget, TargetStatus, Workspace
 
 MAX_LISTED = 20
 QUEUED = (PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL)
@@ -37,6 +39,7 @@ class QueueItem:
     status: PostStatus
     scheduled_at: datetime | None  # UTC
     accounts: tuple[str, ...]  # "Platform: account name"
+    review: ReviewSummary | None = None  # its approvals and every decision, when it has been reviewed
 
 
 async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
@@ -57,8 +60,10 @@ async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
     for post_id, platform, name in rows:
         info = registry.get(platform)
         accounts.setdefault(post_id, []).append(f"{info.name if info else platform}: {name}")
-    return [QueueItem(p.id, p.author_user_id, p.text or "", p.status, p.scheduled_at, tuple(accounts.get(p.id, ())))
-            for p in posts]
+    workspace = await session.get(Workspace, workspace_id)
+    reviews = await approvals.summaries(session, workspace, posts)
+    return [QueueItem(p.id, p.author_user_id, p.text or "", p.status, p.scheduled_at, tuple(accounts.get(p.id, ())),
+                      reviews.get(p.id)) for p in posts]
 
 
 async def queued_post(session: AsyncSession, workspace_id: int, post_id: int) -> Post | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,3 +41,109 @@ def set_managers(workspace: Workspace, policy: str, user_ids: list[str]) -> None
         raise ValueError(f"unknown policy {policy!r}")
     workspace.managers_policy = policy
     workspace.manager_user_ids = sorted(set(user_ids)) if policy == "list" else []
+
+
+# ---- all of a workspace's settings (/picmim settings) -------------------------------------------------
+
+EXPIRY_WARNING_CHOICES = (14, 7, 3, 1)  # days before a token expires that a warning may go out
+MAX_APPROVALS_NEEDED = 10
+_REACTION = re.compile(r"[\w+'.\-]{1,64}")  # Slack's emoji names: what `:name:` may hold
+
+
+def normalize_reaction(text: str | None) -> str | None:
+    """An emoji name as reaction events carry it (no colons, no skin tone), or None when it is not one."""
+    name = (text or "").strip().strip(":").split("::")[0].lower()
+    return name if _REACTION.fullmatch(name) else None
+
+
+@dataclass
+class WorkspaceSettings:
+    """Everything an admin sets in `/picmim settings`, as read from the modal (reactions as typed)."""
+
+    managers_policy: str = "members"
+    manager_user_ids: list[str] = field(default_factory=list)
+    approval_required: bool = False
+    approval_channel_id: str | None = None
+    approver_user_ids: list[str] = field(default_factory=list)
+    approver_usergroup_id: str | None = None
+    approvals_needed: int | None = 1  # None: not a whole number
+    allow_self_approval: bool = False
+    approve_reaction: str = "white_check_mark"
+    reject_reaction: str = "x"
+    alerts_channel_id: str | None = None
+    expiry_warning_days: list[int] = field(default_factory=lambda: [7, 1])
+    default_timezone: str = "UTC"
+
+
+def settings_of(workspace: Workspace) -> WorkspaceSettings:
+    return WorkspaceSettings(
+        managers_policy=workspace.managers_policy or "members",
+        manager_user_ids=list(workspace.manager_user_ids or []),
+        approval_required=bool(workspace.approval_required),
+        approval_channel_id=workspace.approval_channel_id,
+        approver_user_ids=list(workspace.approver_user_ids or []),
+        approver_usergroup_id=workspace.approver_usergroup_id,
+        approvals_needed=workspace.approvals_needed or 1,
+        allow_self_approval=bool(workspace.allow_self_approval),
+        approve_reaction=workspace.approve_reaction or "white_check_mark",
+        reject_reaction=workspace.reject_reaction or "x",
+        alerts_channel_id=workspace.alerts_channel_id,
+        expiry_warning_days=[int(d) for d in workspace.expiry_warning_days or []],
+        default_timezone=workspace.default_timezone or "UTC",
+    )
+
+
+# The parts of the settings a problem can be shown beside.
+MANAGERS, APPROVAL_CHANNEL, APPROVALS_NEEDED, APPROVE_REACTION, REJECT_REACTION, TIMEZONE = (
+    "managers", "approval_channel", "approvals_needed", "approve_reaction", "reject_reaction", "timezone")
+
+
+def settings_problems(settings: WorkspaceSettings) -> dict[str, str]:
+    """What stops these settings from being saved, keyed by the part of the form to fix."""
+    problems: dict[str, str] = {}
+    if settings.managers_policy not in MANAGER_POLICIES:
+        problems[MANAGERS] = "Choose who may connect accounts."
+    elif settings.managers_policy == "list" and not settings.manager_user_ids:
+        problems[MANAGERS] = "Choose at least one person, or pick another option."
+    if settings.approval_required and not settings.approval_channel_id:
+        problems[APPROVAL_CHANNEL] = "Choose the channel where approvers review posts, or turn approval off."
+    needed = settings.approvals_needed
+    if needed is None or not 1 <= needed <= MAX_APPROVALS_NEEDED:
+        problems[APPROVALS_NEEDED] = f"Enter a whole number from 1 to {MAX_APPROVALS_NEEDED}."
+    elif (settings.approver_user_ids and not settings.approver_usergroup_id
+          and len(set(settings.approver_user_ids)) < needed):
+        chosen = len(set(settings.approver_user_ids))
+        problems[APPROVALS_NEEDED] = (f"Only {chosen} approver{'s are' if chosen != 1 else ' is'} chosen, so "
+                                      f"{needed} approvals could never be reached: choose more people or a "
+                                      "lower number.")
+    approve = normalize_reaction(settings.approve_reaction)
+    reject = normalize_reaction(settings.reject_reaction)
+    for key, typed, name in ((APPROVE_REACTION, settings.approve_reaction, approve),
+                             (REJECT_REACTION, settings.reject_reaction, reject)):
+        if name is None:
+            problems[key] = (f"“{(typed or '').strip()[:40]}” is not an emoji name: type it as in "
+                             "`:white_check_mark:` (without the colons is fine too).")
+    if approve and approve == reject:
+        problems[REJECT_REACTION] = "Use a different emoji from the one that approves."
+    try:
+        ZoneInfo(settings.default_timezone.strip())
+    except (ValueError, KeyError):
+        problems[TIMEZONE] = "Enter a time zone such as Europe/Madrid, America/New_York or UTC."
+    return problems
+
+
+def apply_settings(workspace: Workspace, settings: WorkspaceSettings) -> None:
+    """Save settings that `settings_problems` found nothing wrong with."""
+    set_managers(workspace, settings.managers_policy, settings.manager_user_ids)
+    workspace.approval_required = settings.approval_required
+    workspace.approval_channel_id = settings.approval_channel_id
+    workspace.approver_user_ids = sorted(set(settings.approver_user_ids))
+    workspace.approver_usergroup_id = settings.approver_usergroup_id or None
+    workspace.approvals_needed = settings.approvals_needed or 1
+    workspace.allow_self_approval = settings.allow_self_approval
+    workspace.approve_reaction = normalize_reaction(settings.approve_reaction) or "white_check_mark"
+    workspace.reject_reaction = normalize_reaction(settings.reject_reaction) or "x"
+    workspace.alerts_channel_id = settings.alerts_channel_id
+    workspace.expiry_warning_days = sorted({int(d) for d in settings.expiry_warning_days if int(d) > 0},
+                                           reverse=True)
+    workspace.default_timezone = settings.default_timezone.strip()

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from bot import ids
 from bot.services.queue import QueueItem
 from bot.storage.models import PostStatus
+from bot.views.approvals import queue_review
 from bot.views.connect import esc, local_time
 
 PREVIEW_MAX = 200
+MESSAGE_BLOCKS = 50
 
 
 def _plain(text: str) -> dict:
@@ -43,14 +45,19 @@ def queue_list(items: Sequence[QueueItem], tz: str | None, viewer: str, note: st
     if not items:
         blocks.append(_section(f"Nothing is scheduled. Write a post with `{ids.COMMAND} post`."))
         return blocks
-    for item in items:
+    for shown, item in enumerate(items):
+        if len(blocks) + 4 > MESSAGE_BLOCKS:  # a message holds 50 blocks
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+                f"…and {len(items) - shown} more, not shown here.")}]})
+            break
         waiting = item.status is PostStatus.PENDING_APPROVAL
         who = "You" if item.author == viewer else f"<@{esc(item.author)}>"
         head = f"*{esc(_when(item, tz))}*" + (" · _waiting for approval_" if waiting else "")
         accounts = ", ".join(esc(a) for a in item.accounts) or "no accounts"
         preview = esc(_preview(item.text)) or "_(no text)_"
+        review = f"\n{queue_review(item.review, item.status)}" if item.review else ""
         blocks.append({"type": "divider"})
-        blocks.append(_section(f"{head}\n{accounts} · by {who}\n>{preview}"))
+        blocks.append(_section(f"{head}\n{accounts} · by {who}\n>{preview}{review}"))
         buttons = [] if waiting else [_button("Publish now", ids.QUEUE_PUBLISH_NOW, item.id, style="primary")]
         buttons.append(_button("Edit", ids.QUEUE_EDIT, item.id))
         buttons.append(_button("Reschedule", ids.QUEUE_RESCHEDULE, item.id))

@@ -1,0 +1,391 @@
+"""Approvals: who may decide on a post that waits for approval, the decisions (every one kept; a Slack event
+counts once however often Slack delivers it), what a decision does to the post, and what its review card
+shows.
+
+A decision locks the post first (a conditional UPDATE while it is still pending), so two approvers deciding
+at once are counted one after the other, and an approval never lands on a post that left review meanwhile.
+Approvals count per version of the post: an edit (a new version) needs approving again.
+
+Free of Slack: the handlers find out who someone is (admin, member of the approvers' user group) and show
+what comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.platforms import registry
+from bot.platforms.base import Adapter
+from bot.services.media_store import facts as media_facts
+from bot.services.publishing import schedule_targets, settle_post
+from bot.services.workspaces import normalize_reaction
+from bot.storage.models import (
+    Account,
+    ApprovalDecision,
+    Decision,
+    MediaItem,
+    Post,
+    PostStatus,
+    TargetStatus,
+    Workspace,
+)
+
+BUTTON, REACTION = "button", "reaction"
+FINAL = (Decision.REJECT, Decision.REQUEST_CHANGES)
+MAX_COMMENT = 2000
+
+
+# ---- who may decide ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """Someone deciding, with what the handler found out about them in Slack."""
+
+    user_id: str
+    is_admin: bool = False
+    in_usergroup: bool = False
+
+
+def admins_review(workspace: Workspace) -> bool:
+    """No approvers chosen: workspace admins approve."""
+    return not workspace.approver_user_ids and not workspace.approver_usergroup_id
+
+
+def may_review(workspace: Workspace, reviewer: Reviewer) -> bool:
+    if admins_review(workspace):
+        return reviewer.is_admin
+    return reviewer.user_id in (workspace.approver_user_ids or []) or reviewer.in_usergroup
+
+
+def who_reviews(workspace: Workspace) -> str:
+    """The approvers, in Slack mrkdwn (mentions and the user group)."""
+    if admins_review(workspace):
+        return "workspace admins"
+    names = [f"<@{u}>" for u in workspace.approver_user_ids or []]
+    if workspace.approver_usergroup_id:
+        names.append(f"members of <!subteam^{workspace.approver_usergroup_id}>")
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def reaction_decision(workspace: Workspace, reaction: str) -> Decision | None:
+    """What a reaction means on a review card (a skin tone does not change it), or None."""
+    name = normalize_reaction(reaction)
+    if name and name == workspace.approve_reaction:
+        return Decision.APPROVE
+    if name and name == workspace.reject_reaction:
+        return Decision.REJECT
+    return None
+
+
+# ---- deciding ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a decision did. `refusal` says why nothing was recorded, in words for the person who asked;
+    `quiet` marks what needs no answer at all (a Slack retry, a reaction that repeats a decision)."""
+
+    post_id: int
+    recorded: bool = False
+    refusal: str | None = None
+    quiet: bool = False
+    decision: Decision | None = None
+    status: PostStatus | None = None
+    finished: bool = False  # this decision ended the review: approved, rejected or changes requested
+    published_now: bool = False  # approved after its time had passed: going out now
+    late: bool = False  # …because its time had passed (not because it was meant for "now")
+
+
+def _not_pending(status: PostStatus) -> str:
+    return {
+        PostStatus.SCHEDULED: "This post was already approved.",
+        PostStatus.PUBLISHING: "This post was already approved and is being published.",
+        PostStatus.PUBLISHED: "This post was already approved and published.",
+        PostStatus.FAILED: "This post was already approved.",
+        PostStatus.DRAFT: "This post is no longer waiting for approval: it went back to its author's drafts.",
+        PostStatus.CANCELLED: "This post was cancelled.",
+        PostStatus.EXPIRED: "This post was not approved in time: its author has been told.",
+    }.get(status, "This post is no longer waiting for approval.")
+
+
+def not_a_reviewer(workspace: Workspace) -> str:
+    return (f"Only {who_reviews(workspace)} can approve or reject posts here, so your decision was not counted. "
+            "An admin can change who approves in `/picmim settings`.")
+
+
+OWN_POST = ("You wrote this post, so someone else has to approve it. (An admin can allow authors to approve "
+            "their own posts in `/picmim settings`.)")
+STALE = "This post was edited after you opened it: look at the new version on the card and decide again."
+
+
+async def card_post(session: AsyncSession, workspace_id: int, channel_id: str, ts: str) -> Post | None:
+    """The post whose review card is this message."""
+    return await session.scalar(select(Post).where(Post.workspace_id == workspace_id,
+                                                   Post.review_channel_id == channel_id, Post.review_ts == ts))
+
+
+async def _seen(session: AsyncSession, event_id: str | None) -> bool:
+    return bool(event_id) and await session.scalar(
+        select(ApprovalDecision.id).where(ApprovalDecision.slack_event_id == event_id)) is not None
+
+
+async def _latest_by_user(session: AsyncSession, post_id: int, version: int) -> dict[str, ApprovalDecision]:
+    """Each person's latest approval or withdrawal on this version."""
+    rows = await session.scalars(
+        select(ApprovalDecision).where(ApprovalDecision.post_id == post_id, ApprovalDecision.post_version == version,
+                                       ApprovalDecision.decision.in_([Decision.APPROVE, Decision.WITHDRAW]))
+        .order_by(ApprovalDecision.created_at, ApprovalDecision.id))
+    return {row.user_id: row for row in rows}
+
+
+def _approvers(latest: Mapping[str, ApprovalDecision]) -> list[str]:
+    return [user for user, row in latest.items() if row.decision is Decision.APPROVE]
+
+
+async def check(session: AsyncSession, workspace: Workspace, post_id: int, reviewer: Reviewer,
+                decision: Decision, version: int | None = None) -> str | None:
+    """Why this person may not make this decision now (None: they may); nothing is recorded. Used before
+    asking for a comment, so nobody writes one for nothing."""
+    post = await session.get(Post, post_id)
+    if post is None or post.workspace_id != workspace.id:
+        return "This post no longer exists."
+    return _refusal(workspace, post, reviewer, decision, version)
+
+
+def _refusal(workspace: Workspace, post: Post, reviewer: Reviewer, decision: Decision,
+             version: int | None) -> str | None:
+    if post.status is not PostStatus.PENDING_APPROVAL:
+        return _not_pending(post.status)
+    if version is not None and version != post.version:
+        return STALE
+    if not may_review(workspace, reviewer):
+        return not_a_reviewer(workspace)
+    if decision is Decision.APPROVE and post.author_user_id == reviewer.user_id and not workspace.allow_self_approval:
+        return OWN_POST
+    return None
+
+
+async def decide(session: AsyncSession, workspace: Workspace, post_id: int, reviewer: Reviewer, decision: Decision,
+                 *, source: str, now: datetime, comment: str | None = None, event_id: str | None = None,
+                 version: int | None = None) -> Outcome:
+    """Record one decision and apply it: enough approvals schedule the post (or publish it now when its time
+    has passed); a rejection or a request for changes sends it back to its author's drafts; a withdrawal (a
+    removed approval reaction) takes that person's approval back while the post is still pending.
+
+    `event_id` is Slack's id of the event behind the decision: a second delivery changes nothing. `version`
+    is the version the person saw (a button on the card); a newer one is not decided on their behalf.
+    The caller commits."""
+    if await _seen(session, event_id):
+        return Outcome(post_id, quiet=True)
+    post = await session.get(Post, post_id)
+    if post is None or post.workspace_id != workspace.id:
+        return Outcome(post_id, refusal="This post no longer exists.", quiet=decision is Decision.WITHDRAW)
+    # The lock: concurrent decisions on one post wait here for each other.
+    locked = await session.execute(
+        update(Post).where(Post.id == post_id, Post.status == PostStatus.PENDING_APPROVAL).values(updated_at=now)
+        .execution_options(synchronize_session=False))
+    post = await session.scalar(select(Post).options(selectinload(Post.targets)).where(Post.id == post_id)
+                                .execution_options(populate_existing=True))
+    if await _seen(session, event_id):  # delivered twice at once: the other delivery got here first
+        return Outcome(post_id, quiet=True, status=post.status)
+    if locked.rowcount != 1:
+        return Outcome(post_id, refusal=_not_pending(post.status), status=post.status,
+                       quiet=decision is Decision.WITHDRAW)
+    refusal = _refusal(workspace, post, reviewer, decision, version)
+    if refusal:
+        return Outcome(post_id, refusal=refusal, status=post.status)
+    latest = await _latest_by_user(session, post.id, post.version)
+    mine = latest.get(reviewer.user_id)
+    if decision is Decision.APPROVE and mine is not None and mine.decision is Decision.APPROVE:
+        return Outcome(post_id, refusal="You have already approved this post.", status=post.status,
+                       quiet=source == REACTION)
+    if decision is Decision.WITHDRAW and (mine is None or mine.decision is not Decision.APPROVE
+                                          or mine.source != REACTION):
+        return Outcome(post_id, quiet=True, status=post.status)  # only an approval made by reacting is undone
+    comment = (comment or "").strip()[:MAX_COMMENT] or None
+    if decision is Decision.REQUEST_CHANGES and not comment:
+        return Outcome(post_id, refusal="Say what should change, so the author knows what to do.",
+                       status=post.status)
+    record = ApprovalDecision(post_id=post.id, post_version=post.version, user_id=reviewer.user_id,
+                              decision=decision, comment=comment, source=source, slack_event_id=event_id or None,
+                              created_at=now)
+    try:
+        async with session.begin_nested():
+            session.add(record)
+    except IntegrityError:  # the same Slack event, recorded by another delivery a moment ago
+        return Outcome(post_id, quiet=True, status=post.status)
+    if decision is Decision.APPROVE:
+        latest[reviewer.user_id] = record
+        if len(_approvers(latest)) >= (workspace.approvals_needed or 1):
+            return await _approve(session, post, now)
+    elif decision in FINAL:
+        post.status = PostStatus.DRAFT
+        for target in post.targets:
+            target.next_attempt_at = None
+        await session.flush()
+        return Outcome(post_id, recorded=True, decision=decision, status=post.status, finished=True)
+    await session.flush()
+    return Outcome(post_id, recorded=True, decision=decision, status=post.status)
+
+
+async def _approve(session: AsyncSession, post: Post, now: datetime) -> Outcome:
+    """Enough approvals: due at its time, or now when that has passed (or none was set)."""
+    late = post.scheduled_at is not None and post.scheduled_at <= now
+    when = post.scheduled_at if post.scheduled_at and not late else now
+    schedule_targets(post, when)
+    await session.flush()
+    status = await settle_post(session, post.id)
+    return Outcome(post.id, recorded=True, decision=Decision.APPROVE, status=status, finished=True,
+                   published_now=when == now, late=late)
+
+
+# ---- what is shown ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionLine:
+    user_id: str
+    decision: Decision
+    comment: str | None
+    at: datetime
+    version: int
+    source: str
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    """A post's review as `/picmim queue` shows it: the approvals of its current version and every decision."""
+
+    version: int
+    needed: int
+    approvers: tuple[str, ...]
+    decisions: tuple[DecisionLine, ...]
+
+
+async def decisions_of(session: AsyncSession, post_ids: Iterable[int]) -> dict[int, list[DecisionLine]]:
+    """Every decision on these posts, oldest first."""
+    ids = list(post_ids)
+    if not ids:
+        return {}
+    rows = await session.scalars(select(ApprovalDecision).where(ApprovalDecision.post_id.in_(ids))
+                                 .order_by(ApprovalDecision.created_at, ApprovalDecision.id))
+    found: dict[int, list[DecisionLine]] = {}
+    for row in rows:
+        found.setdefault(row.post_id, []).append(DecisionLine(row.user_id, row.decision, row.comment, row.created_at,
+                                                              row.post_version, row.source))
+    return found
+
+
+def approvers_of(lines: Sequence[DecisionLine], version: int) -> tuple[str, ...]:
+    """Who approves this version now (in the order they approved), after any withdrawals."""
+    latest: dict[str, Decision] = {}
+    for line in lines:
+        if line.version == version and line.decision in (Decision.APPROVE, Decision.WITHDRAW):
+            latest.pop(line.user_id, None)
+            latest[line.user_id] = line.decision
+    return tuple(user for user, decision in latest.items() if decision is Decision.APPROVE)
+
+
+async def summaries(session: AsyncSession, workspace: Workspace, posts: Sequence[Post]) -> dict[int, ReviewSummary]:
+    """The review of each post that has been reviewed or waits for it."""
+    found = await decisions_of(session, [p.id for p in posts])
+    needed = workspace.approvals_needed or 1
+    return {p.id: ReviewSummary(p.version, needed, approvers_of(found.get(p.id, []), p.version),
+                                tuple(found.get(p.id, ())))
+            for p in posts if p.id in found or p.status is PostStatus.PENDING_APPROVAL}
+
+
+@dataclass(frozen=True)
+class TargetPreview:
+    """One account on the card: the text it will receive, and whether it fits the platform."""
+
+    platform_name: str
+    account_name: str
+    handle: str | None
+    text: str
+    problems: tuple[str, ...] = ()  # what stops it from being published
+    adjustments: tuple[str, ...] = ()  # what Picmim will change on its own (convert, resize)
+    failed: str | None = None  # a target that already failed (e.g. an attachment that did not fit)
+
+
+@dataclass(frozen=True)
+class MediaPreview:
+    filename: str
+    kind: str  # image | video
+    thumbnail_url: str | None  # a link Slack can show, for pictures it can show
+
+
+@dataclass(frozen=True)
+class ReviewCard:
+    post_id: int
+    version: int
+    author: str
+    status: PostStatus
+    scheduled_at: datetime | None
+    first_comment: str | None
+    targets: tuple[TargetPreview, ...]
+    media: tuple[MediaPreview, ...]
+    decisions: tuple[DecisionLine, ...]
+    approvers: tuple[str, ...]  # who approves the current version
+    needed: int
+    approve_reaction: str
+    reject_reaction: str
+    who_reviews: str
+    edited: bool = field(default=False)  # a version after the first: earlier approvals no longer count
+
+
+SLACK_SHOWS = ("image/png", "image/jpeg", "image/gif")  # what Slack draws from an image URL
+
+
+async def review_card(session: AsyncSession, workspace: Workspace, post_id: int, adapters: Mapping[str, Adapter],
+                      media_link: Callable[[MediaItem], str] | None = None) -> ReviewCard:
+    """What the post's review card shows, checked against every platform as it stands now."""
+    from bot.services import composing  # composing needs the queue, which shows reviews: imported late
+
+    post = await session.scalar(select(Post).options(selectinload(Post.targets)).where(Post.id == post_id))
+    items = await composing.media_of(session, post.id)
+    facts = [media_facts(item) for item in items]
+    live = [t for t in post.targets if t.status is not TargetStatus.CANCELLED]
+    accounts = {a.id: a for a in await composing.accounts_by_id(session, workspace.id,
+                                                                [t.account_id for t in live])}
+    composition = composing.composition_of(post, list(accounts.values()))
+    previews = []
+    for target in live:
+        account: Account | None = accounts.get(target.account_id)
+        if account is None:
+            continue
+        info = registry.get(account.platform)
+        draft = composing.draft_for(account, composition, facts)
+        adapter = adapters.get(account.platform)
+        if adapter is None:
+            problems = [f"{info.name if info else account.platform} is not set up on this install any more."]
+            fixes: list[str] = []
+        else:
+            found = adapter.validate(composing.account_ref(account, account.connection), draft)
+            problems = [p.message for p in found if not p.fixable]
+            fixes = [p.message for p in found if p.fixable]
+        failed = target.last_error if target.status is TargetStatus.FAILED else None
+        previews.append(TargetPreview(info.name if info else account.platform, account.name, account.handle,
+                                      draft.text, tuple(dict.fromkeys(problems)), tuple(dict.fromkeys(fixes)),
+                                      failed))
+    media = tuple(MediaPreview(item.filename, "video" if item.mimetype.startswith("video/") else "image",
+                               media_link(item) if media_link and item.mimetype in SLACK_SHOWS else None)
+                  for item in items)
+    lines = (await decisions_of(session, [post.id])).get(post.id, [])
+    return ReviewCard(post.id, post.version, post.author_user_id, post.status, post.scheduled_at, post.first_comment,
+                      tuple(previews), media, tuple(lines), approvers_of(lines, post.version),
+                      workspace.approvals_needed or 1, workspace.approve_reaction, workspace.reject_reaction,
+                      who_reviews(workspace), edited=any(line.version < post.version for line in lines))
+
+
+async def set_card(session: AsyncSession, post_id: int, channel_id: str, ts: str) -> None:
+    await session.execute(update(Post).where(Post.id == post_id).values(review_channel_id=channel_id, review_ts=ts)
+                          .execution_options(synchronize_session=False))
