@@ -219,7 +219,8 @@ async def refresh_button(ack, action, context, client, respond) -> None:
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         try:
-            note = await connecting.refresh(session, runtime.adapters, workspace, _connection_id(action) or 0)
+            note = await connecting.refresh(session, runtime.adapters, workspace, _connection_id(action) or 0,
+                                            context.user_id)
         except ConnectError as exc:
             note = exc.message
         await session.commit()
@@ -240,7 +241,8 @@ async def disconnect_button(ack, action, context, client, respond) -> None:
             return
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         try:
-            gone = await connecting.disconnect(session, runtime.adapters, workspace, _connection_id(action) or 0)
+            gone = await connecting.disconnect(session, runtime.adapters, workspace, _connection_id(action) or 0,
+                                               context.user_id)
         except ConnectError as exc:
             note = exc.message
         else:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.platforms import registry
@@ -35,6 +35,7 @@ from bot.platforms.oauth import new_pkce, new_state
 from bot.storage.crypto import Secret
 from bot.storage.models import (
     Account,
+    Alert,
     Connection,
     ConnectionStatus,
     OAuthState,
@@ -291,7 +292,10 @@ async def finish(session: AsyncSession, adapters: Mapping[str, Adapter], platfor
     connection.last_sync_at = utcnow()
     await session.flush()
     if reconnected:
-        await _sync_accounts(session, connection, remote)
+        await sync_accounts(session, connection, remote)
+        # Reconnected: open alerts are resolved ("reconnected by …") and held posts scheduled again.
+        await mended(session, connection, row.slack_user_id, "reconnected", utcnow())
+    connection.next_check_at, connection.check_failures = None, 0
     row.secret_extra = Secret(json.dumps({"candidates": [asdict(c) for c in candidates],
                                           "connection_id": connection.id}))
     granted = set(tokens.scopes)
@@ -321,6 +325,22 @@ async def _connected_elsewhere(session: AsyncSession, workspace_id: int, platfor
     return set(rows)
 
 
+REFRESH_LEASE = timedelta(minutes=2)  # one renewal call
+
+
+async def claim_refresh(session: AsyncSession, connection_id: int, now: datetime) -> bool:
+    """Take the connection's refresh lease, committed: one renewer at a time (the publisher, the token-health
+    job, any process), since a rotated refresh token works only once. The renewer clears
+    `refresh_lease_until` when done."""
+    claimed = await session.execute(
+        update(Connection)
+        .where(Connection.id == connection_id,
+               or_(Connection.refresh_lease_until.is_(None), Connection.refresh_lease_until < now))
+        .values(refresh_lease_until=now + REFRESH_LEASE).execution_options(synchronize_session=False))
+    await session.commit()
+    return claimed.rowcount == 1
+
+
 def apply_tokens(connection: Connection, tokens: TokenSet) -> None:
     connection.access_token = tokens.access_token
     if tokens.refresh_token is not None:  # platforms that rotate send a new one; others keep the old
@@ -341,7 +361,7 @@ def token_set(connection: Connection) -> TokenSet:
                     scopes=tuple(connection.scopes or ()), extra=extra)
 
 
-async def _sync_accounts(session: AsyncSession, connection: Connection, remote: list[RemoteAccount]) -> None:
+async def sync_accounts(session: AsyncSession, connection: Connection, remote: list[RemoteAccount]) -> None:
     """Names, handles, pictures, follower counts and account tokens of accounts already managed."""
     by_id = {r.external_id: r for r in remote}
     accounts = await session.scalars(select(Account).where(
@@ -353,7 +373,7 @@ async def _sync_accounts(session: AsyncSession, connection: Connection, remote: 
         account.name, account.handle, account.avatar_url = r.name, r.handle, r.avatar_url
         account.followers_count = r.followers_count
         if r.token is not None:
-            account.token = r.token
+            account.access_token = r.token
         if r.settings:
             account.settings = {**dict(r.settings), **{k: v for k, v in (account.settings or {}).items()
                                                      if k == "default_board_id"}}
@@ -427,19 +447,36 @@ class ConnectionSummary:
     guidance: str | None
 
 
+def renewable(connection: Connection, adapter: Adapter) -> bool:
+    """Whether Picmim can renew this connection's token by itself: the platform renews tokens, or this
+    grant came with a refresh token (LinkedIn gives those to approved partners only)."""
+    return adapter.refreshable or connection.refresh_token is not None
+
+
+def hard_expiry(connection: Connection, can_renew: bool) -> datetime | None:
+    """When the connection stops working unless someone reconnects it: its token, when it cannot be
+    renewed; its refresh token's own end, when it can (None: not known to end)."""
+    return connection.refresh_expires_at if can_renew else connection.token_expires_at
+
+
 def effective_status(connection: Connection, refreshable: bool, now: datetime | None = None) -> ConnectionStatus:
-    """Stored status, with an active token that cannot renew itself shown as expiring or expired by date."""
+    """Stored status, with an active connection that only a reconnect can extend shown as expiring or
+    expired by date (`refreshable`: see `renewable`)."""
     now = now or utcnow()
-    if connection.status is ConnectionStatus.ACTIVE and connection.token_expires_at and not refreshable:
-        if connection.token_expires_at <= now:
+    ends = hard_expiry(connection, refreshable)
+    if connection.status is ConnectionStatus.ACTIVE and ends:
+        if ends <= now:
             return ConnectionStatus.EXPIRED
-        if connection.token_expires_at - now <= EXPIRY_WARNING:
+        if ends - now <= EXPIRY_WARNING:
             return ConnectionStatus.EXPIRING
     return connection.status
 
 
 GUIDANCE = {
     "token_expired": "The sign-in expired. Press Refresh; if that does not help, press Reconnect.",
+    # Set by token health when a sign-in that cannot be renewed reaches its end.
+    "lapsed": "The sign-in ran out, and the platform does not let Picmim renew it. Press Reconnect and sign in "
+              "again.",
     RevokeReason.PASSWORD_CHANGED: "The account's password was changed, which ends every app's access. "
                                    "Press Reconnect and sign in again.",
     RevokeReason.APP_REMOVED: "Picmim was removed from the account's connected apps. Press Reconnect to allow it "
@@ -478,7 +515,7 @@ async def summaries(session: AsyncSession, adapters: Mapping[str, Adapter],
                                           .order_by(Account.name))).all()
         info = registry.get(c.platform)
         adapter = adapters.get(c.platform)
-        status = effective_status(c, adapter.refreshable if adapter else True)
+        status = effective_status(c, renewable(c, adapter) if adapter else True)
         result.append(ConnectionSummary(
             c.id, info, c.display_name or info.name, status, c.status_cause, c.token_expires_at,
             c.last_sync_at, c.last_error, tuple(c.scopes or ()), tuple((a.name, a.kind) for a in accounts),
@@ -506,8 +543,9 @@ async def owned_connection(session: AsyncSession, workspace: Workspace, connecti
 
 
 async def refresh(session: AsyncSession, adapters: Mapping[str, Adapter], workspace: Workspace,
-                  connection_id: int) -> str:
-    """Renew the token and sync profile data now. Returns what happened, in words."""
+                  connection_id: int, user_id: str | None = None) -> str:
+    """Renew the token and sync profile data now. Returns what happened, in words. A broken connection
+    that works again has its alerts resolved and its held posts scheduled again."""
     connection = await owned_connection(session, workspace, connection_id)
     info, adapter = platform_for(connection.platform, adapters)
     if connection.access_token is None:
@@ -530,12 +568,61 @@ async def refresh(session: AsyncSession, adapters: Mapping[str, Adapter], worksp
     apply_tokens(connection, tokens)
     connection.status, connection.status_cause, connection.last_error = ConnectionStatus.ACTIVE, None, None
     connection.last_sync_at = utcnow()
-    await _sync_accounts(session, connection, remote)
-    return f"{connection.display_name} on {info.name} is connected and up to date."
+    await sync_accounts(session, connection, remote)
+    released = await mended(session, connection, user_id, "refreshed", utcnow(), only_broken=True)
+    held = ("" if not released else " The held post goes out at its time again." if len(released) == 1 else
+            f" The {len(released)} held posts go out at their times again.")
+    return f"{connection.display_name} on {info.name} is connected and up to date.{held}"
 
 
 def _broken(connection: Connection, status: ConnectionStatus, cause: str, exc: PlatformError) -> None:
     connection.status, connection.status_cause, connection.last_error = status, cause, str(exc)[:1000]
+
+
+# ---- alerts and held posts (token health sends the alerts; these close them) -----------------------
+
+EXPIRING_ALERT = "expiring"  # the cause of an expiry warning; any other cause is a broken connection
+
+
+async def open_alerts(session: AsyncSession, connection_id: int) -> list[Alert]:
+    return list((await session.scalars(select(Alert).where(
+        Alert.connection_id == connection_id, Alert.resolved_at.is_(None)).order_by(Alert.id))).all())
+
+
+def resolve_alert(alert: Alert, how: str, user_id: str | None, now: datetime,
+                  released_post_ids: list[int] = ()) -> None:
+    """Close an alert; token health then updates its Slack message in place ("reconnected by @maria").
+    Its (connection, cause, occurrence) slot is freed, so the same cause can be alerted again later."""
+    alert.resolved_at, alert.resolved_by = now, user_id
+    alert.details = {**(alert.details or {}), "resolution": how, "released": len(released_post_ids),
+                     "posts_to_update": list(released_post_ids)}
+    alert.occurrence = f"{alert.occurrence}|{alert.id}"[:64]
+
+
+async def release_held(session: AsyncSession, connection_id: int) -> list[int]:
+    """Held posts of this connection's accounts are scheduled again, each at its own time (one whose
+    time has just passed goes out now). Returns the ids of the posts concerned."""
+    released = await session.execute(
+        update(PostTarget)
+        .where(PostTarget.status == TargetStatus.HELD,
+               PostTarget.account_id.in_(select(Account.id).where(Account.connection_id == connection_id)))
+        .values(status=TargetStatus.SCHEDULED, error_kind=None, last_error=None)
+        .returning(PostTarget.post_id)
+        .execution_options(synchronize_session=False))
+    return sorted({row[0] for row in released})
+
+
+async def mended(session: AsyncSession, connection: Connection, user_id: str | None, how: str, now: datetime,
+                 *, only_broken: bool = False) -> list[int]:
+    """The connection works again (`how`: reconnected, refreshed, working): its held posts are released
+    and its open alerts resolved — expiry warnings too, unless `only_broken` (a refresh does not move a
+    sign-in's end). Returns the released posts' ids."""
+    released = await release_held(session, connection.id)
+    for alert in await open_alerts(session, connection.id):
+        if only_broken and alert.cause == EXPIRING_ALERT:
+            continue
+        resolve_alert(alert, how, user_id, now, released if alert.cause != EXPIRING_ALERT else [])
+    return released
 
 
 @dataclass(frozen=True)
@@ -547,7 +634,7 @@ class Disconnected:
 
 
 async def disconnect(session: AsyncSession, adapters: Mapping[str, Adapter], workspace: Workspace,
-                     connection_id: int) -> Disconnected:
+                     connection_id: int, user_id: str | None = None) -> Disconnected:
     """Revoke at the platform where it can, delete the tokens, stop managing the accounts (their posts
     and history stay), and cancel the scheduled posts that went only to them."""
     connection = await owned_connection(session, workspace, connection_id)
@@ -561,6 +648,8 @@ async def disconnect(session: AsyncSession, adapters: Mapping[str, Adapter], wor
             revoked = False  # the tokens are deleted here anyway
     accounts = (await session.scalars(select(Account).where(Account.connection_id == connection.id))).all()
     cancelled = await cancel_open_targets(session, [a.id for a in accounts])
+    for alert in await open_alerts(session, connection.id):  # their messages say who disconnected it
+        resolve_alert(alert, "disconnected", user_id, utcnow())
     for account in accounts:
         account.active, account.access_token, account.connection_id = False, None, None
     name = connection.display_name or info.name
