@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import struct
-from fractions import Fraction
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -27,6 +26,18 @@ Image.MAX_IMAGE_PIXELS = 100_000_000  # refuse decompression bombs rather than d
 
 class MediaError(ValueError):
     """The bytes cannot be read or made to fit; the message says so in plain words."""
+
+
+OPTIMISING = "optimising"  # the error_kind of a publishing target waiting for its video's optimised copy
+
+
+class MediaNotReady(Exception):
+    """An attachment's optimised copy is still being made (bot.services.renditions): publish the target a
+    little later, after `wait` seconds at most."""
+
+    def __init__(self, message: str, wait: float = 30.0):
+        super().__init__(message)
+        self.message, self.wait = message, wait
 
 
 def _open(data: bytes) -> Image.Image:
@@ -124,7 +135,7 @@ def _orientation(image: Image.Image) -> int:
 
 
 # Containers a video may come in; anything else PyAV reads (an MP3 with cover art) is not a video.
-VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/avi", "video/mpegts")
+VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/avi", "video/mpegts")
 
 
 def probe(data: bytes, id: str = "", filename: str = "",
@@ -161,51 +172,20 @@ def sniff_mimetype(head: bytes) -> str | None:
 
 
 def inspect_video(data: bytes, id: str = "", filename: str = "", alt_text: str | None = None) -> MediaFacts:
-    """Container type, size, frame size, duration and frame rate, read with PyAV."""
+    """Container type, size, frame size (as shown), duration, frame rate and codecs, read with PyAV."""
     return probe_video(data, id=id, filename=filename, alt_text=alt_text)[0]
 
 
 def probe_video(data: bytes, id: str = "", filename: str = "",
                 alt_text: str | None = None) -> tuple[MediaFacts, dict[str, Any]]:
-    """`inspect_video`, plus the details worth keeping: codecs, pixel format, bit rate."""
-    import av
+    """`inspect_video`, plus the details worth keeping: codecs, pixel format, bit rate, rotation, sound,
+    whether the index comes first (bot.video does the reading)."""
+    from bot.video import VideoError, inspect
 
     try:
-        with av.open(io.BytesIO(data)) as container:
-            stream = next((s for s in container.streams if s.type == "video"), None)
-            if stream is None:
-                raise MediaError("This file has no video in it.")
-            names = set((container.format.name or "").split(","))
-            duration = None
-            if stream.duration is not None and stream.time_base:
-                duration = float(stream.duration * stream.time_base)
-            elif container.duration is not None:
-                duration = container.duration / 1_000_000
-            rate = stream.average_rate or stream.base_rate
-            fps = float(Fraction(rate)) if rate else None
-            width, height = stream.codec_context.width, stream.codec_context.height
-            audio = next((s for s in container.streams if s.type == "audio"), None)
-            details: dict[str, Any] = {
-                "container": container.format.name,
-                "video_codec": stream.codec_context.name,
-                "pix_fmt": stream.codec_context.pix_fmt,
-                "audio_codec": audio.codec_context.name if audio is not None else None,
-                "bit_rate": container.bit_rate or None,
-                "frames": stream.frames or None,
-            }
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"This file is not a video Picmim can read ({exc.__class__.__name__}).") from None
-    if "webm" in names or "matroska" in names:
-        mimetype = "video/webm"
-    elif "mov" in names and "mp4" in names:
-        # FFmpeg names the same demuxer for MP4 and MOV; the file's brand tells them apart.
-        mimetype = "video/quicktime" if data[8:12] == b"qt  " else "video/mp4"
-    else:
-        mimetype = "video/" + sorted(names)[0] if names else "application/octet-stream"
-    details.update(duration=duration, fps=fps)
-    facts = MediaFacts(id=id, kind="video", mimetype=mimetype, size_bytes=len(data), width=width, height=height,
-                       duration=duration, fps=fps, filename=filename, alt_text=alt_text)
-    return facts, details
+        return inspect(data, id=id, filename=filename, alt_text=alt_text)
+    except VideoError as exc:
+        raise MediaError(str(exc)) from None
 
 
 def convert_image(data: bytes, accepted: tuple[str, ...], max_bytes: int | None = None,

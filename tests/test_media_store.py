@@ -113,7 +113,7 @@ async def test_a_video_keeps_its_duration_frame_rate_and_codecs(store, session):
     await session.commit()
     assert (item.mimetype, item.width, item.height) == ("video/mp4", 480, 360)
     assert item.duration_ms == pytest.approx(2000, abs=100)
-    assert item.facts["fps"] == pytest.approx(25) and item.facts["video_codec"] == "mpeg4"
+    assert item.facts["fps"] == pytest.approx(25) and item.facts["video_codec"] == "h264"
     facts = media_store.facts(item)
     assert facts.kind == "video" and facts.duration == pytest.approx(2, abs=0.1) and facts.fps == pytest.approx(25)
 

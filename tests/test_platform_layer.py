@@ -123,18 +123,26 @@ def problems(adapter_class, account: AccountRef, draft: Draft) -> list[tuple[str
      ("media", "Instagram needs images at least 320 px wide; photo.jpg is 200 px: attach a larger one.", False)),
     (Draft(text="x", media=(image(width=3000, height=3000),)),
      ("media", "Instagram takes images up to 1440 px wide; photo.jpg is 3000 px: Picmim scales it down.", True)),
-    (Draft(text="x", media=(video("clip.webm", "video/webm"),)),
-     ("media", "Instagram takes MP4 or MOV videos only; clip.webm is WebM: convert it to MP4 or MOV and attach it "
-               "again.",
-      False)),
+    (Draft(text="x", media=(video("clip.webm", "video/webm"),)),  # Picmim optimises videos unless told not to
+     ("media", "Instagram takes MP4 or MOV videos only; clip.webm is WebM: Picmim converts it to MP4 when it "
+               "publishes.", True)),
+    (Draft(text="x", media=(video("clip.webm", "video/webm"),), options={"optimise_video": False}),
+     ("media", "Instagram takes MP4 or MOV videos only; clip.webm is WebM: convert it to MP4 or MOV, or turn on "
+               "Optimise video so Picmim does it.", False)),
     (Draft(text="x", media=(video(duration=2),)),
      ("media", "Instagram needs videos of at least 3 s; clip.mp4 is 2 s: attach a longer one.", False)),
     (Draft(text="x", media=(video(duration=16 * 60),)),
      ("media", "Instagram takes videos up to 15 min; clip.mp4 is 16 min: trim it.", False)),
     (Draft(text="x", media=(video("clip.mov", "video/quicktime", size=1_200_000_000),)),
-     ("media", "Instagram takes videos up to 1 GB; clip.mov is 1.2 GB: attach a smaller file.", False)),
+     ("media", "Instagram takes videos up to 1 GB; clip.mov is 1.2 GB: Picmim lowers its bit rate to fit.", True)),
     (Draft(text="x", media=(video(fps=120),)),
-     ("media", "Instagram takes up to 60 frames per second; clip.mp4 has 120: export it again at 60 or fewer.", False)),
+     ("media", "Instagram takes up to 60 frames per second; clip.mp4 has 120: Picmim lowers it to 60.", True)),
+    (Draft(text="x", media=(video(fps=120),), options={"optimise_video": False}),
+     ("media", "Instagram takes up to 60 frames per second; clip.mp4 has 120: export it again at 60 or fewer, or "
+               "turn on Optimise video so Picmim does it.", False)),
+    (Draft(text="x", media=(video(duration=16 * 60),), options={"trim_video": True}),
+     ("media", "Instagram takes videos up to 15 min; clip.mp4 is 16 min: Picmim cuts it to its first 15 min, as you "
+               "chose.", True)),
     (Draft(text="x", media=tuple(image(f"{i}.jpg") for i in range(11))),
      ("media", "Instagram takes up to 10 photos and videos per post; this one has 11: remove 1.", False)),
     (Draft(text="x", media=tuple(image(f"{i}.jpg") for i in range(6)) + tuple(video(f"{i}.mp4") for i in range(6))),

@@ -186,7 +186,7 @@ async def test_every_media_limit_is_checked_with_a_fix(adapter, page):
     assert problems(adapter, page, media=(image_facts(width=8000, height=5000),)) == [
         "LinkedIn takes images under 36 megapixels; photo.jpg is 8000×5000: attach a smaller one."]
     assert problems(adapter, page, media=(video_facts(size_bytes=600_000_000),)) == [
-        "LinkedIn takes videos up to 500 MB; clip.mp4 is 600 MB: attach a smaller file."]
+        "LinkedIn takes videos up to 500 MB; clip.mp4 is 600 MB: Picmim lowers its bit rate to fit."]
     assert problems(adapter, page, media=(video_facts(size_bytes=50_000),)) == [
         "LinkedIn needs videos of at least 75 KB; clip.mp4 is 50 KB: attach a longer or better-quality one."]
     assert problems(adapter, page, media=(video_facts(duration=2.0),)) == [
@@ -196,7 +196,7 @@ async def test_every_media_limit_is_checked_with_a_fix(adapter, page):
     assert problems(adapter, page, media=(video_facts(width=1500, height=500),)) == [
         "LinkedIn needs an aspect ratio between 1:2.4 and 2.4:1: clip.mp4 is 3:1. Crop it and attach it again."]
     assert problems(adapter, page, media=(video_facts(mimetype="video/quicktime", filename="clip.mov"),)) == [
-        "LinkedIn takes MP4 videos only; clip.mov is MOV: convert it to MP4 and attach it again."]
+        "LinkedIn takes MP4 videos only; clip.mov is MOV: Picmim converts it to MP4 when it publishes."]
     assert problems(adapter, page, link="https://acme.com", media=(image_facts(),)) == [
         "LinkedIn shows either a link preview or photos and videos, not both: remove the link (or put it in the "
         "text), or remove the media."]

@@ -184,7 +184,7 @@ async def test_every_media_limit_and_the_board_are_checked(adapter, account):
     assert problems(adapter, account, media=(video_facts(duration=16 * 60.0),)) == [
         "Pinterest takes videos up to 15 min; clip.mp4 is 16 min: trim it."]
     assert problems(adapter, account, media=(video_facts(size_bytes=2_100_000_000),)) == [
-        "Pinterest takes videos up to 2 GB; clip.mp4 is 2.1 GB: attach a smaller file."]
+        "Pinterest takes videos up to 2 GB; clip.mp4 is 2.1 GB: Picmim lowers its bit rate to fit."]
     no_board = AccountRef("pinterest", account.external_id, account.kind, account.name, account.user_token,
                           settings={"boards": [], "default_board_id": None})
     assert problems(adapter, no_board) == [

@@ -255,11 +255,11 @@ async def test_every_media_limit_is_checked_with_a_fix(adapter, account):
     assert problems(adapter, account, media=(video_facts(duration=0.3),)) == [
         "X needs videos of at least 0.5 s; clip.mp4 is 0.3 s: attach a longer one."]
     assert problems(adapter, account, media=(video_facts(size_bytes=600_000_000),)) == [
-        "X takes videos up to 512 MB; clip.mp4 is 600 MB: attach a smaller file."]
+        "X takes videos up to 512 MB; clip.mp4 is 600 MB: Picmim lowers its bit rate to fit."]
     assert problems(adapter, account, media=(video_facts(width=1000, height=200),)) == [
         "X needs an aspect ratio between 1:3 and 3:1: clip.mp4 is 5:1. Crop it and attach it again."]
     assert problems(adapter, account, media=(video_facts(fps=120.0),)) == [
-        "X takes up to 60 frames per second; clip.mp4 has 120: export it again at 60 or fewer."]
+        "X takes up to 60 frames per second; clip.mp4 has 120: Picmim lowers it to 60."]
     scaled = adapter.validate(account, Draft("Hi", media=(video_facts(width=1920, height=1080),)))
     assert scaled and all(p.fixable for p in scaled)
     long_alt = image_facts(alt_text="a" * 1001)

@@ -60,6 +60,11 @@ class MediaLimits:
     # A width/height outside the range that the media pipeline may scale into it, not a refusal.
     scalable: bool = False
     convertible_from: tuple[str, ...] = ()  # types the media pipeline converts into an accepted one
+    # Videos only (FFmpeg's codec names; empty: any). What breaks these is fixed by a rendition (bot.video).
+    video_codecs: tuple[str, ...] = ()
+    audio_codecs: tuple[str, ...] = ()
+    faststart: bool = False  # the index (moov box) must come before the media data
+    upright: bool = False  # rotation metadata is not trusted: the picture must be stored upright
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,13 @@ class MediaFacts:
     fps: float | None = None
     filename: str = ""
     alt_text: str | None = None
+    # Videos only: FFmpeg's codec names, the counter-clockwise turn players apply (width and height above
+    # are as shown, after it), bits per second, and whether the index comes first (None: not MP4/MOV).
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    rotation: int = 0
+    bit_rate: int | None = None
+    faststart: bool | None = None
 
     @property
     def aspect(self) -> float | None:
@@ -218,6 +230,7 @@ class Problem:
     field: str  # text, title, media, first_comment… (the compose modal puts it beside that input)
     message: str
     fixable: bool = False  # the app can fix it by itself (convert, resize) if the user agrees
+    kind: str | None = None  # "video" for a problem of a video attachment (shown with the others in the modal)
 
     def __str__(self) -> str:
         return f"{self.platform} ({self.account}): {self.message}"
@@ -327,6 +340,11 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def validate(self, account: AccountRef, draft: Draft) -> list[Problem]:
         """Every limit this draft breaks for this account. Pure: no I/O."""
+
+    def video_limits(self, account_settings: Mapping[str, Any]) -> MediaLimits | None:
+        """The video rules for one account, from its stored settings: the platform's own, narrowed where
+        the platform narrows them per account (TikTok's creator limit). What renditions are made for."""
+        return self.limits.video
 
     @abc.abstractmethod
     async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:

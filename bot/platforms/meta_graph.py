@@ -46,7 +46,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
 from bot.platforms.oauth import authorize_url
-from bot.platforms.validation import Checker, human_size
+from bot.platforms.validation import Checker, cover_time, human_size
 from bot.storage.crypto import Secret
 
 GRAPH_FACEBOOK = "https://graph.facebook.com"
@@ -118,6 +118,14 @@ INSTAGRAM_VIDEO = MediaLimits(
     max_duration=15 * 60.0,
     min_fps=23.0,
     max_fps=60.0,
+    # UNCERTAIN, the same copies of Meta's Reels spec: moov atom at the front, H.264 or HEVC, AAC sound,
+    # at most 1920 px wide.
+    max_width=1920,
+    video_codecs=("h264", "hevc"),
+    audio_codecs=("aac",),
+    faststart=True,
+    upright=True,  # not in the spec: phone videos turned by metadata are reported shown sideways
+    scalable=True,
 )
 IG_CAPTION_MAX = 2200
 IG_CAROUSEL_MAX = 10  # UNCERTAIN (meta.md A): the apps allow 20 since 2024; the API sources say 10
@@ -613,7 +621,8 @@ class InstagramPublishing:
             params = {"caption": caption}
             if media[0].facts.kind == "video":
                 # Single feed videos are Reels since 2023 (media_type VIDEO is deprecated for them).
-                params |= {"media_type": "REELS", "video_url": urls[0], "share_to_feed": "true"}
+                params |= {"media_type": "REELS", "video_url": urls[0], "share_to_feed": "true",
+                           "thumb_offset": str(cover_time(draft.options, media[0].facts.duration))}
             else:
                 params["image_url"] = urls[0]
             container = await self.create_container(node, token, params, ctx)

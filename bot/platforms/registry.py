@@ -110,7 +110,8 @@ def build_adapters(settings: Settings, http: httpx.AsyncClient) -> dict[str, Ada
             client_secret=creds.client_secret if creds else None,
             redirect_uri=settings.redirect_uri(info.key),
             public_url=settings.public_url,
-            options={"graph_version": settings.meta_graph_version},
+            options={"graph_version": settings.meta_graph_version,
+                     "tiktok_video_source": settings.tiktok_video_source},
         )
         adapters[info.key] = adapter_class(info)(config, http)
     return adapters

@@ -56,7 +56,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
-from bot.platforms.validation import Checker
+from bot.platforms.validation import Checker, cover_time
 from bot.storage.crypto import Secret
 
 NAME = "TikTok"
@@ -80,7 +80,8 @@ PHOTO_IMAGE = MediaLimits(
 VIDEO = MediaLimits(
     kind="video", mimetypes=("video/mp4", "video/webm", "video/quicktime"), max_bytes=VIDEO_MAX_BYTES,
     min_width=360, max_width=4096, min_height=360, max_height=4096, max_duration=VIDEO_MAX_SECONDS,
-    min_fps=23, max_fps=60,
+    min_fps=23, max_fps=60, scalable=True,
+    video_codecs=("h264", "hevc", "vp8", "vp9"),  # "H.264 (recommended), H.265, VP8, VP9"
 )
 VIDEO_LIMITS = Limits(
     texts=(TextLimit("text", "caption", 2200, Counting.UTF16),),  # UNCERTAIN-low: 2,200 (widely agreed)
@@ -396,6 +397,13 @@ class TikTokAdapter(Adapter):
             problems.append(Problem(NAME, account.name, "privacy_level", _privacy_refusal(privacy, offered)))
         return problems
 
+    def video_limits(self, account_settings: Mapping[str, Any]) -> MediaLimits | None:
+        """TikTok's video rules with the creator's own longest video (creator info, kept in the settings)."""
+        seconds = account_settings.get("max_video_post_duration_sec")
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool) and 0 < seconds < VIDEO.max_duration:
+            return dataclasses.replace(VIDEO, max_duration=float(seconds))
+        return VIDEO
+
     # ---- publishing -----------------------------------------------------------------------------
 
     async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:
@@ -463,6 +471,7 @@ class TikTokAdapter(Adapter):
             raise ContentRejected(NAME, f"Unknown TikTok video source {source!r}: use FILE_UPLOAD or PULL_FROM_URL.",
                                   field="media")
         body = {"post_info": self._post_info(draft, creator, privacy, photo=False)}
+        body["post_info"]["video_cover_timestamp_ms"] = cover_time(draft.options, video.facts.duration)
         if source == "PULL_FROM_URL":
             if not video.public_url:
                 raise ContentRejected(NAME, "TikTok fetches this video from Picmim's public address, and it has "

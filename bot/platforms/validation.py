@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
 from bot.platforms.base import Counting, Draft, Limits, MediaFacts, MediaLimits, Problem
 
@@ -13,7 +15,30 @@ HASHTAG = re.compile(r"(?<![\w&])#(\w+)", re.UNICODE)
 MENTION = re.compile(r"(?<![\w@])@([\w.]+)", re.UNICODE)
 
 _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/gif": "GIF",
-               "image/heic": "HEIC", "video/mp4": "MP4", "video/quicktime": "MOV", "video/webm": "WebM"}
+               "image/heic": "HEIC", "video/mp4": "MP4", "video/quicktime": "MOV", "video/webm": "WebM",
+               "video/x-matroska": "MKV", "video/avi": "AVI", "video/mpegts": "MPEG-TS"}
+_CODEC_NAMES = {"h264": "H.264", "hevc": "HEVC (H.265)", "vp8": "VP8", "vp9": "VP9", "av1": "AV1", "aac": "AAC",
+                "mpeg4": "MPEG-4 Part 2", "prores": "ProRes", "opus": "Opus", "mp3": "MP3", "vorbis": "Vorbis",
+                "pcm_s16le": "PCM", "ac3": "AC-3", "eac3": "E-AC-3", "alac": "ALAC", "flac": "FLAC"}
+
+# Draft options the compose modal sets for videos (bot.video makes what they allow).
+OPTIMISE_VIDEO = "optimise_video"  # False: send videos as they are, so what a rendition would fix is refused
+TRIM_VIDEO = "trim_video"  # True: a video too long for a platform is cut to that platform's limit
+COVER_MS = "video_cover_timestamp_ms"  # the cover frame's time (TikTok's name; Instagram's thumb_offset)
+DEFAULT_COVER_MS = 1000  # the first second
+
+
+def cover_time(options: Mapping[str, Any] | None, duration: float | None) -> int:
+    """The cover frame's time in milliseconds: the one chosen (else the first second), never past the
+    video's end (a platform refuses that)."""
+    value = (options or {}).get(COVER_MS)
+    ms = int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 \
+        else DEFAULT_COVER_MS
+    if duration:
+        ms = min(ms, max(0, int(duration * 1000) - 100))
+    return ms
+# Types the video pipeline reads and can write as MP4 (bot.video.READABLE_TYPES).
+VIDEO_READABLE = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/avi", "video/mpegts")
 
 
 def count_text(text: str, counting: Counting) -> int:
@@ -45,6 +70,15 @@ def _graphemes(text: str) -> int:
 
 def type_name(mimetype: str) -> str:
     return _TYPE_NAMES.get(mimetype, mimetype.split("/")[-1].upper())
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def codec_name(codec: str | None) -> str:
+    """FFmpeg's codec name as people know it: hevc -> HEVC (H.265)."""
+    return _CODEC_NAMES.get(codec or "", (codec or "unknown").upper())
 
 
 def _one_decimal(value: float) -> str:
@@ -82,11 +116,13 @@ class Checker:
     def __init__(self, platform: str, account: str, limits: Limits):
         self.platform, self.account, self.limits = platform, account, limits
         self.problems: list[Problem] = []
+        self.options: Mapping[str, Any] = {}
 
-    def add(self, field: str, message: str, fixable: bool = False) -> None:
-        self.problems.append(Problem(self.platform, self.account, field, message, fixable))
+    def add(self, field: str, message: str, fixable: bool = False, kind: str | None = None) -> None:
+        self.problems.append(Problem(self.platform, self.account, field, message, fixable, kind))
 
     def check(self, draft: Draft, counter=count_text) -> list[Problem]:
+        self.options = draft.options or {}
         self.check_texts(draft, counter)
         self.check_media(draft.media)
         return self.problems
@@ -161,6 +197,9 @@ class Checker:
                 self.check_item(m, limits)
 
     def check_item(self, m: MediaFacts, lim: MediaLimits) -> None:
+        if m.kind == "video":
+            self.check_video(m, lim)
+            return
         name = m.filename or f"this {m.kind}"
         names = [type_name(t) for t in lim.mimetypes]
         accepted = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
@@ -202,6 +241,89 @@ class Checker:
             if lim.min_fps is not None and m.fps < lim.min_fps - 0.5:
                 self.add("media", f"{self.platform} needs at least {lim.min_fps:g} frames per second; {name} has "
                                   f"{m.fps:g}: export it again at {lim.min_fps:g} or more.")
+
+    def check_video(self, m: MediaFacts, lim: MediaLimits) -> None:
+        """A video against the platform's rules. What a rendition fixes without changing what the user meant
+        (type, codecs, index, rotation, too large, too high a frame rate; too long only when the user chose
+        to cut) is fixable while Optimise video is on, and refused with what to do when it is off."""
+        from bot.video import reduced_fps, size_fixable  # (bot.video reads this module's names)
+
+        name = m.filename or "this video"
+        optimise = self.options.get(OPTIMISE_VIDEO, True) is not False
+        trim = bool(self.options.get(TRIM_VIDEO))
+        p = self.platform
+
+        def fixed(problem: str, fix: str, by_hand: str) -> None:
+            if optimise:
+                self.add("media", f"{problem}: {fix}", fixable=True, kind="video")
+            else:
+                self.add("media", f"{problem}: {by_hand}, or turn on Optimise video so Picmim does it.", kind="video")
+
+        accepted = _either([type_name(t) for t in lim.mimetypes])
+        if m.mimetype not in lim.mimetypes:
+            problem = f"{p} takes {accepted} videos only; {name} is {type_name(m.mimetype)}"
+            if m.mimetype in VIDEO_READABLE or m.mimetype in lim.convertible_from:
+                fixed(problem, "Picmim converts it to MP4 when it publishes.", f"convert it to {accepted}")
+            else:
+                self.add("media", f"{problem}: convert it to {accepted} and attach it again.")
+        if lim.video_codecs and m.video_codec and m.video_codec not in lim.video_codecs:
+            codecs = _either([codec_name(c) for c in lim.video_codecs])
+            fixed(f"{p} plays {codecs} video; {name} is {codec_name(m.video_codec)}",
+                  "Picmim converts it to H.264.", "export it as H.264")
+        if lim.audio_codecs and m.audio_codec and m.audio_codec not in lim.audio_codecs:
+            codecs = _either([codec_name(c) for c in lim.audio_codecs])
+            fixed(f"{p} plays {codecs} sound; {name} has {codec_name(m.audio_codec)}",
+                  "Picmim converts it to AAC.", "export it with AAC sound")
+        if lim.faststart and m.faststart is False:
+            fixed(f"{p} needs the video's index at the start of the file; {name} has it at the end",
+                  "Picmim moves it.", "export it with 'fast start' (optimised for the web)")
+        if lim.upright and m.rotation:
+            fixed(f"{p} may show {name} sideways: it is turned by a setting, not in its pictures",
+                  "Picmim turns the pictures upright.", "export it upright")
+        if lim.max_bytes is not None and m.size_bytes > lim.max_bytes:
+            problem = f"{p} takes videos up to {human_size(lim.max_bytes)}; {name} is {human_size(m.size_bytes)}"
+            if size_fixable(m, lim, trim):
+                fixed(problem, "Picmim lowers its bit rate to fit.", "export it at a lower bit rate")
+            else:
+                self.add("media", f"{problem}: attach a smaller file.")
+        if m.width and m.height:
+            for side, value, low, high in (("wide", m.width, lim.min_width, lim.max_width),
+                                           ("high", m.height, lim.min_height, lim.max_height)):
+                if low is not None and value < low:
+                    self.add("media", f"{p} needs videos at least {low} px {side}; {name} is {value} px: attach a "
+                                      "larger one.")
+                if high is not None and value > high:
+                    fixed(f"{p} takes videos up to {high} px {side}; {name} is {value} px", "Picmim scales it down.",
+                          "export it smaller")
+        if m.aspect is not None and (
+            (lim.min_aspect is not None and m.aspect < lim.min_aspect - 1e-3)
+            or (lim.max_aspect is not None and m.aspect > lim.max_aspect + 1e-3)
+        ):
+            low, high = lim.aspect_labels or (ratio_label(lim.min_aspect or 0), ratio_label(lim.max_aspect or 0))
+            self.add("media", f"{p} needs an aspect ratio between {low} and {high}: {name} is "
+                              f"{ratio_label(m.aspect)}. Crop it and attach it again.")
+        if m.duration is not None:
+            if lim.max_duration is not None and m.duration > lim.max_duration + 0.05:
+                problem = f"{p} takes videos up to {human_duration(lim.max_duration)}; {name} is " \
+                          f"{human_duration(m.duration)}"
+                if trim and optimise:
+                    self.add("media", f"{problem}: Picmim cuts it to its first {human_duration(lim.max_duration)}, "
+                                      "as you chose.", fixable=True, kind="video")
+                elif trim:
+                    self.add("media", f"{problem}: cutting it needs Optimise video; turn it on, or trim it.")
+                else:
+                    self.add("media", f"{problem}: trim it.")
+            if lim.min_duration is not None and m.duration < lim.min_duration - 0.05:
+                self.add("media", f"{p} needs videos of at least {human_duration(lim.min_duration)}; {name} is "
+                                  f"{human_duration(m.duration)}: attach a longer one.")
+        if m.fps is not None:
+            if lim.max_fps is not None and m.fps > lim.max_fps + 0.5:
+                fixed(f"{p} takes up to {lim.max_fps:g} frames per second; {name} has {m.fps:g}",
+                      f"Picmim lowers it to {round(reduced_fps(m.fps, lim.max_fps), 2):g}.",
+                      f"export it again at {lim.max_fps:g} or fewer")
+            if lim.min_fps is not None and m.fps < lim.min_fps - 0.5:
+                self.add("media", f"{p} needs at least {lim.min_fps:g} frames per second; {name} has {m.fps:g}: "
+                                  f"export it again at {lim.min_fps:g} or more.")
 
     def _dimensions(self, m: MediaFacts, lim: MediaLimits, name: str) -> None:
         for side, value, low, high in (("wide", m.width, lim.min_width, lim.max_width),

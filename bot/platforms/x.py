@@ -70,7 +70,8 @@ LIMITS = Limits(
     # X's published maximum is 1280x1024; larger videos are scaled down by the media pipeline.
     video=MediaLimits("video", ("video/mp4", "video/quicktime"), max_bytes=VIDEO_MAX_BYTES, max_width=1280,
                       max_height=1024, min_aspect=1 / 3, max_aspect=3.0, aspect_labels=("1:3", "3:1"),
-                      max_duration=140, max_fps=60, scalable=True),
+                      max_duration=140, max_fps=60, scalable=True,
+                      video_codecs=("h264",), audio_codecs=("aac",)),  # "H264 + AAC-LC"
     max_images=4,
     max_videos=1,
     mixed_media=False,

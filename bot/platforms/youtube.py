@@ -324,6 +324,12 @@ class YouTubeAdapter(Adapter):
 
     # ---- validation -------------------------------------------------------------------------------
 
+    def video_limits(self, account_settings: Mapping[str, Any]) -> MediaLimits | None:
+        """A channel that may not upload long videos takes SHORT_UPLOAD_SECONDS at most."""
+        if account_settings.get("long_uploads") not in (None, "allowed"):
+            return dataclasses.replace(VIDEO, max_duration=SHORT_UPLOAD_SECONDS)
+        return VIDEO
+
     def validate(self, account: AccountRef, draft: Draft) -> list[Problem]:
         limits = self.limits
         if draft.description is None:  # the post's text becomes the description

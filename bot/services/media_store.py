@@ -170,6 +170,17 @@ class MediaStore:
         url = self.link(item.sha256, variant, mimetype, lifetime=link_lifetime)
         return MediaPayload(facts=described, public_url=url, read=_reader(path))
 
+    def rendition_payload(self, item: MediaItem, key: str, described: MediaFacts,
+                          link_lifetime: int = LINK_LIFETIME) -> MediaPayload:
+        """A video rendition made by bot.services.renditions (at `<sha256>.<key>`), as an adapter takes it."""
+        path = self.path(item.sha256, key)
+        url = self.link(item.sha256, key, described.mimetype, lifetime=link_lifetime)
+        return MediaPayload(facts=described, public_url=url, read=_reader(path))
+
+    def write(self, path: Path, data: bytes) -> None:
+        """Put a small derived file (a cover frame) at `path`, atomically. Blocking."""
+        _write_atomically(path, data, False)
+
     # ---- media links -------------------------------------------------------------------------
 
     @cached_property
@@ -222,13 +233,30 @@ class MediaStore:
 
 
 def facts(item: MediaItem, alt_text: str | None = None) -> MediaFacts:
-    """The stored item as validation sees it (sizes as shown, after any EXIF rotation)."""
+    """The stored item as validation sees it (sizes as shown, after any EXIF rotation or video turn)."""
     details = item.facts or {}
     kind = details.get("kind") or ("video" if item.mimetype.startswith("video/") else "image")
     return MediaFacts(
         id=str(item.id), kind=kind, mimetype=item.mimetype, size_bytes=item.size_bytes, width=item.width,
         height=item.height, duration=item.duration_ms / 1000 if item.duration_ms is not None else None,
         fps=details.get("fps"), filename=item.filename, alt_text=alt_text,
+        video_codec=details.get("video_codec") if kind == "video" else None,
+        audio_codec=details.get("audio_codec") if kind == "video" else None,
+        rotation=int(details.get("rotation") or 0) if kind == "video" else 0,
+        bit_rate=details.get("bit_rate") if kind == "video" else None,
+        faststart=details.get("faststart") if kind == "video" else None,
+    )
+
+
+def facts_of_rendition(item: MediaItem, made: dict[str, Any], alt_text: str | None = None) -> MediaFacts:
+    """What a video rendition is (its `facts` as bot.services.renditions recorded them), under the item's
+    id and name: validation and adapters see the file they are sent."""
+    return MediaFacts(
+        id=str(item.id), kind="video", mimetype=made.get("mimetype") or "video/mp4",
+        size_bytes=int(made.get("size_bytes") or 0), width=made.get("width"), height=made.get("height"),
+        duration=made.get("duration"), fps=made.get("fps"), filename=item.filename, alt_text=alt_text,
+        video_codec=made.get("video_codec"), audio_codec=made.get("audio_codec"), rotation=0,
+        bit_rate=made.get("bit_rate"), faststart=made.get("faststart"),
     )
 
 
@@ -240,7 +268,7 @@ def rules_key(limits: MediaLimits) -> str:
 
 def _needs_conversion(item: MediaItem, limits: MediaLimits | None) -> bool:
     if limits is None or not item.mimetype.startswith("image/") or limits.kind != "image":
-        return False  # videos go as they are; validation has said whether they fit
+        return False  # videos are made to fit in the background (bot.services.renditions)
     orientation = (item.facts or {}).get("orientation", 1)
     return not (
         item.mimetype in limits.mimetypes

@@ -69,7 +69,7 @@ def make_video(seconds: float = 1.0, fps: int = 30, width: int = 640, height: in
     import numpy as np
 
     buf = io.BytesIO()
-    codec = "libvpx" if fmt == "webm" else "mpeg4"
+    codec = "libvpx" if fmt == "webm" else "libx264"  # H.264, as phones and every platform use
     with av.open(buf, "w", format=fmt) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -84,6 +84,55 @@ def make_video(seconds: float = 1.0, fps: int = 30, width: int = 640, height: in
         size = pad_to - len(data)
         data += size.to_bytes(4, "big") + b"free" + bytes(size - 8)
     return data
+
+
+@functools.lru_cache(maxsize=64)
+def make_clip(*, codec: str = "libx264", fmt: str = "mp4", width: int = 360, height: int = 640, fps: int = 30,
+              seconds: float = 1.0, rotation: int = 0, audio: str | None = "aac", faststart: bool = False,
+              audio_rate: int = 48000) -> bytes:
+    """A short clip as phones write them, a few KB: `codec` libx264 or libx265 (HEVC), `fmt` mp4 or mov,
+    a display `rotation` (counter-clockwise degrees, in the track's matrix), a tone as `audio` (aac, mp3,
+    or None), the index before the media data with `faststart`. Frames are stored `width`×`height`, with a
+    red top-left quarter, so a test can tell whether a turn was applied."""
+    import tempfile
+
+    import av
+    import numpy as np
+
+    folder = tempfile.TemporaryDirectory()  # the muxer moves the index by reading its own file back
+    path = f"{folder.name}/clip.{fmt}"
+    options = {"movflags": "+faststart"} if faststart else {}
+    with folder, av.open(path, "w", format=fmt, options=options) as container:
+        fast = {"preset": "ultrafast"} | ({"x265-params": "log-level=error"} if codec == "libx265" else {})
+        stream = container.add_stream(codec, rate=fps, options=fast)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
+        sound = None
+        if audio:
+            sound = container.add_stream(audio, rate=audio_rate, layout="stereo")
+        for i in range(max(1, round(seconds * fps))):
+            frame = np.full((height, width, 3), 40 + (i * 5) % 150, dtype=np.uint8)
+            frame[: height // 4, : width // 4] = (230, 20, 20)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if sound is not None:
+            size = sound.codec_context.frame_size or 1152
+            t = np.arange(int(seconds * audio_rate), dtype=np.float32) / audio_rate
+            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+            for start in range(0, len(tone) - size + 1, size):
+                samples = np.stack([tone[start:start + size]] * 2)
+                chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="stereo")  # the encoder converts
+                chunk.sample_rate, chunk.pts = audio_rate, start
+                for packet in sound.encode(chunk):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
+        container.close()
+        with open(path, "rb") as fh:
+            return fh.read()
 
 
 def mp4(size: int = 4096, brand: bytes = b"isom", *, noise: bool = False) -> bytes:

@@ -168,6 +168,8 @@ class Container:
     subcode: int | None = None
     children: list[str] = field(default_factory=list)
     polls: int = 0
+    thumb_offset: str | None = None  # a Reel's cover frame, in ms, as sent
+    problem: str | None = None  # why a video was refused (error 2207026), for tests to read
 
 
 @dataclass
@@ -289,6 +291,50 @@ def image_problem(data: bytes) -> tuple[str | None, int, int]:
 
 def is_mp4_or_mov(data: bytes) -> bool:
     return len(data) >= 12 and data[4:8] == b"ftyp"
+
+
+def reel_problem(data: bytes) -> str | None:
+    """What Meta's Reels spec refuses in a real video (meta.md: the moov atom at the front, H.264 or HEVC,
+    AAC sound, 23–60 fps, at most 1920 px wide, 3 s – 15 min), in words; None when it meets it, and for
+    bytes that only start like an MP4 (the stubs other tests send)."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            codec = stream.codec_context.codec.canonical_name
+            audio = [s.codec_context.codec.canonical_name for s in container.streams.audio]
+            fps = float(stream.average_rate or 0)
+            width, height = stream.codec_context.width, stream.codec_context.height
+            seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
+            turn = next((round(f.rotation) % 180 for f in container.decode(stream)), 0)
+    except (av.error.FFmpegError, IndexError):
+        return None
+    if turn:
+        width, height = height, width
+    offset, moov_first = 0, None
+    while offset + 8 <= len(data) and moov_first is None:
+        size, kind = int.from_bytes(data[offset:offset + 4], "big"), data[offset + 4:offset + 8]
+        if kind in (b"moov", b"mdat"):
+            moov_first = kind == b"moov"
+        if size == 1:
+            size = int.from_bytes(data[offset + 8:offset + 16], "big")
+        if size < 8:
+            break
+        offset += size
+    if not moov_first:
+        return "the moov atom is not at the front"
+    if codec not in ("h264", "hevc"):
+        return f"video codec {codec}"
+    if any(a != "aac" for a in audio):
+        return f"audio codec {audio}"
+    if not 23 <= fps <= 60:
+        return f"{fps:g} fps"
+    if width > 1920:
+        return f"{width} px wide"
+    if not 3 <= seconds <= 15 * 60:
+        return f"{seconds:.1f} s long"
+    return None
 
 
 class FakeMeta(LoopbackServer):
@@ -1064,10 +1110,13 @@ class FakeMeta(LoopbackServer):
                 raise GraphError("(#100) The parameter video_url is required", 100)
             data = await self._fetch(container.url)
             polls, final, subcode = plan or (self.video_processing_polls, "FINISHED", None)
+            container.thumb_offset = q.get("thumb_offset")
             if data is None:
                 final, subcode = "ERROR", 2207052
             elif not is_mp4_or_mov(data):
                 final, subcode = "ERROR", 2207026
+            elif (problem := reel_problem(data)) is not None:
+                final, subcode, container.problem = "ERROR", 2207026, problem
         elif media_type == "IMAGE":
             container.url = q.get("image_url")
             if not container.url:

@@ -28,6 +28,7 @@ from tests.fakes.base import Call, LoopbackServer
 
 MIB = 1024 * 1024
 PHOTO_FORMATS = {"JPEG", "WEBP"}
+VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9"}  # "H.264 (recommended), H.265, VP8, VP9"
 ALL_SCOPES = "user.info.basic,video.publish,video.list,user.info.stats"
 
 
@@ -510,6 +511,8 @@ class FakeTikTok(LoopbackServer):
                 if not {"mp4", "mov", "webm", "matroska"} & set(container.format.name.split(",")):
                     return "file_format_check_failed"
                 stream = container.streams.video[0]
+                if stream.codec_context.codec.canonical_name not in VIDEO_CODECS:
+                    return "file_format_check_failed"
                 seconds = float(stream.duration * stream.time_base) if stream.duration else \
                     (container.duration or 0) / 1e6
                 fps = float(stream.average_rate or 0)
