@@ -136,7 +136,7 @@ async def main() -> int:
 
     adapter = SlowPlatform(AdapterConfig(None, None, "", platform_url), http)
 
-    async def no_media(session, post, adapter):
+    async def no_media(session, post, adapter, account=None):
         return [], []
 
     publisher = Publisher(db.session_factory(engine), {"x": adapter}, no_media, owner="bench",

@@ -31,6 +31,9 @@ ENV_VARS = (
     "HOST", "PORT", "PUBLIC_URL", "DATABASE_URL", "PICMIM_SECRET_KEY", "PICMIM_ORIGIN_OVERRIDES", "LOG_LEVEL",
     "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN",
     "SLACK_API_URL", "META_GRAPH_VERSION", "PICMIM_TICK_SECONDS",
+    "PICMIM_ANALYTICS_SECONDS",
+    "PICMIM_HEALTH_SECONDS",
+    "PICMIM_VIDEO_JOBS", "TIKTOK_VIDEO_SOURCE",
     *(f"{prefix}_CLIENT_{part}" for prefix in CREDENTIAL_PREFIXES for part in ("ID", "SECRET")),
 )
 
@@ -99,6 +102,10 @@ class Settings:
     log_level: str
     tick_seconds: float  # how often due posts are looked for
     problems: tuple[str, ...] = field(default=())
+    analytics_seconds: float = 60.0  # how often due metric syncs and digests are looked for
+    health_seconds: float = 60.0  # how often connections are looked after (renewals, warnings, alerts)
+    video_jobs: int = 1  # videos optimised at once by this process (each uses every core while it runs)
+    tiktok_video_source: str = "FILE_UPLOAD"  # or PULL_FROM_URL: TikTok fetches from PUBLIC_URL (verified domain)
 
     def platform_configured(self, credential_prefix: str | None) -> bool:
         return credential_prefix is None or credential_prefix in self.platform_credentials
@@ -235,14 +242,26 @@ def load_settings(
     if not re.fullmatch(r"v\d{1,3}\.\d", graph_version):
         problems.append(f"META_GRAPH_VERSION={graph_version!r} must look like v26.0.")
 
-    tick_text = get("PICMIM_TICK_SECONDS", "5")
-    try:
-        tick_seconds = float(tick_text)
-        if not 0.2 <= tick_seconds <= 3600:
-            raise ValueError
-    except ValueError:
-        problems.append(f"PICMIM_TICK_SECONDS={tick_text!r} must be a number of seconds from 0.2 to 3600.")
-        tick_seconds = 5.0
+    def number(name: str, default: str, low: float, high: float, kind: type = float, unit: str = "a number of seconds"):
+        text = get(name, default)
+        try:
+            value = kind(text)
+            if not low <= value <= high:
+                raise ValueError
+            return value
+        except ValueError:
+            problems.append(f"{name}={text!r} must be {unit} from {low:g} to {high:g}.")
+            return kind(default)
+
+    tick_seconds = number("PICMIM_TICK_SECONDS", "5", 0.2, 3600)
+    analytics_seconds = number("PICMIM_ANALYTICS_SECONDS", "60", 0.2, 3600)
+    health_seconds = number("PICMIM_HEALTH_SECONDS", "60", 0.2, 3600)
+    video_jobs = number("PICMIM_VIDEO_JOBS", "1", 1, 16, int, "a whole number")
+
+    tiktok_video_source = get("TIKTOK_VIDEO_SOURCE", "FILE_UPLOAD").upper()
+    if tiktok_video_source not in ("FILE_UPLOAD", "PULL_FROM_URL"):
+        problems.append(f"TIKTOK_VIDEO_SOURCE={tiktok_video_source!r} must be FILE_UPLOAD or PULL_FROM_URL.")
+        tiktok_video_source = "FILE_UPLOAD"
 
     log_level = get("LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -266,6 +285,10 @@ def load_settings(
         log_level=log_level,
         tick_seconds=tick_seconds,
         problems=tuple(slack_problems),
+        analytics_seconds=analytics_seconds,
+        health_seconds=health_seconds,
+        video_jobs=video_jobs,
+        tiktok_video_source=tiktok_video_source,
     )
 
 

@@ -22,6 +22,28 @@ SETTINGS_MANAGERS_BLOCK = "settings_managers"
 SETTINGS_MANAGERS_INPUT = "settings_managers_policy"
 SETTINGS_MANAGER_USERS_BLOCK = "settings_manager_users"
 SETTINGS_MANAGER_USERS_INPUT = "settings_manager_users_input"
+SETTINGS_APPROVAL_REQUIRED_BLOCK = "settings_approval_required"
+SETTINGS_APPROVAL_REQUIRED_INPUT = "settings_approval_required_input"  # checkbox value: "required"
+SETTINGS_APPROVAL_CHANNEL_BLOCK = "settings_approval_channel"
+SETTINGS_APPROVAL_CHANNEL_INPUT = "settings_approval_channel_input"
+SETTINGS_APPROVERS_BLOCK = "settings_approvers"
+SETTINGS_APPROVERS_INPUT = "settings_approvers_input"
+SETTINGS_APPROVER_GROUP_BLOCK = "settings_approver_group"
+SETTINGS_APPROVER_GROUP_INPUT = "settings_approver_group_input"  # option values: a user group's id, or "-"
+SETTINGS_APPROVALS_NEEDED_BLOCK = "settings_approvals_needed"
+SETTINGS_APPROVALS_NEEDED_INPUT = "settings_approvals_needed_input"
+SETTINGS_SELF_APPROVAL_BLOCK = "settings_self_approval"
+SETTINGS_SELF_APPROVAL_INPUT = "settings_self_approval_input"  # checkbox value: "allowed"
+SETTINGS_APPROVE_REACTION_BLOCK = "settings_approve_reaction"
+SETTINGS_APPROVE_REACTION_INPUT = "settings_approve_reaction_input"
+SETTINGS_REJECT_REACTION_BLOCK = "settings_reject_reaction"
+SETTINGS_REJECT_REACTION_INPUT = "settings_reject_reaction_input"
+SETTINGS_ALERTS_CHANNEL_BLOCK = "settings_alerts_channel"
+SETTINGS_ALERTS_CHANNEL_INPUT = "settings_alerts_channel_input"
+SETTINGS_EXPIRY_DAYS_BLOCK = "settings_expiry_days"
+SETTINGS_EXPIRY_DAYS_INPUT = "settings_expiry_days_input"  # option values: days before expiry
+SETTINGS_TIMEZONE_BLOCK = "settings_timezone"
+SETTINGS_TIMEZONE_INPUT = "settings_timezone_input"
 
 # A post's status message
 POST_RETRY = "post_retry"  # value: the target's id (failed, or unconfirmed and checked by a person)
@@ -44,6 +66,12 @@ COMPOSE_WHEN_BLOCK = "compose_when"
 COMPOSE_WHEN_INPUT = "compose_when_input"  # value: now | schedule
 COMPOSE_AT_BLOCK = "compose_at"
 COMPOSE_AT_INPUT = "compose_at_input"
+COMPOSE_VIDEO_BLOCK = "compose_video"
+COMPOSE_VIDEO_INPUT = "compose_video_input"  # checkbox values: optimise | trim
+COMPOSE_COVER_BLOCK = "compose_cover"
+COMPOSE_COVER_INPUT = "compose_cover_input"  # the cover frame's time, in seconds
+COMPOSE_TIKTOK_PRIVACY_BLOCK = "compose_tiktok_privacy"
+COMPOSE_TIKTOK_PRIVACY_INPUT = "compose_tiktok_privacy_input"  # option values: TikTok privacy levels
 DRAFT_OPEN = "draft_open"  # a draft's "Open" button in /picmim drafts (value: the post's id)
 
 # The queue of scheduled posts (/picmim queue); each button's value is the post's id
@@ -54,3 +82,33 @@ QUEUE_EDIT = "queue_edit"  # opens the compose modal on a queued post
 QUEUE_RESCHEDULE_VIEW = "queue_reschedule_view"
 QUEUE_AT_BLOCK = "queue_at"
 QUEUE_AT_INPUT = "queue_at_input"
+
+# Approvals: the review card's buttons (value: "<post id>:<version>") and the comment modal
+REVIEW_APPROVE = "review_approve"
+REVIEW_REQUEST_CHANGES = "review_request_changes"  # opens the comment modal
+REVIEW_REJECT = "review_reject"  # opens the comment modal
+REVIEW_EDIT = "review_edit"  # the author only: the compose modal on the post
+REVIEW_COMMENT_VIEW = "review_comment"
+REVIEW_COMMENT_BLOCK = "review_comment_block"
+REVIEW_COMMENT_INPUT = "review_comment_input"
+
+# Analytics: /picmim stats and digests
+STATS_SHARE = "stats_share"  # value: JSON {"a": account ids | "t": target id, "d": days, "n": nonce}
+DIGEST_SUBSCRIBE_VIEW = "digest_subscribe"
+DIGEST_CHANNEL_BLOCK = "digest_channel"
+DIGEST_CHANNEL_INPUT = "digest_channel_input"
+DIGEST_FREQUENCY_BLOCK = "digest_frequency"
+DIGEST_FREQUENCY_INPUT = "digest_frequency_input"  # option values: daily | weekly | monthly
+DIGEST_WEEKDAY_BLOCK = "digest_weekday"
+DIGEST_WEEKDAY_INPUT = "digest_weekday_input"  # option values: 0 (Monday) … 6
+DIGEST_DAY_BLOCK = "digest_day"
+DIGEST_DAY_INPUT = "digest_day_input"  # option values: 1 … 31
+DIGEST_TIME_BLOCK = "digest_time"
+DIGEST_TIME_INPUT = "digest_time_input"
+DIGEST_ZONE_BLOCK = "digest_zone"
+DIGEST_ZONE_INPUT = "digest_zone_input"
+DIGEST_ACCOUNTS_BLOCK = "digest_accounts"
+DIGEST_ACCOUNTS_INPUT = "digest_accounts_input"  # option values: account ids
+DIGEST_PLATFORMS_BLOCK = "digest_platforms"
+DIGEST_PLATFORMS_INPUT = "digest_platforms_input"  # option values: platform keys
+DIGEST_UNSUBSCRIBE = "digest_unsubscribe"  # value: the subscription's id

@@ -49,7 +49,7 @@ class Clock:
         return self.now
 
 
-async def no_media(session, post, adapter):
+async def no_media(session, post, adapter, account=None):
     return [], []
 
 
@@ -209,6 +209,26 @@ async def test_an_expired_token_is_refreshed_before_publishing(engine, account, 
     async with db.session_factory(engine)() as session:
         assert (await session.get(Connection, account.connection_id)).access_token != old
     assert (await _target(engine, target_id)).remote_id
+
+
+async def test_a_token_someone_else_is_renewing_waits_for_it_instead_of_failing(engine, account, adapter, fake,
+                                                                                 clock):
+    target_id = await _post(engine, account, text="After the renewal")
+    async with db.session_factory(engine)() as session:
+        connection = await session.get(Connection, account.connection_id)
+        connection.token_expires_at = clock.now - timedelta(minutes=1)
+        connection.refresh_lease_until = clock.now + timedelta(minutes=1)  # the token-health job is at it
+        await session.commit()
+    fake.expire()
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.SCHEDULED and "renewing this account's sign-in" in outcome.detail
+    target = await _target(engine, target_id)
+    assert target.attempts == 0 and target.next_attempt_at == clock.now + timedelta(seconds=30)
+    assert fake.posts == {}
+    clock.now += timedelta(minutes=2)  # the other holder's lease ran out without a fresh token
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.PUBLISHED
+    assert [p["text"] for p in fake.posts.values()] == ["After the renewal"]
 
 
 async def test_a_timeout_after_sending_is_unconfirmed_and_never_resent(engine, account, adapter, fake, clock, http):

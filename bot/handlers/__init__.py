@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import commands, compose, connect, home, lifecycle, posts, queue, settings
+from bot.handlers import approvals, commands, compose, connect, digests, home, lifecycle, posts, queue, settings, stats
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
-FEATURES = (home, lifecycle, connect, posts, settings, compose, queue)
+FEATURES = (home, lifecycle, connect, posts, settings, compose, queue, approvals, stats, digests)
 
 
 def register(app: AsyncApp) -> None:

@@ -13,11 +13,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
+from bot.handlers import approvals as approval_handlers
 from bot.handlers import queue as queue_handlers
 from bot.handlers.people import person
 from bot.handlers.posts import update_post_message
 from bot.media import MediaError
-from bot.services import composing, queue
+from bot.services import composing, queue, renditions
 from bot.services.composing import Composition, ModalContext
 from bot.services.media_store import MediaStore, download_slack_file
 from bot.services.media_store import facts as media_facts
@@ -46,13 +47,14 @@ def register(app: AsyncApp) -> None:
 
 
 async def _open(runtime, context, client, trigger_id: str, composition: Composition, where: ModalContext,
-                attached: Sequence[str] | None = None) -> None:
+                attached: Sequence[str] = ()) -> None:
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         offered = await composing.choices(session, workspace.id, runtime.adapters)
         await session.commit()
     if offered:
-        view = views.compose_modal(offered, composition, composing.metadata(where), attached)
+        view = views.compose_modal(offered, composition, composing.metadata(where), editing=bool(where.post_id),
+                                   attached=attached)
     else:
         view = views.nothing_connected_modal()
     try:
@@ -85,6 +87,7 @@ async def open_draft_button(ack, body, action, context, client, respond) -> None
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         composition = await composing.load_draft(session, workspace.id, context.user_id, draft_id)
+        kept = await composing.draft_media(session, workspace.id, context.user_id, draft_id)
         await session.commit()
     if composition is None:
         await respond(response_type="ephemeral", replace_original=False,
@@ -92,7 +95,7 @@ async def open_draft_button(ack, body, action, context, client, respond) -> None
         return
     channel_id = (body.get("channel") or {}).get("id")
     await _open(runtime, context, client, body["trigger_id"], composition,
-                ModalContext(channel_id=channel_id, draft_id=draft_id))
+                ModalContext(channel_id=channel_id, draft_id=draft_id), [item.filename for item in kept])
 
 
 async def _may_edit(client, author: str, user_id: str) -> bool:
@@ -120,9 +123,15 @@ async def edit_button(ack, body, action, context, client, respond) -> None:
     if problem:
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
+    await open_edit(context, client, body["trigger_id"], found, body.get("response_url"))
+
+
+async def open_edit(context, client, trigger_id: str, found: tuple[Post, Composition, list[MediaItem]],
+                    response_url: str | None = None) -> None:
+    """The compose modal on a queued post (from `/picmim queue`, or Edit on its review card)."""
     post, composition, items = found
-    await _open(runtime, context, client, body["trigger_id"], composition,
-                ModalContext(channel_id=post.channel_id, post_id=post.id, response_url=body.get("response_url")),
+    await _open(context["runtime"], context, client, trigger_id, composition,
+                ModalContext(channel_id=post.channel_id, post_id=post.id, response_url=response_url),
                 [item.filename for item in items])
 
 
@@ -165,14 +174,35 @@ def read(view: dict) -> tuple[Composition, list[dict], bool]:
     files = _value(values, ids.COMPOSE_MEDIA_BLOCK, ids.COMPOSE_MEDIA_INPUT).get("files") or []
     composition = Composition(text=text, account_ids=account_ids, variants=variants, first_comment=comment or None,
                               when=when)
+    _read_video_choices(values, composition)
     return composition, files, when_choice == views.SCHEDULE and not stamp
+
+
+def _read_video_choices(values: dict, composition: Composition) -> None:
+    """Optimise / cut, the cover time and TikTok's privacy level; anything malformed is the default."""
+    boxes = _value(values, ids.COMPOSE_VIDEO_BLOCK, ids.COMPOSE_VIDEO_INPUT)
+    if isinstance(boxes.get("selected_options"), list):  # absent: a modal without the boxes, so the defaults
+        ticked = {o.get("value") for o in boxes["selected_options"] if isinstance(o, dict)}
+        composition.optimise_video, composition.trim_video = views.OPTIMISE in ticked, views.TRIM in ticked
+    cover = _value(values, ids.COMPOSE_COVER_BLOCK, ids.COMPOSE_COVER_INPUT).get("value")
+    try:
+        seconds = float(cover) if cover not in (None, "") else None
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is not None and 0 <= seconds <= 24 * 3600:  # also refuses nan and inf
+        composition.cover_seconds = seconds
+    privacy = (_value(values, ids.COMPOSE_TIKTOK_PRIVACY_BLOCK, ids.COMPOSE_TIKTOK_PRIVACY_INPUT)
+               .get("selected_option") or {}).get("value")
+    if privacy in dict(views.TIKTOK_PRIVACY):
+        composition.privacy_level = privacy
 
 
 def block_errors(problems: dict[str, list[str]]) -> dict[str, str]:
     """Problems keyed by form part, as Slack's inline errors keyed by block."""
     blocks = {composing.TEXT: ids.COMPOSE_TEXT_BLOCK, composing.MEDIA: ids.COMPOSE_MEDIA_BLOCK,
               composing.FIRST_COMMENT: ids.COMPOSE_COMMENT_BLOCK, composing.ACCOUNTS: ids.COMPOSE_ACCOUNTS_BLOCK,
-              composing.WHEN: ids.COMPOSE_AT_BLOCK}
+              composing.WHEN: ids.COMPOSE_AT_BLOCK, composing.COVER: ids.COMPOSE_COVER_BLOCK,
+              composing.PRIVACY: ids.COMPOSE_TIKTOK_PRIVACY_BLOCK}
     errors: dict[str, str] = {}
     for key, messages in problems.items():
         block_id = blocks.get(key) or ids.COMPOSE_VARIANT_BLOCK + key.removeprefix("variant:")
@@ -243,6 +273,8 @@ async def submitted(ack, body, view, context, client) -> None:
             items = [await session.get(MediaItem, i) for i in item_ids]
             if editing is not None and not files:  # an edit without new attachments keeps the post's own
                 items = await composing.media_of(session, editing.id)
+            elif where.draft_id and not files:  # so does a post sent back from review to its author's drafts
+                items = await composing.draft_media(session, workspace.id, user_id, where.draft_id)
             accounts = await composing.accounts_by_id(session, workspace.id, composition.account_ids)
             problems = composing.problems_by_field(accounts, runtime.adapters, composition,
                                                    [media_facts(i) for i in items])
@@ -261,6 +293,7 @@ async def submitted(ack, body, view, context, client) -> None:
             post = await composing.create_post(session, workspace, user_id, composition, items, where.channel_id,
                                                None, now, where.draft_id)
         post_id = post.id
+        await renditions.request(session, post_id, runtime.adapters)  # videos start optimising at once
         await session.commit()
     await ack()
     try:
@@ -276,9 +309,11 @@ async def submitted(ack, body, view, context, client) -> None:
             async with runtime.sessions() as session:
                 items = [await session.get(MediaItem, i) for i in item_ids]
                 failed = await composing.check_late(session, post_id, runtime.adapters, items, media_error)
+                waiting = await renditions.request(session, post_id, runtime.adapters)
                 await session.commit()
-            if failed:
+            if failed or waiting:
                 await update_post_message(runtime, post_id)
+        await approval_handlers.send_for_review(runtime, post_id)  # a post that needs approval, or an edit
     finally:
         async with runtime.sessions() as session:
             await composing.release(session, post_id)

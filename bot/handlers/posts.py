@@ -8,7 +8,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
-from bot.services import publishing
+from bot.services import publishing, renditions
+from bot.services.media_store import MediaStore
 from bot.services.workspaces import ensure_workspace
 from bot.storage.models import Post, Workspace, utcnow
 from bot.views.posts import status_message
@@ -27,25 +28,40 @@ async def update_post_message(runtime, post_id: int) -> None:
         post = await session.get(Post, post_id)
         workspace = await session.get(Workspace, post.workspace_id)
         lines = await publishing.target_lines(session, post_id)
-        blocks = status_message(post.status, post.text, post.scheduled_at, post.timezone, lines)
+        optimising = await renditions.post_progress(session, post_id, runtime.adapters)
+        cover = await renditions.cover_link(session, MediaStore.from_settings(runtime.settings), post)
+        blocks = status_message(post.status, post.text, post.scheduled_at, post.timezone, lines,
+                                optimising=optimising, cover_url=cover)
         text = f"Post {post.status.value}: {post.text[:100]}"
         client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
         if client is None:
             return
-        try:
+
+        async def send(blocks: list[dict]):
             if post.message_ts and post.channel_id:
                 await client.chat_update(channel=post.channel_id, ts=post.message_ts, blocks=blocks, text=text)
-                return
+                return None
             try:
-                sent = await client.chat_postMessage(channel=post.channel_id or post.author_user_id, blocks=blocks,
+                return await client.chat_postMessage(channel=post.channel_id or post.author_user_id, blocks=blocks,
                                                      text=text)
             except SlackApiError as exc:
                 if exc.response.get("error") not in ("not_in_channel", "channel_not_found", "is_archived"):
                     raise
                 # The bot cannot write where the post was composed: the author's DM always works.
-                sent = await client.chat_postMessage(channel=post.author_user_id, blocks=blocks, text=text)
-            post.channel_id, post.message_ts = sent["channel"], sent["ts"]
-            await session.commit()
+                return await client.chat_postMessage(channel=post.author_user_id, blocks=blocks, text=text)
+
+        try:
+            try:
+                sent = await send(blocks)
+            except SlackApiError as exc:
+                if not cover or exc.response.get("error") != "invalid_blocks":
+                    raise
+                # Slack could not fetch the cover frame (PUBLIC_URL is not reachable from the internet).
+                sent = await send(status_message(post.status, post.text, post.scheduled_at, post.timezone, lines,
+                                                 optimising=optimising))
+            if sent is not None:
+                post.channel_id, post.message_ts = sent["channel"], sent["ts"]
+                await session.commit()
         except SlackApiError as exc:
             log.warning("Could not update the message of post %s: %s", post_id, exc.response.get("error"))
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.platforms import registry
 from bot.platforms.base import AccountRef, Adapter, Draft, MediaFacts, Problem
+from bot.platforms.validation import COVER_MS, OPTIMISE_VIDEO, TRIM_VIDEO, human_duration
 from bot.services import queue
 from bot.services.media_store import facts as media_facts
 from bot.services.publishing import schedule_targets, settle_post
@@ -39,6 +40,9 @@ MAX_DRAFTS_LISTED = 40
 
 # The parts of the form a problem can be shown beside.
 TEXT, MEDIA, FIRST_COMMENT, ACCOUNTS, WHEN = "text", "media", "first_comment", "accounts", "when"
+COVER, PRIVACY = "cover", "privacy_level"  # the video cover time; TikTok's "who can see it"
+# The post options the modal sets (Post.options, and each Draft's options).
+VIDEO_OPTIONS = (OPTIMISE_VIDEO, TRIM_VIDEO, COVER_MS, PRIVACY)
 
 
 def variant_field(platform: str) -> str:
@@ -65,10 +69,23 @@ class Composition:
     variants: dict[str, str] = field(default_factory=dict)  # platform key -> its own text
     first_comment: str | None = None
     when: datetime | None = None  # UTC; None = now
+    optimise_video: bool = True  # make a copy of each video that fits each platform (bot.services.renditions)
+    trim_video: bool = False  # cut a video too long for a platform to that platform's limit
+    cover_seconds: float | None = None  # the video's cover frame (None: the first second)
+    privacy_level: str | None = None  # TikTok's "who can see it" (PUBLIC_TO_EVERYONE, SELF_ONLY…)
 
     @property
     def empty(self) -> bool:
         return not (self.text.strip() or self.account_ids or self.first_comment or any(self.variants.values()))
+
+    def options(self) -> dict:
+        """What the post keeps in `Post.options` and each platform's draft reads."""
+        found: dict = {OPTIMISE_VIDEO: self.optimise_video, TRIM_VIDEO: self.trim_video}
+        if self.cover_seconds is not None:
+            found[COVER_MS] = round(self.cover_seconds * 1000)
+        if self.privacy_level:
+            found[PRIVACY] = self.privacy_level
+        return found
 
 
 # ---- accounts ----------------------------------------------------------------------------------------
@@ -125,7 +142,7 @@ def draft_for(account: Account, composition: Composition, media: Sequence[MediaF
     """What this account would receive: its platform's text variant when one was given."""
     variant = composition.variants.get(account.platform)
     return Draft(text=variant if variant else composition.text, media=tuple(media),
-                 first_comment=composition.first_comment or None)
+                 first_comment=composition.first_comment or None, options=composition.options())
 
 
 def account_ref(account: Account, connection: Connection | None) -> AccountRef:
@@ -148,20 +165,41 @@ async def accounts_by_id(session: AsyncSession, workspace_id: int, account_ids: 
 def problems_by_field(accounts: Sequence[Account], adapters: Mapping[str, Adapter], composition: Composition,
                       media: Sequence[MediaFacts] = ()) -> dict[str, list[str]]:
     """Every problem no conversion fixes, per part of the form (a text problem goes beside the platform's
-    variant when it has one), each sentence once."""
+    variant when it has one), each sentence once. When something must be fixed, what Picmim will do to the
+    videos is said beside the attachments too, so the whole picture is in one place."""
     found: dict[str, list[str]] = {}
+    notes: list[str] = []
     for account in accounts:
         adapter = adapters.get(account.platform)
         if adapter is None:
             found.setdefault(ACCOUNTS, []).append(f"{_platform_name(account.platform)} is not set up on this "
                                                   "install any more; ask the app's admin.")
             continue
-        for problem in blocking(adapter.validate(account_ref(account, account.connection),
-                                                 draft_for(account, composition, media))):
+        for problem in adapter.validate(account_ref(account, account.connection),
+                                        draft_for(account, composition, media)):
+            if problem.fixable:
+                if problem.kind == "video" and problem.message not in notes:
+                    notes.append(problem.message)
+                continue
             key = _field_of(problem, account.platform, composition)
             if problem.message not in found.get(key, []):
                 found.setdefault(key, []).append(problem.message)
+    late = _cover_problem(composition, media)
+    if late:
+        found.setdefault(COVER, []).append(late)
+    if found and notes:
+        found.setdefault(MEDIA, []).extend(notes)
     return found
+
+
+def _cover_problem(composition: Composition, media: Sequence[MediaFacts]) -> str | None:
+    if composition.cover_seconds is None:
+        return None
+    for m in media:
+        if m.kind == "video" and m.duration is not None and composition.cover_seconds > m.duration:
+            return (f"The cover time ({human_duration(composition.cover_seconds)}) is after the end of "
+                    f"{m.filename or 'the video'} ({human_duration(m.duration)}): pick an earlier time.")
+    return None
 
 
 def blocking(problems: Iterable[Problem]) -> list[Problem]:
@@ -169,7 +207,7 @@ def blocking(problems: Iterable[Problem]) -> list[Problem]:
 
 
 def _field_of(problem: Problem, platform: str, composition: Composition) -> str:
-    if problem.field in (MEDIA, FIRST_COMMENT):
+    if problem.field in (MEDIA, FIRST_COMMENT, PRIVACY):
         return problem.field
     return variant_field(platform) if composition.variants.get(platform) else TEXT
 
@@ -202,6 +240,8 @@ async def _apply(session: AsyncSession, post: Post, composition: Composition, ch
     their rows, targets of accounts no longer chosen go)."""
     post.text, post.first_comment = composition.text, composition.first_comment or None
     post.channel_id = channel_id or post.channel_id
+    options = {k: v for k, v in (post.options or {}).items() if k not in VIDEO_OPTIONS}
+    post.options = options | composition.options()  # a new dict: the JSON column sees the change
     post.scheduled_at = composition.when
     accounts = await accounts_by_id(session, post.workspace_id, composition.account_ids)
     existing = {t.account_id: t for t in post.targets}
@@ -230,6 +270,8 @@ async def create_post(session: AsyncSession, workspace: Workspace, author: str, 
     (now when none). Its targets are held (not yet due) until `release` — so its status message exists
     before the publisher can change it. The caller commits."""
     post = await _fill(session, workspace.id, author, composition, channel_id, draft_id)
+    if post.review_ts:  # a draft that was sent back from review: a new version, reviewed afresh
+        post.version = (post.version or 1) + 1
     post.timezone = timezone or post.timezone
     attach_media(post, items)
     _accept(post, workspace, composition, now)
@@ -290,6 +332,13 @@ async def media_of(session: AsyncSession, post_id: int) -> list[MediaItem]:
                                       .where(PostMedia.post_id == post_id).order_by(PostMedia.position)))
 
 
+async def draft_media(session: AsyncSession, workspace_id: int, author: str, draft_id: int) -> list[MediaItem]:
+    """The attachments a draft still has (a post sent back from review keeps them; other drafts have none)."""
+    if await _owned_draft(session, workspace_id, author, draft_id) is None:
+        return []
+    return await media_of(session, draft_id)
+
+
 async def release(session: AsyncSession, post_id: int) -> None:
     """Make a created post's held targets due at its time. The caller commits."""
     post = await session.get(Post, post_id)
@@ -341,9 +390,15 @@ def composition_of(post: Post, accounts: Sequence[Account]) -> Composition:
     for target in post.targets:
         if target.variant_text and target.account_id in platform:
             variants.setdefault(platform[target.account_id], target.variant_text)
+    options = post.options or {}
+    cover = options.get(COVER_MS)
     return Composition(text=post.text or "", account_ids=[t.account_id for t in post.targets
                                                           if t.status is not TargetStatus.CANCELLED],
-                       variants=variants, first_comment=post.first_comment, when=post.scheduled_at)
+                       variants=variants, first_comment=post.first_comment, when=post.scheduled_at,
+                       optimise_video=options.get(OPTIMISE_VIDEO, True) is not False,
+                       trim_video=bool(options.get(TRIM_VIDEO)),
+                       cover_seconds=cover / 1000 if isinstance(cover, int | float) else None,
+                       privacy_level=options.get(PRIVACY) or None)
 
 
 # ---- drafts ----------------------------------------------------------------------------------------

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from bot.media import OPTIMISING, MediaError, MediaNotReady
 from bot.platforms import registry
 from bot.platforms.base import (
     AccessRevoked,
@@ -40,7 +41,7 @@ from bot.platforms.base import (
     TokenExpired,
     Transient,
 )
-from bot.services.connecting import GUIDANCE, apply_tokens, token_set
+from bot.services.connecting import GUIDANCE, apply_tokens, claim_refresh, token_set
 from bot.storage.models import (
     Account,
     Connection,
@@ -57,10 +58,13 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=15)  # longer than the slowest publish (video processing polls included)
 CLAIM_LEASE = timedelta(minutes=2)  # a claimed target whose call has not started yet
-REFRESH_LEASE = timedelta(minutes=2)
+RENEWAL_WAIT = timedelta(seconds=30)  # a target whose token someone else is renewing tries again after this
+RENEWED, BUSY, PASSING, BROKEN = "renewed", "busy", "passing", "broken"  # how a token renewal went
 
-# Media for one target: the post's attachments made to fit this platform (bot.services.media_store).
-MediaSource = Callable[[AsyncSession, Post, Adapter], Awaitable[tuple[list[MediaFacts], list[MediaPayload]]]]
+# Media for one target: the post's attachments made to fit this platform and account (bot.jobs.media_source).
+# It raises MediaNotReady while a video's optimised copy is being made, MediaError when one cannot fit.
+MediaSource = Callable[[AsyncSession, Post, Adapter, Account],
+                       Awaitable[tuple[list[MediaFacts], list[MediaPayload]]]]
 
 
 @dataclass(frozen=True)
@@ -367,8 +371,15 @@ class Publisher:
                                 f"{account.platform} is not set up on this install any more; ask the app's admin.")
         facts, payloads = [], []
         if job.has_media:
-            async with self.sessions() as session:
-                facts, payloads = await self.media(session, post, adapter)
+            try:
+                async with self.sessions() as session:
+                    facts, payloads = await self.media(session, post, adapter, account)
+            except MediaNotReady as exc:  # its video is still being optimised: not a try; it wakes it when done
+                return self._result(job, status=TargetStatus.SCHEDULED, error_kind=OPTIMISING,
+                                    next_attempt_at=self.clock() + timedelta(seconds=exc.wait),
+                                    last_error=exc.message, attempts=target.attempts - 1)
+            except MediaError as exc:  # an attachment that cannot be made to fit: nothing was sent
+                return self._finish(job, TargetStatus.FAILED, "rejected", str(exc))
         draft = Draft(text=target.variant_text if target.variant_text is not None else post.text,
                       media=tuple(facts), first_comment=post.first_comment, options=dict(post.options or {}))
         blocking = [p for p in adapter.validate(self._account_ref(account, connection), draft) if not p.fixable]
@@ -384,19 +395,20 @@ class Publisher:
         target, account, connection = job.target, job.account, job.connection
         for attempt in (1, 2):
             if connection.token_expires_at and connection.token_expires_at <= self.clock() and adapter.refreshable:
-                connection, renewed = await self._refresh(connection, adapter)
-                if not renewed:
-                    return self._finish(job, TargetStatus.FAILED, "expired",
-                                        connection.last_error or GUIDANCE["token_expired"])
+                connection, renewal = await self._refresh(connection, adapter)
+                if renewal != RENEWED:
+                    return self._not_renewed(job, connection, renewal)
             if attempt == 1 and job.target.id not in await self._writes.submit(job.target.id):
                 return None
             try:
                 result = await adapter.publish(self._account_ref(account, connection), draft, payloads)
             except TokenExpired as exc:
                 if attempt == 1 and adapter.refreshable:
-                    connection, renewed = await self._refresh(connection, adapter, force=True)
-                    if renewed:
+                    connection, renewal = await self._refresh(connection, adapter, force=True)
+                    if renewal == RENEWED:
                         continue  # the call was refused before anything was published: safe to send again
+                    if renewal != BROKEN:
+                        return self._not_renewed(job, connection, renewal)
                 return self._finish(job, TargetStatus.FAILED, "expired", f"{exc.message} {GUIDANCE['token_expired']}",
                                     connection=_broken(ConnectionStatus.EXPIRED, "token_expired", exc))
             except AccessRevoked as exc:
@@ -431,46 +443,56 @@ class Publisher:
                           handle=account.handle, settings=dict(account.settings or {}), extra=dict(tokens.extra))
 
     async def _refresh(self, connection: Connection, adapter: Adapter, force: bool = False
-                       ) -> tuple[Connection, bool]:
+                       ) -> tuple[Connection, str]:
         """Renew a connection's token, one process at a time (rotating refresh tokens break otherwise);
-        the connection as it now stands, and whether it holds a fresh token."""
+        the connection as it now stands, and RENEWED, BUSY (another process or the health job is renewing
+        it), PASSING (the platform failed for now) or BROKEN (refused: the connection says why)."""
         async with self.sessions() as session:
             now = self.clock()
             async with self._writing():
-                claimed = await session.execute(
-                    update(Connection)
-                    .where(Connection.id == connection.id,
-                           or_(Connection.refresh_lease_until.is_(None), Connection.refresh_lease_until < now))
-                    .values(refresh_lease_until=now + REFRESH_LEASE).execution_options(synchronize_session=False))
-                await session.commit()
+                claimed = await claim_refresh(session, connection.id, now)
             current = await session.get(Connection, connection.id, populate_existing=True)
-            if claimed.rowcount != 1:
-                # Another process is renewing it: use its result if it is fresh by now.
+            if not claimed:
+                # Another holder is renewing it: use its result if it is fresh by now.
                 fresh = bool(current.token_expires_at and current.token_expires_at > now)
-                return current, fresh and not force
-            renewed = False
+                return current, RENEWED if fresh and not force else BUSY
+            renewal = PASSING
             try:
                 apply_tokens(current, await adapter.refresh(token_set(current)))
                 current.status, current.status_cause, current.last_error = ConnectionStatus.ACTIVE, None, None
-                renewed = True
+                renewal = RENEWED
             except TokenExpired as exc:
                 _apply(current, _broken(ConnectionStatus.EXPIRED, "token_expired", exc))
+                renewal = BROKEN
             except AccessRevoked as exc:
                 _apply(current, _broken(ConnectionStatus.REVOKED, exc.reason.value, exc))
+                renewal = BROKEN
             except PlatformError as exc:
                 current.last_error = str(exc)[:1000]
             finally:
                 current.refresh_lease_until = None
                 async with self._writing():
                     await session.commit()
-            return current, renewed
+            return current, renewal
 
-    def _again(self, job: _Job, wait: timedelta, kind: str, exc: PlatformError, attempts: int | None = None
+    def _not_renewed(self, job: _Job, connection: Connection, renewal: str) -> _Result:
+        """A token that could not be renewed just now: wait for whoever is renewing it, or retry a passing
+        failure like any other; a refused renewal fails with the fix."""
+        if renewal == BUSY:
+            return self._again(job, RENEWAL_WAIT, "refreshing", "Picmim is renewing this account's sign-in.",
+                               attempts=job.target.attempts - 1)
+        if renewal == PASSING and job.target.attempts < self.policy.max_attempts:
+            return self._again(job, self.policy.delay(job.target.attempts), "transient",
+                               connection.last_error or "The platform could not renew the sign-in just now.")
+        return self._finish(job, TargetStatus.FAILED, "expired", connection.last_error or GUIDANCE["token_expired"])
+
+    def _again(self, job: _Job, wait: timedelta, kind: str, why: PlatformError | str, attempts: int | None = None
                ) -> _Result:
         when = self.clock() + wait
         local = when.astimezone(_zone(job.post.timezone))  # the author's zone, as the post's times are shown
+        reason = why.message if isinstance(why, PlatformError) else why
         return self._result(job, status=TargetStatus.SCHEDULED, error_kind=kind, next_attempt_at=when,
-                            last_error=f"{exc.message} Picmim tries again at {local:%H:%M} ({local.tzname()}).",
+                            last_error=f"{reason} Picmim tries again at {local:%H:%M} ({local.tzname()}).",
                             attempts=job.target.attempts if attempts is None else attempts)
 
     def _finish(self, job: _Job, status: TargetStatus, kind: str | None, detail: str | None,
@@ -549,7 +571,8 @@ def _settled(status: PostStatus, statuses: list[TargetStatus]) -> PostStatus:
     if not live:
         return PostStatus.CANCELLED
     if any(s in (TargetStatus.SCHEDULED, TargetStatus.PUBLISHING, TargetStatus.HELD) for s in live):
-        started = any(s is not TargetStatus.SCHEDULED for s in live)
+        # Held targets wait for a reconnect like scheduled ones: only a call made or under way is a start.
+        started = any(s not in (TargetStatus.SCHEDULED, TargetStatus.HELD) for s in live)
         return PostStatus.PUBLISHING if started else PostStatus.SCHEDULED
     if all(s is TargetStatus.PUBLISHED for s in live):
         return PostStatus.PUBLISHED

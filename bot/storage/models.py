@@ -166,6 +166,11 @@ class Connection(Base):
     last_sync_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     refresh_lease_until: Mapped[datetime | None]  # serializes refreshes (rotating refresh tokens)
+    # Token health (bot/services/token_health.py): when the next check at the platform is due, passing
+    # failures in a row (for backing off), and a lease so one process at a time looks after it.
+    next_check_at: Mapped[datetime | None]
+    check_failures: Mapped[int] = mapped_column(Integer, default=0)
+    health_lease_until: Mapped[datetime | None]
     connected_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -194,6 +199,12 @@ class Account(Base):
     access_token: Mapped[Secret | None] = mapped_column(EncryptedSecret)  # e.g. a Facebook Page token
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. Pinterest default board
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Metric sync (bot/services/analytics.py): last success, when next due, a lease that also holds off
+    # retries the platform asked for (rate limits), and the last problem in words.
+    metrics_synced_at: Mapped[datetime | None]
+    metrics_due_at: Mapped[datetime | None]
+    metrics_claimed_until: Mapped[datetime | None]
+    metrics_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -220,9 +231,42 @@ class MediaItem(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class RenditionStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for a process to make it
+    WORKING = "working"  # being made (under a lease)
+    READY = "ready"      # its file is on disk
+    FAILED = "failed"    # could not be made; `error` says why
+
+
+class MediaRendition(Base):
+    """A copy of a video that fits one set of platform rules (bot.video.Rendition, named by its key), made in
+    the background and shared by every post and platform that needs the same one."""
+
+    __tablename__ = "media_renditions"
+    __table_args__ = (UniqueConstraint("media_id", "key"),
+                      Index("ix_media_renditions_due", "status", "lease_expires_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media_items.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the Rendition, as bot.video reads it back
+    status: Mapped[RenditionStatus] = mapped_column(str_enum(RenditionStatus), default=RenditionStatus.PENDING)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0…1 while working
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what the made file is (size, codecs…)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
 class Post(Base):
     __tablename__ = "posts"
-    __table_args__ = (Index("ix_posts_workspace_status", "workspace_id", "status"),)
+    __table_args__ = (Index("ix_posts_workspace_status", "workspace_id", "status"),
+                      # every reaction in the bot's channels is matched against review cards
+                      Index("ix_posts_review", "review_channel_id", "review_ts"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -272,11 +316,13 @@ class PostTarget(Base):
     next_attempt_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None]
+    call_started_at: Mapped[datetime | None]  # set (committed) just before the platform call
     remote_id: Mapped[str | None] = mapped_column(String(255))
     remote_url: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None]
+    metrics_synced_at: Mapped[datetime | None]  # when its figures were last fetched (analytics)
 
     post: Mapped[Post] = relationship(back_populates="targets")
 
@@ -313,6 +359,8 @@ class Alert(Base):
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(32))
+    # What its Slack message shows now: "open" or "resolved"; None until it is delivered.
+    shown: Mapped[str | None] = mapped_column(String(16))
 
 
 class MetricSnapshot(Base):
@@ -344,6 +392,22 @@ class DigestSubscription(Base):
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
     last_run_at: Mapped[datetime | None]
     claimed_until: Mapped[datetime | None]
+    # Set just before the digest goes to Slack: a run whose lease lapses after this is never resent.
+    send_started_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SharedReport(Base):
+    """A `/picmim stats` answer shared to its channel, once per Share button (its nonce)."""
+
+    __tablename__ = "shared_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

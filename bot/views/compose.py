@@ -38,10 +38,11 @@ def _option(choice: Choice) -> dict:
     return {"text": _plain(label[:75]), "value": str(choice.id)}
 
 
-def compose_modal(offered: Sequence[Choice], composition: Composition, private_metadata: str,
-                  editing: Sequence[str] | None = None) -> dict:
-    """The compose modal, prefilled with `composition` (a command's text, a message or a draft); for a
-    queued post, `editing` names the attachments it has (Slack cannot prefill a file input)."""
+def compose_modal(offered: Sequence[Choice], composition: Composition, private_metadata: str, *,
+                  editing: bool = False, attached: Sequence[str] = ()) -> dict:
+    """The compose modal, prefilled with `composition` (a command's text, a message, a draft or a queued
+    post being edited); `attached` names the attachments the post keeps (Slack cannot prefill a file
+    input)."""
     groups = []
     for key, name in platforms_of(offered)[:100]:
         options = [_option(c) for c in offered if c.platform == key][:100]
@@ -57,7 +58,7 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
         {"type": "input", "block_id": ids.COMPOSE_MEDIA_BLOCK, "label": _plain("Photos and videos"),
          "optional": True, "element": {"type": "file_input", "action_id": ids.COMPOSE_MEDIA_INPUT,
                                        "filetypes": FILETYPES, "max_files": MAX_FILES},
-         "hint": _plain(_media_hint(editing))},
+         "hint": _plain(_media_hint(attached, editing))},
         {"type": "input", "block_id": ids.COMPOSE_ACCOUNTS_BLOCK, "label": _plain("Post to"),
          "element": accounts},
     ]
@@ -68,6 +69,7 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
     blocks.append(_text_input(ids.COMPOSE_COMMENT_BLOCK, ids.COMPOSE_COMMENT_INPUT, "First comment (optional)",
                               composition.first_comment,
                               hint="Posted as the first comment where the platform allows it."))
+    blocks += video_blocks(offered, composition)
     now = {"text": _plain("Now"), "value": NOW}
     later = {"text": _plain("Schedule"), "value": SCHEDULE}
     blocks.append({"type": "input", "block_id": ids.COMPOSE_WHEN_BLOCK, "label": _plain("When"),
@@ -80,20 +82,61 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
                    "optional": True, "element": picker,
                    "hint": _plain("In your own time zone. Used when Schedule is chosen.")})
     return {"type": "modal", "callback_id": ids.COMPOSE_VIEW,
-            "title": _plain("Edit post" if editing is not None else "New post"),
-            "submit": _plain("Save" if editing is not None else "Post"), "close": _plain("Close"),
-            "notify_on_close": editing is None,  # a closed new post is kept as a draft; a closed edit changes nothing
+            "title": _plain("Edit post" if editing else "New post"),
+            "submit": _plain("Save" if editing else "Post"), "close": _plain("Close"),
+            "notify_on_close": not editing,  # a closed new post is kept as a draft; a closed edit changes nothing
             "private_metadata": private_metadata, "blocks": blocks}
 
 
-def _media_hint(editing: Sequence[str] | None) -> str:
-    hint = "Up to 10 files of 10 MB each. Picmim converts and resizes photos where a platform needs it."
-    if editing is None:
-        return hint
-    if not editing:
-        return "This post has no attachments; add some here. " + hint
-    names = ", ".join(editing)
-    kept = f"This post has {len(editing)} attachment{'s' if len(editing) > 1 else ''} ({names}): they are kept " \
+OPTIMISE, TRIM = "optimise", "trim"
+# TikTok's privacy levels, in its own words (the account's creator info says which it offers).
+TIKTOK_PRIVACY = (("PUBLIC_TO_EVERYONE", "Everyone"), ("FOLLOWER_OF_CREATOR", "Followers"),
+                  ("MUTUAL_FOLLOW_FRIENDS", "Friends"), ("SELF_ONLY", "Only me"))
+
+
+def video_blocks(offered: Sequence[Choice], composition: Composition) -> list[dict]:
+    """Video choices: optimise (on by default), cut what is too long (off), the cover frame; and, when a
+    TikTok account is offered, TikTok's "who can see it" (TikTok has the user choose it every time)."""
+    # (Slack allows 75 characters for an option's text and for its description.)
+    optimise = {"text": _plain("Optimise video for each platform"), "value": OPTIMISE,
+                "description": _plain("Converts a copy where a platform needs it; the original is kept.")}
+    trim = {"text": _plain("Cut a video that is too long for a platform"), "value": TRIM,
+            "description": _plain("To that platform's limit. Off: too long is refused, never cut.")}
+    boxes = {"type": "checkboxes", "action_id": ids.COMPOSE_VIDEO_INPUT, "options": [optimise, trim]}
+    ticked = ([optimise] if composition.optimise_video else []) + ([trim] if composition.trim_video else [])
+    if ticked:
+        boxes["initial_options"] = ticked
+    cover = {"type": "number_input", "action_id": ids.COMPOSE_COVER_INPUT, "is_decimal_allowed": True,
+             "min_value": "0", "placeholder": _plain("1")}
+    if composition.cover_seconds is not None:
+        cover["initial_value"] = f"{composition.cover_seconds:g}"
+    blocks = [
+        {"type": "input", "block_id": ids.COMPOSE_VIDEO_BLOCK, "label": _plain("Videos"), "optional": True,
+         "element": boxes},
+        {"type": "input", "block_id": ids.COMPOSE_COVER_BLOCK, "label": _plain("Video cover at (seconds)"),
+         "optional": True, "element": cover,
+         "hint": _plain("The frame TikTok and Instagram show before the video plays. Empty: the first second.")},
+    ]
+    if any(c.platform == "tiktok" for c in offered):
+        options = [{"text": _plain(label), "value": value} for value, label in TIKTOK_PRIVACY]
+        select = {"type": "static_select", "action_id": ids.COMPOSE_TIKTOK_PRIVACY_INPUT,
+                  "placeholder": _plain("Choose who can see it"), "options": options}
+        chosen = next((o for o in options if o["value"] == composition.privacy_level), None)
+        if chosen:
+            select["initial_option"] = chosen
+        blocks.append({"type": "input", "block_id": ids.COMPOSE_TIKTOK_PRIVACY_BLOCK,
+                       "label": _plain("TikTok: who can see it"), "optional": True, "element": select,
+                       "hint": _plain("Needed for TikTok accounts; each account offers some of these.")})
+    return blocks
+
+
+def _media_hint(attached: Sequence[str], editing: bool) -> str:
+    hint = ("Up to 10 files of 10 MB each. Picmim converts and resizes photos, and optimises videos, where a "
+            "platform needs it.")
+    if not attached:
+        return ("This post has no attachments; add some here. " + hint) if editing else hint
+    names = ", ".join(attached)
+    kept = f"This post has {len(attached)} attachment{'s' if len(attached) > 1 else ''} ({names}): they are kept " \
            "unless you attach files here, which replace them."
     return kept[:1900]
 
@@ -119,5 +162,6 @@ def drafts_list(drafts: Sequence[DraftSummary], tz: str | None) -> list[dict]:
                        "accessory": {"type": "button", "text": _plain("Open"), "action_id": ids.DRAFT_OPEN,
                                      "value": str(draft.id)}})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
-        "Attachments are not kept in drafts: attach them again when you open one.")}]})
+        "A window closed without posting keeps no attachments: attach them again when you open its draft. A "
+        "post sent back from review keeps its own.")}]})
     return blocks

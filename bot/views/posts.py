@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot import ids
 from bot.services.publishing import TargetLine
+from bot.services.renditions import ProgressLine
 from bot.storage.models import PostStatus, TargetStatus
 from bot.views.connect import esc, local_time
 
@@ -15,11 +17,24 @@ HEADLINES = {
     PostStatus.PUBLISHED: ":white_check_mark: Published",
     PostStatus.FAILED: ":x: Not everything was published",
     PostStatus.CANCELLED: ":no_entry_sign: Cancelled",
-    # Reviews in Slack come with the approvals feature; until then an admin turns approval off in
-    # settings to publish.
     PostStatus.PENDING_APPROVAL: ":hourglass: Waiting for approval",
-    PostStatus.DRAFT: ":memo: Draft",
+    # A post is a draft with a status message only when review sent it back (the reason is in its thread).
+    PostStatus.DRAFT: ":memo: Sent back to its author's drafts: open it with `/picmim drafts`",
 }
+
+
+def and_list(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def optimising_blocks(optimising: Sequence[ProgressLine]) -> list[dict]:
+    """One line per video copy being made: "Optimising video for TikTok and Instagram… 40%"."""
+    blocks = []
+    for line in optimising[:5]:
+        said = (f":hourglass_flowing_sand: Optimising video for {esc(and_list(line.platforms))}… "
+                f"{round(line.progress * 100)}%")
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": said[:3000]}]})
+    return blocks
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
@@ -31,12 +46,18 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 
 def status_message(status: PostStatus, text: str, scheduled_at: datetime | None, tz: str | None,
-                   lines: list[TargetLine]) -> list[dict]:
+                   lines: list[TargetLine], *, optimising: Sequence[ProgressLine] = (),
+                   cover_url: str | None = None) -> list[dict]:
     headline = HEADLINES.get(status, status.value)
     if status is PostStatus.SCHEDULED and scheduled_at:
         headline += f" for {local_time(scheduled_at, tz)}"
+    elif status is PostStatus.PENDING_APPROVAL and scheduled_at:
+        headline += f", to publish {local_time(scheduled_at, tz)}"
     preview = esc(text if len(text) <= 280 else text[:277] + "…")
     blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline}*\n>{preview}"}}]
+    if cover_url:  # the video's cover frame, as the platforms will show it
+        blocks[0]["accessory"] = {"type": "image", "image_url": cover_url, "alt_text": "The video's cover frame"}
+    blocks += optimising_blocks(optimising)
     for line in lines[:20]:
         where = f"*{line.platform_name}* · {esc(line.account_name)}"
         if line.status is TargetStatus.PUBLISHED:
@@ -49,10 +70,14 @@ def status_message(status: PostStatus, text: str, scheduled_at: datetime | None,
             said = f"waiting: {esc(line.detail)}"
         elif line.status is TargetStatus.SCHEDULED:
             said = "scheduled"
+        elif line.status is TargetStatus.PENDING:
+            said = "waiting for approval" if status is PostStatus.PENDING_APPROVAL else "not scheduled"
         elif line.status is TargetStatus.FAILED:
             said = f":warning: failed: {esc(line.detail or 'no reason given')}"
         elif line.status is TargetStatus.UNCONFIRMED:
             said = f":grey_question: {esc(line.detail or 'outcome unknown')}"
+        elif line.status is TargetStatus.HELD:  # its connection broke (token health says why and how to mend)
+            said = f":double_vertical_bar: {esc(line.detail or 'on hold until its account is reconnected')}"
         else:
             said = line.status.value
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"{where}: {said}"[:3000]}})

@@ -39,6 +39,13 @@ class Team:
     bot_user_id: str = "UBOT"
     name: str = "Acme Marketing"
     users: dict[str, dict] = field(default_factory=dict)
+    # User groups (id -> {"name", "handle", "users": [...]}); a free plan has none and is refused.
+    usergroups: dict[str, dict] = field(default_factory=dict)
+    usergroups_plan: bool = True
+    # Channels the fake knows about (id -> {"private", "member", "archived", "members"}); any other id is an
+    # ordinary public channel the bot is in.
+    channels: dict[str, dict] = field(default_factory=dict)
+    scopes: frozenset[str] = frozenset({"chat:write", "chat:write.public", "usergroups:read", "reactions:read"})
 
 
 def block_kit_errors(blocks: Any, limit: int) -> list[str]:
@@ -100,11 +107,15 @@ class FakeSlack(LoopbackServer):
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_acks: dict[str, dict] = {}
+        self.channel_errors: dict[str, str] = {}  # channel -> the error posting to it gets (see `refuse_channel`)
+        self.files: dict[str, dict] = {}  # file id -> an external upload: its name, declared length, bytes
+        self.shared_files: list[dict] = []  # completed uploads shared in a channel: file, channel, blocks
 
     def applications(self) -> list[web.Application]:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response_url)
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
         app.router.add_get("/oauth/v2/authorize", self._authorize)
         app.router.add_get("/socket", self._socket)
         return [app]
@@ -130,6 +141,13 @@ class FakeSlack(LoopbackServer):
             self.calls.clear()
             self.responses.clear()
             self._rate_limits.clear()
+            self.channel_errors.clear()
+            self.files.clear()
+            self.shared_files.clear()
+
+    def refuse_channel(self, channel: str, error: str = "channel_not_found") -> None:
+        """Posting to `channel` fails as Slack says it (channel_not_found, not_in_channel, is_archived)."""
+        self.channel_errors[channel] = error
 
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with 429 and Retry-After."""
@@ -202,9 +220,30 @@ class FakeSlack(LoopbackServer):
         return _ok(url=f"https://{team.team_id.lower()}.slack.com/", team=team.name, user="picmim",
                    team_id=team.team_id, user_id=team.bot_user_id, bot_id="BPICMIM", is_enterprise_install=False)
 
-    def _message(self, params: dict, need_text: bool = True) -> web.Response | None:
+    def _channel_error(self, team: Team, channel: str, user: str | None = None) -> web.Response | None:
+        """What Slack says when the bot may not write in `channel` (or `user` cannot see it there)."""
+        known = team.channels.get(channel)
+        if known is None:
+            return None
+        if known.get("private") and not known.get("member", True):
+            return _error("channel_not_found")  # a private channel the bot is not in is invisible to it
+        if known.get("archived"):
+            return _error("is_archived")
+        if not known.get("member", True) and "chat:write.public" not in team.scopes:
+            return _error("not_in_channel")
+        if user is not None and "members" in known and user not in known["members"]:
+            return _error("user_not_in_channel")
+        return None
+
+    def _message(self, params: dict, need_text: bool = True, team: Team | None = None) -> web.Response | None:
         if not params.get("channel"):
             return _error("channel_not_found")
+        if team is not None:
+            refused = self._channel_error(team, params["channel"], params.get("user"))
+            if refused is not None:
+                return refused
+        if params["channel"] in self.channel_errors:
+            return _error(self.channel_errors[params["channel"]])
         if "blocks" in params:
             errors = block_kit_errors(params["blocks"], MESSAGE_BLOCK_LIMIT)
             if errors:
@@ -214,18 +253,19 @@ class FakeSlack(LoopbackServer):
         return None
 
     def _m_chat_postMessage(self, team: Team, params: dict) -> web.Response:
-        return self._message(params) or _ok(channel=params["channel"], ts=self._next_ts(),
-                                              message={"text": params.get("text", "")})
+        return self._message(params, team=team) or _ok(channel=params["channel"], ts=self._next_ts(),
+                                                         message={"text": params.get("text", "")})
 
     def _m_chat_postEphemeral(self, team: Team, params: dict) -> web.Response:
         if not params.get("user"):
             return _error("user_not_found")
-        return self._message(params) or _ok(message_ts=self._next_ts())
+        return self._message(params, team=team) or _ok(message_ts=self._next_ts())
 
     def _m_chat_update(self, team: Team, params: dict) -> web.Response:
         if not params.get("ts"):
             return _error("message_not_found")
-        return self._message(params, need_text=False) or _ok(channel=params["channel"], ts=params["ts"])
+        return (self._message(params, need_text=False, team=team)
+                or _ok(channel=params["channel"], ts=params["ts"]))
 
     def _m_views_publish(self, team: Team, params: dict) -> web.Response:
         if not params.get("user_id"):
@@ -255,9 +295,115 @@ class FakeSlack(LoopbackServer):
             return _error("invalid_arguments", response_metadata={"messages": errors})
         return _ok(view={"id": params.get("view_id"), "hash": "h2"})
 
+    def _m_conversations_open(self, team: Team, params: dict) -> web.Response:
+        # Opening a DM with one person answers with its D… channel (the same one every time).
+        if not params.get("users") and not params.get("channel"):
+            return _error("users_list_not_supplied")
+        users = [u for u in str(params.get("users", "")).split(",") if u]
+        if len(users) != 1:
+            return _error("not_implemented")  # group DMs: Picmim never opens one
+        if users[0] not in team.users:
+            return _error("user_not_found")
+        return _ok(channel={"id": "D" + users[0][1:]})
+
+    # ---- files: Slack's external upload (files.getUploadURLExternal, POST the bytes, files.completeUploadExternal)
+
+    def _m_files_getUploadURLExternal(self, team: Team, params: dict) -> web.Response:
+        filename, length = params.get("filename"), str(params.get("length") or "")
+        if not filename or not length.isdigit() or int(length) < 1:
+            return _error("invalid_arguments", response_metadata={"messages": [
+                "[ERROR] missing required field: filename" if not filename else "[ERROR] invalid length"]})
+        file_id = f"F{next(self._ts):08d}"
+        with self.lock:
+            self.files[file_id] = {"id": file_id, "team": team.team_id, "filename": filename, "length": int(length),
+                                   "alt_txt": params.get("alt_txt"), "data": None}
+        return _ok(upload_url=f"{self.url}/upload/v1/{file_id}", file_id=file_id)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: takes the raw bytes once, as files.slack.com does."""
+        data = await request.read()
+        with self.lock:
+            upload = self.files.get(request.match_info["file_id"])
+            if upload is None or upload["data"] is not None:
+                return web.Response(status=404, text="upload not found")
+            upload["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _m_files_completeUploadExternal(self, team: Team, params: dict) -> web.Response:
+        try:
+            files = json.loads(params.get("files") or "")
+        except ValueError:
+            return _error("invalid_arguments")
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
+            return _error("invalid_arguments")
+        uploads = [self.files.get(f["id"]) for f in files]
+        # A file never uploaded to its URL, or another team's, is not found (the byte count must match).
+        if any(u is None or u["team"] != team.team_id or u["data"] is None or len(u["data"]) != u["length"]
+               for u in uploads):
+            return _error("file_not_found")
+        channel = params.get("channel_id")
+        blocks = None
+        if channel:
+            known = team.channels.get(channel)
+            if channel in self.channel_errors:
+                return _error(self.channel_errors[channel])
+            if known is not None:
+                if known.get("private") and not known.get("member", True):
+                    return _error("channel_not_found")
+                if known.get("archived"):
+                    return _error("is_archived")
+                if not known.get("member", True):  # chat:write.public does not cover sharing files
+                    return _error("not_in_channel")
+            # Slack ignores `blocks` when there is an initial comment.
+            if params.get("blocks") and not params.get("initial_comment"):
+                errors = block_kit_errors(params["blocks"], MESSAGE_BLOCK_LIMIT)
+                if errors:
+                    return _error("invalid_blocks", errors=errors, response_metadata={"messages": errors})
+                blocks = json.loads(params["blocks"])
+        answered = []
+        for f, upload in zip(files, uploads, strict=True):
+            title = f.get("title") or upload["filename"]
+            answered.append({"id": upload["id"], "name": upload["filename"], "title": title, "mimetype": "",
+                             "size": upload["length"], "user": team.bot_user_id,
+                             "permalink": f"https://acme.slack.com/files/{team.bot_user_id}/{upload['id']}"})
+            if channel:
+                with self.lock:
+                    self.shared_files.append({"file_id": upload["id"], "channel": channel, "title": title,
+                                              "filename": upload["filename"], "alt_txt": upload["alt_txt"],
+                                              "data": upload["data"], "blocks": blocks,
+                                              "initial_comment": params.get("initial_comment"),
+                                              "thread_ts": params.get("thread_ts")})
+        return _ok(files=answered)
+
+    def shared_in(self, channel: str) -> list[dict]:
+        with self.lock:
+            return [f for f in self.shared_files if f["channel"] == channel]
+
     def _m_users_info(self, team: Team, params: dict) -> web.Response:
         user = team.users.get(params.get("user", ""))
         return _ok(user=user) if user else _error("user_not_found")
+
+    def _m_usergroups_list(self, team: Team, params: dict) -> web.Response:
+        if "usergroups:read" not in team.scopes:
+            return _error("missing_scope", needed="usergroups:read")
+        if not team.usergroups_plan:
+            return _error("plan_upgrade_required")
+        groups = [{"id": gid, "team_id": team.team_id, "is_usergroup": True, "name": g.get("name", gid),
+                   "handle": g.get("handle", gid.lower()), "date_delete": g.get("date_delete", 0),
+                   "user_count": len(g.get("users", []))}
+                  for gid, g in team.usergroups.items()
+                  if not g.get("date_delete") or str(params.get("include_disabled")).lower() in ("1", "true")]
+        return _ok(usergroups=groups)
+
+    def _m_usergroups_users_list(self, team: Team, params: dict) -> web.Response:
+        if "usergroups:read" not in team.scopes:
+            return _error("missing_scope", needed="usergroups:read")
+        if not team.usergroups_plan:
+            return _error("plan_upgrade_required")
+        group = team.usergroups.get(params.get("usergroup") or "")
+        if group is None:
+            return _error("no_such_subteam")
+        return _ok(users=list(group.get("users", [])))
 
     def _oauth_access(self, request: web.Request, params: dict) -> web.Response:
         import base64

@@ -63,6 +63,9 @@ def upgrade() -> None:
     sa.Column('last_sync_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('refresh_lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_check_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('check_failures', sa.Integer(), nullable=False),
+    sa.Column('health_lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('connected_by', sa.String(length=32), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -88,12 +91,26 @@ def upgrade() -> None:
     sa.Column('next_run_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_run_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('send_started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('digest_subscriptions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_digest_subscriptions_next_run_at'), ['next_run_at'], unique=False)
+
+    op.create_table('shared_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('nonce', sa.String(length=64), nullable=False),
+    sa.Column('channel_id', sa.String(length=32), nullable=False),
+    sa.Column('user_id', sa.String(length=32), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('nonce')
+    )
 
     op.create_table('media_items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -112,6 +129,28 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('workspace_id', 'sha256')
     )
+    op.create_table('media_renditions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('media_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=16), nullable=False),
+    sa.Column('spec', sa.JSON(), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'working', 'ready', 'failed', name='renditionstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('progress', sa.Float(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_owner', sa.String(length=64), nullable=True),
+    sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('facts', sa.JSON(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['media_id'], ['media_items.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('media_id', 'key')
+    )
+    with op.batch_alter_table('media_renditions', schema=None) as batch_op:
+        batch_op.create_index('ix_media_renditions_due', ['status', 'lease_expires_at'], unique=False)
+
     op.create_table('posts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
@@ -134,6 +173,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('posts', schema=None) as batch_op:
         batch_op.create_index('ix_posts_workspace_status', ['workspace_id', 'status'], unique=False)
+        batch_op.create_index('ix_posts_review', ['review_channel_id', 'review_ts'], unique=False)
 
     op.create_table('accounts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -149,6 +189,10 @@ def upgrade() -> None:
     sa.Column('access_token', sa.Text(), nullable=True),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('metrics_synced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('metrics_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('metrics_claimed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('metrics_error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], ondelete='SET NULL'),
@@ -172,6 +216,7 @@ def upgrade() -> None:
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolved_by', sa.String(length=32), nullable=True),
+    sa.Column('shown', sa.String(length=16), nullable=True),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -231,11 +276,13 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sa.String(length=64), nullable=True),
     sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('call_started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('remote_id', sa.String(length=255), nullable=True),
     sa.Column('remote_url', sa.Text(), nullable=True),
     sa.Column('error_kind', sa.String(length=32), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('metrics_synced_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['post_id'], ['posts.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -285,14 +332,20 @@ def downgrade() -> None:
 
     op.drop_table('accounts')
     with op.batch_alter_table('posts', schema=None) as batch_op:
+        batch_op.drop_index('ix_posts_review')
         batch_op.drop_index('ix_posts_workspace_status')
 
     op.drop_table('posts')
+    with op.batch_alter_table('media_renditions', schema=None) as batch_op:
+        batch_op.drop_index('ix_media_renditions_due')
+
+    op.drop_table('media_renditions')
     op.drop_table('media_items')
     with op.batch_alter_table('digest_subscriptions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_digest_subscriptions_next_run_at'))
 
     op.drop_table('digest_subscriptions')
+    op.drop_table('shared_reports')
     with op.batch_alter_table('connections', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_connections_workspace_id'))
 
