@@ -239,6 +239,8 @@ def test_too_long_for_x_is_refused_beside_the_text_then_posted_now(sender, slack
     assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
     [status] = slack.wait_for("chat.postMessage")
     assert status.params["channel"] == "C0001"
+    first = json.dumps(_j(status.params["blocks"]), ensure_ascii=False)
+    assert "Publishing now" in first and "Scheduled" not in first, first
     update = _wait_for_message(slack, "chat.update", "view the post")
     [posted] = _x_posts(fake_x, text)
     assert posted["id"] in json.dumps(_j(update.params["blocks"]))

@@ -8,7 +8,7 @@ from datetime import datetime
 from bot import ids
 from bot.services.publishing import TargetLine
 from bot.services.renditions import ProgressLine
-from bot.storage.models import PostStatus, TargetStatus
+from bot.storage.models import PostStatus, TargetStatus, utcnow
 from bot.views.connect import esc, local_time
 
 HEADLINES = {
@@ -47,9 +47,12 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 def status_message(status: PostStatus, text: str, scheduled_at: datetime | None, tz: str | None,
                    lines: list[TargetLine], *, optimising: Sequence[ProgressLine] = (),
-                   cover_url: str | None = None) -> list[dict]:
+                   cover_url: str | None = None, now: datetime | None = None) -> list[dict]:
     headline = HEADLINES.get(status, status.value)
-    if status is PostStatus.SCHEDULED and scheduled_at:
+    due_now = scheduled_at is not None and scheduled_at <= (now or utcnow())
+    if status is PostStatus.SCHEDULED and due_now and not any(line.detail for line in lines):
+        headline = HEADLINES[PostStatus.PUBLISHING] + " now"  # a post for "now" waits only for the next tick
+    elif status is PostStatus.SCHEDULED and scheduled_at:
         headline += f" for {local_time(scheduled_at, tz)}"
     elif status is PostStatus.PENDING_APPROVAL and scheduled_at:
         headline += f", to publish {local_time(scheduled_at, tz)}"
