@@ -12,15 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib import dates as mdates  # noqa: E402 - after choosing the backend
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
-
 # Distinct, colour-blind-friendly line colours (Okabe-Ito), one per account in report order.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 WIDTH, HEIGHT, DPI = 10.0, 6.0, 100  # 1000 x 600 pixels
@@ -49,6 +40,13 @@ def _number(value: float, _pos=None) -> str:
 def growth_chart(lines: Sequence[Line], start: datetime, end: datetime, tz: str, title: str) -> bytes:
     """Two panels sharing the time axis: followers (top) and engagement on posts sent with Picmim
     (bottom). Line i has colour `color(i)` in both; an account without figures draws no line."""
+    # matplotlib is imported on the first chart, not at start-up: it is ~40 MB a process would carry for
+    # nothing until a digest is due.
+    from matplotlib import dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     zone = ZoneInfo(tz)
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
