@@ -13,6 +13,9 @@ FEATURES = (home, lifecycle, connect, posts, settings, compose, queue, approvals
 def register(app: AsyncApp) -> None:
     subcommands: dict = {}
     for feature in FEATURES:
-        feature.register(app)
         subcommands.update(getattr(feature, "SUBCOMMANDS", {}))
+    # bolt tries each listener's matchers in the order they were added: `/picmim`, the busiest, goes first
+    # so a command is not matched against every button and modal first.
     commands.register(app, subcommands)
+    for feature in FEATURES:
+        feature.register(app)
