@@ -113,3 +113,48 @@ def without_sleeping(adapter, waits: list[float]):
 
     adapter.sleep = no_wait
     return adapter
+
+
+async def connect_and_choose(adapter, http: httpx.AsyncClient, redirect_uri: str, pkce=None,
+                             external_id: str | None = None):
+    """The real code exchange against a fake, then the one account the person ticks (the only one, or
+    `external_id`): (tokens, remote account)."""
+    tokens = await connect(adapter, http, redirect_uri, pkce)
+    [account] = [a for a in await adapter.list_accounts(tokens) if external_id in (None, a.external_id)]
+    assert account.refusal is None, account.refusal
+    return tokens, account
+
+
+async def store_connected(database_url: str, team_id: str, user_id: str, granted: dict) -> dict[str, int]:
+    """The rows a finished connect writes — a Connection and its chosen Account per platform key in
+    `granted` ({key: (tokens, remote account)}) — in a fresh workspace; returns each key's account id."""
+    from bot.services.connecting import apply_tokens
+    from bot.services.workspaces import ensure_workspace
+    from bot.storage import crypto, db
+    from bot.storage.models import Account, Connection
+    from tests.conftest import SECRET_KEY
+
+    crypto.configure([SECRET_KEY])
+    engine = db.create_engine(database_url)
+    try:
+        async with db.session_factory(engine)() as session:
+            workspace = await ensure_workspace(session, team_id)
+            await session.flush()
+            account_ids = {}
+            for key, (tokens, remote) in granted.items():
+                connection = Connection(workspace_id=workspace.id, platform=key,
+                                        external_user_id=tokens.external_user_id,
+                                        display_name=tokens.display_name or remote.name, connected_by=user_id)
+                apply_tokens(connection, tokens)
+                session.add(connection)
+                await session.flush()
+                account = Account(workspace_id=workspace.id, connection_id=connection.id, platform=key,
+                                  external_id=remote.external_id, kind=remote.kind, name=remote.name,
+                                  handle=remote.handle, access_token=remote.token, settings=dict(remote.settings))
+                session.add(account)
+                await session.flush()
+                account_ids[key] = account.id
+            await session.commit()
+            return account_ids
+    finally:
+        await engine.dispose()

@@ -25,9 +25,7 @@ from bot.platforms.base import AdapterConfig
 from bot.platforms.instagram import ADAPTER as InstagramAdapter
 from bot.platforms.linkedin import ADAPTER as LinkedInAdapter
 from bot.platforms.x import ADAPTER as XAdapter
-from bot.services.connecting import apply_tokens
-from bot.services.workspaces import ensure_workspace
-from bot.storage import crypto, db
+from bot.storage import db
 from bot.storage.models import (
     Account,
     Connection,
@@ -44,7 +42,7 @@ from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.media import make_image
 from tests.fakes.meta import FakeMeta
 from tests.fakes.x import FakeX
-from tests.platform_fixtures import connect, make_adapter
+from tests.platform_fixtures import connect_and_choose, make_adapter, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
 
@@ -140,38 +138,9 @@ async def _connect_all(url: str, public: str, meta: FakeMeta, x: FakeX, linkedin
             "linkedin": (make_adapter(LinkedInAdapter, linkedin, http, f"{public}/oauth/linkedin/callback"),
                          f"{public}/oauth/linkedin/callback", None, f"urn:li:person:{LINKEDIN_MEMBER}"),
         }
-        granted = {}
-        for key, (adapter, redirect, pkce, external_id) in chosen.items():
-            tokens = await connect(adapter, http, redirect, pkce)
-            remote = await adapter.list_accounts(tokens)
-            [account] = [r for r in remote if external_id in (None, r.external_id)]
-            assert account.refusal is None, account.refusal
-            granted[key] = (tokens, account)
-
-    crypto.configure([SECRET_KEY])
-    engine = db.create_engine(url)
-    try:
-        async with db.session_factory(engine)() as session:
-            workspace = await ensure_workspace(session, TEAM)
-            await session.flush()
-            account_ids = {}
-            for key, (tokens, remote) in granted.items():
-                connection = Connection(workspace_id=workspace.id, platform=key,
-                                        external_user_id=tokens.external_user_id,
-                                        display_name=tokens.display_name or remote.name, connected_by=USER)
-                apply_tokens(connection, tokens)
-                session.add(connection)
-                await session.flush()
-                account = Account(workspace_id=workspace.id, connection_id=connection.id, platform=key,
-                                  external_id=remote.external_id, kind=remote.kind, name=remote.name,
-                                  handle=remote.handle, access_token=remote.token, settings=dict(remote.settings))
-                session.add(account)
-                await session.flush()
-                account_ids[key] = account.id
-            await session.commit()
-            return account_ids
-    finally:
-        await engine.dispose()
+        granted = {key: await connect_and_choose(adapter, http, redirect, pkce, external_id)
+                   for key, (adapter, redirect, pkce, external_id) in chosen.items()}
+    return await store_connected(url, TEAM, USER, granted)
 
 
 @pytest.fixture

@@ -23,17 +23,15 @@ from bot.http import build_client
 from bot.platforms.base import AdapterConfig
 from bot.platforms.instagram import ADAPTER as InstagramAdapter
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter
-from bot.services.connecting import apply_tokens
-from bot.services.workspaces import ensure_workspace
-from bot.storage import crypto, db
-from bot.storage.models import Account, Connection, MediaRendition, Post, PostTarget, RenditionStatus, TargetStatus
+from bot.storage import db
+from bot.storage.models import Account, MediaRendition, Post, PostTarget, RenditionStatus, TargetStatus
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes import meta as meta_fake
 from tests.fakes.base import LoopbackServer
 from tests.fakes.media import make_clip
 from tests.fakes.meta import FakeMeta
 from tests.fakes.tiktok import FakeTikTok
-from tests.platform_fixtures import connect
+from tests.platform_fixtures import connect_and_choose, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
 
@@ -125,34 +123,8 @@ async def _connect(url: str, public: str, meta: FakeMeta, tiktok: FakeTikTok) ->
             redirect = f"{public}/oauth/{key}/callback"
             adapter = adapter_class(AdapterConfig(client_id=client_id, client_secret=secret, redirect_uri=redirect,
                                                   public_url=public), http)
-            tokens = await connect(adapter, http, redirect, None)
-            [account] = [a for a in await adapter.list_accounts(tokens) if external_id in (None, a.external_id)]
-            assert account.refusal is None, account.refusal
-            chosen[key] = (tokens, account)
-    crypto.configure([SECRET_KEY])
-    engine = db.create_engine(url)
-    try:
-        async with db.session_factory(engine)() as session:
-            workspace = await ensure_workspace(session, TEAM)
-            await session.flush()
-            found = {}
-            for key, (tokens, remote) in chosen.items():
-                connection = Connection(workspace_id=workspace.id, platform=key,
-                                        external_user_id=tokens.external_user_id,
-                                        display_name=tokens.display_name or remote.name, connected_by=USER)
-                apply_tokens(connection, tokens)
-                session.add(connection)
-                await session.flush()
-                account = Account(workspace_id=workspace.id, connection_id=connection.id, platform=key,
-                                  external_id=remote.external_id, kind=remote.kind, name=remote.name,
-                                  handle=remote.handle, access_token=remote.token, settings=dict(remote.settings))
-                session.add(account)
-                await session.flush()
-                found[key] = account.id
-            await session.commit()
-            return found
-    finally:
-        await engine.dispose()
+            chosen[key] = await connect_and_choose(adapter, http, redirect, None, external_id)
+    return await store_connected(url, TEAM, USER, chosen)
 
 
 @pytest.fixture
