@@ -155,6 +155,17 @@ async def test_the_servers_job_alerts_a_revoked_grant_once_and_a_reconnect_resol
         await session.commit()
         connection_id, post_id = account.connection_id, post.id
     slack.forget_calls()
+    # The job's first look at the new connection (it is due at once) must be over: a look still under
+    # way would set the next check hours ahead after the test made it due.
+    deadline = time.monotonic() + 30
+    while True:
+        async with sessions() as session:
+            looked = (await session.execute(select(Connection.next_check_at, Connection.health_lease_until)
+                                            .where(Connection.id == connection_id))).one()
+        if looked.next_check_at is not None and looked.health_lease_until is None:
+            break
+        assert time.monotonic() < deadline, "the server's job never looked at the new connection"
+        await asyncio.sleep(0.1)
 
     # The member removes Picmim at X; the server's job finds out at the connection's next check.
     x.revoke(X_USER)
