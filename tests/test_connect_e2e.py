@@ -27,16 +27,20 @@ def fake_x():
     fake.stop()
 
 
+def start_x_server(database_url: str, fake_slack, fake_x, folder, **env) -> ServerProcess:
+    """The real server, single-workspace, with X configured against the fake X."""
+    port = free_port()
+    overrides = ",".join(f"{real}={local}" for real, local in fake_x.origins().items())
+    environment = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-fake-T0001",
+                           SLACK_API_URL=fake_slack.api_url, DATABASE_URL=database_url, PICMIM_SECRET_KEY=SECRET_KEY,
+                           PORT=str(port), PUBLIC_URL=f"http://127.0.0.1:{port}", PICMIM_ORIGIN_OVERRIDES=overrides,
+                           X_CLIENT_ID=fake_x.client_id, X_CLIENT_SECRET=fake_x.client_secret, **env)
+    return ServerProcess(environment, cwd=folder).start()
+
+
 @pytest.fixture(scope="module")
 def connect_server(module_database, fake_slack, fake_x, tmp_path_factory):
-    port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    overrides = ",".join(f"{real}={local}" for real, local in fake_x.origins().items())
-    env = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-fake-T0001",
-                   SLACK_API_URL=fake_slack.api_url, DATABASE_URL=module_database.url, PICMIM_SECRET_KEY=SECRET_KEY,
-                   PORT=str(port), PUBLIC_URL=public, PICMIM_ORIGIN_OVERRIDES=overrides,
-                   X_CLIENT_ID=fake_x.client_id, X_CLIENT_SECRET=fake_x.client_secret)
-    server = ServerProcess(env, cwd=tmp_path_factory.mktemp("connect")).start()
+    server = start_x_server(module_database.url, fake_slack, fake_x, tmp_path_factory.mktemp("connect"))
     yield server
     server.stop()
 

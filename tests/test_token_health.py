@@ -69,6 +69,16 @@ class World:
         self.settings = SimpleNamespace(data_dir=Path(tempfile.mkdtemp(prefix="picmim-health-")),
                                         public_url="https://picmim.example", secret_keys=(SECRET_KEY,))
 
+    @classmethod
+    async def open(cls, engine, slack, adapters, http) -> World:
+        """A world whose workspace has its alerts channel set."""
+        world = cls(engine, slack, adapters, http)
+        async with world.sessions() as session:
+            workspace = await ensure_workspace(session, "T0001")
+            workspace.alerts_channel_id = ALERTS
+            await session.commit()
+        return world
+
     async def slack_client(self, team_id, enterprise_id=None):
         return self.client
 
@@ -99,31 +109,28 @@ def x(x_server):
 @pytest.fixture
 async def world(engine, slack, x):
     http = build_client(x.origins())
-    world = World(engine, slack, {"x": make_adapter(XAdapter, x, http, REDIRECT_URI)}, http)
-    async with world.sessions() as session:
-        workspace = await ensure_workspace(session, "T0001")
-        workspace.alerts_channel_id = ALERTS
-        await session.commit()
-    yield world
+    yield await World.open(engine, slack, {"x": make_adapter(XAdapter, x, http, REDIRECT_URI)}, http)
     await http.aclose()
 
 
-async def sign_in(world: World, reconnect_id: int | None = None, user: str = "U0001") -> int:
-    """The consent dance through the connecting service, as the callback route runs it."""
+async def sign_in(world: World, reconnect_id: int | None = None, user: str = "U0001", platform: str = "x",
+                  chosen: tuple[str, ...] = (X_USER,)) -> int:
+    """The consent dance through the connecting service, as the callback route runs it, then ticking
+    `chosen` (a first connection only)."""
     async with world.sessions() as session:
         workspace = await ensure_workspace(session, "T0001")
         reconnect = await session.get(Connection, reconnect_id) if reconnect_id else None
-        link = await connecting.start(session, world.adapters, workspace, user, "x", reconnect=reconnect)
+        link = await connecting.start(session, world.adapters, workspace, user, platform, reconnect=reconnect)
         await session.commit()
     consent = await world.http.get(link.url)
     assert consent.status_code == 302, consent.text
     back = httpx.URL(consent.headers["location"])
     async with world.sessions() as session:
-        connected = await connecting.finish(session, world.adapters, "x", dict(back.params))
+        connected = await connecting.finish(session, world.adapters, platform, dict(back.params))
         await session.commit()
         if not connected.reconnected:
             workspace = await ensure_workspace(session, "T0001")
-            await connecting.choose_accounts(session, workspace, user, connected.state_id, [X_USER])
+            await connecting.choose_accounts(session, workspace, user, connected.state_id, list(chosen))
             await session.commit()
     return connected.connection_id
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from bot.platforms.facebook import FacebookAdapter
-from bot.services import connecting
-from bot.services.workspaces import ensure_workspace
 from bot.storage.models import Account, ConnectionStatus, TargetStatus
+from tests import test_token_health as health_tests
 from tests.platform_fixtures import meta_fixtures
 from tests.test_token_health import (
-    ALERTS,
     World,
     alerts_posted,
     blocks_text,
@@ -29,28 +26,11 @@ meta, media, http, adapter = meta_fixtures(FacebookAdapter, "facebook")
 
 @pytest.fixture
 async def world(engine, slack, meta, http, adapter):
-    world = World(engine, slack, {"facebook": adapter}, http)
-    async with world.sessions() as session:
-        workspace = await ensure_workspace(session, "T0001")
-        workspace.alerts_channel_id = ALERTS
-        await session.commit()
-    return world
+    return await World.open(engine, slack, {"facebook": adapter}, http)
 
 
 async def sign_in(world: World) -> int:
-    async with world.sessions() as session:
-        workspace = await ensure_workspace(session, "T0001")
-        link = await connecting.start(session, world.adapters, workspace, "U0001", "facebook")
-        await session.commit()
-    dialog = await world.http.get(link.url)
-    back = httpx.URL(dialog.headers["location"])
-    async with world.sessions() as session:
-        connected = await connecting.finish(session, world.adapters, "facebook", dict(back.params))
-        await session.commit()
-        workspace = await ensure_workspace(session, "T0001")
-        await connecting.choose_accounts(session, workspace, "U0001", connected.state_id, ["2001"])
-        await session.commit()
-    return connected.connection_id
+    return await health_tests.sign_in(world, platform="facebook", chosen=("2001",))
 
 
 @pytest.mark.parametrize("break_it,status,cause,words", [

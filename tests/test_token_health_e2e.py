@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import ids
-from bot.http import build_client
 from bot.services.publishing import schedule_targets
 from bot.storage import db
 from bot.storage.models import (
@@ -28,59 +27,26 @@ from bot.storage.models import (
     Workspace,
     utcnow,
 )
-from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.x import FakeX
-from tests.server import ServerProcess, base_env, free_port
-from tests.slack_requests import SlackSender
+from tests import test_connect_e2e as connect_e2e
 
 X_USER = "2244994945"
 ALERTS = "C0ALERTS"
 
 
-@pytest.fixture(scope="module")
-def fake_x():
-    fake = FakeX().start()
-    yield fake
-    fake.stop()
+# The connect tests' fixtures (fake X, x, sender, browser), on a server whose health job runs often.
+fake_x, x, sender, browser = connect_e2e.fake_x, connect_e2e.x, connect_e2e.sender, connect_e2e.browser
 
 
 @pytest.fixture(scope="module")
-def health_server(module_database, fake_slack, fake_x, tmp_path_factory):
-    port = free_port()
-    overrides = ",".join(f"{real}={local}" for real, local in fake_x.origins().items())
-    env = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-fake-T0001",
-                   SLACK_API_URL=fake_slack.api_url, DATABASE_URL=module_database.url, PICMIM_SECRET_KEY=SECRET_KEY,
-                   PORT=str(port), PUBLIC_URL=f"http://127.0.0.1:{port}", PICMIM_ORIGIN_OVERRIDES=overrides,
-                   X_CLIENT_ID=fake_x.client_id, X_CLIENT_SECRET=fake_x.client_secret,
-                   PICMIM_HEALTH_SECONDS="0.3")
-    server = ServerProcess(env, cwd=tmp_path_factory.mktemp("health")).start()
+def connect_server(module_database, fake_slack, fake_x, tmp_path_factory):
+    server = connect_e2e.start_x_server(module_database.url, fake_slack, fake_x, tmp_path_factory.mktemp("health"),
+                                        PICMIM_HEALTH_SECONDS="0.3")
     yield server
     server.stop()
 
 
 @pytest.fixture
-def x(fake_x, health_server):
-    fake_x.reset()
-    fake_x.redirect_uris = {f"{health_server.url}/oauth/x/callback"}
-    return fake_x
-
-
-@pytest.fixture
-def sender(health_server):
-    s = SlackSender(health_server.url, SIGNING_SECRET)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-async def browser(x):
-    client = build_client(x.origins())
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def sessions(module_database, health_server):
+async def sessions(module_database, connect_server):
     engine = db.create_engine(module_database.url)
     yield db.session_factory(engine)
     await engine.dispose()

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from bot.http import build_client
 from bot.platforms.linkedin import ADAPTER as LinkedInAdapter
-from bot.services import connecting
 from bot.services.workspaces import ensure_workspace
 from bot.storage.models import Alert, Connection, ConnectionStatus, TargetStatus
+from tests import test_token_health as health_tests
 from tests.fakes.linkedin import FakeLinkedIn
 from tests.platform_fixtures import make_adapter
 from tests.test_token_health import (
@@ -49,30 +48,13 @@ def linkedin(linkedin_server):
 @pytest.fixture
 async def world(engine, slack, linkedin):
     http = build_client(linkedin.origins())
-    world = World(engine, slack, {"linkedin": make_adapter(LinkedInAdapter, linkedin, http, REDIRECT_URI)}, http)
-    async with world.sessions() as session:
-        workspace = await ensure_workspace(session, "T0001")
-        workspace.alerts_channel_id = ALERTS
-        await session.commit()
-    yield world
+    yield await World.open(engine, slack, {"linkedin": make_adapter(LinkedInAdapter, linkedin, http, REDIRECT_URI)},
+                           http)
     await http.aclose()
 
 
 async def sign_in(world: World) -> int:
-    async with world.sessions() as session:
-        workspace = await ensure_workspace(session, "T0001")
-        link = await connecting.start(session, world.adapters, workspace, "U0001", "linkedin")
-        await session.commit()
-    consent = await world.http.get(link.url)
-    back = httpx.URL(consent.headers["location"])
-    async with world.sessions() as session:
-        connected = await connecting.finish(session, world.adapters, "linkedin", dict(back.params))
-        await session.commit()
-        if not connected.reconnected:
-            workspace = await ensure_workspace(session, "T0001")
-            await connecting.choose_accounts(session, workspace, "U0001", connected.state_id, [PROFILE, PAGE])
-            await session.commit()
-    return connected.connection_id
+    return await health_tests.sign_in(world, platform="linkedin", chosen=(PROFILE, PAGE))
 
 
 async def test_a_sign_in_that_cannot_be_renewed_warns_7_and_1_days_ahead_exactly_once_each(world, linkedin, slack,
