@@ -182,12 +182,6 @@ def build_runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
         web=web.Application(),  # replaced below, once bolt's routes exist
     )
 
-    @bolt.middleware
-    async def put_runtime_in_context(context, next):
-        # No I/O here: this runs before every listener's ack().
-        context["runtime"] = runtime
-        await next()
-
-    handlers.register(bolt)
+    handlers.register(bolt, runtime)
     runtime.web = web_routes.build_web_app(runtime)
     return runtime

@@ -6,16 +6,19 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
-from bot.handlers.alerts import SlackAlerts
-from bot.handlers.posts import update_post_message
+from bot.messages.alerts import SlackAlerts
+from bot.messages.post_status import update_post_message
+from bot.messages.reports import DigestSender
 from bot.platforms.base import Adapter
 from bot.services import renditions
+from bot.services.analytics import MetricSync
 from bot.services.media_store import MediaStore
 from bot.services.publishing import Publisher
 from bot.services.token_health import TokenHealth
@@ -77,63 +80,32 @@ def build_token_health(runtime: Runtime) -> TokenHealth:
     return TokenHealth(runtime.sessions, runtime.adapters, SlackAlerts(runtime), on_post_change=on_post_change)
 
 
+def _every(scheduler: AsyncIOScheduler, seconds: float, name: str, tick: Callable[[], Awaitable[object]],
+           what: str) -> None:
+    """Run `tick` every `seconds`: one at a time, missed runs folded into one, and a failed tick logged and
+    left behind (one bad tick must not stop the next)."""
+
+    async def run() -> None:
+        try:
+            await tick()
+        except Exception:
+            log.exception("%s tick failed", what)
+
+    scheduler.add_job(run, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
+
+
 def start(runtime: Runtime) -> AsyncIOScheduler:
-    publisher = build_publisher(runtime)
-
-    async def publish_due() -> None:
-        try:
-            await publisher.tick()
-        except Exception:  # one bad tick must not stop the next
-            log.exception("Publishing tick failed")
-
+    settings = runtime.settings
+    sender = DigestSender(runtime)
     scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(publish_due, "interval", seconds=runtime.settings.tick_seconds, id="publish_due",
-                      max_instances=1, coalesce=True)
-    health = build_token_health(runtime)
-
-    async def look_after_connections() -> None:
-        try:
-            await health.tick()
-        except Exception:  # one bad tick must not stop the next
-            log.exception("Token health tick failed")
-
-    scheduler.add_job(look_after_connections, "interval", seconds=runtime.settings.health_seconds,
-                      id="token_health", max_instances=1, coalesce=True)
-    add_analytics_jobs(runtime, scheduler)
-    videos = build_rendition_worker(runtime)
-
-    async def optimise_videos() -> None:
-        try:
-            await videos.tick()  # starts the work and returns: long conversions never hold a tick
-        except Exception:  # one bad tick must not stop the next
-            log.exception("Video optimisation tick failed")
-
-    scheduler.add_job(optimise_videos, "interval", seconds=runtime.settings.tick_seconds, id="optimise_videos",
-                      max_instances=1, coalesce=True)
+    _every(scheduler, settings.tick_seconds, "publish_due", build_publisher(runtime).tick, "Publishing")
+    _every(scheduler, settings.health_seconds, "token_health", build_token_health(runtime).tick, "Token health")
+    # Metric sync and digests: each its own job, so a slow sync never holds a digest back.
+    _every(scheduler, settings.analytics_seconds, "sync_metrics", MetricSync(runtime.sessions, runtime.adapters).tick,
+           "Metric sync")
+    _every(scheduler, settings.analytics_seconds, "send_digests", sender.tick, "Digest")
+    # Starts the work and returns: long conversions never hold a tick.
+    _every(scheduler, settings.tick_seconds, "optimise_videos", build_rendition_worker(runtime).tick,
+           "Video optimisation")
     scheduler.start()
     return scheduler
-
-
-def add_analytics_jobs(runtime: Runtime, scheduler: AsyncIOScheduler) -> None:
-    """Metric sync and digests: each its own job, so a slow sync never holds a digest back."""
-    from bot.handlers.digests import DigestSender
-    from bot.services.analytics import MetricSync
-
-    sync = MetricSync(runtime.sessions, runtime.adapters)
-    sender = DigestSender(runtime)
-
-    async def sync_metrics() -> None:
-        try:
-            await sync.tick()
-        except Exception:  # one bad tick must not stop the next
-            log.exception("Metric sync tick failed")
-
-    async def send_digests() -> None:
-        try:
-            await sender.tick()
-        except Exception:
-            log.exception("Digest tick failed")
-
-    for job, name in ((sync_metrics, "sync_metrics"), (send_digests, "send_digests")):
-        scheduler.add_job(job, "interval", seconds=runtime.settings.analytics_seconds, id=name, max_instances=1,
-                          coalesce=True)

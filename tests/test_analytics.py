@@ -12,8 +12,8 @@ from PIL import Image
 from sqlalchemy import func, inspect, select
 
 from bot import charts
-from bot.handlers.digests import chart_lines
 from bot.http import build_client
+from bot.messages.reports import chart_lines
 from bot.platforms.base import AccountRef, Draft
 from bot.platforms.oauth import new_pkce
 from bot.platforms.x import ADAPTER as XAdapter

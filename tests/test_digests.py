@@ -15,7 +15,7 @@ from PIL import Image
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 
-from bot.handlers.digests import CHART_NOTE, NO_CHART_HERE, DigestSender
+from bot.messages.reports import CHART_NOTE, NO_CHART_HERE, DigestSender
 from bot.services import digests
 from bot.services.digests import DigestError, Schedule
 from bot.services.workspaces import ensure_workspace

@@ -15,6 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot import media
+from bot.handlers import attachments
 from bot.platforms.meta_graph import INSTAGRAM_IMAGE
 from bot.services import media_store
 from bot.services.media_store import LinkExpired, LinkInvalid, MediaError, MediaStore
@@ -181,7 +182,7 @@ def slack_file(files: SlackFiles, name: str = "logo.png", **extra) -> dict:
 
 async def test_slack_download_with_the_right_token(slack_files):
     async with httpx.AsyncClient() as http:
-        data = await media_store.download_slack_file(http, slack_file(slack_files), BOT_TOKEN)
+        data = await attachments.download_slack_file(http, slack_file(slack_files), BOT_TOKEN)
     assert data == slack_files.data
 
 
@@ -189,22 +190,22 @@ async def test_slack_login_page_instead_of_the_file_is_a_plain_error(slack_files
     async with httpx.AsyncClient() as http:
         with pytest.raises(MediaError, match="Slack did not hand over “logo.png”: reinstall the app so it has "
                                              "the files:read permission"):
-            await media_store.download_slack_file(http, slack_file(slack_files), "xoxb-wrong")
+            await attachments.download_slack_file(http, slack_file(slack_files), "xoxb-wrong")
 
 
 async def test_slack_files_over_the_cap_are_refused(slack_files):
     async with httpx.AsyncClient() as http:
         # Slack said the size: no request at all.
         with pytest.raises(MediaError, match="“logo.png” is larger than 10 MB"):
-            await media_store.download_slack_file(http, slack_file(slack_files, size=11 * 1024 * 1024), BOT_TOKEN)
+            await attachments.download_slack_file(http, slack_file(slack_files, size=11 * 1024 * 1024), BOT_TOKEN)
         assert slack_files.requests == 0
         # The answer says its length: refused before reading the body.
         with pytest.raises(MediaError, match="larger than"):
-            await media_store.download_slack_file(http, slack_file(slack_files), BOT_TOKEN, max_bytes=1000)
+            await attachments.download_slack_file(http, slack_file(slack_files), BOT_TOKEN, max_bytes=1000)
         # Neither says: reading stops at the cap, long before the end.
         url = f"{slack_files.base}/files-pri/T1-F2/download/huge.png"
         with pytest.raises(MediaError, match="“huge.png” is larger than 1 MB"):
-            await media_store.download_slack_file(http, {"name": "huge.png", "url_private_download": url},
+            await attachments.download_slack_file(http, {"name": "huge.png", "url_private_download": url},
                                                   BOT_TOKEN, max_bytes=1024 * 1024)
     assert not slack_files.huge_finished
 
@@ -228,7 +229,7 @@ async def test_the_shared_client_does_not_leak_the_token_to_another_origin_on_re
         slack.router.add_get("/files-pri/x", redirect)
         async with TestServer(slack) as slack_server, httpx.AsyncClient() as http:
             url = str(slack_server.make_url("/files-pri/x"))
-            data = await media_store.download_slack_file(http, {"name": "f.png", "url_private_download": url},
+            data = await attachments.download_slack_file(http, {"name": "f.png", "url_private_download": url},
                                                          BOT_TOKEN)
     assert data.startswith(b"\x89PNG") and seen["authorization"] is None
 

@@ -19,9 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from bot import ids
-from bot.handlers.alerts import SlackAlerts
-from bot.handlers.posts import update_post_message
 from bot.http import build_client
+from bot.messages.alerts import SlackAlerts
+from bot.messages.post_status import update_post_message
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.services import connecting
 from bot.services.publishing import schedule_targets

@@ -403,7 +403,7 @@ class _Slack:
 
 
 async def test_the_message_shows_the_cover_and_goes_without_it_when_slack_cannot_fetch_it(world):
-    from bot.handlers.posts import update_post_message
+    from bot.messages.post_status import update_post_message
 
     ids = await world.accounts()
     post_id = await world.post(SLOW_MOTION, [ids["tiktok"]], options={"video_cover_timestamp_ms": 250})

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import approvals, commands, compose, connect, digests, home, lifecycle, posts, queue, settings, stats
+from bot.handlers import (
+    approvals,
+    commands,
+    compose,
+    connect,
+    context,
+    digests,
+    home,
+    lifecycle,
+    posts,
+    queue,
+    settings,
+    stats,
+)
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
 FEATURES = (home, lifecycle, connect, posts, settings, compose, queue, approvals, stats, digests)
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, runtime) -> None:
+    context.register(app, runtime)  # first: every listener takes its session, workspace, person and subject
     subcommands: dict = {}
     for feature in FEATURES:
         subcommands.update(getattr(feature, "SUBCOMMANDS", {}))

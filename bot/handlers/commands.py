@@ -9,20 +9,22 @@ from slack_bolt.async_app import AsyncApp
 from bot import ids
 from bot.views.help import NAMES, help_blocks, help_text
 
-# A subcommand handler gets the rest of the text as `args`, plus bolt's usual keyword arguments.
+# A subcommand handler gets the rest of the text as `args`, plus bolt's usual keyword arguments and the request
+# context's (bot/handlers/context.py).
 Subcommand = Callable[..., Awaitable[None]]
 
 
 def register(app: AsyncApp, subcommands: Mapping[str, Subcommand]) -> None:
     available = frozenset(subcommands) | {"help"}
 
-    async def picmim(ack, command, body, context, client, respond, logger) -> None:
+    async def picmim(ack, command, body, context, client, respond, logger, runtime, db, workspace, person) -> None:
         name, _, args = (command.get("text") or "").strip().partition(" ")
         name = name.lower()
         handler = subcommands.get(name)
         if handler is not None:
             await handler(ack=ack, args=args.strip(), command=command, body=body, context=context,
-                          client=client, respond=respond, logger=logger)
+                          client=client, respond=respond, logger=logger, runtime=runtime, db=db,
+                          workspace=workspace, person=person)
             return
         slash = command.get("command") or ids.COMMAND
         if name in NAMES and name != "help":

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from slack_bolt.async_app import AsyncApp
 
 from bot import ids
-from bot.handlers.people import person
+from bot.handlers import forms
 from bot.platforms import registry
 from bot.services import connecting
 from bot.services.connecting import ConnectError
-from bot.services.workspaces import ensure_workspace
 from bot.views import connect as views
 
 
@@ -67,31 +64,29 @@ class Reply:
             await self.respond(response_type="ephemeral", replace_original=False, text=text)
 
 
-async def _refuse_unless_manager(session, context, client, reply: Reply) -> bool:
+async def _refuse_unless_manager(context, reply: Reply, workspace, person) -> bool:
     """True when the acting user may not connect and disconnect here (and has been told why)."""
-    workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-    if workspace.managers_policy == "members":
+    here = await workspace()
+    if here.managers_policy == "members":
         return False
-    who = await person(client, context.user_id)
-    if connecting.may_manage(workspace, context.user_id, who.is_admin):
+    if connecting.may_manage(here, context.user_id, (await person()).is_admin):
         return False
-    await reply.show(f"{connecting.who_may_manage(workspace)} Ask one of them, or an admin can change this in "
+    await reply.show(f"{connecting.who_may_manage(here)} Ask one of them, or an admin can change this in "
                      f"`{ids.COMMAND} settings`.")
     return True
 
 
-async def send_link(runtime, context, client, reply: Reply, platform_key: str, *, channel_id: str | None = None,
-                    trigger_id: str | None = None, handle: str | None = None,
+async def send_link(runtime, context, client, db, workspace, person, reply: Reply, platform_key: str, *,
+                    channel_id: str | None = None, trigger_id: str | None = None, handle: str | None = None,
                     reconnect_id: int | None = None) -> None:
-    async with runtime.sessions() as session:
-        if await _refuse_unless_manager(session, context, client, reply):
-            return
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        keys = ["instagram", "instagram-login"] if platform_key == "instagram" else [platform_key]
-        keys = [k for k in keys if k in runtime.adapters] or keys[:1]
-        try:
-            reconnect = (await connecting.owned_connection(session, workspace, reconnect_id)
-                         if reconnect_id else None)
+    if await _refuse_unless_manager(context, reply, workspace, person):
+        return
+    here = await workspace()
+    keys = ["instagram", "instagram-login"] if platform_key == "instagram" else [platform_key]
+    keys = [k for k in keys if k in runtime.adapters] or keys[:1]
+    try:
+        async with db() as session:
+            reconnect = await connecting.owned_connection(session, here, reconnect_id) if reconnect_id else None
             key = reconnect.platform if reconnect else keys[0]
             if key == "bluesky" and not handle and reconnect is None and trigger_id:
                 modal = views.bluesky_handle_modal(channel_id)
@@ -102,86 +97,76 @@ async def send_link(runtime, context, client, reply: Reply, platform_key: str, *
                 return
             if reconnect is not None and key == "bluesky":
                 handle = handle or reconnect.display_name
-            links = [await connecting.start(session, runtime.adapters, workspace, context.user_id, k,
+            links = [await connecting.start(session, runtime.adapters, here, context.user_id, k,
                                             channel_id=channel_id, reconnect=reconnect, handle=handle)
                      for k in ([key] if reconnect else keys)]
-            await session.commit()
-        except ConnectError as exc:
-            await reply.show(f"{exc.title}. {exc.message}")
-            return
-    who = await person(client, context.user_id)
-    blocks = views.link_message(links, who.tz, reconnect.display_name if reconnect else None)
+    except ConnectError as exc:
+        await reply.show(f"{exc.title}. {exc.message}")
+        return
+    blocks = views.link_message(links, (await person()).tz, reconnect.display_name if reconnect else None)
     await reply.show(f"Your private link to connect {links[0].platform.name}", blocks)
 
 
-async def connect_command(ack, args, command, context, client, respond, **_) -> None:
+async def connect_command(ack, args, command, context, client, respond, runtime, db, workspace, person, **_) -> None:
     await ack()
-    runtime = context["runtime"]
     key, _, rest = args.partition(" ")
     reply = Reply(client, respond)
     if not key:
-        async with runtime.sessions() as session:
-            if await _refuse_unless_manager(session, context, client, reply):
-                return
-            await session.commit()
+        if await _refuse_unless_manager(context, reply, workspace, person):
+            return
         await reply.show("Connect a social account", views.platform_list(_configured(runtime), _scopes()))
         return
-    await send_link(runtime, context, client, reply, key, channel_id=command.get("channel_id"),
+    await send_link(runtime, context, client, db, workspace, person, reply, key, channel_id=command.get("channel_id"),
                     trigger_id=command.get("trigger_id"), handle=rest.strip() or None)
 
 
-async def home_connect_button(ack, body, context, client) -> None:
+async def home_connect_button(ack, body, client, runtime) -> None:
     await ack()
-    blocks = views.platform_list(_configured(context["runtime"]), _scopes())
+    blocks = views.platform_list(_configured(runtime), _scopes())
     await client.views_open(trigger_id=body["trigger_id"], view=views.connect_modal(blocks))
 
 
-async def connect_button(ack, body, action, context, client, respond) -> None:
+async def connect_button(ack, body, context, client, respond, subject, runtime, db, workspace, person) -> None:
     await ack()
-    await send_link(context["runtime"], context, client, Reply.to(body, client, respond, replace=True),
-                    action["value"], channel_id=(body.get("channel") or {}).get("id"),
-                    trigger_id=body.get("trigger_id"))
+    if subject is None:
+        return
+    await send_link(runtime, context, client, db, workspace, person, Reply.to(body, client, respond, replace=True),
+                    subject.key, channel_id=(body.get("channel") or {}).get("id"), trigger_id=body.get("trigger_id"))
 
 
-async def bluesky_handle_submitted(ack, view, body, context, client) -> None:
-    runtime = context["runtime"]
-    handle = view["state"]["values"][ids.BLUESKY_HANDLE_BLOCK][ids.BLUESKY_HANDLE_INPUT].get("value") or ""
-    channel_id = json.loads(view.get("private_metadata") or "{}").get("channel_id")
+async def bluesky_handle_submitted(ack, view, context, subject, runtime, db, workspace) -> None:
+    handle = forms.text(forms.values_of(view), ids.BLUESKY_HANDLE_BLOCK, ids.BLUESKY_HANDLE_INPUT)
+    channel_id = subject.channel_id if subject else None
+    here = await workspace()
     # Resolving a handle is quick network work; the modal waits for it so a typo is shown on the field.
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        try:
-            link = await connecting.start(session, runtime.adapters, workspace, context.user_id, "bluesky",
+    try:
+        async with db() as session:
+            link = await connecting.start(session, runtime.adapters, here, context.user_id, "bluesky",
                                           channel_id=channel_id, handle=handle)
-        except ConnectError as exc:
-            await ack(response_action="errors", errors={ids.BLUESKY_HANDLE_BLOCK: exc.message[:150]})
-            return
-        await session.commit()
+    except ConnectError as exc:
+        await ack(response_action="errors", errors={ids.BLUESKY_HANDLE_BLOCK: exc.message[:150]})
+        return
     await ack(response_action="update", view=views.bluesky_link_modal(link, None))
 
 
-async def save_choice(ack, body, action, context, client, respond) -> None:
+async def save_choice(ack, body, context, client, respond, subject, db, workspace) -> None:
     await ack()
-    runtime = context["runtime"]
     chosen = []
     for block_id, inputs in ((body.get("state") or {}).get("values") or {}).items():
         if block_id.startswith(ids.CHOOSE_ACCOUNTS_BLOCK):
             boxes = inputs.get(ids.CHOOSE_ACCOUNTS_BOXES) or {}
             chosen += [o["value"] for o in boxes.get("selected_options") or []]
-    try:
-        state_id = int(action.get("value") or "")
-    except ValueError:
+    if subject is None:
         return
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        try:
-            accounts = await connecting.choose_accounts(session, workspace, context.user_id, state_id, chosen)
-        except ConnectError as exc:
-            await respond(response_type="ephemeral", replace_original=False, text=exc.message)
-            return
-        platform = registry.get(accounts[0].platform)
-        names = [a.name for a in accounts]
-        await session.commit()
+    here = await workspace()
+    try:
+        async with db() as session:
+            accounts = await connecting.choose_accounts(session, here, context.user_id, subject.state_id, chosen)
+    except ConnectError as exc:
+        await respond(response_type="ephemeral", replace_original=False, text=exc.message)
+        return
+    platform = registry.get(accounts[0].platform)
+    names = [a.name for a in accounts]
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id")
     if channel and message.get("ts"):
@@ -189,69 +174,57 @@ async def save_choice(ack, body, action, context, client, respond) -> None:
                                  text=f"Picmim now manages {', '.join(names)} on {platform.name}.")
 
 
-async def accounts_command(ack, context, client, respond, **_) -> None:
+async def accounts_command(ack, context, respond, runtime, db, workspace, person, **_) -> None:
     await ack()
-    await _show_accounts(context, client, respond)
+    await _show_accounts(context, respond, runtime, db, workspace, person)
 
 
-async def _show_accounts(context, client, respond, note: str = "", replace: bool = False) -> None:
-    runtime = context["runtime"]
-    who = await person(client, context.user_id)
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        summaries = await connecting.summaries(session, runtime.adapters, workspace)
-        manages = connecting.may_manage(workspace, context.user_id, who.is_admin)
-        await session.commit()
+async def _show_accounts(context, respond, runtime, db, workspace, person, note: str = "",
+                         replace: bool = False) -> None:
+    who, here = await person(), await workspace()
+    async with db() as session:
+        summaries = await connecting.summaries(session, runtime.adapters, here)
+    manages = connecting.may_manage(here, context.user_id, who.is_admin)
     await respond(response_type="ephemeral", replace_original=replace, text="Connected accounts",
                   blocks=views.accounts_list(summaries, who.tz, manages, note))
 
 
-def _connection_id(action) -> int | None:
+async def refresh_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
+    await ack()
+    here = await workspace()
     try:
-        return int(action.get("value") or "")
-    except ValueError:
-        return None
-
-
-async def refresh_button(ack, action, context, client, respond) -> None:
-    await ack()
-    runtime = context["runtime"]
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        try:
-            note = await connecting.refresh(session, runtime.adapters, workspace, _connection_id(action) or 0,
+        async with db() as session:
+            note = await connecting.refresh(session, runtime.adapters, here, subject.connection_id if subject else 0,
                                             context.user_id)
-        except ConnectError as exc:
-            note = exc.message
-        await session.commit()
-    await _show_accounts(context, client, respond, note, replace=True)
+    except ConnectError as exc:
+        note = exc.message
+    await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True)
 
 
-async def reconnect_button(ack, body, action, context, client, respond) -> None:
+async def reconnect_button(ack, body, context, client, respond, subject, runtime, db, workspace, person) -> None:
     await ack()
-    await send_link(context["runtime"], context, client, Reply.to(body, client, respond), "",
-                    reconnect_id=_connection_id(action) or 0, channel_id=(body.get("channel") or {}).get("id"))
+    await send_link(runtime, context, client, db, workspace, person, Reply.to(body, client, respond), "",
+                    reconnect_id=subject.connection_id if subject else 0,
+                    channel_id=(body.get("channel") or {}).get("id"))
 
 
-async def disconnect_button(ack, action, context, client, respond) -> None:
+async def disconnect_button(ack, context, client, respond, subject, runtime, db, workspace, person) -> None:
     await ack()
-    runtime = context["runtime"]
-    async with runtime.sessions() as session:
-        if await _refuse_unless_manager(session, context, client, Reply(client, respond)):
-            return
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        try:
-            gone = await connecting.disconnect(session, runtime.adapters, workspace, _connection_id(action) or 0,
-                                               context.user_id)
-        except ConnectError as exc:
-            note = exc.message
-        else:
-            note = (f"Disconnected {gone.display_name} on {gone.platform.name}: its sign-in is deleted"
-                    + (" and withdrawn at the platform" if gone.revoked_at_platform else "")
-                    + (f"; {gone.cancelled_posts} scheduled post{'s' * (gone.cancelled_posts != 1)} cancelled."
-                       if gone.cancelled_posts else "."))
-        await session.commit()
-    await _show_accounts(context, client, respond, note, replace=True)
+    if await _refuse_unless_manager(context, Reply(client, respond), workspace, person):
+        return
+    here = await workspace()
+    try:
+        async with db() as session:
+            gone = await connecting.disconnect(session, runtime.adapters, here,
+                                               subject.connection_id if subject else 0, context.user_id)
+    except ConnectError as exc:
+        note = exc.message
+    else:
+        note = (f"Disconnected {gone.display_name} on {gone.platform.name}: its sign-in is deleted"
+                + (" and withdrawn at the platform" if gone.revoked_at_platform else "")
+                + (f"; {gone.cancelled_posts} scheduled post{'s' * (gone.cancelled_posts != 1)} cancelled."
+                   if gone.cancelled_posts else "."))
+    await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True)
 
 
 async def permissions_command(ack, **_) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot import ids
-from bot.handlers.people import person
 from bot.services import connecting
-from bot.services.workspaces import ensure_workspace
 from bot.views.home import home_view
 
 
@@ -15,14 +13,11 @@ def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(publish_home)
 
 
-async def publish_home(event, context, client) -> None:
+async def publish_home(event, client, runtime, db, workspace, person) -> None:
     if event.get("tab") != "home":
         return
-    runtime = context["runtime"]
-    who = await person(client, event["user"])
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        connections = await connecting.summaries(session, runtime.adapters, workspace)
-        await session.commit()
-    view = home_view(ids.COMMAND, connections, set(runtime.adapters), who.tz)
+    here = await workspace()
+    async with db() as session:
+        connections = await connecting.summaries(session, runtime.adapters, here)
+    view = home_view(ids.COMMAND, connections, set(runtime.adapters), (await person()).tz)
     await client.views_publish(user_id=event["user"], view=view)

@@ -10,12 +10,11 @@ from bot.services.workspaces import mark_uninstalled
 def register(app: AsyncApp) -> None:
     multi_workspace = app.installation_store is not None
 
-    async def app_uninstalled(context, logger) -> None:
+    async def app_uninstalled(context, logger, db) -> None:
         if multi_workspace:  # bolt's own listener deletes the installation rows
             await app.default_app_uninstalled_event_listener()(context=context)
-        async with context["runtime"].sessions() as session:
+        async with db() as session:
             await mark_uninstalled(session, context.team_id)
-            await session.commit()
         logger.info("Picmim was uninstalled from workspace %s", context.team_id)
 
     async def tokens_revoked(event, context, logger) -> None:

@@ -3,7 +3,6 @@ compose modal: `bot.handlers.compose`)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -12,18 +11,17 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import ids
-from bot.handlers import approvals as approval_handlers
-from bot.handlers.people import person
-from bot.handlers.posts import update_post_message
+from bot.handlers import forms
+from bot.messages import review_card
+from bot.messages.post_status import update_post_message
+from bot.payloads import RescheduleOrigin
 from bot.services import queue
-from bot.services.composing import PAST_TOLERANCE
+from bot.services.composing import GONE, PAST_TOLERANCE
 from bot.services.queue import NOT_YOURS, QueueError
-from bot.services.workspaces import ensure_workspace
 from bot.storage.models import utcnow
 from bot.views import queue as views
 
 log = logging.getLogger(__name__)
-
 
 
 def register(app: AsyncApp) -> None:
@@ -33,121 +31,103 @@ def register(app: AsyncApp) -> None:
     app.view(ids.QUEUE_RESCHEDULE_VIEW)(reschedule_submitted)
 
 
-async def _show(context, client, respond, note: str = "", replace: bool = False) -> None:
-    runtime = context["runtime"]
-    who = await person(client, context.user_id)
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        items = await queue.list_queue(session, workspace.id, context.user_id)
-        await session.commit()
+async def _show(db, workspace, person, user_id: str, respond, note: str = "", replace: bool = False) -> None:
+    tz = (await person()).tz
+    workspace_id = (await workspace()).id
+    async with db() as session:
+        items = await queue.list_queue(session, workspace_id, user_id)
     await respond(response_type="ephemeral", replace_original=replace, text="Scheduled posts",
-                  blocks=views.queue_list(items, who.tz, context.user_id, note))
+                  blocks=views.queue_list(items, tz, user_id, note))
 
 
-async def show_at(context, client, response_url: str, note: str) -> None:
+async def show_at(db, workspace, person, user_id: str, response_url: str, note: str) -> None:
     """Refresh the queue listing a modal was opened from (a modal's submission has no respond of its own)."""
 
     async def respond(**kw):
         await AsyncWebhookClient(response_url).send(**kw)
 
-    await _show(context, client, respond, note, replace=True)
+    await _show(db, workspace, person, user_id, respond, note, replace=True)
 
 
-async def queue_command(ack, context, client, respond, **_) -> None:
+async def queue_command(ack, context, respond, db, workspace, person, **_) -> None:
     await ack()
-    await _show(context, client, respond)
+    await _show(db, workspace, person, context.user_id, respond)
 
 
-def _post_id(value) -> int | None:
-    try:
-        return int(value or "")
-    except (TypeError, ValueError):
-        return None
-
-
-async def _change(context, client, post_id: int | None, change) -> tuple[bool, str]:
+async def _change(runtime, db, workspace, person, user_id: str, post_id: int | None, change) -> tuple[bool, str]:
     """Apply `change(session, post, now)` when the acting user may; (changed, what to tell them)."""
-    runtime = context["runtime"]
     if post_id is None:
-        return False, "This post is no longer in the queue."
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        post = await queue.queued_post(session, workspace.id, post_id)
+        return False, GONE
+    workspace_id = (await workspace()).id
+    async with db() as session:
+        post = await queue.queued_post(session, workspace_id, post_id)
         if post is None:
-            return False, "This post is no longer in the queue."
-        if post.author_user_id != context.user_id and not (await person(client, context.user_id)).is_admin:
+            return False, GONE
+        if post.author_user_id != user_id and not (await person()).is_admin:
             return False, NOT_YOURS
         try:
             note = await change(session, post, utcnow())
         except QueueError as exc:
             await session.rollback()
             return False, str(exc)
-        await session.commit()
     await update_post_message(runtime, post_id)
-    await approval_handlers.refresh_card(runtime, post_id)
+    await review_card.refresh_card(runtime, post_id)
     return True, note
 
 
-async def _after(context, client, respond, changed: bool, note: str) -> None:
+async def _answer(db, workspace, person, user_id: str, respond, changed: bool, note: str) -> None:
     if changed:
-        await _show(context, client, respond, note, replace=True)
+        await _show(db, workspace, person, user_id, respond, note, replace=True)
     else:
         await respond(response_type="ephemeral", replace_original=False, text=note)
 
 
-async def publish_now_button(ack, action, context, client, respond) -> None:
+async def publish_now_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
     await ack()
 
     async def change(session, post, now):
         await queue.publish_now(session, post, now)
         return "Publishing now: the post's status message follows it."
 
-    changed, note = await _change(context, client, _post_id(action.get("value")), change)
-    await _after(context, client, respond, changed, note)
+    changed, note = await _change(runtime, db, workspace, person, context.user_id, subject and subject.post_id, change)
+    await _answer(db, workspace, person, context.user_id, respond, changed, note)
 
 
-async def cancel_button(ack, action, context, client, respond) -> None:
+async def cancel_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
     await ack()
 
     async def change(session, post, now):
         await queue.cancel(session, post, now)
         return "Cancelled: it will not be published."
 
-    changed, note = await _change(context, client, _post_id(action.get("value")), change)
-    await _after(context, client, respond, changed, note)
+    changed, note = await _change(runtime, db, workspace, person, context.user_id, subject and subject.post_id, change)
+    await _answer(db, workspace, person, context.user_id, respond, changed, note)
 
 
-async def reschedule_button(ack, body, action, context, client, respond) -> None:
+async def reschedule_button(ack, body, context, client, respond, subject, db, workspace, person) -> None:
     await ack()
-    runtime = context["runtime"]
-    post_id = _post_id(action.get("value"))
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        post = await queue.queued_post(session, workspace.id, post_id) if post_id else None
+    workspace_id = (await workspace()).id
+    async with db() as session:
+        post = await queue.queued_post(session, workspace_id, subject.post_id) if subject else None
+    if post is None or post.status not in queue.QUEUED:
+        problem = GONE
+    elif post.author_user_id != context.user_id and not (await person()).is_admin:
+        problem = NOT_YOURS
+    else:
         problem = None
-        if post is None or post.status not in queue.QUEUED:
-            problem = "This post is no longer in the queue."
-        elif post.author_user_id != context.user_id and not (await person(client, context.user_id)).is_admin:
-            problem = NOT_YOURS
-        current = post.scheduled_at if post is not None else None
-        await session.commit()
     if problem:
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
     try:
         await client.views_open(trigger_id=body["trigger_id"],
-                                view=views.reschedule_modal(post_id, current, body.get("response_url")))
+                                view=views.reschedule_modal(post.id, post.scheduled_at, body.get("response_url")))
     except SlackApiError as exc:
         log.warning("Could not open the reschedule modal: %s", exc.response.get("error"))
 
 
-async def reschedule_submitted(ack, view, context, client) -> None:
-    values = (view.get("state") or {}).get("values") or {}
-    stamp = ((values.get(ids.QUEUE_AT_BLOCK) or {}).get(ids.QUEUE_AT_INPUT) or {}).get("selected_date_time")
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        meta = {}
+async def reschedule_submitted(ack, view, context, subject, runtime, db, workspace, person) -> None:
+    stamp = forms.field(forms.values_of(view), ids.QUEUE_AT_BLOCK, ids.QUEUE_AT_INPUT).get("selected_date_time")
+    origin = subject or RescheduleOrigin()
     if not stamp:
         await ack(response_action="errors", errors={ids.QUEUE_AT_BLOCK: "Pick the date and time to publish."})
         return
@@ -162,14 +142,14 @@ async def reschedule_submitted(ack, view, context, client) -> None:
         await queue.reschedule(session, post, max(when, now), now)
         return "Rescheduled."
 
-    changed, note = await _change(context, client, _post_id(meta.get("post_id")), change)
-    response_url = meta.get("response_url")
-    if not response_url:
+    changed, note = await _change(runtime, db, workspace, person, context.user_id, origin.post_id, change)
+    if not origin.response_url:
         return
     if changed:
-        await show_at(context, client, response_url, note)
+        await show_at(db, workspace, person, context.user_id, origin.response_url, note)
     else:
-        await AsyncWebhookClient(response_url).send(response_type="ephemeral", replace_original=False, text=note)
+        await AsyncWebhookClient(origin.response_url).send(response_type="ephemeral", replace_original=False,
+                                                           text=note)
 
 
 SUBCOMMANDS = {"queue": queue_command}

@@ -8,9 +8,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
-from bot.handlers.people import person
+from bot.handlers import forms
 from bot.services import workspaces
-from bot.services.workspaces import WorkspaceSettings, ensure_workspace
+from bot.services.workspaces import WorkspaceSettings
 from bot.views.settings import APPROVAL_REQUIRED, NO_GROUP, SELF_APPROVAL, settings_modal
 
 log = logging.getLogger(__name__)
@@ -43,17 +43,13 @@ async def _usergroups(client) -> list[tuple[str, str]] | None:
                    if g.get("id") and not g.get("date_delete")), key=lambda g: g[1].lower())
 
 
-async def settings_command(ack, command, context, client, respond, **_) -> None:
+async def settings_command(ack, command, client, respond, workspace, person, **_) -> None:
     await ack()
-    if not (await person(client, context.user_id)).is_admin:
+    if not (await person()).is_admin:
         await respond(response_type="ephemeral", text=ADMINS_ONLY)
         return
     groups = await _usergroups(client)
-    runtime = context["runtime"]
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        view = settings_modal(workspace, groups)
-        await session.commit()
+    view = settings_modal(await workspace(), groups)
     try:
         await client.views_open(trigger_id=command["trigger_id"], view=view)
     except SlackApiError as exc:
@@ -63,9 +59,8 @@ async def settings_command(ack, command, context, client, respond, **_) -> None:
 def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
     """The submitted settings; a part the modal did not show keeps its current value."""
 
-    def field(block_id: str, action_id: str) -> dict | None:
-        block = values.get(block_id)
-        return None if block is None else (block.get(action_id) or {})
+    def field(block_id: str, action_id: str) -> dict | None:  # None: the modal did not show this part
+        return forms.field(values, block_id, action_id) if block_id in values else None
 
     read = WorkspaceSettings(**vars(current))
     if (managers := field(ids.SETTINGS_MANAGERS_BLOCK, ids.SETTINGS_MANAGERS_INPUT)) is not None:
@@ -101,24 +96,18 @@ def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
     return read
 
 
-async def settings_submitted(ack, view, context, client) -> None:
-    values = (view.get("state") or {}).get("values") or {}
-    runtime = context["runtime"]
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        submitted = _read(values, workspaces.settings_of(workspace))
-        await session.commit()
+async def settings_submitted(ack, view, db, workspace, person) -> None:
+    here = await workspace()
+    submitted = _read(forms.values_of(view), workspaces.settings_of(here))
     problems = workspaces.settings_problems(submitted)
     if problems:
         await ack(response_action="errors", errors={ERROR_BLOCKS[k]: v for k, v in problems.items()})
         return
-    if not (await person(client, context.user_id)).is_admin:  # rights may have changed since the modal opened
+    if not (await person()).is_admin:  # rights may have changed since the modal opened
         await ack(response_action="errors", errors={ids.SETTINGS_MANAGERS_BLOCK: ADMINS_ONLY})
         return
-    async with runtime.sessions() as session:
-        workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        workspaces.apply_settings(workspace, submitted)
-        await session.commit()
+    async with db() as session:
+        await workspaces.save_settings(session, here.id, submitted)
     await ack()
 
 

@@ -132,6 +132,11 @@ async def card_post(session: AsyncSession, workspace_id: int, channel_id: str, t
                                                    Post.review_channel_id == channel_id, Post.review_ts == ts))
 
 
+async def status_in(session: AsyncSession, workspace_id: int, post_id: int) -> PostStatus | None:
+    """A post's status, when the post is the workspace's."""
+    return await session.scalar(select(Post.status).where(Post.id == post_id, Post.workspace_id == workspace_id))
+
+
 async def _seen(session: AsyncSession, event_id: str | None) -> bool:
     return bool(event_id) and await session.scalar(
         select(ApprovalDecision.id).where(ApprovalDecision.slack_event_id == event_id)) is not None

@@ -28,7 +28,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from aiohttp import web
 from PIL import Image
 from sqlalchemy import select
@@ -36,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import media
-from bot.media import MediaError
+from bot.media import MediaError  # noqa: F401  (callers catch it from here)
 from bot.platforms.base import MediaFacts, MediaLimits, MediaPayload
 from bot.storage import crypto
 from bot.storage.models import MediaItem
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_SLACK_FILE_BYTES = 10 * 1024 * 1024  # Slack's file_input takes files up to 10 MB each
 LINK_LIFETIME = 2 * 24 * 3600  # seconds a media link works: long enough for a platform's slow fetch
 CHUNK_BYTES = 256 * 1024  # what MediaPayload.read() and the download hand over at a time
 ORIGINAL = "o"  # the variant name of the stored bytes themselves
@@ -280,42 +278,6 @@ def _needs_conversion(item: MediaItem, limits: MediaLimits | None) -> bool:
 
 
 # ---- Slack ----------------------------------------------------------------------------------------
-
-
-async def download_slack_file(http: httpx.AsyncClient, file: dict[str, Any], bot_token: str,
-                              max_bytes: int = MAX_SLACK_FILE_BYTES) -> bytes:
-    """The bytes of a file submitted through a modal's file_input, fetched with the bot token. Refuses,
-    in plain words, a file over `max_bytes` (without reading it all) and Slack's HTML login page
-    (what Slack answers when the token may not read files)."""
-    name = f"“{file.get('name') or file.get('title') or file.get('id') or 'the file'}”"
-    url = file.get("url_private_download") or file.get("url_private")
-    if not url:
-        raise MediaError(f"Slack did not say where to fetch {name}; attach it again.")
-    limit_text = f"{max_bytes / 1024 / 1024:g} MB"
-    if isinstance(file.get("size"), int) and file["size"] > max_bytes:
-        raise MediaError(f"{name} is larger than {limit_text}; attach a smaller file.")
-    try:
-        async with http.stream("GET", url, headers={"Authorization": f"Bearer {bot_token}"},
-                               follow_redirects=True) as response:
-            if response.status_code != 200:
-                raise MediaError(f"Slack did not hand over {name} (HTTP {response.status_code}); "
-                                 "attach it again.")
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type in ("text/html", "application/xhtml+xml"):
-                raise MediaError(f"Slack did not hand over {name}: reinstall the app so it has the files:read "
-                                 "permission, then attach the file again.")
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise MediaError(f"{name} is larger than {limit_text}; attach a smaller file.")
-            buf = bytearray()
-            async for chunk in response.aiter_bytes(CHUNK_BYTES):
-                buf += chunk
-                if len(buf) > max_bytes:
-                    raise MediaError(f"{name} is larger than {limit_text}; attach a smaller file.")
-    except httpx.HTTPError as exc:
-        raise MediaError(f"Slack could not be reached to fetch {name} ({exc.__class__.__name__}); "
-                         "try again in a moment.") from None
-    return bytes(buf)
 
 
 # ---- serving media links ------------------------------------------------------------------------

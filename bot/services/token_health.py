@@ -86,7 +86,7 @@ WORKING = (ConnectionStatus.ACTIVE, ConnectionStatus.EXPIRING)  # ERROR: unknown
 
 @dataclass(frozen=True)
 class AlertNote:
-    """An alert as its message shows it (bot/views/alerts.py renders it, bot/handlers/alerts.py sends it)."""
+    """An alert as its message shows it (bot/views/alerts.py renders it, bot/messages/alerts.py sends it)."""
 
     alert_id: int
     team_id: str

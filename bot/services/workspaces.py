@@ -147,3 +147,10 @@ def apply_settings(workspace: Workspace, settings: WorkspaceSettings) -> None:
     workspace.expiry_warning_days = sorted({int(d) for d in settings.expiry_warning_days if int(d) > 0},
                                            reverse=True)
     workspace.default_timezone = settings.default_timezone.strip()
+
+
+async def save_settings(session: AsyncSession, workspace_id: int, settings: WorkspaceSettings) -> None:
+    """`apply_settings` to the workspace's row. The caller commits."""
+    workspace = await session.get(Workspace, workspace_id)
+    if workspace is not None:
+        apply_settings(workspace, settings)

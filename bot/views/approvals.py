@@ -3,11 +3,11 @@ is told in the card's thread."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
 from bot import ids
+from bot.payloads import CardRef, ReviewComment
 from bot.services.approvals import DecisionLine, ReviewCard, ReviewSummary, TargetPreview
 from bot.storage.models import Decision, PostStatus
 from bot.views.connect import esc, local_time
@@ -151,7 +151,7 @@ def review_card(card: ReviewCard, thumbnails: bool = True) -> list[dict]:
             lines.insert(0, f"_{len(card.decisions) - len(shown)} earlier decisions not shown_")
         blocks.append(_context("\n".join(lines)))
     if card.status is PostStatus.PENDING_APPROVAL:
-        value = f"{card.post_id}:{card.version}"
+        value = CardRef(card.post_id, card.version).encode()
         blocks.append({"type": "actions", "block_id": f"review_{card.post_id}", "elements": [
             _button("Approve", ids.REVIEW_APPROVE, value, "primary"),
             _button("Request changes", ids.REVIEW_REQUEST_CHANGES, value),
@@ -197,7 +197,7 @@ def comment_modal(post_id: int, version: int, decision: Decision) -> dict:
         "type": "modal", "callback_id": ids.REVIEW_COMMENT_VIEW,
         "title": _plain("Request changes" if changes else "Reject post"),
         "submit": _plain("Send" if changes else "Reject"), "close": _plain("Cancel"),
-        "private_metadata": json.dumps({"post_id": post_id, "version": version, "decision": decision.value}),
+        "private_metadata": ReviewComment(post_id, version, decision).encode(),
         "blocks": [{"type": "input", "block_id": ids.REVIEW_COMMENT_BLOCK, "optional": not changes,
                     "label": _plain("What should change?" if changes else "Why? (shown to the author)"),
                     "element": element,

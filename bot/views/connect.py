@@ -4,12 +4,12 @@ accounts list with its buttons, the permissions page, and the callback's browser
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import ids
+from bot.payloads import BlueskyOrigin
 from bot.platforms.base import Scope
 from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS, PlatformInfo
 from bot.services.connecting import Candidate, Connected, ConnectionSummary, ConnectLink, short_scope
@@ -114,7 +114,7 @@ def bluesky_handle_modal(channel_id: str | None) -> dict:
         "title": {"type": "plain_text", "text": "Connect Bluesky"},
         "submit": {"type": "plain_text", "text": "Continue"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"channel_id": channel_id}),
+        "private_metadata": BlueskyOrigin(channel_id).encode(),
         "blocks": [{
             "type": "input", "block_id": ids.BLUESKY_HANDLE_BLOCK,
             "label": {"type": "plain_text", "text": "Your Bluesky handle"},

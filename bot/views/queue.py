@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from bot import ids
+from bot.payloads import RescheduleOrigin
 from bot.services.queue import QueueItem
 from bot.storage.models import PostStatus
 from bot.views.approvals import queue_review
@@ -75,6 +75,6 @@ def reschedule_modal(post_id: int, current, response_url: str | None) -> dict:
         picker["initial_date_time"] = int(current.timestamp())
     return {"type": "modal", "callback_id": ids.QUEUE_RESCHEDULE_VIEW, "title": _plain("Reschedule"),
             "submit": _plain("Save"), "close": _plain("Close"),
-            "private_metadata": json.dumps({"post_id": post_id, "response_url": response_url}),
+            "private_metadata": RescheduleOrigin(post_id, response_url).encode(),
             "blocks": [{"type": "input", "block_id": ids.QUEUE_AT_BLOCK, "label": _plain("Publish at"),
                         "element": picker, "hint": _plain("In your own time zone.")}]}

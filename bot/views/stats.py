@@ -3,7 +3,6 @@ the digest subscription modal and the list of digests."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -161,7 +160,7 @@ def _option(text: str, value: str) -> dict:
 
 
 def subscribe_modal(channel_id: str | None, tz: str, accounts: Sequence[tuple[int, str]],
-                    platforms: Sequence[registry.PlatformInfo], metadata: Mapping[str, str | None]) -> dict:
+                    platforms: Sequence[registry.PlatformInfo], metadata: str) -> dict:
     channel = {"type": "conversations_select", "action_id": ids.DIGEST_CHANNEL_INPUT,
                "filter": {"include": ["public", "private"], "exclude_bot_users": True}}
     if channel_id and channel_id[:1] in ("C", "G"):
@@ -207,7 +206,7 @@ def subscribe_modal(channel_id: str | None, tz: str, accounts: Sequence[tuple[in
                                "options": [_option(p.name[:75], p.key) for p in platforms]}})
     return {"type": "modal", "callback_id": ids.DIGEST_SUBSCRIBE_VIEW, "title": _plain("Analytics digest"),
             "submit": _plain("Subscribe"), "close": _plain("Cancel"),
-            "private_metadata": json.dumps(dict(metadata))[:3000], "blocks": blocks}
+            "private_metadata": metadata[:3000], "blocks": blocks}
 
 
 def scope_text(sub: DigestSubscription, names: Mapping[int, str]) -> str:

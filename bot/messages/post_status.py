@@ -1,0 +1,59 @@
+"""A post's status message: the one Slack message that follows a post from acceptance to its last platform's
+result (where it was composed, or the author's DM), posted once and then updated in place."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.services import publishing, renditions
+from bot.services.media_store import MediaStore
+from bot.storage.models import Post, Workspace
+from bot.views.posts import status_message
+
+log = logging.getLogger(__name__)
+
+
+async def update_post_message(runtime, post_id: int) -> None:
+    """Post or update the one message that follows a post (where it was composed, or the author's DM)."""
+    async with runtime.sessions() as session:
+        post = await session.get(Post, post_id)
+        workspace = await session.get(Workspace, post.workspace_id)
+        lines = await publishing.target_lines(session, post_id)
+        optimising = await renditions.post_progress(session, post_id, runtime.adapters)
+        cover = await renditions.cover_link(session, MediaStore.from_settings(runtime.settings), post)
+        blocks = status_message(post.status, post.text, post.scheduled_at, post.timezone, lines,
+                                optimising=optimising, cover_url=cover)
+        text = f"Post {post.status.value}: {post.text[:100]}"
+        client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
+        if client is None:
+            return
+
+        async def send(blocks: list[dict]):
+            if post.message_ts and post.channel_id:
+                await client.chat_update(channel=post.channel_id, ts=post.message_ts, blocks=blocks, text=text)
+                return None
+            try:
+                return await client.chat_postMessage(channel=post.channel_id or post.author_user_id, blocks=blocks,
+                                                     text=text)
+            except SlackApiError as exc:
+                if exc.response.get("error") not in ("not_in_channel", "channel_not_found", "is_archived"):
+                    raise
+                # The bot cannot write where the post was composed: the author's DM always works.
+                return await client.chat_postMessage(channel=post.author_user_id, blocks=blocks, text=text)
+
+        try:
+            try:
+                sent = await send(blocks)
+            except SlackApiError as exc:
+                if not cover or exc.response.get("error") != "invalid_blocks":
+                    raise
+                # Slack could not fetch the cover frame (PUBLIC_URL is not reachable from the internet).
+                sent = await send(status_message(post.status, post.text, post.scheduled_at, post.timezone, lines,
+                                                 optimising=optimising))
+            if sent is not None:
+                post.channel_id, post.message_ts = sent["channel"], sent["ts"]
+                await session.commit()
+        except SlackApiError as exc:
+            log.warning("Could not update the message of post %s: %s", post_id, exc.response.get("error"))

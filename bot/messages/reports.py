@@ -1,0 +1,182 @@
+"""Reports Picmim posts into channels: analytics digests (sent by a periodic job from any process, once:
+`bot.services.digests` leases) and reports shared from `/picmim stats`, with their chart uploaded through
+Slack's external upload (`files_upload_v2`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import charts
+from bot.services import analytics, digests
+from bot.services.digests import Run
+from bot.storage.models import DigestSubscription, Workspace, utcnow
+from bot.views import stats as views
+from bot.views.connect import local_date
+
+log = logging.getLogger(__name__)
+
+TITLES = {"daily": "Daily digest", "weekly": "Weekly digest", "monthly": "Monthly digest"}
+COMPARED = {"daily": "the day before", "weekly": "the week before", "monthly": "the month before"}
+CHART_NOTE = ("The chart shows followers and engagement (likes, comments, shares… on posts sent with Picmim) "
+              "over the period, one line per account.")
+NO_CHART_HERE = ("The chart could not be attached: Picmim is not a member of this channel. Invite it with "
+                 "`/invite @Picmim` to get the chart next time.")
+# Slack errors that mean nothing was shared and trying again soon may work.
+PASSING = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+# ---- posting a report into a channel -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    ok: bool
+    with_chart: bool = False
+    error: str | None = None  # in words, for the subscription's list or the person who shared
+    retry: bool = False  # nothing reached the channel and trying again soon may work
+
+
+def _refusal(channel_id: str, error: str | None) -> Delivery:
+    if error in PASSING:
+        return Delivery(False, error="Slack was busy and did not take the digest; Picmim tries again.", retry=True)
+    if error in ("channel_not_found", "is_archived", "invalid_channel"):
+        return Delivery(False, error=f"The channel <#{channel_id}> is gone or archived, or Picmim cannot see it "
+                                     "(a private channel needs `/invite @Picmim`).")
+    if error == "not_in_channel":
+        return Delivery(False, error=f"Picmim is not a member of <#{channel_id}>: invite it with `/invite @Picmim`.")
+    return Delivery(False, error=f"Slack refused the message ({error}).")
+
+
+async def deliver(client: AsyncWebClient, channel_id: str, blocks: list[dict], text: str, chart: bytes | None = None,
+                  chart_name: str = "", chart_title: str = "", chart_alt: str = "",
+                  blocks_without_chart: list[dict] | None = None) -> Delivery:
+    """One message in the channel: the blocks with the chart attached (Slack's external upload shares the
+    file with the blocks as its message), or the blocks alone when there is no chart, or
+    `blocks_without_chart` when Picmim may write in the channel (chat:write.public) but not share files."""
+    if chart is not None:
+        try:
+            await client.files_upload_v2(channel=channel_id, file=chart, filename=chart_name, title=chart_title,
+                                         alt_txt=chart_alt[:1000], blocks=json.dumps(blocks))
+            return Delivery(True, with_chart=True)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error != "not_in_channel":
+                return _refusal(channel_id, error)
+            blocks = blocks_without_chart or blocks
+        except SlackRequestError as exc:  # the bytes were refused before anything was shared
+            log.warning("Uploading a chart failed: %s", exc)
+            return Delivery(False, error="Slack did not take the chart; Picmim tries again.", retry=True)
+    try:
+        await client.chat_postMessage(channel=channel_id, blocks=blocks, text=text)
+    except SlackApiError as exc:
+        return _refusal(channel_id, exc.response.get("error"))
+    return Delivery(True)
+
+
+def chart_lines(report: analytics.Report) -> list[charts.Line]:
+    """One line per account, in report order (so its colour is `charts.color(its index)`)."""
+    return [charts.Line(f"{a.platform_name} · {a.name}", a.followers, a.engagement, a.followers_label)
+            for a in report.accounts]
+
+
+async def draw(report: analytics.Report, tz: str, title: str) -> bytes | None:
+    if not report.has_chart_data:
+        return None
+    # Drawing takes a moment of CPU: in a thread, so the event loop keeps answering Slack.
+    heading = f"{title}: {local_date(report.start, tz)} → {local_date(report.end, tz)}"
+    return await asyncio.to_thread(charts.growth_chart, chart_lines(report), report.start, report.end, tz, heading)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A report ready to go: its blocks with and without the chart, and the chart itself."""
+
+    blocks: list[dict]
+    blocks_without_chart: list[dict]
+    text: str
+    chart: bytes | None
+    chart_name: str
+    chart_title: str
+    chart_alt: str
+
+
+async def prepare(report: analytics.Report, tz: str, title: str, compared_with: str,
+                  intro: str | None = None) -> Prepared:
+    chart = await draw(report, tz, title)
+
+    def blocks(note: str | None) -> list[dict]:
+        built = views.report_blocks(report, tz, title, compared_with=compared_with, chart_note=note)
+        if intro:
+            built.insert(2, {"type": "context", "elements": [{"type": "mrkdwn", "text": intro}]})
+        return built
+
+    day = local_date(report.end, tz).replace(" ", "-")
+    return Prepared(blocks(CHART_NOTE if chart else None), blocks(NO_CHART_HERE), views.report_text(report, title, tz),
+                    chart, f"picmim-{title.lower().replace(' ', '-')}-{day}.png", f"{title}, {day}",
+                    f"Followers and engagement per account, {views.period_text(report.start, report.end, tz)}")
+
+
+async def send_prepared(client: AsyncWebClient, channel_id: str, prepared: Prepared) -> Delivery:
+    return await deliver(client, channel_id, prepared.blocks, prepared.text, prepared.chart, prepared.chart_name,
+                         prepared.chart_title, prepared.chart_alt, blocks_without_chart=prepared.blocks_without_chart)
+
+
+async def post_report(client: AsyncWebClient, channel_id: str, report: analytics.Report, tz: str, title: str,
+                      compared_with: str, intro: str | None = None) -> Delivery:
+    return await send_prepared(client, channel_id, await prepare(report, tz, title, compared_with, intro))
+
+
+# ---- the job ------------------------------------------------------------------------------------------------
+
+
+class DigestSender:
+    """Sends the due digests. One per process; `tick()` is what the scheduler calls."""
+
+    def __init__(self, runtime, clock: Callable[[], datetime] = utcnow):
+        self.runtime, self.clock = runtime, clock
+
+    async def tick(self) -> list[Delivery]:
+        sessions = self.runtime.sessions
+        async with sessions() as session:
+            await digests.settle_lapsed(session, self.clock())
+        async with sessions() as session:
+            runs = await digests.claim_due(session, self.clock())
+        return [await self.send(run) for run in runs]
+
+    async def send(self, run: Run) -> Delivery:
+        sessions = self.runtime.sessions
+        try:
+            async with sessions() as session:
+                sub = await session.get(DigestSubscription, run.subscription_id)
+                if sub is None:
+                    return Delivery(False, error="unsubscribed meanwhile")
+                workspace = await session.get(Workspace, sub.workspace_id)
+                report = await analytics.build_report(session, workspace.id, run.start, run.end,
+                                                      account_ids=sub.account_ids or None,
+                                                      platforms=sub.platforms or None)
+                channel_id, tz, frequency = sub.channel_id, sub.timezone, sub.frequency
+                await session.commit()
+            client = await self.runtime.slack_client(workspace.team_id, workspace.enterprise_id)
+            if client is None:
+                delivery = Delivery(False, error="Picmim is no longer installed in this workspace.")
+            else:
+                # Everything is ready before the mark: a process that dies drawing leaves the digest due.
+                prepared = await prepare(report, tz, TITLES[frequency], COMPARED[frequency])
+                async with sessions() as session:
+                    if not await digests.start_sending(session, run, self.clock()):
+                        return Delivery(False, error="another process took over this digest")
+                delivery = await send_prepared(client, channel_id, prepared)
+        except Exception:  # one bad digest must not stop the others; it may have been sent: never resent
+            log.exception("Sending digest %s failed", run.subscription_id)
+            delivery = Delivery(False, error="Something went wrong inside Picmim while sending this digest.")
+        async with sessions() as session:
+            await digests.finish(session, run, self.clock(), None if delivery.ok else delivery.error, delivery.retry)
+        if delivery.ok:
+            log.info("Digest %s sent for %s", run.subscription_id, run.end.isoformat())
+        return delivery

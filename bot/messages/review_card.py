@@ -1,0 +1,161 @@
+"""A post's review card in the approval channel: posted when a post waits for approval, brought up to date in
+place as decisions come in or the post is edited, and the author's notices about the review."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+
+from bot.messages.post_status import update_post_message
+from bot.services import approvals
+from bot.services.approvals import Outcome
+from bot.services.media_store import ORIGINAL, MediaStore
+from bot.storage.models import Decision, Post, PostStatus, Workspace
+from bot.views import approvals as views
+
+log = logging.getLogger(__name__)
+
+CARD_LINK_LIFETIME = 120 * 24 * 3600  # seconds a thumbnail on a card works; Slack keeps its own copy anyway
+CANNOT_POST = ("not_in_channel", "channel_not_found", "is_archived")
+CARD_GONE = ("message_not_found", "cant_update_message", *CANNOT_POST)
+
+
+async def _card(runtime, post_id: int) -> tuple[Post, Workspace, approvals.ReviewCard]:
+    store = MediaStore.from_settings(runtime.settings)
+
+    def thumbnail(item) -> str:
+        return store.link(item.sha256, ORIGINAL, item.mimetype, lifetime=CARD_LINK_LIFETIME)
+
+    async with runtime.sessions() as session:
+        post = await session.get(Post, post_id)
+        workspace = await session.get(Workspace, post.workspace_id)
+        card = await approvals.review_card(session, workspace, post_id, runtime.adapters, thumbnail)
+        await session.commit()
+    return post, workspace, card
+
+
+async def _show(client: AsyncWebClient, channel: str, ts: str | None, card: approvals.ReviewCard):
+    """Post the card, or update it where it is."""
+    for thumbnails in (True, False):
+        blocks, text = views.review_card(card, thumbnails), views.card_text(card)
+        try:
+            if ts:
+                return await client.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
+            return await client.chat_postMessage(channel=channel, blocks=blocks, text=text)
+        except SlackApiError as exc:
+            # Slack refuses a message whose pictures it cannot fetch (PUBLIC_URL not reachable from Slack):
+            # the card goes without thumbnails rather than not at all.
+            if not thumbnails or exc.response.get("error") != "invalid_blocks" or not any(
+                    m.thumbnail_url for m in card.media):
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _reply(client: AsyncWebClient, channel: str, thread_ts: str | None, text: str) -> None:
+    try:
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+    except SlackApiError as exc:
+        log.warning("Could not post a reply about a review in %s: %s", channel, exc.response.get("error"))
+
+
+async def tell_author(client: AsyncWebClient, post: Post, text: str, on_card: bool = True) -> None:
+    """In the card's thread (approvers follow it) and, where it lives elsewhere, in the thread of the post's
+    status message (the author surely sees that one); the author's DM when there is neither."""
+    places = []
+    if on_card and post.review_channel_id and post.review_ts:
+        places.append((post.review_channel_id, post.review_ts))
+    if post.channel_id and post.message_ts and post.channel_id != post.review_channel_id:
+        places.append((post.channel_id, post.message_ts))
+    for channel, ts in places or [(post.author_user_id, None)]:
+        await _reply(client, channel, ts, text)
+
+
+async def send_for_review(runtime, post_id: int) -> None:
+    """After a post was accepted or edited: post its review card when it waits for approval, or bring its
+    card up to date in place (an edit re-opens the review)."""
+    async with runtime.sessions() as session:
+        status = await session.scalar(select(Post.status).where(Post.id == post_id))
+        await session.commit()
+    if status is not PostStatus.PENDING_APPROVAL:
+        return
+    try:
+        post, workspace, card = await _card(runtime, post_id)
+        client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
+        if client is None:
+            return
+        if post.review_channel_id and post.review_ts:
+            try:
+                await _show(client, post.review_channel_id, post.review_ts, card)
+            except SlackApiError as exc:
+                if exc.response.get("error") not in CARD_GONE:
+                    raise
+                log.info("The review card of post %s is gone (%s): posting a new one", post_id,
+                         exc.response.get("error"))
+            else:
+                had_approvals = any(d.decision is Decision.APPROVE and d.version < card.version
+                                    for d in card.decisions)
+                await _reply(client, post.review_channel_id, post.review_ts,
+                             views.reopened_reply(post.author_user_id, card.version, had_approvals))
+                return
+        channel = workspace.approval_channel_id
+        if not channel:
+            await tell_author(client, post, views.card_failed(None, None), on_card=False)
+            return
+        try:
+            sent = await _show(client, channel, None, card)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in CANNOT_POST:
+                raise
+            log.warning("Could not post the review card of post %s in %s: %s", post_id, channel, error)
+            await tell_author(client, post, views.card_failed(channel, error), on_card=False)
+            return
+        async with runtime.sessions() as session:
+            await approvals.set_card(session, post_id, sent["channel"], sent["ts"])
+            await session.commit()
+    except SlackApiError as exc:
+        log.warning("Could not show the review card of post %s: %s", post_id, exc.response.get("error"))
+
+
+async def refresh(runtime, client: AsyncWebClient, post_id: int) -> tuple[Post, approvals.ReviewCard]:
+    post, _workspace, card = await _card(runtime, post_id)
+    if post.review_channel_id and post.review_ts:
+        try:
+            await _show(client, post.review_channel_id, post.review_ts, card)
+        except SlackApiError as exc:
+            log.warning("Could not update the review card of post %s: %s", post_id, exc.response.get("error"))
+    return post, card
+
+
+async def refresh_card(runtime, post_id: int) -> None:
+    """Bring a post's review card up to date after a change made elsewhere (the queue's Cancel or
+    Reschedule): a cancelled post's card loses its buttons."""
+    async with runtime.sessions() as session:
+        post = await session.get(Post, post_id)
+        workspace = await session.get(Workspace, post.workspace_id) if post is not None else None
+        await session.commit()
+    if post is None or not post.review_ts:
+        return
+    client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
+    if client is not None:
+        await refresh(runtime, client, post_id)
+
+
+async def after_decision(runtime, client: AsyncWebClient, outcome: Outcome) -> None:
+    """Show what a decision changed: the card, the post's status message, and the author's notice."""
+    stale = outcome.refusal is not None and outcome.status not in (None, PostStatus.PENDING_APPROVAL)
+    if not outcome.recorded and not stale:
+        return
+    post, card = await refresh(runtime, client, outcome.post_id)  # a stale card loses its buttons too
+    if not outcome.finished:
+        return
+    await update_post_message(runtime, outcome.post_id)
+    if outcome.decision is Decision.APPROVE:
+        text = views.approved_reply(post.author_user_id, card.approvers, post.scheduled_at, outcome.published_now,
+                                    outcome.late)
+    else:
+        text = views.returned_reply(post.author_user_id, card.decisions[-1])
+    await tell_author(client, post, text)
