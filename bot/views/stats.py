@@ -227,9 +227,10 @@ def subscribed_text(sub: DigestSubscription, names: Mapping[int, str], created: 
 
 def digest_list(subs: Sequence[DigestSubscription], names: Mapping[int, str], viewer_tz: str | None,
                 note: str = "") -> list[dict]:
+    """`note` is Picmim's own sentence (its channel and user mentions must stay links), never a platform's text."""
     blocks: list[dict] = [{"type": "header", "text": _plain("Analytics digests")}]
     if note:
-        blocks.append(_context(esc(note)))
+        blocks.append(_context(note))
     if not subs:
         blocks.append(_section("No digests yet. Set one up with `/picmim digest subscribe`."))
         return blocks
