@@ -27,7 +27,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.tiktok import TikTokAdapter
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.media import make_image, make_video, payload
 from tests.fakes.tiktok import FakeTikTok
 from tests.platform_fixtures import without_sleeping

@@ -17,7 +17,7 @@ from bot.platforms.meta_graph import INSTAGRAM_VIDEO
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter
 from bot.platforms.tiktok import VIDEO as TIKTOK_VIDEO
 from bot.platforms.x import LIMITS as X_LIMITS
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.media import make_clip
 
 MP4_ONLY = MediaLimits("video", ("video/mp4",), faststart=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 # ---- limits, as data --------------------------------------------------------------------------
 

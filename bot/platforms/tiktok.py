@@ -57,7 +57,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
 from bot.platforms.validation import Checker, cover_time
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 NAME = "TikTok"
 AUTHORIZE_URL = "https://www.tiktok.com/v2/auth/authorize/"

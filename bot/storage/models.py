@@ -27,7 +27,8 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from bot.storage.crypto import EncryptedSecret, EncryptedText, Secret
+from bot.secret import Secret
+from bot.storage.crypto import EncryptedSecret, EncryptedText
 
 
 def utcnow() -> datetime:
