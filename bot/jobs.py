@@ -22,7 +22,7 @@ from bot.services.token_health import TokenHealth
 from bot.storage.models import Account, MediaItem, Post, PostMedia
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from bot.storage import db
 from bot.views import connect as connect_views
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
