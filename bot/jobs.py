@@ -10,16 +10,13 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select
 
 from bot.handlers.alerts import SlackAlerts
 from bot.handlers.posts import update_post_message
-from bot.platforms.base import Adapter
-from bot.services import renditions
-from bot.services.media_store import MediaStore
+from bot.media import renditions, source
+from bot.media.store import MediaStore
 from bot.services.publishing import Publisher
 from bot.services.token_health import TokenHealth
-from bot.storage.models import Account, MediaItem, Post, PostMedia
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -28,26 +25,8 @@ log = logging.getLogger(__name__)
 
 
 def media_source(runtime: Runtime):
-    """The post's attachments, made to fit the platform and account being published to: pictures converted
-    here, videos as their optimised copies (MediaNotReady while one is being made)."""
-    store = MediaStore.from_settings(runtime.settings)
-
-    async def media(session, post: Post, adapter: Adapter, account: Account):
-        rows = (await session.execute(select(MediaItem, PostMedia.alt_text).join(
-            PostMedia, PostMedia.media_id == MediaItem.id).where(PostMedia.post_id == post.id)
-            .order_by(PostMedia.position))).all()
-        facts, payloads = [], []
-        for item, alt_text in rows:
-            if item.mimetype.startswith("video/"):
-                payload = await renditions.payload(session, store, item, adapter.video_limits(account.settings or {}),
-                                                   post.options, alt_text)
-            else:
-                payload = await store.payload(item, adapter.limits.image, alt_text=alt_text)
-            facts.append(payload.facts)
-            payloads.append(payload)
-        return facts, payloads
-
-    return media
+    """The publisher's media source (bot.media.source), on this process's media store."""
+    return source.media_source(MediaStore.from_settings(runtime.settings))
 
 
 def build_rendition_worker(runtime: Runtime) -> renditions.RenditionWorker:

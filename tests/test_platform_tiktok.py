@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot import media as pipeline
 from bot.http import build_client
+from bot.media import pictures as pipeline
 from bot.platforms import tiktok
 from bot.platforms.base import (
     AccessRevoked,

@@ -10,8 +10,9 @@ import av
 import pytest
 from PIL import Image
 
-from bot import video
-from bot.media import MediaError, probe
+from bot.media import video
+from bot.media.errors import MediaError
+from bot.media.pictures import probe
 from bot.platforms.base import AccountRef, Draft, MediaLimits
 from bot.platforms.meta_graph import INSTAGRAM_VIDEO
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from bot import ids
 from bot.handlers.people import person
 from bot.handlers.posts import update_post_message
+from bot.media.store import ORIGINAL, MediaStore
 from bot.services import approvals, composing
 from bot.services.approvals import BUTTON, REACTION, Outcome, Reviewer
-from bot.services.media_store import ORIGINAL, MediaStore
 from bot.services.workspaces import ensure_workspace
 from bot.storage.models import Decision, Post, PostStatus, Workspace, utcnow
 from bot.views import approvals as views

@@ -17,11 +17,12 @@ from bot.handlers import approvals as approval_handlers
 from bot.handlers import queue as queue_handlers
 from bot.handlers.people import person
 from bot.handlers.posts import update_post_message
-from bot.media import MediaError
-from bot.services import composing, queue, renditions
+from bot.media import renditions
+from bot.media.errors import MediaError
+from bot.media.store import MediaStore, download_slack_file
+from bot.media.store import facts as media_facts
+from bot.services import composing, queue
 from bot.services.composing import Composition, ModalContext
-from bot.services.media_store import MediaStore, download_slack_file
-from bot.services.media_store import facts as media_facts
 from bot.services.queue import NOT_YOURS, QueueError
 from bot.services.workspaces import ensure_workspace
 from bot.storage.models import MediaItem, Post, utcnow

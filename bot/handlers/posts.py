@@ -8,8 +8,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
-from bot.services import publishing, renditions
-from bot.services.media_store import MediaStore
+from bot.media import renditions
+from bot.media.store import MediaStore
+from bot.services import publishing
 from bot.services.workspaces import ensure_workspace
 from bot.storage.models import Post, Workspace, utcnow
 from bot.views.posts import status_message

@@ -21,7 +21,7 @@ _CODEC_NAMES = {"h264": "H.264", "hevc": "HEVC (H.265)", "vp8": "VP8", "vp9": "V
                 "mpeg4": "MPEG-4 Part 2", "prores": "ProRes", "opus": "Opus", "mp3": "MP3", "vorbis": "Vorbis",
                 "pcm_s16le": "PCM", "ac3": "AC-3", "eac3": "E-AC-3", "alac": "ALAC", "flac": "FLAC"}
 
-# Draft options the compose modal sets for videos (bot.video makes what they allow).
+# Draft options the compose modal sets for videos (bot.media.video makes what they allow).
 OPTIMISE_VIDEO = "optimise_video"  # False: send videos as they are, so what a rendition would fix is refused
 TRIM_VIDEO = "trim_video"  # True: a video too long for a platform is cut to that platform's limit
 COVER_MS = "video_cover_timestamp_ms"  # the cover frame's time (TikTok's name; Instagram's thumb_offset)
@@ -37,7 +37,7 @@ def cover_time(options: Mapping[str, Any] | None, duration: float | None) -> int
     if duration:
         ms = min(ms, max(0, int(duration * 1000) - 100))
     return ms
-# Types the video pipeline reads and can write as MP4 (bot.video.READABLE_TYPES).
+# Types the video pipeline reads and can write as MP4 (bot.media.video.READABLE_TYPES).
 VIDEO_READABLE = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/avi", "video/mpegts")
 
 
@@ -246,7 +246,7 @@ class Checker:
         """A video against the platform's rules. What a rendition fixes without changing what the user meant
         (type, codecs, index, rotation, too large, too high a frame rate; too long only when the user chose
         to cut) is fixable while Optimise video is on, and refused with what to do when it is off."""
-        from bot.video import reduced_fps, size_fixable  # (bot.video reads this module's names)
+        from bot.media.video import reduced_fps, size_fixable  # (bot.media.video reads this module's names)
 
         name = m.filename or "this video"
         optimise = self.options.get(OPTIMISE_VIDEO, True) is not False
