@@ -108,7 +108,7 @@ _picmim: dict = {}
 def picmim_start(folder: str) -> None:
     from cryptography.fernet import Fernet
 
-    from bot.services.media_store import MediaStore
+    from bot.media.store import MediaStore
     from bot.services.workspaces import ensure_workspace
     from bot.storage import crypto, db
 

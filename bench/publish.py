@@ -28,9 +28,9 @@ from aiohttp import web  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from bot.platforms.base import Adapter, Limits, PublishResult, TextLimit  # noqa: E402
+from bot.secret import Secret  # noqa: E402
 from bot.services.publishing import Publisher  # noqa: E402
 from bot.storage import crypto, db  # noqa: E402
-from bot.storage.crypto import Secret  # noqa: E402
 from bot.storage.models import Account, Connection, Post, PostTarget, TargetStatus, Workspace, utcnow  # noqa: E402
 
 CALL_SECONDS = 0.1

@@ -1,4 +1,4 @@
-"""Benchmark: making a video's TikTok/Instagram rendition with Picmim (bot.video, PyAV), against the ffmpeg
+"""Benchmark: making a video's TikTok/Instagram rendition with Picmim (bot.media.video, PyAV), against the ffmpeg
 command line doing the same conversion on this machine.
 
 What it measures
@@ -7,7 +7,7 @@ What it measures
     turned to portrait by the track's display matrix, the index at the end, in a MOV. TikTok and Instagram
     both take at most 60 frames a second, so both get one shared rendition: H.264 High 8-bit 4:2:0 at
     1080×1920 (turned upright), 60 fps, CRF 21 capped at 10 Mbit/s, the AAC copied, an MP4 with its index
-    first. Picmim makes it with `bot.video.make` (as the rendition worker does, reading the new file back
+    first. Picmim makes it with `bot.media.video.make` (as the rendition worker does, reading the new file back
     at the end); the command line with ffmpeg (Debian's package, installed with apt-get if missing) and the
     same filters and x264 settings (its autorotate turns the picture as Picmim does).
     Each side runs in a process of its own, alternating, `--rounds` times (default 2); the ratio uses each
@@ -72,7 +72,7 @@ def make_clip(path: str, seconds: float) -> None:
 
 def plan(path: str):
     """The rendition Picmim plans for TikTok and for Instagram (checked to be the same one)."""
-    from bot import video
+    from bot.media import video
     from bot.platforms.meta_graph import INSTAGRAM_VIDEO
     from bot.platforms.tiktok import VIDEO as TIKTOK_VIDEO
 
@@ -89,7 +89,7 @@ def cpu(who: int) -> float:
 
 def picmim(source: str, target: str) -> tuple[float, float, float]:
     """(seconds, CPU seconds, peak RSS in MB) of making the rendition in this (fresh) process."""
-    from bot import video
+    from bot.media import video
 
     _, rendition = plan(source)
     started, cpu_started = time.perf_counter(), cpu(resource.RUSAGE_SELF)
@@ -101,7 +101,7 @@ def picmim(source: str, target: str) -> tuple[float, float, float]:
 
 def command_line(source: str, target: str) -> tuple[float, float, float]:
     """(seconds, CPU seconds, peak RSS in MB) of ffmpeg making the same rendition."""
-    from bot import video
+    from bot.media import video
 
     _, r = plan(source)
     fps = f"{round(r.fps)}"

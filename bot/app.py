@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import aiohttp
-import httpx
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -14,14 +12,14 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import handlers
 from bot import web as web_routes
 from bot.config import Settings
 from bot.http import build_client
-from bot.platforms.base import Adapter
 from bot.platforms.registry import build_adapters
+from bot.runtime import Runtime
 from bot.storage import crypto, db
 from bot.storage.slack_stores import build_stores
 
@@ -39,34 +37,6 @@ BOT_SCOPES = (
     "usergroups:read",    # approvers given as a user group
     "im:write",           # DM the author or the person who connected an account
 )
-
-
-@dataclass
-class Runtime:
-    """Everything a handler or job may need, built once per process."""
-
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    http: httpx.AsyncClient
-    adapters: dict[str, Adapter]  # platform key -> adapter, for the platforms set up on this install
-    bolt: AsyncApp
-    web: web.Application
-    slack_authorization: SingleWorkspaceAuthorization | None = None  # one-workspace mode only
-
-    async def slack_client(self, team_id: str, enterprise_id: str | None = None) -> AsyncWebClient | None:
-        """A Web API client with the bot token of a workspace, for work outside a Slack request."""
-        if self.slack_authorization is not None:
-            return self.bolt.client
-        bot = await self.bolt.installation_store.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
-        if bot is None or not bot.bot_token:
-            return None
-        return AsyncWebClient(token=bot.bot_token, base_url=self.settings.slack.api_url,
-                              retry_handlers=self.bolt.client.retry_handlers)
-
-    async def close(self) -> None:
-        await self.http.aclose()
-        await self.engine.dispose()
 
 
 def resolve_secret_key(settings: Settings) -> str | None:

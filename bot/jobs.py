@@ -8,76 +8,51 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC
+from functools import partial
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select
 
+from bot.media import renditions, source
+from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts
 from bot.messages.post_status import update_post_message
 from bot.messages.reports import DigestSender
-from bot.platforms.base import Adapter
-from bot.services import renditions
 from bot.services.analytics import MetricSync
-from bot.services.media_store import MediaStore
 from bot.services.publishing import Publisher
 from bot.services.token_health import TokenHealth
-from bot.storage.models import Account, MediaItem, Post, PostMedia
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
+def _owner() -> str:
+    """Who holds a lease: this host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def media_source(runtime: Runtime):
-    """The post's attachments, made to fit the platform and account being published to: pictures converted
-    here, videos as their optimised copies (MediaNotReady while one is being made)."""
-    store = MediaStore.from_settings(runtime.settings)
-
-    async def media(session, post: Post, adapter: Adapter, account: Account):
-        rows = (await session.execute(select(MediaItem, PostMedia.alt_text).join(
-            PostMedia, PostMedia.media_id == MediaItem.id).where(PostMedia.post_id == post.id)
-            .order_by(PostMedia.position))).all()
-        facts, payloads = [], []
-        for item, alt_text in rows:
-            if item.mimetype.startswith("video/"):
-                payload = await renditions.payload(session, store, item, adapter.video_limits(account.settings or {}),
-                                                   post.options, alt_text)
-            else:
-                payload = await store.payload(item, adapter.limits.image, alt_text=alt_text)
-            facts.append(payload.facts)
-            payloads.append(payload)
-        return facts, payloads
-
-    return media
+    """The publisher's media source (bot.media.source), on this process's media store."""
+    return source.media_source(MediaStore.from_settings(runtime.settings))
 
 
 def build_rendition_worker(runtime: Runtime) -> renditions.RenditionWorker:
     """Makes the optimised copies of videos, a few at a time (PICMIM_VIDEO_JOBS), in every process."""
-    owner = f"{socket.gethostname()}:{os.getpid()}"
-
-    async def on_change(post_id: int) -> None:
-        await update_post_message(runtime, post_id)
-
     return renditions.RenditionWorker(runtime.sessions, runtime.adapters, MediaStore.from_settings(runtime.settings),
-                                      owner, concurrency=runtime.settings.video_jobs, on_change=on_change)
+                                      _owner(), concurrency=runtime.settings.video_jobs,
+                                      on_change=partial(update_post_message, runtime))
 
 
 def build_publisher(runtime: Runtime) -> Publisher:
-    owner = f"{socket.gethostname()}:{os.getpid()}"
-
-    async def on_change(post_id: int) -> None:
-        await update_post_message(runtime, post_id)
-
-    return Publisher(runtime.sessions, runtime.adapters, media_source(runtime), owner, on_change=on_change)
+    return Publisher(runtime.sessions, runtime.adapters, media_source(runtime), _owner(),
+                     on_change=partial(update_post_message, runtime))
 
 
 def build_token_health(runtime: Runtime) -> TokenHealth:
-    async def on_post_change(post_id: int) -> None:
-        await update_post_message(runtime, post_id)
-
-    return TokenHealth(runtime.sessions, runtime.adapters, SlackAlerts(runtime), on_post_change=on_post_change)
+    return TokenHealth(runtime.sessions, runtime.adapters, SlackAlerts(runtime),
+                       on_post_change=partial(update_post_message, runtime))
 
 
 def _every(scheduler: AsyncIOScheduler, seconds: float, name: str, tick: Callable[[], Awaitable[object]],

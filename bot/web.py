@@ -11,13 +11,14 @@ from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
+from bot.media import store as media_store
 from bot.platforms import bluesky
-from bot.services import connecting, media_store
+from bot.services import connecting
 from bot.storage import db
 from bot.views import connect as connect_views
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.secret import Secret
 from bot.services import connecting
 from bot.services.workspaces import ensure_workspace, set_managers
 from bot.storage import db
-from bot.storage.crypto import Secret
 from bot.storage.models import (
     Account,
     Connection,

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot import media
+from bot.media import pictures as media
 from bot.platforms import bluesky, tiktok
 from tests.fakes.media import make_image, make_video
 

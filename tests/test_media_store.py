@@ -14,11 +14,11 @@ from cryptography.fernet import Fernet
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot import media
 from bot.handlers import attachments
+from bot.media import pictures as media
+from bot.media import store as media_store
+from bot.media.store import LinkExpired, LinkInvalid, MediaError, MediaStore
 from bot.platforms.meta_graph import INSTAGRAM_IMAGE
-from bot.services import media_store
-from bot.services.media_store import LinkExpired, LinkInvalid, MediaError, MediaStore
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import MediaItem

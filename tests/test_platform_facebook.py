@@ -27,7 +27,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.facebook import FacebookAdapter
 from bot.platforms.registry import FACEBOOK_GROUPS
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.media import jpeg, mp4, png, webm, webp
 from tests.fakes.meta import FB_LONG_LIVED, adapter_config
 from tests.platform_fixtures import meta_fixtures

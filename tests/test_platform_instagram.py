@@ -26,7 +26,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.instagram import InstagramAdapter
 from bot.platforms.oauth import new_state
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.media import jpeg, mp4, png, webm
 from tests.fakes.meta import FB_LONG_LIVED, adapter_config
 from tests.platform_fixtures import meta_fixtures

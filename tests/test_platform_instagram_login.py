@@ -24,7 +24,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.instagram_login import InstagramLoginAdapter
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.media import jpeg, mp4, png
 from tests.fakes.meta import IG_LONG_LIVED, adapter_config
 from tests.platform_fixtures import meta_fixtures

@@ -15,7 +15,7 @@ from bot.platforms.facebook import FacebookAdapter
 from bot.platforms.instagram import InstagramAdapter
 from bot.platforms.instagram_login import InstagramLoginAdapter
 from bot.platforms.meta_graph import regain_seconds
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from bot.views.home import home_view
 
 META_KEYS = {"instagram", "instagram-login", "facebook"}

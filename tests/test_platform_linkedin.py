@@ -21,7 +21,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.linkedin import ADAPTER
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.media import media_payload, mp4, small_image
 from tests.platform_fixtures import connect, consent_code, make_adapter, platform_fake_fixtures

@@ -22,7 +22,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.pinterest import ADAPTER, DEFAULT_RETRY_AFTER
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.media import media_payload, mp4, small_image
 from tests.fakes.pinterest import UPLOAD_HOST, FakePinterest
 from tests.platform_fixtures import connect, consent_code, make_adapter, platform_fake_fixtures

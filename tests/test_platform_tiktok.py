@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot import media as pipeline
 from bot.http import build_client
+from bot.media import pictures as pipeline
 from bot.platforms import tiktok
 from bot.platforms.base import (
     AccessRevoked,
@@ -27,7 +27,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.tiktok import TikTokAdapter
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.media import make_image, make_video, payload
 from tests.fakes.tiktok import FakeTikTok
 from tests.platform_fixtures import without_sleeping

@@ -26,7 +26,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.x import ADAPTER, XAdapter
 from bot.platforms.x_text import weighted_length
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.media import media_payload, mp4, small_image
 from tests.fakes.x import FakeX
 from tests.platform_fixtures import connect, platform_fake_fixtures

@@ -27,7 +27,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.oauth import new_pkce
 from bot.platforms.youtube import YouTubeAdapter
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.media import make_image, make_video, payload
 from tests.fakes.youtube import FakeYouTube
 from tests.platform_fixtures import without_sleeping

@@ -10,9 +10,9 @@ import pytest
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import inspect, select, text
 
+from bot.secret import Secret
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
-from bot.storage.crypto import Secret
 from bot.storage.models import Account, Connection, ConnectionStatus, Post, PostStatus, PostTarget, Workspace
 from bot.storage.slack_stores import build_stores
 

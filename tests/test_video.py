@@ -10,14 +10,15 @@ import av
 import pytest
 from PIL import Image
 
-from bot import video
-from bot.media import MediaError, probe
+from bot.media import video
+from bot.media.errors import MediaError
+from bot.media.pictures import probe
 from bot.platforms.base import AccountRef, Draft, MediaLimits
 from bot.platforms.meta_graph import INSTAGRAM_VIDEO
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter
 from bot.platforms.tiktok import VIDEO as TIKTOK_VIDEO
 from bot.platforms.x import LIMITS as X_LIMITS
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 from tests.fakes.media import make_clip
 
 MP4_ONLY = MediaLimits("video", ("video/mp4",), faststart=True)

@@ -15,19 +15,19 @@ import av
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import jobs, video
+from bot import jobs
 from bot.http import build_client
+from bot.media import renditions, video
+from bot.media.store import MediaStore
 from bot.platforms.base import AdapterConfig, TokenSet
 from bot.platforms.instagram import ADAPTER as InstagramAdapter
 from bot.platforms.meta_graph import Polling
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter
-from bot.services import renditions
+from bot.secret import Secret
 from bot.services.connecting import apply_tokens
-from bot.services.media_store import MediaStore
 from bot.services.publishing import Publisher, retry_target, schedule_targets
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
-from bot.storage.crypto import Secret
 from bot.storage.models import (
     Account,
     Connection,

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from bot.media import MediaError
+from bot.media.errors import MediaError
+from bot.media.store import CHUNK_BYTES, MediaStore
 from bot.services.composing import Attachments
-from bot.services.media_store import CHUNK_BYTES, MediaStore
 
 log = logging.getLogger(__name__)
 

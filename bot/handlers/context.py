@@ -25,7 +25,7 @@ from bot.services.workspaces import ensure_workspace
 from bot.storage.models import Workspace
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 
 @dataclass(frozen=True)

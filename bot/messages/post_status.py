@@ -7,8 +7,9 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.services import publishing, renditions
-from bot.services.media_store import MediaStore
+from bot.media import renditions
+from bot.media.store import MediaStore
+from bot.services import publishing
 from bot.storage.models import Post, Workspace
 from bot.views.posts import status_message
 

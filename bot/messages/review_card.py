@@ -9,10 +9,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
+from bot.media.store import ORIGINAL, MediaStore
 from bot.messages.post_status import update_post_message
 from bot.services import approvals
 from bot.services.approvals import Outcome
-from bot.services.media_store import ORIGINAL, MediaStore
 from bot.storage.models import Decision, Post, PostStatus, Workspace
 from bot.views import approvals as views
 

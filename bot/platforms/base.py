@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 # ---- limits, as data --------------------------------------------------------------------------
 
@@ -60,7 +60,7 @@ class MediaLimits:
     # A width/height outside the range that the media pipeline may scale into it, not a refusal.
     scalable: bool = False
     convertible_from: tuple[str, ...] = ()  # types the media pipeline converts into an accepted one
-    # Videos only (FFmpeg's codec names; empty: any). What breaks these is fixed by a rendition (bot.video).
+    # Videos only (FFmpeg's codec names; empty: any). What breaks these is fixed by a rendition (bot.media.video).
     video_codecs: tuple[str, ...] = ()
     audio_codecs: tuple[str, ...] = ()
     faststart: bool = False  # the index (moov box) must come before the media data

@@ -60,7 +60,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.http_calls import json_answer, json_or_none, retry_after_seconds, send
 from bot.platforms.validation import Checker, count_text
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 NAME = "Bluesky"
 SCOPE = "atproto transition:generic"

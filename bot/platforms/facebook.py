@@ -40,7 +40,7 @@ from bot.platforms.meta_graph import (
 )
 from bot.platforms.registry import BY_KEY
 from bot.platforms.validation import Checker
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 PUBLISH = Scope("pages_manage_posts", "publish posts, photos and videos on your Pages")
 ENGAGEMENT = Scope("pages_read_engagement", "read your Pages' names, followers and the reactions to posts")

@@ -40,7 +40,7 @@ from bot.platforms.meta_graph import (
 )
 from bot.platforms.oauth import authorize_url
 from bot.platforms.registry import BY_KEY
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 BASIC = Scope("instagram_business_basic", "see the account's name, picture and follower count")
 PUBLISH = Scope("instagram_business_content_publish", "publish posts, carousels and Reels")

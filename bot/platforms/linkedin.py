@@ -44,7 +44,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
 from bot.platforms.validation import Checker, human_size
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 API = "https://api.linkedin.com"
 AUTHORIZE_URL = "https://www.linkedin.com/oauth/v2/authorization"

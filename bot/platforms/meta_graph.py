@@ -47,7 +47,7 @@ from bot.platforms.base import (
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
 from bot.platforms.oauth import authorize_url
 from bot.platforms.validation import Checker, cover_time, human_size
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 GRAPH_FACEBOOK = "https://graph.facebook.com"
 GRAPH_INSTAGRAM = "https://graph.instagram.com"

@@ -43,7 +43,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
 from bot.platforms.validation import Checker
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 API = "https://api.pinterest.com/v5"
 AUTHORIZE_URL = "https://www.pinterest.com/oauth/"

@@ -7,13 +7,13 @@ say "not yet available" instead of hiding it. `build_adapters` makes one adapter
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import httpx
 
-    from bot.config import Settings
     from bot.platforms.base import Adapter
 
 
@@ -96,7 +96,23 @@ def adapter_class(info: PlatformInfo) -> type[Adapter]:
     return importlib.import_module(f"bot.platforms.{info.module}").ADAPTER
 
 
-def build_adapters(settings: Settings, http: httpx.AsyncClient) -> dict[str, Adapter]:
+class AdapterSettings(Protocol):
+    """What `build_adapters` reads of the settings (bot.config.Settings), named here because config reads
+    this module's platform list: the two never import each other."""
+
+    @property
+    def platform_credentials(self) -> Mapping[str, Any]: ...  # prefix -> PlatformCredentials
+    @property
+    def public_url(self) -> str: ...
+    @property
+    def meta_graph_version(self) -> str: ...
+    @property
+    def tiktok_video_source(self) -> str: ...
+    def platform_configured(self, credential_prefix: str | None) -> bool: ...
+    def redirect_uri(self, platform_key: str) -> str: ...
+
+
+def build_adapters(settings: AdapterSettings, http: httpx.AsyncClient) -> dict[str, Adapter]:
     """One adapter per platform whose module exists and whose credentials are set (Bluesky needs none)."""
     from bot.platforms.base import AdapterConfig
 

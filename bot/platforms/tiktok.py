@@ -6,7 +6,7 @@ How a post goes out:
 2. Video: `video/init` with FILE_UPLOAD (the bytes are PUT in chunks to the `upload_url` TikTok
    returns) or PULL_FROM_URL (TikTok fetches `PUBLIC_URL/media/…`; the domain must be verified in
    the developer portal). Photos: `content/init` with PULL_FROM_URL only, JPEG or WebP only; the
-   media pipeline (`bot.media.fit_image` with `PHOTO_LIMITS.image`) converts anything else first.
+   media pipeline (`bot.media.pictures.fit_image` with `PHOTO_LIMITS.image`) converts anything else first.
 3. `status/fetch` is polled until PUBLISH_COMPLETE or FAILED; FAILED carries TikTok's reason.
 
 Texts: a video's caption is TikTok's `title` (the draft's text); a photo post has a short `title`
@@ -57,7 +57,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
 from bot.platforms.validation import Checker, cover_time
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 NAME = "TikTok"
 AUTHORIZE_URL = "https://www.tiktok.com/v2/auth/authorize/"

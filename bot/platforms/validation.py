@@ -9,19 +9,14 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from bot.media.names import codec_name, type_name
+from bot.media.video import reduced_fps, size_fixable
 from bot.platforms.base import Counting, Draft, Limits, MediaFacts, MediaLimits, Problem
 
 HASHTAG = re.compile(r"(?<![\w&])#(\w+)", re.UNICODE)
 MENTION = re.compile(r"(?<![\w@])@([\w.]+)", re.UNICODE)
 
-_TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/gif": "GIF",
-               "image/heic": "HEIC", "video/mp4": "MP4", "video/quicktime": "MOV", "video/webm": "WebM",
-               "video/x-matroska": "MKV", "video/avi": "AVI", "video/mpegts": "MPEG-TS"}
-_CODEC_NAMES = {"h264": "H.264", "hevc": "HEVC (H.265)", "vp8": "VP8", "vp9": "VP9", "av1": "AV1", "aac": "AAC",
-                "mpeg4": "MPEG-4 Part 2", "prores": "ProRes", "opus": "Opus", "mp3": "MP3", "vorbis": "Vorbis",
-                "pcm_s16le": "PCM", "ac3": "AC-3", "eac3": "E-AC-3", "alac": "ALAC", "flac": "FLAC"}
-
-# Draft options the compose modal sets for videos (bot.video makes what they allow).
+# Draft options the compose modal sets for videos (bot.media.video makes what they allow).
 OPTIMISE_VIDEO = "optimise_video"  # False: send videos as they are, so what a rendition would fix is refused
 TRIM_VIDEO = "trim_video"  # True: a video too long for a platform is cut to that platform's limit
 COVER_MS = "video_cover_timestamp_ms"  # the cover frame's time (TikTok's name; Instagram's thumb_offset)
@@ -37,7 +32,9 @@ def cover_time(options: Mapping[str, Any] | None, duration: float | None) -> int
     if duration:
         ms = min(ms, max(0, int(duration * 1000) - 100))
     return ms
-# Types the video pipeline reads and can write as MP4 (bot.video.READABLE_TYPES).
+
+
+# Types the video pipeline reads and can write as MP4 (bot.media.video.READABLE_TYPES).
 VIDEO_READABLE = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/avi", "video/mpegts")
 
 
@@ -68,17 +65,8 @@ def _graphemes(text: str) -> int:
     return count
 
 
-def type_name(mimetype: str) -> str:
-    return _TYPE_NAMES.get(mimetype, mimetype.split("/")[-1].upper())
-
-
 def _either(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-
-
-def codec_name(codec: str | None) -> str:
-    """FFmpeg's codec name as people know it: hevc -> HEVC (H.265)."""
-    return _CODEC_NAMES.get(codec or "", (codec or "unknown").upper())
 
 
 def _one_decimal(value: float) -> str:
@@ -246,8 +234,6 @@ class Checker:
         """A video against the platform's rules. What a rendition fixes without changing what the user meant
         (type, codecs, index, rotation, too large, too high a frame rate; too long only when the user chose
         to cut) is fixable while Optimise video is on, and refused with what to do when it is off."""
-        from bot.video import reduced_fps, size_fixable  # (bot.video reads this module's names)
-
         name = m.filename or "this video"
         optimise = self.options.get(OPTIMISE_VIDEO, True) is not False
         trim = bool(self.options.get(TRIM_VIDEO))

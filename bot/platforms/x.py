@@ -41,7 +41,7 @@ from bot.platforms.base import (
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
 from bot.platforms.validation import Checker, human_size
 from bot.platforms.x_text import MAX_WEIGHTED_LENGTH, count, invalid_characters
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 API = "https://api.x.com"
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"

@@ -53,7 +53,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.http_calls import json_answer, json_or_none, retry_after_seconds, send
 from bot.platforms.validation import Checker
-from bot.storage.crypto import Secret
+from bot.secret import Secret
 
 NAME = "YouTube"
 AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"

@@ -21,9 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot.media.store import facts as media_facts
 from bot.platforms import registry
 from bot.platforms.base import Adapter
-from bot.services.media_store import facts as media_facts
 from bot.services.publishing import schedule_targets, settle_post
 from bot.services.workspaces import normalize_reaction
 from bot.storage.models import (

@@ -14,11 +14,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bot.media import renditions
+from bot.media.store import facts as media_facts
 from bot.platforms import registry
 from bot.platforms.base import AccountRef, Adapter, Draft, MediaFacts, Problem
 from bot.platforms.validation import COVER_MS, OPTIMISE_VIDEO, TRIM_VIDEO, human_duration
-from bot.services import queue, renditions
-from bot.services.media_store import facts as media_facts
+from bot.services import queue
 from bot.services.publishing import schedule_targets, settle_post
 from bot.storage.models import (
     Account,
@@ -68,7 +69,7 @@ class Composition:
     variants: dict[str, str] = field(default_factory=dict)  # platform key -> its own text
     first_comment: str | None = None
     when: datetime | None = None  # UTC; None = now
-    optimise_video: bool = True  # make a copy of each video that fits each platform (bot.services.renditions)
+    optimise_video: bool = True  # make a copy of each video that fits each platform (bot.media.renditions)
     trim_video: bool = False  # cut a video too long for a platform to that platform's limit
     cover_seconds: float | None = None  # the video's cover frame (None: the first second)
     privacy_level: str | None = None  # TikTok's "who can see it" (PUBLIC_TO_EVERYONE, SELF_ONLY…)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from bot.media import OPTIMISING, MediaError, MediaNotReady
+from bot.media.errors import OPTIMISING, MediaError, MediaNotReady
 from bot.platforms import registry
 from bot.platforms.base import (
     AccessRevoked,
@@ -61,7 +61,7 @@ CLAIM_LEASE = timedelta(minutes=2)  # a claimed target whose call has not starte
 RENEWAL_WAIT = timedelta(seconds=30)  # a target whose token someone else is renewing tries again after this
 RENEWED, BUSY, PASSING, BROKEN = "renewed", "busy", "passing", "broken"  # how a token renewal went
 
-# Media for one target: the post's attachments made to fit this platform and account (bot.jobs.media_source).
+# Media for one target: the post's attachments made to fit this platform and account (bot.media.source).
 # It raises MediaNotReady while a video's optimised copy is being made, MediaError when one cannot fit.
 MediaSource = Callable[[AsyncSession, Post, Adapter, Account],
                        Awaitable[tuple[list[MediaFacts], list[MediaPayload]]]]

@@ -15,6 +15,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
+from bot.secret import Secret
+
 log = logging.getLogger(__name__)
 
 KEY_FILE_NAME = "picmim.key"
@@ -24,30 +26,6 @@ _cipher: MultiFernet | None = None
 
 class SecretKeyError(Exception):
     """The key cannot be read or created; the message says what to do."""
-
-
-class Secret:
-    """A token that does not show itself: repr, str and f-strings print stars. Use `.reveal()`
-    at the one place the value must go over the wire."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str):
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 def generate_key() -> str:

@@ -27,7 +27,8 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from bot.storage.crypto import EncryptedSecret, EncryptedText, Secret
+from bot.secret import Secret
+from bot.storage.crypto import EncryptedSecret, EncryptedText
 
 
 def utcnow() -> datetime:
@@ -239,7 +240,7 @@ class RenditionStatus(enum.StrEnum):
 
 
 class MediaRendition(Base):
-    """A copy of a video that fits one set of platform rules (bot.video.Rendition, named by its key), made in
+    """A copy of a video that fits one set of platform rules (bot.media.video.Rendition, named by its key), made in
     the background and shared by every post and platform that needs the same one."""
 
     __tablename__ = "media_renditions"
@@ -249,7 +250,7 @@ class MediaRendition(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     media_id: Mapped[int] = mapped_column(ForeignKey("media_items.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(16))
-    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the Rendition, as bot.video reads it back
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the Rendition, as bot.media.video reads it back
     status: Mapped[RenditionStatus] = mapped_column(str_enum(RenditionStatus), default=RenditionStatus.PENDING)
     progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0…1 while working
     attempts: Mapped[int] = mapped_column(Integer, default=0)

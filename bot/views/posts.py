@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import ids
+from bot.media.renditions import ProgressLine
 from bot.services.publishing import TargetLine
-from bot.services.renditions import ProgressLine
 from bot.storage.models import PostStatus, TargetStatus, utcnow
 from bot.views.connect import esc, local_time
 

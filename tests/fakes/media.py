@@ -174,7 +174,7 @@ def media_payload(data: bytes, mimetype: str, *, filename: str = "", alt_text: s
 def payload(data: bytes, kind: str | None = None, url: str | None = None, filename: str = "",
             alt_text: str | None = None, chunk: int = 64 * 1024) -> MediaPayload:
     """A MediaPayload of these bytes, its facts found by bot.media."""
-    from bot import media
+    from bot.media import pictures as media
 
     kind = kind or ("video" if data[4:8] in (b"ftyp", b"moov") or data[:4] == b"\x1aE\xdf\xa3" else "image")
     inspect = media.inspect_video if kind == "video" else media.inspect_image

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, BinaryIO
 
+from bot.media.names import codec_name, type_name
 from bot.platforms.base import MediaFacts, MediaLimits
-from bot.platforms.validation import codec_name, type_name
 
 # The containers a video may come in, by FFmpeg's demuxer names (the first match wins).
 _CONTAINER_TYPES = (("webm", "video/webm"), ("matroska", "video/x-matroska"), ("avi", "video/avi"),

@@ -35,12 +35,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import video
-from bot.media import OPTIMISING, MediaError, MediaNotReady
+from bot.media import video
+from bot.media.errors import OPTIMISING, MediaError, MediaNotReady
+from bot.media.store import MediaStore, facts_of_rendition
+from bot.media.store import facts as media_facts
 from bot.platforms.base import Adapter, MediaFacts, MediaLimits, MediaPayload
 from bot.platforms.validation import OPTIMISE_VIDEO, TRIM_VIDEO, cover_time
-from bot.services.media_store import MediaStore, facts_of_rendition
-from bot.services.media_store import facts as media_facts
 from bot.services.publishing import settle_posts
 from bot.storage.models import (
     Account,

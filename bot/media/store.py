@@ -34,8 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import media
-from bot.media import MediaError  # noqa: F401  (callers catch it from here)
+from bot.media import pictures
 from bot.platforms.base import MediaFacts, MediaLimits, MediaPayload
 from bot.storage import crypto
 from bot.storage.models import MediaItem
@@ -89,7 +88,7 @@ class MediaStore:
             if not self.path(sha).is_file():  # the data folder was cleaned or moved: put the file back
                 await asyncio.to_thread(_write_atomically, self.path(sha), data, True)
             return item
-        found, details = await asyncio.to_thread(media.probe, data, "", filename)
+        found, details = await asyncio.to_thread(pictures.probe, data, "", filename)
         if declared_mimetype and declared_mimetype.split(";")[0].strip().lower() != found.mimetype:
             details["declared_mimetype"] = declared_mimetype
         details.update(kind=found.kind, fps=found.fps, duration=found.duration)
@@ -139,13 +138,13 @@ class MediaStore:
         path = self.path(item.sha256, variant)
         try:
             with path.open("rb") as fh:
-                mimetype = media.sniff_mimetype(fh.read(12))
+                mimetype = pictures.sniff_mimetype(fh.read(12))
             if mimetype:
                 return path, mimetype
         except FileNotFoundError:
             pass
         original = self.path(item.sha256).read_bytes()
-        data, mimetype = media.fit_image(original, limits)
+        data, mimetype = pictures.fit_image(original, limits)
         if data is original:  # the pipeline found it fits after all
             return self.path(item.sha256), item.mimetype
         del original
@@ -170,7 +169,7 @@ class MediaStore:
 
     def rendition_payload(self, item: MediaItem, key: str, described: MediaFacts,
                           link_lifetime: int = LINK_LIFETIME) -> MediaPayload:
-        """A video rendition made by bot.services.renditions (at `<sha256>.<key>`), as an adapter takes it."""
+        """A video rendition made by bot.media.renditions (at `<sha256>.<key>`), as an adapter takes it."""
         path = self.path(item.sha256, key)
         url = self.link(item.sha256, key, described.mimetype, lifetime=link_lifetime)
         return MediaPayload(facts=described, public_url=url, read=_reader(path))
@@ -247,7 +246,7 @@ def facts(item: MediaItem, alt_text: str | None = None) -> MediaFacts:
 
 
 def facts_of_rendition(item: MediaItem, made: dict[str, Any], alt_text: str | None = None) -> MediaFacts:
-    """What a video rendition is (its `facts` as bot.services.renditions recorded them), under the item's
+    """What a video rendition is (its `facts` as bot.media.renditions recorded them), under the item's
     id and name: validation and adapters see the file they are sent."""
     return MediaFacts(
         id=str(item.id), kind="video", mimetype=made.get("mimetype") or "video/mp4",
@@ -266,7 +265,7 @@ def rules_key(limits: MediaLimits) -> str:
 
 def _needs_conversion(item: MediaItem, limits: MediaLimits | None) -> bool:
     if limits is None or not item.mimetype.startswith("image/") or limits.kind != "image":
-        return False  # videos are made to fit in the background (bot.services.renditions)
+        return False  # videos are made to fit in the background (bot.media.renditions)
     orientation = (item.facts or {}).get("orientation", 1)
     return not (
         item.mimetype in limits.mimetypes

@@ -1,5 +1,6 @@
-"""The media pipeline: pure functions on bytes that find out what an attachment is and make it fit a
-platform (Pillow for images, PyAV for video). No I/O besides the bytes handed in.
+"""Pictures with Pillow, and what any attachment is: pure functions on bytes that find out what an
+attachment is (videos are read by bot.media.video) and make a picture fit a platform. No I/O besides the
+bytes handed in.
 
 `fit_image(data, limits)` is what publishing uses when validation said a problem is fixable: a PNG
 for TikTok's photo posts (JPEG or WebP only) becomes a JPEG, a 4000 px photo is scaled down, a 6 MB
@@ -14,6 +15,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from bot.media.errors import MediaError
 from bot.platforms.base import MediaFacts, MediaLimits
 
 # The types the pipeline can write, by MIME type, and Pillow's name for each.
@@ -22,22 +24,6 @@ QUALITIES = (90, 85, 80, 75, 70, 60, 50, 40)  # tried in turn until the file fit
 MIN_SIDE = 64  # never shrink a picture below this to meet a byte limit: refuse instead
 
 Image.MAX_IMAGE_PIXELS = 100_000_000  # refuse decompression bombs rather than decode them
-
-
-class MediaError(ValueError):
-    """The bytes cannot be read or made to fit; the message says so in plain words."""
-
-
-OPTIMISING = "optimising"  # the error_kind of a publishing target waiting for its video's optimised copy
-
-
-class MediaNotReady(Exception):
-    """An attachment's optimised copy is still being made (bot.services.renditions): publish the target a
-    little later, after `wait` seconds at most."""
-
-    def __init__(self, message: str, wait: float = 30.0):
-        super().__init__(message)
-        self.message, self.wait = message, wait
 
 
 def _open(data: bytes) -> Image.Image:
@@ -179,8 +165,8 @@ def inspect_video(data: bytes, id: str = "", filename: str = "", alt_text: str |
 def probe_video(data: bytes, id: str = "", filename: str = "",
                 alt_text: str | None = None) -> tuple[MediaFacts, dict[str, Any]]:
     """`inspect_video`, plus the details worth keeping: codecs, pixel format, bit rate, rotation, sound,
-    whether the index comes first (bot.video does the reading)."""
-    from bot.video import VideoError, inspect
+    whether the index comes first (bot.media.video does the reading)."""
+    from bot.media.video import VideoError, inspect
 
     try:
         return inspect(data, id=id, filename=filename, alt_text=alt_text)
