@@ -22,7 +22,7 @@ from bot.platforms.instagram import ADAPTER as InstagramAdapter
 from bot.platforms.meta_graph import Polling
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter
 from bot.services import renditions
-from bot.services.connecting import apply_tokens
+from bot.services.connections import apply_tokens
 from bot.services.media_store import MediaStore
 from bot.services.publishing import Publisher, retry_target, schedule_targets
 from bot.services.workspaces import ensure_workspace

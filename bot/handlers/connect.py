@@ -9,8 +9,8 @@ from slack_bolt.async_app import AsyncApp
 from bot import ids
 from bot.handlers.people import person
 from bot.platforms import registry
-from bot.services import connecting
-from bot.services.connecting import ConnectError
+from bot.services import connecting, connections
+from bot.services.connections import ConnectError
 from bot.services.workspaces import ensure_workspace
 from bot.views import connect as views
 
@@ -90,7 +90,7 @@ async def send_link(runtime, context, client, reply: Reply, platform_key: str, *
         keys = ["instagram", "instagram-login"] if platform_key == "instagram" else [platform_key]
         keys = [k for k in keys if k in runtime.adapters] or keys[:1]
         try:
-            reconnect = (await connecting.owned_connection(session, workspace, reconnect_id)
+            reconnect = (await connections.owned_connection(session, workspace, reconnect_id)
                          if reconnect_id else None)
             key = reconnect.platform if reconnect else keys[0]
             if key == "bluesky" and not handle and reconnect is None and trigger_id:
@@ -199,7 +199,7 @@ async def _show_accounts(context, client, respond, note: str = "", replace: bool
     who = await person(client, context.user_id)
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
-        summaries = await connecting.summaries(session, runtime.adapters, workspace)
+        summaries = await connections.summaries(session, runtime.adapters, workspace)
         manages = connecting.may_manage(workspace, context.user_id, who.is_admin)
         await session.commit()
     await respond(response_type="ephemeral", replace_original=replace, text="Connected accounts",
@@ -219,7 +219,7 @@ async def refresh_button(ack, action, context, client, respond) -> None:
     async with runtime.sessions() as session:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         try:
-            note = await connecting.refresh(session, runtime.adapters, workspace, _connection_id(action) or 0,
+            note = await connections.refresh(session, runtime.adapters, workspace, _connection_id(action) or 0,
                                             context.user_id)
         except ConnectError as exc:
             note = exc.message
@@ -241,7 +241,7 @@ async def disconnect_button(ack, action, context, client, respond) -> None:
             return
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         try:
-            gone = await connecting.disconnect(session, runtime.adapters, workspace, _connection_id(action) or 0,
+            gone = await connections.disconnect(session, runtime.adapters, workspace, _connection_id(action) or 0,
                                                context.user_id)
         except ConnectError as exc:
             note = exc.message
