@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot import media
-from bot.platforms.meta_graph import INSTAGRAM_IMAGE
+from bot.platforms.meta_limits import INSTAGRAM_IMAGE
 from bot.services import media_store
 from bot.services.media_store import LinkExpired, LinkInvalid, MediaError, MediaStore
 from bot.services.workspaces import ensure_workspace

@@ -36,8 +36,8 @@ from bot.platforms.base import (
     TokenExpired,
     Transient,
 )
+from bot.platforms.instagram_publishing import METRICS_WINDOW as META_WINDOW
 from bot.platforms.linkedin import FOLLOWER_GAIN_DAYS
-from bot.platforms.meta_graph import METRICS_WINDOW as META_WINDOW
 from bot.platforms.pinterest import ANALYTICS_DAYS as PINTEREST_DAYS
 from bot.platforms.youtube import ANALYTICS_DAYS as YOUTUBE_DAYS
 from bot.services.connections import GUIDANCE, guidance, token_set
