@@ -117,7 +117,7 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
 def add_analytics_jobs(runtime: Runtime, scheduler: AsyncIOScheduler) -> None:
     """Metric sync and digests: each its own job, so a slow sync never holds a digest back."""
     from bot.handlers.digests import DigestSender
-    from bot.services.analytics import MetricSync
+    from bot.services.metric_sync import MetricSync
 
     sync = MetricSync(runtime.sessions, runtime.adapters)
     sender = DigestSender(runtime)
