@@ -220,7 +220,7 @@ async def refresh_button(ack, action, context, client, respond) -> None:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         try:
             note = await connections.refresh(session, runtime.adapters, workspace, _connection_id(action) or 0,
-                                            context.user_id)
+                                             context.user_id)
         except ConnectError as exc:
             note = exc.message
         await session.commit()
@@ -242,7 +242,7 @@ async def disconnect_button(ack, action, context, client, respond) -> None:
         workspace = await ensure_workspace(session, context.team_id, context.enterprise_id)
         try:
             gone = await connections.disconnect(session, runtime.adapters, workspace, _connection_id(action) or 0,
-                                               context.user_id)
+                                                context.user_id)
         except ConnectError as exc:
             note = exc.message
         else:

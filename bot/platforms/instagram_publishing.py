@@ -48,6 +48,7 @@ IG_MEDIA_METRICS = ("views", "reach", "saved", "shares", "total_interactions")
 # A draft option choosing the Instagram format; without it the media decide (1 photo, 1 video = Reel, 2+ = carousel).
 FORMAT_OPTION = "format"
 
+
 def instagram_caption(draft: Draft) -> str:
     """Links in Instagram captions are not clickable, but a marketer's link still belongs in the text."""
     text = draft.text or ""
