@@ -1,6 +1,8 @@
-"""Instagram publishing, the same for both Instagram logins (graph.facebook.com for Facebook Login,
-graph.instagram.com for Instagram Login): validation, media containers (photo, Reel, carousel), waiting
-for them to finish, media_publish, the first comment, and the account's and posts' figures.
+"""Instagram publishing, shared by both Instagram logins: containers, carousels, Reels, figures.
+
+The same flow on graph.facebook.com (Facebook Login) and graph.instagram.com (Instagram Login):
+validation, media containers (photo, Reel, carousel), waiting for them to finish, media_publish, the
+first comment, and the account's and posts' figures.
 
 Facts come from /work/shared/platforms/meta.md; values it marks UNCERTAIN are flagged where they are defined.
 """

@@ -1,6 +1,8 @@
-"""What the Meta family of adapters shares: Graph API calls (paths, tokens, paging) and the translation of
-Meta's error answers, and Facebook Login (used by `instagram` and `facebook`). Meta's limits are in
-`meta_limits`; the Instagram publishing flow both Instagram logins share is in `instagram_publishing`.
+"""What the Meta adapters share: Graph API calls, the translation of Meta's errors, Facebook Login.
+
+Graph calls: versioned paths, the token and `appsecret_proof`, paging, token expiry. Facebook Login is
+used by `instagram` and `facebook`. Meta's limits are in `meta_limits`; the Instagram publishing flow
+both Instagram logins share is in `instagram_publishing`.
 
 Facts come from /work/shared/platforms/meta.md; values it marks UNCERTAIN are kept once, here, and
 flagged where they are defined.

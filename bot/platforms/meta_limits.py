@@ -1,5 +1,6 @@
-"""What Instagram and Facebook accept, as data: Meta's limits on text, photos, videos and carousels
-(read by validation, by the publishing flows and by the words of Meta's refusals in `meta_graph`).
+"""Meta's limits as data: what Instagram and Facebook accept in text, photos, videos and carousels.
+
+Read by validation, by the publishing flows and by the words of Meta's refusals in `meta_graph`.
 
 Facts come from /work/shared/platforms/meta.md; values it marks UNCERTAIN are kept once, here, and
 flagged where they are defined.

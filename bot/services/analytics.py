@@ -1,9 +1,8 @@
-"""Analytics reports: the figures a digest or `/picmim stats` shows, read from the snapshots the metric
-sync (`metric_sync`) keeps, and what `/picmim stats` was asked about.
+"""Analytics reports: the figures a digest or `/picmim stats` shows, and what stats was asked about.
 
-Every figure keeps the platform's own name (`analytics_catalogue`); one the platform does not give to
-this kind of account is "not available"; one it gives but Picmim has no fresh snapshot of is
-"missing" — never 0.
+The figures are read from the snapshots the metric sync (`metric_sync`) keeps. Every figure keeps the
+platform's own name (`analytics_catalogue`); one the platform does not give to this kind of account is
+"not available"; one it gives but Picmim has no fresh snapshot of is "missing" — never 0.
 
 Free of Slack and HTTP details: the caller hands in the time.
 """

@@ -1,9 +1,8 @@
-"""What each platform calls its figures: per kind of account, the headline figures a report shows
-(followers first), a post's figures, and those that together are its engagement; and the platforms'
-names and order as reports list them.
+"""The metric catalogue: what each platform calls its figures, and the platforms' names and order.
 
-Data only, read by the metric sync and the reports; it imports the platform modules' windows, never
-the other way round.
+Per kind of account: the headline figures a report shows (followers first), a post's figures, and
+those that together are its engagement. Data only, read by the metric sync and the reports; it imports
+the platform modules' windows, never the other way round.
 """
 
 from __future__ import annotations

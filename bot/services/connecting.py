@@ -1,8 +1,8 @@
-"""Connecting social accounts: private OAuth links, the platform callback, and choosing which accounts
-Picmim may manage (the status and upkeep of connections already made are in `connections`).
+"""Connecting social accounts: private OAuth links, the platform callback, choosing the accounts.
 
-Free of Slack and HTTP details: handlers and the web route call these with plain values and show
-what comes back. Every refusal is a `ConnectError` whose message a marketer can act on.
+The status and upkeep of connections already made are in `connections`. Free of Slack and HTTP
+details: handlers and the web route call these with plain values and show what comes back. Every
+refusal is a `ConnectError` whose message a marketer can act on.
 """
 
 from __future__ import annotations

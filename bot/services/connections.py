@@ -1,8 +1,9 @@
-"""Existing connections: their status and what to do about it, renewing and storing tokens, refreshing,
-the alerts and held posts a connection that works again releases, and disconnecting.
+"""Connections already made: status, tokens, refresh, alerts and held posts, disconnecting.
 
-Free of Slack and HTTP details, like `connecting` (which starts connections and builds on this module).
-Every refusal is a `ConnectError` whose message a marketer can act on.
+A connection that works again (refreshed, reconnected) resolves its open alerts and releases its held
+posts. `connecting` (starting connections, the callback, the account choice) builds on this module.
+
+Free of Slack and HTTP details. Every refusal is a `ConnectError` whose message a marketer can act on.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""The metric sync: the platforms' figures fetched on a cadence and kept as snapshots (read by the
-reports in `analytics`).
+"""The metric sync: the platforms' figures fetched on a cadence and kept as snapshots.
 
 Each account's figures are fetched every few hours, and the figures of the posts sent through
 Picmim more often in their first days (hourly on the first day), then less, and not after 90 days.
 An account is claimed with a lease before its platform call, so two processes never fetch it at once;
-the same column holds it back for as long as a platform asked (`RateLimited.retry_after`).
+the same column holds it back for as long as a platform asked (`RateLimited.retry_after`). The reports
+in `analytics` read the snapshots.
 
 Free of Slack and HTTP details: the caller hands in the adapters and the time.
 """

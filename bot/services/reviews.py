@@ -1,8 +1,8 @@
-"""What the decisions on a post say: every decision as a line, who approves a version now, and each
-post's review as `/picmim queue` shows it.
+"""What the decisions on a post say: the decision lines, a version's approvers, each post's review.
 
-Read by `approvals` (the review card) and `queue` (the listing); it imports neither, so the queue no
-longer needs the approvals module (whose review card needs composing, which needs the queue).
+`/picmim queue` shows the reviews; the review card in `approvals` shows the lines and approvers. This
+module imports neither, so the queue no longer needs the approvals module (whose review card needs
+composing, which needs the queue).
 """
 
 from __future__ import annotations
