@@ -42,7 +42,7 @@ from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 WIDTH, HEIGHT = 4000, 3000
-MAX_WIDTH = 1440  # Instagram's picture width (bot.platforms.meta_graph.INSTAGRAM_IMAGE)
+MAX_WIDTH = 1440  # Instagram's picture width (bot.platforms.meta_limits.INSTAGRAM_IMAGE)
 
 
 def make_photo(index: int) -> tuple[str, bytes, str]:
@@ -129,7 +129,7 @@ def picmim_start(folder: str) -> None:
 
 def picmim_one(path: str, name: str, declared: str) -> tuple[float, float, float]:
     """(seconds for store + prepare, seconds for prepare, peak RSS in MB)."""
-    from bot.platforms.meta_graph import INSTAGRAM_IMAGE
+    from bot.platforms.meta_limits import INSTAGRAM_IMAGE
 
     store, session = _picmim["store"], _picmim["session"]
     with open(path, "rb") as fh:

@@ -73,7 +73,7 @@ def make_clip(path: str, seconds: float) -> None:
 def plan(path: str):
     """The rendition Picmim plans for TikTok and for Instagram (checked to be the same one)."""
     from bot.media import video
-    from bot.platforms.meta_graph import INSTAGRAM_VIDEO
+    from bot.platforms.meta_limits import INSTAGRAM_VIDEO
     from bot.platforms.tiktok import VIDEO as TIKTOK_VIDEO
 
     facts, _ = video.inspect(path)

@@ -128,7 +128,7 @@ async def connect_and_choose(adapter, http: httpx.AsyncClient, redirect_uri: str
 async def store_connected(database_url: str, team_id: str, user_id: str, granted: dict) -> dict[str, int]:
     """The rows a finished connect writes — a Connection and its chosen Account per platform key in
     `granted` ({key: (tokens, remote account)}) — in a fresh workspace; returns each key's account id."""
-    from bot.services.connecting import apply_tokens
+    from bot.services.connections import apply_tokens
     from bot.services.workspaces import ensure_workspace
     from bot.storage import crypto, db
     from bot.storage.models import Account, Connection

@@ -18,8 +18,8 @@ from bot.platforms.base import AccountRef, Draft
 from bot.platforms.oauth import new_pkce
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.services import analytics
-from bot.services.analytics import Cadence, MetricSync
-from bot.services.connecting import apply_tokens
+from bot.services.connections import apply_tokens
+from bot.services.metric_sync import Cadence, MetricSync
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import (

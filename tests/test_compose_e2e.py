@@ -15,7 +15,7 @@ from bot import ids
 from bot.http import build_client
 from bot.platforms import oauth
 from bot.platforms.x import ADAPTER as XAdapter
-from bot.services.connecting import apply_tokens
+from bot.services.connections import apply_tokens
 from bot.storage import crypto, db
 from bot.storage.models import Account, Connection, Post, PostStatus, Workspace
 from tests.conftest import SECRET_KEY, SIGNING_SECRET

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.secret import Secret
-from bot.services import connecting
+from bot.services import connecting, connections
 from bot.services.workspaces import ensure_workspace, set_managers
 from bot.storage import db
 from bot.storage.models import (
@@ -42,12 +42,12 @@ async def _connection(session, ws, platform="linkedin", expires_in=timedelta(day
 
 def test_a_token_that_cannot_renew_shows_expiring_then_expired():
     c = Connection(status=ConnectionStatus.ACTIVE, token_expires_at=utcnow() + timedelta(days=3))
-    assert connecting.effective_status(c, refreshable=False) is ConnectionStatus.EXPIRING
-    assert connecting.effective_status(c, refreshable=True) is ConnectionStatus.ACTIVE
+    assert connections.effective_status(c, refreshable=False) is ConnectionStatus.EXPIRING
+    assert connections.effective_status(c, refreshable=True) is ConnectionStatus.ACTIVE
     c.token_expires_at = utcnow() - timedelta(minutes=1)
-    assert connecting.effective_status(c, refreshable=False) is ConnectionStatus.EXPIRED
+    assert connections.effective_status(c, refreshable=False) is ConnectionStatus.EXPIRED
     c.token_expires_at = utcnow() + timedelta(days=30)
-    assert connecting.effective_status(c, refreshable=False) is ConnectionStatus.ACTIVE
+    assert connections.effective_status(c, refreshable=False) is ConnectionStatus.ACTIVE
 
 
 @pytest.mark.parametrize("status,cause,words", [
@@ -59,8 +59,8 @@ def test_a_token_that_cannot_renew_shows_expiring_then_expired():
     (ConnectionStatus.ERROR, "error", "Press Refresh to try again"),
 ])
 def test_each_broken_connection_says_its_fix(status, cause, words):
-    assert words in connecting.guidance(status, cause, None)
-    assert connecting.guidance(ConnectionStatus.ACTIVE, None, None) is None
+    assert words in connections.guidance(status, cause, None)
+    assert connections.guidance(ConnectionStatus.ACTIVE, None, None) is None
 
 
 def test_who_may_manage():
@@ -86,7 +86,7 @@ async def test_summaries_show_only_this_workspaces_connections_and_expiry(engine
         class NotRefreshing:
             refreshable = LinkedIn.refreshable
 
-        [summary] = await connecting.summaries(session, {"linkedin": NotRefreshing()}, ours)
+        [summary] = await connections.summaries(session, {"linkedin": NotRefreshing()}, ours)
     assert summary.platform.key == "linkedin" and summary.accounts == (("Maria", "profile"),)
     assert summary.status is ConnectionStatus.EXPIRING
     assert "Reconnect before it runs out" in summary.guidance
@@ -136,9 +136,9 @@ async def test_disconnect_cancels_scheduled_posts_keeps_published_ones_and_histo
                          targets=[PostTarget(account_id=gone.id, status=TargetStatus.PUBLISHED, remote_id="1")])
         session.add_all([only_here, both, published])
         await session.commit()
-        assert await connecting.count_posts_to_cancel(session, ws, c.id) == 2
+        assert await connections.count_posts_to_cancel(session, ws, c.id) == 2
 
-        result = await connecting.disconnect(session, {}, ws, c.id)
+        result = await connections.disconnect(session, {}, ws, c.id)
         await session.commit()
         assert result.cancelled_posts == 2 and not result.revoked_at_platform
         statuses = {p.text: p.status for p in (await session.scalars(select(Post))).all()}

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot import charts, ids
 from bot.http import build_client
 from bot.platforms.x import ADAPTER as XAdapter
-from bot.services.analytics import MetricSync
+from bot.services.metric_sync import MetricSync
 from bot.storage import crypto, db
 from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubscription
 from bot.views.connect import local_time

@@ -40,7 +40,7 @@ def test_home_view_lists_connections_and_the_platforms_left():
     from datetime import UTC, datetime
 
     from bot.platforms import registry
-    from bot.services.connecting import ConnectionSummary
+    from bot.services.connections import ConnectionSummary
     from bot.storage.models import ConnectionStatus
 
     x = ConnectionSummary(1, registry.get("x"), "Acme Marketing", ConnectionStatus.REVOKED, "password_changed",

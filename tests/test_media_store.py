@@ -19,7 +19,7 @@ from bot.media import pictures as media
 from bot.media import store as media_store
 from bot.media.errors import MediaError
 from bot.media.store import LinkExpired, LinkInvalid, MediaStore
-from bot.platforms.meta_graph import INSTAGRAM_IMAGE
+from bot.platforms.meta_limits import INSTAGRAM_IMAGE
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import MediaItem

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.platforms.x import ADAPTER as XAdapter
-from bot.services.connecting import apply_tokens
+from bot.services.connections import apply_tokens
 from bot.services.publishing import (
     Publisher,
     RetryPolicy,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from bot.platforms.oauth import new_pkce
 from bot.platforms.x import ADAPTER as XAdapter
-from bot.services.connecting import apply_tokens
+from bot.services.connections import apply_tokens
 from bot.services.publishing import schedule_targets
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db

@@ -23,7 +23,7 @@ from bot.http import build_client
 from bot.messages.alerts import SlackAlerts
 from bot.messages.post_status import update_post_message
 from bot.platforms.x import ADAPTER as XAdapter
-from bot.services import connecting
+from bot.services import connecting, connections
 from bot.services.publishing import schedule_targets
 from bot.services.token_health import BACKOFF_FIRST, RENEW_AHEAD, TokenHealth
 from bot.services.workspaces import ensure_workspace
@@ -405,7 +405,7 @@ async def test_disconnecting_resolves_the_alert_and_cancels_the_held_posts(world
     connection_id, _ = await _revoked_with_posts(world, x, slack)
     async with world.sessions() as session:
         workspace = await ensure_workspace(session, "T0001")
-        gone = await connecting.disconnect(session, world.adapters, workspace, connection_id, "U0002")
+        gone = await connections.disconnect(session, world.adapters, workspace, connection_id, "U0002")
         await session.commit()
     assert gone.cancelled_posts == 2
     await world.tick()
@@ -443,7 +443,7 @@ async def test_a_refresh_that_works_again_resolves_the_alert_and_releases_the_po
 
     async with world.sessions() as session:  # someone pressed Refresh in /picmim accounts
         workspace = await ensure_workspace(session, "T0001")
-        said = await connecting.refresh(session, world.adapters, workspace, connection_id, "U0002")
+        said = await connections.refresh(session, world.adapters, workspace, connection_id, "U0002")
         await session.commit()
     assert "is connected and up to date. The held post goes out at its time again." in said
     assert (await targets(world))["Spring sale starts Monday"] is TargetStatus.SCHEDULED

@@ -14,7 +14,7 @@ from bot.media import video
 from bot.media.errors import MediaError
 from bot.media.pictures import probe
 from bot.platforms.base import AccountRef, Draft, MediaLimits
-from bot.platforms.meta_graph import INSTAGRAM_VIDEO
+from bot.platforms.meta_limits import INSTAGRAM_VIDEO
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter
 from bot.platforms.tiktok import VIDEO as TIKTOK_VIDEO
 from bot.platforms.x import LIMITS as X_LIMITS

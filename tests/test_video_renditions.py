@@ -1,4 +1,4 @@
-"""Optimised videos in the background (bot.services.renditions) with the publisher and the fake TikTok: a
+"""Optimised videos in the background (bot.media.renditions) with the publisher and the fake TikTok: a
 post waits for its rendition without losing a try, is published as soon as the rendition is made, one copy
 serves every platform that needs the same one, progress is reported, a failure says why and keeps the
 original and the post, and a dead maker's work is taken over."""
@@ -24,7 +24,7 @@ from bot.platforms.instagram import ADAPTER as InstagramAdapter
 from bot.platforms.meta_graph import Polling
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter
 from bot.secret import Secret
-from bot.services.connecting import apply_tokens
+from bot.services.connections import apply_tokens
 from bot.services.publishing import Publisher, retry_target, schedule_targets
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db

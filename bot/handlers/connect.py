@@ -7,8 +7,8 @@ from slack_bolt.async_app import AsyncApp
 from bot import ids
 from bot.handlers import forms
 from bot.platforms import registry
-from bot.services import connecting
-from bot.services.connecting import ConnectError
+from bot.services import connecting, connections
+from bot.services.connections import ConnectError
 from bot.views import connect as views
 
 
@@ -86,7 +86,7 @@ async def send_link(runtime, context, client, db, workspace, person, reply: Repl
     keys = [k for k in keys if k in runtime.adapters] or keys[:1]
     try:
         async with db() as session:
-            reconnect = await connecting.owned_connection(session, here, reconnect_id) if reconnect_id else None
+            reconnect = await connections.owned_connection(session, here, reconnect_id) if reconnect_id else None
             key = reconnect.platform if reconnect else keys[0]
             if key == "bluesky" and not handle and reconnect is None and trigger_id:
                 modal = views.bluesky_handle_modal(channel_id)
@@ -183,7 +183,7 @@ async def _show_accounts(context, respond, runtime, db, workspace, person, note:
                          replace: bool = False) -> None:
     who, here = await person(), await workspace()
     async with db() as session:
-        summaries = await connecting.summaries(session, runtime.adapters, here)
+        summaries = await connections.summaries(session, runtime.adapters, here)
     manages = connecting.may_manage(here, context.user_id, who.is_admin)
     await respond(response_type="ephemeral", replace_original=replace, text="Connected accounts",
                   blocks=views.accounts_list(summaries, who.tz, manages, note))
@@ -194,8 +194,9 @@ async def refresh_button(ack, context, respond, subject, runtime, db, workspace,
     here = await workspace()
     try:
         async with db() as session:
-            note = await connecting.refresh(session, runtime.adapters, here, subject.connection_id if subject else 0,
-                                            context.user_id)
+            note = await connections.refresh(session, runtime.adapters, here,
+                                             subject.connection_id if subject else 0,
+                                             context.user_id)
     except ConnectError as exc:
         note = exc.message
     await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True)
@@ -215,7 +216,7 @@ async def disconnect_button(ack, context, client, respond, subject, runtime, db,
     here = await workspace()
     try:
         async with db() as session:
-            gone = await connecting.disconnect(session, runtime.adapters, here,
+            gone = await connections.disconnect(session, runtime.adapters, here,
                                                subject.connection_id if subject else 0, context.user_id)
     except ConnectError as exc:
         note = exc.message

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot import ids
-from bot.services import connecting
+from bot.services.connections import summaries
 from bot.views.home import home_view
 
 
@@ -18,6 +18,6 @@ async def publish_home(event, client, runtime, db, workspace, person) -> None:
         return
     here = await workspace()
     async with db() as session:
-        connections = await connecting.summaries(session, runtime.adapters, here)
-    view = home_view(ids.COMMAND, connections, set(runtime.adapters), (await person()).tz)
+        found = await summaries(session, runtime.adapters, here)
+    view = home_view(ids.COMMAND, found, set(runtime.adapters), (await person()).tz)
     await client.views_publish(user_id=event["user"], view=view)

@@ -25,7 +25,6 @@ from bot.platforms.base import (
     TokenSet,
 )
 from bot.platforms.meta_graph import (
-    FACEBOOK_LIMITS,
     FACEBOOK_WWW,
     LIST_PAGES,
     PAGE_METRICS,
@@ -38,6 +37,7 @@ from bot.platforms.meta_graph import (
     must_surface,
     public_url,
 )
+from bot.platforms.meta_limits import FACEBOOK_LIMITS
 from bot.platforms.registry import BY_KEY
 from bot.platforms.validation import Checker
 from bot.secret import Secret

@@ -10,13 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.platforms.base import RemoteAccount, Scope, TokenSet
-from bot.platforms.meta_graph import (
-    LIST_PAGES,
-    POSTING_TASKS,
-    FacebookLoginAdapter,
-    InstagramPublishing,
-    missing_permission_refusal,
-)
+from bot.platforms.instagram_publishing import InstagramPublishing
+from bot.platforms.meta_graph import LIST_PAGES, POSTING_TASKS, FacebookLoginAdapter, missing_permission_refusal
 from bot.platforms.registry import BY_KEY
 
 BASIC = Scope("instagram_basic", "see the Instagram account's name, picture and follower count")

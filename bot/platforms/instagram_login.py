@@ -24,6 +24,7 @@ from bot.platforms.base import (
     TokenExpired,
     TokenSet,
 )
+from bot.platforms.instagram_publishing import InstagramPublishing
 from bot.platforms.meta_graph import (
     GRAPH_INSTAGRAM,
     IG_REFRESH_MIN_AGE,
@@ -32,7 +33,6 @@ from bot.platforms.meta_graph import (
     LONG_LIVED,
     Context,
     Graph,
-    InstagramPublishing,
     Polling,
     expiry,
     graph_version,

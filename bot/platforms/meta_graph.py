@@ -1,6 +1,8 @@
-"""What the Meta family of adapters shares: Graph API calls and the translation of Meta's error answers,
-Facebook Login (used by `instagram` and `facebook`), and Instagram publishing through media containers
-(the same flow on graph.facebook.com for Facebook Login and graph.instagram.com for Instagram Login).
+"""What the Meta adapters share: Graph API calls, the translation of Meta's errors, Facebook Login.
+
+Graph calls: versioned paths, the token and `appsecret_proof`, paging, token expiry. Facebook Login is
+used by `instagram` and `facebook`. Meta's limits are in `meta_limits`; the Instagram publishing flow
+both Instagram logins share is in `instagram_publishing`.
 
 Facts come from /work/shared/platforms/meta.md; values it marks UNCERTAIN are kept once, here, and
 flagged where they are defined.
@@ -14,7 +16,7 @@ import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,30 +25,23 @@ import httpx
 from bot.config import DEFAULT_GRAPH_VERSION
 from bot.platforms.base import (
     AccessRevoked,
-    AccountRef,
     Adapter,
     AdapterConfig,
     ContentRejected,
-    Draft,
-    Limits,
-    MediaLimits,
     MediaPayload,
-    Metrics,
     OutcomeUnknown,
     PlatformError,
-    Problem,
-    PublishResult,
     RateLimited,
     RevokeReason,
     Scope,
-    TextLimit,
     TokenExpired,
     TokenSet,
     Transient,
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
+from bot.platforms.meta_limits import IG_CAPTION_MAX, IG_CAROUSEL_MAX, INSTAGRAM_IMAGE, INSTAGRAM_LIMITS
 from bot.platforms.oauth import authorize_url
-from bot.platforms.validation import Checker, cover_time, human_size
+from bot.platforms.validation import human_size
 from bot.secret import Secret
 
 GRAPH_FACEBOOK = "https://graph.facebook.com"
@@ -68,14 +63,8 @@ IG_REFRESH_MIN_AGE = timedelta(hours=24)
 # /me/accounts is followed through `paging.next`; a bound so a looping answer cannot hold a worker.
 MAX_ACCOUNT_PAGES = 50
 
-# Account figures cover this many days (Meta's own insights screens default to 28).
-METRICS_WINDOW = timedelta(days=28)
-
-# Insight metric names. Meta removed `impressions`/`plays` (Instagram, 2025-04-21) and the Page
-# `impressions` family and `page_fans` (2025-11-15) in favour of `views`; never ask for those.
-# UNCERTAIN (meta.md A): the exact list of current Instagram account/media metrics.
-IG_ACCOUNT_METRICS = ("views", "reach", "accounts_engaged", "total_interactions")
-IG_MEDIA_METRICS = ("views", "reach", "saved", "shares", "total_interactions")
+# Page insight metric names. Meta removed the Page `impressions` family and `page_fans` (2025-11-15) in
+# favour of `views`; never ask for those.
 # UNCERTAIN (meta.md C): the exact names of the `views`-family Page metrics that replace impressions
 # (Meta's deprecation list names page_total_media_view_unique, post_total_media_view_unique and
 # page_follows as the alternatives).
@@ -93,84 +82,6 @@ def expiry(body: Mapping[str, Any]) -> datetime | None:
     if isinstance(seconds, int | float) and seconds > 0:
         return datetime.now(UTC) + timedelta(seconds=seconds)
     return None  # Meta leaves expires_in out for tokens that do not expire
-
-
-# ---- limits, as data --------------------------------------------------------------------------
-
-INSTAGRAM_IMAGE = MediaLimits(
-    kind="image",
-    mimetypes=("image/jpeg",),
-    # Meta's error says "less than 8 MiB"; 8,000,000 bytes stays under it and reads as "8.0 MB".
-    max_bytes=8_000_000,
-    min_width=320,
-    max_width=1440,  # Meta scales wider photos down, so this is not a refusal
-    min_aspect=4 / 5,
-    max_aspect=1.91,
-    aspect_labels=("4:5", "1.91:1"),
-    scalable=True,
-    convertible_from=("image/png", "image/webp"),
-)
-INSTAGRAM_VIDEO = MediaLimits(
-    kind="video",
-    mimetypes=("video/mp4", "video/quicktime"),
-    max_bytes=1_000_000_000,  # UNCERTAIN (meta.md A: Reels ≤ 1 GB per third-party copies of Meta's spec)
-    min_duration=3.0,  # UNCERTAIN with the two below: Reels 3 s – 15 min, 23–60 fps (same sources)
-    max_duration=15 * 60.0,
-    min_fps=23.0,
-    max_fps=60.0,
-    # UNCERTAIN, the same copies of Meta's Reels spec: moov atom at the front, H.264 or HEVC, AAC sound,
-    # at most 1920 px wide.
-    max_width=1920,
-    video_codecs=("h264", "hevc"),
-    audio_codecs=("aac",),
-    faststart=True,
-    upright=True,  # not in the spec: phone videos turned by metadata are reported shown sideways
-    scalable=True,
-)
-IG_CAPTION_MAX = 2200
-IG_CAROUSEL_MAX = 10  # UNCERTAIN (meta.md A): the apps allow 20 since 2024; the API sources say 10
-
-INSTAGRAM_LIMITS = Limits(
-    texts=(
-        TextLimit("text", "caption", IG_CAPTION_MAX),
-        # Not in meta.md: comments are assumed to share the caption's limit.
-        TextLimit("first_comment", "first comment", IG_CAPTION_MAX),
-    ),
-    image=INSTAGRAM_IMAGE,
-    video=INSTAGRAM_VIDEO,
-    max_images=IG_CAROUSEL_MAX,
-    max_videos=IG_CAROUSEL_MAX,
-    max_items=IG_CAROUSEL_MAX,
-    min_items_if_several=2,
-    mixed_media=True,
-    requires_media=True,
-    max_hashtags=30,
-    max_mentions=20,
-    media_by_url=True,
-    first_comment=True,
-)
-
-FACEBOOK_IMAGE = MediaLimits(
-    kind="image",
-    mimetypes=("image/jpeg", "image/png"),
-    max_bytes=4_000_000,  # error 1366046: "larger than 4 MB or not JPG/PNG"
-    scalable=True,
-    convertible_from=("image/webp",),
-)
-FACEBOOK_VIDEO = MediaLimits(kind="video", mimetypes=("video/mp4", "video/quicktime"))
-FACEBOOK_LIMITS = Limits(
-    texts=(TextLimit("text", "message", 63206),),
-    image=FACEBOOK_IMAGE,
-    video=FACEBOOK_VIDEO,
-    max_images=10,  # not in meta.md: a conservative bound for one multi-photo post
-    max_videos=1,
-    mixed_media=False,
-    media_by_url=True,
-    first_comment=False,  # commenting as the Page would need one more permission (pages_manage_engagement)
-)
-
-# A draft option choosing the Instagram format; without it the media decide (1 photo, 1 video = Reel, 2+ = carousel).
-FORMAT_OPTION = "format"
 
 
 # ---- Graph calls and their errors --------------------------------------------------------------
@@ -559,167 +470,6 @@ def missing_permission_refusal(label: str, missing: list[Scope]) -> str:
     names = ", ".join(s.name for s in missing)
     return (f"Picmim was not allowed to {missing[0].why} ({names} not granted): reconnect {label} and keep "
             "every permission ticked.")
-
-
-# ---- Instagram publishing (both logins) -------------------------------------------------------
-
-
-def instagram_caption(draft: Draft) -> str:
-    """Links in Instagram captions are not clickable, but a marketer's link still belongs in the text."""
-    text = draft.text or ""
-    if draft.link and draft.link not in text:
-        text = f"{text}\n\n{draft.link}" if text else draft.link
-    return text
-
-
-def validate_instagram(label: str, account: AccountRef, draft: Draft) -> list[Problem]:
-    limits = INSTAGRAM_LIMITS
-    checker = Checker(label, account.name, limits)
-    checker.check(replace(draft, text=instagram_caption(draft)))
-    items = len(draft.media)
-    wanted = draft.options.get(FORMAT_OPTION)
-    videos = [m for m in draft.media if m.kind == "video"]
-    least = limits.min_items_if_several or 2
-    if wanted == "reel" and (items != 1 or not videos):
-        checker.add("media", f"An {label} Reel is one video: attach a single video (photos go in a post or a "
-                             "carousel).")
-    if wanted == "carousel" and 0 < items < least:
-        checker.add("media", f"An {label} carousel needs at least {least} photos or videos; this one has "
-                             f"{items}: add {least - items}, or post it as a single photo or Reel.")
-    return checker.problems
-
-
-class InstagramPublishing:
-    """Publishing and figures for one Instagram professional account through media containers:
-    create container(s) → wait for FINISHED → media_publish → permalink (→ first comment)."""
-
-    label = "Instagram"
-    limits = INSTAGRAM_LIMITS
-    graph: Graph
-    polling: Polling
-    publish_scope: Scope
-    comment_scope: Scope
-    insights_scope: Scope
-
-    def ig_node(self, account: AccountRef) -> str:
-        """The Graph node of the account: its id, or `me` where the token belongs to it."""
-        return account.external_id
-
-    def validate(self, account: AccountRef, draft: Draft) -> list[Problem]:
-        return validate_instagram(self.label, account, draft)
-
-    async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:
-        token, node = account.publish_token, self.ig_node(account)
-        ctx = Context(self.label, publishing=True, needs=self.publish_scope, page=account.settings.get("page_name"))
-        if not media:
-            raise ContentRejected(self.label, f"{self.label} posts need a photo or a video: attach one.",
-                                  "no media", field="media")
-        urls = [public_url(self.label, m) for m in media]
-        await self.check_quota(node, token, ctx)
-        caption = instagram_caption(draft)
-        if len(media) == 1:
-            params = {"caption": caption}
-            if media[0].facts.kind == "video":
-                # Single feed videos are Reels since 2023 (media_type VIDEO is deprecated for them).
-                params |= {"media_type": "REELS", "video_url": urls[0], "share_to_feed": "true",
-                           "thumb_offset": str(cover_time(draft.options, media[0].facts.duration))}
-            else:
-                params["image_url"] = urls[0]
-            container = await self.create_container(node, token, params, ctx)
-        else:
-            children = []
-            for item, url in zip(media, urls, strict=True):
-                params = {"is_carousel_item": "true"}
-                if item.facts.kind == "video":
-                    params |= {"media_type": "VIDEO", "video_url": url}
-                else:
-                    params["image_url"] = url
-                children.append(await self.create_container(node, token, params, ctx))
-            container = await self.create_container(node, token, {
-                "media_type": "CAROUSEL", "children": ",".join(children), "caption": caption}, ctx)
-
-        published = await self.graph.post(f"{node}/media_publish", token, data={"creation_id": container},
-                                          creates=True, ctx=ctx)
-        media_id = str(published["id"])
-        warnings: list[str] = []
-        url = None
-        try:
-            url = (await self.graph.get(media_id, token, params={"fields": "permalink"})).get("permalink")
-        except PlatformError:
-            pass  # the post is live; a missing link is not worth failing it for
-        if draft.first_comment:
-            try:
-                await self.graph.post(f"{media_id}/comments", token, data={"message": draft.first_comment},
-                                      ctx=Context(self.label, publishing=True, needs=self.comment_scope))
-            except PlatformError as exc:
-                warnings.append(f"The post is live, but its first comment could not be added: {exc.message}")
-        return PublishResult(remote_id=media_id, url=url, warnings=tuple(warnings))
-
-    async def check_quota(self, node: str, token: Secret, ctx: Context) -> None:
-        """Meta's publishing quota (50 per 24 h per its docs, but read, never assumed), before any container
-        is spent on a post that could not be published."""
-        body = await self.graph.get(f"{node}/content_publishing_limit", token,
-                                    params={"fields": "quota_usage,config"}, ctx=replace(ctx, publishing=False))
-        entry = (body.get("data") or [{}])[0]
-        usage, total = entry.get("quota_usage"), (entry.get("config") or {}).get("quota_total")
-        if isinstance(usage, int) and isinstance(total, int) and usage >= total:
-            raise RateLimited(self.label, f"This {self.label} account has published {total} posts through apps in "
-                                          "the last 24 hours, the most Instagram allows; Picmim will try again "
-                                          "later.", f"content_publishing_limit: {usage} of {total} used")
-
-    async def create_container(self, node: str, token: Secret, params: dict[str, str], ctx: Context) -> str:
-        body = await self.graph.post(f"{node}/media", token, data=params, ctx=ctx)
-        container = str(body["id"])
-        await self.wait_until_finished(container, token, ctx)
-        return container
-
-    async def wait_until_finished(self, container: str, token: Secret, ctx: Context) -> None:
-        for attempt in range(self.polling.attempts):
-            if attempt:
-                await self.polling.sleep(self.polling.delay)
-            body = await self.graph.get(container, token, params={"fields": "status_code,status"},
-                                        ctx=replace(ctx, publishing=False))
-            state = body.get("status_code")
-            if state in ("FINISHED", "PUBLISHED"):
-                return
-            if state == "ERROR":
-                raise container_error(self.label, str(body.get("status") or ""))
-            if state == "EXPIRED":
-                raise Transient(self.label, f"The media prepared for {self.label} expired before publishing; "
-                                            "Picmim will prepare it again.", "status_code EXPIRED")
-        raise Transient(self.label, f"{self.label} is still processing the media; Picmim will try again.",
-                        f"status_code IN_PROGRESS after {self.polling.attempts} checks")
-
-    async def fetch_metrics(self, account: AccountRef, remote_ids: list[str]) -> Metrics:
-        token, node = account.publish_token, self.ig_node(account)
-        ctx = Context(self.label, needs=self.insights_scope)
-        profile = await self.graph.get(node, token, params={"fields": "followers_count,media_count"})
-        figures: dict[str, float] = {k: float(profile[k]) for k in ("followers_count", "media_count") if k in profile}
-        until = datetime.now(UTC)
-        insights = await self.graph.get(f"{node}/insights", token, ctx=ctx, params={
-            "metric": ",".join(IG_ACCOUNT_METRICS), "period": "day", "metric_type": "total_value",
-            "since": str(int((until - METRICS_WINDOW).timestamp())), "until": str(int(until.timestamp()))})
-        for item in insights.get("data") or []:
-            value = (item.get("total_value") or {}).get("value")
-            if isinstance(value, int | float):
-                figures[item["name"]] = float(value)
-
-        posts: dict[str, dict[str, float]] = {}
-        for remote_id in remote_ids:
-            post: dict[str, float] = {}
-            try:
-                fields = await self.graph.get(remote_id, token, params={"fields": "like_count,comments_count"})
-                post |= {k: float(fields[k]) for k in ("like_count", "comments_count") if k in fields}
-                media_insights = await self.graph.get(f"{remote_id}/insights", token, ctx=ctx,
-                                                      params={"metric": ",".join(IG_MEDIA_METRICS)})
-                post |= lifetime_values(media_insights)
-            except PlatformError as exc:
-                if must_surface(exc):
-                    raise
-                # A deleted post, or a media type without some metric: its figures are "not available".
-            if post:
-                posts[remote_id] = post
-        return Metrics(account=figures, posts=posts)
 
 
 def container_error(label: str, status: str) -> PlatformError:

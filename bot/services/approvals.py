@@ -12,7 +12,7 @@ what comes back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +24,9 @@ from sqlalchemy.orm import selectinload
 from bot.media.store import facts as media_facts
 from bot.platforms import registry
 from bot.platforms.base import Adapter
+from bot.services import composing
 from bot.services.publishing import schedule_targets, settle_post
+from bot.services.reviews import DecisionLine, approvers_of, decisions_of
 from bot.services.workspaces import normalize_reaction
 from bot.storage.models import (
     Account,
@@ -256,59 +258,6 @@ async def _approve(session: AsyncSession, post: Post, now: datetime) -> Outcome:
 
 
 @dataclass(frozen=True)
-class DecisionLine:
-    user_id: str
-    decision: Decision
-    comment: str | None
-    at: datetime
-    version: int
-    source: str
-
-
-@dataclass(frozen=True)
-class ReviewSummary:
-    """A post's review as `/picmim queue` shows it: the approvals of its current version and every decision."""
-
-    version: int
-    needed: int
-    approvers: tuple[str, ...]
-    decisions: tuple[DecisionLine, ...]
-
-
-async def decisions_of(session: AsyncSession, post_ids: Iterable[int]) -> dict[int, list[DecisionLine]]:
-    """Every decision on these posts, oldest first."""
-    ids = list(post_ids)
-    if not ids:
-        return {}
-    rows = await session.scalars(select(ApprovalDecision).where(ApprovalDecision.post_id.in_(ids))
-                                 .order_by(ApprovalDecision.created_at, ApprovalDecision.id))
-    found: dict[int, list[DecisionLine]] = {}
-    for row in rows:
-        found.setdefault(row.post_id, []).append(DecisionLine(row.user_id, row.decision, row.comment, row.created_at,
-                                                              row.post_version, row.source))
-    return found
-
-
-def approvers_of(lines: Sequence[DecisionLine], version: int) -> tuple[str, ...]:
-    """Who approves this version now (in the order they approved), after any withdrawals."""
-    latest: dict[str, Decision] = {}
-    for line in lines:
-        if line.version == version and line.decision in (Decision.APPROVE, Decision.WITHDRAW):
-            latest.pop(line.user_id, None)
-            latest[line.user_id] = line.decision
-    return tuple(user for user, decision in latest.items() if decision is Decision.APPROVE)
-
-
-async def summaries(session: AsyncSession, workspace: Workspace, posts: Sequence[Post]) -> dict[int, ReviewSummary]:
-    """The review of each post that has been reviewed or waits for it."""
-    found = await decisions_of(session, [p.id for p in posts])
-    needed = workspace.approvals_needed or 1
-    return {p.id: ReviewSummary(p.version, needed, approvers_of(found.get(p.id, []), p.version),
-                                tuple(found.get(p.id, ())))
-            for p in posts if p.id in found or p.status is PostStatus.PENDING_APPROVAL}
-
-
-@dataclass(frozen=True)
 class TargetPreview:
     """One account on the card: the text it will receive, and whether it fits the platform."""
 
@@ -353,8 +302,6 @@ SLACK_SHOWS = ("image/png", "image/jpeg", "image/gif")  # what Slack draws from 
 async def review_card(session: AsyncSession, workspace: Workspace, post_id: int, adapters: Mapping[str, Adapter],
                       media_link: Callable[[MediaItem], str] | None = None) -> ReviewCard:
     """What the post's review card shows, checked against every platform as it stands now."""
-    from bot.services import composing  # composing needs the queue, which shows reviews: imported late
-
     post = await session.scalar(select(Post).options(selectinload(Post.targets)).where(Post.id == post_id))
     items = await composing.media_of(session, post.id)
     facts = [media_facts(item) for item in items]

@@ -146,7 +146,7 @@ def draft_for(account: Account, composition: Composition, media: Sequence[MediaF
 
 
 def account_ref(account: Account, connection: Connection | None) -> AccountRef:
-    from bot.services.connecting import token_set
+    from bot.services.connections import token_set
 
     extra = dict(token_set(connection).extra) if connection is not None and connection.access_token else {}
     user_token = connection.access_token if connection is not None else None

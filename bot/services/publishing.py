@@ -41,7 +41,7 @@ from bot.platforms.base import (
     TokenExpired,
     Transient,
 )
-from bot.services.connecting import GUIDANCE, apply_tokens, claim_refresh, token_set
+from bot.services.connections import GUIDANCE, apply_tokens, claim_refresh, token_set
 from bot.storage.models import (
     Account,
     Connection,

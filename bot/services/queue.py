@@ -17,8 +17,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.platforms import registry
-from bot.services import approvals
-from bot.services.approvals import ReviewSummary
+from bot.services.reviews import ReviewSummary, summaries
 from bot.storage.models import Account, Post, PostStatus, PostTarget, TargetStatus, Workspace
 
 MAX_LISTED = 20
@@ -61,7 +60,7 @@ async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
         info = registry.get(platform)
         accounts.setdefault(post_id, []).append(f"{info.name if info else platform}: {name}")
     workspace = await session.get(Workspace, workspace_id)
-    reviews = await approvals.summaries(session, workspace, posts)
+    reviews = await summaries(session, workspace, posts)
     return [QueueItem(p.id, p.author_user_id, p.text or "", p.status, p.scheduled_at, tuple(accounts.get(p.id, ())),
                       reviews.get(p.id)) for p in posts]
 

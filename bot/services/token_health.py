@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.platforms import registry
 from bot.platforms.base import AccessRevoked, Adapter, PlatformError, RateLimited, TokenExpired, TokenSet, Transient
-from bot.services.connecting import (
+from bot.services.connections import (
     EXPIRING_ALERT,
     OPEN_TARGET_STATES,
     apply_tokens,

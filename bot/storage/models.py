@@ -200,7 +200,7 @@ class Account(Base):
     access_token: Mapped[Secret | None] = mapped_column(EncryptedSecret)  # e.g. a Facebook Page token
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. Pinterest default board
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Metric sync (bot/services/analytics.py): last success, when next due, a lease that also holds off
+    # Metric sync (bot/services/metric_sync.py): last success, when next due, a lease that also holds off
     # retries the platform asked for (rate limits), and the last problem in words.
     metrics_synced_at: Mapped[datetime | None]
     metrics_due_at: Mapped[datetime | None]

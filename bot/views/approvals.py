@@ -8,7 +8,8 @@ from datetime import datetime
 
 from bot import ids
 from bot.payloads import CardRef, ReviewComment
-from bot.services.approvals import DecisionLine, ReviewCard, ReviewSummary, TargetPreview
+from bot.services.approvals import DecisionLine, ReviewCard, TargetPreview
+from bot.services.reviews import ReviewSummary
 from bot.storage.models import Decision, PostStatus
 from bot.views.connect import esc, local_time
 

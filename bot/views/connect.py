@@ -12,7 +12,8 @@ from bot import ids
 from bot.payloads import BlueskyOrigin
 from bot.platforms.base import Scope
 from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS, PlatformInfo
-from bot.services.connecting import Candidate, Connected, ConnectionSummary, ConnectLink, short_scope
+from bot.services.connecting import Candidate, Connected, ConnectLink, short_scope
+from bot.services.connections import ConnectionSummary
 from bot.storage.models import ConnectionStatus
 
 CHECKBOXES_PER_GROUP = 10  # Slack's limit for one checkboxes element

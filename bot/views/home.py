@@ -6,7 +6,7 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS
-from bot.services.connecting import ConnectionSummary
+from bot.services.connections import ConnectionSummary
 from bot.views.connect import accounts_list
 
 
