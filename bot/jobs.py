@@ -18,7 +18,7 @@ from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts
 from bot.messages.post_status import update_post_message
 from bot.messages.reports import DigestSender
-from bot.services.analytics import MetricSync
+from bot.services.metric_sync import MetricSync
 from bot.services.publishing import Publisher
 from bot.services.token_health import TokenHealth
 
