@@ -25,7 +25,7 @@ from bot.services.digests import DigestError, Run, Schedule
 from bot.services.workspaces import ensure_workspace
 from bot.storage.models import DigestSubscription, Workspace, utcnow
 from bot.views import stats as views
-from bot.views.connect import local_date
+from bot.views.blocks import local_date
 
 log = logging.getLogger(__name__)
 

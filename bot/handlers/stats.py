@@ -20,7 +20,7 @@ from bot.services import analytics
 from bot.services.workspaces import ensure_workspace
 from bot.storage.models import Account, SharedReport, utcnow
 from bot.views import stats as views
-from bot.views.connect import esc
+from bot.views.blocks import esc
 
 log = logging.getLogger(__name__)
 
