@@ -16,6 +16,7 @@ from bot.platforms import bluesky
 from bot.services import connecting
 from bot.storage import db
 from bot.views import connect as connect_views
+from bot.views.blocks import esc
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -140,7 +141,7 @@ def oauth_callback(runtime: Runtime):
                 await session.rollback()
                 error = refused.error
                 await tell(refused.team_id, refused.user_id,
-                           text=connect_views.esc(f"{error.title}. {error.message}"))
+                           text=esc(f"{error.title}. {error.message}"))
                 return page(400, error.title, error.message, False, refused.team_id)
         name = connected.platform.name
         await tell(connected.team_id, connected.user_id, blocks=connect_views.choose_accounts(connected),

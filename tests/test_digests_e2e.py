@@ -22,7 +22,7 @@ from bot.platforms.x import ADAPTER as XAdapter
 from bot.services.metric_sync import MetricSync
 from bot.storage import crypto, db
 from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubscription
-from bot.views.connect import local_time
+from bot.views.blocks import local_time
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes.x import FakeX
 from tests.platform_fixtures import make_adapter

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot import ids
 from bot.storage import db
 from bot.storage.models import Post, PostStatus, PostTarget, TargetStatus
-from bot.views.connect import local_time
+from bot.views.blocks import local_time
 from tests import test_compose_e2e as compose_e2e
 from tests.test_compose_e2e import _errors, _j, _posts, _state, _submit, _view_payload, _x_posts
 

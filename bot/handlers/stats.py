@@ -16,7 +16,7 @@ from bot.payloads import STATS_DAYS, ShareRequest
 from bot.services import analytics, sharing
 from bot.storage.models import utcnow
 from bot.views import stats as views
-from bot.views.connect import esc
+from bot.views.blocks import esc
 
 log = logging.getLogger(__name__)
 

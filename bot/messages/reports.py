@@ -19,7 +19,7 @@ from bot.services import analytics, digests
 from bot.services.digests import Run
 from bot.storage.models import DigestSubscription, Workspace, utcnow
 from bot.views import stats as views
-from bot.views.connect import local_date
+from bot.views.blocks import local_date
 
 log = logging.getLogger(__name__)
 

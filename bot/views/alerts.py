@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot import ids
 from bot.services.token_health import AlertNote
-from bot.views.connect import esc, local_time
+from bot.views.blocks import actions, context, esc, plain, section, slack_date
 
 RESOLVED_WORDS = {
     "reconnected": "was reconnected by {who}",
@@ -16,19 +16,6 @@ RESOLVED_WORDS = {
     "renewed": "was renewed: nothing to do",
     "disconnected": "was disconnected by {who}",
 }
-
-
-def slack_date(when: datetime, tz: str | None) -> str:
-    """A time each reader sees in their own zone (Slack's date formatting), with a fallback in `tz`."""
-    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{local_time(when, tz)}>"
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
 
 
 def _posts_word(n: int) -> str:
@@ -57,9 +44,10 @@ def _headline(note: AlertNote) -> str:
 
 
 def _reconnect(note: AlertNote) -> dict:
-    button = {"type": "button", "text": {"type": "plain_text", "text": "Reconnect"}, "style": "primary",
-              "action_id": ids.ACCOUNT_RECONNECT, "value": str(note.connection_id)}
-    return {"type": "actions", "block_id": f"alert_{note.alert_id}", "elements": [button]}
+    # (its style before its action_id, as alerts have always been sent, unlike blocks.button's)
+    button = {"type": "button", "text": plain("Reconnect"), "style": "primary", "action_id": ids.ACCOUNT_RECONNECT,
+              "value": str(note.connection_id)}
+    return actions(button, block_id=f"alert_{note.alert_id}")
 
 
 def _warning(note: AlertNote) -> list[dict]:
@@ -75,7 +63,7 @@ def _warning(note: AlertNote) -> list[dict]:
     lines.append(f":calendar: {_posts_word(count)} {'is' if count == 1 else 'are'} due after that and would not "
                  "go out." if count else ":calendar: No scheduled post is due after that yet.")
     lines.append("Press *Reconnect* and sign in: the posts keep their times.")
-    return [_section("\n".join(lines))]
+    return [section("\n".join(lines))]
 
 
 def _broken(note: AlertNote) -> list[dict]:
@@ -85,9 +73,9 @@ def _broken(note: AlertNote) -> list[dict]:
         lines.append(f"*How to fix it:* {esc(d['fix'])}")
     if accounts := _accounts_line(note):
         lines.append(accounts)
-    blocks = [_section("\n".join(lines))]
+    blocks = [section("\n".join(lines))]
     if d.get("said"):  # the platform's own words, for whoever digs deeper
-        blocks.append(_context(esc(str(d["said"])[:500])))
+        blocks.append(context(esc(str(d["said"])[:500])))
     posts = d.get("posts") or []
     more = int(d.get("more_posts") or 0)
     if posts:
@@ -104,9 +92,9 @@ def _broken(note: AlertNote) -> list[dict]:
         else:
             held = (f"*{total} scheduled posts depend on it.* They are on hold, not failed: once the account is "
                     "reconnected they go out at their times; one whose time comes first will not go out.")
-        blocks.append(_section(held + "\n" + "\n".join(listed)))
+        blocks.append(section(held + "\n" + "\n".join(listed)))
     else:
-        blocks.append(_section("No scheduled post depends on it right now."))
+        blocks.append(section("No scheduled post depends on it right now."))
     return blocks
 
 
@@ -122,7 +110,7 @@ def _resolved(note: AlertNote) -> list[dict]:
         text += (f" {_posts_word(released)} that {'was' if released == 1 else 'were'} on hold "
                  f"{'goes' if released == 1 else 'go'} out at {'its time' if released == 1 else 'their times'}.")
     earlier = ("Expiry warning" if note.expiring else "Alert") + f" sent {slack_date(note.sent_at, note.timezone)}"
-    return [_section(text), _context(earlier)]
+    return [section(text), context(earlier)]
 
 
 def alert_message(note: AlertNote) -> tuple[str, list[dict]]:

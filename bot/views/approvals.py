@@ -11,29 +11,11 @@ from bot.payloads import CardRef, ReviewComment
 from bot.services.approvals import DecisionLine, ReviewCard, TargetPreview
 from bot.services.reviews import ReviewSummary
 from bot.storage.models import Decision, PostStatus
-from bot.views.connect import esc, local_time
+from bot.views.blocks import actions, button, context, esc, modal, mrkdwn, plain, section, slack_date
 
 QUOTE_MAX = 2400  # characters of a post's text on the card (a section holds 3000)
 DECISIONS_SHOWN = 12
 APPROVED = (PostStatus.SCHEDULED, PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.FAILED)
-
-
-def _plain(text: str) -> dict:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
-
-
-def slack_date(when: datetime) -> str:
-    """A time every reader sees in their own zone (Slack formats it), UTC where it cannot."""
-    return (f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|"
-            f"{local_time(when, 'UTC')}>")
 
 
 def _quote(text: str) -> str:
@@ -119,30 +101,23 @@ def decision_line(line: DecisionLine, current_version: int) -> str:
     return f"{earlier}{said} · {slack_date(line.at)}"
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
-    button = {"type": "button", "text": _plain(text), "action_id": action_id, "value": value}
-    if style:
-        button["style"] = style
-    return button
-
-
 def review_card(card: ReviewCard, thumbnails: bool = True) -> list[dict]:
     """The card: where the review stands, the post as each platform will get it, its attachments, every
     decision, and (while it waits) the buttons."""
-    blocks: list[dict] = [_section(headline(card))]
+    blocks: list[dict] = [section(headline(card))]
     when = slack_date(card.scheduled_at) if card.scheduled_at else "as soon as it is approved"
     about = f"Post by <@{card.author}> · publishes {when}"
     if card.version > 1:
         about += f" · version {card.version}"
-    blocks.append(_context(about))
+    blocks.append(context(about))
     by_text: dict[str, list[TargetPreview]] = {}
     for target in card.targets:
         by_text.setdefault(target.text, []).append(target)
     for text, targets in list(by_text.items())[:12]:
         lines = "\n".join(_target_line(t) for t in targets[:10])[:3000 - QUOTE_MAX - 40]
-        blocks.append(_section(f"{lines}\n{_quote(text)}"))
+        blocks.append(section(f"{lines}\n{_quote(text)}"))
     if card.first_comment:
-        blocks.append(_context(f"First comment: {esc(card.first_comment)[:2900]}"))
+        blocks.append(context(f"First comment: {esc(card.first_comment)[:2900]}"))
     if card.media:
         blocks.append(_media(card, thumbnails))
     if card.decisions:
@@ -150,18 +125,18 @@ def review_card(card: ReviewCard, thumbnails: bool = True) -> list[dict]:
         lines = [decision_line(d, card.version) for d in shown]
         if len(card.decisions) > len(shown):
             lines.insert(0, f"_{len(card.decisions) - len(shown)} earlier decisions not shown_")
-        blocks.append(_context("\n".join(lines)))
+        blocks.append(context("\n".join(lines)))
     if card.status is PostStatus.PENDING_APPROVAL:
         value = CardRef(card.post_id, card.version).encode()
-        blocks.append({"type": "actions", "block_id": f"review_{card.post_id}", "elements": [
-            _button("Approve", ids.REVIEW_APPROVE, value, "primary"),
-            _button("Request changes", ids.REVIEW_REQUEST_CHANGES, value),
-            _button("Reject", ids.REVIEW_REJECT, value, "danger"),
-            _button("Edit", ids.REVIEW_EDIT, value)]})
+        blocks.append(actions(button("Approve", ids.REVIEW_APPROVE, value, "primary", emoji=True),
+                              button("Request changes", ids.REVIEW_REQUEST_CHANGES, value, emoji=True),
+                              button("Reject", ids.REVIEW_REJECT, value, "danger", emoji=True),
+                              button("Edit", ids.REVIEW_EDIT, value, emoji=True),
+                              block_id=f"review_{card.post_id}"))
         needed = f"{card.needed} approval{'s are' if card.needed != 1 else ' is'} needed"
-        blocks.append(_context(f"React with :{card.approve_reaction}: to approve or :{card.reject_reaction}: to "
-                               f"reject, or use the buttons. Approvers: {card.who_reviews}; {needed}. "
-                               "Only the author can edit."))
+        blocks.append(context(f"React with :{card.approve_reaction}: to approve or :{card.reject_reaction}: to "
+                              f"reject, or use the buttons. Approvers: {card.who_reviews}; {needed}. "
+                              "Only the author can edit."))
     return blocks[:50]
 
 
@@ -176,7 +151,7 @@ def _media(card: ReviewCard, thumbnails: bool) -> dict:
         said.append(f"{photos} photo{'s' if photos != 1 else ''}")
     if videos:
         said.append(f"{len(videos)} video{'s' if len(videos) != 1 else ''} ({esc(', '.join(videos))})")
-    elements.append({"type": "mrkdwn", "text": " · ".join(said)[:3000] or "attachments"})
+    elements.append(mrkdwn(" · ".join(said)[:3000] or "attachments"))
     return {"type": "context", "elements": elements}
 
 
@@ -194,17 +169,15 @@ def comment_modal(post_id: int, version: int, decision: Decision) -> dict:
     changes = decision is Decision.REQUEST_CHANGES
     element = {"type": "plain_text_input", "action_id": ids.REVIEW_COMMENT_INPUT, "multiline": True,
                "max_length": 2000}
-    return {
-        "type": "modal", "callback_id": ids.REVIEW_COMMENT_VIEW,
-        "title": _plain("Request changes" if changes else "Reject post"),
-        "submit": _plain("Send" if changes else "Reject"), "close": _plain("Cancel"),
-        "private_metadata": ReviewComment(post_id, version, decision).encode(),
-        "blocks": [{"type": "input", "block_id": ids.REVIEW_COMMENT_BLOCK, "optional": not changes,
-                    "label": _plain("What should change?" if changes else "Why? (shown to the author)"),
-                    "element": element,
-                    "hint": _plain("The author sees this in the review card's thread; the post goes back to "
-                                   "their drafts.")}],
-    }
+    comment = {  # (its optional before its label, unlike input_block's)
+        "type": "input", "block_id": ids.REVIEW_COMMENT_BLOCK, "optional": not changes,
+        "label": plain("What should change?" if changes else "Why? (shown to the author)", emoji=True),
+        "element": element,
+        "hint": plain("The author sees this in the review card's thread; the post goes back to their drafts.",
+                      emoji=True)}
+    return modal("Request changes" if changes else "Reject post", [comment], callback_id=ids.REVIEW_COMMENT_VIEW,
+                 submit="Send" if changes else "Reject", close="Cancel", emoji=True,
+                 private_metadata=ReviewComment(post_id, version, decision).encode())
 
 
 # ---- the card's thread ---------------------------------------------------------------------------------

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot import ids
 from bot.payloads import BlueskyOrigin
@@ -15,51 +13,24 @@ from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS, PlatformInfo
 from bot.services.connecting import Candidate, Connected, ConnectLink, short_scope
 from bot.services.connections import ConnectionSummary
 from bot.storage.models import ConnectionStatus
+from bot.views.blocks import (
+    actions,
+    button,
+    choices,
+    confirm_dialog,
+    context,
+    divider,
+    esc,
+    header,
+    input_block,
+    local_date,
+    local_time,
+    modal,
+    plain,
+    section,
+)
 
 CHECKBOXES_PER_GROUP = 10  # Slack's limit for one checkboxes element
-
-
-def esc(text: str) -> str:
-    """Names come from the platforms: escaped, a name like "<!channel>" cannot notify a whole channel."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _section(text: str, accessory: dict | None = None) -> dict:
-    block = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-    if accessory:
-        block["accessory"] = accessory
-    return block
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
-
-
-def _button(text: str, action_id: str, value: str = "", style: str | None = None, url: str | None = None,
-            confirm: dict | None = None) -> dict:
-    button = {"type": "button", "text": {"type": "plain_text", "text": text[:75]}, "action_id": action_id}
-    if value:
-        button["value"] = value
-    if style:
-        button["style"] = style
-    if url:
-        button["url"] = url
-    if confirm:
-        button["confirm"] = confirm
-    return button
-
-
-def local_time(when: datetime, tz: str | None) -> str:
-    try:
-        zone = ZoneInfo(tz) if tz else ZoneInfo("UTC")
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = when.astimezone(zone)
-    return f"{local.day} {local:%b %Y, %H:%M} ({local.tzname()})"
-
-
-def local_date(when: datetime, tz: str | None) -> str:
-    return local_time(when, tz).split(",")[0]
 
 
 def scope_summary(scopes: Sequence[Scope]) -> str:
@@ -70,22 +41,22 @@ def scope_summary(scopes: Sequence[Scope]) -> str:
 
 
 def platform_list(configured: set[str], scopes: dict[str, Sequence[Scope]], note: str = "") -> list[dict]:
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Connect a social account"}},
-              _context("Picmim signs in with each platform's own page (never your password) and asks only for "
-                       "what it needs. Your link is private and works once, for 10 minutes.")]
+    blocks = [header("Connect a social account"),
+              context("Picmim signs in with each platform's own page (never your password) and asks only for "
+                      "what it needs. Your link is private and works once, for 10 minutes.")]
     if note:
-        blocks.append(_section(note))
+        blocks.append(section(note))
     for p in PLATFORMS:
         text = f"*{p.name}*: {p.accounts}."
         if p.key in scopes:
             text += f"\nAsks for {scope_summary(scopes[p.key])} (`{ids.COMMAND} permissions` says why)."
         if p.key in configured:
-            blocks.append(_section(text, _button("Connect", ids.CONNECT_PLATFORM, p.key)))
+            blocks.append(section(text, button("Connect", ids.CONNECT_PLATFORM, p.key)))
         else:
-            blocks.append(_section(text + "\nNot set up on this install yet: the app's admin adds "
-                                          f"{p.credential_prefix}_CLIENT_ID and {p.credential_prefix}_CLIENT_SECRET "
-                                          "(`python -m bot check` shows how)."))
-    blocks.append(_section(f"*{FACEBOOK_GROUPS.name}*: unavailable. {FACEBOOK_GROUPS.unavailable_reason}"))
+            blocks.append(section(text + "\nNot set up on this install yet: the app's admin adds "
+                                         f"{p.credential_prefix}_CLIENT_ID and {p.credential_prefix}_CLIENT_SECRET "
+                                         "(`python -m bot check` shows how)."))
+    blocks.append(section(f"*{FACEBOOK_GROUPS.name}*: unavailable. {FACEBOOK_GROUPS.unavailable_reason}"))
     return blocks
 
 
@@ -94,41 +65,29 @@ def link_message(links: Iterable[ConnectLink], tz: str | None, reconnect_of: str
     until = local_time(links[0].expires_at, tz).split(", ")[1]
     what = f"Reconnect {reconnect_of}" if reconnect_of else "Connect " + " or ".join(
         f"*{link.platform.name}*" for link in links)
-    blocks = [_section(f"{what}: open the link, sign in and allow Picmim. The link is only for you and works "
-                       f"once, until {until}."),
-              {"type": "actions", "elements": [
-                  _button(f"Open {link.platform.name}", ids.CONNECT_LINK_OPENED, link.platform.key, "primary",
-                          url=link.url) for link in links]}]
+    blocks = [section(f"{what}: open the link, sign in and allow Picmim. The link is only for you and works "
+                      f"once, until {until}."),
+              actions(*(button(f"Open {link.platform.name}", ids.CONNECT_LINK_OPENED, link.platform.key, "primary",
+                               url=link.url) for link in links))]
     return blocks
 
 
 def connect_modal(blocks: list[dict]) -> dict:
     """The platform list, a link or an answer, when connecting starts from App Home."""
-    return {"type": "modal", "title": {"type": "plain_text", "text": "Connect an account"},
-            "close": {"type": "plain_text", "text": "Close"},
-            "blocks": [b for b in blocks if b["type"] != "header"]}
+    return modal("Connect an account", [b for b in blocks if b["type"] != "header"], close="Close")
 
 
 def bluesky_handle_modal(channel_id: str | None) -> dict:
-    return {
-        "type": "modal", "callback_id": ids.BLUESKY_HANDLE_VIEW,
-        "title": {"type": "plain_text", "text": "Connect Bluesky"},
-        "submit": {"type": "plain_text", "text": "Continue"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": BlueskyOrigin(channel_id).encode(),
-        "blocks": [{
-            "type": "input", "block_id": ids.BLUESKY_HANDLE_BLOCK,
-            "label": {"type": "plain_text", "text": "Your Bluesky handle"},
-            "hint": {"type": "plain_text", "text": "For example maria.bsky.social or acme.com"},
-            "element": {"type": "plain_text_input", "action_id": ids.BLUESKY_HANDLE_INPUT,
-                        "placeholder": {"type": "plain_text", "text": "name.bsky.social"}},
-        }],
-    }
+    handle = input_block(ids.BLUESKY_HANDLE_BLOCK, "Your Bluesky handle",
+                         {"type": "plain_text_input", "action_id": ids.BLUESKY_HANDLE_INPUT,
+                          "placeholder": plain("name.bsky.social")},
+                         hint="For example maria.bsky.social or acme.com", hint_first=True)
+    return modal("Connect Bluesky", [handle], callback_id=ids.BLUESKY_HANDLE_VIEW, submit="Continue", close="Cancel",
+                 private_metadata=BlueskyOrigin(channel_id).encode())
 
 
 def bluesky_link_modal(link: ConnectLink, tz: str | None) -> dict:
-    return {"type": "modal", "title": {"type": "plain_text", "text": "Connect Bluesky"},
-            "close": {"type": "plain_text", "text": "Done"}, "blocks": link_message([link], tz)}
+    return modal("Connect Bluesky", link_message([link], tz), close="Done")
 
 
 # ---- choosing accounts -----------------------------------------------------------------------------
@@ -137,8 +96,7 @@ def bluesky_link_modal(link: ConnectLink, tz: str | None) -> dict:
 def _option(c: Candidate) -> dict:
     detail = " · ".join(x for x in (c.kind, f"@{c.handle}" if c.handle else None,
                                     f"{c.followers_count:,} followers" if c.followers_count is not None else None) if x)
-    return {"text": {"type": "plain_text", "text": c.name[:75]},
-            "description": {"type": "plain_text", "text": detail[:75] or c.kind},
+    return {"text": plain(c.name[:75]), "description": plain(detail[:75] or c.kind),
             "value": c.external_id[:150]}
 
 
@@ -146,28 +104,26 @@ def choose_accounts(connected: Connected) -> list[dict]:
     selectable = [c for c in connected.candidates if not c.refusal]
     refused = [c for c in connected.candidates if c.refusal]
     verb = "reconnected" if connected.reconnected else "connected"
-    blocks = [_section(f"*{connected.platform.name}* is {verb} ({esc(connected.display_name)}). "
-                       "Choose which accounts Picmim may manage:")]
+    blocks = [section(f"*{connected.platform.name}* is {verb} ({esc(connected.display_name)}). "
+                      "Choose which accounts Picmim may manage:")]
     for start in range(0, len(selectable), CHECKBOXES_PER_GROUP):
         group = selectable[start:start + CHECKBOXES_PER_GROUP]
-        element = {"type": "checkboxes", "action_id": ids.CHOOSE_ACCOUNTS_BOXES,
-                   "options": [_option(c) for c in group]}
-        if len(selectable) == 1:
-            element["initial_options"] = element["options"]
-        blocks.append({"type": "actions", "block_id": f"{ids.CHOOSE_ACCOUNTS_BLOCK}{start}", "elements": [element]})
+        options = [_option(c) for c in group]
+        element = choices("checkboxes", ids.CHOOSE_ACCOUNTS_BOXES, options,
+                          initial=options if len(selectable) == 1 else None)
+        blocks.append(actions(element, block_id=f"{ids.CHOOSE_ACCOUNTS_BLOCK}{start}"))
     for c in refused:
-        blocks.append(_section(f":no_entry: *{esc(c.name)}* cannot be managed: {esc(c.refusal)}"))
+        blocks.append(section(f":no_entry: *{esc(c.name)}* cannot be managed: {esc(c.refusal)}"))
     if connected.declined:
-        blocks.append(_section(f":warning: {connected.declined_sentence()}"))
-    blocks.append({"type": "actions", "elements": [
-        _button("Save", ids.CHOOSE_ACCOUNTS_SAVE, str(connected.state_id), "primary")]})
+        blocks.append(section(f":warning: {connected.declined_sentence()}"))
+    blocks.append(actions(button("Save", ids.CHOOSE_ACCOUNTS_SAVE, str(connected.state_id), "primary")))
     return blocks
 
 
 def chosen_accounts(platform: PlatformInfo, names: list[str]) -> list[dict]:
     listed = ", ".join(f"*{esc(n)}*" for n in names)
-    return [_section(f":white_check_mark: Picmim now manages {listed} on {platform.name}. "
-                     f"See every account with `{ids.COMMAND} accounts`.")]
+    return [section(f":white_check_mark: Picmim now manages {listed} on {platform.name}. "
+                    f"See every account with `{ids.COMMAND} accounts`.")]
 
 
 # ---- the accounts list -----------------------------------------------------------------------------
@@ -190,11 +146,11 @@ def status_text(s: ConnectionSummary, tz: str | None) -> str:
 
 def accounts_list(summaries: list[ConnectionSummary], tz: str | None, may_manage: bool,
                   note: str = "") -> list[dict]:
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Connected accounts"}}]
+    blocks = [header("Connected accounts")]
     if note:
-        blocks.append(_section(note))
+        blocks.append(section(note))
     if not summaries:
-        blocks.append(_section(f"No accounts are connected yet. Connect one with `{ids.COMMAND} connect`."))
+        blocks.append(section(f"No accounts are connected yet. Connect one with `{ids.COMMAND} connect`."))
         return blocks
     for s in summaries[:15]:  # 3 blocks each, within Slack's 50
         synced = local_time(s.last_sync_at, tz) if s.last_sync_at else "never"
@@ -208,35 +164,32 @@ def accounts_list(summaries: list[ConnectionSummary], tz: str | None, may_manage
             lines.append(f":point_right: {s.guidance}")
         if s.last_error and s.status is not ConnectionStatus.ACTIVE:
             lines.append(f"_{esc(s.last_error[:300])}_")
-        blocks.append(_section("\n".join(lines)))
+        blocks.append(section("\n".join(lines)))
         if may_manage:
             value = str(s.id)
-            confirm = {"title": {"type": "plain_text", "text": "Disconnect?"},
-                       "text": {"type": "mrkdwn", "text": (
-                           f"Picmim stops managing {esc(s.display_name)} on {s.platform.name} and deletes its sign-in"
-                           + (f"; {s.scheduled_posts} scheduled post{'s' * (s.scheduled_posts != 1)} to it will be "
-                              "cancelled" if s.scheduled_posts else "")
-                           + ". Published posts and figures stay.")},
-                       "confirm": {"type": "plain_text", "text": "Disconnect"},
-                       "deny": {"type": "plain_text", "text": "Keep it"}, "style": "danger"}
-            blocks.append({"type": "actions", "block_id": f"connection_{value}", "elements": [
-                _button("Refresh", ids.ACCOUNT_REFRESH, value),
-                _button("Reconnect", ids.ACCOUNT_RECONNECT, value),
-                _button("Disconnect", ids.ACCOUNT_DISCONNECT, value, "danger", confirm=confirm)]})
-        blocks.append({"type": "divider"})
+            confirm = confirm_dialog("Disconnect?", (
+                f"Picmim stops managing {esc(s.display_name)} on {s.platform.name} and deletes its sign-in"
+                + (f"; {s.scheduled_posts} scheduled post{'s' * (s.scheduled_posts != 1)} to it will be "
+                   "cancelled" if s.scheduled_posts else "")
+                + ". Published posts and figures stay."), "Disconnect")
+            blocks.append(actions(button("Refresh", ids.ACCOUNT_REFRESH, value),
+                                  button("Reconnect", ids.ACCOUNT_RECONNECT, value),
+                                  button("Disconnect", ids.ACCOUNT_DISCONNECT, value, "danger", confirm=confirm),
+                                  block_id=f"connection_{value}"))
+        blocks.append(divider())
     if len(summaries) > 15:
-        blocks.append(_context(f"{len(summaries) - 15} more connections are not shown."))
+        blocks.append(context(f"{len(summaries) - 15} more connections are not shown."))
     return blocks
 
 
 def permissions(scopes: dict[str, Sequence[Scope]]) -> list[dict]:
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "What Picmim asks for, and why"}},
-              _context("Picmim asks each platform only for what its features need. It never sees your passwords.")]
+    blocks = [header("What Picmim asks for, and why"),
+              context("Picmim asks each platform only for what its features need. It never sees your passwords.")]
     for p in PLATFORMS:
         if p.key in scopes:
             lines = "\n".join(f"• `{short_scope(s.name)}`: {s.why}" for s in scopes[p.key])
-            blocks.append(_section(f"*{p.name}*\n{lines}"))
-    blocks.append(_section(f"*{FACEBOOK_GROUPS.name}*: {FACEBOOK_GROUPS.unavailable_reason}"))
+            blocks.append(section(f"*{p.name}*\n{lines}"))
+    blocks.append(section(f"*{FACEBOOK_GROUPS.name}*: {FACEBOOK_GROUPS.unavailable_reason}"))
     return blocks
 
 

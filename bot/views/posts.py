@@ -9,7 +9,7 @@ from bot import ids
 from bot.media.renditions import ProgressLine
 from bot.services.publishing import TargetLine
 from bot.storage.models import PostStatus, TargetStatus, utcnow
-from bot.views.connect import esc, local_time
+from bot.views.blocks import actions, button, context, esc, local_time, section
 
 HEADLINES = {
     PostStatus.SCHEDULED: ":calendar: Scheduled",
@@ -33,16 +33,8 @@ def optimising_blocks(optimising: Sequence[ProgressLine]) -> list[dict]:
     for line in optimising[:5]:
         said = (f":hourglass_flowing_sand: Optimising video for {esc(and_list(line.platforms))}… "
                 f"{round(line.progress * 100)}%")
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": said[:3000]}]})
+        blocks.append(context(said))
     return blocks
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
-    button = {"type": "button", "text": {"type": "plain_text", "text": text}, "action_id": action_id,
-              "value": value}
-    if style:
-        button["style"] = style
-    return button
 
 
 def status_message(status: PostStatus, text: str, scheduled_at: datetime | None, tz: str | None,
@@ -57,9 +49,9 @@ def status_message(status: PostStatus, text: str, scheduled_at: datetime | None,
     elif status is PostStatus.PENDING_APPROVAL and scheduled_at:
         headline += f", to publish {local_time(scheduled_at, tz)}"
     preview = esc(text if len(text) <= 280 else text[:277] + "…")
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline}*\n>{preview}"}}]
-    if cover_url:  # the video's cover frame, as the platforms will show it
-        blocks[0]["accessory"] = {"type": "image", "image_url": cover_url, "alt_text": "The video's cover frame"}
+    # With a video, its cover frame, as the platforms will show it.
+    cover = {"type": "image", "image_url": cover_url, "alt_text": "The video's cover frame"} if cover_url else None
+    blocks: list[dict] = [section(f"*{headline}*\n>{preview}", cover)]
     blocks += optimising_blocks(optimising)
     for line in lines[:20]:
         where = f"*{line.platform_name}* · {esc(line.account_name)}"
@@ -83,12 +75,10 @@ def status_message(status: PostStatus, text: str, scheduled_at: datetime | None,
             said = f":double_vertical_bar: {esc(line.detail or 'on hold until its account is reconnected')}"
         else:
             said = line.status.value
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"{where}: {said}"[:3000]}})
+        blocks.append(section(f"{where}: {said}"))
         if line.status is TargetStatus.FAILED:
-            blocks.append({"type": "actions", "elements": [
-                _button("Retry", ids.POST_RETRY, str(line.target_id), "primary")]})
+            blocks.append(actions(button("Retry", ids.POST_RETRY, str(line.target_id), "primary")))
         elif line.status is TargetStatus.UNCONFIRMED:
-            blocks.append({"type": "actions", "elements": [
-                _button("It is live", ids.POST_MARK_PUBLISHED, str(line.target_id)),
-                _button("Send it again", ids.POST_RETRY, str(line.target_id))]})
+            blocks.append(actions(button("It is live", ids.POST_MARK_PUBLISHED, str(line.target_id)),
+                                  button("Send it again", ids.POST_RETRY, str(line.target_id))))
     return blocks[:50]

@@ -11,22 +11,24 @@ from bot.platforms import registry
 from bot.services.analytics import AccountFigures, PostFigures, Report, Value
 from bot.services.digests import WEEKDAYS, Schedule
 from bot.storage.models import DigestSubscription
-from bot.views.connect import esc, local_time
+from bot.views.blocks import (
+    actions,
+    button,
+    choices,
+    confirm_dialog,
+    context,
+    esc,
+    header,
+    input_block,
+    local_time,
+    modal,
+    option,
+    plain,
+    section,
+)
 
 MESSAGE_BLOCKS = 50  # Slack's limit for a message
 UP, DOWN = "▲", "▼"
-
-
-def _plain(text: str) -> dict:
-    return {"type": "plain_text", "text": text[:150], "emoji": True}
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
 
 
 def number(value: float, rate: bool = False) -> str:
@@ -69,14 +71,14 @@ def period_text(start: datetime, end: datetime, tz: str | None) -> str:
 def _account_block(account: AccountFigures, tz: str | None) -> list[dict]:
     who = f"*{esc(account.name)}*" + (f" @{esc(account.handle.lstrip('@'))}" if account.handle else "")
     lines = [who, *(value_line(v) for v in account.values)]
-    blocks = [_section("\n".join(lines))]
+    blocks = [section("\n".join(lines))]
     if account.not_synced:
         since = (f"Not synced since {local_time(account.synced_at, tz)}" if account.synced_at
                  else "Not synced yet")
         reason = f" {esc(account.problem)}" if account.problem else ""
-        blocks.append(_context(f":warning: {since}: figures for this period are missing.{reason}"))
+        blocks.append(context(f":warning: {since}: figures for this period are missing.{reason}"))
     elif account.problem:
-        blocks.append(_context(f":warning: {esc(account.problem)}"))
+        blocks.append(context(f":warning: {esc(account.problem)}"))
     return blocks
 
 
@@ -92,38 +94,36 @@ def _post_line(post: PostFigures, tz: str | None) -> str:
 def report_blocks(report: Report, tz: str | None, title: str, *, compared_with: str,
                   share_value: str | None = None, chart_note: str | None = None) -> list[dict]:
     """The figures per platform and account, the top posts and (as a note) what the chart shows."""
-    head = [{"type": "header", "text": _plain(title)},
-            _context(f"{period_text(report.start, report.end, tz)} · changes against {compared_with}. "
-                     "Figures carry each platform's own names.")]
+    head = [header(title, emoji=True),
+            context(f"{period_text(report.start, report.end, tz)} · changes against {compared_with}. "
+                    "Figures carry each platform's own names.")]
     tail: list[dict] = []
     if report.top_posts:
-        tail.append(_section("*Top posts sent with Picmim*\n" + "\n".join(
+        tail.append(section("*Top posts sent with Picmim*\n" + "\n".join(
             f"{i}. {_post_line(p, tz)}" for i, p in enumerate(report.top_posts, 1))))
     elif report.accounts:
-        tail.append(_context("No post sent with Picmim gained likes, comments or shares in this period."))
+        tail.append(context("No post sent with Picmim gained likes, comments or shares in this period."))
     if chart_note:
-        tail.append(_context(chart_note))
+        tail.append(context(chart_note))
     if share_value:
-        tail.append({"type": "actions", "elements": [{
-            "type": "button", "text": _plain("Share in channel"), "action_id": ids.STATS_SHARE,
-            "value": share_value}]})
+        tail.append(_share(share_value))
     if not report.accounts:
-        return head + [_section("No accounts to report on: connect one with `/picmim connect`, or choose "
-                                "others for this digest.")] + tail
+        return head + [section("No accounts to report on: connect one with `/picmim connect`, or choose "
+                               "others for this digest.")] + tail
     body: list[dict] = []
     room = MESSAGE_BLOCKS - len(head) - len(tail) - 1  # one kept for "and N more"
     platform, shown = None, 0
     for account in report.accounts:
         blocks = _account_block(account, tz)
         if account.platform != platform:
-            blocks = [{"type": "header", "text": _plain(account.platform_name)}, *blocks]
+            blocks = [header(account.platform_name, emoji=True), *blocks]
         if len(body) + len(blocks) > room:
             break
         body.extend(blocks)
         platform, shown = account.platform, shown + 1
     if shown < len(report.accounts):
-        body.append(_context(f"…and {len(report.accounts) - shown} more accounts: ask `/picmim stats <account>` "
-                             "for each."))
+        body.append(context(f"…and {len(report.accounts) - shown} more accounts: ask `/picmim stats <account>` "
+                            "for each."))
     return head + body + tail
 
 
@@ -136,27 +136,30 @@ def post_blocks(post: PostFigures, tz: str | None, days: int, share_value: str |
     title = esc(post.preview) or "(no text)"
     link = f"<{post.url}|{title}>" if post.url else title
     published = f" · published {local_time(post.published_at, tz)}" if post.published_at else ""
-    blocks: list[dict] = [{"type": "header", "text": _plain("Post stats")},
-                          _section(f"{link}\n{esc(post.platform_name)} · {esc(post.account_name)}{published}")]
+    blocks: list[dict] = [header("Post stats", emoji=True),
+                          section(f"{link}\n{esc(post.platform_name)} · {esc(post.account_name)}{published}")]
     if post.synced_at is None:
-        blocks.append(_section("_Picmim has no figures for this post yet: they are first fetched an hour after it "
-                               "goes live._"))
+        blocks.append(section("_Picmim has no figures for this post yet: they are first fetched an hour after it "
+                              "goes live._"))
     else:
-        blocks.append(_section("\n".join(value_line(v) for v in post.values) or "_No figures._"))
-        blocks.append(_context(f"Figures as of {local_time(post.synced_at, tz)}, changes against {days} days "
-                               "earlier. Figures carry the platform's own names."))
+        blocks.append(section("\n".join(value_line(v) for v in post.values) or "_No figures._"))
+        blocks.append(context(f"Figures as of {local_time(post.synced_at, tz)}, changes against {days} days "
+                              "earlier. Figures carry the platform's own names."))
     if share_value:
-        blocks.append({"type": "actions", "elements": [{
-            "type": "button", "text": _plain("Share in channel"), "action_id": ids.STATS_SHARE,
-            "value": share_value}]})
+        blocks.append(_share(share_value))
     return blocks
+
+
+def _share(value: str) -> dict:
+    return actions(button("Share in channel", ids.STATS_SHARE, value, emoji=True))
 
 
 # ---- digests ----------------------------------------------------------------------------------------------
 
 
-def _option(text: str, value: str) -> dict:
-    return {"text": _plain(text), "value": value}
+def _select(block_id: str, label: str, hint: str, element: dict) -> dict:
+    """One of the digest modal's optional choices."""
+    return input_block(block_id, label, element, optional=True, hint=hint, hint_first=True, emoji=True)
 
 
 def subscribe_modal(channel_id: str | None, tz: str, accounts: Sequence[tuple[int, str]],
@@ -165,48 +168,45 @@ def subscribe_modal(channel_id: str | None, tz: str, accounts: Sequence[tuple[in
                "filter": {"include": ["public", "private"], "exclude_bot_users": True}}
     if channel_id and channel_id[:1] in ("C", "G"):
         channel["initial_conversation"] = channel_id
-    frequencies = [_option("Daily", "daily"), _option("Weekly", "weekly"), _option("Monthly", "monthly")]
-    weekdays = [_option(name, str(i)) for i, name in enumerate(WEEKDAYS)]
-    days = [_option(str(d), str(d)) for d in range(1, 32)]
+    frequencies = [option(name, value, emoji=True)
+                   for name, value in (("Daily", "daily"), ("Weekly", "weekly"), ("Monthly", "monthly"))]
+    weekdays = [option(name, str(i), emoji=True) for i, name in enumerate(WEEKDAYS)]
+    days = [option(str(d), str(d), emoji=True) for d in range(1, 32)]
     blocks = [
-        {"type": "input", "block_id": ids.DIGEST_CHANNEL_BLOCK, "label": _plain("Channel"), "element": channel,
-         "hint": _plain("Invite @Picmim to a private channel first; in any channel it attaches the chart "
-                        "once invited.")},
-        {"type": "input", "block_id": ids.DIGEST_FREQUENCY_BLOCK, "label": _plain("How often"),
-         "element": {"type": "static_select", "action_id": ids.DIGEST_FREQUENCY_INPUT, "options": frequencies,
-                     "initial_option": frequencies[1]}},
-        {"type": "input", "block_id": ids.DIGEST_WEEKDAY_BLOCK, "label": _plain("Day of the week"),
-         "optional": True, "hint": _plain("For weekly digests."),
-         "element": {"type": "static_select", "action_id": ids.DIGEST_WEEKDAY_INPUT, "options": weekdays,
-                     "initial_option": weekdays[0]}},
-        {"type": "input", "block_id": ids.DIGEST_DAY_BLOCK, "label": _plain("Day of the month"), "optional": True,
-         "hint": _plain("For monthly digests. In shorter months, 29–31 means the month's last day."),
-         "element": {"type": "static_select", "action_id": ids.DIGEST_DAY_INPUT, "options": days,
-                     "initial_option": days[0]}},
-        {"type": "input", "block_id": ids.DIGEST_TIME_BLOCK, "label": _plain("Time"),
-         "element": {"type": "timepicker", "action_id": ids.DIGEST_TIME_INPUT, "initial_time": "09:00"}},
-        {"type": "input", "block_id": ids.DIGEST_ZONE_BLOCK, "label": _plain("Time zone"),
-         "hint": _plain("The channel's zone, as a name like Europe/Madrid or America/New_York."),
-         "element": {"type": "plain_text_input", "action_id": ids.DIGEST_ZONE_INPUT, "initial_value": tz,
-                     "max_length": 64}},
+        input_block(ids.DIGEST_CHANNEL_BLOCK, "Channel", channel, emoji=True,
+                    hint="Invite @Picmim to a private channel first; in any channel it attaches the chart once "
+                         "invited."),
+        input_block(ids.DIGEST_FREQUENCY_BLOCK, "How often",
+                    choices("static_select", ids.DIGEST_FREQUENCY_INPUT, frequencies, initial=frequencies[1]),
+                    emoji=True),
+        _select(ids.DIGEST_WEEKDAY_BLOCK, "Day of the week", "For weekly digests.",
+                choices("static_select", ids.DIGEST_WEEKDAY_INPUT, weekdays, initial=weekdays[0])),
+        _select(ids.DIGEST_DAY_BLOCK, "Day of the month",
+                "For monthly digests. In shorter months, 29–31 means the month's last day.",
+                choices("static_select", ids.DIGEST_DAY_INPUT, days, initial=days[0])),
+        input_block(ids.DIGEST_TIME_BLOCK, "Time",
+                    {"type": "timepicker", "action_id": ids.DIGEST_TIME_INPUT, "initial_time": "09:00"}, emoji=True),
+        input_block(ids.DIGEST_ZONE_BLOCK, "Time zone",
+                    {"type": "plain_text_input", "action_id": ids.DIGEST_ZONE_INPUT, "initial_value": tz,
+                     "max_length": 64},
+                    hint="The channel's zone, as a name like Europe/Madrid or America/New_York.", hint_first=True,
+                    emoji=True),
     ]
     if accounts:
-        blocks.append({"type": "input", "block_id": ids.DIGEST_ACCOUNTS_BLOCK, "label": _plain("Accounts"),
-                       "optional": True, "hint": _plain("Leave empty for every connected account."),
-                       "element": {"type": "multi_static_select", "action_id": ids.DIGEST_ACCOUNTS_INPUT,
-                                   "placeholder": _plain("All accounts"),
-                                   "options": [_option(label[:75], str(i)) for i, label in accounts[:100]]}})
+        blocks.append(_select(ids.DIGEST_ACCOUNTS_BLOCK, "Accounts", "Leave empty for every connected account.",
+                              choices("multi_static_select", ids.DIGEST_ACCOUNTS_INPUT,
+                                      [option(label, str(i), emoji=True) for i, label in accounts[:100]],
+                                      placeholder="All accounts", emoji=True)))
     else:
-        blocks.append(_context("No accounts are connected yet: the digest covers them as you connect them "
-                               "(`/picmim connect`)."))
-    blocks.append({"type": "input", "block_id": ids.DIGEST_PLATFORMS_BLOCK, "label": _plain("Platforms"),
-                   "optional": True, "hint": _plain("Only these platforms' accounts. Leave empty for all."),
-                   "element": {"type": "multi_static_select", "action_id": ids.DIGEST_PLATFORMS_INPUT,
-                               "placeholder": _plain("All platforms"),
-                               "options": [_option(p.name[:75], p.key) for p in platforms]}})
-    return {"type": "modal", "callback_id": ids.DIGEST_SUBSCRIBE_VIEW, "title": _plain("Analytics digest"),
-            "submit": _plain("Subscribe"), "close": _plain("Cancel"),
-            "private_metadata": metadata[:3000], "blocks": blocks}
+        blocks.append(context("No accounts are connected yet: the digest covers them as you connect them "
+                              "(`/picmim connect`)."))
+    blocks.append(_select(ids.DIGEST_PLATFORMS_BLOCK, "Platforms",
+                          "Only these platforms' accounts. Leave empty for all.",
+                          choices("multi_static_select", ids.DIGEST_PLATFORMS_INPUT,
+                                  [option(p.name, p.key, emoji=True) for p in platforms],
+                                  placeholder="All platforms", emoji=True)))
+    return modal("Analytics digest", blocks, callback_id=ids.DIGEST_SUBSCRIBE_VIEW, submit="Subscribe", close="Cancel",
+                 private_metadata=metadata[:3000], emoji=True)
 
 
 def scope_text(sub: DigestSubscription, names: Mapping[int, str]) -> str:
@@ -228,11 +228,11 @@ def subscribed_text(sub: DigestSubscription, names: Mapping[int, str], created: 
 def digest_list(subs: Sequence[DigestSubscription], names: Mapping[int, str], viewer_tz: str | None,
                 note: str = "") -> list[dict]:
     """`note` is Picmim's own sentence (its channel and user mentions must stay links), never a platform's text."""
-    blocks: list[dict] = [{"type": "header", "text": _plain("Analytics digests")}]
+    blocks: list[dict] = [header("Analytics digests", emoji=True)]
     if note:
-        blocks.append(_context(note))
+        blocks.append(context(note))
     if not subs:
-        blocks.append(_section("No digests yet. Set one up with `/picmim digest subscribe`."))
+        blocks.append(section("No digests yet. Set one up with `/picmim digest subscribe`."))
         return blocks
     for sub in subs[:24]:  # two blocks each within Slack's 50
         lines = [f"<#{sub.channel_id}> · {Schedule.of(sub).describe()}", f"For {scope_text(sub, names)}"]
@@ -241,14 +241,11 @@ def digest_list(subs: Sequence[DigestSubscription], names: Mapping[int, str], vi
                          + (f" · last: {local_time(sub.last_run_at, viewer_tz)}" if sub.last_run_at else ""))
         if sub.last_error:
             lines.append(f":warning: {esc(sub.last_error)}")
-        blocks.append({"type": "section", "block_id": f"digest_{sub.id}",
-                       "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]},
-                       "accessory": {"type": "button", "text": _plain("Unsubscribe"), "style": "danger",
-                                     "action_id": ids.DIGEST_UNSUBSCRIBE, "value": str(sub.id),
-                                     "confirm": {"title": _plain("Stop this digest?"),
-                                                 "text": {"type": "mrkdwn",
-                                                          "text": f"<#{sub.channel_id}> will get no more digests."},
-                                                 "confirm": _plain("Unsubscribe"), "deny": _plain("Keep it"),
-                                                 "style": "danger"}}})
-    blocks.append(_context("Set up another with `/picmim digest subscribe`."))
+        stop = confirm_dialog("Stop this digest?", f"<#{sub.channel_id}> will get no more digests.", "Unsubscribe",
+                              emoji=True)
+        # (its style before its action_id, as it has always been sent, unlike blocks.button's)
+        unsubscribe = {"type": "button", "text": plain("Unsubscribe", emoji=True), "style": "danger",
+                       "action_id": ids.DIGEST_UNSUBSCRIBE, "value": str(sub.id), "confirm": stop}
+        blocks.append(section("\n".join(lines), unsubscribe, block_id=f"digest_{sub.id}"))
+    blocks.append(context("Set up another with `/picmim digest subscribe`."))
     return blocks
