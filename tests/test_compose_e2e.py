@@ -9,7 +9,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiohttp import web
 
 from bot import ids
 from bot.http import build_client
@@ -19,8 +18,8 @@ from bot.services.connecting import apply_tokens
 from bot.storage import crypto, db
 from bot.storage.models import Account, Connection, Post, PostStatus, Workspace
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.base import LoopbackServer
 from tests.fakes.media import make_image
+from tests.fakes.slack_files import SlackFiles
 from tests.fakes.x import FakeX
 from tests.platform_fixtures import connect, make_adapter
 from tests.server import ServerProcess, base_env, free_port
@@ -28,33 +27,6 @@ from tests.slack_requests import SlackSender
 
 BOT_TOKEN = "xoxb-fake-T0001"
 X_USER = "2244994945"
-
-
-class SlackFiles(LoopbackServer):
-    """Slack's file host: the bytes for the bot's bearer token (after `delay` seconds), a login page else."""
-
-    def __init__(self, data: bytes):
-        super().__init__()
-        self.data, self.delay, self.requests = data, 0.0, 0
-
-    def applications(self) -> list[web.Application]:
-        app = web.Application()
-        app.router.add_get("/files-pri/{name}", self.download)
-        return [app]
-
-    async def download(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        await asyncio.sleep(self.delay)
-        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
-            return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
-        if request.query.get("text"):
-            return web.Response(body=b"meeting notes, not a picture", content_type="image/png")
-        return web.Response(body=self.data, content_type="image/png")
-
-    def file(self, name: str) -> dict:
-        url = f"{self.url}/files-pri/{name}"
-        return {"id": "F1", "name": name, "mimetype": "image/png", "size": len(self.data), "url_private": url,
-                "url_private_download": url}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +38,7 @@ def fake_x():
 
 @pytest.fixture(scope="module")
 def files():
-    host = SlackFiles(make_image(640, 480, "PNG")).start()
+    host = SlackFiles(any_name=make_image(640, 480, "PNG")).start()
     yield host
     host.stop()
 
@@ -339,7 +311,8 @@ def test_slow_attachments_are_checked_after_the_answer(sender, slack, fake_x, fi
 
 def test_what_is_not_a_picture_or_video_is_refused_beside_the_attachments(sender, slack, files, account_id):
     files.delay = 0.0
-    notes = {**files.file("notes.png"), "url_private_download": f"{files.url}/files-pri/notes.png?text=1"}
+    files.put("notes.png", b"meeting notes, not a picture")
+    notes = files.file("notes.png")
     errors = _errors(_submit(sender, _state([account_id], "a" * 300, files=[notes])))
     assert list(errors) == [ids.COMPOSE_MEDIA_BLOCK], "what cannot be read is said first, beside the files"
     errors = _errors(_submit(sender, _state([account_id], "a" * 300, files=[files.file("ok.png")])))
