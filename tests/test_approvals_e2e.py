@@ -16,7 +16,7 @@ from bot import ids
 from bot.storage import db
 from bot.storage.models import ApprovalDecision, Decision, Post, PostStatus, PostTarget, TargetStatus, Workspace
 from tests import journeys
-from tests.journeys import blocks_of, compose_state, x_posts
+from tests.journeys import blocks_of, compose_state, wait_until, x_posts
 from tests.slack_requests import event_body
 
 # The compose tests' fixtures: the real server with an X account connected, in this module's database.
@@ -29,16 +29,6 @@ REVIEW_CHANNEL, GROUP = "C0APPROVE", "S0REVIEW"  # sam approves as a member of t
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
-
-
-def _wait(condition, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _read(url: str, query):
@@ -134,7 +124,7 @@ def _compose(sender, account_id: int, url: str, label: str, *, user: str = AUTHO
         posts = _read(url, lambda s: s.scalars(select(Post).where(Post.text == text)))
         found = [p for p in posts if p.review_ts and p.message_ts]
         return found[0] if found else None
-    return _wait(ready, what="the review card")
+    return wait_until(ready, what="the review card")
 
 
 def _reaction(post: Post, user: str, reaction: str = "white_check_mark", removed: bool = False) -> dict:
@@ -182,7 +172,7 @@ def _card_says(slack, post: Post, needle: str) -> str:
     def found():
         shown = [json.dumps(b, ensure_ascii=False) for b in _card_calls(slack, post)]
         return next((s for s in reversed(shown) if needle in s), None)
-    return _wait(found, what=f"the card to say {needle!r}")
+    return wait_until(found, what=f"the card to say {needle!r}")
 
 
 def _replies(slack, thread_ts: str) -> list[str]:
@@ -190,7 +180,7 @@ def _replies(slack, thread_ts: str) -> list[str]:
 
 
 def _reply(slack, thread_ts: str, needle: str) -> str:
-    return _wait(lambda: next((t for t in _replies(slack, thread_ts) if needle in t), None),
+    return wait_until(lambda: next((t for t in _replies(slack, thread_ts) if needle in t), None),
                  what=f"a reply saying {needle!r}")
 
 
@@ -300,7 +290,7 @@ def test_approve_by_reaction_schedules_it_and_tells_the_author(sender, slack, fa
         (ids.REVIEW_APPROVE, f"{post.id}:1"), (ids.REVIEW_REQUEST_CHANGES, f"{post.id}:1"),
         (ids.REVIEW_REJECT, f"{post.id}:1"), (ids.REVIEW_EDIT, f"{post.id}:1")]
     assert "React with :white_check_mark: to approve or :x: to reject" in shown
-    status = _wait(lambda: [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0001"],
+    status = wait_until(lambda: [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0001"],
                    what="the status message")
     assert "Waiting for approval" in json.dumps(blocks_of(status[0].params["blocks"]))
 
@@ -343,8 +333,8 @@ def test_approve_by_button_publishes_a_post_meant_for_now(sender, slack, fake_x,
     _click(sender, slack, post, ids.REVIEW_APPROVE, LI, "li")
     _card_says(slack, post, f"Approved by <@{LI}>")
     assert "Picmim is publishing it now" in _reply(slack, post.review_ts, "approved")
-    _wait(lambda: x_posts(fake_x, post.text), what="the fake X to receive the post")
-    _wait(lambda: _post(module_database.url, post.id).status is PostStatus.PUBLISHED, what="published")
+    wait_until(lambda: x_posts(fake_x, post.text), what="the fake X to receive the post")
+    wait_until(lambda: _post(module_database.url, post.id).status is PostStatus.PUBLISHED, what="published")
     [decision] = _decisions(module_database.url, post.id)
     assert (decision.user_id, decision.source) == (LI, "button")
 
@@ -367,7 +357,7 @@ def test_an_approval_after_its_time_publishes_now_with_a_note(sender, slack, fak
     _react(sender, post, DANA)
     assert "Its time had passed while it waited, so Picmim is publishing it now" in _reply(
         slack, post.review_ts, "approved")
-    _wait(lambda: x_posts(fake_x, post.text), what="the late post to be published")
+    wait_until(lambda: x_posts(fake_x, post.text), what="the late post to be published")
 
 
 def test_reject_with_a_comment_sends_it_back_to_drafts(sender, slack, account_id, module_database, approval):
@@ -391,7 +381,7 @@ def test_reject_with_a_comment_sends_it_back_to_drafts(sender, slack, account_id
     [decision] = _decisions(module_database.url, post.id)
     assert (decision.decision, decision.comment, decision.user_id) == (Decision.REJECT, "The colours are not ours.",
                                                                        DANA)
-    status = _wait(lambda: [c for c in slack.calls_to("chat.update") if c.params.get("ts") == post.message_ts],
+    status = wait_until(lambda: [c for c in slack.calls_to("chat.update") if c.params.get("ts") == post.message_ts],
                    what="the status message")
     assert "Sent back to its author" in json.dumps(blocks_of(status[-1].params["blocks"]))
     sender.command("drafts", response_url=slack.response_url("drafts"))
@@ -418,7 +408,7 @@ def test_a_non_approvers_reaction_and_click_are_ignored_with_a_reason(sender, sl
                                                                      approval):
     post = _compose(sender, account_id, module_database.url, "Not yours to judge")
     _react(sender, post, PAT)
-    [why] = _wait(lambda: _ephemerals(slack, PAT), what="an ephemeral explanation")
+    [why] = wait_until(lambda: _ephemerals(slack, PAT), what="an ephemeral explanation")
     assert why.startswith(f"Only <@{DANA}>, <@{LI}> and members of <!subteam^{GROUP}> can approve")
     [call] = [c for c in slack.calls_to("chat.postEphemeral") if c.params.get("user") == PAT]
     assert call.params["channel"] == REVIEW_CHANNEL
@@ -428,7 +418,7 @@ def test_a_non_approvers_reaction_and_click_are_ignored_with_a_reason(sender, sl
     assert answer["text"].startswith("Only <@") and answer["replace_original"] is False
     _click(sender, slack, post, ids.REVIEW_REJECT, PAT, "pat-reject")
     slack.wait_for_response("pat-reject")
-    _wait(lambda: len(_ephemerals(slack, PAT)) == 2, what="the second explanation")
+    wait_until(lambda: len(_ephemerals(slack, PAT)) == 2, what="the second explanation")
     assert slack.calls_to("views.open") == [], "no comment is asked of someone who may not decide"
     assert _decisions(module_database.url, post.id) == []
     assert _post(module_database.url, post.id).status is PostStatus.PENDING_APPROVAL
@@ -438,7 +428,7 @@ def test_the_author_cannot_approve_their_own_post_unless_settings_allow_it(sende
                                                                           module_database, approval):
     post = _compose(sender, account_id, module_database.url, "Dana's own", user=DANA)
     _react(sender, post, DANA)
-    [why] = _wait(lambda: _ephemerals(slack, DANA), what="the refusal")
+    [why] = wait_until(lambda: _ephemerals(slack, DANA), what="the refusal")
     assert why.startswith("You wrote this post, so someone else has to approve it.")
     _click(sender, slack, post, ids.REVIEW_APPROVE, DANA, "own")
     assert slack.wait_for_response("own")[0]["text"].startswith("You wrote this post")
@@ -575,7 +565,7 @@ def test_a_card_that_cannot_be_posted_is_explained_to_the_author(sender, slack, 
             posts = _read(module_database.url, lambda s: s.scalars(select(Post).where(Post.text == text)))
             found = [p for p in posts if p.message_ts]
             return found and next((t for t in _replies(slack, found[0].message_ts) if "G0SECRET" in t), None)
-        said = _wait(told, what="the author to be told")
+        said = wait_until(told, what="the author to be told")
         assert "could not post this for review in <#G0SECRET>" in said and "/invite @Picmim" in said
         [post] = _read(module_database.url, lambda s: s.scalars(select(Post).where(Post.text == text)))
         assert post.status is PostStatus.PENDING_APPROVAL and post.review_ts is None
@@ -594,7 +584,7 @@ def test_a_returned_post_keeps_its_picture_and_comes_back_to_the_same_card(sende
     state = compose_state([account_id], text, files=[files.file("launch.png")])
     assert sender.interaction(_view_submission(ids.COMPOSE_VIEW, state, AUTHOR,
                                                '{"channel_id": "C0001"}')).status_code == 200
-    post = _wait(lambda: next((p for p in _read(module_database.url, lambda s: s.scalars(
+    post = wait_until(lambda: next((p for p in _read(module_database.url, lambda s: s.scalars(
         select(Post).where(Post.text == text))) if p.review_ts), None), what="the review card")
     [card] = _card_calls(slack, post, "chat.postMessage")
     [pictures] = [b for b in card if b["type"] == "context" and b["elements"][0]["type"] == "image"]
@@ -609,7 +599,7 @@ def test_a_returned_post_keeps_its_picture_and_comes_back_to_the_same_card(sende
     sender.interaction(_view_submission(ids.REVIEW_COMMENT_VIEW, {"values": {ids.REVIEW_COMMENT_BLOCK: {
         ids.REVIEW_COMMENT_INPUT: {"type": "plain_text_input", "value": "Mention the date."}}}}, DANA,
         modal["private_metadata"]))
-    _wait(lambda: _post(module_database.url, post.id).status is PostStatus.DRAFT, what="back in drafts")
+    wait_until(lambda: _post(module_database.url, post.id).status is PostStatus.DRAFT, what="back in drafts")
 
     # The author opens the draft, fixes the text and posts it again, attaching nothing new.
     fixed = f"{text} on Monday"

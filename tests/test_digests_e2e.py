@@ -11,6 +11,7 @@ import io
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from PIL import Image
@@ -33,6 +34,7 @@ from tests.journeys import (
     publish_x,
     set_followers,
     set_post,
+    wait_until,
 )
 from tests.platform_fixtures import make_adapter
 from tests.server import ServerProcess, base_env
@@ -131,14 +133,7 @@ def _db(url: str, work):
     return asyncio.run(run())
 
 
-def _wait(condition, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+_wait = partial(wait_until, timeout=20.0)
 
 
 def _click(sender, slack, action_id: str, value: str, rid: str, channel: str = "C0001"):

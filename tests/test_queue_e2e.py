@@ -23,6 +23,7 @@ from tests.journeys import (
     field_errors,
     stored_posts,
     submit_compose,
+    wait_until,
     x_posts,
 )
 
@@ -94,16 +95,6 @@ def _reschedule_submission(sender, view: dict, at: datetime | None, user: str = 
     return sender.interaction(payload)
 
 
-def _wait(condition, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_the_queue_lists_a_scheduled_post_in_the_viewers_zone(sender, slack, account_id, module_database):
     post, at = _schedule(sender, slack, account_id, module_database.url, "Queued")
     blocks = _list(sender, slack)
@@ -121,8 +112,8 @@ def test_publish_now_sends_it_to_x(sender, slack, fake_x, account_id, module_dat
     _click(sender, slack, ids.QUEUE_PUBLISH_NOW, post.id, "now")
     [listing] = slack.wait_for_response("now")
     assert listing["replace_original"] is True and "Publishing now" in json.dumps(listing["blocks"])
-    _wait(lambda: x_posts(fake_x, post.text), what="the fake X to receive the post")
-    _wait(lambda: _post(module_database.url, post.id)[0].status is PostStatus.PUBLISHED, what="published")
+    wait_until(lambda: x_posts(fake_x, post.text), what="the fake X to receive the post")
+    wait_until(lambda: _post(module_database.url, post.id)[0].status is PostStatus.PUBLISHED, what="published")
     time.sleep(1.2)
     assert len(x_posts(fake_x, post.text)) == 1
 
@@ -248,7 +239,7 @@ def test_an_edit_after_publishing_began_is_refused_and_keeps_the_modal(sender, s
     post, at = _schedule(sender, slack, account_id, module_database.url, "Too late")
     view = _open_edit(sender, slack, post.id, "edit-late")
     _click(sender, slack, ids.QUEUE_PUBLISH_NOW, post.id, "late-now")
-    _wait(lambda: _post(module_database.url, post.id)[0].status is PostStatus.PUBLISHED, what="published")
+    wait_until(lambda: _post(module_database.url, post.id)[0].status is PostStatus.PUBLISHED, what="published")
     answer = submit_compose(sender, compose_state([account_id], "a late change", when="schedule", at=at),
                      view["private_metadata"])
     assert field_errors(answer)[ids.COMPOSE_TEXT_BLOCK] == "This post has already been published."
