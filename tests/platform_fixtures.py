@@ -81,6 +81,26 @@ def platform_fake_fixtures(fake_class, adapter_class, redirect_uri: str, *, pkce
     return platform_server, fake, http, adapter, tokens
 
 
+def started_fake_fixtures(fake_class, origins, prepare=lambda fake: None):
+    """For fakes started afresh for each test: `fake`, started and then `prepare`d, and `http`, a client
+    whose origin overrides (`origins(fake)`) send the platform's hosts to it."""
+
+    @pytest.fixture
+    def fake():
+        server = fake_class().start()
+        prepare(server)
+        yield server
+        server.stop()
+
+    @pytest.fixture
+    async def http(fake):
+        client = build_client(origins(fake))
+        yield client
+        await client.aclose()
+
+    return fake, http
+
+
 def make_adapter(adapter_class, fake, http: httpx.AsyncClient, redirect_uri: str, secret: str | None = None):
     """The adapter as production builds it, with the fake's client credentials (or a wrong `secret`)."""
     config = AdapterConfig(client_id=fake.client_id, client_secret=secret or fake.client_secret,

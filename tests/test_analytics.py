@@ -13,14 +13,9 @@ from sqlalchemy import func, inspect, select
 
 from bot import charts
 from bot.http import build_client
-from bot.messages.reports import chart_lines
-from bot.platforms.base import AccountRef, Draft
-from bot.platforms.oauth import new_pkce
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.services import analytics
-from bot.services.connections import apply_tokens
 from bot.services.metric_sync import Cadence, MetricSync
-from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import (
     Account,
@@ -28,18 +23,23 @@ from bot.storage.models import (
     Connection,
     ConnectionStatus,
     MetricSnapshot,
-    Post,
-    PostStatus,
-    PostTarget,
-    TargetStatus,
 )
 from bot.views import stats as views
 from tests.fakes.slack import MESSAGE_BLOCK_LIMIT, block_kit_errors
 from tests.fakes.x import FakeX
-from tests.platform_fixtures import connect, make_adapter
+from tests.journeys import (
+    X_SUPPORT,
+    X_UNVISITED_REDIRECT,
+    X_USER,
+    add_account,
+    add_figures,
+    connect_x,
+    publish_x,
+    set_followers,
+    set_post,
+)
+from tests.platform_fixtures import make_adapter
 
-REDIRECT = "http://127.0.0.1:9/oauth/x/callback"  # the grant's redirect; no callback is visited here
-MAIN, SUPPORT = "2244994945", "3355005056"
 WEEK_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -53,8 +53,8 @@ def fake_x():
 @pytest.fixture
 def x(fake_x):
     fake_x.reset()
-    fake_x.redirect_uris = {REDIRECT}
-    fake_x.add_user(SUPPORT, "Acme Support", "acmehelp", followers=500)
+    fake_x.redirect_uris = {X_UNVISITED_REDIRECT}
+    fake_x.add_user(X_SUPPORT, "Acme Support", "acmehelp", followers=500)
     return fake_x
 
 
@@ -67,7 +67,7 @@ async def http(x):
 
 @pytest.fixture
 def adapters(x, http):
-    return {"x": make_adapter(XAdapter, x, http, REDIRECT)}
+    return {"x": make_adapter(XAdapter, x, http, X_UNVISITED_REDIRECT)}
 
 
 @pytest.fixture
@@ -76,50 +76,6 @@ def sessions(engine):
 
 
 # ---- seeding, as a finished connect and a published post leave the database -------------------------------
-
-
-async def connect_x(sessions, x, adapters, user_id: str, name: str, handle: str, team: str = "T0001") -> int:
-    x.consent_as(user_id)
-    adapter = adapters["x"]
-    tokens = await connect(adapter, adapter.http, REDIRECT, new_pkce())
-    async with sessions() as session:
-        workspace = await ensure_workspace(session, team)
-        await session.flush()
-        connection = Connection(workspace_id=workspace.id, platform="x", external_user_id=user_id,
-                                display_name=name, connected_by="U0001")
-        apply_tokens(connection, tokens)
-        session.add(connection)
-        await session.flush()
-        account = Account(workspace_id=workspace.id, connection_id=connection.id, platform="x",
-                          external_id=user_id, kind="profile", name=name, handle=handle)
-        session.add(account)
-        await session.commit()
-        return account.id
-
-
-async def publish_x(sessions, adapters, account_id: int, text: str, at: datetime) -> tuple[int, str, str]:
-    """A post published to X through the adapter, recorded as the publisher records it: (target, id, url)."""
-    async with sessions() as session:
-        account = await session.get(Account, account_id)
-        connection = await session.get(Connection, account.connection_id)
-        ref = AccountRef(platform="x", external_id=account.external_id, kind=account.kind, name=account.name,
-                         user_token=connection.access_token, handle=account.handle)
-        result = await adapters["x"].publish(ref, Draft(text=text), [])
-        post = Post(workspace_id=account.workspace_id, author_user_id="U0001", text=text,
-                    status=PostStatus.PUBLISHED, channel_id="C0001")
-        post.targets = [PostTarget(account_id=account_id, status=TargetStatus.PUBLISHED, remote_id=result.remote_id,
-                                   remote_url=result.url, published_at=at)]
-        session.add(post)
-        await session.commit()
-        return post.targets[0].id, result.remote_id, result.url
-
-
-def set_followers(x, user_id: str, count: int) -> None:
-    x.users[user_id]["public_metrics"]["followers_count"] = count
-
-
-def set_post(x, post_id: str, **figures: int) -> None:
-    x.posts[post_id]["public_metrics"].update(figures)
 
 
 async def snapshots(sessions, account_id: int, target_id: int | None = None) -> dict[datetime, dict[str, float]]:
@@ -158,7 +114,7 @@ def test_a_posts_figures_are_fetched_hourly_at_first_then_less_and_not_after_90_
 
 
 async def test_a_new_post_is_followed_closely_on_its_first_day_then_less(sessions, x, adapters):
-    account_id = await connect_x(sessions, x, adapters, MAIN, "Acme Marketing", "acmemktg")
+    account_id = await connect_x(sessions, x, adapters, X_USER, "Acme Marketing", "acmemktg")
     sync = MetricSync(sessions, adapters)
     await sync.tick(WEEK_START)  # the account's own first sync
     published = WEEK_START + timedelta(minutes=10)
@@ -187,8 +143,8 @@ async def test_a_new_post_is_followed_closely_on_its_first_day_then_less(session
 async def simulate_week(sessions, x, adapters) -> dict:
     """Two X accounts synced once a day for a week (days 0..7), their figures growing at the fake; the
     second account's grant is revoked on day 4. Returns what was set up."""
-    main = await connect_x(sessions, x, adapters, MAIN, "Acme Marketing", "acmemktg")
-    support = await connect_x(sessions, x, adapters, SUPPORT, "Acme Support", "acmehelp")
+    main = await connect_x(sessions, x, adapters, X_USER, "Acme Marketing", "acmemktg")
+    support = await connect_x(sessions, x, adapters, X_SUPPORT, "Acme Support", "acmehelp")
     sync = MetricSync(sessions, adapters)
     posts = {}
     for day in range(8):
@@ -196,14 +152,14 @@ async def simulate_week(sessions, x, adapters) -> dict:
         if day == 1:
             posts["launch"] = await publish_x(sessions, adapters, main, "Spring launch", now - timedelta(hours=2))
             posts["teaser"] = await publish_x(sessions, adapters, main, "Teaser", now - timedelta(hours=3))
-        set_followers(x, MAIN, 1200 + 10 * day)
-        set_followers(x, SUPPORT, 500 + 5 * day)
+        set_followers(x, X_USER, 1200 + 10 * day)
+        set_followers(x, X_SUPPORT, 500 + 5 * day)
         if day >= 1:
             set_post(x, posts["launch"][1], like_count=10 * day, retweet_count=2 * day, reply_count=day,
                      impression_count=1000 * day)
             set_post(x, posts["teaser"][1], like_count=day, impression_count=100 * day)
         if day == 4:
-            x.revoke(SUPPORT)
+            x.revoke(X_SUPPORT)
         await sync.tick(now)
     return {"main": main, "support": support, "posts": posts}
 
@@ -250,7 +206,7 @@ async def test_a_week_of_syncs_keeps_the_fakes_figures_under_xs_own_names(sessio
 
 
 async def test_a_rate_limited_account_waits_as_long_as_the_platform_says(sessions, x, adapters):
-    account_id = await connect_x(sessions, x, adapters, MAIN, "Acme Marketing", "acmemktg")
+    account_id = await connect_x(sessions, x, adapters, X_USER, "Acme Marketing", "acmemktg")
     x.rate_limit_reset_in = 600
     x.rate_limit("/2/users/", method="GET")
     sync = MetricSync(sessions, adapters)
@@ -266,16 +222,16 @@ async def test_a_rate_limited_account_waits_as_long_as_the_platform_says(session
 
 
 async def test_two_processes_never_fetch_one_account_at_once(sessions, x, adapters, engine):
-    await connect_x(sessions, x, adapters, MAIN, "Acme Marketing", "acmemktg")
+    await connect_x(sessions, x, adapters, X_USER, "Acme Marketing", "acmemktg")
     other = MetricSync(db.session_factory(engine), adapters)
     now = datetime.now(UTC)
     first, second = await asyncio.gather(MetricSync(sessions, adapters).tick(now), other.tick(now))
     assert len(first) + len(second) == 1
-    assert len(x.calls_to(f"/2/users/{MAIN}", "GET")) == 1
+    assert len(x.calls_to(f"/2/users/{X_USER}", "GET")) == 1
 
 
 async def test_a_permission_taken_back_marks_the_connection_revoked(sessions, x, adapters):
-    await connect_x(sessions, x, adapters, MAIN, "Acme Marketing", "acmemktg")
+    await connect_x(sessions, x, adapters, X_USER, "Acme Marketing", "acmemktg")
     for grant in x.tokens.values():  # the member unticked "read your profile" in X's connected apps
         grant.scopes = grant.scopes - {"users.read"}
     [outcome] = await MetricSync(sessions, adapters).tick(datetime.now(UTC))
@@ -290,37 +246,15 @@ async def test_a_permission_taken_back_marks_the_connection_revoked(sessions, x,
 # ---- missing, not available, never zero ---------------------------------------------------------------------
 
 
-async def _account(sessions, platform: str, kind: str, name: str, status=ConnectionStatus.ACTIVE) -> int:
-    async with sessions() as session:
-        workspace = await ensure_workspace(session, "T0001")
-        await session.flush()
-        connection = Connection(workspace_id=workspace.id, platform=platform, external_user_id=name,
-                                display_name=name, status=status)
-        session.add(connection)
-        await session.flush()
-        account = Account(workspace_id=workspace.id, connection_id=connection.id, platform=platform,
-                          external_id=name, kind=kind, name=name)
-        session.add(account)
-        await session.commit()
-        return account.id
-
-
-async def _figures(sessions, account_id: int, at: datetime, **figures: float) -> None:
-    async with sessions() as session:
-        session.add_all(MetricSnapshot(account_id=account_id, metric=k, value=v, captured_at=at)
-                        for k, v in figures.items())
-        await session.commit()
-
-
 async def test_missing_figures_and_figures_a_platform_does_not_give_are_never_zero(sessions):
     end = WEEK_START + timedelta(days=7)
-    member = await _account(sessions, "linkedin", "profile", "Maria on LinkedIn")
-    await _figures(sessions, member, end - timedelta(hours=2), IMPRESSION=900, MEMBERS_REACHED=300, REACTION=12,
+    member = await add_account(sessions, "linkedin", "profile", "Maria on LinkedIn")
+    await add_figures(sessions, member, end - timedelta(hours=2), IMPRESSION=900, MEMBERS_REACHED=300, REACTION=12,
                    COMMENT=0, RESHARE=1)
-    await _account(sessions, "bluesky", "profile", "New on Bluesky")
-    hidden = await _account(sessions, "youtube", "channel", "Acme TV")
+    await add_account(sessions, "bluesky", "profile", "New on Bluesky")
+    hidden = await add_account(sessions, "youtube", "channel", "Acme TV")
     # YouTube hides this channel's subscriber count: the platform's answer has none.
-    await _figures(sessions, hidden, end - timedelta(hours=1), viewCount=5000, videoCount=12)
+    await add_figures(sessions, hidden, end - timedelta(hours=1), viewCount=5000, videoCount=12)
     async with sessions() as session:
         report = await analytics.build_report(session, 1, WEEK_START, end)
     by_name = {a.name: a for a in report.accounts}
@@ -340,8 +274,8 @@ async def test_missing_figures_and_figures_a_platform_does_not_give_are_never_ze
 
 async def test_a_broken_connection_shows_not_synced_since_its_last_figures(sessions):
     end = WEEK_START + timedelta(days=7)
-    page = await _account(sessions, "facebook", "page", "Acme Page", status=ConnectionStatus.REVOKED)
-    await _figures(sessions, page, WEEK_START + timedelta(days=2), followers_count=800)
+    page = await add_account(sessions, "facebook", "page", "Acme Page", status=ConnectionStatus.REVOKED)
+    await add_figures(sessions, page, WEEK_START + timedelta(days=2), followers_count=800)
     async with sessions() as session:
         connection = await session.scalar(select(Connection))
         connection.status_cause = "password_changed"
@@ -359,8 +293,8 @@ async def test_a_broken_connection_shows_not_synced_since_its_last_figures(sessi
 async def test_report_blocks_are_valid_block_kit_and_fit_one_message(sessions):
     end = WEEK_START + timedelta(days=7)
     for i in range(60):
-        account_id = await _account(sessions, "x" if i % 2 else "bluesky", "profile", f"Account {i:02d}")
-        await _figures(sessions, account_id, end - timedelta(hours=1), followers_count=i, followersCount=i)
+        account_id = await add_account(sessions, "x" if i % 2 else "bluesky", "profile", f"Account {i:02d}")
+        await add_figures(sessions, account_id, end - timedelta(hours=1), followers_count=i, followersCount=i)
     async with sessions() as session:
         report = await analytics.build_report(session, 1, WEEK_START, end)
     blocks = views.report_blocks(report, "America/New_York", "Weekly digest", compared_with="the week before",
@@ -385,7 +319,7 @@ def _pixels_of(png: bytes, hex_color: str) -> int:
 
 async def test_the_chart_is_a_png_with_one_line_per_account_that_has_figures(sessions, x, adapters):
     week = await simulate_week(sessions, x, adapters)
-    bluesky = await _account(sessions, "bluesky", "profile", "No figures yet")
+    bluesky = await add_account(sessions, "bluesky", "profile", "No figures yet")
     async with sessions() as session:
         report = await analytics.build_report(session, 1, WEEK_START, WEEK_START + timedelta(days=7))
     lines = chart_lines(report)
@@ -404,8 +338,8 @@ async def test_the_chart_is_a_png_with_one_line_per_account_that_has_figures(ses
 
 
 async def test_stats_finds_an_account_a_platform_or_a_post_by_its_link(sessions, x, adapters):
-    main = await connect_x(sessions, x, adapters, MAIN, "Acme Marketing", "acmemktg")
-    support = await connect_x(sessions, x, adapters, SUPPORT, "Acme Support", "acmehelp")
+    main = await connect_x(sessions, x, adapters, X_USER, "Acme Marketing", "acmemktg")
+    support = await connect_x(sessions, x, adapters, X_SUPPORT, "Acme Support", "acmehelp")
     target_id, _, url = await publish_x(sessions, adapters, main, "Spring launch", WEEK_START)
     async with sessions() as session:
         find = lambda text: analytics.find_subject(session, 1, text)  # noqa: E731

@@ -15,13 +15,13 @@ from sqlalchemy import select, update
 from bot import ids
 from bot.storage import db
 from bot.storage.models import ApprovalDecision, Decision, Post, PostStatus, PostTarget, TargetStatus, Workspace
-from tests import test_compose_e2e as compose_e2e
+from tests import journeys
+from tests.journeys import blocks_of, compose_state, wait_until, x_posts
 from tests.slack_requests import event_body
-from tests.test_compose_e2e import _j, _state, _x_posts
 
 # The compose tests' fixtures: the real server with an X account connected, in this module's database.
-fake_x, compose_server = compose_e2e.fake_x, compose_e2e.compose_server
-sender, account_id = compose_e2e.sender, compose_e2e.account_id
+fake_x, compose_server = journeys.fake_x, journeys.compose_server
+sender, account_id = journeys.compose_sender, journeys.account_id
 
 TEAM = {"id": "T0001", "domain": "acme"}
 AUTHOR, DANA, LI, SAM, PAT = "U0001", "U0A01", "U0A02", "U0A03", "U0A09"  # maria writes; dana and li approve
@@ -29,16 +29,6 @@ REVIEW_CHANNEL, GROUP = "C0APPROVE", "S0REVIEW"  # sam approves as a member of t
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
-
-
-def _wait(condition, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _read(url: str, query):
@@ -126,7 +116,7 @@ def _compose(sender, account_id: int, url: str, label: str, *, user: str = AUTHO
              metadata: str = '{"channel_id": "C0001"}') -> Post:
     """A post written in the compose modal by `user`, once it waits for approval with its review card."""
     text = f"{label} {time.time_ns()}"
-    state = _state([account_id], text, when="schedule" if at else "now", at=at)
+    state = compose_state([account_id], text, when="schedule" if at else "now", at=at)
     answer = sender.interaction(_view_submission(ids.COMPOSE_VIEW, state, user, metadata))
     assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
 
@@ -134,7 +124,7 @@ def _compose(sender, account_id: int, url: str, label: str, *, user: str = AUTHO
         posts = _read(url, lambda s: s.scalars(select(Post).where(Post.text == text)))
         found = [p for p in posts if p.review_ts and p.message_ts]
         return found[0] if found else None
-    return _wait(ready, what="the review card")
+    return wait_until(ready, what="the review card")
 
 
 def _reaction(post: Post, user: str, reaction: str = "white_check_mark", removed: bool = False) -> dict:
@@ -174,7 +164,7 @@ def _card_calls(slack, post: Post, method: str = "chat.update") -> list[dict]:
         calls = [c for c in calls if c.params.get("ts") == post.review_ts]
     else:
         calls = [c for c in calls if c.params.get("channel") == REVIEW_CHANNEL and "thread_ts" not in c.params]
-    return [_j(c.params["blocks"]) for c in calls]
+    return [blocks_of(c.params["blocks"]) for c in calls]
 
 
 def _card_says(slack, post: Post, needle: str) -> str:
@@ -182,7 +172,7 @@ def _card_says(slack, post: Post, needle: str) -> str:
     def found():
         shown = [json.dumps(b, ensure_ascii=False) for b in _card_calls(slack, post)]
         return next((s for s in reversed(shown) if needle in s), None)
-    return _wait(found, what=f"the card to say {needle!r}")
+    return wait_until(found, what=f"the card to say {needle!r}")
 
 
 def _replies(slack, thread_ts: str) -> list[str]:
@@ -190,7 +180,7 @@ def _replies(slack, thread_ts: str) -> list[str]:
 
 
 def _reply(slack, thread_ts: str, needle: str) -> str:
-    return _wait(lambda: next((t for t in _replies(slack, thread_ts) if needle in t), None),
+    return wait_until(lambda: next((t for t in _replies(slack, thread_ts) if needle in t), None),
                  what=f"a reply saying {needle!r}")
 
 
@@ -229,7 +219,7 @@ def test_settings_hold_every_workspace_setting_and_refuse_what_cannot_work(sende
 
     sender.command("settings", response_url=slack.response_url("admin"))
     [opened] = slack.wait_for("views.open")
-    view = _j(opened.params["view"])
+    view = blocks_of(opened.params["view"])
     blocks = {b.get("block_id"): b for b in view["blocks"]}
     for block_id in (ids.SETTINGS_MANAGERS_BLOCK, ids.SETTINGS_APPROVAL_REQUIRED_BLOCK,
                      ids.SETTINGS_APPROVAL_CHANNEL_BLOCK, ids.SETTINGS_APPROVERS_BLOCK,
@@ -272,7 +262,7 @@ def test_settings_hold_every_workspace_setting_and_refuse_what_cannot_work(sende
     slack.reset()
     sender.command("settings", response_url=slack.response_url("again"))
     [opened] = slack.wait_for("views.open")
-    blocks = {b.get("block_id"): b for b in _j(opened.params["view"])["blocks"]}
+    blocks = {b.get("block_id"): b for b in blocks_of(opened.params["view"])["blocks"]}
     assert blocks[ids.SETTINGS_APPROVAL_CHANNEL_BLOCK]["element"]["initial_conversation"] == REVIEW_CHANNEL
     assert blocks[ids.SETTINGS_APPROVERS_BLOCK]["element"]["initial_users"] == [DANA, LI]
     assert blocks[ids.SETTINGS_APPROVER_GROUP_BLOCK]["element"]["initial_option"]["value"] == GROUP
@@ -300,9 +290,9 @@ def test_approve_by_reaction_schedules_it_and_tells_the_author(sender, slack, fa
         (ids.REVIEW_APPROVE, f"{post.id}:1"), (ids.REVIEW_REQUEST_CHANGES, f"{post.id}:1"),
         (ids.REVIEW_REJECT, f"{post.id}:1"), (ids.REVIEW_EDIT, f"{post.id}:1")]
     assert "React with :white_check_mark: to approve or :x: to reject" in shown
-    status = _wait(lambda: [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0001"],
+    status = wait_until(lambda: [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0001"],
                    what="the status message")
-    assert "Waiting for approval" in json.dumps(_j(status[0].params["blocks"]))
+    assert "Waiting for approval" in json.dumps(blocks_of(status[0].params["blocks"]))
 
     _react(sender, post, DANA, "tada")  # any other reaction is nobody's decision
     _react(sender, post, DANA, "white_check_mark::skin-tone-2")
@@ -327,7 +317,7 @@ def test_approve_by_reaction_schedules_it_and_tells_the_author(sender, slack, fa
     time.sleep(1)
     assert _post(module_database.url, post.id).status is PostStatus.SCHEDULED
     assert len(_decisions(module_database.url, post.id)) == 1
-    assert _x_posts(fake_x, post.text) == []
+    assert x_posts(fake_x, post.text) == []
 
     sender.command("queue", response_url=slack.response_url("queue"))
     [listing] = slack.wait_for_response("queue")
@@ -339,19 +329,19 @@ def test_approve_by_button_publishes_a_post_meant_for_now(sender, slack, fake_x,
                                                           approval):
     post = _compose(sender, account_id, module_database.url, "Right now")
     time.sleep(1)
-    assert _x_posts(fake_x, post.text) == [], "nothing goes out before it is approved"
+    assert x_posts(fake_x, post.text) == [], "nothing goes out before it is approved"
     _click(sender, slack, post, ids.REVIEW_APPROVE, LI, "li")
     _card_says(slack, post, f"Approved by <@{LI}>")
     assert "Picmim is publishing it now" in _reply(slack, post.review_ts, "approved")
-    _wait(lambda: _x_posts(fake_x, post.text), what="the fake X to receive the post")
-    _wait(lambda: _post(module_database.url, post.id).status is PostStatus.PUBLISHED, what="published")
+    wait_until(lambda: x_posts(fake_x, post.text), what="the fake X to receive the post")
+    wait_until(lambda: _post(module_database.url, post.id).status is PostStatus.PUBLISHED, what="published")
     [decision] = _decisions(module_database.url, post.id)
     assert (decision.user_id, decision.source) == (LI, "button")
 
     _click(sender, slack, post, ids.REVIEW_APPROVE, DANA, "late-click")  # a click on a card already decided
     [answer] = slack.wait_for_response("late-click")
     assert "already approved" in answer["text"] and answer["replace_original"] is False
-    assert len(_x_posts(fake_x, post.text)) == 1 and len(_decisions(module_database.url, post.id)) == 1
+    assert len(x_posts(fake_x, post.text)) == 1 and len(_decisions(module_database.url, post.id)) == 1
 
 
 def test_an_approval_after_its_time_publishes_now_with_a_note(sender, slack, fake_x, account_id, module_database,
@@ -367,14 +357,14 @@ def test_an_approval_after_its_time_publishes_now_with_a_note(sender, slack, fak
     _react(sender, post, DANA)
     assert "Its time had passed while it waited, so Picmim is publishing it now" in _reply(
         slack, post.review_ts, "approved")
-    _wait(lambda: _x_posts(fake_x, post.text), what="the late post to be published")
+    wait_until(lambda: x_posts(fake_x, post.text), what="the late post to be published")
 
 
 def test_reject_with_a_comment_sends_it_back_to_drafts(sender, slack, account_id, module_database, approval):
     post = _compose(sender, account_id, module_database.url, "Off brand")
     _click(sender, slack, post, ids.REVIEW_REJECT, DANA, "reject")
     [opened] = slack.wait_for("views.open")
-    modal = _j(opened.params["view"])
+    modal = blocks_of(opened.params["view"])
     assert modal["callback_id"] == ids.REVIEW_COMMENT_VIEW and modal["title"]["text"] == "Reject post"
     submitted = sender.interaction(_view_submission(ids.REVIEW_COMMENT_VIEW, {"values": {ids.REVIEW_COMMENT_BLOCK: {
         ids.REVIEW_COMMENT_INPUT: {"type": "plain_text_input", "value": "The colours are not ours."}}}},
@@ -391,9 +381,9 @@ def test_reject_with_a_comment_sends_it_back_to_drafts(sender, slack, account_id
     [decision] = _decisions(module_database.url, post.id)
     assert (decision.decision, decision.comment, decision.user_id) == (Decision.REJECT, "The colours are not ours.",
                                                                        DANA)
-    status = _wait(lambda: [c for c in slack.calls_to("chat.update") if c.params.get("ts") == post.message_ts],
+    status = wait_until(lambda: [c for c in slack.calls_to("chat.update") if c.params.get("ts") == post.message_ts],
                    what="the status message")
-    assert "Sent back to its author" in json.dumps(_j(status[-1].params["blocks"]))
+    assert "Sent back to its author" in json.dumps(blocks_of(status[-1].params["blocks"]))
     sender.command("drafts", response_url=slack.response_url("drafts"))
     [drafts] = slack.wait_for_response("drafts")
     assert post.text in json.dumps(drafts["blocks"], ensure_ascii=False)
@@ -401,7 +391,7 @@ def test_reject_with_a_comment_sends_it_back_to_drafts(sender, slack, account_id
     # Asking for changes needs the comment itself.
     other = _compose(sender, account_id, module_database.url, "Vague")
     _click(sender, slack, other, ids.REVIEW_REQUEST_CHANGES, LI, "changes")
-    modal = _j(slack.wait_for("views.open", 2)[-1].params["view"])
+    modal = blocks_of(slack.wait_for("views.open", 2)[-1].params["view"])
     assert modal["title"]["text"] == "Request changes"
     empty = sender.interaction(_view_submission(ids.REVIEW_COMMENT_VIEW, {"values": {ids.REVIEW_COMMENT_BLOCK: {
         ids.REVIEW_COMMENT_INPUT: {"type": "plain_text_input", "value": "  "}}}}, LI, modal["private_metadata"]))
@@ -418,7 +408,7 @@ def test_a_non_approvers_reaction_and_click_are_ignored_with_a_reason(sender, sl
                                                                      approval):
     post = _compose(sender, account_id, module_database.url, "Not yours to judge")
     _react(sender, post, PAT)
-    [why] = _wait(lambda: _ephemerals(slack, PAT), what="an ephemeral explanation")
+    [why] = wait_until(lambda: _ephemerals(slack, PAT), what="an ephemeral explanation")
     assert why.startswith(f"Only <@{DANA}>, <@{LI}> and members of <!subteam^{GROUP}> can approve")
     [call] = [c for c in slack.calls_to("chat.postEphemeral") if c.params.get("user") == PAT]
     assert call.params["channel"] == REVIEW_CHANNEL
@@ -428,7 +418,7 @@ def test_a_non_approvers_reaction_and_click_are_ignored_with_a_reason(sender, sl
     assert answer["text"].startswith("Only <@") and answer["replace_original"] is False
     _click(sender, slack, post, ids.REVIEW_REJECT, PAT, "pat-reject")
     slack.wait_for_response("pat-reject")
-    _wait(lambda: len(_ephemerals(slack, PAT)) == 2, what="the second explanation")
+    wait_until(lambda: len(_ephemerals(slack, PAT)) == 2, what="the second explanation")
     assert slack.calls_to("views.open") == [], "no comment is asked of someone who may not decide"
     assert _decisions(module_database.url, post.id) == []
     assert _post(module_database.url, post.id).status is PostStatus.PENDING_APPROVAL
@@ -438,7 +428,7 @@ def test_the_author_cannot_approve_their_own_post_unless_settings_allow_it(sende
                                                                           module_database, approval):
     post = _compose(sender, account_id, module_database.url, "Dana's own", user=DANA)
     _react(sender, post, DANA)
-    [why] = _wait(lambda: _ephemerals(slack, DANA), what="the refusal")
+    [why] = wait_until(lambda: _ephemerals(slack, DANA), what="the refusal")
     assert why.startswith("You wrote this post, so someone else has to approve it.")
     _click(sender, slack, post, ids.REVIEW_APPROVE, DANA, "own")
     assert slack.wait_for_response("own")[0]["text"].startswith("You wrote this post")
@@ -517,7 +507,7 @@ def test_an_edit_after_approval_reopens_the_review_on_the_same_card(sender, slac
     assert "Only the post's author can edit it" in slack.wait_for_response("not-author")[0]["text"]
     _click(sender, slack, post, ids.REVIEW_EDIT, AUTHOR, "author")  # the author's Edit opens the compose modal
     [opened] = slack.wait_for("views.open")
-    edit = _j(opened.params["view"])
+    edit = blocks_of(opened.params["view"])
     assert edit["title"]["text"] == "Edit post" and json.loads(edit["private_metadata"])["post_id"] == post.id
     assert next(b for b in edit["blocks"] if b.get("block_id") == ids.COMPOSE_TEXT_BLOCK)[
         "element"]["initial_value"] == post.text
@@ -532,9 +522,9 @@ def test_an_edit_after_approval_reopens_the_review_on_the_same_card(sender, slac
                "actions": [{"type": "button", "action_id": ids.QUEUE_EDIT, "block_id": f"queue_{post.id}",
                             "value": str(post.id), "action_ts": str(time.time())}]}
     sender.interaction(payload)
-    view = _j(slack.wait_for("views.open", 2)[-1].params["view"])
+    view = blocks_of(slack.wait_for("views.open", 2)[-1].params["view"])
     changed = f"Second take {time.time_ns()}"
-    answer = sender.interaction(_view_submission(ids.COMPOSE_VIEW, _state([account_id], changed, when="schedule",
+    answer = sender.interaction(_view_submission(ids.COMPOSE_VIEW, compose_state([account_id], changed, when="schedule",
                                                                           at=at), AUTHOR, view["private_metadata"]))
     assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
 
@@ -556,7 +546,7 @@ def test_an_edit_after_approval_reopens_the_review_on_the_same_card(sender, slac
     _react(sender, post, LI)
     _card_says(slack, post, f"Approved by <@{LI}>")
     assert _post(module_database.url, post.id).status is PostStatus.SCHEDULED
-    assert _x_posts(fake_x, changed) == []
+    assert x_posts(fake_x, changed) == []
 
 
 # ---- what goes wrong around it ----------------------------------------------------------------------
@@ -568,14 +558,14 @@ def test_a_card_that_cannot_be_posted_is_explained_to_the_author(sender, slack, 
     try:
         approval(channel="G0SECRET")
         text = f"Nowhere to go {time.time_ns()}"
-        sender.interaction(_view_submission(ids.COMPOSE_VIEW, _state([account_id], text), AUTHOR,
+        sender.interaction(_view_submission(ids.COMPOSE_VIEW, compose_state([account_id], text), AUTHOR,
                                             '{"channel_id": "C0001"}'))
 
         def told():
             posts = _read(module_database.url, lambda s: s.scalars(select(Post).where(Post.text == text)))
             found = [p for p in posts if p.message_ts]
             return found and next((t for t in _replies(slack, found[0].message_ts) if "G0SECRET" in t), None)
-        said = _wait(told, what="the author to be told")
+        said = wait_until(told, what="the author to be told")
         assert "could not post this for review in <#G0SECRET>" in said and "/invite @Picmim" in said
         [post] = _read(module_database.url, lambda s: s.scalars(select(Post).where(Post.text == text)))
         assert post.status is PostStatus.PENDING_APPROVAL and post.review_ts is None
@@ -583,7 +573,7 @@ def test_a_card_that_cannot_be_posted_is_explained_to_the_author(sender, slack, 
         fake_slack.teams["T0001"].channels.pop("G0SECRET", None)
 
 
-files = compose_e2e.files  # Slack's file host, for attachments
+files = journeys.slack_files  # Slack's file host, for attachments
 
 
 def test_a_returned_post_keeps_its_picture_and_comes_back_to_the_same_card(sender, slack, files, compose_server,
@@ -591,10 +581,10 @@ def test_a_returned_post_keeps_its_picture_and_comes_back_to_the_same_card(sende
     import httpx
 
     text = f"With a picture {time.time_ns()}"
-    state = _state([account_id], text, files=[files.file("launch.png")])
+    state = compose_state([account_id], text, files=[files.file("launch.png")])
     assert sender.interaction(_view_submission(ids.COMPOSE_VIEW, state, AUTHOR,
                                                '{"channel_id": "C0001"}')).status_code == 200
-    post = _wait(lambda: next((p for p in _read(module_database.url, lambda s: s.scalars(
+    post = wait_until(lambda: next((p for p in _read(module_database.url, lambda s: s.scalars(
         select(Post).where(Post.text == text))) if p.review_ts), None), what="the review card")
     [card] = _card_calls(slack, post, "chat.postMessage")
     [pictures] = [b for b in card if b["type"] == "context" and b["elements"][0]["type"] == "image"]
@@ -605,15 +595,15 @@ def test_a_returned_post_keeps_its_picture_and_comes_back_to_the_same_card(sende
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
 
     _click(sender, slack, post, ids.REVIEW_REQUEST_CHANGES, DANA, "changes")
-    modal = _j(slack.wait_for("views.open")[0].params["view"])
+    modal = blocks_of(slack.wait_for("views.open")[0].params["view"])
     sender.interaction(_view_submission(ids.REVIEW_COMMENT_VIEW, {"values": {ids.REVIEW_COMMENT_BLOCK: {
         ids.REVIEW_COMMENT_INPUT: {"type": "plain_text_input", "value": "Mention the date."}}}}, DANA,
         modal["private_metadata"]))
-    _wait(lambda: _post(module_database.url, post.id).status is PostStatus.DRAFT, what="back in drafts")
+    wait_until(lambda: _post(module_database.url, post.id).status is PostStatus.DRAFT, what="back in drafts")
 
     # The author opens the draft, fixes the text and posts it again, attaching nothing new.
     fixed = f"{text} on Monday"
-    answer = sender.interaction(_view_submission(ids.COMPOSE_VIEW, _state([account_id], fixed), AUTHOR,
+    answer = sender.interaction(_view_submission(ids.COMPOSE_VIEW, compose_state([account_id], fixed), AUTHOR,
                                                  json.dumps({"channel_id": "C0001", "draft_id": post.id})))
     assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
     shown = _card_says(slack, post, fixed)

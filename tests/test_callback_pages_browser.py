@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests import test_connect_e2e as e2e
+from tests import journeys
 from tests.conftest import IN_CI
+from tests.journeys import consent, private_link
 
 # The connect test's real server with the fake X, and its fixtures, for this module too.
-fake_x, connect_server, x, sender, browser = e2e.fake_x, e2e.connect_server, e2e.x, e2e.sender, e2e.browser
+fake_x, connect_server, x, browser = journeys.fake_x, journeys.connect_server, journeys.x, journeys.browser
+sender = journeys.connect_sender
 
 CHROMIUM = Path("/usr/bin/chromium")
 WINDOW = (800, 700)
@@ -61,7 +63,7 @@ def _looks_like_the_page(screenshot: Path) -> None:
 async def test_the_success_and_used_link_pages_in_chromium(chromium, sender, slack, browser, x,
                                                             tmp_path):
     assert sender.command("connect x", response_url=slack.response_url("browser")).status_code == 200
-    back = str(await e2e._consent(browser, e2e._link(slack, "browser")))
+    back = str(await consent(browser, private_link(slack, "browser")))
 
     dom = _open(chromium, back, tmp_path / "success.png")
     assert "<title>X is connected (Acme Marketing) · Picmim</title>" in dom

@@ -3,7 +3,6 @@ and a browser would drive them."""
 
 from __future__ import annotations
 
-import json
 import time
 from urllib.parse import urlsplit
 
@@ -11,81 +10,12 @@ import httpx
 import pytest
 
 from bot import ids
-from bot.http import build_client
-from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.x import FakeX
-from tests.server import ServerProcess, base_env, free_port
-from tests.slack_requests import SlackSender
+from tests import journeys
+from tests.journeys import X_USER, blocks_of, consent, private_link, shown
 
-X_USER = "2244994945"
-
-
-@pytest.fixture(scope="module")
-def fake_x():
-    fake = FakeX().start()
-    yield fake
-    fake.stop()
-
-
-def start_x_server(database_url: str, fake_slack, fake_x, folder, **env) -> ServerProcess:
-    """The real server, single-workspace, with X configured against the fake X."""
-    port = free_port()
-    overrides = ",".join(f"{real}={local}" for real, local in fake_x.origins().items())
-    environment = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-fake-T0001",
-                           SLACK_API_URL=fake_slack.api_url, DATABASE_URL=database_url, PICMIM_SECRET_KEY=SECRET_KEY,
-                           PORT=str(port), PUBLIC_URL=f"http://127.0.0.1:{port}", PICMIM_ORIGIN_OVERRIDES=overrides,
-                           X_CLIENT_ID=fake_x.client_id, X_CLIENT_SECRET=fake_x.client_secret, **env)
-    return ServerProcess(environment, cwd=folder).start()
-
-
-@pytest.fixture(scope="module")
-def connect_server(module_database, fake_slack, fake_x, tmp_path_factory):
-    server = start_x_server(module_database.url, fake_slack, fake_x, tmp_path_factory.mktemp("connect"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def x(fake_x, connect_server):
-    fake_x.reset()
-    fake_x.redirect_uris = {f"{connect_server.url}/oauth/x/callback"}
-    return fake_x
-
-
-@pytest.fixture
-def sender(connect_server):
-    s = SlackSender(connect_server.url, SIGNING_SECRET)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-async def browser(x):
-    """A browser: platform hosts reach the fake X (as DNS would reach X), everything else is direct."""
-    client = build_client(x.origins())
-    yield client
-    await client.aclose()
-
-
-def _blocks(value) -> list:
-    return json.loads(value) if isinstance(value, str) else value  # form or JSON body
-
-
-def _text(blocks) -> str:
-    return json.dumps(_blocks(blocks), ensure_ascii=False)
-
-
-def _link(slack, rid: str) -> str:
-    [reply] = slack.wait_for_response(rid)
-    urls = [e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"] if "url" in e]
-    assert len(urls) == 1, reply
-    return urls[0]
-
-
-async def _consent(browser: httpx.AsyncClient, link: str) -> httpx.URL:
-    consent = await browser.get(link)
-    assert consent.status_code == 302, consent.text
-    return httpx.URL(consent.headers["location"])
+# The real server with X configured against the fake X, a browser and Slack (see tests/journeys.py).
+fake_x, connect_server, x, browser = journeys.fake_x, journeys.connect_server, journeys.x, journeys.browser
+sender = journeys.connect_sender
 
 
 def _interaction(action_id: str, value: str, *, state: dict | None = None, rid: str = "act") -> dict:
@@ -112,13 +42,13 @@ def _remember_slack(slack):
 
 async def _connect_x(sender, slack, browser, rid="connect") -> list:
     assert sender.command("connect x", response_url=slack.response_url(rid)).status_code == 200
-    back = await _consent(browser, _link(slack, rid))
+    back = await consent(browser, private_link(slack, rid))
     page = await browser.get(str(back))
     assert page.status_code == 200, page.text
     assert "X is connected (Acme Marketing)" in page.text
     [dm] = slack.wait_for("chat.postMessage")
     assert dm.params["channel"] == "U0001"
-    return _blocks(dm.params["blocks"])
+    return blocks_of(dm.params["blocks"])
 
 
 async def test_connect_x_choose_the_account_and_see_it_active(sender, slack, browser, x):
@@ -133,11 +63,11 @@ async def test_connect_x_choose_the_account_and_see_it_active(sender, slack, bro
                                                                                "text": "Acme Marketing"}}]}}}
     assert sender.interaction(_interaction(ids.CHOOSE_ACCOUNTS_SAVE, save["value"], state=choice)).status_code == 200
     [update] = slack.wait_for("chat.update")
-    assert "Picmim now manages *Acme Marketing* on X" in _text(update.params["blocks"])
+    assert "Picmim now manages *Acme Marketing* on X" in shown(update.params["blocks"])
 
     sender.command("accounts", response_url=slack.response_url("list"))
     [listing] = slack.wait_for_response("list")
-    text = _text(listing["blocks"])
+    text = shown(listing["blocks"])
     assert "*X* · Acme Marketing: :large_green_circle: Active" in text
     assert "Last sync: " in text and "(CET)" in text, "shown in the viewer's own time zone"
     assert "Accounts: Acme Marketing (profile)" in text or "Accounts: Acme Marketing (" in text
@@ -148,7 +78,7 @@ async def test_connect_x_choose_the_account_and_see_it_active(sender, slack, bro
 async def test_the_link_works_once(sender, slack, browser, x):
     await _connect_x(sender, slack, browser)
     assert sender.command("connect x", response_url=slack.response_url("again")).status_code == 200
-    back = await _consent(browser, _link(slack, "again"))
+    back = await consent(browser, private_link(slack, "again"))
     first = await browser.get(str(back))
     assert first.status_code == 200
     replay = await browser.get(str(back))
@@ -159,7 +89,7 @@ async def test_forged_state_and_denied_consent_store_nothing(sender, slack, brow
     forged = await browser.get(f"{connect_server.url}/oauth/x/callback", params={"code": "c", "state": "made-up"})
     assert forged.status_code == 400 and "not one Picmim made" in forged.text
     sender.command("connect x", response_url=slack.response_url("deny"))
-    link = _link(slack, "deny")
+    link = private_link(slack, "deny")
     state = httpx.URL(link).params["state"]
     denied = await browser.get(f"{connect_server.url}/oauth/x/callback",
                                params={"error": "access_denied", "state": state})
@@ -184,11 +114,11 @@ async def test_facebook_groups_are_explained_honestly(sender, slack):
 async def test_the_platform_list_and_permissions(sender, slack):
     sender.command("connect", response_url=slack.response_url("list-platforms"))
     [reply] = slack.wait_for_response("list-platforms")
-    text = _text(reply["blocks"])
+    text = shown(reply["blocks"])
     assert '"value": "x"' in text, "X is set up: it has a Connect button"
     assert "LinkedIn" in text and "Not set up on this install yet" in text
     perms = sender.command("permissions").json()
-    text = _text(perms["blocks"])
+    text = shown(perms["blocks"])
     assert "`tweet.write`: to publish posts" in text and "*Bluesky*" in text
     assert "`youtube.upload`" in text, "Google scopes shown by their short names"
 
@@ -210,28 +140,28 @@ async def test_refresh_reconnect_and_disconnect(sender, slack, browser, x, conne
     # Refresh renews the token (X rotates refresh tokens) and syncs.
     sender.interaction(_interaction(ids.ACCOUNT_REFRESH, connection_id, rid="refresh"))
     [refreshed] = slack.wait_for_response("refresh")
-    assert "is connected and up to date" in _text(refreshed["blocks"])
+    assert "is connected and up to date" in shown(refreshed["blocks"])
     assert len(x.calls_to("/2/oauth2/token")) == 2, "the code exchange, then the refresh"
 
     # The member withdraws Picmim at X: Refresh says so and what to do.
     x.revoke(X_USER)
     sender.interaction(_interaction(ids.ACCOUNT_REFRESH, connection_id, rid="refresh2"))
     [broken] = slack.wait_for_response("refresh2")
-    assert "Reconnect" in _text(broken["blocks"])
+    assert "Reconnect" in shown(broken["blocks"])
 
     # Reconnect gives a new private link; consenting again mends the same connection.
     sender.interaction(_interaction(ids.ACCOUNT_RECONNECT, connection_id, rid="reconnect"))
-    back = await _consent(browser, _link(slack, "reconnect"))
+    back = await consent(browser, private_link(slack, "reconnect"))
     page = await browser.get(str(back))
     assert page.status_code == 200 and "X is connected" in page.text
     sender.command("accounts", response_url=slack.response_url("l3"))
     [mended] = slack.wait_for_response("l3")
-    assert ":large_green_circle: Active" in _text(mended["blocks"])
+    assert ":large_green_circle: Active" in shown(mended["blocks"])
 
     # Disconnect (after Slack's confirm dialog) deletes the sign-in and withdraws it at X.
     sender.interaction(_interaction(ids.ACCOUNT_DISCONNECT, connection_id, rid="disconnect"))
     [gone] = slack.wait_for_response("disconnect")
-    text = _text(gone["blocks"])
+    text = shown(gone["blocks"])
     assert "Disconnected Acme Marketing on X" in text and "withdrawn at the platform" in text
     assert "No accounts are connected yet" in text
     revokes = x.calls_to("/2/oauth2/revoke")
@@ -242,12 +172,12 @@ async def test_refresh_reconnect_and_disconnect(sender, slack, browser, x, conne
 async def test_a_declined_permission_is_named_with_the_feature_it_disables(sender, slack, browser, x):
     x.consent_as(X_USER, scopes={"tweet.read", "users.read", "offline.access", "media.write"})
     sender.command("connect x", response_url=slack.response_url("declined"))
-    back = await _consent(browser, _link(slack, "declined"))
+    back = await consent(browser, private_link(slack, "declined"))
     page = await browser.get(str(back))
     assert page.status_code == 200
     assert "You did not allow: tweet.write (to publish posts)" in page.text
     [dm] = slack.wait_for("chat.postMessage")
-    assert "You did not allow: tweet.write (to publish posts)" in _text(dm.params["blocks"])
+    assert "You did not allow: tweet.write (to publish posts)" in shown(dm.params["blocks"])
 
 
 def _settings_submission(policy: str, users: list[str], user_id: str = "U0001") -> dict:
@@ -270,7 +200,7 @@ async def test_admins_can_limit_who_connects_accounts(sender, slack, fake_slack)
 
     sender.command("settings", response_url=slack.response_url("admin"))
     [opened] = slack.wait_for("views.open")
-    assert "Who may connect and disconnect social accounts" in _text(opened.params["view"])
+    assert "Who may connect and disconnect social accounts" in shown(opened.params["view"])
     empty_list = sender.interaction(_settings_submission("list", []))
     assert empty_list.json()["response_action"] == "errors"
     try:
@@ -281,7 +211,7 @@ async def test_admins_can_limit_who_connects_accounts(sender, slack, fake_slack)
         sender.interaction(_settings_submission("list", ["U0002"]))
         sender.command("connect x", user_id="U0002", response_url=slack.response_url("listed"))
         [allowed] = slack.wait_for_response("listed")
-        assert "Open X" in _text(allowed["blocks"])
+        assert "Open X" in shown(allowed["blocks"])
     finally:
         sender.interaction(_settings_submission("members", []))
 
@@ -298,18 +228,18 @@ def _view_click(action_id: str, value: str, view_id: str, view_type: str) -> dic
 async def test_connecting_from_app_home_works_in_a_modal(sender, slack, browser, x):
     sender.event({"type": "app_home_opened", "user": "U0001", "tab": "home"})
     [home] = slack.wait_for("views.publish")
-    assert ids.HOME_CONNECT in _text(home.params["view"])
+    assert ids.HOME_CONNECT in shown(home.params["view"])
 
     assert sender.interaction(_view_click(ids.HOME_CONNECT, "", "VHOME", "home")).status_code == 200
     [opened] = slack.wait_for("views.open")
-    modal = _blocks(opened.params["view"])
-    assert modal["type"] == "modal" and '"value": "x"' in _text(modal["blocks"])
+    modal = blocks_of(opened.params["view"])
+    assert modal["type"] == "modal" and '"value": "x"' in shown(modal["blocks"])
 
     sender.interaction(_view_click(ids.CONNECT_PLATFORM, "x", "VMODAL", "modal"))
     [updated] = slack.wait_for("views.update")
     assert updated.params["view_id"] == "VMODAL"
-    link = next(e["url"] for b in _blocks(updated.params["view"])["blocks"] if b["type"] == "actions"
+    link = next(e["url"] for b in blocks_of(updated.params["view"])["blocks"] if b["type"] == "actions"
                 for e in b["elements"] if "url" in e)
-    back = await _consent(browser, link)
+    back = await consent(browser, link)
     page = await browser.get(str(back))
     assert page.status_code == 200 and "X is connected" in page.text

@@ -21,7 +21,7 @@ from bot.services.digests import DigestError, Schedule
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import DigestSubscription
-from tests.test_analytics import _account, _figures
+from tests.journeys import add_account, add_figures
 
 MADRID = ZoneInfo("Europe/Madrid")
 
@@ -74,7 +74,7 @@ def test_a_digest_keeps_its_wall_time_across_daylight_saving_changes():
 
 async def test_subscribing_checks_the_choice_and_a_repeat_adds_nothing(sessions):
     now = utc(2026, 3, 4, 12)
-    account = await _account(sessions, "x", "profile", "Acme Marketing")
+    account = await add_account(sessions, "x", "profile", "Acme Marketing")
     async with sessions() as session:
         workspace = await ensure_workspace(session, "T0001")
         bad = [(Schedule("weekly", "09:00", "Mars/Olympus", weekday=0), "timezone"),
@@ -202,9 +202,9 @@ class _Runtime:
 
 
 async def _with_figures(sessions, end: datetime) -> None:
-    account = await _account(sessions, "bluesky", "profile", "Acme on Bluesky")
+    account = await add_account(sessions, "bluesky", "profile", "Acme on Bluesky")
     for day in range(8):
-        await _figures(sessions, account, end - timedelta(days=7 - day, minutes=5), followersCount=300 + day,
+        await add_figures(sessions, account, end - timedelta(days=7 - day, minutes=5), followersCount=300 + day,
                        followsCount=40, postsCount=60 + day)
 
 

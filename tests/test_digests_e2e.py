@@ -11,6 +11,7 @@ import io
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from PIL import Image
@@ -25,10 +26,19 @@ from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubs
 from bot.views.blocks import local_time
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes.x import FakeX
+from tests.journeys import (
+    X_SUPPORT,
+    X_UNVISITED_REDIRECT,
+    X_USER,
+    connect_x,
+    publish_x,
+    set_followers,
+    set_post,
+    wait_until,
+)
 from tests.platform_fixtures import make_adapter
 from tests.server import ServerProcess, base_env
 from tests.slack_requests import SlackSender
-from tests.test_analytics import MAIN, REDIRECT, SUPPORT, connect_x, publish_x, set_followers, set_post
 
 TEAM = {"id": "T0001", "domain": "acme"}
 DIGEST_CHANNEL = "CDIGEST"
@@ -37,8 +47,8 @@ DIGEST_CHANNEL = "CDIGEST"
 @pytest.fixture(scope="module")
 def fake_x():
     fake = FakeX().start()
-    fake.redirect_uris = {REDIRECT}
-    fake.add_user(SUPPORT, "Acme Support", "acmehelp", followers=500)
+    fake.redirect_uris = {X_UNVISITED_REDIRECT}
+    fake.add_user(X_SUPPORT, "Acme Support", "acmehelp", followers=500)
     yield fake
     fake.stop()
 
@@ -52,23 +62,24 @@ async def _simulate_week(url: str, fake_x: FakeX, base: datetime) -> dict:
     try:
         await db.migrate(engine)  # what the server does on start
         sessions = db.session_factory(engine)
-        adapters = {"x": make_adapter(XAdapter, fake_x, http, REDIRECT)}
-        main = await connect_x(sessions, fake_x, adapters, MAIN, "Acme Marketing", "acmemktg")
-        support = await connect_x(sessions, fake_x, adapters, SUPPORT, "Acme Support", "acmehelp")
+        adapters = {"x": make_adapter(XAdapter, fake_x, http, X_UNVISITED_REDIRECT)}
+        main = await connect_x(sessions, fake_x, adapters, X_USER, "Acme Marketing", "acmemktg")
+        support = await connect_x(sessions, fake_x, adapters, X_SUPPORT, "Acme Support", "acmehelp")
         sync, posts = MetricSync(sessions, adapters), {}
         for day in range(8):
             now = base + timedelta(days=day)
             if day == 1:
                 posts["launch"] = await publish_x(sessions, adapters, main, "Spring launch", now - timedelta(hours=2))
-            set_followers(fake_x, MAIN, 1200 + 10 * day)
-            set_followers(fake_x, SUPPORT, 500 + 5 * day)
+            set_followers(fake_x, X_USER, 1200 + 10 * day)
+            set_followers(fake_x, X_SUPPORT, 500 + 5 * day)
             if day >= 1:
                 set_post(fake_x, posts["launch"][1], like_count=10 * day, retweet_count=2 * day, reply_count=day,
                          impression_count=1000 * day)
             if day == 4:
-                fake_x.revoke(SUPPORT)
+                fake_x.revoke(X_SUPPORT)
                 async with sessions() as session:
-                    connection = await session.scalar(select(Connection).where(Connection.external_user_id == SUPPORT))
+                    connection = await session.scalar(select(Connection)
+                                                      .where(Connection.external_user_id == X_SUPPORT))
                     connection.status, connection.status_cause = ConnectionStatus.REVOKED, "app_removed"
                     await session.commit()
             await sync.tick(now)
@@ -122,14 +133,7 @@ def _db(url: str, work):
     return asyncio.run(run())
 
 
-def _wait(condition, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+_wait = partial(wait_until, timeout=20.0)
 
 
 def _click(sender, slack, action_id: str, value: str, rid: str, channel: str = "C0001"):

@@ -25,6 +25,7 @@ from bot.storage import db
 from bot.storage.models import MediaItem
 from tests.conftest import SECRET_KEY, server_env
 from tests.fakes.media import make_image, make_video
+from tests.fakes.slack_files import SlackFiles
 from tests.server import ServerProcess
 
 PUBLIC_URL = "https://picmim.example.com"
@@ -132,59 +133,21 @@ async def test_what_is_neither_a_picture_nor_a_video_is_refused_by_name(store, s
 # ---- Slack downloads ------------------------------------------------------------------------------
 
 
-class SlackFiles:
-    """Behaves like Slack's files host: the bytes with their type for the right bearer token, a 200 HTML
-    login page for anything else. `/huge` streams far more than any cap, counting what it sent."""
-
-    def __init__(self, data: bytes, content_type: str):
-        self.data, self.content_type = data, content_type
-        self.requests = 0
-        self.huge_finished = False
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/files-pri/T1-F1/download/{name}", self.download)
-        app.router.add_get("/files-pri/T1-F2/download/huge.png", self.huge)
-        return app
-
-    def _authorized(self, request: web.Request) -> bool:
-        self.requests += 1
-        return request.headers.get("Authorization") == f"Bearer {BOT_TOKEN}"
-
-    async def download(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return web.Response(text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>",
-                                content_type="text/html")
-        return web.Response(body=self.data, content_type=self.content_type)
-
-    async def huge(self, request: web.Request) -> web.StreamResponse:
-        self._authorized(request)
-        response = web.StreamResponse(headers={"Content-Type": "image/png"})  # chunked: no Content-Length
-        await response.prepare(request)
-        for _ in range(256):  # 256 MB: more than any socket buffer holds
-            await response.write(b"\0" * (1024 * 1024))
-        self.huge_finished = True
-        return response
-
-
 @pytest.fixture
-async def slack_files():
-    files = SlackFiles(make_image(320, 240, "PNG"), "image/png")
-    async with TestServer(files.app()) as server:
-        files.base = str(server.make_url(""))
-        yield files
+def slack_files():
+    files = SlackFiles({"logo.png": make_image(320, 240, "PNG")}, token=BOT_TOKEN, huge=("huge.png",)).start()
+    yield files
+    files.stop()
 
 
 def slack_file(files: SlackFiles, name: str = "logo.png", **extra) -> dict:
-    url = f"{files.base}/files-pri/T1-F1/download/{name}"
-    return {"id": "F1", "name": name, "mimetype": "image/png", "url_private": url, "url_private_download": url,
-            **extra}
+    return files.file(name, sized=False, **extra)
 
 
 async def test_slack_download_with_the_right_token(slack_files):
     async with httpx.AsyncClient() as http:
         data = await attachments.download_slack_file(http, slack_file(slack_files), BOT_TOKEN)
-    assert data == slack_files.data
+    assert data == slack_files.files["logo.png"][0]
 
 
 async def test_slack_login_page_instead_of_the_file_is_a_plain_error(slack_files):
@@ -204,10 +167,9 @@ async def test_slack_files_over_the_cap_are_refused(slack_files):
         with pytest.raises(MediaError, match="larger than"):
             await attachments.download_slack_file(http, slack_file(slack_files), BOT_TOKEN, max_bytes=1000)
         # Neither says: reading stops at the cap, long before the end.
-        url = f"{slack_files.base}/files-pri/T1-F2/download/huge.png"
         with pytest.raises(MediaError, match="“huge.png” is larger than 1 MB"):
-            await attachments.download_slack_file(http, {"name": "huge.png", "url_private_download": url},
-                                                  BOT_TOKEN, max_bytes=1024 * 1024)
+            await attachments.download_slack_file(http, slack_file(slack_files, "huge.png"), BOT_TOKEN,
+                                                  max_bytes=1024 * 1024)
     assert not slack_files.huge_finished
 
 

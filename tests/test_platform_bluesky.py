@@ -6,7 +6,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.http import build_client
 from bot.platforms import bluesky_oauth
 from bot.platforms.base import (
     AccessRevoked,
@@ -25,17 +24,19 @@ from bot.platforms.bluesky import BlueskyAdapter, HandleNeeded, client_metadata
 from bot.platforms.oauth import new_pkce, new_state
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.media import make_image, make_video, payload
+from tests.platform_fixtures import started_fake_fixtures
 
 HANDLE = "acme.bsky.test"
 
 
-@pytest.fixture
-def fake():
-    server = FakeBluesky().start()
-    server.add_account(HANDLE)
-    server.add_account("maria.bsky.test", display_name="Maria")
-    yield server
-    server.stop()
+def _prepare(fake: FakeBluesky) -> None:
+    fake.add_account(HANDLE)
+    fake.add_account("maria.bsky.test", display_name="Maria")
+
+
+fake, http = started_fake_fixtures(FakeBluesky, lambda fake: (
+    {f"https://{handle}": fake.pds_url for handle in (HANDLE, "maria.bsky.test")}
+    | {bluesky_oauth.PLC_DIRECTORY: fake.pds_url, bluesky_oauth.HANDLE_RESOLVER: fake.pds_url}), _prepare)
 
 
 @pytest.fixture
@@ -44,14 +45,6 @@ def files(files):
     files.serve(__import__("json").dumps(client_metadata(files.url)).encode(), "application/json",
                 path="/oauth/bluesky/client-metadata.json")
     return files
-
-
-@pytest.fixture
-async def http(fake):
-    client = build_client({f"https://{handle}": fake.pds_url for handle in (HANDLE, "maria.bsky.test")}
-                          | {bluesky_oauth.PLC_DIRECTORY: fake.pds_url, bluesky_oauth.HANDLE_RESOLVER: fake.pds_url})
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

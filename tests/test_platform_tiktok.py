@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.http import build_client
 from bot.media import pictures as pipeline
 from bot.platforms import tiktok
 from bot.platforms.base import (
@@ -30,26 +29,18 @@ from bot.platforms.tiktok import TikTokAdapter
 from bot.secret import Secret
 from tests.fakes.media import make_image, make_video, payload
 from tests.fakes.tiktok import FakeTikTok
-from tests.platform_fixtures import without_sleeping
+from tests.platform_fixtures import started_fake_fixtures, without_sleeping
 
 REDIRECT = "https://picmim.example/oauth/tiktok/callback"
 
 
-@pytest.fixture
-def fake():
-    server = FakeTikTok().start()
-    server.redirect_uris.add(REDIRECT)
-    server.add_creator("open-1")
-    yield server
-    server.stop()
+def _prepare(fake: FakeTikTok) -> None:
+    fake.redirect_uris.add(REDIRECT)
+    fake.add_creator("open-1")
 
 
-@pytest.fixture
-async def http(fake):
-    client = build_client({"https://open.tiktokapis.com": fake.url, "https://open-upload.tiktokapis.com": fake.url,
-                           "https://www.tiktok.com": fake.url})
-    yield client
-    await client.aclose()
+fake, http = started_fake_fixtures(FakeTikTok, lambda fake: {origin: fake.url for origin in (
+    "https://open.tiktokapis.com", "https://open-upload.tiktokapis.com", "https://www.tiktok.com")}, _prepare)
 
 
 @pytest.fixture

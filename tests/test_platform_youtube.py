@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.http import build_client
 from bot.platforms import youtube
 from bot.platforms.base import (
     AccessRevoked,
@@ -30,28 +29,20 @@ from bot.platforms.youtube import YouTubeAdapter
 from bot.secret import Secret
 from tests.fakes.media import make_image, make_video, payload
 from tests.fakes.youtube import FakeYouTube
-from tests.platform_fixtures import without_sleeping
+from tests.platform_fixtures import started_fake_fixtures, without_sleeping
 
 REDIRECT = "https://picmim.example/oauth/youtube/callback"
 SUB = "1100220033"
 
 
-@pytest.fixture
-def fake():
-    server = FakeYouTube().start()
-    server.redirect_uris.add(REDIRECT)
-    server.add_user(SUB)
-    yield server
-    server.stop()
+def _prepare(fake: FakeYouTube) -> None:
+    fake.redirect_uris.add(REDIRECT)
+    fake.add_user(SUB)
 
 
-@pytest.fixture
-async def http(fake):
-    client = build_client({origin: fake.url for origin in (
-        "https://accounts.google.com", "https://oauth2.googleapis.com", "https://www.googleapis.com",
-        "https://youtubeanalytics.googleapis.com")})
-    yield client
-    await client.aclose()
+fake, http = started_fake_fixtures(FakeYouTube, lambda fake: {origin: fake.url for origin in (
+    "https://accounts.google.com", "https://oauth2.googleapis.com", "https://www.googleapis.com",
+    "https://youtubeanalytics.googleapis.com")}, _prepare)
 
 
 @pytest.fixture

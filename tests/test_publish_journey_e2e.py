@@ -14,7 +14,6 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from aiohttp import web
 from PIL import Image
 from sqlalchemy import select
 
@@ -37,10 +36,10 @@ from bot.storage.models import (
 )
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes import meta as meta_fake
-from tests.fakes.base import LoopbackServer
 from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.media import make_image
 from tests.fakes.meta import FakeMeta
+from tests.fakes.slack_files import SlackFiles
 from tests.fakes.x import FakeX
 from tests.platform_fixtures import connect_and_choose, make_adapter, store_connected
 from tests.server import ServerProcess, base_env, free_port
@@ -57,33 +56,6 @@ WAIT = 60.0  # seconds any one step may take on a slow, shared machine
 SQUARE = make_image(800, 800, "PNG")
 PORTRAIT = make_image(800, 1000, "PNG")  # 4:5, the tallest Instagram takes
 TALL = make_image(400, 1200, "PNG")  # 1:3: Instagram refuses it; X and LinkedIn take it
-
-
-class SlackFiles(LoopbackServer):
-    """Slack's file host: each file's bytes for the bot's bearer token, Slack's login page otherwise."""
-
-    def __init__(self, files: dict[str, bytes]):
-        super().__init__()
-        self.files = files
-
-    def applications(self) -> list[web.Application]:
-        app = web.Application()
-        app.router.add_get("/files-pri/{name}", self.download)
-        return [app]
-
-    async def download(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
-            return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
-        data = self.files.get(request.match_info["name"])
-        if data is None:
-            return web.Response(status=404, text="file_not_found")
-        return web.Response(body=data, content_type="image/png")
-
-    def file(self, name: str) -> dict:
-        """The file as a file_input's state lists it."""
-        url = f"{self.url}/files-pri/{name}"
-        return {"id": f"F{name.split('.')[0].upper()}", "name": name, "mimetype": "image/png",
-                "size": len(self.files[name]), "url_private": url, "url_private_download": url}
 
 
 # ---- the fakes, the server and the connected accounts -------------------------------------------------

@@ -15,12 +15,21 @@ from bot import ids
 from bot.storage import db
 from bot.storage.models import Post, PostStatus, PostTarget, TargetStatus
 from bot.views.blocks import local_time
-from tests import test_compose_e2e as compose_e2e
-from tests.test_compose_e2e import _errors, _j, _posts, _state, _submit, _view_payload, _x_posts
+from tests import journeys
+from tests.journeys import (
+    blocks_of,
+    compose_payload,
+    compose_state,
+    field_errors,
+    stored_posts,
+    submit_compose,
+    wait_until,
+    x_posts,
+)
 
 # The compose tests' fixtures: the real server with an X account connected, in this module's database.
-fake_x, compose_server = compose_e2e.fake_x, compose_e2e.compose_server
-sender, account_id = compose_e2e.sender, compose_e2e.account_id
+fake_x, compose_server = journeys.fake_x, journeys.compose_server
+sender, account_id = journeys.compose_sender, journeys.account_id
 
 TEAM = {"id": "T0001", "domain": "acme"}
 
@@ -29,10 +38,10 @@ def _schedule(sender, slack, account_id, url: str, label: str, days: int = 7) ->
     """A post scheduled through the compose modal, once its status message exists."""
     text = f"{label} {time.time_ns()}"
     at = (datetime.now(UTC) + timedelta(days=days)).replace(second=0, microsecond=0)
-    assert _submit(sender, _state([account_id], text, when="schedule", at=at)).status_code == 200
+    assert submit_compose(sender, compose_state([account_id], text, when="schedule", at=at)).status_code == 200
     deadline = time.monotonic() + 15
     while True:
-        found = [p for p in asyncio.run(_posts(url)) if p.text == text and p.message_ts]
+        found = [p for p in asyncio.run(stored_posts(url)) if p.text == text and p.message_ts]
         if found:
             return found[0], at
         assert time.monotonic() < deadline, "the post was not scheduled"
@@ -86,16 +95,6 @@ def _reschedule_submission(sender, view: dict, at: datetime | None, user: str = 
     return sender.interaction(payload)
 
 
-def _wait(condition, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_the_queue_lists_a_scheduled_post_in_the_viewers_zone(sender, slack, account_id, module_database):
     post, at = _schedule(sender, slack, account_id, module_database.url, "Queued")
     blocks = _list(sender, slack)
@@ -109,21 +108,21 @@ def test_the_queue_lists_a_scheduled_post_in_the_viewers_zone(sender, slack, acc
 
 def test_publish_now_sends_it_to_x(sender, slack, fake_x, account_id, module_database):
     post, _ = _schedule(sender, slack, account_id, module_database.url, "Right away")
-    assert _x_posts(fake_x, post.text) == []
+    assert x_posts(fake_x, post.text) == []
     _click(sender, slack, ids.QUEUE_PUBLISH_NOW, post.id, "now")
     [listing] = slack.wait_for_response("now")
     assert listing["replace_original"] is True and "Publishing now" in json.dumps(listing["blocks"])
-    _wait(lambda: _x_posts(fake_x, post.text), what="the fake X to receive the post")
-    _wait(lambda: _post(module_database.url, post.id)[0].status is PostStatus.PUBLISHED, what="published")
+    wait_until(lambda: x_posts(fake_x, post.text), what="the fake X to receive the post")
+    wait_until(lambda: _post(module_database.url, post.id)[0].status is PostStatus.PUBLISHED, what="published")
     time.sleep(1.2)
-    assert len(_x_posts(fake_x, post.text)) == 1
+    assert len(x_posts(fake_x, post.text)) == 1
 
 
 def test_reschedule_to_a_later_time_keeps_it_waiting(sender, slack, fake_x, account_id, module_database):
     post, at = _schedule(sender, slack, account_id, module_database.url, "Later still")
     _click(sender, slack, ids.QUEUE_RESCHEDULE, post.id, "move")
     [opened] = slack.wait_for("views.open")
-    view = _j(opened.params["view"])
+    view = blocks_of(opened.params["view"])
     assert view["callback_id"] == ids.QUEUE_RESCHEDULE_VIEW
     [picker] = [b for b in view["blocks"] if b.get("block_id") == ids.QUEUE_AT_BLOCK]
     assert picker["element"]["initial_date_time"] == int(at.timestamp())
@@ -143,7 +142,7 @@ def test_reschedule_to_a_later_time_keeps_it_waiting(sender, slack, fake_x, acco
     assert [(t.status, t.next_attempt_at) for t in targets] == [(TargetStatus.SCHEDULED, later)]
     slack.wait_for("chat.update")  # the status message shows the new time
     time.sleep(1.2)
-    assert _x_posts(fake_x, post.text) == []
+    assert x_posts(fake_x, post.text) == []
 
 
 def test_cancel_stops_it_from_publishing(sender, slack, fake_x, account_id, module_database):
@@ -154,13 +153,13 @@ def test_cancel_stops_it_from_publishing(sender, slack, fake_x, account_id, modu
     saved, targets = _post(module_database.url, post.id)
     assert saved.status is PostStatus.CANCELLED and [t.status for t in targets] == [TargetStatus.CANCELLED]
     [update] = slack.wait_for("chat.update")
-    assert "Cancelled" in json.dumps(_j(update.params["blocks"]))
+    assert "Cancelled" in json.dumps(blocks_of(update.params["blocks"]))
     # Publishing it now is refused: it is no longer queued.
     _click(sender, slack, ids.QUEUE_PUBLISH_NOW, post.id, "again")
     [answer] = slack.wait_for_response("again")
     assert answer["replace_original"] is False and "cancelled" in answer["text"]
     time.sleep(1.2)
-    assert _x_posts(fake_x, post.text) == []
+    assert x_posts(fake_x, post.text) == []
 
 
 def test_someone_else_cannot_change_your_post(sender, slack, fake_x, account_id, module_database):
@@ -174,13 +173,13 @@ def test_someone_else_cannot_change_your_post(sender, slack, fake_x, account_id,
     assert slack.calls_to("views.open") == []
     saved, _ = _post(module_database.url, post.id)
     assert saved.status is PostStatus.SCHEDULED and saved.scheduled_at == at
-    assert _x_posts(fake_x, post.text) == []
+    assert x_posts(fake_x, post.text) == []
 
 
 def _open_edit(sender, slack, post_id: int, rid: str) -> dict:
     _click(sender, slack, ids.QUEUE_EDIT, post_id, rid)
     [opened] = slack.wait_for("views.open")
-    return _j(opened.params["view"])
+    return blocks_of(opened.params["view"])
 
 
 def _block(view: dict, block_id: str) -> dict:
@@ -200,13 +199,15 @@ def test_edit_opens_the_post_checks_it_again_and_saves_it(sender, slack, fake_x,
     assert "no attachments" in _block(view, ids.COMPOSE_MEDIA_BLOCK)["hint"]["text"]
 
     # Too long for X: refused beside the text, the post unchanged.
-    too_long = _submit(sender, _state([account_id], "x" * 300, when="schedule", at=at), view["private_metadata"])
-    assert "280" in _errors(too_long)[ids.COMPOSE_TEXT_BLOCK]
+    too_long = submit_compose(sender, compose_state([account_id], "x" * 300, when="schedule", at=at),
+                              view["private_metadata"])
+    assert "280" in field_errors(too_long)[ids.COMPOSE_TEXT_BLOCK]
     assert _post(module_database.url, post.id)[0].text == post.text
 
     later = at + timedelta(days=1)
     fixed = f"Second wording {time.time_ns()}"
-    answer = _submit(sender, _state([account_id], fixed, when="schedule", at=later), view["private_metadata"])
+    answer = submit_compose(sender, compose_state([account_id], fixed, when="schedule", at=later),
+                            view["private_metadata"])
     assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
     [listing] = slack.wait_for_response("edit")
     shown = json.dumps(listing["blocks"], ensure_ascii=False)
@@ -215,20 +216,20 @@ def test_edit_opens_the_post_checks_it_again_and_saves_it(sender, slack, fake_x,
     assert (saved.text, saved.scheduled_at, saved.status, saved.version) == (fixed, later, PostStatus.SCHEDULED, 2)
     assert [(t.status, t.next_attempt_at) for t in targets] == [(TargetStatus.SCHEDULED, later)]
     [update] = slack.wait_for("chat.update")
-    assert fixed in json.dumps(_j(update.params["blocks"]), ensure_ascii=False)
+    assert fixed in json.dumps(blocks_of(update.params["blocks"]), ensure_ascii=False)
     assert update.params["ts"] == post.message_ts  # the same status message, not a new one
-    assert _x_posts(fake_x, fixed) == [] and _x_posts(fake_x, post.text) == []
+    assert x_posts(fake_x, fixed) == [] and x_posts(fake_x, post.text) == []
 
 
 def test_closing_an_edit_changes_nothing_and_keeps_no_draft(sender, slack, account_id, module_database):
     post, at = _schedule(sender, slack, account_id, module_database.url, "Leave me")
     view = _open_edit(sender, slack, post.id, "edit-close")
-    before = len(asyncio.run(_posts(module_database.url)))
-    payload = _view_payload("view_closed", _state([account_id], "changed my mind", when="schedule", at=at),
+    before = len(asyncio.run(stored_posts(module_database.url)))
+    payload = compose_payload("view_closed", compose_state([account_id], "changed my mind", when="schedule", at=at),
                             view["private_metadata"])
     assert sender.interaction(payload).status_code == 200
     time.sleep(0.5)
-    assert len(asyncio.run(_posts(module_database.url))) == before
+    assert len(asyncio.run(stored_posts(module_database.url))) == before
     saved, _ = _post(module_database.url, post.id)
     assert (saved.text, saved.status) == (post.text, PostStatus.SCHEDULED)
 
@@ -238,8 +239,8 @@ def test_an_edit_after_publishing_began_is_refused_and_keeps_the_modal(sender, s
     post, at = _schedule(sender, slack, account_id, module_database.url, "Too late")
     view = _open_edit(sender, slack, post.id, "edit-late")
     _click(sender, slack, ids.QUEUE_PUBLISH_NOW, post.id, "late-now")
-    _wait(lambda: _post(module_database.url, post.id)[0].status is PostStatus.PUBLISHED, what="published")
-    answer = _submit(sender, _state([account_id], "a late change", when="schedule", at=at),
+    wait_until(lambda: _post(module_database.url, post.id)[0].status is PostStatus.PUBLISHED, what="published")
+    answer = submit_compose(sender, compose_state([account_id], "a late change", when="schedule", at=at),
                      view["private_metadata"])
-    assert _errors(answer)[ids.COMPOSE_TEXT_BLOCK] == "This post has already been published."
+    assert field_errors(answer)[ids.COMPOSE_TEXT_BLOCK] == "This post has already been published."
     assert [p["text"] for p in fake_x.posts.values() if p["text"] in (post.text, "a late change")] == [post.text]

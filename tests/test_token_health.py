@@ -6,26 +6,16 @@ at once. The service runs in-process; platform and Slack calls are real HTTP to 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
-import tempfile
 from datetime import timedelta
-from pathlib import Path
-from types import SimpleNamespace
 
-import httpx
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from bot import ids
 from bot.http import build_client
-from bot.messages.alerts import SlackAlerts
-from bot.messages.post_status import update_post_message
 from bot.platforms.x import ADAPTER as XAdapter
-from bot.services import connecting, connections
-from bot.services.publishing import schedule_targets
-from bot.services.token_health import BACKOFF_FIRST, RENEW_AHEAD, TokenHealth
+from bot.services import connections
+from bot.services.token_health import BACKOFF_FIRST, RENEW_AHEAD
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import (
@@ -37,61 +27,23 @@ from bot.storage.models import (
     PostStatus,
     PostTarget,
     TargetStatus,
-    utcnow,
 )
-from tests.conftest import SECRET_KEY
 from tests.fakes.x import FakeX
+from tests.journeys import (
+    ALERTS,
+    X_USER,
+    World,
+    alerts_posted,
+    blocks_text,
+    read_connection,
+    reconnect_button,
+    schedule_post,
+    sign_in,
+    target_statuses,
+)
 from tests.platform_fixtures import make_adapter
 
 REDIRECT_URI = "https://picmim.example/oauth/x/callback"
-X_USER = "2244994945"
-ALERTS = "C0ALERTS"
-_ts = itertools.count(1)
-
-
-class Clock:
-    def __init__(self):
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
-
-
-class World:
-    """What the job needs in a server process (sessions, Slack clients), with the test's clock."""
-
-    def __init__(self, engine, slack, adapters, http):
-        self.sessions = db.session_factory(engine)
-        self.slack, self.adapters, self.http = slack, adapters, http
-        self.clock = Clock()
-        self.client = AsyncWebClient(token="xoxb-fake-T0001", base_url=slack.api_url)
-        # What the post's status message reads of the settings (its media links).
-        self.settings = SimpleNamespace(data_dir=Path(tempfile.mkdtemp(prefix="picmim-health-")),
-                                        public_url="https://picmim.example", secret_keys=(SECRET_KEY,))
-
-    @classmethod
-    async def open(cls, engine, slack, adapters, http) -> World:
-        """A world whose workspace has its alerts channel set."""
-        world = cls(engine, slack, adapters, http)
-        async with world.sessions() as session:
-            workspace = await ensure_workspace(session, "T0001")
-            workspace.alerts_channel_id = ALERTS
-            await session.commit()
-        return world
-
-    async def slack_client(self, team_id, enterprise_id=None):
-        return self.client
-
-    def health(self, sessions=None) -> TokenHealth:
-        async def on_post_change(post_id: int) -> None:
-            await update_post_message(self, post_id)
-
-        return TokenHealth(sessions or self.sessions, self.adapters, SlackAlerts(self), self.clock, on_post_change)
-
-    async def tick(self):
-        return await self.health().tick()
-
-
 @pytest.fixture(scope="module")
 def x_server():
     fake = FakeX().start()
@@ -113,68 +65,6 @@ async def world(engine, slack, x):
     await http.aclose()
 
 
-async def sign_in(world: World, reconnect_id: int | None = None, user: str = "U0001", platform: str = "x",
-                  chosen: tuple[str, ...] = (X_USER,)) -> int:
-    """The consent dance through the connecting service, as the callback route runs it, then ticking
-    `chosen` (a first connection only)."""
-    async with world.sessions() as session:
-        workspace = await ensure_workspace(session, "T0001")
-        reconnect = await session.get(Connection, reconnect_id) if reconnect_id else None
-        link = await connecting.start(session, world.adapters, workspace, user, platform, reconnect=reconnect)
-        await session.commit()
-    consent = await world.http.get(link.url)
-    assert consent.status_code == 302, consent.text
-    back = httpx.URL(consent.headers["location"])
-    async with world.sessions() as session:
-        connected = await connecting.finish(session, world.adapters, platform, dict(back.params))
-        await session.commit()
-        if not connected.reconnected:
-            workspace = await ensure_workspace(session, "T0001")
-            await connecting.choose_accounts(session, workspace, user, connected.state_id, list(chosen))
-            await session.commit()
-    return connected.connection_id
-
-
-async def schedule(world: World, connection_id: int, text: str, at) -> int:
-    """A scheduled post with its status message in #marketing."""
-    async with world.sessions() as session:
-        account = await session.scalar(select(Account).where(Account.connection_id == connection_id))
-        post = Post(workspace_id=account.workspace_id, author_user_id="U0001", text=text, channel_id="C0MKT",
-                    message_ts=f"1700000000.{next(_ts):06d}", timezone="Europe/Madrid",
-                    targets=[PostTarget(account_id=account.id)])
-        session.add(post)
-        schedule_targets(post, at)
-        await session.commit()
-        return post.id
-
-
-async def connection(world: World, connection_id: int) -> Connection:
-    async with world.sessions() as session:
-        return await session.get(Connection, connection_id)
-
-
-async def targets(world: World) -> dict[str, TargetStatus]:
-    async with world.sessions() as session:
-        rows = await session.execute(select(Post.text, PostTarget.status).join(PostTarget))
-        return {text: status for text, status in rows}
-
-
-def blocks_text(call) -> str:
-    blocks = call.params.get("blocks")
-    return json.dumps(json.loads(blocks) if isinstance(blocks, str) else blocks, ensure_ascii=False)
-
-
-def alerts_posted(slack, channel: str = ALERTS) -> list:
-    return [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == channel]
-
-
-def reconnect_button(call) -> dict:
-    blocks = call.params["blocks"]
-    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-    [button] = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    return button
-
-
 def renewals(x) -> list:
     return [c for c in x.calls_to("/2/oauth2/token") if c.form().get("grant_type") == "refresh_token"]
 
@@ -186,7 +76,7 @@ async def test_a_renewable_token_is_renewed_before_it_runs_out_and_nobody_is_ale
 
     first = await world.tick()
     assert first.checked == [connection_id] and first.renewed == [], "2 hours left: synced, not renewed yet"
-    before = await connection(world, connection_id)
+    before = await read_connection(world, connection_id)
     assert before.last_sync_at == world.clock.now
     assert before.next_check_at == before.token_expires_at - RENEW_AHEAD
     async with world.sessions() as session:
@@ -198,7 +88,7 @@ async def test_a_renewable_token_is_renewed_before_it_runs_out_and_nobody_is_ale
     assert world.clock.now < before.token_expires_at
     second = await world.tick()
     assert second.renewed == [connection_id]
-    after = await connection(world, connection_id)
+    after = await read_connection(world, connection_id)
     assert after.status is ConnectionStatus.ACTIVE and after.last_sync_at == world.clock.now
     assert after.access_token.reveal() != before.access_token.reveal()
     assert after.refresh_token.reveal() != before.refresh_token.reveal(), "X rotated the refresh token: kept"
@@ -211,14 +101,14 @@ async def test_a_renewable_token_is_renewed_before_it_runs_out_and_nobody_is_ale
 async def test_a_revoked_grant_alerts_once_with_reconnect_and_holds_its_posts(world, x, slack):
     connection_id = await sign_in(world)
     await world.tick()
-    await schedule(world, connection_id, "Spring sale starts Monday", world.clock.now + timedelta(days=2))
-    await schedule(world, connection_id, "Meet us at the fair", world.clock.now + timedelta(days=3))
+    await schedule_post(world, connection_id, "Spring sale starts Monday", world.clock.now + timedelta(days=2))
+    await schedule_post(world, connection_id, "Meet us at the fair", world.clock.now + timedelta(days=3))
     x.revoke(X_USER)  # the member removed Picmim from their connected apps at X
 
-    world.clock.now = (await connection(world, connection_id)).next_check_at
+    world.clock.now = (await read_connection(world, connection_id)).next_check_at
     report = await world.tick()
     assert report.broken == [connection_id]
-    broken = await connection(world, connection_id)
+    broken = await read_connection(world, connection_id)
     assert broken.status is ConnectionStatus.REVOKED
     [alert] = alerts_posted(slack)
     text = blocks_text(alert)
@@ -229,7 +119,7 @@ async def test_a_revoked_grant_alerts_once_with_reconnect_and_holds_its_posts(wo
     assert "<!date^" in text, "times shown in each reader's own zone"
     button = reconnect_button(alert)
     assert (button["action_id"], button["value"]) == (ids.ACCOUNT_RECONNECT, str(connection_id))
-    assert await targets(world) == {"Spring sale starts Monday": TargetStatus.HELD,
+    assert await target_statuses(world) == {"Spring sale starts Monday": TargetStatus.HELD,
                                     "Meet us at the fair": TargetStatus.HELD}
     updates = [c for c in slack.calls_to("chat.update") if c.params["channel"] == "C0MKT"]
     assert len(updates) == 2 and all("On hold until Acme Marketing on X is reconnected" in blocks_text(c)
@@ -245,10 +135,10 @@ async def test_a_revoked_grant_alerts_once_with_reconnect_and_holds_its_posts(wo
 async def _revoked_with_posts(world, x, slack) -> tuple[int, object]:
     connection_id = await sign_in(world)
     await world.tick()
-    await schedule(world, connection_id, "Spring sale starts Monday", world.clock.now + timedelta(days=2))
-    await schedule(world, connection_id, "Meet us at the fair", world.clock.now + timedelta(days=3))
+    await schedule_post(world, connection_id, "Spring sale starts Monday", world.clock.now + timedelta(days=2))
+    await schedule_post(world, connection_id, "Meet us at the fair", world.clock.now + timedelta(days=3))
     x.revoke(X_USER)
-    world.clock.now = (await connection(world, connection_id)).next_check_at
+    world.clock.now = (await read_connection(world, connection_id)).next_check_at
     await world.tick()
     [alert] = alerts_posted(slack)
     return connection_id, alert
@@ -260,9 +150,9 @@ async def test_reconnecting_resolves_the_alert_in_place_and_releases_the_posts(w
     slack.forget_calls()
 
     assert await sign_in(world, reconnect_id=connection_id) == connection_id, "the same connection, mended"
-    mended = await connection(world, connection_id)
+    mended = await read_connection(world, connection_id)
     assert mended.status is ConnectionStatus.ACTIVE
-    assert await targets(world) == {"Spring sale starts Monday": TargetStatus.SCHEDULED,
+    assert await target_statuses(world) == {"Spring sale starts Monday": TargetStatus.SCHEDULED,
                                     "Meet us at the fair": TargetStatus.SCHEDULED}, "released at once"
 
     await world.tick()
@@ -301,18 +191,18 @@ async def test_a_held_post_whose_time_comes_while_still_broken_fails_with_the_fi
     assert "was not reconnected in time" in target.last_error and "Press Reconnect" in target.last_error
     message = [c for c in slack.calls_to("chat.update") if c.params["ts"] == spring.message_ts][-1]
     assert "was not reconnected in time" in blocks_text(message) and ids.POST_RETRY in blocks_text(message)
-    assert (await targets(world))["Meet us at the fair"] is TargetStatus.HELD, "its time has not come"
+    assert (await target_statuses(world))["Meet us at the fair"] is TargetStatus.HELD, "its time has not come"
 
 
 async def test_rate_limits_and_outages_are_retried_later_and_alert_nobody(world, x, slack):
     connection_id = await sign_in(world)
     await world.tick()
-    world.clock.now = (await connection(world, connection_id)).next_check_at
+    world.clock.now = (await read_connection(world, connection_id)).next_check_at
 
     x.fail("/2/oauth2/token", status=503)
     report = await world.tick()
     assert report.deferred == [connection_id] and report.broken == []
-    waiting = await connection(world, connection_id)
+    waiting = await read_connection(world, connection_id)
     assert waiting.status is ConnectionStatus.ACTIVE
     assert waiting.next_check_at == world.clock.now + BACKOFF_FIRST
 
@@ -320,7 +210,7 @@ async def test_rate_limits_and_outages_are_retried_later_and_alert_nobody(world,
     x.rate_limit("/2/oauth2/token")
     report = await world.tick()
     assert report.deferred == [connection_id]
-    waiting = await connection(world, connection_id)
+    waiting = await read_connection(world, connection_id)
     assert timedelta(minutes=10) < waiting.next_check_at - world.clock.now <= timedelta(minutes=15), \
         "waits for X's rate-limit window (x-rate-limit-reset)"
     assert waiting.next_check_at < waiting.token_expires_at
@@ -328,12 +218,12 @@ async def test_rate_limits_and_outages_are_retried_later_and_alert_nobody(world,
     world.clock.now = waiting.next_check_at
     x.fail("/2/users/me", status=500)
     assert (await world.tick()).deferred == [connection_id], "renewed, then X's profile call failed"
-    renewed = await connection(world, connection_id)
+    renewed = await read_connection(world, connection_id)
     assert renewed.status is ConnectionStatus.ACTIVE
     assert renewed.access_token.reveal() != waiting.access_token.reveal(), "the renewal itself was kept"
     world.clock.now = renewed.next_check_at
     assert (await world.tick()).checked == [connection_id]
-    assert (await connection(world, connection_id)).check_failures == 0
+    assert (await read_connection(world, connection_id)).check_failures == 0
     assert slack.calls_to("chat.postMessage") == [] and slack.calls_to("conversations.open") == []
 
 
@@ -342,15 +232,15 @@ async def test_two_processes_never_look_after_one_connection_at_once(world, x, s
     await world.tick()
     other = db.create_engine(database.url)  # a second process has its own database connections
     try:
-        world.clock.now = (await connection(world, connection_id)).next_check_at
+        world.clock.now = (await read_connection(world, connection_id)).next_check_at
         first, second = world.health(), world.health(db.session_factory(other))
         reports = await asyncio.gather(first.tick(), second.tick())
         assert sum((r.checked for r in reports), []) == [connection_id]
         assert len(renewals(x)) == 1, "X rotates refresh tokens: a second renewal would have broken it"
-        assert (await connection(world, connection_id)).status is ConnectionStatus.ACTIVE
+        assert (await read_connection(world, connection_id)).status is ConnectionStatus.ACTIVE
 
         x.revoke(X_USER)
-        world.clock.now = (await connection(world, connection_id)).next_check_at
+        world.clock.now = (await read_connection(world, connection_id)).next_check_at
         await asyncio.gather(first.tick(), second.tick(), first.tick())
         assert len(alerts_posted(slack)) == 1
     finally:
@@ -365,7 +255,7 @@ async def test_without_an_alerts_channel_the_person_who_connected_it_gets_a_dm(w
     connection_id = await sign_in(world)
     await world.tick()
     x.revoke(X_USER)
-    world.clock.now = (await connection(world, connection_id)).next_check_at
+    world.clock.now = (await read_connection(world, connection_id)).next_check_at
     await world.tick()
     [opened] = slack.calls_to("conversations.open")
     assert opened.params["users"] == "U0001"
@@ -378,7 +268,7 @@ async def test_an_alerts_channel_slack_refuses_falls_back_to_a_dm(world, x, slac
     connection_id = await sign_in(world)
     await world.tick()
     x.revoke(X_USER)
-    world.clock.now = (await connection(world, connection_id)).next_check_at
+    world.clock.now = (await read_connection(world, connection_id)).next_check_at
     await world.tick()
     sent = slack.calls_to("chat.postMessage")
     assert [c.params["channel"] for c in sent] == [ALERTS, "D0001"], "tried the channel, then messaged U0001"
@@ -389,7 +279,7 @@ async def test_an_alert_slack_could_not_take_is_sent_on_a_later_tick_once(world,
     connection_id = await sign_in(world)
     await world.tick()
     x.revoke(X_USER)
-    world.clock.now = (await connection(world, connection_id)).next_check_at
+    world.clock.now = (await read_connection(world, connection_id)).next_check_at
     slack.rate_limit("chat.postMessage", retry_after=1)
     await world.tick()
     assert len(alerts_posted(slack)) == 1 and (await _alert_row(world)).shown is None, "written, not shown yet"
@@ -411,7 +301,7 @@ async def test_disconnecting_resolves_the_alert_and_cancels_the_held_posts(world
     await world.tick()
     [resolved] = [c for c in slack.calls_to("chat.update") if c.params["channel"] == ALERTS]
     assert "was disconnected by <@U0002>" in blocks_text(resolved)
-    assert set((await targets(world)).values()) == {TargetStatus.CANCELLED}
+    assert set((await target_statuses(world)).values()) == {TargetStatus.CANCELLED}
 
 
 async def test_the_migration_matches_the_model_for_connections_and_alerts(engine):
@@ -430,7 +320,7 @@ async def test_the_migration_matches_the_model_for_connections_and_alerts(engine
 async def test_a_refresh_that_works_again_resolves_the_alert_and_releases_the_posts(world, x, slack):
     connection_id = await sign_in(world)
     await world.tick()
-    await schedule(world, connection_id, "Spring sale starts Monday", world.clock.now + timedelta(days=2))
+    await schedule_post(world, connection_id, "Spring sale starts Monday", world.clock.now + timedelta(days=2))
     async with world.sessions() as session:  # the publisher was refused by X a moment ago
         broken = await session.get(Connection, connection_id)
         broken.status, broken.status_cause = ConnectionStatus.REVOKED, "permission_removed"
@@ -439,14 +329,14 @@ async def test_a_refresh_that_works_again_resolves_the_alert_and_releases_the_po
     await world.tick()
     [alert] = alerts_posted(slack)
     assert "A permission Picmim needs was turned off." in blocks_text(alert)
-    assert (await targets(world))["Spring sale starts Monday"] is TargetStatus.HELD
+    assert (await target_statuses(world))["Spring sale starts Monday"] is TargetStatus.HELD
 
     async with world.sessions() as session:  # someone pressed Refresh in /picmim accounts
         workspace = await ensure_workspace(session, "T0001")
         said = await connections.refresh(session, world.adapters, workspace, connection_id, "U0002")
         await session.commit()
     assert "is connected and up to date. The held post goes out at its time again." in said
-    assert (await targets(world))["Spring sale starts Monday"] is TargetStatus.SCHEDULED
+    assert (await target_statuses(world))["Spring sale starts Monday"] is TargetStatus.SCHEDULED
     await world.tick()
     [resolved] = [c for c in slack.calls_to("chat.update") if c.params["channel"] == ALERTS]
     assert "works again (<@U0002> pressed Refresh)" in blocks_text(resolved)

@@ -10,16 +10,9 @@ from sqlalchemy import select
 
 from bot.platforms.facebook import FacebookAdapter
 from bot.storage.models import Account, ConnectionStatus, TargetStatus
-from tests import test_token_health as health_tests
+from tests import journeys
+from tests.journeys import World, alerts_posted, blocks_text, read_connection, schedule_post, target_statuses
 from tests.platform_fixtures import meta_fixtures
-from tests.test_token_health import (
-    World,
-    alerts_posted,
-    blocks_text,
-    connection,
-    schedule,
-    targets,
-)
 
 meta, media, http, adapter = meta_fixtures(FacebookAdapter, "facebook")
 
@@ -30,7 +23,7 @@ async def world(engine, slack, meta, http, adapter):
 
 
 async def sign_in(world: World) -> int:
-    return await health_tests.sign_in(world, platform="facebook", chosen=("2001",))
+    return await journeys.sign_in(world, platform="facebook", chosen=("2001",))
 
 
 @pytest.mark.parametrize("break_it,status,cause,words", [
@@ -44,16 +37,16 @@ async def test_the_alert_says_what_happened_and_how_to_mend_it(world, meta, slac
     async with world.sessions() as session:
         account = await session.scalar(select(Account).where(Account.connection_id == connection_id))
     assert account.name == "Acme Coffee"
-    await schedule(world, connection_id, "Latte art workshop on Friday", world.clock.now + timedelta(days=1))
+    await schedule_post(world, connection_id, "Latte art workshop on Friday", world.clock.now + timedelta(days=1))
     break_it(meta)
 
     report = await world.tick()  # a fresh connection is checked on the first tick
     assert report.broken == [connection_id]
-    broken = await connection(world, connection_id)
+    broken = await read_connection(world, connection_id)
     assert (broken.status, broken.status_cause) == (status, cause)
     [alert] = alerts_posted(slack)
     text = blocks_text(alert)
     assert "*Facebook Pages · Maria Lopez* is disconnected" in text
     assert f"*How to fix it:* {words}" in text
     assert "Accounts: Acme Coffee" in text and "Latte art workshop on Friday" in text
-    assert (await targets(world))["Latte art workshop on Friday"] is TargetStatus.HELD
+    assert (await target_statuses(world))["Latte art workshop on Friday"] is TargetStatus.HELD

@@ -5,7 +5,6 @@ OAuth callback mend the connection, and the job updates the alert in place and r
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from datetime import timedelta
 
@@ -27,20 +26,17 @@ from bot.storage.models import (
     Workspace,
     utcnow,
 )
-from tests import test_connect_e2e as connect_e2e
-
-X_USER = "2244994945"
-ALERTS = "C0ALERTS"
-
+from tests import journeys
+from tests.journeys import ALERTS, X_USER, blocks_of, shown
 
 # The connect tests' fixtures (fake X, x, sender, browser), on a server whose health job runs often.
-fake_x, x, sender, browser = connect_e2e.fake_x, connect_e2e.x, connect_e2e.sender, connect_e2e.browser
+fake_x, x, sender, browser = journeys.fake_x, journeys.x, journeys.connect_sender, journeys.browser
 
 
 @pytest.fixture(scope="module")
 def connect_server(module_database, fake_slack, fake_x, tmp_path_factory):
-    server = connect_e2e.start_x_server(module_database.url, fake_slack, fake_x, tmp_path_factory.mktemp("health"),
-                                        PICMIM_HEALTH_SECONDS="0.3")
+    server = journeys.start_x_server(module_database.url, fake_slack, fake_x, tmp_path_factory.mktemp("health"),
+                                     PICMIM_HEALTH_SECONDS="0.3")
     yield server
     server.stop()
 
@@ -50,14 +46,6 @@ async def sessions(module_database, connect_server):
     engine = db.create_engine(module_database.url)
     yield db.session_factory(engine)
     await engine.dispose()
-
-
-def _blocks(value) -> list:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _text(value) -> str:
-    return json.dumps(_blocks(value), ensure_ascii=False)
 
 
 def _click(slack, action_id: str, value: str, *, channel: str, message_ts: str, rid: str, state=None) -> dict:
@@ -100,7 +88,7 @@ async def test_the_servers_job_alerts_a_revoked_grant_once_and_a_reconnect_resol
     page = await _consent_and_return(slack, browser, "connect")
     assert page.status_code == 200 and "X is connected" in page.text
     [dm] = slack.wait_for("chat.postMessage")
-    save = next(e for b in _blocks(dm.params["blocks"]) if b["type"] == "actions" for e in b["elements"]
+    save = next(e for b in blocks_of(dm.params["blocks"]) if b["type"] == "actions" for e in b["elements"]
                 if e.get("action_id") == ids.CHOOSE_ACCOUNTS_SAVE)
     choice = {f"{ids.CHOOSE_ACCOUNTS_BLOCK}0": {ids.CHOOSE_ACCOUNTS_BOXES: {
         "type": "checkboxes", "selected_options": [{"value": X_USER}]}}}
@@ -140,13 +128,13 @@ async def test_the_servers_job_alerts_a_revoked_grant_once_and_a_reconnect_resol
         await session.commit()
     [alert] = slack.wait_for("chat.postMessage")
     assert alert.params["channel"] == ALERTS
-    text = _text(alert.params["blocks"])
+    text = shown(alert.params["blocks"])
     assert "*X · Acme Marketing* is disconnected" in text and "Spring sale starts Monday" in text
-    [button] = [e for b in _blocks(alert.params["blocks"]) if b["type"] == "actions" for e in b["elements"]]
+    [button] = [e for b in blocks_of(alert.params["blocks"]) if b["type"] == "actions" for e in b["elements"]]
     assert (button["action_id"], button["value"]) == (ids.ACCOUNT_RECONNECT, str(connection_id))
     held = _wait(lambda: [c for c in slack.calls_to("chat.update") if c.params["channel"] == "C0MKT"],
                  "the post's status message")
-    assert "On hold until Acme Marketing on X is reconnected" in _text(held[-1].params["blocks"])
+    assert "On hold until Acme Marketing on X is reconnected" in shown(held[-1].params["blocks"])
     async with sessions() as session:
         assert await session.scalar(select(PostTarget.status).where(PostTarget.post_id == post_id)) \
             is TargetStatus.HELD
@@ -163,7 +151,7 @@ async def test_the_servers_job_alerts_a_revoked_grant_once_and_a_reconnect_resol
     assert page.status_code == 200 and "X is connected" in page.text
     resolved = _wait(lambda: [c for c in slack.calls_to("chat.update")
                               if c.params["channel"] == ALERTS and c.params["ts"] == alert_ts], "the resolved alert")
-    text = _text(resolved[0].params["blocks"])
+    text = shown(resolved[0].params["blocks"])
     assert "was reconnected by <@U0001>" in text
     assert "1 scheduled post that was on hold goes out at its time" in text
     async with sessions() as session:
@@ -171,6 +159,6 @@ async def test_the_servers_job_alerts_a_revoked_grant_once_and_a_reconnect_resol
             is TargetStatus.SCHEDULED
         assert await session.scalar(select(Connection.status).where(Connection.id == connection_id)) \
             is ConnectionStatus.ACTIVE
-    _wait(lambda: any(": scheduled" in _text(c.params["blocks"]) for c in slack.calls_to("chat.update")
+    _wait(lambda: any(": scheduled" in shown(c.params["blocks"]) for c in slack.calls_to("chat.update")
                       if c.params["channel"] == "C0MKT"), "the post's status message scheduled again")
     assert len(_alerts(slack)) == 1

@@ -14,7 +14,6 @@ import time
 import av
 import httpx
 import pytest
-from aiohttp import web
 from PIL import Image
 from sqlalchemy import select
 
@@ -27,9 +26,9 @@ from bot.storage import db
 from bot.storage.models import Account, MediaRendition, Post, PostTarget, RenditionStatus, TargetStatus
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes import meta as meta_fake
-from tests.fakes.base import LoopbackServer
 from tests.fakes.media import make_clip
 from tests.fakes.meta import FakeMeta
+from tests.fakes.slack_files import SlackFiles
 from tests.fakes.tiktok import FakeTikTok
 from tests.platform_fixtures import connect_and_choose, store_connected
 from tests.server import ServerProcess, base_env, free_port
@@ -45,29 +44,7 @@ CREATOR_LIMIT = 5  # the TikTok creator may post videos up to 5 seconds
 # to portrait by its metadata, the index at the end, AAC sound. TikTok and Instagram both take at most 60.
 PHONE = make_clip(codec="libx265", fmt="mov", width=640, height=360, fps=120, seconds=3.2, rotation=270)
 LONG = make_clip(seconds=6.0, fps=24)  # longer than the creator's TikTok limit; fine for Instagram
-
-
-class SlackFiles(LoopbackServer):
-    """Slack's file host: each file's bytes for the bot's bearer token, Slack's login page otherwise."""
-
-    FILES = {"IMG_0042.MOV": (PHONE, "video/quicktime"), "long.mp4": (LONG, "video/mp4")}
-
-    def applications(self) -> list[web.Application]:
-        app = web.Application()
-        app.router.add_get("/files-pri/{name}", self.download)
-        return [app]
-
-    async def download(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
-            return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
-        data, kind = self.FILES[request.match_info["name"]]
-        return web.Response(body=data, content_type=kind)
-
-    def file(self, name: str) -> dict:
-        url = f"{self.url}/files-pri/{name}"
-        data, kind = self.FILES[name]
-        return {"id": f"F{len(data)}", "name": name, "mimetype": kind, "size": len(data), "url_private": url,
-                "url_private_download": url}
+SLACK_FILES = {"IMG_0042.MOV": (PHONE, "video/quicktime"), "long.mp4": (LONG, "video/mp4")}
 
 
 def tiktok_origins(fake: FakeTikTok) -> dict[str, str]:
@@ -81,7 +58,7 @@ def fakes():
     tiktok.add_creator("open-1", max_video_post_duration_sec=CREATOR_LIMIT)
     tiktok.processing_polls = 0
     meta = FakeMeta().start()
-    started = {"tiktok": tiktok, "meta": meta, "files": SlackFiles().start()}
+    started = {"tiktok": tiktok, "meta": meta, "files": SlackFiles(SLACK_FILES).start()}
     yield started
     for fake in started.values():
         fake.stop()
