@@ -13,6 +13,7 @@ from sqlalchemy import func, inspect, select
 
 from bot import charts
 from bot.http import build_client
+from bot.messages.reports import chart_lines
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.services import analytics
 from bot.services.metric_sync import Cadence, MetricSync
