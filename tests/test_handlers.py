@@ -15,9 +15,9 @@ from bot import ids
 from bot.handlers import approvals, compose, digests, queue, settings
 from bot.handlers.context import RequestContext
 from bot.payloads import CardRef, ComposeOrigin, PostRef, ReviewComment, ShareRequest, SubscriptionRef, subject_of
-from bot.services.composing import GONE
 from bot.services.digests import Schedule
 from bot.services.digests import subscribe as subscribe_digest
+from bot.services.queue import GONE
 from bot.storage import db as storage
 from bot.storage.models import Decision, DigestSubscription, Post, PostStatus, Workspace, utcnow
 

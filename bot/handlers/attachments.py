@@ -11,25 +11,24 @@ import httpx
 
 from bot.media.errors import MediaError
 from bot.media.store import CHUNK_BYTES, MediaStore
-from bot.services.composing import Attachments
+from bot.services.submitting import Attachments
 
 log = logging.getLogger(__name__)
 
 MAX_SLACK_FILE_BYTES = 10 * 1024 * 1024  # Slack's file_input takes files up to 10 MB each
 
 
-async def store_files(runtime, workspace_id: int, files: list[dict], bot_token: str) -> Attachments:
+async def store_files(runtime, db, workspace_id: int, files: list[dict], bot_token: str) -> Attachments:
     """Download the submitted files and store them; the stored items' ids, or what went wrong."""
     if not files:
         return Attachments()
     try:
         data = await asyncio.gather(*(download_slack_file(runtime.http, f, bot_token) for f in files))
         store = MediaStore.from_settings(runtime.settings)
-        async with runtime.sessions() as session:
+        async with db() as session:
             items = [await store.store(session, workspace_id, blob, f.get("name") or "attachment", f.get("mimetype"))
                      for f, blob in zip(files, data, strict=True)]
             item_ids = tuple(item.id for item in items)
-            await session.commit()
         return Attachments(item_ids)
     except MediaError as exc:
         return Attachments(error=str(exc))

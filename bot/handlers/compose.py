@@ -19,9 +19,9 @@ from bot.handlers.attachments import store_files
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import ComposeOrigin
-from bot.services import composing
-from bot.services.composing import Accepted, Attachments, Composition, Submission
-from bot.services.queue import NOT_YOURS
+from bot.services import composing, submitting
+from bot.services.composing import Composition
+from bot.services.submitting import Accepted, Attachments, Submission
 from bot.storage.models import MediaItem, Post, utcnow
 from bot.views import compose as views
 
@@ -99,13 +99,7 @@ async def edit_button(ack, body, context, client, respond, subject, runtime, db,
     workspace_id = (await workspace()).id
     async with db() as session:
         found = await composing.queued_composition(session, workspace_id, subject.post_id)
-    if found is None:
-        problem = composing.GONE
-    elif found[0].author_user_id != context.user_id and not (await person()).is_admin:
-        problem = NOT_YOURS
-    else:
-        problem = None
-    if problem:
+    if problem := await queue_handlers.refusal(found and found[0], context.user_id, person):
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
     await open_edit(client, runtime, db, workspace, body["trigger_id"], found, body.get("response_url"))
@@ -208,14 +202,14 @@ async def submitted(ack, view, context, client, subject, runtime, db, workspace,
     async def attachments() -> Attachments:
         nonlocal fetching
         bot_token = context.bot_token or context.get("token") or ""
-        fetching = asyncio.create_task(store_files(runtime, here.id, files, bot_token))
+        fetching = asyncio.create_task(store_files(runtime, db, here.id, files, bot_token))
         return await _within(fetching, SUBMIT_BUDGET - (time.monotonic() - started))
 
     submission = Submission(
         author=context.user_id, author_is_admin=bool(origin.post_id) and (await person()).is_admin,
         composition=composition, channel_id=origin.channel_id, draft_id=origin.draft_id, post_id=origin.post_id,
         schedule_without_time=schedule_without_time, with_files=bool(files))
-    outcome = await composing.submit(runtime.sessions, here, runtime.adapters, submission, attachments(), utcnow())
+    outcome = await submitting.submit(runtime.sessions, here, runtime.adapters, submission, attachments(), utcnow())
     if not isinstance(outcome, Accepted):
         await ack(response_action="errors", errors=block_errors(outcome.problems))
         return
@@ -234,15 +228,15 @@ async def _after_accept(runtime, db, person, accepted: Accepted, fetching: async
         if not accepted.edited:
             timezone = (await person()).tz
             async with db() as session:
-                await composing.set_timezone(session, post_id, timezone)
+                await submitting.set_timezone(session, post_id, timezone)
         await update_post_message(runtime, post_id)
         if accepted.late_attachments and fetching is not None:
-            if await composing.settle_late(runtime.sessions, post_id, runtime.adapters, await fetching):
+            if await submitting.settle_late(runtime.sessions, post_id, runtime.adapters, await fetching):
                 await update_post_message(runtime, post_id)
         await review_card.send_for_review(runtime, post_id)  # a post that needs approval, or an edit
     finally:
         async with db() as session:
-            await composing.release(session, post_id)
+            await submitting.release(session, post_id)
 
 
 # ---- closing -------------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import RescheduleOrigin
 from bot.services import queue
-from bot.services.composing import GONE, PAST_TOLERANCE
-from bot.services.queue import NOT_YOURS, QueueError
+from bot.services.composing import PAST_TOLERANCE
+from bot.services.queue import GONE, NOT_YOURS, QueueError
 from bot.storage.models import utcnow
 from bot.views import queue as views
 
@@ -54,17 +54,22 @@ async def queue_command(ack, context, respond, db, workspace, person, **_) -> No
     await _show(db, workspace, person, context.user_id, respond)
 
 
+async def refusal(post, user_id: str, person) -> str | None:
+    """Why this person may not change this queued post (None: they may): its author or a workspace admin may."""
+    if post is None:
+        return GONE
+    if post.author_user_id != user_id and not (await person()).is_admin:
+        return NOT_YOURS
+    return None
+
+
 async def _change(runtime, db, workspace, person, user_id: str, post_id: int | None, change) -> tuple[bool, str]:
     """Apply `change(session, post, now)` when the acting user may; (changed, what to tell them)."""
-    if post_id is None:
-        return False, GONE
     workspace_id = (await workspace()).id
     async with db() as session:
-        post = await queue.queued_post(session, workspace_id, post_id)
-        if post is None:
-            return False, GONE
-        if post.author_user_id != user_id and not (await person()).is_admin:
-            return False, NOT_YOURS
+        post = await queue.queued_post(session, workspace_id, post_id) if post_id is not None else None
+        if problem := await refusal(post, user_id, person):
+            return False, problem
         try:
             note = await change(session, post, utcnow())
         except QueueError as exc:
@@ -75,33 +80,28 @@ async def _change(runtime, db, workspace, person, user_id: str, post_id: int | N
     return True, note
 
 
-async def _answer(db, workspace, person, user_id: str, respond, changed: bool, note: str) -> None:
-    if changed:
-        await _show(db, workspace, person, user_id, respond, note, replace=True)
-    else:
-        await respond(response_type="ephemeral", replace_original=False, text=note)
+def _button(change, done: str):
+    """A queue button that applies `change(session, post, now)` and then shows the queue with `done`."""
+
+    async def listener(ack, context, respond, subject, runtime, db, workspace, person) -> None:
+        await ack()
+
+        async def apply(session, post, now) -> str:
+            await change(session, post, now)
+            return done
+
+        user_id = context.user_id
+        changed, note = await _change(runtime, db, workspace, person, user_id, subject and subject.post_id, apply)
+        if changed:
+            await _show(db, workspace, person, user_id, respond, note, replace=True)
+        else:
+            await respond(response_type="ephemeral", replace_original=False, text=note)
+
+    return listener
 
 
-async def publish_now_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
-    await ack()
-
-    async def change(session, post, now):
-        await queue.publish_now(session, post, now)
-        return "Publishing now: the post's status message follows it."
-
-    changed, note = await _change(runtime, db, workspace, person, context.user_id, subject and subject.post_id, change)
-    await _answer(db, workspace, person, context.user_id, respond, changed, note)
-
-
-async def cancel_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
-    await ack()
-
-    async def change(session, post, now):
-        await queue.cancel(session, post, now)
-        return "Cancelled: it will not be published."
-
-    changed, note = await _change(runtime, db, workspace, person, context.user_id, subject and subject.post_id, change)
-    await _answer(db, workspace, person, context.user_id, respond, changed, note)
+publish_now_button = _button(queue.publish_now, "Publishing now: the post's status message follows it.")
+cancel_button = _button(queue.cancel, "Cancelled: it will not be published.")
 
 
 async def reschedule_button(ack, body, context, client, respond, subject, db, workspace, person) -> None:
@@ -109,13 +109,9 @@ async def reschedule_button(ack, body, context, client, respond, subject, db, wo
     workspace_id = (await workspace()).id
     async with db() as session:
         post = await queue.queued_post(session, workspace_id, subject.post_id) if subject else None
-    if post is None or post.status not in queue.QUEUED:
-        problem = GONE
-    elif post.author_user_id != context.user_id and not (await person()).is_admin:
-        problem = NOT_YOURS
-    else:
-        problem = None
-    if problem:
+    if post is not None and post.status not in queue.QUEUED:
+        post = None  # published or cancelled meanwhile
+    if problem := await refusal(post, context.user_id, person):
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
     try:

@@ -14,6 +14,9 @@ cuts the end of a video only when `plan(..., trim=True)` was asked for (the user
 
 Memory stays bounded whatever the file's length: packets are read from disk as they are decoded and
 written as they are encoded; only the codecs' own frame queues are held.
+
+Over 500 lines on purpose: inspecting, planning and making a rendition share PyAV's stream details
+(rotation, frame rate, time bases) that would otherwise travel between modules as loose tuples.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ the user to choose, so there is no default), `allow_comment`, `allow_duet`, `all
 chosen, as TikTok's guidelines ask), `brand_content_toggle`, `brand_organic_toggle`, `is_aigc`,
 `auto_add_music` (photos), `photo_cover_index`, `video_cover_timestamp_ms` and `video_source`
 (FILE_UPLOAD or PULL_FROM_URL; the deployment default is `config.options["tiktok_video_source"]`).
+
+Over 500 lines on purpose: one platform, one adapter module (DESIGN's adapter protocol); creator info, the
+two upload ways, photo posts and status polling are steps of one publishing contract.
 """
 
 from __future__ import annotations

@@ -208,13 +208,7 @@ class Checker:
                                   f"{human_size(m.size_bytes)}: attach a smaller file.")
         if m.width and m.height:
             self._dimensions(m, lim, name)
-        if m.aspect is not None and (
-            (lim.min_aspect is not None and m.aspect < lim.min_aspect - 1e-3)
-            or (lim.max_aspect is not None and m.aspect > lim.max_aspect + 1e-3)
-        ):
-            low, high = lim.aspect_labels or (ratio_label(lim.min_aspect or 0), ratio_label(lim.max_aspect or 0))
-            self.add("media", f"{self.platform} needs an aspect ratio between {low} and {high}: {name} is "
-                              f"{ratio_label(m.aspect)}. Crop it and attach it again.")
+        self._aspect(m, lim, name)
         if m.duration is not None:
             if lim.max_duration is not None and m.duration > lim.max_duration + 0.05:
                 self.add("media", f"{self.platform} takes videos up to {human_duration(lim.max_duration)}; {name} "
@@ -281,13 +275,7 @@ class Checker:
                 if high is not None and value > high:
                     fixed(f"{p} takes videos up to {high} px {side}; {name} is {value} px", "Picmim scales it down.",
                           "export it smaller")
-        if m.aspect is not None and (
-            (lim.min_aspect is not None and m.aspect < lim.min_aspect - 1e-3)
-            or (lim.max_aspect is not None and m.aspect > lim.max_aspect + 1e-3)
-        ):
-            low, high = lim.aspect_labels or (ratio_label(lim.min_aspect or 0), ratio_label(lim.max_aspect or 0))
-            self.add("media", f"{p} needs an aspect ratio between {low} and {high}: {name} is "
-                              f"{ratio_label(m.aspect)}. Crop it and attach it again.")
+        self._aspect(m, lim, name)
         if m.duration is not None:
             if lim.max_duration is not None and m.duration > lim.max_duration + 0.05:
                 problem = f"{p} takes videos up to {human_duration(lim.max_duration)}; {name} is " \
@@ -310,6 +298,16 @@ class Checker:
             if lim.min_fps is not None and m.fps < lim.min_fps - 0.5:
                 self.add("media", f"{p} needs at least {lim.min_fps:g} frames per second; {name} has {m.fps:g}: "
                                   f"export it again at {lim.min_fps:g} or more.")
+
+    def _aspect(self, m: MediaFacts, lim: MediaLimits, name: str) -> None:
+        """Picmim never crops: a shape outside the platform's range is the author's to fix."""
+        if m.aspect is None:
+            return
+        if ((lim.min_aspect is not None and m.aspect < lim.min_aspect - 1e-3)
+                or (lim.max_aspect is not None and m.aspect > lim.max_aspect + 1e-3)):
+            low, high = lim.aspect_labels or (ratio_label(lim.min_aspect or 0), ratio_label(lim.max_aspect or 0))
+            self.add("media", f"{self.platform} needs an aspect ratio between {low} and {high}: {name} is "
+                              f"{ratio_label(m.aspect)}. Crop it and attach it again.")
 
     def _dimensions(self, m: MediaFacts, lim: MediaLimits, name: str) -> None:
         for side, value, low, high in (("wide", m.width, lim.min_width, lim.max_width),

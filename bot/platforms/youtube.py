@@ -10,6 +10,9 @@ list), `category_id` (default "22", People & Blogs), `made_for_kids` (default Fa
 
 Quota errors (403 quotaExceeded) are rate limits until midnight Pacific time, when YouTube resets
 quotas; 400 uploadLimitExceeded (the channel's daily upload cap) is one for a day.
+
+Over 500 lines on purpose: one platform, one adapter module (DESIGN's adapter protocol); the resumable upload
+and YouTube Analytics are each a part of that one adapter's contract.
 """
 
 from __future__ import annotations

@@ -6,21 +6,19 @@ Free of Slack: the handlers read the modal into a `Composition` and show what co
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.media import renditions
-from bot.media.store import facts as media_facts
 from bot.platforms import registry
 from bot.platforms.base import AccountRef, Adapter, Draft, MediaFacts, Problem
 from bot.platforms.validation import COVER_MS, OPTIMISE_VIDEO, TRIM_VIDEO, human_duration
 from bot.services import queue
-from bot.services.publishing import schedule_targets, settle_post
+from bot.services.publishing import schedule_targets
 from bot.storage.models import (
     Account,
     Connection,
@@ -286,7 +284,7 @@ async def edit_post(session: AsyncSession, workspace: Workspace, post_id: int, c
     post left the queue or the publisher claimed it meanwhile. Held until `release`; the caller commits."""
     post = await queue.queued_post(session, workspace.id, post_id)
     if post is None:
-        raise queue.QueueError("This post is no longer in the queue.")
+        raise queue.QueueError(queue.GONE)
     await queue.lock_open(session, post, now)
     post = await session.scalar(select(Post).options(selectinload(Post.targets), selectinload(Post.media))
                                 .where(Post.id == post_id).execution_options(populate_existing=True))
@@ -339,51 +337,6 @@ async def draft_media(session: AsyncSession, workspace_id: int, author: str, dra
     return await media_of(session, draft_id)
 
 
-async def release(session: AsyncSession, post_id: int) -> None:
-    """Make a created post's held targets due at its time. The caller commits."""
-    post = await session.get(Post, post_id)
-    if post is None or post.scheduled_at is None:
-        return
-    await session.execute(update(PostTarget).where(
-        PostTarget.post_id == post_id, PostTarget.status == TargetStatus.SCHEDULED,
-        PostTarget.next_attempt_at.is_(None)).values(next_attempt_at=post.scheduled_at)
-        .execution_options(synchronize_session=False))
-
-
-async def check_late(session: AsyncSession, post_id: int, adapters: Mapping[str, Adapter],
-                     items: Sequence[MediaItem], media_error: str | None) -> bool:
-    """For a post accepted before its attachments were in: attach them and check each account again.
-    A target its attachments do not fit fails with the reason (shown in the status message); the others
-    are released. Returns whether anything failed. The caller commits."""
-    post = await session.scalar(select(Post).options(selectinload(Post.targets), selectinload(Post.media))
-                                .where(Post.id == post_id))
-    attach_media(post, items)
-    found = await accounts_by_id(session, post.workspace_id, [t.account_id for t in post.targets])
-    composition = composition_of(post, found)
-    facts = [media_facts(item) for item in items]
-    accounts = {a.id: a for a in found}
-    failed = False
-    for target in post.targets:
-        account = accounts.get(target.account_id)
-        adapter = adapters.get(account.platform) if account else None
-        if media_error:
-            reasons = [media_error]
-        elif account is None or adapter is None:
-            reasons = ["This account can no longer be published to."]
-        else:
-            reasons = [p.message for p in blocking(adapter.validate(account_ref(account, account.connection),
-                                                                    draft_for(account, composition, facts)))]
-        if reasons and target.status in (TargetStatus.SCHEDULED, TargetStatus.PENDING):
-            target.status, target.error_kind = TargetStatus.FAILED, "rejected"
-            target.last_error, target.next_attempt_at = " ".join(dict.fromkeys(reasons)), None
-            failed = True
-    await session.flush()
-    if post.status is not PostStatus.PENDING_APPROVAL:
-        await settle_post(session, post_id)
-        await release(session, post_id)
-    return failed
-
-
 def composition_of(post: Post, accounts: Sequence[Account]) -> Composition:
     platform = {a.id: a.platform for a in accounts}
     variants: dict[str, str] = {}
@@ -399,114 +352,6 @@ def composition_of(post: Post, accounts: Sequence[Account]) -> Composition:
                        trim_video=bool(options.get(TRIM_VIDEO)),
                        cover_seconds=cover / 1000 if isinstance(cover, int | float) else None,
                        privacy_level=options.get(PRIVACY) or None)
-
-
-# ---- one submission ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A submitted compose modal, read by the handler: who, what, from where."""
-
-    author: str
-    author_is_admin: bool
-    composition: Composition
-    channel_id: str | None = None  # where the post's status message goes
-    draft_id: int | None = None  # the draft it was opened from
-    post_id: int | None = None  # the queued post it edits
-    schedule_without_time: bool = False  # Schedule chosen, no time picked
-    with_files: bool = False  # new attachments came with it
-
-
-@dataclass(frozen=True)
-class Attachments:
-    """The submission's attachments once stored: their ids, or why they could not be; `late` when they were
-    not in by the time the answer was due (they are checked after it: `check_late`)."""
-
-    item_ids: tuple[int, ...] = ()
-    error: str | None = None
-    late: bool = False
-
-
-@dataclass(frozen=True)
-class Accepted:
-    post_id: int
-    edited: bool
-    late_attachments: bool = False  # the answer went before the attachments were in: `settle_late` them
-
-
-@dataclass(frozen=True)
-class Refused:
-    problems: dict[str, list[str]]  # by part of the form
-
-
-GONE = "This post is no longer in the queue."
-
-
-async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspace, adapters: Mapping[str, Adapter],
-                 submission: Submission, attachments: Awaitable[Attachments], now: datetime) -> Accepted | Refused:
-    """Check and accept a submitted modal in one call: who may edit, the accounts and time, then (once
-    `attachments` are in) every platform's limits; the post created or edited, held until `release`, with
-    its videos' optimisation requested. `attachments` is awaited only when the form itself is fine."""
-    composition = submission.composition
-    async with sessions() as session:
-        offered = await choices(session, workspace.id, adapters)
-        editing = await queue.queued_post(session, workspace.id, submission.post_id) if submission.post_id else None
-    if submission.post_id:
-        if editing is None:
-            return Refused({TEXT: [GONE]})
-        if editing.author_user_id != submission.author and not submission.author_is_admin:
-            return Refused({TEXT: [queue.NOT_YOURS]})
-    problems = form_problems(composition, offered, now, submission.schedule_without_time)
-    if problems:
-        return Refused(problems)
-    media = await attachments
-    if media.error and not media.late:
-        return Refused({MEDIA: [media.error]})
-    async with sessions() as session:
-        items: list[MediaItem] | None = None
-        if not media.late:
-            items = [await session.get(MediaItem, i) for i in media.item_ids]
-            if editing is not None and not submission.with_files:  # an edit without new files keeps the post's own
-                items = await media_of(session, editing.id)
-            elif submission.draft_id and not submission.with_files:  # so does a post sent back to its drafts
-                items = await draft_media(session, workspace.id, submission.author, submission.draft_id)
-            accounts = await accounts_by_id(session, workspace.id, composition.account_ids)
-            problems = problems_by_field(accounts, adapters, composition, [media_facts(i) for i in items])
-            if problems:
-                return Refused(problems)
-        if editing is not None:
-            try:
-                post = await edit_post(session, workspace, editing.id, composition, items, now)
-            except queue.QueueError as exc:
-                await session.rollback()
-                return Refused({TEXT: [str(exc)]})
-        else:
-            post = await create_post(session, workspace, submission.author, composition, items or [],
-                                     submission.channel_id, None, now, submission.draft_id)
-        accepted = Accepted(post.id, editing is not None, media.late)
-        await renditions.request(session, post.id, adapters)  # videos start optimising at once
-        await session.commit()
-    return accepted
-
-
-async def settle_late(sessions: async_sessionmaker[AsyncSession], post_id: int, adapters: Mapping[str, Adapter],
-                      attachments: Attachments) -> bool:
-    """Attachments that came in after the answer: attached and checked (`check_late`), their videos' optimisation
-    requested. Whether the post's status message has something new to say."""
-    async with sessions() as session:
-        items = [await session.get(MediaItem, i) for i in attachments.item_ids]
-        failed = await check_late(session, post_id, adapters, items, attachments.error)
-        waiting = await renditions.request(session, post_id, adapters)
-        await session.commit()
-    return bool(failed or waiting)
-
-
-async def set_timezone(session: AsyncSession, post_id: int, timezone: str | None) -> None:
-    """The author's zone, read from Slack after the answer, for times said to them. The caller commits."""
-    post = await session.get(Post, post_id)
-    if post is not None and timezone:
-        post.timezone = timezone
 
 
 # ---- drafts ----------------------------------------------------------------------------------------

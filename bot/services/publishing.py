@@ -7,6 +7,9 @@ means nobody knows whether the post went live: the target becomes `unconfirmed` 
 person — never sent again by itself.
 
 Free of Slack and HTTP details: the caller hands in the adapters, a media source and a clock.
+
+Over 500 lines on purpose: claims, call-started marks, results and post settlement are one exactly-once
+protocol whose statements must be read together to see that nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -145,7 +148,7 @@ STRANDED_AFTER = timedelta(minutes=5)
 
 
 async def release_stranded(session: AsyncSession, now: datetime) -> None:
-    """Targets of an accepted post are held until its status message exists (composing.release); a
+    """Targets of an accepted post are held until its status message exists (submitting.release); a
     process that died in between would strand them, so after a while they become due anyway."""
     stranded_posts = select(Post.id).where(Post.status == PostStatus.SCHEDULED,
                                            Post.updated_at < now - STRANDED_AFTER)

@@ -23,6 +23,7 @@ from bot.storage.models import Account, Post, PostStatus, PostTarget, TargetStat
 MAX_LISTED = 20
 QUEUED = (PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL)
 OPEN = (TargetStatus.PENDING, TargetStatus.SCHEDULED, TargetStatus.HELD)
+GONE = "This post is no longer in the queue."
 NOT_YOURS = "Only the post's author or a workspace admin can change a scheduled post."
 
 
@@ -92,19 +93,14 @@ def _gone(status: PostStatus) -> str:
             PostStatus.PUBLISHED: "This post has already been published.",
             PostStatus.CANCELLED: "This post was already cancelled.",
             PostStatus.DRAFT: "This post is a draft again; open it from `/picmim drafts`."}.get(
-        status, "This post is no longer in the queue.")
+        status, GONE)
 
 
 async def publish_now(session: AsyncSession, post: Post, now: datetime) -> None:
     """Make the post's scheduled targets due now. The caller commits (or rolls back on QueueError)."""
     if post.status is PostStatus.PENDING_APPROVAL:
         raise QueueError("This post is waiting for approval; it is published once it is approved.")
-    await lock_open(session, post, now)
-    await session.execute(
-        update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status == TargetStatus.SCHEDULED)
-        .values(next_attempt_at=now).execution_options(synchronize_session=False))
-    await session.execute(update(Post).where(Post.id == post.id).values(scheduled_at=now)
-                          .execution_options(synchronize_session=False))
+    await reschedule(session, post, now, now)
 
 
 async def reschedule(session: AsyncSession, post: Post, when: datetime, now: datetime) -> None:

@@ -21,6 +21,9 @@ which the publisher takes too (rotating refresh tokens break when used twice). A
 before its message is sent, and an open alert holds its (connection, cause, occurrence) slot: no repeats.
 
 Free of Slack and HTTP details: the caller hands in the adapters, an `AlertSender` and a clock.
+
+Over 500 lines on purpose: renewals, expiry warnings and broken-connection alerts share one lease per
+connection and one alert ledger; split, each part would re-read the other's state.
 """
 
 from __future__ import annotations
