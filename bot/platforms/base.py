@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from bot.platforms.settings import PlatformSettings
 from bot.secret import Secret
 
 # ---- limits, as data --------------------------------------------------------------------------
@@ -193,6 +194,8 @@ class Draft:
     link: str | None = None
     first_comment: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The platform's own choices (bot/platforms/settings.py): each adapter reads its own class, None when none.
+    settings: PlatformSettings | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,130 @@
+"""Each network's own choices for one post — what the compose window's section for that platform holds — typed,
+one class per platform. The post keeps them per target as JSON (`to_json`, `settings_from_json`); the adapter
+receives them on `Draft.settings` and reads only its own class. A title and a destination link also go on the Draft
+itself (`Draft.title`, `Draft.link`), where every adapter and the shared text limits read them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+YOUTUBE_PRIVACY = (("public", "Public"), ("unlisted", "Unlisted"), ("private", "Private"))
+YOUTUBE_DEFAULT_CATEGORY = "22"  # People & Blogs
+# The categories YouTube assigns in most regions (videoCategories.list, assignable=true); ids are YouTube's own.
+YOUTUBE_CATEGORIES = (
+    ("1", "Film & Animation"), ("2", "Autos & Vehicles"), ("10", "Music"), ("15", "Pets & Animals"),
+    ("17", "Sports"), ("19", "Travel & Events"), ("20", "Gaming"), ("22", "People & Blogs"), ("23", "Comedy"),
+    ("24", "Entertainment"), ("25", "News & Politics"), ("26", "Howto & Style"), ("27", "Education"),
+    ("28", "Science & Technology"), ("29", "Nonprofits & Activism"),
+)
+X_REPLY_SETTINGS = ((None, "Everyone"), ("following", "People you follow"),
+                    ("mentionedUsers", "Only people you mention"))
+LINKEDIN_VISIBILITY = (("PUBLIC", "Anyone"), ("CONNECTIONS", "Connections only"))
+INSTAGRAM_MAX_COLLABORATORS = 3
+
+
+@dataclass(frozen=True)
+class YouTubeSettings:
+    platforms: ClassVar[tuple[str, ...]] = ("youtube",)
+
+    title: str = ""
+    privacy: str = "public"  # public | unlisted | private (YOUTUBE_PRIVACY)
+    made_for_kids: bool | None = None  # YouTube requires the declaration (status.selfDeclaredMadeForKids)
+    tags: tuple[str, ...] = ()
+    category_id: str = YOUTUBE_DEFAULT_CATEGORY
+
+
+@dataclass(frozen=True)
+class PinterestSettings:
+    platforms: ClassVar[tuple[str, ...]] = ("pinterest",)
+
+    board_id: str | None = None  # one of the account's boards (None: its default board)
+    title: str = ""
+    link: str = ""  # the destination link a pin opens
+
+
+@dataclass(frozen=True)
+class TikTokSettings:
+    platforms: ClassVar[tuple[str, ...]] = ("tiktok",)
+
+    privacy_level: str | None = None  # one of the creator's privacy_level_options (required: no default)
+    allow_comment: bool = False
+    allow_duet: bool = False  # videos only
+    allow_stitch: bool = False  # videos only
+    your_brand: bool = False  # promotes the creator's own business (brand_organic_toggle)
+    branded_content: bool = False  # a paid partnership with a third party (brand_content_toggle)
+    ai_generated: bool = False  # made or significantly edited with AI (is_aigc)
+
+
+@dataclass(frozen=True)
+class LinkedInSettings:
+    platforms: ClassVar[tuple[str, ...]] = ("linkedin",)
+
+    visibility: str = "PUBLIC"  # PUBLIC | CONNECTIONS (members' profiles only)
+
+
+@dataclass(frozen=True)
+class XSettings:
+    platforms: ClassVar[tuple[str, ...]] = ("x",)
+
+    reply_settings: str | None = None  # None: everyone can reply; following | mentionedUsers
+
+
+@dataclass(frozen=True)
+class InstagramSettings:
+    platforms: ClassVar[tuple[str, ...]] = ("instagram", "instagram-login")
+
+    collaborators: tuple[str, ...] = ()  # up to INSTAGRAM_MAX_COLLABORATORS usernames, without "@"
+
+
+PlatformSettings = (YouTubeSettings | PinterestSettings | TikTokSettings | LinkedInSettings | XSettings
+                    | InstagramSettings)
+SETTINGS_CLASSES: dict[str, type] = {key: cls for cls in (YouTubeSettings, PinterestSettings, TikTokSettings,
+                                                          LinkedInSettings, XSettings, InstagramSettings)
+                                     for key in cls.platforms}
+
+
+def settings_class(platform: str) -> type | None:
+    return SETTINGS_CLASSES.get(platform)
+
+
+def default_settings(platform: str) -> PlatformSettings | None:
+    cls = SETTINGS_CLASSES.get(platform)
+    return cls() if cls else None
+
+
+def to_json(settings: PlatformSettings | None) -> dict[str, Any] | None:
+    if settings is None:
+        return None
+    return {f.name: list(v) if isinstance(v := getattr(settings, f.name), tuple) else v
+            for f in dataclasses.fields(settings)}
+
+
+def settings_from_json(platform: str, data: Any) -> PlatformSettings | None:
+    """The platform's settings from what was stored; unknown keys and values of the wrong type are left at their
+    defaults (a row written by an older version still reads)."""
+    cls = SETTINGS_CLASSES.get(platform)
+    if cls is None:
+        return None
+    if not isinstance(data, dict):
+        return cls()
+    defaults = cls()
+    found: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value, default = data[f.name], getattr(defaults, f.name)
+        if isinstance(default, tuple):
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                found[f.name] = tuple(value)
+        elif isinstance(default, bool):
+            if isinstance(value, bool):
+                found[f.name] = value
+        elif isinstance(default, str):
+            if isinstance(value, str):
+                found[f.name] = value
+        elif value is None or isinstance(value, str | bool):  # optional fields: board, privacy, made for kids
+            found[f.name] = value
+    return cls(**found)
