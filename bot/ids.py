@@ -72,6 +72,13 @@ COMPOSE_COVER_BLOCK = "compose_cover"
 COMPOSE_COVER_INPUT = "compose_cover_input"  # the cover frame's time, in seconds
 COMPOSE_TIKTOK_PRIVACY_BLOCK = "compose_tiktok_privacy"
 COMPOSE_TIKTOK_PRIVACY_INPUT = "compose_tiktok_privacy_input"  # option values: TikTok privacy levels
+COMPOSE_SETTING_BLOCK = "compose_set_"  # + "<platform>:<field>": a platform's own setting (title, privacy…)
+COMPOSE_SETTING_INPUT = "compose_set_input"
+COMPOSE_BOARD_BLOCK = "compose_board_"  # + a Pinterest account's id: the board its pin goes to
+COMPOSE_BOARD_INPUT = "compose_board_input"  # option values: board ids
+COMPOSE_ALT_BLOCK = "compose_alt_"  # + a picture's position: its alt text
+COMPOSE_ALT_INPUT = "compose_alt_input"
+COMPOSE_DESCRIBE = "compose_describe"  # "Add alt text" button: shows a field per attached picture
 DRAFT_OPEN = "draft_open"  # a draft's "Open" button in /picmim drafts (value: the post's id)
 
 # The queue of scheduled posts (/picmim queue); each button's value is the post's id

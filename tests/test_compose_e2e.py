@@ -51,7 +51,7 @@ def test_post_opens_a_modal_with_the_x_account(sender, slack, account_id):
     assert blocks[ids.COMPOSE_MEDIA_BLOCK]["element"]["type"] == "file_input"
     [group] = blocks[ids.COMPOSE_ACCOUNTS_BLOCK]["element"]["option_groups"]
     assert group["label"]["text"] == "X"
-    assert group["options"] == [{"text": {"type": "plain_text", "text": "Acme Marketing (@acmemktg)"},
+    assert group["options"] == [{"text": {"type": "plain_text", "text": "X · Acme Marketing (@acmemktg)"},
                                  "value": str(account_id)}]
     assert f"{ids.COMPOSE_VARIANT_BLOCK}x" in blocks
     assert blocks[ids.COMPOSE_AT_BLOCK]["element"]["type"] == "datetimepicker"

@@ -7,15 +7,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
-from bot.handlers import forms
 from bot.handlers import queue as queue_handlers
 from bot.handlers.attachments import store_files
+from bot.handlers.compose_form import block_errors, read
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import ComposeOrigin
@@ -30,7 +29,6 @@ log = logging.getLogger(__name__)
 # A view submission is answered within Slack's 3 seconds: attachments that are not in by then are
 # checked after the answer, and what does not fit is reported in the post's status message.
 SUBMIT_BUDGET = 2.5
-ERROR_MAX = 1000  # characters per inline error: Slack shows a few lines under the input
 
 
 def register(app: AsyncApp) -> None:
@@ -39,25 +37,66 @@ def register(app: AsyncApp) -> None:
     app.view_closed(ids.COMPOSE_VIEW)(closed)
     app.action(ids.DRAFT_OPEN)(open_draft_button)
     app.action(ids.QUEUE_EDIT)(edit_button)
+    for action_id in (ids.COMPOSE_ACCOUNTS_INPUT, ids.COMPOSE_WHEN_INPUT, ids.COMPOSE_DESCRIBE):
+        app.action(action_id)(changed)
 
 
 # ---- opening -----------------------------------------------------------------------------------------
 
 
-async def _open(client, runtime, db, workspace, trigger_id: str, composition: Composition, origin: ComposeOrigin,
-                attached: Sequence[str] = ()) -> None:
-    workspace_id = (await workspace()).id
-    async with db() as session:
-        offered = await composing.choices(session, workspace_id, runtime.adapters)
-    if offered:
-        view = views.compose_modal(offered, composition, origin.encode(), editing=bool(origin.post_id),
-                                   attached=attached)
+def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, here, kept: Sequence[MediaItem] = (),
+           files: Sequence[dict] = ()) -> dict:
+    """The compose modal for this workspace and install: its attachments' names (kept ones, or the files just
+    attached, whose pictures get alt text fields) and the submit button's words."""
+    if not offered:
+        return views.nothing_connected_modal()
+    if files:
+        pictures = [(n, str(f.get("name") or f"picture {n + 1}")) for n, f in enumerate(files)
+                    if str(f.get("mimetype") or "").startswith("image/")]
     else:
-        view = views.nothing_connected_modal()
+        pictures = [(n, item.filename) for n, item in enumerate(kept) if item.mimetype.startswith("image/")]
+    commented = [key for key, adapter in runtime.adapters.items() if adapter.limits.first_comment]
+    return views.compose_modal(offered, composition, origin.encode(), editing=bool(origin.post_id),
+                               attached=[item.filename for item in kept], pictures=pictures,
+                               needs_approval=here.approval_required, first_comment_platforms=commented)
+
+
+async def _open(client, runtime, db, workspace, trigger_id: str, composition: Composition, origin: ComposeOrigin,
+                kept: Sequence[MediaItem] = ()) -> None:
+    here = await workspace()
+    async with db() as session:
+        offered = await composing.choices(session, here.id, runtime.adapters)
     try:
-        await client.views_open(trigger_id=trigger_id, view=view)
+        await client.views_open(trigger_id=trigger_id, view=_modal(runtime, offered, composition, origin, here, kept))
     except SlackApiError as exc:
         log.warning("Could not open the compose modal: %s", exc.response.get("error"))
+
+
+async def changed(ack, body, context, client, runtime, db, workspace) -> None:
+    """Accounts chosen, Now or Schedule picked, or "Add alt text" pressed: the modal is brought up to date (the
+    chosen networks' parts, the time picker, a field per attached picture), keeping every block_id so whatever
+    was typed stays."""
+    await ack()
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    if view.get("callback_id") != ids.COMPOSE_VIEW or not view.get("id"):
+        return
+    composition, files, _ = read(view)
+    origin = ComposeOrigin.decode(view.get("private_metadata")) or ComposeOrigin()
+    here = await workspace()
+    async with db() as session:
+        offered = await composing.choices(session, here.id, runtime.adapters)
+        kept: list[MediaItem] = []
+        if not files and origin.post_id:
+            kept = await composing.media_of(session, origin.post_id)
+        elif not files and origin.draft_id:
+            kept = await composing.draft_media(session, here.id, context.user_id, origin.draft_id)
+    if not kept and not files:
+        composition.alt_texts = []
+    update = _modal(runtime, offered, composition, origin, here, kept, files)
+    try:
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
+    except SlackApiError as exc:  # hash_conflict: a newer change is on its way with the latest state
+        log.info("The compose modal was not brought up to date: %s", exc.response.get("error"))
 
 
 async def post_command(ack, args, command, client, runtime, db, workspace, **_) -> None:
@@ -88,7 +127,7 @@ async def open_draft_button(ack, body, context, client, respond, subject, runtim
         return
     channel_id = (body.get("channel") or {}).get("id")
     await _open(client, runtime, db, workspace, body["trigger_id"], composition,
-                ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), [item.filename for item in kept])
+                ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept)
 
 
 async def edit_button(ack, body, context, client, respond, subject, runtime, db, workspace, person) -> None:
@@ -110,8 +149,7 @@ async def open_edit(client, runtime, db, workspace, trigger_id: str,
     """The compose modal on a queued post (from `/picmim queue`, or Edit on its review card)."""
     post, composition, items = found
     await _open(client, runtime, db, workspace, trigger_id, composition,
-                ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url),
-                [item.filename for item in items])
+                ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url), items)
 
 
 async def drafts_command(ack, context, respond, db, workspace, person, **_) -> None:
@@ -121,66 +159,6 @@ async def drafts_command(ack, context, respond, db, workspace, person, **_) -> N
         drafts = await composing.list_drafts(session, workspace_id, context.user_id)
     await respond(response_type="ephemeral", replace_original=False, text="Your drafts",
                   blocks=views.drafts_list(drafts, (await person()).tz))
-
-
-# ---- reading the modal -------------------------------------------------------------------------------
-
-
-def read(view: dict) -> tuple[Composition, list[dict], bool]:
-    """The composition, the submitted files, and whether Schedule was chosen without a time."""
-    values = forms.values_of(view)
-    text = forms.field(values, ids.COMPOSE_TEXT_BLOCK, ids.COMPOSE_TEXT_INPUT).get("value") or ""
-    selected = forms.field(values, ids.COMPOSE_ACCOUNTS_BLOCK, ids.COMPOSE_ACCOUNTS_INPUT).get("selected_options") or []
-    account_ids = [int(o["value"]) for o in selected if str(o.get("value", "")).isdigit()]
-    variants = {}
-    for block_id, inputs in values.items():
-        if block_id.startswith(ids.COMPOSE_VARIANT_BLOCK):
-            value = ((inputs.get(ids.COMPOSE_VARIANT_INPUT) or {}).get("value") or "").strip()
-            if value:
-                variants[block_id.removeprefix(ids.COMPOSE_VARIANT_BLOCK)] = value
-    comment = (forms.field(values, ids.COMPOSE_COMMENT_BLOCK, ids.COMPOSE_COMMENT_INPUT).get("value") or "").strip()
-    when_choice = (forms.field(values, ids.COMPOSE_WHEN_BLOCK, ids.COMPOSE_WHEN_INPUT).get("selected_option")
-                   or {}).get("value", views.NOW)
-    stamp = forms.field(values, ids.COMPOSE_AT_BLOCK, ids.COMPOSE_AT_INPUT).get("selected_date_time")
-    when = datetime.fromtimestamp(int(stamp), UTC) if stamp and when_choice == views.SCHEDULE else None
-    files = forms.field(values, ids.COMPOSE_MEDIA_BLOCK, ids.COMPOSE_MEDIA_INPUT).get("files") or []
-    composition = Composition(text=text, account_ids=account_ids, variants=variants, first_comment=comment or None,
-                              when=when)
-    _read_video_choices(values, composition)
-    return composition, files, when_choice == views.SCHEDULE and not stamp
-
-
-def _read_video_choices(values: dict, composition: Composition) -> None:
-    """Optimise / cut, the cover time and TikTok's privacy level; anything malformed is the default."""
-    boxes = forms.field(values, ids.COMPOSE_VIDEO_BLOCK, ids.COMPOSE_VIDEO_INPUT)
-    if isinstance(boxes.get("selected_options"), list):  # absent: a modal without the boxes, so the defaults
-        ticked = {o.get("value") for o in boxes["selected_options"] if isinstance(o, dict)}
-        composition.optimise_video, composition.trim_video = views.OPTIMISE in ticked, views.TRIM in ticked
-    cover = forms.field(values, ids.COMPOSE_COVER_BLOCK, ids.COMPOSE_COVER_INPUT).get("value")
-    try:
-        seconds = float(cover) if cover not in (None, "") else None
-    except (TypeError, ValueError):
-        seconds = None
-    if seconds is not None and 0 <= seconds <= 24 * 3600:  # also refuses nan and inf
-        composition.cover_seconds = seconds
-    privacy = (forms.field(values, ids.COMPOSE_TIKTOK_PRIVACY_BLOCK, ids.COMPOSE_TIKTOK_PRIVACY_INPUT)
-               .get("selected_option") or {}).get("value")
-    if privacy in dict(views.TIKTOK_PRIVACY):
-        composition.privacy_level = privacy
-
-
-def block_errors(problems: dict[str, list[str]]) -> dict[str, str]:
-    """Problems keyed by form part, as Slack's inline errors keyed by block."""
-    blocks = {composing.TEXT: ids.COMPOSE_TEXT_BLOCK, composing.MEDIA: ids.COMPOSE_MEDIA_BLOCK,
-              composing.FIRST_COMMENT: ids.COMPOSE_COMMENT_BLOCK, composing.ACCOUNTS: ids.COMPOSE_ACCOUNTS_BLOCK,
-              composing.WHEN: ids.COMPOSE_AT_BLOCK, composing.COVER: ids.COMPOSE_COVER_BLOCK,
-              composing.PRIVACY: ids.COMPOSE_TIKTOK_PRIVACY_BLOCK}
-    errors: dict[str, str] = {}
-    for key, messages in problems.items():
-        block_id = blocks.get(key) or ids.COMPOSE_VARIANT_BLOCK + key.removeprefix("variant:")
-        joined = " ".join(dict.fromkeys(messages))
-        errors[block_id] = joined if len(joined) <= ERROR_MAX else joined[:ERROR_MAX - 1] + "…"
-    return errors
 
 
 # ---- submitting ----------------------------------------------------------------------------------------
@@ -211,16 +189,20 @@ async def submitted(ack, view, context, client, subject, runtime, db, workspace,
         schedule_without_time=schedule_without_time, with_files=bool(files))
     outcome = await submitting.submit(runtime.sessions, here, runtime.adapters, submission, attachments(), utcnow())
     if not isinstance(outcome, Accepted):
-        await ack(response_action="errors", errors=block_errors(outcome.problems))
+        blocks = view.get("blocks")  # what the person saw; errors for parts not shown go beside the accounts
+        shown = {b.get("block_id") for b in blocks if isinstance(b, dict)} if isinstance(blocks, list) and blocks \
+            else None
+        await ack(response_action="errors", errors=block_errors(outcome.problems, shown))
         return
     await ack()
-    await _after_accept(runtime, db, person, outcome, fetching)
+    await _after_accept(runtime, db, person, outcome, fetching, composition)
     if outcome.edited and origin.response_url:
         await queue_handlers.show_at(db, workspace, person, context.user_id, origin.response_url,
                                      "Saved: the post's status message shows it.")
 
 
-async def _after_accept(runtime, db, person, accepted: Accepted, fetching: asyncio.Task | None) -> None:
+async def _after_accept(runtime, db, person, accepted: Accepted, fetching: asyncio.Task | None,
+                        composition: Composition) -> None:
     """After the answer: the author's zone, the status message, late attachments, the review card; then the
     post's targets are released to the publisher, whatever happened."""
     post_id = accepted.post_id
@@ -231,7 +213,8 @@ async def _after_accept(runtime, db, person, accepted: Accepted, fetching: async
                 await submitting.set_timezone(session, post_id, timezone)
         await update_post_message(runtime, post_id)
         if accepted.late_attachments and fetching is not None:
-            if await submitting.settle_late(runtime.sessions, post_id, runtime.adapters, await fetching):
+            if await submitting.settle_late(runtime.sessions, post_id, runtime.adapters, await fetching,
+                                            composition.alt_texts):
                 await update_post_message(runtime, post_id)
         await review_card.send_for_review(runtime, post_id)  # a post that needs approval, or an edit
     finally:

@@ -86,6 +86,23 @@ SETTINGS_CLASSES: dict[str, type] = {key: cls for cls in (YouTubeSettings, Pinte
                                      for key in cls.platforms}
 
 
+# The fields each platform's part of the compose form shows (a problem on one of them is shown beside it).
+SETTING_FIELDS: dict[str, tuple[str, ...]] = {
+    key: tuple(f.name for f in dataclasses.fields(cls) if f.name != "board_id")
+    for key, cls in SETTINGS_CLASSES.items()}
+
+
+def draft_parts(settings: PlatformSettings | None) -> dict[str, Any]:
+    """What of the settings also goes on the Draft itself: a title and a destination link, where the platform has
+    them (empty ones are left off)."""
+    parts: dict[str, Any] = {}
+    if getattr(settings, "title", ""):
+        parts["title"] = settings.title
+    if getattr(settings, "link", ""):
+        parts["link"] = settings.link
+    return parts
+
+
 def settings_class(platform: str) -> type | None:
     return SETTINGS_CLASSES.get(platform)
 

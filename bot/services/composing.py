@@ -6,17 +6,28 @@ Free of Slack: the handlers read the modal into a `Composition` and show what co
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.platforms import registry
 from bot.platforms.base import AccountRef, Adapter, Draft, MediaFacts, Problem
-from bot.platforms.validation import COVER_MS, OPTIMISE_VIDEO, TRIM_VIDEO, human_duration
+from bot.platforms.settings import (
+    SETTING_FIELDS,
+    PinterestSettings,
+    PlatformSettings,
+    default_settings,
+    draft_parts,
+    settings_from_json,
+    to_json,
+)
+from bot.platforms.validation import COVER_MS, OPTIMISE_VIDEO, TRIM_VIDEO, count_text, human_duration
 from bot.services import queue
 from bot.services.publishing import schedule_targets
 from bot.storage.models import (
@@ -38,13 +49,26 @@ MAX_DRAFTS_LISTED = 40
 
 # The parts of the form a problem can be shown beside.
 TEXT, MEDIA, FIRST_COMMENT, ACCOUNTS, WHEN = "text", "media", "first_comment", "accounts", "when"
-COVER, PRIVACY = "cover", "privacy_level"  # the video cover time; TikTok's "who can see it"
+COVER = "cover"  # the video cover time
 # The post options the modal sets (Post.options, and each Draft's options).
-VIDEO_OPTIONS = (OPTIMISE_VIDEO, TRIM_VIDEO, COVER_MS, PRIVACY)
+VIDEO_OPTIONS = (OPTIMISE_VIDEO, TRIM_VIDEO, COVER_MS)
 
 
 def variant_field(platform: str) -> str:
     return f"variant:{platform}"
+
+
+def setting_field(platform: str, name: str) -> str:
+    """A platform's own setting (title, privacy…), as the form shows it in that platform's part."""
+    return f"setting:{platform}:{name}"
+
+
+def board_field(account_id: int) -> str:
+    return f"board:{account_id}"
+
+
+def alt_field(position: int) -> str:
+    return f"alt:{position}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,9 @@ class Choice:
     platform_name: str
     name: str
     handle: str | None = None
+    kind: str = ""  # profile, page, company, board…
+    # What the platform said about the account when it was synced: Pinterest's boards, TikTok's creator choices…
+    settings: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -67,10 +94,13 @@ class Composition:
     variants: dict[str, str] = field(default_factory=dict)  # platform key -> its own text
     first_comment: str | None = None
     when: datetime | None = None  # UTC; None = now
+    schedule: bool = False  # Schedule is chosen (its time may not be picked yet)
     optimise_video: bool = True  # make a copy of each video that fits each platform (bot.media.renditions)
     trim_video: bool = False  # cut a video too long for a platform to that platform's limit
     cover_seconds: float | None = None  # the video's cover frame (None: the first second)
-    privacy_level: str | None = None  # TikTok's "who can see it" (PUBLIC_TO_EVERYONE, SELF_ONLY…)
+    settings: dict[str, PlatformSettings] = field(default_factory=dict)  # platform key -> its own choices
+    boards: dict[int, str] = field(default_factory=dict)  # Pinterest account id -> the board its pin goes to
+    alt_texts: list[str] = field(default_factory=list)  # per picture, in order ("" for none)
 
     @property
     def empty(self) -> bool:
@@ -81,9 +111,17 @@ class Composition:
         found: dict = {OPTIMISE_VIDEO: self.optimise_video, TRIM_VIDEO: self.trim_video}
         if self.cover_seconds is not None:
             found[COVER_MS] = round(self.cover_seconds * 1000)
-        if self.privacy_level:
-            found[PRIVACY] = self.privacy_level
         return found
+
+    def settings_for(self, platform: str, account_id: int | None = None) -> PlatformSettings | None:
+        """The platform's choices for one of its accounts (a Pinterest account's own board)."""
+        chosen = self.settings.get(platform) or default_settings(platform)
+        if isinstance(chosen, PinterestSettings) and account_id in self.boards:
+            chosen = dataclasses.replace(chosen, board_id=self.boards[account_id])
+        return chosen
+
+    def alt_text(self, position: int) -> str | None:
+        return (self.alt_texts[position].strip() or None) if position < len(self.alt_texts) else None
 
 
 # ---- accounts ----------------------------------------------------------------------------------------
@@ -101,7 +139,7 @@ async def choices(session: AsyncSession, workspace_id: int, adapters: Mapping[st
         .where(Account.workspace_id == workspace_id, Account.active.is_(True),
                Connection.status.in_(LIVE_CONNECTIONS), Connection.access_token.is_not(None))
         .order_by(Account.name, Account.id))
-    found = [Choice(a.id, a.platform, _platform_name(a.platform), a.name, a.handle)
+    found = [Choice(a.id, a.platform, _platform_name(a.platform), a.name, a.handle, a.kind, dict(a.settings or {}))
              for a in rows if a.platform in adapters]
     return sorted(found, key=lambda c: _platform_order(c.platform))
 
@@ -137,10 +175,12 @@ def form_problems(composition: Composition, offered: Sequence[Choice], now: date
 
 
 def draft_for(account: Account, composition: Composition, media: Sequence[MediaFacts] = ()) -> Draft:
-    """What this account would receive: its platform's text variant when one was given."""
+    """What this account would receive: its platform's text variant when one was given, and its own settings."""
     variant = composition.variants.get(account.platform)
+    chosen = composition.settings_for(account.platform, account.id)
     return Draft(text=variant if variant else composition.text, media=tuple(media),
-                 first_comment=composition.first_comment or None, options=composition.options())
+                 first_comment=composition.first_comment or None, options=composition.options(),
+                 settings=chosen, **draft_parts(chosen))
 
 
 def account_ref(account: Account, connection: Connection | None) -> AccountRef:
@@ -179,9 +219,9 @@ def problems_by_field(accounts: Sequence[Account], adapters: Mapping[str, Adapte
                 if problem.kind == "video" and problem.message not in notes:
                     notes.append(problem.message)
                 continue
-            key = _field_of(problem, account.platform, composition)
-            if problem.message not in found.get(key, []):
-                found.setdefault(key, []).append(problem.message)
+            for key in _fields_of(problem, account, adapter, composition, media):
+                if problem.message not in found.get(key, []):
+                    found.setdefault(key, []).append(problem.message)
     late = _cover_problem(composition, media)
     if late:
         found.setdefault(COVER, []).append(late)
@@ -204,10 +244,22 @@ def blocking(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if not p.fixable]
 
 
-def _field_of(problem: Problem, platform: str, composition: Composition) -> str:
-    if problem.field in (MEDIA, FIRST_COMMENT, PRIVACY):
-        return problem.field
-    return variant_field(platform) if composition.variants.get(platform) else TEXT
+def _fields_of(problem: Problem, account: Account, adapter: Adapter, composition: Composition,
+               media: Sequence[MediaFacts]) -> list[str]:
+    """The parts of the form a platform's problem is shown beside."""
+    platform = account.platform
+    if problem.field in (MEDIA, FIRST_COMMENT):
+        return [problem.field]
+    if problem.field == "alt_text":  # beside each picture whose alt text is too long for this platform
+        limit = next((t for t in adapter.limits.texts if t.field == "alt_text"), None)
+        over = [i for i, m in enumerate(media) if limit and m.alt_text and count_text(m.alt_text, limit.counting)
+                > limit.max]
+        return [alt_field(i) for i in over] or [MEDIA]
+    if problem.field == "board_id":
+        return [board_field(account.id)]
+    if problem.field in SETTING_FIELDS.get(platform, ()):
+        return [setting_field(platform, problem.field)]
+    return [variant_field(platform) if composition.variants.get(platform) else TEXT]
 
 
 # ---- posts -----------------------------------------------------------------------------------------
@@ -247,16 +299,21 @@ async def _apply(session: AsyncSession, post: Post, composition: Composition, ch
     for account in accounts:
         target = existing.get(account.id) or PostTarget(account_id=account.id)
         target.variant_text = composition.variants.get(account.platform) or None
+        target.settings = to_json(composition.settings_for(account.platform, account.id))
         kept.append(target)
     post.targets = kept
 
 
-def attach_media(post: Post, items: Sequence[MediaItem]) -> None:
+def attach_media(post: Post, items: Sequence[MediaItem], alt_texts: Sequence[str | None] = ()) -> None:
+    """The post's attachments in order, each with its alt text (a kept attachment keeps its own unless a new
+    one is given)."""
     existing = {m.media_id: m for m in post.media}
     rows = []
     for position, item in enumerate(dict.fromkeys(items)):
         row = existing.get(item.id) or PostMedia(media_id=item.id)
         row.position = position
+        if position < len(alt_texts) and alt_texts[position] is not None:
+            row.alt_text = alt_texts[position] or None
         rows.append(row)
     post.media = rows
 
@@ -271,7 +328,7 @@ async def create_post(session: AsyncSession, workspace: Workspace, author: str, 
     if post.review_ts:  # a draft that was sent back from review: a new version, reviewed afresh
         post.version = (post.version or 1) + 1
     post.timezone = timezone or post.timezone
-    attach_media(post, items)
+    attach_media(post, items, composition.alt_texts)
     _accept(post, workspace, composition, now)
     await session.flush()
     return post
@@ -290,7 +347,7 @@ async def edit_post(session: AsyncSession, workspace: Workspace, post_id: int, c
                                 .where(Post.id == post_id).execution_options(populate_existing=True))
     await _apply(session, post, composition, None)
     if items is not None:
-        attach_media(post, items)
+        attach_media(post, items, composition.alt_texts)
     post.version = (post.version or 1) + 1
     _accept(post, workspace, composition, now)
     await session.flush()
@@ -340,9 +397,19 @@ async def draft_media(session: AsyncSession, workspace_id: int, author: str, dra
 def composition_of(post: Post, accounts: Sequence[Account]) -> Composition:
     platform = {a.id: a.platform for a in accounts}
     variants: dict[str, str] = {}
+    chosen: dict[str, PlatformSettings] = {}
+    boards: dict[int, str] = {}
     for target in post.targets:
-        if target.variant_text and target.account_id in platform:
-            variants.setdefault(platform[target.account_id], target.variant_text)
+        key = platform.get(target.account_id)
+        if key is None:
+            continue
+        if target.variant_text:
+            variants.setdefault(key, target.variant_text)
+        kept = settings_from_json(key, target.settings)
+        if kept is not None:
+            chosen.setdefault(key, kept)
+            if isinstance(kept, PinterestSettings) and kept.board_id:
+                boards[target.account_id] = kept.board_id
     options = post.options or {}
     cover = options.get(COVER_MS)
     return Composition(text=post.text or "", account_ids=[t.account_id for t in post.targets
@@ -351,7 +418,15 @@ def composition_of(post: Post, accounts: Sequence[Account]) -> Composition:
                        optimise_video=options.get(OPTIMISE_VIDEO, True) is not False,
                        trim_video=bool(options.get(TRIM_VIDEO)),
                        cover_seconds=cover / 1000 if isinstance(cover, int | float) else None,
-                       privacy_level=options.get(PRIVACY) or None)
+                       settings=chosen, boards=boards, alt_texts=_alt_texts(post))
+
+
+def _alt_texts(post: Post) -> list[str]:
+    """The alt text of each attachment, when the post's attachments were loaded with it (a card or a status
+    message reads a post without them)."""
+    if "media" in inspect(post).unloaded:
+        return []
+    return [m.alt_text or "" for m in post.media]
 
 
 # ---- drafts ----------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from bot.platforms.base import (
     TokenExpired,
     Transient,
 )
+from bot.platforms.settings import draft_parts, settings_from_json
 from bot.services.connections import GUIDANCE, apply_tokens, claim_refresh, token_set
 from bot.storage.models import (
     Account,
@@ -383,8 +384,10 @@ class Publisher:
                                     last_error=exc.message, attempts=target.attempts - 1)
             except MediaError as exc:  # an attachment that cannot be made to fit: nothing was sent
                 return self._finish(job, TargetStatus.FAILED, "rejected", str(exc))
+        chosen = settings_from_json(account.platform, target.settings)
         draft = Draft(text=target.variant_text if target.variant_text is not None else post.text,
-                      media=tuple(facts), first_comment=post.first_comment, options=dict(post.options or {}))
+                      media=tuple(facts), first_comment=post.first_comment, options=dict(post.options or {}),
+                      settings=chosen, **draft_parts(chosen))
         blocking = [p for p in adapter.validate(self._account_ref(account, connection), draft) if not p.fixable]
         if blocking:
             return self._finish(job, TargetStatus.FAILED, "rejected", "; ".join(p.message for p in blocking))

@@ -107,7 +107,8 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
             elif submission.draft_id and not submission.with_files:  # so does a post sent back to its drafts
                 items = await draft_media(session, workspace.id, submission.author, submission.draft_id)
             accounts = await accounts_by_id(session, workspace.id, composition.account_ids)
-            problems = problems_by_field(accounts, adapters, composition, [media_facts(i) for i in items])
+            facts = [media_facts(item, composition.alt_text(n)) for n, item in enumerate(items)]
+            problems = problems_by_field(accounts, adapters, composition, facts)
             if problems:
                 return Refused(problems)
         if editing is not None:
@@ -126,12 +127,12 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
 
 
 async def settle_late(sessions: async_sessionmaker[AsyncSession], post_id: int, adapters: Mapping[str, Adapter],
-                      attachments: Attachments) -> bool:
+                      attachments: Attachments, alt_texts: Sequence[str] = ()) -> bool:
     """Attachments that came in after the answer: attached and checked (`check_late`), their videos' optimisation
     requested. Whether the post's status message has something new to say."""
     async with sessions() as session:
         items = [await session.get(MediaItem, i) for i in attachments.item_ids]
-        failed = await check_late(session, post_id, adapters, items, attachments.error)
+        failed = await check_late(session, post_id, adapters, items, attachments.error, alt_texts)
         waiting = await renditions.request(session, post_id, adapters)
         await session.commit()
     return bool(failed or waiting)
@@ -156,16 +157,16 @@ async def release(session: AsyncSession, post_id: int) -> None:
 
 
 async def check_late(session: AsyncSession, post_id: int, adapters: Mapping[str, Adapter],
-                     items: Sequence[MediaItem], media_error: str | None) -> bool:
+                     items: Sequence[MediaItem], media_error: str | None, alt_texts: Sequence[str] = ()) -> bool:
     """For a post accepted before its attachments were in: attach them and check each account again.
     A target its attachments do not fit fails with the reason (shown in the status message); the others
     are released. Returns whether anything failed. The caller commits."""
     post = await session.scalar(select(Post).options(selectinload(Post.targets), selectinload(Post.media))
                                 .where(Post.id == post_id))
-    attach_media(post, items)
+    attach_media(post, items, alt_texts)
     found = await accounts_by_id(session, post.workspace_id, [t.account_id for t in post.targets])
     composition = composition_of(post, found)
-    facts = [media_facts(item) for item in items]
+    facts = [media_facts(item, composition.alt_text(n)) for n, item in enumerate(items)]
     accounts = {a.id: a for a in found}
     failed = False
     for target in post.targets:

@@ -312,6 +312,8 @@ class PostTarget(Base):
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
     variant_text: Mapped[str | None] = mapped_column(Text)
+    # The platform's own choices for this post (bot/platforms/settings.py, as JSON): title, board, privacy…
+    settings: Mapped[dict[str, Any] | None]
     status: Mapped[TargetStatus] = mapped_column(str_enum(TargetStatus), default=TargetStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]

@@ -6,8 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import ids
+from bot.platforms.settings import (
+    LINKEDIN_VISIBILITY,
+    X_REPLY_SETTINGS,
+    YOUTUBE_CATEGORIES,
+    YOUTUBE_PRIVACY,
+    InstagramSettings,
+    LinkedInSettings,
+    PinterestSettings,
+    TikTokSettings,
+    XSettings,
+    YouTubeSettings,
+)
 from bot.services.composing import Choice, Composition, DraftSummary, platforms_of
 from bot.views.blocks import (
+    actions,
     button,
     choices,
     context,
@@ -38,15 +51,60 @@ def _text_input(block_id: str, action_id: str, label: str, initial: str | None, 
 
 
 def _option(choice: Choice) -> dict:
-    label = f"{choice.name} (@{choice.handle})" if choice.handle and choice.handle != choice.name else choice.name
-    return option(label, str(choice.id))
+    """One "Platform · Account" option: two accounts of the same name on two networks stay apart."""
+    name = f"{choice.name} (@{choice.handle})" if choice.handle and choice.handle != choice.name else choice.name
+    return option(f"{choice.platform_name} · {name}", str(choice.id))
 
 
 def compose_modal(offered: Sequence[Choice], composition: Composition, private_metadata: str, *,
-                  editing: bool = False, attached: Sequence[str] = ()) -> dict:
-    """The compose modal, prefilled with `composition` (a command's text, a message, a draft or a queued
-    post being edited); `attached` names the attachments the post keeps (Slack cannot prefill a file
-    input)."""
+                  editing: bool = False, attached: Sequence[str] = (), pictures: Sequence[tuple[int, str]] = (),
+                  needs_approval: bool = False, first_comment_platforms: Sequence[str] = ()) -> dict:
+    """The compose modal, prefilled with `composition` (a command's text, a message, a draft, a queued post being
+    edited, or the modal itself being brought up to date). The accounts come first; once chosen, each chosen
+    network gets a part of its own with only its fields. `attached` names the attachments the post keeps (Slack
+    cannot prefill a file input); `pictures` are (position, file name) of the attached pictures, each given an alt
+    text field; `first_comment_platforms` are the platforms that take a first comment."""
+    chosen_accounts = [c for c in offered if c.id in composition.account_ids]
+    blocks = [_accounts_input(offered, composition),
+              _text_input(ids.COMPOSE_TEXT_BLOCK, ids.COMPOSE_TEXT_INPUT, "Text", composition.text, optional=False,
+                          placeholder="What do you want to say?"),
+              input_block(ids.COMPOSE_MEDIA_BLOCK, "Photos and videos",
+                          {"type": "file_input", "action_id": ids.COMPOSE_MEDIA_INPUT, "filetypes": FILETYPES,
+                           "max_files": MAX_FILES},
+                          optional=True, hint=_media_hint(attached, editing))]
+    blocks += alt_text_blocks(pictures, composition)
+    chosen_platforms = platforms_of(chosen_accounts)
+    for key, name in chosen_platforms:
+        blocks += platform_blocks(key, name, [c for c in chosen_accounts if c.platform == key], composition)
+    if chosen_accounts:
+        if any(key in first_comment_platforms for key, _ in chosen_platforms):
+            blocks.append(_text_input(ids.COMPOSE_COMMENT_BLOCK, ids.COMPOSE_COMMENT_INPUT, "First comment",
+                                      composition.first_comment,
+                                      hint="Posted as the first comment where the platform allows it."))
+        blocks += video_blocks(composition)
+    now, later = option("Now", NOW), option("Schedule", SCHEDULE)
+    when = input_block(ids.COMPOSE_WHEN_BLOCK, "When", choices(
+        "radio_buttons", ids.COMPOSE_WHEN_INPUT, [now, later], initial=later if composition.when else now))
+    when["dispatch_action"] = True  # Schedule shows the date and time
+    blocks.append(when)
+    if composition.when is not None or composition.schedule:
+        picker = {"type": "datetimepicker", "action_id": ids.COMPOSE_AT_INPUT}
+        if composition.when:
+            picker["initial_date_time"] = int(composition.when.timestamp())
+        blocks.append(input_block(ids.COMPOSE_AT_BLOCK, "Publish at", picker, hint="In your own time zone."))
+    if editing:
+        submit = "Save"
+    elif needs_approval:
+        submit = "Send for approval"
+    else:
+        submit = "Schedule" if composition.when is not None or composition.schedule else "Publish"
+    return modal("Edit post" if editing else "New post", blocks[:100], callback_id=ids.COMPOSE_VIEW, submit=submit,
+                 close="Cancel" if editing else "Save draft",
+                 notify_on_close=not editing,  # a closed new post is kept as a draft; a closed edit changes nothing
+                 private_metadata=private_metadata)
+
+
+def _accounts_input(offered: Sequence[Choice], composition: Composition) -> dict:
     groups = []
     for key, name in platforms_of(offered)[:100]:
         options = [_option(c) for c in offered if c.platform == key][:100]
@@ -56,35 +114,187 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
                 "placeholder": plain("Choose accounts"), "option_groups": groups}
     if chosen:
         accounts["initial_options"] = chosen
-    blocks = [
-        _text_input(ids.COMPOSE_TEXT_BLOCK, ids.COMPOSE_TEXT_INPUT, "Text", composition.text,
-                    placeholder="What do you want to say?"),
-        input_block(ids.COMPOSE_MEDIA_BLOCK, "Photos and videos",
-                    {"type": "file_input", "action_id": ids.COMPOSE_MEDIA_INPUT, "filetypes": FILETYPES,
-                     "max_files": MAX_FILES},
-                    optional=True, hint=_media_hint(attached, editing)),
-        input_block(ids.COMPOSE_ACCOUNTS_BLOCK, "Post to", accounts),
+    block = input_block(ids.COMPOSE_ACCOUNTS_BLOCK, "Post to", accounts,
+                        hint="Each network you choose gets a part of its own below.")
+    block["dispatch_action"] = True  # choosing accounts brings up their networks' parts
+    return block
+
+
+def alt_text_blocks(pictures: Sequence[tuple[int, str]], composition: Composition) -> list[dict]:
+    """An alt text field per attached picture, or a button that brings them up once pictures are attached."""
+    blocks = [_text_input(f"{ids.COMPOSE_ALT_BLOCK}{position}", ids.COMPOSE_ALT_INPUT, f"Alt text for {name}"[:150],
+                          composition.alt_text(position), multiline=False,
+                          hint="Describes the picture for people who cannot see it; sent where the network takes it.")
+              for position, name in pictures[:MAX_FILES]]
+    if not pictures:
+        blocks.append(actions(button("Add alt text to pictures", ids.COMPOSE_DESCRIBE, "describe"),
+                              block_id="compose_describe_actions"))
+    return blocks
+
+
+def _section_title(name: str) -> dict:
+    return context(f"*{esc(name)}*")
+
+
+def platform_blocks(key: str, name: str, accounts: Sequence[Choice], composition: Composition) -> list[dict]:
+    """One chosen network's part: its own text, then only the fields it has."""
+    blocks = [_section_title(name),
+              _text_input(f"{ids.COMPOSE_VARIANT_BLOCK}{key}", ids.COMPOSE_VARIANT_INPUT,
+                          "Description" if key == "youtube" else f"Text for {name}", composition.variants.get(key),
+                          hint=f"Instead of the text above, for {name} only. Empty: the text above.")]
+    chosen = composition.settings_for(key)
+    if isinstance(chosen, YouTubeSettings):
+        blocks += _youtube(chosen, composition)
+    elif isinstance(chosen, PinterestSettings):
+        blocks += _pinterest(chosen, accounts, composition)
+    elif isinstance(chosen, TikTokSettings):
+        blocks += _tiktok(chosen, accounts)
+    elif isinstance(chosen, LinkedInSettings) and any(c.kind in PROFILE_KINDS for c in accounts):
+        blocks.append(_radio(key, "visibility", "Visibility", LINKEDIN_VISIBILITY, chosen.visibility,
+                             hint="Connections only is for profiles; company pages post to anyone."))
+    elif isinstance(chosen, XSettings):
+        blocks.append(_select(key, "reply_settings", "Who can reply", X_REPLY_SETTINGS, chosen.reply_settings))
+    elif isinstance(chosen, InstagramSettings):
+        blocks.append(_text_input(_setting(key, "collaborators"), ids.COMPOSE_SETTING_INPUT, "Collaborators",
+                                  ", ".join(chosen.collaborators), multiline=False,
+                                  hint="Up to three Instagram usernames, separated by commas. They are invited to "
+                                       "share the post on their profiles."))
+    return blocks
+
+
+PROFILE_KINDS = ("profile", "person", "member")
+
+
+def _setting(key: str, field: str) -> str:
+    return f"{ids.COMPOSE_SETTING_BLOCK}{key}:{field}"
+
+
+def _select(key: str, field: str, label: str, values: Sequence[tuple], current, *, hint: str | None = None,
+            optional: bool = True) -> dict:
+    options = [option(text, value if value is not None else EVERYONE) for value, text in values]
+    initial = next((o for o in options if o["value"] == (current if current is not None else EVERYONE)), None)
+    return input_block(_setting(key, field), label, choices("static_select", ids.COMPOSE_SETTING_INPUT, options,
+                                                            initial=initial), optional=optional, hint=hint)
+
+
+def _radio(key: str, field: str, label: str, values: Sequence[tuple], current, *, hint: str | None = None,
+           optional: bool = True) -> dict:
+    options = [option(text, value) for value, text in values]
+    initial = next((o for o in options if o["value"] == current), None)
+    return input_block(_setting(key, field), label, choices("radio_buttons", ids.COMPOSE_SETTING_INPUT, options,
+                                                            initial=initial), optional=optional, hint=hint)
+
+
+def _checkboxes(key: str, field: str, label: str, values: Sequence[tuple[str, str, str | None]],
+                ticked: Sequence[str], *, hint: str | None = None) -> dict:
+    options = [{**option(text, value), **({"description": plain(about[:75])} if about else {})}
+               for value, text, about in values]
+    initial = [o for o in options if o["value"] in ticked]
+    return input_block(_setting(key, field), label, choices("checkboxes", ids.COMPOSE_SETTING_INPUT, options,
+                                                            initial=initial), optional=True, hint=hint)
+
+
+EVERYONE = "everyone"  # the option value standing for "no restriction" (None in the settings)
+MADE_FOR_KIDS = (("yes", "Yes, it's made for kids"), ("no", "No, it's not made for kids"))
+
+
+def _youtube(chosen: YouTubeSettings, composition: Composition) -> list[dict]:
+    title = chosen.title or youtube_title(composition.text)
+    kids = None if chosen.made_for_kids is None else ("yes" if chosen.made_for_kids else "no")
+    return [
+        _text_input(_setting("youtube", "title"), ids.COMPOSE_SETTING_INPUT, "Title", title, optional=False,
+                    multiline=False, hint="Up to 100 characters, without < or >."),
+        _select("youtube", "privacy", "Privacy", YOUTUBE_PRIVACY, chosen.privacy, optional=False),
+        _radio("youtube", "made_for_kids", "Made for kids?", MADE_FOR_KIDS, kids, optional=False,
+               hint="YouTube requires you to say whether the video is made for kids (COPPA)."),
+        _text_input(_setting("youtube", "tags"), ids.COMPOSE_SETTING_INPUT, "Tags", ", ".join(chosen.tags),
+                    multiline=False, hint="Separated by commas; 500 characters in all."),
+        _select("youtube", "category_id", "Category", YOUTUBE_CATEGORIES, chosen.category_id, optional=False),
     ]
-    for key, name in platforms_of(offered)[:10]:
-        blocks.append(_text_input(f"{ids.COMPOSE_VARIANT_BLOCK}{key}", ids.COMPOSE_VARIANT_INPUT,
-                                  f"Text for {name} (optional)", composition.variants.get(key),
-                                  hint=f"Used instead of the text above for {name} accounts."))
-    blocks.append(_text_input(ids.COMPOSE_COMMENT_BLOCK, ids.COMPOSE_COMMENT_INPUT, "First comment (optional)",
-                              composition.first_comment,
-                              hint="Posted as the first comment where the platform allows it."))
-    blocks += video_blocks(offered, composition)
-    now, later = option("Now", NOW), option("Schedule", SCHEDULE)
-    blocks.append(input_block(ids.COMPOSE_WHEN_BLOCK, "When", choices(
-        "radio_buttons", ids.COMPOSE_WHEN_INPUT, [now, later], initial=later if composition.when else now)))
-    picker = {"type": "datetimepicker", "action_id": ids.COMPOSE_AT_INPUT}
-    if composition.when:
-        picker["initial_date_time"] = int(composition.when.timestamp())
-    blocks.append(input_block(ids.COMPOSE_AT_BLOCK, "Publish at", picker, optional=True,
-                              hint="In your own time zone. Used when Schedule is chosen."))
-    return modal("Edit post" if editing else "New post", blocks, callback_id=ids.COMPOSE_VIEW,
-                 submit="Save" if editing else "Post", close="Close",
-                 notify_on_close=not editing,  # a closed new post is kept as a draft; a closed edit changes nothing
-                 private_metadata=private_metadata)
+
+
+def youtube_title(text: str) -> str:
+    """A title from the text's first line, as YouTube takes it: no < or >, at most 100 characters."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    first = first.replace("<", "").replace(">", "")
+    return first if len(first) <= 100 else first[:99].rstrip() + "…"
+
+
+def _pinterest(chosen: PinterestSettings, accounts: Sequence[Choice], composition: Composition) -> list[dict]:
+    blocks = []
+    for account in accounts:
+        boards = [b for b in account.settings.get("boards") or [] if isinstance(b, dict) and b.get("id")]
+        options = [option(str(b.get("name") or b["id"]), str(b["id"])) for b in boards][:100]
+        current = composition.boards.get(account.id) or account.settings.get("default_board_id")
+        initial = next((o for o in options if o["value"] == current), options[0] if options else None)
+        label = "Board" if len(accounts) == 1 else f"Board ({account.name})"
+        if options:
+            element = choices("static_select", ids.COMPOSE_BOARD_INPUT, options, initial=initial,
+                              placeholder="Choose a board")
+            blocks.append(input_block(f"{ids.COMPOSE_BOARD_BLOCK}{account.id}", label, element, optional=False,
+                                      hint="Boards as last synced; Refresh in /picmim accounts brings new ones."))
+        else:
+            blocks.append(context(f"{esc(account.name)} has no boards yet: create one on Pinterest, then press "
+                                  "Refresh in `/picmim accounts`."))
+    link = {"type": "url_text_input", "action_id": ids.COMPOSE_SETTING_INPUT}
+    if chosen.link:
+        link["initial_value"] = chosen.link
+    blocks += [
+        _text_input(_setting("pinterest", "title"), ids.COMPOSE_SETTING_INPUT, "Title", chosen.title,
+                    multiline=False, hint="Up to 100 characters."),
+        input_block(_setting("pinterest", "link"), "Destination link", link, optional=True,
+                    hint="Where the pin leads, e.g. the product's page."),
+    ]
+    return blocks
+
+
+def _tiktok(chosen: TikTokSettings, accounts: Sequence[Choice]) -> list[dict]:
+    offered = _tiktok_offers(accounts)
+    options = [option(label, value) for value, label in TIKTOK_PRIVACY
+               if not offered["privacy"] or value in offered["privacy"]]
+    privacy = choices("static_select", ids.COMPOSE_TIKTOK_PRIVACY_INPUT, options,
+                      placeholder="Choose who can see it",
+                      initial=next((o for o in options if o["value"] == chosen.privacy_level), None))
+    allowed = [(value, label, None) for value, label in (("comment", "Comment"), ("duet", "Duet"),
+                                                        ("stitch", "Stitch")) if value in offered["allow"]]
+    ticked = [v for v, on in (("comment", chosen.allow_comment), ("duet", chosen.allow_duet),
+                              ("stitch", chosen.allow_stitch)) if on]
+    blocks = [input_block(ids.COMPOSE_TIKTOK_PRIVACY_BLOCK, "Who can see it", privacy, optional=False,
+                          hint="TikTok has you choose every time; each account offers some of these.")]
+    if allowed:
+        blocks.append(_checkboxes("tiktok", "allow", "Allow viewers to", allowed, ticked))
+    disclosure = [v for v, on in (("your_brand", chosen.your_brand), ("branded_content", chosen.branded_content)) if on]
+    blocks.append(_checkboxes("tiktok", "disclosure", "Disclose post content", TIKTOK_DISCLOSURE, disclosure,
+                              hint=TIKTOK_DISCLOSURE_HINT))
+    blocks.append(_checkboxes("tiktok", "ai_generated", "AI-generated content",
+                              [("yes", "This content is AI-generated", None)],
+                              ["yes"] if chosen.ai_generated else []))
+    return blocks
+
+
+# TikTok's content-sharing guidelines: what the disclosure options say, and the consent shown with them.
+TIKTOK_DISCLOSURE = (
+    ("your_brand", "Your brand", "You are promoting yourself or your own business."),
+    ("branded_content", "Branded content", "You are promoting another brand or a third party."),
+)
+TIKTOK_DISCLOSURE_HINT = ("Tick what applies if this post promotes a brand, product or service. By posting, you agree "
+                          "to TikTok's Music Usage Confirmation (and, for branded content, its Branded Content "
+                          "Policy). Branded content cannot be private.")
+
+
+def _tiktok_offers(accounts: Sequence[Choice]) -> dict[str, set[str]]:
+    """What the chosen TikTok accounts' creators offer (from their creator info at the last sync): privacy levels
+    offered by all of them, and the interactions none of them turned off."""
+    privacy: set[str] | None = None
+    allow = {"comment", "duet", "stitch"}
+    for account in accounts:
+        levels = set(account.settings.get("privacy_level_options") or ())
+        if levels:
+            privacy = levels if privacy is None else privacy & levels
+        for name in ("comment", "duet", "stitch"):
+            if account.settings.get(f"{name}_disabled"):
+                allow.discard(name)
+    return {"privacy": privacy or set(), "allow": allow}
 
 
 OPTIMISE, TRIM = "optimise", "trim"
@@ -93,9 +303,8 @@ TIKTOK_PRIVACY = (("PUBLIC_TO_EVERYONE", "Everyone"), ("FOLLOWER_OF_CREATOR", "F
                   ("MUTUAL_FOLLOW_FRIENDS", "Friends"), ("SELF_ONLY", "Only me"))
 
 
-def video_blocks(offered: Sequence[Choice], composition: Composition) -> list[dict]:
-    """Video choices: optimise (on by default), cut what is too long (off), the cover frame; and, when a
-    TikTok account is offered, TikTok's "who can see it" (TikTok has the user choose it every time)."""
+def video_blocks(composition: Composition) -> list[dict]:
+    """Video choices: optimise (on by default), cut what is too long (off), the cover frame."""
     # (Slack allows 75 characters for an option's text and for its description.)
     optimise = {"text": plain("Optimise video for each platform"), "value": OPTIMISE,
                 "description": plain("Converts a copy where a platform needs it; the original is kept.")}
@@ -107,19 +316,11 @@ def video_blocks(offered: Sequence[Choice], composition: Composition) -> list[di
              "min_value": "0", "placeholder": plain("1")}
     if composition.cover_seconds is not None:
         cover["initial_value"] = f"{composition.cover_seconds:g}"
-    blocks = [
+    return [
         input_block(ids.COMPOSE_VIDEO_BLOCK, "Videos", boxes, optional=True),
         input_block(ids.COMPOSE_COVER_BLOCK, "Video cover at (seconds)", cover, optional=True,
                     hint="The frame TikTok and Instagram show before the video plays. Empty: the first second."),
     ]
-    if any(c.platform == "tiktok" for c in offered):
-        options = [option(label, value) for value, label in TIKTOK_PRIVACY]
-        chosen = next((o for o in options if o["value"] == composition.privacy_level), None)
-        select = choices("static_select", ids.COMPOSE_TIKTOK_PRIVACY_INPUT, options,
-                         placeholder="Choose who can see it", initial=chosen)
-        blocks.append(input_block(ids.COMPOSE_TIKTOK_PRIVACY_BLOCK, "TikTok: who can see it", select, optional=True,
-                                  hint="Needed for TikTok accounts; each account offers some of these."))
-    return blocks
 
 
 def _media_hint(attached: Sequence[str], editing: bool) -> str:
