@@ -22,6 +22,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.pinterest import ADAPTER, DEFAULT_RETRY_AFTER
+from bot.platforms.settings import PinterestSettings
 from bot.secret import Secret
 from tests.fakes.media import media_payload, mp4, small_image
 from tests.fakes.pinterest import UPLOAD_HOST, FakePinterest
@@ -250,7 +251,7 @@ async def test_a_board_gone_from_pinterest_is_rejected_with_the_way_out(adapter,
     del fake.boards[account.settings["default_board_id"]]
     with pytest.raises(ContentRejected) as rejected:
         await adapter.publish(account, Draft("Hi"), [published_image(fake, small_image())])
-    assert rejected.value.field == "board" and "pick another board" in rejected.value.message
+    assert rejected.value.field == "board_id" and "pick another board" in rejected.value.message
     assert rejected.value.detail == "Board not found."
 
 
@@ -259,7 +260,7 @@ async def test_a_pin_without_a_board_is_never_sent(adapter, account, fake):
                           settings={"boards": []})
     with pytest.raises(ContentRejected) as rejected:
         await adapter.publish(no_board, Draft("Hi"), [published_image(fake, small_image())])
-    assert rejected.value.field == "board" and not fake.calls_to("/v5/pins")
+    assert rejected.value.field == "board_id" and not fake.calls_to("/v5/pins")
 
 
 # ---- metrics --------------------------------------------------------------------------------------
@@ -360,3 +361,70 @@ async def test_the_fake_refuses_what_pinterest_refuses(http, tokens, fake):
 
 async def aiter_bytes(data: bytes):
     yield data
+
+
+# ---- the post's Pinterest settings ----------------------------------------------------------------
+
+
+async def test_the_settings_choose_the_board_title_and_link(adapter, account, fake):
+    settings = PinterestSettings(board_id="1020304051", title="Behind the scenes", link="https://acme.com/bts")
+    result = await adapter.publish(account, Draft("How we make them", settings=settings),
+                                   [published_image(fake, small_image(), alt_text="A seamstress at work")])
+    sent = fake.calls_to("/v5/pins")[-1].json()
+    assert {k: sent[k] for k in ("board_id", "title", "link", "alt_text", "description")} == {
+        "board_id": "1020304051", "title": "Behind the scenes", "link": "https://acme.com/bts",
+        "alt_text": "A seamstress at work", "description": "How we make them"}
+    assert sent["board_id"] != account.settings["default_board_id"]  # the chosen board, not the first
+    assert fake.pins[result.remote_id]["board_id"] == "1020304051"
+
+    # the compose window's title and link on the draft win; no board chosen: the account's default
+    await adapter.publish(account, Draft("Hi", title="Typed", link="https://acme.com/typed", settings=PinterestSettings(
+                                         title="Older", link="https://acme.com/older")),
+                          [published_image(fake, small_image(), "two.jpg")])
+    sent = fake.calls_to("/v5/pins")[-1].json()
+    assert (sent["board_id"], sent["title"], sent["link"]) == (
+        account.settings["default_board_id"], "Typed", "https://acme.com/typed")
+
+
+async def test_validate_the_settings_on_their_own_fields(adapter, account):
+    def refused(settings: PinterestSettings, **draft) -> list[tuple[str, str]]:
+        values = {"text": "Fresh spring looks", "media": (image_facts(),)} | draft
+        return [(p.field, p.message) for p in adapter.validate(account, Draft(**values, settings=settings))]
+
+    assert refused(PinterestSettings(board_id="1020304051", title="t" * 100, link="https://acme.com/" + "p" * 2031)) \
+        == []
+    assert refused(PinterestSettings()) == []  # the account's default board
+    assert refused(PinterestSettings(board_id="999")) == [("board_id", (
+        "The board picked for this pin is no longer on Pinterest: refresh the account and pick another board."))]
+    assert refused(PinterestSettings(title="t" * 101)) == [
+        ("title", "Pinterest counts this title as 101 of 100 characters: remove 1.")]
+    bad_link = ("link", "Pinterest needs the pin's link to be a full web address starting with https://: fix the link.")
+    for link in ("acme.com/spring", "https://", "ftp://acme.com/x", "https://acme .com", "https://localhost/x"):
+        assert refused(PinterestSettings(link=link)) == [bad_link], link
+    assert [f for f, _ in refused(PinterestSettings(link="https://acme.com/" + "p" * 2032))] == ["link"]
+    assert refused(PinterestSettings(), media=(image_facts(alt_text="a" * 501),)) == [
+        ("alt_text", "Pinterest takes alt text up to 500 characters; the one for pin.jpg is longer: shorten it.")]
+    assert [f for f, _ in refused(PinterestSettings(), text="d" * 801)] == ["text"]
+    # an account whose boards were never synced: the board is Pinterest's to judge
+    unsynced = AccountRef("pinterest", account.external_id, account.kind, account.name, account.user_token,
+                          settings={"default_board_id": "1020304050"})
+    assert adapter.validate(unsynced, Draft("Hi", media=(image_facts(),),
+                                            settings=PinterestSettings(board_id="999"))) == []
+
+
+async def test_the_fake_refuses_a_board_of_someone_else_and_a_link_that_is_not_a_url(http, tokens, fake):
+    fake.add_account("777", "otherbrand", "Other Brand", "BUSINESS")
+    fake.add_board("777", "7770001", "Not yours")
+    auth = {"Authorization": f"Bearer {tokens.access_token.reveal()}"}
+    fake.public_files["https://picmim.example/media/a.jpg"] = small_image()
+    source = {"source_type": "image_url", "url": "https://picmim.example/media/a.jpg"}
+    theirs = await http.post("https://api.pinterest.com/v5/pins", headers=auth,
+                             json={"board_id": "7770001", "media_source": source})
+    assert theirs.status_code == 404 and theirs.json() == {"code": 40, "message": "Board not found."}
+    for link in ("acme.com/spring", "https://", "javascript:alert(1)", "https://acme .com"):
+        bad = await http.post("https://api.pinterest.com/v5/pins", headers=auth,
+                              json={"board_id": "1020304050", "link": link, "media_source": source})
+        assert bad.status_code == 400 and set(bad.json()) == {"code", "message"}, link
+    good = await http.post("https://api.pinterest.com/v5/pins", headers=auth,
+                           json={"board_id": "1020304050", "link": "https://acme.com/spring", "media_source": source})
+    assert good.status_code == 201

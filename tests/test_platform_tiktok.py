@@ -25,6 +25,7 @@ from bot.platforms.base import (
     TokenSet,
     Transient,
 )
+from bot.platforms.settings import TikTokSettings
 from bot.platforms.tiktok import TikTokAdapter
 from bot.secret import Secret
 from tests.fakes.media import make_image, make_video, payload
@@ -399,3 +400,106 @@ async def test_still_processing_after_every_poll_is_outcome_unknown(adapter, fak
     with pytest.raises(OutcomeUnknown):
         await adapter.publish(account(fake), Draft(text="", options=PUBLIC), [payload(make_video())])
     assert len(waits) == 2
+
+
+# ---- the post's TikTok settings -------------------------------------------------------------------
+
+def info_of(fake: FakeTikTok, path: str = "/v2/post/publish/video/init/") -> dict:
+    return fake.calls_to(path)[-1].body["post_info"]
+
+
+async def test_the_settings_go_into_post_info_as_tiktok_takes_them(adapter, fake):
+    settings = TikTokSettings(privacy_level="MUTUAL_FOLLOW_FRIENDS", allow_comment=True, allow_duet=True,
+                              your_brand=True, branded_content=True, ai_generated=True)
+    await adapter.publish(account(fake), Draft(text="Our partner's drop", settings=settings), [payload(make_video())])
+    info = info_of(fake)
+    assert {k: info[k] for k in ("privacy_level", "disable_comment", "disable_duet", "disable_stitch",
+                                 "brand_organic_toggle", "brand_content_toggle", "is_aigc")} == {
+        "privacy_level": "MUTUAL_FOLLOW_FRIENDS", "disable_comment": False, "disable_duet": False,
+        "disable_stitch": True, "brand_organic_toggle": True, "brand_content_toggle": True, "is_aigc": True}
+
+    # nothing ticked: every interaction off and nothing disclosed, sent as booleans TikTok reads
+    await adapter.publish(account(fake), Draft(text="", settings=TikTokSettings(privacy_level="SELF_ONLY")),
+                          [payload(make_video())])
+    info = info_of(fake)
+    assert (info["disable_comment"], info["disable_duet"], info["disable_stitch"]) == (True, True, True)
+    assert (info["brand_organic_toggle"], info["brand_content_toggle"], info["is_aigc"]) == (False, False, False)
+
+    # what the creator turned off stays off, whatever was ticked
+    fake.creators["open-1"].comment_disabled = True
+    fake.creators["open-1"].stitch_disabled = True
+    await adapter.publish(account(fake), Draft(text="", settings=dataclasses.replace(
+        settings, allow_stitch=True)), [payload(make_video())])
+    info = info_of(fake)
+    assert (info["disable_comment"], info["disable_duet"], info["disable_stitch"]) == (True, False, True)
+
+
+async def test_a_photo_post_takes_no_duet_or_stitch(adapter, fake, files):
+    jpeg = make_image(1080, 1350, "JPEG")
+    settings = TikTokSettings(privacy_level="PUBLIC_TO_EVERYONE", allow_comment=True, allow_duet=True,
+                              allow_stitch=True, your_brand=True)
+    await adapter.publish(account(fake), Draft(text="Autumn looks", title="Autumn", settings=settings),
+                          [payload(jpeg, url=files.serve(jpeg, "image/jpeg"))])
+    info = info_of(fake, "/v2/post/publish/content/init/")
+    assert info["privacy_level"] == "PUBLIC_TO_EVERYONE" and info["disable_comment"] is False
+    assert (info["brand_organic_toggle"], info["brand_content_toggle"]) == (True, False)
+    assert not {"disable_duet", "disable_stitch", "is_aigc"} & set(info)
+
+
+def test_validate_the_settings(adapter, fake):
+    acct = account(fake, token="x", privacy_level_options=["PUBLIC_TO_EVERYONE", "SELF_ONLY"])
+    video = (facts(kind="video", mimetype="video/mp4", width=1080, height=1920, duration=30, fps=30),)
+
+    def refused(settings: TikTokSettings, **options) -> list[tuple[str, str]]:
+        return [(p.field, p.message) for p in adapter.validate(acct, Draft(text="", media=video, settings=settings,
+                                                                            options=options))]
+
+    assert refused(TikTokSettings(privacy_level="PUBLIC_TO_EVERYONE", branded_content=True, your_brand=True)) == []
+    assert refused(TikTokSettings(privacy_level="SELF_ONLY", your_brand=True)) == []  # your brand may be private
+    [(field, message)] = refused(TikTokSettings(privacy_level="SELF_ONLY", branded_content=True))
+    assert field == "privacy_level" and message.startswith("Branded content visibility cannot be set to private.")
+    [(field, message)] = refused(TikTokSettings())
+    assert field == "privacy_level" and "choose who can see" in message and "Everyone, Only me" in message
+    [(field, message)] = refused(TikTokSettings(privacy_level="FOLLOWER_OF_CREATOR"))
+    assert field == "privacy_level" and "'Followers'" in message
+    # while the compose window still puts the privacy level in the options, it is read from there
+    assert refused(TikTokSettings(allow_comment=True), privacy_level="SELF_ONLY") == []
+
+
+async def test_branded_content_is_never_sent_private(adapter, fake):
+    with pytest.raises(ContentRejected) as refused:
+        await adapter.publish(account(fake), Draft(text="", settings=TikTokSettings(
+            privacy_level="SELF_ONLY", branded_content=True)), [payload(make_video())])
+    assert refused.value.field == "privacy_level" and "cannot be set to private" in refused.value.message
+    assert not fake.calls_to("/v2/post/publish/video/init/")
+
+
+async def test_the_fake_refuses_what_tiktok_refuses_in_post_info(fake, http):
+    headers = {"Authorization": f"Bearer {fake.grant()}", "Content-Type": "application/json; charset=UTF-8"}
+    source = {"source": "FILE_UPLOAD", "video_size": 1000, "chunk_size": 1000, "total_chunk_count": 1}
+
+    async def init(**post_info) -> httpx.Response:
+        return await http.post("https://open.tiktokapis.com/v2/post/publish/video/init/", headers=headers,
+                               json={"post_info": post_info, "source_info": source})
+
+    private_ad = await init(privacy_level="SELF_ONLY", brand_content_toggle=True)
+    assert private_ad.status_code == 400 and private_ad.json()["error"]["code"] == "invalid_params"
+    assert "cannot be set to private" in private_ad.json()["error"]["message"]
+    not_a_flag = await init(privacy_level="SELF_ONLY", is_aigc="yes")
+    assert not_a_flag.status_code == 400 and "is_aigc" in not_a_flag.json()["error"]["message"]
+    own_brand = await init(privacy_level="SELF_ONLY", brand_organic_toggle=True, is_aigc=True)
+    assert own_brand.status_code == 200 and own_brand.json()["data"]["publish_id"]
+    assert tiktok.tiktok_error("invalid_params", private_ad.json()["error"]["message"]).field == "privacy_level"
+
+
+def test_the_disclosure_wording_is_tiktoks():
+    from bot.platforms.tiktok import TIKTOK_BRAND_LABELS, TIKTOK_POLICY_LINKS, disclosure_label
+
+    assert disclosure_label(your_brand=True, branded_content=False) == \
+        "Your photo/video will be labeled as 'Promotional content'"
+    assert disclosure_label(your_brand=True, branded_content=True) == \
+        disclosure_label(your_brand=False, branded_content=True) == \
+        "Your photo/video will be labeled as 'Paid partnership'"
+    assert disclosure_label(your_brand=False, branded_content=False) is None
+    assert TIKTOK_BRAND_LABELS["not_private"] == "Branded content visibility cannot be set to private."
+    assert all(name in TIKTOK_BRAND_LABELS["consent_branded"] for name in TIKTOK_POLICY_LINKS)

@@ -25,6 +25,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.oauth import new_pkce
+from bot.platforms.settings import YouTubeSettings
 from bot.platforms.youtube import YouTubeAdapter
 from bot.secret import Secret
 from tests.fakes.media import make_image, make_video, payload
@@ -303,3 +304,103 @@ async def test_channel_video_and_analytics_figures(adapter, fake):
     no_analytics = channel(fake, token=fake.grant(SUB, "https://www.googleapis.com/auth/youtube.readonly"))
     partial = await adapter.fetch_metrics(no_analytics, [])
     assert "estimatedMinutesWatched" not in partial.account and partial.account["videoCount"] == 12
+
+
+# ---- the post's YouTube settings ------------------------------------------------------------------
+
+def kids(**kw) -> YouTubeSettings:
+    return YouTubeSettings(**{"made_for_kids": False, **kw})
+
+
+def test_validate_the_settings_in_a_marketers_words(adapter, fake):
+    acct = channel(fake, token="x")
+
+    def fields(draft: Draft) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for p in adapter.validate(acct, draft):
+            found.setdefault(p.field, []).append(p.message)
+        return found
+
+    video = (video_facts(),)
+    assert fields(Draft(text="Launch", media=video, settings=kids(title="Launch day"))) == {}
+    assert fields(Draft(text="", media=video, title="Launch day", settings=YouTubeSettings())) == {
+        "made_for_kids": ["Say whether this video is made for kids: YouTube requires it."]}
+    assert "needs a title" in fields(Draft(text="", media=video, settings=kids()))["title"][0]
+    too_long = fields(Draft(text="", media=video, settings=kids(title="T" * 100 + "<")))["title"]
+    assert any("101 of 100" in m for m in too_long) and any("<" in m for m in too_long)
+    # 500 characters as YouTube counts them: 4 tags of 120 with spaces (122 each, quoted) and 3 commas = 491 …
+    spaced = ("a b" + "c" * 117,) * 4
+    assert youtube.tags_length(spaced) == 491
+    assert fields(Draft(text="", media=video, title="t", settings=kids(tags=(*spaced, "d" * 8)))) == {}  # 500
+    over = fields(Draft(text="", media=video, title="t", settings=kids(tags=(*spaced, "d" * 9))))["tags"]
+    assert over == ["YouTube counts these tags as 501 of 500 characters (commas count, and a tag with spaces "
+                    "counts 2 more): remove 1."]  # by raw length: 489 + 4 commas, under 500
+    assert fields(Draft(text="", media=video, title="t", settings=kids(privacy="friends")))["privacy"] == [
+        "YouTube visibility is Public, Unlisted or Private: pick one."]
+    assert fields(Draft(text="", media=video, title="t", settings=kids(category_id="99")))["category_id"] == [
+        "YouTube does not know that video category: pick another."]
+
+
+async def test_the_settings_go_where_youtube_takes_them(adapter, fake):
+    settings = YouTubeSettings(title="Spring drop", privacy="unlisted", made_for_kids=True,
+                               tags=("spring sale", "acme"), category_id="26")
+    result = await adapter.publish(channel(fake), Draft(text="Our spring drop", settings=settings),
+                                   [payload(make_video())])
+    [start] = fake.calls_to("/upload/youtube/v3/videos", "POST")
+    assert start.body == {"snippet": {"title": "Spring drop", "description": "Our spring drop", "categoryId": "26",
+                                      "tags": ["spring sale", "acme"]},
+                          "status": {"privacyStatus": "unlisted", "selfDeclaredMadeForKids": True}}
+    assert fake.videos[result.remote_id]["status"]["selfDeclaredMadeForKids"] is True
+
+    # the compose window's title on the draft wins; "not made for kids" is declared, not left out
+    await adapter.publish(channel(fake), Draft(text="", title="Typed title", settings=YouTubeSettings(
+        title="Older", made_for_kids=False)), [payload(make_video())])
+    second = fake.calls_to("/upload/youtube/v3/videos", "POST")[-1].body
+    assert second["snippet"]["title"] == "Typed title" and second["snippet"]["categoryId"] == "22"
+    assert second["status"] == {"privacyStatus": "public", "selfDeclaredMadeForKids": False}
+
+
+async def test_an_undeclared_audience_is_never_sent(adapter, fake):
+    with pytest.raises(ContentRejected) as refused:
+        await adapter.publish(channel(fake), Draft(text="", title="t", settings=YouTubeSettings()),
+                              [payload(make_video())])
+    assert refused.value.field == "made_for_kids" and not fake.calls_to("/upload/youtube/v3/videos")
+
+
+async def test_youtubes_refusals_land_on_the_setting(adapter, fake):
+    with pytest.raises(ContentRejected) as privacy:
+        await adapter.publish(channel(fake), Draft(text="", settings=kids(title="t", privacy="friends")),
+                              [payload(make_video())])
+    assert privacy.value.field == "privacy" and "privacy_status" in privacy.value.detail
+    with pytest.raises(ContentRejected) as category:
+        await adapter.publish(channel(fake), Draft(text="", settings=kids(title="t", category_id="99")),
+                              [payload(make_video())])
+    assert category.value.field == "category_id" and "invalidCategoryId" in category.value.detail
+    with pytest.raises(ContentRejected) as title:
+        await adapter.publish(channel(fake), Draft(text="", settings=kids(title="Tom & <Jerry>")),
+                              [payload(make_video())])
+    assert title.value.field == "title" and "invalidTitle" in title.value.detail
+    assert not fake.videos
+
+
+async def test_the_fake_answers_an_insert_as_youtube_does(fake, http):
+    headers = {"Authorization": f"Bearer {fake.grant(SUB)}", "X-Upload-Content-Length": "1000",
+               "X-Upload-Content-Type": "video/mp4"}
+
+    async def insert(snippet: dict, status: dict) -> httpx.Response:
+        return await http.post(youtube.UPLOAD_URL, params={"uploadType": "resumable", "part": "snippet,status"},
+                               headers=headers, json={"snippet": snippet, "status": status})
+
+    for title in ("x" * 101, "a <b>", ""):
+        refused = await insert({"title": title}, {"selfDeclaredMadeForKids": False})
+        assert refused.status_code == 400 and refused.json()["error"]["errors"][0]["reason"] == "invalidTitle"
+    bad_privacy = await insert({"title": "t"}, {"privacyStatus": "friends"})
+    assert bad_privacy.status_code == 400 and bad_privacy.json()["error"]["status"] == "INVALID_ARGUMENT"
+    bad_category = await insert({"title": "t", "categoryId": "99"}, {})
+    assert bad_category.status_code == 400
+    assert bad_category.json()["error"]["errors"][0]["reason"] == "invalidCategoryId"
+    bad_kids = await insert({"title": "t"}, {"selfDeclaredMadeForKids": "yes"})
+    assert bad_kids.status_code == 400
+    # YouTube's API itself takes an insert without the declaration: the refusal is Picmim's (validate)
+    undeclared = await insert({"title": "x" * 100}, {"privacyStatus": "private"})
+    assert undeclared.status_code == 200 and undeclared.headers["Location"]

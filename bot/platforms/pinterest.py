@@ -1,7 +1,11 @@
 """Pinterest (API v5): business accounts, their boards, image and video pins, pin and account analytics.
 
-Facts: shared/platforms/linkedin_x_pinterest.md §3. A pin needs a board: each account keeps its boards
-and a default board in `settings`, and a post may name another one in `Draft.options["board_id"]`.
+Facts: shared/platforms/linkedin_x_pinterest.md §3 (PinCreate in pinterest/api-description v5 openapi.json:
+board_id digits, title ≤ 100, description ≤ 800, link ≤ 2,048, alt_text ≤ 500). A pin needs a board: each
+account keeps its boards (`settings["boards"]`, a list of {"id", "name", "privacy"}, refreshed by
+list_accounts) and a default board (`settings["default_board_id"]`); a post names its own in
+`PinterestSettings.board_id` (older drafts: `Draft.options["board_id"]`). The title and destination link
+come on `Draft.title` / `Draft.link` (else the settings' own), alt text on each picture's MediaFacts.
 Pinterest fetches images from Picmim's public media URL; videos go through its media upload.
 """
 
@@ -14,6 +18,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -42,6 +47,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
+from bot.platforms.settings import PinterestSettings
 from bot.platforms.validation import Checker
 from bot.secret import Secret
 
@@ -101,8 +107,35 @@ def pin_description(draft: Draft) -> str:
     return draft.description if draft.description is not None else (draft.text or "")
 
 
+def _settings(draft: Draft) -> PinterestSettings | None:
+    return draft.settings if isinstance(draft.settings, PinterestSettings) else None
+
+
 def board_for(account: AccountRef, draft: Draft) -> str | None:
-    return draft.options.get("board_id") or account.settings.get("default_board_id")
+    """The pin's board: the one chosen for the post, else the account's default board."""
+    settings = _settings(draft)
+    chosen = (settings.board_id if settings else None) or draft.options.get("board_id")
+    return chosen or account.settings.get("default_board_id")
+
+
+def pin_draft(draft: Draft) -> Draft:
+    """The draft with the pin's title and link where the shared checks read them: the draft's own (the
+    compose window puts them there), else the settings'."""
+    settings = _settings(draft)
+    if settings is None:
+        return draft
+    return dataclasses.replace(draft, title=draft.title or settings.title or draft.title,
+                               link=draft.link or settings.link or draft.link)
+
+
+def valid_link(link: str) -> bool:
+    """A full http(s) address with a host, as Pinterest wants a pin's destination link."""
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (parts.scheme in ("http", "https") and "." in host.strip(".") and not any(c.isspace() for c in link))
 
 
 class PinterestAdapter(Adapter):
@@ -211,18 +244,19 @@ class PinterestAdapter(Adapter):
     # ---- validation --------------------------------------------------------------------------
 
     def validate(self, account: AccountRef, draft: Draft) -> list[Problem]:
+        draft = pin_draft(draft)
         checker = Checker(self.name, account.name, self.limits)
         # The description limit applies to whatever becomes the description.
         checker.check(dataclasses.replace(draft, text=pin_description(draft), description=None))
         board = board_for(account, draft)
         boards = account.settings.get("boards")
         if not board:
-            checker.add("board", "Pinterest puts every pin on a board: pick a board for this account (create one "
+            checker.add("board_id", "Pinterest puts every pin on a board: pick a board for this account (create one "
                                  "on Pinterest first if it has none, then refresh the account).")
         elif boards is not None and board not in {b["id"] for b in boards}:
-            checker.add("board", "The board picked for this pin is no longer on Pinterest: refresh the account and "
+            checker.add("board_id", "The board picked for this pin is no longer on Pinterest: refresh the account and "
                                  "pick another board.")
-        if draft.link and not re.match(r"https?://[^\s/]+\.[^\s]+$", draft.link):
+        if draft.link and not valid_link(draft.link):
             checker.add("link", "Pinterest needs the pin's link to be a full web address starting with https://: "
                                 "fix the link.")
         return checker.problems
@@ -231,10 +265,10 @@ class PinterestAdapter(Adapter):
 
     async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:
         token = account.publish_token
-        board = board_for(account, draft)
+        draft, board = pin_draft(draft), board_for(account, draft)
         if not board:
             raise ContentRejected(self.name, "Pinterest puts every pin on a board: pick a board for this account.",
-                                  "no board_id", field="board")
+                                  "no board_id", field="board_id")
         if not media:
             raise ContentRejected(self.name, "A pin needs a photo or a video: attach one.", "no media", field="media")
         payload = media[0]
@@ -353,7 +387,7 @@ class PinterestAdapter(Adapter):
             return Transient(self.name, "Pinterest is having trouble right now; Picmim will try again.", detail)
         if "board" in lowered and (status == 404 or "not found" in lowered):
             return ContentRejected(self.name, "The board picked for this pin is not on Pinterest any more: refresh "
-                                              "the account and pick another board.", detail, field="board")
+                                              "the account and pick another board.", detail, field="board_id")
         if status == 403:
             return AccessRevoked(self.name, "Pinterest no longer lets Picmim do this for the account: check that it "
                                             "is still a business account, then reconnect Pinterest.", detail,

@@ -12,11 +12,14 @@ How a post goes out:
 Texts: a video's caption is TikTok's `title` (the draft's text); a photo post has a short `title`
 (the draft's title) and a `description` (the draft's text). TikTok counts both in UTF-16 units.
 
-Per-post choices come in `Draft.options`: `privacy_level` (one of the creator's options; TikTok wants
-the user to choose, so there is no default), `allow_comment`, `allow_duet`, `allow_stitch` (off unless
-chosen, as TikTok's guidelines ask), `brand_content_toggle`, `brand_organic_toggle`, `is_aigc`,
-`auto_add_music` (photos), `photo_cover_index`, `video_cover_timestamp_ms` and `video_source`
-(FILE_UPLOAD or PULL_FROM_URL; the deployment default is `config.options["tiktok_video_source"]`).
+The post's choices come on `Draft.settings` (`TikTokSettings`; older drafts: `Draft.options`), read by
+`tiktok_choices`, which also holds TikTok's mandated disclosure wording (TIKTOK_BRAND_LABELS, re-exported
+here): privacy_level (one of the creator's options, no default), allow_comment/duet/stitch -> disable_* (off
+unless chosen and where the creator turned them off; duet and stitch: videos only), your_brand ->
+brand_organic_toggle, branded_content -> brand_content_toggle (never with SELF_ONLY), ai_generated -> is_aigc
+(videos: the photo reference has no such field). `Draft.options` keeps `auto_add_music`, `photo_cover_index`,
+`video_cover_timestamp_ms` and `video_source` (FILE_UPLOAD or PULL_FROM_URL; default
+`config.options["tiktok_video_source"]`). Source: developers.tiktok.com/doc/content-posting-api-reference-*.
 
 Over 500 lines on purpose: one platform, one adapter module (DESIGN's adapter protocol); creator info, the
 two upload ways, photo posts and status polling are steps of one publishing contract.
@@ -33,6 +36,7 @@ from typing import Any
 import httpx
 
 from bot.platforms import oauth
+from bot.platforms import tiktok_choices as post_choices
 from bot.platforms.base import (
     PKCE,
     AccessRevoked,
@@ -109,6 +113,9 @@ PRIVACY_LABELS = {
 VIDEO_SOURCES = ("FILE_UPLOAD", "PULL_FROM_URL")
 DEFAULT_VIDEO_SOURCE = "FILE_UPLOAD"  # needs no verified domain; PULL_FROM_URL saves our upload
 RATE_WINDOW_SECONDS = 60.0  # TikTok's limits are per minute and its 429 names no wait: one window
+# The disclosure wording TikTok mandates, for the compose window to show (see tiktok_choices).
+TIKTOK_BRAND_LABELS, TIKTOK_POLICY_LINKS = post_choices.TIKTOK_BRAND_LABELS, post_choices.TIKTOK_POLICY_LINKS
+disclosure_label = post_choices.disclosure_label
 
 
 def _ids(values: Any) -> list[str]:
@@ -218,8 +225,10 @@ def tiktok_error(code: str, detail: str | None, headers: httpx.Headers | None = 
     if status is not None and status >= 500:
         return Transient(NAME, "TikTok had a problem on its side; Picmim will try again.", detail)
     if code == "invalid_params" or (status or 400) < 500:
-        return ContentRejected(NAME, "TikTok refused the post as sent.", detail,
-                               field="media" if "video" in (detail or "") or "photo" in (detail or "") else "text")
+        words = detail or ""
+        field = "privacy_level" if "Branded content" in words else "media" if "video" in words or "photo" in words \
+            else "text"
+        return ContentRejected(NAME, "TikTok refused the post as sent.", detail, field=field)
     return Transient(NAME, "TikTok gave an unexpected answer; Picmim will try again.", detail)
 
 
@@ -390,14 +399,16 @@ class TikTokAdapter(Adapter):
             limits = dataclasses.replace(limits, video=dataclasses.replace(VIDEO, max_duration=max_seconds))
         checker = Checker(NAME, account.name, limits)
         problems = checker.check(draft)
-        privacy = draft.options.get("privacy_level")
+        chosen = post_choices.tiktok_choices(draft)
+        privacy = chosen.privacy_level
         offered = tuple(account.settings.get("privacy_level_options") or ())
         if not privacy:
             choices = ", ".join(PRIVACY_LABELS.get(o, o) for o in offered) or "Everyone, Friends or Only me"
-            problems.append(Problem(NAME, account.name, "privacy_level",
-                                    f"{NAME} asks you to choose who can see this post ({choices}): pick one."))
+            checker.add("privacy_level", f"{NAME} asks you to choose who can see this post ({choices}): pick one.")
         elif offered and privacy not in offered:
-            problems.append(Problem(NAME, account.name, "privacy_level", _privacy_refusal(privacy, offered)))
+            checker.add("privacy_level", _privacy_refusal(privacy, offered))
+        elif chosen.branded_content and privacy == "SELF_ONLY":
+            checker.add("privacy_level", post_choices.BRANDED_PRIVATE)
         return problems
 
     def video_limits(self, account_settings: Mapping[str, Any]) -> MediaLimits | None:
@@ -417,13 +428,17 @@ class TikTokAdapter(Adapter):
             raise ContentRejected(NAME, "A TikTok post is one video or up to 35 photos: change the attachments.",
                                   field="media")
         creator = await self.creator_info(token)
-        privacy = draft.options.get("privacy_level")
+        chosen = post_choices.tiktok_choices(draft)
+        privacy = chosen.privacy_level
         if not privacy:
             raise ContentRejected(NAME, "TikTok asks you to choose who can see this post: pick one.",
                                   field="privacy_level")
         if privacy not in creator.privacy_level_options:
             raise ContentRejected(NAME, _privacy_refusal(privacy, creator.privacy_level_options),
                                   "privacy_level_option_mismatch", field="privacy_level")
+        if chosen.branded_content and privacy == "SELF_ONLY":
+            raise ContentRejected(NAME, post_choices.BRANDED_PRIVATE, "brand_content_toggle with SELF_ONLY",
+                                  field="privacy_level")
         if videos:
             publish_id = await self._start_video(token, draft, videos[0], creator, privacy)
         else:
@@ -440,25 +455,22 @@ class TikTokAdapter(Adapter):
         return PublishResult(remote_id=post_ids[0], url=url)
 
     def _post_info(self, draft: Draft, creator: CreatorInfo, privacy: str, photo: bool) -> dict:
-        options = draft.options
+        options, chosen = draft.options, post_choices.tiktok_choices(draft)
         info: dict[str, Any] = {
             "privacy_level": privacy,
             # Off unless the user turned it on, and always off where the creator turned it off.
-            "disable_comment": creator.comment_disabled or not options.get("allow_comment", False),
+            "disable_comment": creator.comment_disabled or not chosen.allow_comment,
+            "brand_content_toggle": chosen.branded_content, "brand_organic_toggle": chosen.your_brand,
         }
-        if photo:
+        if photo:  # duets and stitches do not apply to photo posts
             info.update(title=draft.title or "", description=draft.text or "",
                         auto_add_music=bool(options.get("auto_add_music", False)))
         else:
-            info.update(title=draft.text or "",
-                        disable_duet=creator.duet_disabled or not options.get("allow_duet", False),
-                        disable_stitch=creator.stitch_disabled or not options.get("allow_stitch", False))
+            info.update(title=draft.text or "", is_aigc=chosen.ai_generated,
+                        disable_duet=creator.duet_disabled or not chosen.allow_duet,
+                        disable_stitch=creator.stitch_disabled or not chosen.allow_stitch)
             if options.get("video_cover_timestamp_ms") is not None:
                 info["video_cover_timestamp_ms"] = int(options["video_cover_timestamp_ms"])
-            if options.get("is_aigc") is not None:
-                info["is_aigc"] = bool(options["is_aigc"])
-        for flag in ("brand_content_toggle", "brand_organic_toggle"):
-            info[flag] = bool(options.get(flag, False))
         return info
 
     async def _start_video(self, token: str, draft: Draft, video: MediaPayload, creator: CreatorInfo,

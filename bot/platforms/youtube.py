@@ -1,12 +1,17 @@
 """YouTube: Google OAuth (offline access, so a refresh token), the user's channels, videos through the
 resumable upload protocol, channel and video statistics, and YouTube Analytics.
 
-A post is one video. The draft's `title` is the video title (required) and its `description` (or, when
-there is none, its text) the description. Per-post choices in `Draft.options`: `privacy_status`
-(public, unlisted or private; public when not chosen), `publish_at` (a datetime or ISO 8601 string:
-YouTube keeps the video private and makes it public then, so it goes only with private), `tags` (a
-list), `category_id` (default "22", People & Blogs), `made_for_kids` (default False) and
-`notify_subscribers` (default True).
+A post is one video. The draft's `title` (else `YouTubeSettings.title`) is the video title (required)
+and its `description` (or, when there is none, its text) the description. The post's choices come on
+`Draft.settings` (`YouTubeSettings`): privacy -> status.privacyStatus, made_for_kids ->
+status.selfDeclaredMadeForKids (YouTube's policy wants the declaration, so Picmim refuses a post without
+it), tags -> snippet.tags, category_id -> snippet.categoryId. Drafts without settings keep the older
+`Draft.options`: `privacy_status`, `tags`, `category_id`, `made_for_kids` (default False). Options also
+carry `publish_at` (a datetime or ISO 8601 string: YouTube keeps the video private and makes it public
+then, so it goes only with private; a post's own time is kept by Picmim's publisher, which uploads the
+video then) and `notify_subscribers` (default True). Sources: the videos resource reference
+(developers.google.com/youtube/v3/docs/videos: snippet.title, description, tags, categoryId,
+status.privacyStatus, status.selfDeclaredMadeForKids) and shared/platforms/tiktok_youtube_bluesky.md §2.
 
 Quota errors (403 quotaExceeded) are rate limits until midnight Pacific time, when YouTube resets
 quotas; 400 uploadLimitExceeded (the channel's daily upload cap) is one for a day.
@@ -55,6 +60,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.http_calls import json_answer, json_or_none, retry_after_seconds, send
+from bot.platforms.settings import YOUTUBE_CATEGORIES, YouTubeSettings
 from bot.platforms.validation import Checker
 from bot.secret import Secret
 
@@ -92,8 +98,8 @@ VIDEO = MediaLimits(
 
 
 def tags_length(tags: list[str] | tuple[str, ...]) -> int:
-    """YouTube's count: the commas between tags count, and a tag with a space counts as if quoted
-    (UNCERTAIN detail, from the videos resource reference)."""
+    """YouTube's count (videos resource, snippet.tags): the commas between tags count, and a tag with a
+    space counts as if quoted, 2 more ("Foo-Baz" is 7 characters, "Foo Baz" 9)."""
     return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
 
 
@@ -115,7 +121,7 @@ _FIELD_OF_REASON = {
     "invalidPublishAt": ("publish_at", "YouTube refused the scheduled time: pick a time in the future, and "
                                        "keep the video Private until then."),
     "invalidVideoMetadata": ("title", "YouTube refused the video's details: check the title and description."),
-    "forbiddenPrivacySetting": ("privacy_status", "YouTube does not allow that visibility for this video: "
+    "forbiddenPrivacySetting": ("privacy", "YouTube does not allow that visibility for this video: "
                                                   "choose another."),
     "forbiddenLicenseSetting": ("license", "YouTube does not allow that licence for this video."),
     "mediaBodyRequired": ("media", "YouTube received no video: attach it again."),
@@ -154,6 +160,11 @@ def google_error(response: httpx.Response) -> PlatformError:
     if reason in _FIELD_OF_REASON:
         field, message = _FIELD_OF_REASON[reason]
         return ContentRejected(NAME, message, detail, field=field)
+    if status == 400 and "privacy_status" in detail:  # Google's answer to a value outside an enum
+        return ContentRejected(NAME, "YouTube visibility is Public, Unlisted or Private: pick one.", detail,
+                               field="privacy")
+    if status == 400 and "made_for_kids" in detail:
+        return ContentRejected(NAME, _KIDS, detail, field="made_for_kids")
     if status == 403 and reason in ("insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "forbidden",
                                     "PERMISSION_DENIED"):
         return AccessRevoked(NAME, "This YouTube connection lacks a permission Picmim needs: connect YouTube "
@@ -203,6 +214,31 @@ def _id_token_subject(id_token: str | None) -> str | None:
     except ValueError:
         return None
     return str(claims.get("sub")) if isinstance(claims, dict) and claims.get("sub") else None
+
+
+_KIDS = "Say whether this video is made for kids: YouTube requires it."
+_CATEGORY_IDS = {c for c, _ in YOUTUBE_CATEGORIES}
+
+
+def _settings(draft: Draft) -> YouTubeSettings | None:
+    return draft.settings if isinstance(draft.settings, YouTubeSettings) else None
+
+
+def video_title(draft: Draft) -> str | None:
+    """The video's title: the draft's (the compose window puts it there), else the settings' own."""
+    settings = _settings(draft)
+    return draft.title or (settings.title if settings and settings.title else draft.title)
+
+
+def _choices(draft: Draft) -> tuple[Any, Any, list[str], Any]:
+    """(privacy, made for kids, tags, category id): from the settings, else (older drafts) the options;
+    None where nothing was chosen."""
+    settings = _settings(draft)
+    if settings is not None:
+        return settings.privacy, settings.made_for_kids, list(settings.tags), settings.category_id
+    options = draft.options
+    return (options.get("privacy_status"), bool(options.get("made_for_kids", False)),
+            list(options.get("tags") or ()), options.get("category_id"))
 
 
 def _publish_at(value: Any) -> datetime | None:
@@ -341,7 +377,7 @@ class YouTubeAdapter(Adapter):
                                            forbidden="<>")))
         if account.settings.get("long_uploads") not in (None, "allowed"):
             limits = dataclasses.replace(limits, video=dataclasses.replace(VIDEO, max_duration=SHORT_UPLOAD_SECONDS))
-        problems = Checker(NAME, account.name, limits).check(draft)
+        problems = Checker(NAME, account.name, limits).check(dataclasses.replace(draft, title=video_title(draft)))
 
         def add(field: str, message: str) -> None:
             problems.append(Problem(NAME, account.name, field, message))
@@ -350,15 +386,18 @@ class YouTubeAdapter(Adapter):
                 m.kind == "video" and (m.duration or 0) > SHORT_UPLOAD_SECONDS for m in draft.media):
             add("media", "Longer videos need a verified channel: verify it at youtube.com/verify, then try again.")
         options = draft.options
-        tags = list(options.get("tags") or ())
+        privacy, made_for_kids, tags, category = _choices(draft)
+        if made_for_kids is None:
+            add("made_for_kids", _KIDS)
+        if category is not None and str(category) not in _CATEGORY_IDS:
+            add("category_id", "YouTube does not know that video category: pick another.")
         if tags_length(tags) > TAGS_MAX:
             add("tags", f"YouTube counts these tags as {tags_length(tags):,} of {TAGS_MAX} characters (commas "
                         f"count, and a tag with spaces counts 2 more): remove {tags_length(tags) - TAGS_MAX:,}.")
         if any(c in t for t in tags for c in "<>"):
             add("tags", "YouTube does not allow < or > in tags: remove them.")
-        privacy = options.get("privacy_status")
         if privacy is not None and privacy not in PRIVACY:
-            add("privacy_status", "YouTube visibility is Public, Unlisted or Private: pick one.")
+            add("privacy", "YouTube visibility is Public, Unlisted or Private: pick one.")
         try:
             publish_at = _publish_at(options.get("publish_at"))
         except ValueError:
@@ -376,23 +415,25 @@ class YouTubeAdapter(Adapter):
     # ---- publishing -------------------------------------------------------------------------------
 
     def video_resource(self, draft: Draft) -> dict:
-        options = draft.options
-        publish_at = _publish_at(options.get("publish_at"))
+        publish_at = _publish_at(draft.options.get("publish_at"))
+        privacy, made_for_kids, tags, category = _choices(draft)
+        if made_for_kids is None:  # never guessed: the channel declares it
+            raise ContentRejected(NAME, _KIDS, "selfDeclaredMadeForKids not chosen", field="made_for_kids")
         status: dict[str, Any] = {
             # A scheduled video is private until YouTube publishes it; an explicit other choice is sent as
             # chosen (validation has warned; YouTube refuses it).
-            "privacyStatus": options.get("privacy_status") or ("private" if publish_at else "public"),
-            "selfDeclaredMadeForKids": bool(options.get("made_for_kids", False)),
+            "privacyStatus": privacy or ("private" if publish_at else "public"),
+            "selfDeclaredMadeForKids": bool(made_for_kids),
         }
         if publish_at:
             status["publishAt"] = publish_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
         snippet: dict[str, Any] = {
-            "title": draft.title or "",
+            "title": video_title(draft) or "",
             "description": draft.description if draft.description is not None else (draft.text or ""),
-            "categoryId": str(options.get("category_id") or DEFAULT_CATEGORY),
+            "categoryId": str(category or DEFAULT_CATEGORY),
         }
-        if options.get("tags"):
-            snippet["tags"] = list(options["tags"])
+        if tags:
+            snippet["tags"] = tags
         return {"snippet": snippet, "status": status}
 
     async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:

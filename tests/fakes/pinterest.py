@@ -3,7 +3,7 @@ bucket videos are posted to, on loopback.
 
 Errors come as Pinterest's `{"code", "message"}`; refresh tokens rotate (continuous refresh); a pin
 needs a board of the user's, a fetchable image or a processed video with a cover, and fields within
-PinCreate's limits; analytics answer only for business accounts and the last 90 days.
+PinCreate's limits (a link must be an http(s) URL); analytics answer only for business accounts and the last 90 days.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -28,6 +29,17 @@ PIN_FIELDS = {"board_id", "board_section_id", "title", "description", "link", "a
 
 def pin_error(status: int, message: str, code: int | None = None) -> web.Response:
     return web.json_response({"code": status if code is None else code, "message": message}, status=status)
+
+
+def _is_url(link: object) -> bool:
+    """PinCreate's link is a URL (format uri): an http(s) address with a host, no spaces."""
+    if not isinstance(link, str) or any(c.isspace() for c in link):
+        return False
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 @dataclass
@@ -191,7 +203,7 @@ class FakePinterest(PlatformFake):
         for name, limit in (("title", 100), ("description", 800), ("link", 2048), ("alt_text", 500)):
             if len(pin.get(name) or "") > limit:
                 return pin_error(400, f"Invalid request: '{name}' must be at most {limit} characters", 1)
-        if pin.get("link") and not re.match(r"https?://", pin["link"]):
+        if pin.get("link") is not None and not _is_url(pin["link"]):
             return pin_error(400, "Invalid request: link must be a valid URL", 1)
         media, data, problem = self._media_for(user_id, pin.get("media_source") or {})
         if problem:

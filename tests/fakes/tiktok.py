@@ -4,7 +4,8 @@
 It serves every TikTok host (www.tiktok.com, open.tiktokapis.com, open-upload.tiktokapis.com) at one
 address; origin overrides send them all here. It answers in TikTok's v2 envelope
 `{"data": …, "error": {"code", "message", "log_id"}}`, refuses what TikTok refuses (privacy levels the
-creator does not offer, interactions the creator turned off, bad chunk plans, unverified pull URLs,
+creator does not offer, interactions the creator turned off, branded content posted private (SELF_ONLY),
+flags that are not booleans, bad chunk plans, unverified pull URLs,
 PNG photos — judged from the fetched bytes with Pillow, videos checked with PyAV), and walks each
 publish through PROCESSING_* to PUBLISH_COMPLETE or FAILED as status is polled. Every call is recorded.
 """
@@ -327,6 +328,16 @@ class FakeTikTok(LoopbackServer):
         if privacy not in creator.privacy_level_options:
             return self.envelope(code="privacy_level_option_mismatch", status=400,
                                  message=f"privacy_level {privacy} is not one of the creator's options")
+        booleans = ["disable_comment", "brand_content_toggle", "brand_organic_toggle"]
+        booleans += ["auto_add_music"] if photo else ["disable_duet", "disable_stitch", "is_aigc"]
+        wrong = [name for name in booleans if name in info and not isinstance(info[name], bool)]
+        if wrong:
+            return self.envelope(code="invalid_params", status=400, message=f"post_info.{wrong[0]} must be a boolean")
+        # TikTok's rule (Content Sharing Guidelines 3b): branded content cannot be private. UNCERTAIN: the code
+        # and status TikTok answers it with; invalid_params, as for other post_info it refuses.
+        if info.get("brand_content_toggle") is True and privacy == "SELF_ONLY":
+            return self.envelope(code="invalid_params", status=400,
+                                 message="Branded content visibility cannot be set to private.")
         if not self.audited and privacy != "SELF_ONLY":
             return self.envelope(code="unaudited_client_can_only_post_to_private_accounts", status=403,
                                  message="Please review our integration guidelines at "

@@ -4,9 +4,11 @@
 One address serves every Google host (accounts.google.com, oauth2.googleapis.com, www.googleapis.com,
 youtubeanalytics.googleapis.com). Errors come in Google's body
 `{"error": {"code", "message", "errors": [{"message", "domain", "reason"}], "status"}}`; it refuses what
-YouTube refuses (titles over 100 characters or with < >, descriptions over 5,000 bytes, tags over 500,
-publishAt without private, non-video uploads, chunks out of order), charges quota per call, and moves an
-upload through uploaded → processed (or failed) as videos.list is polled. Every call is recorded.
+YouTube refuses (titles empty, over 100 characters or with < >, descriptions over 5,000 bytes, tags over 500,
+unknown categories, privacy statuses outside public/unlisted/private, a made-for-kids flag that is not a
+boolean, publishAt without private, non-video uploads, chunks out of order), charges quota per call, and
+moves an upload through uploaded → processed (or failed) as videos.list is polled. Every call is recorded.
+Like the API, it takes an insert without selfDeclaredMadeForKids (Picmim's own validation asks for it).
 """
 
 from __future__ import annotations
@@ -70,6 +72,17 @@ def google_error(status: int, reason: str, message: str, domain: str = "youtube.
         "code": status, "message": message,
         "errors": [{"message": message, "domain": domain, "reason": reason}],
         "status": STATUS_TEXT.get(status, "FAILED_PRECONDITION")}}, status=status)
+
+
+def invalid_value(field: str, value: Any, kind: str) -> web.Response:
+    """Google's answer to a JSON value its schema does not take (an enum outside its values, a wrong type).
+    UNCERTAIN: the shape of Google's generic "Invalid value at" error, not on YouTube's error page."""
+    message = f"Invalid value at 'video.status.{field}' ({kind}), {json.dumps(value)}"
+    response = google_error(400, "invalid", message, "global")
+    body = json.loads(response.text)
+    body["error"]["details"] = [{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                                 "fieldViolations": [{"field": f"video.status.{field}", "description": message}]}]
+    return web.json_response(body, status=400)
 
 
 def oauth_error(error: str, description: str, status: int = 400) -> web.Response:
@@ -422,7 +435,11 @@ class FakeYouTube(LoopbackServer):
                                                           "category ID.")
         privacy = status.get("privacyStatus", "public")
         if privacy not in ("public", "unlisted", "private"):
-            return google_error(400, "invalidVideoMetadata", "The request metadata is invalid.")
+            return invalid_value("privacy_status", privacy,
+                                 "type.googleapis.com/youtube.api.v3.VideoStatus.PrivacyStatus")
+        kids = status.get("selfDeclaredMadeForKids")
+        if kids is not None and not isinstance(kids, bool):
+            return invalid_value("self_declared_made_for_kids", kids, "TYPE_BOOL")
         if "publishAt" in status:
             try:
                 when = datetime.fromisoformat(status["publishAt"].replace("Z", "+00:00"))
