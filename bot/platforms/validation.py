@@ -121,7 +121,7 @@ class Checker:
             if limit.field == "alt_text":
                 for m in draft.media:
                     if m.alt_text and counter(m.alt_text, limit.counting) > limit.max:
-                        self.add("media", f"{self.platform} takes alt text up to {limit.max:,} characters; "
+                        self.add("alt_text", f"{self.platform} takes alt text up to {limit.max:,} characters; "
                                           f"the one for {m.filename or 'an attachment'} is longer: shorten it.")
                 continue
             if value is None:
