@@ -213,6 +213,7 @@ class FbObject:
     video_polls_left: int = 0
     video_final: str = "ready"
     title: str | None = None
+    alt_text_custom: str | None = None  # a photo's own alt text, as sent
 
 
 class GraphError(Exception):
@@ -964,7 +965,7 @@ class FakeMeta(LoopbackServer):
                                       "as JPG or PNG files.")
         published = str(q.get("published", "true")).lower() != "false"
         photo = FbObject(self._next_id(), page.id, "photo", message=str(q.get("caption") or q.get("message") or ""),
-                         published=published, url=url)
+                         published=published, url=url, alt_text_custom=q.get("alt_text_custom"))
         self.fb_objects[photo.id] = photo
         if not published:
             return {"id": photo.id}
