@@ -304,7 +304,7 @@ async def test_four_photos_with_alt_text_are_uploaded_then_posted(adapter, accou
 
 
 async def test_who_may_reply_is_checked_then_sent_as_x_takes_it(adapter, account, fake):
-    for value in ("following", "mentionedUsers", None):
+    for value in ("following", "mentionedUsers", None, ""):  # "" as a form may send Everyone
         assert adapter.validate(account, Draft("Hi", settings=XSettings(reply_settings=value))) == []
     (problem,) = adapter.validate(account, Draft("Hi", settings=XSettings(reply_settings="everyone")))
     assert problem.field == "reply_settings" and "only people you follow" in problem.message

@@ -187,8 +187,8 @@ def xrpc_error(response: httpx.Response) -> PlatformError:
                                    "again.", detail, reason=RevokeReason.PERMISSION_REMOVED)
     message = str(body.get("message") or "")
     if re.search(r"/alt\b", message):
-        return ContentRejected(NAME, f"Bluesky refused an alt text: a video's takes up to {VIDEO_ALT_MAX_GRAPHEMES:,} "
-                                     "characters.", detail, field="alt_text")
+        return ContentRejected(NAME, "Bluesky refused an alt text: shorten it (a video's takes up to "
+                                     f"{VIDEO_ALT_MAX_GRAPHEMES:,} characters).", detail, field="alt_text")
     if status == 413 or error in ("BlobTooLarge", "PayloadTooLarge") or "embed" in message:
         return ContentRejected(NAME, "Bluesky refused an attachment: images up to 2 MB (4 per post), videos MP4 "
                                      "up to 300 MB.", detail, field="media")

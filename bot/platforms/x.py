@@ -118,7 +118,7 @@ def post_text(draft: Draft) -> str:
 
 def _reply_settings(draft: Draft) -> str | None:
     settings = draft.settings
-    return settings.reply_settings if isinstance(settings, XSettings) else None
+    return (settings.reply_settings or None) if isinstance(settings, XSettings) else None  # "": everyone
 
 
 async def _segments(payload: MediaPayload, size: int) -> AsyncIterator[bytes]:
