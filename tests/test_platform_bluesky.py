@@ -3,6 +3,8 @@ atproto OAuth server), reached through origin overrides as in production."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import httpx
 import pytest
 
@@ -165,6 +167,19 @@ def test_validate_graphemes_bytes_and_images(adapter):
     assert any("of 300 characters" in p.message for p in linked)  # the link goes out with the text
 
 
+def test_validate_alt_text_lengths(adapter):
+    acct = AccountRef("bluesky", "did:plc:x", "profile", "Acme", user_token=None)  # type: ignore[arg-type]
+    assert adapter.validate(acct, Draft(text="x", media=(image_facts(alt_text="a" * 2000),))) == []
+    (long_image,) = adapter.validate(acct, Draft(text="x", media=(image_facts(alt_text="a" * 2001),)))
+    assert (long_image.field, long_image.message) == (
+        "alt_text", "Bluesky takes alt text up to 2,000 characters for an image; the one for pic.jpg is longer: "
+                    "shorten it.")
+    video = MediaFacts("v", "video", "video/mp4", 1_000_000, filename="clip.mp4", alt_text="🇫🇷" * 1000)
+    assert adapter.validate(acct, Draft(text="x", media=(video,))) == []  # 1,000 graphemes
+    (long_video,) = adapter.validate(acct, Draft(text="x", media=(dataclasses.replace(video, alt_text="a" * 1001),)))
+    assert long_video.field == "alt_text" and "1,000" in long_video.message
+
+
 # ---- publishing -----------------------------------------------------------------------------------
 
 async def test_post_with_facets_and_images(adapter, fake, http):
@@ -202,6 +217,14 @@ async def test_video_post(adapter, fake, http):
     embed = fake.records[result.remote_id]["record"]["embed"]
     assert embed["$type"] == "app.bsky.embed.video" and embed["alt"] == "Spinning logo"
     assert fake.blobs[embed["video"]["ref"]["$link"]]["mimeType"] == "video/mp4"
+
+
+async def test_a_video_alt_text_over_the_lexicon_limit_is_refused_on_its_field(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    with pytest.raises(ContentRejected) as refused:
+        await adapter.publish(account_of(tokens), Draft(text=""), [payload(make_video(), alt_text="a" * 1001)])
+    assert refused.value.field == "alt_text" and "1000 graphemes" in refused.value.detail
+    assert fake.records == {}
 
 
 async def test_new_nonce_is_answered_once(adapter, fake, http):

@@ -183,6 +183,22 @@ async def test_several_photos_are_uploaded_unpublished_then_attached_to_one_post
     assert result.url == post.url
 
 
+async def test_each_photo_carries_its_own_alt_text(adapter, meta, media, coffee):
+    def described(item, alt_text):
+        return replace(item, facts=replace(item.facts, alt_text=alt_text))
+
+    single = described(media.payload("latte.png", png(1200, 900), mimetype="image/png"), "A latte with a heart")
+    result = await adapter.publish(coffee, Draft(text="Latte art"), [single])
+    photo_obj = meta.fb_objects[meta.fb_objects[result.remote_id].attached[0]]
+    assert photo_obj.alt_text_custom == "A latte with a heart"
+
+    images = [described(photo(media, "a.jpg"), "The counter"), photo(media, "b.jpg"),
+              described(photo(media, "c.jpg"), "The terrace")]
+    result = await adapter.publish(coffee, Draft(text="Our new shop"), images)
+    attached = meta.fb_objects[result.remote_id].attached
+    assert [meta.fb_objects[p].alt_text_custom for p in attached] == ["The counter", None, "The terrace"]
+
+
 async def test_a_video_is_pulled_from_its_url_and_waited_for(adapter, meta, media, coffee):
     meta.video_processing_polls = 2
     clip = media.payload("tour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=40)

@@ -5,6 +5,8 @@ overrides); the fake fetches media from a local media host and refuses what Meta
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,6 +28,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.instagram import InstagramAdapter
 from bot.platforms.oauth import new_state
+from bot.platforms.settings import InstagramSettings
 from bot.secret import Secret
 from tests.fakes.media import jpeg, mp4, png, webm
 from tests.fakes.meta import FB_LONG_LIVED, adapter_config
@@ -177,7 +180,83 @@ def test_instagram_formats_are_checked_before_publishing(adapter, media):
     assert [p.field for p in linked] == ["text"], "the link goes in the caption, so it counts"
 
 
+def test_collaborators_are_up_to_three_instagram_usernames(adapter, media):
+    account = AccountRef("instagram", COFFEE_IG, "business", "Acme Coffee", Secret("t"))
+    photo = media.payload("latte.jpg", jpeg(1080, 1080), mimetype="image/jpeg").facts
+
+    def problems(*names):
+        draft = Draft(text="x", media=(photo,), settings=InstagramSettings(collaborators=names))
+        return [(p.field, p.message) for p in adapter.validate(account, draft)]
+
+    assert problems("@maria.lopez", "acme_roasters", "Bean.Co_2") == []
+    assert problems("a", "b", "c", "d") == [
+        ("collaborators", "Instagram takes up to 3 collaborators; this post has 4: remove 1.")]
+    assert problems("maria lopez", "x" * 31) == [
+        ("collaborators", f"maria lopez, {'x' * 31}: not Instagram usernames. Usernames have letters, numbers, "
+                          "periods and underscores only, up to 30 characters.")]
+
+
 # ---- publishing -------------------------------------------------------------------------------
+
+
+def with_alt(item, alt_text: str):
+    return replace(item, facts=replace(item.facts, alt_text=alt_text))
+
+
+async def test_a_photo_goes_with_its_alt_text_and_collaborators(adapter, meta, media, coffee):
+    photo = with_alt(media.payload("latte.jpg", jpeg(1080, 1350), mimetype="image/jpeg"), "A latte with a fern")
+    settings = InstagramSettings(collaborators=("@maria.lopez", "acme_roasters"))
+    result = await adapter.publish(coffee, Draft(text="New latte art", settings=settings), [photo])
+
+    container = meta.containers[meta.ig_media[result.remote_id].container]
+    assert container.params["alt_text"] == "A latte with a fern"
+    assert json.loads(container.params["collaborators"]) == ["maria.lopez", "acme_roasters"]
+
+
+async def test_a_carousel_invites_collaborators_once_and_describes_each_photo(adapter, meta, media, coffee):
+    items = [with_alt(media.payload("a.jpg", jpeg(1080, 1080), mimetype="image/jpeg"), "The counter"),
+             media.payload("b.jpg", jpeg(1080, 1080), mimetype="image/jpeg"),
+             with_alt(media.payload("c.mp4", mp4(), mimetype="video/mp4", kind="video", duration=8), "Pouring")]
+    result = await adapter.publish(coffee, Draft(text="Our week", settings=InstagramSettings(("maria.lopez",))),
+                                   items)
+
+    posted = meta.ig_media[result.remote_id]
+    parent = meta.containers[posted.container]
+    assert json.loads(parent.params["collaborators"]) == ["maria.lopez"]
+    children = [meta.containers[c] for c in posted.children]
+    assert [c.params.get("alt_text") for c in children] == ["The counter", None, None], \
+        "alt text on images only: Instagram takes none for videos"
+    assert not any("collaborators" in c.params for c in children)
+
+
+async def test_a_reel_invites_collaborators_and_sends_no_alt_text(adapter, meta, media, coffee):
+    clip = with_alt(media.payload("pour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12), "Pouring")
+    result = await adapter.publish(coffee, Draft(text="Pour-over", settings=InstagramSettings(("maria.lopez",))),
+                                   [clip])
+    container = meta.containers[meta.ig_media[result.remote_id].container]
+    assert container.media_type == "REELS" and "alt_text" not in container.params
+    assert json.loads(container.params["collaborators"]) == ["maria.lopez"]
+
+
+async def test_collaborators_instagram_refuses_land_on_their_field(adapter, meta, media, coffee):
+    photo = media.payload("latte.jpg", jpeg(1080, 1350), mimetype="image/jpeg")
+    too_many = InstagramSettings(collaborators=("a", "b", "c", "d"))
+    with pytest.raises(ContentRejected) as caught:
+        await adapter.publish(coffee, Draft(text="Crowd", settings=too_many), [photo])
+    assert caught.value.field == "collaborators" and "up to 3" in caught.value.message
+    assert meta.ig_media == {}
+
+
+async def test_the_fake_takes_collaborators_only_where_instagram_does(adapter, meta, media, coffee, http):
+    photo = media.payload("latte.jpg", jpeg(1080, 1350), mimetype="image/jpeg")
+    base = {"access_token": coffee.publish_token.reveal(), "image_url": photo.public_url}
+    url = f"https://graph.facebook.com/v26.0/{COFFEE_IG}/media"
+    item = await http.post(url, data=base | {"is_carousel_item": "true", "collaborators": '["maria.lopez"]'})
+    not_a_list = await http.post(url, data=base | {"collaborators": "maria.lopez"})
+    assert [item.status_code, not_a_list.status_code] == [400, 400]
+    assert item.json()["error"]["code"] == 100
+
+
 
 async def test_a_photo_is_published_with_its_first_comment(adapter, meta, media, coffee):
     photo = media.payload("latte.jpg", jpeg(1080, 1350), mimetype="image/jpeg")

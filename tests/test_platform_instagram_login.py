@@ -3,6 +3,7 @@ fake Meta, built as production builds it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +25,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.instagram_login import InstagramLoginAdapter
+from bot.platforms.settings import InstagramSettings
 from bot.secret import Secret
 from tests.fakes.media import jpeg, mp4, png
 from tests.fakes.meta import IG_LONG_LIVED, adapter_config
@@ -183,6 +185,20 @@ async def test_a_photo_carousel_and_reel_are_published_on_graph_instagram_com(ad
     assert "graph.facebook.com" not in hosts
     assert meta.calls_to("me/media_publish", host="graph.instagram.com")
     assert meta.graph_versions() == {"v26.0"}
+
+
+async def test_collaborators_and_alt_text_go_to_graph_instagram_com(adapter, meta, media, studio):
+    photo = media.payload("mat.jpg", jpeg(1080, 1080), mimetype="image/jpeg")
+    photo = replace(photo, facts=replace(photo.facts, alt_text="A rolled yoga mat"))
+    draft = Draft(text="New mats", settings=InstagramSettings(collaborators=("@yoga.friend",)))
+    result = await adapter.publish(studio, draft, [photo])
+    container = meta.containers[meta.ig_media[result.remote_id].container]
+    assert container.params["alt_text"] == "A rolled yoga mat"
+    assert json.loads(container.params["collaborators"]) == ["yoga.friend"]
+    assert {c.host for c in meta.calls_to("media")} == {"graph.instagram.com"}
+    problems = adapter.validate(studio, Draft(text="x", media=(photo.facts,),
+                                              settings=InstagramSettings(("a", "b", "c", "d"))))
+    assert [p.field for p in problems] == ["collaborators"]
 
 
 async def test_a_container_error_is_refused_with_instagrams_reason(adapter, meta, media, studio):

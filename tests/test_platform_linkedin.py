@@ -21,6 +21,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.linkedin import ADAPTER
+from bot.platforms.settings import LinkedInSettings
 from bot.secret import Secret
 from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.media import media_payload, mp4, small_image
@@ -202,6 +203,24 @@ async def test_every_media_limit_is_checked_with_a_fix(adapter, page):
         "text), or remove the media."]
 
 
+async def test_visibility_connections_only_is_for_profiles(adapter, profile, page):
+    connections = LinkedInSettings(visibility="CONNECTIONS")
+    assert adapter.validate(profile, Draft("Hi", settings=connections)) == []
+    assert adapter.validate(page, Draft("Hi", settings=LinkedInSettings())) == []
+    (problem,) = adapter.validate(page, Draft("Hi", settings=connections))
+    assert (problem.field, problem.message) == (
+        "visibility", "Company pages post to anyone: Connections only is for profiles.")
+    (unknown,) = adapter.validate(profile, Draft("Hi", settings=LinkedInSettings(visibility="LOGGED_IN")))
+    assert unknown.field == "visibility"
+
+
+async def test_alt_text_is_checked_against_linkedins_limit(adapter, page):
+    assert problems(adapter, page, media=(image_facts(alt_text="a" * 4086),)) == []
+    (problem,) = adapter.validate(page, Draft("Hi", media=(image_facts(alt_text="a" * 4087),)))
+    assert (problem.field, problem.message) == (
+        "alt_text", "LinkedIn takes alt text up to 4,086 characters; the one for photo.jpg is longer: shorten it.")
+
+
 # ---- publishing -----------------------------------------------------------------------------------
 
 
@@ -238,6 +257,29 @@ async def test_a_page_post_with_one_photo_and_alt_text(adapter, page, fake):
     media = post["body"]["content"]["media"]
     assert media["altText"] == "Our new office"
     assert fake.images[media["id"]] == {"owner": "urn:li:organization:1001", "data": photo}
+
+
+async def test_visibility_goes_in_the_post_body(adapter, profile, page, fake):
+    mine = await adapter.publish(profile, Draft("Connections only", settings=LinkedInSettings("CONNECTIONS")), [])
+    anyone = await adapter.publish(page, Draft("Anyone", settings=LinkedInSettings("PUBLIC")), [])
+    plain = await adapter.publish(profile, Draft("No settings"), [])
+    assert [fake.posts[r.remote_id]["body"]["visibility"] for r in (mine, anyone, plain)] == [
+        "CONNECTIONS", "PUBLIC", "PUBLIC"]
+
+
+async def test_linkedin_refuses_connections_only_for_a_page_on_that_field(adapter, page, fake):
+    with pytest.raises(ContentRejected) as rejected:
+        await adapter.publish(page, Draft("Hi", settings=LinkedInSettings("CONNECTIONS")), [])
+    assert rejected.value.field == "visibility" and "CONNECTIONS" in rejected.value.detail
+    assert fake.posts == {}
+
+
+async def test_each_photo_of_a_multi_image_post_has_its_alt_text(adapter, page, fake):
+    photos = [media_payload(small_image(color=(60 * i, 90, 90)), "image/jpeg", alt_text=alt)
+              for i, alt in enumerate(["Front door", None, "Meeting room"])]
+    result = await adapter.publish(page, Draft("Tour"), photos)
+    images = fake.posts[result.remote_id]["body"]["content"]["multiImage"]["images"]
+    assert [i.get("altText") for i in images] == ["Front door", None, "Meeting room"]
 
 
 async def test_several_photos_make_a_multi_image_post_in_order(adapter, page, fake):
@@ -418,6 +460,20 @@ async def test_the_fake_refuses_what_linkedin_refuses(http, tokens, fake):
     not_finalized = await http.post("https://api.linkedin.com/rest/posts", headers=versioned,
                                     json=post | {"content": {"media": {"id": video}}})
     assert not_finalized.status_code == 400 and "AVAILABLE" in not_finalized.json()["message"]
+    page_connections = await http.post("https://api.linkedin.com/rest/posts", headers=versioned,
+                                       json=post | {"author": "urn:li:organization:1001",
+                                                    "visibility": "CONNECTIONS"})
+    assert page_connections.status_code == 422 and "/visibility" in page_connections.json()["message"]
+    unknown = await http.post("https://api.linkedin.com/rest/posts", headers=versioned,
+                              json=post | {"visibility": "FRIENDS"})
+    assert unknown.status_code == 422
+    image = (await http.post("https://api.linkedin.com/rest/images?action=initializeUpload", headers=versioned,
+                             json={"initializeUploadRequest": {"owner": "urn:li:person:x7Yq2LmN0p"}})).json()
+    await http.put(image["value"]["uploadUrl"], headers=auth, content=small_image())
+    long_alt = await http.post("https://api.linkedin.com/rest/posts", headers=versioned, json=post | {
+        "content": {"media": {"id": image["value"]["image"], "altText": "a" * 4087}}})
+    assert long_alt.status_code == 400 and "altText" in long_alt.json()["message"]
+    assert fake.posts == {}
     for_labs = await http.post("https://api.linkedin.com/rest/posts", headers=versioned,
                                json=post | {"author": "urn:li:organization:1002"})
     assert for_labs.status_code == 403 and for_labs.json()["code"] == "ACCESS_DENIED"

@@ -24,6 +24,7 @@ from bot.platforms.base import (
     TokenExpired,
     Transient,
 )
+from bot.platforms.settings import XSettings
 from bot.platforms.x import ADAPTER, XAdapter
 from bot.platforms.x_text import weighted_length
 from bot.secret import Secret
@@ -265,6 +266,9 @@ async def test_every_media_limit_is_checked_with_a_fix(adapter, account):
     long_alt = image_facts(alt_text="a" * 1001)
     assert problems(adapter, account, media=(long_alt,)) == [
         "X takes alt text up to 1,000 characters; the one for photo.jpg is longer: shorten it."]
+    # The compose window shows it beside the picture's alt text field.
+    assert [p.field for p in adapter.validate(account, Draft("Hi", media=(long_alt,)))] == ["alt_text"]
+    assert problems(adapter, account, media=(image_facts(alt_text="a" * 1000),)) == []
 
 
 async def test_empty_posts_invisible_characters_and_first_comments_are_refused(adapter, account):
@@ -297,6 +301,41 @@ async def test_four_photos_with_alt_text_are_uploaded_then_posted(adapter, accou
     assert [m.alt_text for m in uploaded] == ["Photo 0", "Photo 1", "Photo 2", "Photo 3"]
     assert [m.segments[0] for m in uploaded] == [small_image("PNG" if i % 2 else "JPEG", color=(i * 50, 10, 10))
                                                  for i in range(4)]
+
+
+async def test_who_may_reply_is_checked_then_sent_as_x_takes_it(adapter, account, fake):
+    for value in ("following", "mentionedUsers", None, ""):  # "" as a form may send Everyone
+        assert adapter.validate(account, Draft("Hi", settings=XSettings(reply_settings=value))) == []
+    (problem,) = adapter.validate(account, Draft("Hi", settings=XSettings(reply_settings="everyone")))
+    assert problem.field == "reply_settings" and "only people you follow" in problem.message
+
+    following = await adapter.publish(account, Draft("Followers only", settings=XSettings("following")), [])
+    mentioned = await adapter.publish(account, Draft("Hi @maria", settings=XSettings("mentionedUsers")), [])
+    everyone = await adapter.publish(account, Draft("Everyone", settings=XSettings()), [])
+    assert [fake.posts[r.remote_id]["reply_settings"] for r in (following, mentioned, everyone)] == [
+        "following", "mentionedUsers", None]
+    sent = [c.json() for c in fake.calls_to("/2/tweets", "POST")]
+    assert "reply_settings" not in sent[-1]  # everyone: X wants the field left out
+
+
+async def test_a_reply_setting_x_refuses_is_put_on_its_field(adapter, account, fake):
+    with pytest.raises(ContentRejected) as rejected:
+        await adapter.publish(account, Draft("Hi", settings=XSettings(reply_settings="everyone")), [])
+    assert rejected.value.field == "reply_settings" and "enumeration" in rejected.value.detail
+    assert fake.posts == {}
+
+
+async def test_a_gif_has_its_alt_text_and_a_video_none(adapter, account, fake):
+    gif = media_payload(small_image("GIF"), "image/gif", alt_text="A dancing logo")
+    result = await adapter.publish(account, Draft("Dance"), [gif])
+    (media_id,) = fake.posts[result.remote_id]["media_ids"]
+    assert fake.media[media_id].alt_text == "A dancing logo"
+    assert [c.json() for c in fake.calls_to("/2/media/metadata")] == [
+        {"id": media_id, "metadata": {"alt_text": {"text": "A dancing logo"}}}]
+    # X's media metadata takes alt text for images and GIFs only: a video's is not sent.
+    video = media_payload(mp4(300_000, noise=True), "video/mp4", alt_text="Our launch film")
+    await adapter.publish(account, Draft("Watch"), [video])
+    assert len(fake.calls_to("/2/media/metadata")) == 1
 
 
 async def test_a_gif_waits_for_processing(adapter, account, fake):
@@ -450,5 +489,17 @@ async def test_the_fake_refuses_what_x_refuses(http, tokens, fake):
     posted = await http.post("https://api.x.com/2/tweets", headers=auth,
                              json={"text": "Hi", "media": {"media_ids": [media_id]}})
     assert posted.status_code == 400 and "media IDs are invalid" in posted.text
+    everyone = await http.post("https://api.x.com/2/tweets", headers=auth,
+                               json={"text": "Hi", "reply_settings": "everyone"})
+    error = everyone.json()
+    assert everyone.status_code == 400 and error["type"].endswith("/problems/invalid-request")
+    assert error["errors"][0]["parameters"] == {"reply_settings": ["everyone"]}
+    photo = await http.post("https://api.x.com/2/media/upload", headers=auth,
+                            files={"media": ("p.png", small_image("PNG"), "image/png"),
+                                   "media_category": (None, "tweet_image")})
+    photo_id = photo.json()["data"]["id"]
+    too_long = await http.post("https://api.x.com/2/media/metadata", headers=auth,
+                               json={"id": photo_id, "metadata": {"alt_text": {"text": "a" * 1001}}})
+    assert too_long.status_code == 400 and fake.media[photo_id].alt_text is None
     wrong_host = await http.get("https://x.com/2/users/me", headers=auth)
     assert wrong_host.status_code == 404

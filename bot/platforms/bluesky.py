@@ -73,6 +73,12 @@ IMAGE_MAX_BYTES = 2_000_000  # "up to 2 MB, formerly 1 MB": older PDSes may stil
 VIDEO_MAX_BYTES = 300_000_000  # UNCERTAIN whether the AppView plays a video not sent through video.bsky.app
 MAX_IMAGES = 4
 TAG_MAX_GRAPHEMES = 64
+# Alt text. An image's `alt` (app.bsky.embed.images) has no length in the lexicon; Bluesky's own app stops at
+# 2,000 characters as JavaScript counts them (bluesky-social/social-app src/lib/constants.ts MAX_ALT_TEXT), so
+# Picmim keeps to that. A video's `alt` (app.bsky.embed.video) is maxGraphemes 1,000 and maxLength 10,000 bytes.
+IMAGE_ALT_MAX = 2000
+VIDEO_ALT_MAX_GRAPHEMES = 1000
+VIDEO_ALT_MAX_BYTES = 10_000
 
 IMAGE = MediaLimits(kind="image", mimetypes=("image/jpeg", "image/png", "image/webp"), max_bytes=IMAGE_MAX_BYTES,
                     scalable=True, convertible_from=("image/gif", "image/bmp", "image/tiff"))
@@ -180,6 +186,9 @@ def xrpc_error(response: httpx.Response) -> PlatformError:
         return AccessRevoked(NAME, "This Bluesky connection lacks a permission Picmim needs: connect Bluesky "
                                    "again.", detail, reason=RevokeReason.PERMISSION_REMOVED)
     message = str(body.get("message") or "")
+    if re.search(r"/alt\b", message):
+        return ContentRejected(NAME, "Bluesky refused an alt text: shorten it (a video's takes up to "
+                                     f"{VIDEO_ALT_MAX_GRAPHEMES:,} characters).", detail, field="alt_text")
     if status == 413 or error in ("BlobTooLarge", "PayloadTooLarge") or "embed" in message:
         return ContentRejected(NAME, "Bluesky refused an attachment: images up to 2 MB (4 per post), videos MP4 "
                                      "up to 300 MB.", detail, field="media")
@@ -362,6 +371,20 @@ class BlueskyAdapter(Adapter):
         if not outgoing.text.strip() and not draft.media:
             problems.append(Problem(NAME, account.name, "text", "A Bluesky post needs text or an attachment: "
                                                                 "write something."))
+        for m in draft.media:
+            if not m.alt_text:
+                continue
+            name = m.filename or f"this {m.kind}"
+            if m.kind == "video":
+                too_long = (count(m.alt_text, Counting.GRAPHEMES) > VIDEO_ALT_MAX_GRAPHEMES
+                            or count(m.alt_text, Counting.BYTES) > VIDEO_ALT_MAX_BYTES)
+                most = VIDEO_ALT_MAX_GRAPHEMES
+            else:
+                too_long, most = count(m.alt_text, Counting.UTF16) > IMAGE_ALT_MAX, IMAGE_ALT_MAX
+            if too_long:
+                kind = "a video" if m.kind == "video" else "an image"
+                problems.append(Problem(NAME, account.name, "alt_text", f"Bluesky takes alt text up to {most:,} "
+                                        f"characters for {kind}; the one for {name} is longer: shorten it."))
         return problems
 
     # ---- publishing -------------------------------------------------------------------------------

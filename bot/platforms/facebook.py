@@ -52,6 +52,13 @@ PAGE_FIELDS = "id,name,username,access_token,tasks,followers_count,picture{url}"
 POST_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
 
 
+def _alt_text(image: MediaPayload) -> dict[str, str]:
+    """A photo's own alt text: /{page-id}/photos takes it as `alt_text_custom` (the Photo reference's
+    "user provided accessible alternative description"; `alt_text` is Facebook's generated one). Meta gives no
+    length limit for it."""
+    return {"alt_text_custom": image.facts.alt_text} if image.facts.alt_text else {}
+
+
 class FacebookAdapter(FacebookLoginAdapter):
     key = "facebook"
     name = BY_KEY[key].name
@@ -119,7 +126,8 @@ class FacebookAdapter(FacebookLoginAdapter):
             return await self._video_result(str(body["id"]), token)
         if len(images) == 1:
             body = await self.graph.post(f"{page}/photos", token, creates=True, ctx=ctx,
-                                         data={"url": public_url(self.label, images[0]), "caption": message})
+                                         data={"url": public_url(self.label, images[0]), "caption": message,
+                                               **_alt_text(images[0])})
             post_id = str(body.get("post_id") or body["id"])
         else:
             data: dict[str, str] = {"message": message} if message else {}
@@ -127,7 +135,7 @@ class FacebookAdapter(FacebookLoginAdapter):
                 # Several photos: upload each unpublished, then one post that attaches them all.
                 for index, image in enumerate(images):
                     uploaded = await self.graph.post(f"{page}/photos", token, ctx=ctx, data={
-                        "url": public_url(self.label, image), "published": "false"})
+                        "url": public_url(self.label, image), "published": "false", **_alt_text(image)})
                     data[f"attached_media[{index}]"] = json.dumps({"media_fbid": str(uploaded["id"])})
             elif draft.link:
                 data["link"] = draft.link

@@ -9,6 +9,8 @@ Facts come from /work/shared/platforms/meta.md; values it marks UNCERTAIN are fl
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +37,7 @@ from bot.platforms.meta_graph import (
     public_url,
 )
 from bot.platforms.meta_limits import INSTAGRAM_LIMITS
+from bot.platforms.settings import INSTAGRAM_MAX_COLLABORATORS, InstagramSettings
 from bot.platforms.validation import Checker, cover_time
 from bot.secret import Secret
 
@@ -49,6 +52,21 @@ IG_MEDIA_METRICS = ("views", "reach", "saved", "shares", "total_interactions")
 
 # A draft option choosing the Instagram format; without it the media decide (1 photo, 1 video = Reel, 2+ = carousel).
 FORMAT_OPTION = "format"
+
+# Collaborators (ig-user/media `collaborators`, a JSON array of usernames): feed images, Reels and carousels (the
+# carousel container, not its items); up to 3 accounts (ig-media/collaborators "Limitations"; newer pages say 5,
+# Picmim keeps to 3). Usernames as Instagram allows them: letters, digits, periods, underscores, at most 30.
+USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
+# Alt text (ig-user/media `alt_text`, since 2025-03-24) is for image posts, carousel images included; "Reels and
+# stories are not supported". Meta publishes no length limit for it.
+
+
+def collaborators(draft: Draft) -> list[str]:
+    """The usernames to invite, as typed but without a leading @ or blanks."""
+    settings = draft.settings
+    if not isinstance(settings, InstagramSettings):
+        return []
+    return [name.strip().removeprefix("@").strip() for name in settings.collaborators if name.strip()]
 
 
 def instagram_caption(draft: Draft) -> str:
@@ -73,7 +91,19 @@ def validate_instagram(label: str, account: AccountRef, draft: Draft) -> list[Pr
     if wanted == "carousel" and 0 < items < least:
         checker.add("media", f"An {label} carousel needs at least {least} photos or videos; this one has "
                              f"{items}: add {least - items}, or post it as a single photo or Reel.")
+    names = collaborators(draft)
+    if len(names) > INSTAGRAM_MAX_COLLABORATORS:
+        checker.add("collaborators", f"{label} takes up to {INSTAGRAM_MAX_COLLABORATORS} collaborators; this post "
+                                     f"has {len(names)}: remove {len(names) - INSTAGRAM_MAX_COLLABORATORS}.")
+    bad = [name for name in names if not USERNAME.fullmatch(name)]
+    if bad:
+        checker.add("collaborators", f"{', '.join(bad)}: not {label} usernames. Usernames have letters, numbers, "
+                                     "periods and underscores only, up to 30 characters.")
     return checker.problems
+
+
+def _alt_text(item: MediaPayload) -> dict[str, str]:
+    return {"alt_text": item.facts.alt_text} if item.facts.alt_text and item.facts.kind == "image" else {}
 
 
 class InstagramPublishing:
@@ -104,14 +134,16 @@ class InstagramPublishing:
         urls = [public_url(self.label, m) for m in media]
         await self.check_quota(node, token, ctx)
         caption = instagram_caption(draft)
+        names = collaborators(draft)
+        invited = {"collaborators": json.dumps(names)} if names else {}
         if len(media) == 1:
-            params = {"caption": caption}
+            params = {"caption": caption, **invited}
             if media[0].facts.kind == "video":
                 # Single feed videos are Reels since 2023 (media_type VIDEO is deprecated for them).
                 params |= {"media_type": "REELS", "video_url": urls[0], "share_to_feed": "true",
                            "thumb_offset": str(cover_time(draft.options, media[0].facts.duration))}
             else:
-                params["image_url"] = urls[0]
+                params |= {"image_url": urls[0], **_alt_text(media[0])}
             container = await self.create_container(node, token, params, ctx)
         else:
             children = []
@@ -120,10 +152,10 @@ class InstagramPublishing:
                 if item.facts.kind == "video":
                     params |= {"media_type": "VIDEO", "video_url": url}
                 else:
-                    params["image_url"] = url
+                    params |= {"image_url": url, **_alt_text(item)}
                 children.append(await self.create_container(node, token, params, ctx))
             container = await self.create_container(node, token, {
-                "media_type": "CAROUSEL", "children": ",".join(children), "caption": caption}, ctx)
+                "media_type": "CAROUSEL", "children": ",".join(children), "caption": caption, **invited}, ctx)
 
         published = await self.graph.post(f"{node}/media_publish", token, data={"creation_id": container},
                                           creates=True, ctx=ctx)

@@ -43,6 +43,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
+from bot.platforms.settings import LINKEDIN_VISIBILITY, LinkedInSettings
 from bot.platforms.validation import Checker, human_size
 from bot.secret import Secret
 
@@ -64,11 +65,17 @@ MAX_IMAGES = 20
 VIDEO_MIN_BYTES = 75_000
 VIDEO_MAX_BYTES = 500_000_000
 VIDEO_PROCESSING_MAX_WAIT = 600.0  # seconds before a video still processing counts as a passing failure
+# Posts API, Media/MultiImage content: "altText ... with a maximum length of 4086 characters" (Microsoft Learn).
+ALT_TEXT_MAX = 4086
+# The post's `visibility` Picmim offers: PUBLIC (anyone) or CONNECTIONS (a member's 1st-degree network, for a
+# member author only; a Company page posts to anyone).
+VISIBILITIES = tuple(value for value, _label in LINKEDIN_VISIBILITY)
 POST_METRICS = ("IMPRESSION", "MEMBERS_REACHED", "RESHARE", "REACTION", "COMMENT")  # memberCreatorPostAnalytics
 FOLLOWER_GAIN_DAYS = 30
 
 LIMITS = Limits(
-    texts=(TextLimit("text", "commentary", COMMENTARY_MAX, Counting.UTF16),),
+    texts=(TextLimit("text", "commentary", COMMENTARY_MAX, Counting.UTF16),
+           TextLimit("alt_text", "alt text", ALT_TEXT_MAX, Counting.UTF16)),
     image=MediaLimits("image", ("image/jpeg", "image/png", "image/gif"), max_bytes=IMAGE_MAX_BYTES,
                       convertible_from=("image/webp",)),
     video=MediaLimits("video", ("video/mp4",), max_bytes=VIDEO_MAX_BYTES, min_duration=3, max_duration=30 * 60,
@@ -282,6 +289,11 @@ class LinkedInAdapter(Adapter):
                                  "link (or put it in the text), or remove the media.")
         if not (draft.text or "").strip() and not draft.media and not draft.link:
             checker.add("text", "LinkedIn needs some text, a link, or a photo or video: write something.")
+        visibility = _visibility(draft)
+        if visibility not in VISIBILITIES:
+            checker.add("visibility", "LinkedIn posts go to anyone, or to your connections only: choose one.")
+        elif visibility == "CONNECTIONS" and _is_organization(account):
+            checker.add("visibility", "Company pages post to anyone: Connections only is for profiles.")
         return checker.problems
 
     # ---- publishing --------------------------------------------------------------------------
@@ -292,7 +304,7 @@ class LinkedInAdapter(Adapter):
         body: dict = {
             "author": author,
             "commentary": little_text(draft.text or ""),
-            "visibility": "PUBLIC",
+            "visibility": _visibility(draft),
             "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
                              "thirdPartyDistributionChannels": []},
             "lifecycleState": "PUBLISHED",
@@ -475,6 +487,13 @@ class LinkedInAdapter(Adapter):
             if "duplicate" in lowered:
                 return ContentRejected(self.name, "LinkedIn does not allow posting the same text twice: change the "
                                                   "text.", detail, field="text")
+            if "/visibility" in lowered:
+                return ContentRejected(self.name, "LinkedIn refused who can see this post: Company pages post to "
+                                                  "anyone, and Connections only is for profiles.", detail,
+                                       field="visibility")
+            if "alttext" in lowered:
+                return ContentRejected(self.name, f"LinkedIn takes alt text up to {ALT_TEXT_MAX:,} characters: "
+                                                  "shorten it.", detail, field="alt_text")
             if "commentary" in lowered:
                 return ContentRejected(self.name, "LinkedIn refused the text of this post: shorten or change it "
                                                   "using LinkedIn's reason below.", detail, field="text")
@@ -484,6 +503,15 @@ class LinkedInAdapter(Adapter):
             return ContentRejected(self.name, "LinkedIn refused this post: change it using LinkedIn's reason "
                                               "below.", detail, field=field)
         return PlatformError(self.name, "LinkedIn answered in a way Picmim does not understand.", f"{status}: {detail}")
+
+
+def _visibility(draft: Draft) -> str:
+    settings = draft.settings
+    return settings.visibility if isinstance(settings, LinkedInSettings) else "PUBLIC"
+
+
+def _is_organization(account: AccountRef) -> bool:
+    return account.kind == "company" or account.external_id.startswith("urn:li:organization:")
 
 
 def _alt(payload: MediaPayload) -> dict[str, str]:

@@ -343,8 +343,10 @@ def translate(ctx: Context, status: int, headers: httpx.Headers, body: Mapping[s
         return _permission_error(ctx, err, detail)
     if ctx.publishing:
         reason = err.get("error_user_msg") or err.get("message") or "no reason given"
-        return ContentRejected(label, f"{label} refused this post: {reason}", detail,
-                               field="media" if 2207000 <= sub < 2208000 else "text")
+        field_name = "media" if 2207000 <= sub < 2208000 else "text"
+        if "collaborator" in f"{reason} {detail}".lower():
+            field_name = "collaborators"  # Instagram's invitation list, beside which the compose window shows it
+        return ContentRejected(label, f"{label} refused this post: {reason}", detail, field=field_name)
     return PlatformError(label, f"{label} answered with an error: {err.get('message') or 'no reason given'}",
                          detail)
 

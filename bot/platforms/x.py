@@ -39,6 +39,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
+from bot.platforms.settings import X_REPLY_SETTINGS, XSettings
 from bot.platforms.validation import Checker, human_size
 from bot.platforms.x_text import MAX_WEIGHTED_LENGTH, count, invalid_characters
 from bot.secret import Secret
@@ -54,7 +55,12 @@ GIF_MAX_BYTES = 15_000_000
 VIDEO_MAX_BYTES = 512_000_000
 VIDEO_MIN_SECONDS = 0.5
 GIF_MAX_SIZE = (1280, 1080)  # width, height in pixels
+# POST /2/media/metadata takes alt text up to 1,000 characters (shared/PLATFORMS.md), for photos and GIFs: X's
+# media metadata documentation says only images and GIFs take it, so a video's alt text is not sent.
 ALT_TEXT_MAX = 1000
+# Who may reply, as POST /2/tweets takes it (openapi.json CreatePostsRequest.reply_settings; leaving it out means
+# everyone). X also has `subscribers` and `verified`, which Picmim does not offer.
+REPLY_SETTINGS = tuple(value for value, _label in X_REPLY_SETTINGS if value)
 # X takes appended segments of up to 5 MB; 4 MiB keeps a margin.
 UPLOAD_SEGMENT_BYTES = 4 * 1024 * 1024
 MEDIA_PROCESSING_MAX_WAIT = 600.0  # seconds before a video still processing counts as a passing failure
@@ -108,6 +114,11 @@ def post_text(draft: Draft) -> str:
     if draft.link and draft.link not in text:
         text = f"{text}\n{draft.link}" if text else draft.link
     return text
+
+
+def _reply_settings(draft: Draft) -> str | None:
+    settings = draft.settings
+    return (settings.reply_settings or None) if isinstance(settings, XSettings) else None  # "": everyone
 
 
 async def _segments(payload: MediaPayload, size: int) -> AsyncIterator[bytes]:
@@ -262,6 +273,10 @@ class XAdapter(Adapter):
             if m.kind == "video" and m.duration is not None and m.duration < VIDEO_MIN_SECONDS:
                 checker.add("media", f"X needs videos of at least {VIDEO_MIN_SECONDS:g} s; {name} is "
                                      f"{m.duration:.1f} s: attach a longer one.")
+        reply_settings = _reply_settings(draft)
+        if reply_settings is not None and reply_settings not in REPLY_SETTINGS:
+            checker.add("reply_settings", "X lets everyone reply, or only people you follow, or only people you "
+                                          "mention: choose one of those.")
         return checker.problems
 
     # ---- publishing --------------------------------------------------------------------------
@@ -284,6 +299,9 @@ class XAdapter(Adapter):
             body["text"] = text
         if media_ids:
             body["media"] = {"media_ids": media_ids}
+        reply_settings = _reply_settings(draft)
+        if reply_settings:  # left out, everyone can reply
+            body["reply_settings"] = reply_settings
         response = await self._api("POST", "/2/tweets", token, json=body, creates=True)
         post_id = response.json()["data"]["id"]
         handle = account.handle or "i"
@@ -396,6 +414,9 @@ class XAdapter(Adapter):
                                             "allow everything Picmim asks for.", detail,
                                  reason=RevokeReason.PERMISSION_REMOVED)
         if status in (400, 404, 413, 422):
+            if "reply_settings" in lowered:
+                return ContentRejected(self.name, "X refused who may reply to this post: choose everyone, people you "
+                                                  "follow, or people you mention.", detail, field="reply_settings")
             if "media" in lowered or field == "media":
                 return ContentRejected(self.name, "X refused an attachment: check its type and size, then attach "
                                                   "it again.", detail, field="media")

@@ -416,6 +416,10 @@ class FakeBluesky(LoopbackServer):
                     return problem
             return None
         if kind == "app.bsky.embed.video":
+            alt = embed.get("alt")
+            if alt is not None and (not isinstance(alt, str) or len(GRAPHEME.findall(alt)) > 1000
+                                    or len(alt.encode()) > 10_000):
+                return "Record/embed/alt must not be longer than 1000 graphemes"  # the lexicon's maxGraphemes
             return self._blob_problem(embed.get("video"), "video/mp4", 300_000_000, "embed/video")
         return f"Record/embed has an unknown type {kind}"
 

@@ -24,6 +24,8 @@ POSTING_ROLES = {"ADMINISTRATOR", "CONTENT_ADMINISTRATOR", "DIRECT_SPONSORED_CON
 STATISTICS_ROLES = {"ADMINISTRATOR", "ANALYST", "CONTENT_ADMINISTRATOR"}
 ORG_READ_SCOPES = {"r_organization_admin", "rw_organization_admin"}
 COMMENTARY_MAX = 3000
+ALT_TEXT_MAX = 4086  # Posts API: media altText "with a maximum length of 4086 characters"
+VISIBILITIES = {"PUBLIC", "CONNECTIONS", "LOGGED_IN", "CONTAINER"}  # the Posts API's Visibility enum
 
 
 def li_error(status: int, message: str, code: str | None = None, service_code: int | None = None) -> web.Response:
@@ -380,6 +382,14 @@ class FakeLinkedIn(PlatformFake):
         for required in ("author", "commentary", "visibility", "distribution", "lifecycleState"):
             if required not in body:
                 return li_error(422, f"/{required} :: field is required but not found and has no default value")
+        visibility = body["visibility"]
+        if visibility not in VISIBILITIES:
+            return li_error(422, f"/visibility :: {visibility!r} is not an enum symbol of "
+                                 f"{sorted(VISIBILITIES)}")
+        if visibility == "CONNECTIONS" and author.startswith("urn:li:organization:"):
+            # An organization has no connections; the fake's words, in LinkedIn's envelope.
+            return li_error(422, "/visibility :: CONNECTIONS is only allowed when the author is a member "
+                                 f"(urn:li:person), not {author}")
         shown = render_little_text(body["commentary"])
         length = len(shown.encode("utf-16-le")) // 2
         if length > COMMENTARY_MAX:
@@ -407,6 +417,12 @@ class FakeLinkedIn(PlatformFake):
             source = content["article"].get("source", "")
             if not re.match(r"https?://", source) or not content["article"].get("title"):
                 return "/content/article :: source must be an http(s) URL and title is required"
+        entries = [content["media"]] if "media" in content else (content.get("multiImage") or {}).get("images", [])
+        for where, entry in enumerate(entries):
+            alt = entry.get("altText")
+            if alt is not None and len(alt.encode("utf-16-le")) // 2 > ALT_TEXT_MAX:
+                path = "/content/media/altText" if "media" in content else f"/content/multiImage/images/{where}/altText"
+                return f"{path} :: length {len(alt)} exceeds the maximum allowed {ALT_TEXT_MAX}"
         for media_id in media_ids:
             if media_id.startswith("urn:li:image:"):
                 image = self.images.get(media_id)

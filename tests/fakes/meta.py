@@ -49,6 +49,8 @@ FB_MAX_PHOTO_BYTES = 4 * 1024 * 1024
 IG_CAPTION_MAX = 2200
 IG_CAROUSEL_MAX = 10
 IG_MIN_RATIO, IG_MAX_RATIO = 4 / 5, 1.91
+IG_MAX_COLLABORATORS = 3  # ig-media/collaborators: "Up to 3 Instagram accounts can be added as collaborators"
+IG_USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 
 POSTING_TASKS = {"CREATE_CONTENT", "MANAGE"}
 ALL_TASKS = ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"]
@@ -169,6 +171,7 @@ class Container:
     children: list[str] = field(default_factory=list)
     polls: int = 0
     thumb_offset: str | None = None  # a Reel's cover frame, in ms, as sent
+    params: dict[str, Any] = field(default_factory=dict)  # every parameter the container was created with
     problem: str | None = None  # why a video was refused (error 2207026), for tests to read
 
 
@@ -210,6 +213,7 @@ class FbObject:
     video_polls_left: int = 0
     video_final: str = "ready"
     title: str | None = None
+    alt_text_custom: str | None = None  # a photo's own alt text, as sent
 
 
 class GraphError(Exception):
@@ -961,7 +965,7 @@ class FakeMeta(LoopbackServer):
                                       "as JPG or PNG files.")
         published = str(q.get("published", "true")).lower() != "false"
         photo = FbObject(self._next_id(), page.id, "photo", message=str(q.get("caption") or q.get("message") or ""),
-                         published=published, url=url)
+                         published=published, url=url, alt_text_custom=q.get("alt_text_custom"))
         self.fb_objects[photo.id] = photo
         if not published:
             return {"id": photo.id}
@@ -1086,7 +1090,10 @@ class FakeMeta(LoopbackServer):
         media_type = str(q.get("media_type") or "IMAGE").upper()
         item = str(q.get("is_carousel_item", "")).lower() == "true"
         plan = self.container_plans.pop(0) if self.container_plans else None
-        container = Container(self._next_id(), ig.id, media_type, caption, None, item)
+        container = Container(self._next_id(), ig.id, media_type, caption, None, item,
+                              params={k: v for k, v in q.items() if k not in ("access_token", "appsecret_proof")})
+        if "collaborators" in q:
+            self._check_collaborators(q["collaborators"], media_type, item)
         if media_type == "CAROUSEL":
             children = [c for c in str(q.get("children") or "").split(",") if c]
             if not 2 <= len(children) <= IG_CAROUSEL_MAX:
@@ -1129,6 +1136,28 @@ class FakeMeta(LoopbackServer):
         container.status_code = "IN_PROGRESS" if polls > 0 else final
         self.containers[container.id] = container
         return {"id": container.id}
+
+    @staticmethod
+    def _check_collaborators(value: Any, media_type: str, carousel_item: bool) -> None:
+        """ig-user/media `collaborators`: a JSON array of usernames, for feed images, Reels and carousels (the
+        fake's words, in Meta's envelope: Meta documents the limits, not the refusals)."""
+        try:
+            names = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            names = None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise GraphError("(#100) Param collaborators must be an array of Instagram usernames", 100)
+        if carousel_item or media_type not in ("IMAGE", "REELS", "CAROUSEL"):
+            raise GraphError("(#100) collaborators are supported on feed images, Reels and carousel containers "
+                             "only", 100)
+        if len(names) > IG_MAX_COLLABORATORS:
+            raise GraphError("Invalid parameter", 100, user_title="Too many collaborators",
+                             user_msg=f"You can invite up to {IG_MAX_COLLABORATORS} collaborators; this post has "
+                                      f"{len(names)}.")
+        bad = [n for n in names if not IG_USERNAME.fullmatch(n)]
+        if bad:
+            raise GraphError("Invalid parameter", 100, user_title="Invalid collaborator",
+                             user_msg=f"{bad[0]} is not a valid Instagram username for a collaborator.")
 
     async def _check_ig_image(self, url: str) -> None:
         data = await self._fetch(url)

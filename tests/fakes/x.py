@@ -327,6 +327,8 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 # ---- X ----------------------------------------------------------------------------------------
 
 MB = 1024 * 1024
+REPLY_SETTINGS = ("following", "mentionedUsers", "subscribers", "verified")
+ALT_TEXT_MAX = 1000
 RATE_LIMITS = {"/2/tweets": 100, "/2/users": 75, "/2/media/upload": 500, "/2/media/metadata": 500}
 
 
@@ -522,6 +524,11 @@ class FakeX(PlatformFake):
         unknown = set(body) - allowed
         if unknown:
             return invalid_request(f"The following properties are not allowed: {sorted(unknown)}")
+        reply_settings = body.get("reply_settings")
+        if "reply_settings" in body and reply_settings not in REPLY_SETTINGS:
+            # The schema's enum (openapi.json CreatePostsRequest); "everyone" is not a value: leave it out.
+            return invalid_request("$.reply_settings: does not have a value in the enumeration "
+                                   f"[{', '.join(REPLY_SETTINGS)}]", reply_settings=[reply_settings])
         text = body.get("text", "")
         media_ids = (body.get("media") or {}).get("media_ids") or []
         if not text and not media_ids:
@@ -542,6 +549,7 @@ class FakeX(PlatformFake):
             return problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
         post_id = str(1_800_000_000_000_000_000 + int(self.next_id()))
         self.posts[post_id] = {"id": post_id, "author_id": grant.user_id, "text": text, "media_ids": media_ids,
+                               "reply_settings": reply_settings,
                                "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0,
                                                   "quote_count": 0, "bookmark_count": 0, "impression_count": 0}}
         return web.json_response({"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}},
@@ -691,7 +699,8 @@ class FakeX(PlatformFake):
         if media is None or media.owner != grant.user_id:
             return invalid_request("Invalid media id.")
         text = (((body.get("metadata") or {}).get("alt_text")) or {}).get("text", "")
-        if not text or len(text) > 1000:
-            return invalid_request("alt_text.text must be 1 to 1000 characters.")
+        if not text or len(text) > ALT_TEXT_MAX:
+            return invalid_request(f"$.metadata.alt_text.text: must be 1 to {ALT_TEXT_MAX} characters.",
+                                   **{"metadata.alt_text.text": [text[:40]]})
         media.alt_text = text
         return web.json_response({"data": {"id": body["id"], "associated_metadata": body["metadata"]}})
