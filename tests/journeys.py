@@ -261,6 +261,29 @@ def compose_payload(kind: str, state: dict, metadata: str) -> dict:
             "is_cleared": False}
 
 
+def update_compose(sender, slack, state: dict, action_id: str = ids.COMPOSE_ACCOUNTS_INPUT,
+                   metadata: str = '{"channel_id": "C0001"}', view: dict | None = None) -> dict:
+    """A person changing an input that brings the compose modal up to date (choosing accounts, Now or Schedule,
+    Add alt text): Slack sends the block action with the modal as it is, its state included; the answer is the
+    modal Picmim updated it to (views.update)."""
+    before = len(slack.calls_to("views.update"))
+    shown = dict(view or {}) or {"id": "V1", "team_id": "T0001", "type": "modal", "callback_id": ids.COMPOSE_VIEW,
+                                 "private_metadata": metadata, "hash": "h1", "blocks": []}
+    shown.update(id=shown.get("id") or "V1", hash=shown.get("hash") or "h1", state=state,
+                 callback_id=ids.COMPOSE_VIEW)
+    shown.setdefault("private_metadata", metadata)
+    payload = {"type": "block_actions", "team": {"id": "T0001", "domain": "acme"},
+               "user": {"id": "U0001", "team_id": "T0001"}, "api_app_id": "A0PICMIM", "token": "deprecated",
+               "trigger_id": f"trigger-{time.time_ns()}", "container": {"type": "view", "view_id": shown["id"]},
+               "view": shown, "actions": [{"action_id": action_id, "block_id": "b", "type": "button",
+                                           "action_ts": str(time.time())}]}
+    assert sender.interaction(payload).status_code == 200
+    call = wait_until(lambda: slack.calls_to("views.update")[before:], "the modal brought up to date")[-1]
+    assert call.params["view_id"] == shown["id"] and call.params.get("hash") == shown["hash"]
+    updated = blocks_of(call.params["view"])
+    return {**updated, "id": shown["id"], "hash": "h2"}
+
+
 def submit_compose(sender, state: dict, metadata: str = '{"channel_id": "C0001"}'):
     return sender.interaction(compose_payload("view_submission", state, metadata))
 

@@ -53,8 +53,24 @@ def test_post_opens_a_modal_with_the_x_account(sender, slack, account_id):
     assert group["label"]["text"] == "X"
     assert group["options"] == [{"text": {"type": "plain_text", "text": "X · Acme Marketing (@acmemktg)"},
                                  "value": str(account_id)}]
-    assert f"{ids.COMPOSE_VARIANT_BLOCK}x" in blocks
-    assert blocks[ids.COMPOSE_AT_BLOCK]["element"]["type"] == "datetimepicker"
+    inputs = [b for b in view["blocks"] if b["type"] == "input"]
+    assert len(inputs) <= 6, "a short window to start with"
+    assert [b["block_id"] for b in inputs][:2] == [ids.COMPOSE_ACCOUNTS_BLOCK, ids.COMPOSE_TEXT_BLOCK], \
+        "accounts first"
+    assert f"{ids.COMPOSE_VARIANT_BLOCK}x" not in blocks and ids.COMPOSE_AT_BLOCK not in blocks
+    assert view["submit"]["text"] == "Publish" and view["close"]["text"] == "Save draft"
+
+    chosen = journeys.update_compose(sender, slack, compose_state([account_id], "hello"), view=view)
+    blocks = {b.get("block_id"): b for b in chosen["blocks"]}
+    assert f"{ids.COMPOSE_VARIANT_BLOCK}x" in blocks, "X's own part once X is chosen"
+    assert blocks[f"{ids.COMPOSE_SETTING_BLOCK}x:reply_settings"]["label"]["text"] == "Who can reply"
+    assert ids.COMPOSE_AT_BLOCK not in blocks
+
+    later = journeys.update_compose(sender, slack, compose_state([account_id], "hello", when="schedule"),
+                                    ids.COMPOSE_WHEN_INPUT, view=chosen)
+    blocks = {b.get("block_id"): b for b in later["blocks"]}
+    assert blocks[ids.COMPOSE_AT_BLOCK]["element"]["type"] == "datetimepicker", "Schedule shows the time"
+    assert later["submit"]["text"] == "Schedule"
 
 
 def test_the_message_shortcut_opens_the_modal_with_the_message(sender, slack, account_id):

@@ -41,6 +41,7 @@ from tests.fakes.media import make_image
 from tests.fakes.meta import FakeMeta
 from tests.fakes.slack_files import SlackFiles
 from tests.fakes.x import FakeX
+from tests.journeys import update_compose
 from tests.platform_fixtures import connect_and_choose, make_adapter, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
@@ -227,6 +228,13 @@ def test_two_pictures_to_three_platforms_refused_fixed_scheduled_and_published(
     assert offered == {"Instagram (through Meta)": [str(account_ids["instagram"])],
                        "LinkedIn": [str(account_ids["linkedin"])], "X": [str(account_ids["x"])]}
     chosen = [account_ids["instagram"], account_ids["x"], account_ids["linkedin"]]
+    # Choosing the accounts, then Schedule, brings up each network's part and the time (views.update).
+    opened = update_compose(sender, slack, _state(opened, chosen, text, [], at=None), view=opened)
+    assert [b["elements"][0]["text"] for b in opened["blocks"] if b["type"] == "context"][:3] == [
+        "*Instagram (through Meta)*", "*LinkedIn*", "*X*"], "a part per chosen network, in the networks' order"
+    soon = datetime.fromtimestamp(math.ceil(time.time()) + 60, UTC)
+    opened = update_compose(sender, slack, _state(opened, chosen, text, [], at=soon), ids.COMPOSE_WHEN_INPUT,
+                            view=opened)
 
     # 1. A 1:3 picture: Instagram refuses it, in plain words, beside the attachments; nothing is created.
     answer = _submit(sender, opened, _state(opened, chosen, text, [files.file("square.png"), files.file("tall.png")],

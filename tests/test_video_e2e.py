@@ -30,6 +30,7 @@ from tests.fakes.media import make_clip
 from tests.fakes.meta import FakeMeta
 from tests.fakes.slack_files import SlackFiles
 from tests.fakes.tiktok import FakeTikTok
+from tests.journeys import update_compose
 from tests.platform_fixtures import connect_and_choose, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
@@ -156,6 +157,12 @@ def _state(opened: dict, account_ids: list[int], text: str, files: list[dict], *
     return {"values": values}
 
 
+def _chosen(sender, slack, opened: dict, account_ids: list[int]) -> dict:
+    """The modal once the accounts are chosen: each network's part and the video choices come up."""
+    return update_compose(sender, slack, _state(opened, account_ids, "", []), view=opened,
+                          metadata=json.dumps({"channel_id": CHANNEL}))
+
+
 def _submit(sender, opened: dict, state: dict):
     payload = {"type": "view_submission", "team": {"id": TEAM, "domain": "acme"},
                "user": {"id": USER, "team_id": TEAM}, "api_app_id": "A0PICMIM", "token": "deprecated",
@@ -222,7 +229,7 @@ def test_a_phone_video_is_optimised_once_and_published_to_tiktok_and_instagram(s
     tiktok, meta, files = fakes["tiktok"], fakes["meta"], fakes["files"]
     text = f"Slow motion from the launch {time.time_ns()}"
 
-    opened = _open_modal(sender, slack)
+    opened = _chosen(sender, slack, _open_modal(sender, slack), [accounts["tiktok"], accounts["instagram"]])
     blocks = {b.get("block_id"): b for b in opened["blocks"]}
     boxes = blocks[ids.COMPOSE_VIDEO_BLOCK]["element"]
     assert [o["value"] for o in boxes["initial_options"]] == ["optimise"], "Optimise video is on by default"
@@ -277,7 +284,7 @@ def test_a_video_longer_than_the_creators_limit_is_refused_for_tiktok_only(serve
     process, public, accounts = server
     files = fakes["files"]
     text = f"The whole keynote {time.time_ns()}"
-    opened = _open_modal(sender, slack)
+    opened = _chosen(sender, slack, _open_modal(sender, slack), [accounts["tiktok"], accounts["instagram"]])
     answer = _submit(sender, opened, _state(opened, [accounts["tiktok"], accounts["instagram"]], text,
                                             [files.file("long.mp4")], privacy="SELF_ONLY"))
     body = answer.json()

@@ -18,6 +18,7 @@ from bot.platforms.settings import (
     XSettings,
     YouTubeSettings,
 )
+from bot.platforms.tiktok_choices import TIKTOK_BRAND_LABELS, disclosure_label
 from bot.services.composing import Choice, Composition, DraftSummary, platforms_of
 from bot.views.blocks import (
     actions,
@@ -77,7 +78,7 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
     for key, name in chosen_platforms:
         blocks += platform_blocks(key, name, [c for c in chosen_accounts if c.platform == key], composition)
     if chosen_accounts:
-        if any(key in first_comment_platforms for key, _ in chosen_platforms):
+        if composition.first_comment or any(key in first_comment_platforms for key, _ in chosen_platforms):
             blocks.append(_text_input(ids.COMPOSE_COMMENT_BLOCK, ids.COMPOSE_COMMENT_INPUT, "First comment",
                                       composition.first_comment,
                                       hint="Posted as the first comment where the platform allows it."))
@@ -264,22 +265,26 @@ def _tiktok(chosen: TikTokSettings, accounts: Sequence[Choice]) -> list[dict]:
     if allowed:
         blocks.append(_checkboxes("tiktok", "allow", "Allow viewers to", allowed, ticked))
     disclosure = [v for v, on in (("your_brand", chosen.your_brand), ("branded_content", chosen.branded_content)) if on]
-    blocks.append(_checkboxes("tiktok", "disclosure", "Disclose post content", TIKTOK_DISCLOSURE, disclosure,
-                              hint=TIKTOK_DISCLOSURE_HINT))
-    blocks.append(_checkboxes("tiktok", "ai_generated", "AI-generated content",
-                              [("yes", "This content is AI-generated", None)],
+    consent = TIKTOK_BRAND_LABELS["consent_branded" if chosen.branded_content else "consent"]
+    blocks.append(_checkboxes("tiktok", "disclosure", TIKTOK_BRAND_LABELS["disclose"], TIKTOK_DISCLOSURE, disclosure,
+                              hint=f"{TIKTOK_BRAND_LABELS['disclose_help']} "
+                                   f"{TIKTOK_BRAND_LABELS['not_private']} {consent}"))
+    label = disclosure_label(chosen.your_brand, chosen.branded_content)
+    if label:
+        blocks.append(context(esc(label)))
+    blocks.append(_checkboxes("tiktok", "ai_generated", TIKTOK_BRAND_LABELS["ai_generated"],
+                              [("yes", "Made or significantly edited with AI", None)],
                               ["yes"] if chosen.ai_generated else []))
     return blocks
 
 
-# TikTok's content-sharing guidelines: what the disclosure options say, and the consent shown with them.
+# TikTok's content-sharing guidelines: the two kinds of commercial content, in its words (an option's description
+# holds 75 characters: the first sentence of each).
 TIKTOK_DISCLOSURE = (
-    ("your_brand", "Your brand", "You are promoting yourself or your own business."),
-    ("branded_content", "Branded content", "You are promoting another brand or a third party."),
+    ("your_brand", TIKTOK_BRAND_LABELS["your_brand"], TIKTOK_BRAND_LABELS["your_brand_help"].split(". ")[0] + "."),
+    ("branded_content", TIKTOK_BRAND_LABELS["branded_content"],
+     TIKTOK_BRAND_LABELS["branded_content_help"].split(". ")[0] + "."),
 )
-TIKTOK_DISCLOSURE_HINT = ("Tick what applies if this post promotes a brand, product or service. By posting, you agree "
-                          "to TikTok's Music Usage Confirmation (and, for branded content, its Branded Content "
-                          "Policy). Branded content cannot be private.")
 
 
 def _tiktok_offers(accounts: Sequence[Choice]) -> dict[str, set[str]]:
