@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from sqlalchemy.orm import selectinload
 from bot.media.store import facts as media_facts
 from bot.platforms import registry
 from bot.platforms.base import Adapter
+from bot.platforms.settings import PlatformSettings
 from bot.services import composing
 from bot.services.publishing import schedule_targets, settle_post
 from bot.services.reviews import DecisionLine, approvers_of, decisions_of
@@ -268,6 +270,8 @@ class TargetPreview:
     problems: tuple[str, ...] = ()  # what stops it from being published
     adjustments: tuple[str, ...] = ()  # what Picmim will change on its own (convert, resize)
     failed: str | None = None  # a target that already failed (e.g. an attachment that did not fit)
+    settings: PlatformSettings | None = None  # the network's own choices (title, board, privacy…)
+    account_settings: Mapping[str, Any] = field(default_factory=dict, compare=False)  # e.g. its boards' names
 
 
 @dataclass(frozen=True)
@@ -327,7 +331,7 @@ async def review_card(session: AsyncSession, workspace: Workspace, post_id: int,
         failed = target.last_error if target.status is TargetStatus.FAILED else None
         previews.append(TargetPreview(info.name if info else account.platform, account.name, account.handle,
                                       draft.text, tuple(dict.fromkeys(problems)), tuple(dict.fromkeys(fixes)),
-                                      failed))
+                                      failed, draft.settings, dict(account.settings or {})))
     media = tuple(MediaPreview(item.filename, "video" if item.mimetype.startswith("video/") else "image",
                                media_link(item) if media_link and item.mimetype in SLACK_SHOWS else None)
                   for item in items)

@@ -18,8 +18,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select, update
@@ -44,7 +45,7 @@ from bot.platforms.base import (
     TokenExpired,
     Transient,
 )
-from bot.platforms.settings import draft_parts, settings_from_json
+from bot.platforms.settings import PlatformSettings, draft_parts, settings_from_json
 from bot.services.connections import GUIDANCE, apply_tokens, claim_refresh, token_set
 from bot.storage.models import (
     Account,
@@ -621,6 +622,8 @@ class TargetLine:
     status: TargetStatus
     url: str | None
     detail: str | None
+    settings: PlatformSettings | None = None  # the network's own choices (title, board, privacy…)
+    account_settings: Mapping[str, Any] = field(default_factory=dict, compare=False)  # e.g. its boards' names
 
 
 async def target_lines(session: AsyncSession, post_id: int) -> list[TargetLine]:
@@ -630,7 +633,8 @@ async def target_lines(session: AsyncSession, post_id: int) -> list[TargetLine]:
     for target, account in rows:
         info = registry.get(account.platform)
         lines.append(TargetLine(target.id, info.name if info else account.platform, account.name, target.status,
-                                target.remote_url, target.last_error))
+                                target.remote_url, target.last_error,
+                                settings_from_json(account.platform, target.settings), dict(account.settings or {})))
     return lines
 
 

@@ -12,6 +12,7 @@ from bot.services.approvals import DecisionLine, ReviewCard, TargetPreview
 from bot.services.reviews import ReviewSummary
 from bot.storage.models import Decision, PostStatus
 from bot.views.blocks import actions, button, context, esc, modal, mrkdwn, plain, section, slack_date
+from bot.views.post_settings import settings_line
 
 QUOTE_MAX = 2400  # characters of a post's text on the card (a section holds 3000)
 DECISIONS_SHOWN = 12
@@ -85,7 +86,8 @@ def _target_line(target: TargetPreview) -> str:
         state = ":white_check_mark: fits"
         if target.adjustments:
             state += f" ({esc(' '.join(target.adjustments))})"
-    return f"{where}: {state}"
+    chosen = settings_line(target.settings, target.account_settings)
+    return f"{where}: {state}" + (f"\n      {chosen}" if chosen else "")
 
 
 def decision_line(line: DecisionLine, current_version: int) -> str:

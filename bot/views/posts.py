@@ -10,6 +10,7 @@ from bot.media.renditions import ProgressLine
 from bot.services.publishing import TargetLine
 from bot.storage.models import PostStatus, TargetStatus, utcnow
 from bot.views.blocks import actions, button, context, esc, local_time, section
+from bot.views.post_settings import settings_line
 
 HEADLINES = {
     PostStatus.SCHEDULED: ":calendar: Scheduled",
@@ -75,7 +76,8 @@ def status_message(status: PostStatus, text: str, scheduled_at: datetime | None,
             said = f":double_vertical_bar: {esc(line.detail or 'on hold until its account is reconnected')}"
         else:
             said = line.status.value
-        blocks.append(section(f"{where}: {said}"))
+        chosen = settings_line(line.settings, line.account_settings)
+        blocks.append(section(f"{where}: {said}" + (f"\n{chosen}" if chosen else "")))
         if line.status is TargetStatus.FAILED:
             blocks.append(actions(button("Retry", ids.POST_RETRY, str(line.target_id), "primary")))
         elif line.status is TargetStatus.UNCONFIRMED:
