@@ -465,3 +465,44 @@ async def target_statuses(world: World) -> dict[str, TargetStatus]:
     async with world.sessions() as session:
         rows = await session.execute(select(Post.text, PostTarget.status).join(PostTarget))
         return {text: status for text, status in rows}
+
+
+# ---- a modal's state as Slack sends it: what each input shows, with what the person changed --------------
+
+def view_state(view: dict, changed: dict[str, dict] | None = None) -> dict:
+    """The `state` Slack sends for `view`: every input block holding what it was shown with (its initial
+    value, option or options), except the blocks in `changed` (block_id -> the element's new value, e.g.
+    `typed("x")`, `picked("no")`, `ticked("a", "b")`, `{"files": [...]}`)."""
+    changed = changed or {}
+    values: dict[str, dict] = {}
+    for block in view.get("blocks") or []:
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        if block["block_id"] in changed:
+            value = changed[block["block_id"]]
+        elif kind in ("static_select", "radio_buttons"):
+            value = {"selected_option": element.get("initial_option")}
+        elif kind in ("multi_static_select", "checkboxes"):
+            value = {"selected_options": element.get("initial_options", [])}
+        elif kind == "file_input":
+            value = {"files": []}
+        elif kind == "datetimepicker":
+            value = {"selected_date_time": element.get("initial_date_time")}
+        else:  # plain_text_input, url_text_input, number_input
+            value = {"value": element.get("initial_value")}
+        values[block["block_id"]] = {element["action_id"]: {"type": kind, **value}}
+    return {"values": values}
+
+
+def typed(value: str | None) -> dict:
+    return {"value": value}
+
+
+def picked(value: str | None) -> dict:
+    return {"selected_option": {"value": value, "text": {"type": "plain_text", "text": value}} if value else None}
+
+
+def ticked(*values: str) -> dict:
+    return {"selected_options": [{"value": v, "text": {"type": "plain_text", "text": v}} for v in values]}
