@@ -14,7 +14,6 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -61,19 +60,6 @@ def _alt(position: int = 0) -> str:
     return f"{ids.COMPOSE_ALT_BLOCK}{position}"
 
 
-class FetchingPinterest(FakePinterest):
-    """Pinterest fetches an image_url pin's picture from where it is served (here, Picmim's media link)."""
-
-    async def _create_pin(self, request, call):
-        source = ((call.json() or {}).get("media_source") or {}) if isinstance(call.json(), dict) else {}
-        url = source.get("url")
-        if source.get("source_type") == "image_url" and isinstance(url, str) and url not in self.public_files:
-            async with aiohttp.ClientSession() as session, session.get(url) as answer:
-                if answer.status == 200:
-                    self.public_files[url] = await answer.read()
-        return await super()._create_pin(request, call)
-
-
 # ---- the fakes, the server and the connected accounts -------------------------------------------------
 
 
@@ -85,7 +71,7 @@ def fakes():
     tiktok = FakeTikTok().start()
     tiktok.add_creator("open-1")
     tiktok.processing_polls = 0
-    started = {"youtube": youtube, "pinterest": FetchingPinterest().start(), "x": FakeX().start(),
+    started = {"youtube": youtube, "pinterest": FakePinterest().start(), "x": FakeX().start(),
                "tiktok": tiktok, "files": SlackFiles(SLACK_FILES).start()}
     yield started
     for fake in started.values():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 
 from tests.fakes.x import Call, PlatformFake, image_type, is_video, redirect
@@ -187,6 +188,7 @@ class FakePinterest(PlatformFake):
     # ---- pins and media -------------------------------------------------------------------
 
     async def _create_pin(self, request: web.Request, call: Call) -> web.Response:
+        await self._fetch_image_url(call)
         user_id, refusal = self._check(call, "boards:read", "boards:write", "pins:read", "pins:write")
         if refusal:
             return refusal
@@ -216,6 +218,19 @@ class FakePinterest(PlatformFake):
         self.pins[pin_id] = created
         self.pin_media[pin_id] = data
         return web.json_response(created, status=201)
+
+    async def _fetch_image_url(self, call) -> None:
+        """Pinterest downloads an image_url pin's picture from where it is served: a URL on this machine (Picmim's
+        media link in end-to-end tests) is fetched as Pinterest would; others come from `public_files`."""
+        body = call.json() if isinstance(call.json(), dict) else {}
+        source = body.get("media_source") if isinstance(body.get("media_source"), dict) else {}
+        url = source.get("url")
+        if (source.get("source_type") != "image_url" or not isinstance(url, str) or url in self.public_files
+                or urlsplit(url).hostname not in ("127.0.0.1", "localhost")):
+            return
+        async with aiohttp.ClientSession() as session, session.get(url) as answer:
+            if answer.status == 200:
+                self.public_files[url] = await answer.read()
 
     def _media_for(self, user_id: str, source: dict) -> tuple[dict, bytes, web.Response | None]:
         kind = source.get("source_type")
