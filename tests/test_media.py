@@ -249,8 +249,9 @@ def test_a_cut_off_heic_is_refused_not_taken_for_a_video():
     """A HEIC whose data ends early (a cut-off download) is refused in plain words (FFmpeg would read what
     is left as a one-frame MP4)."""
     data = sideways_photo("HEIF")
-    with pytest.raises(media.MediaError, match="neither a picture nor a video"):
-        media.probe(data[: len(data) * 2 // 3], filename="IMG_0002.HEIC")
+    for cut in (len(data) * 2 // 3, len(data) - 1):  # (probe reads a HEIC's structure without decoding it)
+        with pytest.raises(media.MediaError, match="neither a picture nor a video"):
+            media.probe(data[:cut], filename="IMG_0002.HEIC")
 
 
 def test_jpeg_keeps_its_rgb_colour_profile_but_not_a_cmyk_one():

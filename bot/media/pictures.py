@@ -93,7 +93,9 @@ def probe_image(data: bytes, id: str = "", filename: str = "",
 
     Checks the whole file as `inspect_image` does, but cheaply where the format allows: a JPEG is
     decoded at an eighth of its size (every byte of it is still read), a PNG has the checksum of every
-    chunk verified instead of being inflated; other types (HEIC and AVIF included) are decoded in full."""
+    chunk verified instead of being inflated, a HEIC/HEIF has its structure read by libheif and the place
+    of every piece of its data checked against the file's end (a cut-off file is refused; a damaged
+    picture stream shows only when it is converted); other types (AVIF included) are decoded in full."""
     try:
         image = Image.open(io.BytesIO(data))
         fmt, mode, size = image.format, image.mode, image.size
@@ -109,7 +111,10 @@ def probe_image(data: bytes, id: str = "", filename: str = "",
             orientation = _orientation(image)
             if fmt == "JPEG":
                 image.draft(None, (max(1, size[0] // 8), max(1, size[1] // 8)))
-            image.load()
+            if fmt == "HEIF":  # decoding a HEIC costs as much as converting it: that happens once, later
+                _check_heif_extents(data)
+            else:
+                image.load()
     except _UNREADABLE as exc:
         raise MediaError(f"This file is not a picture Picmim can read ({exc.__class__.__name__}).") from None
     width, height = size
@@ -126,6 +131,60 @@ def probe_image(data: bytes, id: str = "", filename: str = "",
     facts = MediaFacts(id=id, kind="image", mimetype=_type_of(fmt, data),
                        size_bytes=len(data), width=width, height=height, filename=filename, alt_text=alt_text)
     return facts, details
+
+
+def _check_heif_extents(data: bytes) -> None:
+    """Raise ValueError unless every piece of data the HEIF's item location box (iloc) names lies inside
+    the file (ISO/IEC 14496-12 §8.11.3). libheif has read the structure; this is what a cut-off file breaks."""
+    meta = _box(data, 0, len(data), b"meta")
+    if meta is None:
+        raise ValueError("no meta box")
+    iloc = _box(data, meta[0] + 4, meta[1], b"iloc")  # (meta is a full box: 4 bytes of version and flags)
+    if iloc is None:
+        raise ValueError("no iloc box")
+    pos, end = iloc
+    version = data[pos]
+    sizes = data[pos + 4] << 8 | data[pos + 5]
+    offset_size, length_size, base_size = sizes >> 12, sizes >> 8 & 15, sizes >> 4 & 15
+    index_size = sizes & 15 if version in (1, 2) else 0
+    pos += 6
+
+    def read(n: int) -> int:
+        nonlocal pos
+        if pos + n > end:
+            raise ValueError("iloc box cut short")
+        value = int.from_bytes(data[pos:pos + n], "big")
+        pos += n
+        return value
+
+    for _item in range(read(2 if version < 2 else 4)):
+        read(2 if version < 2 else 4)  # item ID
+        method = read(2) & 15 if version in (1, 2) else 0
+        reference = read(2)
+        base = read(base_size)
+        for _extent in range(read(2)):
+            read(index_size)
+            offset, length = read(offset_size), read(length_size)
+            if method == 0 and reference == 0 and base + offset + length > len(data):
+                raise ValueError("the picture's data ends early")
+
+
+def _box(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    """(where the body starts, where it ends) of the first box of this kind among the boxes in data[start:end]."""
+    pos = start
+    while pos + 8 <= end:
+        size, found = struct.unpack(">I4s", data[pos:pos + 8])
+        header = 8
+        if size == 1:
+            size, header = struct.unpack(">Q", data[pos + 8:pos + 16])[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < header:
+            return None
+        if found == kind:
+            return pos + header, min(pos + size, end)
+        pos += size
+    return None
 
 
 def _png_exif(data: bytes) -> bytes | None:
