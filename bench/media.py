@@ -2,23 +2,27 @@
 
 What it measures
     --photos (default 100) 12-megapixel photos (4000×3000, a colour gradient with noise, each one
-    different), half JPEG and half PNG, made by this script with Pillow in a helper process (so making
-    them costs neither time nor memory here). Each is taken to Instagram's picture rules (JPEG only,
+    different), a third each JPEG, PNG and HEIC (as an iPhone stores one: turned by its irot box and
+    EXIF orientation 6, about 3 MB; --without-heic for half JPEG, half PNG), made by this script with
+    Pillow and pillow-heif in a helper process (so making them costs neither time nor memory here; a
+    HEIC takes x265 some seconds to encode). Each is taken to Instagram's picture rules (JPEG only,
     at most 8 MB, at most 1440 px wide, scaled keeping the aspect ratio) twice, in alternating order:
       * Picmim: `MediaStore.store()` (hash, write to disk, inspect, one row in a SQLite database in a
         temporary folder) then `MediaStore.prepare(item, INSTAGRAM_IMAGE)` (convert, cache on disk);
       * bare Pillow: open, apply the EXIF orientation, convert to RGB, thumbnail to 1440 px wide,
-        save as JPEG at quality 90 into memory: the same conversion without any of the bookkeeping.
+        save as JPEG at quality 90 into memory: the same conversion without any of the bookkeeping,
+        and without any of the shortcuts (the HEIC opener registered, nothing else).
     Each side runs in a worker process of its own (the photo handed over as a file, read before the
     clock starts), so each one's peak resident memory (ru_maxrss) is its own. It prints the total
-    seconds of each, the ratio Picmim / bare (also for prepare alone), and both peaks, with Picmim's
-    after its warm-up photo (imports, database) for comparison.
+    seconds of each (and by type), the ratio Picmim / bare (also for prepare alone), and both peaks,
+    with Picmim's after its warm-up photo (imports, database) for comparison. The machine's other work
+    shows in the figures: run it a few times.
 
 How to run (from the repository root; by hand, never from the tests)
-    .venv/bin/python bench/media.py [--photos 100]
+    .venv/bin/python bench/media.py [--photos 100] [--without-heic]
 
 Aims
-    time(Picmim) / time(bare Pillow) <= 1.3
+    time(Picmim) / time(bare Pillow) <= 0.6 (issue 17; Picmim also stores and checks every photo)
     peak resident memory <= 300 MB
 """
 
@@ -39,14 +43,19 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
+import pillow_heif  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
+
+pillow_heif.register_heif_opener()  # (the bare loop opens HEIC too)
 
 WIDTH, HEIGHT = 4000, 3000
 MAX_WIDTH = 1440  # Instagram's picture width (bot.platforms.meta_limits.INSTAGRAM_IMAGE)
+HEIC_QUALITY = 50  # about 3 MB for these 12 megapixels, as an iPhone's HEIC photos are
 
 
-def make_photo(index: int) -> tuple[str, bytes, str]:
-    """(filename, bytes, declared type): a gradient with noise, different for every index."""
+def make_photo(index: int, heic: bool = True) -> tuple[str, bytes, str]:
+    """(filename, bytes, declared type): a gradient with noise, different for every index. With `heic`,
+    every third is a HEIC stored on its side (3000×4000) that is shown upright (4000×3000)."""
     import numpy as np
 
     rng = np.random.default_rng(index)
@@ -59,7 +68,13 @@ def make_photo(index: int) -> tuple[str, bytes, str]:
         plane += rng.normal(0, 12, (HEIGHT, WIDTH)).astype(np.float32)
         pixels[:, :, channel] = np.clip(plane, 0, 255).astype(np.uint8)
     buf = io.BytesIO()
-    if index % 2:
+    if heic and index % 3 == 2:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # pillow-heif writes it as HEIF's irot box too
+        Image.fromarray(pixels).transpose(Image.Transpose.ROTATE_90).save(
+            buf, "HEIF", quality=HEIC_QUALITY, exif=exif.tobytes())
+        return f"IMG_{index:04d}.HEIC", buf.getvalue(), "image/heic"
+    if (index % 3 if heic else index % 2) == 1:
         Image.fromarray(pixels).save(buf, "PNG", compress_level=1)
         return f"photo-{index}.png", buf.getvalue(), "image/png"
     Image.fromarray(pixels).save(buf, "JPEG", quality=92)
@@ -80,9 +95,9 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 
-def make_photo_file(index: int, folder: str) -> tuple[str, str, str]:
+def make_photo_file(index: int, folder: str, heic: bool = True) -> tuple[str, str, str]:
     """(path, filename, declared type) of a new photo written into `folder`."""
-    name, data, declared = make_photo(index)
+    name, data, declared = make_photo(index, heic)
     path = os.path.join(folder, name)
     with open(path, "wb") as fh:
         fh.write(data)
@@ -162,22 +177,25 @@ def picmim_stop() -> None:
 # ---- the run --------------------------------------------------------------------------------------------
 
 
-def run(photos: int) -> None:
+def run(photos: int, heic: bool = True) -> None:
     with tempfile.TemporaryDirectory(prefix="picmim-bench-media-") as folder, \
             ProcessPoolExecutor(max_workers=1) as maker, \
             ProcessPoolExecutor(max_workers=1) as picmim_worker, \
             ProcessPoolExecutor(max_workers=1) as bare_worker:
         picmim_worker.submit(picmim_start, folder).result()
-        warm = maker.submit(make_photo_file, 10_000, folder).result()  # warm up both sides, unmeasured
+        warm = maker.submit(make_photo_file, 10_000, folder, False).result()  # warm up both sides, unmeasured
         bare_worker.submit(bare_one, warm[0]).result()
         picmim_rss_warm = picmim_worker.submit(picmim_one, *warm).result()[2]
         picmim = prepare_only = bare = 0.0
         picmim_rss = bare_rss = 0.0
         input_bytes = 0
+        by_type: dict[str, list[float]] = {}  # declared type -> [count, Picmim seconds, bare seconds]
         for index in range(photos):
             # Made before the clocks start, never while they run.
-            path, name, declared = maker.submit(make_photo_file, index, folder).result()
+            path, name, declared = maker.submit(make_photo_file, index, folder, heic).result()
             input_bytes += os.path.getsize(path)
+            kind = by_type.setdefault(declared, [0, 0.0, 0.0])
+            kind[0] += 1
             sides = [lambda: picmim_worker.submit(picmim_one, path, name, declared).result(),  # noqa: B023
                      lambda: bare_worker.submit(bare_one, path).result()]  # noqa: B023
             for side in sides if index % 2 == 0 else reversed(sides):
@@ -186,16 +204,21 @@ def run(photos: int) -> None:
                     picmim += result[0]
                     prepare_only += result[1]
                     picmim_rss = max(picmim_rss, result[2])
+                    kind[1] += result[0]
                 else:
                     bare += result[0]
                     bare_rss = max(bare_rss, result[1])
+                    kind[2] += result[0]
             os.unlink(path)
         picmim_worker.submit(picmim_stop).result()
-    print(f"photos: {photos} of {WIDTH}x{HEIGHT} (half JPEG, half PNG), {input_bytes / photos / 1e6:.1f} MB "
-          "each on average")
+    mix = "a third each JPEG, PNG, HEIC" if heic else "half JPEG, half PNG"
+    print(f"photos: {photos} of {WIDTH}x{HEIGHT} ({mix}), {input_bytes / photos / 1e6:.1f} MB each on average")
     print(f"Picmim store+prepare: {picmim:7.2f} s   (prepare alone {prepare_only:.2f} s)")
     print(f"bare Pillow:          {bare:7.2f} s")
-    print(f"ratio Picmim / bare:  {picmim / bare:.2f}   (aim <= 1.3; prepare alone {prepare_only / bare:.2f})")
+    print(f"ratio Picmim / bare:  {picmim / bare:.2f}   (aim <= 0.6; prepare alone {prepare_only / bare:.2f})")
+    for declared, (count, mine, theirs) in sorted(by_type.items()):
+        print(f"  {declared:11s} x{count:<3d} Picmim {mine / count * 1000:5.0f} ms, "
+              f"bare {theirs / count * 1000:5.0f} ms each: ratio {mine / theirs:.2f}")
     print(f"peak RSS, Picmim:     {picmim_rss:.0f} MB   (aim <= 300; {picmim_rss_warm:.0f} MB after the warm-up)")
     print(f"peak RSS, bare:       {bare_rss:.0f} MB")
 
@@ -203,8 +226,9 @@ def run(photos: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=100)
+    parser.add_argument("--without-heic", action="store_true", help="half JPEG, half PNG (the mix before HEIC)")
     args = parser.parse_args()
-    run(args.photos)
+    run(args.photos, heic=not args.without_heic)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import pytest
@@ -185,3 +186,100 @@ def test_probe_takes_a_camera_mpo_for_the_jpeg_it_is():
     assert Image.open(io.BytesIO(buf.getvalue())).format == "MPO"
     facts, details = media.probe(buf.getvalue())
     assert (facts.mimetype, facts.width, details["format"], details["frames"]) == ("image/jpeg", 400, "JPEG", 1)
+
+
+# ---- HEIC/HEIF and AVIF ---------------------------------------------------------------------------------
+
+
+@functools.cache
+def srgb_profile() -> bytes:  # (once: a new profile carries the time it was made)
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def sideways_photo(fmt: str, width: int = 400, height: int = 200, orientation: int = 6) -> bytes:
+    """A picture stored `width`×`height` with a blue strip down its left edge, turned by `orientation` when
+    shown, with an sRGB colour profile. For HEIC, pillow-heif writes the turn as HEIF's own irot box (as an
+    iPhone does) besides the EXIF tag; Pillow writes an AVIF's the same way."""
+    image = Image.new("RGB", (width, height), (200, 30, 30))
+    image.paste((30, 30, 200), (0, 0, width // 4, height))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    image.save(buf, fmt, exif=exif.tobytes(), icc_profile=srgb_profile(), quality=90)
+    return buf.getvalue()
+
+
+PHOTO_TYPES = [("HEIF", "image/heic"), ("AVIF", "image/avif")]
+
+
+@pytest.mark.parametrize(("fmt", "mimetype"), PHOTO_TYPES)
+def test_heic_and_avif_are_recognised_as_shown(fmt, mimetype):
+    data = sideways_photo(fmt)
+    assert media.sniff_mimetype(data[:12]) == mimetype
+    facts = media.inspect_image(data, filename="IMG_0001.HEIC")
+    assert (facts.kind, facts.mimetype, facts.width, facts.height) == ("image", mimetype, 200, 400)
+    facts, details = media.probe(data, filename="IMG_0001.HEIC")
+    assert (facts.kind, facts.mimetype, facts.width, facts.height) == ("image", mimetype, 200, 400)
+    assert details["format"] == fmt and details["frames"] == 1 and not details["has_alpha"]
+
+
+@pytest.mark.parametrize(("fmt", "mimetype"), PHOTO_TYPES)
+def test_heic_and_avif_go_out_as_upright_jpeg_with_their_colour_profile(fmt, mimetype):
+    from bot.platforms.meta_limits import INSTAGRAM_IMAGE
+
+    data, out_type = media.fit_image(sideways_photo(fmt, 1600, 1200), INSTAGRAM_IMAGE)
+    result = opened(data)
+    assert out_type == "image/jpeg" and result.format == "JPEG"
+    assert result.size == (1200, 1600)  # turned upright (and within 1440 px wide already)
+    assert result.getexif().get(0x0112) in (None, 1)
+    assert result.info.get("icc_profile") == srgb_profile()
+    blue = result.getpixel((600, 40))  # the strip down the stored left edge is along the top when upright
+    red = result.getpixel((600, 1500))
+    assert blue[2] > 150 > blue[0] and red[0] > 150 > red[2]
+
+
+def test_a_heic_wider_than_the_box_is_scaled_after_the_turn():
+    data, _ = media.fit_image(sideways_photo("HEIF", 2400, 1000, orientation=8), tiktok.PHOTO_IMAGE)
+    assert opened(data).size == (800, 1920)  # shown 1000×2400: the height is what TikTok's box limits
+
+
+def test_a_cut_off_heic_is_refused_not_taken_for_a_video():
+    """A HEIC whose data ends early (a cut-off download) is refused in plain words (FFmpeg would read what
+    is left as a one-frame MP4)."""
+    data = sideways_photo("HEIF")
+    for cut in (len(data) * 2 // 3, len(data) - 1):  # (probe reads a HEIC's structure without decoding it)
+        with pytest.raises(media.MediaError, match="neither a picture nor a video"):
+            media.probe(data[:cut], filename="IMG_0002.HEIC")
+
+
+def test_jpeg_keeps_its_rgb_colour_profile_but_not_a_cmyk_one():
+    image = Image.new("RGB", (3000, 2000), (10, 120, 200))
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", icc_profile=srgb_profile())
+    data, _ = media.fit_image(buf.getvalue(), tiktok.PHOTO_IMAGE)
+    assert opened(data).info.get("icc_profile") == srgb_profile() and opened(data).size == (1080, 720)
+    cmyk = io.BytesIO()
+    Image.new("CMYK", (300, 200), (0, 50, 100, 0)).save(cmyk, "JPEG")
+    fake_cmyk_profile = srgb_profile()[:16] + b"CMYK" + srgb_profile()[20:]
+    cmyk_with = Image.open(io.BytesIO(cmyk.getvalue()))
+    cmyk_with.info["icc_profile"] = fake_cmyk_profile
+    assert media._rgb_profile(cmyk_with.convert("RGB")) is None
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "HEIF"])
+def test_scaling_is_as_good_as_lanczos_alone(fmt):
+    """Shrinking by a whole factor first (a JPEG while it decodes) changes next to nothing."""
+    import numpy as np
+
+    source = Image.effect_mandelbrot((2000, 1500), (-2, -1.2, 1, 1.2), 100).convert("RGB")
+    buf = io.BytesIO()
+    source.save(buf, fmt, quality=95)
+    decoded = opened(buf.getvalue()).convert("RGB")
+    reference = np.asarray(decoded.resize((720, 540), Image.Resampling.LANCZOS), dtype=np.float32)
+    data, _ = media.convert_image(buf.getvalue(), ("image/png",), max_width=720)
+    made = np.asarray(opened(data).convert("RGB"), dtype=np.float32)
+    assert made.shape == reference.shape
+    mse = float(np.mean((made - reference) ** 2))
+    assert mse < 255**2 / 10**4  # PSNR above 40 dB

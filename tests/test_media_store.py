@@ -249,6 +249,50 @@ async def test_an_exif_rotated_photo_is_turned_for_platforms(store, session):
     assert mimetype == "image/jpeg" and Image.open(io.BytesIO(data)).size == (600, 800)
 
 
+def every_platforms_image_rules():
+    from bot.platforms import bluesky, linkedin, meta_limits, pinterest, tiktok, x
+
+    return {"Instagram": meta_limits.INSTAGRAM_IMAGE, "Facebook": meta_limits.FACEBOOK_IMAGE,
+            "LinkedIn": linkedin.LIMITS.image, "X": x.LIMITS.image, "TikTok": tiktok.PHOTO_IMAGE,
+            "Pinterest": pinterest.LIMITS.image, "Bluesky": bluesky.IMAGE}
+
+
+async def test_an_iphone_heic_is_stored_as_shown_and_converted_for_every_platform(store, session):
+    from tests.test_media import sideways_photo, srgb_profile
+
+    workspace = await ensure_workspace(session, "T100")
+    heic = sideways_photo("HEIF", 4032 // 2, 3024 // 2)  # stored landscape, shown portrait (irot + EXIF 6)
+    item = await store.store(session, workspace.id, heic, "IMG_0042.HEIC", "image/heic")
+    await session.commit()
+    assert (item.mimetype, item.width, item.height) == ("image/heic", 1512, 2016)
+    assert item.facts["format"] == "HEIF" and "declared_mimetype" not in item.facts
+    facts = media_store.facts(item)
+    assert (facts.kind, facts.mimetype, facts.width, facts.height) == ("image", "image/heic", 1512, 2016)
+
+    for name, rules in every_platforms_image_rules().items():  # no platform takes HEIC as it is
+        data, mimetype = store.prepare(item, rules)
+        assert data != heic and mimetype in rules.mimetypes and mimetype != "image/heic", name
+
+    data, mimetype = store.prepare(item, INSTAGRAM_IMAGE)
+    sent = Image.open(io.BytesIO(data))
+    assert mimetype == "image/jpeg" and sent.format == "JPEG"
+    assert sent.size == (1440, 1920)  # upright, then scaled to Instagram's 1440 px width
+    assert sent.info.get("icc_profile") == srgb_profile()
+    assert sent.getpixel((720, 30))[2] > 150  # the strip along the stored left edge is on top
+    payload = await store.payload(item, INSTAGRAM_IMAGE)
+    assert (payload.facts.mimetype, payload.facts.width, payload.facts.height) == ("image/jpeg", 1440, 1920)
+
+
+async def test_an_avif_is_stored_and_converted_like_a_heic(store, session):
+    from tests.test_media import sideways_photo
+
+    workspace = await ensure_workspace(session, "T100")
+    item = await store.store(session, workspace.id, sideways_photo("AVIF", 800, 600), "photo.avif", "image/avif")
+    assert (item.mimetype, item.width, item.height, item.facts["orientation"]) == ("image/avif", 600, 800, 6)
+    data, mimetype = store.prepare(item, INSTAGRAM_IMAGE)
+    assert mimetype == "image/jpeg" and Image.open(io.BytesIO(data)).size == (600, 800)
+
+
 async def test_payload_streams_the_fitted_bytes_and_links_to_them(store, session):
     workspace = await ensure_workspace(session, "T100")
     item = await store.store(session, workspace.id, make_image(2000, 1000, "PNG"), "wide.png", "image/png")
