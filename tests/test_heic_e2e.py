@@ -11,23 +11,19 @@ import time
 import pytest
 from PIL import Image
 
+from bot import ids
 from bot.http import build_client
 from bot.platforms.base import AdapterConfig
 from bot.platforms.instagram import ADAPTER as InstagramAdapter
-from bot.platforms.meta_limits import INSTAGRAM_IMAGE
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes import meta as meta_fake
+from tests.fakes.media import sideways_photo, srgb_profile
 from tests.fakes.meta import FakeMeta
 from tests.fakes.slack_files import SlackFiles
+from tests.journeys import blocks_of, submit_compose, ticked, typed, update_compose, view_state, wait_until
 from tests.platform_fixtures import connect_and_choose, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
-from tests.test_media import sideways_photo, srgb_profile
-from tests.test_publish_journey_e2e import _j, _poll, _state, _submit
-
-pytestmark = pytest.mark.skipif(
-    "image/heic" not in INSTAGRAM_IMAGE.convertible_from,
-    reason="validation refuses HEIC until the platforms' image limits list it as convertible (issue 17)")
 
 BOT_TOKEN = "xoxb-fake-T0001"
 TEAM, USER = "T0001", "U0001"
@@ -78,18 +74,26 @@ def test_a_heic_photo_reaches_instagram_as_an_upright_jpeg(instagram_server, fak
     try:
         assert sender.command("post", response_url=slack.response_url("post")).status_code == 200
         [opened] = slack.wait_for("views.open", timeout=WAIT)
-        opened = _j(opened.params["view"])
+        opened = blocks_of(opened.params["view"])
         text = f"Fresh from the roastery {time.time_ns()}"
-        answer = _submit(sender, opened, _state(opened, [account_id], text, [files.file("IMG_0042.HEIC")], at=None))
+        typed_in = {ids.COMPOSE_TEXT_BLOCK: typed(text), ids.COMPOSE_ACCOUNTS_BLOCK: ticked(str(account_id)),
+                    ids.COMPOSE_MEDIA_BLOCK: {"files": [files.file("IMG_0042.HEIC")]}}
+        chosen = update_compose(sender, slack, view_state(opened, typed_in), view=opened)
+        alt = f"{ids.COMPOSE_ALT_BLOCK}0"
+        assert any(b.get("block_id") == alt for b in chosen["blocks"]), "the iPhone photo gets its alt text field"
+        state = view_state(chosen, {**typed_in, alt: typed("A flat white on the roastery's counter")})
+        answer = submit_compose(sender, state, opened["private_metadata"])
         assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
     finally:
         sender.close()
 
-    [(url, data)] = _poll("Meta to fetch the picture", lambda: list(meta.downloads), server)
+    [(url, data)] = wait_until(lambda: list(meta.downloads), "Meta to fetch the picture", WAIT)
     assert url.startswith(f"{server.url}/media/")
     sent = Image.open(io.BytesIO(data))
     assert sent.format == "JPEG" and sent.size == (800, 1000)  # upright
     assert sent.info.get("icc_profile") == srgb_profile()
     assert sent.getpixel((400, 20))[2] > 150  # the strip along the stored left edge is on top
-    [ig_post] = _poll("the post on Instagram", lambda: list(meta.ig_media.values()), server)
+    [ig_post] = wait_until(lambda: list(meta.ig_media.values()), "the post on Instagram", WAIT)
     assert ig_post.owner == IG_USER and ig_post.caption == text and ig_post.media_type == "IMAGE"
+    [container] = [c for c in meta.containers.values() if c.params.get("caption") == text]
+    assert container.params.get("alt_text") == "A flat white on the roastery's counter", "its alt text went along"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 
 import pytest
@@ -10,7 +9,7 @@ from PIL import Image
 
 from bot.media import pictures as media
 from bot.platforms import bluesky, tiktok
-from tests.fakes.media import make_image, make_video
+from tests.fakes.media import make_image, make_video, sideways_photo, srgb_profile
 
 
 def opened(data: bytes) -> Image.Image:
@@ -189,26 +188,6 @@ def test_probe_takes_a_camera_mpo_for_the_jpeg_it_is():
 
 
 # ---- HEIC/HEIF and AVIF ---------------------------------------------------------------------------------
-
-
-@functools.cache
-def srgb_profile() -> bytes:  # (once: a new profile carries the time it was made)
-    from PIL import ImageCms
-
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-def sideways_photo(fmt: str, width: int = 400, height: int = 200, orientation: int = 6) -> bytes:
-    """A picture stored `width`×`height` with a blue strip down its left edge, turned by `orientation` when
-    shown, with an sRGB colour profile. For HEIC, pillow-heif writes the turn as HEIF's own irot box (as an
-    iPhone does) besides the EXIF tag; Pillow writes an AVIF's the same way."""
-    image = Image.new("RGB", (width, height), (200, 30, 30))
-    image.paste((30, 30, 200), (0, 0, width // 4, height))
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    buf = io.BytesIO()
-    image.save(buf, fmt, exif=exif.tobytes(), icc_profile=srgb_profile(), quality=90)
-    return buf.getvalue()
 
 
 PHOTO_TYPES = [("HEIF", "image/heic"), ("AVIF", "image/avif")]

@@ -258,7 +258,7 @@ def every_platforms_image_rules():
 
 
 async def test_an_iphone_heic_is_stored_as_shown_and_converted_for_every_platform(store, session):
-    from tests.test_media import sideways_photo, srgb_profile
+    from tests.fakes.media import sideways_photo, srgb_profile
 
     workspace = await ensure_workspace(session, "T100")
     heic = sideways_photo("HEIF", 4032 // 2, 3024 // 2)  # stored landscape, shown portrait (irot + EXIF 6)
@@ -284,7 +284,7 @@ async def test_an_iphone_heic_is_stored_as_shown_and_converted_for_every_platfor
 
 
 async def test_an_avif_is_stored_and_converted_like_a_heic(store, session):
-    from tests.test_media import sideways_photo
+    from tests.fakes.media import sideways_photo
 
     workspace = await ensure_workspace(session, "T100")
     item = await store.store(session, workspace.id, sideways_photo("AVIF", 800, 600), "photo.avif", "image/avif")

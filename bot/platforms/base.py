@@ -42,6 +42,10 @@ class TextLimit:
     forbidden: str = ""  # characters the platform refuses in this field
 
 
+# Picture types no platform takes but the media pipeline reads and converts (bot.media.pictures): iPhone photos.
+PHONE_PHOTOS = ("image/heic", "image/heif", "image/avif")
+
+
 @dataclass(frozen=True)
 class MediaLimits:
     kind: str  # image | video

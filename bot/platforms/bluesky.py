@@ -35,6 +35,7 @@ import regex
 from bot.platforms import bluesky_oauth as atoauth
 from bot.platforms import oauth
 from bot.platforms.base import (
+    PHONE_PHOTOS,
     PKCE,
     AccessRevoked,
     AccountRef,
@@ -81,7 +82,7 @@ VIDEO_ALT_MAX_GRAPHEMES = 1000
 VIDEO_ALT_MAX_BYTES = 10_000
 
 IMAGE = MediaLimits(kind="image", mimetypes=("image/jpeg", "image/png", "image/webp"), max_bytes=IMAGE_MAX_BYTES,
-                    scalable=True, convertible_from=("image/gif", "image/bmp", "image/tiff"))
+                    scalable=True, convertible_from=("image/gif", "image/bmp", "image/tiff", *PHONE_PHOTOS))
 VIDEO = MediaLimits(kind="video", mimetypes=("video/mp4",), max_bytes=VIDEO_MAX_BYTES)
 
 GRAPHEME = regex.compile(r"\X")

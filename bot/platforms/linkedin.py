@@ -19,6 +19,7 @@ import httpx
 
 from bot.platforms import oauth
 from bot.platforms.base import (
+    PHONE_PHOTOS,
     PKCE,
     AccessRevoked,
     AccountRef,
@@ -77,7 +78,7 @@ LIMITS = Limits(
     texts=(TextLimit("text", "commentary", COMMENTARY_MAX, Counting.UTF16),
            TextLimit("alt_text", "alt text", ALT_TEXT_MAX, Counting.UTF16)),
     image=MediaLimits("image", ("image/jpeg", "image/png", "image/gif"), max_bytes=IMAGE_MAX_BYTES,
-                      convertible_from=("image/webp",)),
+                      convertible_from=("image/webp", *PHONE_PHOTOS)),
     video=MediaLimits("video", ("video/mp4",), max_bytes=VIDEO_MAX_BYTES, min_duration=3, max_duration=30 * 60,
                       min_aspect=1 / 2.4, max_aspect=2.4, aspect_labels=("1:2.4", "2.4:1")),
     max_images=MAX_IMAGES,

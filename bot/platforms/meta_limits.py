@@ -8,7 +8,7 @@ flagged where they are defined.
 
 from __future__ import annotations
 
-from bot.platforms.base import Limits, MediaLimits, TextLimit
+from bot.platforms.base import PHONE_PHOTOS, Limits, MediaLimits, TextLimit
 
 INSTAGRAM_IMAGE = MediaLimits(
     kind="image",
@@ -21,7 +21,7 @@ INSTAGRAM_IMAGE = MediaLimits(
     max_aspect=1.91,
     aspect_labels=("4:5", "1.91:1"),
     scalable=True,
-    convertible_from=("image/png", "image/webp"),
+    convertible_from=("image/png", "image/webp", *PHONE_PHOTOS),
 )
 INSTAGRAM_VIDEO = MediaLimits(
     kind="video",
@@ -68,7 +68,7 @@ FACEBOOK_IMAGE = MediaLimits(
     mimetypes=("image/jpeg", "image/png"),
     max_bytes=4_000_000,  # error 1366046: "larger than 4 MB or not JPG/PNG"
     scalable=True,
-    convertible_from=("image/webp",),
+    convertible_from=("image/webp", *PHONE_PHOTOS),
 )
 FACEBOOK_VIDEO = MediaLimits(kind="video", mimetypes=("video/mp4", "video/quicktime"))
 FACEBOOK_LIMITS = Limits(

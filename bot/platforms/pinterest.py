@@ -24,6 +24,7 @@ import httpx
 
 from bot.platforms import oauth
 from bot.platforms.base import (
+    PHONE_PHOTOS,
     PKCE,
     AccessRevoked,
     AccountRef,
@@ -73,7 +74,7 @@ LIMITS = Limits(
         TextLimit("link", "link", 2048),
         TextLimit("alt_text", "alt text", 500),
     ),
-    image=MediaLimits("image", ("image/jpeg", "image/png"), convertible_from=("image/webp",)),
+    image=MediaLimits("image", ("image/jpeg", "image/png"), convertible_from=("image/webp", *PHONE_PHOTOS)),
     video=MediaLimits("video", ("video/mp4", "video/quicktime"), max_bytes=VIDEO_MAX_BYTES, min_duration=4,
                       max_duration=15 * 60),
     max_images=1,

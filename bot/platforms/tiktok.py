@@ -38,6 +38,7 @@ import httpx
 from bot.platforms import oauth
 from bot.platforms import tiktok_choices as post_choices
 from bot.platforms.base import (
+    PHONE_PHOTOS,
     PKCE,
     AccessRevoked,
     AccountRef,
@@ -77,7 +78,7 @@ PHOTO_MAX_WIDTH, PHOTO_MAX_HEIGHT = 1080, 1920
 PHOTO_MAX_BYTES = 20_000_000  # "20 MB"; the decimal reading is the safe one
 VIDEO_MAX_BYTES = 4_000_000_000  # "4 GB"; the decimal reading is the safe one
 VIDEO_MAX_SECONDS = 600  # the longest any creator may post through the API; creator_info may say less
-CONVERTIBLE_IMAGES = ("image/png", "image/gif", "image/bmp", "image/tiff", "image/webp", "image/jpeg")
+CONVERTIBLE_IMAGES = ("image/png", "image/gif", "image/bmp", "image/tiff", "image/webp", "image/jpeg", *PHONE_PHOTOS)
 
 PHOTO_IMAGE = MediaLimits(
     kind="image", mimetypes=("image/jpeg", "image/webp"), max_bytes=PHOTO_MAX_BYTES,

@@ -15,6 +15,7 @@ import httpx
 
 from bot.platforms import oauth
 from bot.platforms.base import (
+    PHONE_PHOTOS,
     PKCE,
     AccessRevoked,
     AccountRef,
@@ -72,7 +73,7 @@ LIMITS = Limits(
         TextLimit("alt_text", "alt text", ALT_TEXT_MAX),
     ),
     # Photo and GIF sizes differ, so `validate` checks them; the shortest video too (its message needs tenths).
-    image=MediaLimits("image", ("image/jpeg", "image/png", "image/webp", "image/gif")),
+    image=MediaLimits("image", ("image/jpeg", "image/png", "image/webp", "image/gif"), convertible_from=PHONE_PHOTOS),
     # X's published maximum is 1280x1024; larger videos are scaled down by the media pipeline.
     video=MediaLimits("video", ("video/mp4", "video/quicktime"), max_bytes=VIDEO_MAX_BYTES, max_width=1280,
                       max_height=1024, min_aspect=1 / 3, max_aspect=3.0, aspect_labels=("1:3", "3:1"),

@@ -180,3 +180,23 @@ def payload(data: bytes, kind: str | None = None, url: str | None = None, filena
     inspect = media.inspect_video if kind == "video" else media.inspect_image
     facts = inspect(data, id=f"m{len(data)}", filename=filename, alt_text=alt_text)
     return MediaPayload(facts=facts, public_url=url, read=chunks(data, chunk))
+
+
+@functools.cache
+def srgb_profile() -> bytes:  # (once: a new profile carries the time it was made)
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def sideways_photo(fmt: str, width: int = 400, height: int = 200, orientation: int = 6) -> bytes:
+    """A picture stored `width`×`height` with a blue strip down its left edge, turned by `orientation` when
+    shown, with an sRGB colour profile. For HEIC, pillow-heif writes the turn as HEIF's own irot box (as an
+    iPhone does) besides the EXIF tag; Pillow writes an AVIF's the same way."""
+    image = Image.new("RGB", (width, height), (200, 30, 30))
+    image.paste((30, 30, 200), (0, 0, width // 4, height))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    image.save(buf, fmt, exif=exif.tobytes(), icc_profile=srgb_profile(), quality=90)
+    return buf.getvalue()
