@@ -4,6 +4,9 @@
 Facts: shared/platforms/linkedin_x_pinterest.md §1. Every versioned call carries `LinkedIn-Version` and
 `X-Restli-Protocol-Version: 2.0.0`; Rest.li 2.0 wants `List(...)` and `(key:value)` literally in the
 query, with the URNs inside them percent-encoded.
+
+Over 500 lines on purpose: one platform, one adapter module (DESIGN's adapter protocol); members' and
+organisations' posts, images and videos share one upload and error contract.
 """
 
 from __future__ import annotations
