@@ -258,13 +258,17 @@ def subject_of(body: dict) -> Any:
     if not isinstance(body, dict):
         return None
     kind = body.get("type")
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
     if kind == "block_actions":
         actions = body.get("actions")
         action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
         reader = BY_ACTION.get(action.get("action_id"))
-        return reader.decode(action.get("value")) if reader else None
+        if reader:
+            return reader.decode(action.get("value"))
+        # An input inside a modal that brings the modal up to date: the modal's own metadata.
+        reader = BY_VIEW.get(view.get("callback_id"))
+        return reader.decode(view.get("private_metadata")) if reader else None
     if kind in ("view_submission", "view_closed"):
-        view = body.get("view") if isinstance(body.get("view"), dict) else {}
         reader = BY_VIEW.get(view.get("callback_id"))
         return reader.decode(view.get("private_metadata")) if reader else None
     return None

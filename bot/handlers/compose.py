@@ -72,7 +72,7 @@ async def _open(client, runtime, db, workspace, trigger_id: str, composition: Co
         log.warning("Could not open the compose modal: %s", exc.response.get("error"))
 
 
-async def changed(ack, body, context, client, runtime, db, workspace) -> None:
+async def changed(ack, body, context, client, subject, runtime, db, workspace) -> None:
     """Accounts chosen, Now or Schedule picked, or "Add alt text" pressed: the modal is brought up to date (the
     chosen networks' parts, the time picker, a field per attached picture), keeping every block_id so whatever
     was typed stays."""
@@ -81,13 +81,14 @@ async def changed(ack, body, context, client, runtime, db, workspace) -> None:
     if view.get("callback_id") != ids.COMPOSE_VIEW or not view.get("id"):
         return
     composition, files, _ = read(view)
-    origin = ComposeOrigin.decode(view.get("private_metadata")) or ComposeOrigin()
+    origin = subject or ComposeOrigin()
     here = await workspace()
     async with db() as session:
         offered = await composing.choices(session, here.id, runtime.adapters)
         kept: list[MediaItem] = []
         if not files and origin.post_id:
-            kept = await composing.media_of(session, origin.post_id)
+            queued = await composing.queued_composition(session, here.id, origin.post_id)
+            kept = queued[2] if queued else []
         elif not files and origin.draft_id:
             kept = await composing.draft_media(session, here.id, context.user_id, origin.draft_id)
     if not kept and not files:
