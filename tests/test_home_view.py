@@ -117,6 +117,9 @@ def test_coming_up_is_soonest_first_in_each_viewers_zone_with_platform_and_accou
     assert f"<!date^{sooner}^{{date_short_pretty}} at {{time}}|25 Nov 2026, 13:00 (CET)>" in text
     assert "X · Acme Marketing, Bluesky · acme.bsky.social · by <@U0002>" in text
     assert "_waiting for approval_" in text
+    untimed = empty_dashboard(upcoming=[Upcoming(5, "U1", "asap", NOW, ("X · Acme",), True, timed=False)],
+                              upcoming_total=1)
+    assert "*As soon as it is approved*" in _text(home_view("/picmim", untimed, EVERY_PLATFORM, None, False))
 
 
 def test_a_members_home_has_no_command_line_or_scope_words_and_no_setup():
@@ -173,6 +176,9 @@ def test_the_queue_modal_groups_by_day_in_the_viewers_zone():
         < text.index("Thursday 26 November") < text.index("third")
     assert "*10:00 (CET)* · X · Acme · by <@U1>" in text and "_waiting for approval_" in text
     assert "…and 22 more." in text and "`/picmim queue`" in text
+    untimed = _text(queue_modal("/picmim", [Upcoming(4, "U1", "asap", NOW, ("X · Acme",), True, timed=False)], 1,
+                                None))
+    assert "*Next*" in untimed and "*As soon as it is approved* · _waiting for approval_" in untimed
     assert view_errors(queue_modal("/picmim", [], 0, None)) == []
 
 

@@ -178,3 +178,18 @@ def test_bluesky_client_metadata_is_served_at_its_own_client_id(server):
     assert document["client_id"] == "http://localhost:3000/oauth/bluesky/client-metadata.json"
     assert document["redirect_uris"] == ["http://localhost:3000/oauth/bluesky/callback"]
     assert document["dpop_bound_access_tokens"] is True
+
+
+def test_new_post_on_the_help_message_opens_the_compose_window(sender, slack):
+    _help(sender, slack)
+    payload = {"type": "block_actions", "team": {"id": "T0001", "domain": "acme"}, "user": {"id": "U0001"},
+               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+               "channel": {"id": "C0001", "name": "marketing"},
+               "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0001",
+                             "is_ephemeral": True},
+               "response_url": slack.response_url("after-help"),
+               "actions": [{"type": "button", "action_id": "new_post", "block_id": "b", "action_ts": "1"}]}
+    assert sender.interaction(payload).status_code == 200
+    [opened] = slack.wait_for("views.open")
+    view = json.loads(opened.params["view"]) if isinstance(opened.params["view"], str) else opened.params["view"]
+    assert view["type"] == "modal"  # nothing is connected on this server: the window says how to start

@@ -66,9 +66,10 @@ class Upcoming:
     post_id: int
     author: str
     text: str
-    when: datetime  # UTC: its time, or when it was accepted for "as soon as possible"
+    when: datetime  # UTC: its time, or when it was accepted for "as soon as possible" (for ordering)
     accounts: tuple[str, ...]  # "Platform · Account"
     waiting_for_approval: bool
+    timed: bool = True  # False: it goes out as soon as it can (approved, or its accounts work again)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ async def upcoming(session: AsyncSession, workspace_id: int, limit: int = 50) ->
     posts = list(await session.scalars(select(Post).where(*where).order_by(due, Post.id).limit(limit)))
     accounts = await _accounts(session, [p.id for p in posts])
     return [Upcoming(p.id, p.author_user_id, p.text or "", p.scheduled_at or p.created_at, accounts.get(p.id, ()),
-                     p.status is PostStatus.PENDING_APPROVAL) for p in posts], total
+                     p.status is PostStatus.PENDING_APPROVAL, p.scheduled_at is not None) for p in posts], total
 
 
 async def dashboard(session: AsyncSession, adapters: Mapping[str, Adapter], workspace: Workspace, user_id: str,

@@ -79,9 +79,14 @@ def _failed(item: Failure) -> dict:
                    button("Retry", ids.POST_RETRY, str(item.target_id)))
 
 
+def _untimed(item: Upcoming) -> str:
+    return "As soon as it is approved" if item.waiting_for_approval else "As soon as possible"
+
+
 def _upcoming(item: Upcoming, tz: str | None) -> dict:
     note = " · _waiting for approval_" if item.waiting_for_approval else ""
-    return section(f"*{slack_date(item.when, tz)}*{note}\n{_accounts(item.accounts)} · by <@{item.author}>\n"
+    when = slack_date(item.when, tz) if item.timed else _untimed(item)
+    return section(f"*{when}*{note}\n{_accounts(item.accounts)} · by <@{item.author}>\n"
                    f">{preview(item.text)}")
 
 
@@ -161,11 +166,11 @@ def queue_modal(command: str, items: Sequence[Upcoming], total: int, tz: str | N
         blocks.append(section("Nothing is scheduled or waiting for approval."))
     day = None
     for item in items[:QUEUE_LISTED]:
-        if (shown := _day(item.when, tz)) != day:
+        if (shown := _day(item.when, tz) if item.timed else "Next") != day:
             day = shown
             blocks.append(section(f"*{day}*"))
         note = " · _waiting for approval_" if item.waiting_for_approval else ""
-        hour = local_time(item.when, tz).split(", ")[1]
+        hour = local_time(item.when, tz).split(", ")[1] if item.timed else _untimed(item)
         blocks.append(context(f"*{hour}*{note} · {_accounts(item.accounts)} · by <@{item.author}>\n"
                               f"{preview(item.text)}"))
     if total > min(len(items), QUEUE_LISTED):
