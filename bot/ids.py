@@ -119,3 +119,7 @@ DIGEST_ACCOUNTS_INPUT = "digest_accounts_input"  # option values: account ids
 DIGEST_PLATFORMS_BLOCK = "digest_platforms"
 DIGEST_PLATFORMS_INPUT = "digest_platforms_input"  # option values: platform keys
 DIGEST_UNSUBSCRIBE = "digest_unsubscribe"  # value: the subscription's id
+
+# App Home and /picmim help
+NEW_POST = "new_post"  # "New post": the compose modal (from Home, or from /picmim help in a channel)
+HOME_QUEUE = "home_queue"  # Home's "Queue": the queued posts in a modal

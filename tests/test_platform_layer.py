@@ -17,6 +17,7 @@ from bot.platforms.instagram_login import InstagramLoginAdapter
 from bot.platforms.meta_graph import regain_seconds
 from bot.secret import Secret
 from bot.views.home import home_view
+from tests.test_home_view import empty_dashboard
 
 META_KEYS = {"instagram", "instagram-login", "facebook"}
 
@@ -35,17 +36,17 @@ def test_the_registry_lists_nine_platforms_with_the_meta_three_ready():
         assert adapter_class.name == registry.get(key).name
 
 
-def test_every_platform_is_listed_and_groups_say_why():
+def test_admins_home_names_the_platforms_not_set_up_and_groups_say_why():
     assert all(p.adapter_ready for p in registry.PLATFORMS)
-    view = home_view("/picmim", [], configured={p.key for p in registry.PLATFORMS}, tz=None)
-    text = "\n".join(b["text"]["text"] for b in view["blocks"] if b.get("type") == "section")
-    for platform in registry.PLATFORMS:
-        line = next(line for line in text.splitlines() if line.startswith(platform.name + ":"))
-        assert line == f"{platform.name}: none connected"
+    everything = {p.key for p in registry.PLATFORMS}
+    ready = "\n".join(str(b) for b in home_view("/picmim", empty_dashboard(), everything, None, True)["blocks"])
+    assert "Every platform Picmim supports is set up on this install." in ready
+    nothing = str(home_view("/picmim", empty_dashboard(), set(), None, True)["blocks"])
+    assert "Not set up on this install yet:* " + ", ".join(p.name for p in registry.PLATFORMS) in nothing
     groups = registry.FACEBOOK_GROUPS
-    assert groups.adapter_ready is False and groups.key not in {p.key for p in registry.PLATFORMS}
+    assert groups.adapter_ready is False and groups.key not in everything
     assert "22 April 2024" in groups.unavailable_reason and "Pages still work" in groups.unavailable_reason
-    assert f"{groups.name}: unavailable. {groups.unavailable_reason}" in text
+    assert f"*{groups.name}* cannot be connected: {groups.unavailable_reason}" in ready
 
 
 async def test_build_adapters_makes_the_meta_adapters_from_settings(tmp_path):

@@ -24,39 +24,61 @@ def test_health_answers(server):
     assert r.json() == {"ok": True, "database": "ok", "slack_mode": "single"}
 
 
+def _help(sender, slack, text: str = "help", user_id: str = "U0001", rid: str = "help") -> str:
+    """What /picmim shows for `text`: acknowledged at once, the list through response_url."""
+    r = sender.command(text, user_id=user_id, response_url=slack.response_url(rid))
+    assert r.status_code == 200
+    [body] = slack.wait_for_response(rid)
+    assert body["response_type"] == "ephemeral"
+    return _all_text(body["blocks"])
+
+
 def test_help_lists_every_subcommand_ephemerally_and_fast(sender, slack):
-    # The bot token was checked with auth.test at start, so no Slack call sits on the ack path.
+    # The bot token was checked with auth.test at start; the ack itself waits for nothing.
     started = time.monotonic()
     r = sender.command("help", response_url=slack.response_url())
     elapsed = time.monotonic() - started
     assert r.status_code == 200
     assert elapsed < 3, "Slack gives up on a slash command after 3 seconds"
-    body = r.json()
-    assert body.get("response_type", "ephemeral") == "ephemeral"
+    [body] = slack.wait_for_response("1")
+    assert body.get("response_type") == "ephemeral"
     text = _all_text(body["blocks"])
     for sub in SUBCOMMANDS:
         assert f"/picmim {sub.usage}" in text, sub.name
     assert "Only you can see this message" in text
-    assert slack.calls == []
+    assert [c.method for c in slack.calls] == ["users.info"], "only who is asking (admin or not)"
 
 
 @pytest.mark.parametrize("text", ["", "   ", "HELP"])
-def test_bare_command_and_help_in_any_case_show_help(sender, text):
-    body = sender.command(text).json()
-    assert "/picmim connect [platform]" in _all_text(body["blocks"])
-    assert "I don't know" not in _all_text(body["blocks"])
+def test_bare_command_and_help_in_any_case_show_help(sender, slack, text):
+    shown = _help(sender, slack, text)
+    assert "/picmim connect [platform]" in shown
+    assert "I don't know" not in shown
 
 
-def test_unknown_subcommand_says_so_and_lists_the_rest(sender):
-    body = sender.command("publishh everything").json()
-    text = _all_text(body["blocks"])
-    assert "I don't know `/picmim publishh`" in text
+def test_unknown_subcommand_says_so_and_lists_the_rest(sender, slack):
+    text = _help(sender, slack, "publishh everything")
+    assert "I don't know `/picmim publishh`" in text and "Did you mean" not in text
     assert "/picmim post [text]" in text
 
 
-def test_every_subcommand_the_help_lists_is_available(sender):
+def test_a_typo_gets_did_you_mean(sender, slack):
+    text = _help(sender, slack, "quee")
+    assert "I don't know `/picmim quee`. Did you mean `/picmim queue`?" in text
+
+
+def test_members_help_names_the_admin_commands_and_says_they_need_an_admin(sender, slack):
+    admin = _help(sender, slack, "help", rid="admin")
+    member = _help(sender, slack, "help", user_id="U0002", rid="member")  # not an admin (unknown to users.info)
+    assert "*Admin*" in admin and "needs a workspace admin" not in admin
+    assert "*Admin*" not in member and "`/picmim settings` needs a workspace admin: approvals" in member
+    for text in (admin, member):
+        assert '"action_id": "new_post"' in text and '"action_id": "home_connect"' in text
+
+
+def test_every_subcommand_the_help_lists_is_available(sender, slack):
     # stats and digest were the last ones "coming soon" (issue 10).
-    text = _all_text(sender.command("help").json()["blocks"])
+    text = _help(sender, slack)
     assert "/picmim stats" in text and "/picmim digest" in text and "(coming soon)" not in text
 
 
@@ -98,7 +120,7 @@ def test_url_verification_challenge_is_answered(sender):
     assert "c-123" in r.text
 
 
-def test_app_home_shows_accounts_summary_and_next_steps(sender, slack):
+def test_app_home_shows_the_dashboard_and_what_to_do_first(sender, slack):
     r = sender.event({"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home",
                       "event_ts": str(time.time())})
     assert r.status_code == 200
@@ -107,9 +129,9 @@ def test_app_home_shows_accounts_summary_and_next_steps(sender, slack):
     assert call.token == "xoxb-fake-T0001"
     view = json.loads(call.params["view"]) if isinstance(call.params["view"], str) else call.params["view"]
     text = _all_text(view["blocks"])
-    assert "Connected accounts" in text
-    assert "Connect an account: `/picmim connect`" in text
-    assert "Facebook Groups: unavailable" in text
+    assert "No social accounts are connected yet: press *Connect an account*" in text
+    assert "Needs attention" in text and "Nothing is scheduled" in text
+    assert "Facebook Groups* cannot be connected" in text, "U0001 is an admin: the setup part"
 
 
 def test_messages_tab_opening_does_not_publish_home(sender, slack):
@@ -156,3 +178,18 @@ def test_bluesky_client_metadata_is_served_at_its_own_client_id(server):
     assert document["client_id"] == "http://localhost:3000/oauth/bluesky/client-metadata.json"
     assert document["redirect_uris"] == ["http://localhost:3000/oauth/bluesky/callback"]
     assert document["dpop_bound_access_tokens"] is True
+
+
+def test_new_post_on_the_help_message_opens_the_compose_window(sender, slack):
+    _help(sender, slack)
+    payload = {"type": "block_actions", "team": {"id": "T0001", "domain": "acme"}, "user": {"id": "U0001"},
+               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+               "channel": {"id": "C0001", "name": "marketing"},
+               "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0001",
+                             "is_ephemeral": True},
+               "response_url": slack.response_url("after-help"),
+               "actions": [{"type": "button", "action_id": "new_post", "block_id": "b", "action_ts": "1"}]}
+    assert sender.interaction(payload).status_code == 200
+    [opened] = slack.wait_for("views.open")
+    view = json.loads(opened.params["view"]) if isinstance(opened.params["view"], str) else opened.params["view"]
+    assert view["type"] == "modal"  # nothing is connected on this server: the window says how to start

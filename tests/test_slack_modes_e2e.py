@@ -73,8 +73,9 @@ def test_install_through_slack_oauth_then_serve_that_workspace(multi_server, sla
 
     sender = SlackSender(multi_server.url, SIGNING_SECRET)
     try:
-        help_reply = sender.command("help", team_id="T0002")
-        assert help_reply.status_code == 200 and "/picmim connect" in help_reply.text
+        help_reply = sender.command("help", team_id="T0002", response_url=slack.response_url("t2-help"))
+        assert help_reply.status_code == 200
+        assert "/picmim connect" in str(slack.wait_for_response("t2-help")[0]["blocks"])
         sender.event({"type": "app_home_opened", "user": "U0001", "tab": "home"}, team_id="T0002")
         publish = slack.wait_for("views.publish")[0]
         assert publish.token == "xoxb-fake-T0002"
@@ -122,10 +123,13 @@ def test_socket_mode_receives_commands_over_the_socket(database, slack, tmp_path
         while time.monotonic() < deadline and not slack.socket_connected():
             time.sleep(0.05)
         assert slack.socket_connected()
-        form = dict(x.split("=", 1) for x in slash_command_body("help").decode().split("&"))
+        body = slash_command_body("help", response_url=slack.response_url("socket-help"))
+        form = dict(x.split("=", 1) for x in body.decode().split("&"))
         payload = {k: httpx.QueryParams(f"v={v}")["v"] for k, v in form.items()}
         ack = slack.send_envelope("slash_commands", payload)
-        assert "/picmim connect [platform]" in str(ack["payload"]["blocks"])
+        assert ack is not None, "acknowledged over the socket"
+        [listed] = slack.wait_for_response("socket-help")
+        assert "/picmim connect [platform]" in str(listed["blocks"])
         # Over HTTP nothing is accepted: without a signing secret events come over the socket only.
         r = httpx.post(server.url + "/slack/events", content=slash_command_body("help"),
                        headers={"Content-Type": "application/x-www-form-urlencoded"})

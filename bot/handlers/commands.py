@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from slack_bolt.async_app import AsyncApp
 
 from bot import ids
-from bot.views.help import NAMES, help_blocks, help_text
+from bot.views.help import NAMES, did_you_mean, help_blocks, help_text
 
 # A subcommand handler gets the rest of the text as `args`, plus bolt's usual keyword arguments and the request
 # context's (bot/handlers/context.py).
@@ -26,13 +26,17 @@ def register(app: AsyncApp, subcommands: Mapping[str, Subcommand]) -> None:
                           client=client, respond=respond, logger=logger, runtime=runtime, db=db,
                           workspace=workspace, person=person)
             return
+        await ack()  # who is asking (admin or not) is a Slack call: the list follows through response_url
         slash = command.get("command") or ids.COMMAND
         if name in NAMES and name != "help":
             intro = f"`{slash} {name}` is not available in this version of Picmim yet. Here is what is:"
         elif name and name != "help":
-            intro = f"I don't know `{slash} {name}`. Here is what I can do:"
+            guess = did_you_mean(name)
+            intro = (f"I don't know `{slash} {name}`. Did you mean `{slash} {guess}`?" if guess
+                     else f"I don't know `{slash} {name}`. Here is what I can do:")
         else:
             intro = None
-        await ack(text=help_text(slash), blocks=help_blocks(slash, intro, available))
+        blocks = help_blocks(slash, intro, available, (await person()).is_admin)
+        await respond(response_type="ephemeral", replace_original=False, text=help_text(slash), blocks=blocks)
 
     app.command(ids.COMMAND)(picmim)

@@ -1,23 +1,97 @@
-"""App Home: the workspace's connections and what to do next."""
+"""App Home, the team's dashboard (refreshed each time it is opened), and its buttons: New post, Queue, and
+Reconnect and Retry pressed on Home (the same buttons elsewhere are bot/handlers/connect.py's and posts.py's;
+on Home there is no message to answer in, so the answer opens in a modal and Home is refreshed)."""
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot import ids
-from bot.services.connections import summaries
-from bot.views.home import home_view
+from bot.handlers import connect, posts
+from bot.handlers.approvals import _reviewer
+from bot.handlers.compose import _open
+from bot.payloads import ComposeOrigin
+from bot.services import approvals, dashboard
+from bot.services.composing import Composition
+from bot.storage.models import utcnow
+from bot.views import connect as connect_views
+from bot.views.blocks import section
+from bot.views.home import home_view, queue_modal
+
+log = logging.getLogger(__name__)
+
+
+async def on_home(body) -> bool:
+    """The button was pressed on the App Home tab."""
+    return (body.get("view") or {}).get("type") == "home"
 
 
 def register(app: AsyncApp) -> None:
-    app.event("app_home_opened")(publish_home)
+    app.event("app_home_opened")(opened)
+    app.action(ids.NEW_POST)(new_post_button)
+    app.action(ids.HOME_QUEUE)(queue_button)
+    # Before connect's and posts' own listeners (this module is registered first): bolt runs the first match.
+    app.action(ids.ACCOUNT_RECONNECT, matchers=[on_home])(reconnect_button)
+    app.action(ids.POST_RETRY, matchers=[on_home])(retry_button)
 
 
-async def publish_home(event, client, runtime, db, workspace, person) -> None:
+async def opened(event, client, runtime, db, workspace, person) -> None:
     if event.get("tab") != "home":
         return
-    here = await workspace()
+    await publish_home(client, runtime, db, workspace, person)
+
+
+async def publish_home(client, runtime, db, workspace, person) -> None:
+    here, who = await workspace(), await person()
+    reviews = approvals.may_review(here, await _reviewer(client, workspace, person))
     async with db() as session:
-        found = await summaries(session, runtime.adapters, here)
-    view = home_view(ids.COMMAND, found, set(runtime.adapters), (await person()).tz)
-    await client.views_publish(user_id=event["user"], view=view)
+        board = await dashboard.dashboard(session, runtime.adapters, here, who.user_id, reviews, utcnow())
+    view = home_view(ids.COMMAND, board, set(runtime.adapters), who.tz, who.is_admin)
+    try:
+        await client.views_publish(user_id=who.user_id, view=view)
+    except SlackApiError as exc:
+        log.warning("Could not publish App Home: %s", exc.response.get("error"))
+
+
+async def new_post_button(ack, body, client, runtime, db, workspace) -> None:
+    """The compose modal; its status message goes to the channel the button was in (from /picmim help), or to
+    the author's messages with Picmim (from Home)."""
+    await ack()
+    channel_id = (body.get("channel") or {}).get("id")
+    await _open(client, runtime, db, workspace, body["trigger_id"], Composition(), ComposeOrigin(channel_id=channel_id))
+
+
+async def queue_button(ack, body, client, db, workspace, person) -> None:
+    """Home cannot show an ephemeral message, and a DM would take the person away from Home: the queue opens
+    over Home in a modal and closes back to it."""
+    await ack()
+    here, who = await workspace(), await person()
+    async with db() as session:
+        items, total = await dashboard.upcoming(session, here.id)
+    try:
+        await client.views_open(trigger_id=body["trigger_id"], view=queue_modal(ids.COMMAND, items, total, who.tz))
+    except SlackApiError as exc:
+        log.warning("Could not open the queue: %s", exc.response.get("error"))
+
+
+async def reconnect_button(ack, body, context, client, subject, runtime, db, workspace, person) -> None:
+    """Reconnect on Home: the private link (or why not) in a modal; Home is refreshed afterwards."""
+    await ack()
+    try:
+        opened = await client.views_open(trigger_id=body["trigger_id"], view=connect_views.connect_modal(
+            [section("Preparing your private link…")]))
+    except SlackApiError as exc:
+        log.warning("Could not open the reconnect modal: %s", exc.response.get("error"))
+        return
+    reply = connect.Reply(client, view_id=opened["view"]["id"])
+    await connect.send_link(runtime, context, client, db, workspace, person, reply, "",
+                            reconnect_id=subject.connection_id if subject else 0)
+
+
+async def retry_button(ack, client, subject, runtime, db, workspace, person) -> None:
+    """Retry on Home: sent again (the post's status message says so), and Home no longer lists it as failed."""
+    await posts.retry_button(ack, subject, runtime, db, workspace)
+    await publish_home(client, runtime, db, workspace, person)

@@ -1,11 +1,17 @@
-"""The `/picmim help` message: every subcommand with one line each."""
+"""The `/picmim help` message: the subcommands grouped by what a person wants to do, the two most common actions
+as buttons, and the admins' commands for admins (members are told which ones need an admin)."""
 
 from __future__ import annotations
 
+import difflib
 import functools
 from dataclasses import dataclass
 
-from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from bot import ids
+from bot.views.blocks import actions, button, context, header, section
+
+POST, PLAN, ACCOUNTS, STATS, ADMIN = "Post", "Plan", "Accounts", "Stats", "Admin"
+GROUPS = (POST, PLAN, ACCOUNTS, STATS, ADMIN)
 
 
 @dataclass(frozen=True)
@@ -13,39 +19,62 @@ class Subcommand:
     name: str
     usage: str
     summary: str
+    group: str = ""
+    admin: bool = False  # only workspace admins may use it
 
 
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("help", "help", "Show this list."),
+    Subcommand("post", "post [text]", "Write a post for one or more accounts; publish it now or schedule it.",
+               POST),
+    Subcommand("drafts", "drafts", "Your unfinished posts.", POST),
+    Subcommand("queue", "queue", "Scheduled posts and posts waiting for approval: publish now, move, edit or "
+               "cancel.", PLAN),
     Subcommand("connect", "connect [platform]", "Connect a social account (Instagram, Facebook Pages, "
-               "LinkedIn, X, TikTok, Pinterest, YouTube, Bluesky)."),
-    Subcommand("accounts", "accounts", "See every connected account, its health and last sync; refresh, "
-               "reconnect or disconnect."),
-    Subcommand("permissions", "permissions", "What Picmim asks each platform for, and why."),
-    Subcommand("post", "post [text]", "Write a post for one or more accounts; publish now or schedule it."),
-    Subcommand("queue", "queue", "Scheduled and pending posts: publish now, reschedule or cancel."),
-    Subcommand("drafts", "drafts", "Your unfinished drafts."),
-    Subcommand("settings", "settings", "Approvals, alerts channel, who may connect accounts, time zone."),
-    Subcommand("stats", "stats [account|post link] [7d|30d]", "Performance figures for an account or a post."),
-    Subcommand("digest", "digest [subscribe|list]", "Send analytics digests to a channel on a schedule."),
+               "LinkedIn, X, TikTok, Pinterest, YouTube, Bluesky).", ACCOUNTS),
+    Subcommand("accounts", "accounts", "Every connected account and whether it works; refresh, reconnect or "
+               "disconnect.", ACCOUNTS),
+    Subcommand("permissions", "permissions", "What Picmim asks each platform for, and why.", ACCOUNTS),
+    Subcommand("stats", "stats [account|post link] [7d|30d]", "How an account or a post is doing.", STATS),
+    Subcommand("digest", "digest [subscribe|list]", "Send a summary of your figures to a channel on a schedule.",
+               STATS),
+    Subcommand("settings", "settings", "Approvals, the alerts channel, who may connect accounts, the time zone.",
+               ADMIN, admin=True),
 )
 
 NAMES = frozenset(s.name for s in SUBCOMMANDS)
 
 
-@functools.lru_cache(maxsize=64)  # the same few answers, on the ack path of every /picmim help
-def help_blocks(command: str, intro: str | None = None, available: frozenset[str] = NAMES) -> list[dict]:
-    lines = []
-    for sub in SUBCOMMANDS:
-        note = "" if sub.name in available else " _(coming soon)_"
-        lines.append(f"`{command} {sub.usage}` {sub.summary}{note}")
-    blocks = [HeaderBlock(text="Picmim for Slack")]
+def did_you_mean(name: str) -> str | None:
+    """The subcommand a typo was probably meant to be (`quee` -> `queue`), or None."""
+    found = difflib.get_close_matches(name.lower(), sorted(NAMES), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _line(command: str, sub: Subcommand, available: frozenset[str]) -> str:
+    note = "" if sub.name in available else " _(coming soon)_"
+    return f"`{command} {sub.usage}`  {sub.summary}{note}"
+
+
+@functools.lru_cache(maxsize=64)  # the same few answers, for every /picmim help
+def help_blocks(command: str, intro: str | None = None, available: frozenset[str] = NAMES,
+                is_admin: bool = False) -> list[dict]:
+    blocks = [header("Picmim for Slack")]
     if intro:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=intro)))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(
-        text="Picmim publishes to your team's social accounts from Slack. Only you can see this message.")]))
-    return [b.to_dict() for b in blocks]
+        blocks.append(section(intro))
+    blocks.append(actions(button("New post", ids.NEW_POST, style="primary"),
+                          button("Connect an account", ids.HOME_CONNECT)))
+    for group in GROUPS:
+        subs = [s for s in SUBCOMMANDS if s.group == group]
+        if group == ADMIN and not is_admin:
+            lines = [f"`{command} {s.usage}` needs a workspace admin: {s.summary[0].lower()}{s.summary[1:]}"
+                     for s in subs]
+            blocks.append(context("\n".join(lines)))
+            continue
+        blocks.append(section(f"*{group}*\n" + "\n".join(_line(command, s, available) for s in subs)))
+    blocks.append(context(f"`{command} help` shows this list. Picmim publishes to your team's social accounts "
+                          "from Slack. Only you can see this message."))
+    return blocks
 
 
 def help_text(command: str) -> str:
