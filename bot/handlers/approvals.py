@@ -34,7 +34,7 @@ def register(app: AsyncApp) -> None:
 # ---- deciding ----------------------------------------------------------------------------------------
 
 
-async def _reviewer(client: AsyncWebClient, workspace, person) -> Reviewer:
+async def reviewer_of(client: AsyncWebClient, workspace, person) -> Reviewer:
     """What Slack says about someone deciding: admin (when admins approve), member of the approvers' group."""
     here, who = await workspace(), await person()
     is_admin = approvals.admins_review(here) and who.is_admin
@@ -53,7 +53,7 @@ async def _reviewer(client: AsyncWebClient, workspace, person) -> Reviewer:
 async def _decide(client: AsyncWebClient, db, workspace, person, post_id: int, decision: Decision, *,
                   source: str, comment: str | None = None, event_id: str | None = None,
                   version: int | None = None) -> Outcome:
-    reviewer = await _reviewer(client, workspace, person)  # asked before the post is locked
+    reviewer = await reviewer_of(client, workspace, person)  # asked before the post is locked
     here = await workspace()
     async with db() as session:
         return await approvals.decide(session, here, post_id, reviewer, decision, source=source,
@@ -125,7 +125,7 @@ async def comment_button(ack, body, action, client, respond, subject, runtime, d
         return
     post_id, version = subject.post_id, subject.version
     decision = Decision.REQUEST_CHANGES if action.get("action_id") == ids.REVIEW_REQUEST_CHANGES else Decision.REJECT
-    reviewer = await _reviewer(client, workspace, person)
+    reviewer = await reviewer_of(client, workspace, person)
     here = await workspace()
     async with db() as session:
         refusal = await approvals.check(session, here, post_id, reviewer, decision, version)

@@ -61,8 +61,9 @@ def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, he
                                needs_approval=here.approval_required, first_comment_platforms=commented)
 
 
-async def _open(client, runtime, db, workspace, trigger_id: str, composition: Composition, origin: ComposeOrigin,
-                kept: Sequence[MediaItem] = ()) -> None:
+async def open_compose(client, runtime, db, workspace, trigger_id: str, composition: Composition,
+                       origin: ComposeOrigin, kept: Sequence[MediaItem] = ()) -> None:
+    """The compose window (a new post, a draft, a queued post to edit), offering the workspace's live accounts."""
     here = await workspace()
     async with db() as session:
         offered = await composing.choices(session, here.id, runtime.adapters)
@@ -102,16 +103,16 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace) -
 
 async def post_command(ack, args, command, client, runtime, db, workspace, **_) -> None:
     await ack()
-    await _open(client, runtime, db, workspace, command.get("trigger_id"), Composition(text=args[:views.TEXT_MAX]),
-                ComposeOrigin(channel_id=command.get("channel_id")))
+    await open_compose(client, runtime, db, workspace, command.get("trigger_id"),
+                       Composition(text=args[:views.TEXT_MAX]), ComposeOrigin(channel_id=command.get("channel_id")))
 
 
 async def shortcut(ack, shortcut, client, runtime, db, workspace) -> None:
     await ack()
     text = ((shortcut.get("message") or {}).get("text") or "")[:views.TEXT_MAX]
     channel_id = (shortcut.get("channel") or {}).get("id")
-    await _open(client, runtime, db, workspace, shortcut["trigger_id"], Composition(text=text),
-                ComposeOrigin(channel_id=channel_id))
+    await open_compose(client, runtime, db, workspace, shortcut["trigger_id"], Composition(text=text),
+                       ComposeOrigin(channel_id=channel_id))
 
 
 async def open_draft_button(ack, body, context, client, respond, subject, runtime, db, workspace) -> None:
@@ -127,8 +128,8 @@ async def open_draft_button(ack, body, context, client, respond, subject, runtim
                       text="This draft is gone: it was posted or deleted meanwhile.")
         return
     channel_id = (body.get("channel") or {}).get("id")
-    await _open(client, runtime, db, workspace, body["trigger_id"], composition,
-                ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept)
+    await open_compose(client, runtime, db, workspace, body["trigger_id"], composition,
+                       ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept)
 
 
 async def edit_button(ack, body, context, client, respond, subject, runtime, db, workspace, person) -> None:
@@ -149,8 +150,8 @@ async def open_edit(client, runtime, db, workspace, trigger_id: str,
                     found: tuple[Post, Composition, list[MediaItem]], response_url: str | None = None) -> None:
     """The compose modal on a queued post (from `/picmim queue`, or Edit on its review card)."""
     post, composition, items = found
-    await _open(client, runtime, db, workspace, trigger_id, composition,
-                ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url), items)
+    await open_compose(client, runtime, db, workspace, trigger_id, composition,
+                       ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url), items)
 
 
 async def drafts_command(ack, context, respond, db, workspace, person, **_) -> None:

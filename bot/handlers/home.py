@@ -11,8 +11,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.handlers import connect, posts
-from bot.handlers.approvals import _reviewer
-from bot.handlers.compose import _open
+from bot.handlers.approvals import reviewer_of
+from bot.handlers.compose import open_compose
 from bot.payloads import ComposeOrigin
 from bot.services import approvals, dashboard
 from bot.services.composing import Composition
@@ -46,7 +46,7 @@ async def opened(event, client, runtime, db, workspace, person) -> None:
 
 async def publish_home(client, runtime, db, workspace, person) -> None:
     here, who = await workspace(), await person()
-    reviews = approvals.may_review(here, await _reviewer(client, workspace, person))
+    reviews = approvals.may_review(here, await reviewer_of(client, workspace, person))
     async with db() as session:
         board = await dashboard.dashboard(session, runtime.adapters, here, who.user_id, reviews, utcnow())
     view = home_view(ids.COMMAND, board, set(runtime.adapters), who.tz, who.is_admin)
@@ -61,7 +61,8 @@ async def new_post_button(ack, body, client, runtime, db, workspace) -> None:
     the author's messages with Picmim (from Home)."""
     await ack()
     channel_id = (body.get("channel") or {}).get("id")
-    await _open(client, runtime, db, workspace, body["trigger_id"], Composition(), ComposeOrigin(channel_id=channel_id))
+    await open_compose(client, runtime, db, workspace, body["trigger_id"], Composition(),
+                       ComposeOrigin(channel_id=channel_id))
 
 
 async def queue_button(ack, body, client, db, workspace, person) -> None:
