@@ -96,7 +96,8 @@ CATALOGUES: dict[tuple[str, str | None], Catalogue] = {
         interactions=("REACTION", "COMMENT", "RESHARE")),
     ("x", None): Catalogue(
         account=(Figure("followers_count", "Followers"), Figure("following_count", "Following"),
-                 Figure("tweet_count", "Posts"), Figure("listed_count", "Listed"), Figure(None, "Impressions")),
+                 Figure("post_count", "Posts", aliases=("tweet_count",)), Figure("listed_count", "Listed"),
+                 Figure(None, "Impressions")),
         post=(Figure("impression_count", "Impressions"), Figure("like_count", "Likes"),
               Figure("retweet_count", "Reposts", aliases=("repost_count",)), Figure("reply_count", "Replies"),
               Figure("quote_count", "Quotes"), Figure("bookmark_count", "Bookmarks")),
