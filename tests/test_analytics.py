@@ -170,7 +170,7 @@ async def test_a_week_of_syncs_keeps_the_fakes_figures_under_xs_own_names(sessio
     main = await snapshots(sessions, week["main"])
     assert sorted(main) == [WEEK_START + timedelta(days=d) for d in range(8)]
     assert [main[t]["followers_count"] for t in sorted(main)] == [1200 + 10 * d for d in range(8)]
-    assert set(main[WEEK_START]) == {"followers_count", "following_count", "tweet_count", "listed_count",
+    assert set(main[WEEK_START]) == {"followers_count", "following_count", "post_count", "listed_count",
                                      "like_count"}
     launch_target = week["posts"]["launch"][0]
     launch = await snapshots(sessions, week["main"], launch_target)

@@ -338,6 +338,15 @@ async def test_page_and_post_figures_come_from_the_views_family(adapter, meta, c
     assert "impressions" not in asked and "page_fans" not in asked
 
 
+async def test_a_page_metric_meta_refuses_leaves_the_others(adapter, meta, coffee):
+    meta.pages["2001"].insights = {"page_media_view": 5400, "page_total_media_view_unique": 3100,
+                                   "page_post_engagements": 410, "page_follows": 12040}
+    meta.pages["2001"].unavailable = {"page_follows"}
+    metrics = await adapter.fetch_metrics(coffee, [])
+    assert metrics.account["page_media_view"] == 5400 and metrics.account["page_post_engagements"] == 410
+    assert "page_follows" not in metrics.account and "(#100)" in metrics.unavailable["page_follows"]
+
+
 async def test_metrics_without_the_insights_permission_name_it(adapter, meta, coffee):
     meta.remove_permission("10001", "read_insights")
     with pytest.raises(AccessRevoked) as caught:

@@ -30,6 +30,7 @@ from bot.platforms.instagram import InstagramAdapter
 from bot.platforms.oauth import new_state
 from bot.platforms.settings import InstagramSettings
 from bot.secret import Secret
+from bot.services.analytics_catalogue import catalogue
 from tests.fakes.media import jpeg, mp4, png, webm
 from tests.fakes.meta import FB_LONG_LIVED, adapter_config
 from tests.platform_fixtures import meta_fixtures
@@ -390,6 +391,24 @@ async def test_metrics_use_views_and_leave_out_what_instagram_does_not_give(adap
     assert "gone-post" not in metrics.posts
     asked = ",".join(c.params.get("metric", "") for c in meta.calls_to("insights"))
     assert "views" in asked and "impressions" not in asked and "plays" not in asked
+
+
+async def test_a_metric_meta_refuses_for_the_account_leaves_the_others(adapter, meta, coffee):
+    """Graph refuses a whole insights request for one metric it does not give this account (code 100): the
+    others are kept, the refused one is "not available" with Meta's reason, and `reach` is read as `viewers`
+    where Meta gives that instead."""
+    ig = meta.ig_users[COFFEE_IG]
+    ig.insights = {"views": 4200, "viewers": 1700, "accounts_engaged": 120, "total_interactions": 300}
+    ig.unavailable = {"reach", "accounts_engaged"}
+
+    metrics = await adapter.fetch_metrics(coffee, [])
+
+    assert metrics.account["views"] == 4200 and metrics.account["total_interactions"] == 300
+    assert metrics.account["viewers"] == 1700 and "reach" not in metrics.account
+    assert "accounts_engaged" not in metrics.account
+    assert "not available" in metrics.unavailable["accounts_engaged"]
+    reach = next(f for f in catalogue("instagram", None).account if f.label == "Reach")
+    assert reach.pick(metrics.account) == 1700
 
 
 # ---- the error family -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 
 import httpx
@@ -358,6 +359,59 @@ async def test_profile_metrics_are_the_member_post_analytics(adapter, profile, f
     assert not any(c.path.startswith("/rest/organizationalEntity") for c in fake.calls)
 
 
+def ugc_post(fake, author: str = "urn:li:person:x7Yq2LmN0p") -> str:
+    """A post LinkedIn names with a ugcPost URN (made elsewhere, e.g. in LinkedIn's own app)."""
+    post_urn = "urn:li:ugcPost:7300000000000000001"
+    fake.posts[post_urn] = {"author": author, "shown_text": "Made in LinkedIn", "body": {}}
+    return post_urn
+
+
+async def test_member_post_analytics_name_ugc_posts_as_ugc_and_shares_as_share(adapter, profile, fake):
+    share = (await adapter.publish(profile, Draft("Mine"), [])).remote_id
+    ugc = ugc_post(fake)
+    fake.member_stats |= {(share, "IMPRESSION"): 300, (ugc, "IMPRESSION"): 700, (ugc, "REACTION"): 9}
+    metrics = await adapter.fetch_metrics(profile, [share, ugc])
+    assert metrics.posts[share]["IMPRESSION"] == 300
+    assert (metrics.posts[ugc]["IMPRESSION"], metrics.posts[ugc]["REACTION"]) == (700, 9)
+    entities = {c.query.get("entity") for c in fake.calls_to("/rest/memberCreatorPostAnalytics")} - {None}
+    # The union keys, with the URN inside percent-encoded (Rest.li 2.0).
+    assert entities == {f"(share:{share})", f"(ugc:{ugc})"}
+    raw = [c.raw_query for c in fake.calls_to("/rest/memberCreatorPostAnalytics") if "entity=" in c.raw_query]
+    assert all("urn%3Ali%3A" in q for q in raw) and not any("ugcPost:" in q.split("entity=")[1][:8] for q in raw)
+
+
+async def test_one_post_without_analytics_does_not_lose_the_others(adapter, profile, fake):
+    mine = (await adapter.publish(profile, Draft("Mine"), [])).remote_id
+    theirs = ugc_post(fake, author="urn:li:person:someoneElse")  # LinkedIn answers 403 for it
+    fake.member_stats |= {("me", "IMPRESSION"): 1200, (mine, "IMPRESSION"): 300}
+    metrics = await adapter.fetch_metrics(profile, [theirs, mine])
+    assert metrics.account["IMPRESSION"] == 1200
+    assert metrics.posts[mine]["IMPRESSION"] == 300 and theirs not in metrics.posts
+
+
+async def test_a_rate_limit_on_one_post_still_stops_the_fetch(adapter, profile, fake):
+    mine = (await adapter.publish(profile, Draft("Mine"), [])).remote_id
+    fake.throttled_analytics.add(mine)
+    with pytest.raises(RateLimited):
+        await adapter.fetch_metrics(profile, [mine])
+
+
+async def test_page_statistics_need_the_admin_permission_and_say_so(adapter, tokens, fake):
+    """A grant without rw_organization_admin (one made when Picmim asked for r_organization_admin) lists the
+    pages but reads no statistics: the member is still an administrator, so reconnecting is the way out."""
+    access, _ = fake.issue_tokens("x7Yq2LmN0p", frozenset({"openid", "profile", "w_organization_social",
+                                                            "r_organization_admin"}), with_refresh=False)
+    old = dataclasses.replace(tokens, access_token=Secret(access))
+    acme = next(r for r in await adapter.list_accounts(old) if r.name == "Acme Inc")
+    ref = AccountRef("linkedin", acme.external_id, acme.kind, acme.name, old.access_token, settings=acme.settings)
+    with pytest.raises(AccessRevoked) as refused:
+        await adapter.fetch_metrics(ref, [])
+    assert refused.value.reason is RevokeReason.PERMISSION_REMOVED
+    assert "reconnect LinkedIn" in refused.value.message and "Admin role" not in refused.value.message
+    assert "rw_organization_admin" in {s.name for s in adapter.scopes}
+    assert "r_organization_admin" not in {s.name for s in adapter.scopes}
+
+
 async def test_statistics_of_a_page_no_longer_administered_are_refused(adapter, page, fake):
     fake.acls.clear()  # the member lost every role on the page
     with pytest.raises(AccessRevoked) as refused:
@@ -384,7 +438,7 @@ async def test_a_member_who_withdrew_the_app_is_access_revoked(adapter, profile,
 
 
 async def test_a_missing_permission_is_access_revoked(adapter, http, fake):
-    fake.consent_as("x7Yq2LmN0p", scopes={"openid", "profile", "r_organization_admin"})
+    fake.consent_as("x7Yq2LmN0p", scopes={"openid", "profile", "rw_organization_admin"})
     tokens = await connect(adapter, http, REDIRECT_URI)
     (me, *_) = await adapter.list_accounts(tokens)
     ref = AccountRef("linkedin", me.external_id, me.kind, me.name, tokens.access_token)

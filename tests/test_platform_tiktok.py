@@ -286,6 +286,21 @@ async def test_private_post_has_no_post_id_yet(adapter, fake):
     assert metrics.posts == {}  # "not available", never zero
 
 
+async def test_every_json_call_says_its_charset(adapter, fake):
+    """TikTok's Content Posting reference sends `Content-Type: application/json; charset=UTF-8` on every JSON
+    call (creator info, init, status, video query)."""
+    fake.json_without_charset.clear()
+    acct = account(fake)
+    result = await adapter.publish(acct, Draft(text="", options=PUBLIC), [payload(make_video())])
+    await adapter.fetch_metrics(acct, [result.remote_id])
+    posts = [c for c in fake.calls if c.method == "POST" and c.host.startswith("open.tiktokapis.")
+             and "/oauth/" not in c.path]
+    assert {c.path for c in posts} >= {"/v2/post/publish/creator_info/query/", "/v2/post/publish/video/init/",
+                                       "/v2/post/publish/status/fetch/", "/v2/video/query/"}
+    assert fake.json_without_charset == []
+    assert {c.headers.get("Content-Type") for c in posts} == {"application/json; charset=UTF-8"}
+
+
 async def test_metrics_under_tiktok_names(adapter, fake):
     acct = account(fake)
     result = await adapter.publish(acct, Draft(text="", options=PUBLIC), [payload(make_video())])

@@ -28,6 +28,7 @@ from bot.platforms.settings import XSettings
 from bot.platforms.x import ADAPTER, XAdapter
 from bot.platforms.x_text import weighted_length
 from bot.secret import Secret
+from bot.services.analytics_catalogue import catalogue
 from tests.fakes.media import media_payload, mp4, small_image
 from tests.fakes.x import FakeX
 from tests.platform_fixtures import connect, platform_fake_fixtures
@@ -346,6 +347,26 @@ async def test_a_gif_waits_for_processing(adapter, account, fake):
     assert fake.calls_to("/2/media/upload", "GET")  # status was checked before posting
 
 
+async def test_a_one_shot_upload_sends_only_the_fields_x_takes(adapter, account, fake):
+    photo = media_payload(small_image("PNG"), "image/png")
+    await adapter.publish(account, Draft("Photo"), [photo])
+    (upload,) = fake.calls_to("/2/media/upload", "POST")
+    # MediaUploadRequest: media, media_category, additional_owners; nothing else (additionalProperties false).
+    assert set(upload.multipart()) == {"media", "media_category"}
+
+
+async def test_a_gif_over_5_mb_goes_through_the_chunked_upload(adapter, account, fake):
+    big = small_image("GIF") + bytes(6 * MB)  # X reads the GIF; the padding only makes it large
+    result = await adapter.publish(account, Draft("Big dance"), [media_payload(big, "image/gif")])
+    (media_id,) = fake.posts[result.remote_id]["media_ids"]
+    uploaded = fake.media[media_id]
+    assert uploaded.category == "tweet_gif"
+    assert b"".join(uploaded.segments[i] for i in sorted(uploaded.segments)) == big
+    assert not [c for c in fake.calls if (c.method, c.path) == ("POST", "/2/media/upload")]  # no one-shot
+    (init,) = fake.calls_to("/2/media/upload/initialize")
+    assert init.json() == {"media_type": "image/gif", "total_bytes": len(big), "media_category": "tweet_gif"}
+
+
 async def test_a_video_is_uploaded_in_segments_and_posted_once_processed(adapter, account, fake):
     fake.processing_polls = 2
     video = mp4(9 * MB, noise=True)
@@ -381,6 +402,18 @@ async def test_metrics_use_x_names_for_posts_and_the_account(adapter, account, f
     assert metrics.posts[second.remote_id] == fake.posts[second.remote_id]["public_metrics"]
     assert "1999" not in metrics.posts  # deleted at X: absent, not zero
     assert metrics.account == fake.users[account.external_id]["public_metrics"]
+    assert catalogue("x", None).account[2].pick(metrics.account) == 0  # "Posts", from post_count
+
+
+async def test_the_post_count_is_read_under_either_name(adapter, account, fake):
+    metrics = fake.users[account.external_id]["public_metrics"]
+    metrics["post_count"] = 42  # UserPublicMetrics today (X's OpenAPI 2.167)
+    assert (await adapter.fetch_metrics(account, [])).account["post_count"] == 42
+    metrics["tweet_count"] = metrics.pop("post_count")  # older answers
+    figures = (await adapter.fetch_metrics(account, [])).account
+    assert figures["post_count"] == 42
+    posts = next(f for f in catalogue("x", None).account if f.label == "Posts")
+    assert posts.pick(figures) == 42 and posts.pick({"tweet_count": 7}) == 7  # snapshots stored before
 
 
 # ---- the error family -----------------------------------------------------------------------------

@@ -226,6 +226,9 @@ class Metrics:
 
     account: Mapping[str, float] = field(default_factory=dict)
     posts: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # remote id -> figures
+    # Account figures the platform refused this time, with its reason (e.g. a Meta metric it does not give
+    # this account): absent from `account`, so "not available".
+    unavailable: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from bot.platforms.meta_graph import (
     POSTING_TASKS,
     Context,
     FacebookLoginAdapter,
-    lifetime_values,
+    insight_figures,
     missing_permission_refusal,
     must_surface,
     public_url,
@@ -185,9 +185,9 @@ class FacebookAdapter(FacebookLoginAdapter):
         figures: dict[str, float] = {}
         if isinstance(profile.get("followers_count"), int):
             figures["followers_count"] = float(profile["followers_count"])
-        insights = await self.graph.get(f"{page}/insights", token, ctx=ctx, params={
-            "metric": ",".join(PAGE_METRICS), "period": "days_28"})
-        figures |= lifetime_values(insights)
+        insights, unavailable = await insight_figures(self.graph, f"{page}/insights", token, ctx, PAGE_METRICS,
+                                                      {"period": "days_28"})
+        figures |= insights
 
         posts: dict[str, dict[str, float]] = {}
         for remote_id in remote_ids:
@@ -200,14 +200,14 @@ class FacebookAdapter(FacebookLoginAdapter):
                         post[name] = float(total)
                 if post:  # Meta leaves `shares` out when nobody shared the post
                     post["shares"] = float((fields.get("shares") or {}).get("count") or 0)
-                post |= lifetime_values(await self.graph.get(f"{remote_id}/insights", token, ctx=ctx, params={
-                    "metric": ",".join(POST_METRICS), "period": "lifetime"}))
+                post |= (await insight_figures(self.graph, f"{remote_id}/insights", token, ctx, POST_METRICS,
+                                               {"period": "lifetime"}))[0]
             except PlatformError as exc:
                 if must_surface(exc):
                     raise
             if post:
                 posts[remote_id] = post
-        return Metrics(account=figures, posts=posts)
+        return Metrics(account=figures, posts=posts, unavailable=unavailable)
 
 
 ADAPTER = FacebookAdapter

@@ -32,7 +32,7 @@ from bot.platforms.meta_graph import (
     Graph,
     Polling,
     container_error,
-    lifetime_values,
+    insight_figures,
     must_surface,
     public_url,
 )
@@ -215,13 +215,10 @@ class InstagramPublishing:
         profile = await self.graph.get(node, token, params={"fields": "followers_count,media_count"})
         figures: dict[str, float] = {k: float(profile[k]) for k in ("followers_count", "media_count") if k in profile}
         until = datetime.now(UTC)
-        insights = await self.graph.get(f"{node}/insights", token, ctx=ctx, params={
-            "metric": ",".join(IG_ACCOUNT_METRICS), "period": "day", "metric_type": "total_value",
+        insights, unavailable = await insight_figures(self.graph, f"{node}/insights", token, ctx, IG_ACCOUNT_METRICS, {
+            "period": "day", "metric_type": "total_value",
             "since": str(int((until - METRICS_WINDOW).timestamp())), "until": str(int(until.timestamp()))})
-        for item in insights.get("data") or []:
-            value = (item.get("total_value") or {}).get("value")
-            if isinstance(value, int | float):
-                figures[item["name"]] = float(value)
+        figures |= insights
 
         posts: dict[str, dict[str, float]] = {}
         for remote_id in remote_ids:
@@ -229,13 +226,12 @@ class InstagramPublishing:
             try:
                 fields = await self.graph.get(remote_id, token, params={"fields": "like_count,comments_count"})
                 post |= {k: float(fields[k]) for k in ("like_count", "comments_count") if k in fields}
-                media_insights = await self.graph.get(f"{remote_id}/insights", token, ctx=ctx,
-                                                      params={"metric": ",".join(IG_MEDIA_METRICS)})
-                post |= lifetime_values(media_insights)
+                post |= (await insight_figures(self.graph, f"{remote_id}/insights", token, ctx, IG_MEDIA_METRICS,
+                                               {}))[0]
             except PlatformError as exc:
                 if must_surface(exc):
                     raise
                 # A deleted post, or a media type without some metric: its figures are "not available".
             if post:
                 posts[remote_id] = post
-        return Metrics(account=figures, posts=posts)
+        return Metrics(account=figures, posts=posts, unavailable=unavailable)

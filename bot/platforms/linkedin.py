@@ -75,6 +75,10 @@ ALT_TEXT_MAX = 4086
 # member author only; a Company page posts to anyone).
 VISIBILITIES = tuple(value for value, _label in LINKEDIN_VISIBILITY)
 POST_METRICS = ("IMPRESSION", "MEMBERS_REACHED", "RESHARE", "REACTION", "COMMENT")  # memberCreatorPostAnalytics
+# memberCreatorPostAnalytics?q=entity&entity=(<key>:<urn>): the union's keys are `share` and `ugc` only; `ugcPost`
+# is refused with 400 "\"ugcPost\" is not a member type of union" (shared/PLATFORMS.md, audit notes; Microsoft Learn
+# "Member Post Statistics", li-lms-2025-11).
+ENTITY_KEYS = {"urn:li:share:": "share", "urn:li:ugcPost:": "ugc"}
 FOLLOWER_GAIN_DAYS = 30
 
 LIMITS = Limits(
@@ -89,14 +93,17 @@ LIMITS = Limits(
     mixed_media=False,
 )
 
+ORG_ADMIN_SCOPE = "rw_organization_admin"
 # Pages and analytics need LinkedIn's Community Management API product on the app (UNCERTAIN: exact bundling).
 SCOPES = (
     Scope("openid", "to know which LinkedIn member connected"),
     Scope("profile", "to show your name and photo on the connection"),
     Scope("w_member_social", "to publish posts on your profile"),
     Scope("w_organization_social", "to publish posts on Company pages you administer"),
-    Scope("r_organization_admin", "to list the Company pages you administer and read their statistics and "
-                                  "followers"),
+    # Share and follower statistics need rw_organization_admin (Microsoft Learn, Organization Share Statistics
+    # and Follower Statistics pages, li-lms-2025-11, read 2026-11: "rw_organization_admin: Manage organizations
+    # pages and retrieve reporting data", ADMINISTRATOR role); r_organization_admin is not listed there.
+    Scope(ORG_ADMIN_SCOPE, "to list the Company pages you administer and read their statistics and followers"),
     Scope("r_member_postAnalytics", "to read how posts on your profile do"),
 )
 
@@ -435,9 +442,16 @@ class LinkedInAdapter(Adapter):
         figures = {metric: await total("q=me", metric) for metric in POST_METRICS}
         posts = {}
         for post in remote_ids:
-            kind = "ugcPost" if post.startswith("urn:li:ugcPost:") else "share"
-            entity = f"q=entity&entity=({kind}:{urn(post)})"
-            posts[post] = {metric: await total(entity, metric) for metric in POST_METRICS}
+            key = next((k for prefix, k in ENTITY_KEYS.items() if post.startswith(prefix)), "share")
+            entity = f"q=entity&entity=({key}:{urn(post)})"
+            try:
+                posts[post] = {metric: await total(entity, metric) for metric in POST_METRICS}
+            except PlatformError as exc:
+                if _must_surface(exc):
+                    raise
+                # One post LinkedIn will not give figures for (deleted, not the member's): its figures are absent.
+        return Metrics(account=figures, posts=posts)
+
         return Metrics(account=figures, posts=posts)
 
     # ---- HTTP and errors ---------------------------------------------------------------------
@@ -452,7 +466,28 @@ class LinkedInAdapter(Adapter):
         response = await send(self.http, self.name, method, url, creates=creates, headers=sent_headers, **kwargs)
         if response.is_success:
             return response
-        raise self._error(response, account=account, field=field)
+        error = self._error(response, account=account, field=field)
+        if response.status_code == 403 and account is not None and account.kind == "company":
+            error = await self._page_refusal(account, token, error)
+        raise error
+
+    async def _page_refusal(self, account: AccountRef, token: Secret, error: PlatformError) -> PlatformError:
+        """A page's 403 names the missing thing: the Admin role (the member's roles no longer have it) or the
+        permission (the member is still an administrator, so the grant lacks rw_organization_admin, e.g. one
+        made when Picmim asked for r_organization_admin)."""
+        org_id = account.external_id.rsplit(":", 1)[-1]
+        try:
+            roles = (await self._organization_roles(token)).get(org_id, set())
+        except AccessRevoked:
+            roles = {ADMIN_ROLE}  # the grant cannot even list pages: the permission is what is missing
+        except PlatformError:
+            return error
+        if ADMIN_ROLE not in roles:
+            return error
+        return AccessRevoked(self.name, f"LinkedIn did not give Picmim the permission to post for or read the "
+                                        f"statistics of {account.name} ({ORG_ADMIN_SCOPE}): reconnect LinkedIn and "
+                                        "allow everything Picmim asks for.", error.detail,
+                             reason=RevokeReason.PERMISSION_REMOVED)
 
     def _error(self, response: httpx.Response, *, account: AccountRef | None = None,
                field: str = "text") -> PlatformError:
@@ -507,6 +542,13 @@ class LinkedInAdapter(Adapter):
             return ContentRejected(self.name, "LinkedIn refused this post: change it using LinkedIn's reason "
                                               "below.", detail, field=field)
         return PlatformError(self.name, "LinkedIn answered in a way Picmim does not understand.", f"{status}: {detail}")
+
+
+def _must_surface(exc: PlatformError) -> bool:
+    """Errors about the whole connection, passed on rather than leaving out one post's figures."""
+    if isinstance(exc, AccessRevoked):
+        return exc.reason is RevokeReason.APP_REMOVED
+    return isinstance(exc, RateLimited | TokenExpired | Transient)
 
 
 def _visibility(draft: Draft) -> str:

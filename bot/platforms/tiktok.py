@@ -125,6 +125,9 @@ def _ids(values: Any) -> list[str]:
     return [str(values)] if values not in (None, "") else []
 
 
+JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+
+
 @dataclasses.dataclass(frozen=True)
 class CreatorInfo:
     username: str | None
@@ -367,7 +370,7 @@ class TikTokAdapter(Adapter):
 
     async def creator_info(self, token: str) -> CreatorInfo:
         response = await send(self.http, NAME, "POST", f"{API}/v2/post/publish/creator_info/query/",
-                              headers=self._auth(token), json={})
+                              headers=self._json(token), json={})
         return CreatorInfo.parse(_data(response))
 
     async def list_accounts(self, tokens: TokenSet) -> list[RemoteAccount]:
@@ -519,7 +522,7 @@ class TikTokAdapter(Adapter):
 
     async def _init(self, token: str, path: str, body: dict) -> dict:
         response = await send(self.http, NAME, "POST", API + path, creates=True, json=body,
-                              headers={**self._auth(token), "Content-Type": "application/json; charset=UTF-8"})
+                              headers=self._json(token))
         data = _data(response)
         if not data.get("publish_id"):
             raise OutcomeUnknown(NAME, "TikTok took the post without saying how to follow it; check TikTok before "
@@ -584,7 +587,7 @@ class TikTokAdapter(Adapter):
     async def _status(self, token: str, publish_id: str) -> dict:
         response = await send(self.http, NAME, "POST", f"{API}/v2/post/publish/status/fetch/",
                               json={"publish_id": publish_id},
-                              headers={**self._auth(token), "Content-Type": "application/json; charset=UTF-8"})
+                              headers=self._json(token))
         return _data(response)
 
     # ---- metrics --------------------------------------------------------------------------------
@@ -617,7 +620,7 @@ class TikTokAdapter(Adapter):
                 self.http, NAME, "POST", f"{API}/v2/video/query/",
                 params={"fields": "id,like_count,comment_count,share_count,view_count"},
                 json={"filters": {"video_ids": video_ids[start:start + 20]}},
-                headers={**self._auth(token), "Content-Type": "application/json; charset=UTF-8"})
+                headers=self._json(token))
             for video in _data(response).get("videos") or []:
                 key = post_for.get(str(video.get("id")))
                 if key is not None:
@@ -628,6 +631,12 @@ class TikTokAdapter(Adapter):
     @staticmethod
     def _auth(token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
+
+    @classmethod
+    def _json(cls, token: str) -> dict[str, str]:
+        # Every JSON call, as TikTok's Content Posting reference shows it (developers.tiktok.com/doc/
+        # content-posting-api-reference-direct-post, -query-creator-info; shared/platforms/tiktok_youtube_bluesky.md).
+        return {**cls._auth(token), "Content-Type": JSON_CONTENT_TYPE}
 
 
 def chunk_plan(size: int) -> tuple[int, int]:

@@ -310,10 +310,16 @@ class XAdapter(Adapter):
 
     async def _upload_image(self, token: Secret, payload: MediaPayload) -> str:
         facts = payload.facts
-        category = "tweet_gif" if facts.mimetype == "image/gif" else "tweet_image"
+        gif = facts.mimetype == "image/gif"
+        if gif and facts.size_bytes > IMAGE_MAX_BYTES:
+            # One-shot upload is for images; a GIF over 5 MB goes through the chunked flow (shared/PLATFORMS.md,
+            # audit notes: X's media upload docs).
+            return await self._upload_chunked(token, payload, "tweet_gif")
+        # MediaUploadRequest takes media, media_category and additional_owners only, additionalProperties false
+        # (X's OpenAPI description 2.167, xdevplatform/xdk specs/openapi.json, 2026-07-21): no media_type.
         response = await self._api(
             "POST", "/2/media/upload", token, field="media",
-            data={"media_category": category, "media_type": facts.mimetype},
+            data={"media_category": "tweet_gif" if gif else "tweet_image"},
             files={"media": (facts.filename or "image", await _read_all(payload), facts.mimetype)},
         )
         data = response.json()["data"]
@@ -322,15 +328,19 @@ class XAdapter(Adapter):
         return data["id"]
 
     async def _upload_video(self, token: Secret, payload: MediaPayload) -> str:
+        return await self._upload_chunked(token, payload, "tweet_video")
+
+    async def _upload_chunked(self, token: Secret, payload: MediaPayload, category: str) -> str:
+        """initialize / append / finalize (InitializeMediaUploadRequest takes media_type and total_bytes)."""
         facts = payload.facts
         response = await self._api("POST", "/2/media/upload/initialize", token, field="media", json={
-            "media_type": facts.mimetype, "total_bytes": facts.size_bytes, "media_category": "tweet_video"})
+            "media_type": facts.mimetype, "total_bytes": facts.size_bytes, "media_category": category})
         media_id = response.json()["data"]["id"]
         index = 0
         async for segment in _segments(payload, UPLOAD_SEGMENT_BYTES):
             await self._api("POST", f"/2/media/upload/{media_id}/append", token, field="media",
                             data={"segment_index": str(index)},
-                            files={"media": (facts.filename or "video", segment, "application/octet-stream")})
+                            files={"media": (facts.filename or facts.kind, segment, "application/octet-stream")})
             index += 1
         response = await self._api("POST", f"/2/media/upload/{media_id}/finalize", token, field="media")
         processing = response.json()["data"].get("processing_info")
@@ -367,7 +377,10 @@ class XAdapter(Adapter):
         token = account.publish_token
         response = await self._api("GET", f"/2/users/{account.external_id}", token,
                                    params={"user.fields": "public_metrics"})
-        account_figures = response.json()["data"].get("public_metrics") or {}
+        account_figures = dict(response.json()["data"].get("public_metrics") or {})
+        # UserPublicMetrics names it post_count (X's OpenAPI 2.167); older answers say tweet_count.
+        if "post_count" not in account_figures and "tweet_count" in account_figures:
+            account_figures["post_count"] = account_figures.pop("tweet_count")
         posts: dict[str, dict[str, float]] = {}
         for start in range(0, len(remote_ids), METRICS_BATCH):
             batch = remote_ids[start:start + METRICS_BATCH]

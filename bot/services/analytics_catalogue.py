@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.platforms import registry
 from bot.platforms.instagram_publishing import METRICS_WINDOW as META_WINDOW
 from bot.platforms.linkedin import FOLLOWER_GAIN_DAYS
+from bot.platforms.meta_graph import METRIC_ALTERNATES as META_METRIC_ALTERNATES
 from bot.platforms.pinterest import ANALYTICS_DAYS as PINTEREST_DAYS
 from bot.platforms.youtube import ANALYTICS_DAYS as YOUTUBE_DAYS
 
@@ -54,11 +55,13 @@ def _days(n: int) -> str:
 
 
 _META_DAYS = _days(META_WINDOW.days)
+_VIEWERS = META_METRIC_ALTERNATES["reach"]  # Meta's newer name for reach: either is Picmim's "Reach"
 _INSTAGRAM = Catalogue(
     account=(Figure("followers_count", "Followers"), Figure("views", "Views", _META_DAYS),
-             Figure("reach", "Reach", _META_DAYS), Figure("accounts_engaged", "Accounts engaged", _META_DAYS),
+             Figure("reach", "Reach", _META_DAYS, aliases=_VIEWERS),
+             Figure("accounts_engaged", "Accounts engaged", _META_DAYS),
              Figure("total_interactions", "Interactions", _META_DAYS), Figure("media_count", "Posts")),
-    post=(Figure("views", "Views"), Figure("reach", "Reach"), Figure("like_count", "Likes"),
+    post=(Figure("views", "Views"), Figure("reach", "Reach", aliases=_VIEWERS), Figure("like_count", "Likes"),
           Figure("comments_count", "Comments"), Figure("shares", "Shares"), Figure("saved", "Saves"),
           Figure("total_interactions", "Interactions")),
     interactions=("like_count", "comments_count", "shares", "saved"))
@@ -96,7 +99,8 @@ CATALOGUES: dict[tuple[str, str | None], Catalogue] = {
         interactions=("REACTION", "COMMENT", "RESHARE")),
     ("x", None): Catalogue(
         account=(Figure("followers_count", "Followers"), Figure("following_count", "Following"),
-                 Figure("tweet_count", "Posts"), Figure("listed_count", "Listed"), Figure(None, "Impressions")),
+                 Figure("post_count", "Posts", aliases=("tweet_count",)), Figure("listed_count", "Listed"),
+                 Figure(None, "Impressions")),
         post=(Figure("impression_count", "Impressions"), Figure("like_count", "Likes"),
               Figure("retweet_count", "Reposts", aliases=("repost_count",)), Figure("reply_count", "Replies"),
               Figure("quote_count", "Quotes"), Figure("bookmark_count", "Bookmarks")),

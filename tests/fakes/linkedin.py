@@ -23,6 +23,11 @@ ACTIVE_VERSIONS = {f"{year}{month:02d}" for year, month in
 POSTING_ROLES = {"ADMINISTRATOR", "CONTENT_ADMINISTRATOR", "DIRECT_SPONSORED_CONTENT_POSTER"}
 STATISTICS_ROLES = {"ADMINISTRATOR", "ANALYST", "CONTENT_ADMINISTRATOR"}
 ORG_READ_SCOPES = {"r_organization_admin", "rw_organization_admin"}
+# Share and follower statistics: rw_organization_admin (Microsoft Learn, Organization Share Statistics and Follower
+# Statistics, li-lms-2025-11); r_organization_admin is not enough for them.
+STATISTICS_SCOPE = "rw_organization_admin"
+# memberCreatorPostAnalytics `entity`: a union whose members are `share` (a share URN) and `ugc` (a ugcPost URN).
+ENTITY_UNION = {"share": "urn:li:share:", "ugc": "urn:li:ugcPost:"}
 COMMENTARY_MAX = 3000
 ALT_TEXT_MAX = 4086  # Posts API: media altText "with a maximum length of 4086 characters"
 VISIBILITIES = {"PUBLIC", "CONNECTIONS", "LOGGED_IN", "CONTAINER"}  # the Posts API's Visibility enum
@@ -106,6 +111,7 @@ class FakeLinkedIn(PlatformFake):
         self.followers: dict[str, int] = {}
         self.follower_gains: dict[str, list[dict]] = {}  # org id -> daily followerGains
         self.member_stats: dict[tuple[str, str], int] = {}  # (post URN or "me", metric) -> count
+        self.throttled_analytics: set[str] = set()  # post URNs whose analytics answer 429 (the day's limit)
         self.add_member("x7Yq2LmN0p", "Maria Lopez")
         self.add_org("1001", "Acme Inc", "acme", {"ADMINISTRATOR"})
         self.add_org("1002", "Acme Labs", "acme-labs", {"ANALYST"})
@@ -441,7 +447,7 @@ class FakeLinkedIn(PlatformFake):
     # ---- statistics -----------------------------------------------------------------------
 
     def _org_statistics_access(self, call: Call, entity: str) -> tuple[str | None, web.Response | None]:
-        member, refusal = self._check(call, any_of=ORG_READ_SCOPES)
+        member, refusal = self._check(call, STATISTICS_SCOPE)
         if refusal:
             return None, refusal
         org_id = entity.rsplit(":", 1)[-1]
@@ -509,10 +515,20 @@ class FakeLinkedIn(PlatformFake):
         if params.get("q") == "me":
             key = "me"
         elif params.get("q") == "entity":
-            match = re.fullmatch(r"\((share|ugcPost):([^)]*)\)", params.get("entity", ""))
+            match = re.fullmatch(r"\((\w+):([^)]*)\)", params.get("entity", ""))
             if not match:
-                return li_error(400, "entity must be (share:urn) or (ugcPost:urn)", "ILLEGAL_ARGUMENT")
+                return li_error(400, "entity must be (share:urn) or (ugc:urn)", "ILLEGAL_ARGUMENT")
+            if match.group(1) not in ENTITY_UNION:
+                # As LinkedIn answers `(ugcPost:…)` (a captured 400; shared/PLATFORMS.md audit notes).
+                return li_error(400, f"Invalid param. Please see errorDetails for more information. ERROR :: "
+                                     f"/entity :: \"{match.group(1)}\" is not a member type of union [ share, ugc ]",
+                                "ILLEGAL_ARGUMENT")
+            if not unquote(match.group(2)).startswith(ENTITY_UNION[match.group(1)]):
+                return li_error(400, f"ERROR :: /entity/{match.group(1)} :: {unquote(match.group(2))} is not a "
+                                     f"valid {match.group(1)} URN", "ILLEGAL_ARGUMENT")
             key = unquote(match.group(2))
+            if key in self.throttled_analytics:
+                return self.rate_limited(call)
             post = self.posts.get(key)
             if post is None or post["author"] != f"urn:li:person:{member}":
                 return li_error(403, f"Not enough permissions to access analytics of {key}", "ACCESS_DENIED", 100)

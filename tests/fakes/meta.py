@@ -72,13 +72,13 @@ IG_USER_METRICS = {
     "reach", "follower_count", "website_clicks", "profile_views", "online_followers", "accounts_engaged",
     "total_interactions", "likes", "comments", "shares", "saves", "replies", "follows_and_unfollows",
     "profile_links_taps", "views", "engaged_audience_demographics", "reached_audience_demographics",
-    "follower_demographics",
+    "follower_demographics", "viewers",
 }
 IG_TOTAL_VALUE_ONLY = IG_USER_METRICS - {"reach", "follower_count", "online_followers"}
 IG_MEDIA_METRICS = {
     "views", "reach", "likes", "comments", "shares", "saved", "total_interactions", "follows",
     "profile_visits", "profile_activity", "ig_reels_avg_watch_time", "ig_reels_video_view_total_time", "replies",
-    "navigation",
+    "navigation", "viewers",
 }
 PAGE_METRICS = {
     "page_media_view", "page_total_media_view_unique", "page_post_engagements", "page_follows",
@@ -139,6 +139,7 @@ class Page:
     followers_count: int = 0
     ig_user_id: str | None = None
     insights: dict[str, int] = field(default_factory=dict)
+    unavailable: set[str] = field(default_factory=set)  # metrics Graph refuses for this Page (code 100)
 
 
 @dataclass
@@ -152,6 +153,7 @@ class IgUser:
     media_count: int = 0
     granted: set[str] = field(default_factory=set)  # Instagram Login permissions
     insights: dict[str, int] = field(default_factory=dict)
+    unavailable: set[str] = field(default_factory=set)  # metrics Graph refuses for this account (code 100)
     quota_total: int = 50
     published_at: list[float] = field(default_factory=list)
 
@@ -994,6 +996,7 @@ class FakeMeta(LoopbackServer):
         if "ANALYZE" not in self._tasks(tok, page.id):
             raise GraphError("(#10) The user must be able to perform the ANALYZE task on this Page", 10)
         metrics = self._metrics(q, PAGE_METRICS, page_metric_deprecated)
+        self._refuse_unavailable(metrics, page.unavailable)
         period = q.get("period", "day")
         return {"data": [{"name": m, "period": period, "title": m, "id": f"{page.id}/insights/{m}/{period}",
                           "values": [{"value": page.insights.get(m, 0) // 2, "end_time": "2026-11-01T07:00:00+0000"},
@@ -1042,6 +1045,15 @@ class FakeMeta(LoopbackServer):
         metrics = self._metrics(q, POST_METRICS, page_metric_deprecated)
         return {"data": [{"name": m, "period": "lifetime", "title": m, "id": f"{obj.id}/insights/{m}/lifetime",
                           "values": [{"value": obj.insights.get(m, 0)}]} for m in metrics]}
+
+    @staticmethod
+    def _refuse_unavailable(metrics: list[str], unavailable: set[str]) -> None:
+        """Graph refuses a whole request when one of its metric/period pairs is not available for the account
+        (400, code 100), e.g. `reach` where Meta now gives `viewers`."""
+        for i, m in enumerate(metrics):
+            if m in unavailable:
+                raise GraphError(f"(#100) The value must be a valid insights metric: metric[{i}] {m} is not "
+                                 "available for this account", 100)
 
     @staticmethod
     def _metrics(q: dict, known: set[str], deprecated) -> list[str]:
@@ -1237,6 +1249,7 @@ class FakeMeta(LoopbackServer):
     def _get_ig_user_insights(self, tok: Token, ig: IgUser, q: dict, family: str, **_) -> dict:
         self._need_insights(tok, family)
         metrics = self._metrics(q, IG_USER_METRICS, IG_DEPRECATED.__contains__)
+        self._refuse_unavailable(metrics, ig.unavailable)
         if q.get("period") not in ("day", "lifetime"):
             raise GraphError("(#100) period must be one of the following values: day, week, days_28, month, "
                              "lifetime, total_over_range", 100)

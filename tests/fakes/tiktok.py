@@ -99,6 +99,10 @@ class FakeTikTok(LoopbackServer):
         self.access_token_lifetime = 7200  # TikTok's newest pages: 2 hours
         self.refresh_token_lifetime = 180 * 86400
         self._rate_limits: list[tuple[str, int, dict]] = []
+        # JSON calls sent without `charset=UTF-8`: TikTok's Content Posting reference documents every JSON call with
+        # `Content-Type: application/json; charset=UTF-8` but does not say it refuses one without the charset, so
+        # the fake notes them (paths) for the tests to check instead of refusing.
+        self.json_without_charset: list[str] = []
         self._failures: list[tuple[str, int]] = []
         self._hangs: list[tuple[str, float]] = []
         self._ids = itertools.count(7_300_000_000_000_000_001)
@@ -230,6 +234,8 @@ class FakeTikTok(LoopbackServer):
                                          f"request: {scope}")
         if request.method == "POST" and request.content_type != "application/json":
             return self.envelope(code="invalid_params", message="Content-Type must be application/json", status=400)
+        if request.method == "POST" and (request.charset or "").lower() != "utf-8":
+            self.json_without_charset.append(path)
         return await handler(grant, request, body or {})
 
     # ---- OAuth ------------------------------------------------------------------------------------

@@ -359,6 +359,9 @@ class Media:
     fails: bool = False
 
 
+UPLOAD_FIELDS = {"media", "media_category", "additional_owners"}
+
+
 class FakeX(PlatformFake):
     hosts = ("x.com", "api.x.com")
     access_ttl = 7200
@@ -376,7 +379,8 @@ class FakeX(PlatformFake):
     def add_user(self, user_id: str, name: str, username: str, followers: int = 0) -> dict:
         user = {"id": user_id, "name": name, "username": username,
                 "profile_image_url": f"https://pbs.twimg.com/profile_images/{user_id}/normal.jpg",
-                "public_metrics": {"followers_count": followers, "following_count": 10, "tweet_count": 0,
+                # UserPublicMetrics in X's OpenAPI (xdevplatform/xdk specs/openapi.json 2.167): `post_count`.
+                "public_metrics": {"followers_count": followers, "following_count": 10, "post_count": 0,
                                    "listed_count": 1, "like_count": 3}}
         self.users[user_id] = user
         return user
@@ -591,15 +595,22 @@ class FakeX(PlatformFake):
         parts = call.multipart()
         if "media" not in parts or "media_category" not in parts:
             return invalid_request("media and media_category are required.")
+        # MediaUploadRequest (xdevplatform/xdk specs/openapi.json, X API 2.167, 2026-07-21): media, media_category,
+        # additional_owners; additionalProperties false.
+        unknown = sorted(set(parts) - UPLOAD_FIELDS)
+        if unknown:
+            return invalid_request(f"The following properties are not allowed: {unknown}",
+                                   **{name: [parts[name].text[:40]] for name in unknown})
         data, category = parts["media"].data, parts["media_category"].text
         kind = image_type(data)
         if category not in ("tweet_image", "tweet_gif") or kind is None:
             return invalid_request("media type unrecognized.")
         if category == "tweet_gif" and kind != "image/gif":
             return invalid_request("media type unrecognized.")
-        limit = 15 * MB if category == "tweet_gif" else 5 * MB
-        if len(data) > limit:
-            return invalid_request(f"File size exceeds {limit // MB} MB.")
+        # One-shot upload is for images: a GIF over 5 MB goes through initialize / append / finalize.
+        if len(data) > 5 * MB:
+            return invalid_request("File size exceeds 5 MB. Larger GIFs and videos need the chunked upload "
+                                   "(media/upload/initialize, append, finalize).")
         size = image_size(data)
         if size is None:
             return invalid_request("Image file is corrupt or unsupported.")
@@ -619,10 +630,12 @@ class FakeX(PlatformFake):
             return refusal
         body = call.json() or {}
         category, media_type, total = body.get("media_category"), body.get("media_type"), body.get("total_bytes")
-        if category != "tweet_video" or media_type not in ("video/mp4", "video/quicktime"):
-            return invalid_request("media_type and media_category must name a video.")
-        if not isinstance(total, int) or not 0 < total <= 512 * MB:
-            return invalid_request("total_bytes must be between 1 and 536870912.")
+        kinds = {"tweet_video": ("video/mp4", "video/quicktime"), "tweet_gif": ("image/gif",)}
+        if media_type not in kinds.get(category, ()):
+            return invalid_request("media_type and media_category must name a video or a GIF.")
+        limit = 15 * MB if category == "tweet_gif" else 512 * MB
+        if not isinstance(total, int) or not 0 < total <= limit:
+            return invalid_request(f"total_bytes must be between 1 and {limit}.")
         media_id = str(1_900_000_000_000_000_000 + int(self.next_id()))
         self.media[media_id] = Media(grant.user_id, category, media_type, total, fails=self.fail_processing)
         return web.json_response({"data": {"id": media_id, "media_key": f"7_{media_id}",
@@ -656,7 +669,7 @@ class FakeX(PlatformFake):
         data = b"".join(media.segments[i] for i in indexes)
         if indexes != list(range(len(indexes))) or len(data) != media.total_bytes:
             return invalid_request("Segments do not add up to provided total file size.")
-        if not is_video(data):
+        if not (image_type(data) == "image/gif" if media.category == "tweet_gif" else is_video(data)):
             return invalid_request("media type unrecognized.")
         media.state, media.polls_left = "pending", self.processing_polls
         return web.json_response({"data": {"id": media_id, "media_key": f"7_{media_id}", "size": len(data),
