@@ -15,6 +15,8 @@ CHOOSE_ACCOUNTS_SAVE = "choose_accounts_save"  # value: the OAuth state's id
 ACCOUNT_REFRESH = "account_refresh"  # value: the connection's id
 ACCOUNT_RECONNECT = "account_reconnect"
 ACCOUNT_DISCONNECT = "account_disconnect"
+ACCOUNT_MENU = "account_menu"  # an account row's overflow menu (option values: "<action>:<connection id>")
+ACCOUNT_MENU_REFRESH, ACCOUNT_MENU_RECONNECT, ACCOUNT_MENU_DISCONNECT = "refresh", "reconnect", "disconnect"
 
 # Workspace settings
 SETTINGS_VIEW = "settings"

@@ -100,6 +100,27 @@ class ConnectionRef(IdRef):
 
 
 @dataclass(frozen=True)
+class AccountMenuChoice:
+    """An account row's overflow option: what to do and to which connection, written "<action>:<id>"."""
+
+    action: str  # ids.ACCOUNT_MENU_REFRESH | ACCOUNT_MENU_RECONNECT | ACCOUNT_MENU_DISCONNECT
+    connection_id: int
+
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({ids.ACCOUNT_MENU_REFRESH, ids.ACCOUNT_MENU_RECONNECT,
+                                                   ids.ACCOUNT_MENU_DISCONNECT})
+
+    def encode(self) -> str:
+        return f"{self.action}:{self.connection_id}"
+
+    @classmethod
+    def decode(cls, text: Any) -> AccountMenuChoice | None:
+        action, _, number = str(text or "").partition(":")
+        if action not in cls.ACTIONS or not number.isdigit() or len(number) >= 19:
+            return None
+        return cls(action, int(number))
+
+
+@dataclass(frozen=True)
 class SubscriptionRef(IdRef):
     subscription_id: int
 
@@ -240,6 +261,7 @@ BY_ACTION: dict[str, type] = {
     ids.ACCOUNT_REFRESH: ConnectionRef,
     ids.ACCOUNT_RECONNECT: ConnectionRef,
     ids.ACCOUNT_DISCONNECT: ConnectionRef,
+    ids.ACCOUNT_MENU: AccountMenuChoice,  # an overflow: its value is the chosen option's
     ids.CHOOSE_ACCOUNTS_SAVE: StateRef,
     ids.CONNECT_PLATFORM: PlatformRef,
 }
@@ -264,6 +286,8 @@ def subject_of(body: dict) -> Any:
         action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
         reader = BY_ACTION.get(action.get("action_id"))
         if reader:
+            if "value" not in action and isinstance(action.get("selected_option"), dict):  # an overflow menu
+                return reader.decode(action["selected_option"].get("value"))
             return reader.decode(action.get("value"))
         # An input inside a modal that brings the modal up to date: the modal's own metadata.
         reader = BY_VIEW.get(view.get("callback_id"))

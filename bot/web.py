@@ -140,8 +140,9 @@ def oauth_callback(runtime: Runtime):
             except connecting.CallbackRefused as refused:
                 await session.rollback()
                 error = refused.error
-                await tell(refused.team_id, refused.user_id,
-                           text=esc(f"{error.title}. {error.message}"))
+                # The page has a title and a message; the direct message says it once, with a way to start again.
+                text, blocks = connect_views.failure_message(error.message, refused.platform)
+                await tell(refused.team_id, refused.user_id, text=esc(text), blocks=blocks)
                 return page(400, error.title, error.message, False, refused.team_id)
         name = connected.platform.name
         await tell(connected.team_id, connected.user_id, blocks=connect_views.choose_accounts(connected),

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, inspect, select
 
-from bot import charts
+from bot import charts, ids
 from bot.http import build_client
 from bot.messages.reports import chart_lines
 from bot.platforms.x import ADAPTER as XAdapter
@@ -261,16 +261,30 @@ async def test_missing_figures_and_figures_a_platform_does_not_give_are_never_ze
     by_name = {a.name: a for a in report.accounts}
     lines = {name: [views.value_line(v) for v in a.values] for name, a in by_name.items()}
     assert lines["Maria on LinkedIn"][0] == "*Followers*: _not available for this account_"
-    assert lines["Maria on LinkedIn"][1] == "*Impressions*: 900 · no earlier figure to compare"
-    assert lines["Maria on LinkedIn"][4] == "*Comments*: 0 · no earlier figure to compare"  # a real zero
+    assert lines["Maria on LinkedIn"][1] == "*Impressions*: 900"  # no earlier figure: said once for the report
+    assert lines["Maria on LinkedIn"][4] == "*Comments*: 0"  # a real zero
     assert lines["New on Bluesky"][:3] == ["*Followers*: _missing_", "*Following*: _missing_", "*Posts*: _missing_"]
     assert lines["New on Bluesky"][3] == "*Views*: _not available for this account_"
     assert by_name["New on Bluesky"].not_synced and by_name["New on Bluesky"].synced_at is None
     assert lines["Acme TV"][0] == "*Subscribers*: _not available for this account_"
-    assert lines["Acme TV"][1] == "*Views*: 5,000 · no earlier figure to compare"
+    assert lines["Acme TV"][1] == "*Views*: 5,000"
     assert lines["Acme TV"][3] == "*Watch time (minutes)* (28 days): _not available for this account_"
-    shown = str(views.report_blocks(report, "Europe/Madrid", "Stats", compared_with="the 7 days before"))
+    blocks = views.report_blocks(report, "Europe/Madrid", "Stats", compared_with="the 7 days before")
+    shown = str(blocks)
     assert "Not synced yet" in shown
+    # What a person reads: a real zero that is not a headline figure, and figures a platform does not give beyond
+    # the first, are left out; "no earlier figure" is said once, in the report's note.
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    [maria] = [t for t in texts if t.startswith("*Maria on LinkedIn*")]
+    assert maria.splitlines() == ["*Maria on LinkedIn*", "*Followers*: _not available for this account_",
+                                  "*Impressions*: 900", "*Members reached*: 300", "*Reactions*: 12", "*Reposts*: 1"]
+    assert shown.count("no earlier figure to compare") == 1
+    assert views.NO_COMPARISON in blocks[1]["elements"][0]["text"]
+    # An account with no figures at all: one line, not a "missing" line per figure.
+    [new] = [t for t in texts if t.startswith("*New on Bluesky*")]
+    assert new == "*New on Bluesky*\n:warning: Not synced yet: figures for this period are missing."
+    [tv] = [t for t in texts if t.startswith("*Acme TV*")]
+    assert "Watch time" not in tv and "*Subscribers*: _not available for this account_" in tv
 
 
 async def test_a_broken_connection_shows_not_synced_since_its_last_figures(sessions):
@@ -289,6 +303,14 @@ async def test_a_broken_connection_shows_not_synced_since_its_last_figures(sessi
     text = str(blocks)
     assert "Not synced since 4 Mar 2026, 10:00 (CET)" in text
     assert "password was changed" in text and "Reconnect" in text
+    assert text.count("_missing_") == 0, "one line for the account, not one per figure"
+    # With its connection known, that one line carries the button that mends it.
+    blocks = views.report_blocks(report, "Europe/Madrid", "Weekly digest", compared_with="the week before",
+                                 reconnect={account.account_id: 42})
+    [line] = [b for b in blocks if b["type"] == "section" and "Acme Page" in b["text"]["text"]]
+    assert line["accessory"]["action_id"] == ids.ACCOUNT_RECONNECT and line["accessory"]["value"] == "42"
+    assert line["accessory"]["text"]["text"] == "Reconnect" and line["accessory"]["style"] == "primary"
+    assert block_kit_errors(blocks, MESSAGE_BLOCK_LIMIT) == []
 
 
 async def test_report_blocks_are_valid_block_kit_and_fit_one_message(sessions):

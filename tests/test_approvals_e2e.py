@@ -16,6 +16,7 @@ from bot import ids
 from bot.storage import db
 from bot.storage.models import ApprovalDecision, Decision, Post, PostStatus, PostTarget, TargetStatus, Workspace
 from tests import journeys
+from tests.fakes.slack import view_errors
 from tests.journeys import blocks_of, compose_state, wait_until, x_posts
 from tests.slack_requests import event_body
 
@@ -87,18 +88,32 @@ def _settings_state(**changes) -> dict:
         ids.SETTINGS_APPROVALS_NEEDED_BLOCK: {ids.SETTINGS_APPROVALS_NEEDED_INPUT: {"type": "number_input",
                                                                                     "value": chosen["needed"]}},
         ids.SETTINGS_SELF_APPROVAL_BLOCK: {ids.SETTINGS_SELF_APPROVAL_INPUT: checkbox("allowed", chosen["self"])},
-        ids.SETTINGS_APPROVE_REACTION_BLOCK: {ids.SETTINGS_APPROVE_REACTION_INPUT: {"type": "plain_text_input",
-                                                                                    "value": chosen["approve"]}},
-        ids.SETTINGS_REJECT_REACTION_BLOCK: {ids.SETTINGS_REJECT_REACTION_INPUT: {"type": "plain_text_input",
-                                                                                  "value": chosen["reject"]}},
+        ids.SETTINGS_APPROVE_REACTION_BLOCK: {ids.SETTINGS_APPROVE_REACTION_INPUT: {
+            "type": "static_select", "selected_option": {"value": chosen["approve"]}}},
+        ids.SETTINGS_REJECT_REACTION_BLOCK: {ids.SETTINGS_REJECT_REACTION_INPUT: {
+            "type": "static_select", "selected_option": {"value": chosen["reject"]}}},
         ids.SETTINGS_ALERTS_CHANNEL_BLOCK: {ids.SETTINGS_ALERTS_CHANNEL_INPUT: {
             "type": "conversations_select", "selected_conversation": chosen["alerts"]}},
         ids.SETTINGS_EXPIRY_DAYS_BLOCK: {ids.SETTINGS_EXPIRY_DAYS_INPUT: {
             "type": "multi_static_select", "selected_options": [{"value": str(d)} for d in chosen["days"]]}},
-        ids.SETTINGS_TIMEZONE_BLOCK: {ids.SETTINGS_TIMEZONE_INPUT: {"type": "plain_text_input",
-                                                                    "value": chosen["timezone"]}},
+        ids.SETTINGS_TIMEZONE_BLOCK: {ids.SETTINGS_TIMEZONE_INPUT: {
+            "type": "static_select", "selected_option": {"value": chosen["timezone"]}}},
     }
     return {"values": values}
+
+
+def _tick_approval(view: dict, ticked: bool) -> dict:
+    """Ticking or unticking Approval in the open settings modal (its input dispatches the change)."""
+    chosen = [{"value": "required", "text": {"type": "plain_text", "text": "…"}}] if ticked else []
+    return {"type": "block_actions", "team": TEAM, "user": {"id": AUTHOR, "team_id": "T0001"},
+            "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+            "container": {"type": "view", "view_id": "VSET"},
+            "view": {**view, "id": "VSET", "hash": "h1", "state": {"values": {
+                ids.SETTINGS_APPROVAL_REQUIRED_BLOCK: {ids.SETTINGS_APPROVAL_REQUIRED_INPUT: {
+                    "type": "checkboxes", "selected_options": chosen}}}}},
+            "actions": [{"type": "checkboxes", "action_id": ids.SETTINGS_APPROVAL_REQUIRED_INPUT,
+                         "block_id": ids.SETTINGS_APPROVAL_REQUIRED_BLOCK, "selected_options": chosen,
+                         "action_ts": str(time.time())}]}
 
 
 def _view_submission(callback_id: str, state: dict, user: str = AUTHOR, metadata: str = "") -> dict:
@@ -221,6 +236,22 @@ def test_settings_hold_every_workspace_setting_and_refuse_what_cannot_work(sende
     [opened] = slack.wait_for("views.open")
     view = blocks_of(opened.params["view"])
     blocks = {b.get("block_id"): b for b in view["blocks"]}
+    # Approval is off: its fields are hidden until the box is ticked.
+    assert blocks[ids.SETTINGS_APPROVAL_REQUIRED_BLOCK]["dispatch_action"] is True
+    for hidden in (ids.SETTINGS_APPROVAL_CHANNEL_BLOCK, ids.SETTINGS_APPROVERS_BLOCK,
+                   ids.SETTINGS_APPROVE_REACTION_BLOCK, ids.SETTINGS_REJECT_REACTION_BLOCK,
+                   ids.SETTINGS_APPROVALS_NEEDED_BLOCK):
+        assert hidden not in blocks, hidden
+    # The time zone is a choice, the admin's own Slack zone suggested while the workspace has none chosen.
+    zone = blocks[ids.SETTINGS_TIMEZONE_BLOCK]["element"]
+    assert zone["type"] == "static_select" and zone["initial_option"]["value"] == "Europe/Madrid"
+    assert "Europe" in [g["label"]["text"] for g in zone["option_groups"]]
+
+    sender.interaction(_tick_approval(view, ticked=True))
+    [updated] = slack.wait_for("views.update")
+    assert updated.params["view_id"] == "VSET" and updated.params["hash"] == "h1"
+    view = blocks_of(updated.params["view"])
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
     for block_id in (ids.SETTINGS_MANAGERS_BLOCK, ids.SETTINGS_APPROVAL_REQUIRED_BLOCK,
                      ids.SETTINGS_APPROVAL_CHANNEL_BLOCK, ids.SETTINGS_APPROVERS_BLOCK,
                      ids.SETTINGS_APPROVER_GROUP_BLOCK, ids.SETTINGS_APPROVALS_NEEDED_BLOCK,
@@ -230,7 +261,10 @@ def test_settings_hold_every_workspace_setting_and_refuse_what_cannot_work(sende
         assert block_id in blocks, block_id
     groups = blocks[ids.SETTINGS_APPROVER_GROUP_BLOCK]["element"]["options"]
     assert {"text": {"type": "plain_text", "text": "Brand reviewers", "emoji": True}, "value": GROUP} in groups
-    assert blocks[ids.SETTINGS_APPROVE_REACTION_BLOCK]["element"]["initial_value"] == "white_check_mark"
+    approve = blocks[ids.SETTINGS_APPROVE_REACTION_BLOCK]["element"]
+    assert approve["type"] == "static_select" and approve["initial_option"]["value"] == "white_check_mark"
+    assert {"+1", "rocket"} <= {o["value"] for o in approve["options"]}
+    assert view_errors(view) == []
     days = blocks[ids.SETTINGS_EXPIRY_DAYS_BLOCK]["element"]
     assert [o["value"] for o in days["options"]] == ["14", "7", "3", "1"]
     assert [o["value"] for o in days["initial_options"]] == ["7", "1"]
@@ -267,9 +301,29 @@ def test_settings_hold_every_workspace_setting_and_refuse_what_cannot_work(sende
     assert blocks[ids.SETTINGS_APPROVERS_BLOCK]["element"]["initial_users"] == [DANA, LI]
     assert blocks[ids.SETTINGS_APPROVER_GROUP_BLOCK]["element"]["initial_option"]["value"] == GROUP
     assert blocks[ids.SETTINGS_APPROVALS_NEEDED_BLOCK]["element"]["initial_value"] == "2"
-    assert blocks[ids.SETTINGS_APPROVE_REACTION_BLOCK]["element"]["initial_value"] == "+1"
+    assert blocks[ids.SETTINGS_APPROVE_REACTION_BLOCK]["element"]["initial_option"]["value"] == "+1"
+    assert blocks[ids.SETTINGS_REJECT_REACTION_BLOCK]["element"]["initial_option"]["value"] == "no_entry"
     assert len(blocks[ids.SETTINGS_SELF_APPROVAL_BLOCK]["element"]["initial_options"]) == 1
     assert [o["value"] for o in blocks[ids.SETTINGS_EXPIRY_DAYS_BLOCK]["element"]["initial_options"]] == ["14", "3"]
+    assert blocks[ids.SETTINGS_TIMEZONE_BLOCK]["element"]["initial_option"]["value"] == "Europe/Madrid"
+
+    # Unticking Approval hides its fields (the other blocks keep their ids, so what was chosen in them stays) …
+    sender.interaction(_tick_approval(blocks_of(opened.params["view"]), ticked=False))
+    [updated] = slack.wait_for("views.update")
+    shown_ids = [b.get("block_id") for b in blocks_of(updated.params["view"])["blocks"]]
+    assert ids.SETTINGS_APPROVAL_CHANNEL_BLOCK not in shown_ids and ids.SETTINGS_APPROVE_REACTION_BLOCK not in shown_ids
+    assert [i for i in shown_ids if i] == [i for i in blocks if i and i in shown_ids], "same ids, same order"
+    # … and saving without them keeps what they held.
+    state = _settings_state(required=False)
+    for hidden in (ids.SETTINGS_APPROVAL_CHANNEL_BLOCK, ids.SETTINGS_APPROVERS_BLOCK, ids.SETTINGS_APPROVER_GROUP_BLOCK,
+                   ids.SETTINGS_APPROVALS_NEEDED_BLOCK, ids.SETTINGS_SELF_APPROVAL_BLOCK,
+                   ids.SETTINGS_APPROVE_REACTION_BLOCK, ids.SETTINGS_REJECT_REACTION_BLOCK):
+        del state["values"][hidden]
+    answer = sender.interaction(_view_submission(ids.SETTINGS_VIEW, state))
+    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+    saved = _workspace(module_database.url)
+    assert (saved.approval_required, saved.approval_channel_id, saved.approvals_needed, saved.approve_reaction) == (
+        False, REVIEW_CHANNEL, 2, "+1")
 
 
 # ---- the issue's list ----------------------------------------------------------------------------------

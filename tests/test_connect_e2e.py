@@ -18,6 +18,21 @@ fake_x, connect_server, x, browser = journeys.fake_x, journeys.connect_server, j
 sender = journeys.connect_sender
 
 
+def _menu(action_id: str, value: str, *, rid: str) -> dict:
+    """A choice in an overflow menu: Slack sends the chosen option, not a value."""
+    payload = _interaction(action_id, value, rid=rid)
+    payload["actions"] = [{"type": "overflow", "action_id": action_id, "block_id": "b",
+                           "selected_option": {"text": {"type": "plain_text", "text": "…"}, "value": value},
+                           "action_ts": str(time.time())}]
+    return payload
+
+
+def _elements(blocks: list) -> list[dict]:
+    """Every interactive element: in actions blocks and as sections' accessories."""
+    found = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    return found + [b["accessory"] for b in blocks if b["type"] == "section" and "accessory" in b]
+
+
 def _interaction(action_id: str, value: str, *, state: dict | None = None, rid: str = "act") -> dict:
     return {
         "type": "block_actions", "team": {"id": "T0001", "domain": "acme"}, "user": {"id": "U0001"},
@@ -71,8 +86,12 @@ async def test_connect_x_choose_the_account_and_see_it_active(sender, slack, bro
     assert "*X* · Acme Marketing: :large_green_circle: Active" in text
     assert "Last sync: " in text and "(CET)" in text, "shown in the viewer's own time zone"
     assert "Accounts: Acme Marketing (profile)" in text or "Accounts: Acme Marketing (" in text
-    assert "tweet.write" in text
+    assert "tweet.write" not in text and "Permissions granted" not in text, "scopes live in /picmim permissions"
     assert "xoxb" not in text and "access_token" not in text
+    # A working connection: no button shouting at the marketer, its actions in a "⋯" menu.
+    [menu] = _elements(listing["blocks"])
+    assert menu["type"] == "overflow" and menu["action_id"] == ids.ACCOUNT_MENU
+    assert [o["text"]["text"] for o in menu["options"]] == ["Refresh", "Reconnect", "Disconnect…"]
 
 
 async def test_the_link_works_once(sender, slack, browser, x):
@@ -95,14 +114,26 @@ async def test_forged_state_and_denied_consent_store_nothing(sender, slack, brow
                                params={"error": "access_denied", "state": state})
     assert denied.status_code == 400 and "You chose not to allow Picmim access" in denied.text
     [told] = slack.wait_for("chat.postMessage")
-    assert "nothing was connected" in told.params["text"]
+    assert told.params["text"] == "X: You chose not to allow Picmim access, so nothing was connected."
+    blocks = blocks_of(told.params["blocks"])
+    assert shown(blocks).count("connected") == 1, "said once"
+    [again] = _elements(blocks)
+    assert (again["text"]["text"], again["action_id"], again["value"]) == ("Connect X again", ids.CONNECT_PLATFORM,
+                                                                          "x")
 
 
-async def test_a_platform_not_set_up_says_what_the_admin_sets(sender, slack):
-    sender.command("connect linkedin", response_url=slack.response_url("nolinkedin"))
+async def test_a_platform_not_set_up_is_said_in_words_and_the_settings_names_only_to_admins(sender, slack,
+                                                                                             fake_slack):
+    fake_slack.teams["T0001"].users["U0002"] = {"id": "U0002", "name": "sam", "tz": "Europe/London",
+                                                "is_admin": False}
+    sender.command("connect linkedin", user_id="U0002", response_url=slack.response_url("nolinkedin"))
     [reply] = slack.wait_for_response("nolinkedin")
-    assert "LINKEDIN_CLIENT_ID and LINKEDIN_CLIENT_SECRET" in reply["text"]
-    assert "python -m bot check" in reply["text"]
+    assert reply["text"] == ("LinkedIn is not set up on this Picmim yet: ask whoever runs Picmim for your team to "
+                             "add it.")
+    sender.command("connect linkedin", response_url=slack.response_url("nolinkedin-admin"))
+    [admin] = slack.wait_for_response("nolinkedin-admin")
+    assert "LINKEDIN_CLIENT_ID and LINKEDIN_CLIENT_SECRET" in admin["text"]
+    assert "python -m bot check" in admin["text"]
 
 
 async def test_facebook_groups_are_explained_honestly(sender, slack):
@@ -111,12 +142,20 @@ async def test_facebook_groups_are_explained_honestly(sender, slack):
     assert "Meta closed the Groups API to every app on 22 April 2024" in reply["text"]
 
 
-async def test_the_platform_list_and_permissions(sender, slack):
-    sender.command("connect", response_url=slack.response_url("list-platforms"))
+async def test_the_platform_list_and_permissions(sender, slack, fake_slack):
+    fake_slack.teams["T0001"].users["U0002"] = {"id": "U0002", "name": "sam", "tz": "Europe/London",
+                                                "is_admin": False}
+    sender.command("connect", user_id="U0002", response_url=slack.response_url("list-platforms"))
     [reply] = slack.wait_for_response("list-platforms")
     text = shown(reply["blocks"])
     assert '"value": "x"' in text, "X is set up: it has a Connect button"
-    assert "LinkedIn" in text and "Not set up on this install yet" in text
+    assert "*Not set up yet*: Instagram (through Meta)," in text and "LinkedIn" in text
+    for jargon in ("_CLIENT_ID", "python -m bot", "tweet.write", "PDS"):
+        assert jargon not in text, jargon
+    assert "`/picmim permissions`" in text, "the permissions are one command away"
+    sender.command("connect", response_url=slack.response_url("list-platforms-admin"))
+    [admin] = slack.wait_for_response("list-platforms-admin")
+    assert "LINKEDIN_CLIENT_ID/_SECRET" in shown(admin["blocks"]), "an admin sees what the server needs"
     perms = sender.command("permissions").json()
     text = shown(perms["blocks"])
     assert "`tweet.write`: to publish posts" in text and "*Bluesky*" in text
@@ -133,21 +172,25 @@ async def test_refresh_reconnect_and_disconnect(sender, slack, browser, x, conne
     slack.wait_for("chat.update")
     sender.command("accounts", response_url=slack.response_url("l2"))
     [listing] = slack.wait_for_response("l2")
-    refresh = next(e for b in listing["blocks"] if b["type"] == "actions" for e in b["elements"]
-                   if e["action_id"] == ids.ACCOUNT_REFRESH)
-    connection_id = refresh["value"]
+    [menu] = [e for e in _elements(listing["blocks"]) if e["action_id"] == ids.ACCOUNT_MENU]
+    choice = {o["text"]["text"]: o["value"] for o in menu["options"]}
+    connection_id = choice["Refresh"].split(":")[1]
 
     # Refresh renews the token (X rotates refresh tokens) and syncs.
-    sender.interaction(_interaction(ids.ACCOUNT_REFRESH, connection_id, rid="refresh"))
+    sender.interaction(_menu(ids.ACCOUNT_MENU, choice["Refresh"], rid="refresh"))
     [refreshed] = slack.wait_for_response("refresh")
     assert "is connected and up to date" in shown(refreshed["blocks"])
     assert len(x.calls_to("/2/oauth2/token")) == 2, "the code exchange, then the refresh"
 
-    # The member withdraws Picmim at X: Refresh says so and what to do.
+    # The member withdraws Picmim at X: Refresh says so, and the row offers Reconnect, first and primary.
     x.revoke(X_USER)
-    sender.interaction(_interaction(ids.ACCOUNT_REFRESH, connection_id, rid="refresh2"))
+    sender.interaction(_menu(ids.ACCOUNT_MENU, choice["Refresh"], rid="refresh2"))
     [broken] = slack.wait_for_response("refresh2")
     assert "Reconnect" in shown(broken["blocks"])
+    assert "*Needs attention (1)*" in shown(broken["blocks"])
+    [fix, menu] = _elements(broken["blocks"])
+    assert (fix["text"]["text"], fix.get("style"), fix["value"]) == ("Reconnect", "primary", connection_id)
+    assert menu["type"] == "overflow"
 
     # Reconnect gives a new private link; consenting again mends the same connection.
     sender.interaction(_interaction(ids.ACCOUNT_RECONNECT, connection_id, rid="reconnect"))
@@ -157,9 +200,24 @@ async def test_refresh_reconnect_and_disconnect(sender, slack, browser, x, conne
     sender.command("accounts", response_url=slack.response_url("l3"))
     [mended] = slack.wait_for_response("l3")
     assert ":large_green_circle: Active" in shown(mended["blocks"])
+    assert "Needs attention" not in shown(mended["blocks"])
+    assert [e["type"] for e in _elements(mended["blocks"])] == ["overflow"], "no Reconnect on a working row"
+
+    # Reconnect is in the menu too.
+    sender.interaction(_menu(ids.ACCOUNT_MENU, choice["Reconnect"], rid="reconnect-menu"))
+    assert private_link(slack, "reconnect-menu").startswith("http")
+
+    # Disconnect… asks first, in a message of its own whose button has Slack's confirm dialog.
+    sender.interaction(_menu(ids.ACCOUNT_MENU, choice["Disconnect…"], rid="ask"))
+    [ask] = slack.wait_for_response("ask")
+    assert ask["replace_original"] is False and "Disconnect *X · Acme Marketing*?" in shown(ask["blocks"])
+    [disconnect] = _elements(ask["blocks"])
+    assert disconnect["action_id"] == ids.ACCOUNT_DISCONNECT and disconnect["style"] == "danger"
+    assert disconnect["confirm"]["confirm"]["text"] == "Disconnect"
+    assert not x.calls_to("/2/oauth2/revoke"), "asking disconnects nothing"
 
     # Disconnect (after Slack's confirm dialog) deletes the sign-in and withdraws it at X.
-    sender.interaction(_interaction(ids.ACCOUNT_DISCONNECT, connection_id, rid="disconnect"))
+    sender.interaction(_interaction(ids.ACCOUNT_DISCONNECT, disconnect["value"], rid="disconnect"))
     [gone] = slack.wait_for_response("disconnect")
     text = shown(gone["blocks"])
     assert "Disconnected Acme Marketing on X" in text and "withdrawn at the platform" in text
@@ -167,6 +225,11 @@ async def test_refresh_reconnect_and_disconnect(sender, slack, browser, x, conne
     revokes = x.calls_to("/2/oauth2/revoke")
     assert revokes and all(c.status == 200 for c in revokes), "access and refresh token withdrawn at X"
     assert urlsplit(connect_server.url).hostname == "127.0.0.1"
+
+    # A forged or outdated menu value is refused in words.
+    sender.interaction(_menu(ids.ACCOUNT_MENU, "explode:1", rid="forged"))
+    [forged] = slack.wait_for_response("forged")
+    assert "out of date" in forged["text"]
 
 
 async def test_a_declined_permission_is_named_with_the_feature_it_disables(sender, slack, browser, x):
@@ -177,7 +240,15 @@ async def test_a_declined_permission_is_named_with_the_feature_it_disables(sende
     assert page.status_code == 200
     assert "You did not allow: tweet.write (to publish posts)" in page.text
     [dm] = slack.wait_for("chat.postMessage")
-    assert "You did not allow: tweet.write (to publish posts)" in shown(dm.params["blocks"])
+    blocks = blocks_of(dm.params["blocks"])
+    text = shown(blocks)
+    assert "for these accounts it cannot:\\n• publish posts\\n" in text and "tweet.write" not in text
+    assert "press Reconnect" in text
+    reconnect = next(e for e in _elements(blocks) if e.get("action_id") == ids.ACCOUNT_RECONNECT)
+    assert reconnect["text"]["text"] == "Reconnect"
+    # The button works from the direct message: a new private link for the same connection.
+    sender.interaction(_interaction(ids.ACCOUNT_RECONNECT, reconnect["value"], rid="declined-reconnect"))
+    assert "Reconnect Acme Marketing" in shown(slack.wait_for_response("declined-reconnect")[0]["blocks"])
 
 
 def _settings_submission(policy: str, users: list[str], user_id: str = "U0001") -> dict:

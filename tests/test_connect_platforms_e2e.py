@@ -463,7 +463,7 @@ async def _refused_outright(sender, slack, browser, module_database, key: str, n
     assert not _checkboxes(blocks) and _save_button(blocks) is None, "nothing to choose: no Save button"
     assert await _stored(module_database, key) == before, "no connection and no account stored"
     assert f"*{name}* ·" not in _accounts(sender, slack, f"{rid}-list") or before["connections"]
-    return _seen(page) + "\n" + text + _text(blocks)
+    return _seen(page) + "\n" + _text(blocks)  # what the person reads (`text` is the notification of the same)
 
 
 async def test_a_facebook_page_without_an_instagram_professional_account_cannot_be_managed(
@@ -501,9 +501,9 @@ async def test_denied_consent_connects_nothing(sender, slack, browser, meta, mod
     assert page.status_code == 400
     assert _title(page) == "Facebook Pages was not connected"
     assert "You chose not to allow Picmim access, so nothing was connected." in _seen(page)
-    _, text = _dm(slack)
-    assert text == ("Facebook Pages was not connected. You chose not to allow Picmim access, so nothing was "
-                    "connected.")
+    blocks, text = _dm(slack)
+    assert text == "Facebook Pages: You chose not to allow Picmim access, so nothing was connected."
+    assert _text(blocks).count("not connected") + _text(blocks).count("nothing was connected") == 1, "said once"
     assert not meta.calls_to("oauth/access_token"), "no code to exchange"
     assert await _stored(module_database, "facebook") == before
 
@@ -521,7 +521,7 @@ async def test_an_expired_link_is_refused_before_the_code_is_used(sender, slack,
     assert "This sign-in link expired: links last 10 minutes. Start again from Slack with /picmim connect." \
         in _seen(page)
     _, text = _dm(slack)
-    assert text.startswith("This link expired. This sign-in link expired")
+    assert text.startswith("LinkedIn: This sign-in link expired")
     assert not linkedin.calls_to("/oauth/v2/accessToken"), "the code is never exchanged"
     assert await _stored(module_database, "linkedin") == before
 
@@ -538,7 +538,7 @@ async def test_a_link_works_once(sender, slack, browser, pinterest, module_datab
     assert _title(replay) == "This link was already used"
     assert "This sign-in link was already used. Start again from Slack" in _seen(replay)
     [_, told] = slack.wait_for("chat.postMessage", count=2)
-    assert told.params["text"].startswith("This link was already used.")
+    assert told.params["text"].startswith("Pinterest: This sign-in link was already used.")
     assert len(pinterest.calls_to("/v5/oauth/token")) == exchanges, "the replayed code is not sent to Pinterest"
     assert await _stored(module_database, "pinterest") == after_first
 
@@ -586,8 +586,10 @@ async def test_a_code_the_platform_refuses_at_exchange_connects_nothing(sender, 
     assert _title(page) == "Facebook Pages was not connected"
     assert "Facebook Pages did not accept the sign-in:" in _seen(page)
     assert "Start again from Slack with /picmim connect." in _seen(page)
-    _, text = _dm(slack)
-    assert text.startswith("Facebook Pages was not connected. Facebook Pages did not accept the sign-in:")
+    blocks, text = _dm(slack)
+    assert text.startswith("Facebook Pages did not accept the sign-in:")
+    assert "Start again from Slack" not in _text(blocks), "a button says it instead"
+    assert '"text": "Connect Facebook Pages again"' in _text(blocks)
     [exchange] = meta.calls_to("oauth/access_token")
     assert exchange.status == 400, "Meta refused the code"
     assert await _stored(module_database, "facebook") == before
@@ -607,7 +609,7 @@ async def test_an_account_connected_in_another_workspace_is_refused_and_nothing_
     assert ("This YouTube account is already connected to another Slack workspace. Disconnect it there first, then "
             "connect it here.") in _seen(page)
     _, text = _dm(slack)
-    assert text.startswith("Connected in another workspace. This YouTube account is already connected")
+    assert text.startswith("This YouTube account is already connected")
     assert await _stored(module_database, "youtube") == before
     assert (await _stored(module_database, "youtube", OTHER_TEAM))["accounts"] == [f"UC{YT_ELSEWHERE}00xyz"], \
         "the other workspace keeps its channel"

@@ -223,7 +223,8 @@ async def test_the_digest_is_one_message_with_its_chart_uploaded_the_external_wa
     shown = json.dumps(shared["blocks"], ensure_ascii=False)
     assert shared["blocks"][0]["text"]["text"] == "Weekly digest"
     assert "2 Mar 2026, 09:00 (CET) → 9 Mar 2026, 09:00 (CET)" in shown
-    assert "*Followers*: 307 · ▲ 2.3% (+7)" in shown and "*Views*: _not available for this account_" in shown
+    assert "*Followers*: 307 · ▲ 2.3% (+7)" in shown and "*Following*: 40 · no change" in shown
+    assert "Views" not in shown, "a figure Bluesky does not give is not a line of its own"
     assert slack.calls_to("chat.postMessage") == []
     async with sessions() as session:
         sub = await session.get(DigestSubscription, sub_id)

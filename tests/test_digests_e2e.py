@@ -185,7 +185,8 @@ def test_a_weekly_digest_from_a_simulated_week_is_posted_once_by_two_processes(s
     assert "changes against the week before" in shown
     assert "*Acme Marketing* @acmemktg\\n*Followers*: 1,270 · ▲ 5.8% (+70)" in shown
     assert "*Following*: 10 · no change" in shown
-    assert "*Impressions*: _not available for this account_" in shown
+    assert "*Impressions*" not in shown, "a figure X does not give its accounts is not a line of its own"
+    assert "*Listed*" not in shown, "no vanity rows"
     launch_url = week["launch"][2]
     assert f"<{launch_url}|Spring launch>" in shown and "*+91* interactions in this period" in shown
     assert "Likes 70 · Reposts 14 · Replies 7" in shown
@@ -193,6 +194,12 @@ def test_a_weekly_digest_from_a_simulated_week_is_posted_once_by_two_processes(s
     last_sync = local_time(week["base"] + timedelta(days=3), "UTC")
     assert f"Not synced since {last_sync}: figures for this period are missing." in shown
     assert "Picmim was removed from the account's connected apps" in shown
+    # … in one line, not a "missing" line per figure, with the button that mends it.
+    assert "_missing_" not in shown
+    [support] = [b for b in blocks if b["type"] == "section" and b["text"]["text"].startswith("*Acme Support*")]
+    assert support["accessory"]["action_id"] == ids.ACCOUNT_RECONNECT and support["accessory"]["style"] == "primary"
+    support_connection = _db(module_database.url, partial(_connection_of, week["support"]))
+    assert support["accessory"]["value"] == str(support_connection)
 
     # The chart: a real PNG, one line per account.
     image = Image.open(io.BytesIO(shared["data"]))
@@ -218,9 +225,10 @@ def test_stats_for_one_post_answers_privately_and_shares_once(sender, slack, wee
     assert answer["response_type"] == "ephemeral"
     assert answer["blocks"][0]["text"]["text"] == "Post stats"
     assert f"<{launch_url}|Spring launch>" in shown and "X · Acme Marketing" in shown
-    for line in ("*Impressions*: 7,000", "*Likes*: 70", "*Reposts*: 14", "*Replies*: 7", "*Quotes*: 0"):
+    for line in ("*Impressions*: 7,000", "*Likes*: 70", "*Reposts*: 14", "*Replies*: 7"):
         assert line in shown
-    assert "no earlier figure to compare" in shown  # the post is younger than the 7 days
+    assert "*Quotes*" not in shown and "*Bookmarks*" not in shown, "a 0 that is not a headline figure is left out"
+    assert shown.count("no earlier figure to compare") == 1  # the post is younger than the 7 days: said once
     [share] = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert share["action_id"] == ids.STATS_SHARE
 
@@ -247,7 +255,8 @@ def test_stats_for_an_account_name_the_unknown_and_the_period(sender, slack, wee
     [answer] = slack.wait_for_response("acct")
     shown = json.dumps(answer["blocks"], ensure_ascii=False)
     assert answer["blocks"][0]["text"]["text"] == "Stats: last 30 days"
-    assert "*Followers*: 1,270 · no earlier figure to compare" in shown  # nothing from 30 days ago
+    assert "*Followers*: 1,270\\n" in shown  # nothing from 30 days ago: no change to show …
+    assert shown.count("no earlier figure to compare") == 1  # … said once, not on every line
     assert "Acme Support" not in shown
     assert sender.command("stats nobody", response_url=slack.response_url("nobody")).status_code == 200
     [unknown] = slack.wait_for_response("nobody")
@@ -270,7 +279,8 @@ def _submission(view: dict, *, zone: str, accounts: list[int]) -> dict:
                                                               "selected_option": {"value": "0"}}},
         ids.DIGEST_DAY_BLOCK: {ids.DIGEST_DAY_INPUT: {"type": "static_select", "selected_option": {"value": "1"}}},
         ids.DIGEST_TIME_BLOCK: {ids.DIGEST_TIME_INPUT: {"type": "timepicker", "selected_time": "09:00"}},
-        ids.DIGEST_ZONE_BLOCK: {ids.DIGEST_ZONE_INPUT: {"type": "plain_text_input", "value": zone}},
+        ids.DIGEST_ZONE_BLOCK: {ids.DIGEST_ZONE_INPUT: {"type": "static_select",
+                                                        "selected_option": {"value": zone}}},
         ids.DIGEST_ACCOUNTS_BLOCK: {ids.DIGEST_ACCOUNTS_INPUT: {
             "type": "multi_static_select", "selected_options": [{"value": str(i)} for i in accounts]}},
         ids.DIGEST_PLATFORMS_BLOCK: {ids.DIGEST_PLATFORMS_INPUT: {"type": "multi_static_select",
@@ -290,7 +300,9 @@ def test_digest_subscribe_list_and_unsubscribe(sender, slack, week, module_datab
     assert view["callback_id"] == ids.DIGEST_SUBSCRIBE_VIEW
     blocks = {b.get("block_id"): b for b in view["blocks"]}
     assert blocks[ids.DIGEST_CHANNEL_BLOCK]["element"]["initial_conversation"] == "C0001"
-    assert blocks[ids.DIGEST_ZONE_BLOCK]["element"]["initial_value"] == "Europe/Madrid"  # the user's zone
+    zone = blocks[ids.DIGEST_ZONE_BLOCK]["element"]
+    assert zone["type"] == "static_select" and zone["initial_option"]["value"] == "Europe/Madrid"  # the user's zone
+    assert "America/New_York" in [o["value"] for g in zone["option_groups"] for o in g["options"]]
     offered = [o["text"]["text"] for o in blocks[ids.DIGEST_ACCOUNTS_BLOCK]["element"]["options"]]
     assert offered == ["X · Acme Marketing", "X · Acme Support"]
 
@@ -311,12 +323,19 @@ def test_digest_subscribe_list_and_unsubscribe(sender, slack, week, module_datab
     [listing] = slack.wait_for_response("list")
     [row] = [b for b in listing["blocks"] if b.get("block_id") == f"digest_{sub.id}"]
     assert "Every Monday at 09:00 (Europe/Madrid)" in row["text"]["text"]
+    # The next run in the digest's own zone, saying which (not the viewer's, not UTC).
+    next_run = local_time(sub.next_run_at, "Europe/Madrid").rsplit(" (", 1)[0]
+    assert f"Next: {next_run} (Europe/Madrid time)" in row["text"]["text"]
     assert row["accessory"]["action_id"] == ids.DIGEST_UNSUBSCRIBE
 
     _click(sender, slack, ids.DIGEST_UNSUBSCRIBE, str(sub.id), "unsub")
     [after] = slack.wait_for_response("unsub")
     assert after["replace_original"] is True and "Unsubscribed" in json.dumps(after["blocks"])
     assert [s for s in _db(module_database.url, lambda s: _subs(s)) if s.channel_id == "C0001"] == []
+
+
+async def _connection_of(account_id: int, session) -> int:
+    return (await session.get(Account, account_id)).connection_id
 
 
 async def _subs(session):

@@ -21,6 +21,7 @@ def register(app: AsyncApp) -> None:
     app.action(ids.ACCOUNT_REFRESH)(refresh_button)
     app.action(ids.ACCOUNT_RECONNECT)(reconnect_button)
     app.action(ids.ACCOUNT_DISCONNECT)(disconnect_button)
+    app.action(ids.ACCOUNT_MENU)(account_menu)
     app.view(ids.BLUESKY_HANDLE_VIEW)(bluesky_handle_submitted)
 
 
@@ -28,7 +29,7 @@ async def acknowledge(ack) -> None:
     await ack()  # link buttons open a URL; checkboxes are read when Save is pressed
 
 
-def _scopes() -> dict:
+def _scopes() -> dict:  # for `/picmim permissions` only
     return {p.key: registry.adapter_class(p).scopes for p in registry.PLATFORMS if p.adapter_ready}
 
 
@@ -84,6 +85,10 @@ async def send_link(runtime, context, client, db, workspace, person, reply: Repl
     here = await workspace()
     keys = ["instagram", "instagram-login"] if platform_key == "instagram" else [platform_key]
     keys = [k for k in keys if k in runtime.adapters] or keys[:1]
+    info = registry.get(keys[0]) if keys[0] else None
+    if reconnect_id is None and info is not None and info.key not in runtime.adapters:
+        await reply.show(views.not_set_up(info, (await person()).is_admin))
+        return
     try:
         async with db() as session:
             reconnect = await connections.owned_connection(session, here, reconnect_id) if reconnect_id else None
@@ -101,7 +106,7 @@ async def send_link(runtime, context, client, db, workspace, person, reply: Repl
                                             channel_id=channel_id, reconnect=reconnect, handle=handle)
                      for k in ([key] if reconnect else keys)]
     except ConnectError as exc:
-        await reply.show(f"{exc.title}. {exc.message}")
+        await reply.show(exc.message)  # its title would say the same again
         return
     blocks = views.link_message(links, (await person()).tz, reconnect.display_name if reconnect else None)
     await reply.show(f"Your private link to connect {links[0].platform.name}", blocks)
@@ -114,15 +119,16 @@ async def connect_command(ack, args, command, context, client, respond, runtime,
     if not key:
         if await _refuse_unless_manager(context, reply, workspace, person):
             return
-        await reply.show("Connect a social account", views.platform_list(_configured(runtime), _scopes()))
+        await reply.show("Connect a social account",
+                         views.platform_list(_configured(runtime), (await person()).is_admin))
         return
     await send_link(runtime, context, client, db, workspace, person, reply, key, channel_id=command.get("channel_id"),
                     trigger_id=command.get("trigger_id"), handle=rest.strip() or None)
 
 
-async def home_connect_button(ack, body, client, runtime) -> None:
+async def home_connect_button(ack, body, client, runtime, person) -> None:
     await ack()
-    blocks = views.platform_list(_configured(runtime), _scopes())
+    blocks = views.platform_list(_configured(runtime), (await person()).is_admin)
     await client.views_open(trigger_id=body["trigger_id"], view=views.connect_modal(blocks))
 
 
@@ -191,12 +197,14 @@ async def _show_accounts(context, respond, runtime, db, workspace, person, note:
 
 async def refresh_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
     await ack()
+    await _refresh(context, respond, subject.connection_id if subject else 0, runtime, db, workspace, person)
+
+
+async def _refresh(context, respond, connection_id: int, runtime, db, workspace, person) -> None:
     here = await workspace()
     try:
         async with db() as session:
-            note = await connections.refresh(session, runtime.adapters, here,
-                                             subject.connection_id if subject else 0,
-                                             context.user_id)
+            note = await connections.refresh(session, runtime.adapters, here, connection_id, context.user_id)
     except ConnectError as exc:
         note = exc.message
     await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True)
@@ -226,6 +234,34 @@ async def disconnect_button(ack, context, client, respond, subject, runtime, db,
                 + (f"; {gone.cancelled_posts} scheduled post{'s' * (gone.cancelled_posts != 1)} cancelled."
                    if gone.cancelled_posts else "."))
     await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True)
+
+
+async def account_menu(ack, body, context, client, respond, subject, runtime, db, workspace, person) -> None:
+    """An account row's "⋯" menu. Disconnect asks first, in a message of its own: an overflow option cannot
+    carry Slack's confirm dialog, and a message (unlike a modal) keeps the answer beside the list."""
+    await ack()
+    if subject is None:
+        await respond(response_type="ephemeral", replace_original=False,
+                      text=f"This menu is out of date: ask `{ids.COMMAND} accounts` again.")
+        return
+    if subject.action == ids.ACCOUNT_MENU_REFRESH:
+        await _refresh(context, respond, subject.connection_id, runtime, db, workspace, person)
+    elif subject.action == ids.ACCOUNT_MENU_RECONNECT:
+        await send_link(runtime, context, client, db, workspace, person, Reply.to(body, client, respond), "",
+                        reconnect_id=subject.connection_id, channel_id=(body.get("channel") or {}).get("id"))
+    else:
+        if await _refuse_unless_manager(context, Reply(client, respond), workspace, person):
+            return
+        here = await workspace()
+        async with db() as session:
+            summaries = await connections.summaries(session, runtime.adapters, here)
+        summary = next((s for s in summaries if s.id == subject.connection_id), None)
+        if summary is None:
+            await _show_accounts(context, respond, runtime, db, workspace, person,
+                                 "That connection is already gone.", replace=True)
+            return
+        await respond(response_type="ephemeral", replace_original=False, blocks=views.disconnect_question(summary),
+                      text=f"Disconnect {summary.platform.name} · {summary.display_name}?")
 
 
 async def permissions_command(ack, **_) -> None:

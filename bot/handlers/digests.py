@@ -82,7 +82,8 @@ async def subscribe_submitted(ack, view, context, client, subject, db, workspace
     schedule = Schedule(
         frequency=forms.option(values, ids.DIGEST_FREQUENCY_BLOCK, ids.DIGEST_FREQUENCY_INPUT) or "",
         time_of_day=forms.field(values, ids.DIGEST_TIME_BLOCK, ids.DIGEST_TIME_INPUT).get("selected_time") or "",
-        timezone=forms.text(values, ids.DIGEST_ZONE_BLOCK, ids.DIGEST_ZONE_INPUT).strip(),
+        timezone=(forms.option(values, ids.DIGEST_ZONE_BLOCK, ids.DIGEST_ZONE_INPUT)
+                  or forms.text(values, ids.DIGEST_ZONE_BLOCK, ids.DIGEST_ZONE_INPUT)).strip(),
         weekday=forms.whole_number(forms.option(values, ids.DIGEST_WEEKDAY_BLOCK, ids.DIGEST_WEEKDAY_INPUT)),
         day_of_month=forms.whole_number(forms.option(values, ids.DIGEST_DAY_BLOCK, ids.DIGEST_DAY_INPUT)))
     account_ids = [i for i in map(forms.whole_number,

@@ -30,6 +30,7 @@ ERROR_BLOCKS = {
 
 def register(app: AsyncApp) -> None:
     app.view(ids.SETTINGS_VIEW)(settings_submitted)
+    app.action(ids.SETTINGS_APPROVAL_REQUIRED_INPUT)(approval_ticked)
 
 
 async def _usergroups(client) -> list[tuple[str, str]] | None:
@@ -49,11 +50,28 @@ async def settings_command(ack, command, client, respond, workspace, person, **_
         await respond(response_type="ephemeral", text=ADMINS_ONLY)
         return
     groups = await _usergroups(client)
-    view = settings_modal(await workspace(), groups)
+    view = settings_modal(await workspace(), groups, own_zone=(await person()).tz)
     try:
         await client.views_open(trigger_id=command["trigger_id"], view=view)
     except SlackApiError as exc:
         log.warning("Could not open the settings modal: %s", exc.response.get("error"))
+
+
+async def approval_ticked(ack, body, client, workspace, person) -> None:
+    """Approval ticked or unticked: the modal shows its fields only while it is on. Every other block keeps its
+    block_id, so what the admin already chose in them stays (Slack keeps an input's state across views.update)."""
+    await ack()
+    view = body.get("view") or {}
+    if not view.get("id") or not (await person()).is_admin:
+        return
+    ticked = forms.options(forms.values_of(view), ids.SETTINGS_APPROVAL_REQUIRED_BLOCK,
+                           ids.SETTINGS_APPROVAL_REQUIRED_INPUT)
+    updated = settings_modal(await workspace(), await _usergroups(client), approval_on=APPROVAL_REQUIRED in ticked,
+                             own_zone=(await person()).tz)
+    try:
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
+    except SlackApiError as exc:  # hash_conflict: a newer version of the modal is already shown
+        log.info("Could not update the settings modal: %s", exc.response.get("error"))
 
 
 def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
@@ -83,16 +101,16 @@ def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
     if (own := field(ids.SETTINGS_SELF_APPROVAL_BLOCK, ids.SETTINGS_SELF_APPROVAL_INPUT)) is not None:
         read.allow_self_approval = any(o.get("value") == SELF_APPROVAL for o in own.get("selected_options") or [])
     if (approve := field(ids.SETTINGS_APPROVE_REACTION_BLOCK, ids.SETTINGS_APPROVE_REACTION_INPUT)) is not None:
-        read.approve_reaction = approve.get("value") or ""
+        read.approve_reaction = (approve.get("selected_option") or {}).get("value") or approve.get("value") or ""
     if (reject := field(ids.SETTINGS_REJECT_REACTION_BLOCK, ids.SETTINGS_REJECT_REACTION_INPUT)) is not None:
-        read.reject_reaction = reject.get("value") or ""
+        read.reject_reaction = (reject.get("selected_option") or {}).get("value") or reject.get("value") or ""
     if (alerts := field(ids.SETTINGS_ALERTS_CHANNEL_BLOCK, ids.SETTINGS_ALERTS_CHANNEL_INPUT)) is not None:
         read.alerts_channel_id = alerts.get("selected_conversation") or None
     if (days := field(ids.SETTINGS_EXPIRY_DAYS_BLOCK, ids.SETTINGS_EXPIRY_DAYS_INPUT)) is not None:
         read.expiry_warning_days = [int(o["value"]) for o in days.get("selected_options") or []
                                     if str(o.get("value", "")).isdigit()]
     if (zone := field(ids.SETTINGS_TIMEZONE_BLOCK, ids.SETTINGS_TIMEZONE_INPUT)) is not None:
-        read.default_timezone = zone.get("value") or ""
+        read.default_timezone = (zone.get("selected_option") or {}).get("value") or zone.get("value") or ""
     return read
 
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from slack_bolt.async_app import AsyncApp
 
 from bot import ids
-from bot.messages.reports import Delivery, deliver, post_report
+from bot.messages.reports import Delivery, deliver, post_report, reconnectable
 from bot.payloads import STATS_DAYS, ShareRequest
 from bot.services import analytics, sharing
 from bot.storage.models import utcnow
@@ -80,7 +80,8 @@ async def stats_command(ack, args, respond, db, workspace, person, **_) -> None:
             report = await analytics.build_report(session, here.id, now - timedelta(days=days), now,
                                                   account_ids=subject.account_ids)
             blocks = views.report_blocks(report, tz, _title(days), compared_with=_compared(days), share_value=share,
-                                         chart_note=SHARE_HINT if report.has_chart_data else None)
+                                         chart_note=SHARE_HINT if report.has_chart_data else None,
+                                         reconnect=await reconnectable(session, report))
             fallback = views.report_text(report, _title(days), tz)
     await respond(response_type="ephemeral", replace_original=False, text=fallback, blocks=blocks)
 
@@ -106,8 +107,10 @@ async def share_button(ack, body, context, client, respond, subject, db, workspa
         blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": intro}]})
         delivery = await deliver(client, channel_id, blocks, f"Post stats: {shared.post.preview}")
     elif shared.report is not None:
+        async with db() as session:
+            reconnect = await reconnectable(session, shared.report)
         delivery = await post_report(client, channel_id, shared.report, tz, _title(subject.days),
-                                     _compared(subject.days), intro)
+                                     _compared(subject.days), intro, reconnect)
     else:
         delivery = Delivery(False, error="These accounts or this post are no longer in Picmim.")
     if not delivery.ok:

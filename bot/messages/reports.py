@@ -7,17 +7,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charts
 from bot.services import analytics, digests
 from bot.services.digests import Run
-from bot.storage.models import DigestSubscription, Workspace, utcnow
+from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubscription, Workspace, utcnow
 from bot.views import stats as views
 from bot.views.blocks import local_date
 
@@ -79,6 +81,21 @@ async def deliver(client: AsyncWebClient, channel_id: str, blocks: list[dict], t
     return Delivery(True)
 
 
+BROKEN = (ConnectionStatus.EXPIRED, ConnectionStatus.REVOKED, ConnectionStatus.ERROR)
+
+
+async def reconnectable(session: AsyncSession, report: analytics.Report) -> dict[int, int]:
+    """The connection behind each account of the report whose figures stopped because its connection broke
+    (account id -> connection id): the report offers Reconnect on that account's one line."""
+    stalled = [a.account_id for a in report.accounts if a.not_synced]
+    if not stalled:
+        return {}
+    rows = await session.execute(
+        select(Account.id, Connection.id).join(Connection, Connection.id == Account.connection_id)
+        .where(Account.id.in_(stalled), Connection.status.in_(BROKEN)))
+    return {account_id: connection_id for account_id, connection_id in rows.all()}
+
+
 def chart_lines(report: analytics.Report) -> list[charts.Line]:
     """One line per account, in report order (so its colour is `charts.color(its index)`)."""
     return [charts.Line(f"{a.platform_name} · {a.name}", a.followers, a.engagement, a.followers_label)
@@ -107,11 +124,12 @@ class Prepared:
 
 
 async def prepare(report: analytics.Report, tz: str, title: str, compared_with: str,
-                  intro: str | None = None) -> Prepared:
+                  intro: str | None = None, reconnect: Mapping[int, int] | None = None) -> Prepared:
     chart = await draw(report, tz, title)
 
     def blocks(note: str | None) -> list[dict]:
-        built = views.report_blocks(report, tz, title, compared_with=compared_with, chart_note=note)
+        built = views.report_blocks(report, tz, title, compared_with=compared_with, chart_note=note,
+                                    reconnect=reconnect)
         if intro:
             built.insert(2, {"type": "context", "elements": [{"type": "mrkdwn", "text": intro}]})
         return built
@@ -128,8 +146,9 @@ async def send_prepared(client: AsyncWebClient, channel_id: str, prepared: Prepa
 
 
 async def post_report(client: AsyncWebClient, channel_id: str, report: analytics.Report, tz: str, title: str,
-                      compared_with: str, intro: str | None = None) -> Delivery:
-    return await send_prepared(client, channel_id, await prepare(report, tz, title, compared_with, intro))
+                      compared_with: str, intro: str | None = None,
+                      reconnect: Mapping[int, int] | None = None) -> Delivery:
+    return await send_prepared(client, channel_id, await prepare(report, tz, title, compared_with, intro, reconnect))
 
 
 # ---- the job ------------------------------------------------------------------------------------------------
@@ -161,13 +180,14 @@ class DigestSender:
                                                       account_ids=sub.account_ids or None,
                                                       platforms=sub.platforms or None)
                 channel_id, tz, frequency = sub.channel_id, sub.timezone, sub.frequency
+                reconnect = await reconnectable(session, report)
                 await session.commit()
             client = await self.runtime.slack_client(workspace.team_id, workspace.enterprise_id)
             if client is None:
                 delivery = Delivery(False, error="Picmim is no longer installed in this workspace.")
             else:
                 # Everything is ready before the mark: a process that dies drawing leaves the digest due.
-                prepared = await prepare(report, tz, TITLES[frequency], COMPARED[frequency])
+                prepared = await prepare(report, tz, TITLES[frequency], COMPARED[frequency], reconnect=reconnect)
                 async with sessions() as session:
                     if not await digests.start_sending(session, run, self.clock()):
                         return Delivery(False, error="another process took over this digest")

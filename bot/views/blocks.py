@@ -146,6 +146,14 @@ def choices(kind: str, action_id: str, options: list[dict], *, placeholder: str 
     return element
 
 
+def overflow(action_id: str, options: list[dict], *, confirm: dict | None = None) -> dict:
+    """A "⋯" menu of 2 to 5 options (each `option(text, value)`); the chosen option's value is what it sends."""
+    element = {"type": "overflow", "action_id": action_id, "options": options[:5]}
+    if confirm:
+        element["confirm"] = confirm
+    return element
+
+
 # ---- surfaces -----------------------------------------------------------------------------------------------
 
 

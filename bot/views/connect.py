@@ -7,7 +7,7 @@ import html
 from collections.abc import Iterable, Sequence
 
 from bot import ids
-from bot.payloads import BlueskyOrigin
+from bot.payloads import AccountMenuChoice, BlueskyOrigin
 from bot.platforms.base import Scope
 from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS, PlatformInfo
 from bot.services.connecting import Candidate, Connected, ConnectLink, short_scope
@@ -26,6 +26,8 @@ from bot.views.blocks import (
     local_date,
     local_time,
     modal,
+    option,
+    overflow,
     plain,
     section,
 )
@@ -34,29 +36,56 @@ CHECKBOXES_PER_GROUP = 10  # Slack's limit for one checkboxes element
 
 
 def scope_summary(scopes: Sequence[Scope]) -> str:
+    """The permissions' own names: for `/picmim permissions` only (marketers never need them elsewhere)."""
     return ", ".join(f"`{short_scope(s.name)}`" for s in scopes)
+
+
+# Where the registry's words are a developer's, what a marketer reads instead.
+PLAIN_ACCOUNTS = {"bluesky": "Bluesky accounts, on bsky.social or on your own server"}
+PERMISSIONS_NOTE = f"What Picmim asks each platform for, and why: `{ids.COMMAND} permissions`."
+
+
+def accounts_words(p: PlatformInfo) -> str:
+    return PLAIN_ACCOUNTS.get(p.key, p.accounts)
+
+
+def not_set_up(p: PlatformInfo, is_admin: bool) -> str:
+    """Why a platform cannot be connected yet: in words for everyone, the setting's names for admins only."""
+    text = f"{p.name} is not set up on this Picmim yet: ask whoever runs Picmim for your team to add it."
+    if is_admin and p.credential_prefix:
+        text += (f"\n_For admins: the server needs {p.credential_prefix}_CLIENT_ID and "
+                 f"{p.credential_prefix}_CLIENT_SECRET from {p.name}'s developer app; `python -m bot check` on "
+                 "the server shows each step._")
+    return text
 
 
 # ---- choosing a platform and the private link ------------------------------------------------------
 
 
-def platform_list(configured: set[str], scopes: dict[str, Sequence[Scope]], note: str = "") -> list[dict]:
+def platform_list(configured: set[str], is_admin: bool = False, note: str = "") -> list[dict]:
     blocks = [header("Connect a social account"),
               context("Picmim signs in with each platform's own page (never your password) and asks only for "
                       "what it needs. Your link is private and works once, for 10 minutes.")]
     if note:
         blocks.append(section(note))
+    missing = []
     for p in PLATFORMS:
-        text = f"*{p.name}*: {p.accounts}."
-        if p.key in scopes:
-            text += f"\nAsks for {scope_summary(scopes[p.key])} (`{ids.COMMAND} permissions` says why)."
+        text = f"*{p.name}*: {accounts_words(p)}."
         if p.key in configured:
             blocks.append(section(text, button("Connect", ids.CONNECT_PLATFORM, p.key)))
         else:
-            blocks.append(section(text + "\nNot set up on this install yet: the app's admin adds "
-                                         f"{p.credential_prefix}_CLIENT_ID and {p.credential_prefix}_CLIENT_SECRET "
-                                         "(`python -m bot check` shows how)."))
+            missing.append(p)
+    if missing:
+        names = ", ".join(p.name for p in missing)
+        text = f"*Not set up yet*: {names}. Ask whoever runs Picmim for your team to add them."
+        if is_admin:
+            prefixes = ", ".join(dict.fromkeys(f"{p.credential_prefix}_CLIENT_ID/_SECRET" for p in missing
+                                               if p.credential_prefix))
+            text += (f"\n_For admins: the server needs {prefixes} from each platform's developer app; "
+                     "`python -m bot check` on the server shows each step._")
+        blocks.append(section(text))
     blocks.append(section(f"*{FACEBOOK_GROUPS.name}*: unavailable. {FACEBOOK_GROUPS.unavailable_reason}"))
+    blocks.append(context(PERMISSIONS_NOTE))
     return blocks
 
 
@@ -114,10 +143,26 @@ def choose_accounts(connected: Connected) -> list[dict]:
         blocks.append(actions(element, block_id=f"{ids.CHOOSE_ACCOUNTS_BLOCK}{start}"))
     for c in refused:
         blocks.append(section(f":no_entry: *{esc(c.name)}* cannot be managed: {esc(c.refusal)}"))
+    buttons = [button("Save", ids.CHOOSE_ACCOUNTS_SAVE, str(connected.state_id), "primary")]
     if connected.declined:
-        blocks.append(section(f":warning: {connected.declined_sentence()}"))
-    blocks.append(actions(button("Save", ids.CHOOSE_ACCOUNTS_SAVE, str(connected.state_id), "primary")))
+        blocks.append(section(f":warning: {declined_words(connected.declined)}"))
+        buttons.append(button("Reconnect", ids.ACCOUNT_RECONNECT, str(connected.connection_id)))
+    blocks.append(actions(*buttons))
     return blocks
+
+
+def _what_it_does(scope: Scope) -> str:
+    """A permission's reason as a thing Picmim does: "to publish posts." -> "publish posts"."""
+    why = scope.why.strip().rstrip(".")
+    why = why[3:] if why.lower().startswith("to ") else why
+    return why[:1].lower() + why[1:]
+
+
+def declined_words(declined: Sequence[Scope]) -> str:
+    """Permissions someone unticked, as what Picmim now cannot do (never the permissions' own names)."""
+    cannot = "\n".join(f"• {_what_it_does(s)}" for s in declined)
+    return (f"You did not allow everything Picmim asks for, so for these accounts it cannot:\n{cannot}\n"
+            "To allow it, press Reconnect and keep every permission ticked.")
 
 
 def chosen_accounts(platform: PlatformInfo, names: list[str]) -> list[dict]:
@@ -135,6 +180,8 @@ STATUS_WORDS = {
     ConnectionStatus.REVOKED: ":red_circle: Access revoked",
     ConnectionStatus.ERROR: ":warning: Error",
 }
+BROKEN = frozenset({ConnectionStatus.EXPIRED, ConnectionStatus.REVOKED, ConnectionStatus.ERROR})
+ROWS_SHOWN = 14  # at most 3 blocks each, with the headings, within Slack's 50
 
 
 def status_text(s: ConnectionSummary, tz: str | None) -> str:
@@ -144,42 +191,74 @@ def status_text(s: ConnectionSummary, tz: str | None) -> str:
     return words
 
 
+def needs_attention(s: ConnectionSummary) -> bool:
+    return s.status is not ConnectionStatus.ACTIVE
+
+
+def _row_menu(s: ConnectionSummary) -> dict:
+    """Refresh, Reconnect and Disconnect… (which asks first: an overflow option has no confirm dialog)."""
+    def choice(text: str, action: str) -> dict:
+        return option(text, AccountMenuChoice(action, s.id).encode())
+    return overflow(ids.ACCOUNT_MENU, [choice("Refresh", ids.ACCOUNT_MENU_REFRESH),
+                                       choice("Reconnect", ids.ACCOUNT_MENU_RECONNECT),
+                                       choice("Disconnect…", ids.ACCOUNT_MENU_DISCONNECT)])
+
+
+def _row(s: ConnectionSummary, tz: str | None, may_manage: bool) -> list[dict]:
+    synced = local_time(s.last_sync_at, tz) if s.last_sync_at else "never"
+    accounts = ", ".join(f"{esc(name)} ({kind})" for name, kind in s.accounts) or "none chosen yet"
+    lines = [f"*{s.platform.name}* · {esc(s.display_name)}: {status_text(s, tz)}"]
+    if s.guidance:
+        lines.append(f":point_right: {s.guidance}")
+    if s.last_error and s.status is not ConnectionStatus.ACTIVE:
+        lines.append(f"_{esc(s.last_error[:300])}_")
+    lines.append(f"Accounts: {accounts}")
+    if s.scheduled_posts:
+        lines.append(f"Scheduled posts: {s.scheduled_posts}")
+    lines.append(f"Last sync: {synced}")
+    text = "\n".join(lines)
+    if not may_manage:
+        return [section(text)]
+    if s.status in BROKEN or s.status is ConnectionStatus.EXPIRING:
+        fix = button("Reconnect", ids.ACCOUNT_RECONNECT, str(s.id), "primary" if s.status in BROKEN else None)
+        return [section(text), actions(fix, _row_menu(s), block_id=f"connection_{s.id}")]
+    return [section(text, _row_menu(s), block_id=f"connection_{s.id}")]
+
+
 def accounts_list(summaries: list[ConnectionSummary], tz: str | None, may_manage: bool,
                   note: str = "") -> list[dict]:
+    """Connections that need attention first, each with the button that mends it; the rest in a "⋯" menu."""
     blocks = [header("Connected accounts")]
     if note:
         blocks.append(section(note))
     if not summaries:
         blocks.append(section(f"No accounts are connected yet. Connect one with `{ids.COMMAND} connect`."))
         return blocks
-    for s in summaries[:15]:  # 3 blocks each, within Slack's 50
-        synced = local_time(s.last_sync_at, tz) if s.last_sync_at else "never"
-        accounts = ", ".join(f"{esc(name)} ({kind})" for name, kind in s.accounts) or "none chosen yet"
-        lines = [f"*{s.platform.name}* · {esc(s.display_name)}: {status_text(s, tz)}",
-                 f"Last sync: {synced}", f"Accounts: {accounts}",
-                 f"Permissions granted: {', '.join(s.scopes) or 'not reported by the platform'}"]
-        if s.scheduled_posts:
-            lines.append(f"Scheduled posts: {s.scheduled_posts}")
-        if s.guidance:
-            lines.append(f":point_right: {s.guidance}")
-        if s.last_error and s.status is not ConnectionStatus.ACTIVE:
-            lines.append(f"_{esc(s.last_error[:300])}_")
-        blocks.append(section("\n".join(lines)))
-        if may_manage:
-            value = str(s.id)
-            confirm = confirm_dialog("Disconnect?", (
-                f"Picmim stops managing {esc(s.display_name)} on {s.platform.name} and deletes its sign-in"
-                + (f"; {s.scheduled_posts} scheduled post{'s' * (s.scheduled_posts != 1)} to it will be "
-                   "cancelled" if s.scheduled_posts else "")
-                + ". Published posts and figures stay."), "Disconnect")
-            blocks.append(actions(button("Refresh", ids.ACCOUNT_REFRESH, value),
-                                  button("Reconnect", ids.ACCOUNT_RECONNECT, value),
-                                  button("Disconnect", ids.ACCOUNT_DISCONNECT, value, "danger", confirm=confirm),
-                                  block_id=f"connection_{value}"))
-        blocks.append(divider())
-    if len(summaries) > 15:
-        blocks.append(context(f"{len(summaries) - 15} more connections are not shown."))
+    ordered = sorted(summaries, key=lambda s: not needs_attention(s))  # stable: platform order kept within
+    shown = ordered[:ROWS_SHOWN]
+    problems = sum(needs_attention(s) for s in shown)
+    for i, s in enumerate(shown):
+        if problems and i == 0:
+            blocks.append(section(f"*Needs attention ({problems})*"))
+        elif problems and i == problems:
+            blocks.append(section("*Working*"))
+        blocks += _row(s, tz, may_manage)
+        if i + 1 < len(shown) and i + 1 != problems:
+            blocks.append(divider())
+    if len(summaries) > ROWS_SHOWN:
+        blocks.append(context(f"{len(summaries) - ROWS_SHOWN} more connections are not shown."))
     return blocks
+
+
+def disconnect_question(s: ConnectionSummary) -> list[dict]:
+    """Disconnect… from a row's menu: what disconnecting does, and the button that does it."""
+    what = (f"Picmim stops managing {esc(s.display_name)} on {s.platform.name} and deletes its sign-in"
+            + (f"; {s.scheduled_posts} scheduled post{'s' * (s.scheduled_posts != 1)} to it will be cancelled"
+               if s.scheduled_posts else "")
+            + ". Published posts and figures stay.")
+    confirm = confirm_dialog("Disconnect?", what, "Disconnect")
+    return [section(f"Disconnect *{s.platform.name} · {esc(s.display_name)}*? {what}"),
+            actions(button("Disconnect", ids.ACCOUNT_DISCONNECT, str(s.id), "danger", confirm=confirm))]
 
 
 def permissions(scopes: dict[str, Sequence[Scope]]) -> list[dict]:
@@ -191,6 +270,24 @@ def permissions(scopes: dict[str, Sequence[Scope]]) -> list[dict]:
             blocks.append(section(f"*{p.name}*\n{lines}"))
     blocks.append(section(f"*{FACEBOOK_GROUPS.name}*: {FACEBOOK_GROUPS.unavailable_reason}"))
     return blocks
+
+
+# ---- a sign-in that connected nothing ---------------------------------------------------------------
+
+_START_AGAIN = " Start again from Slack with `/picmim connect`."
+
+
+def failure_message(message: str, platform: PlatformInfo | None) -> tuple[str, list[dict]]:
+    """The direct message after a sign-in that connected nothing: said once (the platform's name, then why),
+    with a button to start again in place of the sentence that says how."""
+    text = message
+    if platform is not None and platform.name not in text:
+        text = f"{platform.name}: {text}"
+    if platform is None or not platform.adapter_ready:
+        return text, [section(esc(text))]
+    shown = text.replace(_START_AGAIN, "")
+    return text, [section(esc(shown)),
+                  actions(button(f"Connect {platform.name} again", ids.CONNECT_PLATFORM, platform.key))]
 
 
 # ---- the browser page after a platform's consent ---------------------------------------------------

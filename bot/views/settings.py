@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from functools import partial
 
 from bot import ids
-from bot.services.workspaces import EXPIRY_WARNING_CHOICES, MAX_APPROVALS_NEEDED, settings_of
+from bot.services.workspaces import EXPIRY_WARNING_CHOICES, MAX_APPROVALS_NEEDED, WorkspaceSettings, settings_of
 from bot.storage.models import Workspace
 from bot.views.blocks import choices, context, divider, header, input_block, modal, option, plain
+from bot.views.zones import APPROVE_REACTIONS, REJECT_REACTIONS, reaction_select, zone_select
 
 POLICY_LABELS = {
     "members": "Everyone in the workspace",
@@ -50,9 +51,13 @@ def _days(days: int) -> str:
     return "1 day before" if days == 1 else f"{days} days before"
 
 
-def settings_modal(workspace: Workspace, groups: Sequence[tuple[str, str]] | None = None) -> dict:
-    """`groups`: the workspace's user groups as (id, name), or None when Slack would not list them."""
+def settings_modal(workspace: Workspace, groups: Sequence[tuple[str, str]] | None = None, *,
+                   approval_on: bool | None = None, own_zone: str | None = None) -> dict:
+    """`groups`: the workspace's user groups as (id, name), or None when Slack would not list them.
+    `approval_on`: whether the Approval box is ticked in the open modal (None: as saved); the approval fields are
+    shown only while it is. `own_zone`: the admin's Slack time zone, offered first while none was chosen."""
     current = settings_of(workspace)
+    approval_on = current.approval_required if approval_on is None else approval_on
     options = [option(label, value, emoji=True) for value, label in POLICY_LABELS.items()]
     policy = next(o for o in options if o["value"] == current.managers_policy)
     people = _people(ids.SETTINGS_MANAGER_USERS_INPUT, "Choose people", current.manager_user_ids)
@@ -66,9 +71,42 @@ def settings_modal(workspace: Workspace, groups: Sequence[tuple[str, str]] | Non
         context("Everyone may always see the connected accounts and their health."),
         divider(),
         header("Approvals", emoji=True),
-        _input(ids.SETTINGS_APPROVAL_REQUIRED_BLOCK, "Approval",
-               _checkbox(ids.SETTINGS_APPROVAL_REQUIRED_INPUT, "Posts need approval before they are published",
-                         APPROVAL_REQUIRED, current.approval_required)),
+        {**_input(ids.SETTINGS_APPROVAL_REQUIRED_BLOCK, "Approval",
+                  _checkbox(ids.SETTINGS_APPROVAL_REQUIRED_INPUT, "Posts need approval before they are published",
+                            APPROVAL_REQUIRED, approval_on)),
+         "dispatch_action": True},  # ticking it shows or hides the approval fields below (views.update)
+    ]
+    if approval_on:
+        blocks += _approval_fields(current, approvers, groups)
+    else:
+        blocks.append(context("Tick the box to choose the approval channel, the approvers and the reactions."))
+    if current.approval_required:
+        blocks.append(context("Turning approval off does not release posts already waiting: decide on their "
+                              "review cards."))
+    zone, zone_hint = current.default_timezone, "Used where a person's own Slack time zone is unknown."
+    if zone == "UTC" and own_zone and own_zone != "UTC":  # never chosen: the column's default
+        zone, zone_hint = own_zone, (f"{zone_hint} Your own Slack time zone is suggested; Picmim uses UTC until "
+                                     "you save.")
+    blocks += [
+        divider(),
+        header("Token alerts", emoji=True),
+        _input(ids.SETTINGS_ALERTS_CHANNEL_BLOCK, "Alerts channel",
+               _channel(ids.SETTINGS_ALERTS_CHANNEL_INPUT, current.alerts_channel_id),
+               hint="Where Picmim warns before a connection's sign-in expires and says when one broke."),
+        _input(ids.SETTINGS_EXPIRY_DAYS_BLOCK, "Warn before a sign-in expires", _expiry(current.expiry_warning_days),
+               hint="Choose none to be told only when a sign-in has expired."),
+        divider(),
+        header("Time", emoji=True),
+        _input(ids.SETTINGS_TIMEZONE_BLOCK, "Workspace time zone",
+               zone_select(ids.SETTINGS_TIMEZONE_INPUT, zone, also=(current.default_timezone, own_zone), emoji=True),
+               optional=False, hint=zone_hint),
+    ]
+    return modal("Picmim settings", blocks, callback_id=ids.SETTINGS_VIEW, submit="Save", close="Cancel", emoji=True)
+
+
+def _approval_fields(current: WorkspaceSettings, approvers: dict,
+                     groups: Sequence[tuple[str, str]] | None) -> list[dict]:
+    blocks = [
         _input(ids.SETTINGS_APPROVAL_CHANNEL_BLOCK, "Approval channel",
                _channel(ids.SETTINGS_APPROVAL_CHANNEL_INPUT, current.approval_channel_id),
                hint="Posts to review appear here. Invite Picmim to the channel (/invite @Picmim) so it sees the "
@@ -96,29 +134,15 @@ def settings_modal(workspace: Workspace, groups: Sequence[tuple[str, str]] | Non
                _checkbox(ids.SETTINGS_SELF_APPROVAL_INPUT, "Authors may approve their own posts", SELF_APPROVAL,
                          current.allow_self_approval)),
         _input(ids.SETTINGS_APPROVE_REACTION_BLOCK, "Reaction that approves",
-               {"type": "plain_text_input", "action_id": ids.SETTINGS_APPROVE_REACTION_INPUT,
-                "initial_value": current.approve_reaction, "max_length": 66},
-               optional=False, hint="An emoji name, e.g. white_check_mark or :+1:"),
+               reaction_select(ids.SETTINGS_APPROVE_REACTION_INPUT, APPROVE_REACTIONS, current.approve_reaction,
+                               emoji=True),
+               optional=False, hint="An approver adds it to the post's review card."),
         _input(ids.SETTINGS_REJECT_REACTION_BLOCK, "Reaction that rejects",
-               {"type": "plain_text_input", "action_id": ids.SETTINGS_REJECT_REACTION_INPUT,
-                "initial_value": current.reject_reaction, "max_length": 66},
-               optional=False, hint="An emoji name, e.g. x or :no_entry:"),
-        context("Turning approval off does not release posts already waiting: decide on their review cards."),
-        divider(),
-        header("Token alerts", emoji=True),
-        _input(ids.SETTINGS_ALERTS_CHANNEL_BLOCK, "Alerts channel",
-               _channel(ids.SETTINGS_ALERTS_CHANNEL_INPUT, current.alerts_channel_id),
-               hint="Where Picmim warns before a connection's sign-in expires and says when one broke."),
-        _input(ids.SETTINGS_EXPIRY_DAYS_BLOCK, "Warn before a sign-in expires", _expiry(current.expiry_warning_days),
-               hint="Choose none to be told only when a sign-in has expired."),
-        divider(),
-        header("Time", emoji=True),
-        _input(ids.SETTINGS_TIMEZONE_BLOCK, "Workspace time zone",
-               {"type": "plain_text_input", "action_id": ids.SETTINGS_TIMEZONE_INPUT,
-                "initial_value": current.default_timezone, "max_length": 64},
-               optional=False, hint="Used where a person's own Slack time zone is unknown, e.g. Europe/Madrid."),
+               reaction_select(ids.SETTINGS_REJECT_REACTION_INPUT, REJECT_REACTIONS, current.reject_reaction,
+                               emoji=True),
+               optional=False, hint="An approver adds it to turn the post down."),
     ]
-    return modal("Picmim settings", blocks, callback_id=ids.SETTINGS_VIEW, submit="Save", close="Cancel", emoji=True)
+    return blocks
 
 
 def _expiry(current: Sequence[int]) -> dict:

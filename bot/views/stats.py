@@ -26,6 +26,7 @@ from bot.views.blocks import (
     plain,
     section,
 )
+from bot.views.zones import zone_select
 
 MESSAGE_BLOCKS = 50  # Slack's limit for a message
 UP, DOWN = "▲", "▼"
@@ -39,11 +40,51 @@ def number(value: float, rate: bool = False) -> str:
     return f"{value:,.1f}"
 
 
-def change_text(value: Value) -> str:
-    """"▲ 5.0% (+60)", "▼ 2.0% (−40)", "no change" — or why there is no comparison."""
+NO_COMPARISON = "A figure without a change had no earlier figure to compare."
+# What a report leads with on each platform, shown even when it is 0 or missing; another figure is shown only when
+# it says something (not 0, or changed). The first figure of a kind of account (its followers) always leads.
+HEADLINE: dict[str, frozenset[str]] = {
+    "instagram": frozenset({"Followers", "Views", "Reach"}),
+    "instagram-login": frozenset({"Followers", "Views", "Reach"}),
+    "facebook": frozenset({"Followers", "Views"}),
+    "linkedin": frozenset({"Followers", "Impressions"}),
+    "x": frozenset({"Followers", "Impressions"}),
+    "tiktok": frozenset({"Followers", "Views"}),
+    "pinterest": frozenset({"Followers", "Impressions"}),
+    "youtube": frozenset({"Subscribers", "Views"}),
+    "bluesky": frozenset({"Followers"}),
+}
+VANITY: dict[str, frozenset[str]] = {"x": frozenset({"Listed"})}  # never worth a line
+
+
+def shown_values(platform: str, values: Sequence[Value], *, post: bool = False) -> list[Value]:
+    """The figures worth a line: the headline ones, and the others when they are not 0 (or changed). A figure the
+    platform does not give is named only when it is the first (an account's followers), to say why it is absent."""
+    shown = []
+    for i, v in enumerate(values):
+        if v.label in VANITY.get(platform, ()):
+            continue
+        headline = i == 0 or (not post and v.label in HEADLINE.get(platform, ()))
+        if not v.available:
+            if i == 0:
+                shown.append(v)
+        elif v.value is None or (v.value == 0 and not v.change):
+            if headline:
+                shown.append(v)
+        else:
+            shown.append(v)
+    return shown
+
+
+def _uncompared(values: Sequence[Value]) -> bool:
+    return any(v.available and v.value is not None and v.change is None for v in values)
+
+
+def change_text(value: Value) -> str | None:
+    """"▲ 5.0% (+60)", "▼ 2.0% (−40)", "no change"; None when there is no earlier figure (said once per report)."""
     change = value.change
     if change is None:
-        return "no earlier figure to compare"
+        return None
     if change == 0:
         return "no change"
     arrow = UP if change > 0 else DOWN
@@ -61,23 +102,26 @@ def value_line(value: Value) -> str:
         return f"{name}: _not available for this account_"
     if value.value is None:
         return f"{name}: _missing_"
-    return f"{name}: {number(value.value, value.rate)} · {change_text(value)}"
+    change = change_text(value)
+    return f"{name}: {number(value.value, value.rate)}" + (f" · {change}" if change else "")
 
 
 def period_text(start: datetime, end: datetime, tz: str | None) -> str:
     return f"{local_time(start, tz)} → {local_time(end, tz)}"
 
 
-def _account_block(account: AccountFigures, tz: str | None) -> list[dict]:
+def _account_block(account: AccountFigures, tz: str | None, reconnect_id: int | None = None) -> list[dict]:
     who = f"*{esc(account.name)}*" + (f" @{esc(account.handle.lstrip('@'))}" if account.handle else "")
-    lines = [who, *(value_line(v) for v in account.values)]
-    blocks = [section("\n".join(lines))]
     if account.not_synced:
+        # Every figure is missing: one line says so and why, with the button that mends a broken connection.
         since = (f"Not synced since {local_time(account.synced_at, tz)}" if account.synced_at
                  else "Not synced yet")
         reason = f" {esc(account.problem)}" if account.problem else ""
-        blocks.append(context(f":warning: {since}: figures for this period are missing.{reason}"))
-    elif account.problem:
+        fix = button("Reconnect", ids.ACCOUNT_RECONNECT, str(reconnect_id), "primary") if reconnect_id else None
+        return [section(f"{who}\n:warning: {since}: figures for this period are missing.{reason}", fix)]
+    lines = [who, *(value_line(v) for v in shown_values(account.platform, account.values))]
+    blocks = [section("\n".join(lines))]
+    if account.problem:
         blocks.append(context(f":warning: {esc(account.problem)}"))
     return blocks
 
@@ -85,18 +129,22 @@ def _account_block(account: AccountFigures, tz: str | None) -> list[dict]:
 def _post_line(post: PostFigures, tz: str | None) -> str:
     title = esc(post.preview) or "(no text)"
     link = f"<{post.url}|{title}>" if post.url else title
-    shown = [v for v in post.values if v.available and v.value is not None]
+    shown = [v for v in shown_values(post.platform, post.values, post=True) if v.available and v.value is not None]
     figures = " · ".join(f"{esc(v.label)} {number(v.value, v.rate)}" for v in shown) or "_no figures yet_"
     gained = f" · *+{number(post.gained)}* interactions in this period" if post.gained else ""
     return f"{link}\n{esc(post.platform_name)} · {esc(post.account_name)} — {figures}{gained}"
 
 
 def report_blocks(report: Report, tz: str | None, title: str, *, compared_with: str,
-                  share_value: str | None = None, chart_note: str | None = None) -> list[dict]:
-    """The figures per platform and account, the top posts and (as a note) what the chart shows."""
+                  share_value: str | None = None, chart_note: str | None = None,
+                  reconnect: Mapping[int, int] | None = None) -> list[dict]:
+    """The figures per platform and account, the top posts and (as a note) what the chart shows. `reconnect`: the
+    connection to reconnect for each account whose connection is broken (account id -> connection id)."""
+    reconnect = reconnect or {}
+    uncompared = any(_uncompared(shown_values(a.platform, a.values)) for a in report.accounts if not a.not_synced)
     head = [header(title, emoji=True),
             context(f"{period_text(report.start, report.end, tz)} · changes against {compared_with}. "
-                    "Figures carry each platform's own names.")]
+                    "Figures carry each platform's own names." + (f" {NO_COMPARISON}" if uncompared else ""))]
     tail: list[dict] = []
     if report.top_posts:
         tail.append(section("*Top posts sent with Picmim*\n" + "\n".join(
@@ -114,7 +162,7 @@ def report_blocks(report: Report, tz: str | None, title: str, *, compared_with: 
     room = MESSAGE_BLOCKS - len(head) - len(tail) - 1  # one kept for "and N more"
     platform, shown = None, 0
     for account in report.accounts:
-        blocks = _account_block(account, tz)
+        blocks = _account_block(account, tz, reconnect.get(account.account_id))
         if account.platform != platform:
             blocks = [header(account.platform_name, emoji=True), *blocks]
         if len(body) + len(blocks) > room:
@@ -122,14 +170,19 @@ def report_blocks(report: Report, tz: str | None, title: str, *, compared_with: 
         body.extend(blocks)
         platform, shown = account.platform, shown + 1
     if shown < len(report.accounts):
-        body.append(context(f"…and {len(report.accounts) - shown} more accounts: ask `/picmim stats <account>` "
+        left = len(report.accounts) - shown
+        body.append(context(f"…and {left} more account{'s' * (left != 1)}: ask `/picmim stats <account>` "
                             "for each."))
     return head + body + tail
 
 
 def report_text(report: Report, title: str, tz: str | None) -> str:
     """The notification text of a report message."""
-    return f"{title}: {len(report.accounts)} accounts, {period_text(report.start, report.end, tz)}"
+    return f"{title}: {_accounts(len(report.accounts))}, {period_text(report.start, report.end, tz)}"
+
+
+def _accounts(n: int) -> str:
+    return f"{n} account" + ("s" if n != 1 else "")
 
 
 def post_blocks(post: PostFigures, tz: str | None, days: int, share_value: str | None = None) -> list[dict]:
@@ -142,9 +195,11 @@ def post_blocks(post: PostFigures, tz: str | None, days: int, share_value: str |
         blocks.append(section("_Picmim has no figures for this post yet: they are first fetched an hour after it "
                               "goes live._"))
     else:
-        blocks.append(section("\n".join(value_line(v) for v in post.values) or "_No figures._"))
+        values = shown_values(post.platform, post.values, post=True)
+        blocks.append(section("\n".join(value_line(v) for v in values) or "_No figures._"))
         blocks.append(context(f"Figures as of {local_time(post.synced_at, tz)}, changes against {days} days "
-                              "earlier. Figures carry the platform's own names."))
+                              "earlier. Figures carry the platform's own names."
+                              + (f" {NO_COMPARISON}" if _uncompared(values) else "")))
     if share_value:
         blocks.append(_share(share_value))
     return blocks
@@ -186,11 +241,9 @@ def subscribe_modal(channel_id: str | None, tz: str, accounts: Sequence[tuple[in
                 choices("static_select", ids.DIGEST_DAY_INPUT, days, initial=days[0])),
         input_block(ids.DIGEST_TIME_BLOCK, "Time",
                     {"type": "timepicker", "action_id": ids.DIGEST_TIME_INPUT, "initial_time": "09:00"}, emoji=True),
-        input_block(ids.DIGEST_ZONE_BLOCK, "Time zone",
-                    {"type": "plain_text_input", "action_id": ids.DIGEST_ZONE_INPUT, "initial_value": tz,
-                     "max_length": 64},
-                    hint="The channel's zone, as a name like Europe/Madrid or America/New_York.", hint_first=True,
-                    emoji=True),
+        input_block(ids.DIGEST_ZONE_BLOCK, "Time zone", zone_select(ids.DIGEST_ZONE_INPUT, tz, emoji=True),
+                    hint="The channel's zone: the digest arrives at the time above in it. Yours is chosen.",
+                    hint_first=True, emoji=True),
     ]
     if accounts:
         blocks.append(_select(ids.DIGEST_ACCOUNTS_BLOCK, "Accounts", "Leave empty for every connected account.",
@@ -218,16 +271,24 @@ def scope_text(sub: DigestSubscription, names: Mapping[int, str]) -> str:
     return " ".join(parts) or "every connected account"
 
 
-def subscribed_text(sub: DigestSubscription, names: Mapping[int, str], created: bool, viewer_tz: str | None) -> str:
+def in_zone(when: datetime, zone: str) -> str:
+    """A digest's time on its own wall clock, saying which: "8 Dec 2026, 09:00 (Europe/Madrid time)"."""
+    return local_time(when, zone).rsplit(" (", 1)[0] + f" ({zone} time)"
+
+
+def subscribed_text(sub: DigestSubscription, names: Mapping[int, str], created: bool,
+                    viewer_tz: str | None = None) -> str:
+    """(Times are in the digest's own zone, as its schedule is: `viewer_tz` is not used.)"""
     what = "Digest set up" if created else "This digest already exists"
     return (f"{what}: {Schedule.of(sub).describe()} in <#{sub.channel_id}>, for {scope_text(sub, names)}. "
-            f"The first one arrives {local_time(sub.next_run_at, viewer_tz)}. Invite @Picmim to the channel "
+            f"The first one arrives {in_zone(sub.next_run_at, sub.timezone)}. Invite @Picmim to the channel "
             "(`/invite @Picmim`) so the chart comes with it.")
 
 
 def digest_list(subs: Sequence[DigestSubscription], names: Mapping[int, str], viewer_tz: str | None,
                 note: str = "") -> list[dict]:
-    """`note` is Picmim's own sentence (its channel and user mentions must stay links), never a platform's text."""
+    """`note` is Picmim's own sentence (its channel and user mentions must stay links), never a platform's text.
+    Each digest's next and last runs are in its own zone, as its schedule is (`viewer_tz` is not used)."""
     blocks: list[dict] = [header("Analytics digests", emoji=True)]
     if note:
         blocks.append(context(note))
@@ -237,8 +298,8 @@ def digest_list(subs: Sequence[DigestSubscription], names: Mapping[int, str], vi
     for sub in subs[:24]:  # two blocks each within Slack's 50
         lines = [f"<#{sub.channel_id}> · {Schedule.of(sub).describe()}", f"For {scope_text(sub, names)}"]
         if sub.next_run_at:
-            lines.append(f"Next: {local_time(sub.next_run_at, viewer_tz)}"
-                         + (f" · last: {local_time(sub.last_run_at, viewer_tz)}" if sub.last_run_at else ""))
+            lines.append(f"Next: {in_zone(sub.next_run_at, sub.timezone)}"
+                         + (f" · last: {in_zone(sub.last_run_at, sub.timezone)}" if sub.last_run_at else ""))
         if sub.last_error:
             lines.append(f":warning: {esc(sub.last_error)}")
         stop = confirm_dialog("Stop this digest?", f"<#{sub.channel_id}> will get no more digests.", "Unsubscribe",
