@@ -13,8 +13,11 @@ them in. So the flow differs from the other platforms:
    `publish`/`fetch_metrics` as `AccountRef.extra`.
 
 Our client metadata document (`client_metadata(public_url)`) is served at
-`PUBLIC_URL/oauth/bluesky/client-metadata.json`; its URL is our client_id. Every request to the auth
-server and the PDS carries a DPoP proof; the servers' nonces are kept per origin in memory.
+`PUBLIC_URL/oauth/bluesky/client-metadata.json`; its URL is our client_id. Picmim is a confidential client:
+PAR and token requests carry a client assertion signed with our key (bluesky_keys; public halves at
+`PUBLIC_URL/oauth/bluesky/jwks.json`), and `extra["client_kid"]` names the key a session is bound to.
+Every request to the auth server and the PDS carries a DPoP proof; the servers' nonces are kept per origin
+in memory.
 
 Text is measured in grapheme clusters (the `regex` package's `\\X`) and UTF-8 bytes; facets point at
 UTF-8 byte ranges. Links are detected when they start with http:// or https://; mentions (@handle) are
