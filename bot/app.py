@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import aiohttp
@@ -63,10 +64,25 @@ async def prepare_storage(settings: Settings) -> AsyncEngine:
     try:
         await db.ping(engine)
         await db.migrate(engine)
+        await install_client_keys(settings, engine)
     except Exception:
         await engine.dispose()
         raise
     return engine
+
+
+async def install_client_keys(settings: Settings, engine: AsyncEngine) -> None:
+    """Bluesky's client authentication keys: BLUESKY_CLIENT_KEY, else the stored ones (made on first start)."""
+    from bot.platforms import bluesky_keys
+    from bot.storage import client_keys
+
+    if settings.bluesky_client_key:
+        bluesky_keys.install(bluesky_keys.parse_keys(settings.bluesky_client_key))
+        return
+    jwks, created = await client_keys.load_or_create(db.session_factory(engine), "bluesky")
+    bluesky_keys.install(bluesky_keys.parse_keys(json.dumps(jwks)))
+    if created:
+        log.info("Made Picmim's Bluesky client key (stored encrypted in the database).")
 
 
 def build_slack_client(settings: Settings) -> AsyncWebClient:

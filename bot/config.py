@@ -33,7 +33,7 @@ ENV_VARS = (
     "SLACK_API_URL", "META_GRAPH_VERSION", "PICMIM_TICK_SECONDS",
     "PICMIM_ANALYTICS_SECONDS",
     "PICMIM_HEALTH_SECONDS",
-    "PICMIM_VIDEO_JOBS", "TIKTOK_VIDEO_SOURCE",
+    "PICMIM_VIDEO_JOBS", "TIKTOK_VIDEO_SOURCE", "BLUESKY_CLIENT_KEY",
     *(f"{prefix}_CLIENT_{part}" for prefix in CREDENTIAL_PREFIXES for part in ("ID", "SECRET")),
 )
 
@@ -106,6 +106,8 @@ class Settings:
     health_seconds: float = 60.0  # how often connections are looked after (renewals, warnings, alerts)
     video_jobs: int = 1  # videos optimised at once by this process (each uses every core while it runs)
     tiktok_video_source: str = "FILE_UPLOAD"  # or PULL_FROM_URL: TikTok fetches from PUBLIC_URL (verified domain)
+    # Bluesky client authentication key(s), a private JWK/JWKS or PEM; None: the one stored in the database
+    bluesky_client_key: str | None = field(default=None, repr=False)
 
     def platform_configured(self, credential_prefix: str | None) -> bool:
         return credential_prefix is None or credential_prefix in self.platform_credentials
@@ -263,6 +265,16 @@ def load_settings(
         problems.append(f"TIKTOK_VIDEO_SOURCE={tiktok_video_source!r} must be FILE_UPLOAD or PULL_FROM_URL.")
         tiktok_video_source = "FILE_UPLOAD"
 
+    bluesky_client_key = get("BLUESKY_CLIENT_KEY") or None
+    if bluesky_client_key:
+        from bot.platforms.bluesky_keys import ClientKeyError, parse_keys
+
+        try:
+            parse_keys(bluesky_client_key)
+        except ClientKeyError as exc:
+            problems.append(f"BLUESKY_CLIENT_KEY cannot be used: {exc}. Give an EC P-256 private key as a JWK "
+                            "or PEM (several, newest first, to rotate), or unset it to let Picmim make one.")
+
     log_level = get("LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR.")
@@ -289,6 +301,7 @@ def load_settings(
         health_seconds=health_seconds,
         video_jobs=video_jobs,
         tiktok_video_source=tiktok_video_source,
+        bluesky_client_key=bluesky_client_key,
     )
 
 

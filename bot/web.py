@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.media import store as media_store
-from bot.platforms import bluesky
+from bot.platforms import bluesky, bluesky_keys
 from bot.services import connecting
 from bot.storage import db
 from bot.views import connect as connect_views
@@ -31,6 +31,7 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app.middlewares.append(slack_request_guard(runtime))
     app.router.add_get("/healthz", health(runtime))
     app.router.add_get(bluesky.CLIENT_METADATA_PATH, bluesky_client_metadata(runtime))
+    app.router.add_get(bluesky.JWKS_PATH, bluesky_jwks)
     app.router.add_get("/oauth/{platform}/callback", oauth_callback(runtime))
     app.router.add_get("/media/{token}", media_link(runtime))
     return app
@@ -163,6 +164,12 @@ def bluesky_client_metadata(runtime: Runtime):
         return web.json_response(document, headers={"Cache-Control": "public, max-age=3600"})
 
     return serve
+
+
+async def bluesky_jwks(_request: web.Request) -> web.Response:
+    """The public halves of our Bluesky client keys (client metadata `jwks_uri`): the authorization server
+    checks our client assertions with them. Short caching: a rotation shows up within minutes."""
+    return web.json_response(bluesky_keys.installed().public_jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
 def health(runtime: Runtime):

@@ -425,6 +425,10 @@ async def test_bluesky_through_the_handle_modal(sender, slack, browser, bluesky,
     page = await browser.get(str(back))
     assert page.status_code == 200, page.text
     assert _title(page) == f"Bluesky is connected ({BSKY_HANDLE})"
+    # a confidential client: the server made its key on first start, and the fake checked the code exchange's
+    # client assertion against the JWKS it fetched from the app (it refuses a request without one)
+    [token] = [c for c in bluesky.calls_to("/oauth/token") if c.status == 200][-1:]
+    assert token.body["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
     blocks, _ = _dm(slack)
     [boxes] = _checkboxes(blocks)

@@ -4,11 +4,12 @@ atproto OAuth server), reached through origin overrides as in production."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import httpx
 import pytest
 
-from bot.platforms import bluesky_oauth
+from bot.platforms import bluesky_keys, bluesky_oauth
 from bot.platforms.base import (
     AccessRevoked,
     AccountRef,
@@ -42,10 +43,22 @@ fake, http = started_fake_fixtures(FakeBluesky, lambda fake: (
 
 
 @pytest.fixture
-def files(files):
-    # What the app serves at GET /oauth/bluesky/client-metadata.json; the auth server fetches it.
-    files.serve(__import__("json").dumps(client_metadata(files.url)).encode(), "application/json",
+def client_keys():
+    """This process's client keys, as bot.app installs them at start."""
+    return bluesky_keys.install([bluesky_keys.new_key()])
+
+
+def publish_jwks(files, keys: bluesky_keys.ClientKeys) -> None:
+    files.serve(json.dumps(keys.public_jwks()).encode(), "application/json", path="/oauth/bluesky/jwks.json")
+
+
+@pytest.fixture
+def files(files, client_keys):
+    # What the app serves at GET /oauth/bluesky/client-metadata.json and /oauth/bluesky/jwks.json; the auth
+    # server fetches both (the JWKS to check each client assertion).
+    files.serve(json.dumps(client_metadata(files.url)).encode(), "application/json",
                 path="/oauth/bluesky/client-metadata.json")
+    publish_jwks(files, client_keys)
     return files
 
 
@@ -84,7 +97,10 @@ def test_client_metadata_document():
     assert doc["client_id"] == "https://picmim.example/oauth/bluesky/client-metadata.json"
     assert doc["redirect_uris"] == ["https://picmim.example/oauth/bluesky/callback"]
     assert doc["scope"] == "atproto transition:generic" and doc["dpop_bound_access_tokens"] is True
-    assert doc["token_endpoint_auth_method"] == "none" and doc["application_type"] == "web"
+    assert doc["application_type"] == "web"
+    # a confidential client (atproto OAuth spec, "Client ID Metadata Document"): private_key_jwt, ES256, jwks_uri
+    assert doc["token_endpoint_auth_method"] == "private_key_jwt" and doc["token_endpoint_auth_signing_alg"] == "ES256"
+    assert doc["jwks_uri"] == "https://picmim.example/oauth/bluesky/jwks.json" and "jwks" not in doc
     assert doc["grant_types"] == ["authorization_code", "refresh_token"] and doc["response_types"] == ["code"]
 
 
@@ -311,3 +327,102 @@ async def test_outcome_unknown_on_timeout_after_create_record(adapter, fake, htt
     with pytest.raises(OutcomeUnknown):
         await adapter.publish(account_of(tokens), Draft(text="hello"), [])
     assert len(fake.records) == 1  # it is live: sending again would post twice
+
+
+# ---- a confidential client ------------------------------------------------------------------------
+
+DAY = 86400
+
+
+def _assertion_claims(call) -> tuple[dict, dict]:
+    import base64
+
+    head, body, _ = call.body["client_assertion"].split(".")
+    decode = lambda part: json.loads(base64.urlsafe_b64decode(part + "=="))  # noqa: E731
+    return decode(head), decode(body)
+
+
+async def test_a_new_connection_authenticates_with_private_key_jwt_and_lasts_the_confidential_lifetime(
+        adapter, fake, http, files, client_keys):
+    tokens = await connect(adapter, http)
+    assert tokens.extra["client_kid"] == client_keys.current  # the session is bound to this key
+    client_id = f"{files.url}/oauth/bluesky/client-metadata.json"
+    for call in [*fake.calls_to("/oauth/par"), *fake.calls_to("/oauth/token")]:
+        assert call.body["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        header, claims = _assertion_claims(call)
+        assert header == {"alg": "ES256", "kid": client_keys.current, "typ": "JWT"}
+        assert claims["iss"] == claims["sub"] == client_id and claims["aud"] == fake.as_url
+        assert 0 < claims["exp"] - claims["iat"] <= 60 and claims["jti"]
+    # the auth server fetched our JWKS to check them, as a real one does
+    assert files.fetched(f"{files.url}/oauth/bluesky/jwks.json") == 2  # for the PAR and the code exchange
+
+    fake.advance(170 * DAY)  # far past a public client's two weeks, inside the confidential 180 days
+    renewed = await adapter.refresh(tokens)
+    [refresh] = fake.calls_to("/oauth/token")[-1:]
+    assert refresh.body["grant_type"] == "refresh_token" and refresh.status == 200
+    assert _assertion_claims(refresh)[0]["kid"] == client_keys.current
+    fake.advance(170 * DAY)  # each refresh token lives 180 days from its own issue
+    renewed = await adapter.refresh(renewed)
+    assert (await adapter.publish(account_of(renewed), Draft(text="still here"), [])).remote_id
+    fake.advance(181 * DAY)
+    with pytest.raises(AccessRevoked) as lapsed:
+        await adapter.refresh(renewed)
+    assert "connect Bluesky again" in lapsed.value.message
+
+
+async def test_the_fake_refuses_a_token_request_without_a_client_assertion(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    key = bluesky_oauth.dpop_key_from_jwk(tokens.extra["dpop_private_jwk"])
+    answer = await adapter.dpop.request("POST", tokens.extra["token_endpoint"], key, data={
+        "grant_type": "refresh_token", "refresh_token": tokens.refresh_token.reveal(), "client_id": adapter.client_id})
+    assert answer.status_code == 400 and "client_assertion" in answer.json()["error_description"]
+
+
+def _public_era_tokens(adapter, fake, did: str, handle: str = HANDLE) -> TokenSet:
+    """A connection made before Picmim authenticated itself: no client key in its extra."""
+    jwk = bluesky_oauth.dpop_key_to_jwk(bluesky_oauth.new_dpop_key())
+    access, refresh = fake.session(did, jwk)
+    extra = {"did": did, "handle": handle, "pds": fake.pds_url, "issuer": fake.as_url,
+             "token_endpoint": f"{fake.as_url}/oauth/token", "revocation_endpoint": f"{fake.as_url}/oauth/revoke",
+             "dpop_private_jwk": jwk}
+    from bot.secret import Secret
+
+    return TokenSet(access_token=Secret(access), external_user_id=did, display_name=handle,
+                    refresh_token=Secret(refresh), extra=extra)
+
+
+async def test_an_old_public_session_keeps_refreshing_until_it_lapses(adapter, fake, http, client_keys):
+    did = next(a.did for a in fake.accounts.values() if a.handle == HANDLE)
+    old = _public_era_tokens(adapter, fake, did)
+    fake.advance(10 * DAY)  # inside its two weeks: it renews, now authenticated (the session upgrades)
+    renewed = await adapter.refresh(old)
+    assert renewed.extra["client_kid"] == client_keys.current
+    assert _assertion_claims(fake.calls_to("/oauth/token")[-1])[0]["kid"] == client_keys.current
+    fake.advance(100 * DAY)  # and from then on it lasts as a confidential one
+    assert (await adapter.refresh(renewed)).external_user_id == did
+
+    lapsing = _public_era_tokens(adapter, fake, did)
+    fake.advance(15 * DAY)  # an old session not renewed within its two weeks: a reconnect, as before
+    with pytest.raises(AccessRevoked) as lapsed:
+        await adapter.refresh(lapsing)
+    assert "connect Bluesky again" in lapsed.value.message and "Refresh token expired" in lapsed.value.detail
+
+
+async def test_a_rotated_key_keeps_old_sessions_on_their_key_and_signs_new_ones_with_the_new(
+        adapter, fake, http, files, client_keys):
+    before = await connect(adapter, http)
+    old_kid = client_keys.current
+    rotated = bluesky_keys.install([bluesky_keys.new_key(), *client_keys.keys])  # the new key first
+    publish_jwks(files, rotated)
+    assert [k["kid"] for k in rotated.public_jwks()["keys"]] == [rotated.current, old_kid]
+
+    renewed = await adapter.refresh(before)  # the session stays on the key it began with
+    assert renewed.extra["client_kid"] == old_kid
+    assert _assertion_claims(fake.calls_to("/oauth/token")[-1])[0]["kid"] == old_kid
+    after = await connect(adapter, http, "maria.bsky.test")
+    assert after.extra["client_kid"] == rotated.current != old_kid
+
+    bluesky_keys.install(rotated.keys[:1])  # the old key withdrawn: its sessions end, and say so
+    with pytest.raises(AccessRevoked) as withdrawn:
+        await adapter.refresh(renewed)
+    assert "connect Bluesky again" in withdrawn.value.message

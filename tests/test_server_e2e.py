@@ -178,6 +178,15 @@ def test_bluesky_client_metadata_is_served_at_its_own_client_id(server):
     assert document["client_id"] == "http://localhost:3000/oauth/bluesky/client-metadata.json"
     assert document["redirect_uris"] == ["http://localhost:3000/oauth/bluesky/callback"]
     assert document["dpop_bound_access_tokens"] is True
+    assert document["token_endpoint_auth_method"] == "private_key_jwt"
+    assert document["jwks_uri"] == "http://localhost:3000/oauth/bluesky/jwks.json"
+
+
+def test_bluesky_public_key_made_on_first_start_is_served(server):
+    jwks = httpx.get(server.url + "/oauth/bluesky/jwks.json").json()
+    [key] = jwks["keys"]
+    assert (key["kty"], key["crv"], key["alg"], key["use"]) == ("EC", "P-256", "ES256", "sig") and key["kid"]
+    assert "d" not in key  # the public half only
 
 
 def test_new_post_on_the_help_message_opens_the_compose_window(sender, slack):

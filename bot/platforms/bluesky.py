@@ -13,8 +13,11 @@ them in. So the flow differs from the other platforms:
    `publish`/`fetch_metrics` as `AccountRef.extra`.
 
 Our client metadata document (`client_metadata(public_url)`) is served at
-`PUBLIC_URL/oauth/bluesky/client-metadata.json`; its URL is our client_id. Every request to the auth
-server and the PDS carries a DPoP proof; the servers' nonces are kept per origin in memory.
+`PUBLIC_URL/oauth/bluesky/client-metadata.json`; its URL is our client_id. Picmim is a confidential client:
+PAR and token requests carry a client assertion signed with our key (bluesky_keys; public halves at
+`PUBLIC_URL/oauth/bluesky/jwks.json`), and `extra["client_kid"]` names the key a session is bound to.
+Every request to the auth server and the PDS carries a DPoP proof; the servers' nonces are kept per origin
+in memory.
 
 Text is measured in grapheme clusters (the `regex` package's `\\X`) and UTF-8 bytes; facets point at
 UTF-8 byte ranges. Links are detected when they start with http:// or https://; mentions (@handle) are
@@ -32,8 +35,8 @@ from typing import Any
 import httpx
 import regex
 
+from bot.platforms import bluesky_keys, oauth
 from bot.platforms import bluesky_oauth as atoauth
-from bot.platforms import oauth
 from bot.platforms.base import (
     PHONE_PHOTOS,
     PKCE,
@@ -67,6 +70,7 @@ NAME = "Bluesky"
 SCOPE = "atproto transition:generic"
 APPVIEW_PROXY = "did:web:api.bsky.app#bsky_appview"  # PDS forwards app.bsky.* reads to Bluesky's AppView
 CLIENT_METADATA_PATH = "/oauth/bluesky/client-metadata.json"
+JWKS_PATH = "/oauth/bluesky/jwks.json"
 
 TEXT_MAX_GRAPHEMES = 300
 TEXT_MAX_BYTES = 3000
@@ -98,7 +102,9 @@ class HandleNeeded(ValueError):
 
 
 def client_metadata(public_url: str) -> dict[str, Any]:
-    """Our atproto OAuth client metadata document; its own URL is the client_id."""
+    """Our atproto OAuth client metadata document; its own URL is the client_id. A confidential client
+    (atproto OAuth spec, "Client ID Metadata Document"): `private_key_jwt` with ES256 and our public keys
+    at `jwks_uri` (bluesky_keys)."""
     public_url = public_url.rstrip("/")
     return {
         "client_id": f"{public_url}{CLIENT_METADATA_PATH}",
@@ -109,7 +115,9 @@ def client_metadata(public_url: str) -> dict[str, Any]:
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
         "application_type": "web",
-        "token_endpoint_auth_method": "none",
+        "token_endpoint_auth_method": "private_key_jwt",
+        "token_endpoint_auth_signing_alg": bluesky_keys.ALG,
+        "jwks_uri": f"{public_url}{JWKS_PATH}",
         "dpop_bound_access_tokens": True,
     }
 
@@ -263,9 +271,11 @@ class BlueskyAdapter(Adapter):
         identity = await atoauth.resolve_identity(self.http, handle)
         server = await atoauth.discover_auth_server(self.http, identity.pds)
         key = atoauth.new_dpop_key()
+        client_kid = self.client_keys.current  # new sessions begin with the current client key
         form = {"client_id": self.client_id, "response_type": "code", "redirect_uri": self.config.redirect_uri,
                 "scope": SCOPE, "state": state, "code_challenge": pkce.challenge,
-                "code_challenge_method": pkce.method, "login_hint": identity.handle}
+                "code_challenge_method": pkce.method, "login_hint": identity.handle,
+                **self.client_keys.form(self.client_id, server.issuer, client_kid)}
         response = await self.dpop.request("POST", server.par_endpoint, key, data=form)
         body = json_or_none(response) or {}
         if response.status_code >= 500:
@@ -280,7 +290,7 @@ class BlueskyAdapter(Adapter):
                                   {"client_id": self.client_id, "request_uri": body["request_uri"]})
         started = {"did": identity.did, "handle": identity.handle, "pds": identity.pds, "issuer": server.issuer,
                    "token_endpoint": server.token_endpoint, "revocation_endpoint": server.revocation_endpoint,
-                   "dpop_private_jwk": atoauth.dpop_key_to_jwk(key)}
+                   "dpop_private_jwk": atoauth.dpop_key_to_jwk(key), "client_kid": client_kid}
         return url, started
 
     async def exchange_code(self, code: str, pkce: PKCE | None, started: Mapping[str, Any] | None = None,
@@ -292,7 +302,8 @@ class BlueskyAdapter(Adapter):
                                       "at: connect Bluesky again.", f"iss {iss} != {started['issuer']}")
         key = atoauth.dpop_key_from_jwk(started["dpop_private_jwk"])
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.config.redirect_uri,
-                "client_id": self.client_id, "code_verifier": pkce.verifier}
+                "client_id": self.client_id, "code_verifier": pkce.verifier,
+                **self._client_auth(started)}
         response = await self.dpop.request("POST", started["token_endpoint"], key, data=form)
         body = _token_answer(response, refreshing=False)
         if body.get("sub") != started["did"]:
@@ -305,14 +316,32 @@ class BlueskyAdapter(Adapter):
         if tokens.refresh_token is None or "dpop_private_jwk" not in tokens.extra:
             raise AccessRevoked(NAME, "This Bluesky connection cannot renew itself: connect Bluesky again.")
         key = atoauth.dpop_key_from_jwk(tokens.extra["dpop_private_jwk"])
+        extra = dict(tokens.extra)
+        # A session made before Picmim authenticated itself has no client key: the auth server lets it go
+        # on as a confidential one (@atproto/oauth-provider client-auth-check.ts), bound from now on to the
+        # current key. Our metadata says private_key_jwt, so a request without an assertion is refused.
+        extra.setdefault("client_kid", self.client_keys.current)
         form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token.reveal(),
-                "client_id": self.client_id}
+                "client_id": self.client_id, **self._client_auth(extra)}
         response = await self.dpop.request("POST", tokens.extra["token_endpoint"], key, data=form)
         body = _token_answer(response, refreshing=True)
         if body.get("sub") and body["sub"] != tokens.external_user_id:
             raise AccessRevoked(NAME, "Bluesky renewed the sign-in for a different account: connect Bluesky again.",
                                 f"sub {body['sub']}")
-        return self._token_set(body, dict(tokens.extra), tokens)
+        return self._token_set(body, extra, tokens)
+
+    @property
+    def client_keys(self) -> bluesky_keys.ClientKeys:
+        return bluesky_keys.installed()
+
+    def _client_auth(self, session: Mapping[str, Any]) -> dict[str, str]:
+        """The client assertion for a session's token request, signed with the key the session began with
+        (the auth server binds the session to it: atproto OAuth spec, "Tokens and Session Lifetime")."""
+        kid = session.get("client_kid") or self.client_keys.current
+        if kid not in self.client_keys:
+            raise AccessRevoked(NAME, "Picmim's Bluesky client key changed since this account was connected: "
+                                      "connect Bluesky again.", f"client key {kid} is no longer installed")
+        return self.client_keys.form(self.client_id, str(session["issuer"]), kid)
 
     def _token_set(self, body: Mapping[str, Any], extra: dict[str, Any], previous: TokenSet | None) -> TokenSet:
         refresh = body.get("refresh_token")  # single use: the newest one is the only one that works
@@ -333,7 +362,10 @@ class BlueskyAdapter(Adapter):
             return False
         key = atoauth.dpop_key_from_jwk(tokens.extra["dpop_private_jwk"])
         token = (tokens.refresh_token or tokens.access_token).reveal()
-        response = await self.dpop.request("POST", endpoint, key, data={"token": token, "client_id": self.client_id})
+        form = {"token": token, "client_id": self.client_id}
+        if tokens.extra.get("client_kid") in self.client_keys:  # RFC 7009 §2.1: a confidential client authenticates
+            form.update(self._client_auth(tokens.extra))
+        response = await self.dpop.request("POST", endpoint, key, data=form)
         if response.status_code >= 500:
             raise Transient(NAME, "Bluesky's sign-in server had a problem; Picmim will try again.",
                             f"revoke: HTTP {response.status_code}")

@@ -433,3 +433,22 @@ class OAuthState(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClientKey(Base):
+    """A client authentication key of Picmim's own: the private key Bluesky's `private_key_jwt` client
+    assertions are signed with, made on first start when BLUESKY_CLIENT_KEY is not set. A row (encrypted
+    with the Fernet key) rather than a file, so every process sharing the database signs with the same
+    keys and publishes the same JWKS. The newest generation not retired signs new sessions; the others
+    stay published for the sessions that began with them."""
+
+    __tablename__ = "client_keys"
+    __table_args__ = (UniqueConstraint("platform", "generation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    generation: Mapped[int]  # 1 for the first key; unique, so two processes starting at once make one
+    kid: Mapped[str] = mapped_column(String(128))
+    private_jwk: Mapped[str] = mapped_column(EncryptedText)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]

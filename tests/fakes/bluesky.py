@@ -10,7 +10,12 @@ It checks what the real servers check: the DPoP proof (ES256 signature over the 
 htu, iat, jti not reused, ath for PDS calls, the key the token is bound to) and its nonce — a missing or
 stale nonce is answered exactly as RFC 9449 says (auth server: 400 `use_dpop_nonce`; PDS: 401 with
 `WWW-Authenticate: DPoP error="use_dpop_nonce"`; both with a `DPoP-Nonce` header); PAR against the client
-metadata it fetches from the client_id URL; PKCE S256; and lexicon rules on createRecord (text graphemes
+metadata it fetches from the client_id URL; client authentication as the metadata declares it (a
+`private_key_jwt` client's `client_assertion` is verified against the JWKS fetched from its `jwks_uri`,
+and a request without one is refused; a session is bound to the key it started with, and a session that
+started public may carry on as confidential, as @atproto/oauth-provider allows); refresh-token lifetimes
+by client type (`public_refresh_lifetime`, `confidential_refresh_lifetime`, on a clock tests can move
+with `advance`); PKCE S256; and lexicon rules on createRecord (text graphemes
 and bytes, facet byte ranges and features, images ≤ 4 and ≤ 2,000,000 bytes with alt text, video MP4
 ≤ 300 MB, blobs it holds). XRPC errors come as `{"error", "message"}`. Every call is recorded.
 """
@@ -73,6 +78,11 @@ class Session:
     jkt: str
     scope: str
     expires: float
+    auth: dict = field(default_factory=lambda: {"method": "none"})  # how the client authenticated at the start
+
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+DAY = 86400
 
 
 def _b64(data: bytes) -> str:
@@ -99,6 +109,12 @@ class FakeBluesky(LoopbackServer):
         self.as_nonce = secrets.token_urlsafe(12)
         self.pds_nonce = secrets.token_urlsafe(12)
         self.access_token_lifetime = 900  # UNCERTAIN: ~15 min on Bluesky
+        # Refresh-token lifetimes by client type. atproto OAuth spec ("Tokens and Session Lifetime",
+        # bluesky-social/atproto-website src/app/[locale]/specs/oauth/en.mdx, read 2026-12): confidential
+        # clients' refresh tokens up to 180 days; @atproto/oauth-provider's public clients: 2 weeks.
+        self.public_refresh_lifetime = 14 * DAY
+        self.confidential_refresh_lifetime = 180 * DAY
+        self.clock_offset = 0.0  # `advance` moves the server's clock (token lifetimes), not the client's
         self.nonce_every_request = False  # a server that never settles on a nonce
         self._seen_jti: set[str] = set()
         self._rate_limits: list[tuple[str, int]] = []
@@ -129,17 +145,29 @@ class FakeBluesky(LoopbackServer):
         self.accounts[did] = account
         return account
 
-    def session(self, did: str, jwk: dict) -> tuple[str, str]:
-        """An access and a refresh token bound to this DPoP key, as after a finished sign-in."""
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the server's clock on: tokens age, the client's own clock (proofs, assertions) does not."""
+        self.clock_offset += seconds
+
+    def session(self, did: str, jwk: dict, auth: dict | None = None) -> tuple[str, str]:
+        """An access and a refresh token bound to this DPoP key, as after a finished sign-in (by default
+        of a public client, as Picmim was before it authenticated itself)."""
         jkt = ECKey.import_key(jwk).thumbprint()
+        return self._issue(did, jkt, "atproto transition:generic", auth or {"method": "none"})
+
+    def _issue(self, did: str, jkt: str, scope: str, auth: dict) -> tuple[str, str]:
         access, refresh = "at-" + secrets.token_urlsafe(24), "rt-" + secrets.token_urlsafe(24)
-        self.access[access] = Session(did, jkt, "atproto transition:generic", time.time() + self.access_token_lifetime)
-        self.refresh[refresh] = Session(did, jkt, "atproto transition:generic", 0)
+        lifetime = (self.public_refresh_lifetime if auth["method"] == "none" else self.confidential_refresh_lifetime)
+        self.access[access] = Session(did, jkt, scope, self.now() + self.access_token_lifetime, auth)
+        self.refresh[refresh] = Session(did, jkt, scope, self.now() + lifetime, auth)
         return access, refresh
 
     def expire_tokens(self) -> None:
         for s in self.access.values():
-            s.expires = time.time() - 1
+            s.expires = self.now() - 1
 
     def end_sessions(self) -> None:
         """The user signed out everywhere: access and refresh tokens stop working."""
@@ -273,7 +301,7 @@ class FakeBluesky(LoopbackServer):
                 "WWW-Authenticate": f'DPoP error="invalid_dpop_proof", error_description="{error}"'})
         if jkt != session.jkt:
             return self._xrpc_error(401, "invalid_dpop_proof", "The proof's key is not the key the token is bound to")
-        if session.expires < time.time():
+        if session.expires < self.now():
             return self._xrpc_error(401, "ExpiredToken", "Token has expired", **{
                 "WWW-Authenticate": 'DPoP error="invalid_token", error_description="Token has expired"'})
         handlers = {
@@ -460,6 +488,7 @@ class FakeBluesky(LoopbackServer):
                 "response_types_supported": ["code"], "grant_types_supported": ["authorization_code", "refresh_token"],
                 "code_challenge_methods_supported": ["S256"], "dpop_signing_alg_values_supported": ["ES256"],
                 "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
+                "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
                 "authorization_response_iss_parameter_supported": True, "client_id_metadata_document_supported": True})
         if path == "/oauth/authorize" and request.method == "GET":
             return self._authorize(request)
@@ -475,7 +504,7 @@ class FakeBluesky(LoopbackServer):
         if path == "/oauth/par":
             return await self._par(form, jkt)
         if path == "/oauth/token":
-            return self._token(form, jkt)
+            return await self._token(form, jkt)
         token = form.get("token", "")
         session = self.access.pop(token, None) or self.refresh.pop(token, None)
         if session:
@@ -485,21 +514,83 @@ class FakeBluesky(LoopbackServer):
                     del table[key]
         return web.Response(status=200, headers={"DPoP-Nonce": self.as_nonce})
 
-    async def _client_metadata(self, client_id: str) -> dict | None:
+    async def _fetch_json(self, url: str) -> dict | None:
         try:
-            async with aiohttp.ClientSession() as http, http.get(client_id) as response:
+            async with aiohttp.ClientSession() as http, http.get(url) as response:
                 if response.status != 200:
                     return None
                 return await response.json(content_type=None)
         except (aiohttp.ClientError, ValueError):
             return None
 
-    async def _par(self, form: dict, jkt: str) -> web.Response:
+    async def _client_metadata(self, client_id: str) -> dict | None:
+        return await self._fetch_json(client_id)
+
+    async def _authenticate_client(self, form: dict) -> tuple[dict | None, dict | None, web.Response | None]:
+        """(metadata, client auth, None) or (…, None, error): the client authenticates as its metadata
+        says (@atproto/oauth-provider Client.authenticate): `none`, or `private_key_jwt` with a client
+        assertion signed by a key of its JWKS (fetched from `jwks_uri`, as the real server does)."""
         metadata = await self._client_metadata(form.get("client_id", ""))
         if not metadata or metadata.get("client_id") != form.get("client_id"):
-            return self._oauth_error(400, "invalid_client", "Unable to obtain client metadata")
-        if not metadata.get("dpop_bound_access_tokens") or metadata.get("token_endpoint_auth_method") != "none":
-            return self._oauth_error(400, "invalid_client_metadata", "DPoP-bound public clients only")
+            return None, None, self._oauth_error(400, "invalid_client", "Unable to obtain client metadata")
+        method = metadata.get("token_endpoint_auth_method", "none")
+        if method == "none":
+            return metadata, {"method": "none"}, None
+        if method != "private_key_jwt":
+            return metadata, None, self._oauth_error(400, "invalid_client_metadata",
+                                                     f"Unsupported token_endpoint_auth_method {method}")
+        assertion = form.get("client_assertion")
+        if not assertion:
+            return metadata, None, self._oauth_error(
+                400, "invalid_request", 'client authentication method "private_key_jwt" required a "client_assertion"')
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            return metadata, None, self._oauth_error(
+                400, "invalid_client", f'Unsupported client_assertion_type "{form.get("client_assertion_type")}"')
+        jwks = metadata.get("jwks") or (await self._fetch_json(metadata["jwks_uri"])
+                                        if metadata.get("jwks_uri") else None)
+        try:
+            header = json.loads(base64.urlsafe_b64decode(assertion.split(".")[0] + "=="))
+            kid = header.get("kid")
+            if not kid:
+                raise ValueError('"kid" required in client_assertion')
+            jwk = next((k for k in (jwks or {}).get("keys") or [] if k.get("kid") == kid), None)
+            if jwk is None:
+                raise ValueError(f"no key {kid} in the client's JWKS")
+            if "d" in jwk or header.get("alg") != "ES256" \
+                    or metadata.get("token_endpoint_auth_signing_alg") not in (None, "ES256"):
+                raise ValueError("ES256 with a public key only")
+            key = ECKey.import_key(jwk)
+            claims = jwt.decode(assertion, key, algorithms=["ES256"]).claims
+        except (ValueError, JoseError) as exc:
+            return metadata, None, self._oauth_error(400, "invalid_client",
+                                                     f'Validation of "client_assertion" failed: {exc}')
+        now = time.time()
+        problem = None
+        if claims.get("iss") != form["client_id"] or claims.get("sub") != form["client_id"]:
+            problem = "iss and sub must be the client_id"
+        elif claims.get("aud") != self.as_url:
+            problem = f'unexpected "aud" claim {claims.get("aud")!r}'
+        elif not claims.get("jti") or claims["jti"] in self._seen_jti:
+            problem = "jti missing or reused"
+        elif not isinstance(claims.get("iat"), int) or abs(now - claims["iat"]) > 300:
+            problem = '"iat" missing or too far from now'
+        elif isinstance(claims.get("exp"), int) and claims["exp"] < now:
+            problem = '"exp" claim timestamp check failed'
+        if problem:
+            return metadata, None, self._oauth_error(400, "invalid_client",
+                                                     f'Validation of "client_assertion" failed: {problem}')
+        self._seen_jti.add(claims["jti"])
+        return metadata, {"method": "private_key_jwt", "kid": kid, "jkt": key.thumbprint()}, None
+
+    async def _par(self, form: dict, jkt: str) -> web.Response:
+        metadata, auth, refused = await self._authenticate_client(form)
+        if refused:
+            return refused
+        if not metadata.get("dpop_bound_access_tokens"):
+            return self._oauth_error(400, "invalid_client_metadata", "DPoP-bound clients only")
+        if metadata.get("token_endpoint_auth_method") == "private_key_jwt" \
+                and bool(metadata.get("jwks")) == bool(metadata.get("jwks_uri")):
+            return self._oauth_error(400, "invalid_client_metadata", "jwks or jwks_uri (one of them) is required")
         if form.get("redirect_uri") not in (metadata.get("redirect_uris") or []):
             return self._oauth_error(400, "invalid_request", "Invalid redirect_uri")
         scopes = form.get("scope", "").split()
@@ -509,7 +600,7 @@ class FakeBluesky(LoopbackServer):
                 or not form.get("code_challenge") or not form.get("state"):
             return self._oauth_error(400, "invalid_request", "PKCE S256, response_type code and state are required")
         request_uri = "urn:ietf:params:oauth:request_uri:req-" + secrets.token_hex(16)
-        self.requests[request_uri] = {**form, "jkt": jkt}
+        self.requests[request_uri] = {**form, "jkt": jkt, "auth": auth}
         return web.json_response({"request_uri": request_uri, "expires_in": 299}, status=201,
                                  headers={"DPoP-Nonce": self.as_nonce})
 
@@ -525,7 +616,21 @@ class FakeBluesky(LoopbackServer):
         query = {"code": code, "state": pushed["state"], "iss": self.as_url}
         raise web.HTTPFound(f"{pushed['redirect_uri']}?{urlencode(query)}")
 
-    def _token(self, form: dict, jkt: str) -> web.Response:
+    @staticmethod
+    def _same_key(auth: dict, previous: dict) -> str | None:
+        """@atproto/oauth-provider clientAuthCheck: a session that began with a client key goes on with
+        that key; one that began public may go on confidential."""
+        if previous["method"] == "private_key_jwt":
+            if auth["method"] != "private_key_jwt":
+                return "Client authentication method mismatch (expected private_key_jwt)"
+            if (auth["kid"], auth["jkt"]) != (previous["kid"], previous["jkt"]):
+                return "The session was initiated with a different key than the client assertion currently used"
+        return None
+
+    async def _token(self, form: dict, jkt: str) -> web.Response:
+        metadata, auth, refused = await self._authenticate_client(form)
+        if refused:
+            return refused
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
             code = self.codes.pop(form.get("code", ""), None)
@@ -538,6 +643,8 @@ class FakeBluesky(LoopbackServer):
                 return self._oauth_error(400, "invalid_grant", "Invalid code_verifier")
             if jkt != code["jkt"]:
                 return self._oauth_error(400, "invalid_dpop_key", "DPoP key mismatch")
+            if auth != code["auth"]:
+                return self._oauth_error(400, "invalid_grant", "Client authentication differs from the request's")
             did, scope = code["did"], code["scope"]
         elif grant_type == "refresh_token":
             session = self.refresh.pop(form.get("refresh_token", ""), None)  # single use
@@ -545,12 +652,15 @@ class FakeBluesky(LoopbackServer):
                 return self._oauth_error(400, "invalid_grant", "Invalid refresh token")
             if jkt != session.jkt:
                 return self._oauth_error(400, "invalid_dpop_key", "DPoP key mismatch")
+            if session.expires < self.now():
+                return self._oauth_error(400, "invalid_grant", "Refresh token expired")
+            mismatch = self._same_key(auth, session.auth)
+            if mismatch:
+                return self._oauth_error(400, "invalid_grant", mismatch)
             did, scope = session.did, session.scope
         else:
             return self._oauth_error(400, "unsupported_grant_type", f"Unsupported grant_type {grant_type}")
-        access, refresh = "at-" + secrets.token_urlsafe(24), "rt-" + secrets.token_urlsafe(24)
-        self.access[access] = Session(did, jkt, scope, time.time() + self.access_token_lifetime)
-        self.refresh[refresh] = Session(did, jkt, scope, 0)
+        access, refresh = self._issue(did, jkt, scope, auth)
         return web.json_response({"access_token": access, "token_type": "DPoP", "refresh_token": refresh,
                                   "scope": scope, "sub": did, "expires_in": self.access_token_lifetime},
                                  headers={"DPoP-Nonce": self.as_nonce, "Cache-Control": "no-store"})
