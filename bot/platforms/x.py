@@ -315,7 +315,9 @@ class XAdapter(Adapter):
         category = "tweet_gif" if facts.mimetype == "image/gif" else "tweet_image"
         response = await self._api(
             "POST", "/2/media/upload", token, field="media",
-            data={"media_category": category, "media_type": facts.mimetype},
+            # MediaUploadRequest (openapi.json, additionalProperties false) has no media_type: the one-shot upload
+            # reads the type from the bytes; only /initialize takes media_type.
+            data={"media_category": category},
             files={"media": (facts.filename or "image", await _read_all(payload), facts.mimetype)},
         )
         data = response.json()["data"]

@@ -591,6 +591,10 @@ class FakeX(PlatformFake):
         parts = call.multipart()
         if "media" not in parts or "media_category" not in parts:
             return invalid_request("media and media_category are required.")
+        # openapi.json MediaUploadRequest: media, media_category, additional_owners; additionalProperties false.
+        unknown = set(parts) - {"media", "media_category", "additional_owners"}
+        if unknown:
+            return invalid_request(f"The following properties are not allowed: {sorted(unknown)}")
         data, category = parts["media"].data, parts["media_category"].text
         kind = image_type(data)
         if category not in ("tweet_image", "tweet_gif") or kind is None:
