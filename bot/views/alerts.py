@@ -125,7 +125,8 @@ def _api_version(note: AlertNote) -> tuple[str, list[dict]]:
            if d.get("setting") else
            "An admin should update Picmim to a release that speaks a newer version, before that date.")
     lines = [f":warning: *{esc(name)}* {when} ({esc(str(d.get('until', '')))}).",
-             f"After that, Picmim cannot publish to {esc(platforms)} or read its figures until it is updated.", fix]
+             f"After that, Picmim cannot publish to {esc(platforms)} or read "
+             f"{'their' if len(d.get('platforms') or []) > 1 else 'its'} figures until it is updated.", fix]
     return f"{name} {when}: Picmim needs an update", [section("\n".join(lines)),
                                                       context("`python -m bot check` lists every API version.")]
 
