@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import date
 
 from bot import logs
 from bot.app import StartupError
@@ -153,6 +154,7 @@ def check() -> int:
         else:
             print(f"  {'':<{width}}  redirect URI: {settings.redirect_uri(p.key)}  ({p.developer_console})")
     print(f"  {FACEBOOK_GROUPS.name:<{width}}  unavailable: {FACEBOOK_GROUPS.unavailable_reason}")
+    print_api_versions(settings.meta_graph_version, date.today())
     if settings.origin_overrides:
         print("Origin overrides")
         for real, other in settings.origin_overrides.items():
@@ -161,6 +163,25 @@ def check() -> int:
     ready = not settings.problems and db_ok
     print("\nReady to serve." if ready else "\nNot ready: fix the lines marked above, then run this again.")
     return 0 if ready else 1
+
+
+def print_api_versions(graph_version: str, today: date) -> None:
+    """Each API version the adapters speak and until when its platform serves it (a warning from 60 days before)."""
+    from bot.platforms.registry import WARN_DAYS_AHEAD, api_versions
+
+    print("API versions (each platform retires old ones; a newer Picmim moves them forward)")
+    for version, platforms in api_versions(graph_version).items():
+        line = f"  {version.describe()}"
+        if len(platforms) > 1:
+            line += f" — {', '.join(p.name for p in platforms)}"
+        print(line)
+        left = version.days_left(today)
+        if left is not None and left <= WARN_DAYS_AHEAD:
+            fix = (f"set {version.setting} to a newer version" if version.setting
+                   else "update Picmim to a release that speaks a newer one")
+            print(f"    ! {'ended' if left < 0 else f'ends in {left} days'}: {fix}")
+        elif version.ends is None and version.setting:
+            print(f"    ! {version.setting}={version.version} is not a version Picmim knows the end of")
 
 
 async def _check_database(settings: Settings) -> bool:

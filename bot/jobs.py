@@ -18,6 +18,7 @@ from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts
 from bot.messages.post_status import update_post_message
 from bot.messages.reports import DigestSender
+from bot.services.api_versions import VersionWarnings
 from bot.services.metric_sync import MetricSync
 from bot.services.publishing import Publisher
 from bot.services.token_health import TokenHealth
@@ -55,6 +56,11 @@ def build_token_health(runtime: Runtime) -> TokenHealth:
                        on_post_change=partial(update_post_message, runtime))
 
 
+def build_version_warnings(runtime: Runtime) -> VersionWarnings:
+    return VersionWarnings(runtime.sessions, SlackAlerts(runtime), runtime.settings.meta_graph_version,
+                           runtime.adapters)
+
+
 def _every(scheduler: AsyncIOScheduler, seconds: float, name: str, tick: Callable[[], Awaitable[object]],
            what: str) -> None:
     """Run `tick` every `seconds`: one at a time, missed runs folded into one, and a failed tick logged and
@@ -75,6 +81,9 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     _every(scheduler, settings.tick_seconds, "publish_due", build_publisher(runtime).tick, "Publishing")
     _every(scheduler, settings.health_seconds, "token_health", build_token_health(runtime).tick, "Token health")
+    # 60 days before a platform retires the API version Picmim speaks: one warning per workspace and version.
+    _every(scheduler, settings.health_seconds, "api_versions", build_version_warnings(runtime).tick,
+           "API version warnings")
     # Metric sync and digests: each its own job, so a slow sync never holds a digest back.
     _every(scheduler, settings.analytics_seconds, "sync_metrics", MetricSync(runtime.sessions, runtime.adapters).tick,
            "Metric sync")

@@ -67,6 +67,9 @@ from bot.platforms.validation import Checker, count_text
 from bot.secret import Secret
 
 NAME = "Bluesky"
+# atproto has no API version: its lexicons evolve compatibly. The records written here follow the lexicons as
+# of this date (bluesky-social/atproto lexicons/ at d6296a1c, 2026-08-20; tests/schemas/atproto/).
+API_VERSION = "lexicons as of 2026-08-20"
 SCOPE = "atproto transition:generic"
 APPVIEW_PROXY = "did:web:api.bsky.app#bsky_appview"  # PDS forwards app.bsky.* reads to Bluesky's AppView
 CLIENT_METADATA_PATH = "/oauth/bluesky/client-metadata.json"

@@ -56,8 +56,9 @@ AUTHORIZE_URL = "https://www.linkedin.com/oauth/v2/authorization"
 TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
 
 # UNCERTAIN: the newest version seen in working code. LinkedIn retires each version about a year after
-# its release (the API then answers 426), so this is the one value to move forward.
-LINKEDIN_VERSION = "202601"
+# its release (the API then answers 426), so this is the one value to move forward; `python -m bot check`
+# shows its end and token health warns 60 days ahead (bot/platforms/registry.py: api_version).
+API_VERSION = LINKEDIN_VERSION = "202601"
 RESTLI_PROTOCOL = "2.0.0"
 
 # UNCERTAIN (third-party sources only): commentary length and how it is counted, image size, the

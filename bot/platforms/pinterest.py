@@ -52,7 +52,8 @@ from bot.platforms.settings import PinterestSettings
 from bot.platforms.validation import Checker
 from bot.secret import Secret
 
-API = "https://api.pinterest.com/v5"
+API_VERSION = "v5"  # Pinterest publishes no end date for v5
+API = f"https://api.pinterest.com/{API_VERSION}"
 AUTHORIZE_URL = "https://www.pinterest.com/oauth/"
 TOKEN_URL = f"{API}/oauth/token"
 

@@ -7,8 +7,9 @@ say "not yet available" instead of hiding it. `build_adapters` makes one adapter
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -26,51 +27,54 @@ class PlatformInfo:
     developer_console: str  # where an admin registers the redirect URI
     module: str | None = None  # bot.platforms.<module>.ADAPTER is the adapter class, once it exists
     unavailable_reason: str | None = None  # set when no app can use it at all
+    api: str = ""  # the API it speaks, as `check` and version warnings name it ("LinkedIn API")
 
     @property
     def adapter_ready(self) -> bool:
         return self.module is not None
 
 
+META_API = "Meta Graph API"
+
 PLATFORMS: tuple[PlatformInfo, ...] = (
     PlatformInfo("instagram", "Instagram (through Meta)", "META",
                  "Instagram Business and Creator accounts linked to a Facebook Page",
                  "Meta for Developers → your app → Facebook Login → Settings → Valid OAuth Redirect URIs",
-                 module="instagram"),
+                 module="instagram", api=META_API),
     PlatformInfo("instagram-login", "Instagram (direct login)", "INSTAGRAM",
                  "Instagram Business and Creator accounts, no Facebook Page needed",
                  "Meta for Developers → your app → Instagram → API setup with Instagram login → "
                  "Business login settings → OAuth redirect URIs",
-                 module="instagram_login"),
+                 module="instagram_login", api=META_API),
     PlatformInfo("facebook", "Facebook Pages", "META",
                  "Facebook Pages you manage",
                  "Meta for Developers → your app → Facebook Login → Settings → Valid OAuth Redirect URIs",
-                 module="facebook"),
+                 module="facebook", api=META_API),
     PlatformInfo("linkedin", "LinkedIn", "LINKEDIN",
                  "your LinkedIn profile and Company pages you administer",
                  "LinkedIn Developers → your app → Auth → Authorized redirect URLs",
-                 module="linkedin"),
+                 module="linkedin", api="LinkedIn API"),
     PlatformInfo("x", "X", "X",
                  "X accounts",
                  "X Developer Portal → your app → User authentication settings → Callback URI",
-                 module="x"),
+                 module="x", api="X API"),
     PlatformInfo("tiktok", "TikTok", "TIKTOK",
                  "TikTok Business and Creator accounts (video and photo posts)",
                  "TikTok for Developers → your app → Login Kit → Redirect URI",
-                 module="tiktok"),
+                 module="tiktok", api="TikTok API"),
     PlatformInfo("pinterest", "Pinterest", "PINTEREST",
                  "Pinterest business accounts and their boards",
                  "Pinterest Developers → your app → Configure → Redirect URIs",
-                 module="pinterest"),
+                 module="pinterest", api="Pinterest API"),
     PlatformInfo("youtube", "YouTube", "GOOGLE",
                  "YouTube channels",
                  "Google Cloud console → APIs & Services → Credentials → OAuth client → "
                  "Authorized redirect URIs",
-                 module="youtube"),
+                 module="youtube", api="YouTube Data API"),
     PlatformInfo("bluesky", "Bluesky", None,
                  "Bluesky accounts on any PDS",
                  "nothing to register: the app publishes its own client metadata",
-                 module="bluesky"),
+                 module="bluesky", api="Bluesky (atproto)"),
 )
 
 # Not a connectable platform: listed so the product can say why it is missing.
@@ -131,3 +135,99 @@ def build_adapters(settings: AdapterSettings, http: httpx.AsyncClient) -> dict[s
         )
         adapters[info.key] = adapter_class(info)(config, http)
     return adapters
+
+
+# ---- API versions: which one each adapter speaks, and until when the platform serves it -----------------
+
+WARN_DAYS_AHEAD = 60  # token health warns this long before a version's end (bot/services/api_versions.py)
+
+# Meta's published expiration dates (https://developers.facebook.com/docs/graph-api/changelog/versions/, read in
+# its localized snapshots of 2026, which list v26.0; the English one still ended at v25.0). A version Meta has
+# not dated yet ("TBD") is served at least two years from its release (same page, and Meta's Platform
+# Versioning document), so its end is estimated as release + 2 years.
+GRAPH_RELEASED = {"v26.0": date(2026, 7, 29), "v25.0": date(2026, 2, 18), "v24.0": date(2025, 10, 8),
+                  "v23.0": date(2025, 5, 29), "v22.0": date(2025, 1, 21), "v21.0": date(2024, 10, 2),
+                  "v20.0": date(2024, 5, 21), "v19.0": date(2024, 1, 23)}
+GRAPH_EXPIRES = {"v25.0": date(2028, 7, 29), "v24.0": date(2028, 2, 18), "v23.0": date(2027, 10, 8),
+                 "v22.0": date(2027, 5, 20), "v21.0": date(2027, 1, 21), "v20.0": date(2026, 9, 24),
+                 "v19.0": date(2026, 5, 21)}
+# LinkedIn: "Our versioned API releases follow a monthly cycle. These API versions are supported and stable for a
+# minimum of one year before sunset" (https://learn.microsoft.com/en-us/linkedin/marketing/versioning, 2026), and
+# a sunset version is refused with 426. So version YYYYMM ends about the same month a year later: taken as that
+# month's first day, to warn on the safe side.
+
+
+@dataclass(frozen=True)
+class ApiVersion:
+    api: str  # "LinkedIn API"; the three Meta platforms share "Meta Graph API"
+    version: str  # as the platform writes it: 202601, v26.0, v5…
+    ends: date | None  # None: the platform publishes no end
+    exact: bool = False  # the platform published this date; False: estimated from its policy ("about")
+    setting: str | None = None  # the env variable that chooses it, if any
+
+    @property
+    def key(self) -> str:
+        """One per API and version: the slot of its warning (alerts.occurrence)."""
+        return f"{self.api}:{self.version}"[:64]
+
+    def until(self) -> str:
+        """'supported until about January 2027', 'supported until 29 July 2028', or 'no end date published'."""
+        if self.ends is None:
+            return "no end date published"
+        if self.exact:
+            return f"supported until {self.ends.day} {self.ends:%B %Y}"
+        return f"supported until about {self.ends:%B %Y}"
+
+    def describe(self) -> str:
+        name = f"{self.api} {self.version}" if not self.version.startswith("lexicons") else \
+            f"{self.api}: {self.version}"
+        return f"{name}, {self.until()}"
+
+    def days_left(self, today: date) -> int | None:
+        return None if self.ends is None else (self.ends - today).days
+
+
+def linkedin_version_ends(version: str) -> date | None:
+    if len(version) < 6 or not version[:6].isdigit():
+        return None
+    year, month = int(version[:4]), int(version[4:6])
+    return date(year + 1, month, 1) if 1 <= month <= 12 else None
+
+
+def graph_version_ends(version: str) -> tuple[date | None, bool]:
+    """(end, exact): Meta's own date where it published one, else two years after release; None when Picmim
+    does not know the version (set META_GRAPH_VERSION to one Meta lists)."""
+    if version in GRAPH_EXPIRES:
+        return GRAPH_EXPIRES[version], True
+    released = GRAPH_RELEASED.get(version)
+    if released is None:
+        return None, False
+    return released.replace(year=released.year + 2), False
+
+
+def api_version(info: PlatformInfo, graph_version: str) -> ApiVersion | None:
+    """The API version `info`'s adapter speaks: its module's API_VERSION, or for Meta the configured
+    META_GRAPH_VERSION (`graph_version`)."""
+    if not info.adapter_ready:
+        return None
+    if info.api == META_API:
+        ends, exact = graph_version_ends(graph_version)
+        return ApiVersion(META_API, graph_version, ends, exact, setting="META_GRAPH_VERSION")
+    version = str(importlib.import_module(f"bot.platforms.{info.module}").API_VERSION)
+    if info.key == "linkedin":
+        return ApiVersion(info.api, version, linkedin_version_ends(version))
+    if info.key == "bluesky":
+        return ApiVersion(info.api, version, None)
+    return ApiVersion(info.api, version if version.startswith("v") else f"v{version}", None)
+
+
+def api_versions(graph_version: str, keys: Collection[str] | None = None) -> dict[ApiVersion, list[PlatformInfo]]:
+    """Each API version in use (of the platforms in `keys`, default all) with the platforms speaking it."""
+    found: dict[ApiVersion, list[PlatformInfo]] = {}
+    for info in PLATFORMS:
+        if keys is not None and info.key not in keys:
+            continue
+        version = api_version(info, graph_version)
+        if version is not None:
+            found.setdefault(version, []).append(info)
+    return found

@@ -70,6 +70,7 @@ from bot.secret import Secret
 NAME = "TikTok"
 AUTHORIZE_URL = "https://www.tiktok.com/v2/auth/authorize/"
 API = "https://open.tiktokapis.com"
+API_VERSION = "v2"  # the Content Posting and Login Kit paths start /v2/; TikTok publishes no end date
 
 # ---- limits (PLATFORMS.md and platforms/tiktok_youtube_bluesky.md) ----------------------------------
 

@@ -45,6 +45,8 @@ from bot.platforms.validation import Checker, human_size
 from bot.platforms.x_text import MAX_WEIGHTED_LENGTH, count, invalid_characters
 from bot.secret import Secret
 
+# The API version Picmim speaks (its paths start /2/); X publishes no end date for v2.
+API_VERSION = "2"
 API = "https://api.x.com"
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 TOKEN_URL = f"{API}/2/oauth2/token"

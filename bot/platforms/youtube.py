@@ -68,8 +68,9 @@ NAME = "YouTube"
 AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
 REVOKE_URL = "https://oauth2.googleapis.com/revoke"
-DATA_API = "https://www.googleapis.com/youtube/v3"
-UPLOAD_URL = "https://www.googleapis.com/upload/youtube/v3/videos"
+API_VERSION = "v3"  # YouTube Data API; Google publishes no end date for v3
+DATA_API = f"https://www.googleapis.com/youtube/{API_VERSION}"
+UPLOAD_URL = f"https://www.googleapis.com/upload/youtube/{API_VERSION}/videos"
 ANALYTICS_API = "https://youtubeanalytics.googleapis.com/v2/reports"
 
 # ---- limits -------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import ids
+from bot.services.api_versions import API_VERSION_ALERT
 from bot.services.token_health import AlertNote
 from bot.views.blocks import actions, context, esc, plain, section, slack_date
 
@@ -113,9 +114,28 @@ def _resolved(note: AlertNote) -> list[dict]:
     return [section(text), context(earlier)]
 
 
+def _api_version(note: AlertNote) -> tuple[str, list[dict]]:
+    """A platform API version Picmim speaks is about to be retired (bot/services/api_versions.py)."""
+    d = note.details
+    name = f"{d.get('api', '')} {d.get('version', '')}"
+    days = d.get("days")
+    when = "has ended" if days is not None and days < 0 else f"ends in {days} days" if days is not None else "ends soon"
+    platforms = ", ".join(d.get("platforms") or [])
+    fix = (f"An admin should set *{esc(d['setting'])}* to a newer version in Picmim's settings and restart it."
+           if d.get("setting") else
+           "An admin should update Picmim to a release that speaks a newer version, before that date.")
+    lines = [f":warning: *{esc(name)}* {when} ({esc(str(d.get('until', '')))}).",
+             f"After that, Picmim cannot publish to {esc(platforms)} or read "
+             f"{'their' if len(d.get('platforms') or []) > 1 else 'its'} figures until it is updated.", fix]
+    return f"{name} {when}: Picmim needs an update", [section("\n".join(lines)),
+                                                      context("`python -m bot check` lists every API version.")]
+
+
 def alert_message(note: AlertNote) -> tuple[str, list[dict]]:
     """The fallback text (notifications) and the blocks of an alert's message."""
     d = note.details
+    if note.cause == API_VERSION_ALERT:
+        return _api_version(note)
     name = esc(f"{d.get('platform', '')} · {d.get('display_name', '')}")
     if note.resolved_at is not None:
         return f"{name}: resolved", _resolved(note)

@@ -24,8 +24,9 @@ UPLOAD_HOST = "pinterest-media-upload.s3-accelerate.amazonaws.com"
 SCOPES = {"ads:read", "ads:write", "boards:read", "boards:read_secret", "boards:write", "boards:write_secret",
           "pins:read", "pins:read_secret", "pins:write", "pins:write_secret", "user_accounts:read",
           "user_accounts:write", "catalogs:read", "catalogs:write"}
+# PinCreate's properties (pinterest/api-description v5/openapi.json 5.23.0; tests/schemas/pinterest_openapi.json).
 PIN_FIELDS = {"board_id", "board_section_id", "title", "description", "link", "alt_text", "dominant_color",
-              "parent_pin_id", "media_source", "note"}
+              "parent_pin_id", "media_source", "sponsor_id"}
 
 
 def pin_error(status: int, message: str, code: int | None = None) -> web.Response:
