@@ -99,11 +99,18 @@ def test_the_queue_lists_a_scheduled_post_in_the_viewers_zone(sender, slack, acc
     post, at = _schedule(sender, slack, account_id, module_database.url, "Queued")
     blocks = _list(sender, slack)
     shown = json.dumps(blocks, ensure_ascii=False)
-    assert post.text in shown and "X: Acme Marketing" in shown
+    assert post.text in shown and "X · Acme Marketing" in shown
+    # Under its day, in the viewer's zone (Slack's date formatting; the fallback in the viewer's zone).
     assert local_time(at, "Europe/Madrid") in shown
+    day = local_time(at, "Europe/Madrid").split(",")[0]
+    assert any(b["type"] == "context" and f"<!date^{int(at.timestamp())}^{{date_long_pretty}}|" in str(b)
+               and day in str(b) for b in blocks), "a heading for its day"
     buttons = _buttons(blocks, post.id)
     assert set(buttons) == {ids.QUEUE_PUBLISH_NOW, ids.QUEUE_EDIT, ids.QUEUE_RESCHEDULE, ids.QUEUE_CANCEL}
     assert buttons[ids.QUEUE_CANCEL]["confirm"]["confirm"]["text"] == "Cancel post"
+    # Publish now asks first, and is not the one green button on every row.
+    assert "style" not in buttons[ids.QUEUE_PUBLISH_NOW]
+    assert buttons[ids.QUEUE_PUBLISH_NOW]["confirm"]["confirm"]["text"] == "Publish now"
 
 
 def test_publish_now_sends_it_to_x(sender, slack, fake_x, account_id, module_database):
