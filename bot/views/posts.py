@@ -113,7 +113,7 @@ def notification_text(status: PostStatus, text: str, scheduled_at: datetime | No
         missed = [line for line in live if line.status is not TargetStatus.PUBLISHED]
         said = f"{len(published)} of {len(live)} published, not on {_platforms(missed)}"
     elif status is PostStatus.PUBLISHING and published:
-        said = f"Publishing: {len(published)} of {len(live)} published"
+        said = f"Publishing, {len(published)} of {len(live)} published so far"
     elif status is PostStatus.FAILED and live:
         said = f"Not published on {_platforms(live)}"
     preview = " ".join(text.split())
