@@ -123,8 +123,7 @@ def notification_text(status: PostStatus, text: str, scheduled_at: datetime | No
 
 def _line_said(status: PostStatus, line: TargetLine) -> str:
     if line.status is TargetStatus.PUBLISHED:
-        said = f":white_check_mark: published: <{line.url}|view the post>" if line.url else \
-            ":white_check_mark: published"
+        said = f"published: <{line.url}|view the post>" if line.url else "published"  # (the headline has the emoji)
         return said + (f" ({esc(line.detail)})" if line.detail else "")
     if line.status is TargetStatus.PUBLISHING:
         return "publishing…"
