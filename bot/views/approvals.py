@@ -170,8 +170,7 @@ def review_card(card: ReviewCard, thumbnails: bool = True) -> list[dict]:
         needed = approvals_count(0, card.needed).replace("Needs", "needs")
         blocks.append(context(f"React with :{card.approve_reaction}: to approve or :{card.reject_reaction}: to "
                               f"reject, or use the buttons. Reviewed by {esc(card.reviewers)}; it {needed}. "
-                              f"Only the author can edit it, from the post's own message or `{ids.COMMAND} queue`; "
-                              "to ask them for changes, use Request changes."))
+                              f"Only the author can edit it (from the post's own message or `{ids.COMMAND} queue`)."))
     return blocks[:50]
 
 

@@ -190,10 +190,11 @@ def status_message(status: PostStatus, text: str, scheduled_at: datetime | None,
                    cover_url: str | None = None, now: datetime | None = None, author: str | None = None,
                    post_id: int | None = None) -> list[dict]:
     title = headline(status, scheduled_at, tz, lines, optimising=optimising, now=now)
-    preview = esc(text if len(text) <= 280 else text[:277] + "…")
+    short = text.strip() if len(text.strip()) <= 280 else text.strip()[:277] + "…"
+    preview = "\n".join(">" + line for line in esc(short).split("\n")) if short else ""  # every line quoted
     # With a video, its cover frame, as the platforms will show it.
     cover = {"type": "image", "image_url": cover_url, "alt_text": "The video's cover frame"} if cover_url else None
-    blocks: list[dict] = [section(f"*{title}*" + (f"\n>{preview}" if preview else ""), cover)]
+    blocks: list[dict] = [section(f"*{title}*" + (f"\n{preview}" if preview else ""), cover)]
     if author:
         blocks.append(context(f"Post by <@{esc(author)}>"))
     blocks += optimising_blocks(optimising)
