@@ -50,6 +50,8 @@ SETTINGS_TIMEZONE_INPUT = "settings_timezone_input"
 # A post's status message
 POST_RETRY = "post_retry"  # value: the target's id (failed, or unconfirmed and checked by a person)
 POST_MARK_PUBLISHED = "post_mark_published"  # value: the target's id (unconfirmed, found live)
+POST_EDIT = "post_edit"  # value: the post's id (still scheduled or waiting for approval): the compose modal
+POST_CANCEL = "post_cancel"  # value: the post's id (still scheduled or waiting for approval)
 
 # Composing a post
 COMPOSE_VIEW = "compose"  # the compose modal (submitted, or closed into a draft)

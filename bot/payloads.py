@@ -247,6 +247,8 @@ class BlueskyOrigin(JsonRef):
 BY_ACTION: dict[str, type] = {
     ids.POST_RETRY: TargetRef,
     ids.POST_MARK_PUBLISHED: TargetRef,
+    ids.POST_EDIT: PostRef,
+    ids.POST_CANCEL: PostRef,
     ids.DRAFT_OPEN: PostRef,
     ids.QUEUE_PUBLISH_NOW: PostRef,
     ids.QUEUE_RESCHEDULE: PostRef,

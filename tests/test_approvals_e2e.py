@@ -172,6 +172,21 @@ def _click(sender, slack, post: Post, action_id: str, user: str, rid: str, versi
     return response
 
 
+def _status_click(sender, slack, post: Post, action_id: str, user: str, rid: str):
+    """A click on a button of the post's status message (where it was composed)."""
+    payload = {"type": "block_actions", "team": TEAM, "user": {"id": user, "team_id": "T0001"},
+               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+               "channel": {"id": post.channel_id}, "response_url": slack.response_url(rid),
+               "container": {"type": "message", "message_ts": post.message_ts, "channel_id": post.channel_id,
+                             "is_ephemeral": False},
+               "message": {"type": "message", "ts": post.message_ts, "text": "status"},
+               "actions": [{"type": "button", "action_id": action_id, "block_id": f"post_{post.id}",
+                            "value": str(post.id), "action_ts": str(time.time())}]}
+    response = sender.interaction(payload)
+    assert response.status_code == 200, response.text
+    return response
+
+
 def _card_calls(slack, post: Post, method: str = "chat.update") -> list[dict]:
     """The card's blocks as each chat.update (or chat.postMessage) sent them."""
     calls = slack.calls_to(method)
@@ -336,14 +351,22 @@ def test_approve_by_reaction_schedules_it_and_tells_the_author(sender, slack, fa
     assert post.status is PostStatus.PENDING_APPROVAL and post.review_channel_id == REVIEW_CHANNEL
     [card] = _card_calls(slack, post, "chat.postMessage")
     shown = json.dumps(card, ensure_ascii=False)
-    assert f"Post by <@{AUTHOR}>" in shown and "0 of 1 approval" in shown
+    assert f"Post by <@{AUTHOR}>" in shown and "Needs 1 approval" in shown
     assert "*X* · Acme Marketing (@acmemktg): :white_check_mark: fits" in shown and f">{post.text}" in shown
     assert f"<!date^{int(at.timestamp())}^" in shown, "the time, in each viewer's own zone"
     [buttons] = [b for b in card if b["type"] == "actions"]
     assert [(e["action_id"], e["value"]) for e in buttons["elements"]] == [
         (ids.REVIEW_APPROVE, f"{post.id}:1"), (ids.REVIEW_REQUEST_CHANGES, f"{post.id}:1"),
-        (ids.REVIEW_REJECT, f"{post.id}:1"), (ids.REVIEW_EDIT, f"{post.id}:1")]
+        (ids.REVIEW_REJECT, f"{post.id}:1")], "no Edit on the shared card: only the author could use it"
     assert "React with :white_check_mark: to approve or :x: to reject" in shown
+    footer = card[-1]["elements"][0]["text"]
+    assert "Only the author can edit it" in footer and "<@" not in footer and "<!subteam" not in footer, \
+        "the footer says who reviews without notifying them on every card"
+    [first] = [c for c in slack.calls_to("chat.postMessage") if c.params.get("ts") is None
+               and c.params.get("channel") == REVIEW_CHANNEL and "thread_ts" not in c.params
+               and post.text in c.params["text"]]
+    assert f"for review by <@{DANA}>, <@{LI}> and members of <!subteam^{GROUP}>" in first.params["text"], \
+        "the approvers are named once, when the card is posted"
     status = wait_until(lambda: [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0001"],
                    what="the status message")
     assert "Waiting for approval" in json.dumps(blocks_of(status[0].params["blocks"]))
@@ -351,12 +374,14 @@ def test_approve_by_reaction_schedules_it_and_tells_the_author(sender, slack, fa
     _react(sender, post, DANA, "tada")  # any other reaction is nobody's decision
     _react(sender, post, DANA, "white_check_mark::skin-tone-2")
     shown = _card_says(slack, post, "Approved by")
-    assert f"Approved by <@{DANA}>" in shown and f"<@{DANA}> approved by reacting" in shown
+    assert f"Approved by <@{DANA}>* · publishes <!date^{int(at.timestamp())}^" in shown, "the outcome, on the card"
+    assert f"<@{DANA}> approved by reacting" in shown
     assert not any(b["type"] == "actions" for b in _card_calls(slack, post)[-1]), "decided: no buttons left"
-    reply = _reply(slack, post.review_ts, "approved")
+    reply = _reply(slack, post.message_ts, "approved")
     assert reply.startswith(f"<@{AUTHOR}> your post was approved by <@{DANA}>")
     assert f"<!date^{int(at.timestamp())}^" in reply
-    assert _reply(slack, post.message_ts, "approved") == reply, "also under the author's status message"
+    time.sleep(0.5)
+    assert _replies(slack, post.review_ts) == [], "the author is told once: under the post's own message"
     saved = _post(module_database.url, post.id)
     assert (saved.status, saved.scheduled_at) == (PostStatus.SCHEDULED, at)
     assert [(t.status, t.next_attempt_at) for t in _targets(module_database.url, post.id)] == [
@@ -386,9 +411,12 @@ def test_approve_by_button_publishes_a_post_meant_for_now(sender, slack, fake_x,
     assert x_posts(fake_x, post.text) == [], "nothing goes out before it is approved"
     _click(sender, slack, post, ids.REVIEW_APPROVE, LI, "li")
     _card_says(slack, post, f"Approved by <@{LI}>")
-    assert "Picmim is publishing it now" in _reply(slack, post.review_ts, "approved")
+    assert "Picmim is publishing it now" in _reply(slack, post.message_ts, "approved")
     wait_until(lambda: x_posts(fake_x, post.text), what="the fake X to receive the post")
     wait_until(lambda: _post(module_database.url, post.id).status is PostStatus.PUBLISHED, what="published")
+    # Once published, the card shows it, with the live link.
+    shown = _card_says(slack, post, "view the post")
+    assert f"Approved by <@{LI}>* · published" in shown and ":white_check_mark: published: <http" in shown
     [decision] = _decisions(module_database.url, post.id)
     assert (decision.user_id, decision.source) == (LI, "button")
 
@@ -410,7 +438,7 @@ def test_an_approval_after_its_time_publishes_now_with_a_note(sender, slack, fak
     _read(module_database.url, time_passes)
     _react(sender, post, DANA)
     assert "Its time had passed while it waited, so Picmim is publishing it now" in _reply(
-        slack, post.review_ts, "approved")
+        slack, post.message_ts, "approved")
     wait_until(lambda: x_posts(fake_x, post.text), what="the late post to be published")
 
 
@@ -428,7 +456,8 @@ def test_reject_with_a_comment_sends_it_back_to_drafts(sender, slack, account_id
     shown = _card_says(slack, post, "Rejected by")
     assert f"Rejected by <@{DANA}>*: “The colours are not ours.”" in shown
     assert f"back in <@{AUTHOR}>'s drafts" in shown
-    reply = _reply(slack, post.review_ts, "rejected")
+    assert "as soon as it is approved" not in shown and "publishes" not in shown, "a rejected card publishes nothing"
+    reply = _reply(slack, post.message_ts, "rejected")
     assert reply.startswith(f"<@{AUTHOR}> <@{DANA}> rejected your post:") and ">The colours are not ours." in reply
     saved = _post(module_database.url, post.id)
     assert saved.status is PostStatus.DRAFT
@@ -454,7 +483,7 @@ def test_reject_with_a_comment_sends_it_back_to_drafts(sender, slack, account_id
     sender.interaction(_view_submission(ids.REVIEW_COMMENT_VIEW, {"values": {ids.REVIEW_COMMENT_BLOCK: {
         ids.REVIEW_COMMENT_INPUT: {"type": "plain_text_input", "value": "Add the date."}}}}, LI,
         modal["private_metadata"]))
-    assert "asked for changes to your post" in _reply(slack, other.review_ts, "Add the date.")
+    assert "asked for changes to your post" in _reply(slack, other.message_ts, "Add the date.")
     assert _post(module_database.url, other.id).status is PostStatus.DRAFT
 
 
@@ -500,7 +529,7 @@ def test_two_approvals_are_needed_one_from_the_user_group(sender, slack, account
     approval(needed="2")
     at = datetime.now(UTC) + timedelta(days=2)
     post = _compose(sender, account_id, module_database.url, "Big news", at=at.replace(second=0, microsecond=0))
-    assert "0 of 2 approvals" in json.dumps(_card_calls(slack, post, "chat.postMessage")[0])
+    assert "Needs 2 approvals" in json.dumps(_card_calls(slack, post, "chat.postMessage")[0])
     _react(sender, post, DANA)
     _card_says(slack, post, f"1 of 2 approvals (<@{DANA}>)")
     assert _post(module_database.url, post.id).status is PostStatus.PENDING_APPROVAL
@@ -508,7 +537,7 @@ def test_two_approvals_are_needed_one_from_the_user_group(sender, slack, account
     _react(sender, post, SAM)  # in the approvers' user group
     shown = _card_says(slack, post, "Approved by")
     assert f"Approved by <@{DANA}> and <@{SAM}>" in shown
-    assert f"approved by <@{DANA}> and <@{SAM}>" in _reply(slack, post.review_ts, "approved")
+    assert f"approved by <@{DANA}> and <@{SAM}>" in _reply(slack, post.message_ts, "approved")
     assert _post(module_database.url, post.id).status is PostStatus.SCHEDULED
 
 
@@ -519,7 +548,7 @@ def test_removing_the_reaction_takes_the_approval_back(sender, slack, account_id
     _card_says(slack, post, "1 of 2 approvals")
     _react(sender, post, DANA, removed=True)
     shown = _card_says(slack, post, "took their approval back")
-    assert "0 of 2 approvals" in shown
+    assert "Needs 2 approvals" in shown
     _react(sender, post, LI)
     _card_says(slack, post, f"1 of 2 approvals (<@{LI}>)")
     assert _post(module_database.url, post.id).status is PostStatus.PENDING_APPROVAL
@@ -546,10 +575,10 @@ def test_a_retried_slack_event_is_applied_once(sender, slack, account_id, module
 
     # The event that decides it, retried: published once, the author told once, nobody told off.
     _react(sender, post, LI, event_id="Ev0RETRY2")
-    _reply(slack, post.review_ts, "approved")
+    _reply(slack, post.message_ts, "approved")
     _react(sender, post, LI, event_id="Ev0RETRY2", retry=1)
     time.sleep(1)
-    assert len([r for r in _replies(slack, post.review_ts) if "approved" in r]) == 1
+    assert len([r for r in _replies(slack, post.message_ts) if "approved" in r]) == 1
     assert _ephemerals(slack, LI) == [] and len(_decisions(module_database.url, post.id)) == 2
 
 
@@ -557,9 +586,18 @@ def test_an_edit_after_approval_reopens_the_review_on_the_same_card(sender, slac
                                                                    module_database, approval):
     at = (datetime.now(UTC) + timedelta(days=5)).replace(second=0, microsecond=0)
     post = _compose(sender, account_id, module_database.url, "First take", at=at)
-    _click(sender, slack, post, ids.REVIEW_EDIT, DANA, "not-author")  # the card's Edit is the author's
+    # A card posted before cards lost their Edit still has one: it still refuses everyone but the author.
+    _click(sender, slack, post, ids.REVIEW_EDIT, DANA, "not-author")
     assert "Only the post's author can edit it" in slack.wait_for_response("not-author")[0]["text"]
-    _click(sender, slack, post, ids.REVIEW_EDIT, AUTHOR, "author")  # the author's Edit opens the compose modal
+    # The author edits from the post's own message: its Edit (an approver is refused there too).
+    status = wait_until(lambda: [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0001"
+                                 and post.text in c.params["text"]], what="the status message")
+    buttons = {e["action_id"]: e for b in blocks_of(status[-1].params["blocks"]) if b["type"] == "actions"
+               for e in b["elements"]}
+    assert buttons[ids.POST_EDIT]["value"] == str(post.id) and "confirm" in buttons[ids.POST_CANCEL]
+    _status_click(sender, slack, post, ids.POST_EDIT, DANA, "approver-edit")
+    assert "author or a workspace admin" in slack.wait_for_response("approver-edit")[0]["text"]
+    _status_click(sender, slack, post, ids.POST_EDIT, AUTHOR, "author")  # the compose modal, on the post
     [opened] = slack.wait_for("views.open")
     edit = blocks_of(opened.params["view"])
     assert edit["title"]["text"] == "Edit post" and json.loads(edit["private_metadata"])["post_id"] == post.id
@@ -641,9 +679,9 @@ def test_a_returned_post_keeps_its_picture_and_comes_back_to_the_same_card(sende
     post = wait_until(lambda: next((p for p in _read(module_database.url, lambda s: s.scalars(
         select(Post).where(Post.text == text))) if p.review_ts), None), what="the review card")
     [card] = _card_calls(slack, post, "chat.postMessage")
-    [pictures] = [b for b in card if b["type"] == "context" and b["elements"][0]["type"] == "image"]
-    thumbnail = pictures["elements"][0]
-    assert thumbnail["alt_text"] == "launch.png" and "1 photo" in pictures["elements"][-1]["text"]
+    [thumbnail] = [b for b in card if b["type"] == "image"]  # the picture itself, large enough to judge
+    assert thumbnail["alt_text"] == "launch.png" and thumbnail["title"]["text"] == "launch.png · no alt text"
+    assert "1 photo" in json.dumps(card)
     assert thumbnail["image_url"].startswith(f"{compose_server[0].url}/media/")
     shown = httpx.get(thumbnail["image_url"])
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot import ids
 from bot.services import approvals
 from bot.services.approvals import BUTTON, REACTION, Reviewer
 from bot.services.workspaces import ensure_workspace
@@ -197,6 +198,9 @@ async def test_the_card_and_the_modals_are_valid_block_kit(engine):
     assert block_kit_errors(blocks, 50) == []
     text = str(blocks)
     assert "1 of 2 approvals (<@U2>)" in text and "not set up on this install" in text
+    assert ids.REVIEW_EDIT not in text, "the card is shared: no Edit that refuses everyone but the author"
+    assert "Only the author can edit it" in text and "<@" not in blocks[-1]["elements"][0]["text"], \
+        "the footer names who reviews without notifying them"
     # Every kind of card, with pictures, many accounts and long texts, stays within Slack's limits.
     many = approvals.TargetPreview("X", "Acme", "acme", "y" * 5000, ("too long " * 50,))
     media = tuple(approvals.MediaPreview(f"p{i}.png", "image", f"https://example.com/media/{i}") for i in range(12))
@@ -210,8 +214,12 @@ async def test_the_card_and_the_modals_are_valid_block_kit(engine):
         for thumbnails in (True, False):
             assert block_kit_errors(views.review_card(big, thumbnails), 50) == [], status
     with_media = views.review_card(big)
-    [pictures] = [b for b in with_media if b["type"] == "context" and b["elements"][0]["type"] == "image"]
-    assert len(pictures["elements"]) == 10 and "12 photos · 1 video (clip.mp4)" in str(pictures)
+    # Pictures an approver can judge: an image block each (the first four), then what is attached in words.
+    pictures = [b for b in with_media if b["type"] == "image"]
+    assert [p["image_url"] for p in pictures] == [f"https://example.com/media/{i}" for i in range(4)]
+    assert all(p["title"]["text"].endswith("· no alt text") for p in pictures)
+    assert "12 photos (8 not shown here) · 1 video (clip.mp4)" in str(with_media)
+    assert not [b for b in views.review_card(big, False) if b["type"] == "image"], "Slack could not fetch them"
     for decision in (approvals.Decision.REJECT, approvals.Decision.REQUEST_CHANGES):
         assert view_errors(views.comment_modal(post_id, 1, decision)) == []
     async with db.session_factory(engine)() as session:

@@ -263,14 +263,21 @@ def test_two_pictures_to_three_platforms_refused_fixed_scheduled_and_published(
 
     [status] = slack.wait_for("chat.postMessage", timeout=WAIT)
     assert status.params["channel"] == CHANNEL
-    assert "Scheduled for" in _shown(status), _shown(status)
+    assert "Scheduled for <!date^" in _shown(status), "the time, in each reader's own zone"
+    assert status.params["text"].startswith("Scheduled: "), status.params["text"]
+    assert "Post by <@" in _shown(status), "the author"
 
     # 3. The tick publishes; the one message ends showing every platform's outcome.
     # The post is settled (its headline says so) only when no account is still due or under way.
     final = _poll("the status message to show the post settled", lambda: next(
-        (c for c in slack.calls_to("chat.update") if "Not everything was published" in _shown(c)), None), server)
+        (c for c in slack.calls_to("chat.update") if "2 of 3 published" in _shown(c)), None), server)
     blocks = _j(final.params["blocks"])
-    assert text in blocks[0]["text"]["text"]
+    assert text in blocks[0]["text"]["text"] and blocks[0]["text"]["text"].startswith("*:warning: 2 of 3 published*")
+    assert final.params["text"].startswith("2 of 3 published, not on LinkedIn: "), final.params["text"]
+    for call in slack.calls_to("chat.postMessage") + slack.calls_to("chat.update"):
+        said = call.params["text"]
+        assert not said.startswith("Post ") and not any(s.value in said for s in PostStatus if "_" in s.value), \
+            f"notification text in words, not status codes: {said!r}"
     assert len(slack.calls_to("chat.postMessage")) == 1, "one message follows the post"
     assert {(c.params["channel"], c.params["ts"]) for c in slack.calls_to("chat.update")} == {
         (CHANNEL, final.params["ts"])}, "every change updates that one message"
@@ -320,6 +327,12 @@ def test_two_pictures_to_three_platforms_refused_fixed_scheduled_and_published(
     assert connections["x"].status is ConnectionStatus.ACTIVE
     retry = [e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["action_id"] == ids.POST_RETRY]
     assert [e["value"] for e in retry] == [str(targets["linkedin"].id)], "Retry only for LinkedIn"
+    # The withdrawn grant's line offers what mends it: Reconnect (first), then Retry once reconnected.
+    reconnect = [e for b in blocks if b["type"] == "actions" for e in b["elements"]
+                 if e["action_id"] == ids.ACCOUNT_RECONNECT]
+    assert [(e["value"], e.get("style")) for e in reconnect] == [(str(connections["linkedin"].id), "primary")]
+    assert not any(e["action_id"] in (ids.POST_EDIT, ids.POST_CANCEL) for b in blocks if b["type"] == "actions"
+                   for e in b["elements"]), "a post already published in part can no longer be edited"
 
     # Nothing goes out twice in the ticks that follow (a quiet period cannot be polled for: wait a few ticks).
     time.sleep(1.5)

@@ -99,11 +99,18 @@ def test_the_queue_lists_a_scheduled_post_in_the_viewers_zone(sender, slack, acc
     post, at = _schedule(sender, slack, account_id, module_database.url, "Queued")
     blocks = _list(sender, slack)
     shown = json.dumps(blocks, ensure_ascii=False)
-    assert post.text in shown and "X: Acme Marketing" in shown
+    assert post.text in shown and "X · Acme Marketing" in shown
+    # Under its day, in the viewer's zone (Slack's date formatting; the fallback in the viewer's zone).
     assert local_time(at, "Europe/Madrid") in shown
+    day = local_time(at, "Europe/Madrid").split(",")[0]
+    assert any(b["type"] == "context" and f"<!date^{int(at.timestamp())}^{{date_long_pretty}}|" in str(b)
+               and day in str(b) for b in blocks), "a heading for its day"
     buttons = _buttons(blocks, post.id)
     assert set(buttons) == {ids.QUEUE_PUBLISH_NOW, ids.QUEUE_EDIT, ids.QUEUE_RESCHEDULE, ids.QUEUE_CANCEL}
     assert buttons[ids.QUEUE_CANCEL]["confirm"]["confirm"]["text"] == "Cancel post"
+    # Publish now asks first, and is not the one green button on every row.
+    assert "style" not in buttons[ids.QUEUE_PUBLISH_NOW]
+    assert buttons[ids.QUEUE_PUBLISH_NOW]["confirm"]["confirm"]["text"] == "Publish now"
 
 
 def test_publish_now_sends_it_to_x(sender, slack, fake_x, account_id, module_database):
@@ -244,3 +251,54 @@ def test_an_edit_after_publishing_began_is_refused_and_keeps_the_modal(sender, s
                      view["private_metadata"])
     assert field_errors(answer)[ids.COMPOSE_TEXT_BLOCK] == "This post has already been published."
     assert [p["text"] for p in fake_x.posts.values() if p["text"] in (post.text, "a late change")] == [post.text]
+
+
+def test_the_queue_lists_the_next_post_first(sender, slack, account_id, module_database):
+    later, _ = _schedule(sender, slack, account_id, module_database.url, "In nine days", days=9)
+    sooner, _ = _schedule(sender, slack, account_id, module_database.url, "In eight days", days=8)
+    shown = json.dumps(_list(sender, slack, "order"), ensure_ascii=False)
+    assert shown.index(sooner.text) < shown.index(later.text), "oldest first: the next to go out on top"
+
+
+def _status_click(sender, slack, action_id: str, post: Post, rid: str, user: str = "U0001"):
+    """A click on the post's own status message (not the queue listing)."""
+    payload = {"type": "block_actions", "team": TEAM, "user": {"id": user, "team_id": "T0001"},
+               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+               "channel": {"id": post.channel_id}, "response_url": slack.response_url(rid),
+               "container": {"type": "message", "message_ts": post.message_ts, "channel_id": post.channel_id,
+                             "is_ephemeral": False},
+               "message": {"type": "message", "ts": post.message_ts, "text": "status"},
+               "actions": [{"type": "button", "action_id": action_id, "block_id": f"post_{post.id}",
+                            "value": str(post.id), "action_ts": str(time.time())}]}
+    response = sender.interaction(payload)
+    assert response.status_code == 200, response.text
+
+
+def test_the_status_message_offers_edit_and_cancel_while_the_post_can_change(sender, slack, fake_x, account_id,
+                                                                            module_database):
+    post, at = _schedule(sender, slack, account_id, module_database.url, "Status message buttons")
+    [message] = [c for c in slack.calls_to("chat.postMessage") if post.text in c.params["text"]]
+    assert message.params["text"] == f"Scheduled: {post.text}", "the notification, in words"
+    shown = json.dumps(blocks_of(message.params["blocks"]), ensure_ascii=False)
+    assert f"<!date^{int(at.timestamp())}^" in shown and "Post by <@U0001>" in shown
+    buttons = {e["action_id"]: e for b in blocks_of(message.params["blocks"]) if b["type"] == "actions"
+               for e in b["elements"]}
+    assert set(buttons) == {ids.POST_EDIT, ids.POST_CANCEL}
+    assert buttons[ids.POST_CANCEL]["confirm"]["confirm"]["text"] == "Cancel post"
+
+    _status_click(sender, slack, ids.POST_CANCEL, post, "status-cancel", user="U0002")  # not theirs
+    [refused] = slack.wait_for_response("status-cancel")
+    assert "author or a workspace admin" in refused["text"] and refused["replace_original"] is False
+    assert _post(module_database.url, post.id)[0].status is PostStatus.SCHEDULED
+
+    _status_click(sender, slack, ids.POST_CANCEL, post, "status-cancel-2")
+    wait_until(lambda: _post(module_database.url, post.id)[0].status is PostStatus.CANCELLED, what="cancelled")
+    update = wait_until(lambda: next((c for c in slack.calls_to("chat.update") if c.params["ts"] == post.message_ts
+                                      and "Cancelled" in c.params["text"]), None), what="the message to update")
+    assert update.params["text"] == f"Cancelled: {post.text}"
+    assert not [b for b in blocks_of(update.params["blocks"]) if b["type"] == "actions"], "nothing left to change"
+    time.sleep(0.5)
+    assert slack.calls_to("chat.update")[-1].params["ts"] == post.message_ts
+    assert not [r for r in slack.responses if r["rid"] == "status-cancel-2"], \
+        "the status message is not replaced by a queue listing: it says Cancelled itself"
+    assert x_posts(fake_x, post.text) == []

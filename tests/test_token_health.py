@@ -124,6 +124,11 @@ async def test_a_revoked_grant_alerts_once_with_reconnect_and_holds_its_posts(wo
     updates = [c for c in slack.calls_to("chat.update") if c.params["channel"] == "C0MKT"]
     assert len(updates) == 2 and all("On hold until Acme Marketing on X is reconnected" in blocks_text(c)
                                      for c in updates), "each post's status message says why it waits"
+    for update in updates:  # …and offers the Reconnect that mends it, right there
+        held = [e for b in update.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == ids.ACCOUNT_RECONNECT]
+        assert [e["value"] for e in held] == [str(connection_id)] and "press Reconnect below" in blocks_text(update)
+        assert not update.params["text"].startswith("Post "), "notification text in words"
 
     for later in (timedelta(minutes=1), timedelta(hours=1), timedelta(hours=7)):
         world.clock.now += later

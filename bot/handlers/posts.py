@@ -1,4 +1,5 @@
-"""A post's status message's buttons: Retry and "It is live". The message itself is
+"""A post's status message's buttons: Retry and "It is live" on a line, Edit and Cancel on a post that can still
+be changed (Reconnect is the accounts' own button: bot.handlers.connect). The message itself is
 bot/messages/post_status.py."""
 
 from __future__ import annotations
@@ -6,14 +7,18 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot import ids
+from bot.handlers import queue as queue_handlers
+from bot.handlers.compose import open_edit
 from bot.messages.post_status import update_post_message
-from bot.services import publishing
+from bot.services import composing, publishing, queue
 from bot.storage.models import utcnow
 
 
 def register(app: AsyncApp) -> None:
     app.action(ids.POST_RETRY)(retry_button)
     app.action(ids.POST_MARK_PUBLISHED)(mark_published_button)
+    app.action(ids.POST_EDIT)(edit_button)
+    app.action(ids.POST_CANCEL)(cancel_button)
 
 
 async def _target_action(ack, subject, runtime, db, workspace, change) -> None:
@@ -36,3 +41,35 @@ async def retry_button(ack, subject, runtime, db, workspace) -> None:
 async def mark_published_button(ack, context, subject, runtime, db, workspace) -> None:
     await _target_action(ack, subject, runtime, db, workspace, lambda session, ws, target: publishing.mark_published(
         session, ws, target, context.user_id, utcnow()))
+
+
+async def edit_button(ack, body, context, client, respond, subject, runtime, db, workspace, person) -> None:
+    """Edit on the status message: the compose modal on the post, for its author or an admin (as in the queue).
+    Saving it updates this message; there is no queue listing to refresh."""
+    await ack()
+    if subject is None:
+        return
+    workspace_id = (await workspace()).id
+    async with db() as session:
+        found = await composing.queued_composition(session, workspace_id, subject.post_id)
+    if problem := await queue_handlers.refusal(found and found[0], context.user_id, person):
+        await respond(response_type="ephemeral", replace_original=False, text=problem)
+        return
+    await open_edit(client, runtime, db, workspace, body["trigger_id"], found)
+
+
+async def cancel_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
+    """Cancel post (confirmed in Slack's dialog first): the message itself then says Cancelled; only the person
+    who pressed it is told when it could not be."""
+    await ack()
+    if subject is None:
+        return
+
+    async def cancel(session, post, now) -> str:
+        await queue.cancel(session, post, now)
+        return ""
+
+    changed, note = await queue_handlers.apply_change(runtime, db, workspace, person, context.user_id,
+                                                      subject.post_id, cancel)
+    if not changed:
+        await respond(response_type="ephemeral", replace_original=False, text=note)

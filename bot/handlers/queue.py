@@ -63,7 +63,7 @@ async def refusal(post, user_id: str, person) -> str | None:
     return None
 
 
-async def _change(runtime, db, workspace, person, user_id: str, post_id: int | None, change) -> tuple[bool, str]:
+async def apply_change(runtime, db, workspace, person, user_id: str, post_id: int | None, change) -> tuple[bool, str]:
     """Apply `change(session, post, now)` when the acting user may; (changed, what to tell them)."""
     workspace_id = (await workspace()).id
     async with db() as session:
@@ -91,7 +91,7 @@ def _button(change, done: str):
             return done
 
         user_id = context.user_id
-        changed, note = await _change(runtime, db, workspace, person, user_id, subject and subject.post_id, apply)
+        changed, note = await apply_change(runtime, db, workspace, person, user_id, subject and subject.post_id, apply)
         if changed:
             await _show(db, workspace, person, user_id, respond, note, replace=True)
         else:
@@ -138,7 +138,7 @@ async def reschedule_submitted(ack, view, context, subject, runtime, db, workspa
         await queue.reschedule(session, post, max(when, now), now)
         return "Rescheduled."
 
-    changed, note = await _change(runtime, db, workspace, person, context.user_id, origin.post_id, change)
+    changed, note = await apply_change(runtime, db, workspace, person, context.user_id, origin.post_id, change)
     if not origin.response_url:
         return
     if changed:

@@ -10,10 +10,12 @@ from slack_sdk.errors import SlackApiError
 from bot.media import renditions
 from bot.media.store import MediaStore
 from bot.services import publishing
-from bot.storage.models import Post, Workspace
-from bot.views.posts import status_message
+from bot.storage.models import Post, PostStatus, Workspace, utcnow
+from bot.views.posts import notification_text, status_message
 
 log = logging.getLogger(__name__)
+
+PUBLISHING_RESULTS = (PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.FAILED)
 
 
 async def update_post_message(runtime, post_id: int) -> None:
@@ -24,9 +26,15 @@ async def update_post_message(runtime, post_id: int) -> None:
         lines = await publishing.target_lines(session, post_id)
         optimising = await renditions.post_progress(session, post_id, runtime.adapters)
         cover = await renditions.cover_link(session, MediaStore.from_settings(runtime.settings), post)
-        blocks = status_message(post.status, post.text, post.scheduled_at, post.timezone, lines,
-                                optimising=optimising, cover_url=cover)
-        text = f"Post {post.status.value}: {post.text[:100]}"
+        now = utcnow()
+
+        def message(cover_url: str | None) -> list[dict]:
+            return status_message(post.status, post.text, post.scheduled_at, post.timezone, lines,
+                                  optimising=optimising, cover_url=cover_url, now=now, author=post.author_user_id,
+                                  post_id=post.id)
+
+        blocks = message(cover)
+        text = notification_text(post.status, post.text, post.scheduled_at, lines, optimising=optimising, now=now)
         client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
         if client is None:
             return
@@ -51,10 +59,14 @@ async def update_post_message(runtime, post_id: int) -> None:
                 if not cover or exc.response.get("error") != "invalid_blocks":
                     raise
                 # Slack could not fetch the cover frame (PUBLIC_URL is not reachable from the internet).
-                sent = await send(status_message(post.status, post.text, post.scheduled_at, post.timezone, lines,
-                                                 optimising=optimising))
+                sent = await send(message(None))
             if sent is not None:
                 post.channel_id, post.message_ts = sent["channel"], sent["ts"]
                 await session.commit()
         except SlackApiError as exc:
             log.warning("Could not update the message of post %s: %s", post_id, exc.response.get("error"))
+        reviewed = post.review_ts is not None and post.status in PUBLISHING_RESULTS
+    if reviewed:  # its review card shows the outcome too, and the live links
+        from bot.messages.review_card import refresh_card  # (the card module sends this message: imported late)
+
+        await refresh_card(runtime, post_id)

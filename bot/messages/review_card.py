@@ -40,7 +40,7 @@ async def _card(runtime, post_id: int) -> tuple[Post, Workspace, approvals.Revie
 async def _show(client: AsyncWebClient, channel: str, ts: str | None, card: approvals.ReviewCard):
     """Post the card, or update it where it is."""
     for thumbnails in (True, False):
-        blocks, text = views.review_card(card, thumbnails), views.card_text(card)
+        blocks, text = views.review_card(card, thumbnails), views.card_text(card, first=not ts)
         try:
             if ts:
                 return await client.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
@@ -62,15 +62,15 @@ async def _reply(client: AsyncWebClient, channel: str, thread_ts: str | None, te
 
 
 async def tell_author(client: AsyncWebClient, post: Post, text: str, on_card: bool = True) -> None:
-    """In the card's thread (approvers follow it) and, where it lives elsewhere, in the thread of the post's
-    status message (the author surely sees that one); the author's DM when there is neither."""
-    places = []
-    if on_card and post.review_channel_id and post.review_ts:
-        places.append((post.review_channel_id, post.review_ts))
-    if post.channel_id and post.message_ts and post.channel_id != post.review_channel_id:
-        places.append((post.channel_id, post.message_ts))
-    for channel, ts in places or [(post.author_user_id, None)]:
-        await _reply(client, channel, ts, text)
+    """Tell the author once: in the thread of the post's status message (the author follows it; the card
+    itself shows approvers the outcome), else in the card's thread, else in the author's DM."""
+    if post.channel_id and post.message_ts:
+        place = (post.channel_id, post.message_ts)
+    elif on_card and post.review_channel_id and post.review_ts:
+        place = (post.review_channel_id, post.review_ts)
+    else:
+        place = (post.author_user_id, None)
+    await _reply(client, *place, text)
 
 
 async def send_for_review(runtime, post_id: int) -> None:

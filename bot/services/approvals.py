@@ -36,6 +36,7 @@ from bot.storage.models import (
     Decision,
     MediaItem,
     Post,
+    PostMedia,
     PostStatus,
     TargetStatus,
     Workspace,
@@ -77,6 +78,18 @@ def who_reviews(workspace: Workspace) -> str:
     if workspace.approver_usergroup_id:
         names.append(f"members of <!subteam^{workspace.approver_usergroup_id}>")
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def reviewers_in_words(workspace: Workspace) -> str:
+    """Who approves, without notifying anyone (a card is updated often; the approvers were named once, in the
+    notification of the card's first post)."""
+    if admins_review(workspace):
+        return "workspace admins"
+    people = len(workspace.approver_user_ids or [])
+    said = [f"{people} chosen approver{'s' if people != 1 else ''}"] if people else []
+    if workspace.approver_usergroup_id:
+        said.append("the approvers' user group")
+    return " and ".join(said)
 
 
 def reaction_decision(workspace: Workspace, reaction: str) -> Decision | None:
@@ -272,13 +285,16 @@ class TargetPreview:
     failed: str | None = None  # a target that already failed (e.g. an attachment that did not fit)
     settings: PlatformSettings | None = None  # the network's own choices (title, board, privacy…)
     account_settings: Mapping[str, Any] = field(default_factory=dict, compare=False)  # e.g. its boards' names
+    status: TargetStatus | None = None  # once approved: where its publishing stands
+    url: str | None = None  # once published: the post on the platform
 
 
 @dataclass(frozen=True)
 class MediaPreview:
     filename: str
     kind: str  # image | video
-    thumbnail_url: str | None  # a link Slack can show, for pictures it can show
+    thumbnail_url: str | None  # a link Slack can show (the full picture), for pictures it can show
+    alt_text: str | None = None  # the author's description of the picture
 
 
 @dataclass(frozen=True)
@@ -298,6 +314,7 @@ class ReviewCard:
     reject_reaction: str
     who_reviews: str
     edited: bool = field(default=False)  # a version after the first: earlier approvals no longer count
+    reviewers: str = "the approvers"  # who approves, in words that notify nobody
 
 
 SLACK_SHOWS = ("image/png", "image/jpeg", "image/gif")  # what Slack draws from an image URL
@@ -331,15 +348,20 @@ async def review_card(session: AsyncSession, workspace: Workspace, post_id: int,
         failed = target.last_error if target.status is TargetStatus.FAILED else None
         previews.append(TargetPreview(info.name if info else account.platform, account.name, account.handle,
                                       draft.text, tuple(dict.fromkeys(problems)), tuple(dict.fromkeys(fixes)),
-                                      failed, draft.settings, dict(account.settings or {})))
+                                      failed, draft.settings, dict(account.settings or {}), target.status,
+                                      target.remote_url if target.status is TargetStatus.PUBLISHED else None))
+    alts = dict((await session.execute(select(PostMedia.media_id, PostMedia.alt_text)
+                                       .where(PostMedia.post_id == post.id))).all())
     media = tuple(MediaPreview(item.filename, "video" if item.mimetype.startswith("video/") else "image",
-                               media_link(item) if media_link and item.mimetype in SLACK_SHOWS else None)
+                               media_link(item) if media_link and item.mimetype in SLACK_SHOWS else None,
+                               alts.get(item.id))
                   for item in items)
     lines = (await decisions_of(session, [post.id])).get(post.id, [])
     return ReviewCard(post.id, post.version, post.author_user_id, post.status, post.scheduled_at, post.first_comment,
                       tuple(previews), media, tuple(lines), approvers_of(lines, post.version),
                       workspace.approvals_needed or 1, workspace.approve_reaction, workspace.reject_reaction,
-                      who_reviews(workspace), edited=any(line.version < post.version for line in lines))
+                      who_reviews(workspace), edited=any(line.version < post.version for line in lines),
+                      reviewers=reviewers_in_words(workspace))
 
 
 async def set_card(session: AsyncSession, post_id: int, channel_id: str, ts: str) -> None:

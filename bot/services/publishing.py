@@ -624,6 +624,8 @@ class TargetLine:
     detail: str | None
     settings: PlatformSettings | None = None  # the network's own choices (title, board, privacy…)
     account_settings: Mapping[str, Any] = field(default_factory=dict, compare=False)  # e.g. its boards' names
+    error_kind: str | None = None  # why it failed or waits (revoked, expired, held, transient, optimising…)
+    connection_id: int | None = None  # its account's connection: what Reconnect mends
 
 
 async def target_lines(session: AsyncSession, post_id: int) -> list[TargetLine]:
@@ -634,7 +636,8 @@ async def target_lines(session: AsyncSession, post_id: int) -> list[TargetLine]:
         info = registry.get(account.platform)
         lines.append(TargetLine(target.id, info.name if info else account.platform, account.name, target.status,
                                 target.remote_url, target.last_error,
-                                settings_from_json(account.platform, target.settings), dict(account.settings or {})))
+                                settings_from_json(account.platform, target.settings), dict(account.settings or {}),
+                                target.error_kind, account.connection_id))
     return lines
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.platforms import registry
@@ -38,17 +38,19 @@ class QueueItem:
     text: str
     status: PostStatus
     scheduled_at: datetime | None  # UTC
-    accounts: tuple[str, ...]  # "Platform: account name"
+    accounts: tuple[str, ...]  # "Platform · account name"
     review: ReviewSummary | None = None  # its approvals and every decision, when it has been reviewed
 
 
 async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
                      limit: int = MAX_LISTED) -> list[QueueItem]:
-    """The viewer's own queued posts first, then everyone else's; the latest due first within each."""
+    """The workspace's queued posts, the next to go out first (a post waiting for approval with no time of its
+    own, "as soon as it is approved", by when it was sent for review). `user_id` is the viewer (kept for the
+    callers; everyone sees the same queue, in the same order)."""
     due = func.coalesce(Post.scheduled_at, Post.created_at)
     posts = list(await session.scalars(
         select(Post).where(Post.workspace_id == workspace_id, Post.status.in_(QUEUED))
-        .order_by(case((Post.author_user_id == user_id, 0), else_=1), due.desc(), Post.id.desc()).limit(limit)))
+        .order_by(due, Post.id).limit(limit)))
     if not posts:
         return []
     rows = await session.execute(
@@ -59,7 +61,7 @@ async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
     accounts: dict[int, list[str]] = {}
     for post_id, platform, name in rows:
         info = registry.get(platform)
-        accounts.setdefault(post_id, []).append(f"{info.name if info else platform}: {name}")
+        accounts.setdefault(post_id, []).append(f"{info.name if info else platform} · {name}")
     workspace = await session.get(Workspace, workspace_id)
     reviews = await summaries(session, workspace, posts)
     return [QueueItem(p.id, p.author_user_id, p.text or "", p.status, p.scheduled_at, tuple(accounts.get(p.id, ())),

@@ -10,8 +10,8 @@ from bot import ids
 from bot.payloads import CardRef, ReviewComment
 from bot.services.approvals import DecisionLine, ReviewCard, TargetPreview
 from bot.services.reviews import ReviewSummary
-from bot.storage.models import Decision, PostStatus
-from bot.views.blocks import actions, button, context, esc, modal, mrkdwn, plain, section, slack_date
+from bot.storage.models import Decision, PostStatus, TargetStatus
+from bot.views.blocks import actions, button, context, esc, modal, plain, section, slack_date
 from bot.views.post_settings import settings_line
 
 QUOTE_MAX = 2400  # characters of a post's text on the card (a section holds 3000)
@@ -45,11 +45,35 @@ def _comment(comment: str | None, limit: int = 500) -> str:
     return f": “{esc(short)}”"
 
 
+def approvals_count(have: int, needed: int) -> str:
+    """"Needs 1 approval" before anyone approved, then "1 of 2 approvals"."""
+    if not have:
+        return f"Needs {needed} approval{'s' if needed != 1 else ''}"
+    return f"{have} of {needed} approval{'s' if needed != 1 else ''}"
+
+
+def _outcome(card: ReviewCard, dated: bool = True) -> str:
+    """Once approved: where its publishing stands (the links are on each account's line). Not `dated`: no
+    time (a notification cannot show each reader their own zone)."""
+    live = [t for t in card.targets if t.status is not None]
+    published = sum(1 for t in live if t.status is TargetStatus.PUBLISHED)
+    if card.status is PostStatus.SCHEDULED:
+        if not card.scheduled_at:
+            return "publishing now"
+        return f"publishes {slack_date(card.scheduled_at)}" if dated else "publishes at its time"
+    if card.status is PostStatus.PUBLISHING:
+        return f"publishing: {published} of {len(live)} published" if published else "publishing now"
+    if card.status is PostStatus.PUBLISHED:
+        return "published"
+    if published:  # FAILED
+        return f"{published} of {len(live)} published"
+    return "not published"
+
+
 def headline(card: ReviewCard) -> str:
     """Where the review stands, first thing on the card."""
     if card.status is PostStatus.PENDING_APPROVAL:
-        text = f"*:hourglass: Waiting for approval* · {len(card.approvers)} of {card.needed} " \
-               f"approval{'s' if card.needed != 1 else ''}"
+        text = f"*:hourglass: Waiting for approval* · {approvals_count(len(card.approvers), card.needed)}"
         if card.approvers:
             text += f" ({_people(card.approvers)})"
         if card.edited:
@@ -58,7 +82,8 @@ def headline(card: ReviewCard) -> str:
         return text
     if card.status in APPROVED:
         by = f" by {_people(card.approvers)}" if card.approvers else ""
-        return f"*:white_check_mark: Approved{by}*"
+        mark = ":warning:" if card.status is PostStatus.FAILED else ":white_check_mark:"
+        return f"*{mark} Approved{by}* · {_outcome(card)}"
     if card.status is PostStatus.DRAFT:
         final = _last_final(card)
         if final is None:
@@ -71,14 +96,19 @@ def headline(card: ReviewCard) -> str:
         return "*:no_entry_sign: Cancelled*"
     if card.status is PostStatus.EXPIRED:
         return "*:alarm_clock: Not approved before its time*"
-    return f"*{card.status.value}*"
+    return f"*{esc(card.status.value)}*"
 
 
 def _target_line(target: TargetPreview) -> str:
     where = f"*{esc(target.platform_name)}* · {esc(target.account_name)}"
     if target.handle and target.handle != target.account_name:
         where += f" (@{esc(target.handle)})"
-    if target.failed:
+    if target.status is TargetStatus.PUBLISHED:
+        state = f":white_check_mark: published: <{target.url}|view the post>" if target.url else \
+            ":white_check_mark: published"
+    elif target.status is TargetStatus.PUBLISHING:
+        state = "publishing…"
+    elif target.failed:
         state = f":warning: {esc(target.failed)}"
     elif target.problems:
         state = ":warning: " + " ".join(esc(p) for p in target.problems)
@@ -104,11 +134,12 @@ def decision_line(line: DecisionLine, current_version: int) -> str:
 
 
 def review_card(card: ReviewCard, thumbnails: bool = True) -> list[dict]:
-    """The card: where the review stands, the post as each platform will get it, its attachments, every
-    decision, and (while it waits) the buttons."""
+    """The card: where the review stands, the post as each platform will get it, its pictures (large enough
+    to judge), every decision, and (while it waits) the buttons."""
     blocks: list[dict] = [section(headline(card))]
-    when = slack_date(card.scheduled_at) if card.scheduled_at else "as soon as it is approved"
-    about = f"Post by <@{card.author}> · publishes {when}"
+    about = f"Post by <@{card.author}>"
+    if card.status is PostStatus.PENDING_APPROVAL:  # once decided, the headline says what happens
+        about += f" · publishes {slack_date(card.scheduled_at) if card.scheduled_at else 'as soon as it is approved'}"
     if card.version > 1:
         about += f" · version {card.version}"
     blocks.append(context(about))
@@ -121,7 +152,7 @@ def review_card(card: ReviewCard, thumbnails: bool = True) -> list[dict]:
     if card.first_comment:
         blocks.append(context(f"First comment: {esc(card.first_comment)[:2900]}"))
     if card.media:
-        blocks.append(_media(card, thumbnails))
+        blocks += _media(card, thumbnails)
     if card.decisions:
         shown = card.decisions[-DECISIONS_SHOWN:]
         lines = [decision_line(d, card.version) for d in shown]
@@ -130,38 +161,60 @@ def review_card(card: ReviewCard, thumbnails: bool = True) -> list[dict]:
         blocks.append(context("\n".join(lines)))
     if card.status is PostStatus.PENDING_APPROVAL:
         value = CardRef(card.post_id, card.version).encode()
+        # No Edit here: the card is shared, and everyone but the author would be refused. The author edits
+        # from the post's own message (its Edit button) or `/picmim queue`.
         blocks.append(actions(button("Approve", ids.REVIEW_APPROVE, value, "primary", emoji=True),
                               button("Request changes", ids.REVIEW_REQUEST_CHANGES, value, emoji=True),
                               button("Reject", ids.REVIEW_REJECT, value, "danger", emoji=True),
-                              button("Edit", ids.REVIEW_EDIT, value, emoji=True),
                               block_id=f"review_{card.post_id}"))
-        needed = f"{card.needed} approval{'s are' if card.needed != 1 else ' is'} needed"
+        needed = approvals_count(0, card.needed).replace("Needs", "needs")
         blocks.append(context(f"React with :{card.approve_reaction}: to approve or :{card.reject_reaction}: to "
-                              f"reject, or use the buttons. Approvers: {card.who_reviews}; {needed}. "
-                              "Only the author can edit."))
+                              f"reject, or use the buttons. Reviewed by {esc(card.reviewers)}; it {needed}. "
+                              f"Only the author can edit it (from the post's own message or `{ids.COMMAND} queue`)."))
     return blocks[:50]
 
 
-def _media(card: ReviewCard, thumbnails: bool) -> dict:
-    shown = [m for m in card.media if thumbnails and m.thumbnail_url][:9]
-    elements: list[dict] = [{"type": "image", "image_url": m.thumbnail_url, "alt_text": m.filename[:2000] or "photo"}
-                            for m in shown]
+PICTURES_SHOWN = 4  # image blocks on a card: enough to judge a carousel's first pictures, not a wall
+
+
+def _media(card: ReviewCard, thumbnails: bool) -> list[dict]:
+    """Each picture as an image block an approver can judge (up to PICTURES_SHOWN), then what is attached in
+    words; without `thumbnails` (Slack could not fetch them) only the words."""
+    shown = [m for m in card.media if thumbnails and m.thumbnail_url][:PICTURES_SHOWN]
+    blocks: list[dict] = []
+    for m in shown:
+        described = m.alt_text or m.filename or "photo"
+        title = m.filename or "photo"
+        if not m.alt_text:
+            title += " · no alt text"
+        blocks.append({"type": "image", "image_url": m.thumbnail_url, "alt_text": described[:2000],
+                       "title": plain(title[:2000])})
     photos = sum(1 for m in card.media if m.kind == "image")
     videos = [m.filename for m in card.media if m.kind == "video"]
     said = []
     if photos:
         said.append(f"{photos} photo{'s' if photos != 1 else ''}")
+        if photos > len(shown) and shown:
+            said[-1] += f" ({photos - len(shown)} not shown here)"
     if videos:
         said.append(f"{len(videos)} video{'s' if len(videos) != 1 else ''} ({esc(', '.join(videos))})")
-    elements.append(mrkdwn(" · ".join(said)[:3000] or "attachments"))
-    return {"type": "context", "elements": elements}
+    blocks.append(context(" · ".join(said)[:3000] or "attachments"))
+    return blocks
 
 
-def card_text(card: ReviewCard) -> str:
-    """The notification and screen-reader text of the card."""
-    first = next((t.text for t in card.targets), "")
-    preview = " ".join(first.split())[:120]
-    return f"Post by <@{card.author}> for review: {esc(preview)}"
+def card_text(card: ReviewCard, first: bool = False) -> str:
+    """The notification and screen-reader text of the card, in words. The approvers are named (and so
+    notified) only in the card's first post: its updates notify nobody."""
+    text = next((t.text for t in card.targets), "")
+    preview = " ".join(text.split())[:120]
+    if card.status is PostStatus.PENDING_APPROVAL:
+        said = f"Post by <@{card.author}> for review" + (f" by {card.who_reviews}" if first else "")
+    elif card.status in APPROVED:
+        said = f"Approved, {_outcome(card, dated=False)}"
+    else:
+        said = {PostStatus.DRAFT: "Sent back to its author", PostStatus.CANCELLED: "Cancelled",
+                PostStatus.EXPIRED: "Not approved before its time"}.get(card.status, "Post for review")
+    return f"{said}: {esc(preview)}" if preview else said
 
 
 # ---- the comment modal -------------------------------------------------------------------------------
@@ -227,13 +280,16 @@ def card_failed(channel_id: str | None, error: str | None) -> str:
 
 
 def queue_review(review: ReviewSummary, status: PostStatus) -> str:
-    """A queued post's review in one or two lines."""
+    """A queued post's review in a few lines: the current version's approvals and decisions only (an edit
+    starts the review again)."""
     lines = []
     if status is PostStatus.PENDING_APPROVAL:
-        line = f"{len(review.approvers)} of {review.needed} approval{'s' if review.needed != 1 else ''}"
+        line = approvals_count(len(review.approvers), review.needed)
         if review.approvers:
             line += f": {_people(review.approvers)}"
+        if any(d.version != review.version for d in review.decisions):
+            line += " · edited after review, so earlier approvals no longer count"
         lines.append(line)
-    for decision in review.decisions[-4:]:
+    for decision in [d for d in review.decisions if d.version == review.version][-4:]:
         lines.append(decision_line(decision, review.version))
     return "\n".join(lines)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot import ids
 from bot.payloads import RescheduleOrigin
@@ -18,6 +20,7 @@ from bot.views.blocks import (
     esc,
     header,
     input_block,
+    local_date,
     local_time,
     modal,
     section,
@@ -27,44 +30,95 @@ PREVIEW_MAX = 200
 MESSAGE_BLOCKS = 50
 
 
-def _when(item: QueueItem, tz: str | None) -> str:
-    if item.scheduled_at is None:
-        return "As soon as it is approved"
-    return local_time(item.scheduled_at, tz)
-
-
 def _preview(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= PREVIEW_MAX else text[:PREVIEW_MAX - 1] + "…"
 
 
+def _zone(tz: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _day(when: datetime, tz: str | None) -> str:
+    """A day's heading, in each reader's own zone ("Today", "Tomorrow", "Monday, 7 December")."""
+    local = when.astimezone(_zone(tz))
+    return f"<!date^{int(when.timestamp())}^{{date_long_pretty}}|{local:%A}, {local_date(when, tz)}>"
+
+
+def _time(when: datetime, tz: str | None) -> str:
+    return f"<!date^{int(when.timestamp())}^{{time}}|{local_time(when, tz)}>"
+
+
+def _by_day(items: Sequence[QueueItem], tz: str | None) -> list[tuple[str, list[QueueItem]]]:
+    """The items (the next first) under their day in the viewer's zone; those with no time of their own
+    ("as soon as it is approved") first."""
+    days: dict[str, tuple[str, list[QueueItem]]] = {}
+    for item in items:
+        if item.scheduled_at is None:
+            key, heading = "", "As soon as it is approved"
+        else:
+            key = item.scheduled_at.astimezone(_zone(tz)).date().isoformat()
+            heading = _day(item.scheduled_at, tz)
+        days.setdefault(key, (heading, []))[1].append(item)
+    return [days[key] for key in sorted(days)]
+
+
+def _item(item: QueueItem, tz: str | None, viewer: str) -> list[dict]:
+    waiting = item.status is PostStatus.PENDING_APPROVAL
+    who = "you" if item.author == viewer else f"<@{esc(item.author)}>"
+    when = _time(item.scheduled_at, tz) if item.scheduled_at else "As soon as it is approved"
+    accounts = ", ".join(esc(a) for a in item.accounts) or "no accounts"
+    preview = esc(_preview(item.text)) or "_(no text)_"
+    review = f"\n{queue_review(item.review, item.status)}" if item.review else ""
+    text = f"*{when}* · {accounts} · by {who}\n>{preview}{review}"
+    value = str(item.id)
+    buttons = []
+    if not waiting:  # one that waits for approval is published once it is approved
+        publish = {**confirm_dialog("Publish this post now?", "It goes out to all of its accounts right away, "
+                                    "instead of at its scheduled time.", "Publish now", "Not yet", emoji=True),
+                   "style": "primary"}
+        buttons.append(button("Publish now", ids.QUEUE_PUBLISH_NOW, value, confirm=publish, emoji=True))
+    buttons.append(button("Edit", ids.QUEUE_EDIT, value, emoji=True))
+    buttons.append(button("Reschedule", ids.QUEUE_RESCHEDULE, value, emoji=True))
+    cancel = confirm_dialog("Cancel this post?", "It will not be published to any of its accounts.", "Cancel post",
+                            emoji=True)
+    buttons.append(button("Cancel", ids.QUEUE_CANCEL, value, "danger", confirm=cancel, emoji=True))
+    return [section(text), actions(*buttons, block_id=f"queue_{item.id}")]
+
+
 def queue_list(items: Sequence[QueueItem], tz: str | None, viewer: str, note: str = "") -> list[dict]:
+    """The queue, the next post first: those waiting for approval apart from the scheduled ones, each part
+    under its days (in the viewer's zone)."""
     blocks: list[dict] = [header("Scheduled posts", emoji=True)]
     if note:
         blocks.append(context(esc(note)))
     if not items:
         blocks.append(section(f"Nothing is scheduled. Write a post with `{ids.COMMAND} post`."))
         return blocks
-    for shown, item in enumerate(items):
-        if len(blocks) + 4 > MESSAGE_BLOCKS:  # a message holds 50 blocks
-            blocks.append(context(f"…and {len(items) - shown} more, not shown here."))
+    waiting = [i for i in items if i.status is PostStatus.PENDING_APPROVAL]
+    scheduled = [i for i in items if i.status is not PostStatus.PENDING_APPROVAL]
+    shown = 0
+    for title, part in ((f":hourglass: *Waiting for approval* ({len(waiting)})", waiting),
+                        (f":calendar: *Scheduled* ({len(scheduled)})", scheduled)):
+        if not part:
+            continue
+        if len(blocks) + 5 > MESSAGE_BLOCKS:
             break
-        waiting = item.status is PostStatus.PENDING_APPROVAL
-        who = "You" if item.author == viewer else f"<@{esc(item.author)}>"
-        head = f"*{esc(_when(item, tz))}*" + (" · _waiting for approval_" if waiting else "")
-        accounts = ", ".join(esc(a) for a in item.accounts) or "no accounts"
-        preview = esc(_preview(item.text)) or "_(no text)_"
-        review = f"\n{queue_review(item.review, item.status)}" if item.review else ""
-        blocks.append(divider())
-        blocks.append(section(f"{head}\n{accounts} · by {who}\n>{preview}{review}"))
-        value = str(item.id)
-        buttons = [] if waiting else [button("Publish now", ids.QUEUE_PUBLISH_NOW, value, "primary", emoji=True)]
-        buttons.append(button("Edit", ids.QUEUE_EDIT, value, emoji=True))
-        buttons.append(button("Reschedule", ids.QUEUE_RESCHEDULE, value, emoji=True))
-        cancel = confirm_dialog("Cancel this post?", "It will not be published to any of its accounts.", "Cancel post",
-                                emoji=True)
-        buttons.append(button("Cancel", ids.QUEUE_CANCEL, value, "danger", confirm=cancel, emoji=True))
-        blocks.append(actions(*buttons, block_id=f"queue_{item.id}"))
+        blocks += [divider(), section(title)]
+        for heading, day in _by_day(part, tz):
+            if len(blocks) + 4 > MESSAGE_BLOCKS:
+                break
+            blocks.append(context(f"*{heading}*"))
+            for item in day:
+                if len(blocks) + 3 > MESSAGE_BLOCKS:  # a message holds 50 blocks (and "…and N more")
+                    break
+                blocks += _item(item, tz, viewer)
+                shown += 1
+    if shown < len(items):
+        blocks.append(context(f"…and {len(items) - shown} more, not shown here."))
     return blocks
 
 
