@@ -63,6 +63,7 @@ def test_post_opens_a_modal_with_the_x_account(sender, slack, account_id):
     chosen = journeys.update_compose(sender, slack, compose_state([account_id], "hello"), view=view)
     blocks = {b.get("block_id"): b for b in chosen["blocks"]}
     assert f"{ids.COMPOSE_VARIANT_BLOCK}x" in blocks, "X's own part once X is chosen"
+    assert blocks[ids.COMPOSE_TEXT_BLOCK]["element"]["initial_value"] == "hello", "what was typed stays"
     assert blocks[f"{ids.COMPOSE_SETTING_BLOCK}x:reply_settings"]["label"]["text"] == "Who can reply"
     assert ids.COMPOSE_AT_BLOCK not in blocks
 

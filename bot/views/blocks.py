@@ -109,8 +109,12 @@ def input_block(block_id: str, label: str, element: dict, *, optional: bool | No
 
 
 def button(text: str, action_id: str, value: str = "", style: str | None = None, url: str | None = None,
-           confirm: dict | None = None, *, emoji: bool = False) -> dict:
+           confirm: dict | None = None, *, emoji: bool = False, label: str | None = None) -> dict:
+    """A button; `label` is what a screen reader says instead of its text, for a button repeated per row
+    ("Retry" says which post and account)."""
     element = {"type": "button", "text": plain(text[:BUTTON_MAX], emoji=emoji), "action_id": action_id}
+    if label:
+        element["accessibility_label"] = label[:75]
     if value:
         element["value"] = value
     if style:

@@ -220,7 +220,8 @@ def _row(s: ConnectionSummary, tz: str | None, may_manage: bool) -> list[dict]:
     if not may_manage:
         return [section(text)]
     if s.status in BROKEN or s.status is ConnectionStatus.EXPIRING:
-        fix = button("Reconnect", ids.ACCOUNT_RECONNECT, str(s.id), "primary" if s.status in BROKEN else None)
+        fix = button("Reconnect", ids.ACCOUNT_RECONNECT, str(s.id), "primary" if s.status in BROKEN else None,
+                     label=f"Reconnect {s.platform.name} · {s.display_name}")
         return [section(text), actions(fix, _row_menu(s), block_id=f"connection_{s.id}")]
     return [section(text, _row_menu(s), block_id=f"connection_{s.id}")]
 

@@ -62,7 +62,8 @@ def _broken(s: ConnectionSummary, tz: str | None) -> dict:
     # Home offers Reconnect only: guidance that says "press Refresh" belongs to the accounts list.
     why = s.guidance if s.guidance and "Refresh" not in s.guidance else "Press Reconnect and sign in again."
     text = f":warning: *{esc(account_label(s.platform.key, s.display_name))}*: {problem}\n{why}"
-    return section(text, button("Reconnect", ids.ACCOUNT_RECONNECT, str(s.id), "primary"))
+    return section(text, button("Reconnect", ids.ACCOUNT_RECONNECT, str(s.id), "primary",
+                                label=f"Reconnect {account_label(s.platform.key, s.display_name)}"))
 
 
 def _waiting(item: Waiting, tz: str | None) -> dict:
@@ -76,7 +77,7 @@ def _waiting(item: Waiting, tz: str | None) -> dict:
 def _failed(item: Failure) -> dict:
     said = f"\n{esc(item.error[:300])}" if item.error else ""
     return section(f":x: *{esc(item.account)}*: not published{said}\n>{preview(item.text)}",
-                   button("Retry", ids.POST_RETRY, str(item.target_id)))
+                   button("Retry", ids.POST_RETRY, str(item.target_id), label=f"Retry publishing to {item.account}"))
 
 
 def _untimed(item: Upcoming) -> str:

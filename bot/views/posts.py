@@ -148,7 +148,12 @@ def _line_said(status: PostStatus, line: TargetLine) -> str:
 
 
 def _reconnect(line: TargetLine, style: str | None = "primary") -> dict:
-    return button("Reconnect", ids.ACCOUNT_RECONNECT, str(line.connection_id), style)
+    return button("Reconnect", ids.ACCOUNT_RECONNECT, str(line.connection_id), style,
+                  label=f"Reconnect {line.platform_name} · {line.account_name}")
+
+
+def _retry_label(line: TargetLine) -> str:
+    return f"Retry publishing to {line.platform_name} · {line.account_name}"
 
 
 def _fixes(line: TargetLine) -> list[dict]:
@@ -161,9 +166,9 @@ def _fixes(line: TargetLine) -> list[dict]:
     if line.status is TargetStatus.HELD:  # reconnecting releases it by itself
         return [_reconnect(line)] if broken else []
     if line.status is TargetStatus.FAILED and broken:  # reconnect first, then send it again
-        return [_reconnect(line), button("Retry", ids.POST_RETRY, target)]
+        return [_reconnect(line), button("Retry", ids.POST_RETRY, target, label=_retry_label(line))]
     if line.status is TargetStatus.FAILED:
-        return [button("Retry", ids.POST_RETRY, target, "primary")]
+        return [button("Retry", ids.POST_RETRY, target, "primary", label=_retry_label(line))]
     if line.status is TargetStatus.UNCONFIRMED:
         return [button("It is live", ids.POST_MARK_PUBLISHED, target), button("Send it again", ids.POST_RETRY, target)]
     return []

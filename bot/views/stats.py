@@ -117,7 +117,8 @@ def _account_block(account: AccountFigures, tz: str | None, reconnect_id: int | 
         since = (f"Not synced since {local_time(account.synced_at, tz)}" if account.synced_at
                  else "Not synced yet")
         reason = f" {esc(account.problem)}" if account.problem else ""
-        fix = button("Reconnect", ids.ACCOUNT_RECONNECT, str(reconnect_id), "primary") if reconnect_id else None
+        fix = button("Reconnect", ids.ACCOUNT_RECONNECT, str(reconnect_id), "primary",
+                     label=f"Reconnect {account.platform_name} · {account.name}") if reconnect_id else None
         return [section(f"{who}\n:warning: {since}: figures for this period are missing.{reason}", fix)]
     lines = [who, *(value_line(v) for v in shown_values(account.platform, account.values))]
     blocks = [section("\n".join(lines))]
