@@ -10,7 +10,7 @@ import json
 import httpx
 import pytest
 
-from bot.platforms import bluesky_oauth
+from bot.platforms import bluesky_keys, bluesky_oauth
 from bot.platforms.base import AccountRef, AdapterConfig, Draft, TokenSet
 from bot.platforms.bluesky import API_VERSION, BlueskyAdapter, client_metadata
 from bot.platforms.oauth import new_pkce, new_state
@@ -35,8 +35,11 @@ fake, http = started_fake_fixtures(FakeBluesky, lambda fake: (
 
 @pytest.fixture
 def adapter(files, http):
+    # What the app serves: its client metadata and the JWKS the sign-in server checks each client assertion with.
+    keys = bluesky_keys.install([bluesky_keys.new_key()])
     files.serve(json.dumps(client_metadata(files.url)).encode(), "application/json",
                 path="/oauth/bluesky/client-metadata.json")
+    files.serve(json.dumps(keys.public_jwks()).encode(), "application/json", path="/oauth/bluesky/jwks.json")
     config = AdapterConfig(client_id=None, client_secret=None, redirect_uri=f"{files.url}/oauth/bluesky/callback",
                            public_url=files.url)
     return BlueskyAdapter(config, http)
