@@ -17,7 +17,7 @@ from bot.storage import db
 from bot.storage.models import ApprovalDecision, Decision, Post, PostStatus, PostTarget, TargetStatus, Workspace
 from tests import journeys
 from tests.fakes.slack import view_errors
-from tests.journeys import blocks_of, compose_state, wait_until, x_posts
+from tests.journeys import blocks_of, compose_state, status_click, wait_until, x_posts
 from tests.slack_requests import event_body
 
 # The compose tests' fixtures: the real server with an X account connected, in this module's database.
@@ -172,19 +172,6 @@ def _click(sender, slack, post: Post, action_id: str, user: str, rid: str, versi
     return response
 
 
-def _status_click(sender, slack, post: Post, action_id: str, user: str, rid: str):
-    """A click on a button of the post's status message (where it was composed)."""
-    payload = {"type": "block_actions", "team": TEAM, "user": {"id": user, "team_id": "T0001"},
-               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
-               "channel": {"id": post.channel_id}, "response_url": slack.response_url(rid),
-               "container": {"type": "message", "message_ts": post.message_ts, "channel_id": post.channel_id,
-                             "is_ephemeral": False},
-               "message": {"type": "message", "ts": post.message_ts, "text": "status"},
-               "actions": [{"type": "button", "action_id": action_id, "block_id": f"post_{post.id}",
-                            "value": str(post.id), "action_ts": str(time.time())}]}
-    response = sender.interaction(payload)
-    assert response.status_code == 200, response.text
-    return response
 
 
 def _card_calls(slack, post: Post, method: str = "chat.update") -> list[dict]:
@@ -595,9 +582,9 @@ def test_an_edit_after_approval_reopens_the_review_on_the_same_card(sender, slac
     buttons = {e["action_id"]: e for b in blocks_of(status[-1].params["blocks"]) if b["type"] == "actions"
                for e in b["elements"]}
     assert buttons[ids.POST_EDIT]["value"] == str(post.id) and "confirm" in buttons[ids.POST_CANCEL]
-    _status_click(sender, slack, post, ids.POST_EDIT, DANA, "approver-edit")
+    status_click(sender, slack, post, ids.POST_EDIT, "approver-edit", user=DANA)
     assert "author or a workspace admin" in slack.wait_for_response("approver-edit")[0]["text"]
-    _status_click(sender, slack, post, ids.POST_EDIT, AUTHOR, "author")  # the compose modal, on the post
+    status_click(sender, slack, post, ids.POST_EDIT, "author", user=AUTHOR)  # the compose modal, on the post
     [opened] = slack.wait_for("views.open")
     edit = blocks_of(opened.params["view"])
     assert edit["title"]["text"] == "Edit post" and json.loads(edit["private_metadata"])["post_id"] == post.id

@@ -21,6 +21,7 @@ from tests.journeys import (
     compose_payload,
     compose_state,
     field_errors,
+    status_click,
     stored_posts,
     submit_compose,
     wait_until,
@@ -260,20 +261,6 @@ def test_the_queue_lists_the_next_post_first(sender, slack, account_id, module_d
     assert shown.index(sooner.text) < shown.index(later.text), "oldest first: the next to go out on top"
 
 
-def _status_click(sender, slack, action_id: str, post: Post, rid: str, user: str = "U0001"):
-    """A click on the post's own status message (not the queue listing)."""
-    payload = {"type": "block_actions", "team": TEAM, "user": {"id": user, "team_id": "T0001"},
-               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
-               "channel": {"id": post.channel_id}, "response_url": slack.response_url(rid),
-               "container": {"type": "message", "message_ts": post.message_ts, "channel_id": post.channel_id,
-                             "is_ephemeral": False},
-               "message": {"type": "message", "ts": post.message_ts, "text": "status"},
-               "actions": [{"type": "button", "action_id": action_id, "block_id": f"post_{post.id}",
-                            "value": str(post.id), "action_ts": str(time.time())}]}
-    response = sender.interaction(payload)
-    assert response.status_code == 200, response.text
-
-
 def test_the_status_message_offers_edit_and_cancel_while_the_post_can_change(sender, slack, fake_x, account_id,
                                                                             module_database):
     post, at = _schedule(sender, slack, account_id, module_database.url, "Status message buttons")
@@ -286,12 +273,12 @@ def test_the_status_message_offers_edit_and_cancel_while_the_post_can_change(sen
     assert set(buttons) == {ids.POST_EDIT, ids.POST_CANCEL}
     assert buttons[ids.POST_CANCEL]["confirm"]["confirm"]["text"] == "Cancel post"
 
-    _status_click(sender, slack, ids.POST_CANCEL, post, "status-cancel", user="U0002")  # not theirs
+    status_click(sender, slack, post, ids.POST_CANCEL, "status-cancel", user="U0002")  # not theirs
     [refused] = slack.wait_for_response("status-cancel")
     assert "author or a workspace admin" in refused["text"] and refused["replace_original"] is False
     assert _post(module_database.url, post.id)[0].status is PostStatus.SCHEDULED
 
-    _status_click(sender, slack, ids.POST_CANCEL, post, "status-cancel-2")
+    status_click(sender, slack, post, ids.POST_CANCEL, "status-cancel-2")
     wait_until(lambda: _post(module_database.url, post.id)[0].status is PostStatus.CANCELLED, what="cancelled")
     update = wait_until(lambda: next((c for c in slack.calls_to("chat.update") if c.params["ts"] == post.message_ts
                                       and "Cancelled" in c.params["text"]), None), what="the message to update")

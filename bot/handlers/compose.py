@@ -37,6 +37,7 @@ def register(app: AsyncApp) -> None:
     app.view_closed(ids.COMPOSE_VIEW)(closed)
     app.action(ids.DRAFT_OPEN)(open_draft_button)
     app.action(ids.QUEUE_EDIT)(edit_button)
+    app.action(ids.POST_EDIT)(edit_button)
     for action_id in (ids.COMPOSE_ACCOUNTS_INPUT, ids.COMPOSE_WHEN_INPUT, ids.COMPOSE_DESCRIBE):
         app.action(action_id)(changed)
 
@@ -132,8 +133,9 @@ async def open_draft_button(ack, body, context, client, respond, subject, runtim
                        ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept)
 
 
-async def edit_button(ack, body, context, client, respond, subject, runtime, db, workspace, person) -> None:
-    """Edit on a queued post (`/picmim queue`): the compose modal, filled with the post."""
+async def edit_button(ack, body, action, context, client, respond, subject, runtime, db, workspace, person) -> None:
+    """Edit on a queued post (in `/picmim queue`, or on its own status message): the compose modal, filled with
+    the post, for its author or an admin. Saving refreshes the queue listing it came from, if any."""
     await ack()
     if subject is None:
         return
@@ -143,7 +145,8 @@ async def edit_button(ack, body, context, client, respond, subject, runtime, db,
     if problem := await queue_handlers.refusal(found and found[0], context.user_id, person):
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
-    await open_edit(client, runtime, db, workspace, body["trigger_id"], found, body.get("response_url"))
+    listing = body.get("response_url") if action.get("action_id") == ids.QUEUE_EDIT else None
+    await open_edit(client, runtime, db, workspace, body["trigger_id"], found, listing)
 
 
 async def open_edit(client, runtime, db, workspace, trigger_id: str,

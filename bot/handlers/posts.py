@@ -8,16 +8,14 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import ids
 from bot.handlers import queue as queue_handlers
-from bot.handlers.compose import open_edit
 from bot.messages.post_status import update_post_message
-from bot.services import composing, publishing, queue
+from bot.services import publishing, queue
 from bot.storage.models import utcnow
 
 
 def register(app: AsyncApp) -> None:
     app.action(ids.POST_RETRY)(retry_button)
     app.action(ids.POST_MARK_PUBLISHED)(mark_published_button)
-    app.action(ids.POST_EDIT)(edit_button)
     app.action(ids.POST_CANCEL)(cancel_button)
 
 
@@ -41,21 +39,6 @@ async def retry_button(ack, subject, runtime, db, workspace) -> None:
 async def mark_published_button(ack, context, subject, runtime, db, workspace) -> None:
     await _target_action(ack, subject, runtime, db, workspace, lambda session, ws, target: publishing.mark_published(
         session, ws, target, context.user_id, utcnow()))
-
-
-async def edit_button(ack, body, context, client, respond, subject, runtime, db, workspace, person) -> None:
-    """Edit on the status message: the compose modal on the post, for its author or an admin (as in the queue).
-    Saving it updates this message; there is no queue listing to refresh."""
-    await ack()
-    if subject is None:
-        return
-    workspace_id = (await workspace()).id
-    async with db() as session:
-        found = await composing.queued_composition(session, workspace_id, subject.post_id)
-    if problem := await queue_handlers.refusal(found and found[0], context.user_id, person):
-        await respond(response_type="ephemeral", replace_original=False, text=problem)
-        return
-    await open_edit(client, runtime, db, workspace, body["trigger_id"], found)
 
 
 async def cancel_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
