@@ -16,8 +16,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.media import renditions, source
 from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts
-from bot.messages.post_status import update_post_message
 from bot.messages.reports import DigestSender
+from bot.messages.review_card import post_changed
 from bot.services.api_versions import VersionWarnings
 from bot.services.metric_sync import MetricSync
 from bot.services.publishing import Publisher
@@ -43,17 +43,17 @@ def build_rendition_worker(runtime: Runtime) -> renditions.RenditionWorker:
     """Makes the optimised copies of videos, a few at a time (PICMIM_VIDEO_JOBS), in every process."""
     return renditions.RenditionWorker(runtime.sessions, runtime.adapters, MediaStore.from_settings(runtime.settings),
                                       _owner(), concurrency=runtime.settings.video_jobs,
-                                      on_change=partial(update_post_message, runtime))
+                                      on_change=partial(post_changed, runtime))
 
 
 def build_publisher(runtime: Runtime) -> Publisher:
     return Publisher(runtime.sessions, runtime.adapters, media_source(runtime), _owner(),
-                     on_change=partial(update_post_message, runtime))
+                     on_change=partial(post_changed, runtime))
 
 
 def build_token_health(runtime: Runtime) -> TokenHealth:
     return TokenHealth(runtime.sessions, runtime.adapters, SlackAlerts(runtime),
-                       on_post_change=partial(update_post_message, runtime))
+                       on_post_change=partial(post_changed, runtime))
 
 
 def build_version_warnings(runtime: Runtime) -> VersionWarnings:

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import ids
 from bot.handlers import queue as queue_handlers
-from bot.messages.post_status import update_post_message
+from bot.messages.review_card import post_changed
 from bot.services import publishing, queue
 from bot.storage.models import utcnow
 
@@ -28,7 +28,7 @@ async def _target_action(ack, subject, runtime, db, workspace, change) -> None:
         changed = await change(session, workspace_id, subject.target_id)
         post_id = await session.scalar(publishing.post_of_target(subject.target_id)) if changed else None
     if post_id is not None:
-        await update_post_message(runtime, post_id)
+        await post_changed(runtime, post_id)
 
 
 async def retry_button(ack, subject, runtime, db, workspace) -> None:

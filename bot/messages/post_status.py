@@ -10,12 +10,11 @@ from slack_sdk.errors import SlackApiError
 from bot.media import renditions
 from bot.media.store import MediaStore
 from bot.services import publishing
-from bot.storage.models import Post, PostStatus, Workspace, utcnow
+from bot.storage.models import Post, Workspace, utcnow
 from bot.views.posts import notification_text, status_message
 
 log = logging.getLogger(__name__)
 
-PUBLISHING_RESULTS = (PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.FAILED)
 
 
 async def update_post_message(runtime, post_id: int) -> None:
@@ -65,8 +64,3 @@ async def update_post_message(runtime, post_id: int) -> None:
                 await session.commit()
         except SlackApiError as exc:
             log.warning("Could not update the message of post %s: %s", post_id, exc.response.get("error"))
-        reviewed = post.review_ts is not None and post.status in PUBLISHING_RESULTS
-    if reviewed:  # its review card shows the outcome too, and the live links
-        from bot.messages.review_card import refresh_card  # (the card module sends this message: imported late)
-
-        await refresh_card(runtime, post_id)

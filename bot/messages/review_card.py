@@ -130,14 +130,24 @@ async def refresh(runtime, client: AsyncWebClient, post_id: int) -> tuple[Post, 
     return post, card
 
 
-async def refresh_card(runtime, post_id: int) -> None:
+PUBLISHING_RESULTS = (PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.FAILED)
+
+
+async def post_changed(runtime, post_id: int) -> None:
+    """A post's publishing moved on (the publisher, token health, a retry): its status message, and its review
+    card once it publishes, so approvers see the outcome and the live links there too."""
+    await update_post_message(runtime, post_id)
+    await refresh_card(runtime, post_id, only_in=PUBLISHING_RESULTS)
+
+
+async def refresh_card(runtime, post_id: int, only_in: tuple[PostStatus, ...] | None = None) -> None:
     """Bring a post's review card up to date after a change made elsewhere (the queue's Cancel or
-    Reschedule): a cancelled post's card loses its buttons."""
+    Reschedule: a cancelled post's card loses its buttons); `only_in`: only while the post is in these states."""
     async with runtime.sessions() as session:
         post = await session.get(Post, post_id)
         workspace = await session.get(Workspace, post.workspace_id) if post is not None else None
         await session.commit()
-    if post is None or not post.review_ts:
+    if post is None or not post.review_ts or (only_in is not None and post.status not in only_in):
         return
     client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
     if client is not None:
