@@ -22,6 +22,9 @@ in memory.
 Text is measured in grapheme clusters (the `regex` package's `\\X`) and UTF-8 bytes; facets point at
 UTF-8 byte ranges. Links are detected when they start with http:// or https://; mentions (@handle) are
 linked only when the handle resolves to a DID.
+
+Over 500 lines on purpose: one platform, one adapter module (DESIGN's adapter protocol); handles, blobs,
+facets, embeds and the PDS's answers are one publishing contract (the OAuth client is bluesky_oauth.py).
 """
 
 from __future__ import annotations

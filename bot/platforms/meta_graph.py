@@ -6,6 +6,9 @@ both Instagram logins share is in `instagram_publishing`.
 
 Facts come from /work/shared/platforms/meta.md; values it marks UNCERTAIN are kept once, here, and
 flagged where they are defined.
+
+Over 500 lines on purpose: Meta's error table (codes and subcodes to what the person should do) is one
+long data table that every Meta adapter reads.
 """
 
 from __future__ import annotations
