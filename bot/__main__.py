@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(require_slack=args.command == "serve")
         logs.setup(settings.log_level)
         if args.command == "migrate":
-            asyncio.run(migrate(settings))
-            print("The database schema is up to date.")
+            created = asyncio.run(migrate(settings))
+            print("Created the database schema." if created else "The database schema is up to date.")
             return 0
         asyncio.run(serve(settings))
         return 0
@@ -47,11 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-async def migrate(settings: Settings) -> None:
+async def migrate(settings: Settings) -> bool:
+    """Brings the schema up to date; True when it had to be created."""
     from bot.app import prepare_storage
 
-    engine = await prepare_storage(settings)
+    before: list[str | None] = []
+    engine = await prepare_storage(settings, migrated=before)
     await engine.dispose()
+    return before == [None]
 
 
 async def serve(settings: Settings) -> None:

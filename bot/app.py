@@ -54,8 +54,9 @@ def resolve_secret_key(settings: Settings) -> str | None:
     return None
 
 
-async def prepare_storage(settings: Settings) -> AsyncEngine:
-    """Key, reachable database, current schema: or a DatabaseError/SecretKeyError that says why not."""
+async def prepare_storage(settings: Settings, migrated: list[str | None] | None = None) -> AsyncEngine:
+    """Key, reachable database, current schema: or a DatabaseError/SecretKeyError that says why not.
+    `migrated`, when given, receives the schema revision found before migrating (None: it was created)."""
     db.check_location(settings.database_url)
     notice = resolve_secret_key(settings)
     if notice:
@@ -63,7 +64,9 @@ async def prepare_storage(settings: Settings) -> AsyncEngine:
     engine = db.create_engine(settings.database_url)
     try:
         await db.ping(engine)
-        await db.migrate(engine)
+        before = await db.migrate(engine)
+        if migrated is not None:
+            migrated.append(before)
         await install_client_keys(settings, engine)
     except Exception:
         await engine.dispose()

@@ -52,7 +52,7 @@ def test_gen_key_prints_a_working_fernet_key(tmp_path):
 def test_migrate_creates_the_schema_and_a_private_key_file(tmp_path):
     result = run_cli("migrate", env=base_env(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "up to date" in result.stdout
+    assert "Created the database schema." in result.stdout
     assert (tmp_path / "picmim.db").exists()
     assert (tmp_path / "picmim.key").stat().st_mode & 0o777 == 0o600
     assert "Created a new encryption key" in result.stderr

@@ -80,17 +80,39 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to `revision`. Alembic runs on a sync connection borrowed from the engine."""
+# Any constant both replicas agree on: the key of the session-level advisory lock that serialises migrations.
+MIGRATION_LOCK_KEY = 0x7069636D696D  # "picmim"
 
-    def upgrade(sync_conn) -> None:
+
+async def migrate(engine: AsyncEngine, revision: str = "head") -> str | None:
+    """Bring the schema to `revision`; returns the revision found before (None: the schema was created).
+
+    Alembic runs on a sync connection borrowed from the engine. On PostgreSQL, replicas starting at once take
+    turns through an advisory lock on that same connection: the second waits, then finds the schema current."""
+    from alembic.runtime.migration import MigrationContext
+
+    def upgrade(sync_conn) -> str | None:
+        before = MigrationContext.configure(sync_conn).get_current_revision()
         cfg = alembic_config()
         cfg.attributes["connection"] = sync_conn
         command.upgrade(cfg, revision)
+        return before
 
+    locking = engine.dialect.name == "postgresql"
     try:
-        async with engine.begin() as conn:
-            await conn.run_sync(upgrade)
+        async with engine.connect() as conn:
+            if locking:
+                await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                await conn.commit()
+            try:
+                before = await conn.run_sync(upgrade)
+                await conn.commit()
+            finally:
+                if locking:
+                    await conn.rollback()
+                    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    await conn.commit()
+        return before
     except DatabaseError:
         raise
     except Exception as exc:
