@@ -127,6 +127,7 @@ def check() -> int:
     print(f"  Web API: {slack.api_url}")
     for problem in settings.problems:
         print(f"  ! {problem}")
+    slack_ok = asyncio.run(_check_slack(settings))
 
     print("Database")
     print(f"  {describe_database(settings.database_url)}")
@@ -163,7 +164,7 @@ def check() -> int:
         for real, other in settings.origin_overrides.items():
             print(f"  {real} -> {other}")
 
-    ready = not settings.problems and db_ok
+    ready = not settings.problems and db_ok and slack_ok
     print("\nReady to serve." if ready else "\nNot ready: fix the lines marked above, then run this again.")
     return 0 if ready else 1
 
@@ -185,6 +186,31 @@ def print_api_versions(graph_version: str, today: date) -> None:
             print(f"    ! {'ended' if left < 0 else f'ends in {left} days'}: {fix}")
         elif version.ends is None and version.setting:
             print(f"    ! {version.setting}={version.version} is not a version Picmim knows the end of")
+
+
+async def _check_slack(settings: Settings) -> bool:
+    """Ask Slack (auth.test) whether it takes SLACK_BOT_TOKEN; without one there is nothing to ask yet."""
+    token = settings.slack.bot_token
+    if not token:
+        return True
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client = AsyncWebClient(token=token, base_url=settings.slack.api_url, timeout=10)
+    try:
+        response = await client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error", "error") if isinstance(exc.response.data, dict) else "error"
+        print(f"  ! SLACK_BOT_TOKEN refused by Slack ({error}): copy the Bot User OAuth Token again "
+              "from OAuth & Permissions, or reinstall the app to the workspace")
+        return False
+    except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+        print(f"  ! cannot reach Slack at {settings.slack.api_url} ({exc.__class__.__name__})")
+        return False
+    team = response.get("team") or response.get("team_id") or "a workspace"
+    print(f"  SLACK_BOT_TOKEN accepted by Slack: bot {response.get('user', '?')} in {team}")
+    return True
 
 
 async def _check_database(settings: Settings) -> bool:

@@ -35,12 +35,14 @@ def test_check_explains_what_is_missing_and_every_redirect_uri(tmp_path):
     assert "Not ready" in out
 
 
-def test_check_is_ready_when_everything_is_set(tmp_path):
-    env = base_env(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-1", PICMIM_SECRET_KEY=SECRET_KEY)
+def test_check_is_ready_when_everything_is_set(tmp_path, fake_slack):
+    env = base_env(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-fake-T0001", SLACK_API_URL=fake_slack.api_url,
+                   PICMIM_SECRET_KEY=SECRET_KEY)
     result = run_cli("check", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     assert "one workspace" in result.stdout and "Ready to serve." in result.stdout
-    assert "xoxb-1" not in result.stdout
+    assert "accepted by Slack" in result.stdout
+    assert "xoxb-fake-T0001" not in result.stdout
 
 
 def test_gen_key_prints_a_working_fernet_key(tmp_path):

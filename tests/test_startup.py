@@ -1,4 +1,4 @@
-"""Deploys and start-up: replicas migrating at once, `migrate` telling the truth."""
+"""Deploys and start-up: replicas migrating at once, `migrate` and `check` telling the truth, /readyz."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import SECRET_KEY, ScratchDatabase, server_env
-from tests.server import ServerProcess, base_env, run_cli
+from tests.server import ServerProcess, base_env, free_port, run_cli
 
 
 @pytest.mark.postgres
@@ -39,3 +39,20 @@ def test_migrate_says_it_created_the_schema_then_that_it_is_up_to_date(tmp_path)
     again = run_cli("migrate", env=base_env(PICMIM_SECRET_KEY=SECRET_KEY), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "The database schema is up to date." in again.stdout
+
+
+def test_check_asks_slack_and_reports_a_made_up_bot_token(tmp_path, fake_slack):
+    env = base_env(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-made-up", SLACK_API_URL=fake_slack.api_url,
+                   PICMIM_SECRET_KEY=SECRET_KEY)
+    result = run_cli("check", env=env, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert "refused by Slack (invalid_auth)" in result.stdout
+    assert "Ready to serve" not in result.stdout and "xoxb-made-up" not in result.stdout
+
+
+def test_check_says_when_slack_is_unreachable(tmp_path):
+    env = base_env(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-fake-T0001",
+                   SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/", PICMIM_SECRET_KEY=SECRET_KEY)
+    result = run_cli("check", env=env, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert "cannot reach Slack" in result.stdout and "Traceback" not in result.stdout + result.stderr
