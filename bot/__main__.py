@@ -80,9 +80,10 @@ async def serve(settings: Settings) -> None:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
             socket_handler = AsyncSocketModeHandler(runtime.bolt, settings.slack.app_token)
+            runtime.socket_handler = socket_handler
             await socket_handler.connect_async()
             log.info("Connected to Slack over Socket Mode")
-        scheduler = jobs.start(runtime)
+        scheduler = runtime.scheduler = jobs.start(runtime)
         mode = "Socket Mode" if settings.slack.socket_mode else f"HTTP events at {settings.public_url}/slack/events"
         log.info("Picmim is listening on http://%s:%s (%s, %s workspace)", settings.host, settings.port, mode,
                  settings.slack.mode)

@@ -5,7 +5,7 @@ Apart from bot.app so the modules that use it (web.py, jobs.py) never import the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from aiohttp import web
@@ -35,6 +35,9 @@ class Runtime:
     bolt: AsyncApp
     web: web.Application
     slack_authorization: SlackAuthorization | None = None  # one-workspace mode only
+    # Set by the server once started, for /readyz: the job scheduler and, in Socket Mode, the socket handler.
+    scheduler: Any = None
+    socket_handler: Any = None
 
     async def slack_client(self, team_id: str, enterprise_id: str | None = None) -> AsyncWebClient | None:
         """A Web API client with the bot token of a workspace, for work outside a Slack request."""

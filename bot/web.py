@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app = runtime.bolt.web_app(path=SLACK_EVENTS_PATH, port=runtime.settings.port)
     app.middlewares.append(slack_request_guard(runtime))
     app.router.add_get("/healthz", health(runtime))
+    app.router.add_get("/readyz", readiness(runtime))
     app.router.add_get(bluesky.CLIENT_METADATA_PATH, bluesky_client_metadata(runtime))
     app.router.add_get(bluesky.JWKS_PATH, bluesky_jwks)
     app.router.add_get("/oauth/{platform}/callback", oauth_callback(runtime))
@@ -181,6 +183,51 @@ def health(runtime: Runtime):
         return web.json_response({"ok": True, "database": "ok", "slack_mode": runtime.settings.slack.mode})
 
     return healthz
+
+
+def readiness(runtime: Runtime):
+    """/readyz: ready to take traffic when the database answers, Slack is reachable (or the Socket Mode
+    connection is up) and the job scheduler runs; the body says which part is not."""
+
+    async def database() -> str:
+        try:
+            await db.ping(runtime.engine, seconds=3)
+        except db.DatabaseError:
+            return "unreachable"
+        return "ok"
+
+    async def slack() -> str:
+        handler = runtime.socket_handler
+        try:
+            if runtime.settings.slack.socket_mode:
+                if handler is None or not await handler.client.is_connected():
+                    return "Socket Mode not connected"
+                return "ok"
+            async with asyncio.timeout(3):
+                if runtime.slack_authorization is not None:
+                    await runtime.slack_authorization.authorize()  # asked once; answered from memory after
+                else:
+                    await runtime.bolt.client.api_test()
+        except SlackApiError as exc:
+            if runtime.slack_authorization is None:
+                return "ok"  # many workspaces: Slack answered, which is all api.test is asked for
+            error = exc.response.get("error", "error") if isinstance(exc.response.data, dict) else "error"
+            return f"refused by Slack ({error})"
+        except Exception as exc:  # unreachable: OSError, aiohttp errors, timeouts
+            return f"unreachable ({exc.__class__.__name__})"
+        return "ok"
+
+    def scheduler() -> str:
+        if runtime.scheduler is None:
+            return "not started"
+        return "running" if runtime.scheduler.running else "stopped"
+
+    async def readyz(_request: web.Request) -> web.Response:
+        body = {"database": await database(), "slack": await slack(), "scheduler": scheduler()}
+        ready = body["database"] == "ok" and body["slack"] == "ok" and body["scheduler"] == "running"
+        return web.json_response({"ready": ready, **body}, status=200 if ready else 503)
+
+    return readyz
 
 
 def media_link(runtime: Runtime):

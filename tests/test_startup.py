@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.conftest import SECRET_KEY, ScratchDatabase, server_env
+from tests.conftest import SECRET_KEY, SIGNING_SECRET, ScratchDatabase, server_env
 from tests.server import ServerProcess, base_env, free_port, run_cli
 
 
@@ -56,3 +56,32 @@ def test_check_says_when_slack_is_unreachable(tmp_path):
     result = run_cli("check", env=env, cwd=tmp_path)
     assert result.returncode == 1, result.stdout
     assert "cannot reach Slack" in result.stdout and "Traceback" not in result.stdout + result.stderr
+
+
+def test_readyz_says_each_part_is_ready_and_healthz_stays_liveness(tmp_path, fake_slack):
+    env = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-fake-T0001",
+                   SLACK_API_URL=fake_slack.api_url, PICMIM_SECRET_KEY=SECRET_KEY, PORT=str(free_port()))
+    server = ServerProcess(env, cwd=tmp_path).start()
+    try:
+        response = httpx.get(server.url + "/readyz")
+        assert response.status_code == 200, response.text
+        assert response.json() == {"ready": True, "database": "ok", "slack": "ok", "scheduler": "running"}
+        assert httpx.get(server.url + "/healthz").status_code == 200
+    finally:
+        assert server.stop() == 0
+
+
+def test_readyz_says_slack_is_not_ready_while_healthz_stays_ok(tmp_path):
+    env = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-fake-T0001",
+                   SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/", PICMIM_SECRET_KEY=SECRET_KEY,
+                   PORT=str(free_port()))
+    server = ServerProcess(env, cwd=tmp_path).start()
+    try:
+        response = httpx.get(server.url + "/readyz", timeout=10)
+        assert response.status_code == 503, response.text
+        body = response.json()
+        assert body["ready"] is False and body["database"] == "ok" and body["scheduler"] == "running"
+        assert body["slack"].startswith("unreachable")
+        assert httpx.get(server.url + "/healthz").status_code == 200
+    finally:
+        assert server.stop() == 0
