@@ -16,6 +16,8 @@ from bot.storage import crypto, db
 
 log = logging.getLogger("bot")
 
+SHUTDOWN_GRACE_SECONDS = 20.0  # how long platform calls under way may take to finish on SIGTERM
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Picmim for Slack")
@@ -91,6 +93,14 @@ async def serve(settings: Settings) -> None:
         log.info("Stopping")
     finally:
         if scheduler is not None:
+            # Claim nothing more, give back claims never called, let calls under way finish (bounded);
+            # only then stop the jobs (shutting the scheduler down cancels what still runs).
+            scheduler.pause()
+            if runtime.publisher is not None:
+                try:
+                    await runtime.publisher.stop(grace=SHUTDOWN_GRACE_SECONDS)
+                except Exception:
+                    log.exception("Releasing this process's claims failed; their leases run out instead")
             scheduler.shutdown(wait=False)
         if socket_handler is not None:
             await socket_handler.close_async()

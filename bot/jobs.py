@@ -79,7 +79,8 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     settings = runtime.settings
     sender = DigestSender(runtime)
     scheduler = AsyncIOScheduler(timezone=UTC)
-    _every(scheduler, settings.tick_seconds, "publish_due", build_publisher(runtime).tick, "Publishing")
+    runtime.publisher = build_publisher(runtime)
+    _every(scheduler, settings.tick_seconds, "publish_due", runtime.publisher.tick, "Publishing")
     _every(scheduler, settings.health_seconds, "token_health", build_token_health(runtime).tick, "Token health")
     # 60 days before a platform retires the API version Picmim speaks: one warning per workspace and version.
     _every(scheduler, settings.health_seconds, "api_versions", build_version_warnings(runtime).tick,

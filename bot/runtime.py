@@ -38,6 +38,7 @@ class Runtime:
     # Set by the server once started, for /readyz: the job scheduler and, in Socket Mode, the socket handler.
     scheduler: Any = None
     socket_handler: Any = None
+    publisher: Any = None  # the scheduler's Publisher: told to stop on SIGTERM
 
     async def slack_client(self, team_id: str, enterprise_id: str | None = None) -> AsyncWebClient | None:
         """A Web API client with the bot token of a workspace, for work outside a Slack request."""

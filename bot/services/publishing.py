@@ -146,6 +146,22 @@ async def mark_started(session: AsyncSession, owner: str, target_ids: list[int],
     return {row[0] for row in marked}
 
 
+async def release_unstarted(session: AsyncSession, owner: str, now: datetime) -> list[int]:
+    """Give back `owner`'s claims whose platform call has not started: due again at once, the try not
+    counted. A call marked started meanwhile keeps its lease (mark_started and this exclude each other)."""
+    released = (await session.execute(
+        update(PostTarget)
+        .where(PostTarget.status == TargetStatus.PUBLISHING, PostTarget.lease_owner == owner,
+               PostTarget.call_started_at.is_(None))
+        .values(status=TargetStatus.SCHEDULED, lease_owner=None, lease_expires_at=None, next_attempt_at=now,
+                attempts=PostTarget.attempts - 1)
+        .returning(PostTarget.id, PostTarget.post_id)
+        .execution_options(synchronize_session=False))).all()
+    if released:
+        await settle_posts(session, sorted({post_id for _, post_id in released}))
+    return [target_id for target_id, _ in released]
+
+
 STRANDED_AFTER = timedelta(minutes=5)
 
 
@@ -264,6 +280,10 @@ class Publisher:
         # Call-started marks and results share one group write: one transaction (one turn of SQLite's
         # single writer) serves both.
         self._writes = _GroupWrite(self._write, urgent=lambda item: isinstance(item, int))
+        self._stopping = False
+        self._claiming = asyncio.Lock()
+        self._idle = asyncio.Event()  # no tick under way
+        self._idle.set()
 
     def _writing(self):
         return self._sqlite_writes or contextlib.nullcontext()
@@ -275,6 +295,35 @@ class Publisher:
         database; the call-started marks and the results are written in groups too (`_GroupWrite`). A
         claimed target whose call has not started is at no risk: its short claim lease runs out and it is
         due again, while a started call holds the long lease."""
+        if self._stopping:
+            return []
+        self._idle.clear()
+        try:
+            return await self._tick()
+        finally:
+            self._idle.set()
+
+    async def stop(self, grace: float = 20.0) -> None:
+        """For a process shutting down: claim nothing more, release the claims whose platform call never
+        started (another process, or this one after a restart, takes them), and let the calls under way
+        finish, for at most `grace` seconds."""
+        self._stopping = True
+        room = getattr(self, "_room", None)
+        if room is not None:
+            room.set()  # a tick waiting to claim more stops waiting
+        async with self._claiming, self._writing(), self.sessions() as session:
+            released = await release_unstarted(session, self.owner, self.clock())
+            await session.commit()
+        if released:
+            log.info("Released %d claimed posts whose platform call had not started", len(released))
+        try:
+            async with asyncio.timeout(grace):
+                await self._idle.wait()
+        except TimeoutError:
+            log.warning("Platform calls still under way after %s s; their leases decide what happens to them",
+                        grace)
+
+    async def _tick(self) -> list[Outcome]:
         async with self._writing(), self.sessions() as session:
             await release_stranded(session, self.clock())
             changed = await expire_leases(session, self.clock())
@@ -283,11 +332,13 @@ class Publisher:
         self._waiting, self._room = 0, asyncio.Event()
         tasks: list[asyncio.Task] = []
         claimed = 0
-        while claimed < self.batch:
+        while claimed < self.batch and not self._stopping:
             # Refill when half the claimed-ahead group has gone to its calls: claims stay large.
-            while self._waiting > self.concurrency // 2:
+            while self._waiting > self.concurrency // 2 and not self._stopping:
                 self._room.clear()
                 await self._room.wait()
+            if self._stopping:
+                break
             jobs = await self._claim(min(self.concurrency - self._waiting, self.batch - claimed))
             if not jobs:
                 break
@@ -301,6 +352,12 @@ class Publisher:
         self._room.set()
 
     async def _claim(self, limit: int) -> list[_Job]:
+        async with self._claiming:  # stop() releases claims only once no claim is being made
+            if self._stopping:
+                return []
+            return await self._claim_now(limit)
+
+    async def _claim_now(self, limit: int) -> list[_Job]:
         async with self._writing(), self.sessions() as session:
             ids = await claim_due(session, self.owner, self.clock(), limit, commit=False)
             rows = (await session.execute(
@@ -393,6 +450,8 @@ class Publisher:
         if blocking:
             return self._finish(job, TargetStatus.FAILED, "rejected", "; ".join(p.message for p in blocking))
         async with self._calls:
+            if self._stopping:  # shutting down: the claim is released (stop), the call never made
+                return None
             calling()
             return await self._call(job, adapter, draft, payloads)
 

@@ -107,7 +107,7 @@ class Grant:
 
 @dataclass
 class Fault:
-    kind: str  # rate_limit | error | stall
+    kind: str  # rate_limit | error | stall | slow
     path: str  # a path prefix; "" matches every call
     method: str | None
     times: int
@@ -169,6 +169,8 @@ class PlatformFake(LoopbackServer):
             response = await handler(request)
             if fault and fault.kind == "stall":
                 await asyncio.sleep(STALL_SECONDS)
+            elif fault and fault.kind == "slow":
+                await asyncio.sleep(fault.details["seconds"])
         response = self.decorate(call, response)
         call.status, call.answer_headers = response.status, dict(response.headers)
         return response
@@ -222,6 +224,10 @@ class PlatformFake(LoopbackServer):
     def fail(self, path: str = "", times: int = 1, status: int = 503, method: str | None = None) -> None:
         """Answer the next `times` matching calls with a server error."""
         self._faults.append(Fault("error", path, method, times, status))
+
+    def slow(self, path: str, seconds: float, method: str | None = None, times: int = 1) -> None:
+        """Carry out the next `times` matching calls, answering each after `seconds` (within client timeouts)."""
+        self._faults.append(Fault("slow", path, method, times, details={"seconds": seconds}))
 
     def stall(self, path: str, method: str | None = None, times: int = 1) -> None:
         """Carry out the next matching call, then hold its answer past any client timeout."""
