@@ -14,6 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.media import store as media_store
 from bot.platforms import bluesky, bluesky_keys
 from bot.services import connecting
+from bot.slack_errors import error_of
 from bot.storage import db
 from bot.views import connect as connect_views
 from bot.views.blocks import esc
@@ -130,7 +131,7 @@ def oauth_callback(runtime: Runtime):
         try:
             await client.chat_postMessage(channel=user_id, **message)
         except SlackApiError as exc:
-            log.warning("Could not message %s about a connection: %s", user_id, exc.response.get("error"))
+            log.warning("Could not message %s about a connection: %s", user_id, error_of(exc))
 
     async def callback(request: web.Request) -> web.Response:
         platform = request.match_info["platform"]
