@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return check()
         settings = load_settings(require_slack=args.command == "serve")
-        logs.setup(settings.log_level)
+        logs.setup(settings.log_level, settings.log_format)
         if args.command == "migrate":
             asyncio.run(migrate(settings))
             print("The database schema is up to date.")
