@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from datetime import date
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return check()
         settings = load_settings(require_slack=args.command == "serve")
-        logs.setup(settings.log_level)
+        os.umask(0o077)  # the database, its -wal/-shm, media and keys are the owner's alone (0600, folders 0700)
+        logs.setup(settings.log_level, settings.log_format)
         if args.command == "migrate":
             created = asyncio.run(migrate(settings))
             print("Created the database schema." if created else "The database schema is up to date.")

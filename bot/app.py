@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.http import build_client
 from bot.platforms.registry import build_adapters
 from bot.runtime import Runtime
+from bot.slack_errors import error_of
 from bot.storage import crypto, db
 from bot.storage.slack_stores import build_stores
 
@@ -108,7 +109,7 @@ class SingleWorkspaceAuthorization:
         try:
             await self.authorize()
         except SlackApiError as exc:
-            error = exc.response.get("error", "error")
+            error = error_of(exc)
             raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({error}); copy the Bot User OAuth Token again "
                                "from OAuth & Permissions, or reinstall the app to the workspace.") from None
         except (OSError, aiohttp.ClientError, TimeoutError) as exc:

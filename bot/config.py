@@ -31,7 +31,7 @@ ENV_VARS = (
     "HOST", "PORT", "PUBLIC_URL", "DATABASE_URL", "PICMIM_SECRET_KEY", "PICMIM_ORIGIN_OVERRIDES", "LOG_LEVEL",
     "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN",
     "SLACK_API_URL", "META_GRAPH_VERSION", "PICMIM_TICK_SECONDS",
-    "PICMIM_ANALYTICS_SECONDS",
+    "PICMIM_ANALYTICS_SECONDS", "LOG_FORMAT",
     "PICMIM_HEALTH_SECONDS",
     "PICMIM_VIDEO_JOBS", "TIKTOK_VIDEO_SOURCE", "BLUESKY_CLIENT_KEY",
     *(f"{prefix}_CLIENT_{part}" for prefix in CREDENTIAL_PREFIXES for part in ("ID", "SECRET")),
@@ -102,6 +102,7 @@ class Settings:
     log_level: str
     tick_seconds: float  # how often due posts are looked for
     problems: tuple[str, ...] = field(default=())
+    log_format: str = "text"  # text, or json (one object a line) for log collectors
     analytics_seconds: float = 60.0  # how often due metric syncs and digests are looked for
     health_seconds: float = 60.0  # how often connections are looked after (renewals, warnings, alerts)
     video_jobs: int = 1  # videos optimised at once by this process (each uses every core while it runs)
@@ -278,6 +279,9 @@ def load_settings(
     log_level = get("LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR.")
+    log_format = get("LOG_FORMAT", "text").lower()
+    if log_format not in ("text", "json"):
+        problems.append(f"LOG_FORMAT={log_format!r} must be text or json.")
 
     if require_slack:
         problems.extend(slack_problems)
@@ -295,6 +299,7 @@ def load_settings(
         platform_credentials=credentials,
         meta_graph_version=graph_version,
         log_level=log_level,
+        log_format=log_format,
         tick_seconds=tick_seconds,
         problems=tuple(slack_problems),
         analytics_seconds=analytics_seconds,

@@ -15,6 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.media import store as media_store
 from bot.platforms import bluesky, bluesky_keys
 from bot.services import connecting
+from bot.slack_errors import error_of
 from bot.storage import db
 from bot.views import connect as connect_views
 from bot.views.blocks import esc
@@ -30,6 +31,7 @@ SLACK_EVENTS_PATH = "/slack/events"
 def build_web_app(runtime: Runtime) -> web.Application:
     app = runtime.bolt.web_app(path=SLACK_EVENTS_PATH, port=runtime.settings.port)
     app.middlewares.append(slack_request_guard(runtime))
+    app.on_response_prepare.append(_page_headers)
     app.router.add_get("/healthz", health(runtime))
     app.router.add_get("/readyz", readiness(runtime))
     app.router.add_get(bluesky.CLIENT_METADATA_PATH, bluesky_client_metadata(runtime))
@@ -37,6 +39,23 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/oauth/{platform}/callback", oauth_callback(runtime))
     app.router.add_get("/media/{token}", media_link(runtime))
     return app
+
+
+# Every HTML page (callback pages, Slack's install pages): nothing from elsewhere, no framing, no referrer
+# carrying the OAuth code to the page's links.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+async def _page_headers(_request: web.Request, response: web.StreamResponse) -> None:
+    if response.content_type == "text/html":
+        for name, value in PAGE_HEADERS.items():
+            response.headers.setdefault(name, value)
 
 
 def _problem(status: int, message: str) -> web.Response:
@@ -132,7 +151,7 @@ def oauth_callback(runtime: Runtime):
         try:
             await client.chat_postMessage(channel=user_id, **message)
         except SlackApiError as exc:
-            log.warning("Could not message %s about a connection: %s", user_id, exc.response.get("error"))
+            log.warning("Could not message %s about a connection: %s", user_id, error_of(exc))
 
     async def callback(request: web.Request) -> web.Response:
         platform = request.match_info["platform"]

@@ -693,3 +693,28 @@ def test_a_returned_post_keeps_its_picture_and_comes_back_to_the_same_card(sende
     assert (saved.status, saved.version, saved.text) == (PostStatus.PENDING_APPROVAL, 2, fixed)
     _react(sender, saved, DANA)
     _card_says(slack, post, "Approved by")
+
+
+@pytest.mark.parametrize("down", [REVIEW_CHANNEL, "C0001"], ids=["review card", "status message"])
+def test_slack_answering_an_html_503_loses_nothing_and_logs_no_traceback(sender, slack, compose_server, account_id,
+                                                                        module_database, approval, down):
+    """Slack's HTML 502/503 page is not JSON: the card or status message is not posted, the post stays
+    waiting for approval, and the server neither crashes nor logs a traceback."""
+    server = compose_server[0]
+    before = len(server.output())
+    slack.html_error("chat.postMessage", 503, channel=down)
+    text = f"Slack is down {time.time_ns()}"
+    answer = sender.interaction(_view_submission(ids.COMPOSE_VIEW, compose_state([account_id], text), AUTHOR,
+                                                 '{"channel_id": "C0001"}'))
+    assert answer.status_code == 200, answer.text
+    wait_until(lambda: [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == down],
+               what=f"a post to {down}")
+    wait_until(lambda: "http_503" in server.output()[before:], what="the failure to be logged")
+    time.sleep(0.5)
+    logged = server.output()[before:]
+    assert "Traceback" not in logged and "AttributeError" not in logged, logged
+    [post] = _read(module_database.url, lambda s: s.scalars(select(Post).where(Post.text == text)))
+    assert post.status is PostStatus.PENDING_APPROVAL
+    assert server.alive() and sender.interaction(_view_submission(
+        ids.COMPOSE_VIEW, compose_state([account_id], text + " again"), AUTHOR, '{"channel_id": "C0001"}')
+    ).status_code == 200

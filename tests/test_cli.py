@@ -105,6 +105,8 @@ def test_server_starts_on_sqlite_with_a_created_key_and_stops_cleanly(tmp_path, 
     try:
         assert httpx.get(server.url + "/healthz").json()["ok"] is True
         assert (tmp_path / "picmim.db").exists() and (tmp_path / "picmim.key").exists()
+        for name in ("picmim.db", "picmim.db-wal", "picmim.db-shm", "picmim.key"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
     finally:
         assert server.stop() == 0
     assert "Traceback" not in server.output()

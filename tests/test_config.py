@@ -63,6 +63,7 @@ def test_check_mode_keeps_slack_gaps_as_problems():
     ({"SLACK_APP_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN must be an app-level token"),
     ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "x"}, "choose one"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='LOUD'"),
+    ({"LOG_FORMAT": "xml"}, "LOG_FORMAT='xml' must be text or json"),
 ])
 def test_each_wrong_value_is_named_with_the_fix(env, expected):
     text = problems({**SLACK, **env})

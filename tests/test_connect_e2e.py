@@ -100,6 +100,8 @@ async def test_the_link_works_once(sender, slack, browser, x):
     back = await consent(browser, private_link(slack, "again"))
     first = await browser.get(str(back))
     assert first.status_code == 200
+    assert first.headers["X-Frame-Options"] == "DENY" and first.headers["Referrer-Policy"] == "no-referrer"
+    assert "default-src 'none'" in first.headers["Content-Security-Policy"]
     replay = await browser.get(str(back))
     assert replay.status_code == 400 and "already used" in replay.text
 
@@ -107,6 +109,9 @@ async def test_the_link_works_once(sender, slack, browser, x):
 async def test_forged_state_and_denied_consent_store_nothing(sender, slack, browser, x, connect_server):
     forged = await browser.get(f"{connect_server.url}/oauth/x/callback", params={"code": "c", "state": "made-up"})
     assert forged.status_code == 400 and "not one Picmim made" in forged.text
+    assert forged.headers["X-Frame-Options"] == "DENY" and forged.headers["Referrer-Policy"] == "no-referrer"
+    assert "default-src 'none'" in forged.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in forged.headers["Content-Security-Policy"]
     sender.command("connect x", response_url=slack.response_url("deny"))
     link = private_link(slack, "deny")
     state = httpx.URL(link).params["state"]

@@ -61,3 +61,52 @@ def test_unlisted_origins_are_left_alone():
         "https://upload.x.com/1.1/media")
     assert transport.rewrite(httpx.URL("https://api.x.com/2/tweets?a=1")) == httpx.URL(
         "http://127.0.0.1:9/2/tweets?a=1")
+
+
+def test_secrets_in_dict_and_json_forms_are_redacted():
+    # slack_sdk logs the OAuth exchange at DEBUG as a dict: body_params: {'code': ..., 'client_secret': ...}
+    line = ("Sending a request - url: https://slack.com/api/oauth.v2.access, body_params: {'code': 'slack-code-1', "
+            "'client_id': '111.222', 'client_secret': 'shh-2'} json {\"code\": \"slack-code-3\", "
+            "\"refresh_token\":\"rt-4\"}")
+    cleaned = redact(line)
+    for secret in ("slack-code-1", "shh-2", "slack-code-3", "rt-4"):
+        assert secret not in cleaned
+    assert "'client_id': '111.222'" in cleaned
+
+
+def _with_logging(level: str, fmt: str):
+    from bot import logs
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    logs.setup(level, fmt)
+    return lambda: (root.handlers.__setitem__(slice(None), saved[0]), root.setLevel(saved[1]))
+
+
+def test_log_format_json_writes_one_object_a_line_with_the_traceback(capsys):
+    import json
+
+    restore = _with_logging("INFO", "json")
+    try:
+        logger = logging.getLogger("bot.test")
+        logger.info("hello %s", "xoxb-1-2-secret")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("it failed")
+    finally:
+        restore()
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [(e["level"], e["logger"], e["message"]) for e in lines] == [
+        ("INFO", "bot.test", "hello ***"), ("ERROR", "bot.test", "it failed")]
+    assert "ValueError: boom" in lines[1]["exception"] and lines[0]["time"].endswith("Z")
+
+
+def test_apscheduler_and_other_chatter_is_quiet_at_info():
+    restore = _with_logging("INFO", "text")
+    try:
+        assert not logging.getLogger("apscheduler.scheduler").isEnabledFor(logging.INFO)
+        assert not logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.INFO)
+        assert logging.getLogger("bot").isEnabledFor(logging.INFO)
+    finally:
+        restore()

@@ -404,3 +404,11 @@ async def test_the_real_server_serves_media_links(engine, database, slack, tmp_p
             assert (await http.get(forged)).status_code == 404
     finally:
         server.stop()
+
+
+async def test_stored_media_is_the_owners_alone(store, session):
+    workspace = await ensure_workspace(session, "T100")
+    item = await store.store(session, workspace.id, make_image(64, 64, "PNG"), "a.png", "image/png")
+    path = store.path(item.sha256)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700 and store.root.stat().st_mode & 0o777 == 0o700

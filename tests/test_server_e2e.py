@@ -171,6 +171,26 @@ def test_logs_never_hold_tokens_or_the_signing_secret(server, sender):
     assert SIGNING_SECRET not in output
 
 
+def wait_for_log(server, since: int, needle: str, timeout: float = 5.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        logged = server.output()[since:]
+        if needle in logged:
+            return logged
+        time.sleep(0.05)
+    raise AssertionError(f"the log never said {needle!r}:\n{server.output()[since:]}")
+
+
+def test_a_huge_query_string_is_one_warning_line_not_a_traceback(server):
+    before = len(server.output())
+    answer = httpx.get(server.url + "/healthz?q=" + "a" * 20_000)
+    assert answer.status_code in (400, 414)
+    assert httpx.get(server.url + "/healthz").status_code == 200
+    logged = wait_for_log(server, before, "Refused a malformed HTTP request")
+    assert "WARNING aiohttp.server: Refused a malformed HTTP request: LineTooLong" in logged
+    assert "Error handling request" not in logged and "ERROR aiohttp" not in logged, logged
+
+
 def test_bluesky_client_metadata_is_served_at_its_own_client_id(server):
     r = httpx.get(server.url + "/oauth/bluesky/client-metadata.json")
     assert r.status_code == 200

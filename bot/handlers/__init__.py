@@ -11,6 +11,7 @@ from bot.handlers import (
     connect,
     context,
     digests,
+    failures,
     home,
     lifecycle,
     posts,
@@ -25,6 +26,7 @@ FEATURES = (home, lifecycle, connect, posts, settings, compose, queue, approvals
 
 def register(app: AsyncApp, runtime) -> None:
     context.register(app, runtime)  # first: every listener takes its session, workspace, person and subject
+    failures.register(app)  # a database outage is said in words, once in the log
     subcommands: dict = {}
     for feature in FEATURES:
         subcommands.update(getattr(feature, "SUBCOMMANDS", {}))

@@ -15,6 +15,7 @@ from bot.handlers.compose import open_edit
 from bot.messages import review_card
 from bot.services import approvals, composing
 from bot.services.approvals import BUTTON, REACTION, Outcome, Reviewer
+from bot.slack_errors import error_of
 from bot.storage.models import Decision, PostStatus, utcnow
 from bot.views import approvals as views
 
@@ -44,7 +45,7 @@ async def reviewer_of(client: AsyncWebClient, workspace, person) -> Reviewer:
         try:
             members = (await client.usergroups_users_list(usergroup=group)).get("users") or []
         except SlackApiError as exc:
-            log.warning("Could not read the approvers' user group %s: %s", group, exc.response.get("error"))
+            log.warning("Could not read the approvers' user group %s: %s", group, error_of(exc))
             members = []
         in_group = who.user_id in members
     return Reviewer(who.user_id, is_admin, in_group)
@@ -100,7 +101,7 @@ async def _reaction(body: dict, event: dict, client: AsyncWebClient, runtime, db
         try:
             await client.chat_postEphemeral(channel=channel, user=user, text=outcome.refusal)
         except SlackApiError as exc:
-            log.warning("Could not tell %s why their reaction did not count: %s", user, exc.response.get("error"))
+            log.warning("Could not tell %s why their reaction did not count: %s", user, error_of(exc))
     await review_card.after_decision(runtime, client, outcome)
 
 
@@ -138,7 +139,7 @@ async def comment_button(ack, body, action, client, respond, subject, runtime, d
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=views.comment_modal(post_id, version, decision))
     except SlackApiError as exc:
-        log.warning("Could not open the review comment modal: %s", exc.response.get("error"))
+        log.warning("Could not open the review comment modal: %s", error_of(exc))
 
 
 async def comment_submitted(ack, view, client, subject, runtime, db, workspace, person) -> None:

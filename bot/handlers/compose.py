@@ -21,6 +21,7 @@ from bot.payloads import ComposeOrigin
 from bot.services import composing, submitting
 from bot.services.composing import Composition
 from bot.services.submitting import Accepted, Attachments, Submission
+from bot.slack_errors import error_of
 from bot.storage.models import MediaItem, Post, utcnow
 from bot.views import compose as views
 
@@ -71,7 +72,7 @@ async def open_compose(client, runtime, db, workspace, trigger_id: str, composit
     try:
         await client.views_open(trigger_id=trigger_id, view=_modal(runtime, offered, composition, origin, here, kept))
     except SlackApiError as exc:
-        log.warning("Could not open the compose modal: %s", exc.response.get("error"))
+        log.warning("Could not open the compose modal: %s", error_of(exc))
 
 
 async def changed(ack, body, context, client, subject, runtime, db, workspace) -> None:
@@ -99,7 +100,7 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace) -
     try:
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
     except SlackApiError as exc:  # hash_conflict: a newer change is on its way with the latest state
-        log.info("The compose modal was not brought up to date: %s", exc.response.get("error"))
+        log.info("The compose modal was not brought up to date: %s", error_of(exc))
 
 
 async def post_command(ack, args, command, client, runtime, db, workspace, **_) -> None:

@@ -16,6 +16,7 @@ from bot.payloads import DigestOrigin
 from bot.platforms import registry
 from bot.services import analytics, digests
 from bot.services.digests import DigestError, Schedule
+from bot.slack_errors import error_of
 from bot.storage.models import utcnow
 from bot.views import stats as views
 
@@ -72,7 +73,7 @@ async def _open_subscribe(client, command, db, workspace, person) -> None:
     try:
         await client.views_open(trigger_id=command.get("trigger_id"), view=view)
     except SlackApiError as exc:
-        log.warning("Could not open the digest modal: %s", exc.response.get("error"))
+        log.warning("Could not open the digest modal: %s", error_of(exc))
 
 
 async def subscribe_submitted(ack, view, context, client, subject, db, workspace, person) -> None:

@@ -16,6 +16,7 @@ from bot.handlers.compose import open_compose
 from bot.payloads import ComposeOrigin
 from bot.services import approvals, dashboard
 from bot.services.composing import Composition
+from bot.slack_errors import error_of
 from bot.storage.models import utcnow
 from bot.views import connect as connect_views
 from bot.views.blocks import section
@@ -53,7 +54,7 @@ async def publish_home(client, runtime, db, workspace, person) -> None:
     try:
         await client.views_publish(user_id=who.user_id, view=view)
     except SlackApiError as exc:
-        log.warning("Could not publish App Home: %s", exc.response.get("error"))
+        log.warning("Could not publish App Home: %s", error_of(exc))
 
 
 async def new_post_button(ack, body, client, runtime, db, workspace) -> None:
@@ -75,7 +76,7 @@ async def queue_button(ack, body, client, db, workspace, person) -> None:
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=queue_modal(ids.COMMAND, items, total, who.tz))
     except SlackApiError as exc:
-        log.warning("Could not open the queue: %s", exc.response.get("error"))
+        log.warning("Could not open the queue: %s", error_of(exc))
 
 
 async def reconnect_button(ack, body, context, client, subject, runtime, db, workspace, person) -> None:
@@ -85,7 +86,7 @@ async def reconnect_button(ack, body, context, client, subject, runtime, db, wor
         opened = await client.views_open(trigger_id=body["trigger_id"], view=connect_views.connect_modal(
             [section("Preparing your private link…")]))
     except SlackApiError as exc:
-        log.warning("Could not open the reconnect modal: %s", exc.response.get("error"))
+        log.warning("Could not open the reconnect modal: %s", error_of(exc))
         return
     reply = connect.Reply(client, view_id=opened["view"]["id"])
     await connect.send_link(runtime, context, client, db, workspace, person, reply, "",

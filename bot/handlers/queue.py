@@ -18,6 +18,7 @@ from bot.payloads import RescheduleOrigin
 from bot.services import queue
 from bot.services.composing import PAST_TOLERANCE
 from bot.services.queue import GONE, NOT_YOURS, QueueError
+from bot.slack_errors import error_of
 from bot.storage.models import utcnow
 from bot.views import queue as views
 
@@ -118,7 +119,7 @@ async def reschedule_button(ack, body, context, client, respond, subject, db, wo
         await client.views_open(trigger_id=body["trigger_id"],
                                 view=views.reschedule_modal(post.id, post.scheduled_at, body.get("response_url")))
     except SlackApiError as exc:
-        log.warning("Could not open the reschedule modal: %s", exc.response.get("error"))
+        log.warning("Could not open the reschedule modal: %s", error_of(exc))
 
 
 async def reschedule_submitted(ack, view, context, subject, runtime, db, workspace, person) -> None:

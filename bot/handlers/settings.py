@@ -11,6 +11,7 @@ from bot import ids
 from bot.handlers import forms
 from bot.services import workspaces
 from bot.services.workspaces import WorkspaceSettings
+from bot.slack_errors import error_of
 from bot.views.settings import APPROVAL_REQUIRED, NO_GROUP, SELF_APPROVAL, settings_modal
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ async def _usergroups(client) -> list[tuple[str, str]] | None:
     try:
         found = (await client.usergroups_list()).get("usergroups") or []
     except SlackApiError as exc:
-        log.info("User groups are not available: %s", exc.response.get("error"))
+        log.info("User groups are not available: %s", error_of(exc))
         return None
     return sorted(((g["id"], g.get("name") or g.get("handle") or g["id"]) for g in found
                    if g.get("id") and not g.get("date_delete")), key=lambda g: g[1].lower())
@@ -54,7 +55,7 @@ async def settings_command(ack, command, client, respond, workspace, person, **_
     try:
         await client.views_open(trigger_id=command["trigger_id"], view=view)
     except SlackApiError as exc:
-        log.warning("Could not open the settings modal: %s", exc.response.get("error"))
+        log.warning("Could not open the settings modal: %s", error_of(exc))
 
 
 async def approval_ticked(ack, body, client, workspace, person) -> None:
@@ -71,7 +72,7 @@ async def approval_ticked(ack, body, client, workspace, person) -> None:
     try:
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
     except SlackApiError as exc:  # hash_conflict: a newer version of the modal is already shown
-        log.info("Could not update the settings modal: %s", exc.response.get("error"))
+        log.info("Could not update the settings modal: %s", error_of(exc))
 
 
 def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:

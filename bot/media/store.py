@@ -308,7 +308,11 @@ def link_handler(store: MediaStore):
 
 
 def _write_atomically(path: Path, data: bytes, durable: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():  # media folders are the owner's alone (0700), whatever the umask
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for folder in (path.parent, path.parent.parent):
+            if folder.name == "media" or folder.parent.name == "media":
+                folder.chmod(0o700)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
     try:
         with os.fdopen(fd, "wb") as fh:

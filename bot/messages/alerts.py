@@ -10,6 +10,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.services.token_health import AlertNote, Delivered
+from bot.slack_errors import error_of
 from bot.views.alerts import alert_message
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class SlackAlerts:
                                                      unfurl_links=False)
                 return Delivered(sent["channel"], sent["ts"])
             except SlackApiError as exc:
-                error = exc.response.get("error")
+                error = error_of(exc)
                 if error not in CHANNEL_UNUSABLE:
                     log.warning("Could not post alert %s: %s; trying again later", note.alert_id, error)
                     return None
@@ -58,7 +59,7 @@ class SlackAlerts:
                                                  unfurl_links=False)
         except SlackApiError as exc:
             log.warning("Could not message %s about alert %s: %s", note.dm_user_id, note.alert_id,
-                        exc.response.get("error"))
+                        error_of(exc))
             return None
         except SLACK_TROUBLE as exc:
             log.warning("Could not message %s about alert %s (%s)", note.dm_user_id, note.alert_id,
@@ -76,7 +77,7 @@ class SlackAlerts:
         try:
             await client.chat_update(channel=note.channel_id, ts=note.message_ts, text=text, blocks=blocks)
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = error_of(exc)
             if error in MESSAGE_GONE:
                 return True
             log.warning("Could not update alert %s: %s; trying again later", note.alert_id, error)

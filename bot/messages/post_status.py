@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from bot.media import renditions
 from bot.media.store import MediaStore
 from bot.services import publishing
+from bot.slack_errors import error_of
 from bot.storage.models import Post, Workspace, utcnow
 from bot.views.posts import notification_text, status_message
 
@@ -46,7 +47,7 @@ async def update_post_message(runtime, post_id: int) -> None:
                 return await client.chat_postMessage(channel=post.channel_id or post.author_user_id, blocks=blocks,
                                                      text=text)
             except SlackApiError as exc:
-                if exc.response.get("error") not in ("not_in_channel", "channel_not_found", "is_archived"):
+                if error_of(exc) not in ("not_in_channel", "channel_not_found", "is_archived"):
                     raise
                 # The bot cannot write where the post was composed: the author's DM always works.
                 return await client.chat_postMessage(channel=post.author_user_id, blocks=blocks, text=text)
@@ -55,7 +56,7 @@ async def update_post_message(runtime, post_id: int) -> None:
             try:
                 sent = await send(blocks)
             except SlackApiError as exc:
-                if not cover or exc.response.get("error") != "invalid_blocks":
+                if not cover or error_of(exc) != "invalid_blocks":
                     raise
                 # Slack could not fetch the cover frame (PUBLIC_URL is not reachable from the internet).
                 sent = await send(message(None))
@@ -63,4 +64,4 @@ async def update_post_message(runtime, post_id: int) -> None:
                 post.channel_id, post.message_ts = sent["channel"], sent["ts"]
                 await session.commit()
         except SlackApiError as exc:
-            log.warning("Could not update the message of post %s: %s", post_id, exc.response.get("error"))
+            log.warning("Could not update the message of post %s: %s", post_id, error_of(exc))

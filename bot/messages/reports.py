@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import charts
 from bot.services import analytics, digests
 from bot.services.digests import Run
+from bot.slack_errors import error_of
 from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubscription, Workspace, utcnow
 from bot.views import stats as views
 from bot.views.blocks import local_date
@@ -67,7 +68,7 @@ async def deliver(client: AsyncWebClient, channel_id: str, blocks: list[dict], t
                                          alt_txt=chart_alt[:1000], blocks=json.dumps(blocks))
             return Delivery(True, with_chart=True)
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = error_of(exc)
             if error != "not_in_channel":
                 return _refusal(channel_id, error)
             blocks = blocks_without_chart or blocks
@@ -77,7 +78,7 @@ async def deliver(client: AsyncWebClient, channel_id: str, blocks: list[dict], t
     try:
         await client.chat_postMessage(channel=channel_id, blocks=blocks, text=text)
     except SlackApiError as exc:
-        return _refusal(channel_id, exc.response.get("error"))
+        return _refusal(channel_id, error_of(exc))
     return Delivery(True)
 
 

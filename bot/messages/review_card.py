@@ -13,6 +13,7 @@ from bot.media.store import ORIGINAL, MediaStore
 from bot.messages.post_status import update_post_message
 from bot.services import approvals
 from bot.services.approvals import Outcome
+from bot.slack_errors import error_of
 from bot.storage.models import Decision, Post, PostStatus, Workspace
 from bot.views import approvals as views
 
@@ -48,7 +49,7 @@ async def _show(client: AsyncWebClient, channel: str, ts: str | None, card: appr
         except SlackApiError as exc:
             # Slack refuses a message whose pictures it cannot fetch (PUBLIC_URL not reachable from Slack):
             # the card goes without thumbnails rather than not at all.
-            if not thumbnails or exc.response.get("error") != "invalid_blocks" or not any(
+            if not thumbnails or error_of(exc) != "invalid_blocks" or not any(
                     m.thumbnail_url for m in card.media):
                 raise
     raise AssertionError("unreachable")
@@ -58,7 +59,7 @@ async def _reply(client: AsyncWebClient, channel: str, thread_ts: str | None, te
     try:
         await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
     except SlackApiError as exc:
-        log.warning("Could not post a reply about a review in %s: %s", channel, exc.response.get("error"))
+        log.warning("Could not post a reply about a review in %s: %s", channel, error_of(exc))
 
 
 async def tell_author(client: AsyncWebClient, post: Post, text: str, on_card: bool = True) -> None:
@@ -90,10 +91,10 @@ async def send_for_review(runtime, post_id: int) -> None:
             try:
                 await _show(client, post.review_channel_id, post.review_ts, card)
             except SlackApiError as exc:
-                if exc.response.get("error") not in CARD_GONE:
+                if error_of(exc) not in CARD_GONE:
                     raise
                 log.info("The review card of post %s is gone (%s): posting a new one", post_id,
-                         exc.response.get("error"))
+                         error_of(exc))
             else:
                 had_approvals = any(d.decision is Decision.APPROVE and d.version < card.version
                                     for d in card.decisions)
@@ -107,7 +108,7 @@ async def send_for_review(runtime, post_id: int) -> None:
         try:
             sent = await _show(client, channel, None, card)
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = error_of(exc)
             if error not in CANNOT_POST:
                 raise
             log.warning("Could not post the review card of post %s in %s: %s", post_id, channel, error)
@@ -117,7 +118,7 @@ async def send_for_review(runtime, post_id: int) -> None:
             await approvals.set_card(session, post_id, sent["channel"], sent["ts"])
             await session.commit()
     except SlackApiError as exc:
-        log.warning("Could not show the review card of post %s: %s", post_id, exc.response.get("error"))
+        log.warning("Could not show the review card of post %s: %s", post_id, error_of(exc))
 
 
 async def refresh(runtime, client: AsyncWebClient, post_id: int) -> tuple[Post, approvals.ReviewCard]:
@@ -126,7 +127,7 @@ async def refresh(runtime, client: AsyncWebClient, post_id: int) -> tuple[Post, 
         try:
             await _show(client, post.review_channel_id, post.review_ts, card)
         except SlackApiError as exc:
-            log.warning("Could not update the review card of post %s: %s", post_id, exc.response.get("error"))
+            log.warning("Could not update the review card of post %s: %s", post_id, error_of(exc))
     return post, card
 
 

@@ -35,9 +35,22 @@ def create_engine(url: str) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=15000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+            _private(sa_url.database)
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _private(database: str | None) -> None:
+    """The SQLite file and its -wal/-shm hold tokens: the owner's alone, even when made under a loose umask."""
+    if not database or database == ":memory:":
+        return
+    for path in (Path(database), Path(database + "-wal"), Path(database + "-shm")):
+        try:
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except OSError:
+            pass  # not ours to change (another user's file): SQLite still works
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -108,6 +108,7 @@ class FakeSlack(LoopbackServer):
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_acks: dict[str, dict] = {}
         self.channel_errors: dict[str, str] = {}  # channel -> the error posting to it gets (see `refuse_channel`)
+        self.html_errors: dict[tuple[str, str | None], int] = {}  # (method, channel) -> HTTP status (`html_error`)
         self.files: dict[str, dict] = {}  # file id -> an external upload: its name, declared length, bytes
         self.shared_files: list[dict] = []  # completed uploads shared in a channel: file, channel, blocks
 
@@ -142,12 +143,18 @@ class FakeSlack(LoopbackServer):
             self.responses.clear()
             self._rate_limits.clear()
             self.channel_errors.clear()
+            self.html_errors.clear()
             self.files.clear()
             self.shared_files.clear()
 
     def refuse_channel(self, channel: str, error: str = "channel_not_found") -> None:
         """Posting to `channel` fails as Slack says it (channel_not_found, not_in_channel, is_archived)."""
         self.channel_errors[channel] = error
+
+    def html_error(self, method: str, status: int = 503, channel: str | None = None) -> None:
+        """Answer `method` (to `channel` only, when given) with Slack's HTML error page, not JSON, as Slack
+        does when it is down (502/503), until `reset`."""
+        self.html_errors[(method, channel)] = status
 
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with 429 and Retry-After."""
@@ -195,6 +202,10 @@ class FakeSlack(LoopbackServer):
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else params.pop("token", None)
         self.record(Call(method, params, token))
+        status = self.html_errors.get((method, params.get("channel"))) or self.html_errors.get((method, None))
+        if status:
+            return web.Response(status=status, content_type="text/html",
+                                text="<html><body><h1>Slack is having trouble</h1></body></html>")
         pending = self._rate_limits.get(method)
         if pending:
             retry_after = pending.pop(0)
