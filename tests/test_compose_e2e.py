@@ -209,3 +209,14 @@ def test_what_is_not_a_picture_or_video_is_refused_beside_the_attachments(sender
     errors = field_errors(submit_compose(sender, compose_state([account_id], "a" * 300, files=[files.file("ok.png")])))
     assert list(errors) == [ids.COMPOSE_TEXT_BLOCK], "the picture fits X; only the text is refused"
     assert slack.calls_to("chat.postMessage") == []
+
+
+def test_more_than_ten_files_are_refused_beside_the_attachments_before_any_download(sender, slack, files,
+                                                                                     account_id):
+    files.delay, before = 0.0, files.requests
+    eleven = [files.file(f"many-{i}.png") for i in range(11)]  # Slack's file input allows 10: forged
+    text = f"Eleven pictures {time.time_ns()}"
+    errors = field_errors(submit_compose(sender, compose_state([account_id], text, files=eleven)))
+    assert errors == {ids.COMPOSE_MEDIA_BLOCK: "Attach at most 10 files to a post (11 were attached)."}
+    assert files.requests == before, "nothing was downloaded"
+    assert not [c for c in slack.calls_to("chat.postMessage") if text in c.params.get("text", "")]

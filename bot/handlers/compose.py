@@ -175,9 +175,16 @@ async def _within(task: asyncio.Task, seconds: float) -> Attachments:
     return task.result() if done else Attachments(late=True)
 
 
+MAX_FILES = 10  # files per submission: as many as Slack's file input takes
+
+
 async def submitted(ack, view, context, client, subject, runtime, db, workspace, person) -> None:
     started = time.monotonic()
     composition, files, schedule_without_time = read(view)
+    if len(files) > MAX_FILES:  # Slack's file input allows 10: more is forged; refused before any download
+        await ack(response_action="errors", errors={
+            ids.COMPOSE_MEDIA_BLOCK: f"Attach at most {MAX_FILES} files to a post ({len(files)} were attached)."})
+        return
     origin = subject or ComposeOrigin()
     here = await workspace()
     fetching: asyncio.Task | None = None
