@@ -257,7 +257,7 @@ def compose_payload(kind: str, state: dict, metadata: str) -> dict:
     return {"type": kind, "team": {"id": "T0001", "domain": "acme"}, "user": {"id": "U0001", "team_id": "T0001"},
             "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
             "view": {"id": "V1", "team_id": "T0001", "type": "modal", "callback_id": ids.COMPOSE_VIEW,
-                     "private_metadata": metadata, "state": state, "hash": "h1", "blocks": []},
+                     "private_metadata": metadata, "state": state, "hash": f"h{time.time_ns()}", "blocks": []},
             "is_cleared": False}
 
 

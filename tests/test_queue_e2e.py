@@ -324,3 +324,13 @@ def test_only_the_author_or_an_admin_may_retry_or_mark_live_on_the_status_messag
     status_click(sender, slack, post, ids.POST_MARK_PUBLISHED, "status-live-author", value=str(target_id))
     wait_until(lambda: _post(module_database.url, post.id)[1][0].status is TargetStatus.PUBLISHED,
                what="the author's own click to count")
+
+
+def test_a_replayed_command_is_answered_once(sender, slack):
+    """The same signed bytes again within Slack's 5 minutes (a replay): an empty 200, and nothing done."""
+    assert sender.command("queue", response_url=slack.response_url("replayed")).status_code == 200
+    replay = sender.resend()
+    assert replay.status_code == 200 and replay.text == ""
+    slack.wait_for_response("replayed")
+    time.sleep(0.5)
+    assert len([r for r in slack.responses if r["rid"] == "replayed"]) == 1, "listed once, not twice"
