@@ -257,7 +257,7 @@ def compose_payload(kind: str, state: dict, metadata: str) -> dict:
     return {"type": kind, "team": {"id": "T0001", "domain": "acme"}, "user": {"id": "U0001", "team_id": "T0001"},
             "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
             "view": {"id": "V1", "team_id": "T0001", "type": "modal", "callback_id": ids.COMPOSE_VIEW,
-                     "private_metadata": metadata, "state": state, "hash": "h1", "blocks": []},
+                     "private_metadata": metadata, "state": state, "hash": f"h{time.time_ns()}", "blocks": []},
             "is_cleared": False}
 
 
@@ -508,8 +508,9 @@ def ticked(*values: str) -> dict:
     return {"selected_options": [{"value": v, "text": {"type": "plain_text", "text": v}} for v in values]}
 
 
-def status_click(sender, slack, post, action_id: str, rid: str, user: str = "U0001"):
-    """A click on a button of the post's own status message (where it was composed)."""
+def status_click(sender, slack, post, action_id: str, rid: str, user: str = "U0001", value: str | None = None):
+    """A click on a button of the post's own status message (where it was composed); `value` is the button's
+    (the post's id unless given: Retry and "It is live" carry the target's)."""
     payload = {"type": "block_actions", "team": {"id": "T0001", "domain": "acme"},
                "user": {"id": user, "team_id": "T0001"},
                "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
@@ -518,7 +519,7 @@ def status_click(sender, slack, post, action_id: str, rid: str, user: str = "U00
                              "is_ephemeral": False},
                "message": {"type": "message", "ts": post.message_ts, "text": "status"},
                "actions": [{"type": "button", "action_id": action_id, "block_id": f"post_{post.id}",
-                            "value": str(post.id), "action_ts": str(time.time())}]}
+                            "value": value or str(post.id), "action_ts": str(time.time())}]}
     response = sender.interaction(payload)
     assert response.status_code == 200, response.text
     return response

@@ -61,11 +61,18 @@ class SlackSender:
         self.base_url = base_url
         self.secret = signing_secret
         self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.last: tuple[bytes, dict[str, str]] | None = None
 
     def post(self, body: bytes, content_type: str, *, secret: str | None = None,
              timestamp: int | None = None, headers: dict | None = None) -> httpx.Response:
         sent = signed_headers(secret or self.secret, body, content_type, timestamp)
         sent.update(headers or {})
+        self.last = (body, sent)
+        return self.http.post("/slack/events", content=body, headers=sent)
+
+    def resend(self) -> httpx.Response:
+        """The last request again, the exact bytes and headers (its signature too): a replay."""
+        body, sent = self.last
         return self.http.post("/slack/events", content=body, headers=sent)
 
     def command(self, text: str = "", **kw) -> httpx.Response:

@@ -120,7 +120,7 @@ def _view_submission(callback_id: str, state: dict, user: str = AUTHOR, metadata
     return {"type": "view_submission", "team": TEAM, "user": {"id": user, "team_id": "T0001"},
             "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
             "view": {"id": "V1", "team_id": "T0001", "type": "modal", "callback_id": callback_id,
-                     "private_metadata": metadata, "state": state, "hash": "h1", "blocks": []}}
+                     "private_metadata": metadata, "state": state, "hash": f"h{time.time_ns()}", "blocks": []}}
 
 
 def _configure(sender, user: str = AUTHOR, **changes):

@@ -84,3 +84,14 @@ async def test_the_migration_matches_the_model_for_client_keys(engine):
     async with engine.connect() as conn:
         diffs = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
     assert [d for d in diffs if "client_keys" in repr(d)] == []
+
+
+async def test_the_migration_matches_the_model_for_seen_requests(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bot.storage.models import Base
+
+    async with engine.connect() as conn:
+        diffs = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+    assert [d for d in diffs if "seen_requests" in repr(d)] == []

@@ -209,3 +209,40 @@ def test_what_is_not_a_picture_or_video_is_refused_beside_the_attachments(sender
     errors = field_errors(submit_compose(sender, compose_state([account_id], "a" * 300, files=[files.file("ok.png")])))
     assert list(errors) == [ids.COMPOSE_TEXT_BLOCK], "the picture fits X; only the text is refused"
     assert slack.calls_to("chat.postMessage") == []
+
+
+def test_more_than_ten_files_are_refused_beside_the_attachments_before_any_download(sender, slack, files,
+                                                                                     account_id):
+    files.delay, before = 0.0, files.requests
+    eleven = [files.file(f"many-{i}.png") for i in range(11)]  # Slack's file input allows 10: forged
+    text = f"Eleven pictures {time.time_ns()}"
+    errors = field_errors(submit_compose(sender, compose_state([account_id], text, files=eleven)))
+    assert errors == {ids.COMPOSE_MEDIA_BLOCK: "Attach at most 10 files to a post (11 were attached)."}
+    assert files.requests == before, "nothing was downloaded"
+    assert not [c for c in slack.calls_to("chat.postMessage") if text in c.params.get("text", "")]
+
+
+def test_a_replayed_submission_creates_one_post_and_one_platform_call(sender, slack, fake_x, account_id,
+                                                                      module_database):
+    text = f"Sent twice {time.time_ns()}"
+    first = submit_compose(sender, compose_state([account_id], text))
+    replay = sender.resend()  # the same signed bytes, within Slack's 5 minutes
+    assert first.status_code == 200 and replay.status_code == 200 and replay.text == ""
+    _wait_for_message(slack, "chat.update", "view the post")
+    time.sleep(1.5)  # a second post would be published within a tick or two
+    assert len(x_posts(fake_x, text)) == 1
+    assert len([p for p in asyncio.run(stored_posts(module_database.url)) if p.text == text]) == 1
+
+
+def test_the_same_compose_view_submitted_twice_makes_one_post(sender, slack, fake_x, account_id, module_database):
+    """Two signed requests (not a replay of the bytes) submitting the same view (id and hash) act once."""
+    text = f"Double submission {time.time_ns()}"
+    payload = compose_payload("view_submission", compose_state([account_id], text), '{"channel_id": "C0001"}')
+    assert sender.interaction(payload).status_code == 200
+    payload["trigger_id"] = f"trigger-{time.time_ns()}"  # other bytes, so another signature
+    again = sender.interaction(payload)
+    assert again.status_code == 200 and again.text in ("", "null")
+    _wait_for_message(slack, "chat.update", "view the post")
+    time.sleep(1.5)
+    assert len(x_posts(fake_x, text)) == 1
+    assert len([p for p in asyncio.run(stored_posts(module_database.url)) if p.text == text]) == 1

@@ -163,7 +163,7 @@ def _submit(sender, view: dict, state: dict):
                "trigger_id": f"trigger-{time.time_ns()}",
                "view": {"id": view.get("id") or "V1", "team_id": TEAM, "type": "modal",
                         "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
-                        "state": state, "hash": "h1", "blocks": view["blocks"]},
+                        "state": state, "hash": f"h{time.time_ns()}", "blocks": view["blocks"]},
                "is_cleared": False}
     return sender.interaction(payload)
 
@@ -504,7 +504,7 @@ def _edit_from_queue(sender, slack, post_id: int) -> dict:
 
 def _submit_payload_view(view: dict) -> dict:
     return {"id": view.get("id") or "V1", "team_id": TEAM, "type": "modal", "callback_id": view["callback_id"],
-            "private_metadata": view["private_metadata"], "hash": "h1", "blocks": view["blocks"]}
+            "private_metadata": view["private_metadata"], "hash": f"h{time.time_ns()}", "blocks": view["blocks"]}
 
 
 def test_editing_a_scheduled_x_post_brings_its_alt_text_and_reply_setting_back(server, fakes, sender, slack,

@@ -204,7 +204,7 @@ def _submit(sender, opened: dict, state: dict):
                "user": {"id": USER, "team_id": TEAM}, "api_app_id": "A0PICMIM", "token": "deprecated",
                "trigger_id": f"trigger-{time.time_ns()}",
                "view": {"id": "V1", "team_id": TEAM, "type": "modal", "callback_id": opened["callback_id"],
-                        "private_metadata": opened["private_metadata"], "state": state, "hash": "h1",
+                        "private_metadata": opened["private_metadata"], "state": state, "hash": f"h{time.time_ns()}",
                         "blocks": opened["blocks"]},
                "is_cleared": False}
     return sender.interaction(payload)

@@ -289,3 +289,48 @@ def test_the_status_message_offers_edit_and_cancel_while_the_post_can_change(sen
     assert not [r for r in slack.responses if r["rid"] == "status-cancel-2"], \
         "the status message is not replaced by a queue listing: it says Cancelled itself"
     assert x_posts(fake_x, post.text) == []
+
+
+def _set_target(url: str, post_id: int, status: TargetStatus) -> int:
+    """Make the post's one target `status` (as publishing would have), its post failed; the target's id."""
+    async def write():
+        engine = db.create_engine(url)
+        try:
+            async with db.session_factory(engine)() as session:
+                post = await session.get(Post, post_id)
+                [target] = list(await session.scalars(select(PostTarget).where(PostTarget.post_id == post_id)))
+                target.status, post.status = status, PostStatus.FAILED
+                await session.commit()
+                return target.id
+        finally:
+            await engine.dispose()
+    return asyncio.run(write())
+
+
+def test_only_the_author_or_an_admin_may_retry_or_mark_live_on_the_status_message(sender, slack, account_id,
+                                                                                  module_database):
+    post, _ = _schedule(sender, slack, account_id, module_database.url, "Not yours to retry")
+    for status, action_id, words in ((TargetStatus.FAILED, ids.POST_RETRY, "send it again"),
+                                     (TargetStatus.UNCONFIRMED, ids.POST_MARK_PUBLISHED, "mark it live")):
+        target_id = _set_target(module_database.url, post.id, status)
+        rid = f"status-{action_id}-{post.id}"
+        status_click(sender, slack, post, action_id, rid, user="U0002", value=str(target_id))  # not theirs
+        [refused] = slack.wait_for_response(rid)
+        assert refused["text"] == f"Only the post's author or a workspace admin can {words}."
+        assert refused["replace_original"] is False
+        time.sleep(0.3)
+        assert [t.status for t in _post(module_database.url, post.id)[1]] == [status], "nothing changed"
+
+    status_click(sender, slack, post, ids.POST_MARK_PUBLISHED, "status-live-author", value=str(target_id))
+    wait_until(lambda: _post(module_database.url, post.id)[1][0].status is TargetStatus.PUBLISHED,
+               what="the author's own click to count")
+
+
+def test_a_replayed_command_is_answered_once(sender, slack):
+    """The same signed bytes again within Slack's 5 minutes (a replay): an empty 200, and nothing done."""
+    assert sender.command("queue", response_url=slack.response_url("replayed")).status_code == 200
+    replay = sender.resend()
+    assert replay.status_code == 200 and replay.text == ""
+    slack.wait_for_response("replayed")
+    time.sleep(0.5)
+    assert len([r for r in slack.responses if r["rid"] == "replayed"]) == 1, "listed once, not twice"

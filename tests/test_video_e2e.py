@@ -168,8 +168,8 @@ def _submit(sender, opened: dict, state: dict):
                "user": {"id": USER, "team_id": TEAM}, "api_app_id": "A0PICMIM", "token": "deprecated",
                "trigger_id": f"trigger-{time.time_ns()}",
                "view": {"id": "V1", "team_id": TEAM, "type": "modal", "callback_id": opened["callback_id"],
-                        "private_metadata": json.dumps({"channel_id": CHANNEL}), "state": state, "hash": "h1",
-                        "blocks": opened["blocks"]},
+                        "private_metadata": json.dumps({"channel_id": CHANNEL}), "state": state,
+                        "hash": f"h{time.time_ns()}", "blocks": opened["blocks"]},
                "is_cleared": False}
     return sender.interaction(payload)
 

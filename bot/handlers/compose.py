@@ -22,6 +22,7 @@ from bot.services import composing, submitting
 from bot.services.composing import Composition
 from bot.services.submitting import Accepted, Attachments, Submission
 from bot.slack_errors import error_of
+from bot.storage import seen_requests
 from bot.storage.models import MediaItem, Post, utcnow
 from bot.views import compose as views
 
@@ -176,9 +177,28 @@ async def _within(task: asyncio.Task, seconds: float) -> Attachments:
     return task.result() if done else Attachments(late=True)
 
 
+MAX_FILES = 10  # files per submission: as many as Slack's file input takes
+
+
 async def submitted(ack, view, context, client, subject, runtime, db, workspace, person) -> None:
     started = time.monotonic()
     composition, files, schedule_without_time = read(view)
+    if len(files) > MAX_FILES:  # Slack's file input allows 10: more is forged; refused before any download
+        await ack(response_action="errors", errors={
+            ids.COMPOSE_MEDIA_BLOCK: f"Attach at most {MAX_FILES} files to a post ({len(files)} were attached)."})
+        return
+    # The same view submitted again (the same view id and hash: a double submission or a replay) acts once.
+    once = f"view:{view.get('id')}:{view.get('hash')}" if view.get("id") and view.get("hash") else None
+    if once and not await seen_requests.first_time(runtime.sessions, once, utcnow()):
+        log.info("A compose view was submitted again; it acts once")
+        await ack()
+        return
+    await _submit(ack, view, context, subject, runtime, db, workspace, person, started, composition, files,
+                  schedule_without_time, once)
+
+
+async def _submit(ack, view, context, subject, runtime, db, workspace, person, started, composition, files,
+                  schedule_without_time, once) -> None:
     origin = subject or ComposeOrigin()
     here = await workspace()
     fetching: asyncio.Task | None = None
@@ -193,11 +213,19 @@ async def submitted(ack, view, context, client, subject, runtime, db, workspace,
         author=context.user_id, author_is_admin=bool(origin.post_id) and (await person()).is_admin,
         composition=composition, channel_id=origin.channel_id, draft_id=origin.draft_id, post_id=origin.post_id,
         schedule_without_time=schedule_without_time, with_files=bool(files))
-    outcome = await submitting.submit(runtime.sessions, here, runtime.adapters, submission, attachments(), utcnow())
+    try:
+        outcome = await submitting.submit(runtime.sessions, here, runtime.adapters, submission, attachments(),
+                                          utcnow())
+    except BaseException:
+        if once:  # nothing was made: the same view may come again
+            await seen_requests.forget(runtime.sessions, once)
+        raise
     if not isinstance(outcome, Accepted):
         blocks = view.get("blocks")  # what the person saw; errors for parts not shown go beside the accounts
         shown = {b.get("block_id") for b in blocks if isinstance(b, dict)} if isinstance(blocks, list) and blocks \
             else None
+        if once:  # refused: the same view, mended, may be submitted again
+            await seen_requests.forget(runtime.sessions, once)
         await ack(response_action="errors", errors=block_errors(outcome.problems, shown))
         return
     await ack()

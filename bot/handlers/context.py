@@ -11,21 +11,27 @@ here does I/O before the listener's ack()). Listeners take them as arguments by 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.payloads import subject_of
 from bot.services.workspaces import ensure_workspace
-from bot.storage.models import Workspace
+from bot.storage import seen_requests
+from bot.storage.models import Workspace, utcnow
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,34 @@ class RequestContext:
         return self._person
 
 
+# What changes state: every interaction Picmim acts on, and slash commands (options loading only reads).
+_ACTING = {"block_actions", "view_submission", "view_closed", "shortcut", "message_action"}
+
+
+def _acts(body: dict) -> bool:
+    return isinstance(body, dict) and (body.get("type") in _ACTING or "command" in body)
+
+
 def register(app: AsyncApp, runtime: Runtime) -> None:
+    @app.middleware
+    async def refuse_replays(req, body, next):
+        """The same signed bytes sent again within Slack's 5-minute window act once: the signature of every
+        state-changing request is recorded (in the database: any process may get the replay), a replay answered
+        with an empty 200 and logged. Socket Mode has no signature (and no replay from outside)."""
+        signature = (req.headers.get("x-slack-signature") or [None])[0] if req.headers else None
+        if signature and _acts(body):
+            try:
+                fresh = await seen_requests.first_time(runtime.sessions, f"sig:{signature}", utcnow())
+            except SQLAlchemyError as exc:  # the listener meets the outage too and says so; do not fail here
+                log.warning("Could not record a request's signature: %s", exc.__class__.__name__)
+                fresh = True
+            if not fresh:
+                log.warning("Refused a replayed Slack request (%s, team %s)", body.get("type") or "command",
+                            (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict)
+                            else body.get("team_id"))
+                return BoltResponse(status=200, body="")
+        await next()
+
     @app.middleware
     async def request_context(context, body, next):
         # No I/O here: this runs before every listener's ack().

@@ -93,7 +93,8 @@ async def reconnect_button(ack, body, context, client, subject, runtime, db, wor
                             reconnect_id=subject.connection_id if subject else 0)
 
 
-async def retry_button(ack, client, subject, runtime, db, workspace, person) -> None:
-    """Retry on Home: sent again (the post's status message says so), and Home no longer lists it as failed."""
-    await posts.retry_button(ack, subject, runtime, db, workspace)
+async def retry_button(ack, context, client, subject, runtime, db, workspace, person) -> None:
+    """Retry on Home: sent again (the post's status message says so), and Home no longer lists it as failed.
+    Only its author or a workspace admin may (Home has no message to say so in: nothing changes)."""
+    await posts.retry_button(ack, context, None, subject, runtime, db, workspace, person)
     await publish_home(client, runtime, db, workspace, person)

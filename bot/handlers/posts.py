@@ -5,12 +5,13 @@ bot/messages/post_status.py."""
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy import select
 
 from bot import ids
 from bot.handlers import queue as queue_handlers
 from bot.messages.review_card import post_changed
 from bot.services import publishing, queue
-from bot.storage.models import utcnow
+from bot.storage.models import Post, PostTarget, utcnow
 
 
 def register(app: AsyncApp) -> None:
@@ -19,26 +20,38 @@ def register(app: AsyncApp) -> None:
     app.action(ids.POST_CANCEL)(cancel_button)
 
 
-async def _target_action(ack, subject, runtime, db, workspace, change) -> None:
+NOT_YOURS = "Only the post's author or a workspace admin can {}."
+
+
+async def _target_action(ack, context, respond, subject, runtime, db, workspace, person, change, what: str) -> None:
     await ack()
     if subject is None:
         return
     workspace_id = (await workspace()).id
     async with db() as session:
+        post = await session.scalar(select(Post).join(PostTarget, PostTarget.post_id == Post.id).where(
+            PostTarget.id == subject.target_id, Post.workspace_id == workspace_id))
+        if post is not None and post.author_user_id != context.user_id and not (await person()).is_admin:
+            if respond is not None:  # App Home's Retry has no response_url: nowhere to say it; nothing changes
+                await respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS.format(what))
+            return
         changed = await change(session, workspace_id, subject.target_id)
         post_id = await session.scalar(publishing.post_of_target(subject.target_id)) if changed else None
     if post_id is not None:
         await post_changed(runtime, post_id)
 
 
-async def retry_button(ack, subject, runtime, db, workspace) -> None:
-    await _target_action(ack, subject, runtime, db, workspace,
-                         lambda session, ws, target: publishing.retry_target(session, ws, target, utcnow()))
+async def retry_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
+    await _target_action(ack, context, respond, subject, runtime, db, workspace, person,
+                         lambda session, ws, target: publishing.retry_target(session, ws, target, utcnow()),
+                         "send it again")
 
 
-async def mark_published_button(ack, context, subject, runtime, db, workspace) -> None:
-    await _target_action(ack, subject, runtime, db, workspace, lambda session, ws, target: publishing.mark_published(
-        session, ws, target, context.user_id, utcnow()))
+async def mark_published_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
+    await _target_action(ack, context, respond, subject, runtime, db, workspace, person,
+                         lambda session, ws, target: publishing.mark_published(
+                             session, ws, target, context.user_id, utcnow()),
+                         "mark it live")
 
 
 async def cancel_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:

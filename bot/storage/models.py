@@ -452,3 +452,13 @@ class ClientKey(Base):
     private_jwk: Mapped[str] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     retired_at: Mapped[datetime | None]
+
+
+class SeenRequest(Base):
+    """A state-changing request already acted on, for Slack's replay window: its signature (X-Slack-Signature),
+    or a compose submission's view id and hash. Unique, so of two processes given the same bytes one acts."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
