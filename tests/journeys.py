@@ -523,3 +523,16 @@ def status_click(sender, slack, post, action_id: str, rid: str, user: str = "U00
     response = sender.interaction(payload)
     assert response.status_code == 200, response.text
     return response
+
+
+def poll_server(what: str, check, server, timeout: float = 60.0):
+    """`check()`'s first truthy answer, asked every 0.1 s until `timeout` seconds pass; then the server process's
+    log says why."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; the server's log ends:\n{server.output()[-6000:]}")
+        time.sleep(0.1)

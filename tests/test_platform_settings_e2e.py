@@ -34,7 +34,7 @@ from tests.fakes.slack_files import SlackFiles
 from tests.fakes.tiktok import FakeTikTok
 from tests.fakes.x import FakeX
 from tests.fakes.youtube import FakeYouTube
-from tests.journeys import blocks_of, picked, ticked, typed, update_compose, view_state
+from tests.journeys import blocks_of, picked, poll_server, ticked, typed, update_compose, view_state
 from tests.platform_fixtures import connect_and_choose, make_adapter, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
@@ -208,15 +208,6 @@ def _nothing_created(url: str, text: str) -> None:
     assert asyncio.run(_posts(url, text)) == [], "a refused post is not created"
 
 
-def _poll(what: str, check, process: ServerProcess, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; the server's log ends:\n{process.output()[-6000:]}")
-        time.sleep(0.1)
 
 
 # ---- YouTube ----------------------------------------------------------------------------------------------
@@ -265,13 +256,13 @@ def test_youtube_title_privacy_and_made_for_kids_reach_youtube(server, fakes, se
         _setting("youtube", "title"): typed(title_text), _setting("youtube", "privacy"): picked("unlisted"),
         _setting("youtube", "made_for_kids"): picked("no"), _setting("youtube", "tags"): typed("coffee, roast")})))
 
-    [resource] = _poll("the upload", lambda: _youtube_uploads(yt, title_text), process)
+    [resource] = poll_server("the upload", lambda: _youtube_uploads(yt, title_text), process)
     assert resource["snippet"]["title"] == title_text
     assert resource["snippet"]["description"] == text, "the post's text is the description"
     assert resource["snippet"]["tags"] == ["coffee", "roast"]
     assert resource["status"]["privacyStatus"] == "unlisted"
     assert resource["status"]["selfDeclaredMadeForKids"] is False
-    _poll("the video on the channel", lambda: [v for v in yt.videos.values()
+    poll_server("the video on the channel", lambda: [v for v in yt.videos.values()
                                                if v["snippet"]["title"] == title_text], process)
 
 
@@ -309,7 +300,7 @@ def test_a_pin_goes_to_the_chosen_board_with_title_link_and_alt_text(server, fak
         board_block: picked(SECOND_BOARD), _setting("pinterest", "title"): typed("Spring latte"),
         _setting("pinterest", "link"): typed(link), _alt(): typed(alt)})))
 
-    [made] = _poll("the pin", lambda: [p for p in list(pin.pins.values()) if p["description"] == text], process)
+    [made] = poll_server("the pin", lambda: [p for p in list(pin.pins.values()) if p["description"] == text], process)
     assert made["board_id"] == SECOND_BOARD, "the chosen board, not the first"
     assert (made["title"], made["link"], made["alt_text"]) == ("Spring latte", link, alt)
     assert made["media"]["media_type"] == "image"
@@ -340,7 +331,7 @@ def test_an_x_post_with_alt_text_and_only_mentioned_people_replying(server, fake
     _accepted(_submit(sender, view, _filled(view, text, picture, chosen, {
         _alt(): typed(alt), _setting("x", "reply_settings"): picked("mentionedUsers")})))
 
-    [post] = _poll("the post on X", lambda: [p for p in list(x.posts.values()) if p["text"] == text], process)
+    [post] = poll_server("the post on X", lambda: [p for p in list(x.posts.values()) if p["text"] == text], process)
     assert post["reply_settings"] == "mentionedUsers"
     [media_id] = post["media_ids"]
     assert x.media[media_id].alt_text == alt
@@ -377,14 +368,14 @@ def test_a_tiktok_video_with_comments_off_and_its_own_brand_disclosed(server, fa
         ids.COMPOSE_TIKTOK_PRIVACY_BLOCK: picked("PUBLIC_TO_EVERYONE"), _setting("tiktok", "allow"): ticked("duet"),
         _setting("tiktok", "disclosure"): ticked("your_brand")})))
 
-    [publish] = _poll("the TikTok publish", lambda: [p for p in list(tiktok.publishes.values())
+    [publish] = poll_server("the TikTok publish", lambda: [p for p in list(tiktok.publishes.values())
                                                      if p.post_info.get("title") == text], process)
     info = publish.post_info
     assert info["privacy_level"] == "PUBLIC_TO_EVERYONE"
     assert info["disable_comment"] is True, "comments were not ticked"
     assert info["disable_duet"] is False and info["disable_stitch"] is True
     assert info["brand_organic_toggle"] is True and info["brand_content_toggle"] is False
-    _poll("published", lambda: publish.status == "PUBLISH_COMPLETE", process)
+    poll_server("published", lambda: publish.status == "PUBLISH_COMPLETE", process)
 
 
 # ---- the queue's Edit brings the settings back -----------------------------------------------------------
@@ -410,7 +401,7 @@ def test_editing_a_scheduled_youtube_post_brings_its_settings_back(server, fakes
         _setting("youtube", "title"): typed(title_text), _setting("youtube", "privacy"): picked("private"),
         _setting("youtube", "made_for_kids"): picked("no"), _setting("youtube", "tags"): typed("cupping, events"),
         _setting("youtube", "category_id"): picked("19")})))
-    [(post, _)] = _poll("the scheduled post", lambda: [
+    [(post, _)] = poll_server("the scheduled post", lambda: [
         (p, t) for p, t in asyncio.run(_posts(module_database.url, text)) if p.message_ts], process)
 
     opened = _edit_from_queue(sender, slack, post.id)
@@ -425,7 +416,7 @@ def test_editing_a_scheduled_youtube_post_brings_its_settings_back(server, fakes
 
     # Saved unchanged, it still carries them (and nothing went to YouTube before its time).
     _accepted(_submit(sender, opened, view_state(opened)))
-    [(saved, [target])] = _poll("the edit saved", lambda: [
+    [(saved, [target])] = poll_server("the edit saved", lambda: [
         (p, t) for p, t in asyncio.run(_posts(module_database.url, text)) if p.version == 2], process)
     assert saved.scheduled_at.replace(tzinfo=UTC) == at
     assert target.settings["title"] == title_text and target.settings["privacy"] == "private"
@@ -452,7 +443,7 @@ def test_a_closed_window_keeps_the_settings_in_its_draft(server, fakes, sender, 
     payload = {"type": "view_closed", "team": {"id": TEAM, "domain": "acme"}, "user": {"id": USER, "team_id": TEAM},
                "api_app_id": "A0PICMIM", "token": "deprecated", "view": closed, "is_cleared": False}
     assert sender.interaction(payload).status_code == 200
-    _poll("the draft", lambda: asyncio.run(_posts(module_database.url, text)), process)
+    poll_server("the draft", lambda: asyncio.run(_posts(module_database.url, text)), process)
 
     # `/picmim drafts` → Open: the window comes back with each network's choices.
     assert sender.command("drafts", response_url=slack.response_url("drafts")).status_code == 200
@@ -480,7 +471,7 @@ def test_a_closed_window_keeps_the_settings_in_its_draft(server, fakes, sender, 
     view = _choose(sender, slack, opened, [accounts["pinterest"]], text, picture)
     _accepted(_submit(sender, view, _filled(view, text, picture, [accounts["pinterest"]],
                                             {_alt(): typed("A bag of beans.")})))
-    [made] = _poll("the pin", lambda: [p for p in list(pin.pins.values()) if p["description"] == text], process)
+    [made] = poll_server("the pin", lambda: [p for p in list(pin.pins.values()) if p["description"] == text], process)
     assert (made["board_id"], made["title"], made["link"], made["alt_text"]) == (
         SECOND_BOARD, "Our beans", link, "A bag of beans.")
 
@@ -524,7 +515,7 @@ def test_editing_a_scheduled_x_post_brings_its_alt_text_and_reply_setting_back(s
     _accepted(_submit(sender, view, _filled(view, text, picture, chosen, {
         ids.COMPOSE_WHEN_BLOCK: picked("schedule"), ids.COMPOSE_AT_BLOCK: {"selected_date_time": int(at.timestamp())},
         _alt(): typed(alt), _setting("x", "reply_settings"): picked("following")})))
-    [(post, _)] = _poll("the scheduled post", lambda: [
+    [(post, _)] = poll_server("the scheduled post", lambda: [
         (p, t) for p, t in asyncio.run(_posts(module_database.url, text)) if p.message_ts], process)
 
     shown = _blocks(_edit_from_queue(sender, slack, post.id))

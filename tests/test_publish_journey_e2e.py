@@ -41,7 +41,7 @@ from tests.fakes.media import make_image
 from tests.fakes.meta import FakeMeta
 from tests.fakes.slack_files import SlackFiles
 from tests.fakes.x import FakeX
-from tests.journeys import update_compose
+from tests.journeys import poll_server, update_compose
 from tests.platform_fixtures import connect_and_choose, make_adapter, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
@@ -148,16 +148,6 @@ def _shown(call) -> str:
     return json.dumps(_j(call.params.get("blocks")), ensure_ascii=False)
 
 
-def _poll(what: str, check, server: ServerProcess, timeout: float = WAIT):
-    """`check()`'s first truthy answer, asked until `timeout` seconds pass (then the server's log says why)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; the server's log ends:\n{server.output()[-6000:]}")
-        time.sleep(0.1)
 
 
 def _line(blocks: list[dict], platform_name: str) -> str:
@@ -269,7 +259,7 @@ def test_two_pictures_to_three_platforms_refused_fixed_scheduled_and_published(
 
     # 3. The tick publishes; the one message ends showing every platform's outcome.
     # The post is settled (its headline says so) only when no account is still due or under way.
-    final = _poll("the status message to show the post settled", lambda: next(
+    final = poll_server("the status message to show the post settled", lambda: next(
         (c for c in slack.calls_to("chat.update") if "2 of 3 published" in _shown(c)), None), server)
     blocks = _j(final.params["blocks"])
     assert text in blocks[0]["text"]["text"] and blocks[0]["text"]["text"].startswith("*:warning: 2 of 3 published*")

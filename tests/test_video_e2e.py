@@ -30,7 +30,7 @@ from tests.fakes.media import make_clip
 from tests.fakes.meta import FakeMeta
 from tests.fakes.slack_files import SlackFiles
 from tests.fakes.tiktok import FakeTikTok
-from tests.journeys import update_compose
+from tests.journeys import poll_server, update_compose
 from tests.platform_fixtures import connect_and_choose, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
@@ -174,15 +174,6 @@ def _submit(sender, opened: dict, state: dict):
     return sender.interaction(payload)
 
 
-def _poll(what: str, check, process: ServerProcess, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; the server's log ends:\n{process.output()[-6000:]}")
-        time.sleep(0.1)
 
 
 def _messages(slack, needle: str) -> list[dict]:
@@ -242,8 +233,8 @@ def test_a_phone_video_is_optimised_once_and_published_to_tiktok_and_instagram(s
     assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
 
     # The post's message says the video is being optimised, for both platforms at once (one copy).
-    _poll("the optimising line", lambda: _messages(slack, "Optimising video for TikTok and Instagram…"), process)
-    posts, targets, made = _poll("both published", lambda: (lambda r: r if {t.status for t in r[1].values()} == {
+    poll_server("the optimising line", lambda: _messages(slack, "Optimising video for TikTok and Instagram…"), process)
+    posts, targets, made = poll_server("both published", lambda: (lambda r: r if {t.status for t in r[1].values()} == {
         TargetStatus.PUBLISHED} else None)(asyncio.run(_rows(module_database.url, text))), process)
     [post] = posts
     [rendition] = made
@@ -269,7 +260,7 @@ def test_a_phone_video_is_optimised_once_and_published_to_tiktok_and_instagram(s
     assert targets["instagram"].remote_url and targets["tiktok"].remote_url
 
     # The final message shows both links and the cover frame as a thumbnail, and no more progress.
-    final = _poll("the final message", lambda: [b for b in _messages(slack, text) if
+    final = poll_server("the final message", lambda: [b for b in _messages(slack, text) if
                                                 json.dumps(b).count("view the post") == 2], process)[-1]
     assert "Optimising" not in json.dumps(final)
     thumbnail = final[0]["accessory"]
@@ -299,7 +290,7 @@ def test_a_video_longer_than_the_creators_limit_is_refused_for_tiktok_only(serve
     # Instagram alone takes it (its copy gets the index moved to the front).
     answer = _submit(sender, opened, _state(opened, [accounts["instagram"]], text, [files.file("long.mp4")]))
     assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
-    posts, targets, _ = _poll("the Reel", lambda: (lambda r: r if r[1] and r[1]["instagram"].status is
+    posts, targets, _ = poll_server("the Reel", lambda: (lambda r: r if r[1] and r[1]["instagram"].status is
                                                    TargetStatus.PUBLISHED else None)(
         asyncio.run(_rows(module_database.url, text))), process)
     assert list(targets) == ["instagram"]
