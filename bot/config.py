@@ -34,6 +34,7 @@ ENV_VARS = (
     "PICMIM_ANALYTICS_SECONDS", "LOG_FORMAT",
     "PICMIM_HEALTH_SECONDS",
     "PICMIM_VIDEO_JOBS", "TIKTOK_VIDEO_SOURCE", "BLUESKY_CLIENT_KEY",
+    "PICMIM_MEDIA_RETENTION_DAYS",
     *(f"{prefix}_CLIENT_{part}" for prefix in CREDENTIAL_PREFIXES for part in ("ID", "SECRET")),
 )
 
@@ -106,6 +107,7 @@ class Settings:
     analytics_seconds: float = 60.0  # how often due metric syncs and digests are looked for
     health_seconds: float = 60.0  # how often connections are looked after (renewals, warnings, alerts)
     video_jobs: int = 1  # videos optimised at once by this process (each uses every core while it runs)
+    media_retention_days: int = 30  # attachments are deleted this long after the last post using them is done
     tiktok_video_source: str = "FILE_UPLOAD"  # or PULL_FROM_URL: TikTok fetches from PUBLIC_URL (verified domain)
     # Bluesky client authentication key(s), a private JWK/JWKS or PEM; None: the one stored in the database
     bluesky_client_key: str | None = field(default=None, repr=False)
@@ -260,6 +262,7 @@ def load_settings(
     analytics_seconds = number("PICMIM_ANALYTICS_SECONDS", "60", 0.2, 3600)
     health_seconds = number("PICMIM_HEALTH_SECONDS", "60", 0.2, 3600)
     video_jobs = number("PICMIM_VIDEO_JOBS", "1", 1, 16, int, "a whole number")
+    media_retention_days = number("PICMIM_MEDIA_RETENTION_DAYS", "30", 1, 3650, int, "a whole number of days")
 
     tiktok_video_source = get("TIKTOK_VIDEO_SOURCE", "FILE_UPLOAD").upper()
     if tiktok_video_source not in ("FILE_UPLOAD", "PULL_FROM_URL"):
@@ -305,6 +308,7 @@ def load_settings(
         analytics_seconds=analytics_seconds,
         health_seconds=health_seconds,
         video_jobs=video_jobs,
+        media_retention_days=media_retention_days,
         tiktok_video_source=tiktok_video_source,
         bluesky_client_key=bluesky_client_key,
     )

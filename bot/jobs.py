@@ -7,13 +7,13 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.media import renditions, source
+from bot.media import renditions, retention, source
 from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts
 from bot.messages.reports import DigestSender
@@ -36,7 +36,13 @@ def _owner() -> str:
 
 def media_source(runtime: Runtime):
     """The publisher's media source (bot.media.source), on this process's media store."""
-    return source.media_source(MediaStore.from_settings(runtime.settings))
+    return source.media_source(MediaStore.from_settings(runtime.settings), runtime.settings.media_retention_days)
+
+
+def build_media_retention(runtime: Runtime) -> retention.MediaRetention:
+    """Deletes stored attachments no post needs any more (PICMIM_MEDIA_RETENTION_DAYS), in every process."""
+    return retention.MediaRetention(runtime.sessions, MediaStore.from_settings(runtime.settings),
+                                    timedelta(days=runtime.settings.media_retention_days))
 
 
 def build_rendition_worker(runtime: Runtime) -> renditions.RenditionWorker:
@@ -62,7 +68,7 @@ def build_version_warnings(runtime: Runtime) -> VersionWarnings:
 
 
 def _every(scheduler: AsyncIOScheduler, seconds: float, name: str, tick: Callable[[], Awaitable[object]],
-           what: str) -> None:
+           what: str, first_in: float | None = None) -> None:
     """Run `tick` every `seconds`: one at a time, missed runs folded into one, and a failed tick logged and
     left behind (one bad tick must not stop the next)."""
 
@@ -72,7 +78,8 @@ def _every(scheduler: AsyncIOScheduler, seconds: float, name: str, tick: Callabl
         except Exception:
             log.exception("%s tick failed", what)
 
-    scheduler.add_job(run, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
+    first = {"next_run_time": datetime.now(UTC) + timedelta(seconds=first_in)} if first_in is not None else {}
+    scheduler.add_job(run, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True, **first)
 
 
 def start(runtime: Runtime) -> AsyncIOScheduler:
@@ -92,5 +99,8 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     # Starts the work and returns: long conversions never hold a tick.
     _every(scheduler, settings.tick_seconds, "optimise_videos", build_rendition_worker(runtime).tick,
            "Video optimisation")
+    # Hourly, and a minute after start so a process restarted more often than that still sweeps.
+    _every(scheduler, retention.SWEEP_SECONDS, "media_retention", build_media_retention(runtime).tick,
+           "Media retention", first_in=60)
     scheduler.start()
     return scheduler

@@ -3,7 +3,9 @@ conversions cached per rule set, and the signed, expiring media links platforms 
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 from pathlib import Path
 
 import httpx
@@ -144,36 +146,80 @@ def slack_file(files: SlackFiles, name: str = "logo.png", **extra) -> dict:
     return files.file(name, sized=False, **extra)
 
 
-async def test_slack_download_with_the_right_token(slack_files):
+async def test_slack_download_with_the_right_token(slack_files, store):
     async with httpx.AsyncClient() as http:
-        data = await attachments.download_slack_file(http, slack_file(slack_files), BOT_TOKEN)
-    assert data == slack_files.files["logo.png"][0]
+        incoming = await attachments.download_slack_file(http, slack_file(slack_files), BOT_TOKEN, store)
+    data = slack_files.files["logo.png"][0]
+    assert incoming.path.read_bytes() == data and incoming.path.parent == store.root
+    assert incoming.sha256 == hashlib.sha256(data).hexdigest() and incoming.size == len(data)
+    assert incoming.path.stat().st_mode & 0o777 == 0o600
 
 
-async def test_slack_login_page_instead_of_the_file_is_a_plain_error(slack_files):
+async def test_slack_login_page_instead_of_the_file_is_a_plain_error(slack_files, store):
     async with httpx.AsyncClient() as http:
         with pytest.raises(MediaError, match="Slack did not hand over “logo.png”: reinstall the app so it has "
                                              "the files:read permission"):
-            await attachments.download_slack_file(http, slack_file(slack_files), "xoxb-wrong")
+            await attachments.download_slack_file(http, slack_file(slack_files), "xoxb-wrong", store)
+    assert stored_files(store.root) == [], "nothing is left on disk"
 
 
-async def test_slack_files_over_the_cap_are_refused(slack_files):
+async def test_slack_files_over_the_cap_are_refused(slack_files, store):
     async with httpx.AsyncClient() as http:
         # Slack said the size: no request at all.
-        with pytest.raises(MediaError, match="“logo.png” is larger than 10 MB"):
-            await attachments.download_slack_file(http, slack_file(slack_files, size=11 * 1024 * 1024), BOT_TOKEN)
+        with pytest.raises(MediaError, match="“logo.png” is 11.5 MB; the largest file Picmim can take from Slack "
+                                             "is 10 MB: attach a smaller one."):
+            await attachments.download_slack_file(http, slack_file(slack_files, size=11 * 1024 * 1024), BOT_TOKEN,
+                                                  store)
         assert slack_files.requests == 0
         # The answer says its length: refused before reading the body.
-        with pytest.raises(MediaError, match="larger than"):
-            await attachments.download_slack_file(http, slack_file(slack_files), BOT_TOKEN, max_bytes=1000)
+        with pytest.raises(MediaError, match="“logo.png” is .* KB; the largest file Picmim can take"):
+            await attachments.download_slack_file(http, slack_file(slack_files), BOT_TOKEN, store, max_bytes=1000)
         # Neither says: reading stops at the cap, long before the end.
-        with pytest.raises(MediaError, match="“huge.png” is larger than 1 MB"):
-            await attachments.download_slack_file(http, slack_file(slack_files, "huge.png"), BOT_TOKEN,
+        with pytest.raises(MediaError, match="“huge.png” is larger than 1 MB; the largest file Picmim can take "
+                                             "from Slack is 1 MB"):
+            await attachments.download_slack_file(http, slack_file(slack_files, "huge.png"), BOT_TOKEN, store,
                                                   max_bytes=1024 * 1024)
     assert not slack_files.huge_finished
+    assert stored_files(store.root) == [], "the cut-off download is not kept"
 
 
-async def test_the_shared_client_does_not_leak_the_token_to_another_origin_on_redirect():
+class _Generated(httpx.AsyncByteStream):
+    """A file's body made as it is sent (64 KB at a time, as a socket hands it over), hashed on the way: the
+    test itself never holds the whole file."""
+
+    def __init__(self, size: int):
+        self.size, self.digest = size, hashlib.sha256()
+
+    async def __aiter__(self):
+        sent = 0
+        while sent < self.size:
+            chunk = os.urandom(min(64 * 1024, self.size - sent))
+            self.digest.update(chunk)
+            sent += len(chunk)
+            yield chunk
+
+
+async def test_a_download_holds_no_more_than_a_chunk_in_memory(store):
+    """9 MB fetched: the file goes to disk as it comes; Python's peak allocation stays near one chunk."""
+    import tracemalloc
+
+    body = _Generated(9 * 1024 * 1024)
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, headers={"Content-Type": "video/mp4"}, stream=body))
+    file = {"name": "big.mp4", "url_private_download": "https://files.slack.com/files-pri/T1-F1/big.mp4"}
+    async with httpx.AsyncClient(transport=transport) as http:
+        tracemalloc.start()
+        try:
+            incoming = await attachments.download_slack_file(http, file, BOT_TOKEN, store)
+            _now, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert incoming.size == body.size and incoming.sha256 == body.digest.hexdigest()
+    assert incoming.path.stat().st_size == body.size
+    assert peak < 4 * media_store.CHUNK_BYTES, f"{peak / 1024 / 1024:.1f} MB held at once while fetching 9 MB"
+
+
+async def test_the_shared_client_does_not_leak_the_token_to_another_origin_on_redirect(tmp_path):
     seen: dict[str, str | None] = {}
 
     async def final(request: web.Request) -> web.Response:
@@ -192,9 +238,9 @@ async def test_the_shared_client_does_not_leak_the_token_to_another_origin_on_re
         slack.router.add_get("/files-pri/x", redirect)
         async with TestServer(slack) as slack_server, httpx.AsyncClient() as http:
             url = str(slack_server.make_url("/files-pri/x"))
-            data = await attachments.download_slack_file(http, {"name": "f.png", "url_private_download": url},
-                                                         BOT_TOKEN)
-    assert data.startswith(b"\x89PNG") and seen["authorization"] is None
+            incoming = await attachments.download_slack_file(http, {"name": "f.png", "url_private_download": url},
+                                                             BOT_TOKEN, MediaStore(tmp_path, PUBLIC_URL))
+    assert incoming.path.read_bytes().startswith(b"\x89PNG") and seen["authorization"] is None
 
 
 # ---- making it fit --------------------------------------------------------------------------------

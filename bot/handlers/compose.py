@@ -15,6 +15,8 @@ from bot import ids
 from bot.handlers import queue as queue_handlers
 from bot.handlers.attachments import store_files
 from bot.handlers.compose_form import block_errors, read
+from bot.media import retention
+from bot.media.store import MediaStore
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import ComposeOrigin
@@ -227,12 +229,23 @@ async def _submit(ack, view, context, subject, runtime, db, workspace, person, s
         if once:  # refused: the same view, mended, may be submitted again
             await seen_requests.forget(runtime.sessions, once)
         await ack(response_action="errors", errors=block_errors(outcome.problems, shown))
+        await _discard(runtime, fetching)
         return
     await ack()
     await _after_accept(runtime, db, person, outcome, fetching, composition)
     if outcome.edited and origin.response_url:
         await queue_handlers.show_at(db, workspace, person, context.user_id, origin.response_url,
                                      "Saved: the post's status message shows it.")
+
+
+async def _discard(runtime, fetching: asyncio.Task | None) -> None:
+    """After refusing: the files this submission stored first are deleted at once (sent again, mended, they are
+    fetched again)."""
+    if fetching is None:
+        return
+    stored = await fetching  # after the answer, so waiting for a late download costs Slack nothing
+    if stored.new_ids:
+        await retention.discard(runtime.sessions, MediaStore.from_settings(runtime.settings), stored.new_ids)
 
 
 async def _after_accept(runtime, db, person, accepted: Accepted, fetching: asyncio.Task | None,

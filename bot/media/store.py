@@ -23,10 +23,11 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from functools import cached_property
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from aiohttp import web
 from PIL import Image
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 LINK_LIFETIME = 2 * 24 * 3600  # seconds a media link works: long enough for a platform's slow fetch
 CHUNK_BYTES = 256 * 1024  # what MediaPayload.read() and the download hand over at a time
 ORIGINAL = "o"  # the variant name of the stored bytes themselves
+INCOMING = ".incoming-"  # files on their way in (downloads, conversions): renamed into place, or swept
 
 _LINK_CONTEXT = b"picmim media links v1"  # so the link key is never the encryption key itself
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -60,6 +62,15 @@ class LinkInvalid(Exception):
 
 class LinkExpired(Exception):
     """A genuine media token whose time is up."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """Bytes already written to the media folder under a temporary name (a download), with their hash and size."""
+
+    path: Path
+    sha256: str
+    size: int
 
 
 class MediaStore:
@@ -83,21 +94,45 @@ class MediaStore:
         from its bytes, never from its name or the declared type. Raises MediaError for anything that
         is neither a picture nor a video. The caller commits."""
         sha = hashlib.sha256(data).hexdigest()
+        item, _new = await self._keep(session, workspace_id, sha, len(data), lambda: data,
+                                      lambda path: _write_atomically(path, data, True), filename, declared_mimetype)
+        return item
+
+    async def store_incoming(self, session: AsyncSession, workspace_id: int, incoming: Incoming, filename: str,
+                             declared_mimetype: str | None = None) -> tuple[MediaItem, bool]:
+        """`store` for bytes already on disk (`incoming()`, a download): the file is moved into place when its
+        bytes are new, else dropped. Also says whether the item is new (a refused submission deletes those,
+        bot.media.retention.discard). The caller commits."""
+        try:
+            return await self._keep(session, workspace_id, incoming.sha256, incoming.size, incoming.path.read_bytes,
+                                    partial(_move, incoming.path), filename, declared_mimetype)
+        finally:
+            await asyncio.to_thread(incoming.path.unlink, missing_ok=True)  # moved into place, or not needed
+
+    def incoming(self) -> tuple[BinaryIO, Path]:
+        """A new, empty file (0600) in the media folder for bytes on their way in, and its path. Blocking."""
+        _make_folder(self.root)
+        fd, name = tempfile.mkstemp(dir=self.root, prefix=INCOMING)
+        return os.fdopen(fd, "wb"), Path(name)
+
+    async def _keep(self, session: AsyncSession, workspace_id: int, sha: str, size: int, read: Callable[[], bytes],
+                    put: Callable[[Path], None], filename: str, declared_mimetype: str | None
+                    ) -> tuple[MediaItem, bool]:
         item = await self._find(session, workspace_id, sha)
+        path = self.path(sha)
         if item is not None:
-            if not self.path(sha).is_file():  # the data folder was cleaned or moved: put the file back
-                await asyncio.to_thread(_write_atomically, self.path(sha), data, True)
-            return item
+            await asyncio.to_thread(_renew, path, put)
+            return item, False
+        data = await asyncio.to_thread(read)  # at most the download cap, one file at a time
         found, details = await asyncio.to_thread(pictures.probe, data, "", filename)
+        del data
         if declared_mimetype and declared_mimetype.split(";")[0].strip().lower() != found.mimetype:
             details["declared_mimetype"] = declared_mimetype
         details.update(kind=found.kind, fps=found.fps, duration=found.duration)
-        path = self.path(sha)
-        if not path.is_file():
-            await asyncio.to_thread(_write_atomically, path, data, True)
+        await asyncio.to_thread(_renew, path, put)
         item = MediaItem(
             workspace_id=workspace_id, sha256=sha, filename=(filename or "attachment")[:255],
-            mimetype=found.mimetype, size_bytes=len(data), width=found.width, height=found.height,
+            mimetype=found.mimetype, size_bytes=size, width=found.width, height=found.height,
             duration_ms=round(found.duration * 1000) if found.duration is not None else None,
             facts=details, path=str(path.relative_to(self._data_dir)),
         )
@@ -108,7 +143,8 @@ class MediaStore:
             item = await self._find(session, workspace_id, sha)
             if item is None:
                 raise
-        return item
+            return item, False
+        return item, True
 
     @staticmethod
     async def _find(session: AsyncSession, workspace_id: int, sha: str) -> MediaItem | None:
@@ -307,13 +343,32 @@ def link_handler(store: MediaStore):
 # ---- helpers ----------------------------------------------------------------------------------------
 
 
+def _make_folder(folder: Path) -> None:
+    if not folder.is_dir():  # media folders are the owner's alone (0700), whatever the umask
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for each in (folder, folder.parent):
+            if each.name == "media" or each.parent.name == "media":
+                each.chmod(0o700)
+
+
+def _renew(path: Path, put: Callable[[Path], None]) -> None:
+    """Put the original in place if it is not there (new, or the data folder was cleaned), else mark it as
+    just stored: the retention sweep leaves files stored in the last day alone, so bytes stored again are
+    not deleted under a post that is about to use them."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        put(path)
+
+
+def _move(temp: Path, path: Path) -> None:
+    _make_folder(path.parent)
+    os.replace(temp, path)
+
+
 def _write_atomically(path: Path, data: bytes, durable: bool) -> None:
-    if not path.parent.is_dir():  # media folders are the owner's alone (0700), whatever the umask
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for folder in (path.parent, path.parent.parent):
-            if folder.name == "media" or folder.parent.name == "media":
-                folder.chmod(0o700)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    _make_folder(path.parent)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=INCOMING)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

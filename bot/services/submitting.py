@@ -63,6 +63,7 @@ class Attachments:
     item_ids: tuple[int, ...] = ()
     error: str | None = None
     late: bool = False
+    new_ids: tuple[int, ...] = ()  # those this submission stored first: a refused submission deletes them
 
 
 @dataclass(frozen=True)
