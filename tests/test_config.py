@@ -30,6 +30,8 @@ def test_defaults_for_a_single_workspace():
     assert s.slack.api_url == "https://slack.com/api/"
     assert s.meta_graph_version == "v26.0"
     assert s.origin_overrides == {}
+    assert s.media_retention_days == 30
+    assert load({**SLACK, "PICMIM_MEDIA_RETENTION_DAYS": "7"}).media_retention_days == 7
     assert s.redirect_uri("instagram-login") == "http://localhost:3000/oauth/instagram-login/callback"
 
 
@@ -64,6 +66,7 @@ def test_check_mode_keeps_slack_gaps_as_problems():
     ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "x"}, "choose one"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='LOUD'"),
     ({"LOG_FORMAT": "xml"}, "LOG_FORMAT='xml' must be text or json"),
+    ({"PICMIM_MEDIA_RETENTION_DAYS": "0"}, "PICMIM_MEDIA_RETENTION_DAYS='0' must be a whole number of days from 1"),
 ])
 def test_each_wrong_value_is_named_with_the_fix(env, expected):
     text = problems({**SLACK, **env})
