@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select, update
 
+from bot import jobs
 from bot.handlers import attachments
 from bot.media import retention, source
 from bot.media.errors import MediaError
@@ -127,7 +128,9 @@ async def test_an_old_finished_posts_files_go_and_what_posts_still_need_stays(se
     await post_with(sessions, account, [unconfirmed], PostStatus.FAILED, 60, TargetStatus.UNCONFIRMED)
     assert len(files_of(store, published.sha256)) == 3  # the original, a conversion, a video copy
 
-    swept = await retention.sweep(sessions, store, utcnow(), KEEP)
+    runtime = SimpleNamespace(sessions=sessions, settings=SimpleNamespace(
+        data_dir=store.root.parent, public_url=store.public_url, secret_keys=(SECRET_KEY,), media_retention_days=30))
+    swept = await jobs.build_media_retention(runtime).tick()  # the job, as every server process runs it
 
     assert files_of(store, published.sha256) == [], "the original, its conversion and its video copy are gone"
     assert swept.files == 3 and swept.items == 0

@@ -96,7 +96,7 @@ def clock():
 def runtime(tmp_path, engine, adapters):
     """What jobs.media_source and the worker read from the running app."""
     settings = SimpleNamespace(data_dir=tmp_path, public_url="https://picmim.example", secret_keys=(SECRET_KEY,),
-                               video_jobs=1)
+                               video_jobs=1, media_retention_days=30)
     return SimpleNamespace(settings=settings, sessions=db.session_factory(engine), adapters=adapters)
 
 
