@@ -66,8 +66,8 @@ def test_a_download_that_grows_past_the_cap_is_cut_off(sender, slack, files, acc
     endless = files.file("endless.png", sized=False)
     good = files.file("fine.png")
     errors = field_errors(submit_compose(sender, compose_state([account_id], "Our launch", files=[good, endless])))
-    assert errors == {ids.COMPOSE_MEDIA_BLOCK: "“endless.png” is larger than 10 MB; the largest file Picmim can "
-                                               "take from Slack is 10 MB: attach a smaller one."}
+    assert errors == {ids.COMPOSE_MEDIA_BLOCK: "“endless.png” is larger than 10 MB, the largest file Picmim can "
+                                               "take from Slack: attach a smaller one."}
     time.sleep(0.5)
     assert not files.huge_finished, "the download was cut off"
     assert files_in(media_folder(compose_server, module_database)) == [], "neither file is kept"

@@ -82,8 +82,11 @@ def _name(file: dict[str, Any]) -> str:
 
 def _too_large(name: str, size: int | None, max_bytes: int) -> MediaError:
     limit = f"{max_bytes / 1024 / 1024:g} MB"
-    said = f"{name} is {human_size(size)}" if size is not None else f"{name} is larger than {limit}"
-    return MediaError(f"{said}; the largest file Picmim can take from Slack is {limit}: attach a smaller one.")
+    if size is None:  # cut off: only that it is larger is known
+        return MediaError(f"{name} is larger than {limit}, the largest file Picmim can take from Slack: attach a "
+                          "smaller one.")
+    return MediaError(f"{name} is {human_size(size)}; the largest file Picmim can take from Slack is {limit}: "
+                      "attach a smaller one.")
 
 
 def refuse_declared_size(file: dict[str, Any], max_bytes: int = MAX_SLACK_FILE_BYTES) -> None:
