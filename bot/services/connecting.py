@@ -249,9 +249,7 @@ async def finish(session: AsyncSession, adapters: Mapping[str, Adapter], platfor
     claimed = await session.execute(update(OAuthState).where(OAuthState.id == row.id, OAuthState.used_at.is_(None))
                                     .values(used_at=utcnow()))
     if claimed.rowcount != 1:
-        raised = refused(f"This sign-in link was already used. {again}", "This link was already used")
-        raised.attempted = False
-        raise raised
+        raise refused(f"This sign-in link was already used. {again}", "This link was already used", attempted=False)
     await session.commit()  # single use, whatever happens next
     if row.expires_at < utcnow():
         raise refused(f"This sign-in link expired: links last {int(LINK_LIFETIME.total_seconds() // 60)} minutes. "
@@ -333,8 +331,9 @@ def _taken(candidate: Candidate) -> Candidate:
 
 
 def _refuser(parties: Parties, info: registry.PlatformInfo | None):
-    def refused(message: str, title: str) -> CallbackRefused:
-        return CallbackRefused(ConnectError(message, title), parties.team_id, parties.user_id, info, parties)
+    def refused(message: str, title: str, attempted: bool = True) -> CallbackRefused:
+        return CallbackRefused(ConnectError(message, title), parties.team_id, parties.user_id, info, parties,
+                               attempted)
 
     return refused
 
