@@ -8,8 +8,9 @@ import logging
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
+import aiohttp
 from aiohttp import web
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.media import store as media_store
@@ -36,6 +37,7 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/readyz", readiness(runtime))
     app.router.add_get(bluesky.CLIENT_METADATA_PATH, bluesky_client_metadata(runtime))
     app.router.add_get(bluesky.JWKS_PATH, bluesky_jwks)
+    app.router.add_get(connecting.LANDING_PATH, connect_page(runtime))
     app.router.add_get("/oauth/{platform}/callback", oauth_callback(runtime))
     app.router.add_get("/media/{token}", media_link(runtime))
     return app
@@ -135,14 +137,40 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
     return f"unsupported content type {content_type or '(none)'}"
 
 
-def oauth_callback(runtime: Runtime):
-    """Where a platform sends the browser back after consent. The page says what happened; the user
-    then chooses the accounts in Slack, where a message waits for them."""
+SLACK_TROUBLE = (SlackClientError, aiohttp.ClientError, TimeoutError)  # Slack unreachable or answering garbage
 
-    def page(status: int, title: str, message: str, ok: bool, team_id: str | None) -> web.Response:
+# The link's page holds a live sign-in link: no cache may keep it.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def connect_page(runtime: Runtime):
+    """What a sign-in link from Slack opens: Picmim's own page naming the workspace and the person who
+    asked, with a Continue button to the platform's consent page. Opening it uses nothing up (a link
+    preview may fetch it); the callback does."""
+
+    async def page(request: web.Request) -> web.Response:
+        async with runtime.sessions() as session:
+            try:
+                landing = await connecting.landing(session, request.match_info["state"])
+            except connecting.ConnectError as gone:
+                status = 404 if gone.title == connecting.LINK_NOT_VALID else 410
+                return web.Response(status=status, content_type="text/html", headers=NO_STORE,
+                                    text=connect_views.gone_page(gone.title, gone.message))
+        return web.Response(content_type="text/html", headers=NO_STORE, text=connect_views.landing_page(landing))
+
+    return page
+
+
+def oauth_callback(runtime: Runtime):
+    """Where a platform sends the browser back after consent. The page says what happened, which account,
+    into which workspace and for whom; the user then chooses the accounts in Slack, where a message waits
+    for them, and the alerts channel hears which account was connected with whose link."""
+
+    def page(status: int, title: str, message: str, ok: bool, team_id: str | None,
+             facts: list[tuple[str, str]]) -> web.Response:
         slack_url = f"slack://open?team={team_id}" if team_id else None
         return web.Response(status=status, content_type="text/html",
-                            text=connect_views.callback_page(title, message, ok, slack_url))
+                            text=connect_views.callback_page(title, message, ok, slack_url, facts))
 
     async def tell(team_id: str | None, user_id: str | None, **message) -> None:
         client = await runtime.slack_client(team_id) if team_id else None
@@ -152,6 +180,23 @@ def oauth_callback(runtime: Runtime):
             await client.chat_postMessage(channel=user_id, **message)
         except SlackApiError as exc:
             log.warning("Could not message %s about a connection: %s", user_id, error_of(exc))
+        except SLACK_TROUBLE as exc:  # the sign-in itself is done: the page must still say so
+            log.warning("Could not message %s about a connection (%s)", user_id, type(exc).__name__)
+
+    async def announce(parties: connecting.Parties | None, text: str, blocks: list[dict]) -> None:
+        """The workspace's alerts channel, when it has one (the person who asked hears it by DM anyway)."""
+        if parties is None or not parties.alerts_channel_id:
+            return
+        client = await runtime.slack_client(parties.team_id)
+        if client is None:
+            return
+        try:
+            await client.chat_postMessage(channel=parties.alerts_channel_id, text=text, blocks=blocks,
+                                          unfurl_links=False)
+        except SlackApiError as exc:
+            log.warning("Could not tell the alerts channel about a connection: %s", error_of(exc))
+        except SLACK_TROUBLE as exc:
+            log.warning("Could not tell the alerts channel about a connection (%s)", type(exc).__name__)
 
     async def callback(request: web.Request) -> web.Response:
         platform = request.match_info["platform"]
@@ -165,14 +210,21 @@ def oauth_callback(runtime: Runtime):
                 # The page has a title and a message; the direct message says it once, with a way to start again.
                 text, blocks = connect_views.failure_message(error.message, refused.platform)
                 await tell(refused.team_id, refused.user_id, text=esc(text), blocks=blocks)
-                return page(400, error.title, error.message, False, refused.team_id)
+                if refused.attempted and refused.user_id:
+                    await announce(refused.parties, *connect_views.refused_note(error.message, refused.platform,
+                                                                                refused.user_id))
+                return page(400, error.title, error.message, False, refused.team_id,
+                            connect_views.refused_facts(refused.parties))
         name = connected.platform.name
         await tell(connected.team_id, connected.user_id, blocks=connect_views.choose_accounts(connected),
                    text=f"{name} is connected: choose which accounts Picmim may manage.")
+        if not connected.reconnected:  # a reconnect keeps the same account (checked) and mends its alert in place
+            await announce(connected.parties, *connect_views.connected_note(connected))
         message = "Back in Slack, choose which accounts Picmim may manage: a message from Picmim is waiting."
         if connected.declined:
             message += " " + connected.declined_sentence()
-        return page(200, f"{name} is connected ({connected.display_name})", message, True, connected.team_id)
+        return page(200, f"{name} is connected ({connected.display_name})", message, True, connected.team_id,
+                    connect_views.connected_facts(connected))
 
     return callback
 

@@ -5,8 +5,10 @@ takes a fixture in by naming it at module level (`sender = journeys.compose_send
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
+import re
 import tempfile
 import time
 from datetime import datetime
@@ -151,9 +153,18 @@ def private_link(slack, rid: str) -> str:
     return urls[0]
 
 
+def continue_link(page: httpx.Response) -> str:
+    """The link page's "Continue to …" button: where it sends the browser (the platform's consent page)."""
+    [href] = re.findall(r'<a class="button" href="([^"]+)">Continue to ', page.text)
+    return html.unescape(href)
+
+
 async def consent(browser: httpx.AsyncClient, link: str) -> httpx.URL:
-    """The person opens the private link and allows Picmim; the platform sends the browser back."""
-    answer = await browser.get(link)
+    """The person opens the private link (Picmim's page naming the workspace and who asked), presses
+    Continue and allows Picmim; the platform sends the browser back."""
+    page = await browser.get(link)
+    assert page.status_code == 200, page.text
+    answer = await browser.get(continue_link(page))
     assert answer.status_code == 302, answer.text
     return httpx.URL(answer.headers["location"])
 
@@ -427,9 +438,10 @@ async def sign_in(world: World, reconnect_id: int | None = None, user: str = "U0
     async with world.sessions() as session:
         workspace = await ensure_workspace(session, "T0001")
         reconnect = await session.get(Connection, reconnect_id) if reconnect_id else None
-        link = await connecting.start(session, world.adapters, workspace, user, platform, reconnect=reconnect)
+        link = await connecting.start(session, world.adapters, workspace, user, platform, reconnect=reconnect,
+                                      public_url=world.settings.public_url)
         await session.commit()
-    answer = await world.http.get(link.url)
+    answer = await world.http.get(link.authorize_url)  # no server here: straight to the platform's page
     assert answer.status_code == 302, answer.text
     back = httpx.URL(answer.headers["location"])
     async with world.sessions() as session:

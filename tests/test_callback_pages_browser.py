@@ -1,12 +1,15 @@
-"""The callback pages as a person sees them: one X connect through the real server, and the browser
-that follows the platform's redirect back is Debian's headless Chromium. It reads the rendered DOM and
+"""The sign-in pages as a person sees them: one X connect through the real server, where the link from Slack
+and the platform's redirect back are opened in Debian's headless Chromium. It reads the rendered DOM and
 takes a screenshot of each page (saved under pytest's tmp_path; `pytest -s` prints the paths)."""
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -60,14 +63,29 @@ def _looks_like_the_page(screenshot: Path) -> None:
     assert len(counts) > 20, "text is drawn, not a flat page"
 
 
-async def test_the_success_and_used_link_pages_in_chromium(chromium, sender, slack, browser, x,
-                                                            tmp_path):
+async def test_the_link_success_and_used_link_pages_in_chromium(chromium, sender, slack, browser, x,
+                                                                 connect_server, tmp_path):
     assert sender.command("connect x", response_url=slack.response_url("browser")).status_code == 200
-    back = str(await consent(browser, private_link(slack, "browser")))
+    link = private_link(slack, "browser")
 
+    # The link's own page: whose link, for which workspace, and the way on to X (a plain link, no script).
+    dom = _open(chromium, link, tmp_path / "link.png")
+    assert "<title>Connect an X account to Acme’s Picmim for Maria · Picmim</title>" in dom
+    assert "<h1>Connect an X account to Acme’s Picmim for Maria</h1>" in dom
+    assert "Not Maria, or not expecting this link?" in dom
+    [href] = re.findall(r'<a class="button" href="([^"]+)">Continue to X</a>', dom)
+    continue_to = httpx.URL(html.unescape(href))
+    assert (continue_to.host, continue_to.path) == ("x.com", "/i/oauth2/authorize")
+    assert continue_to.params["state"] == httpx.URL(link).path.rsplit("/", 1)[1]
+    _looks_like_the_page(tmp_path / "link.png")
+    assert not x.calls_to("/i/oauth2/authorize"), "opening the page sent nobody to X"
+
+    back = str(await consent(browser, link))  # Chromium's visit used nothing up: the link still works
     dom = _open(chromium, back, tmp_path / "success.png")
     assert "<title>X is connected (Acme Marketing) · Picmim</title>" in dom
     assert "<h1>X is connected (Acme Marketing)</h1>" in dom
+    assert "<dt>Account</dt><dd>Acme Marketing (@acmemktg)</dd>" in dom
+    assert "<dt>Slack workspace</dt><dd>Acme</dd><dt>For</dt><dd>Maria</dd>" in dom
     assert "a message from Picmim is waiting" in dom
     assert '<a class="button" href="slack://open?team=T0001">Back to Slack</a>' in dom
     _looks_like_the_page(tmp_path / "success.png")
@@ -79,3 +97,8 @@ async def test_the_success_and_used_link_pages_in_chromium(chromium, sender, sla
     assert "This sign-in link was already used." in dom
     assert '<a class="button" href="slack://open?team=T0001">Back to Slack</a>' in dom
     _looks_like_the_page(tmp_path / "used-link.png")
+
+    dom = _open(chromium, link, tmp_path / "used-link-page.png")  # the link from Slack, once more
+    assert "<h1>This link was already used</h1>" in dom
+    assert "Get a new one in Slack with <code>/picmim connect x</code>." in dom
+    assert "Continue to" not in dom

@@ -114,7 +114,7 @@ async def test_forged_state_and_denied_consent_store_nothing(sender, slack, brow
     assert "frame-ancestors 'none'" in forged.headers["Content-Security-Policy"]
     sender.command("connect x", response_url=slack.response_url("deny"))
     link = private_link(slack, "deny")
-    state = httpx.URL(link).params["state"]
+    state = httpx.URL(link).path.rsplit("/", 1)[1]  # the link's page: /connect/<state>
     denied = await browser.get(f"{connect_server.url}/oauth/x/callback",
                                params={"error": "access_denied", "state": state})
     assert denied.status_code == 400 and "You chose not to allow Picmim access" in denied.text

@@ -32,6 +32,7 @@ from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.meta import FakeMeta
 from tests.fakes.pinterest import FakePinterest
 from tests.fakes.youtube import FakeYouTube
+from tests.journeys import consent
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
 
@@ -244,14 +245,10 @@ def _link(slack, rid: str) -> str:
 
 
 def _state_of(link: str) -> str:
-    return httpx.URL(link).params["state"]
+    return httpx.URL(link).path.rsplit("/", 1)[1]  # the link's page: /connect/<state>
 
 
-async def _consent(browser: httpx.AsyncClient, link: str) -> httpx.URL:
-    """The person opens the private link and allows Picmim; the platform sends the browser back."""
-    consent = await browser.get(link)
-    assert consent.status_code == 302, consent.text
-    return httpx.URL(consent.headers["location"])
+_consent = consent  # the link's page, its Continue button, the platform's consent page
 
 
 def _title(page: httpx.Response) -> str:

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.secret import Secret
 from bot.services import connecting, connections
@@ -146,3 +146,36 @@ async def test_disconnect_cancels_scheduled_posts_keeps_published_ones_and_histo
         assert await session.get(Connection, c.id) is None
         kept = await session.get(Account, gone.id)
         assert kept is not None and not kept.active and kept.access_token is None
+
+
+class _StubAdapter:
+    """Just enough of an adapter to make a link: X's consent page address."""
+
+    uses_pkce = True
+
+    def authorize_url(self, state, pkce) -> str:
+        return f"https://x.com/i/oauth2/authorize?state={state}&code_challenge={pkce.challenge}"
+
+
+async def test_a_reconnect_links_page_names_the_connection_and_reading_it_uses_nothing_up(engine):
+    sessions = db.session_factory(engine)
+    async with sessions() as session:
+        ws = await _workspace(session)
+        c = await _connection(session, ws, platform="x")
+        link = await connecting.start(session, {"x": _StubAdapter()}, ws, "U1", "x", reconnect=c,
+                                      public_url="https://picmim.example.com/", workspace_name="Acme",
+                                      requested_by_name="  Maria\n Lopez ")
+        await session.commit()
+    state = link.url.rsplit("/", 1)[1]
+    assert link.url == f"https://picmim.example.com/connect/{state}"
+    assert link.authorize_url.startswith(f"https://x.com/i/oauth2/authorize?state={state}&")
+    for _ in range(2):  # a link preview, then the person
+        async with sessions() as session:
+            page = await connecting.landing(session, state)
+    assert (page.workspace_name, page.requested_by_name, page.reconnect_of) == ("Acme", "Maria Lopez", "Maria")
+    assert page.authorize_url == link.authorize_url
+    async with sessions() as session:
+        row = await session.scalar(select(OAuthState))
+        assert row.used_at is None, "reading the page does not use the link"
+        raw = (await session.execute(text("SELECT secret_extra FROM oauth_states"))).scalar()
+        assert state not in raw, "the authorize URL (it carries the state) is stored encrypted"

@@ -27,7 +27,7 @@ from bot.storage.models import (
     utcnow,
 )
 from tests import journeys
-from tests.journeys import ALERTS, X_USER, blocks_of, shown
+from tests.journeys import ALERTS, X_USER, blocks_of, consent, shown
 
 # The connect tests' fixtures (fake X, x, sender, browser), on a server whose health job runs often.
 fake_x, x, sender, browser = journeys.fake_x, journeys.x, journeys.connect_sender, journeys.browser
@@ -62,9 +62,7 @@ def _click(slack, action_id: str, value: str, *, channel: str, message_ts: str, 
 async def _consent_and_return(slack, browser, rid: str) -> httpx.Response:
     [reply] = slack.wait_for_response(rid)
     [link] = [e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"] if "url" in e]
-    consent = await browser.get(link)
-    assert consent.status_code == 302, consent.text
-    return await browser.get(consent.headers["location"])
+    return await browser.get(str(await consent(browser, link)))
 
 
 def _wait(condition, what: str, timeout: float = 15.0):

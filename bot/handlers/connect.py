@@ -89,27 +89,35 @@ async def send_link(runtime, context, client, db, workspace, person, reply: Repl
     if reconnect_id is None and info is not None and info.key not in runtime.adapters:
         await reply.show(views.not_set_up(info, (await person()).is_admin))
         return
+    if keys[0] == "bluesky" and not handle and reconnect_id is None and trigger_id:
+        modal = views.bluesky_handle_modal(channel_id)
+        if reply.in_modal:
+            await client.views_push(trigger_id=trigger_id, view=modal)
+        else:
+            await client.views_open(trigger_id=trigger_id, view=modal)
+        return
+    names = await _names(runtime, context, person)  # before the session: no Slack call while it is open
     try:
         async with db() as session:
             reconnect = await connections.owned_connection(session, here, reconnect_id) if reconnect_id else None
             key = reconnect.platform if reconnect else keys[0]
-            if key == "bluesky" and not handle and reconnect is None and trigger_id:
-                modal = views.bluesky_handle_modal(channel_id)
-                if reply.in_modal:
-                    await client.views_push(trigger_id=trigger_id, view=modal)
-                else:
-                    await client.views_open(trigger_id=trigger_id, view=modal)
-                return
             if reconnect is not None and key == "bluesky":
                 handle = handle or reconnect.display_name
             links = [await connecting.start(session, runtime.adapters, here, context.user_id, k,
-                                            channel_id=channel_id, reconnect=reconnect, handle=handle)
+                                            channel_id=channel_id, reconnect=reconnect, handle=handle, **names)
                      for k in ([key] if reconnect else keys)]
     except ConnectError as exc:
         await reply.show(exc.message)  # its title would say the same again
         return
     blocks = views.link_message(links, (await person()).tz, reconnect.display_name if reconnect else None)
     await reply.show(f"Your private link to connect {links[0].platform.name}", blocks)
+
+
+async def _names(runtime, context, person) -> dict:
+    """What the link's page names: the Slack workspace (from bolt's auth.test, already at hand) and the person."""
+    authorized = context.get("authorize_result")
+    return {"public_url": runtime.settings.public_url, "workspace_name": getattr(authorized, "team", None),
+            "requested_by_name": (await person()).name}
 
 
 async def connect_command(ack, args, command, context, client, respond, runtime, db, workspace, person, **_) -> None:
@@ -140,15 +148,16 @@ async def connect_button(ack, body, context, client, respond, subject, runtime, 
                     subject.key, channel_id=(body.get("channel") or {}).get("id"), trigger_id=body.get("trigger_id"))
 
 
-async def bluesky_handle_submitted(ack, view, context, subject, runtime, db, workspace) -> None:
+async def bluesky_handle_submitted(ack, view, context, subject, runtime, db, workspace, person) -> None:
     handle = forms.text(forms.values_of(view), ids.BLUESKY_HANDLE_BLOCK, ids.BLUESKY_HANDLE_INPUT)
     channel_id = subject.channel_id if subject else None
     here = await workspace()
+    names = await _names(runtime, context, person)
     # Resolving a handle is quick network work; the modal waits for it so a typo is shown on the field.
     try:
         async with db() as session:
             link = await connecting.start(session, runtime.adapters, here, context.user_id, "bluesky",
-                                          channel_id=channel_id, handle=handle)
+                                          channel_id=channel_id, handle=handle, **names)
     except ConnectError as exc:
         await ack(response_action="errors", errors={ids.BLUESKY_HANDLE_BLOCK: exc.message[:150]})
         return

@@ -39,6 +39,7 @@ class Person:
     user_id: str
     tz: str | None
     is_admin: bool
+    name: str | None = None  # as Slack shows it (display name, else full name)
 
 
 class RequestContext:
@@ -72,8 +73,10 @@ class RequestContext:
                 user = (await self.client.users_info(user=self.user_id)).get("user") or {}
             except SlackApiError:
                 user = {}
+            profile = user.get("profile") or {}
+            name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
             self._person = Person(self.user_id or "", user.get("tz"),
-                                  bool(user.get("is_admin") or user.get("is_owner")))
+                                  bool(user.get("is_admin") or user.get("is_owner")), name or None)
         return self._person
 
 

@@ -57,15 +57,26 @@ def who_may_manage(workspace: Workspace) -> str:
 
 @dataclass(frozen=True)
 class ConnectLink:
-    url: str
+    url: str  # Picmim's own page naming the workspace and the person (what Slack shows)
+    authorize_url: str  # the platform's consent page, behind that page's Continue button
     platform: registry.PlatformInfo
     expires_at: datetime
 
 
+LANDING_PATH = "/connect/{state}"
+LINK_NOT_VALID = "This link is not valid"  # the page's title for a link Picmim never made (a 404)
+
+
+def landing_url(public_url: str, state: str) -> str:
+    return public_url.rstrip("/") + LANDING_PATH.format(state=state)
+
+
 async def start(session: AsyncSession, adapters: Mapping[str, Adapter], workspace: Workspace, user_id: str,
-                platform_key: str, *, channel_id: str | None = None, reconnect: Connection | None = None,
-                handle: str | None = None) -> ConnectLink:
-    """A private, single-use link to the platform's consent page, valid for 10 minutes."""
+                platform_key: str, *, public_url: str, channel_id: str | None = None,
+                reconnect: Connection | None = None, handle: str | None = None, workspace_name: str | None = None,
+                requested_by_name: str | None = None) -> ConnectLink:
+    """A private, single-use link, valid for 10 minutes, to Picmim's page that names the workspace and the
+    person who asked, and continues to the platform's consent page."""
     info, adapter = platform_for(platform_key, adapters)
     state, pkce = new_state(), new_pkce()
     started: dict[str, Any] | None = None
@@ -80,14 +91,59 @@ async def start(session: AsyncSession, adapters: Mapping[str, Adapter], workspac
     else:
         url = adapter.authorize_url(state, pkce if adapter.uses_pkce else None)
     expires_at = utcnow() + LINK_LIFETIME
+    # The authorize URL carries the state, so it is kept encrypted, like the verifier.
+    extra = {"authorize_url": url} | ({"started": started} if started else {})
     session.add(OAuthState(
         state_hash=state_hash(state), workspace_id=workspace.id, slack_user_id=user_id, platform=info.key,
-        code_verifier=Secret(pkce.verifier),
-        secret_extra=Secret(json.dumps({"started": started})) if started else None,
+        code_verifier=Secret(pkce.verifier), secret_extra=Secret(json.dumps(extra)),
         reconnect_connection_id=reconnect.id if reconnect else None, channel_id=channel_id, expires_at=expires_at,
+        workspace_name=_short(workspace_name), requested_by_name=_short(requested_by_name),
     ))
     await session.flush()
-    return ConnectLink(url, info, expires_at)
+    return ConnectLink(landing_url(public_url, state), url, info, expires_at)
+
+
+def _short(name: str | None) -> str | None:
+    name = " ".join((name or "").split())
+    return name[:255] or None
+
+
+# ---- the link's page -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Landing:
+    """What the link's page shows before the platform's: who asked, for which workspace, and where it goes."""
+
+    platform: registry.PlatformInfo
+    workspace_name: str | None
+    requested_by_name: str | None
+    authorize_url: str
+    expires_at: datetime
+    reconnect_of: str | None  # the connection's name, when the link reconnects one
+
+
+async def landing(session: AsyncSession, state: str) -> Landing:
+    """The page behind a link. Only reads: a link preview fetching the page must not use up the link.
+    Raises ConnectError (its title says which: not valid, already used, expired)."""
+    row = await session.scalar(select(OAuthState).where(OAuthState.state_hash == state_hash(state))) if state else None
+    info = registry.get(row.platform) if row is not None else None
+    if row is None or info is None:
+        raise ConnectError("This sign-in link is not one Picmim made, or it was changed. Get a new one in Slack "
+                           "with `/picmim connect`.", LINK_NOT_VALID)
+    again = f"Get a new one in Slack with `/picmim connect {info.key}`."
+    if row.used_at is not None:
+        raise ConnectError(f"This sign-in link was already used: each link works once. {again}",
+                           "This link was already used")
+    if row.expires_at < utcnow():
+        raise ConnectError(f"This sign-in link expired: links last {int(LINK_LIFETIME.total_seconds() // 60)} "
+                           f"minutes. {again}", "This link expired")
+    extra = json.loads(row.secret_extra.reveal()) if row.secret_extra else {}
+    reconnect = await session.get(Connection, row.reconnect_connection_id) if row.reconnect_connection_id else None
+    if not extra.get("authorize_url"):
+        raise ConnectError(f"This sign-in link cannot be opened here. {again}", LINK_NOT_VALID)
+    return Landing(info, row.workspace_name, row.requested_by_name, extra["authorize_url"], row.expires_at,
+                   (reconnect.display_name or info.name) if reconnect else None)
 
 
 # ---- the callback --------------------------------------------------------------------------------
@@ -114,6 +170,17 @@ class Candidate:
                    dict(remote.settings), remote.refusal)
 
 
+@dataclass(frozen=True)
+class Parties:
+    """Whose link it was, and where it connects: what the pages and the alerts channel name."""
+
+    team_id: str
+    user_id: str
+    workspace_name: str | None = None
+    requested_by_name: str | None = None
+    alerts_channel_id: str | None = None
+
+
 @dataclass
 class Connected:
     """A successful callback: the connection is stored; the user now chooses among `candidates`."""
@@ -128,6 +195,7 @@ class Connected:
     candidates: list[Candidate]
     reconnected: bool
     declined: list[Scope] = field(default_factory=list)  # permissions asked for but not granted
+    parties: Parties | None = None
 
     def declined_sentence(self) -> str | None:
         if not self.declined:
@@ -150,6 +218,8 @@ class CallbackRefused(Exception):
     team_id: str | None = None
     user_id: str | None = None
     platform: registry.PlatformInfo | None = None
+    parties: Parties | None = None
+    attempted: bool = True  # False when nothing reached the platform again (a reused link): no alert
 
 
 DENIED_WORDS = {
@@ -173,11 +243,13 @@ async def finish(session: AsyncSession, adapters: Mapping[str, Adapter], platfor
                                            "This link is not valid"))
     workspace = await session.get(Workspace, row.workspace_id)
     info = registry.get(row.platform)
-    refused = _refuser(workspace.team_id, row.slack_user_id, info)
+    parties = Parties(workspace.team_id, row.slack_user_id, row.workspace_name, row.requested_by_name,
+                      workspace.alerts_channel_id)
+    refused = _refuser(parties, info)
     claimed = await session.execute(update(OAuthState).where(OAuthState.id == row.id, OAuthState.used_at.is_(None))
                                     .values(used_at=utcnow()))
     if claimed.rowcount != 1:
-        raise refused(f"This sign-in link was already used. {again}", "This link was already used")
+        raise refused(f"This sign-in link was already used. {again}", "This link was already used", attempted=False)
     await session.commit()  # single use, whatever happens next
     if row.expires_at < utcnow():
         raise refused(f"This sign-in link expired: links last {int(LINK_LIFETIME.total_seconds() // 60)} minutes. "
@@ -249,7 +321,7 @@ async def finish(session: AsyncSession, adapters: Mapping[str, Adapter], platfor
     granted = set(tokens.scopes)
     declined = [scope for scope in adapter.scopes if granted and scope.name not in granted]
     return Connected(info, workspace.team_id, row.slack_user_id, row.channel_id, row.id, connection.id,
-                     connection.display_name, candidates, reconnected, declined)
+                     connection.display_name, candidates, reconnected, declined, parties)
 
 
 def _taken(candidate: Candidate) -> Candidate:
@@ -258,9 +330,10 @@ def _taken(candidate: Candidate) -> Candidate:
     return candidate
 
 
-def _refuser(team_id: str, user_id: str, info: registry.PlatformInfo | None):
-    def refused(message: str, title: str) -> CallbackRefused:
-        return CallbackRefused(ConnectError(message, title), team_id, user_id, info)
+def _refuser(parties: Parties, info: registry.PlatformInfo | None):
+    def refused(message: str, title: str, attempted: bool = True) -> CallbackRefused:
+        return CallbackRefused(ConnectError(message, title), parties.team_id, parties.user_id, info, parties,
+                               attempted)
 
     return refused
 

@@ -430,6 +430,9 @@ class OAuthState(Base):
     reconnect_connection_id: Mapped[int | None] = mapped_column(
         ForeignKey("connections.id", ondelete="CASCADE"))
     channel_id: Mapped[str | None] = mapped_column(String(32))
+    # Shown on the link's page before anyone signs in, so whoever opens it sees whose link it is.
+    workspace_name: Mapped[str | None] = mapped_column(String(255))
+    requested_by_name: Mapped[str | None] = mapped_column(String(255))
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,15 +4,17 @@ accounts list with its buttons, the permissions page, and the callback's browser
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from bot import ids
 from bot.payloads import AccountMenuChoice, BlueskyOrigin
 from bot.platforms.base import Scope
 from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS, PlatformInfo
-from bot.services.connecting import Candidate, Connected, ConnectLink, short_scope
+from bot.services.connecting import Candidate, Connected, ConnectLink, Landing, Parties, short_scope
 from bot.services.connections import ConnectionSummary
-from bot.storage.models import ConnectionStatus
+from bot.storage.models import ConnectionStatus, utcnow
 from bot.views.blocks import (
     actions,
     button,
@@ -291,6 +293,37 @@ def failure_message(message: str, platform: PlatformInfo | None) -> tuple[str, l
                   actions(button(f"Connect {platform.name} again", ids.CONNECT_PLATFORM, platform.key))]
 
 
+# ---- the alerts channel: which account was connected, with whose link ---------------------------------
+
+
+def _reached(connected: Connected) -> list[Candidate]:
+    return [c for c in connected.candidates if not c.refusal]
+
+
+def _account_words(c: Candidate) -> str:
+    return c.name + (f" (@{c.handle})" if c.handle and c.handle != c.name else "")
+
+
+def connected_note(connected: Connected) -> tuple[str, list[dict]]:
+    """For the alerts channel: a sign-in link is a bearer link, so the team sees each account it attached."""
+    who = f"<@{connected.user_id}>"
+    what = f"{connected.platform.name} · {connected.display_name}"
+    reached = ", ".join(f"*{esc(_account_words(c))}*" for c in _reached(connected))
+    text = f"{esc(what)} was connected to Picmim with {who}'s sign-in link."
+    blocks = [section(f":link: *{esc(what)}* was connected to Picmim with {who}'s private sign-in link. "
+                      f"Accounts it reaches: {reached}. {who} chooses in Slack which of them Picmim manages."),
+              context(f"Not expected? Whoever opens a sign-in link can connect an account with it: disconnect "
+                      f"this one in `{ids.COMMAND} accounts`.")]
+    return text, blocks
+
+
+def refused_note(message: str, platform: PlatformInfo | None, user_id: str) -> tuple[str, list[dict]]:
+    """For the alerts channel: a sign-in with someone's link that connected nothing, and why."""
+    name = platform.name if platform else "an account"
+    said = esc(f"'s sign-in link for {name} connected nothing: {message.replace(_START_AGAIN, '')}")
+    return f"<@{user_id}>{said}", [section(f":warning: <@{user_id}>{said}")]
+
+
 # ---- the browser page after a platform's consent ---------------------------------------------------
 
 
@@ -302,6 +335,9 @@ _MARKS = {
     False: '<svg class="mark" viewBox="0 0 24 24" aria-label="Problem"><circle cx="12" cy="12" r="12" '
            'fill="#e8a317"/><path d="M12 6.5v7" stroke="#fff" stroke-width="2.5" stroke-linecap="round"/>'
            '<circle cx="12" cy="17.5" r="1.5" fill="#fff"/></svg>',
+    None: '<svg class="mark" viewBox="0 0 24 24" aria-label="Sign in"><circle cx="12" cy="12" r="12" '
+          'fill="#3b2a63"/><path d="M6.5 12h10M12.5 7.5l4.5 4.5-4.5 4.5" stroke="#fff" stroke-width="2.5" '
+          'fill="none" stroke-linecap="round" stroke-linejoin="round"/></svg>',
 }
 
 
@@ -311,10 +347,15 @@ def _page_text(text: str) -> str:
     return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
-def callback_page(title: str, message: str, ok: bool, slack_url: str | None) -> str:
-    mark = _MARKS[ok]
-    back = (f'<p><a class="button" href="{html.escape(slack_url)}">Back to Slack</a></p>' if slack_url else
-            "<p>You can close this tab and go back to Slack.</p>")
+def _facts(facts: Sequence[tuple[str, str]]) -> str:
+    """Who and where, one line each (every name escaped: they come from Slack and the platforms)."""
+    if not facts:
+        return ""
+    rows = "".join(f"<dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd>" for label, value in facts)
+    return f'<dl class="facts">{rows}</dl>'
+
+
+def _page(title: str, mark: str, body: str) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)} · Picmim</title>
@@ -329,7 +370,91 @@ p {{ line-height: 1.5; }}
 code {{ background: #f0edf7; padding: .1rem .3rem; border-radius: 4px; white-space: nowrap; }}
 .button {{ display: inline-block; background: #3b2a63; color: #fff; padding: .6rem 1.2rem; border-radius: 6px;
            text-decoration: none; font-weight: 600; }}
+.facts {{ display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 1rem 0; }}
+.facts dt {{ color: #616061; }}
+.facts dd {{ margin: 0; font-weight: 600; overflow-wrap: anywhere; }}
+.note {{ border-left: 4px solid #e8a317; padding: .2rem 0 .2rem .8rem; }}
 </style></head>
-<body><main>{mark}<h1>{html.escape(title)}</h1><p>{_page_text(message)}</p>{back}
+<body><main>{mark}<h1>{html.escape(title)}</h1>{body}
 <p><small>Picmim for Slack</small></p></main></body></html>
 """
+
+
+def callback_page(title: str, message: str, ok: bool, slack_url: str | None,
+                  facts: Sequence[tuple[str, str]] = ()) -> str:
+    back = (f'<p><a class="button" href="{html.escape(slack_url)}">Back to Slack</a></p>' if slack_url else
+            "<p>You can close this tab and go back to Slack.</p>")
+    return _page(title, _MARKS[ok], f"{_facts(facts)}<p>{_page_text(message)}</p>{back}")
+
+
+def _possessive(name: str) -> str:
+    return f"{name}’s"
+
+
+def _an_account(platform: PlatformInfo) -> str:
+    """"an X account", "a LinkedIn account", "Facebook Pages"."""
+    if platform.name.endswith("Pages"):
+        return platform.name
+    article = "an" if platform.name[:1].upper() in "AEIOUX" else "a"
+    return f"{article} {platform.name} account"
+
+
+def landing_title(landing: Landing) -> str:
+    """"Connect an X account to Acme's Picmim for Maria": the page's heading, before any sign-in."""
+    where = f"{_possessive(landing.workspace_name)} Picmim" if landing.workspace_name else "Picmim"
+    what = (f"Reconnect {landing.platform.name} · {landing.reconnect_of} in" if landing.reconnect_of
+            else f"Connect {_an_account(landing.platform)} to")
+    return f"{what} {where}" + (f" for {landing.requested_by_name}" if landing.requested_by_name else "")
+
+
+def landing_page(landing: Landing, now: datetime | None = None) -> str:
+    """The page a sign-in link opens: whose link it is, into which workspace, what continuing does, and a
+    button (a plain link: no script needed) to the platform's consent page."""
+    p, person, team = landing.platform.name, landing.requested_by_name, landing.workspace_name
+    asker = person or "Someone"
+    slack = f"{_possessive(team)} Slack" if team else "Slack"
+    picmim = f"{_possessive(team)} Picmim" if team else "this Picmim"
+    if landing.reconnect_of:
+        what = (f"{asker} asked for this link in {slack}, to renew Picmim’s access to {landing.reconnect_of} on "
+                f"{p}. Continue takes you to {p}: sign in there as that account and allow Picmim.")
+    else:
+        what = (f"{asker} asked for this link in {slack}. Continue takes you to {p}: sign in there and allow "
+                f"Picmim. The account you sign in with is then connected to {picmim}, and {person or 'they'} "
+                f"choose{'s' if person else ''} in Slack which of its accounts Picmim may post to.")
+    stranger = f"Not {person}, or not expecting this link?" if person else "Not expecting this link?"
+    minutes = max(1, math.ceil(((landing.expires_at - (now or utcnow())).total_seconds()) / 60))
+    body = (f"<p>{html.escape(what)}</p>"
+            f'<p class="note">{html.escape(stranger)} Close this page: continuing connects the account you sign in '
+            f"with to {html.escape(picmim)}.</p>"
+            f'<p><a class="button" href="{html.escape(landing.authorize_url)}">Continue to {html.escape(p)}</a></p>'
+            f"<p><small>The link works once and expires in {minutes} minute{'s' * (minutes != 1)}.</small></p>")
+    return _page(landing_title(landing), _MARKS[None], body)
+
+
+def gone_page(title: str, message: str) -> str:
+    """A link that is not valid, already used or expired: why, and how to get a new one."""
+    return _page(title, _MARKS[False], f"<p>{_page_text(message)}</p>")
+
+
+def connected_facts(connected: Connected) -> list[tuple[str, str]]:
+    """The result page's who and where: the accounts the sign-in reaches, the workspace, whose link."""
+    parties = connected.parties or Parties(connected.team_id, connected.user_id)
+    reached = [_account_words(c) for c in _reached(connected)]
+    facts = [(f"Signed in to {connected.platform.name} as", connected.display_name),
+             ("Accounts" if len(reached) != 1 else "Account", ", ".join(reached))]
+    return facts + _party_facts(parties)
+
+
+def _party_facts(parties: Parties | None) -> list[tuple[str, str]]:
+    if parties is None:
+        return []
+    facts = []
+    if parties.workspace_name:
+        facts.append(("Slack workspace", parties.workspace_name))
+    if parties.requested_by_name:
+        facts.append(("For", parties.requested_by_name))
+    return facts
+
+
+def refused_facts(parties: Parties | None) -> list[tuple[str, str]]:
+    return _party_facts(parties)

@@ -37,7 +37,7 @@ class Team:
     team_id: str
     bot_token: str
     bot_user_id: str = "UBOT"
-    name: str = "Acme Marketing"
+    name: str = "Acme"
     users: dict[str, dict] = field(default_factory=dict)
     # User groups (id -> {"name", "handle", "users": [...]}); a free plan has none and is refused.
     usergroups: dict[str, dict] = field(default_factory=dict)
@@ -132,8 +132,9 @@ class FakeSlack(LoopbackServer):
 
     def add_team(self, team_id: str = "T0001", bot_token: str = "xoxb-fake-T0001", **kw) -> Team:
         team = Team(team_id, bot_token, **kw)
-        team.users.setdefault("U0001", {"id": "U0001", "name": "maria", "tz": "Europe/Madrid",
-                                        "tz_offset": 3600, "is_admin": True})
+        team.users.setdefault("U0001", {"id": "U0001", "name": "maria", "real_name": "Maria Lopez",
+                                        "profile": {"display_name": "Maria", "real_name": "Maria Lopez"},
+                                        "tz": "Europe/Madrid", "tz_offset": 3600, "is_admin": True})
         self.teams[team_id] = team
         return team
 
