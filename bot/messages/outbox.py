@@ -18,6 +18,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -194,12 +195,19 @@ async def _try_claimed(runtime, claim: Claim, sender: Sender) -> Outcome:
 class OutboxWorker:
     """Sends the owed messages that are due, from whichever process claims them; `tick()` is the job."""
 
+    PRUNE_EVERY = timedelta(hours=1)
+
     def __init__(self, runtime, senders: Mapping[str, Sender], limit: int = 20):
         self.runtime, self.senders, self.limit = runtime, senders, limit
+        self.pruned_at: datetime | None = None
 
     async def tick(self) -> list[Outcome]:
+        now = utcnow()
         async with self.runtime.sessions() as session:
-            claims = await outbox.claim_due(session, owner(), utcnow(), self.limit)
+            if self.pruned_at is None or now - self.pruned_at >= self.PRUNE_EVERY:
+                self.pruned_at = now
+                await outbox.prune(session, now - outbox.KEPT_FOR)
+            claims = await outbox.claim_due(session, owner(), now, self.limit)
         outcomes = []
         for claim in claims:
             sender = self.senders.get(claim.owed.kind)

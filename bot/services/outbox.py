@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import OutboxMessage, OutboxState
@@ -22,6 +22,7 @@ STATUS, REVIEW_CARD, ALERT, DIGEST, NOTICE = "status", "review_card", "alert", "
 
 LEASE = timedelta(minutes=2)  # longer than a digest's three Slack calls at their timeouts
 FIRST_WAIT, LONGEST_WAIT = 1.0, 300.0  # seconds
+KEPT_FOR = timedelta(days=30)  # how long delivered and refused messages stay, for looking into what happened
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,10 @@ async def delivered(session: AsyncSession, claim: Claim, now: datetime, channel_
     await session.commit()
     if row is None or row.revision == claim.revision:
         return None
-    return _owed(row)
+    again = _owed(row)
+    # What this try carried (a card's "reopened" reply) went out with it: only what was folded in since goes again.
+    changed = {k: v for k, v in again.payload.items() if claim.owed.payload.get(k) != v}
+    return Owed(again.kind, again.workspace_id, again.key, again.channel_id, changed, again.post_id)
 
 
 async def retry_later(session: AsyncSession, claim: Claim, now: datetime, error: str,
@@ -182,6 +186,15 @@ async def refuse(session: AsyncSession, claim: Claim, now: datetime, error: str)
                                   lease_expires_at=None)
                           .execution_options(synchronize_session=False))
     await session.commit()
+
+
+async def prune(session: AsyncSession, before: datetime) -> int:
+    """Forget messages delivered or refused before `before` (committed); returns how many."""
+    gone = await session.execute(delete(OutboxMessage).where(OutboxMessage.state != OutboxState.PENDING,
+                                                             OutboxMessage.updated_at < before)
+                                 .execution_options(synchronize_session=False))
+    await session.commit()
+    return gone.rowcount or 0
 
 
 async def depth(session: AsyncSession) -> int:
