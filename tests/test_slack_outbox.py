@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import aiohttp
 import pytest
 from sqlalchemy import select, update
 
 from bot.http import build_client
 from bot.messages.alerts import send_alert
-from bot.messages.outbox import OutboxWorker, notify, send_text
+from bot.messages.outbox import OutboxWorker, Undelivered, attempt, is_passing, notify, send_text
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.services import outbox
 from bot.services.outbox import Owed
@@ -173,3 +174,24 @@ async def test_an_authors_notice_is_kept_through_an_outage_and_delivered_in_its_
     assert sent.ok and await worker.tick() == []
     [reply] = slack.posted_in("C0MKT", "1700000000.000100")
     assert reply["text"] == "Dana approved your post."
+
+
+@pytest.mark.parametrize("raised, passing", [
+    (TimeoutError(), True), (aiohttp.ServerDisconnectedError(), True),
+    (Undelivered("ratelimited", transient=True, retry_after=7), True),
+    (Undelivered("channel_not_found", transient=False), False)])
+async def test_a_timeout_or_a_dropped_connection_is_waited_out_a_refusal_is_not(raised, passing):
+    async def sender(runtime, owed):
+        raise raised
+
+    outcome = await attempt(None, Owed(outbox.NOTICE, 1), sender)
+    assert not outcome.ok and outcome.transient is passing
+
+
+def test_which_slack_errors_are_waited_out():
+    for error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
+                  "http_500", "http_502", "http_503", "http_429"):
+        assert is_passing(error), error
+    for error in ("channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
+                  "token_revoked", "invalid_blocks", "http_404"):
+        assert not is_passing(error), error
