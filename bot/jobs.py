@@ -15,9 +15,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.media import renditions, retention, source
 from bot.media.store import MediaStore
-from bot.messages.alerts import SlackAlerts
-from bot.messages.reports import DigestSender
-from bot.messages.review_card import post_changed
+from bot.messages.alerts import SlackAlerts, send_alert
+from bot.messages.outbox import OutboxWorker, send_text
+from bot.messages.post_status import send_status
+from bot.messages.reports import DigestSender, send_digest
+from bot.messages.review_card import post_changed, send_card
+from bot.services import outbox
 from bot.services.api_versions import VersionWarnings
 from bot.services.metric_sync import MetricSync
 from bot.services.publishing import Publisher
@@ -67,6 +70,12 @@ def build_version_warnings(runtime: Runtime) -> VersionWarnings:
                            runtime.adapters)
 
 
+def build_outbox_worker(runtime: Runtime) -> OutboxWorker:
+    """Sends the Slack messages owed to people that Slack did not take at the first try."""
+    return OutboxWorker(runtime, {outbox.STATUS: send_status, outbox.REVIEW_CARD: send_card, outbox.ALERT: send_alert,
+                                  outbox.DIGEST: send_digest, outbox.NOTICE: send_text})
+
+
 def _every(scheduler: AsyncIOScheduler, seconds: float, name: str, tick: Callable[[], Awaitable[object]],
            what: str, first_in: float | None = None) -> None:
     """Run `tick` every `seconds`: one at a time, missed runs folded into one, and a failed tick logged and
@@ -96,6 +105,8 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     _every(scheduler, settings.analytics_seconds, "sync_metrics", MetricSync(runtime.sessions, runtime.adapters).tick,
            "Metric sync")
     _every(scheduler, settings.analytics_seconds, "send_digests", sender.tick, "Digest")
+    # Messages Slack did not take at once (it was down, busy or slow): sent as soon as it takes them.
+    _every(scheduler, settings.tick_seconds, "slack_outbox", build_outbox_worker(runtime).tick, "Slack outbox")
     # Starts the work and returns: long conversions never hold a tick.
     _every(scheduler, settings.tick_seconds, "optimise_videos", build_rendition_worker(runtime).tick,
            "Video optimisation")

@@ -15,8 +15,9 @@ from PIL import Image
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 
-from bot.messages.reports import CHART_NOTE, NO_CHART_HERE, DigestSender
-from bot.services import digests
+from bot.messages.outbox import OutboxWorker
+from bot.messages.reports import CHART_NOTE, NO_CHART_HERE, DigestSender, send_digest
+from bot.services import digests, outbox
 from bot.services.digests import DigestError, Schedule
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
@@ -259,16 +260,32 @@ async def test_a_gone_channel_is_said_in_the_list_and_not_retried(sessions, slac
     assert sub.next_run_at == utc(2026, 3, 16, 8) and "gone or archived" in sub.last_error
 
 
-async def test_a_busy_slack_gets_the_digest_on_a_later_tick(sessions, slack):
+@pytest.mark.parametrize("busy", ["ratelimited", "html_503"])
+async def test_a_busy_slack_gets_the_very_digest_later_from_the_outbox_once(sessions, slack, busy):
     due = utc(2026, 3, 9, 8)
     await _with_figures(sessions, due)
     sub_id = await _subscription(sessions, "CBUSY", due)
-    slack.rate_limit("files.getUploadURLExternal", retry_after=1, times=1)
-    sender = DigestSender(_Runtime(sessions, slack), clock=lambda: due + timedelta(minutes=1))
-    [busy] = await sender.tick()
-    assert not busy.ok and busy.retry and slack.shared_in("CBUSY") == []
-    [sent] = await sender.tick()
-    assert sent.ok and len(slack.shared_in("CBUSY")) == 1
+    if busy == "ratelimited":
+        slack.rate_limit("files.getUploadURLExternal", retry_after=1, times=1)
+    else:
+        slack.html_error("files.getUploadURLExternal", 503)
+    runtime = _Runtime(sessions, slack)
+    sender = DigestSender(runtime, clock=lambda: due + timedelta(minutes=1))
+    [kept] = await sender.tick()
+    assert not kept.ok and kept.retry and slack.shared_in("CBUSY") == []
+    assert await sender.tick() == []  # the subscription moved on: the outbox owes this digest, not the schedule
+    async with sessions() as session:
+        assert await outbox.depth(session) == 1
+    slack.html_errors.clear()
+    worker = OutboxWorker(runtime, {outbox.DIGEST: send_digest})
+    assert await worker.tick() == []  # not before its backoff is over
+    await asyncio.sleep(1.1)
+    [sent] = await worker.tick()
+    assert sent.ok
+    [shared] = slack.shared_in("CBUSY")
+    assert shared["blocks"][0]["text"]["text"] == "Weekly digest" and Image.open(io.BytesIO(shared["data"]))
+    assert await worker.tick() == [] and len(slack.shared_in("CBUSY")) == 1
     async with sessions() as session:
         sub = await session.get(DigestSubscription, sub_id)
-    assert sub.last_run_at == due and sub.last_error is None
+        assert await outbox.depth(session) == 0
+    assert sub.last_run_at == due and sub.last_error is None and sub.next_run_at == utc(2026, 3, 16, 8)

@@ -18,7 +18,7 @@ from bot.storage.slack_stores import build_stores
 
 CORE_TABLES = {"workspaces", "connections", "accounts", "media_items", "posts", "post_media", "post_targets",
                "approval_decisions", "alerts", "metric_snapshots", "digest_subscriptions", "oauth_states",
-               "slack_installations", "slack_bots", "slack_oauth_states"}
+               "slack_installations", "slack_bots", "slack_oauth_states", "slack_outbox"}
 
 
 async def test_migrations_create_the_whole_model_and_can_run_again(engine):

@@ -288,6 +288,7 @@ async def test_an_alert_slack_could_not_take_is_sent_on_a_later_tick_once(world,
     slack.rate_limit("chat.postMessage", retry_after=1)
     await world.tick()
     assert len(alerts_posted(slack)) == 1 and (await _alert_row(world)).shown is None, "written, not shown yet"
+    await asyncio.sleep(1.1)  # the Slack outbox keeps it for as long as Slack's Retry-After (its own clock)
     world.clock.now += timedelta(minutes=1)
     await world.tick()
     assert len(alerts_posted(slack)) == 2 and (await _alert_row(world)).shown == "open"

@@ -1,27 +1,41 @@
 """A post's status message: the one Slack message that follows a post from acceptance to its last platform's
-result (where it was composed, or the author's DM), posted once and then updated in place."""
+result (where it was composed, or the author's DM), posted once and then updated in place. It goes through the
+outbox (bot/messages/outbox.py): when Slack does not take it, it is sent later with the post's newest state, and
+its ts is stored where every later update looks for it, so there is never a second one."""
 
 from __future__ import annotations
 
-import logging
-
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 
 from bot.media import renditions
 from bot.media.store import MediaStore
-from bot.services import publishing
+from bot.messages import outbox as sending
+from bot.messages.outbox import Sent
+from bot.services import outbox, publishing
 from bot.slack_errors import error_of
 from bot.storage.models import Post, Workspace, utcnow
 from bot.views.posts import notification_text, status_message
-
-log = logging.getLogger(__name__)
-
 
 
 async def update_post_message(runtime, post_id: int) -> None:
     """Post or update the one message that follows a post (where it was composed, or the author's DM)."""
     async with runtime.sessions() as session:
+        workspace_id = await session.scalar(select(Post.workspace_id).where(Post.id == post_id))
+        await session.commit()
+    if workspace_id is None:
+        return
+    await sending.send(runtime, outbox.Owed(outbox.STATUS, workspace_id, key=f"{outbox.STATUS}:{post_id}",
+                                            post_id=post_id), send_status)
+
+
+async def send_status(runtime, owed: outbox.Owed) -> Sent | None:
+    """The outbox's sender of status messages: built from the post as it is now."""
+    post_id = owed.post_id
+    async with runtime.sessions() as session:
         post = await session.get(Post, post_id)
+        if post is None:
+            return None
         workspace = await session.get(Workspace, post.workspace_id)
         lines = await publishing.target_lines(session, post_id)
         optimising = await renditions.post_progress(session, post_id, runtime.adapters)
@@ -37,7 +51,7 @@ async def update_post_message(runtime, post_id: int) -> None:
         text = notification_text(post.status, post.text, post.scheduled_at, lines, optimising=optimising, now=now)
         client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
         if client is None:
-            return
+            raise sending.Undelivered("not_installed", transient=False)
 
         async def send(blocks: list[dict]):
             if post.message_ts and post.channel_id:
@@ -53,15 +67,13 @@ async def update_post_message(runtime, post_id: int) -> None:
                 return await client.chat_postMessage(channel=post.author_user_id, blocks=blocks, text=text)
 
         try:
-            try:
-                sent = await send(blocks)
-            except SlackApiError as exc:
-                if not cover or error_of(exc) != "invalid_blocks":
-                    raise
-                # Slack could not fetch the cover frame (PUBLIC_URL is not reachable from the internet).
-                sent = await send(message(None))
-            if sent is not None:
-                post.channel_id, post.message_ts = sent["channel"], sent["ts"]
-                await session.commit()
+            sent = await send(blocks)
         except SlackApiError as exc:
-            log.warning("Could not update the message of post %s: %s", post_id, error_of(exc))
+            if not cover or error_of(exc) != "invalid_blocks":
+                raise
+            # Slack could not fetch the cover frame (PUBLIC_URL is not reachable from the internet).
+            sent = await send(message(None))
+        if sent is not None:
+            post.channel_id, post.message_ts = sent["channel"], sent["ts"]
+        await session.commit()
+        return Sent(post.channel_id, post.message_ts)

@@ -5,6 +5,7 @@ Slack's external upload (`files_upload_v2`)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -17,7 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charts
-from bot.services import analytics, digests
+from bot.messages import outbox as sending
+from bot.messages.outbox import TRANSPORT, Sent, is_passing
+from bot.services import analytics, digests, outbox
 from bot.services.digests import Run
 from bot.slack_errors import error_of
 from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubscription, Workspace, utcnow
@@ -46,7 +49,7 @@ class Delivery:
 
 
 def _refusal(channel_id: str, error: str | None) -> Delivery:
-    if error in PASSING:
+    if error in PASSING or (error and is_passing(error)):  # is_passing: also Slack's HTML 5xx pages
         return Delivery(False, error="Slack was busy and did not take the digest; Picmim tries again.", retry=True)
     if error in ("channel_not_found", "is_archived", "invalid_channel"):
         return Delivery(False, error=f"The channel <#{channel_id}> is gone or archived, or Picmim cannot see it "
@@ -72,13 +75,16 @@ async def deliver(client: AsyncWebClient, channel_id: str, blocks: list[dict], t
             if error != "not_in_channel":
                 return _refusal(channel_id, error)
             blocks = blocks_without_chart or blocks
-        except SlackRequestError as exc:  # the bytes were refused before anything was shared
+        except (SlackRequestError, *TRANSPORT) as exc:  # the bytes were refused, or Slack did not answer
             log.warning("Uploading a chart failed: %s", exc)
             return Delivery(False, error="Slack did not take the chart; Picmim tries again.", retry=True)
     try:
         await client.chat_postMessage(channel=channel_id, blocks=blocks, text=text)
     except SlackApiError as exc:
         return _refusal(channel_id, error_of(exc))
+    except TRANSPORT as exc:  # a timeout or a dropped connection: kept and tried again, like a busy Slack
+        log.warning("Posting a report failed: %s", type(exc).__name__)
+        return Delivery(False, error="Slack did not answer; Picmim tries again.", retry=True)
     return Delivery(True)
 
 
@@ -193,6 +199,14 @@ class DigestSender:
                     if not await digests.start_sending(session, run, self.clock()):
                         return Delivery(False, error="another process took over this digest")
                 delivery = await send_prepared(client, channel_id, prepared)
+                if delivery.retry:
+                    # Slack did not take it for a passing reason: the outbox keeps this very digest until it
+                    # does, and the subscription moves on to its next run.
+                    await sending.keep(self.runtime, owed_digest(workspace.id, run, channel_id, prepared),
+                                       delivery.error or "busy")
+                    async with sessions() as session:
+                        await digests.finish(session, run, self.clock())
+                    return delivery
         except Exception:  # one bad digest must not stop the others; it may have been sent: never resent
             log.exception("Sending digest %s failed", run.subscription_id)
             delivery = Delivery(False, error="Something went wrong inside Picmim while sending this digest.")
@@ -201,3 +215,25 @@ class DigestSender:
         if delivery.ok:
             log.info("Digest %s sent for %s", run.subscription_id, run.end.isoformat())
         return delivery
+
+
+def owed_digest(workspace_id: int, run: Run, channel_id: str, prepared: Prepared) -> outbox.Owed:
+    """A digest Slack did not take, as the outbox keeps it: everything needed to send it again as it was."""
+    chart = base64.b64encode(prepared.chart).decode() if prepared.chart is not None else None
+    payload = {"subscription_id": run.subscription_id, "blocks": prepared.blocks,
+               "blocks_without_chart": prepared.blocks_without_chart, "text": prepared.text, "chart": chart,
+               "chart_name": prepared.chart_name, "chart_title": prepared.chart_title, "chart_alt": prepared.chart_alt}
+    return outbox.Owed(outbox.DIGEST, workspace_id, key=f"{outbox.DIGEST}:{run.subscription_id}:{run.end.isoformat()}",
+                       channel_id=channel_id, payload=payload, once=True)
+
+
+async def send_digest(runtime, owed: outbox.Owed) -> Sent:
+    """The outbox's sender of digests Slack did not take at first."""
+    client = await sending.client_for(runtime, owed.workspace_id)
+    p = owed.payload
+    chart = base64.b64decode(p["chart"]) if p.get("chart") else None
+    delivery = await send_prepared(client, owed.channel_id, Prepared(
+        p["blocks"], p["blocks_without_chart"], p["text"], chart, p["chart_name"], p["chart_title"], p["chart_alt"]))
+    if not delivery.ok:
+        raise sending.Undelivered(delivery.error or "refused", transient=delivery.retry)
+    return Sent(owed.channel_id, None)

@@ -10,8 +10,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from bot.media.store import ORIGINAL, MediaStore
+from bot.messages import outbox as sending
+from bot.messages.outbox import Sent
 from bot.messages.post_status import update_post_message
-from bot.services import approvals
+from bot.services import approvals, outbox
 from bot.services.approvals import Outcome
 from bot.slack_errors import error_of
 from bot.storage.models import Decision, Post, PostStatus, Workspace
@@ -24,7 +26,7 @@ CANNOT_POST = ("not_in_channel", "channel_not_found", "is_archived")
 CARD_GONE = ("message_not_found", "cant_update_message", *CANNOT_POST)
 
 
-async def _card(runtime, post_id: int) -> tuple[Post, Workspace, approvals.ReviewCard]:
+async def _card(runtime, post_id: int) -> tuple[Post | None, Workspace | None, approvals.ReviewCard | None]:
     store = MediaStore.from_settings(runtime.settings)
 
     def thumbnail(item) -> str:
@@ -32,6 +34,8 @@ async def _card(runtime, post_id: int) -> tuple[Post, Workspace, approvals.Revie
 
     async with runtime.sessions() as session:
         post = await session.get(Post, post_id)
+        if post is None:
+            return None, None, None
         workspace = await session.get(Workspace, post.workspace_id)
         card = await approvals.review_card(session, workspace, post_id, runtime.adapters, thumbnail)
         await session.commit()
@@ -55,79 +59,90 @@ async def _show(client: AsyncWebClient, channel: str, ts: str | None, card: appr
     raise AssertionError("unreachable")
 
 
-async def _reply(client: AsyncWebClient, channel: str, thread_ts: str | None, text: str) -> None:
-    try:
-        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
-    except SlackApiError as exc:
-        log.warning("Could not post a reply about a review in %s: %s", channel, error_of(exc))
-
-
-async def tell_author(client: AsyncWebClient, post: Post, text: str, on_card: bool = True) -> None:
+async def tell_author(runtime, post: Post, text: str, on_card: bool = True) -> None:
     """Tell the author once: in the thread of the post's status message (the author follows it; the card
-    itself shows approvers the outcome), else in the card's thread, else in the author's DM."""
+    itself shows approvers the outcome), else in the card's thread, else in the author's DM. Kept until Slack
+    takes it (bot/messages/outbox.py)."""
     if post.channel_id and post.message_ts:
         place = (post.channel_id, post.message_ts)
     elif on_card and post.review_channel_id and post.review_ts:
         place = (post.review_channel_id, post.review_ts)
     else:
         place = (post.author_user_id, None)
-    await _reply(client, *place, text)
+    await sending.notify(runtime, post.workspace_id, place[0], text, thread_ts=place[1])
 
 
 async def send_for_review(runtime, post_id: int) -> None:
     """After a post was accepted or edited: post its review card when it waits for approval, or bring its
     card up to date in place (an edit re-opens the review)."""
     async with runtime.sessions() as session:
-        status = await session.scalar(select(Post.status).where(Post.id == post_id))
+        found = (await session.execute(select(Post.status, Post.review_ts, Post.workspace_id)
+                                       .where(Post.id == post_id))).first()
         await session.commit()
-    if status is not PostStatus.PENDING_APPROVAL:
+    if found is None or found.status is not PostStatus.PENDING_APPROVAL:
         return
-    try:
-        post, workspace, card = await _card(runtime, post_id)
-        client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
-        if client is None:
-            return
-        if post.review_channel_id and post.review_ts:
-            try:
-                await _show(client, post.review_channel_id, post.review_ts, card)
-            except SlackApiError as exc:
-                if error_of(exc) not in CARD_GONE:
-                    raise
-                log.info("The review card of post %s is gone (%s): posting a new one", post_id,
-                         error_of(exc))
-            else:
-                had_approvals = any(d.decision is Decision.APPROVE and d.version < card.version
-                                    for d in card.decisions)
-                await _reply(client, post.review_channel_id, post.review_ts,
-                             views.reopened_reply(post.author_user_id, card.version, had_approvals))
-                return
-        channel = workspace.approval_channel_id
-        if not channel:
-            await tell_author(client, post, views.card_failed(None, None), on_card=False)
-            return
-        try:
-            sent = await _show(client, channel, None, card)
-        except SlackApiError as exc:
-            error = error_of(exc)
-            if error not in CANNOT_POST:
-                raise
-            log.warning("Could not post the review card of post %s in %s: %s", post_id, channel, error)
-            await tell_author(client, post, views.card_failed(channel, error), on_card=False)
-            return
-        async with runtime.sessions() as session:
-            await approvals.set_card(session, post_id, sent["channel"], sent["ts"])
-            await session.commit()
-    except SlackApiError as exc:
-        log.warning("Could not show the review card of post %s: %s", post_id, error_of(exc))
+    await _owe_card(runtime, found.workspace_id, post_id, reopened=bool(found.review_ts))
 
 
-async def refresh(runtime, client: AsyncWebClient, post_id: int) -> tuple[Post, approvals.ReviewCard]:
-    post, _workspace, card = await _card(runtime, post_id)
+async def _owe_card(runtime, workspace_id: int, post_id: int, reopened: bool = False) -> None:
+    """The card, posted or brought up to date, through the outbox: kept until Slack takes it, and a change
+    made meanwhile folds into the card still owed (never a second card)."""
+    owed = outbox.Owed(outbox.REVIEW_CARD, workspace_id, key=f"{outbox.REVIEW_CARD}:{post_id}", post_id=post_id,
+                       payload={"reopened": True} if reopened else {})
+    await sending.send(runtime, owed, send_card)
+
+
+async def send_card(runtime, owed: outbox.Owed) -> Sent | None:
+    """The outbox's sender of review cards: the card as the post is now, updated where it is, else posted in
+    the approval channel while the post waits for approval (with the post's review_ts stored)."""
+    post_id = owed.post_id
+    post, workspace, card = await _card(runtime, post_id)
+    if post is None:
+        return None
+    client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
+    if client is None:
+        raise sending.Undelivered("not_installed", transient=False)
     if post.review_channel_id and post.review_ts:
         try:
             await _show(client, post.review_channel_id, post.review_ts, card)
         except SlackApiError as exc:
-            log.warning("Could not update the review card of post %s: %s", post_id, error_of(exc))
+            if error_of(exc) not in CARD_GONE or post.status is not PostStatus.PENDING_APPROVAL:
+                raise
+            log.info("The review card of post %s is gone (%s): posting a new one", post_id, error_of(exc))
+        else:
+            if owed.payload.get("reopened"):
+                had_approvals = any(d.decision is Decision.APPROVE and d.version < card.version
+                                    for d in card.decisions)
+                await sending.notify(runtime, workspace.id, post.review_channel_id,
+                                     views.reopened_reply(post.author_user_id, card.version, had_approvals),
+                                     thread_ts=post.review_ts)
+            return Sent(post.review_channel_id, post.review_ts)
+    if post.status is not PostStatus.PENDING_APPROVAL:
+        return None
+    channel = workspace.approval_channel_id
+    if not channel:
+        await tell_author(runtime, post, views.card_failed(None, None), on_card=False)
+        return None
+    try:
+        sent = await _show(client, channel, None, card)
+    except SlackApiError as exc:
+        error = error_of(exc)
+        if error not in CANNOT_POST:
+            raise
+        log.warning("Could not post the review card of post %s in %s: %s", post_id, channel, error)
+        await tell_author(runtime, post, views.card_failed(channel, error), on_card=False)
+        return None
+    async with runtime.sessions() as session:
+        await approvals.set_card(session, post_id, sent["channel"], sent["ts"])
+        await session.commit()
+    return Sent(sent["channel"], sent["ts"])
+
+
+async def refresh(runtime, client: AsyncWebClient, post_id: int) -> tuple[Post, approvals.ReviewCard]:
+    """Bring the card up to date where it is (through the outbox); the post and card as they are now."""
+    post, _workspace, card = await _card(runtime, post_id)
+    if post.review_channel_id and post.review_ts:
+        await _owe_card(runtime, post.workspace_id, post_id)
     return post, card
 
 
@@ -146,13 +161,10 @@ async def refresh_card(runtime, post_id: int, only_in: tuple[PostStatus, ...] | 
     Reschedule: a cancelled post's card loses its buttons); `only_in`: only while the post is in these states."""
     async with runtime.sessions() as session:
         post = await session.get(Post, post_id)
-        workspace = await session.get(Workspace, post.workspace_id) if post is not None else None
         await session.commit()
     if post is None or not post.review_ts or (only_in is not None and post.status not in only_in):
         return
-    client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
-    if client is not None:
-        await refresh(runtime, client, post_id)
+    await _owe_card(runtime, post.workspace_id, post_id)
 
 
 async def after_decision(runtime, client: AsyncWebClient, outcome: Outcome) -> None:
@@ -169,4 +181,4 @@ async def after_decision(runtime, client: AsyncWebClient, outcome: Outcome) -> N
                                     outcome.late)
     else:
         text = views.returned_reply(post.author_user_id, card.decisions[-1])
-    await tell_author(client, post, text)
+    await tell_author(runtime, post, text)

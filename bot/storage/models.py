@@ -465,3 +465,41 @@ class SeenRequest(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"      # owed: tried again at next_attempt_at
+    DELIVERED = "delivered"  # Slack took it
+    REFUSED = "refused"      # Slack refused it for good (channel gone, app removed…); `last_error` says why
+
+
+class OutboxMessage(Base):
+    """A Slack message Picmim owes someone (a post's status message, a review card, an alert, a digest, an
+    author's notice) that Slack did not take at the first try: kept until it does (bot/services/outbox.py).
+    Status messages and review cards are rebuilt from their post when sent, so the newest content goes out."""
+
+    __tablename__ = "slack_outbox"
+    __table_args__ = (Index("ix_slack_outbox_due", "state", "next_attempt_at"),
+                      Index("ix_slack_outbox_key", "key", "state"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # status | review_card | alert | digest | notice
+    # What it belongs to ("status:12", "review_card:12", "alert:3"…): a later message for the same key, while
+    # this one is owed, is folded into it rather than sent as a second message.
+    key: Mapped[str | None] = mapped_column(String(128))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what to send (or what rebuilds it)
+    state: Mapped[OutboxState] = mapped_column(str_enum(OutboxState), default=OutboxState.PENDING)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped by each fold
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_channel_id: Mapped[str | None] = mapped_column(String(32))
+    delivered_ts: Mapped[str | None] = mapped_column(String(32))
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

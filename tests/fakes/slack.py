@@ -30,6 +30,7 @@ class Call:
     method: str
     params: dict[str, Any]
     token: str | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic)
 
 
 @dataclass
@@ -109,6 +110,8 @@ class FakeSlack(LoopbackServer):
         self._socket_acks: dict[str, dict] = {}
         self.channel_errors: dict[str, str] = {}  # channel -> the error posting to it gets (see `refuse_channel`)
         self.html_errors: dict[tuple[str, str | None], int] = {}  # (method, channel) -> HTTP status (`html_error`)
+        self._html_until: dict[tuple[str, str | None], float] = {}  # when an html_error given `seconds` ends
+        self.posted: list[dict] = []  # messages chat.postMessage took: channel, ts, thread_ts, text, blocks
         self.files: dict[str, dict] = {}  # file id -> an external upload: its name, declared length, bytes
         self.shared_files: list[dict] = []  # completed uploads shared in a channel: file, channel, blocks
 
@@ -145,6 +148,8 @@ class FakeSlack(LoopbackServer):
             self._rate_limits.clear()
             self.channel_errors.clear()
             self.html_errors.clear()
+            self._html_until.clear()
+            self.posted.clear()
             self.files.clear()
             self.shared_files.clear()
 
@@ -152,10 +157,28 @@ class FakeSlack(LoopbackServer):
         """Posting to `channel` fails as Slack says it (channel_not_found, not_in_channel, is_archived)."""
         self.channel_errors[channel] = error
 
-    def html_error(self, method: str, status: int = 503, channel: str | None = None) -> None:
+    def html_error(self, method: str, status: int = 503, channel: str | None = None,
+                   seconds: float | None = None) -> None:
         """Answer `method` (to `channel` only, when given) with Slack's HTML error page, not JSON, as Slack
-        does when it is down (502/503), until `reset`."""
+        does when it is down (502/503), until `reset`, or for `seconds` only (then Slack is back)."""
         self.html_errors[(method, channel)] = status
+        if seconds is not None:
+            self._html_until[(method, channel)] = time.monotonic() + seconds
+
+    def _html_status(self, method: str, channel: str | None) -> int | None:
+        for key in ((method, channel), (method, None)):
+            until = self._html_until.get(key)
+            if until is not None and time.monotonic() >= until:
+                self.html_errors.pop(key, None)
+                self._html_until.pop(key, None)
+            if key in self.html_errors:
+                return self.html_errors[key]
+        return None
+
+    def posted_in(self, channel: str, thread_ts: str | None = None) -> list[dict]:
+        """The messages Slack took in `channel`: top-level ones, or the replies in the thread of `thread_ts`."""
+        with self.lock:
+            return [m for m in self.posted if m["channel"] == channel and m["thread_ts"] == thread_ts]
 
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with 429 and Retry-After."""
@@ -203,7 +226,7 @@ class FakeSlack(LoopbackServer):
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else params.pop("token", None)
         self.record(Call(method, params, token))
-        status = self.html_errors.get((method, params.get("channel"))) or self.html_errors.get((method, None))
+        status = self._html_status(method, params.get("channel"))
         if status:
             return web.Response(status=status, content_type="text/html",
                                 text="<html><body><h1>Slack is having trouble</h1></body></html>")
@@ -265,8 +288,14 @@ class FakeSlack(LoopbackServer):
         return None
 
     def _m_chat_postMessage(self, team: Team, params: dict) -> web.Response:
-        return self._message(params, team=team) or _ok(channel=params["channel"], ts=self._next_ts(),
-                                                         message={"text": params.get("text", "")})
+        refused = self._message(params, team=team)
+        if refused is not None:
+            return refused
+        ts = self._next_ts()
+        with self.lock:
+            self.posted.append({"channel": params["channel"], "ts": ts, "thread_ts": params.get("thread_ts"),
+                                "text": params.get("text", ""), "blocks": params.get("blocks")})
+        return _ok(channel=params["channel"], ts=ts, message={"text": params.get("text", "")})
 
     def _m_chat_postEphemeral(self, team: Team, params: dict) -> web.Response:
         if not params.get("user"):
