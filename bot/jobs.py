@@ -48,7 +48,7 @@ def build_rendition_worker(runtime: Runtime) -> renditions.RenditionWorker:
 
 def build_publisher(runtime: Runtime) -> Publisher:
     return Publisher(runtime.sessions, runtime.adapters, media_source(runtime), _owner(),
-                     on_change=partial(post_changed, runtime))
+                     on_change=partial(post_changed, runtime), metrics=runtime.metrics)
 
 
 def build_token_health(runtime: Runtime) -> TokenHealth:
@@ -92,5 +92,7 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     # Starts the work and returns: long conversions never hold a tick.
     _every(scheduler, settings.tick_seconds, "optimise_videos", build_rendition_worker(runtime).tick,
            "Video optimisation")
+    for job in scheduler.get_jobs():  # every tick's duration, under its job's id (picmim_job_tick_seconds)
+        job.modify(func=runtime.metrics.timed(job.id, job.func))
     scheduler.start()
     return scheduler
