@@ -19,7 +19,7 @@ from dotenv import dotenv_values
 from bot.platforms.registry import CREDENTIAL_PREFIXES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///picmim.db"
-DEFAULT_PUBLIC_URL = "http://localhost:3000"
+DEFAULT_PUBLIC_URL = "http://localhost:3000"  # with the default PORT; PUBLIC_URL follows PORT when unset
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_GRAPH_VERSION = "v26.0"
 SUPPORTED_DB_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
