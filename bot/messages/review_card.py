@@ -144,13 +144,15 @@ async def post_changed(runtime, post_id: int) -> None:
 async def refresh_card(runtime, post_id: int, only_in: tuple[PostStatus, ...] | None = None) -> None:
     """Bring a post's review card up to date after a change made elsewhere (the queue's Cancel or
     Reschedule: a cancelled post's card loses its buttons); `only_in`: only while the post is in these states."""
+    # Called after every published target: one small read decides, most posts having no card.
     async with runtime.sessions() as session:
-        post = await session.get(Post, post_id)
-        workspace = await session.get(Workspace, post.workspace_id) if post is not None else None
+        row = (await session.execute(
+            select(Post.review_ts, Post.status, Workspace.team_id, Workspace.enterprise_id)
+            .join(Workspace, Workspace.id == Post.workspace_id).where(Post.id == post_id))).first()
         await session.commit()
-    if post is None or not post.review_ts or (only_in is not None and post.status not in only_in):
+    if row is None or not row.review_ts or (only_in is not None and row.status not in only_in):
         return
-    client = await runtime.slack_client(workspace.team_id, workspace.enterprise_id)
+    client = await runtime.slack_client(row.team_id, row.enterprise_id)
     if client is not None:
         await refresh(runtime, client, post_id)
 
