@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.services.connections import apply_tokens  # noqa: E402
@@ -125,6 +125,14 @@ async def _due(engine, account_id: int, count: int, run: str) -> None:
         await session.commit()
 
 
+async def _transactions(engine) -> int:
+    """Transactions committed or rolled back in this database so far (PostgreSQL's own count, which does
+    not depend on how busy the machine is; it is updated at most every half second)."""
+    async with engine.connect() as conn:
+        return await conn.scalar(text("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                                      "WHERE datname = current_database()"))
+
+
 async def _counts(engine) -> Counter:
     async with db.session_factory(engine)() as session:
         rows = await session.execute(select(PostTarget.status, func.count()).group_by(PostTarget.status))
@@ -171,6 +179,7 @@ async def _run(processes: int, engine, account_id: int, targets: int, env: dict,
         await asyncio.sleep(IDLE_SECONDS)
         idle = (sum(_cpu(servers)) - idle) / IDLE_SECONDS
         before = await _counts(engine)
+        transactions = await _transactions(engine)
         user, system = _cpu(servers)
         await _due(engine, account_id, targets, f"run with {processes}")
         started = time.perf_counter()
@@ -185,6 +194,8 @@ async def _run(processes: int, engine, account_id: int, targets: int, env: dict,
         elapsed = time.perf_counter() - started
         user_after, system_after = _cpu(servers)
         user, system = user_after - user, system_after - system
+        await asyncio.sleep(1.0)  # the statistics collector catches up
+        transactions = await _transactions(engine) - transactions
         for server in servers:
             if not server.alive():
                 raise RuntimeError(f"a server died:\n{server.output()[-4000:]}")
@@ -194,7 +205,7 @@ async def _run(processes: int, engine, account_id: int, targets: int, env: dict,
     x_pipe.send("posts")
     sent = Counter(x_pipe.recv())
     return {"processes": processes, "elapsed": elapsed, "cpu": user + system - idle * elapsed, "user": user,
-            "system": system, "idle": idle,
+            "system": system, "idle": idle, "transactions": transactions,
             "published": counts[TargetStatus.PUBLISHED] - before[TargetStatus.PUBLISHED],
             "failed": counts[TargetStatus.FAILED] - before[TargetStatus.FAILED],
             "unconfirmed": counts[TargetStatus.UNCONFIRMED] - before[TargetStatus.UNCONFIRMED],
@@ -259,7 +270,9 @@ async def main() -> int:
               f"(failed {r['failed']}, unconfirmed {r['unconfirmed']}) in {r['elapsed']:.2f} s = {rate:.0f}/s; "
               f"X received {r['received']}, duplicates {r['duplicates']}")
         print(f"      CPU {r['user']:.2f} s user + {r['system']:.2f} s system, less idle ticks "
-              f"({r['idle'] * 1000:.0f} ms/s): {r['cpu'] / max(r['published'], 1) * 1000:.2f} ms per target")
+              f"({r['idle'] * 1000:.0f} ms/s): {r['cpu'] / max(r['published'], 1) * 1000:.2f} ms per target; "
+              f"{r['transactions'] / max(r['published'], 1):.1f} database transactions per target (idle ticks "
+              "and this bench's polling included)")
     one, two = results
     ratio = (two["published"] / two["elapsed"]) / (one["published"] / one["elapsed"])
     duplicates = sum(r["duplicates"] for r in results)
