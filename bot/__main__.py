@@ -172,6 +172,13 @@ def check() -> int:
             print(f"  {'':<{width}}  redirect URI: {settings.redirect_uri(p.key)}  ({p.developer_console})")
     print(f"  {FACEBOOK_GROUPS.name:<{width}}  unavailable: {FACEBOOK_GROUPS.unavailable_reason}")
     print_api_versions(settings.meta_graph_version, date.today())
+    print("Metrics")
+    if settings.metrics:
+        print(f"  Prometheus text at {settings.public_url}/metrics"
+              + (", for Authorization: Bearer <PICMIM_METRICS_TOKEN> only" if settings.metrics_token else ""))
+    else:
+        print("  off (PICMIM_METRICS=1 serves them at /metrics)"
+              + ("; PICMIM_METRICS_TOKEN is set but has no use while they are off" if settings.metrics_token else ""))
     if settings.origin_overrides:
         print("Origin overrides")
         for real, other in settings.origin_overrides.items():

@@ -19,8 +19,10 @@ from bot import handlers
 from bot import web as web_routes
 from bot.config import Settings
 from bot.http import build_client
+from bot.metrics import Metrics
 from bot.platforms.registry import build_adapters
 from bot.runtime import Runtime
+from bot.services import outbox
 from bot.slack_errors import error_of
 from bot.storage import crypto, db
 from bot.storage.slack_stores import build_stores
@@ -89,8 +91,10 @@ async def install_client_keys(settings: Settings, engine: AsyncEngine) -> None:
         log.info("Made Picmim's Bluesky client key (stored encrypted in the database).")
 
 
-def build_slack_client(settings: Settings) -> AsyncWebClient:
+def build_slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
     client = AsyncWebClient(token=settings.slack.bot_token, base_url=settings.slack.api_url)
+    if metrics is not None:  # first: it sees every error, even one another handler retries
+        client.retry_handlers.insert(0, metrics.slack_error_counter())
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return client
 
@@ -156,7 +160,9 @@ def build_bolt_app(settings: Settings, engine: AsyncEngine, client: AsyncWebClie
 
 
 def build_runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
-    client = build_slack_client(settings)
+    metrics = Metrics()
+    metrics.register_outbox_depth(outbox.depth)  # picmim_outbox_depth: Slack messages still owed
+    client = build_slack_client(settings, metrics)
     authorization = (SingleWorkspaceAuthorization(client, settings.slack.bot_token)
                      if settings.slack.mode == "single" else None)
     bolt = build_bolt_app(settings, engine, client, authorization)
@@ -169,6 +175,7 @@ def build_runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
         adapters=build_adapters(settings, http),
         bolt=bolt,
         slack_authorization=authorization,
+        metrics=metrics,
         web=web.Application(),  # replaced below, once bolt's routes exist
     )
 

@@ -19,7 +19,7 @@ from dotenv import dotenv_values
 from bot.platforms.registry import CREDENTIAL_PREFIXES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///picmim.db"
-DEFAULT_PUBLIC_URL = "http://localhost:3000"
+DEFAULT_PUBLIC_URL = "http://localhost:3000"  # with the default PORT; PUBLIC_URL follows PORT when unset
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_GRAPH_VERSION = "v26.0"
 SUPPORTED_DB_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -35,6 +35,7 @@ ENV_VARS = (
     "PICMIM_HEALTH_SECONDS",
     "PICMIM_VIDEO_JOBS", "TIKTOK_VIDEO_SOURCE", "BLUESKY_CLIENT_KEY",
     "PICMIM_MEDIA_RETENTION_DAYS",
+    "PICMIM_METRICS", "PICMIM_METRICS_TOKEN",
     *(f"{prefix}_CLIENT_{part}" for prefix in CREDENTIAL_PREFIXES for part in ("ID", "SECRET")),
 )
 
@@ -111,6 +112,8 @@ class Settings:
     tiktok_video_source: str = "FILE_UPLOAD"  # or PULL_FROM_URL: TikTok fetches from PUBLIC_URL (verified domain)
     # Bluesky client authentication key(s), a private JWK/JWKS or PEM; None: the one stored in the database
     bluesky_client_key: str | None = field(default=None, repr=False)
+    metrics: bool = False  # GET /metrics answers (Prometheus text); 404 otherwise
+    metrics_token: str | None = field(default=None, repr=False)  # if set, /metrics wants it as a bearer token
 
     def platform_configured(self, credential_prefix: str | None) -> bool:
         return credential_prefix is None or credential_prefix in self.platform_credentials
@@ -181,7 +184,8 @@ def load_settings(
     else:
         port = int(port_text)
 
-    public_url = get("PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/")
+    # Unset, it is this machine on the port the server listens on (a browser on the same machine reaches it).
+    public_url = get("PUBLIC_URL", f"http://localhost:{port}").rstrip("/")
     if problem := _url_problem("PUBLIC_URL", public_url, ("http", "https")):
         problems.append(problem + " It is the address Slack and the platforms reach this app at.")
 
@@ -279,6 +283,11 @@ def load_settings(
             problems.append(f"BLUESKY_CLIENT_KEY cannot be used: {exc}. Give an EC P-256 private key as a JWK "
                             "or PEM (several, newest first, to rotate), or unset it to let Picmim make one.")
 
+    metrics_text = get("PICMIM_METRICS", "0")
+    if metrics_text not in ("0", "1"):
+        problems.append(f"PICMIM_METRICS={metrics_text!r} must be 1 (serve /metrics) or 0 (do not).")
+    metrics_token = get("PICMIM_METRICS_TOKEN") or None
+
     log_level = get("LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR.")
@@ -311,6 +320,8 @@ def load_settings(
         media_retention_days=media_retention_days,
         tiktok_video_source=tiktok_video_source,
         bluesky_client_key=bluesky_client_key,
+        metrics=metrics_text == "1",
+        metrics_token=metrics_token,
     )
 
 

@@ -57,7 +57,7 @@ def build_rendition_worker(runtime: Runtime) -> renditions.RenditionWorker:
 
 def build_publisher(runtime: Runtime) -> Publisher:
     return Publisher(runtime.sessions, runtime.adapters, media_source(runtime), _owner(),
-                     on_change=partial(post_changed, runtime))
+                     on_change=partial(post_changed, runtime), metrics=runtime.metrics)
 
 
 def build_token_health(runtime: Runtime) -> TokenHealth:
@@ -113,5 +113,7 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     # Hourly, and a minute after start so a process restarted more often than that still sweeps.
     _every(scheduler, retention.SWEEP_SECONDS, "media_retention", build_media_retention(runtime).tick,
            "Media retention", first_in=60)
+    for job in scheduler.get_jobs():  # every tick's duration, under its job's id (picmim_job_tick_seconds)
+        job.modify(func=runtime.metrics.timed(job.id, job.func))
     scheduler.start()
     return scheduler

@@ -4,7 +4,7 @@ Apart from bot.app so the modules that use it (web.py, jobs.py) never import the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.platforms.base import Adapter
 
 
@@ -39,6 +40,7 @@ class Runtime:
     scheduler: Any = None
     socket_handler: Any = None
     publisher: Any = None  # the scheduler's Publisher: told to stop on SIGTERM
+    metrics: Metrics = field(default_factory=Metrics)  # this process's own registry (GET /metrics)
 
     async def slack_client(self, team_id: str, enterprise_id: str | None = None) -> AsyncWebClient | None:
         """A Web API client with the bot token of a workspace, for work outside a Slack request."""

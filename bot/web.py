@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from typing import TYPE_CHECKING
@@ -35,6 +36,8 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app.on_response_prepare.append(_page_headers)
     app.router.add_get("/healthz", health(runtime))
     app.router.add_get("/readyz", readiness(runtime))
+    if runtime.settings.metrics:  # off by default: without PICMIM_METRICS=1 the path is simply not found
+        app.router.add_get("/metrics", metrics(runtime))
     app.router.add_get(bluesky.CLIENT_METADATA_PATH, bluesky_client_metadata(runtime))
     app.router.add_get(bluesky.JWKS_PATH, bluesky_jwks)
     app.router.add_get(connecting.LANDING_PATH, connect_page(runtime))
@@ -299,6 +302,28 @@ def readiness(runtime: Runtime):
         return web.json_response({"ready": ready, **body}, status=200 if ready else 503)
 
     return readyz
+
+
+def metrics(runtime: Runtime):
+    """/metrics: this process's counters and the database's gauges, in Prometheus's text format; with
+    PICMIM_METRICS_TOKEN set, only for `Authorization: Bearer <token>`."""
+    token = runtime.settings.metrics_token
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def serve(request: web.Request) -> web.Response:
+        if expected is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return web.Response(status=401, text="Give the metrics token as Authorization: Bearer <token>.\n",
+                                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        try:
+            body, content_type = await runtime.metrics.render(runtime.sessions, request.headers.get("Accept"))
+        except Exception:
+            log.exception("Could not read the metrics from the database")
+            return web.Response(status=503, text="The database did not answer; try again.\n")
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    return serve
 
 
 def media_link(runtime: Runtime):

@@ -43,6 +43,11 @@ def test_check_is_ready_when_everything_is_set(tmp_path, fake_slack):
     assert "one workspace" in result.stdout and "Ready to serve." in result.stdout
     assert "accepted by Slack" in result.stdout
     assert "xoxb-fake-T0001" not in result.stdout
+    assert "off (PICMIM_METRICS=1 serves them at /metrics)" in result.stdout
+
+    result = run_cli("check", env={**env, "PICMIM_METRICS": "1", "PICMIM_METRICS_TOKEN": "t0ken-9"}, cwd=tmp_path)
+    assert "Prometheus text at http://localhost:3000/metrics, for Authorization: Bearer" in result.stdout
+    assert "t0ken-9" not in result.stdout
 
 
 def test_gen_key_prints_a_working_fernet_key(tmp_path):

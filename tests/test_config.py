@@ -35,6 +35,23 @@ def test_defaults_for_a_single_workspace():
     assert s.redirect_uri("instagram-login") == "http://localhost:3000/oauth/instagram-login/callback"
 
 
+def test_public_url_defaults_to_the_configured_port():
+    s = load({**SLACK, "PORT": "8080"})
+    assert s.public_url == "http://localhost:8080"
+    assert s.redirect_uri("x") == "http://localhost:8080/oauth/x/callback"
+    assert load({**SLACK, "PORT": "8080", "PUBLIC_URL": "https://picmim.example.com/"}).public_url == \
+        "https://picmim.example.com"
+
+
+def test_metrics_are_off_unless_set_to_1():
+    s = load(SLACK)
+    assert not s.metrics and s.metrics_token is None
+    s = load({**SLACK, "PICMIM_METRICS": "1", "PICMIM_METRICS_TOKEN": "t0ken"})
+    assert s.metrics and s.metrics_token == "t0ken"
+    assert "t0ken" not in repr(s)
+    assert "PICMIM_METRICS='yes' must be 1" in problems({**SLACK, "PICMIM_METRICS": "yes"})
+
+
 def test_multi_workspace_and_socket_mode():
     s = load({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "x", "SLACK_APP_TOKEN": "xapp-1"})
     assert s.slack.mode == "multi" and s.slack.socket_mode

@@ -195,11 +195,12 @@ def test_bluesky_client_metadata_is_served_at_its_own_client_id(server):
     r = httpx.get(server.url + "/oauth/bluesky/client-metadata.json")
     assert r.status_code == 200
     document = r.json()
-    assert document["client_id"] == "http://localhost:3000/oauth/bluesky/client-metadata.json"
-    assert document["redirect_uris"] == ["http://localhost:3000/oauth/bluesky/callback"]
+    public = f"http://localhost:{server.port}"  # PUBLIC_URL unset: this machine on the server's PORT
+    assert document["client_id"] == f"{public}/oauth/bluesky/client-metadata.json"
+    assert document["redirect_uris"] == [f"{public}/oauth/bluesky/callback"]
     assert document["dpop_bound_access_tokens"] is True
     assert document["token_endpoint_auth_method"] == "private_key_jwt"
-    assert document["jwks_uri"] == "http://localhost:3000/oauth/bluesky/jwks.json"
+    assert document["jwks_uri"] == f"{public}/oauth/bluesky/jwks.json"
 
 
 def test_bluesky_public_key_made_on_first_start_is_served(server):

@@ -159,12 +159,14 @@ async def post_changed(runtime, post_id: int) -> None:
 async def refresh_card(runtime, post_id: int, only_in: tuple[PostStatus, ...] | None = None) -> None:
     """Bring a post's review card up to date after a change made elsewhere (the queue's Cancel or
     Reschedule: a cancelled post's card loses its buttons); `only_in`: only while the post is in these states."""
+    # Called after every published target: one small read decides, most posts having no card.
     async with runtime.sessions() as session:
-        post = await session.get(Post, post_id)
+        row = (await session.execute(
+            select(Post.review_ts, Post.status, Post.workspace_id).where(Post.id == post_id))).first()
         await session.commit()
-    if post is None or not post.review_ts or (only_in is not None and post.status not in only_in):
+    if row is None or not row.review_ts or (only_in is not None and row.status not in only_in):
         return
-    await _owe_card(runtime, post.workspace_id, post_id)
+    await _owe_card(runtime, row.workspace_id, post_id)
 
 
 async def after_decision(runtime, client: AsyncWebClient, outcome: Outcome) -> None:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select, update
@@ -58,6 +59,9 @@ from bot.storage.models import (
     TargetStatus,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +183,11 @@ async def release_stranded(session: AsyncSession, now: datetime) -> None:
         .execution_options(synchronize_session=False))
 
 
-async def expire_leases(session: AsyncSession, now: datetime) -> list[int]:
+async def expire_leases(session: AsyncSession, now: datetime, metrics: Metrics | None = None) -> list[int]:
     """Targets whose lease ran out: one whose platform call had started has an unknown outcome, so a
     person confirms it; one claimed but never called (its process died first) is simply due again."""
     expired = PostTarget.status == TargetStatus.PUBLISHING, PostTarget.lease_expires_at < now
-    await session.execute(
+    released = await session.execute(
         update(PostTarget).where(*expired, PostTarget.call_started_at.is_(None))
         .values(status=TargetStatus.SCHEDULED, lease_owner=None, lease_expires_at=None, next_attempt_at=now,
                 attempts=PostTarget.attempts - 1)
@@ -193,12 +197,27 @@ async def expire_leases(session: AsyncSession, now: datetime) -> list[int]:
         .values(status=TargetStatus.UNCONFIRMED, error_kind="unconfirmed", lease_owner=None,
                 last_error="Picmim stopped while publishing this, so it may or may not be live. Check the "
                            "account, then mark it published or send it again.")
-        .returning(PostTarget.post_id)
+        .returning(PostTarget.post_id, PostTarget.account_id)
         .execution_options(synchronize_session=False))
+    unknown = unknown.all()
     post_ids = sorted({row[0] for row in unknown})
+    if metrics is not None:
+        await _count_takeovers(session, metrics, released.rowcount or 0, [row[1] for row in unknown])
     await settle_posts(session, post_ids)
     await session.commit()
     return post_ids
+
+
+async def _count_takeovers(session: AsyncSession, metrics: Metrics, released: int, unknown_accounts: list[int]
+                           ) -> None:
+    if released:
+        metrics.lease_takeovers.labels("released").inc(released)
+    if unknown_accounts:
+        metrics.lease_takeovers.labels("unconfirmed").inc(len(unknown_accounts))
+        platforms = dict((await session.execute(select(Account.id, Account.platform)
+                                                .where(Account.id.in_(set(unknown_accounts))))).all())
+        for account_id in unknown_accounts:
+            metrics.target_settled(platforms.get(account_id, "unknown"), TargetStatus.UNCONFIRMED)
 
 
 @dataclass
@@ -269,8 +288,9 @@ class Publisher:
                  media: MediaSource, owner: str, policy: RetryPolicy = RetryPolicy(),
                  clock: Callable[[], datetime] = utcnow,
                  on_change: Callable[[int], Awaitable[None]] | None = None, batch: int = 200,
-                 concurrency: int = 20):
+                 concurrency: int = 20, metrics: Metrics | None = None):
         self.sessions, self.adapters, self.media, self.owner = sessions, adapters, media, owner
+        self.metrics = metrics
         self.policy, self.clock, self.on_change = policy, clock, on_change
         self.batch, self.concurrency = batch, concurrency
         # SQLite has one writer at a time: queue this process's writes on a lock instead of letting
@@ -326,7 +346,7 @@ class Publisher:
     async def _tick(self) -> list[Outcome]:
         async with self._writing(), self.sessions() as session:
             await release_stranded(session, self.clock())
-            changed = await expire_leases(session, self.clock())
+            changed = await expire_leases(session, self.clock(), self.metrics)
         await self._changed(changed)
         self._calls = asyncio.Semaphore(self.concurrency)
         self._waiting, self._room = 0, asyncio.Event()
@@ -398,6 +418,8 @@ class Publisher:
         except Exception:  # the lease runs out and a person is asked: never guessed, never resent
             log.exception("Recording the result of target %s failed", job.target.id)
             return None
+        if self.metrics is not None:
+            self.metrics.target_settled(job.account.platform, result.target["status"])
         await self._changed({job.post.id})
         return Outcome(job.target.id, job.post.id, result.target["status"], result.target["last_error"])
 
@@ -467,7 +489,7 @@ class Publisher:
             if attempt == 1 and job.target.id not in await self._writes.submit(job.target.id):
                 return None
             try:
-                result = await adapter.publish(self._account_ref(account, connection), draft, payloads)
+                result = await self._timed_publish(adapter, self._account_ref(account, connection), draft, payloads)
             except TokenExpired as exc:
                 if attempt == 1 and adapter.refreshable:
                     connection, renewal = await self._refresh(connection, adapter, force=True)
@@ -501,6 +523,21 @@ class Publisher:
             return self._finish(job, TargetStatus.PUBLISHED, None, note, remote_id=result.remote_id,
                                 remote_url=result.url, published_at=self.clock())
         raise AssertionError("unreachable")
+
+    async def _timed_publish(self, adapter: Adapter, account: AccountRef, draft: Draft,
+                             payloads: list[MediaPayload]):
+        """adapter.publish, its duration and any error's family counted (picmim_publish_call_seconds,
+        picmim_platform_errors_total)."""
+        if self.metrics is None:
+            return await adapter.publish(account, draft, payloads)
+        started = time.perf_counter()
+        try:
+            result = await adapter.publish(account, draft, payloads)
+        except PlatformError as exc:
+            self.metrics.platform_call(account.platform, time.perf_counter() - started, exc)
+            raise
+        self.metrics.platform_call(account.platform, time.perf_counter() - started, None)
+        return result
 
     def _account_ref(self, account: Account, connection: Connection) -> AccountRef:
         tokens = token_set(connection)
