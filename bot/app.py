@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 
@@ -21,7 +23,7 @@ from bot.config import Settings
 from bot.http import build_client
 from bot.platforms.registry import build_adapters
 from bot.runtime import Runtime
-from bot.slack_errors import error_of
+from bot.slack_errors import error_of, unavailable
 from bot.storage import crypto, db
 from bot.storage.slack_stores import build_stores
 
@@ -97,31 +99,72 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
 
 class SingleWorkspaceAuthorization:
     """One workspace, one bot token: Slack's auth.test is asked once, at start, not on the first
-    user's request (bolt's default would do it there, on the ack path)."""
+    user's request (bolt's default would do it there, on the ack path).
+
+    A Slack that cannot be reached at start does not stop the server: requests are served with the token alone
+    (no Slack call before ack), auth.test is asked again in the background with growing waits, and `problem`
+    says why Slack is not ready until it answers."""
+
+    RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds between tries of auth.test while Slack cannot be reached
 
     def __init__(self, client: AsyncWebClient, token: str):
         self.client, self.token = client, token
         self.result: AuthorizeResult | None = None
+        self.problem: str | None = "not asked yet"
+        self._asking: asyncio.Task | None = None
 
     async def verify(self) -> None:
         """Ask Slack who the token belongs to. A refused token is fatal with the reason; an unreachable
-        Slack is only logged (it is asked again on the first request)."""
-        try:
-            await self.authorize()
-        except SlackApiError as exc:
-            error = error_of(exc)
+        Slack is logged once and asked again in the background."""
+        error = await self._ask()
+        if error is not None:
             raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({error}); copy the Bot User OAuth Token again "
-                               "from OAuth & Permissions, or reinstall the app to the workspace.") from None
-        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("Slack cannot be reached right now (%s); it will be asked again on the first request.",
-                        exc.__class__.__name__)
-
-    async def authorize(self) -> AuthorizeResult:
+                               "from OAuth & Permissions, or reinstall the app to the workspace.")
         if self.result is None:
+            log.warning("Slack cannot be reached right now (%s); Picmim serves what it can and asks Slack again "
+                        "in the background.", self.problem)
+            self._asking = asyncio.create_task(self._keep_asking())
+
+    async def _ask(self) -> str | None:
+        """auth.test once: sets `result` (or `problem`, while Slack cannot be reached); returns Slack's error
+        when it refused the token."""
+        try:
             response = await self.client.auth_test(token=self.token)
-            self.result = AuthorizeResult.from_auth_test_response(auth_test_response=response,
-                                                                  bot_token=self.token)
-        return self.result
+        except (SlackApiError, OSError, aiohttp.ClientError, TimeoutError) as exc:
+            passing = unavailable(exc)
+            if passing is None:
+                return error_of(exc)
+            self.problem = f"unreachable ({passing})"
+            return None
+        self.result = AuthorizeResult.from_auth_test_response(auth_test_response=response, bot_token=self.token)
+        self.problem = None
+        return None
+
+    async def _keep_asking(self) -> None:
+        delay = self.RETRY_FIRST
+        while self.result is None:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.RETRY_MAX)
+            error = await self._ask()
+            if error is not None:
+                self.problem = f"refused by Slack ({error})"
+                log.error("Slack refused SLACK_BOT_TOKEN (%s); copy the Bot User OAuth Token again from OAuth & "
+                          "Permissions, or reinstall the app to the workspace, then restart Picmim.", error)
+                return
+        log.info("Slack answers again: the bot token is accepted.")
+
+    async def authorize(self, enterprise_id: str | None = None, team_id: str | None = None) -> AuthorizeResult:
+        if self.result is not None:
+            return self.result
+        # Slack has not answered auth.test yet: the token alone serves the request (who the bot is is only
+        # known once Slack answers; nothing Picmim does needs it).
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=self.token)
+
+    async def close(self) -> None:
+        if self._asking is not None:
+            self._asking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._asking
 
 
 class StartupError(Exception):
@@ -149,8 +192,8 @@ def build_bolt_app(settings: Settings, engine: AsyncEngine, client: AsyncWebClie
             authorization_url=f"{slack.web_origin}/oauth/v2/authorize",
         )
         return AsyncApp(installation_store=installation_store, oauth_settings=oauth_settings, **common)
-    async def authorize() -> AuthorizeResult:  # bolt passes arguments by name; a plain function takes none
-        return await authorization.authorize()
+    async def authorize(enterprise_id, team_id) -> AuthorizeResult:  # bolt passes arguments by name
+        return await authorization.authorize(enterprise_id, team_id)
 
     return AsyncApp(authorize=authorize, **common)
 

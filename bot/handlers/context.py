@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -66,11 +67,12 @@ class RequestContext:
         return self._workspace
 
     async def person(self) -> Person:
-        """The acting user; an unreadable profile falls back to UTC and no admin rights."""
+        """The acting user; an unreadable profile (or a Slack that cannot be reached) falls back to UTC and no
+        admin rights."""
         if self._person is None:
             try:
                 user = (await self.client.users_info(user=self.user_id)).get("user") or {}
-            except SlackApiError:
+            except (SlackApiError, OSError, aiohttp.ClientError, TimeoutError):
                 user = {}
             self._person = Person(self.user_id or "", user.get("tz"),
                                   bool(user.get("is_admin") or user.get("is_owner")))
