@@ -122,7 +122,7 @@ class SingleWorkspaceAuthorization:
                                "from OAuth & Permissions, or reinstall the app to the workspace.")
         if self.result is None:
             log.warning("Slack cannot be reached right now (%s); Picmim serves what it can and asks Slack again "
-                        "in the background.", self.problem)
+                        "in the background.", self.problem.removeprefix("unreachable (").removesuffix(")"))
             self._asking = asyncio.create_task(self._keep_asking())
 
     async def _ask(self) -> str | None:
