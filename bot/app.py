@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize, AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -167,6 +169,37 @@ class SingleWorkspaceAuthorization:
                 await self._asking
 
 
+class StoredInstallationAuthorize(AsyncAuthorize):
+    """Many workspaces: bolt's authorize asks Slack (auth.test) on every request, before ack. When Slack cannot
+    be reached, the stored installation alone serves the request instead of a 500, and Slack is not asked again
+    on the ack path for a while (a timeout there would cost the ack)."""
+
+    QUIET_SECONDS = 30.0
+
+    def __init__(self, inner: AsyncAuthorize, installation_store):
+        self.inner, self.installation_store = inner, installation_store
+        self._unreachable_at: float | None = None
+
+    async def __call__(self, *, context, enterprise_id, team_id, user_id, **actor) -> AuthorizeResult | None:
+        if self._unreachable_at is None or time.monotonic() - self._unreachable_at >= self.QUIET_SECONDS:
+            try:
+                result = await self.inner(context=context, enterprise_id=enterprise_id, team_id=team_id,
+                                          user_id=user_id, **actor)
+                self._unreachable_at = None
+                return result
+            except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+                if self._unreachable_at is None:
+                    log.warning("Slack cannot be reached (%s); requests are served with the stored installations "
+                                "until it answers.", exc.__class__.__name__)
+                self._unreachable_at = time.monotonic()
+        bot = await self.installation_store.async_find_bot(enterprise_id=enterprise_id, team_id=team_id,
+                                                           is_enterprise_install=context.is_enterprise_install)
+        if bot is None or not bot.bot_token:
+            return None
+        return AuthorizeResult(enterprise_id=bot.enterprise_id, team_id=bot.team_id, bot_user_id=bot.bot_user_id,
+                               bot_id=bot.bot_id, bot_token=bot.bot_token, bot_scopes=bot.bot_scopes)
+
+
 class StartupError(Exception):
     """Stops the server at start with one sentence."""
 
@@ -191,7 +224,14 @@ def build_bolt_app(settings: Settings, engine: AsyncEngine, client: AsyncWebClie
             state_store=state_store,
             authorization_url=f"{slack.web_origin}/oauth/v2/authorize",
         )
-        return AsyncApp(installation_store=installation_store, oauth_settings=oauth_settings, **common)
+        # What bolt would build itself from the store (with our client, for SLACK_API_URL), in a wrapper that
+        # serves from the store while Slack cannot be reached.
+        authorize = StoredInstallationAuthorize(AsyncInstallationStoreAuthorize(
+            logger=logging.getLogger("slack_bolt.AsyncApp"), installation_store=installation_store,
+            client_id=slack.client_id, client_secret=slack.client_secret, client=client,
+            user_token_resolution=oauth_settings.user_token_resolution), installation_store)
+        return AsyncApp(installation_store=installation_store, oauth_settings=oauth_settings, authorize=authorize,
+                        **common)
     async def authorize(enterprise_id, team_id) -> AuthorizeResult:  # bolt passes arguments by name
         return await authorization.authorize(enterprise_id, team_id)
 

@@ -9,12 +9,15 @@ import time
 
 import httpx
 import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.handlers.failures import SLACK_DOWN
-from tests.conftest import server_env
+from bot.handlers.failures import SLACK_DOWN, slack_unreachable
+from tests.conftest import SECRET_KEY, SIGNING_SECRET, server_env
 from tests.journeys import wait_until
-from tests.server import ServerProcess, free_port
+from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
+from tests.test_slack_modes_e2e import _install as install
 
 
 def _click_new_post(sender: SlackSender, response_url: str) -> httpx.Response:
@@ -89,3 +92,44 @@ def test_slack_answering_503_at_start_is_asked_again_until_it_answers(database, 
     finally:
         sender.close()
         assert server.stop() == 0
+
+
+def test_many_workspaces_are_served_from_their_stored_installations_while_slack_is_unreachable(
+        database, slack, tmp_path):
+    port = free_port()
+    env = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_CLIENT_ID=slack.client_id,
+                   SLACK_CLIENT_SECRET=slack.client_secret, SLACK_API_URL=slack.api_url, DATABASE_URL=database.url,
+                   PICMIM_SECRET_KEY=SECRET_KEY, PORT=str(port), PUBLIC_URL=f"http://127.0.0.1:{port}")
+    server = ServerProcess(env, cwd=tmp_path).start()
+    try:
+        with httpx.Client(timeout=10) as browser:
+            assert install(server, browser).status_code == 200  # Acme (T0002) installs Picmim
+    finally:
+        assert server.stop() == 0
+
+    server = ServerProcess({**env, "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/"}, cwd=tmp_path).start()
+    sender = SlackSender(server.url, SIGNING_SECRET)
+    try:
+        assert sender.command("help", team_id="T0002", response_url=slack.response_url("m-help")).status_code == 200
+        assert "/picmim connect" in str(slack.wait_for_response("m-help")[0]["blocks"])
+        assert sender.command("post", team_id="T0002", response_url=slack.response_url("m-post")).status_code == 200
+        assert slack.wait_for_response("m-post")[0]["text"] == SLACK_DOWN
+        assert httpx.get(server.url + "/readyz", timeout=10).json()["slack"].startswith("unreachable")
+    finally:
+        sender.close()
+        assert server.stop() == 0
+    log = server.output()
+    assert "Traceback" not in log and "xoxb-fake-T0002" not in log
+    assert log.count("Slack cannot be reached (") == 2, "one line when requests meet it, one for the listener"
+
+
+def test_only_slack_failing_for_now_counts_as_slack_unreachable():
+    def response(status: int, data):
+        return AsyncSlackResponse(client=None, http_verb="POST", api_url="https://slack.com/api/views.open",
+                                  req_args={}, data=data, headers={}, status_code=status)
+
+    assert slack_unreachable(SlackApiError("down", response(503, "<html>Slack is having trouble</html>")))
+    assert slack_unreachable(SlackApiError("busy", response(200, {"ok": False, "error": "internal_error"})))
+    assert not slack_unreachable(SlackApiError("no", response(200, {"ok": False, "error": "invalid_auth"})))
+    assert not slack_unreachable(ConnectionRefusedError("a platform, not Slack"))  # raised outside slack_sdk
+    assert not slack_unreachable(RuntimeError("a bug"))
