@@ -67,9 +67,9 @@ async def serve(settings: Settings) -> None:
     from bot import jobs
     from bot.app import build_runtime, prepare_storage
 
-    stop = _stop_on_signals()  # from the start: a SIGTERM while Slack is slow to answer still stops cleanly
     engine = await prepare_storage(settings)
     runtime = build_runtime(settings, engine)
+    stop = _stop_on_signals()  # before Slack is asked: a SIGTERM while Slack is slow to answer still stops cleanly
     runner = web.AppRunner(runtime.web, access_log=None, handle_signals=False)
     await runner.setup()
     socket_mode = scheduler = None
