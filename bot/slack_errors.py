@@ -31,3 +31,8 @@ def unavailable(exc: BaseException) -> str | None:
     if isinstance(exc, OSError | TimeoutError | aiohttp.ClientError):  # slack_sdk's HTTP client is aiohttp
         return exc.__class__.__name__
     return None
+
+
+class SlackUnreachable(Exception):
+    """Slack could not be asked something Picmim needs to decide (whether someone is an admin): the person is told
+    Slack cannot be reached, never refused as if they lacked the right."""

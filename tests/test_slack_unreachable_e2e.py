@@ -56,6 +56,11 @@ def test_with_slack_unreachable_at_start_help_is_answered_and_the_rest_told_in_w
     [told] = slack.wait_for_response("post")
     assert told["text"] == SLACK_DOWN and told["response_type"] == "ephemeral"
 
+    settings = sender.command("settings", response_url=slack.response_url("settings"))  # Maria is an admin
+    assert settings.status_code == 200
+    [told] = slack.wait_for_response("settings")
+    assert told["text"] == SLACK_DOWN, "not refused as if she were no admin"
+
     click = _click_new_post(sender, slack.response_url("click"))
     assert click.status_code == 200
     [told] = slack.wait_for_response("click")
@@ -80,6 +85,8 @@ def test_slack_answering_503_at_start_is_asked_again_until_it_answers(database, 
     try:
         assert sender.command("post", response_url=slack.response_url("down")).status_code == 200
         assert slack.wait_for_response("down")[0]["text"] == SLACK_DOWN
+        assert sender.command("settings", response_url=slack.response_url("admin")).status_code == 200
+        assert slack.wait_for_response("admin")[0]["text"] == SLACK_DOWN
         ready = httpx.get(server.url + "/readyz", timeout=10).json()
         assert ready["slack"] == "unreachable (http_503)", ready
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.payloads import subject_of
 from bot.services.workspaces import ensure_workspace
+from bot.slack_errors import SlackUnreachable, unavailable
 from bot.storage import seen_requests
 from bot.storage.models import Workspace, utcnow
 
@@ -39,7 +40,13 @@ log = logging.getLogger(__name__)
 class Person:
     user_id: str
     tz: str | None
-    is_admin: bool
+    admin: bool | None  # None: Slack could not be reached to ask
+
+    @property
+    def is_admin(self) -> bool:
+        if self.admin is None:
+            raise SlackUnreachable("Slack could not be asked whether this person is a workspace admin")
+        return self.admin
 
 
 class RequestContext:
@@ -67,15 +74,16 @@ class RequestContext:
         return self._workspace
 
     async def person(self) -> Person:
-        """The acting user; an unreadable profile (or a Slack that cannot be reached) falls back to UTC and no
-        admin rights."""
+        """The acting user; an unreadable profile falls back to UTC and no admin rights. While Slack cannot be
+        reached the zone falls back to UTC and whether they are an admin is unknown (asking raises
+        SlackUnreachable, so they are told Slack cannot be reached rather than refused)."""
         if self._person is None:
             try:
                 user = (await self.client.users_info(user=self.user_id)).get("user") or {}
-            except (SlackApiError, OSError, aiohttp.ClientError, TimeoutError):
-                user = {}
-            self._person = Person(self.user_id or "", user.get("tz"),
-                                  bool(user.get("is_admin") or user.get("is_owner")))
+                admin: bool | None = bool(user.get("is_admin") or user.get("is_owner"))
+            except (SlackApiError, OSError, aiohttp.ClientError, TimeoutError) as exc:
+                user, admin = {}, None if unavailable(exc) else False
+            self._person = Person(self.user_id or "", user.get("tz"), admin)
         return self._person
 
 

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.slack_errors import unavailable
+from bot.slack_errors import SlackUnreachable, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ def slack_unreachable(error: BaseException) -> bool:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, SlackUnreachable):
+            return True
         if isinstance(current, SlackApiError):
             return unavailable(current) is not None
         if unavailable(current) is not None and any(
