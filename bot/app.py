@@ -108,6 +108,7 @@ class SingleWorkspaceAuthorization:
     says why Slack is not ready until it answers."""
 
     RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds between tries of auth.test while Slack cannot be reached
+    ASK_SECONDS = 10.0
 
     def __init__(self, client: AsyncWebClient, token: str):
         self.client, self.token = client, token
@@ -131,7 +132,8 @@ class SingleWorkspaceAuthorization:
         """auth.test once: sets `result` (or `problem`, while Slack cannot be reached); returns Slack's error
         when it refused the token."""
         try:
-            response = await self.client.auth_test(token=self.token)
+            async with asyncio.timeout(self.ASK_SECONDS):  # a silent network must not hold the start for long
+                response = await self.client.auth_test(token=self.token)
         except (SlackApiError, OSError, aiohttp.ClientError, TimeoutError) as exc:
             passing = unavailable(exc)
             if passing is None:

@@ -20,6 +20,7 @@ from bot.slack_errors import error_of, unavailable
 log = logging.getLogger(__name__)
 
 RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds between tries while Slack cannot be reached
+ASK_SECONDS = 10.0  # a Slack that does not answer apps.connections.open in this long counts as unreachable
 CONNECT_SECONDS = 30.0  # a websocket that does not open in this long is tried again with a fresh URL
 
 
@@ -58,7 +59,8 @@ class SocketMode:
 
     async def _connect_once(self) -> bool:
         try:
-            response = await self.handler.client.web_client.apps_connections_open(app_token=self.app_token)
+            async with asyncio.timeout(ASK_SECONDS):
+                response = await self.handler.client.web_client.apps_connections_open(app_token=self.app_token)
         except (SlackApiError, OSError, aiohttp.ClientError, TimeoutError) as exc:
             passing = unavailable(exc)
             if passing is None:
