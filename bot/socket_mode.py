@@ -34,6 +34,9 @@ class AppTokenRefused(Exception):
 
 
 class SocketMode:
+    """The Socket Mode connection: `start()` at start-up, `status()` for /readyz, and `refused`, which gets the
+    sentence to stop with when Slack, answering at last, refuses the app token."""
+
     def __init__(self, bolt: AsyncApp, app_token: str):
         self.handler = AsyncSocketModeHandler(bolt, app_token)
         self.app_token = app_token
@@ -74,7 +77,7 @@ class SocketMode:
                 await self.handler.connect_async()
         except TimeoutError:
             self.handler.client.wss_uri = None
-            self.problem = "the Socket Mode connection did not open"
+            self.problem = "its websocket did not open"
             return False
         self.problem = None
         return True

@@ -366,8 +366,8 @@ class Publisher:
             return await self._claim_now(limit)
 
     async def _claim_now(self, limit: int) -> list[_Job]:
-        now = self.clock()
         async with self._writing(), self.sessions() as session:
+            now = self.clock()
             ids = await claim_due(session, self.owner, now, limit, commit=False)
             rows = (await session.execute(
                 select(PostTarget, Post, Account, Connection,
