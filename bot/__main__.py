@@ -69,9 +69,10 @@ async def serve(settings: Settings) -> None:
 
     engine = await prepare_storage(settings)
     runtime = build_runtime(settings, engine)
+    stop = _stop_on_signals()  # before Slack is asked: a SIGTERM while Slack is slow to answer still stops cleanly
     runner = web.AppRunner(runtime.web, access_log=None, handle_signals=False)
     await runner.setup()
-    socket_handler = scheduler = None
+    socket_mode = scheduler = None
     try:
         if runtime.slack_authorization is not None:
             await runtime.slack_authorization.verify()
@@ -81,17 +82,21 @@ async def serve(settings: Settings) -> None:
             raise StartupError(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
                         "is another copy running? Set PORT to a free port.") from None
         if settings.slack.socket_mode:
-            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+            from bot.socket_mode import AppTokenRefused, SocketMode
 
-            socket_handler = AsyncSocketModeHandler(runtime.bolt, settings.slack.app_token)
-            runtime.socket_handler = socket_handler
-            await socket_handler.connect_async()
-            log.info("Connected to Slack over Socket Mode")
+            socket_mode = runtime.socket_mode = SocketMode(runtime.bolt, settings.slack.app_token)
+            runtime.socket_handler = socket_mode.handler
+            try:
+                await socket_mode.start()  # returns at once when Slack cannot be reached: it keeps trying
+            except AppTokenRefused as refused:
+                raise StartupError(str(refused)) from None
         scheduler = runtime.scheduler = jobs.start(runtime)
         mode = "Socket Mode" if settings.slack.socket_mode else f"HTTP events at {settings.public_url}/slack/events"
         log.info("Picmim is listening on http://%s:%s (%s, %s workspace)", settings.host, settings.port, mode,
                  settings.slack.mode)
-        await _wait_for_stop_signal()
+        refused = await _wait_for_stop(stop, socket_mode.refused if socket_mode is not None else None)
+        if refused is not None:  # Slack answered at last, refusing the app token: nothing can ever arrive
+            raise StartupError(refused)
         log.info("Stopping")
     finally:
         if scheduler is not None:
@@ -104,18 +109,27 @@ async def serve(settings: Settings) -> None:
                 except Exception:
                     log.exception("Releasing this process's claims failed; their leases run out instead")
             scheduler.shutdown(wait=False)
-        if socket_handler is not None:
-            await socket_handler.close_async()
+        if socket_mode is not None:
+            await socket_mode.close()
         await runner.cleanup()
         await runtime.close()
 
 
-async def _wait_for_stop_signal() -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event SIGINT and SIGTERM set."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
+
+
+async def _wait_for_stop(stop: asyncio.Event, fatal: asyncio.Future[str] | None = None) -> str | None:
+    """Until `stop` is set (None), or until `fatal` says why the process cannot go on (its sentence)."""
+    waits = [asyncio.ensure_future(stop.wait())] + ([fatal] if fatal is not None else [])
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    waits[0].cancel()
+    return fatal.result() if fatal is not None and fatal.done() and not fatal.cancelled() else None
 
 
 def check() -> int:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import time
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize, AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -23,7 +27,7 @@ from bot.metrics import Metrics
 from bot.platforms.registry import build_adapters
 from bot.runtime import Runtime
 from bot.services import outbox
-from bot.slack_errors import error_of
+from bot.slack_errors import error_of, unavailable
 from bot.storage import crypto, db
 from bot.storage.slack_stores import build_stores
 
@@ -101,31 +105,105 @@ def build_slack_client(settings: Settings, metrics: Metrics | None = None) -> As
 
 class SingleWorkspaceAuthorization:
     """One workspace, one bot token: Slack's auth.test is asked once, at start, not on the first
-    user's request (bolt's default would do it there, on the ack path)."""
+    user's request (bolt's default would do it there, on the ack path).
+
+    A Slack that cannot be reached at start does not stop the server: requests are served with the token alone
+    (no Slack call before ack), auth.test is asked again in the background with growing waits, and `problem`
+    says why Slack is not ready until it answers."""
+
+    RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds between tries of auth.test while Slack cannot be reached
+    ASK_SECONDS = 10.0
 
     def __init__(self, client: AsyncWebClient, token: str):
         self.client, self.token = client, token
         self.result: AuthorizeResult | None = None
+        self.problem: str | None = "not asked yet"
+        self._asking: asyncio.Task | None = None
 
     async def verify(self) -> None:
         """Ask Slack who the token belongs to. A refused token is fatal with the reason; an unreachable
-        Slack is only logged (it is asked again on the first request)."""
-        try:
-            await self.authorize()
-        except SlackApiError as exc:
-            error = error_of(exc)
+        Slack is logged once and asked again in the background."""
+        error = await self._ask()
+        if error is not None:
             raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({error}); copy the Bot User OAuth Token again "
-                               "from OAuth & Permissions, or reinstall the app to the workspace.") from None
-        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("Slack cannot be reached right now (%s); it will be asked again on the first request.",
-                        exc.__class__.__name__)
-
-    async def authorize(self) -> AuthorizeResult:
+                               "from OAuth & Permissions, or reinstall the app to the workspace.")
         if self.result is None:
-            response = await self.client.auth_test(token=self.token)
-            self.result = AuthorizeResult.from_auth_test_response(auth_test_response=response,
-                                                                  bot_token=self.token)
-        return self.result
+            log.warning("Slack cannot be reached right now (%s); Picmim serves what it can and asks Slack again "
+                        "in the background.", self.problem.removeprefix("unreachable (").removesuffix(")"))
+            self._asking = asyncio.create_task(self._keep_asking())
+
+    async def _ask(self) -> str | None:
+        """auth.test once: sets `result` (or `problem`, while Slack cannot be reached); returns Slack's error
+        when it refused the token."""
+        try:
+            async with asyncio.timeout(self.ASK_SECONDS):  # a silent network must not hold the start for long
+                response = await self.client.auth_test(token=self.token)
+        except (SlackApiError, OSError, aiohttp.ClientError, TimeoutError) as exc:
+            passing = unavailable(exc)
+            if passing is None:
+                return error_of(exc)
+            self.problem = f"unreachable ({passing})"
+            return None
+        self.result = AuthorizeResult.from_auth_test_response(auth_test_response=response, bot_token=self.token)
+        self.problem = None
+        return None
+
+    async def _keep_asking(self) -> None:
+        delay = self.RETRY_FIRST
+        while self.result is None:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.RETRY_MAX)
+            error = await self._ask()
+            if error is not None:
+                self.problem = f"refused by Slack ({error})"
+                log.error("Slack refused SLACK_BOT_TOKEN (%s); copy the Bot User OAuth Token again from OAuth & "
+                          "Permissions, or reinstall the app to the workspace, then restart Picmim.", error)
+                return
+        log.info("Slack answers again: the bot token is accepted.")
+
+    async def authorize(self, enterprise_id: str | None = None, team_id: str | None = None) -> AuthorizeResult:
+        if self.result is not None:
+            return self.result
+        # Slack has not answered auth.test yet: the token alone serves the request (who the bot is is only
+        # known once Slack answers; nothing Picmim does needs it).
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=self.token)
+
+    async def close(self) -> None:
+        if self._asking is not None:
+            self._asking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._asking
+
+
+class StoredInstallationAuthorize(AsyncAuthorize):
+    """Many workspaces: bolt's authorize asks Slack (auth.test) on every request, before ack. When Slack cannot
+    be reached, the stored installation alone serves the request instead of a 500, and Slack is not asked again
+    on the ack path for a while (a timeout there would cost the ack)."""
+
+    QUIET_SECONDS = 30.0
+
+    def __init__(self, inner: AsyncAuthorize, installation_store):
+        self.inner, self.installation_store = inner, installation_store
+        self._unreachable_at: float | None = None
+
+    async def __call__(self, *, context, enterprise_id, team_id, user_id, **actor) -> AuthorizeResult | None:
+        if self._unreachable_at is None or time.monotonic() - self._unreachable_at >= self.QUIET_SECONDS:
+            try:
+                result = await self.inner(context=context, enterprise_id=enterprise_id, team_id=team_id,
+                                          user_id=user_id, **actor)
+                self._unreachable_at = None
+                return result
+            except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+                if self._unreachable_at is None:
+                    log.warning("Slack cannot be reached (%s); requests are served with the stored installations "
+                                "until it answers.", exc.__class__.__name__)
+                self._unreachable_at = time.monotonic()
+        bot = await self.installation_store.async_find_bot(enterprise_id=enterprise_id, team_id=team_id,
+                                                           is_enterprise_install=context.is_enterprise_install)
+        if bot is None or not bot.bot_token:
+            return None
+        return AuthorizeResult(enterprise_id=bot.enterprise_id, team_id=bot.team_id, bot_user_id=bot.bot_user_id,
+                               bot_id=bot.bot_id, bot_token=bot.bot_token, bot_scopes=bot.bot_scopes)
 
 
 class StartupError(Exception):
@@ -152,9 +230,16 @@ def build_bolt_app(settings: Settings, engine: AsyncEngine, client: AsyncWebClie
             state_store=state_store,
             authorization_url=f"{slack.web_origin}/oauth/v2/authorize",
         )
-        return AsyncApp(installation_store=installation_store, oauth_settings=oauth_settings, **common)
-    async def authorize() -> AuthorizeResult:  # bolt passes arguments by name; a plain function takes none
-        return await authorization.authorize()
+        # What bolt would build itself from the store (with our client, for SLACK_API_URL), in a wrapper that
+        # serves from the store while Slack cannot be reached.
+        authorize = StoredInstallationAuthorize(AsyncInstallationStoreAuthorize(
+            logger=logging.getLogger("slack_bolt.AsyncApp"), installation_store=installation_store,
+            client_id=slack.client_id, client_secret=slack.client_secret, client=client,
+            user_token_resolution=oauth_settings.user_token_resolution), installation_store)
+        return AsyncApp(installation_store=installation_store, oauth_settings=oauth_settings, authorize=authorize,
+                        **common)
+    async def authorize(enterprise_id, team_id) -> AuthorizeResult:  # bolt passes arguments by name
+        return await authorization.authorize(enterprise_id, team_id)
 
     return AsyncApp(authorize=authorize, **common)
 

@@ -21,7 +21,11 @@ from bot.platforms.base import Adapter
 class SlackAuthorization(Protocol):
     """The one-workspace authorization (bot.app.SingleWorkspaceAuthorization), as the server uses it at start."""
 
+    problem: str | None  # why Slack is not ready (it has not accepted the bot token yet), None once it has
+
     async def verify(self) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Runtime:
     # Set by the server once started, for /readyz: the job scheduler and, in Socket Mode, the socket handler.
     scheduler: Any = None
     socket_handler: Any = None
+    socket_mode: Any = None  # bot.socket_mode.SocketMode: the connection kept up in the background
     publisher: Any = None  # the scheduler's Publisher: told to stop on SIGTERM
     metrics: Metrics = field(default_factory=Metrics)  # this process's own registry (GET /metrics)
 
@@ -53,5 +58,7 @@ class Runtime:
                               retry_handlers=self.bolt.client.retry_handlers)
 
     async def close(self) -> None:
+        if self.slack_authorization is not None:
+            await self.slack_authorization.close()
         await self.http.aclose()
         await self.engine.dispose()

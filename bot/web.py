@@ -17,7 +17,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.media import store as media_store
 from bot.platforms import bluesky, bluesky_keys
 from bot.services import connecting
-from bot.slack_errors import error_of
+from bot.slack_errors import error_of, unavailable
 from bot.storage import db
 from bot.views import connect as connect_views
 from bot.views.blocks import esc
@@ -271,24 +271,26 @@ def readiness(runtime: Runtime):
         return "ok"
 
     async def slack() -> str:
-        handler = runtime.socket_handler
+        if runtime.settings.slack.socket_mode:
+            socket = runtime.socket_mode
+            state = await socket.status() if socket is not None else "Socket Mode not connected: not started"
+            if state != "ok":
+                return state
+        if runtime.slack_authorization is not None:
+            # Asked at start, then again in the background until Slack answers: answered from memory.
+            return runtime.slack_authorization.problem or "ok"
+        if runtime.settings.slack.socket_mode:
+            return "ok"
         try:
-            if runtime.settings.slack.socket_mode:
-                if handler is None or not await handler.client.is_connected():
-                    return "Socket Mode not connected"
-                return "ok"
             async with asyncio.timeout(3):
-                if runtime.slack_authorization is not None:
-                    await runtime.slack_authorization.authorize()  # asked once; answered from memory after
-                else:
-                    await runtime.bolt.client.api_test()
-        except SlackApiError as exc:
-            if runtime.slack_authorization is None:
+                await runtime.bolt.client.api_test()
+        except Exception as exc:  # SlackApiError, OSError, aiohttp errors, timeouts
+            passing = unavailable(exc)
+            if passing is not None:
+                return f"unreachable ({passing})"
+            if isinstance(exc, SlackApiError):
                 return "ok"  # many workspaces: Slack answered, which is all api.test is asked for
-            error = exc.response.get("error", "error") if isinstance(exc.response.data, dict) else "error"
-            return f"refused by Slack ({error})"
-        except Exception as exc:  # unreachable: OSError, aiohttp errors, timeouts
-            return f"unreachable ({exc.__class__.__name__})"
+            raise
         return "ok"
 
     def scheduler() -> str:

@@ -15,7 +15,7 @@ from bot.handlers.compose import open_edit
 from bot.messages import review_card
 from bot.services import approvals, composing
 from bot.services.approvals import BUTTON, REACTION, Outcome, Reviewer
-from bot.slack_errors import error_of
+from bot.slack_errors import error_of, unavailable
 from bot.storage.models import Decision, PostStatus, utcnow
 from bot.views import approvals as views
 
@@ -139,6 +139,8 @@ async def comment_button(ack, body, action, client, respond, subject, runtime, d
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=views.comment_modal(post_id, version, decision))
     except SlackApiError as exc:
+        if unavailable(exc):
+            raise  # Slack failing for now: the person is told so (failures.py)
         log.warning("Could not open the review comment modal: %s", error_of(exc))
 
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from slack_bolt.async_app import AsyncApp
 
 from bot import ids
+from bot.slack_errors import SlackUnreachable
 from bot.views.help import NAMES, did_you_mean, help_blocks, help_text
 
 # A subcommand handler gets the rest of the text as `args`, plus bolt's usual keyword arguments and the request
@@ -36,7 +37,11 @@ def register(app: AsyncApp, subcommands: Mapping[str, Subcommand]) -> None:
                      else f"I don't know `{slash} {name}`. Here is what I can do:")
         else:
             intro = None
-        blocks = help_blocks(slash, intro, available, (await person()).is_admin)
+        try:
+            admin = (await person()).is_admin
+        except SlackUnreachable:
+            admin = False  # help is answered all the same, without the admin part
+        blocks = help_blocks(slash, intro, available, admin)
         await respond(response_type="ephemeral", replace_original=False, text=help_text(slash), blocks=blocks)
 
     app.command(ids.COMMAND)(picmim)

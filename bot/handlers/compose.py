@@ -23,7 +23,7 @@ from bot.payloads import ComposeOrigin
 from bot.services import composing, submitting
 from bot.services.composing import Composition
 from bot.services.submitting import Accepted, Attachments, Submission
-from bot.slack_errors import error_of
+from bot.slack_errors import error_of, unavailable
 from bot.storage import seen_requests
 from bot.storage.models import MediaItem, Post, utcnow
 from bot.views import compose as views
@@ -75,6 +75,8 @@ async def open_compose(client, runtime, db, workspace, trigger_id: str, composit
     try:
         await client.views_open(trigger_id=trigger_id, view=_modal(runtime, offered, composition, origin, here, kept))
     except SlackApiError as exc:
+        if unavailable(exc):
+            raise  # Slack failing for now: the person is told so (handlers/failures.py)
         log.warning("Could not open the compose modal: %s", error_of(exc))
 
 

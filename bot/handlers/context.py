@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.payloads import subject_of
 from bot.services.workspaces import ensure_workspace
+from bot.slack_errors import SlackUnreachable, unavailable
 from bot.storage import seen_requests
 from bot.storage.models import Workspace, utcnow
 
@@ -38,8 +40,14 @@ log = logging.getLogger(__name__)
 class Person:
     user_id: str
     tz: str | None
-    is_admin: bool
+    admin: bool | None  # None: Slack could not be reached to ask
     name: str | None = None  # as Slack shows it (display name, else full name)
+
+    @property
+    def is_admin(self) -> bool:
+        if self.admin is None:
+            raise SlackUnreachable("Slack could not be asked whether this person is a workspace admin")
+        return self.admin
 
 
 class RequestContext:
@@ -67,16 +75,18 @@ class RequestContext:
         return self._workspace
 
     async def person(self) -> Person:
-        """The acting user; an unreadable profile falls back to UTC and no admin rights."""
+        """The acting user; an unreadable profile falls back to UTC and no admin rights. While Slack cannot be
+        reached the zone falls back to UTC and whether they are an admin is unknown (asking raises
+        SlackUnreachable, so they are told Slack cannot be reached rather than refused)."""
         if self._person is None:
             try:
                 user = (await self.client.users_info(user=self.user_id)).get("user") or {}
-            except SlackApiError:
-                user = {}
+                admin: bool | None = bool(user.get("is_admin") or user.get("is_owner"))
+            except (SlackApiError, OSError, aiohttp.ClientError, TimeoutError) as exc:
+                user, admin = {}, None if unavailable(exc) else False
             profile = user.get("profile") or {}
             name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
-            self._person = Person(self.user_id or "", user.get("tz"),
-                                  bool(user.get("is_admin") or user.get("is_owner")), name or None)
+            self._person = Person(self.user_id or "", user.get("tz"), admin, name or None)
         return self._person
 
 

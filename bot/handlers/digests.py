@@ -16,7 +16,7 @@ from bot.payloads import DigestOrigin
 from bot.platforms import registry
 from bot.services import analytics, digests
 from bot.services.digests import DigestError, Schedule
-from bot.slack_errors import error_of
+from bot.slack_errors import error_of, unavailable
 from bot.storage.models import utcnow
 from bot.views import stats as views
 
@@ -73,6 +73,8 @@ async def _open_subscribe(client, command, db, workspace, person) -> None:
     try:
         await client.views_open(trigger_id=command.get("trigger_id"), view=view)
     except SlackApiError as exc:
+        if unavailable(exc):
+            raise  # Slack failing for now: the person is told so (failures.py)
         log.warning("Could not open the digest modal: %s", error_of(exc))
 
 

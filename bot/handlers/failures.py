@@ -1,5 +1,6 @@
-"""When a listener fails because the database cannot be reached: the person is told so in words (not Slack's
-generic error), the request is still answered, and the log says it once per outage, not a traceback a request."""
+"""When a listener fails because the database, or Slack itself, cannot be reached: the person is told so in words
+(not Slack's generic error), the request is still answered, and the log says it once per outage, not a traceback a
+request."""
 
 from __future__ import annotations
 
@@ -10,31 +11,37 @@ import traceback
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from bot.slack_errors import SlackUnreachable, unavailable
 
 log = logging.getLogger(__name__)
 
 DATABASE_DOWN = "Picmim cannot reach its database right now; nothing was lost, try again in a minute."
+SLACK_DOWN = "Picmim cannot reach Slack right now, so it could not do that; try again in a minute."
 QUIET_SECONDS = 60.0  # an outage ends after this long without a database failure
 _DATABASE_MODULES = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3", "psycopg")
 
 
 class Outage:
-    """One log line when the database starts failing; quiet while it keeps failing."""
+    """One log line when the database (or Slack: `what`) starts failing; quiet while it keeps failing."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "The database") -> None:
+        self.what = what
         self.last: float | None = None
 
     def note(self, error: BaseException, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         if self.last is None or now - self.last >= QUIET_SECONDS:
-            log.error("The database cannot be reached (%s: %s); people are told to try again in a minute.",
+            log.error("%s cannot be reached (%s: %s); people are told to try again in a minute.", self.what,
                       error.__class__.__name__, str(error).splitlines()[0][:200] if str(error) else "")
         self.last = now
 
 
 outage = Outage()
+slack_outage = Outage("Slack")
 
 
 def database_unreachable(error: BaseException) -> bool:
@@ -57,6 +64,24 @@ def database_unreachable(error: BaseException) -> bool:
     return False
 
 
+def slack_unreachable(error: BaseException) -> bool:
+    """Slack's Web API (or a response_url) could not be reached or failed for now: a network error raised inside
+    slack_sdk, or Slack's 5xx page or passing error (not a refusal, which is Slack's answer)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, SlackUnreachable):
+            return True
+        if isinstance(current, SlackApiError):
+            return unavailable(current) is not None
+        if unavailable(current) is not None and any(
+                "slack_sdk" in (frame.filename or "") for frame in traceback.extract_tb(current.__traceback__)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _first_input_block(body: dict) -> str | None:
     view = body.get("view") if isinstance(body, dict) else None
     blocks = view.get("blocks") if isinstance(view, dict) else None
@@ -68,18 +93,23 @@ def _first_input_block(body: dict) -> str | None:
 
 async def on_error(error: Exception, body: dict, request, response: BoltResponse | None, respond, client,
                    logger: logging.Logger) -> BoltResponse | None:
-    if not database_unreachable(error):
+    if database_unreachable(error):
+        outage.note(error)
+        text = DATABASE_DOWN
+    elif slack_unreachable(error):
+        slack_outage.note(error)
+        text, client = SLACK_DOWN, None  # only the response_url (another host) may still be reached
+    else:
         logger.exception(f"Failed to run listener function (error: {error})")  # bolt's own default
         return None
-    outage.note(error)
     ack = request.context.ack
     acked = ack.response if ack is not None else None
     if response is not None and body.get("type") == "view_submission":
         # Not acknowledged yet: the modal stays as it was, with the reason under its first field.
         block = _first_input_block(body)
         if block:
-            return BoltResponse(status=200, body={"response_action": "errors", "errors": {block: DATABASE_DOWN}})
-    await _tell(body, respond, client)
+            return BoltResponse(status=200, body={"response_action": "errors", "errors": {block: text}})
+    await _tell(body, respond, client, text)
     if response is not None:
         return BoltResponse(status=200, body="")
     if acked is not None:
@@ -89,20 +119,20 @@ async def on_error(error: Exception, body: dict, request, response: BoltResponse
     return None
 
 
-async def _tell(body: dict, respond, client) -> None:
+async def _tell(body: dict, respond, client, text: str = DATABASE_DOWN) -> None:
     try:
         if respond is not None and respond.response_url:
-            await respond(text=DATABASE_DOWN, response_type="ephemeral", replace_original=False)
+            await respond(text=text, response_type="ephemeral", replace_original=False)
             return
         user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else body.get("user_id")
         channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) \
             else body.get("channel_id")
         if client is not None and user and channel:
-            await client.chat_postEphemeral(channel=channel, user=user, text=DATABASE_DOWN)
+            await client.chat_postEphemeral(channel=channel, user=user, text=text)
         elif client is not None and user:
-            await client.chat_postMessage(channel=user, text=DATABASE_DOWN)
+            await client.chat_postMessage(channel=user, text=text)
     except Exception as exc:  # telling is best effort: Slack may be failing too
-        log.warning("Could not tell someone the database is unreachable: %s", exc.__class__.__name__)
+        log.warning("Could not tell someone why their request failed: %s", exc.__class__.__name__)
 
 
 def register(app: AsyncApp) -> None:

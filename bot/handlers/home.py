@@ -16,7 +16,7 @@ from bot.handlers.compose import open_compose
 from bot.payloads import ComposeOrigin
 from bot.services import approvals, dashboard
 from bot.services.composing import Composition
-from bot.slack_errors import error_of
+from bot.slack_errors import error_of, unavailable
 from bot.storage.models import utcnow
 from bot.views import connect as connect_views
 from bot.views.blocks import section
@@ -76,6 +76,8 @@ async def queue_button(ack, body, client, db, workspace, person) -> None:
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=queue_modal(ids.COMMAND, items, total, who.tz))
     except SlackApiError as exc:
+        if unavailable(exc):
+            raise  # Slack failing for now: the person is told so (failures.py)
         log.warning("Could not open the queue: %s", error_of(exc))
 
 
@@ -86,6 +88,8 @@ async def reconnect_button(ack, body, context, client, subject, runtime, db, wor
         opened = await client.views_open(trigger_id=body["trigger_id"], view=connect_views.connect_modal(
             [section("Preparing your private link…")]))
     except SlackApiError as exc:
+        if unavailable(exc):
+            raise  # Slack failing for now: the person is told so (failures.py)
         log.warning("Could not open the reconnect modal: %s", error_of(exc))
         return
     reply = connect.Reply(client, view_id=opened["view"]["id"])

@@ -18,7 +18,7 @@ from bot.payloads import RescheduleOrigin
 from bot.services import queue
 from bot.services.composing import PAST_TOLERANCE
 from bot.services.queue import GONE, NOT_YOURS, QueueError
-from bot.slack_errors import error_of
+from bot.slack_errors import error_of, unavailable
 from bot.storage.models import utcnow
 from bot.views import queue as views
 
@@ -119,6 +119,8 @@ async def reschedule_button(ack, body, context, client, respond, subject, db, wo
         await client.views_open(trigger_id=body["trigger_id"],
                                 view=views.reschedule_modal(post.id, post.scheduled_at, body.get("response_url")))
     except SlackApiError as exc:
+        if unavailable(exc):
+            raise  # Slack failing for now: the person is told so (failures.py)
         log.warning("Could not open the reschedule modal: %s", error_of(exc))
 
 

@@ -11,7 +11,7 @@ from bot import ids
 from bot.handlers import forms
 from bot.services import workspaces
 from bot.services.workspaces import WorkspaceSettings
-from bot.slack_errors import error_of
+from bot.slack_errors import error_of, unavailable
 from bot.views.settings import APPROVAL_REQUIRED, NO_GROUP, SELF_APPROVAL, settings_modal
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ async def settings_command(ack, command, client, respond, workspace, person, **_
     try:
         await client.views_open(trigger_id=command["trigger_id"], view=view)
     except SlackApiError as exc:
+        if unavailable(exc):
+            raise  # Slack failing for now: the person is told so (failures.py)
         log.warning("Could not open the settings modal: %s", error_of(exc))
 
 

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -69,6 +71,10 @@ LEASE = timedelta(minutes=15)  # longer than the slowest publish (video processi
 CLAIM_LEASE = timedelta(minutes=2)  # a claimed target whose call has not started yet
 RENEWAL_WAIT = timedelta(seconds=30)  # a target whose token someone else is renewing tries again after this
 RENEWED, BUSY, PASSING, BROKEN = "renewed", "busy", "passing", "broken"  # how a token renewal went
+# A result the database would not take is written again while the lease is ours, with growing waits; it stops
+# this long before the lease ends, so no late write lands after another process has decided.
+RESULT_RETRY_MARGIN = timedelta(seconds=60)
+RESULT_RETRY_FIRST, RESULT_RETRY_MAX = 0.5, 15.0  # seconds between tries of a result write
 
 # Media for one target: the post's attachments made to fit this platform and account (bot.media.source).
 # It raises MediaNotReady while a video's optimised copy is being made, MediaError when one cannot fit.
@@ -229,6 +235,7 @@ class _Job:
     account: Account
     connection: Connection | None
     has_media: bool
+    lease_until: datetime | None = None  # when this process's lease on the target ends, at the latest
 
 
 @dataclass
@@ -379,7 +386,8 @@ class Publisher:
 
     async def _claim_now(self, limit: int) -> list[_Job]:
         async with self._writing(), self.sessions() as session:
-            ids = await claim_due(session, self.owner, self.clock(), limit, commit=False)
+            now = self.clock()
+            ids = await claim_due(session, self.owner, now, limit, commit=False)
             rows = (await session.execute(
                 select(PostTarget, Post, Account, Connection,
                        exists().where(PostMedia.post_id == Post.id).label("has_media"))
@@ -387,7 +395,7 @@ class Publisher:
                 .outerjoin(Connection, Connection.id == Account.connection_id)
                 .where(PostTarget.id.in_(ids)).order_by(PostTarget.id))).all() if ids else []
             await session.commit()
-        return [_Job(*row) for row in rows]
+        return [_Job(*row, lease_until=now + CLAIM_LEASE) for row in rows]
 
     async def _changed(self, post_ids) -> None:
         if self.on_change is not None:
@@ -413,15 +421,41 @@ class Publisher:
             calling()
         if result is None:  # the lease was lost before the call: another process decides
             return None
-        try:
-            await self._writes.submit(result)
-        except Exception:  # the lease runs out and a person is asked: never guessed, never resent
-            log.exception("Recording the result of target %s failed", job.target.id)
+        if not await self._record(job, result):
             return None
         if self.metrics is not None:
             self.metrics.target_settled(job.account.platform, result.target["status"])
         await self._changed({job.post.id})
         return Outcome(job.target.id, job.post.id, result.target["status"], result.target["last_error"])
+
+    async def _record(self, job: _Job, result: _Result) -> bool:
+        """Write a result, again and again while the database cannot be reached and the lease is still ours: a
+        post that went live must not be left to a person because the database blinked. Only when the lease is
+        about to end (or the failure is not the database's reach) is it left to the lease: a person is asked."""
+        delay, failing_since = RESULT_RETRY_FIRST, None
+        while True:
+            try:
+                await self._writes.submit(result)
+            except Exception as exc:
+                left = (job.lease_until - self.clock() - RESULT_RETRY_MARGIN).total_seconds() \
+                    if job.lease_until else 0.0
+                if not _database_unreachable(exc) or left <= 0:
+                    log.error("Could not record the result of target %s (%s: %s); its lease runs out and a person "
+                              "is asked to check it", job.target.id, exc.__class__.__name__,
+                              str(exc).splitlines()[0][:200] if str(exc) else "",
+                              exc_info=not _database_unreachable(exc))
+                    return False
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    log.warning("The database cannot take the result of target %s (%s); trying again while its "
+                                "lease lasts", job.target.id, exc.__class__.__name__)
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, RESULT_RETRY_MAX)
+                continue
+            if failing_since is not None:
+                log.info("Recorded the result of target %s after %.0f s", job.target.id,
+                         time.monotonic() - failing_since)
+            return True
 
     async def _write(self, items: list[int | _Result]) -> set[int]:
         """One transaction for a round of call-started marks (target ids) and results; returns the ids
@@ -486,8 +520,20 @@ class Publisher:
                 connection, renewal = await self._refresh(connection, adapter)
                 if renewal != RENEWED:
                     return self._not_renewed(job, connection, renewal)
-            if attempt == 1 and job.target.id not in await self._writes.submit(job.target.id):
-                return None
+            if attempt == 1:
+                marked_at = self.clock()
+                try:
+                    marked = await self._writes.submit(job.target.id)
+                except Exception as exc:
+                    if not _database_unreachable(exc):
+                        raise
+                    # Not marked, so not called: the short claim lease runs out and the target is due again.
+                    log.warning("The database cannot mark target %s as being sent (%s); it is sent later",
+                                job.target.id, exc.__class__.__name__)
+                    return None
+                if job.target.id not in marked:
+                    return None
+                job.lease_until = marked_at + LEASE
             try:
                 result = await self._timed_publish(adapter, self._account_ref(account, connection), draft, payloads)
             except TokenExpired as exc:
@@ -606,6 +652,13 @@ class Publisher:
     def _result(job: _Job, connection: dict | None = None, **values) -> _Result:
         current = {name: getattr(job.target, name) for name in _RESULT_COLUMNS}
         return _Result(job, {**current, **values}, connection)
+
+
+def _database_unreachable(error: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (not a bug in a statement)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError)
 
 
 def _zone(name: str | None) -> ZoneInfo:

@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 from tests.fakes.base import LoopbackServer
 
 MESSAGE_BLOCK_LIMIT = 50
+APP_TOKEN = "xapp-1-A0PICMIM-fake"  # the app's app-level token (connections:write), for Socket Mode
 VIEW_BLOCK_LIMIT = 100
 
 
@@ -114,6 +115,7 @@ class FakeSlack(LoopbackServer):
         self.posted: list[dict] = []  # messages chat.postMessage took: channel, ts, thread_ts, text, blocks
         self.files: dict[str, dict] = {}  # file id -> an external upload: its name, declared length, bytes
         self.shared_files: list[dict] = []  # completed uploads shared in a channel: file, channel, blocks
+        self.app_tokens = {APP_TOKEN}  # the app-level tokens Socket Mode accepts
 
     def applications(self) -> list[web.Application]:
         app = web.Application()
@@ -238,9 +240,7 @@ class FakeSlack(LoopbackServer):
         if method == "oauth.v2.access":
             return self._oauth_access(request, params)
         if method == "apps.connections.open":
-            if not (token or "").startswith("xapp-"):
-                return _error("invalid_auth")
-            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
+            return self._apps_connections_open(token)
         if not token:
             return _error("not_authed")
         team = next((t for t in self.teams.values() if t.bot_token == token), None)
@@ -250,6 +250,17 @@ class FakeSlack(LoopbackServer):
         if handler is None:
             return _error("unknown_method")
         return handler(team, params)
+
+    def _apps_connections_open(self, token: str | None) -> web.Response:
+        """Socket Mode's start: an app-level token this app issued gets a websocket URL; a bot or user token is
+        the wrong kind, any other xapp- token (revoked, another app's) is refused."""
+        if not token:
+            return _error("not_authed")
+        if not token.startswith("xapp-"):
+            return _error("not_allowed_token_type")
+        if token not in self.app_tokens:
+            return _error("invalid_auth")
+        return _ok(url=f"ws://127.0.0.1:{self.port}/socket")
 
     def _m_auth_test(self, team: Team, params: dict) -> web.Response:
         return _ok(url=f"https://{team.team_id.lower()}.slack.com/", team=team.name, user="picmim",
