@@ -9,16 +9,19 @@ import logging
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-import aiohttp
 from aiohttp import web
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.media import store as media_store
+from bot.messages import outbox as sending
 from bot.platforms import bluesky, bluesky_keys
 from bot.services import connecting
-from bot.slack_errors import error_of, unavailable
+from bot.slack_errors import unavailable
 from bot.storage import db
+from bot.storage.models import Workspace
 from bot.views import connect as connect_views
 from bot.views.blocks import esc
 
@@ -140,7 +143,6 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
     return f"unsupported content type {content_type or '(none)'}"
 
 
-SLACK_TROUBLE = (SlackClientError, aiohttp.ClientError, TimeoutError)  # Slack unreachable or answering garbage
 
 # The link's page holds a live sign-in link: no cache may keep it.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -175,31 +177,26 @@ def oauth_callback(runtime: Runtime):
         return web.Response(status=status, content_type="text/html",
                             text=connect_views.callback_page(title, message, ok, slack_url, facts))
 
-    async def tell(team_id: str | None, user_id: str | None, **message) -> None:
-        client = await runtime.slack_client(team_id) if team_id else None
-        if client is None or not user_id:
+    async def owe(team_id: str | None, channel: str | None, text: str, blocks: list[dict]) -> None:
+        """A message the connection owes someone: through the outbox, so Slack being down delays it, never loses
+        it. The sign-in itself is done whatever happens here: the page must still say so."""
+        if not team_id or not channel:
             return
         try:
-            await client.chat_postMessage(channel=user_id, **message)
-        except SlackApiError as exc:
-            log.warning("Could not message %s about a connection: %s", user_id, error_of(exc))
-        except SLACK_TROUBLE as exc:  # the sign-in itself is done: the page must still say so
-            log.warning("Could not message %s about a connection (%s)", user_id, type(exc).__name__)
+            async with runtime.sessions() as session:
+                workspace_id = await session.scalar(select(Workspace.id).where(Workspace.team_id == team_id))
+            if workspace_id is not None:
+                await sending.notify(runtime, workspace_id, channel, text, blocks=blocks)
+        except SQLAlchemyError as exc:
+            log.warning("Could not keep the message about a connection (%s)", type(exc).__name__)
+
+    async def tell(team_id: str | None, user_id: str | None, text: str, blocks: list[dict]) -> None:
+        await owe(team_id, user_id, text, blocks)
 
     async def announce(parties: connecting.Parties | None, text: str, blocks: list[dict]) -> None:
         """The workspace's alerts channel, when it has one (the person who asked hears it by DM anyway)."""
-        if parties is None or not parties.alerts_channel_id:
-            return
-        client = await runtime.slack_client(parties.team_id)
-        if client is None:
-            return
-        try:
-            await client.chat_postMessage(channel=parties.alerts_channel_id, text=text, blocks=blocks,
-                                          unfurl_links=False)
-        except SlackApiError as exc:
-            log.warning("Could not tell the alerts channel about a connection: %s", error_of(exc))
-        except SLACK_TROUBLE as exc:
-            log.warning("Could not tell the alerts channel about a connection (%s)", type(exc).__name__)
+        if parties is not None:
+            await owe(parties.team_id, parties.alerts_channel_id, text, blocks)
 
     async def callback(request: web.Request) -> web.Response:
         platform = request.match_info["platform"]

@@ -182,3 +182,21 @@ async def test_the_alerts_channel_hears_which_account_was_connected_with_whose_l
     assert reload.status_code == 400 and _title(reload) == "This link was already used"
     slack.wait_for("chat.postMessage")  # Maria's DM, sent before the page
     assert not alerts_posted(slack)
+
+
+async def test_slack_down_at_the_callback_delays_the_choose_accounts_message_never_loses_it(
+        sender, slack, browser, x, connect_server, alerts_channel):
+    x.add_user("4466116167", "Initech Social", "initechsocial")  # a new account: the alerts channel hears of it
+    x.consent_as("4466116167")
+    assert sender.command("connect x", response_url=slack.response_url("down")).status_code == 200
+    link = private_link(slack, "down")
+    slack.forget_calls()
+    slack.html_error("chat.postMessage", 503, seconds=4)  # Slack's HTML error page for a while, then back
+    result = await browser.get(str(await consent(browser, link)))
+    assert result.status_code == 200 and _title(result).startswith("X is connected"), "the page says so at once"
+    [dm] = journeys.wait_until(lambda: [m for m in slack.posted_in("U0001")], "Maria's message, once Slack is back",
+                               timeout=30)
+    assert "choose which accounts" in dm["text"]
+    [note] = journeys.wait_until(lambda: slack.posted_in(ALERTS), "the alerts channel's note", timeout=30)
+    assert "Initech Social" in note["text"]
+    assert len(slack.posted_in("U0001")) == 1 and len(slack.posted_in(ALERTS)) == 1, "each sent once"

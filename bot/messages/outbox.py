@@ -228,9 +228,12 @@ async def send_text(runtime, owed: Owed) -> Sent:
     return Sent(sent["channel"], sent["ts"])
 
 
-async def notify(runtime, workspace_id: int, channel: str, text: str, thread_ts: str | None = None) -> Outcome:
-    """An author's notice (or any plain message a person is owed), kept until Slack takes it."""
+async def notify(runtime, workspace_id: int, channel: str, text: str, thread_ts: str | None = None,
+                 blocks: list[dict] | None = None) -> Outcome:
+    """An author's notice (or any message a person is owed), kept until Slack takes it."""
     payload = {"text": text, **({"thread_ts": thread_ts} if thread_ts else {})}
+    if blocks:
+        payload["blocks"] = blocks
     return await send(runtime, Owed(outbox.NOTICE, workspace_id, channel_id=channel, payload=payload), send_text)
 
 
