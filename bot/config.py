@@ -33,7 +33,7 @@ ENV_VARS = (
     "SLACK_API_URL", "META_GRAPH_VERSION", "PICMIM_TICK_SECONDS",
     "PICMIM_ANALYTICS_SECONDS", "LOG_FORMAT",
     "PICMIM_HEALTH_SECONDS",
-    "PICMIM_VIDEO_JOBS", "TIKTOK_VIDEO_SOURCE", "BLUESKY_CLIENT_KEY",
+    "PICMIM_VIDEO_JOBS", "TIKTOK_VIDEO_SOURCE", "BLUESKY_CLIENT_KEY", "PICMIM_AUDIT_RETENTION_DAYS",
     *(f"{prefix}_CLIENT_{part}" for prefix in CREDENTIAL_PREFIXES for part in ("ID", "SECRET")),
 )
 
@@ -109,6 +109,7 @@ class Settings:
     tiktok_video_source: str = "FILE_UPLOAD"  # or PULL_FROM_URL: TikTok fetches from PUBLIC_URL (verified domain)
     # Bluesky client authentication key(s), a private JWK/JWKS or PEM; None: the one stored in the database
     bluesky_client_key: str | None = field(default=None, repr=False)
+    audit_retention_days: int = 365  # audit trail entries older than this are deleted
 
     def platform_configured(self, credential_prefix: str | None) -> bool:
         return credential_prefix is None or credential_prefix in self.platform_credentials
@@ -260,6 +261,7 @@ def load_settings(
     analytics_seconds = number("PICMIM_ANALYTICS_SECONDS", "60", 0.2, 3600)
     health_seconds = number("PICMIM_HEALTH_SECONDS", "60", 0.2, 3600)
     video_jobs = number("PICMIM_VIDEO_JOBS", "1", 1, 16, int, "a whole number")
+    audit_retention_days = number("PICMIM_AUDIT_RETENTION_DAYS", "365", 1, 36500, int, "a whole number of days")
 
     tiktok_video_source = get("TIKTOK_VIDEO_SOURCE", "FILE_UPLOAD").upper()
     if tiktok_video_source not in ("FILE_UPLOAD", "PULL_FROM_URL"):
@@ -307,6 +309,7 @@ def load_settings(
         video_jobs=video_jobs,
         tiktok_video_source=tiktok_video_source,
         bluesky_client_key=bluesky_client_key,
+        audit_retention_days=audit_retention_days,
     )
 
 

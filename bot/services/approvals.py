@@ -26,7 +26,7 @@ from bot.media.store import facts as media_facts
 from bot.platforms import registry
 from bot.platforms.base import Adapter
 from bot.platforms.settings import PlatformSettings
-from bot.services import composing
+from bot.services import audit, composing
 from bot.services.publishing import schedule_targets, settle_post
 from bot.services.reviews import DecisionLine, approvers_of, decisions_of
 from bot.services.workspaces import normalize_reaction
@@ -42,7 +42,7 @@ from bot.storage.models import (
     Workspace,
 )
 
-BUTTON, REACTION = "button", "reaction"
+BUTTON, REACTION, REVIEW_LINK = audit.BUTTON, audit.REACTION, audit.REVIEW_LINK
 FINAL = (Decision.REJECT, Decision.REQUEST_CHANGES)
 MAX_COMMENT = 2000
 
@@ -54,9 +54,10 @@ MAX_COMMENT = 2000
 class Reviewer:
     """Someone deciding, with what the handler found out about them in Slack."""
 
-    user_id: str
+    user_id: str  # a Slack user id, or "<name> (review link)"
     is_admin: bool = False
     in_usergroup: bool = False
+    by_link: bool = False  # someone an approver sent a review link to: that link is their right to decide
 
 
 def admins_review(workspace: Workspace) -> bool:
@@ -65,6 +66,8 @@ def admins_review(workspace: Workspace) -> bool:
 
 
 def may_review(workspace: Workspace, reviewer: Reviewer) -> bool:
+    if reviewer.by_link:
+        return True
     if admins_review(workspace):
         return reviewer.is_admin
     return reviewer.user_id in (workspace.approver_user_ids or []) or reviewer.in_usergroup
@@ -244,10 +247,13 @@ async def decide(session: AsyncSession, workspace: Workspace, post_id: int, revi
             session.add(record)
     except IntegrityError:  # the same Slack event, recorded by another delivery a moment ago
         return Outcome(post_id, quiet=True, status=post.status)
+    await audit.record_post(session, post, reviewer.user_id, source, DECIDED[decision],
+                            {"version": post.version, "comment": comment} if comment else {"version": post.version},
+                            at=now)
     if decision is Decision.APPROVE:
         latest[reviewer.user_id] = record
         if len(_approvers(latest)) >= (workspace.approvals_needed or 1):
-            return await _approve(session, post, now)
+            return await _approve(session, post, now, reviewer.user_id, source)
     elif decision in FINAL:
         post.status = PostStatus.DRAFT
         for target in post.targets:
@@ -258,11 +264,19 @@ async def decide(session: AsyncSession, workspace: Workspace, post_id: int, revi
     return Outcome(post_id, recorded=True, decision=decision, status=post.status)
 
 
-async def _approve(session: AsyncSession, post: Post, now: datetime) -> Outcome:
+DECIDED = {Decision.APPROVE: "approved", Decision.REJECT: "rejected", Decision.REQUEST_CHANGES: "changes requested",
+           Decision.WITHDRAW: "approval withdrawn"}
+
+
+async def _approve(session: AsyncSession, post: Post, now: datetime, actor: str, source: str) -> Outcome:
     """Enough approvals: due at its time, or now when that has passed (or none was set)."""
     late = post.scheduled_at is not None and post.scheduled_at <= now
     when = post.scheduled_at if post.scheduled_at and not late else now
     schedule_targets(post, when)
+    await audit.record_post(session, post, actor, source, "scheduled",
+                            {"status": ["pending_approval", "scheduled"],
+                             "time (UTC)": when.strftime("%Y-%m-%d %H:%M")},
+                            at=now)
     await session.flush()
     status = await settle_post(session, post.id)
     return Outcome(post.id, recorded=True, decision=Decision.APPROVE, status=status, finished=True,
