@@ -356,7 +356,8 @@ class TokenHealth:
                                connection_id=connection.id)
         if connection.status is not before:
             action = {ConnectionStatus.EXPIRED: "expired", ConnectionStatus.REVOKED: "broken",
-                      ConnectionStatus.ERROR: "broken", ConnectionStatus.EXPIRING: "expiring"}.get(connection.status, "working again")
+                      ConnectionStatus.ERROR: "broken", ConnectionStatus.EXPIRING: "expiring"}.get(
+                connection.status, "working again")
             await audit.record(session, connection.workspace_id, audit.PICMIM, audit.JOB, subject, action,
                                {"account": words, "status": [before.value, connection.status.value],
                                 "cause": connection.status_cause}, connection_id=connection.id)
