@@ -18,10 +18,12 @@ from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts
 from bot.messages.reports import DigestSender
 from bot.messages.review_card import post_changed
+from bot.services import audit
 from bot.services.api_versions import VersionWarnings
 from bot.services.metric_sync import MetricSync
 from bot.services.publishing import Publisher
 from bot.services.token_health import TokenHealth
+from bot.storage.models import utcnow
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -61,6 +63,20 @@ def build_version_warnings(runtime: Runtime) -> VersionWarnings:
                            runtime.adapters)
 
 
+def build_audit_retention(runtime: Runtime) -> Callable[[], Awaitable[int]]:
+    """Deletes the audit trail's entries older than PICMIM_AUDIT_RETENTION_DAYS."""
+
+    async def tick() -> int:
+        async with runtime.sessions() as session:
+            deleted = await audit.purge(session, utcnow(), runtime.settings.audit_retention_days)
+            await session.commit()
+        if deleted:
+            log.info("Deleted %d audit entries older than %d days", deleted, runtime.settings.audit_retention_days)
+        return deleted
+
+    return tick
+
+
 def _every(scheduler: AsyncIOScheduler, seconds: float, name: str, tick: Callable[[], Awaitable[object]],
            what: str) -> None:
     """Run `tick` every `seconds`: one at a time, missed runs folded into one, and a failed tick logged and
@@ -92,5 +108,6 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     # Starts the work and returns: long conversions never hold a tick.
     _every(scheduler, settings.tick_seconds, "optimise_videos", build_rendition_worker(runtime).tick,
            "Video optimisation")
+    _every(scheduler, settings.health_seconds, "audit_retention", build_audit_retention(runtime), "Audit retention")
     scheduler.start()
     return scheduler

@@ -38,8 +38,10 @@ from bot.storage.models import (
     Post,
     PostMedia,
     PostStatus,
+    ReviewLink,
     TargetStatus,
     Workspace,
+    utcnow,
 )
 
 BUTTON, REACTION, REVIEW_LINK = audit.BUTTON, audit.REACTION, audit.REVIEW_LINK
@@ -329,6 +331,7 @@ class ReviewCard:
     who_reviews: str
     edited: bool = field(default=False)  # a version after the first: earlier approvals no longer count
     reviewers: str = "the approvers"  # who approves, in words that notify nobody
+    review_links: int = 0  # review links for people without Slack still open on this post
 
 
 SLACK_SHOWS = ("image/png", "image/jpeg", "image/gif")  # what Slack draws from an image URL
@@ -375,7 +378,15 @@ async def review_card(session: AsyncSession, workspace: Workspace, post_id: int,
                       tuple(previews), media, tuple(lines), approvers_of(lines, post.version),
                       workspace.approvals_needed or 1, workspace.approve_reaction, workspace.reject_reaction,
                       who_reviews(workspace), edited=any(line.version < post.version for line in lines),
-                      reviewers=reviewers_in_words(workspace))
+                      reviewers=reviewers_in_words(workspace), review_links=await _open_links(session, post))
+
+
+async def _open_links(session: AsyncSession, post: Post) -> int:
+    if post.status is not PostStatus.PENDING_APPROVAL:
+        return 0
+    return len((await session.scalars(select(ReviewLink.id).where(
+        ReviewLink.post_id == post.id, ReviewLink.post_version == post.version, ReviewLink.revoked_at.is_(None),
+        ReviewLink.used_at.is_(None), ReviewLink.expires_at > utcnow()))).all())
 
 
 async def set_card(session: AsyncSession, post_id: int, channel_id: str, ts: str) -> None:
