@@ -224,7 +224,7 @@ def csv_of(found: Sequence[Entry]) -> bytes:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for e in found:
-        writer.writerow([e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.source, e.subject, e.action,
+        writer.writerow([e.at.strftime("%Y-%m-%d %H:%M:%S"), _cell(e.actor), e.source, e.subject, _cell(e.action),
                          _cell(e.change), e.post_id or "", _cell(e.post_text), e.post_link or ""])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
