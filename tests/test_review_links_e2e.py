@@ -6,6 +6,7 @@ form without its CSRF token, change nothing and say so."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -32,7 +33,7 @@ from tests.test_approvals_e2e import (
     _view_submission,
 )
 
-fake_x, compose_server = journeys.fake_x, journeys.compose_server
+fake_x, compose_server, files = journeys.fake_x, journeys.compose_server, journeys.slack_files
 sender, account_id = journeys.compose_sender, journeys.account_id
 # The approvals tests' people (dana approves, pat may not) and approval turned on through /picmim settings.
 people, approval = test_approvals_e2e.people, test_approvals_e2e.approval
@@ -86,10 +87,23 @@ def web(compose_server):
         yield client
 
 
+def _compose_with_picture(sender, files, account: int, url: str, at: datetime):
+    text = f"For the client {time.time_ns()}"
+    state = compose_state([account], text, when="schedule", at=at, files=[files.file("launch.png")])
+    answer = sender.interaction(_view_submission(ids.COMPOSE_VIEW, state, AUTHOR, '{"channel_id": "C0001"}'))
+    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+
+    def ready():
+        found = [p for p in asyncio.run(journeys.stored_posts(url)) if p.text == text and p.review_ts]
+        return found[0] if found else None
+    return wait_until(ready, what="the review card")
+
+
 def test_a_reviewer_without_slack_approves_from_the_page_and_the_card_shows_it(
-        sender, slack, fake_x, account_id, module_database, approval, web):
+        sender, slack, fake_x, files, account_id, module_database, approval, web):
+    files.delay = 0.0
     at = (datetime.now(UTC) + timedelta(days=3)).replace(second=0, microsecond=0)
-    post = _compose(sender, account_id, module_database.url, "For the client", at=at)
+    post = _compose_with_picture(sender, files, account_id, module_database.url, at)
 
     _click(sender, slack, post, ids.REVIEW_SHARE, PAT, "not-approver")
     assert "Only the post's approvers can share it for review" in slack.wait_for_response("not-approver")[0]["text"]
@@ -110,6 +124,10 @@ def test_a_reviewer_without_slack_approves_from_the_page_and_the_card_shows_it(
     assert "X · Acme Marketing (@acmemktg)" in html and f'<p class="text">{post.text}</p>' in html
     assert f'<time datetime="{at:%Y-%m-%dT%H:%M:%SZ}">' in html and " UTC</time>" in html, \
         "the time in UTC, which the page's script shows in the reader's zone"
+    # The picture, through the app's own media link (allowed by the page's img-src 'self').
+    [picture] = re.findall(r'<img src="(http://127\.0\.0\.1:\d+/media/[^"]+)" alt="launch.png">', html)
+    fetched = web.get(picture.replace("&amp;", "&"))
+    assert fetched.status_code == 200 and fetched.headers["Content-Type"] == "image/png"
     assert html.count('<form method="post">') == 2 and 'value="approve"' in html and 'value="reject"' in html
     assert 'value="request_changes"' in html
 

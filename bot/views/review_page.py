@@ -44,6 +44,7 @@ p { line-height: 1.5; }
 .problem { color: #a4262c; }
 figure { margin: .75rem 0; }
 img { max-width: 100%; border-radius: 6px; }
+label { display: block; margin: 1rem 0 .4rem; }
 textarea { width: 100%; min-height: 5rem; box-sizing: border-box; font: inherit; padding: .5rem; }
 .buttons { display: flex; gap: .75rem; flex-wrap: wrap; margin: .75rem 0; }
 button { font: inherit; font-weight: 600; padding: .6rem 1.2rem; border-radius: 6px; border: 1px solid #3b2a63;
