@@ -23,7 +23,7 @@ def esc(text: str) -> str:
 
 def who(user: str) -> str:
     """A Slack user as a mention; anyone else (Picmim itself, "<name> (review link)") as plain, escaped words."""
-    return f"<@{user}>" if re.fullmatch(r"[UW][A-Z0-9]{2,}", user or "") else esc(user or "")
+    return f"<@{user}>" if re.fullmatch(r"[UW][A-Z0-9]+", user or "") else esc(user or "")
 
 
 # ---- times --------------------------------------------------------------------------------------------------
