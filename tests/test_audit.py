@@ -9,12 +9,15 @@ import csv
 import io
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
+from bot import jobs
+from bot.config import ConfigError, load_settings
 from bot.platforms.x import ADAPTER as XAdapter
-from bot.services import audit, queue, review_links, submitting, workspaces
+from bot.services import audit, connections, queue, review_links, submitting, workspaces
 from bot.services.approvals import Reviewer
 from bot.services.composing import Composition
 from bot.services.connections import apply_tokens
@@ -267,3 +270,56 @@ async def test_review_links_are_hashed_single_use_and_tied_to_one_version(engine
     assert [(e.action, e.actor, e.source) for e in trail][-3:] == [
         ("review link created", DANA, "modal"), ("approved", "Ana (review link)", "review link"),
         ("scheduled", "Ana (review link)", "review link")]
+
+
+async def test_connection_changes_are_recorded_refreshed_broken_and_disconnected(engine, setup, adapter, fake):
+    sessions = db.session_factory(engine)
+    ws_id, account_id = setup
+    post_id = await _submit(sessions, account_id, "Goes with its account", adapter)
+    async with sessions() as session:
+        workspace = await session.get(Workspace, ws_id)
+        connection_id = (await session.get(Account, account_id)).connection_id
+        said = await connections.refresh(session, {"x": adapter}, workspace, connection_id, PAT)
+        assert "connected and up to date" in said
+        await session.commit()
+    fake.revoke()  # the platform no longer accepts the grant: the next refresh breaks it
+    async with sessions() as session:
+        await connections.refresh(session, {"x": adapter}, workspace, connection_id, PAT)
+        await session.commit()
+    async with sessions() as session:
+        await connections.disconnect(session, {"x": adapter}, workspace, connection_id, DANA)
+        await session.commit()
+        entries = list(await session.scalars(select(AuditEntry).where(AuditEntry.connection_id == connection_id)
+                                             .order_by(AuditEntry.id)))
+    assert [(e.action, e.actor, e.source, e.subject) for e in entries] == [
+        ("refreshed", PAT, "button", f"connection {connection_id}"),
+        (entries[1].action, PAT, "button", f"connection {connection_id}"),
+        ("disconnected", DANA, "button", f"connection {connection_id}")]
+    assert entries[1].action in ("revoked", "expired")
+    assert json.loads(entries[1].change)["status"] == ["active", entries[1].action]
+    assert json.loads(entries[2].change) == {"account": "X · Acme Marketing"} and entries[2].account_id == account_id
+    cancelled = (await _trail(sessions, post_id))[-1]
+    assert (cancelled.action, cancelled.actor) == ("cancelled", DANA)
+    assert json.loads(cancelled.change)["why"] == "its account was disconnected"
+    # /picmim audit for the account finds its connection's entries, and its posts'.
+    async with sessions() as session:
+        shown = await audit.entries(session, ws_id, audit.Scope("Acme", account_ids=(account_id,)),
+                                    utcnow() - timedelta(days=1))
+    assert {e.action for e in shown} >= {"disconnected", "refreshed", "created", "cancelled"}
+
+
+async def test_the_retention_job_uses_the_setting(engine, setup):
+    sessions = db.session_factory(engine)
+    ws_id, _ = setup
+    async with sessions() as session:
+        await audit.record(session, ws_id, PAT, audit.MODAL, audit.SETTINGS, "old", at=utcnow() - timedelta(days=31))
+        await audit.record(session, ws_id, PAT, audit.MODAL, audit.SETTINGS, "recent")
+        await session.commit()
+    runtime = SimpleNamespace(sessions=sessions, settings=SimpleNamespace(audit_retention_days=30))
+    assert await jobs.build_audit_retention(runtime)() == 1
+    async with sessions() as session:
+        assert (await session.scalars(select(AuditEntry.action))).all() == ["recent"]
+    assert load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}).audit_retention_days == 365
+    with pytest.raises(ConfigError, match="PICMIM_AUDIT_RETENTION_DAYS='soon' must be a whole number of days"):
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+                       "PICMIM_AUDIT_RETENTION_DAYS": "soon"})

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.platforms import registry
@@ -183,7 +183,11 @@ async def entries(session: AsyncSession, workspace_id: int, scope: Scope, since:
     elif scope.account_ids is not None:
         ids = list(scope.account_ids)
         posts = select(PostTarget.post_id).where(PostTarget.account_id.in_(ids))
-        connections = select(Account.connection_id).where(Account.id.in_(ids), Account.connection_id.is_not(None))
+        # Its connection now, and the ones it had before (a disconnect's entries name each account).
+        connections = union(
+            select(Account.connection_id).where(Account.id.in_(ids), Account.connection_id.is_not(None)),
+            select(AuditEntry.connection_id).where(AuditEntry.account_id.in_(ids),
+                                                   AuditEntry.connection_id.is_not(None)))
         query = query.where(or_(AuditEntry.post_id.in_(posts), AuditEntry.connection_id.in_(connections),
                                 AuditEntry.account_id.in_(ids)))
     query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())

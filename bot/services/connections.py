@@ -375,7 +375,13 @@ async def disconnect(session: AsyncSession, adapters: Mapping[str, Adapter], wor
     for account in accounts:
         account.active, account.access_token, account.connection_id = False, None, None
     name = connection.display_name or info.name
-    await audit_connection(session, connection, user_id, audit.BUTTON, "disconnected")
+    # One entry per account it reached: the account keeps its link to this connection's history in the trail.
+    for account in accounts or [None]:
+        await audit.record(session, connection.workspace_id, user_id, audit.BUTTON,
+                           audit.connection_subject(connection.id), "disconnected",
+                           {"account": audit.connection_words(connection.platform,
+                                                              account.name if account else connection.display_name)},
+                           connection_id=connection.id, account_id=account.id if account else None)
     await session.delete(connection)
     await session.flush()
     return Disconnected(info, name, revoked, cancelled)
