@@ -537,9 +537,11 @@ class Publisher:
                 current.status, current.status_cause, current.last_error = ConnectionStatus.ACTIVE, None, None
                 renewal = RENEWED
             except TokenExpired as exc:
+                await _audit_broken(session, current, _broken(ConnectionStatus.EXPIRED, "token_expired", exc))
                 _apply(current, _broken(ConnectionStatus.EXPIRED, "token_expired", exc))
                 renewal = BROKEN
             except AccessRevoked as exc:
+                await _audit_broken(session, current, _broken(ConnectionStatus.REVOKED, exc.reason.value, exc))
                 _apply(current, _broken(ConnectionStatus.REVOKED, exc.reason.value, exc))
                 renewal = BROKEN
             except PlatformError as exc:
@@ -594,11 +596,17 @@ async def _audit_result(session: AsyncSession, result: _Result) -> None:
         await audit.record_post(session, job.post, audit.PICMIM, audit.JOB, action,
                                 f"{where}: {detail}" if detail else where)
     if result.connection and job.connection is not None:
-        await audit.record(session, job.post.workspace_id, audit.PICMIM, audit.JOB,
-                           audit.connection_subject(job.connection.id), str(result.connection["status"]),
-                           {"status": [job.connection.status.value, str(result.connection["status"])],
-                            "cause": result.connection.get("status_cause")},
-                           connection_id=job.connection.id)
+        await _audit_broken(session, job.connection, result.connection)
+
+
+async def _audit_broken(session: AsyncSession, connection: Connection, changes: dict) -> None:
+    """A connection the platform refused during publishing, in the audit trail (before the change is applied)."""
+    status = ConnectionStatus(changes["status"])
+    await audit.record(session, connection.workspace_id, audit.PICMIM, audit.JOB,
+                       audit.connection_subject(connection.id), status.value,
+                       {"account": audit.connection_words(connection.platform, connection.display_name),
+                        "status": [connection.status.value, status.value], "cause": changes.get("status_cause")},
+                       connection_id=connection.id)
 
 
 def _zone(name: str | None) -> ZoneInfo:

@@ -592,6 +592,9 @@ class TokenHealth:
                                        f"reconnected in time, so this did not go out. {fix} Then press Retry.")
                     .execution_options(synchronize_session=False))
                 if failed.rowcount == 1:
+                    await audit.record_posts(session, [post_id], audit.PICMIM, audit.JOB, "failed",
+                                             f"{audit.connection_words(connection.platform, account_name)}: not "
+                                             "reconnected in time")
                     await session.commit()  # the target's result first; then the post, under its row lock
                     await settle_post(session, post_id)
                     await session.commit()
