@@ -296,9 +296,10 @@ class ReviewLinkPage:
                 return self._problem(found.problem)
             card = await approvals.review_card(session, found.workspace, found.post.id, self.runtime.adapters)
             items = await composing.media_of(session, found.post.id)
+            # card.media describes the same items in the same order (with the author's alt texts).
             images = [(self.store.link(i.sha256, media_store.ORIGINAL, i.mimetype, lifetime=self.IMAGE_LIFETIME),
-                       next((m.alt_text for m in card.media if m.filename == i.filename and m.alt_text), "")
-                       or i.filename) for i in items if i.mimetype in self.IMAGES]
+                       shown.alt_text or i.filename)
+                      for i, shown in zip(items, card.media, strict=False) if i.mimetype in self.IMAGES]
             cover = await renditions.cover_link(session, self.store, found.post)
             await session.commit()
         text = review_views.review_page(card, found.link.reviewer, review_links.csrf_token(self.secret, token),
