@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot import jobs
 from bot.config import ConfigError, load_settings
+from bot.payloads import AuditExport
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.services import audit, connections, queue, review_links, submitting, workspaces
 from bot.services.approvals import Reviewer
@@ -36,6 +37,9 @@ from bot.storage.models import (
     Workspace,
     utcnow,
 )
+from bot.views import audit as audit_views
+from bot.views import review_links as link_views
+from tests.fakes.slack import block_kit_errors, view_errors
 from tests.fakes.x import FakeX
 from tests.platform_fixtures import platform_fake_fixtures
 
@@ -323,3 +327,18 @@ async def test_the_retention_job_uses_the_setting(engine, setup):
     with pytest.raises(ConfigError, match="PICMIM_AUDIT_RETENTION_DAYS='soon' must be a whole number of days"):
         load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
                        "PICMIM_AUDIT_RETENTION_DAYS": "soon"})
+
+
+def test_the_audit_message_and_the_review_link_modals_are_valid_block_kit():
+    now = utcnow()
+    entries = [audit.Entry(now - timedelta(minutes=n), actor, "modal", "post 3", "edited", "x" * 900, 3,
+                           "Launch <!channel> day", "https://slack.com/archives/C1/p1")
+               for n, actor in enumerate(["U0AUTHOR", "Ana <b> (review link)", "Picmim"] * 9)]
+    blocks = audit_views.audit_blocks(entries[:audit.MAX_SHOWN], "Europe/Madrid", "Everything", 7,
+                                      AuditExport("", 7).encode(), more=True)
+    assert block_kit_errors(blocks, 50) == []
+    text = json.dumps(blocks)
+    assert "<@U0AUTHOR>" in text and "Ana &lt;b&gt; (review link)" in text and "<!channel>" not in text
+    assert "Export CSV has all of them" in text
+    assert view_errors(link_views.share_modal(3, 2, "C1")) == []
+    assert view_errors(link_views.link_made("http://127.0.0.1/review/abc", "Ana", now)) == []
