@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot import jobs
 from bot.config import ConfigError, load_settings
+from bot.http import build_client
 from bot.payloads import AuditExport
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.services import audit, connections, queue, review_links, submitting, workspaces
@@ -41,7 +42,8 @@ from bot.views import audit as audit_views
 from bot.views import review_links as link_views
 from tests.fakes.slack import block_kit_errors, view_errors
 from tests.fakes.x import FakeX
-from tests.platform_fixtures import platform_fake_fixtures
+from tests.journeys import X_USER, World, read_connection, sign_in
+from tests.platform_fixtures import make_adapter, platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/x/callback"
 AUTHOR, DANA, PAT = "U0AUTHOR", "U0DANA", "U0PAT"
@@ -342,3 +344,28 @@ def test_the_audit_message_and_the_review_link_modals_are_valid_block_kit():
     assert "Export CSV has all of them" in text
     assert view_errors(link_views.share_modal(3, 2, "C1")) == []
     assert view_errors(link_views.link_made("http://127.0.0.1/review/abc", "Ana", now)) == []
+
+
+@pytest.fixture
+async def world(engine, slack, platform_server):
+    platform_server.redirect_uris = {REDIRECT_URI}
+    http_client = build_client(platform_server.origins())
+    yield await World.open(engine, slack, {"x": make_adapter(XAdapter, platform_server, http_client, REDIRECT_URI)},
+                           http_client)
+    await http_client.aclose()
+
+
+async def test_connecting_and_the_health_job_are_recorded(world, platform_server):
+    connection_id = await sign_in(world, user=PAT)
+    await world.tick()
+    world.clock.now = (await read_connection(world, connection_id)).next_check_at
+    platform_server.revoke(X_USER)  # removed from the member's connected apps at X
+    assert (await world.tick()).broken == [connection_id]
+    await sign_in(world, reconnect_id=connection_id, user=DANA)
+    async with world.sessions() as session:
+        entries = list(await session.scalars(select(AuditEntry).where(AuditEntry.connection_id == connection_id)
+                                             .order_by(AuditEntry.id)))
+    assert [(e.action, e.actor, e.source) for e in entries] == [
+        ("connected", PAT, "sign-in page"), ("broken", "Picmim", "job"), ("reconnected", DANA, "sign-in page")]
+    assert json.loads(entries[1].change)["status"] == ["active", "revoked"]
+    assert json.loads(entries[2].change)["status"] == ["revoked", "active"]
