@@ -36,6 +36,7 @@ ENV_VARS = (
     "PICMIM_VIDEO_JOBS", "TIKTOK_VIDEO_SOURCE", "BLUESKY_CLIENT_KEY",
     "PICMIM_MEDIA_RETENTION_DAYS",
     "PICMIM_METRICS", "PICMIM_METRICS_TOKEN",
+    "PICMIM_AUDIT_RETENTION_DAYS",
     *(f"{prefix}_CLIENT_{part}" for prefix in CREDENTIAL_PREFIXES for part in ("ID", "SECRET")),
 )
 
@@ -114,6 +115,7 @@ class Settings:
     bluesky_client_key: str | None = field(default=None, repr=False)
     metrics: bool = False  # GET /metrics answers (Prometheus text); 404 otherwise
     metrics_token: str | None = field(default=None, repr=False)  # if set, /metrics wants it as a bearer token
+    audit_retention_days: int = 365  # audit trail entries older than this are deleted
 
     def platform_configured(self, credential_prefix: str | None) -> bool:
         return credential_prefix is None or credential_prefix in self.platform_credentials
@@ -267,6 +269,7 @@ def load_settings(
     health_seconds = number("PICMIM_HEALTH_SECONDS", "60", 0.2, 3600)
     video_jobs = number("PICMIM_VIDEO_JOBS", "1", 1, 16, int, "a whole number")
     media_retention_days = number("PICMIM_MEDIA_RETENTION_DAYS", "30", 1, 3650, int, "a whole number of days")
+    audit_retention_days = number("PICMIM_AUDIT_RETENTION_DAYS", "365", 1, 36500, int, "a whole number of days")
 
     tiktok_video_source = get("TIKTOK_VIDEO_SOURCE", "FILE_UPLOAD").upper()
     if tiktok_video_source not in ("FILE_UPLOAD", "PULL_FROM_URL"):
@@ -322,6 +325,7 @@ def load_settings(
         bluesky_client_key=bluesky_client_key,
         metrics=metrics_text == "1",
         metrics_token=metrics_token,
+        audit_retention_days=audit_retention_days,
     )
 
 

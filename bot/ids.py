@@ -102,6 +102,16 @@ REVIEW_EDIT = "review_edit"  # the author only: the compose modal on the post
 REVIEW_COMMENT_VIEW = "review_comment"
 REVIEW_COMMENT_BLOCK = "review_comment_block"
 REVIEW_COMMENT_INPUT = "review_comment_input"
+# Reviewers outside Slack: a review link for one version of the post (value "post:version")
+REVIEW_SHARE = "review_share"  # opens the share modal
+REVIEW_REVOKE_LINKS = "review_revoke_links"
+REVIEW_SHARE_VIEW = "review_share"
+REVIEW_SHARE_NAME_BLOCK = "review_share_name_block"
+REVIEW_SHARE_NAME_INPUT = "review_share_name_input"
+REVIEW_SHARE_DAYS_BLOCK = "review_share_days_block"
+REVIEW_SHARE_DAYS_INPUT = "review_share_days_input"
+
+AUDIT_EXPORT = "audit_export"  # value: JSON {"q": what was asked about, "d": days}
 
 # Analytics: /picmim stats and digests
 STATS_SHARE = "stats_share"  # value: JSON {"a": account ids | "t": target id, "d": days, "n": nonce}

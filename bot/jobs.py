@@ -20,11 +20,12 @@ from bot.messages.outbox import OutboxWorker, send_text
 from bot.messages.post_status import send_status
 from bot.messages.reports import DigestSender, send_digest
 from bot.messages.review_card import post_changed, send_card
-from bot.services import outbox
+from bot.services import audit, outbox
 from bot.services.api_versions import VersionWarnings
 from bot.services.metric_sync import MetricSync
 from bot.services.publishing import Publisher
 from bot.services.token_health import TokenHealth
+from bot.storage.models import utcnow
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -76,6 +77,20 @@ def build_outbox_worker(runtime: Runtime) -> OutboxWorker:
                                   outbox.DIGEST: send_digest, outbox.NOTICE: send_text})
 
 
+def build_audit_retention(runtime: Runtime) -> Callable[[], Awaitable[int]]:
+    """Deletes the audit trail's entries older than PICMIM_AUDIT_RETENTION_DAYS."""
+
+    async def tick() -> int:
+        async with runtime.sessions() as session:
+            deleted = await audit.purge(session, utcnow(), runtime.settings.audit_retention_days)
+            await session.commit()
+        if deleted:
+            log.info("Deleted %d audit entries older than %d days", deleted, runtime.settings.audit_retention_days)
+        return deleted
+
+    return tick
+
+
 def _every(scheduler: AsyncIOScheduler, seconds: float, name: str, tick: Callable[[], Awaitable[object]],
            what: str, first_in: float | None = None) -> None:
     """Run `tick` every `seconds`: one at a time, missed runs folded into one, and a failed tick logged and
@@ -113,6 +128,7 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     # Hourly, and a minute after start so a process restarted more often than that still sweeps.
     _every(scheduler, retention.SWEEP_SECONDS, "media_retention", build_media_retention(runtime).tick,
            "Media retention", first_in=60)
+    _every(scheduler, settings.health_seconds, "audit_retention", build_audit_retention(runtime), "Audit retention")
     for job in scheduler.get_jobs():  # every tick's duration, under its job's id (picmim_job_tick_seconds)
         job.modify(func=runtime.metrics.timed(job.id, job.func))
     scheduler.start()

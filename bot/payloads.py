@@ -243,6 +243,40 @@ class BlueskyOrigin(JsonRef):
     channel_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ReviewShare(JsonRef):
+    """The Share for review modal: the post and the version the card showed, and the card's channel."""
+
+    post_id: int
+    version: int
+    channel_id: str | None = None
+    required: ClassVar[frozenset[str]] = frozenset({"post_id", "version"})
+
+
+AUDIT_DAYS = (7, 30)
+
+
+@dataclass(frozen=True)
+class AuditExport:
+    """Export CSV under `/picmim audit`: what was asked about (the command's words) and the period."""
+
+    query: str
+    days: int
+
+    def encode(self) -> str:
+        return json.dumps({"q": self.query[:500], "d": self.days})
+
+    @classmethod
+    def decode(cls, text: Any) -> AuditExport | None:
+        try:
+            data = json.loads(text or "")
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("d") not in AUDIT_DAYS or not isinstance(data.get("q"), str):
+            return None
+        return cls(data["q"], data["d"])
+
+
 # What each action_id's value and each callback_id's metadata hold.
 BY_ACTION: dict[str, type] = {
     ids.POST_RETRY: TargetRef,
@@ -258,6 +292,9 @@ BY_ACTION: dict[str, type] = {
     ids.REVIEW_REQUEST_CHANGES: CardRef,
     ids.REVIEW_REJECT: CardRef,
     ids.REVIEW_EDIT: CardRef,
+    ids.REVIEW_SHARE: CardRef,
+    ids.REVIEW_REVOKE_LINKS: CardRef,
+    ids.AUDIT_EXPORT: AuditExport,
     ids.STATS_SHARE: ShareRequest,
     ids.DIGEST_UNSUBSCRIBE: SubscriptionRef,
     ids.ACCOUNT_REFRESH: ConnectionRef,
@@ -273,6 +310,7 @@ BY_VIEW: dict[str, type] = {
     ids.QUEUE_RESCHEDULE_VIEW: RescheduleOrigin,
     ids.DIGEST_SUBSCRIBE_VIEW: DigestOrigin,
     ids.BLUESKY_HANDLE_VIEW: BlueskyOrigin,
+    ids.REVIEW_SHARE_VIEW: ReviewShare,
 }
 
 

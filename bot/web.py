@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import hmac
 import json
 import logging
@@ -15,14 +17,17 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.media import renditions
 from bot.media import store as media_store
 from bot.messages import outbox as sending
+from bot.messages import review_card
 from bot.platforms import bluesky, bluesky_keys
-from bot.services import connecting
+from bot.services import approvals, composing, connecting, review_links
 from bot.slack_errors import unavailable
-from bot.storage import db
-from bot.storage.models import Workspace
+from bot.storage import crypto, db
+from bot.storage.models import Post, Workspace, utcnow
 from bot.views import connect as connect_views
+from bot.views import review_page as review_views
 from bot.views.blocks import esc
 
 if TYPE_CHECKING:
@@ -46,6 +51,9 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app.router.add_get(connecting.LANDING_PATH, connect_page(runtime))
     app.router.add_get("/oauth/{platform}/callback", oauth_callback(runtime))
     app.router.add_get("/media/{token}", media_link(runtime))
+    page = ReviewLinkPage(runtime)
+    app.router.add_get("/review/{token}", page.show)
+    app.router.add_post("/review/{token}", page.decide)
     return app
 
 
@@ -328,3 +336,86 @@ def metrics(runtime: Runtime):
 def media_link(runtime: Runtime):
     """Public media links for platforms that pull media: the signed, expiring token names the file."""
     return media_store.link_handler(media_store.MediaStore.from_settings(runtime.settings))
+
+
+class ReviewLinkPage:
+    """`GET /review/{token}`: the post for a reviewer without Slack; `POST /review/{token}`: their decision,
+    counted like an approver's in Slack, then the card and the author are told, and the page shows the outcome."""
+
+    IMAGE_LIFETIME = 24 * 3600  # the page's picture links: long enough to read the page, short-lived anyway
+    IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.store = media_store.MediaStore.from_settings(runtime.settings)
+        settings = runtime.settings
+        keys = settings.secret_keys or (crypto.load_or_create_key_file(settings.data_dir)[0],)
+        # Not the Fernet key itself: a key of its own, derived from it, for the pages' CSRF tokens.
+        self.secret = hmac.new(base64.urlsafe_b64decode(keys[0].encode()), b"picmim review links",
+                               hashlib.sha256).digest()
+
+    @staticmethod
+    def _html(text: str, status: int = 200) -> web.Response:
+        return web.Response(status=status, content_type="text/html", text=text, headers=review_views.HEADERS)
+
+    def _problem(self, problem: review_links.Problem) -> web.Response:
+        return self._html(review_views.message_page(problem.title, problem.message), problem.status)
+
+    async def _page(self, token: str, error: str | None = None, comment: str = "") -> web.Response:
+        async with self.runtime.sessions() as session:
+            found = await review_links.find(session, token, utcnow())
+            if isinstance(found, review_links.Problem):
+                return self._problem(found)
+            if found.problem is not None:
+                return self._problem(found.problem)
+            card = await approvals.review_card(session, found.workspace, found.post.id, self.runtime.adapters)
+            items = await composing.media_of(session, found.post.id)
+            # card.media describes the same items in the same order (with the author's alt texts).
+            images = [(self.store.link(i.sha256, media_store.ORIGINAL, i.mimetype, lifetime=self.IMAGE_LIFETIME),
+                       shown.alt_text or i.filename)
+                      for i, shown in zip(items, card.media, strict=False) if i.mimetype in self.IMAGES]
+            cover = await renditions.cover_link(session, self.store, found.post)
+            await session.commit()
+        text = review_views.review_page(card, found.link.reviewer, review_links.csrf_token(self.secret, token),
+                                        images, cover, found.link.expires_at, error, comment)
+        return self._html(text, 400 if error else 200)
+
+    async def show(self, request: web.Request) -> web.Response:
+        return await self._page(request.match_info["token"])
+
+    async def decide(self, request: web.Request) -> web.StreamResponse:
+        token = request.match_info["token"]
+        try:
+            form = await request.post()
+        except ValueError:
+            form = {}
+        if not review_links.csrf_ok(self.secret, token, str(form.get("csrf") or "")):
+            return self._html(review_views.message_page(
+                "This form is out of date", "Nothing was decided. Open the review link again and choose once more."),
+                403)
+        comment = str(form.get("comment") or "")[:2000]
+        async with self.runtime.sessions() as session:
+            decided = await review_links.decide(session, token, str(form.get("decision") or ""), comment, utcnow())
+            if decided.outcome is not None and decided.outcome.recorded:
+                await session.commit()
+            else:
+                await session.rollback()
+        if decided.field_error:
+            return await self._page(token, decided.field_error, comment)
+        if decided.problem is not None:
+            return self._problem(decided.problem)
+        await self._tell_slack(decided.outcome)
+        raise web.HTTPSeeOther(f"/review/{token}")  # the page now says the decision is in; a reload posts nothing
+
+    async def _tell_slack(self, outcome) -> None:
+        """The card shows the decision, and the author is told, as after a decision made in Slack."""
+        try:
+            async with self.runtime.sessions() as session:
+                post = await session.get(Post, outcome.post_id)
+                workspace = await session.get(Workspace, post.workspace_id)
+                await session.commit()
+            client = await self.runtime.slack_client(workspace.team_id, workspace.enterprise_id)
+            if client is not None:
+                await review_card.after_decision(self.runtime, client, outcome)
+        except (SlackApiError, OSError) as exc:
+            log.warning("Could not show a review link's decision in Slack: %s", exc)

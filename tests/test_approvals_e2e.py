@@ -344,7 +344,8 @@ def test_approve_by_reaction_schedules_it_and_tells_the_author(sender, slack, fa
     [buttons] = [b for b in card if b["type"] == "actions"]
     assert [(e["action_id"], e["value"]) for e in buttons["elements"]] == [
         (ids.REVIEW_APPROVE, f"{post.id}:1"), (ids.REVIEW_REQUEST_CHANGES, f"{post.id}:1"),
-        (ids.REVIEW_REJECT, f"{post.id}:1")], "no Edit on the shared card: only the author could use it"
+        (ids.REVIEW_REJECT, f"{post.id}:1"), (ids.REVIEW_SHARE, f"{post.id}:1")], \
+        "no Edit on the shared card: only the author could use it"
     assert "React with :white_check_mark: to approve or :x: to reject" in shown
     footer = card[-1]["elements"][0]["text"]
     assert "Only the author can edit it" in footer and "<@" not in footer and "<!subteam" not in footer, \

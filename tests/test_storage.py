@@ -18,7 +18,8 @@ from bot.storage.slack_stores import build_stores
 
 CORE_TABLES = {"workspaces", "connections", "accounts", "media_items", "posts", "post_media", "post_targets",
                "approval_decisions", "alerts", "metric_snapshots", "digest_subscriptions", "oauth_states",
-               "slack_installations", "slack_bots", "slack_oauth_states", "slack_outbox"}
+               "slack_installations", "slack_bots", "slack_oauth_states", "slack_outbox", "audit_entries",
+               "review_links"}
 
 
 async def test_migrations_create_the_whole_model_and_can_run_again(engine):
@@ -26,7 +27,7 @@ async def test_migrations_create_the_whole_model_and_can_run_again(engine):
         tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
     assert CORE_TABLES <= tables
     await db.migrate(engine)  # a second start changes nothing
-    assert await db.current_revision(engine) == "0006"
+    assert await db.current_revision(engine) == "0007"
 
 
 async def test_tokens_are_ciphertext_in_the_database_and_secrets_in_python(engine):

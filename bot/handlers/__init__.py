@@ -6,6 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.handlers import (
     approvals,
+    audit,
     commands,
     compose,
     connect,
@@ -16,12 +17,13 @@ from bot.handlers import (
     lifecycle,
     posts,
     queue,
+    review_links,
     settings,
     stats,
 )
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
-FEATURES = (home, lifecycle, connect, posts, settings, compose, queue, approvals, stats, digests)
+FEATURES = (home, lifecycle, connect, posts, settings, compose, queue, approvals, review_links, stats, digests, audit)
 
 
 def register(app: AsyncApp, runtime) -> None:

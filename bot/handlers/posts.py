@@ -43,7 +43,8 @@ async def _target_action(ack, context, respond, subject, runtime, db, workspace,
 
 async def retry_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
     await _target_action(ack, context, respond, subject, runtime, db, workspace, person,
-                         lambda session, ws, target: publishing.retry_target(session, ws, target, utcnow()),
+                         lambda session, ws, target: publishing.retry_target(session, ws, target, utcnow(),
+                                                                              actor=context.user_id),
                          "send it again")
 
 
@@ -62,7 +63,7 @@ async def cancel_button(ack, context, respond, subject, runtime, db, workspace, 
         return
 
     async def cancel(session, post, now) -> str:
-        await queue.cancel(session, post, now)
+        await queue.cancel(session, post, now, actor=context.user_id)
         return ""
 
     changed, note = await queue_handlers.apply_change(runtime, db, workspace, person, context.user_id,

@@ -88,7 +88,7 @@ def _button(change, done: str):
         await ack()
 
         async def apply(session, post, now) -> str:
-            await change(session, post, now)
+            await change(session, post, now, actor=user_id)
             return done
 
         user_id = context.user_id
@@ -138,7 +138,7 @@ async def reschedule_submitted(ack, view, context, subject, runtime, db, workspa
     await ack()
 
     async def change(session, post, now):
-        await queue.reschedule(session, post, max(when, now), now)
+        await queue.reschedule(session, post, max(when, now), now, actor=context.user_id)
         return "Rescheduled."
 
     changed, note = await apply_change(runtime, db, workspace, person, context.user_id, origin.post_id, change)

@@ -128,7 +128,7 @@ async def settings_submitted(ack, view, db, workspace, person) -> None:
         await ack(response_action="errors", errors={ids.SETTINGS_MANAGERS_BLOCK: ADMINS_ONLY})
         return
     async with db() as session:
-        await workspaces.save_settings(session, here.id, submitted)
+        await workspaces.save_settings(session, here.id, submitted, actor=(await person()).user_id)
     await ack()
 
 

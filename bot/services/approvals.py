@@ -26,7 +26,7 @@ from bot.media.store import facts as media_facts
 from bot.platforms import registry
 from bot.platforms.base import Adapter
 from bot.platforms.settings import PlatformSettings
-from bot.services import composing
+from bot.services import audit, composing
 from bot.services.publishing import schedule_targets, settle_post
 from bot.services.reviews import DecisionLine, approvers_of, decisions_of
 from bot.services.workspaces import normalize_reaction
@@ -38,11 +38,13 @@ from bot.storage.models import (
     Post,
     PostMedia,
     PostStatus,
+    ReviewLink,
     TargetStatus,
     Workspace,
+    utcnow,
 )
 
-BUTTON, REACTION = "button", "reaction"
+BUTTON, REACTION, REVIEW_LINK = audit.BUTTON, audit.REACTION, audit.REVIEW_LINK
 FINAL = (Decision.REJECT, Decision.REQUEST_CHANGES)
 MAX_COMMENT = 2000
 
@@ -54,9 +56,10 @@ MAX_COMMENT = 2000
 class Reviewer:
     """Someone deciding, with what the handler found out about them in Slack."""
 
-    user_id: str
+    user_id: str  # a Slack user id, or "<name> (review link)"
     is_admin: bool = False
     in_usergroup: bool = False
+    by_link: bool = False  # someone an approver sent a review link to: that link is their right to decide
 
 
 def admins_review(workspace: Workspace) -> bool:
@@ -65,6 +68,8 @@ def admins_review(workspace: Workspace) -> bool:
 
 
 def may_review(workspace: Workspace, reviewer: Reviewer) -> bool:
+    if reviewer.by_link:
+        return True
     if admins_review(workspace):
         return reviewer.is_admin
     return reviewer.user_id in (workspace.approver_user_ids or []) or reviewer.in_usergroup
@@ -244,10 +249,13 @@ async def decide(session: AsyncSession, workspace: Workspace, post_id: int, revi
             session.add(record)
     except IntegrityError:  # the same Slack event, recorded by another delivery a moment ago
         return Outcome(post_id, quiet=True, status=post.status)
+    await audit.record_post(session, post, reviewer.user_id, source, DECIDED[decision],
+                            {"version": post.version, "comment": comment} if comment else {"version": post.version},
+                            at=now)
     if decision is Decision.APPROVE:
         latest[reviewer.user_id] = record
         if len(_approvers(latest)) >= (workspace.approvals_needed or 1):
-            return await _approve(session, post, now)
+            return await _approve(session, post, now, reviewer.user_id, source)
     elif decision in FINAL:
         post.status = PostStatus.DRAFT
         for target in post.targets:
@@ -258,11 +266,19 @@ async def decide(session: AsyncSession, workspace: Workspace, post_id: int, revi
     return Outcome(post_id, recorded=True, decision=decision, status=post.status)
 
 
-async def _approve(session: AsyncSession, post: Post, now: datetime) -> Outcome:
+DECIDED = {Decision.APPROVE: "approved", Decision.REJECT: "rejected", Decision.REQUEST_CHANGES: "changes requested",
+           Decision.WITHDRAW: "approval withdrawn"}
+
+
+async def _approve(session: AsyncSession, post: Post, now: datetime, actor: str, source: str) -> Outcome:
     """Enough approvals: due at its time, or now when that has passed (or none was set)."""
     late = post.scheduled_at is not None and post.scheduled_at <= now
     when = post.scheduled_at if post.scheduled_at and not late else now
     schedule_targets(post, when)
+    await audit.record_post(session, post, actor, source, "scheduled",
+                            {"status": ["pending_approval", "scheduled"],
+                             "time (UTC)": when.strftime("%Y-%m-%d %H:%M")},
+                            at=now)
     await session.flush()
     status = await settle_post(session, post.id)
     return Outcome(post.id, recorded=True, decision=Decision.APPROVE, status=status, finished=True,
@@ -315,6 +331,7 @@ class ReviewCard:
     who_reviews: str
     edited: bool = field(default=False)  # a version after the first: earlier approvals no longer count
     reviewers: str = "the approvers"  # who approves, in words that notify nobody
+    review_links: int = 0  # review links for people without Slack still open on this post
 
 
 SLACK_SHOWS = ("image/png", "image/jpeg", "image/gif")  # what Slack draws from an image URL
@@ -361,7 +378,15 @@ async def review_card(session: AsyncSession, workspace: Workspace, post_id: int,
                       tuple(previews), media, tuple(lines), approvers_of(lines, post.version),
                       workspace.approvals_needed or 1, workspace.approve_reaction, workspace.reject_reaction,
                       who_reviews(workspace), edited=any(line.version < post.version for line in lines),
-                      reviewers=reviewers_in_words(workspace))
+                      reviewers=reviewers_in_words(workspace), review_links=await _open_links(session, post))
+
+
+async def _open_links(session: AsyncSession, post: Post) -> int:
+    if post.status is not PostStatus.PENDING_APPROVAL:
+        return 0
+    return len((await session.scalars(select(ReviewLink.id).where(
+        ReviewLink.post_id == post.id, ReviewLink.post_version == post.version, ReviewLink.revoked_at.is_(None),
+        ReviewLink.used_at.is_(None), ReviewLink.expires_at > utcnow()))).all())
 
 
 async def set_card(session: AsyncSession, post_id: int, channel_id: str, ts: str) -> None:

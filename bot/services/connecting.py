@@ -21,6 +21,7 @@ from bot.platforms import registry
 from bot.platforms.base import PKCE, Adapter, PlatformError, RemoteAccount, Scope
 from bot.platforms.oauth import new_pkce, new_state
 from bot.secret import Secret
+from bot.services import audit
 from bot.services.connections import ConnectError, apply_tokens, mended, platform_for, sync_accounts
 from bot.storage.models import Account, Connection, ConnectionStatus, OAuthState, Workspace, utcnow
 
@@ -302,6 +303,7 @@ async def finish(session: AsyncSession, adapters: Mapping[str, Adapter], platfor
         Connection.workspace_id == workspace.id, Connection.platform == info.key,
         Connection.external_user_id == tokens.external_user_id))
     reconnected = connection is not None
+    before = connection.status.value if connection is not None else None
     if connection is None:
         connection = Connection(workspace_id=workspace.id, platform=info.key,
                                 external_user_id=tokens.external_user_id, connected_by=row.slack_user_id)
@@ -316,6 +318,10 @@ async def finish(session: AsyncSession, adapters: Mapping[str, Adapter], platfor
         # Reconnected: open alerts are resolved ("reconnected by …") and held posts scheduled again.
         await mended(session, connection, row.slack_user_id, "reconnected", utcnow())
     connection.next_check_at, connection.check_failures = None, 0
+    await audit.record(session, workspace.id, row.slack_user_id, audit.SIGN_IN, audit.connection_subject(connection.id),
+                       "reconnected" if reconnected else "connected",
+                       {"account": audit.connection_words(info.key, connection.display_name),
+                        "status": [before, "active"]}, connection_id=connection.id)
     row.secret_extra = Secret(json.dumps({"candidates": [asdict(c) for c in candidates],
                                           "connection_id": connection.id}))
     granted = set(tokens.scopes)

@@ -29,6 +29,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.secret import Secret
+from bot.services import audit
 from bot.storage.models import (
     Account,
     Alert,
@@ -258,14 +259,15 @@ async def refresh(session: AsyncSession, adapters: Mapping[str, Adapter], worksp
         wait = f" in about {max(1, round(exc.retry_after / 60))} min" if getattr(exc, "retry_after", None) else ""
         return f"{info.name} is busy right now ({exc.message}). Nothing changed; try Refresh again{wait}."
     except TokenExpired as exc:
-        _broken(connection, ConnectionStatus.EXPIRED, "token_expired", exc)
+        await _broken_by(session, connection, user_id, ConnectionStatus.EXPIRED, "token_expired", exc)
         return f"{info.name}: {exc.message} {GUIDANCE['token_expired']}"
     except AccessRevoked as exc:
-        _broken(connection, ConnectionStatus.REVOKED, exc.reason.value, exc)
+        await _broken_by(session, connection, user_id, ConnectionStatus.REVOKED, exc.reason.value, exc)
         return f"{info.name}: {exc.message} {GUIDANCE.get(exc.reason, GUIDANCE[RevokeReason.UNKNOWN])}"
     except PlatformError as exc:
-        _broken(connection, ConnectionStatus.ERROR, "error", exc)
+        await _broken_by(session, connection, user_id, ConnectionStatus.ERROR, "error", exc)
         return f"{info.name} refused the refresh: {exc.message}"
+    await audit_connection(session, connection, user_id, audit.BUTTON, "refreshed", ConnectionStatus.ACTIVE)
     apply_tokens(connection, tokens)
     connection.status, connection.status_cause, connection.last_error = ConnectionStatus.ACTIVE, None, None
     connection.last_sync_at = utcnow()
@@ -278,6 +280,25 @@ async def refresh(session: AsyncSession, adapters: Mapping[str, Adapter], worksp
 
 def _broken(connection: Connection, status: ConnectionStatus, cause: str, exc: PlatformError) -> None:
     connection.status, connection.status_cause, connection.last_error = status, cause, str(exc)[:1000]
+
+
+async def _broken_by(session: AsyncSession, connection: Connection, user_id: str | None, status: ConnectionStatus,
+                     cause: str, exc: PlatformError) -> None:
+    await audit_connection(session, connection, user_id, audit.BUTTON, status.value, status, cause)
+    _broken(connection, status, cause, exc)
+
+
+async def audit_connection(session: AsyncSession, connection: Connection, actor: str | None, source: str,
+                           action: str, status: ConnectionStatus | None = None, cause: str | None = None) -> None:
+    """A connection's change in the audit trail (called before the change is applied: its status is the before)."""
+    before = connection.status.value if connection.status is not None else None
+    change: dict = {"account": audit.connection_words(connection.platform, connection.display_name)}
+    if status is not None:
+        change["status"] = [before, status.value]
+    if cause:
+        change["cause"] = cause
+    await audit.record(session, connection.workspace_id, actor, source, audit.connection_subject(connection.id),
+                       action, change, connection_id=connection.id)
 
 
 # ---- alerts and held posts (token health sends the alerts; these close them) -----------------------
@@ -348,18 +369,25 @@ async def disconnect(session: AsyncSession, adapters: Mapping[str, Adapter], wor
         except PlatformError:
             revoked = False  # the tokens are deleted here anyway
     accounts = (await session.scalars(select(Account).where(Account.connection_id == connection.id))).all()
-    cancelled = await cancel_open_targets(session, [a.id for a in accounts])
+    cancelled = await cancel_open_targets(session, [a.id for a in accounts], user_id)
     for alert in await open_alerts(session, connection.id):  # their messages say who disconnected it
         resolve_alert(alert, "disconnected", user_id, utcnow())
     for account in accounts:
         account.active, account.access_token, account.connection_id = False, None, None
     name = connection.display_name or info.name
+    # One entry per account it reached: the account keeps its link to this connection's history in the trail.
+    for account in accounts or [None]:
+        await audit.record(session, connection.workspace_id, user_id, audit.BUTTON,
+                           audit.connection_subject(connection.id), "disconnected",
+                           {"account": audit.connection_words(connection.platform,
+                                                              account.name if account else connection.display_name)},
+                           connection_id=connection.id, account_id=account.id if account else None)
     await session.delete(connection)
     await session.flush()
     return Disconnected(info, name, revoked, cancelled)
 
 
-async def cancel_open_targets(session: AsyncSession, account_ids: list[int]) -> int:
+async def cancel_open_targets(session: AsyncSession, account_ids: list[int], actor: str | None = None) -> int:
     """Cancel the not-yet-published targets of these accounts; a post left with no live target is
     cancelled too. Returns how many posts were affected."""
     if not account_ids:
@@ -375,6 +403,8 @@ async def cancel_open_targets(session: AsyncSession, account_ids: list[int]) -> 
         live = await session.scalar(select(PostTarget.id).where(
             PostTarget.post_id == post.id, PostTarget.status != TargetStatus.CANCELLED).limit(1))
         if live is None and post.status not in (PostStatus.PUBLISHING, PostStatus.PUBLISHED):
+            await audit.record_post(session, post, actor, audit.BUTTON, "cancelled",
+                                    {"status": [post.status.value, "cancelled"], "why": "its account was disconnected"})
             post.status = PostStatus.CANCELLED
     return len(post_ids)
 

@@ -49,6 +49,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.settings import PlatformSettings, draft_parts, settings_from_json
+from bot.services import audit
 from bot.services.connections import GUIDANCE, apply_tokens, claim_refresh, token_set
 from bot.storage.models import (
     Account,
@@ -135,8 +136,10 @@ async def claim_due(session: AsyncSession, owner: str, now: datetime, limit: int
     ids = [row[0] for row in claimed]
     if ids:
         posts = select(PostTarget.post_id).where(PostTarget.id.in_(ids)).scalar_subquery()
-        await session.execute(update(Post).where(Post.id.in_(posts), Post.status == PostStatus.SCHEDULED)
-                              .values(status=PostStatus.PUBLISHING))
+        started = await session.execute(update(Post).where(Post.id.in_(posts), Post.status == PostStatus.SCHEDULED)
+                                        .values(status=PostStatus.PUBLISHING).returning(Post.id)
+                                        .execution_options(synchronize_session=False))
+        await audit.record_posts(session, [row[0] for row in started], audit.PICMIM, audit.JOB, "publishing")
     if commit:
         await session.commit()
     return ids
@@ -203,12 +206,16 @@ async def expire_leases(session: AsyncSession, now: datetime, metrics: Metrics |
         .values(status=TargetStatus.UNCONFIRMED, error_kind="unconfirmed", lease_owner=None,
                 last_error="Picmim stopped while publishing this, so it may or may not be live. Check the "
                            "account, then mark it published or send it again.")
-        .returning(PostTarget.post_id, PostTarget.account_id)
+        .returning(PostTarget.id, PostTarget.post_id, PostTarget.account_id)
         .execution_options(synchronize_session=False))
     unknown = unknown.all()
-    post_ids = sorted({row[0] for row in unknown})
+    words = await audit.target_words(session, [row[0] for row in unknown])
+    for target_id, post_id, _account_id in unknown:
+        await audit.record_posts(session, [post_id], audit.PICMIM, audit.JOB, "unconfirmed",
+                                 f"{words.get(target_id, (post_id, 'an account'))[1]}: Picmim stopped during the call")
+    post_ids = sorted({row[1] for row in unknown})
     if metrics is not None:
-        await _count_takeovers(session, metrics, released.rowcount or 0, [row[1] for row in unknown])
+        await _count_takeovers(session, metrics, released.rowcount or 0, [row[2] for row in unknown])
     await settle_posts(session, post_ids)
     await session.commit()
     return post_ids
@@ -473,6 +480,7 @@ class Publisher:
                     if r.connection:
                         await session.execute(update(Connection).where(Connection.id == r.job.connection.id)
                                               .values(**r.connection))
+                    await _audit_result(session, r)
                 await settle_posts(session, sorted({r.job.post.id for r in results}))
             await session.commit()
         return started
@@ -611,9 +619,11 @@ class Publisher:
                 current.status, current.status_cause, current.last_error = ConnectionStatus.ACTIVE, None, None
                 renewal = RENEWED
             except TokenExpired as exc:
+                await _audit_broken(session, current, _broken(ConnectionStatus.EXPIRED, "token_expired", exc))
                 _apply(current, _broken(ConnectionStatus.EXPIRED, "token_expired", exc))
                 renewal = BROKEN
             except AccessRevoked as exc:
+                await _audit_broken(session, current, _broken(ConnectionStatus.REVOKED, exc.reason.value, exc))
                 _apply(current, _broken(ConnectionStatus.REVOKED, exc.reason.value, exc))
                 renewal = BROKEN
             except PlatformError as exc:
@@ -659,6 +669,33 @@ def _database_unreachable(error: BaseException) -> bool:
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
     return isinstance(error, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError)
+
+
+_RESULT_ACTIONS = {TargetStatus.PUBLISHED: "published", TargetStatus.FAILED: "failed",
+                   TargetStatus.UNCONFIRMED: "unconfirmed"}
+
+
+async def _audit_result(session: AsyncSession, result: _Result) -> None:
+    """A target's outcome in the audit trail (a retry later is no change of state), and its connection breaking."""
+    job, values = result.job, result.target
+    action = _RESULT_ACTIONS.get(values["status"])
+    where = f"{audit.connection_words(job.account.platform, job.account.name)}"
+    if action:
+        detail = values.get("remote_url") if action == "published" else values.get("last_error")
+        await audit.record_post(session, job.post, audit.PICMIM, audit.JOB, action,
+                                f"{where}: {detail}" if detail else where)
+    if result.connection and job.connection is not None:
+        await _audit_broken(session, job.connection, result.connection)
+
+
+async def _audit_broken(session: AsyncSession, connection: Connection, changes: dict) -> None:
+    """A connection the platform refused during publishing, in the audit trail (before the change is applied)."""
+    status = ConnectionStatus(changes["status"])
+    await audit.record(session, connection.workspace_id, audit.PICMIM, audit.JOB,
+                       audit.connection_subject(connection.id), status.value,
+                       {"account": audit.connection_words(connection.platform, connection.display_name),
+                        "status": [connection.status.value, status.value], "cause": changes.get("status_cause")},
+                       connection_id=connection.id)
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -735,7 +772,8 @@ def _settled(status: PostStatus, statuses: list[TargetStatus]) -> PostStatus:
     return PostStatus.FAILED
 
 
-async def retry_target(session: AsyncSession, workspace_id: int, target_id: int, now: datetime) -> bool:
+async def retry_target(session: AsyncSession, workspace_id: int, target_id: int, now: datetime, *,
+                       actor: str | None = None, source: str = audit.BUTTON) -> bool:
     """A person asked to send a failed (or unconfirmed, after checking) target again."""
     done = await session.execute(
         update(PostTarget)
@@ -749,6 +787,8 @@ async def retry_target(session: AsyncSession, workspace_id: int, target_id: int,
     target = await session.get(PostTarget, target_id)
     post = await session.get(Post, target.post_id)
     post.status = PostStatus.SCHEDULED
+    words = await audit.target_words(session, [target_id])
+    await audit.record_post(session, post, actor, source, "retried", words.get(target_id, (0, None))[1], at=now)
     return True
 
 
@@ -804,6 +844,10 @@ async def mark_published(session: AsyncSession, workspace_id: int, target_id: in
         return False
     log.info("Target %s confirmed live by %s", target_id, user_id)
     target = await session.get(PostTarget, target_id)
+    words = await audit.target_words(session, [target_id])
+    post = await session.get(Post, target.post_id)
+    await audit.record_post(session, post, user_id, audit.BUTTON, "confirmed live",
+                            words.get(target_id, (0, None))[1], at=now)
     await settle_post(session, target.post_id)
     return True
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.platforms import registry
+from bot.services import audit
 from bot.services.reviews import ReviewSummary, summaries
 from bot.storage.models import Account, Post, PostStatus, PostTarget, TargetStatus, Workspace
 
@@ -98,16 +99,20 @@ def _gone(status: PostStatus) -> str:
         status, GONE)
 
 
-async def publish_now(session: AsyncSession, post: Post, now: datetime) -> None:
+async def publish_now(session: AsyncSession, post: Post, now: datetime, *, actor: str | None = None,
+                      source: str = audit.BUTTON) -> None:
     """Make the post's scheduled targets due now. The caller commits (or rolls back on QueueError)."""
     if post.status is PostStatus.PENDING_APPROVAL:
         raise QueueError("This post is waiting for approval; it is published once it is approved.")
-    await reschedule(session, post, now, now)
+    await reschedule(session, post, now, now, actor=actor, source=source, action="publish now")
 
 
-async def reschedule(session: AsyncSession, post: Post, when: datetime, now: datetime) -> None:
+async def reschedule(session: AsyncSession, post: Post, when: datetime, now: datetime, *, actor: str | None = None,
+                     source: str = audit.MODAL, action: str = "rescheduled") -> None:
     """Move the post and its still-scheduled targets to `when` (UTC). The caller commits."""
     await lock_open(session, post, now)
+    await audit.record_post(session, post, actor, source, action,
+                            {"time (UTC)": [_utc(post.scheduled_at), _utc(when)]}, at=now)
     await session.execute(
         update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status == TargetStatus.SCHEDULED)
         .values(next_attempt_at=when).execution_options(synchronize_session=False))
@@ -115,11 +120,18 @@ async def reschedule(session: AsyncSession, post: Post, when: datetime, now: dat
                           .execution_options(synchronize_session=False))
 
 
-async def cancel(session: AsyncSession, post: Post, now: datetime) -> None:
+async def cancel(session: AsyncSession, post: Post, now: datetime, *, actor: str | None = None,
+                 source: str = audit.BUTTON) -> None:
     """Cancel the post and its targets that were not published. The caller commits."""
     await lock_open(session, post, now)
+    await audit.record_post(session, post, actor, source, "cancelled", {"status": [post.status.value, "cancelled"]},
+                            at=now)
     await session.execute(
         update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status.in_(OPEN))
         .values(status=TargetStatus.CANCELLED, next_attempt_at=None).execution_options(synchronize_session=False))
     await session.execute(update(Post).where(Post.id == post.id).values(status=PostStatus.CANCELLED)
                           .execution_options(synchronize_session=False))
+
+
+def _utc(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M") if when else "as soon as possible"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from bot.media import renditions
 from bot.media.store import facts as media_facts
 from bot.platforms.base import Adapter
-from bot.services import queue
+from bot.services import audit, queue
 from bot.services.composing import (
     MEDIA,
     TEXT,
@@ -113,18 +113,41 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
             if problems:
                 return Refused(problems)
         if editing is not None:
+            before = {"text": editing.text, "time (UTC)": _utc(editing.scheduled_at)}
             try:
                 post = await edit_post(session, workspace, editing.id, composition, items, now)
             except queue.QueueError as exc:
                 await session.rollback()
                 return Refused({TEXT: [str(exc)]})
+            after = {"text": post.text, "time (UTC)": _utc(post.scheduled_at)}
+            await audit.record_post(session, post, submission.author, audit.MODAL, "edited",
+                                    {"version": post.version, **audit.diff(before, after)}, at=now)
         else:
             post = await create_post(session, workspace, submission.author, composition, items or [],
                                      submission.channel_id, None, now, submission.draft_id)
+            words = await audit.target_words(session, [t.id for t in post.targets])
+            await audit.record_post(session, post, submission.author, audit.MODAL, "created",
+                                    {"text": audit.short(post.text), "accounts": sorted(w for _, w in words.values())},
+                                    at=now)
+        await _audit_accepted(session, post, submission.author, now)
         accepted = Accepted(post.id, editing is not None, media.late)
         await renditions.request(session, post.id, adapters)  # videos start optimising at once
         await session.commit()
     return accepted
+
+
+def _utc(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M") if when else "now"
+
+
+async def _audit_accepted(session: AsyncSession, post: Post, author: str, now: datetime) -> None:
+    """Where an accepted post went: to its approvers, or into the schedule."""
+    if post.status is PostStatus.PENDING_APPROVAL:
+        await audit.record_post(session, post, author, audit.MODAL, "submitted for approval",
+                                {"version": post.version}, at=now)
+    elif post.status is PostStatus.SCHEDULED:
+        await audit.record_post(session, post, author, audit.MODAL, "scheduled",
+                                {"time (UTC)": _utc(post.scheduled_at)}, at=now)
 
 
 async def settle_late(sessions: async_sessionmaker[AsyncSession], post_id: int, adapters: Mapping[str, Adapter],

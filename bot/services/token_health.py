@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.platforms import registry
 from bot.platforms.base import AccessRevoked, Adapter, PlatformError, RateLimited, TokenExpired, TokenSet, Transient
+from bot.services import audit
 from bot.services.connections import (
     EXPIRING_ALERT,
     OPEN_TARGET_STATES,
@@ -322,6 +323,7 @@ class TokenHealth:
             workspace = await session.get(Workspace, connection.workspace_id)
             adapter = self.adapters[connection.platform]
             can_renew = renewable(connection, adapter)
+            before = connection.status
             if connection.status not in BROKEN:
                 ends = hard_expiry(connection, can_renew)
                 if ends is not None and ends <= now:
@@ -337,10 +339,28 @@ class TokenHealth:
                                       await self._broken_details(session, connection, now))
             else:
                 await self._when_working(session, connection, workspace, can_renew, now, report)
+            await self._audit(session, connection, before, connection.id in report.renewed)
             await session.commit()
             for alert in await open_alerts(session, connection.id):
                 if alert.shown is None:
                     await self._deliver(session, alert, workspace, connection.connected_by, report)
+
+    @staticmethod
+    async def _audit(session: AsyncSession, connection: Connection, before: ConnectionStatus, renewed: bool) -> None:
+        """What this look changed, in the audit trail: a renewed sign-in, a connection broken or working again."""
+        words = audit.connection_words(connection.platform, connection.display_name)
+        subject = audit.connection_subject(connection.id)
+        if renewed:
+            await audit.record(session, connection.workspace_id, audit.PICMIM, audit.JOB, subject, "refreshed",
+                               {"account": words, "token expires (UTC)": str(connection.token_expires_at)[:16]},
+                               connection_id=connection.id)
+        if connection.status is not before:
+            action = {ConnectionStatus.EXPIRED: "expired", ConnectionStatus.REVOKED: "broken",
+                      ConnectionStatus.ERROR: "broken", ConnectionStatus.EXPIRING: "expiring"}.get(
+                connection.status, "working again")
+            await audit.record(session, connection.workspace_id, audit.PICMIM, audit.JOB, subject, action,
+                               {"account": words, "status": [before.value, connection.status.value],
+                                "cause": connection.status_cause}, connection_id=connection.id)
 
     async def _check(self, session: AsyncSession, connection: Connection, adapter: Adapter, can_renew: bool,
                      now: datetime, report: Report) -> None:
@@ -572,6 +592,9 @@ class TokenHealth:
                                        f"reconnected in time, so this did not go out. {fix} Then press Retry.")
                     .execution_options(synchronize_session=False))
                 if failed.rowcount == 1:
+                    await audit.record_posts(session, [post_id], audit.PICMIM, audit.JOB, "failed",
+                                             f"{audit.connection_words(connection.platform, account_name)}: not "
+                                             "reconnected in time")
                     await session.commit()  # the target's result first; then the post, under its row lock
                     await settle_post(session, post_id)
                     await session.commit()

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import audit
 from bot.storage.models import Workspace, utcnow
 
 
@@ -149,8 +150,13 @@ def apply_settings(workspace: Workspace, settings: WorkspaceSettings) -> None:
     workspace.default_timezone = settings.default_timezone.strip()
 
 
-async def save_settings(session: AsyncSession, workspace_id: int, settings: WorkspaceSettings) -> None:
-    """`apply_settings` to the workspace's row. The caller commits."""
+async def save_settings(session: AsyncSession, workspace_id: int, settings: WorkspaceSettings,
+                        actor: str | None = None, source: str = "modal") -> None:
+    """`apply_settings` to the workspace's row, and what changed to the audit trail. The caller commits."""
     workspace = await session.get(Workspace, workspace_id)
     if workspace is not None:
+        before = vars(settings_of(workspace))
         apply_settings(workspace, settings)
+        changed = audit.diff(before, vars(settings_of(workspace)))
+        if changed:
+            await audit.record(session, workspace_id, actor, source, audit.SETTINGS, "settings changed", changed)

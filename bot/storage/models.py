@@ -336,10 +336,10 @@ class ApprovalDecision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     post_version: Mapped[int] = mapped_column(Integer)
-    user_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(160))  # a Slack user id, or "<name> (review link)"
     decision: Mapped[Decision] = mapped_column(str_enum(Decision))
     comment: Mapped[str | None] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(16))  # button | reaction
+    source: Mapped[str] = mapped_column(String(16))  # button | reaction | review link
     # Slack retries deliver an event more than once; its id makes the second delivery a no-op.
     slack_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -503,3 +503,43 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Base):
+    """One state change of a post, connection, setting or role (bot/services/audit.py): who, when, from where,
+    what changed. Post and connection ids are kept without foreign keys, so the trail outlives what it is about."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_workspace_at", "workspace_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(160))  # a Slack user id, "Picmim", or "<name> (review link)"
+    source: Mapped[str] = mapped_column(String(32))  # slash command, button, reaction, modal, job, import, review link
+    subject: Mapped[str] = mapped_column(String(64))  # "post 12", "connection 3", "settings", "roles"
+    action: Mapped[str] = mapped_column(String(64))  # created, approved, published, refreshed…
+    change: Mapped[str | None] = mapped_column(Text)  # a short before/after, in words or JSON
+    post_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    connection_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReviewLink(Base):
+    """A link for a reviewer without Slack to decide on one version of one post. Only a hash of its token is
+    stored; it expires, can be revoked, and is spent by its decision."""
+
+    __tablename__ = "review_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    post_version: Mapped[int] = mapped_column(Integer)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reviewer: Mapped[str] = mapped_column(String(120))  # the name or email the approver gave
+    created_by: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]  # its decision was made
+    decision: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

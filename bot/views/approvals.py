@@ -11,7 +11,7 @@ from bot.payloads import CardRef, ReviewComment
 from bot.services.approvals import DecisionLine, ReviewCard, TargetPreview
 from bot.services.reviews import ReviewSummary
 from bot.storage.models import Decision, PostStatus, TargetStatus
-from bot.views.blocks import actions, button, context, esc, modal, plain, section, slack_date
+from bot.views.blocks import actions, button, context, esc, modal, plain, section, slack_date, who
 from bot.views.post_settings import settings_line
 
 QUOTE_MAX = 2400  # characters of a post's text on the card (a section holds 3000)
@@ -29,7 +29,7 @@ def _quote(text: str) -> str:
 
 
 def _people(users: Sequence[str]) -> str:
-    names = [f"<@{u}>" for u in users]
+    names = [who(u) for u in users]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -90,7 +90,7 @@ def headline(card: ReviewCard) -> str:
             return "*:memo: Back in its author's drafts*"
         what = "Rejected" if final.decision is Decision.REJECT else "Changes requested"
         mark = ":x:" if final.decision is Decision.REJECT else ":pencil2:"
-        return (f"*{mark} {what} by <@{final.user_id}>*{_comment(final.comment)}\n"
+        return (f"*{mark} {what} by {who(final.user_id)}*{_comment(final.comment)}\n"
                 f"The post is back in <@{card.author}>'s drafts.")
     if card.status is PostStatus.CANCELLED:
         return "*:no_entry_sign: Cancelled*"
@@ -121,13 +121,13 @@ def _target_line(target: TargetPreview) -> str:
 
 
 def decision_line(line: DecisionLine, current_version: int) -> str:
-    who = f"<@{line.user_id}>"
+    person = who(line.user_id)
     how = " by reacting" if line.source == "reaction" else ""
     said = {
-        Decision.APPROVE: f":white_check_mark: {who} approved{how}",
-        Decision.WITHDRAW: f":leftwards_arrow_with_hook: {who} took their approval back",
-        Decision.REJECT: f":x: {who} rejected{how}{_comment(line.comment)}",
-        Decision.REQUEST_CHANGES: f":pencil2: {who} asked for changes{_comment(line.comment)}",
+        Decision.APPROVE: f":white_check_mark: {person} approved{how}",
+        Decision.WITHDRAW: f":leftwards_arrow_with_hook: {person} took their approval back",
+        Decision.REJECT: f":x: {person} rejected{how}{_comment(line.comment)}",
+        Decision.REQUEST_CHANGES: f":pencil2: {person} asked for changes{_comment(line.comment)}",
     }[line.decision]
     earlier = f"version {line.version} · " if line.version != current_version else ""
     return f"{earlier}{said} · {slack_date(line.at)}"
@@ -163,10 +163,15 @@ def review_card(card: ReviewCard, thumbnails: bool = True) -> list[dict]:
         value = CardRef(card.post_id, card.version).encode()
         # No Edit here: the card is shared, and everyone but the author would be refused. The author edits
         # from the post's own message (its Edit button) or `/picmim queue`.
+        # Share for review: a private link for a reviewer without Slack (shown only to the approver who asks).
+        links = [button("Share for review", ids.REVIEW_SHARE, value, emoji=True)]
+        if card.review_links:
+            links.append(button(f"Revoke review links ({card.review_links})", ids.REVIEW_REVOKE_LINKS, value,
+                                emoji=True))
         blocks.append(actions(button("Approve", ids.REVIEW_APPROVE, value, "primary", emoji=True),
                               button("Request changes", ids.REVIEW_REQUEST_CHANGES, value, emoji=True),
                               button("Reject", ids.REVIEW_REJECT, value, "danger", emoji=True),
-                              block_id=f"review_{card.post_id}"))
+                              *links, block_id=f"review_{card.post_id}"))
         needed = approvals_count(0, card.needed).replace("Needs", "needs")
         blocks.append(context(f"React with :{card.approve_reaction}: to approve or :{card.reject_reaction}: to "
                               f"reject, or use the buttons. Reviewed by {esc(card.reviewers)}; it {needed}. "
@@ -251,7 +256,7 @@ def approved_reply(author: str, approvers: Sequence[str], when: datetime | None,
 
 def returned_reply(author: str, line: DecisionLine) -> str:
     what = "rejected your post" if line.decision is Decision.REJECT else "asked for changes to your post"
-    text = f"<@{author}> <@{line.user_id}> {what}"
+    text = f"<@{author}> {who(line.user_id)} {what}"
     text += f":\n{_quote(line.comment)}\n" if line.comment else ". "
     return (text + f"It is back in your drafts: open it with `{ids.COMMAND} drafts`, change it and post it again "
                    "to send it for review. Its attachments are kept unless you attach new ones.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,11 @@ LABEL_MAX = 2000  # an input's label and hint
 def esc(text: str) -> str:
     """Names come from the platforms: escaped, a name like "<!channel>" cannot notify a whole channel."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def who(user: str) -> str:
+    """A Slack user as a mention; anyone else (Picmim itself, "<name> (review link)") as plain, escaped words."""
+    return f"<@{user}>" if re.fullmatch(r"[UW][A-Z0-9]+", user or "") else esc(user or "")
 
 
 # ---- times --------------------------------------------------------------------------------------------------
