@@ -243,6 +243,25 @@ class BlueskyOrigin(JsonRef):
     channel_id: str | None = None
 
 
+@dataclass(frozen=True)
+class RolesOrigin(JsonRef):
+    """The `/picmim roles` window: whose pickers it shows ("a<account id>" or "g<group id>")."""
+
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupOrigin(JsonRef):
+    """An account group's window: the group it edits (none: a new one)."""
+
+    group_id: int | None = None
+
+
+@dataclass(frozen=True)
+class GroupRef(IdRef):
+    group_id: int
+
+
 # What each action_id's value and each callback_id's metadata hold.
 BY_ACTION: dict[str, type] = {
     ids.POST_RETRY: TargetRef,
@@ -266,6 +285,7 @@ BY_ACTION: dict[str, type] = {
     ids.ACCOUNT_MENU: AccountMenuChoice,  # an overflow: its value is the chosen option's
     ids.CHOOSE_ACCOUNTS_SAVE: StateRef,
     ids.CONNECT_PLATFORM: PlatformRef,
+    ids.ROLES_GROUP_EDIT: GroupRef,
 }
 BY_VIEW: dict[str, type] = {
     ids.COMPOSE_VIEW: ComposeOrigin,
@@ -273,6 +293,8 @@ BY_VIEW: dict[str, type] = {
     ids.QUEUE_RESCHEDULE_VIEW: RescheduleOrigin,
     ids.DIGEST_SUBSCRIBE_VIEW: DigestOrigin,
     ids.BLUESKY_HANDLE_VIEW: BlueskyOrigin,
+    ids.ROLES_VIEW: RolesOrigin,
+    ids.GROUP_VIEW: GroupOrigin,
 }
 
 

@@ -316,7 +316,8 @@ def test_only_the_author_or_an_admin_may_retry_or_mark_live_on_the_status_messag
         rid = f"status-{action_id}-{post.id}"
         status_click(sender, slack, post, action_id, rid, user="U0002", value=str(target_id))  # not theirs
         [refused] = slack.wait_for_response(rid)
-        assert refused["text"] == f"Only the post's author or a workspace admin can {words}."
+        assert refused["text"] == (f"Only the post's author, a publisher of all its accounts or an admin can {words}. "
+                                   "An admin can change roles in `/picmim roles`.")
         assert refused["replace_original"] is False
         time.sleep(0.3)
         assert [t.status for t in _post(module_database.url, post.id)[1]] == [status], "nothing changed"

@@ -16,12 +16,13 @@ from bot.handlers import (
     lifecycle,
     posts,
     queue,
+    roles,
     settings,
     stats,
 )
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
-FEATURES = (home, lifecycle, connect, posts, settings, compose, queue, approvals, stats, digests)
+FEATURES = (home, lifecycle, connect, posts, settings, roles, compose, queue, approvals, stats, digests)
 
 
 def register(app: AsyncApp, runtime) -> None:

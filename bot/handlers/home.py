@@ -57,12 +57,12 @@ async def publish_home(client, runtime, db, workspace, person) -> None:
         log.warning("Could not publish App Home: %s", error_of(exc))
 
 
-async def new_post_button(ack, body, client, runtime, db, workspace) -> None:
+async def new_post_button(ack, body, client, runtime, db, workspace, access) -> None:
     """The compose modal; its status message goes to the channel the button was in (from /picmim help), or to
     the author's messages with Picmim (from Home)."""
     await ack()
     channel_id = (body.get("channel") or {}).get("id")
-    await open_compose(client, runtime, db, workspace, body["trigger_id"], Composition(),
+    await open_compose(client, runtime, db, workspace, access, body["trigger_id"], Composition(),
                        ComposeOrigin(channel_id=channel_id))
 
 
@@ -79,7 +79,7 @@ async def queue_button(ack, body, client, db, workspace, person) -> None:
         log.warning("Could not open the queue: %s", error_of(exc))
 
 
-async def reconnect_button(ack, body, context, client, subject, runtime, db, workspace, person) -> None:
+async def reconnect_button(ack, body, context, client, subject, runtime, db, workspace, person, access) -> None:
     """Reconnect on Home: the private link (or why not) in a modal; Home is refreshed afterwards."""
     await ack()
     try:
@@ -89,12 +89,15 @@ async def reconnect_button(ack, body, context, client, subject, runtime, db, wor
         log.warning("Could not open the reconnect modal: %s", error_of(exc))
         return
     reply = connect.Reply(client, view_id=opened["view"]["id"])
+    if await connect.refuse_unless_publisher(db, access, reply, subject.connection_id if subject else 0):
+        return
     await connect.send_link(runtime, context, client, db, workspace, person, reply, "",
                             reconnect_id=subject.connection_id if subject else 0)
 
 
-async def retry_button(ack, context, client, subject, runtime, db, workspace, person) -> None:
+async def retry_button(ack, context, client, subject, runtime, db, workspace, person, access) -> None:
     """Retry on Home: sent again (the post's status message says so), and Home no longer lists it as failed.
-    Only its author or a workspace admin may (Home has no message to say so in: nothing changes)."""
-    await posts.retry_button(ack, context, None, subject, runtime, db, workspace, person)
+    Only its author, a publisher of its accounts or an admin may (Home has no message to say so in: nothing
+    changes)."""
+    await posts.retry_button(ack, context, None, subject, runtime, db, workspace, access)
     await publish_home(client, runtime, db, workspace, person)
