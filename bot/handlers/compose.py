@@ -60,7 +60,11 @@ def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, he
     else:
         pictures = [(n, item.filename) for n, item in enumerate(kept) if item.mimetype.startswith("image/")]
     commented = [key for key, adapter in runtime.adapters.items() if adapter.limits.first_comment]
-    needs_approval = here.approval_required or bool(access and access.needs_approval(composition.account_ids))
+    # A contributor's post waits for approval: said on the button once chosen, or from the start when every
+    # account offered is one she contributes to.
+    needs_approval = here.approval_required or bool(access and (
+        access.needs_approval(composition.account_ids) if composition.account_ids
+        else all(access.role(c.id) == roles.CONTRIBUTOR for c in offered)))
     return views.compose_modal(offered, composition, origin.encode(), editing=bool(origin.post_id),
                                attached=[item.filename for item in kept], pictures=pictures,
                                needs_approval=needs_approval, first_comment_platforms=commented,

@@ -125,7 +125,7 @@ async def group_members(client, team_id: str, group_id: str) -> frozenset[str]:
 
 async def usergroups_of(client, team_id: str, group_ids, user_id: str) -> frozenset[str]:
     """Which of these user groups the user is in."""
-    return frozenset(g for g in group_ids if user_id in await group_members(client, team_id, g))
+    return frozenset([g for g in group_ids if user_id in await group_members(client, team_id, g)])
 
 
 # What changes state: every interaction Picmim acts on, and slash commands (options loading only reads).

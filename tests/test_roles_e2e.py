@@ -1,0 +1,364 @@
+"""Who may post where, end to end: the real server with two X accounts (Acme Marketing in the group "Acme", Beta
+on its own), roles set in the database or through the `/picmim roles` window, and people composing, pressing
+buttons and asking for stats with signed Slack requests, as Slack sends them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from bot import ids
+from bot.services import roles
+from bot.services.roles import GroupForm, Pick
+from bot.storage import crypto, db
+from bot.storage.models import (
+    Account,
+    AccountGroup,
+    MetricSnapshot,
+    Post,
+    PostStatus,
+    PostTarget,
+    RoleGrant,
+    TargetStatus,
+    Workspace,
+    utcnow,
+)
+from tests import journeys
+from tests.conftest import SECRET_KEY
+from tests.journeys import blocks_of, compose_state, field_errors, shown, status_click, wait_until
+
+fake_x, compose_server = journeys.fake_x, journeys.compose_server
+sender, account_id = journeys.compose_sender, journeys.account_id
+
+TEAM = {"id": "T0001", "domain": "acme"}
+ADMIN, CARA, VIC, PAUL, GINA = "U0001", "U0R01", "U0R02", "U0R03", "U0R04"  # U0001 is a Slack admin
+ACME_REVIEW, BRAND_GROUP = "C0ACMEREVIEW", "S0BETAPUB"
+
+
+def _run(url: str, work):
+    async def go():
+        crypto.configure([SECRET_KEY])
+        engine = db.create_engine(url)
+        try:
+            async with db.session_factory(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+    return asyncio.run(go())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def people(fake_slack, compose_server):
+    team = fake_slack.teams["T0001"]
+    for user_id, name in ((CARA, "cara"), (VIC, "vic"), (PAUL, "paul"), (GINA, "gina")):
+        team.users[user_id] = {"id": user_id, "name": name, "tz": "Europe/Madrid", "is_admin": False}
+    team.usergroups[BRAND_GROUP] = {"name": "Beta publishers", "handle": "beta-pub", "users": [GINA]}
+    yield
+    team.usergroups.pop(BRAND_GROUP, None)
+
+
+@pytest.fixture(scope="module")
+def world(compose_server, module_database):
+    """Beta, a second account on the same X connection; Acme Marketing in the group "Acme" (reviewed in its own
+    channel). Returns (acme id, beta id, group id)."""
+    acme = compose_server[1]
+
+    async def setup(session):
+        first = await session.get(Account, acme)
+        beta = Account(workspace_id=first.workspace_id, connection_id=first.connection_id, platform="x",
+                       external_id=journeys.X_SUPPORT, kind="profile", name="Beta", handle="betabrand")
+        session.add(beta)
+        await session.flush()
+        group = await roles.save_group(session, first.workspace_id,
+                                       GroupForm("Acme", [acme], approval_channel_id=ACME_REVIEW), None)
+        return beta.id, group, first.workspace_id
+    beta, group, workspace_id = _run(module_database.url, setup)
+    return acme, beta, group, workspace_id
+
+
+@pytest.fixture
+def roles_set(world, module_database):
+    """Acme: cara contributes, vic views; Beta: paul publishes. Cleared after the test."""
+    acme, beta, group, workspace_id = world
+
+    async def grant(session):
+        await roles.save_roles(session, workspace_id, roles.group_scope(group),
+                               {roles.CONTRIBUTOR: Pick((CARA,)), roles.VIEWER: Pick((VIC,))})
+        await roles.save_roles(session, workspace_id, roles.account_scope(beta), {roles.PUBLISHER: Pick((PAUL,))})
+    _run(module_database.url, grant)
+    yield world
+    _run(module_database.url, lambda s: s.execute(delete(RoleGrant)))
+
+
+def _submission(state: dict, user: str, metadata: str = '{"channel_id": "C0001"}') -> dict:
+    return {"type": "view_submission", "team": TEAM, "user": {"id": user, "team_id": "T0001"},
+            "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+            "view": {"id": f"V{time.time_ns()}", "team_id": "T0001", "type": "modal", "callback_id": ids.COMPOSE_VIEW,
+                     "private_metadata": metadata, "state": state, "hash": f"h{time.time_ns()}", "blocks": []}}
+
+
+def _posts(url: str, text: str) -> list[Post]:
+    return _run(url, lambda s: s.scalars(select(Post).where(Post.text == text))).all()
+
+
+def _opened(slack, before: int) -> dict:
+    return blocks_of(wait_until(lambda: slack.calls_to("views.open")[before:], "a window")[-1].params["view"])
+
+
+# ---- composing -----------------------------------------------------------------------------------------------
+
+
+def test_a_contributor_sees_only_her_accounts_and_her_post_waits_for_approval_with_approval_off(
+        sender, slack, fake_x, roles_set, module_database):
+    acme, beta, _, _ = roles_set
+    assert _run(module_database.url, lambda s: s.scalar(select(Workspace.approval_required))) is False
+    before = len(slack.calls_to("views.open"))
+    sender.command("post", user_id=CARA)
+    window = _opened(slack, before)
+    [accounts] = [b for b in window["blocks"] if b.get("block_id") == ids.COMPOSE_ACCOUNTS_BLOCK]
+    assert [o["value"] for g in accounts["element"]["option_groups"] for o in g["options"]] == [str(acme)]
+    assert "1 account is not listed: you are not a publisher or contributor there" in shown(window["blocks"])
+    assert window["submit"]["text"] == "Send for approval"
+
+    text = f"From a contributor {time.time_ns()}"
+    answer = sender.interaction(_submission(compose_state([acme], text), CARA))
+    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+    post = wait_until(lambda: next((p for p in _posts(module_database.url, text) if p.review_ts), None),
+                      "the review card")
+    assert post.status is PostStatus.PENDING_APPROVAL
+    assert post.review_channel_id == ACME_REVIEW, "the group's own approval channel"
+    time.sleep(1.0)  # the publisher ticks every 0.5 s: nothing goes out
+    assert journeys.x_posts(fake_x, text) == []
+    assert all(t.status is TargetStatus.PENDING for t in _run(
+        module_database.url, lambda s: s.scalars(select(PostTarget).where(PostTarget.post_id == post.id))).all())
+
+
+def test_a_forged_account_id_is_refused_beside_the_accounts_and_nothing_is_stored(sender, roles_set,
+                                                                                  module_database):
+    acme, beta, _, _ = roles_set
+    text = f"Forged {time.time_ns()}"
+    errors = field_errors(sender.interaction(_submission(compose_state([acme, beta], text), CARA)))
+    assert errors[ids.COMPOSE_ACCOUNTS_BLOCK].startswith("You may not post to X · Beta. Ask <@U0R03> or an admin")
+    errors = field_errors(sender.interaction(_submission(compose_state([acme], text), VIC)))
+    assert "You may not post to X · Acme Marketing" in errors[ids.COMPOSE_ACCOUNTS_BLOCK]
+    time.sleep(0.3)
+    assert _posts(module_database.url, text) == []
+
+
+def test_a_viewer_is_offered_nothing_to_post_to_and_told_why(sender, slack, roles_set):
+    before = len(slack.calls_to("views.open"))
+    sender.command("post", user_id=VIC)
+    window = _opened(slack, before)
+    assert "There is no account you may post to. 2 accounts are not listed" in shown(window["blocks"])
+
+
+def test_a_user_group_role_applies_to_its_members(sender, roles_set, module_database):
+    acme, beta, _, workspace_id = roles_set
+    _run(module_database.url, lambda s: roles.save_roles(
+        s, workspace_id, roles.account_scope(beta), {roles.PUBLISHER: Pick((PAUL,), BRAND_GROUP)}))
+    text = f"From the group {time.time_ns()}"
+    answer = sender.interaction(_submission(compose_state([beta], text), GINA))
+    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+    post = wait_until(lambda: next(iter(_posts(module_database.url, text)), None), "the post")
+    assert post.status in (PostStatus.SCHEDULED, PostStatus.PUBLISHING, PostStatus.PUBLISHED), "no approval needed"
+    errors = field_errors(sender.interaction(_submission(compose_state([beta], f"x {text}"), CARA)))
+    assert "<!subteam^S0BETAPUB>" in errors[ids.COMPOSE_ACCOUNTS_BLOCK], "the refusal says who may instead"
+
+
+# ---- buttons --------------------------------------------------------------------------------------------------
+
+
+def _failed_post(url: str, workspace_id: int, account: int, author: str) -> tuple[Post, int]:
+    async def write(session):
+        post = Post(workspace_id=workspace_id, author_user_id=author, text=f"Failed {time.time_ns()}",
+                    status=PostStatus.FAILED, channel_id="C0001", message_ts=f"{time.time():.6f}", options={})
+        post.targets = [PostTarget(account_id=account, status=TargetStatus.FAILED, last_error="Rate limited")]
+        session.add(post)
+        await session.flush()
+        return post, post.targets[0].id
+    return _run(url, write)
+
+
+def test_a_viewer_s_retry_and_queue_actions_change_nothing_and_say_why(sender, slack, roles_set, module_database):
+    acme, _, _, workspace_id = roles_set
+    post, target_id = _failed_post(module_database.url, workspace_id, acme, ADMIN)
+    status_click(sender, slack, post, ids.POST_RETRY, "vic-retry", user=VIC, value=str(target_id))
+    [refused] = slack.wait_for_response("vic-retry")
+    assert refused["text"] == ("Only the post's author, a publisher of all its accounts or an admin can send it "
+                               "again. An admin can change roles in `/picmim roles`.")
+    time.sleep(0.3)
+    assert _run(module_database.url, lambda s: s.get(PostTarget, target_id)).status is TargetStatus.FAILED
+
+    _run(module_database.url, lambda s: s.execute(update(Post).where(Post.id == post.id).values(
+        status=PostStatus.SCHEDULED, scheduled_at=utcnow() + timedelta(days=1))))
+    _run(module_database.url, lambda s: s.execute(update(PostTarget).where(PostTarget.id == target_id).values(
+        status=TargetStatus.SCHEDULED)))
+    status_click(sender, slack, post, ids.QUEUE_CANCEL, "vic-cancel", user=VIC)
+    [refused] = slack.wait_for_response("vic-cancel")
+    assert "Only the post's author, a publisher of all its accounts or an admin" in refused["text"]
+    time.sleep(0.3)
+    assert _run(module_database.url, lambda s: s.get(Post, post.id)).status is PostStatus.SCHEDULED
+
+
+def test_a_named_publisher_may_retry_a_post_to_her_account(sender, slack, roles_set, module_database):
+    _, beta, _, workspace_id = roles_set
+    post, target_id = _failed_post(module_database.url, workspace_id, beta, ADMIN)
+    status_click(sender, slack, post, ids.POST_RETRY, "paul-retry", user=PAUL, value=str(target_id))
+    wait_until(lambda: _run(module_database.url, lambda s: s.get(PostTarget, target_id)).status
+               is not TargetStatus.FAILED, "the retry")
+
+
+# ---- stats ----------------------------------------------------------------------------------------------------
+
+
+def test_a_viewer_of_one_brand_gets_no_stats_of_another(sender, slack, roles_set, module_database):
+    acme, beta, _, _ = roles_set
+
+    async def figures(session):
+        for account, followers in ((acme, 1200), (beta, 3400)):
+            for days, value in ((6, followers - 100), (0, followers)):
+                session.add(MetricSnapshot(account_id=account, metric="followers_count", value=value,
+                                                    captured_at=utcnow() - timedelta(days=days, minutes=5)))
+    _run(module_database.url, figures)
+    sender.command("stats", user_id=VIC, response_url=slack.response_url("vic-stats"))
+    [answer] = slack.wait_for_response("vic-stats")
+    seen = shown(answer.get("blocks")) + answer.get("text", "")
+    assert "Acme Marketing" in seen and "Beta" not in seen and "3,400" not in seen
+
+    sender.command("stats @betabrand", user_id=VIC, response_url=slack.response_url("vic-beta"))
+    [answer] = slack.wait_for_response("vic-beta")
+    assert answer["text"].startswith("No account or post of this workspace matches")
+
+    sender.command("stats", user_id=PAUL, response_url=slack.response_url("paul-stats"))
+    [answer] = slack.wait_for_response("paul-stats")
+    seen = shown(answer.get("blocks")) + answer.get("text", "")
+    assert "Beta" in seen and "Acme Marketing" not in seen
+
+
+# ---- the /picmim roles window --------------------------------------------------------------------------------
+
+
+def test_only_an_admin_opens_the_roles_window(sender, slack):
+    sender.command("roles", user_id=VIC, response_url=slack.response_url("vic-roles"))
+    [refused] = slack.wait_for_response("vic-roles")
+    assert refused["text"] == roles.ADMINS_ONLY
+
+
+def test_the_roles_window_saves_the_pickers_user_group_included_and_reopens_with_them(sender, slack, world,
+                                                                                     module_database):
+    acme, beta, group, _ = world
+    before = len(slack.calls_to("views.open"))
+    sender.command("roles", user_id=ADMIN)
+    window = _opened(slack, before)
+    assert window["title"]["text"] == "Roles"
+    scope = roles.account_scope(beta)
+    [picker] = [b for b in window["blocks"] if b.get("block_id") == ids.ROLES_SCOPE_BLOCK]
+    assert {o["value"] for o in picker["elements"][0]["options"]} >= {scope, roles.group_scope(group)}
+
+    # Choosing Beta brings up its three labelled pickers.
+    updates = len(slack.calls_to("views.update"))
+    chosen = {"type": "static_select", "action_id": ids.ROLES_SCOPE_INPUT, "block_id": ids.ROLES_SCOPE_BLOCK,
+              "selected_option": {"value": scope}, "action_ts": str(time.time())}
+    sender.interaction({"type": "block_actions", "team": TEAM, "user": {"id": ADMIN, "team_id": "T0001"},
+                        "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+                        "container": {"type": "view", "view_id": "VROLES"},
+                        "view": {**window, "id": "VROLES", "hash": "h1", "state": {"values": {}}},
+                        "actions": [chosen]})
+    updated = blocks_of(wait_until(lambda: slack.calls_to("views.update")[updates:], "the pickers")[-1]
+                        .params["view"])
+    labels = [b["label"]["text"] for b in updated["blocks"] if b.get("type") == "input"]
+    assert ["Publishers", "Contributors", "Viewers"] == [x for x in labels if x in roles.LABELS.values()]
+
+    def users(block: str, who: list[str]) -> dict:
+        return {block: {ids.ROLES_PEOPLE_INPUT: {"type": "multi_users_select", "selected_users": who}}}
+
+    def group_of(block: str, gid: str) -> dict:
+        return {block: {ids.ROLES_GROUP_INPUT: {"type": "static_select", "selected_option": {"value": gid}}}}
+
+    values = {ids.ROLES_ADMINS_BLOCK: {ids.ROLES_ADMINS_INPUT: {"type": "multi_users_select",
+                                                                "selected_users": [PAUL]}},
+              **users(f"{ids.ROLES_PEOPLE_BLOCK}publisher_{scope}", [PAUL]),
+              **group_of(f"{ids.ROLES_GROUP_BLOCK}publisher_{scope}", BRAND_GROUP),
+              **users(f"{ids.ROLES_PEOPLE_BLOCK}contributor_{scope}", [CARA]),
+              **group_of(f"{ids.ROLES_GROUP_BLOCK}contributor_{scope}", "-"),
+              **users(f"{ids.ROLES_PEOPLE_BLOCK}viewer_{scope}", []),
+              **group_of(f"{ids.ROLES_GROUP_BLOCK}viewer_{scope}", "-")}
+    answer = sender.interaction({
+        "type": "view_submission", "team": TEAM, "user": {"id": ADMIN, "team_id": "T0001"}, "api_app_id": "A0PICMIM",
+        "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+        "view": {"id": "VROLES", "team_id": "T0001", "type": "modal", "callback_id": ids.ROLES_VIEW,
+                 "private_metadata": updated["private_metadata"], "state": {"values": values},
+                 "hash": f"h{time.time_ns()}", "blocks": updated["blocks"]}})
+    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+
+    saved = _run(module_database.url, lambda s: s.scalars(select(RoleGrant).where(RoleGrant.account_id == beta)))
+    assert {(g.role, tuple(g.user_ids), g.usergroup_id) for g in saved.all()} == {
+        ("publisher", (PAUL,), BRAND_GROUP), ("contributor", (CARA,), None)}
+    assert _run(module_database.url, lambda s: s.scalar(select(Workspace.admin_user_ids))) == [PAUL]
+
+    # Reopened on Beta: the pickers show what was saved, the user group included.
+    updates = len(slack.calls_to("views.update"))
+    sender.interaction({"type": "block_actions", "team": TEAM, "user": {"id": ADMIN, "team_id": "T0001"},
+                        "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+                        "container": {"type": "view", "view_id": "VROLES2"},
+                        "view": {**window, "id": "VROLES2", "hash": "h1", "state": {"values": {}}},
+                        "actions": [chosen]})
+    again = blocks_of(wait_until(lambda: slack.calls_to("views.update")[updates:], "the pickers")[-1]
+                      .params["view"])
+    blocks = {b.get("block_id"): b for b in again["blocks"]}
+    assert blocks[f"{ids.ROLES_PEOPLE_BLOCK}publisher_{scope}"]["element"]["initial_users"] == [PAUL]
+    assert blocks[f"{ids.ROLES_GROUP_BLOCK}publisher_{scope}"]["element"]["initial_option"]["value"] == BRAND_GROUP
+    assert blocks[f"{ids.ROLES_PEOPLE_BLOCK}contributor_{scope}"]["element"]["initial_users"] == [CARA]
+    assert blocks[ids.ROLES_ADMINS_BLOCK]["element"]["initial_users"] == [PAUL]
+    _run(module_database.url, lambda s: s.execute(delete(RoleGrant)))
+    _run(module_database.url, lambda s: s.execute(update(Workspace).values(admin_user_ids=[])))
+
+
+def test_settings_say_everyone_may_post_until_roles_are_set(sender, slack, world):
+    before = len(slack.calls_to("views.open"))
+    sender.command("settings", user_id=ADMIN)
+    window = _opened(slack, before)
+    assert "Everyone may post to every account until you set roles: /picmim roles" in shown(window["blocks"])
+
+
+def test_a_group_is_created_from_the_roles_window(sender, slack, world, module_database):
+    acme, beta, _, _ = world
+    values = {ids.GROUP_NAME_BLOCK: {ids.GROUP_NAME_INPUT: {"type": "plain_text_input", "value": "Beta brand"}},
+              ids.GROUP_ACCOUNTS_BLOCK: {ids.GROUP_ACCOUNTS_INPUT: {
+                  "type": "multi_static_select", "selected_options": [{"value": str(beta)}]}},
+              ids.GROUP_APPROVERS_BLOCK: {ids.GROUP_APPROVERS_INPUT: {"type": "multi_users_select",
+                                                                      "selected_users": [PAUL]}},
+              ids.GROUP_APPROVAL_CHANNEL_BLOCK: {ids.GROUP_APPROVAL_CHANNEL_INPUT: {
+                  "type": "conversations_select", "selected_conversation": "C0BETA"}},
+              ids.GROUP_DIGEST_CHANNEL_BLOCK: {ids.GROUP_DIGEST_CHANNEL_INPUT: {
+                  "type": "conversations_select", "selected_conversation": "C0BETADIGEST"}}}
+
+    def submit(name: str):
+        values[ids.GROUP_NAME_BLOCK][ids.GROUP_NAME_INPUT]["value"] = name
+        return sender.interaction({
+            "type": "view_submission", "team": TEAM, "user": {"id": ADMIN, "team_id": "T0001"},
+            "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+            "view": {"id": "VGROUP", "team_id": "T0001", "type": "modal", "callback_id": ids.GROUP_VIEW,
+                     "private_metadata": "{}", "state": {"values": values}, "hash": f"h{time.time_ns()}",
+                     "blocks": [], "previous_view_id": "VROLES"}})
+
+    assert "already a group called “Acme”" in field_errors(submit("Acme"))[ids.GROUP_NAME_BLOCK]
+    answer = submit("Beta brand")
+    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+    saved = _run(module_database.url, lambda s: s.scalar(select(AccountGroup).where(AccountGroup.name == "Beta brand")))
+    assert (saved.approver_user_ids, saved.approval_channel_id, saved.digest_channel_id) == (
+        [PAUL], "C0BETA", "C0BETADIGEST")
+    _run(module_database.url, lambda s: roles.delete_group(s, saved.workspace_id, saved.id))
+
+
+@pytest.fixture(autouse=True)
+def server_log(compose_server):
+    """The server's log, printed when a test fails (what went wrong inside it)."""
+    yield
+    print(compose_server[0].output()[-6000:])
