@@ -171,6 +171,45 @@ def test_a_user_group_role_applies_to_its_members(sender, roles_set, module_data
     assert "<!subteam^S0BETAPUB>" in errors[ids.COMPOSE_ACCOUNTS_BLOCK], "the refusal says who may instead"
 
 
+def _approve_click(sender, slack, post: Post, user: str, rid: str):
+    payload = {"type": "block_actions", "team": TEAM, "user": {"id": user, "team_id": "T0001"},
+               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+               "channel": {"id": post.review_channel_id}, "response_url": slack.response_url(rid),
+               "container": {"type": "message", "message_ts": post.review_ts, "channel_id": post.review_channel_id,
+                             "is_ephemeral": False},
+               "message": {"type": "message", "ts": post.review_ts, "text": "card"},
+               "actions": [{"type": "button", "action_id": ids.REVIEW_APPROVE, "block_id": f"review_{post.id}",
+                            "value": f"{post.id}:{post.version}", "action_ts": str(time.time())}]}
+    assert sender.interaction(payload).status_code == 200
+
+
+def test_a_group_s_own_approvers_decide_on_its_posts(sender, slack, fake_x, roles_set, module_database):
+    acme, _, group, workspace_id = roles_set
+    own = GroupForm("Acme", [acme], Pick((PAUL,)), ACME_REVIEW)
+    _run(module_database.url, lambda s: roles.save_group(s, workspace_id, own, group))
+    try:
+        text = f"For Acme's approvers {time.time_ns()}"
+        answer = sender.interaction(_submission(compose_state([acme], text), CARA))
+        assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+        post = wait_until(lambda: next((p for p in _posts(module_database.url, text) if p.review_ts), None),
+                          "the review card")
+        assert post.review_channel_id == ACME_REVIEW
+        [card] = [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == ACME_REVIEW
+                  and c.params.get("ts") is None and text in shown(c.params.get("blocks"))]
+        assert "<@U0R03>" in card.params["text"], "the card names the group's approver"
+
+        _approve_click(sender, slack, post, ADMIN, "admin-approves")  # admins approve the workspace's posts only
+        [refused] = slack.wait_for_response("admin-approves")
+        assert refused["text"].startswith("Only <@U0R03> can approve or reject posts here")
+        assert _posts(module_database.url, text)[0].status is PostStatus.PENDING_APPROVAL
+
+        _approve_click(sender, slack, post, PAUL, "paul-approves")
+        wait_until(lambda: journeys.x_posts(fake_x, text), "the approved post on X")
+    finally:
+        _run(module_database.url, lambda s: roles.save_group(
+            s, workspace_id, GroupForm("Acme", [acme], approval_channel_id=ACME_REVIEW), group))
+
+
 # ---- buttons --------------------------------------------------------------------------------------------------
 
 

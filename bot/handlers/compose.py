@@ -249,7 +249,7 @@ async def _submit(ack, view, context, subject, runtime, db, workspace, person, a
     await ack()
     await _after_accept(runtime, db, person, outcome, fetching, composition)
     if outcome.edited and origin.response_url:
-        await queue_handlers.show_at(db, workspace, person, context.user_id, origin.response_url,
+        await queue_handlers.show_at(db, workspace, person, access, context.user_id, origin.response_url,
                                      "Saved: the post's status message shows it.")
 
 

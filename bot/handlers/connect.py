@@ -199,34 +199,37 @@ async def save_choice(ack, body, context, client, respond, subject, db, workspac
                                  text=f"Picmim now manages {', '.join(names)} on {platform.name}.")
 
 
-async def accounts_command(ack, context, respond, runtime, db, workspace, person, **_) -> None:
+async def accounts_command(ack, context, respond, runtime, db, workspace, person, access, **_) -> None:
     await ack()
-    await _show_accounts(context, respond, runtime, db, workspace, person)
+    await _show_accounts(context, respond, runtime, db, workspace, person, access=access)
 
 
 async def _show_accounts(context, respond, runtime, db, workspace, person, note: str = "",
-                         replace: bool = False) -> None:
+                         replace: bool = False, access=None) -> None:
     who, here = await person(), await workspace()
     async with db() as session:
         summaries = await connections.summaries(session, runtime.adapters, here)
+        if access is not None:  # with roles set: only the connections of accounts this person may see
+            hidden = await roles.hidden_connections(session, await access(), here.id)
+            summaries = [s for s in summaries if s.id not in hidden]
     manages = connecting.may_manage(here, context.user_id, who.is_admin)
     await respond(response_type="ephemeral", replace_original=replace, text="Connected accounts",
                   blocks=views.accounts_list(summaries, who.tz, manages, note))
 
 
-async def refresh_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
+async def refresh_button(ack, context, respond, subject, runtime, db, workspace, person, access) -> None:
     await ack()
-    await _refresh(context, respond, subject.connection_id if subject else 0, runtime, db, workspace, person)
+    await _refresh(context, respond, subject.connection_id if subject else 0, runtime, db, workspace, person, access)
 
 
-async def _refresh(context, respond, connection_id: int, runtime, db, workspace, person) -> None:
+async def _refresh(context, respond, connection_id: int, runtime, db, workspace, person, access=None) -> None:
     here = await workspace()
     try:
         async with db() as session:
             note = await connections.refresh(session, runtime.adapters, here, connection_id, context.user_id)
     except ConnectError as exc:
         note = exc.message
-    await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True)
+    await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True, access=access)
 
 
 async def reconnect_button(ack, body, context, client, respond, subject, runtime, db, workspace, person,
@@ -257,7 +260,7 @@ async def disconnect_button(ack, context, client, respond, subject, runtime, db,
                 + (" and withdrawn at the platform" if gone.revoked_at_platform else "")
                 + (f"; {gone.cancelled_posts} scheduled post{'s' * (gone.cancelled_posts != 1)} cancelled."
                    if gone.cancelled_posts else "."))
-    await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True)
+    await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True, access=access)
 
 
 async def account_menu(ack, body, context, client, respond, subject, runtime, db, workspace, person,
@@ -270,7 +273,7 @@ async def account_menu(ack, body, context, client, respond, subject, runtime, db
                       text=f"This menu is out of date: ask `{ids.COMMAND} accounts` again.")
         return
     if subject.action == ids.ACCOUNT_MENU_REFRESH:
-        await _refresh(context, respond, subject.connection_id, runtime, db, workspace, person)
+        await _refresh(context, respond, subject.connection_id, runtime, db, workspace, person, access)
     elif await refuse_unless_publisher(db, access, Reply(client, respond), subject.connection_id):
         return
     elif subject.action == ids.ACCOUNT_MENU_RECONNECT:

@@ -5,6 +5,7 @@ on Home there is no message to answer in, so the answer opens in a modal and Hom
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -14,7 +15,7 @@ from bot.handlers import connect, posts
 from bot.handlers.approvals import reviewer_of
 from bot.handlers.compose import open_compose
 from bot.payloads import ComposeOrigin
-from bot.services import approvals, dashboard
+from bot.services import approvals, dashboard, roles
 from bot.services.composing import Composition
 from bot.slack_errors import error_of
 from bot.storage.models import utcnow
@@ -39,17 +40,33 @@ def register(app: AsyncApp) -> None:
     app.action(ids.POST_RETRY, matchers=[on_home])(retry_button)
 
 
-async def opened(event, client, runtime, db, workspace, person) -> None:
+async def opened(event, client, runtime, db, workspace, person, access) -> None:
     if event.get("tab") != "home":
         return
-    await publish_home(client, runtime, db, workspace, person)
+    await publish_home(client, runtime, db, workspace, person, access)
 
 
-async def publish_home(client, runtime, db, workspace, person) -> None:
+async def _seen(session, board: dashboard.Dashboard, access, workspace_id: int) -> dashboard.Dashboard:
+    """With roles set: only what concerns the accounts this person may see."""
+    if not access.rules.any_roles:
+        return board
+    posts = await roles.visible_posts(session, access, list({i.post_id for i in (*board.waiting, *board.failed,
+                                                                                  *board.upcoming)}))
+    hidden = await roles.hidden_connections(session, access, workspace_id)
+    upcoming = [u for u in board.upcoming if u.post_id in posts]
+    return replace(board, connections=[c for c in board.connections if c.id not in hidden],
+                   broken=[c for c in board.broken if c.id not in hidden],
+                   waiting=[w for w in board.waiting if w.post_id in posts],
+                   failed=[f for f in board.failed if f.post_id in posts],
+                   upcoming=upcoming, upcoming_total=board.upcoming_total - (len(board.upcoming) - len(upcoming)))
+
+
+async def publish_home(client, runtime, db, workspace, person, access) -> None:
     here, who = await workspace(), await person()
     reviews = approvals.may_review(here, await reviewer_of(client, workspace, person))
     async with db() as session:
         board = await dashboard.dashboard(session, runtime.adapters, here, who.user_id, reviews, utcnow())
+        board = await _seen(session, board, await access(), here.id)
     view = home_view(ids.COMMAND, board, set(runtime.adapters), who.tz, who.is_admin)
     try:
         await client.views_publish(user_id=who.user_id, view=view)
@@ -66,13 +83,18 @@ async def new_post_button(ack, body, client, runtime, db, workspace, access) -> 
                        ComposeOrigin(channel_id=channel_id))
 
 
-async def queue_button(ack, body, client, db, workspace, person) -> None:
+async def queue_button(ack, body, client, db, workspace, person, access) -> None:
     """Home cannot show an ephemeral message, and a DM would take the person away from Home: the queue opens
     over Home in a modal and closes back to it."""
     await ack()
     here, who = await workspace(), await person()
     async with db() as session:
         items, total = await dashboard.upcoming(session, here.id)
+        rights = await access()
+        if rights.rules.any_roles:
+            seen = await roles.visible_posts(session, rights, [i.post_id for i in items])
+            total -= len(items) - len(seen)
+            items = [i for i in items if i.post_id in seen]
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=queue_modal(ids.COMMAND, items, total, who.tz))
     except SlackApiError as exc:
@@ -100,4 +122,4 @@ async def retry_button(ack, context, client, subject, runtime, db, workspace, pe
     Only its author, a publisher of its accounts or an admin may (Home has no message to say so in: nothing
     changes)."""
     await posts.retry_button(ack, context, None, subject, runtime, db, workspace, access)
-    await publish_home(client, runtime, db, workspace, person)
+    await publish_home(client, runtime, db, workspace, person, access)

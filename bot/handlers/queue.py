@@ -32,27 +32,31 @@ def register(app: AsyncApp) -> None:
     app.view(ids.QUEUE_RESCHEDULE_VIEW)(reschedule_submitted)
 
 
-async def _show(db, workspace, person, user_id: str, respond, note: str = "", replace: bool = False) -> None:
-    tz = (await person()).tz
+async def _show(db, workspace, person, access, user_id: str, respond, note: str = "", replace: bool = False) -> None:
+    tz, rights = (await person()).tz, await access()
     workspace_id = (await workspace()).id
     async with db() as session:
-        items = await queue.list_queue(session, workspace_id, user_id)
+        # With roles set, only the posts to accounts this person may see (read further, so the list stays full).
+        wide = queue.MAX_LISTED * (5 if rights.rules.any_roles else 1)
+        items = await queue.list_queue(session, workspace_id, user_id, limit=wide)
+        seen = await roles.visible_posts(session, rights, [i.id for i in items])
+        items = [i for i in items if i.id in seen][:queue.MAX_LISTED]
     await respond(response_type="ephemeral", replace_original=replace, text="Scheduled posts",
                   blocks=views.queue_list(items, tz, user_id, note))
 
 
-async def show_at(db, workspace, person, user_id: str, response_url: str, note: str) -> None:
+async def show_at(db, workspace, person, access, user_id: str, response_url: str, note: str) -> None:
     """Refresh the queue listing a modal was opened from (a modal's submission has no respond of its own)."""
 
     async def respond(**kw):
         await AsyncWebhookClient(response_url).send(**kw)
 
-    await _show(db, workspace, person, user_id, respond, note, replace=True)
+    await _show(db, workspace, person, access, user_id, respond, note, replace=True)
 
 
-async def queue_command(ack, context, respond, db, workspace, person, **_) -> None:
+async def queue_command(ack, context, respond, db, workspace, person, access, **_) -> None:
     await ack()
-    await _show(db, workspace, person, context.user_id, respond)
+    await _show(db, workspace, person, access, context.user_id, respond)
 
 
 async def refusal(session, post, access) -> str | None:
@@ -95,7 +99,7 @@ def _button(change, done: str):
         user_id = context.user_id
         changed, note = await apply_change(runtime, db, workspace, access, subject and subject.post_id, apply)
         if changed:
-            await _show(db, workspace, person, user_id, respond, note, replace=True)
+            await _show(db, workspace, person, access, user_id, respond, note, replace=True)
         else:
             await respond(response_type="ephemeral", replace_original=False, text=note)
 
@@ -145,7 +149,7 @@ async def reschedule_submitted(ack, view, context, subject, runtime, db, workspa
     if not origin.response_url:
         return
     if changed:
-        await show_at(db, workspace, person, context.user_id, origin.response_url, note)
+        await show_at(db, workspace, person, access, context.user_id, origin.response_url, note)
     else:
         await AsyncWebhookClient(origin.response_url).send(response_type="ephemeral", replace_original=False,
                                                            text=note)

@@ -227,9 +227,9 @@ def who_may_post(rules: Rules, account_id: int) -> str:
     names: list[str] = []
     for scope in rules._scopes(account_id):
         for role in (PUBLISHER, CONTRIBUTOR):
-            pick = rules.grants.get(scope, {}).get(role)
-            if pick and not pick.empty:
-                names.append(pick.in_words())
+            pick = rules.grants.get(scope, {}).get(role) or Pick()
+            names += [f"<@{u}>" for u in pick.user_ids]
+            names += [f"<!subteam^{pick.usergroup_id}>"] if pick.usergroup_id else []
     return ", ".join(dict.fromkeys(names)) + " or an admin" if names else "an admin"
 
 
@@ -309,6 +309,34 @@ async def reviewing_for_post(session: AsyncSession, workspace: Workspace, post_i
     if not rules.groups:
         return workspace
     return reviewing(workspace, rules, await post_accounts(session, post_id))
+
+
+# ---- what a person is shown ------------------------------------------------------------------------------
+
+
+async def visible_posts(session: AsyncSession, access: Access, post_ids: Sequence[int]) -> set[int]:
+    """Of these posts, the ones this person may see: a viewer (or more) of each of their accounts, so a viewer of
+    one brand is shown nothing of another's queue."""
+    if not access.rules.any_roles or not post_ids:
+        return set(post_ids)
+    accounts: dict[int, list[int]] = {p: [] for p in post_ids}
+    for post_id, account_id in await session.execute(
+            select(PostTarget.post_id, PostTarget.account_id).where(PostTarget.post_id.in_(list(post_ids)))):
+        accounts[post_id].append(account_id)
+    return {p for p, found in accounts.items() if all(access.may_view(a) for a in found)}
+
+
+async def hidden_connections(session: AsyncSession, access: Access, workspace_id: int) -> set[int]:
+    """The connections this person may not see: every one of their accounts has roles, none of them for this
+    person. (A connection with no account chosen yet stays visible.)"""
+    if not access.rules.any_roles:
+        return set()
+    found: dict[int, list[int]] = {}
+    for account_id, connection_id in await session.execute(
+            select(Account.id, Account.connection_id).where(Account.workspace_id == workspace_id,
+                                                           Account.connection_id.is_not(None))):
+        found.setdefault(connection_id, []).append(account_id)
+    return {c for c, accounts in found.items() if not any(access.may_view(a) for a in accounts)}
 
 
 # ---- saving what `/picmim roles` sets -------------------------------------------------------------------
