@@ -198,6 +198,9 @@ def test_a_group_s_own_approvers_decide_on_its_posts(sender, slack, fake_x, role
                   and c.params.get("ts") is None and text in shown(c.params.get("blocks"))]
         assert "<@U0R03>" in card.params["text"], "the card names the group's approver"
 
+        assert "Waiting for your approval*: <@U0R01>" in _home(sender, slack, PAUL)
+        assert "Waiting for your approval" not in _home(sender, slack, ADMIN), "the workspace's approvers: admins"
+
         _approve_click(sender, slack, post, ADMIN, "admin-approves")  # admins approve the workspace's posts only
         [refused] = slack.wait_for_response("admin-approves")
         assert refused["text"].startswith("Only <@U0R03> can approve or reject posts here")
@@ -251,6 +254,24 @@ def test_a_named_publisher_may_retry_a_post_to_her_account(sender, slack, roles_
     status_click(sender, slack, post, ids.POST_RETRY, "paul-retry", user=PAUL, value=str(target_id))
     wait_until(lambda: _run(module_database.url, lambda s: s.get(PostTarget, target_id)).status
                is not TargetStatus.FAILED, "the retry")
+
+
+def _home(sender, slack, user: str) -> str:
+    before = len(slack.calls_to("views.publish"))
+    sender.event({"type": "app_home_opened", "user": user, "channel": "D0001", "tab": "home"})
+    call = wait_until(lambda: [c for c in slack.calls_to("views.publish")[before:] if c.params["user_id"] == user],
+                      "Home")[-1]
+    return shown(blocks_of(call.params["view"])["blocks"])
+
+
+def test_home_shows_a_viewer_nothing_of_another_brand(sender, slack, roles_set, module_database):
+    acme, beta, _, workspace_id = roles_set
+    mine, _ = _failed_post(module_database.url, workspace_id, acme, ADMIN)
+    theirs, _ = _failed_post(module_database.url, workspace_id, beta, ADMIN)
+    seen = _home(sender, slack, VIC)
+    assert mine.text in seen and theirs.text not in seen
+    seen = _home(sender, slack, PAUL)
+    assert theirs.text in seen and mine.text not in seen
 
 
 # ---- stats ----------------------------------------------------------------------------------------------------

@@ -58,6 +58,12 @@ def test_roles_on_a_group_apply_to_its_accounts_and_leave_the_others_open():
     assert stranger.postable([A1, B1, LOOSE]) == [B1, LOOSE]
 
 
+def test_a_group_s_approvers_see_its_accounts():
+    rules = _rules(**{group_scope(10): {CONTRIBUTOR: Pick(("UCARA",))}})
+    approver = _as(rules, "UAPPROVER")
+    assert approver.role(A1) == VIEWER and not approver.may_post(A1)
+
+
 def test_the_highest_role_on_the_account_or_its_group_counts():
     rules = _rules(**{group_scope(10): {VIEWER: Pick(("UPAT",))}, account_scope(A2): {PUBLISHER: Pick(("UPAT",))}})
     pat = _as(rules, "UPAT")
@@ -151,7 +157,7 @@ async def test_saved_groups_roles_and_admins_are_read_back(sessions):
     assert rules.groups[brand] == Group(brand, "Brand", frozenset({a, b}), Pick(("UAPP",), "SREV"), "CREVIEW",
                                         "CDIGEST")
     assert rules.picks(group_scope(brand))[VIEWER] == Pick((), "SVIEW")
-    assert rules.admins == Pick(("UADM",), "SADM") and rules.usergroups() == {"SADM", "SVIEW"}
+    assert rules.admins == Pick(("UADM",), "SADM") and rules.usergroups() == {"SADM", "SVIEW", "SREV"}
     assert rules.restricted(a) and rules.restricted(c)
 
 

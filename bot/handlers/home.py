@@ -14,8 +14,10 @@ from bot import ids
 from bot.handlers import connect, posts
 from bot.handlers.approvals import reviewer_of
 from bot.handlers.compose import open_compose
+from bot.handlers.context import group_members
 from bot.payloads import ComposeOrigin
 from bot.services import approvals, dashboard, roles
+from bot.services.approvals import Reviewer
 from bot.services.composing import Composition
 from bot.slack_errors import error_of
 from bot.storage.models import utcnow
@@ -54,19 +56,43 @@ async def _seen(session, board: dashboard.Dashboard, access, workspace_id: int) 
                                                                                   *board.upcoming)}))
     hidden = await roles.hidden_connections(session, access, workspace_id)
     upcoming = [u for u in board.upcoming if u.post_id in posts]
+    waiting = [w for w in board.waiting if w.post_id in posts]
     return replace(board, connections=[c for c in board.connections if c.id not in hidden],
-                   broken=[c for c in board.broken if c.id not in hidden],
-                   waiting=[w for w in board.waiting if w.post_id in posts],
+                   broken=[c for c in board.broken if c.id not in hidden], waiting=waiting,
+                   waiting_total=board.waiting_total - (len(board.waiting) - len(waiting)),
                    failed=[f for f in board.failed if f.post_id in posts],
                    upcoming=upcoming, upcoming_total=board.upcoming_total - (len(board.upcoming) - len(upcoming)))
 
 
+async def _reviewed_by(session, client, here, rights, who, reviews: bool, board: dashboard.Dashboard
+                       ) -> dashboard.Dashboard:
+    """A post to a group with approvers of its own waits for them (not for the workspace's): Home's "waiting for
+    your approval" keeps the posts this person approves."""
+    kept = []
+    for item in board.waiting:
+        reviewing = roles.reviewing(here, rights.rules, await roles.post_accounts(session, item.post_id))
+        if reviewing is here:
+            mine = reviews
+        else:
+            group = reviewing.approver_usergroup_id
+            in_group = bool(group) and who.user_id in await group_members(client, here.team_id, group)
+            mine = approvals.may_review(reviewing, Reviewer(who.user_id, who.is_admin and approvals.admins_review(
+                reviewing), in_group))
+        if mine:
+            kept.append(item)
+    return replace(board, waiting=kept, waiting_total=board.waiting_total - (len(board.waiting) - len(kept)))
+
+
 async def publish_home(client, runtime, db, workspace, person, access) -> None:
-    here, who = await workspace(), await person()
+    here, who, rights = await workspace(), await person(), await access()
     reviews = approvals.may_review(here, await reviewer_of(client, workspace, person))
+    own_reviews = any(g.reviews for g in rights.rules.groups.values())  # groups with approvers of their own
     async with db() as session:
-        board = await dashboard.dashboard(session, runtime.adapters, here, who.user_id, reviews, utcnow())
-        board = await _seen(session, board, await access(), here.id)
+        board = await dashboard.dashboard(session, runtime.adapters, here, who.user_id, reviews or own_reviews,
+                                          utcnow())
+        if own_reviews:
+            board = await _reviewed_by(session, client, here, rights, who, reviews, board)
+        board = await _seen(session, board, rights, here.id)
     view = home_view(ids.COMMAND, board, set(runtime.adapters), who.tz, who.is_admin)
     try:
         await client.views_publish(user_id=who.user_id, view=view)

@@ -7,6 +7,7 @@ or group, and every rule built on them, in one place.
   their posts always wait for approval), viewers (see the queue and the stats only). A person's role on an
   account is the highest one given to them on the account itself or on its group.
 - An account with no role given on it or on its group keeps the default of small teams: everyone publishes.
+- A group's own approvers see its accounts (as viewers at least): what they approve is theirs to see.
 
 Free of Slack: the handler says who the person is (`Who`: Slack's admin flag and the user groups they are in,
 read with usergroups.users.list) and shows the words that come back.
@@ -97,6 +98,7 @@ class Rules:
     def usergroups(self) -> set[str]:
         """Every user group these rules name: the ones whose members must be known to apply them."""
         found = {self.admins.usergroup_id} if self.admins.usergroup_id else set()
+        found |= {g.approvers.usergroup_id for g in self.groups.values() if g.approvers.usergroup_id}
         for roles in self.grants.values():
             found |= {p.usergroup_id for p in roles.values() if p.usergroup_id}
         return found
@@ -171,6 +173,9 @@ class Access:
         if self.is_admin or not self.rules.restricted(account_id):
             return PUBLISHER
         best = None
+        group = self.rules.group(account_id)
+        if group is not None and group.approvers.has(self.who.user_id, self.who.usergroups):
+            best = VIEWER  # the group's approvers see what they approve
         for scope in self.rules._scopes(account_id):
             for role, pick in self.rules.grants.get(scope, {}).items():
                 if pick.has(self.who.user_id, self.who.usergroups) and _RANK[role] > _RANK.get(best or "", 0):
