@@ -5,6 +5,7 @@ buttons and asking for stats with signed Slack requests, as Slack sends them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import timedelta
 
@@ -290,6 +291,21 @@ def test_a_viewer_of_one_brand_gets_no_stats_of_another(sender, slack, roles_set
     [answer] = slack.wait_for_response("vic-stats")
     seen = shown(answer.get("blocks")) + answer.get("text", "")
     assert "Acme Marketing" in seen and "Beta" not in seen and "3,400" not in seen
+    [share] = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]
+               if e["action_id"] == ids.STATS_SHARE]
+    assert json.loads(share["value"])["a"] == [acme], "sharing shares what she saw"
+    posted = len(slack.calls_to("chat.postMessage"))
+    sender.interaction({"type": "block_actions", "team": TEAM, "user": {"id": VIC, "team_id": "T0001"},
+                        "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+                        "channel": {"id": "C0001"}, "container": {"type": "message", "is_ephemeral": True},
+                        "response_url": slack.response_url("vic-share"),
+                        "actions": [{"type": "button", "action_id": ids.STATS_SHARE, "block_id": "b",
+                                     "value": json.dumps({"d": 7, "n": "forged", "a": [beta]}),
+                                     "action_ts": str(time.time())}]})
+    [refused] = slack.wait_for_response("vic-share")
+    assert "out of date" in refused["text"]
+    time.sleep(0.3)
+    assert len(slack.calls_to("chat.postMessage")) == posted, "nothing of Beta shared"
 
     sender.command("stats @betabrand", user_id=VIC, response_url=slack.response_url("vic-beta"))
     [answer] = slack.wait_for_response("vic-beta")
@@ -422,3 +438,45 @@ def server_log(compose_server):
     """The server's log, printed when a test fails (what went wrong inside it)."""
     yield
     print(compose_server[0].output()[-6000:])
+
+
+def _press(sender, user: str, action_id: str, value: str | None, callback_id: str = ids.ROLES_VIEW) -> None:
+    action = {"type": "button", "action_id": action_id, "block_id": "b", "action_ts": str(time.time())}
+    if value is not None:
+        action["value"] = value
+    answer = sender.interaction({
+        "type": "block_actions", "team": TEAM, "user": {"id": user, "team_id": "T0001"}, "api_app_id": "A0PICMIM",
+        "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+        "container": {"type": "view", "view_id": "VROLES"},
+        "view": {"id": "VROLES", "type": "modal", "callback_id": callback_id, "hash": "h1", "private_metadata": "{}",
+                 "state": {"values": {}}, "blocks": []}, "actions": [action]})
+    assert answer.status_code == 200
+
+
+def test_the_group_windows_open_over_the_roles_window_and_roles_over_settings(sender, slack, world):
+    acme, _, group, _ = world
+    pushed = len(slack.calls_to("views.push"))
+    _press(sender, ADMIN, ids.ROLES_GROUP_EDIT, str(group))
+    edit = blocks_of(wait_until(lambda: slack.calls_to("views.push")[pushed:], "the group window")[-1].params["view"])
+    blocks = {b.get("block_id"): b for b in edit["blocks"]}
+    assert edit["title"]["text"] == "Edit group"
+    assert blocks[ids.GROUP_NAME_BLOCK]["element"]["initial_value"] == "Acme"
+    assert [o["value"] for o in blocks[ids.GROUP_ACCOUNTS_BLOCK]["element"]["initial_options"]] == [str(acme)]
+    assert blocks[ids.GROUP_APPROVAL_CHANNEL_BLOCK]["element"]["initial_conversation"] == ACME_REVIEW
+    assert ids.GROUP_DELETE_BLOCK in blocks
+
+    pushed = len(slack.calls_to("views.push"))
+    _press(sender, ADMIN, ids.ROLES_GROUP_NEW, None)
+    new = blocks_of(wait_until(lambda: slack.calls_to("views.push")[pushed:], "the new group window")[-1]
+                    .params["view"])
+    assert new["title"]["text"] == "New group" and "initial_value" not in new["blocks"][0]["element"]
+
+    pushed = len(slack.calls_to("views.push"))
+    _press(sender, ADMIN, ids.ROLES_OPEN, None, callback_id=ids.SETTINGS_VIEW)
+    over = blocks_of(wait_until(lambda: slack.calls_to("views.push")[pushed:], "the roles window")[-1].params["view"])
+    assert over["title"]["text"] == "Roles" and over["callback_id"] == ids.ROLES_VIEW
+
+    pushed = len(slack.calls_to("views.push"))
+    _press(sender, VIC, ids.ROLES_OPEN, None, callback_id=ids.SETTINGS_VIEW)
+    refused = blocks_of(wait_until(lambda: slack.calls_to("views.push")[pushed:], "the refusal")[-1].params["view"])
+    assert roles.ADMINS_ONLY in shown(refused["blocks"])

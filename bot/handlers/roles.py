@@ -10,8 +10,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.handlers import forms
-from bot.handlers.settings import _usergroups
-from bot.payloads import GroupOrigin, RolesOrigin
+from bot.handlers.settings import usergroup_choices
+from bot.payloads import GroupOrigin, GroupRef, RolesOrigin
 from bot.services import analytics, roles
 from bot.services.roles import GroupForm, Pick, RolesError
 from bot.slack_errors import error_of
@@ -36,7 +36,7 @@ async def _roles_view(client, db, workspace, scope: str | None = None) -> dict:
     async with db() as session:
         rules = await roles.load_rules(session, here)
         accounts = analytics.account_choices(await analytics.workspace_accounts(session, here.id))
-    return views.roles_modal(rules, accounts, await _usergroups(client), scope)
+    return views.roles_modal(rules, accounts, await usergroup_choices(client), scope)
 
 
 async def roles_command(ack, command, client, respond, db, workspace, person, **_) -> None:
@@ -119,10 +119,10 @@ async def group_button(ack, body, client, subject, db, workspace, person) -> Non
     async with db() as session:
         rules = await roles.load_rules(session, here)
         accounts = analytics.account_choices(await analytics.workspace_accounts(session, here.id))
-    group = rules.groups.get(subject.group_id) if subject is not None and hasattr(subject, "group_id") else None
+    group = rules.groups.get(subject.group_id) if isinstance(subject, GroupRef) else None
     try:
         await client.views_push(trigger_id=body["trigger_id"],
-                                view=views.group_modal(group, accounts, await _usergroups(client)))
+                                view=views.group_modal(group, accounts, await usergroup_choices(client)))
     except SlackApiError as exc:
         log.warning("Could not open the group window: %s", error_of(exc))
 

@@ -34,7 +34,7 @@ def register(app: AsyncApp) -> None:
     app.action(ids.SETTINGS_APPROVAL_REQUIRED_INPUT)(approval_ticked)
 
 
-async def _usergroups(client) -> list[tuple[str, str]] | None:
+async def usergroup_choices(client) -> list[tuple[str, str]] | None:
     """The workspace's user groups, or None when Slack does not list them (free plans have none)."""
     try:
         found = (await client.usergroups_list()).get("usergroups") or []
@@ -61,7 +61,7 @@ async def settings_command(ack, command, client, respond, workspace, person, acc
     if not (await person()).is_admin:
         await respond(response_type="ephemeral", text=ADMINS_ONLY)
         return
-    groups = await _usergroups(client)
+    groups = await usergroup_choices(client)
     view = settings_modal(await workspace(), groups, own_zone=(await person()).tz, roles_note=await roles_note(access))
     try:
         await client.views_open(trigger_id=command["trigger_id"], view=view)
@@ -78,8 +78,9 @@ async def approval_ticked(ack, body, client, workspace, person, access) -> None:
         return
     ticked = forms.options(forms.values_of(view), ids.SETTINGS_APPROVAL_REQUIRED_BLOCK,
                            ids.SETTINGS_APPROVAL_REQUIRED_INPUT)
-    updated = settings_modal(await workspace(), await _usergroups(client), approval_on=APPROVAL_REQUIRED in ticked,
-                             own_zone=(await person()).tz, roles_note=await roles_note(access))
+    updated = settings_modal(await workspace(), await usergroup_choices(client),
+                             approval_on=APPROVAL_REQUIRED in ticked, own_zone=(await person()).tz,
+                             roles_note=await roles_note(access))
     try:
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
     except SlackApiError as exc:  # hash_conflict: a newer version of the modal is already shown

@@ -66,7 +66,7 @@ async def _visible(session, workspace_id: int, access, subject):
     seen = tuple(rights.visible(wanted))
     if not seen:
         return None
-    return replace(subject, account_ids=seen) if seen != tuple(wanted) or subject.account_ids is None else subject
+    return subject if len(seen) == len(wanted) else replace(subject, account_ids=seen)
 
 
 async def stats_command(ack, args, respond, db, workspace, person, access, **_) -> None:
@@ -106,13 +106,19 @@ async def stats_command(ack, args, respond, db, workspace, person, access, **_) 
     await respond(response_type="ephemeral", replace_original=False, text=fallback, blocks=blocks)
 
 
-async def share_button(ack, body, context, client, respond, subject, db, workspace, person) -> None:
+async def share_button(ack, body, context, client, respond, subject, db, workspace, person, access) -> None:
     await ack()
     channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if subject is None or not channel_id:
         await respond(response_type="ephemeral", replace_original=False, text=STALE_BUTTON)
         return
     here = await workspace()
+    async with db() as session:  # roles may have changed since the answer: only what this person may still see
+        wanted = analytics.Subject(account_ids=subject.account_ids, target_id=subject.target_id)
+        allowed = await _visible(session, here.id, access, wanted)
+    if allowed != wanted:
+        await respond(response_type="ephemeral", replace_original=False, text=STALE_BUTTON)
+        return
     try:
         async with db() as session:
             shared = await sharing.share(session, here.id, context.user_id, channel_id, subject.nonce, subject.days,

@@ -259,7 +259,6 @@ NOT_YOURS = ("Only the post's author, a publisher of all its accounts or an admi
 NO_APPROVERS = ("Your posts to these accounts wait for approval (you are a contributor there), but no approval "
                 "channel is set, so nobody would see them: ask an admin to choose one in `/picmim settings` (or for "
                 "the group in `/picmim roles`). Nothing was sent.")
-VIEWER_ONLY = "You can see this account's posts and stats, but not change them: ask a publisher or an admin."
 
 
 # ---- approvals for a group ----------------------------------------------------------------------------

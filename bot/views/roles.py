@@ -146,9 +146,9 @@ def group_modal(group: Group | None, accounts: Sequence[tuple[int, str]],
                 "placeholder": plain("A brand or a client", emoji=True)}, optional=False),
         _input(ids.GROUP_ACCOUNTS_BLOCK, "Accounts",
                choices("multi_static_select", ids.GROUP_ACCOUNTS_INPUT, options, placeholder="Choose accounts",
-                       initial=chosen, emoji=True) if options else
-               {"type": "plain_text_input", "action_id": ids.GROUP_ACCOUNTS_INPUT},
-               hint="An account is in one group at most: choosing it here takes it out of any other."),
+                       initial=chosen, emoji=True),
+               hint="An account is in one group at most: choosing it here takes it out of any other.")
+        if options else context("No account is connected yet: the group can be given accounts once they are."),
         _input(ids.GROUP_APPROVERS_BLOCK, "Approvers", _people(ids.GROUP_APPROVERS_INPUT, approvers.user_ids,
                                                                "Choose approvers"),
                hint="Approve this group's posts instead of the workspace's approvers."),
