@@ -19,6 +19,8 @@ from bot.storage import crypto, db
 from bot.storage.models import (
     Account,
     AccountGroup,
+    Connection,
+    DigestSubscription,
     MetricSnapshot,
     Post,
     PostStatus,
@@ -480,3 +482,116 @@ def test_the_group_windows_open_over_the_roles_window_and_roles_over_settings(se
     _press(sender, VIC, ids.ROLES_OPEN, None, callback_id=ids.SETTINGS_VIEW)
     refused = blocks_of(wait_until(lambda: slack.calls_to("views.push")[pushed:], "the refusal")[-1].params["view"])
     assert roles.ADMINS_ONLY in shown(refused["blocks"])
+
+
+# ---- approvals that cannot happen, connections, digests --------------------------------------------------------
+
+
+def test_a_contributor_with_nowhere_to_be_approved_or_two_brands_is_told_in_the_window(sender, roles_set,
+                                                                                      module_database):
+    acme, beta, _, workspace_id = roles_set
+    _run(module_database.url, lambda s: roles.save_roles(
+        s, workspace_id, roles.account_scope(beta), {roles.CONTRIBUTOR: Pick((CARA,))}))
+    assert _run(module_database.url, lambda s: s.scalar(select(Workspace.approval_channel_id))) is None
+    text = f"Nowhere to review {time.time_ns()}"
+    errors = field_errors(sender.interaction(_submission(compose_state([beta], text), CARA)))
+    assert errors[ids.COMPOSE_ACCOUNTS_BLOCK] == roles.NO_APPROVERS
+    errors = field_errors(sender.interaction(_submission(compose_state([acme, beta], text), CARA)))
+    assert errors[ids.COMPOSE_ACCOUNTS_BLOCK].startswith(
+        "Acme and accounts outside any group have different approvers: send one post to each")
+    time.sleep(0.3)
+    assert _posts(module_database.url, text) == [], "nothing published unreviewed, nothing stored"
+
+
+def _account_button(sender, slack, user: str, action_id: str, connection_id: int, rid: str) -> None:
+    answer = sender.interaction({
+        "type": "block_actions", "team": TEAM, "user": {"id": user, "team_id": "T0001"}, "api_app_id": "A0PICMIM",
+        "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}", "channel": {"id": "C0001"},
+        "container": {"type": "message", "is_ephemeral": True}, "response_url": slack.response_url(rid),
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": str(connection_id),
+                     "action_ts": str(time.time())}]})
+    assert answer.status_code == 200
+
+
+def test_only_publishers_of_its_accounts_or_an_admin_disconnect_or_reconnect(sender, slack, roles_set,
+                                                                             module_database):
+    acme, _, _, _ = roles_set
+    connection_id = _run(module_database.url, lambda s: s.get(Account, acme)).connection_id
+    for user, action_id in ((VIC, ids.ACCOUNT_DISCONNECT), (PAUL, ids.ACCOUNT_DISCONNECT),
+                            (CARA, ids.ACCOUNT_RECONNECT)):
+        rid = f"{user}-{action_id}"
+        _account_button(sender, slack, user, action_id, connection_id, rid)
+        [refused] = slack.wait_for_response(rid)
+        assert refused["text"] == ("Only an admin can reconnect or disconnect this account: you are not one of its "
+                                   "publishers. An admin can change roles in `/picmim roles`.")
+    time.sleep(0.3)
+    assert _run(module_database.url, lambda s: s.get(Account, acme)).connection_id == connection_id, "still there"
+
+
+def test_the_accounts_list_hides_what_a_person_may_not_see(sender, slack, roles_set, module_database):
+    acme, beta, _, workspace_id = roles_set
+    async def gamma(session):  # on a connection of its own
+        connection = Connection(workspace_id=workspace_id, platform="bluesky", external_user_id="gamma",
+                                display_name="Gamma on Bluesky")
+        session.add(connection)
+        await session.flush()
+        account = Account(workspace_id=workspace_id, connection_id=connection.id, platform="bluesky",
+                          external_id="gamma", kind="profile", name="Gamma on Bluesky")
+        session.add(account)
+        await session.flush()
+        return account.id
+    other = _run(module_database.url, gamma)
+    _run(module_database.url, lambda s: roles.save_roles(
+        s, workspace_id, roles.account_scope(other), {roles.VIEWER: Pick((PAUL,))}))
+    try:
+        sender.command("accounts", user_id=VIC, response_url=slack.response_url("vic-accounts"))
+        [listed] = slack.wait_for_response("vic-accounts")
+        assert "Acme Marketing" in shown(listed["blocks"]) and "Gamma on Bluesky" not in shown(listed["blocks"])
+        sender.command("accounts", user_id=PAUL, response_url=slack.response_url("paul-accounts"))
+        [listed] = slack.wait_for_response("paul-accounts")
+        assert "Gamma on Bluesky" in shown(listed["blocks"])
+    finally:
+        _run(module_database.url, lambda s: s.execute(delete(Connection).where(Connection.platform == "bluesky")))
+        _run(module_database.url, lambda s: s.execute(delete(Account).where(Account.id == other)))
+
+
+def test_a_digest_covers_only_what_its_subscriber_may_see(sender, slack, roles_set, module_database):
+    acme, beta, group, workspace_id = roles_set
+    _run(module_database.url, lambda s: roles.save_group(
+        s, workspace_id, GroupForm("Acme", [acme], approval_channel_id=ACME_REVIEW, digest_channel_id="C0ACMEDIG"),
+        group))
+    try:
+        before = len(slack.calls_to("views.open"))
+        sender.command("digest subscribe", user_id=VIC)
+        window = _opened(slack, before)
+        blocks = {b.get("block_id"): b for b in window["blocks"]}
+        assert blocks[ids.DIGEST_CHANNEL_BLOCK]["element"]["initial_conversation"] == "C0ACMEDIG"
+        assert "Beta" not in shown(window["blocks"])
+
+        def subscribe(accounts: list[int], rid: str):
+            values = {
+                ids.DIGEST_CHANNEL_BLOCK: {ids.DIGEST_CHANNEL_INPUT: {"selected_conversation": "C0ACMEDIG"}},
+                ids.DIGEST_FREQUENCY_BLOCK: {ids.DIGEST_FREQUENCY_INPUT: {"selected_option": {"value": "daily"}}},
+                ids.DIGEST_TIME_BLOCK: {ids.DIGEST_TIME_INPUT: {"selected_time": "09:00"}},
+                ids.DIGEST_ZONE_BLOCK: {ids.DIGEST_ZONE_INPUT: {"selected_option": {"value": "Europe/Madrid"}}},
+                ids.DIGEST_ACCOUNTS_BLOCK: {ids.DIGEST_ACCOUNTS_INPUT: {
+                    "selected_options": [{"value": str(a)} for a in accounts]}},
+                ids.DIGEST_PLATFORMS_BLOCK: {ids.DIGEST_PLATFORMS_INPUT: {"selected_options": []}}}
+            return sender.interaction({
+                "type": "view_submission", "team": TEAM, "user": {"id": VIC, "team_id": "T0001"},
+                "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+                "view": {"id": "VDIG", "team_id": "T0001", "type": "modal", "callback_id": ids.DIGEST_SUBSCRIBE_VIEW,
+                         "private_metadata": json.dumps({"response_url": slack.response_url(rid)}),
+                         "state": {"values": values}, "hash": f"h{time.time_ns()}", "blocks": []}})
+
+        errors = field_errors(subscribe([beta], "vic-beta-digest"))
+        assert errors[ids.DIGEST_ACCOUNTS_BLOCK].startswith("You may not see the figures of an account you chose")
+        answer = subscribe([], "vic-digest")
+        assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+        saved = _run(module_database.url, lambda s: s.scalars(select(DigestSubscription).where(
+            DigestSubscription.created_by == VIC))).all()
+        assert [s.account_ids for s in saved] == [[acme]], "every account she sees: Acme's"
+    finally:
+        _run(module_database.url, lambda s: s.execute(delete(DigestSubscription)))
+        _run(module_database.url, lambda s: roles.save_group(
+            s, workspace_id, GroupForm("Acme", [acme], approval_channel_id=ACME_REVIEW), group))

@@ -90,7 +90,7 @@ async def refuse_unless_publisher(db, access, reply: Reply, connection_id: int |
     if rights.may_manage_accounts(accounts):
         return False
     barred = next(a for a in accounts if not rights.publishes(a))
-    await reply.show(f"Only {roles.who_may_post(rights.rules, barred)} can reconnect or disconnect this account: "
+    await reply.show(f"Only {roles.who_may_post(rights.rules, barred, [roles.PUBLISHER])} can reconnect or disconnect this account: "
                      "you are not one of its publishers. An admin can change roles in "
                      f"`{ids.COMMAND} roles`.")
     return True

@@ -227,11 +227,12 @@ def everyone(user_id: str, slack_admin: bool = False) -> Access:
 # ---- words -----------------------------------------------------------------------------------------------
 
 
-def who_may_post(rules: Rules, account_id: int) -> str:
-    """Who may post to this account, in Slack mrkdwn, for a refusal that says who to ask instead."""
+def who_may_post(rules: Rules, account_id: int, among: Sequence[str] = (PUBLISHER, CONTRIBUTOR)) -> str:
+    """Who may post to this account (`among`: the roles that may), in Slack mrkdwn, for a refusal that says who
+    to ask instead."""
     names: list[str] = []
     for scope in rules._scopes(account_id):
-        for role in (PUBLISHER, CONTRIBUTOR):
+        for role in among:
             pick = rules.grants.get(scope, {}).get(role) or Pick()
             names += [f"<@{u}>" for u in pick.user_ids]
             names += [f"<!subteam^{pick.usergroup_id}>"] if pick.usergroup_id else []
