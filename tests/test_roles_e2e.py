@@ -595,3 +595,11 @@ def test_a_digest_covers_only_what_its_subscriber_may_see(sender, slack, roles_s
         _run(module_database.url, lambda s: s.execute(delete(DigestSubscription)))
         _run(module_database.url, lambda s: roles.save_group(
             s, workspace_id, GroupForm("Acme", [acme], approval_channel_id=ACME_REVIEW), group))
+
+
+def test_settings_say_where_roles_are_set(sender, slack, roles_set):
+    before = len(slack.calls_to("views.open"))
+    sender.command("settings", user_id=ADMIN)
+    window = _opened(slack, before)
+    assert "Roles are set for 2 accounts or groups; every other account stays open to everyone" in shown(
+        window["blocks"])

@@ -90,9 +90,9 @@ async def refuse_unless_publisher(db, access, reply: Reply, connection_id: int |
     if rights.may_manage_accounts(accounts):
         return False
     barred = next(a for a in accounts if not rights.publishes(a))
-    await reply.show(f"Only {roles.who_may_post(rights.rules, barred, [roles.PUBLISHER])} can reconnect or disconnect this account: "
-                     "you are not one of its publishers. An admin can change roles in "
-                     f"`{ids.COMMAND} roles`.")
+    who = roles.who_may_post(rights.rules, barred, [roles.PUBLISHER])
+    await reply.show(f"Only {who} can reconnect or disconnect this account: you are not one of its publishers. "
+                     f"An admin can change roles in `{ids.COMMAND} roles`.")
     return True
 
 

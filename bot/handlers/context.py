@@ -56,6 +56,7 @@ class RequestContext:
         self._workspace: Workspace | None = None
         self._person: Person | None = None
         self._access: roles.Access | None = None
+        self._rules: roles.Rules | None = None
         self._tz: str | None = None
 
     @asynccontextmanager
@@ -78,14 +79,20 @@ class RequestContext:
         except SlackApiError:
             return {}
 
-    async def access(self) -> roles.Access:
+    async def access(self, need_profile: bool = True) -> roles.Access:
         """The acting user's rights on each account: the workspace's roles, and the user groups (of those the roles
-        name) the user is in. An unreadable profile gives no Slack admin rights."""
+        name) the user is in. An unreadable profile gives no Slack admin rights. `need_profile=False`: where no
+        roles are set, Slack is not asked who the person is (before an ack that must come within 3 seconds;
+        everyone publishes everywhere then, and only an admin check would need it)."""
         if self._access is None:
-            user = await self._profile()
             here = await self.workspace()
-            async with self.db() as session:
-                rules = await roles.load_rules(session, here)
+            if self._rules is None:
+                async with self.db() as session:
+                    self._rules = await roles.load_rules(session, here)
+            rules = self._rules
+            if not need_profile and not rules.any_roles:
+                return roles.Access(rules, roles.Who(self.user_id or ""))
+            user = await self._profile()
             groups = await usergroups_of(self.client, here.team_id, rules.usergroups(), self.user_id or "")
             who = roles.Who(self.user_id or "", bool(user.get("is_admin") or user.get("is_owner")), groups)
             self._access = roles.Access(rules, who)

@@ -119,7 +119,7 @@ async def subscribe_submitted(ack, view, context, client, subject, db, workspace
     here = await workspace()
     # Checked and stored before answering (a quick write), so a refusal shows beside its input and
     # nothing typed is lost.
-    rights = await access()
+    rights = await access(need_profile=False)
     async with db() as session:
         try:
             every = [a.id for a in await analytics.workspace_accounts(session, here.id)]
