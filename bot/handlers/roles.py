@@ -80,10 +80,14 @@ def _group_of(field: dict | None) -> str | None:
     return value if isinstance(value, str) and value and value != views.NO_GROUP else None
 
 
-def _pick(values: dict, people_block: str, people_input: str, group_block: str, group_input: str) -> Pick:
+def _pick(values: dict, people_block: str, people_input: str, group_block: str, group_input: str,
+          kept: Pick = Pick()) -> Pick:
+    """People and a user group as submitted; a picker the window did not show (Slack listed no user groups this
+    time) keeps what `kept` has."""
     users = forms.field(values, people_block, people_input).get("selected_users")
     users = [u for u in users if isinstance(u, str)] if isinstance(users, list) else []
-    group = _group_of(forms.field(values, group_block, group_input)) if group_block in values else None
+    group = (_group_of(forms.field(values, group_block, group_input)) if group_block in values
+             else kept.usergroup_id)
     return Pick(tuple(dict.fromkeys(users)), group)
 
 
@@ -95,11 +99,14 @@ async def roles_submitted(ack, view, subject, db, workspace, person) -> None:
     here = await workspace()
     scope = (subject or RolesOrigin()).scope
     async with db() as session:
+        current = await roles.load_rules(session, here)
         await roles.save_admins(session, here.id, _pick(values, ids.ROLES_ADMINS_BLOCK, ids.ROLES_ADMINS_INPUT,
-                                                        ids.ROLES_ADMIN_GROUP_BLOCK, ids.ROLES_ADMIN_GROUP_INPUT))
+                                                        ids.ROLES_ADMIN_GROUP_BLOCK, ids.ROLES_ADMIN_GROUP_INPUT,
+                                                        current.admins))
         if scope and views.scope_block(roles.PUBLISHER, scope) in values:
+            kept = current.picks(scope)
             picks = {role: _pick(values, views.scope_block(role, scope), ids.ROLES_PEOPLE_INPUT,
-                                 views.scope_group_block(role, scope), ids.ROLES_GROUP_INPUT)
+                                 views.scope_group_block(role, scope), ids.ROLES_GROUP_INPUT, kept[role])
                      for role in roles.ROLES}
             try:
                 await roles.save_roles(session, here.id, scope, picks)
@@ -135,13 +142,15 @@ async def group_submitted(ack, view, client, subject, db, workspace, person) -> 
     group_id = (subject or GroupOrigin()).group_id
     here = await workspace()
     deleting = views.DELETE in forms.options(values, ids.GROUP_DELETE_BLOCK, ids.GROUP_DELETE_INPUT)
+    async with db() as session:
+        before = (await roles.load_rules(session, here)).groups.get(group_id or 0)
     form = GroupForm(
         name=forms.text(values, ids.GROUP_NAME_BLOCK, ids.GROUP_NAME_INPUT),
         account_ids=[i for i in map(forms.whole_number,
                                     forms.options(values, ids.GROUP_ACCOUNTS_BLOCK, ids.GROUP_ACCOUNTS_INPUT))
                      if i is not None],
         approvers=_pick(values, ids.GROUP_APPROVERS_BLOCK, ids.GROUP_APPROVERS_INPUT, ids.GROUP_APPROVER_GROUP_BLOCK,
-                        ids.GROUP_APPROVER_GROUP_INPUT),
+                        ids.GROUP_APPROVER_GROUP_INPUT, before.approvers if before else Pick()),
         approval_channel_id=forms.field(values, ids.GROUP_APPROVAL_CHANNEL_BLOCK,
                                         ids.GROUP_APPROVAL_CHANNEL_INPUT).get("selected_conversation") or None,
         digest_channel_id=forms.field(values, ids.GROUP_DIGEST_CHANNEL_BLOCK,

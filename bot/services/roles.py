@@ -106,7 +106,7 @@ class Rules:
     def picks(self, scope: str) -> dict[str, Pick]:
         return {role: self.grants.get(scope, {}).get(role, Pick()) for role in ROLES}
 
-    def _scopes(self, account_id: int) -> list[str]:
+    def scopes_of(self, account_id: int) -> list[str]:
         scopes = [account_scope(account_id)]
         if account_id in self.group_of:
             scopes.append(group_scope(self.group_of[account_id]))
@@ -114,7 +114,7 @@ class Rules:
 
     def restricted(self, account_id: int) -> bool:
         """Roles were set for this account or its group: the default (everyone publishes) no longer applies."""
-        return any(not p.empty for s in self._scopes(account_id) for p in self.grants.get(s, {}).values())
+        return any(not p.empty for s in self.scopes_of(account_id) for p in self.grants.get(s, {}).values())
 
     def group(self, account_id: int) -> Group | None:
         gid = self.group_of.get(account_id)
@@ -176,7 +176,7 @@ class Access:
         group = self.rules.group(account_id)
         if group is not None and group.approvers.has(self.who.user_id, self.who.usergroups):
             best = VIEWER  # the group's approvers see what they approve
-        for scope in self.rules._scopes(account_id):
+        for scope in self.rules.scopes_of(account_id):
             for role, pick in self.rules.grants.get(scope, {}).items():
                 if pick.has(self.who.user_id, self.who.usergroups) and _RANK[role] > _RANK.get(best or "", 0):
                     best = role
@@ -231,7 +231,7 @@ def who_may_post(rules: Rules, account_id: int, among: Sequence[str] = (PUBLISHE
     """Who may post to this account (`among`: the roles that may), in Slack mrkdwn, for a refusal that says who
     to ask instead."""
     names: list[str] = []
-    for scope in rules._scopes(account_id):
+    for scope in rules.scopes_of(account_id):
         for role in among:
             pick = rules.grants.get(scope, {}).get(role) or Pick()
             names += [f"<@{u}>" for u in pick.user_ids]
