@@ -603,3 +603,26 @@ def test_settings_say_where_roles_are_set(sender, slack, roles_set):
     window = _opened(slack, before)
     assert "Roles are set for 2 accounts or groups; every other account stays open to everyone" in shown(
         window["blocks"])
+
+
+def test_the_queue_shows_a_viewer_only_her_brand_s_posts(sender, slack, roles_set, module_database):
+    acme, beta, _, workspace_id = roles_set
+
+    async def queued(session):
+        made = []
+        for account in (acme, beta):
+            post = Post(workspace_id=workspace_id, author_user_id=ADMIN, text=f"Queued {account} {time.time_ns()}",
+                        status=PostStatus.SCHEDULED, scheduled_at=utcnow() + timedelta(hours=2), options={})
+            post.targets = [PostTarget(account_id=account, status=TargetStatus.SCHEDULED)]
+            session.add(post)
+            made.append(post)
+        await session.flush()
+        return [p.text for p in made]
+    mine, theirs = _run(module_database.url, queued)
+    try:
+        sender.command("queue", user_id=VIC, response_url=slack.response_url("vic-queue"))
+        [listed] = slack.wait_for_response("vic-queue")
+        assert mine in shown(listed["blocks"]) and theirs not in shown(listed["blocks"])
+    finally:
+        _run(module_database.url, lambda s: s.execute(update(Post).where(Post.text.in_([mine, theirs]))
+                                                      .values(status=PostStatus.CANCELLED)))
