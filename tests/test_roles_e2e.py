@@ -379,6 +379,9 @@ def test_the_roles_window_saves_the_pickers_user_group_included_and_reopens_with
     assert {(g.role, tuple(g.user_ids), g.usergroup_id) for g in saved.all()} == {
         ("publisher", (PAUL,), BRAND_GROUP), ("contributor", (CARA,), None)}
     assert _run(module_database.url, lambda s: s.scalar(select(Workspace.admin_user_ids))) == [PAUL]
+    opened = len(slack.calls_to("views.open"))
+    sender.command("roles", user_id=PAUL)  # a Picmim admin now, though not a Slack one
+    assert _opened(slack, opened)["title"]["text"] == "Roles"
 
     # Reopened on Beta: the pickers show what was saved, the user group included.
     updates = len(slack.calls_to("views.update"))

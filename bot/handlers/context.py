@@ -3,9 +3,9 @@ here does I/O before the listener's ack()). Listeners take them as arguments by 
 
 - `db`: a unit of work on the database (`async with db() as session:`; committed at the end, rolled back on error);
 - `workspace()`: the Slack team's workspace row, created on first sight, read once per request;
-- `person()`: the acting Slack user with their time zone and admin flag (Slack's users.info, once per request;
-  admin: a Slack admin or owner, or a Picmim admin named in `/picmim roles`);
-- `access()`: what the acting user may do on which account (bot/services/roles.py), once per request;
+- `person()`: the acting Slack user with their time zone and admin flag (Slack's users.info, once per request);
+- `access()`: what the acting user may do on which account (bot/services/roles.py; admins named in `/picmim roles`
+  count as admins there), once per request;
 - `subject`: the typed object behind the button's value or the modal's private_metadata (`bot.payloads`), or
   None when there is none or it is malformed;
 - `runtime`: the process's shared parts (settings, adapters, HTTP client), for what the above does not cover.
@@ -14,7 +14,6 @@ here does I/O before the listener's ack()). Listeners take them as arguments by 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,10 +25,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.handlers.usergroups import usergroups_of
 from bot.payloads import subject_of
 from bot.services import roles
 from bot.services.workspaces import ensure_workspace
-from bot.slack_errors import error_of
 from bot.storage import seen_requests
 from bot.storage.models import Workspace, utcnow
 
@@ -57,7 +56,6 @@ class RequestContext:
         self._person: Person | None = None
         self._access: roles.Access | None = None
         self._rules: roles.Rules | None = None
-        self._tz: str | None = None
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
@@ -73,17 +71,22 @@ class RequestContext:
                 self._workspace = await ensure_workspace(session, self.team_id or "", self.enterprise_id)
         return self._workspace
 
-    async def _profile(self) -> dict:
-        try:
-            return (await self.client.users_info(user=self.user_id)).get("user") or {}
-        except SlackApiError:
-            return {}
+    async def person(self) -> Person:
+        """The acting user; an unreadable profile falls back to UTC and no admin rights."""
+        if self._person is None:
+            try:
+                user = (await self.client.users_info(user=self.user_id)).get("user") or {}
+            except SlackApiError:
+                user = {}
+            self._person = Person(self.user_id or "", user.get("tz"),
+                                  bool(user.get("is_admin") or user.get("is_owner")))
+        return self._person
 
     async def access(self, need_profile: bool = True) -> roles.Access:
-        """The acting user's rights on each account: the workspace's roles, and the user groups (of those the roles
-        name) the user is in. An unreadable profile gives no Slack admin rights. `need_profile=False`: where no
-        roles are set, Slack is not asked who the person is (before an ack that must come within 3 seconds;
-        everyone publishes everywhere then, and only an admin check would need it)."""
+        """The acting user's rights on each account: the workspace's roles, whether Slack makes them an admin, and
+        the user groups (of those the roles name) they are in. `need_profile=False`: where no roles are set, Slack
+        is not asked who the person is (before an ack that must come within 3 seconds; everyone publishes
+        everywhere then, and only an admin check would need it)."""
         if self._access is None:
             here = await self.workspace()
             if self._rules is None:
@@ -92,47 +95,10 @@ class RequestContext:
             rules = self._rules
             if not need_profile and not rules.any_roles:
                 return roles.Access(rules, roles.Who(self.user_id or ""))
-            user = await self._profile()
+            slack_admin = (await self.person()).is_admin
             groups = await usergroups_of(self.client, here.team_id, rules.usergroups(), self.user_id or "")
-            who = roles.Who(self.user_id or "", bool(user.get("is_admin") or user.get("is_owner")), groups)
-            self._access = roles.Access(rules, who)
-            self._tz = user.get("tz")
+            self._access = roles.Access(rules, roles.Who(self.user_id or "", slack_admin, groups))
         return self._access
-
-    async def person(self) -> Person:
-        """The acting user; an unreadable profile falls back to UTC and no Slack admin rights."""
-        if self._person is None:
-            access = await self.access()
-            self._person = Person(self.user_id or "", self._tz, access.is_admin)
-        return self._person
-
-
-# Members of a user group, kept briefly: every request of a person whose rights depend on a group asks, and Slack
-# rate-limits usergroups.users.list (Tier 2). A change of membership applies within this many seconds.
-GROUP_MEMBERS_SECONDS = 30.0
-_members: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
-
-
-async def group_members(client, team_id: str, group_id: str) -> frozenset[str]:
-    key = (team_id, group_id)
-    cached = _members.get(key)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    try:
-        users = frozenset((await client.usergroups_users_list(usergroup=group_id)).get("users") or [])
-    except SlackApiError as exc:
-        # A deleted group, or a plan without groups: its members hold nothing (kept briefly too).
-        log.warning("Could not read the members of user group %s: %s", group_id, error_of(exc))
-        users = frozenset()
-    if len(_members) > 10_000:
-        _members.clear()
-    _members[key] = (time.monotonic() + GROUP_MEMBERS_SECONDS, users)
-    return users
-
-
-async def usergroups_of(client, team_id: str, group_ids, user_id: str) -> frozenset[str]:
-    """Which of these user groups the user is in."""
-    return frozenset([g for g in group_ids if user_id in await group_members(client, team_id, g)])
 
 
 # What changes state: every interaction Picmim acts on, and slash commands (options loading only reads).

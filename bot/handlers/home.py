@@ -14,7 +14,7 @@ from bot import ids
 from bot.handlers import connect, posts
 from bot.handlers.approvals import reviewer_of
 from bot.handlers.compose import open_compose
-from bot.handlers.context import group_members
+from bot.handlers.usergroups import group_members
 from bot.payloads import ComposeOrigin
 from bot.services import approvals, dashboard, roles
 from bot.services.approvals import Reviewer

@@ -39,9 +39,9 @@ async def _roles_view(client, db, workspace, scope: str | None = None) -> dict:
     return views.roles_modal(rules, accounts, await usergroup_choices(client), scope)
 
 
-async def roles_command(ack, command, client, respond, db, workspace, person, **_) -> None:
+async def roles_command(ack, command, client, respond, db, workspace, access, **_) -> None:
     await ack()
-    if not (await person()).is_admin:
+    if not (await access()).is_admin:
         await respond(response_type="ephemeral", text=roles.ADMINS_ONLY)
         return
     try:
@@ -50,9 +50,9 @@ async def roles_command(ack, command, client, respond, db, workspace, person, **
         log.warning("Could not open the roles window: %s", error_of(exc))
 
 
-async def open_from_settings(ack, body, client, db, workspace, person) -> None:
+async def open_from_settings(ack, body, client, db, workspace, access) -> None:
     await ack()
-    view = (await _roles_view(client, db, workspace) if (await person()).is_admin
+    view = (await _roles_view(client, db, workspace) if (await access()).is_admin
             else views.admins_only_modal())
     try:
         await client.views_push(trigger_id=body["trigger_id"], view=view)
@@ -60,13 +60,13 @@ async def open_from_settings(ack, body, client, db, workspace, person) -> None:
         log.warning("Could not open the roles window: %s", error_of(exc))
 
 
-async def scope_chosen(ack, body, action, client, db, workspace, person) -> None:
+async def scope_chosen(ack, body, action, client, db, workspace, access) -> None:
     """An account or group chosen: its three pickers, as saved (their block ids name the scope, so Slack does not
     carry the previous one's picks over)."""
     await ack()
     view = body.get("view") or {}
     scope = (action.get("selected_option") or {}).get("value")
-    if not view.get("id") or not isinstance(scope, str) or not (await person()).is_admin:
+    if not view.get("id") or not isinstance(scope, str) or not (await access()).is_admin:
         return
     try:
         await client.views_update(view_id=view["id"], hash=view.get("hash"),
@@ -91,8 +91,8 @@ def _pick(values: dict, people_block: str, people_input: str, group_block: str, 
     return Pick(tuple(dict.fromkeys(users)), group)
 
 
-async def roles_submitted(ack, view, subject, db, workspace, person) -> None:
-    if not (await person()).is_admin:  # rights may have changed since the window opened
+async def roles_submitted(ack, view, subject, db, workspace, access) -> None:
+    if not (await access()).is_admin:  # rights may have changed since the window opened
         await ack(response_action="errors", errors={ids.ROLES_ADMINS_BLOCK: roles.ADMINS_ONLY})
         return
     values = forms.values_of(view)
@@ -117,10 +117,10 @@ async def roles_submitted(ack, view, subject, db, workspace, person) -> None:
     await ack()
 
 
-async def group_button(ack, body, client, subject, db, workspace, person) -> None:
+async def group_button(ack, body, client, subject, db, workspace, access) -> None:
     """New group, or a group's Edit: its window, over the roles window."""
     await ack()
-    if not (await person()).is_admin:
+    if not (await access()).is_admin:
         return
     here = await workspace()
     async with db() as session:
@@ -134,8 +134,8 @@ async def group_button(ack, body, client, subject, db, workspace, person) -> Non
         log.warning("Could not open the group window: %s", error_of(exc))
 
 
-async def group_submitted(ack, view, client, subject, db, workspace, person) -> None:
-    if not (await person()).is_admin:
+async def group_submitted(ack, view, client, subject, db, workspace, access) -> None:
+    if not (await access()).is_admin:
         await ack(response_action="errors", errors={ids.GROUP_NAME_BLOCK: roles.ADMINS_ONLY})
         return
     values = forms.values_of(view)

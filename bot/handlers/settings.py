@@ -58,7 +58,7 @@ async def roles_note(access) -> str:
 
 async def settings_command(ack, command, client, respond, workspace, person, access, **_) -> None:
     await ack()
-    if not (await person()).is_admin:
+    if not (await access()).is_admin:
         await respond(response_type="ephemeral", text=ADMINS_ONLY)
         return
     groups = await usergroup_choices(client)
@@ -74,7 +74,7 @@ async def approval_ticked(ack, body, client, workspace, person, access) -> None:
     block_id, so what the admin already chose in them stays (Slack keeps an input's state across views.update)."""
     await ack()
     view = body.get("view") or {}
-    if not view.get("id") or not (await person()).is_admin:
+    if not view.get("id") or not (await access()).is_admin:
         return
     ticked = forms.options(forms.values_of(view), ids.SETTINGS_APPROVAL_REQUIRED_BLOCK,
                            ids.SETTINGS_APPROVAL_REQUIRED_INPUT)
@@ -127,14 +127,14 @@ def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
     return read
 
 
-async def settings_submitted(ack, view, db, workspace, person) -> None:
+async def settings_submitted(ack, view, db, workspace, access) -> None:
     here = await workspace()
     submitted = _read(forms.values_of(view), workspaces.settings_of(here))
     problems = workspaces.settings_problems(submitted)
     if problems:
         await ack(response_action="errors", errors={ERROR_BLOCKS[k]: v for k, v in problems.items()})
         return
-    if not (await person()).is_admin:  # rights may have changed since the modal opened
+    if not (await access()).is_admin:  # rights may have changed since the modal opened
         await ack(response_action="errors", errors={ids.SETTINGS_MANAGERS_BLOCK: ADMINS_ONLY})
         return
     async with db() as session:
