@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from bot.media.store import ORIGINAL, MediaStore
 from bot.messages.post_status import update_post_message
-from bot.services import approvals, roles
+from bot.services import approvals
 from bot.services.approvals import Outcome
+from bot.services.roles import reviewing_for_post
 from bot.slack_errors import error_of
 from bot.storage.models import Decision, Post, PostStatus, Workspace
 from bot.views import approvals as views
@@ -32,8 +33,8 @@ async def _card(runtime, post_id: int) -> tuple[Post, Workspace, approvals.Revie
 
     async with runtime.sessions() as session:
         post = await session.get(Post, post_id)
-        # A group's posts are reviewed by its own approvers in its own channel.
-        workspace = await roles.reviewing_for_post(session, await session.get(Workspace, post.workspace_id), post_id)
+        workspace = await session.get(Workspace, post.workspace_id)
+        workspace = await reviewing_for_post(session, workspace, post_id)  # a group's own approvers and channel
         card = await approvals.review_card(session, workspace, post_id, runtime.adapters, thumbnail)
         await session.commit()
     return post, workspace, card
