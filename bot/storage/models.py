@@ -510,4 +510,3 @@ class SeenRequest(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
