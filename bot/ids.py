@@ -137,3 +137,34 @@ DIGEST_UNSUBSCRIBE = "digest_unsubscribe"  # value: the subscription's id
 # App Home and /picmim help
 NEW_POST = "new_post"  # "New post": the compose modal (from Home, or from /picmim help in a channel)
 HOME_QUEUE = "home_queue"  # Home's "Queue": the queued posts in a modal
+
+# Roles: /picmim roles (who may post where) and account groups
+ROLES_VIEW = "roles"  # metadata: {"scope": "a<account id>" | "g<group id>"}
+ROLES_ADMINS_BLOCK = "roles_admins"
+ROLES_ADMINS_INPUT = "roles_admins_input"
+ROLES_ADMIN_GROUP_BLOCK = "roles_admin_group"
+ROLES_ADMIN_GROUP_INPUT = "roles_admin_group_input"
+ROLES_SCOPE_BLOCK = "roles_scope"
+ROLES_SCOPE_INPUT = "roles_scope_input"  # option values: a scope; choosing one shows its pickers (views.update)
+ROLES_PEOPLE_BLOCK = "roles_people_"  # + role + "_" + scope: a new scope's pickers start from what it has
+ROLES_PEOPLE_INPUT = "roles_people_input"
+ROLES_GROUP_BLOCK = "roles_usergroup_"  # + role + "_" + scope
+ROLES_GROUP_INPUT = "roles_usergroup_input"  # option values: a user group's id, or "-"
+ROLES_GROUP_NEW = "roles_group_new"
+ROLES_GROUP_EDIT = "roles_group_edit"  # value: the group's id
+ROLES_OPEN = "roles_open"  # /picmim settings' "Roles…": the roles window over it
+GROUP_VIEW = "account_group"  # metadata: {"group_id": id}
+GROUP_NAME_BLOCK = "group_name"
+GROUP_NAME_INPUT = "group_name_input"
+GROUP_ACCOUNTS_BLOCK = "group_accounts"
+GROUP_ACCOUNTS_INPUT = "group_accounts_input"  # option values: account ids
+GROUP_APPROVERS_BLOCK = "group_approvers"
+GROUP_APPROVERS_INPUT = "group_approvers_input"
+GROUP_APPROVER_GROUP_BLOCK = "group_approver_group"
+GROUP_APPROVER_GROUP_INPUT = "group_approver_group_input"
+GROUP_APPROVAL_CHANNEL_BLOCK = "group_approval_channel"
+GROUP_APPROVAL_CHANNEL_INPUT = "group_approval_channel_input"
+GROUP_DIGEST_CHANNEL_BLOCK = "group_digest_channel"
+GROUP_DIGEST_CHANNEL_INPUT = "group_digest_channel_input"
+GROUP_DELETE_BLOCK = "group_delete"
+GROUP_DELETE_INPUT = "group_delete_input"  # checkbox value: "delete"

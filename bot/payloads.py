@@ -277,6 +277,25 @@ class AuditExport:
         return cls(data["q"], data["d"])
 
 
+@dataclass(frozen=True)
+class RolesOrigin(JsonRef):
+    """The `/picmim roles` window: whose pickers it shows ("a<account id>" or "g<group id>")."""
+
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupOrigin(JsonRef):
+    """An account group's window: the group it edits (none: a new one)."""
+
+    group_id: int | None = None
+
+
+@dataclass(frozen=True)
+class GroupRef(IdRef):
+    group_id: int
+
+
 # What each action_id's value and each callback_id's metadata hold.
 BY_ACTION: dict[str, type] = {
     ids.POST_RETRY: TargetRef,
@@ -303,6 +322,7 @@ BY_ACTION: dict[str, type] = {
     ids.ACCOUNT_MENU: AccountMenuChoice,  # an overflow: its value is the chosen option's
     ids.CHOOSE_ACCOUNTS_SAVE: StateRef,
     ids.CONNECT_PLATFORM: PlatformRef,
+    ids.ROLES_GROUP_EDIT: GroupRef,
 }
 BY_VIEW: dict[str, type] = {
     ids.COMPOSE_VIEW: ComposeOrigin,
@@ -311,6 +331,8 @@ BY_VIEW: dict[str, type] = {
     ids.DIGEST_SUBSCRIBE_VIEW: DigestOrigin,
     ids.BLUESKY_HANDLE_VIEW: BlueskyOrigin,
     ids.REVIEW_SHARE_VIEW: ReviewShare,
+    ids.ROLES_VIEW: RolesOrigin,
+    ids.GROUP_VIEW: GroupOrigin,
 }
 
 

@@ -584,7 +584,7 @@ def test_an_edit_after_approval_reopens_the_review_on_the_same_card(sender, slac
                for e in b["elements"]}
     assert buttons[ids.POST_EDIT]["value"] == str(post.id) and "confirm" in buttons[ids.POST_CANCEL]
     status_click(sender, slack, post, ids.POST_EDIT, "approver-edit", user=DANA)
-    assert "author or a workspace admin" in slack.wait_for_response("approver-edit")[0]["text"]
+    assert "author, a publisher of all its accounts or an admin" in slack.wait_for_response("approver-edit")[0]["text"]
     status_click(sender, slack, post, ids.POST_EDIT, "author", user=AUTHOR)  # the compose modal, on the post
     [opened] = slack.wait_for("views.open")
     edit = blocks_of(opened.params["view"])

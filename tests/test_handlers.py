@@ -17,7 +17,7 @@ from bot.handlers.context import RequestContext
 from bot.payloads import CardRef, ComposeOrigin, PostRef, ReviewComment, ShareRequest, SubscriptionRef, subject_of
 from bot.services.digests import Schedule
 from bot.services.digests import subscribe as subscribe_digest
-from bot.services.queue import GONE
+from bot.services.queue import GONE, NOT_YOURS
 from bot.storage import db as storage
 from bot.storage.models import Decision, DigestSubscription, Post, PostStatus, Workspace, utcnow
 
@@ -62,7 +62,7 @@ async def world(engine, slack):
         context = SimpleNamespace(user_id=user_id, team_id=TEAM, enterprise_id=None, bot_token="xoxb-fake-T0001",
                                   get=lambda key, default=None: default)
         return dict(context=context, client=client, runtime=runtime, db=here.db, workspace=here.workspace,
-                    person=here.person)
+                    person=here.person, access=here.access)
 
     return SimpleNamespace(runtime=runtime, client=client, slack=slack, request=request)
 
@@ -127,7 +127,7 @@ async def test_only_the_author_or_an_admin_may_cancel_a_queued_post(world):
         await session.commit()
     respond = Recorder()
     await call(queue.cancel_button, ack=Recorder(), respond=respond, subject=PostRef(post.id), **kw)
-    assert respond.texts == ["Only the post's author or a workspace admin can change a scheduled post."]
+    assert respond.texts == [NOT_YOURS]
     async with world.runtime.sessions() as session:
         assert (await session.get(Post, post.id)).status is PostStatus.SCHEDULED
 

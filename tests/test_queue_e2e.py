@@ -177,7 +177,8 @@ def test_someone_else_cannot_change_your_post(sender, slack, fake_x, account_id,
                            (ids.QUEUE_RESCHEDULE, "no-move"), (ids.QUEUE_EDIT, "no-edit")):
         _click(sender, slack, action_id, post.id, rid, user="U0002")
         [answer] = slack.wait_for_response(rid)
-        assert "author or a workspace admin" in answer["text"] and answer["replace_original"] is False
+        assert "author, a publisher of all its accounts or an admin" in answer["text"]
+        assert answer["replace_original"] is False
     assert slack.calls_to("views.open") == []
     saved, _ = _post(module_database.url, post.id)
     assert saved.status is PostStatus.SCHEDULED and saved.scheduled_at == at
@@ -275,7 +276,8 @@ def test_the_status_message_offers_edit_and_cancel_while_the_post_can_change(sen
 
     status_click(sender, slack, post, ids.POST_CANCEL, "status-cancel", user="U0002")  # not theirs
     [refused] = slack.wait_for_response("status-cancel")
-    assert "author or a workspace admin" in refused["text"] and refused["replace_original"] is False
+    assert "author, a publisher of all its accounts or an admin" in refused["text"]
+    assert refused["replace_original"] is False
     assert _post(module_database.url, post.id)[0].status is PostStatus.SCHEDULED
 
     status_click(sender, slack, post, ids.POST_CANCEL, "status-cancel-2")
@@ -316,7 +318,8 @@ def test_only_the_author_or_an_admin_may_retry_or_mark_live_on_the_status_messag
         rid = f"status-{action_id}-{post.id}"
         status_click(sender, slack, post, action_id, rid, user="U0002", value=str(target_id))  # not theirs
         [refused] = slack.wait_for_response(rid)
-        assert refused["text"] == f"Only the post's author or a workspace admin can {words}."
+        assert refused["text"] == (f"Only the post's author, a publisher of all its accounts or an admin can {words}. "
+                                   "An admin can change roles in `/picmim roles`.")
         assert refused["replace_original"] is False
         time.sleep(0.3)
         assert [t.status for t in _post(module_database.url, post.id)[1]] == [status], "nothing changed"

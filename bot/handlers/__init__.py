@@ -18,12 +18,14 @@ from bot.handlers import (
     posts,
     queue,
     review_links,
+    roles,
     settings,
     stats,
 )
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
-FEATURES = (home, lifecycle, connect, posts, settings, compose, queue, approvals, review_links, stats, digests, audit)
+FEATURES = (home, lifecycle, connect, posts, settings, roles, compose, queue, approvals, review_links, stats,
+            digests, audit)
 
 
 def register(app: AsyncApp, runtime) -> None:

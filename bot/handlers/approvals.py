@@ -13,7 +13,7 @@ from bot import ids
 from bot.handlers import forms
 from bot.handlers.compose import open_edit
 from bot.messages import review_card
-from bot.services import approvals, composing
+from bot.services import approvals, composing, roles
 from bot.services.approvals import BUTTON, REACTION, Outcome, Reviewer
 from bot.slack_errors import error_of, unavailable
 from bot.storage.models import Decision, PostStatus, utcnow
@@ -35,6 +35,18 @@ def register(app: AsyncApp) -> None:
 # ---- deciding ----------------------------------------------------------------------------------------
 
 
+def reviewing(db, workspace, post_id: int):
+    """`workspace()` with the approvers of the post's account group, when its group has its own."""
+    found = []
+
+    async def read():
+        if not found:
+            async with db() as session:
+                found.append(await roles.reviewing_for_post(session, await workspace(), post_id))
+        return found[0]
+    return read
+
+
 async def reviewer_of(client: AsyncWebClient, workspace, person) -> Reviewer:
     """What Slack says about someone deciding: admin (when admins approve), member of the approvers' group."""
     here, who = await workspace(), await person()
@@ -54,6 +66,7 @@ async def reviewer_of(client: AsyncWebClient, workspace, person) -> Reviewer:
 async def _decide(client: AsyncWebClient, db, workspace, person, post_id: int, decision: Decision, *,
                   source: str, comment: str | None = None, event_id: str | None = None,
                   version: int | None = None) -> Outcome:
+    workspace = reviewing(db, workspace, post_id)
     reviewer = await reviewer_of(client, workspace, person)  # asked before the post is locked
     here = await workspace()
     async with db() as session:
@@ -126,6 +139,7 @@ async def comment_button(ack, body, action, client, respond, subject, runtime, d
         return
     post_id, version = subject.post_id, subject.version
     decision = Decision.REQUEST_CHANGES if action.get("action_id") == ids.REVIEW_REQUEST_CHANGES else Decision.REJECT
+    workspace = reviewing(db, workspace, post_id)
     reviewer = await reviewer_of(client, workspace, person)
     here = await workspace()
     async with db() as session:
@@ -163,7 +177,7 @@ async def comment_submitted(ack, view, client, subject, runtime, db, workspace, 
     await review_card.after_decision(runtime, client, outcome)
 
 
-async def edit_button(ack, body, context, client, respond, subject, runtime, db, workspace) -> None:
+async def edit_button(ack, body, context, client, respond, subject, runtime, db, workspace, access) -> None:
     """Edit on the card: the compose modal on the post, for its author."""
     await ack()
     if subject is None:
@@ -180,4 +194,4 @@ async def edit_button(ack, body, context, client, respond, subject, runtime, db,
     if problem:
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
-    await open_edit(client, runtime, db, workspace, body["trigger_id"], queued)
+    await open_edit(client, runtime, db, workspace, access, body["trigger_id"], queued)

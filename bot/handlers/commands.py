@@ -18,14 +18,15 @@ Subcommand = Callable[..., Awaitable[None]]
 def register(app: AsyncApp, subcommands: Mapping[str, Subcommand]) -> None:
     available = frozenset(subcommands) | {"help"}
 
-    async def picmim(ack, command, body, context, client, respond, logger, runtime, db, workspace, person) -> None:
+    async def picmim(ack, command, body, context, client, respond, logger, runtime, db, workspace, person,
+                     access) -> None:
         name, _, args = (command.get("text") or "").strip().partition(" ")
         name = name.lower()
         handler = subcommands.get(name)
         if handler is not None:
             await handler(ack=ack, args=args.strip(), command=command, body=body, context=context,
                           client=client, respond=respond, logger=logger, runtime=runtime, db=db,
-                          workspace=workspace, person=person)
+                          workspace=workspace, person=person, access=access)
             return
         await ack()  # who is asking (admin or not) is a Slack call: the list follows through response_url
         slash = command.get("command") or ids.COMMAND

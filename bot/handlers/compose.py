@@ -20,7 +20,7 @@ from bot.media.store import MediaStore
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import ComposeOrigin
-from bot.services import composing, submitting
+from bot.services import composing, roles, submitting
 from bot.services.composing import Composition
 from bot.services.submitting import Accepted, Attachments, Submission
 from bot.slack_errors import error_of, unavailable
@@ -50,37 +50,53 @@ def register(app: AsyncApp) -> None:
 
 
 def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, here, kept: Sequence[MediaItem] = (),
-           files: Sequence[dict] = ()) -> dict:
+           files: Sequence[dict] = (), access: roles.Access | None = None, hidden: int = 0) -> dict:
     """The compose modal for this workspace and install: its attachments' names (kept ones, or the files just
-    attached, whose pictures get alt text fields) and the submit button's words."""
+    attached, whose pictures get alt text fields) and the submit button's words. `hidden`: how many live accounts
+    the person may not post to (said in a line, so nobody wonders where they went)."""
     if not offered:
-        return views.nothing_connected_modal()
+        return views.nothing_connected_modal(roles.missing_line(hidden))
     if files:
         pictures = [(n, str(f.get("name") or f"picture {n + 1}")) for n, f in enumerate(files)
                     if str(f.get("mimetype") or "").startswith("image/")]
     else:
         pictures = [(n, item.filename) for n, item in enumerate(kept) if item.mimetype.startswith("image/")]
     commented = [key for key, adapter in runtime.adapters.items() if adapter.limits.first_comment]
+    # A contributor's post waits for approval: said on the button once chosen, or from the start when every
+    # account offered is one she contributes to.
+    needs_approval = here.approval_required or bool(access and (
+        access.needs_approval(composition.account_ids) if composition.account_ids
+        else all(access.role(c.id) == roles.CONTRIBUTOR for c in offered)))
     return views.compose_modal(offered, composition, origin.encode(), editing=bool(origin.post_id),
                                attached=[item.filename for item in kept], pictures=pictures,
-                               needs_approval=here.approval_required, first_comment_platforms=commented)
+                               needs_approval=needs_approval, first_comment_platforms=commented,
+                               note=roles.missing_line(hidden))
 
 
-async def open_compose(client, runtime, db, workspace, trigger_id: str, composition: Composition,
+async def _offered(session, here, runtime, access) -> tuple[list, int]:
+    """The live accounts this person may post to, and how many others there are."""
+    found = await composing.choices(session, here.id, runtime.adapters)
+    mine = [c for c in found if access.may_post(c.id)]
+    return mine, len(found) - len(mine)
+
+
+async def open_compose(client, runtime, db, workspace, access, trigger_id: str, composition: Composition,
                        origin: ComposeOrigin, kept: Sequence[MediaItem] = ()) -> None:
-    """The compose window (a new post, a draft, a queued post to edit), offering the workspace's live accounts."""
-    here = await workspace()
+    """The compose window (a new post, a draft, a queued post to edit), offering the live accounts this person may
+    post to."""
+    here, rights = await workspace(), await access()
     async with db() as session:
-        offered = await composing.choices(session, here.id, runtime.adapters)
+        offered, hidden = await _offered(session, here, runtime, rights)
     try:
-        await client.views_open(trigger_id=trigger_id, view=_modal(runtime, offered, composition, origin, here, kept))
+        await client.views_open(trigger_id=trigger_id, view=_modal(runtime, offered, composition, origin, here, kept,
+                                                                  access=rights, hidden=hidden))
     except SlackApiError as exc:
         if unavailable(exc):
             raise  # Slack failing for now: the person is told so (handlers/failures.py)
         log.warning("Could not open the compose modal: %s", error_of(exc))
 
 
-async def changed(ack, body, context, client, subject, runtime, db, workspace) -> None:
+async def changed(ack, body, context, client, subject, runtime, db, workspace, access) -> None:
     """Accounts chosen, Now or Schedule picked, or "Add alt text" pressed: the modal is brought up to date (the
     chosen networks' parts, the time picker, a field per attached picture), keeping every block_id so whatever
     was typed stays."""
@@ -90,9 +106,9 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace) -
         return
     composition, files, _ = read(view)
     origin = subject or ComposeOrigin()
-    here = await workspace()
+    here, rights = await workspace(), await access()
     async with db() as session:
-        offered = await composing.choices(session, here.id, runtime.adapters)
+        offered, hidden = await _offered(session, here, runtime, rights)
         kept: list[MediaItem] = []
         if not files and origin.post_id:
             queued = await composing.queued_composition(session, here.id, origin.post_id)
@@ -101,28 +117,28 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace) -
             kept = await composing.draft_media(session, here.id, context.user_id, origin.draft_id)
     if not kept and not files:
         composition.alt_texts = []
-    update = _modal(runtime, offered, composition, origin, here, kept, files)
+    update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden)
     try:
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
     except SlackApiError as exc:  # hash_conflict: a newer change is on its way with the latest state
         log.info("The compose modal was not brought up to date: %s", error_of(exc))
 
 
-async def post_command(ack, args, command, client, runtime, db, workspace, **_) -> None:
+async def post_command(ack, args, command, client, runtime, db, workspace, access, **_) -> None:
     await ack()
-    await open_compose(client, runtime, db, workspace, command.get("trigger_id"),
+    await open_compose(client, runtime, db, workspace, access, command.get("trigger_id"),
                        Composition(text=args[:views.TEXT_MAX]), ComposeOrigin(channel_id=command.get("channel_id")))
 
 
-async def shortcut(ack, shortcut, client, runtime, db, workspace) -> None:
+async def shortcut(ack, shortcut, client, runtime, db, workspace, access) -> None:
     await ack()
     text = ((shortcut.get("message") or {}).get("text") or "")[:views.TEXT_MAX]
     channel_id = (shortcut.get("channel") or {}).get("id")
-    await open_compose(client, runtime, db, workspace, shortcut["trigger_id"], Composition(text=text),
+    await open_compose(client, runtime, db, workspace, access, shortcut["trigger_id"], Composition(text=text),
                        ComposeOrigin(channel_id=channel_id))
 
 
-async def open_draft_button(ack, body, context, client, respond, subject, runtime, db, workspace) -> None:
+async def open_draft_button(ack, body, context, client, respond, subject, runtime, db, workspace, access) -> None:
     await ack()
     if subject is None:
         return
@@ -135,31 +151,33 @@ async def open_draft_button(ack, body, context, client, respond, subject, runtim
                       text="This draft is gone: it was posted or deleted meanwhile.")
         return
     channel_id = (body.get("channel") or {}).get("id")
-    await open_compose(client, runtime, db, workspace, body["trigger_id"], composition,
+    await open_compose(client, runtime, db, workspace, access, body["trigger_id"], composition,
                        ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept)
 
 
-async def edit_button(ack, body, action, context, client, respond, subject, runtime, db, workspace, person) -> None:
+async def edit_button(ack, body, action, context, client, respond, subject, runtime, db, workspace, access) -> None:
     """Edit on a queued post (in `/picmim queue`, or on its own status message): the compose modal, filled with
-    the post, for its author or an admin. Saving refreshes the queue listing it came from, if any."""
+    the post, for its author, a publisher of all its accounts or an admin. Saving refreshes the queue listing it
+    came from, if any."""
     await ack()
     if subject is None:
         return
     workspace_id = (await workspace()).id
     async with db() as session:
         found = await composing.queued_composition(session, workspace_id, subject.post_id)
-    if problem := await queue_handlers.refusal(found and found[0], context.user_id, person):
+        problem = await queue_handlers.refusal(session, found and found[0], access)
+    if problem:
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
     listing = body.get("response_url") if action.get("action_id") == ids.QUEUE_EDIT else None
-    await open_edit(client, runtime, db, workspace, body["trigger_id"], found, listing)
+    await open_edit(client, runtime, db, workspace, access, body["trigger_id"], found, listing)
 
 
-async def open_edit(client, runtime, db, workspace, trigger_id: str,
+async def open_edit(client, runtime, db, workspace, access, trigger_id: str,
                     found: tuple[Post, Composition, list[MediaItem]], response_url: str | None = None) -> None:
     """The compose modal on a queued post (from `/picmim queue`, or Edit on its review card)."""
     post, composition, items = found
-    await open_compose(client, runtime, db, workspace, trigger_id, composition,
+    await open_compose(client, runtime, db, workspace, access, trigger_id, composition,
                        ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url), items)
 
 
@@ -184,7 +202,7 @@ async def _within(task: asyncio.Task, seconds: float) -> Attachments:
 MAX_FILES = 10  # files per submission: as many as Slack's file input takes
 
 
-async def submitted(ack, view, context, client, subject, runtime, db, workspace, person) -> None:
+async def submitted(ack, view, context, client, subject, runtime, db, workspace, person, access) -> None:
     started = time.monotonic()
     composition, files, schedule_without_time = read(view)
     if len(files) > MAX_FILES:  # Slack's file input allows 10: more is forged; refused before any download
@@ -197,11 +215,11 @@ async def submitted(ack, view, context, client, subject, runtime, db, workspace,
         log.info("A compose view was submitted again; it acts once")
         await ack()
         return
-    await _submit(ack, view, context, subject, runtime, db, workspace, person, started, composition, files,
+    await _submit(ack, view, context, subject, runtime, db, workspace, person, access, started, composition, files,
                   schedule_without_time, once)
 
 
-async def _submit(ack, view, context, subject, runtime, db, workspace, person, started, composition, files,
+async def _submit(ack, view, context, subject, runtime, db, workspace, person, access, started, composition, files,
                   schedule_without_time, once) -> None:
     origin = subject or ComposeOrigin()
     here = await workspace()
@@ -216,7 +234,8 @@ async def _submit(ack, view, context, subject, runtime, db, workspace, person, s
     submission = Submission(
         author=context.user_id, author_is_admin=bool(origin.post_id) and (await person()).is_admin,
         composition=composition, channel_id=origin.channel_id, draft_id=origin.draft_id, post_id=origin.post_id,
-        schedule_without_time=schedule_without_time, with_files=bool(files))
+        schedule_without_time=schedule_without_time, with_files=bool(files),
+        access=await access(need_profile=bool(origin.post_id)))
     try:
         outcome = await submitting.submit(runtime.sessions, here, runtime.adapters, submission, attachments(),
                                           utcnow())
@@ -236,7 +255,7 @@ async def _submit(ack, view, context, subject, runtime, db, workspace, person, s
     await ack()
     await _after_accept(runtime, db, person, outcome, fetching, composition)
     if outcome.edited and origin.response_url:
-        await queue_handlers.show_at(db, workspace, person, context.user_id, origin.response_url,
+        await queue_handlers.show_at(db, workspace, person, access, context.user_id, origin.response_url,
                                      "Saved: the post's status message shows it.")
 
 
@@ -274,15 +293,16 @@ async def _after_accept(runtime, db, person, accepted: Accepted, fetching: async
 # ---- closing -------------------------------------------------------------------------------------------
 
 
-async def closed(ack, view, context, subject, runtime, db, workspace) -> None:
+async def closed(ack, view, context, subject, runtime, db, workspace, access) -> None:
     await ack()
     composition, _files, _ = read(view)
     origin = subject or ComposeOrigin()
     if origin.post_id:  # closing an edit keeps the queued post as it was
         return
-    workspace_id = (await workspace()).id
+    workspace_id, rights = (await workspace()).id, await access()
     async with db() as session:
-        offered = {c.id for c in await composing.choices(session, workspace_id, runtime.adapters)}
+        offered = {c.id for c in await composing.choices(session, workspace_id, runtime.adapters)
+                   if rights.may_post(c.id)}
         composition.account_ids = [i for i in composition.account_ids if i in offered]
         await composing.save_draft(session, workspace_id, context.user_id, composition, origin.channel_id,
                                    origin.draft_id)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy import select
 
 from bot import ids
 from bot.handlers import forms
 from bot.platforms import registry
-from bot.services import connecting, connections
+from bot.services import connecting, connections, roles
 from bot.services.connections import ConnectError
+from bot.storage.models import Account
 from bot.views import connect as views
 
 
@@ -74,6 +76,23 @@ async def _refuse_unless_manager(context, reply: Reply, workspace, person) -> bo
         return False
     await reply.show(f"{connecting.who_may_manage(here)} Ask one of them, or an admin can change this in "
                      f"`{ids.COMMAND} settings`.")
+    return True
+
+
+async def refuse_unless_publisher(db, access, reply: Reply, connection_id: int | None) -> bool:
+    """True when the connection's accounts have roles and the acting user is neither an admin nor a publisher of
+    each of them (and has been told why): reconnecting or disconnecting it is theirs."""
+    rights = await access()
+    if not connection_id or not rights.rules.any_roles:
+        return False
+    async with db() as session:
+        accounts = list(await session.scalars(select(Account.id).where(Account.connection_id == connection_id)))
+    if rights.may_manage_accounts(accounts):
+        return False
+    barred = next(a for a in accounts if not rights.publishes(a))
+    who = roles.who_may_post(rights.rules, barred, [roles.PUBLISHER])
+    await reply.show(f"Only {who} can reconnect or disconnect this account: you are not one of its publishers. "
+                     f"An admin can change roles in `{ids.COMMAND} roles`.")
     return True
 
 
@@ -189,46 +208,54 @@ async def save_choice(ack, body, context, client, respond, subject, db, workspac
                                  text=f"Picmim now manages {', '.join(names)} on {platform.name}.")
 
 
-async def accounts_command(ack, context, respond, runtime, db, workspace, person, **_) -> None:
+async def accounts_command(ack, context, respond, runtime, db, workspace, person, access, **_) -> None:
     await ack()
-    await _show_accounts(context, respond, runtime, db, workspace, person)
+    await _show_accounts(context, respond, runtime, db, workspace, person, access=access)
 
 
 async def _show_accounts(context, respond, runtime, db, workspace, person, note: str = "",
-                         replace: bool = False) -> None:
+                         replace: bool = False, access=None) -> None:
     who, here = await person(), await workspace()
     async with db() as session:
         summaries = await connections.summaries(session, runtime.adapters, here)
+        if access is not None:  # with roles set: only the connections of accounts this person may see
+            hidden = await roles.hidden_connections(session, await access(), here.id)
+            summaries = [s for s in summaries if s.id not in hidden]
     manages = connecting.may_manage(here, context.user_id, who.is_admin)
     await respond(response_type="ephemeral", replace_original=replace, text="Connected accounts",
                   blocks=views.accounts_list(summaries, who.tz, manages, note))
 
 
-async def refresh_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
+async def refresh_button(ack, context, respond, subject, runtime, db, workspace, person, access) -> None:
     await ack()
-    await _refresh(context, respond, subject.connection_id if subject else 0, runtime, db, workspace, person)
+    await _refresh(context, respond, subject.connection_id if subject else 0, runtime, db, workspace, person, access)
 
 
-async def _refresh(context, respond, connection_id: int, runtime, db, workspace, person) -> None:
+async def _refresh(context, respond, connection_id: int, runtime, db, workspace, person, access=None) -> None:
     here = await workspace()
     try:
         async with db() as session:
             note = await connections.refresh(session, runtime.adapters, here, connection_id, context.user_id)
     except ConnectError as exc:
         note = exc.message
-    await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True)
+    await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True, access=access)
 
 
-async def reconnect_button(ack, body, context, client, respond, subject, runtime, db, workspace, person) -> None:
+async def reconnect_button(ack, body, context, client, respond, subject, runtime, db, workspace, person,
+                           access) -> None:
     await ack()
+    if await refuse_unless_publisher(db, access, Reply.to(body, client, respond), subject and subject.connection_id):
+        return
     await send_link(runtime, context, client, db, workspace, person, Reply.to(body, client, respond), "",
                     reconnect_id=subject.connection_id if subject else 0,
                     channel_id=(body.get("channel") or {}).get("id"))
 
 
-async def disconnect_button(ack, context, client, respond, subject, runtime, db, workspace, person) -> None:
+async def disconnect_button(ack, context, client, respond, subject, runtime, db, workspace, person, access) -> None:
     await ack()
     if await _refuse_unless_manager(context, Reply(client, respond), workspace, person):
+        return
+    if await refuse_unless_publisher(db, access, Reply(client, respond), subject and subject.connection_id):
         return
     here = await workspace()
     try:
@@ -242,10 +269,11 @@ async def disconnect_button(ack, context, client, respond, subject, runtime, db,
                 + (" and withdrawn at the platform" if gone.revoked_at_platform else "")
                 + (f"; {gone.cancelled_posts} scheduled post{'s' * (gone.cancelled_posts != 1)} cancelled."
                    if gone.cancelled_posts else "."))
-    await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True)
+    await _show_accounts(context, respond, runtime, db, workspace, person, note, replace=True, access=access)
 
 
-async def account_menu(ack, body, context, client, respond, subject, runtime, db, workspace, person) -> None:
+async def account_menu(ack, body, context, client, respond, subject, runtime, db, workspace, person,
+                       access) -> None:
     """An account row's "⋯" menu. Disconnect asks first, in a message of its own: an overflow option cannot
     carry Slack's confirm dialog, and a message (unlike a modal) keeps the answer beside the list."""
     await ack()
@@ -254,7 +282,9 @@ async def account_menu(ack, body, context, client, respond, subject, runtime, db
                       text=f"This menu is out of date: ask `{ids.COMMAND} accounts` again.")
         return
     if subject.action == ids.ACCOUNT_MENU_REFRESH:
-        await _refresh(context, respond, subject.connection_id, runtime, db, workspace, person)
+        await _refresh(context, respond, subject.connection_id, runtime, db, workspace, person, access)
+    elif await refuse_unless_publisher(db, access, Reply(client, respond), subject.connection_id):
+        return
     elif subject.action == ids.ACCOUNT_MENU_RECONNECT:
         await send_link(runtime, context, client, db, workspace, person, Reply.to(body, client, respond), "",
                         reconnect_id=subject.connection_id, channel_id=(body.get("channel") or {}).get("id"))

@@ -4,6 +4,8 @@ here does I/O before the listener's ack()). Listeners take them as arguments by 
 - `db`: a unit of work on the database (`async with db() as session:`; committed at the end, rolled back on error);
 - `workspace()`: the Slack team's workspace row, created on first sight, read once per request;
 - `person()`: the acting Slack user with their time zone and admin flag (Slack's users.info, once per request);
+- `access()`: what the acting user may do on which account (bot/services/roles.py; admins named in `/picmim roles`
+  count as admins there), once per request;
 - `subject`: the typed object behind the button's value or the modal's private_metadata (`bot.payloads`), or
   None when there is none or it is malformed;
 - `runtime`: the process's shared parts (settings, adapters, HTTP client), for what the above does not cover.
@@ -24,7 +26,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.handlers.usergroups import usergroups_of
 from bot.payloads import subject_of
+from bot.services import roles
 from bot.services.workspaces import ensure_workspace
 from bot.slack_errors import SlackUnreachable, unavailable
 from bot.storage import seen_requests
@@ -59,6 +63,8 @@ class RequestContext:
         self.team_id, self.enterprise_id, self.user_id = team_id, enterprise_id, user_id
         self._workspace: Workspace | None = None
         self._person: Person | None = None
+        self._access: roles.Access | None = None
+        self._rules: roles.Rules | None = None
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
@@ -88,6 +94,24 @@ class RequestContext:
             name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
             self._person = Person(self.user_id or "", user.get("tz"), admin, name or None)
         return self._person
+
+    async def access(self, need_profile: bool = True) -> roles.Access:
+        """The acting user's rights on each account: the workspace's roles, whether Slack makes them an admin, and
+        the user groups (of those the roles name) they are in. `need_profile=False`: where no roles are set, Slack
+        is not asked who the person is (before an ack that must come within 3 seconds; everyone publishes
+        everywhere then, and only an admin check would need it)."""
+        if self._access is None:
+            here = await self.workspace()
+            if self._rules is None:
+                async with self.db() as session:
+                    self._rules = await roles.load_rules(session, here)
+            rules = self._rules
+            if not need_profile and not rules.any_roles:
+                return roles.Access(rules, roles.Who(self.user_id or ""))
+            slack_admin = (await self.person()).is_admin
+            groups = await usergroups_of(self.client, here.team_id, rules.usergroups(), self.user_id or "")
+            self._access = roles.Access(rules, roles.Who(self.user_id or "", slack_admin, groups))
+        return self._access
 
 
 # What changes state: every interaction Picmim acts on, and slash commands (options loading only reads).
@@ -126,5 +150,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         context["db"] = here.db
         context["workspace"] = here.workspace
         context["person"] = here.person
+        context["access"] = here.access
         context["subject"] = subject_of(body)
         await next()

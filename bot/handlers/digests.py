@@ -49,11 +49,11 @@ async def _show_list(db, workspace, person, respond, note: str = "", replace: bo
                   blocks=views.digest_list(subs, names, (await person()).tz, note))
 
 
-async def digest_command(ack, args, command, client, respond, db, workspace, person, **_) -> None:
+async def digest_command(ack, args, command, client, respond, db, workspace, person, access, **_) -> None:
     await ack()
     word = (args.split() or ["list"])[0].lower()
     if word == "subscribe":
-        await _open_subscribe(client, command, db, workspace, person)
+        await _open_subscribe(client, command, db, workspace, person, access)
     elif word in ("list", "unsubscribe"):
         await _show_list(db, workspace, person, respond)
     else:
@@ -62,13 +62,17 @@ async def digest_command(ack, args, command, client, respond, db, workspace, per
                            "`/picmim digest list` to see the digests and unsubscribe.")
 
 
-async def _open_subscribe(client, command, db, workspace, person) -> None:
-    here = await workspace()
+async def _open_subscribe(client, command, db, workspace, person, access) -> None:
+    here, rights = await workspace(), await access()
     async with db() as session:
-        accounts = await analytics.workspace_accounts(session, here.id)
+        accounts = [a for a in await analytics.workspace_accounts(session, here.id) if rights.may_view(a.id)]
     platforms = [p for p in registry.PLATFORMS if p.adapter_ready]
     origin = DigestOrigin(response_url=command.get("response_url"), channel=command.get("channel_id"))
-    view = views.subscribe_modal(command.get("channel_id"), (await person()).tz or here.default_timezone or "UTC",
+    # Everything this person sees is one group's: its digest channel is offered first.
+    groups = {rights.rules.group_of.get(a.id) for a in accounts}
+    group = rights.rules.groups.get(next(iter(groups))) if len(groups) == 1 and None not in groups else None
+    channel = group.digest_channel_id if group and group.digest_channel_id else command.get("channel_id")
+    view = views.subscribe_modal(channel, (await person()).tz or here.default_timezone or "UTC",
                                  analytics.account_choices(accounts), platforms, origin.encode())
     try:
         await client.views_open(trigger_id=command.get("trigger_id"), view=view)
@@ -78,7 +82,28 @@ async def _open_subscribe(client, command, db, workspace, person) -> None:
         log.warning("Could not open the digest modal: %s", error_of(exc))
 
 
-async def subscribe_submitted(ack, view, context, client, subject, db, workspace, person) -> None:
+def _seen_accounts(rights, all_ids: list[int], chosen: list[int]) -> list[int]:
+    """The accounts a digest may cover for this person (at least a viewer of each): raises when they chose one
+    they may not see; "all accounts" becomes every one they see."""
+    if not rights.rules.any_roles:
+        return chosen
+    hidden = [a for a in chosen if not rights.may_view(a)]
+    if hidden:
+        raise DigestError("accounts", "You may not see the figures of an account you chose: a digest covers only "
+                                      "accounts you are at least a viewer of. An admin can change roles in "
+                                      "`/picmim roles`.")
+    if chosen:
+        return chosen
+    seen = rights.visible(all_ids)
+    if len(seen) == len(all_ids):
+        return chosen  # every account: stays "all", so accounts connected later are included
+    if not seen:
+        raise DigestError("accounts", "You are not a viewer of any account, so a digest would be empty. An admin "
+                                      "can change roles in `/picmim roles`.")
+    return seen
+
+
+async def subscribe_submitted(ack, view, context, client, subject, db, workspace, person, access) -> None:
     values = forms.values_of(view)
     origin = subject or DigestOrigin()
     channel_id = forms.field(values, ids.DIGEST_CHANNEL_BLOCK, ids.DIGEST_CHANNEL_INPUT).get("selected_conversation")
@@ -96,8 +121,11 @@ async def subscribe_submitted(ack, view, context, client, subject, db, workspace
     here = await workspace()
     # Checked and stored before answering (a quick write), so a refusal shows beside its input and
     # nothing typed is lost.
+    rights = await access(need_profile=False)
     async with db() as session:
         try:
+            every = [a.id for a in await analytics.workspace_accounts(session, here.id)]
+            account_ids = _seen_accounts(rights, every, account_ids)
             sub, created = await digests.subscribe(session, here, context.user_id, channel_id or "", schedule,
                                                    account_ids, platforms, utcnow())
         except DigestError as exc:

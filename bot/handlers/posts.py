@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot import ids
 from bot.handlers import queue as queue_handlers
 from bot.messages.review_card import post_changed
-from bot.services import publishing, queue
+from bot.services import publishing, queue, roles
 from bot.storage.models import Post, PostTarget, utcnow
 
 
@@ -20,10 +20,10 @@ def register(app: AsyncApp) -> None:
     app.action(ids.POST_CANCEL)(cancel_button)
 
 
-NOT_YOURS = "Only the post's author or a workspace admin can {}."
+NOT_YOURS = roles.NOT_YOURS
 
 
-async def _target_action(ack, context, respond, subject, runtime, db, workspace, person, change, what: str) -> None:
+async def _target_action(ack, context, respond, subject, runtime, db, workspace, access, change, what: str) -> None:
     await ack()
     if subject is None:
         return
@@ -31,7 +31,8 @@ async def _target_action(ack, context, respond, subject, runtime, db, workspace,
     async with db() as session:
         post = await session.scalar(select(Post).join(PostTarget, PostTarget.post_id == Post.id).where(
             PostTarget.id == subject.target_id, Post.workspace_id == workspace_id))
-        if post is not None and post.author_user_id != context.user_id and not (await person()).is_admin:
+        if post is not None and not (await access()).may_change_post(
+                post.author_user_id, await roles.post_accounts(session, post.id)):
             if respond is not None:  # App Home's Retry has no response_url: nowhere to say it; nothing changes
                 await respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS.format(what))
             return
@@ -41,21 +42,21 @@ async def _target_action(ack, context, respond, subject, runtime, db, workspace,
         await post_changed(runtime, post_id)
 
 
-async def retry_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
-    await _target_action(ack, context, respond, subject, runtime, db, workspace, person,
+async def retry_button(ack, context, respond, subject, runtime, db, workspace, access) -> None:
+    await _target_action(ack, context, respond, subject, runtime, db, workspace, access,
                          lambda session, ws, target: publishing.retry_target(session, ws, target, utcnow(),
                                                                               actor=context.user_id),
                          "send it again")
 
 
-async def mark_published_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
-    await _target_action(ack, context, respond, subject, runtime, db, workspace, person,
+async def mark_published_button(ack, context, respond, subject, runtime, db, workspace, access) -> None:
+    await _target_action(ack, context, respond, subject, runtime, db, workspace, access,
                          lambda session, ws, target: publishing.mark_published(
                              session, ws, target, context.user_id, utcnow()),
                          "mark it live")
 
 
-async def cancel_button(ack, context, respond, subject, runtime, db, workspace, person) -> None:
+async def cancel_button(ack, context, respond, subject, runtime, db, workspace, access) -> None:
     """Cancel post (confirmed in Slack's dialog first): the message itself then says Cancelled; only the person
     who pressed it is told when it could not be."""
     await ack()
@@ -66,7 +67,6 @@ async def cancel_button(ack, context, respond, subject, runtime, db, workspace, 
         await queue.cancel(session, post, now, actor=context.user_id)
         return ""
 
-    changed, note = await queue_handlers.apply_change(runtime, db, workspace, person, context.user_id,
-                                                      subject.post_id, cancel)
+    changed, note = await queue_handlers.apply_change(runtime, db, workspace, access, subject.post_id, cancel)
     if not changed:
         await respond(response_type="ephemeral", replace_original=False, text=note)

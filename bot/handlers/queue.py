@@ -15,7 +15,7 @@ from bot.handlers import forms
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import RescheduleOrigin
-from bot.services import queue
+from bot.services import queue, roles
 from bot.services.composing import PAST_TOLERANCE
 from bot.services.queue import GONE, NOT_YOURS, QueueError
 from bot.slack_errors import error_of, unavailable
@@ -32,44 +32,49 @@ def register(app: AsyncApp) -> None:
     app.view(ids.QUEUE_RESCHEDULE_VIEW)(reschedule_submitted)
 
 
-async def _show(db, workspace, person, user_id: str, respond, note: str = "", replace: bool = False) -> None:
-    tz = (await person()).tz
+async def _show(db, workspace, person, access, user_id: str, respond, note: str = "", replace: bool = False) -> None:
+    tz, rights = (await person()).tz, await access()
     workspace_id = (await workspace()).id
     async with db() as session:
-        items = await queue.list_queue(session, workspace_id, user_id)
+        # With roles set, only the posts to accounts this person may see (read further, so the list stays full).
+        wide = queue.MAX_LISTED * (5 if rights.rules.any_roles else 1)
+        items = await queue.list_queue(session, workspace_id, user_id, limit=wide)
+        seen = await roles.visible_posts(session, rights, [i.id for i in items])
+        items = [i for i in items if i.id in seen][:queue.MAX_LISTED]
     await respond(response_type="ephemeral", replace_original=replace, text="Scheduled posts",
                   blocks=views.queue_list(items, tz, user_id, note))
 
 
-async def show_at(db, workspace, person, user_id: str, response_url: str, note: str) -> None:
+async def show_at(db, workspace, person, access, user_id: str, response_url: str, note: str) -> None:
     """Refresh the queue listing a modal was opened from (a modal's submission has no respond of its own)."""
 
     async def respond(**kw):
         await AsyncWebhookClient(response_url).send(**kw)
 
-    await _show(db, workspace, person, user_id, respond, note, replace=True)
+    await _show(db, workspace, person, access, user_id, respond, note, replace=True)
 
 
-async def queue_command(ack, context, respond, db, workspace, person, **_) -> None:
+async def queue_command(ack, context, respond, db, workspace, person, access, **_) -> None:
     await ack()
-    await _show(db, workspace, person, context.user_id, respond)
+    await _show(db, workspace, person, access, context.user_id, respond)
 
 
-async def refusal(post, user_id: str, person) -> str | None:
-    """Why this person may not change this queued post (None: they may): its author or a workspace admin may."""
+async def refusal(session, post, access) -> str | None:
+    """Why this person may not change this queued post (None: they may): its author (while they may still post to
+    its accounts), a publisher of all its accounts or an admin may."""
     if post is None:
         return GONE
-    if post.author_user_id != user_id and not (await person()).is_admin:
+    if not (await access()).may_change_post(post.author_user_id, await roles.post_accounts(session, post.id)):
         return NOT_YOURS
     return None
 
 
-async def apply_change(runtime, db, workspace, person, user_id: str, post_id: int | None, change) -> tuple[bool, str]:
+async def apply_change(runtime, db, workspace, access, post_id: int | None, change) -> tuple[bool, str]:
     """Apply `change(session, post, now)` when the acting user may; (changed, what to tell them)."""
     workspace_id = (await workspace()).id
     async with db() as session:
         post = await queue.queued_post(session, workspace_id, post_id) if post_id is not None else None
-        if problem := await refusal(post, user_id, person):
+        if problem := await refusal(session, post, access):
             return False, problem
         try:
             note = await change(session, post, utcnow())
@@ -84,7 +89,7 @@ async def apply_change(runtime, db, workspace, person, user_id: str, post_id: in
 def _button(change, done: str):
     """A queue button that applies `change(session, post, now)` and then shows the queue with `done`."""
 
-    async def listener(ack, context, respond, subject, runtime, db, workspace, person) -> None:
+    async def listener(ack, context, respond, subject, runtime, db, workspace, person, access) -> None:
         await ack()
 
         async def apply(session, post, now) -> str:
@@ -92,9 +97,9 @@ def _button(change, done: str):
             return done
 
         user_id = context.user_id
-        changed, note = await apply_change(runtime, db, workspace, person, user_id, subject and subject.post_id, apply)
+        changed, note = await apply_change(runtime, db, workspace, access, subject and subject.post_id, apply)
         if changed:
-            await _show(db, workspace, person, user_id, respond, note, replace=True)
+            await _show(db, workspace, person, access, user_id, respond, note, replace=True)
         else:
             await respond(response_type="ephemeral", replace_original=False, text=note)
 
@@ -105,14 +110,15 @@ publish_now_button = _button(queue.publish_now, "Publishing now: the post's stat
 cancel_button = _button(queue.cancel, "Cancelled: it will not be published.")
 
 
-async def reschedule_button(ack, body, context, client, respond, subject, db, workspace, person) -> None:
+async def reschedule_button(ack, body, context, client, respond, subject, db, workspace, access) -> None:
     await ack()
     workspace_id = (await workspace()).id
     async with db() as session:
         post = await queue.queued_post(session, workspace_id, subject.post_id) if subject else None
-    if post is not None and post.status not in queue.QUEUED:
-        post = None  # published or cancelled meanwhile
-    if problem := await refusal(post, context.user_id, person):
+        if post is not None and post.status not in queue.QUEUED:
+            post = None  # published or cancelled meanwhile
+        problem = await refusal(session, post, access)
+    if problem:
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
     try:
@@ -124,7 +130,7 @@ async def reschedule_button(ack, body, context, client, respond, subject, db, wo
         log.warning("Could not open the reschedule modal: %s", error_of(exc))
 
 
-async def reschedule_submitted(ack, view, context, subject, runtime, db, workspace, person) -> None:
+async def reschedule_submitted(ack, view, context, subject, runtime, db, workspace, person, access) -> None:
     stamp = forms.field(forms.values_of(view), ids.QUEUE_AT_BLOCK, ids.QUEUE_AT_INPUT).get("selected_date_time")
     origin = subject or RescheduleOrigin()
     if not stamp:
@@ -141,11 +147,11 @@ async def reschedule_submitted(ack, view, context, subject, runtime, db, workspa
         await queue.reschedule(session, post, max(when, now), now, actor=context.user_id)
         return "Rescheduled."
 
-    changed, note = await apply_change(runtime, db, workspace, person, context.user_id, origin.post_id, change)
+    changed, note = await apply_change(runtime, db, workspace, access, origin.post_id, change)
     if not origin.response_url:
         return
     if changed:
-        await show_at(db, workspace, person, context.user_id, origin.response_url, note)
+        await show_at(db, workspace, person, access, context.user_id, origin.response_url, note)
     else:
         await AsyncWebhookClient(origin.response_url).send(response_type="ephemeral", replace_original=False,
                                                            text=note)

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.handlers import forms
-from bot.services import workspaces
+from bot.services import roles, workspaces
 from bot.services.workspaces import WorkspaceSettings
 from bot.slack_errors import error_of, unavailable
 from bot.views.settings import APPROVAL_REQUIRED, NO_GROUP, SELF_APPROVAL, settings_modal
@@ -34,7 +34,7 @@ def register(app: AsyncApp) -> None:
     app.action(ids.SETTINGS_APPROVAL_REQUIRED_INPUT)(approval_ticked)
 
 
-async def _usergroups(client) -> list[tuple[str, str]] | None:
+async def usergroup_choices(client) -> list[tuple[str, str]] | None:
     """The workspace's user groups, or None when Slack does not list them (free plans have none)."""
     try:
         found = (await client.usergroups_list()).get("usergroups") or []
@@ -45,13 +45,24 @@ async def _usergroups(client) -> list[tuple[str, str]] | None:
                    if g.get("id") and not g.get("date_delete")), key=lambda g: g[1].lower())
 
 
-async def settings_command(ack, command, client, respond, workspace, person, **_) -> None:
+async def roles_note(access) -> str:
+    """Who may post where, in a line: the default, or how many accounts and groups have roles."""
+    rules = (await access()).rules
+    if not rules.any_roles:
+        return roles.NO_ROLES_YET
+    scopes = [s for s, picks in rules.grants.items() if any(not p.empty for p in picks.values())]
+    return (f"Roles are set for {len(scopes)} account{'s' if len(scopes) != 1 else ''} or group"
+            f"{'s' if len(scopes) != 1 else ''}; every other account stays open to everyone. Change them in "
+            "`/picmim roles`.")
+
+
+async def settings_command(ack, command, client, respond, workspace, person, access, **_) -> None:
     await ack()
-    if not (await person()).is_admin:
+    if not (await access()).is_admin:
         await respond(response_type="ephemeral", text=ADMINS_ONLY)
         return
-    groups = await _usergroups(client)
-    view = settings_modal(await workspace(), groups, own_zone=(await person()).tz)
+    groups = await usergroup_choices(client)
+    view = settings_modal(await workspace(), groups, own_zone=(await person()).tz, roles_note=await roles_note(access))
     try:
         await client.views_open(trigger_id=command["trigger_id"], view=view)
     except SlackApiError as exc:
@@ -60,17 +71,18 @@ async def settings_command(ack, command, client, respond, workspace, person, **_
         log.warning("Could not open the settings modal: %s", error_of(exc))
 
 
-async def approval_ticked(ack, body, client, workspace, person) -> None:
+async def approval_ticked(ack, body, client, workspace, person, access) -> None:
     """Approval ticked or unticked: the modal shows its fields only while it is on. Every other block keeps its
     block_id, so what the admin already chose in them stays (Slack keeps an input's state across views.update)."""
     await ack()
     view = body.get("view") or {}
-    if not view.get("id") or not (await person()).is_admin:
+    if not view.get("id") or not (await access()).is_admin:
         return
     ticked = forms.options(forms.values_of(view), ids.SETTINGS_APPROVAL_REQUIRED_BLOCK,
                            ids.SETTINGS_APPROVAL_REQUIRED_INPUT)
-    updated = settings_modal(await workspace(), await _usergroups(client), approval_on=APPROVAL_REQUIRED in ticked,
-                             own_zone=(await person()).tz)
+    updated = settings_modal(await workspace(), await usergroup_choices(client),
+                             approval_on=APPROVAL_REQUIRED in ticked, own_zone=(await person()).tz,
+                             roles_note=await roles_note(access))
     try:
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
     except SlackApiError as exc:  # hash_conflict: a newer version of the modal is already shown
@@ -117,18 +129,19 @@ def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
     return read
 
 
-async def settings_submitted(ack, view, db, workspace, person) -> None:
+async def settings_submitted(ack, view, db, workspace, access) -> None:
     here = await workspace()
     submitted = _read(forms.values_of(view), workspaces.settings_of(here))
     problems = workspaces.settings_problems(submitted)
     if problems:
         await ack(response_action="errors", errors={ERROR_BLOCKS[k]: v for k, v in problems.items()})
         return
-    if not (await person()).is_admin:  # rights may have changed since the modal opened
+    rights = await access()
+    if not rights.is_admin:  # rights may have changed since the modal opened
         await ack(response_action="errors", errors={ids.SETTINGS_MANAGERS_BLOCK: ADMINS_ONLY})
         return
     async with db() as session:
-        await workspaces.save_settings(session, here.id, submitted, actor=(await person()).user_id)
+        await workspaces.save_settings(session, here.id, submitted, actor=rights.who.user_id)
     await ack()
 
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy import select
 
 from bot import ids
 from bot.messages.reports import Delivery, deliver, post_report, reconnectable
 from bot.payloads import STATS_DAYS, ShareRequest
 from bot.services import analytics, sharing
-from bot.storage.models import utcnow
+from bot.storage.models import PostTarget, utcnow
 from bot.views import stats as views
 from bot.views.blocks import esc
 
@@ -49,7 +51,25 @@ def parse_args(args: str) -> tuple[str, int] | str:
     return " ".join(words), days
 
 
-async def stats_command(ack, args, respond, db, workspace, person, **_) -> None:
+async def _visible(session, workspace_id: int, access, subject):
+    """The subject cut down to the accounts this person may see (a viewer of one brand sees nothing of another),
+    or None when nothing of it is left."""
+    rights = await access()
+    if subject is None or not rights.rules.any_roles:
+        return subject
+    if subject.target_id is not None:
+        account_id = await session.scalar(select(PostTarget.account_id).where(PostTarget.id == subject.target_id))
+        return subject if account_id is not None and rights.may_view(account_id) else None
+    wanted = subject.account_ids
+    if wanted is None:
+        wanted = [a.id for a in await analytics.workspace_accounts(session, workspace_id)]
+    seen = tuple(rights.visible(wanted))
+    if not seen:
+        return None
+    return subject if len(seen) == len(wanted) else replace(subject, account_ids=seen)
+
+
+async def stats_command(ack, args, respond, db, workspace, person, access, **_) -> None:
     await ack()
     parsed = parse_args(args)
     if isinstance(parsed, str):
@@ -60,7 +80,7 @@ async def stats_command(ack, args, respond, db, workspace, person, **_) -> None:
     tz = (await person()).tz or here.default_timezone
     now = utcnow()
     async with db() as session:
-        subject = await analytics.find_subject(session, here.id, text)
+        subject = await _visible(session, here.id, access, await analytics.find_subject(session, here.id, text))
         post = None
         if subject is not None and subject.target_id is not None:
             post = await analytics.post_report(session, here.id, subject.target_id, now - timedelta(days=days), now)
@@ -86,13 +106,19 @@ async def stats_command(ack, args, respond, db, workspace, person, **_) -> None:
     await respond(response_type="ephemeral", replace_original=False, text=fallback, blocks=blocks)
 
 
-async def share_button(ack, body, context, client, respond, subject, db, workspace, person) -> None:
+async def share_button(ack, body, context, client, respond, subject, db, workspace, person, access) -> None:
     await ack()
     channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if subject is None or not channel_id:
         await respond(response_type="ephemeral", replace_original=False, text=STALE_BUTTON)
         return
     here = await workspace()
+    async with db() as session:  # roles may have changed since the answer: only what this person may still see
+        wanted = analytics.Subject(account_ids=subject.account_ids, target_id=subject.target_id)
+        allowed = await _visible(session, here.id, access, wanted)
+    if allowed != wanted:
+        await respond(response_type="ephemeral", replace_original=False, text=STALE_BUTTON)
+        return
     try:
         async with db() as session:
             shared = await sharing.share(session, here.id, context.user_id, channel_id, subject.nonce, subject.days,

@@ -15,6 +15,7 @@ from bot.messages.outbox import Sent
 from bot.messages.post_status import update_post_message
 from bot.services import approvals, outbox
 from bot.services.approvals import Outcome
+from bot.services.roles import reviewing_for_post
 from bot.slack_errors import error_of
 from bot.storage.models import Decision, Post, PostStatus, Workspace
 from bot.views import approvals as views
@@ -37,6 +38,7 @@ async def _card(runtime, post_id: int) -> tuple[Post | None, Workspace | None, a
         if post is None:
             return None, None, None
         workspace = await session.get(Workspace, post.workspace_id)
+        workspace = await reviewing_for_post(session, workspace, post_id)  # a group's own approvers and channel
         card = await approvals.review_card(session, workspace, post_id, runtime.adapters, thumbnail)
         await session.commit()
     return post, workspace, card

@@ -320,7 +320,7 @@ def attach_media(post: Post, items: Sequence[MediaItem], alt_texts: Sequence[str
 
 async def create_post(session: AsyncSession, workspace: Workspace, author: str, composition: Composition,
                       items: Sequence[MediaItem], channel_id: str | None, timezone: str | None, now: datetime,
-                      draft_id: int | None = None) -> Post:
+                      draft_id: int | None = None, needs_approval: bool = False) -> Post:
     """The accepted post: waiting for approval when the workspace wants it, else scheduled for its time
     (now when none). Its targets are held (not yet due) until `release` — so its status message exists
     before the publisher can change it. The caller commits."""
@@ -329,13 +329,13 @@ async def create_post(session: AsyncSession, workspace: Workspace, author: str, 
         post.version = (post.version or 1) + 1
     post.timezone = timezone or post.timezone
     attach_media(post, items, composition.alt_texts)
-    _accept(post, workspace, composition, now)
+    _accept(post, workspace, composition, now, needs_approval)
     await session.flush()
     return post
 
 
 async def edit_post(session: AsyncSession, workspace: Workspace, post_id: int, composition: Composition,
-                    items: Sequence[MediaItem] | None, now: datetime) -> Post:
+                    items: Sequence[MediaItem] | None, now: datetime, needs_approval: bool = False) -> Post:
     """Put an edited composition into a queued post (its attachments replaced by `items` unless None) and
     accept it again: an edit needs approval again where approval is required. Raises QueueError when the
     post left the queue or the publisher claimed it meanwhile. Held until `release`; the caller commits."""
@@ -349,14 +349,16 @@ async def edit_post(session: AsyncSession, workspace: Workspace, post_id: int, c
     if items is not None:
         attach_media(post, items, composition.alt_texts)
     post.version = (post.version or 1) + 1
-    _accept(post, workspace, composition, now)
+    _accept(post, workspace, composition, now, needs_approval)
     await session.flush()
     return post
 
 
-def _accept(post: Post, workspace: Workspace, composition: Composition, now: datetime) -> None:
+def _accept(post: Post, workspace: Workspace, composition: Composition, now: datetime,
+            needs_approval: bool = False) -> None:
+    """`needs_approval`: approval whatever the workspace setting (a contributor's post: bot/services/roles.py)."""
     when = composition.when if composition.when and composition.when > now else now
-    if workspace.approval_required:
+    if workspace.approval_required or needs_approval:
         post.status, post.scheduled_at = PostStatus.PENDING_APPROVAL, composition.when
         for target in post.targets:
             if target.status in (None, TargetStatus.SCHEDULED):

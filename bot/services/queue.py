@@ -25,7 +25,8 @@ MAX_LISTED = 20
 QUEUED = (PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL)
 OPEN = (TargetStatus.PENDING, TargetStatus.SCHEDULED, TargetStatus.HELD)
 GONE = "This post is no longer in the queue."
-NOT_YOURS = "Only the post's author or a workspace admin can change a scheduled post."
+NOT_YOURS = ("Only the post's author, a publisher of all its accounts or an admin can change this post. An admin "
+             "can change roles in `/picmim roles`.")
 
 
 class QueueError(Exception):

@@ -18,8 +18,9 @@ from sqlalchemy.orm import selectinload
 from bot.media import renditions
 from bot.media.store import facts as media_facts
 from bot.platforms.base import Adapter
-from bot.services import audit, queue
+from bot.services import audit, queue, roles
 from bot.services.composing import (
+    ACCOUNTS,
     MEDIA,
     TEXT,
     Composition,
@@ -53,6 +54,7 @@ class Submission:
     post_id: int | None = None  # the queued post it edits
     schedule_without_time: bool = False  # Schedule chosen, no time picked
     with_files: bool = False  # new attachments came with it
+    access: roles.Access | None = None  # what the author may do where (None: everyone publishes everywhere)
 
 
 @dataclass(frozen=True)
@@ -88,14 +90,28 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
     async with sessions() as session:
         offered = await choices(session, workspace.id, adapters)
         editing = await queue.queued_post(session, workspace.id, submission.post_id) if submission.post_id else None
+    access = submission.access or roles.everyone(submission.author, submission.author_is_admin)
     if submission.post_id:
         if editing is None:
             return Refused({TEXT: [queue.GONE]})
-        if editing.author_user_id != submission.author and not submission.author_is_admin:
+        async with sessions() as session:
+            was_to = await roles.post_accounts(session, editing.id)
+        if not access.may_change_post(editing.author_user_id, was_to):
             return Refused({TEXT: [queue.NOT_YOURS]})
+    # Checked again here whatever the window offered: a forged or outdated choice names accounts it did not.
+    names = {c.id: f"{c.platform_name} · {c.name}" for c in offered}
+    barred = [a for a in composition.account_ids if a in names and not access.may_post(a)]
+    if barred:
+        return Refused({ACCOUNTS: [roles.refused_accounts(access.rules, names, barred)]})
     problems = form_problems(composition, offered, now, submission.schedule_without_time)
     if problems:
         return Refused(problems)
+    needs_approval = access.needs_approval(composition.account_ids)
+    if needs_approval or workspace.approval_required:
+        if problem := roles.mixed_review(access.rules, composition.account_ids):
+            return Refused({ACCOUNTS: [problem]})
+        if needs_approval and not roles.reviewing(workspace, access.rules, composition.account_ids).approval_channel_id:
+            return Refused({ACCOUNTS: [roles.NO_APPROVERS]})
     media = await attachments
     if media.error and not media.late:
         return Refused({MEDIA: [media.error]})
@@ -115,7 +131,7 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
         if editing is not None:
             before = {"text": editing.text, "time (UTC)": _utc(editing.scheduled_at)}
             try:
-                post = await edit_post(session, workspace, editing.id, composition, items, now)
+                post = await edit_post(session, workspace, editing.id, composition, items, now, needs_approval)
             except queue.QueueError as exc:
                 await session.rollback()
                 return Refused({TEXT: [str(exc)]})
@@ -124,7 +140,7 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
                                     {"version": post.version, **audit.diff(before, after)}, at=now)
         else:
             post = await create_post(session, workspace, submission.author, composition, items or [],
-                                     submission.channel_id, None, now, submission.draft_id)
+                                     submission.channel_id, None, now, submission.draft_id, needs_approval)
             words = await audit.target_words(session, [t.id for t in post.targets])
             await audit.record_post(session, post, submission.author, audit.MODAL, "created",
                                     {"text": audit.short(post.text), "accounts": sorted(w for _, w in words.values())},

@@ -140,6 +140,9 @@ class Workspace(Base):
     manager_user_ids: Mapped[list[Any]] = mapped_column(default=list)
     expiry_warning_days: Mapped[list[Any]] = mapped_column(default=lambda: [7, 1])
     default_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Picmim admins besides Slack's workspace admins and owners (bot/services/roles.py), set in `/picmim roles`.
+    admin_user_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    admin_usergroup_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -210,6 +213,51 @@ class Account(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     connection: Mapped[Connection | None] = relationship(back_populates="accounts")
+
+
+class AccountGroup(Base):
+    """A named set of accounts (a brand, a client) with its own approvers, approval channel and digest channel."""
+
+    __tablename__ = "account_groups"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    approver_user_ids: Mapped[list[Any]] = mapped_column(default=list)
+    approver_usergroup_id: Mapped[str | None] = mapped_column(String(32))
+    approval_channel_id: Mapped[str | None] = mapped_column(String(32))
+    digest_channel_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AccountGroupMember(Base):
+    """An account's group: at most one per account (its primary key), so its approvers are never ambiguous."""
+
+    __tablename__ = "account_group_members"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("account_groups.id", ondelete="CASCADE"), index=True)
+
+
+class RoleGrant(Base):
+    """Who holds one role (publisher, contributor, viewer) on one account or one account group: people and/or
+    the members of a Slack user group. An account or group without any grant keeps the default: everyone
+    publishes to it."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("workspace_id", "account_id", "group_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    # Exactly one of the two is set.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("account_groups.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # publisher | contributor | viewer
+    user_ids: Mapped[list[Any]] = mapped_column(default=list)
+    usergroup_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class MediaItem(Base):

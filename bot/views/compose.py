@@ -59,7 +59,8 @@ def _option(choice: Choice) -> dict:
 
 def compose_modal(offered: Sequence[Choice], composition: Composition, private_metadata: str, *,
                   editing: bool = False, attached: Sequence[str] = (), pictures: Sequence[tuple[int, str]] = (),
-                  needs_approval: bool = False, first_comment_platforms: Sequence[str] = ()) -> dict:
+                  needs_approval: bool = False, first_comment_platforms: Sequence[str] = (),
+                  note: str | None = None) -> dict:
     """The compose modal, prefilled with `composition` (a command's text, a message, a draft, a queued post being
     edited, or the modal itself being brought up to date). The accounts come first; once chosen, each chosen
     network gets a part of its own with only its fields. `attached` names the attachments the post keeps (Slack
@@ -67,6 +68,7 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
     text field; `first_comment_platforms` are the platforms that take a first comment."""
     chosen_accounts = [c for c in offered if c.id in composition.account_ids]
     blocks = [_accounts_input(offered, composition),
+              *([context(note)] if note else []),  # e.g. why some accounts are not offered
               _text_input(ids.COMPOSE_TEXT_BLOCK, ids.COMPOSE_TEXT_INPUT, "Text", composition.text, optional=False,
                           placeholder="What do you want to say?"),
               input_block(ids.COMPOSE_MEDIA_BLOCK, "Photos and videos",
@@ -339,7 +341,10 @@ def _media_hint(attached: Sequence[str], editing: bool) -> str:
     return kept[:1900]
 
 
-def nothing_connected_modal() -> dict:
+def nothing_connected_modal(hidden: str | None = None) -> dict:
+    """`hidden`: why the person is offered nothing although accounts are connected (their roles)."""
+    if hidden:
+        return modal("New post", [section(f"There is no account you may post to. {hidden}")], close="Close")
     return modal("New post", [section(
         "No account is connected yet, so there is nowhere to post. Connect one with "
         f"`{ids.COMMAND} connect`, then come back with `{ids.COMMAND} post`. If an account stopped working, "

@@ -40,6 +40,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                STATS),
     Subcommand("settings", "settings", "Approvals, the alerts channel, who may connect accounts, the time zone.",
                ADMIN, admin=True),
+    Subcommand("roles", "roles", "Who may post where: admins, publishers, contributors and viewers per account or "
+               "account group (brand, client), and the groups' own approvers.", ADMIN, admin=True),
     Subcommand("audit", "audit [export] [account|post link] [7d|30d]", "Who changed what and when: every post, "
                "connection and setting; Export CSV sends it to you.", ADMIN, admin=True),
 )

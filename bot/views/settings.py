@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from functools import partial
 
 from bot import ids
+from bot.services.roles import NO_ROLES_YET
 from bot.services.workspaces import EXPIRY_WARNING_CHOICES, MAX_APPROVALS_NEEDED, WorkspaceSettings, settings_of
 from bot.storage.models import Workspace
-from bot.views.blocks import choices, context, divider, header, input_block, modal, option, plain
+from bot.views.blocks import button, choices, context, divider, header, input_block, modal, option, plain, section
 from bot.views.zones import APPROVE_REACTIONS, REJECT_REACTIONS, reaction_select, zone_select
 
 POLICY_LABELS = {
@@ -52,10 +53,11 @@ def _days(days: int) -> str:
 
 
 def settings_modal(workspace: Workspace, groups: Sequence[tuple[str, str]] | None = None, *,
-                   approval_on: bool | None = None, own_zone: str | None = None) -> dict:
+                   approval_on: bool | None = None, own_zone: str | None = None, roles_note: str | None = None) -> dict:
     """`groups`: the workspace's user groups as (id, name), or None when Slack would not list them.
     `approval_on`: whether the Approval box is ticked in the open modal (None: as saved); the approval fields are
-    shown only while it is. `own_zone`: the admin's Slack time zone, offered first while none was chosen."""
+    shown only while it is. `own_zone`: the admin's Slack time zone, offered first while none was chosen.
+    `roles_note`: who may post where, in a line beside the button that opens `/picmim roles`."""
     current = settings_of(workspace)
     approval_on = current.approval_required if approval_on is None else approval_on
     options = [option(label, value, emoji=True) for value, label in POLICY_LABELS.items()]
@@ -69,6 +71,9 @@ def settings_modal(workspace: Workspace, groups: Sequence[tuple[str, str]] | Non
         _input(ids.SETTINGS_MANAGER_USERS_BLOCK, "People who may, besides admins", people,
                hint="Used with “Workspace admins and the people below”."),
         context("Everyone may always see the connected accounts and their health."),
+        divider(),
+        header("Who may post where", emoji=True),
+        section(roles_note or NO_ROLES_YET, button("Roles…", ids.ROLES_OPEN, emoji=True)),
         divider(),
         header("Approvals", emoji=True),
         {**_input(ids.SETTINGS_APPROVAL_REQUIRED_BLOCK, "Approval",
