@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.media import store as media_store
+from bot.payloads import envelope_problem
 from bot.platforms import bluesky, bluesky_keys
 from bot.services import connecting
 from bot.slack_errors import error_of
@@ -106,17 +107,20 @@ def slack_request_guard(runtime: Runtime):
 
 
 def malformed_reason(body: bytes, content_type: str) -> str | None:
-    """Why a body is not a payload Slack would send, or None if it looks like one."""
+    """Why a body is not a payload Slack would send, or None if it looks like one (its envelope too:
+    `bot.payloads.envelope_problem`)."""
     text = body.decode("utf-8")
     if content_type == "application/json":
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return "body is not valid JSON"
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             return "JSON body is not a Slack event envelope"
-        return None
+        return envelope_problem(data)
     if content_type == "application/x-www-form-urlencoded":
+        if text.startswith("{"):  # bolt would read it as JSON whatever its type says
+            return "form body is JSON"
         try:
             form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
         except ValueError:
@@ -124,13 +128,15 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
         if "payload" in form:
             try:
                 payload = json.loads(form["payload"][0])
-            except ValueError:
+            except (ValueError, RecursionError):
                 return "payload field is not valid JSON"
             if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
                 return "payload field is not a Slack interaction"
+            return envelope_problem(payload)
+        if "ssl_check" in form:
             return None
-        if "command" in form or "ssl_check" in form:
-            return None
+        if "command" in form:
+            return envelope_problem({name: values[0] for name, values in form.items()})
         return "form body is neither a slash command nor an interaction payload"
     return f"unsupported content type {content_type or '(none)'}"
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from slack_bolt.async_app import AsyncApp
 
 from bot import ids
+from bot.payloads import storable
 from bot.views.help import NAMES, did_you_mean, help_blocks, help_text
 
 # A subcommand handler gets the rest of the text as `args`, plus bolt's usual keyword arguments and the request
@@ -18,7 +19,7 @@ def register(app: AsyncApp, subcommands: Mapping[str, Subcommand]) -> None:
     available = frozenset(subcommands) | {"help"}
 
     async def picmim(ack, command, body, context, client, respond, logger, runtime, db, workspace, person) -> None:
-        name, _, args = (command.get("text") or "").strip().partition(" ")
+        name, _, args = storable(command.get("text") or "").strip().partition(" ")
         name = name.lower()
         handler = subcommands.get(name)
         if handler is not None:
