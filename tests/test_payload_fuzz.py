@@ -8,6 +8,7 @@ are few and derandomized, so the file runs in well under two minutes and CI sees
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import time
@@ -18,12 +19,14 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from bot import ids
-from bot.payloads import BY_ACTION
+from bot.payloads import BY_ACTION, AccountMenuChoice, CardRef, ComposeOrigin, PostRef, ReviewComment
 from bot.platforms import registry
 from bot.services.composing import Choice, Composition
-from bot.storage.models import Decision, Workspace
+from bot.storage import db
+from bot.storage.models import Decision, Post, PostStatus, PostTarget, Workspace
 from bot.views import approvals as approval_views
 from bot.views import compose as compose_views
 from bot.views import connect as connect_views
@@ -32,7 +35,7 @@ from bot.views import settings as settings_views
 from bot.views import stats as stats_views
 from tests import journeys
 from tests.conftest import SIGNING_SECRET
-from tests.journeys import view_state
+from tests.journeys import compose_payload, compose_state, field_errors, view_state, wait_until, x_posts
 from tests.slack_requests import SlackSender
 
 fake_x, files, compose_server = journeys.fake_x, journeys.slack_files, journeys.compose_server
@@ -512,3 +515,122 @@ def test_bodies_that_are_no_payload_at_all(fuzz):
 
     run()
     fuzz.assert_clean()
+
+
+# ---- what the fuzzing found, one by one: what the person (or Slack) sees instead of a 500 ----------------------
+
+def _rows(url: str, statement) -> list:
+    async def read():
+        engine = db.create_engine(url)
+        try:
+            async with db.session_factory(engine)() as session:
+                return list((await session.execute(statement)).all())
+        finally:
+            await engine.dispose()
+    return asyncio.run(read())
+
+
+def _targets(url: str, text: str) -> list[tuple]:
+    """(post status, target account) of every post with this text."""
+    return _rows(url, select(Post.status, PostTarget.account_id).join(PostTarget).where(Post.text == text))
+
+
+def test_a_malformed_envelope_is_refused_with_a_400_and_nothing_happens(fuzz):
+    team_as_list = {"type": "block_actions", "team": {"id": ["T0001"]}, "user": _user(), "trigger_id": _trigger(),
+                    "actions": [{"action_id": ids.NEW_POST, "type": "button"}]}
+    actions_as_text = {"type": "block_actions", "team": _team(), "user": _user(), "trigger_id": _trigger(),
+                       "actions": "post_retry"}
+    no_user = {"type": "view_submission", "team": _team(), "view": compose_view(fuzz.account_id)}
+    before = len(fuzz.slack.calls_to("views.open"))
+    for payload, reason in ((team_as_list, ".team.id is not a Slack id"), (actions_as_text, ".actions is not a list"),
+                            (no_user, "view_submission without user")):
+        response = fuzz.interaction(payload)
+        assert (response.status_code, response.json()["error"]) == (400, reason)
+    command = {"command": ids.COMMAND, "text": "queue", "team_id": "T0001", "user_id": "U0001", "channel_id": "C0001",
+               "trigger_id": _trigger()}  # no response_url: nowhere to answer
+    assert fuzz.command(command).status_code == 400
+    event = {"type": "event_callback", "team_id": "T0001", "event_id": "Ev1", "event": None}
+    assert fuzz.event(event).status_code == 400
+    assert len(fuzz.slack.calls_to("views.open")) == before
+    fuzz.assert_clean()
+
+
+def test_a_date_that_is_not_one_is_an_inline_error_on_the_date_field(fuzz):
+    for stamp in (253402300800, "abc", [1], True):
+        state = compose_state([fuzz.account_id], f"Roast at {stamp!r}", when="schedule")
+        state["values"][ids.COMPOSE_AT_BLOCK][ids.COMPOSE_AT_INPUT]["selected_date_time"] = stamp
+        errors = field_errors(fuzz.interaction(compose_payload("view_submission", state, '{"channel_id": "C0001"}')))
+        assert errors == {ids.COMPOSE_AT_BLOCK: "Pick the date and time to publish, or choose Now."}, stamp
+    reschedule = {**OTHER_VIEWS[2], "state": {"values": {ids.QUEUE_AT_BLOCK: {ids.QUEUE_AT_INPUT: {
+        "type": "datetimepicker", "selected_date_time": "abc"}}}}}
+    response = fuzz.interaction({"type": "view_submission", "team": _team(), "user": _user(), "view": reschedule})
+    assert field_errors(response) == {ids.QUEUE_AT_BLOCK: "Pick the date and time to publish."}
+    fuzz.assert_clean()
+
+
+def test_the_same_account_chosen_twice_is_posted_to_once(fuzz, fake_x, module_database):
+    text = f"Twice chosen {time.time_ns()}"
+    state = compose_state([fuzz.account_id, fuzz.account_id], text)
+    response = fuzz.interaction(compose_payload("view_submission", state, '{"channel_id": "C0001"}'))
+    assert response.status_code == 200 and not response.content, response.text
+    wait_until(lambda: x_posts(fake_x, text), "the post on X")
+    time.sleep(1.5)  # three more publisher ticks: still one post
+    assert len(x_posts(fake_x, text)) == 1
+    assert _targets(module_database.url, text) == [(PostStatus.PUBLISHED, fuzz.account_id)]
+    fuzz.assert_clean()
+
+
+def test_nul_and_lone_surrogates_in_a_draft_are_dropped_and_the_draft_is_kept(fuzz, module_database):
+    """On PostgreSQL a NUL in the text made saving the draft fail: the draft was lost."""
+    marker = time.time_ns()
+    state = compose_state([fuzz.account_id], f"Roast\x00 notes\ud800 {marker}", x_text="For X\x00")
+    response = fuzz.interaction(compose_payload("view_closed", state, '{"channel_id": "C0001"}'))
+    assert response.status_code == 200
+    saved = wait_until(lambda: _rows(module_database.url, select(Post.status, PostTarget.variant_text).join(PostTarget)
+                                     .where(Post.text == f"Roast notes {marker}")), "the draft")
+    assert saved == [(PostStatus.DRAFT, "For X")]
+    fuzz.assert_clean()
+
+
+def test_a_forged_button_value_is_ignored_quietly(fuzz):
+    """"²" is a digit to str.isdigit() (and int() refuses it); 2**31 is more than PostgreSQL's INTEGER holds."""
+    for value in ("²", str(2**31), "1" * 30):
+        payload = {"type": "block_actions", "team": _team(), "user": _user(), "trigger_id": _trigger(),
+                   "channel": {"id": "C0001"}, "response_url": fuzz.slack.response_url("forged"),
+                   "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0001"},
+                   "actions": [{"type": "button", "action_id": ids.POST_RETRY, "block_id": "b", "value": value}]}
+        assert fuzz.interaction(payload).status_code == 200
+    fuzz.assert_clean()
+
+
+def test_a_click_without_a_response_url_is_answered_nowhere_without_failing(fuzz):
+    payload = {"type": "block_actions", "team": _team(), "user": _user(), "trigger_id": _trigger(),
+               "container": {"type": "view", "view_id": "V2"}, "view": {**OTHER_VIEWS[0], "id": "V2"},
+               "actions": [{"type": "button", "action_id": ids.QUEUE_CANCEL, "block_id": "b", "value": "999999"}]}
+    assert fuzz.interaction(payload).status_code == 200
+    wait_until(lambda: "has no response_url; the answer was dropped" in fuzz.server.output(), "the log line")
+    fuzz.assert_clean()
+
+
+def test_a_time_zone_that_is_a_folder_of_zones_is_an_inline_error(fuzz):
+    view = OTHER_VIEWS[0]  # /picmim settings
+    state = copy.deepcopy(view["state"])
+    zone = state["values"][ids.SETTINGS_TIMEZONE_BLOCK][ids.SETTINGS_TIMEZONE_INPUT]
+    zone["selected_option"] = {"value": "Europe", "text": {"type": "plain_text", "text": "Europe"}}
+    response = fuzz.interaction({"type": "view_submission", "team": _team(), "user": _user(),
+                                 "view": {**view, "state": state}})
+    assert field_errors(response)[ids.SETTINGS_TIMEZONE_BLOCK] == \
+        "Enter a time zone such as Europe/Madrid, America/New_York or UTC."
+    fuzz.assert_clean()
+
+
+def test_the_codec_reads_forged_values_as_none():
+    assert [PostRef.decode(v) for v in ("12", "²", "١٢", str(2**31), "-1", "1 ", None, 12)] == [
+        PostRef(12), None, None, None, None, None, None, None]
+    assert CardRef.decode("7:²") is None and CardRef.decode(f"7:{2**31}") is None
+    assert AccountMenuChoice.decode("refresh:²") is None
+    origin = ComposeOrigin.decode(json.dumps({"channel_id": "C0001\x00", "post_id": 2**40, "draft_id": 3,
+                                              "response_url": "javascript:alert(1)"}))
+    assert origin == ComposeOrigin(draft_id=3)
+    assert ComposeOrigin.decode("[" * 5000) is None  # deeper than Python's JSON reader goes
+    assert ReviewComment.decode(json.dumps({"post_id": 1, "version": True, "decision": "reject"})) is None
