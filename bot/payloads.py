@@ -360,8 +360,7 @@ def subject_of(body: dict) -> Any:
 # button's value) are read by their own readers, which turn a wrong one into None or an inline error.
 
 _ID, _KEY, _URL_SHAPE, _FLAG = "slack id", "key", "url", "flag"
-_USER = (_ID, {"id": _ID, "team_id": _ID})
-_TEAM = (_ID, {"id": _ID, "enterprise_id": _ID})
+_USER = (_ID, {"id": _ID, "team_id": _ID})  # an event's user: an id, or (user_change…) the user
 _CHANNEL = (_ID, {"id": _ID})
 _MESSAGE = {"ts": _ID, "thread_ts": _ID, "user": _USER, "text": str, "type": str}
 _VALUES = {"*": {"*": {}}}  # block_id -> action_id -> the input's state (each read by bot/handlers/forms.py)
@@ -374,7 +373,9 @@ _EVENT = {"type": str, "user": _USER, "user_id": _ID, "channel": _CHANNEL, "chan
           "reaction": str, "event_ts": _ID, "ts": _ID, "thread_ts": _ID, "text": str,
           "item": {"type": str, "channel": _ID, "ts": _ID}, "message": _MESSAGE, "previous_message": _MESSAGE}
 ENVELOPE = {
-    "type": str, "token": str, "team": _TEAM, "enterprise": (_ID, {"id": _ID}), "user": _USER, "channel": _CHANNEL,
+    # An interaction's team, user and channel are objects (listeners read their "id"); a command's are *_id fields.
+    "type": str, "token": str, "team": {"id": _ID, "enterprise_id": _ID}, "enterprise": (_ID, {"id": _ID}),
+    "user": {"id": _ID, "team_id": _ID}, "channel": {"id": _ID},
     "team_id": _ID, "enterprise_id": _ID, "user_id": _ID, "channel_id": _ID, "api_app_id": _ID, "trigger_id": _KEY,
     "callback_id": _KEY, "event_id": _KEY, "action_ts": _KEY, "message_ts": _ID, "thread_ts": _ID,
     "response_url": _URL_SHAPE, "response_urls": [{"response_url": _URL_SHAPE, "channel_id": _ID}],
@@ -411,8 +412,7 @@ def envelope_problem(body: Any) -> str | None:
             return f"{kind} without {name}"
     if kind in REQUIRED and kind != "url_verification" and not is_slack_id(_team_id(body)):
         return f"{kind} without a team"
-    if "user" in REQUIRED.get(kind, ()) and not is_slack_id(
-            body["user"].get("id") if isinstance(body["user"], dict) else body["user"]):
+    if "user" in REQUIRED.get(kind, ()) and not is_slack_id(body["user"].get("id")):
         return f"{kind} without a user id"
     if kind == "block_actions" and isinstance(body.get("container"), dict) \
             and body["container"].get("type") == "message" and not body.get("response_url"):
@@ -430,7 +430,7 @@ def _team_id(body: dict) -> Any:
     if view.get("app_installed_team_id"):
         return view["app_installed_team_id"]
     if team:
-        return team if isinstance(team, str) else team.get("id")
+        return team.get("id")
     if authorizations:
         return authorizations[0].get("team_id")
     if "team_id" in body:

@@ -421,6 +421,8 @@ def test_block_actions(fuzz):
     @example(payload={"type": "block_actions", "team": _team(), "user": _user(), "trigger_id": "t",
                       "actions": "post_retry"})
     @example(payload={"type": "block_actions", "team": _team(), "user": _user(), "trigger_id": "t",
+                      "channel": "C0001", "actions": [{"action_id": ids.NEW_POST, "type": "button"}]})
+    @example(payload={"type": "block_actions", "team": _team(), "user": _user(), "trigger_id": "t",
                       "actions": [{"action_id": ids.POST_RETRY, "type": "button", "value": "²"}]})
     def run(payload):
         fuzz.interaction(_with_urls(payload, fuzz.slack, "fuzz-action"))
@@ -589,6 +591,14 @@ def test_nul_and_lone_surrogates_in_a_draft_are_dropped_and_the_draft_is_kept(fu
     saved = wait_until(lambda: _rows(module_database.url, select(Post.status, PostTarget.variant_text).join(PostTarget)
                                      .where(Post.text == f"Roast notes {marker}")), "the draft")
     assert saved == [(PostStatus.DRAFT, "For X")]
+    fuzz.assert_clean()
+
+
+def test_a_file_slack_would_not_send_is_refused_beside_the_attachments(fuzz):
+    forged = {"id": "F1", "name": ["roast.png"], "mimetype": 5, "url_private": "javascript:alert(1)", "size": "big"}
+    state = compose_state([fuzz.account_id], f"With a forged file {time.time_ns()}", files=[forged])
+    errors = field_errors(fuzz.interaction(compose_payload("view_submission", state, '{"channel_id": "C0001"}')))
+    assert errors == {ids.COMPOSE_MEDIA_BLOCK: "Slack did not say where to fetch “F1”; attach it again."}
     fuzz.assert_clean()
 
 

@@ -11,6 +11,7 @@ import httpx
 
 from bot.media.errors import MediaError
 from bot.media.store import CHUNK_BYTES, MediaStore
+from bot.payloads import is_url, storable
 from bot.services.submitting import Attachments
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ async def store_files(runtime, db, workspace_id: int, files: list[dict], bot_tok
         data = await asyncio.gather(*(download_slack_file(runtime.http, f, bot_token) for f in files))
         store = MediaStore.from_settings(runtime.settings)
         async with db() as session:
-            items = [await store.store(session, workspace_id, blob, f.get("name") or "attachment", f.get("mimetype"))
+            items = [await store.store(session, workspace_id, blob, _text(f.get("name")) or "attachment",
+                                       _text(f.get("mimetype")) or None)
                      for f, blob in zip(files, data, strict=True)]
             item_ids = tuple(item.id for item in items)
         return Attachments(item_ids)
@@ -37,14 +39,19 @@ async def store_files(runtime, db, workspace_id: int, files: list[dict], bot_tok
         return Attachments(error="Picmim could not read the attachments: attach them again.")
 
 
+def _text(value: Any) -> str:
+    """A file's name or type as a database keeps it ("" when it is not text: a forged file)."""
+    return storable(value) if isinstance(value, str) else ""
+
+
 async def download_slack_file(http: httpx.AsyncClient, file: dict[str, Any], bot_token: str,
                               max_bytes: int = MAX_SLACK_FILE_BYTES) -> bytes:
     """The bytes of a file submitted through a modal's file_input, fetched with the bot token. Refuses,
     in plain words, a file over `max_bytes` (without reading it all) and Slack's HTML login page
     (what Slack answers when the token may not read files)."""
-    name = f"“{file.get('name') or file.get('title') or file.get('id') or 'the file'}”"
+    name = f"“{_text(file.get('name')) or _text(file.get('title')) or _text(file.get('id')) or 'the file'}”"
     url = file.get("url_private_download") or file.get("url_private")
-    if not url:
+    if not is_url(url):
         raise MediaError(f"Slack did not say where to fetch {name}; attach it again.")
     limit_text = f"{max_bytes / 1024 / 1024:g} MB"
     if isinstance(file.get("size"), int) and file["size"] > max_bytes:
