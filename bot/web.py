@@ -127,7 +127,7 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
             return "form body cannot be parsed"
         if "payload" in form:
             try:
-                payload = json.loads(form["payload"][0])
+                payload = json.loads(form["payload"][-1])  # bolt reads the last of repeated fields
             except (ValueError, RecursionError):
                 return "payload field is not valid JSON"
             if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
@@ -136,7 +136,7 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
         if "ssl_check" in form:
             return None
         if "command" in form:
-            return envelope_problem({name: values[0] for name, values in form.items()})
+            return envelope_problem({name: values[-1] for name, values in form.items()})
         return "form body is neither a slash command nor an interaction payload"
     return f"unsupported content type {content_type or '(none)'}"
 

@@ -503,6 +503,12 @@ def test_events_and_url_verification(fuzz):
     fuzz.assert_clean()
 
 
+# A well-formed interaction, then a second payload field (bolt reads the last one).
+TWO_PAYLOADS = urlencode([("payload", _json({"type": "block_actions", "team": _team(), "user": _user(),
+                                             "trigger_id": "t", "actions": [{"action_id": ids.NEW_POST}]})),
+                          ("payload", '{"type": "block_actions", "team": {"id": "T0001"}, "actions": "x"}')]).encode()
+
+
 def test_bodies_that_are_no_payload_at_all(fuzz):
     """Signed bytes that are not what Slack sends: a 400 at most, never a 500."""
     @settings(FUZZ, max_examples=25)
@@ -510,7 +516,7 @@ def test_bodies_that_are_no_payload_at_all(fuzz):
                           st.sampled_from([b"payload=", b"payload=%7B", b"payload=%5B1%5D", b"payload=%FF%FE",
                                            b"command=%2Fpicmim&text=%ED%A0%80", b"{", b"[]", b"null", b"\xff",
                                            b'{"type": "event_callback", "event": []}',
-                                           b'{"type": ["block_actions"]}'])),
+                                           b'{"type": ["block_actions"]}', TWO_PAYLOADS])),
            content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"]))
     def run(body, content_type):
         fuzz.post(body, content_type)

@@ -12,7 +12,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import ids
 from bot.handlers import forms
-from bot.payloads import DigestOrigin, whole_id
+from bot.payloads import DigestOrigin, storable, whole_id
 from bot.platforms import registry
 from bot.services import analytics, digests
 from bot.services.digests import DigestError, Schedule
@@ -84,7 +84,7 @@ async def subscribe_submitted(ack, view, context, client, subject, db, workspace
     at = forms.field(values, ids.DIGEST_TIME_BLOCK, ids.DIGEST_TIME_INPUT).get("selected_time")
     schedule = Schedule(
         frequency=forms.option(values, ids.DIGEST_FREQUENCY_BLOCK, ids.DIGEST_FREQUENCY_INPUT) or "",
-        time_of_day=forms.storable(at) if isinstance(at, str) else "",
+        time_of_day=storable(at) if isinstance(at, str) else "",
         timezone=(forms.option(values, ids.DIGEST_ZONE_BLOCK, ids.DIGEST_ZONE_INPUT)
                   or forms.text(values, ids.DIGEST_ZONE_BLOCK, ids.DIGEST_ZONE_INPUT)).strip(),
         weekday=forms.whole_number(forms.option(values, ids.DIGEST_WEEKDAY_BLOCK, ids.DIGEST_WEEKDAY_INPUT)),

@@ -76,6 +76,6 @@ def moment(state: dict) -> datetime | None:
 
 def whole_number(text: str | None) -> int | None:
     try:
-        return int(text) if text is not None and text.isascii() else None
+        return int(text) if text is not None else None
     except ValueError:
         return None

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.handlers import forms
-from bot.payloads import is_slack_id
+from bot.payloads import is_slack_id, storable
 from bot.services import workspaces
 from bot.services.workspaces import WorkspaceSettings
 from bot.slack_errors import error_of
@@ -84,8 +84,8 @@ def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
         return forms.field(values, block_id, action_id) if block_id in values else None
 
     def typed(state: dict) -> str:  # a select's option, or what was typed
-        value = forms.chosen_option(state)
-        return value if value else forms.storable(state.get("value")) if isinstance(state.get("value"), str) else ""
+        chosen, value = forms.chosen_option(state), state.get("value")
+        return chosen or (storable(value) if isinstance(value, str) else "")
 
     read = WorkspaceSettings(**vars(current))
     if (managers := field(ids.SETTINGS_MANAGERS_BLOCK, ids.SETTINGS_MANAGERS_INPUT)) is not None:
