@@ -384,7 +384,9 @@ ENVELOPE = {
     "container": {"type": str, "view_id": _ID, "channel_id": _ID, "message_ts": _ID},
     "view": _VIEW, "actions": [_ACTION], "message": _MESSAGE, "state": {"values": _VALUES}, "event": _EVENT,
     "challenge": str, "command": str, "text": str, "function_data": {}, "assistant_thread": {},
+    "action_id": _KEY, "block_id": _KEY, "value": str,  # an options load (block_suggestion)
 }
+NOT_NULL = ("view", "event", "actions")  # bolt reads them as soon as they are there, null or not
 # What each kind of request cannot do without (Slack always sends them).
 REQUIRED = {
     "command": ("command", "team_id", "user_id", "channel_id", "response_url", "trigger_id"),
@@ -407,6 +409,9 @@ def envelope_problem(body: Any) -> str | None:
     problem = _shape_problem(body, ENVELOPE, "")
     if problem:
         return problem
+    for name in NOT_NULL:
+        if name in body and body[name] is None:
+            return f"{name} is null"
     for name in REQUIRED.get(kind, ()):
         if body.get(name) in (None, "", []):
             return f"{kind} without {name}"

@@ -137,7 +137,7 @@ WEIRD = st.one_of(
 )
 # URLs Picmim would call back: only ones that cannot reach anything (no test reaches the internet).
 BAD_URLS = st.sampled_from(["", "not a url", "http://", "https://", "ftp://127.0.0.1/x", "http://[::1",
-                            "javascript:alert(1)", "http://127.0.0.1:0/x", "\x00"])
+                            "javascript:alert(1)", "\x00"])
 URL_KEYS = frozenset({"response_url", "url_private", "url_private_download"})
 
 
@@ -481,6 +481,10 @@ def test_views_closed(fuzz):
 def test_shortcuts_and_suggestions(fuzz):
     @settings(FUZZ, max_examples=30)
     @given(payload=st.one_of(shortcuts(), suggestions()))
+    # bolt's "unhandled request" warning reads these itself
+    @example(payload={"type": "block_suggestion", "team": _team(), "user": _user(), "action_id": ["a"], "value": ""})
+    @example(payload={"type": "shortcut", "callback_id": "nope", "team": _team(), "user": _user(), "trigger_id": "t",
+                      "view": None})
     def run(payload):
         fuzz.interaction(_with_urls(payload, fuzz.slack, "fuzz-shortcut"))
 
