@@ -366,7 +366,7 @@ _MESSAGE = {"ts": _ID, "thread_ts": _ID, "user": _USER, "text": str, "type": str
 _VALUES = {"*": {"*": {}}}  # block_id -> action_id -> the input's state (each read by bot/handlers/forms.py)
 _VIEW = {"id": _ID, "hash": _KEY, "callback_id": _KEY, "private_metadata": str, "type": str, "team_id": _ID,
          "app_installed_team_id": _ID, "root_view_id": _ID, "previous_view_id": _ID, "state": {"values": _VALUES},
-         "blocks": [{}]}
+         "blocks": [{"block_id": _KEY, "type": str}]}
 _ACTION = {"action_id": _KEY, "block_id": _KEY, "type": str, "value": str, "action_ts": _KEY,
            "selected_option": {"value": str}, "selected_options": [{"value": str}]}
 _EVENT = {"type": str, "user": _USER, "user_id": _ID, "channel": _CHANNEL, "channel_id": _ID, "tab": str,
@@ -385,6 +385,7 @@ ENVELOPE = {
     "view": _VIEW, "actions": [_ACTION], "message": _MESSAGE, "state": {"values": _VALUES}, "event": _EVENT,
     "challenge": str, "command": str, "text": str, "function_data": {}, "assistant_thread": {},
     "action_id": _KEY, "block_id": _KEY, "value": str,  # an options load (block_suggestion)
+    "workflow_step": {},
 }
 NOT_NULL = ("view", "event", "actions")  # bolt reads them as soon as they are there, null or not
 # What each kind of request cannot do without (Slack always sends them).
@@ -398,6 +399,9 @@ REQUIRED = {
     "block_suggestion": ("user",),
     "event_callback": ("event", "team_id"),
     "url_verification": ("challenge",),
+    # Kinds Picmim has no listener for, which bolt still looks into before it says so.
+    "interactive_message": ("actions",),
+    "workflow_step_edit": ("workflow_step",),
 }
 
 
@@ -424,6 +428,10 @@ def envelope_problem(body: Any) -> str | None:
         return "block_actions in a message without response_url"
     if kind == "event_callback" and not isinstance(body["event"].get("type"), str):
         return "event without type"
+    if kind in ("view_submission", "view_closed") and not isinstance(body["view"].get("type"), str):
+        return "view without type"
+    if kind == "view_submission" and body["view"]["type"] == "workflow_step" and not body.get("workflow_step"):
+        return "workflow_step view without workflow_step"
     if kind == "block_actions" and not all(isinstance(a.get("action_id"), str) for a in body["actions"]):
         return "an action without action_id"
     return None

@@ -459,6 +459,10 @@ def test_view_submissions(fuzz):
     @example(payload=_compose_submission(account_id, twice))
     @example(payload=_compose_submission(account_id, nul))
     @example(payload={"type": "view_submission", "team": _team(), "user": _user(), "view": reschedule})
+    @example(payload={"type": "view_submission", "team": _team(), "user": _user(),  # bolt reads view.type itself
+                      "view": {"id": "V1", "callback_id": ids.COMPOSE_VIEW, "state": {"values": {}}}})
+    @example(payload={**_compose_submission(account_id, nul), "view": {
+        **_compose_submission(account_id, nul)["view"], "blocks": [{"type": "input", "block_id": ["x"]}]}})
     def run(payload):
         if isinstance(payload, dict) and isinstance(payload.get("view"), dict):
             payload["view"]["hash"] = f"h{time.time_ns()}"  # each submission a new one, not a repeat
