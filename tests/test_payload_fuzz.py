@@ -56,12 +56,10 @@ class Fuzzer:
         self.server, self.account_id, self.slack = server, account_id, slack
         self.sender = SlackSender(server.url, SIGNING_SECRET)
         self.log_seen = len(server.output())
-        self.sent: list[tuple[float, bytes]] = []
-        self.count = 0
+        self.sent: list[bytes] = []
 
     def post(self, body: bytes, content_type: str) -> httpx.Response:
-        self.count += 1
-        self.sent = [*self.sent[-30:], (time.monotonic(), body)]
+        self.sent = [*self.sent[-4:], body]
         response = self.sender.post(body, content_type)
         assert response.status_code < 500, (response.status_code, response.text, body[:2000])
         return response
@@ -94,7 +92,7 @@ class Fuzzer:
         logged = self.new_log()
         assert "Traceback" not in logged, (
             f"The server logged a traceback; its log:\n{logged[-8000:]}\n\nThe last requests sent:\n"
-            + "\n".join(b[:1500].decode(errors="replace") for _, b in self.sent[-5:]))
+            + "\n".join(b[:1500].decode(errors="replace") for b in self.sent))
         assert self.server.alive()
         assert httpx.get(self.server.url + "/healthz", timeout=10).status_code == 200
 
@@ -260,7 +258,7 @@ def commands(draw) -> dict:
     fields = {"token": "deprecated", "team_id": "T0001", "team_domain": "acme", "channel_id": "C0001",
               "channel_name": "marketing", "user_id": "U0001", "user_name": "maria", "command": ids.COMMAND,
               "text": f"{draw(st.sampled_from(SUBCOMMANDS))} {draw(NASTY_TEXT)}".strip(), "api_app_id": "A0PICMIM",
-              "is_enterprise_install": "false", "response_url": draw(st.sampled_from(["RESPONSE"])),
+              "is_enterprise_install": "false", "response_url": "RESPONSE",
               "trigger_id": _trigger()}
     for _ in range(draw(st.integers(0, 2))):
         key = draw(st.sampled_from(sorted(fields)))
