@@ -7,7 +7,9 @@ Every reader gets either a well-formed object or None: a forged or outdated valu
 from __future__ import annotations
 
 import json
+import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any, ClassVar, Self
@@ -15,9 +17,40 @@ from typing import Any, ClassVar, Self
 from bot import ids
 from bot.storage.models import Decision
 
+# Row ids and versions are INTEGER columns: PostgreSQL refuses a larger number outright (it does not just find
+# no row), so a larger one is forged.
+MAX_ID = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only: "²".isdigit() is True, and int("²") fails
+# Slack's ids (team, user, channel…) and message timestamps: short ASCII, kept in 32-character columns.
+_SLACK_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
+# Text Slack never sends and neither database stores: NUL (PostgreSQL refuses it) and lone surrogates (not UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?")
+
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID else None
+
+
+def whole_id(text: Any) -> int | None:
+    """A row id written as digits (a button value, an option's value), or None."""
+    if not isinstance(text, str) or not _DIGITS.fullmatch(text):
+        return None
+    return _int(int(text))
+
+
+def is_slack_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_SLACK_ID.fullmatch(value))
+
+
+def is_url(value: Any) -> bool:
+    """An http(s) address Slack gave to answer at (a response_url): anything else is never called."""
+    return isinstance(value, str) and len(value) <= 2000 and bool(_URL.fullmatch(value))
+
+
+def storable(text: str) -> str:
+    """`text` without what no database keeps (NUL, lone surrogates): a person's words are kept, not refused."""
+    return _UNSTORABLE.sub("", text) if _UNSTORABLE.search(text) else text
 
 
 class IdRef:
@@ -28,8 +61,8 @@ class IdRef:
 
     @classmethod
     def decode(cls, text: Any) -> Self | None:
-        text = str(text or "")
-        return cls(int(text)) if text.isdigit() and len(text) < 19 else None
+        row_id = whole_id(text)
+        return cls(row_id) if row_id is not None else None
 
 
 class JsonRef:
@@ -41,22 +74,35 @@ class JsonRef:
 
     @classmethod
     def decode(cls, text: Any) -> Self | None:
-        try:
-            data = json.loads(text or "{}")
-        except (TypeError, ValueError):
-            return None
-        if not isinstance(data, dict):
+        data = _json_object(text or "{}")
+        if data is None:
             return None
         hints = typing.get_type_hints(cls)
         found: dict[str, Any] = {}
         for f in fields(cls):
             value = _typed(data.get(f.name), hints[f.name])
+            check = cls.checks.get(f.name)
+            if value is not None and check is not None and not check(value):
+                value = None
             if value is None and f.name in cls.required:
                 return None
             found[f.name] = value
         return cls(**found)
 
     required: ClassVar[frozenset[str]] = frozenset()
+    # A str field's own check (a channel id, a response_url): a value that fails it is dropped.
+    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {}
+
+
+def _json_object(text: Any) -> dict | None:
+    """A JSON object, or None (not text, not JSON, not an object, or nested deeper than Python reads)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _plain(value: Any) -> Any:
@@ -69,7 +115,7 @@ def _typed(value: Any, hint: Any) -> Any:
     for kind in kinds:
         if kind is int and _int(value) is not None:
             return value
-        if kind is str and isinstance(value, str):
+        if kind is str and isinstance(value, str) and not _UNSTORABLE.search(value):
             return value
         if isinstance(kind, type) and issubclass(kind, Enum):
             try:
@@ -114,10 +160,11 @@ class AccountMenuChoice:
 
     @classmethod
     def decode(cls, text: Any) -> AccountMenuChoice | None:
-        action, _, number = str(text or "").partition(":")
-        if action not in cls.ACTIONS or not number.isdigit() or len(number) >= 19:
+        action, _, number = text.partition(":") if isinstance(text, str) else ("", "", "")
+        connection_id = whole_id(number)
+        if action not in cls.ACTIONS or connection_id is None:
             return None
-        return cls(action, int(number))
+        return cls(action, connection_id)
 
 
 @dataclass(frozen=True)
@@ -144,10 +191,11 @@ class CardRef:
 
     @classmethod
     def decode(cls, text: Any) -> CardRef | None:
-        post_id, _, version = str(text or "").partition(":")
-        if not (post_id.isdigit() and version.isdigit()):
+        post_id, _, version = text.partition(":") if isinstance(text, str) else ("", "", "")
+        post_id, version = whole_id(post_id), whole_id(version)
+        if post_id is None or version is None:
             return None
-        return cls(int(post_id), int(version))
+        return cls(post_id, version)
 
 
 STATS_DAYS = (7, 30)
@@ -170,11 +218,9 @@ class ShareRequest:
 
     @classmethod
     def decode(cls, text: Any) -> ShareRequest | None:
-        try:
-            data = json.loads(text or "")
-        except (TypeError, ValueError):
-            return None
-        if not isinstance(data, dict) or data.get("d") not in STATS_DAYS or not isinstance(data.get("n"), str):
+        data = _json_object(text)
+        if data is None or data.get("d") not in STATS_DAYS or not isinstance(data.get("n"), str) \
+                or isinstance(data["d"], bool) or not data["n"] or _UNSTORABLE.search(data["n"]):
             return None
         days, nonce = data["d"], data["n"][:64]
         if "t" in data:
@@ -198,7 +244,7 @@ class PlatformRef:
 
     @classmethod
     def decode(cls, text: Any) -> PlatformRef | None:
-        return cls(text) if isinstance(text, str) and text else None
+        return cls(text) if isinstance(text, str) and re.fullmatch(r"[a-z-]{1,32}", text) else None
 
 
 # ---- modals' private metadata ---------------------------------------------------------------------------------
@@ -212,6 +258,7 @@ class ComposeOrigin(JsonRef):
     draft_id: int | None = None  # the draft it was opened from
     post_id: int | None = None  # the queued post it edits
     response_url: str | None = None  # the queue listing it was opened from, refreshed after an edit
+    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {"channel_id": is_slack_id, "response_url": is_url}
 
 
 @dataclass(frozen=True)
@@ -228,6 +275,7 @@ class ReviewComment(JsonRef):
 class RescheduleOrigin(JsonRef):
     post_id: int | None = None
     response_url: str | None = None  # the queue listing to refresh
+    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {"response_url": is_url}
 
 
 @dataclass(frozen=True)
@@ -236,11 +284,13 @@ class DigestOrigin(JsonRef):
 
     response_url: str | None = None
     channel: str | None = None
+    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {"channel": is_slack_id, "response_url": is_url}
 
 
 @dataclass(frozen=True)
 class BlueskyOrigin(JsonRef):
     channel_id: str | None = None
+    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {"channel_id": is_slack_id}
 
 
 @dataclass(frozen=True)
@@ -343,18 +393,157 @@ def subject_of(body: dict) -> Any:
         return None
     kind = body.get("type")
     view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    callback_id = view.get("callback_id") if isinstance(view.get("callback_id"), str) else None
     if kind == "block_actions":
         actions = body.get("actions")
         action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
-        reader = BY_ACTION.get(action.get("action_id"))
+        action_id = action.get("action_id")
+        reader = BY_ACTION.get(action_id) if isinstance(action_id, str) else None
         if reader:
             if "value" not in action and isinstance(action.get("selected_option"), dict):  # an overflow menu
                 return reader.decode(action["selected_option"].get("value"))
             return reader.decode(action.get("value"))
         # An input inside a modal that brings the modal up to date: the modal's own metadata.
-        reader = BY_VIEW.get(view.get("callback_id"))
+        reader = BY_VIEW.get(callback_id) if callback_id else None
         return reader.decode(view.get("private_metadata")) if reader else None
     if kind in ("view_submission", "view_closed"):
-        reader = BY_VIEW.get(view.get("callback_id"))
+        reader = BY_VIEW.get(callback_id) if callback_id else None
         return reader.decode(view.get("private_metadata")) if reader else None
     return None
+
+
+# ---- the request itself ----------------------------------------------------------------------------------------
+#
+# What bolt and the request context read of every request before a listener runs (team, user, channel, the action,
+# the modal, the event), and what listeners take as given. A signed request whose envelope is not of these shapes is
+# refused with a 400 before bolt sees it (bolt would fail on it with a 500); the fields inside (a modal's inputs, a
+# button's value) are read by their own readers, which turn a wrong one into None or an inline error.
+
+_ID, _KEY, _URL_SHAPE, _FLAG = "slack id", "key", "url", "flag"
+_USER = (_ID, {"id": _ID, "team_id": _ID})  # an event's user: an id, or (user_change…) the user
+_CHANNEL = (_ID, {"id": _ID})
+_MESSAGE = {"ts": _ID, "thread_ts": _ID, "user": _USER, "text": str, "type": str}
+_VALUES = {"*": {"*": {}}}  # block_id -> action_id -> the input's state (each read by bot/handlers/forms.py)
+_VIEW = {"id": _ID, "hash": _KEY, "callback_id": _KEY, "private_metadata": str, "type": str, "team_id": _ID,
+         "app_installed_team_id": _ID, "root_view_id": _ID, "previous_view_id": _ID, "state": {"values": _VALUES},
+         "blocks": [{"block_id": _KEY, "type": str}]}
+_ACTION = {"action_id": _KEY, "block_id": _KEY, "type": str, "value": str, "action_ts": _KEY,
+           "selected_option": {"value": str}, "selected_options": [{"value": str}]}
+_EVENT = {"type": str, "user": _USER, "user_id": _ID, "channel": _CHANNEL, "channel_id": _ID, "tab": str,
+          "reaction": str, "event_ts": _ID, "ts": _ID, "thread_ts": _ID, "text": str,
+          "item": {"type": str, "channel": _ID, "ts": _ID}, "message": _MESSAGE, "previous_message": _MESSAGE}
+ENVELOPE = {
+    # An interaction's team, user and channel are objects (listeners read their "id"); a command's are *_id fields.
+    "type": str, "token": str, "team": {"id": _ID, "enterprise_id": _ID}, "enterprise": (_ID, {"id": _ID}),
+    "user": {"id": _ID, "team_id": _ID}, "channel": {"id": _ID},
+    "team_id": _ID, "enterprise_id": _ID, "user_id": _ID, "channel_id": _ID, "api_app_id": _ID, "trigger_id": _KEY,
+    "callback_id": _KEY, "event_id": _KEY, "action_ts": _KEY, "message_ts": _ID, "thread_ts": _ID,
+    "response_url": _URL_SHAPE, "response_urls": [{"response_url": _URL_SHAPE, "channel_id": _ID}],
+    "is_enterprise_install": _FLAG,
+    "authorizations": [{"team_id": _ID, "enterprise_id": _ID, "user_id": _ID, "is_enterprise_install": _FLAG}],
+    "container": {"type": str, "view_id": _ID, "channel_id": _ID, "message_ts": _ID},
+    "view": _VIEW, "actions": [_ACTION], "message": _MESSAGE, "state": {"values": _VALUES}, "event": _EVENT,
+    "challenge": str, "command": str, "text": str, "function_data": {}, "assistant_thread": {},
+    "action_id": _KEY, "block_id": _KEY, "value": str,  # an options load (block_suggestion)
+    "workflow_step": {},
+}
+NOT_NULL = ("view", "event", "actions")  # bolt reads them as soon as they are there, null or not
+# What each kind of request cannot do without (Slack always sends them).
+REQUIRED = {
+    "command": ("command", "team_id", "user_id", "channel_id", "response_url", "trigger_id"),
+    "block_actions": ("actions", "user", "trigger_id"),
+    "view_submission": ("view", "user"),
+    "view_closed": ("view", "user"),
+    "shortcut": ("user", "trigger_id"),
+    "message_action": ("user", "trigger_id", "response_url"),
+    "block_suggestion": ("user",),
+    "event_callback": ("event", "team_id"),
+    "url_verification": ("challenge",),
+    # Kinds Picmim has no listener for, which bolt still looks into before it says so.
+    "interactive_message": ("actions",),
+    "workflow_step_edit": ("workflow_step",),
+}
+
+
+def envelope_problem(body: Any) -> str | None:
+    """Why a signed request's parsed body is not what Slack sends (a short reason for the 400), or None."""
+    if not isinstance(body, dict):
+        return "the payload is not an object"
+    kind = "command" if "command" in body and "type" not in body else body.get("type")
+    problem = _shape_problem(body, ENVELOPE, "")
+    if problem:
+        return problem
+    for name in NOT_NULL:
+        if name in body and body[name] is None:
+            return f"{name} is null"
+    for name in REQUIRED.get(kind, ()):
+        if body.get(name) in (None, "", []):
+            return f"{kind} without {name}"
+    if kind in REQUIRED and kind != "url_verification" and not is_slack_id(_team_id(body)):
+        return f"{kind} without a team"
+    if "user" in REQUIRED.get(kind, ()) and not is_slack_id(body["user"].get("id")):
+        return f"{kind} without a user id"
+    if kind == "block_actions" and isinstance(body.get("container"), dict) \
+            and body["container"].get("type") == "message" and not body.get("response_url"):
+        return "block_actions in a message without response_url"
+    if kind == "event_callback" and not isinstance(body["event"].get("type"), str):
+        return "event without type"
+    if kind in ("view_submission", "view_closed") and not isinstance(body["view"].get("type"), str):
+        return "view without type"
+    if kind == "view_submission" and body["view"]["type"] == "workflow_step" and not body.get("workflow_step"):
+        return "workflow_step view without workflow_step"
+    if kind == "block_actions" and not all(isinstance(a.get("action_id"), str) for a in body["actions"]):
+        return "an action without action_id"
+    return None
+
+
+def _team_id(body: dict) -> Any:
+    """The team bolt takes the request to be from (slack_bolt.request.internals.extract_team_id's order)."""
+    view, team, authorizations = body.get("view") or {}, body.get("team"), body.get("authorizations")
+    if view.get("app_installed_team_id"):
+        return view["app_installed_team_id"]
+    if team:
+        return team.get("id")
+    if authorizations:
+        return authorizations[0].get("team_id")
+    if "team_id" in body:
+        return body["team_id"]
+    user = body.get("user")
+    return (user.get("team_id") if isinstance(user, dict) else None) or view.get("team_id")
+
+
+def _shape_problem(value: Any, shape: Any, path: str) -> str | None:
+    if value is None:  # Slack sends null for what is not there
+        return None
+    if isinstance(shape, tuple):  # one of several shapes
+        found = [_shape_problem(value, one, path) for one in shape]
+        return None if None in found else found[-1]
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return f"{path or 'payload'} is not an object"
+        every = shape.get("*")
+        for key, inner in value.items():
+            inner_shape = every if every is not None else shape.get(key)
+            if inner_shape is not None and (problem := _shape_problem(inner, inner_shape, f"{path}.{key}")):
+                return problem
+        return None
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return f"{path} is not a list"
+        for n, inner in enumerate(value):
+            if inner is None:
+                return f"{path}[{n}] is null"
+            if problem := _shape_problem(inner, shape[0], f"{path}[{n}]"):
+                return problem
+        return None
+    if shape is str:
+        return None if isinstance(value, str) else f"{path} is not text"
+    if shape == _FLAG:
+        return None if value in (True, False, "true", "false") else f"{path} is not true or false"
+    if shape == _ID:
+        return None if is_slack_id(value) else f"{path} is not a Slack id"
+    if shape == _URL_SHAPE:
+        return None if is_url(value) else f"{path} is not an http(s) address"
+    # _KEY: an id of our own or Slack's (action, block, callback, trigger, view hash): short printable text
+    return None if isinstance(value, str) and len(value) <= 255 and value.isprintable() \
+        and not _UNSTORABLE.search(value) else f"{path} is not a valid id"

@@ -21,6 +21,7 @@ from bot.media import renditions
 from bot.media import store as media_store
 from bot.messages import outbox as sending
 from bot.messages import review_card
+from bot.payloads import envelope_problem
 from bot.platforms import bluesky, bluesky_keys
 from bot.services import approvals, composing, connecting, review_links
 from bot.slack_errors import unavailable
@@ -122,31 +123,36 @@ def slack_request_guard(runtime: Runtime):
 
 
 def malformed_reason(body: bytes, content_type: str) -> str | None:
-    """Why a body is not a payload Slack would send, or None if it looks like one."""
+    """Why a body is not a payload Slack would send, or None if it looks like one (its envelope too:
+    `bot.payloads.envelope_problem`)."""
     text = body.decode("utf-8")
     if content_type == "application/json":
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return "body is not valid JSON"
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             return "JSON body is not a Slack event envelope"
-        return None
+        return envelope_problem(data)
     if content_type == "application/x-www-form-urlencoded":
+        if text.startswith("{"):  # bolt would read it as JSON whatever its type says
+            return "form body is JSON"
         try:
             form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
         except ValueError:
             return "form body cannot be parsed"
         if "payload" in form:
             try:
-                payload = json.loads(form["payload"][0])
-            except ValueError:
+                payload = json.loads(form["payload"][-1])  # bolt reads the last of repeated fields
+            except (ValueError, RecursionError):
                 return "payload field is not valid JSON"
             if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
                 return "payload field is not a Slack interaction"
+            return envelope_problem(payload)
+        if "ssl_check" in form:
             return None
-        if "command" in form or "ssl_check" in form:
-            return None
+        if "command" in form:
+            return envelope_problem({name: values[-1] for name, values in form.items()})
         return "form body is neither a slash command nor an interaction payload"
     return f"unsupported content type {content_type or '(none)'}"
 

@@ -16,6 +16,7 @@ import httpx
 from bot.media import retention
 from bot.media.errors import MediaError
 from bot.media.store import CHUNK_BYTES, Incoming, MediaStore
+from bot.payloads import is_url, storable
 from bot.platforms.validation import human_size
 from bot.services.submitting import Attachments
 
@@ -42,7 +43,8 @@ async def store_files(runtime, db, workspace_id: int, files: list[dict], bot_tok
         async with db() as session:
             for file, incoming in zip(files, downloaded, strict=True):
                 kept.append(await store.store_incoming(session, workspace_id, incoming,
-                                                       file.get("name") or "attachment", file.get("mimetype")))
+                                                       _text(file.get("name")) or "attachment",
+                                                       _text(file.get("mimetype")) or None))
         return Attachments(tuple(item.id for item, _new in kept),
                            new_ids=tuple(item.id for item, new in kept if new))
     except BaseException as exc:
@@ -76,8 +78,13 @@ async def _download_all(http: httpx.AsyncClient, files: list[dict], bot_token: s
         raise
 
 
+def _text(value: Any) -> str:
+    """A file's name or type as a database keeps it ("" when it is not text: a forged file)."""
+    return storable(value) if isinstance(value, str) else ""
+
+
 def _name(file: dict[str, Any]) -> str:
-    return f"“{file.get('name') or file.get('title') or file.get('id') or 'the file'}”"
+    return f"“{_text(file.get('name')) or _text(file.get('title')) or _text(file.get('id')) or 'the file'}”"
 
 
 def _too_large(name: str, size: int | None, max_bytes: int) -> MediaError:
@@ -105,7 +112,7 @@ async def download_slack_file(http: httpx.AsyncClient, file: dict[str, Any], bot
     the token may not read files). Leaves no file behind when it raises."""
     name = _name(file)
     url = file.get("url_private_download") or file.get("url_private")
-    if not url or not isinstance(url, str):
+    if not is_url(url):
         raise MediaError(f"Slack did not say where to fetch {name}; attach it again.")
     refuse_declared_size(file, max_bytes)
     fh, temp = await asyncio.to_thread(store.incoming)

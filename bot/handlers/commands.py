@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from slack_bolt.async_app import AsyncApp
 
 from bot import ids
+from bot.payloads import storable
 from bot.slack_errors import SlackUnreachable
 from bot.views.help import NAMES, did_you_mean, help_blocks, help_text
 
@@ -20,7 +21,7 @@ def register(app: AsyncApp, subcommands: Mapping[str, Subcommand]) -> None:
 
     async def picmim(ack, command, body, context, client, respond, logger, runtime, db, workspace, person,
                      access) -> None:
-        name, _, args = (command.get("text") or "").strip().partition(" ")
+        name, _, args = storable(command.get("text") or "").strip().partition(" ")
         name = name.lower()
         handler = subcommands.get(name)
         if handler is not None:

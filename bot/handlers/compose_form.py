@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
 
 from bot import ids
 from bot.handlers import forms
+from bot.payloads import whole_id
 from bot.platforms.settings import (
     INSTAGRAM_MAX_COLLABORATORS,
     YOUTUBE_CATEGORIES,
@@ -30,14 +30,13 @@ from bot.services.composing import Composition
 from bot.views import compose as views
 
 ERROR_MAX = 1000  # characters per inline error: Slack shows a few lines under the input
-LATEST_TIME = 253402300799  # 9999-12-31: later "times" are forged
 
 
 def read(view: dict) -> tuple[Composition, list[dict], bool]:
     """The composition, the submitted files, and whether Schedule was chosen without a time."""
     values = forms.values_of(view)
     selected = forms.options(values, ids.COMPOSE_ACCOUNTS_BLOCK, ids.COMPOSE_ACCOUNTS_INPUT)
-    account_ids = list(dict.fromkeys(int(v) for v in selected if v.isdigit() and len(v) < 19))
+    account_ids = list(dict.fromkeys(i for i in map(whole_id, selected) if i is not None))
     variants = {}
     for block_id in values:
         if block_id.startswith(ids.COMPOSE_VARIANT_BLOCK):
@@ -46,10 +45,8 @@ def read(view: dict) -> tuple[Composition, list[dict], bool]:
                 variants[block_id.removeprefix(ids.COMPOSE_VARIANT_BLOCK)] = value
     comment = forms.text(values, ids.COMPOSE_COMMENT_BLOCK, ids.COMPOSE_COMMENT_INPUT).strip()
     schedule = forms.option(values, ids.COMPOSE_WHEN_BLOCK, ids.COMPOSE_WHEN_INPUT) == views.SCHEDULE
-    stamp = forms.field(values, ids.COMPOSE_AT_BLOCK, ids.COMPOSE_AT_INPUT).get("selected_date_time")
-    when = None
-    if schedule and isinstance(stamp, int | float) and not isinstance(stamp, bool) and 0 < stamp <= LATEST_TIME:
-        when = datetime.fromtimestamp(int(stamp), UTC)
+    # A time that is not one (text, out of range) reads as none: "Pick the date and time" shows on the picker.
+    when = forms.moment(forms.field(values, ids.COMPOSE_AT_BLOCK, ids.COMPOSE_AT_INPUT)) if schedule else None
     files = forms.field(values, ids.COMPOSE_MEDIA_BLOCK, ids.COMPOSE_MEDIA_INPUT).get("files")
     files = [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
     composition = Composition(text=forms.text(values, ids.COMPOSE_TEXT_BLOCK, ids.COMPOSE_TEXT_INPUT),
@@ -90,7 +87,8 @@ def _raw_settings(values: dict) -> dict[str, dict[str, str | list[str] | None]]:
         elif "selected_option" in state:
             value = forms.option(values, block_id, ids.COMPOSE_SETTING_INPUT)
         else:
-            value = state.get("value") if isinstance(state.get("value"), str) else None
+            value = forms.text(values, block_id, ids.COMPOSE_SETTING_INPUT) if isinstance(state.get("value"), str) \
+                else None
         found.setdefault(platform, {})[name] = value
     return found
 
@@ -144,10 +142,10 @@ def _read_settings(values: dict) -> dict[str, PlatformSettings]:
 def _read_boards(values: dict) -> dict[int, str]:
     found = {}
     for block_id in values:
-        account = block_id.removeprefix(ids.COMPOSE_BOARD_BLOCK)
+        account = whole_id(block_id.removeprefix(ids.COMPOSE_BOARD_BLOCK))
         board = forms.option(values, block_id, ids.COMPOSE_BOARD_INPUT)
-        if block_id.startswith(ids.COMPOSE_BOARD_BLOCK) and account.isdigit() and board:
-            found[int(account)] = board
+        if block_id.startswith(ids.COMPOSE_BOARD_BLOCK) and account is not None and board:
+            found[account] = board
     return found
 
 
@@ -155,9 +153,9 @@ def _read_alt_texts(values: dict) -> list[str]:
     """Alt text per attachment position ("" where there is none)."""
     found: dict[int, str] = {}
     for block_id in values:
-        position = block_id.removeprefix(ids.COMPOSE_ALT_BLOCK)
-        if block_id.startswith(ids.COMPOSE_ALT_BLOCK) and position.isdigit() and int(position) < views.MAX_FILES:
-            found[int(position)] = forms.text(values, block_id, ids.COMPOSE_ALT_INPUT).strip()
+        position = whole_id(block_id.removeprefix(ids.COMPOSE_ALT_BLOCK))
+        if block_id.startswith(ids.COMPOSE_ALT_BLOCK) and position is not None and position < views.MAX_FILES:
+            found[position] = forms.text(values, block_id, ids.COMPOSE_ALT_INPUT).strip()
     return [found.get(n, "") for n in range(max(found) + 1)] if found else []
 
 

@@ -185,11 +185,12 @@ async def bluesky_handle_submitted(ack, view, context, subject, runtime, db, wor
 
 async def save_choice(ack, body, context, client, respond, subject, db, workspace) -> None:
     await ack()
-    chosen = []
-    for block_id, inputs in ((body.get("state") or {}).get("values") or {}).items():
+    chosen: list[str] = []
+    values = forms.values_of(body)  # a message's inputs are in the body's own state
+    for block_id in values:
         if block_id.startswith(ids.CHOOSE_ACCOUNTS_BLOCK):
-            boxes = inputs.get(ids.CHOOSE_ACCOUNTS_BOXES) or {}
-            chosen += [o["value"] for o in boxes.get("selected_options") or []]
+            chosen += forms.options(values, block_id, ids.CHOOSE_ACCOUNTS_BOXES)
+    chosen = list(dict.fromkeys(chosen))  # the same account ticked twice (forged) is chosen once
     if subject is None:
         return
     here = await workspace()

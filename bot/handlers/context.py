@@ -152,4 +152,16 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         context["person"] = here.person
         context["access"] = here.access
         context["subject"] = subject_of(body)
+        if not context.response_url:  # a click in a modal or on Home: nowhere to answer with respond()
+            context["respond"] = NowhereToRespond()
         await next()
+
+
+class NowhereToRespond:
+    """respond() of a request without a response_url (forged: Slack gives one wherever a listener answers with
+    respond): bolt's would raise after the ack; the answer is dropped and said in the log."""
+
+    response_url = None
+
+    async def __call__(self, *_args, **_kwargs) -> None:
+        log.info("A listener answered a request that has no response_url; the answer was dropped")

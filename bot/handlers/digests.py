@@ -12,7 +12,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import ids
 from bot.handlers import forms
-from bot.payloads import DigestOrigin
+from bot.payloads import DigestOrigin, storable, whole_id
 from bot.platforms import registry
 from bot.services import analytics, digests
 from bot.services.digests import DigestError, Schedule
@@ -106,16 +106,17 @@ def _seen_accounts(rights, all_ids: list[int], chosen: list[int]) -> list[int]:
 async def subscribe_submitted(ack, view, context, client, subject, db, workspace, person, access) -> None:
     values = forms.values_of(view)
     origin = subject or DigestOrigin()
-    channel_id = forms.field(values, ids.DIGEST_CHANNEL_BLOCK, ids.DIGEST_CHANNEL_INPUT).get("selected_conversation")
+    channel_id = forms.slack_id(forms.field(values, ids.DIGEST_CHANNEL_BLOCK, ids.DIGEST_CHANNEL_INPUT),
+                                "selected_conversation")
+    at = forms.field(values, ids.DIGEST_TIME_BLOCK, ids.DIGEST_TIME_INPUT).get("selected_time")
     schedule = Schedule(
         frequency=forms.option(values, ids.DIGEST_FREQUENCY_BLOCK, ids.DIGEST_FREQUENCY_INPUT) or "",
-        time_of_day=forms.field(values, ids.DIGEST_TIME_BLOCK, ids.DIGEST_TIME_INPUT).get("selected_time") or "",
+        time_of_day=storable(at) if isinstance(at, str) else "",
         timezone=(forms.option(values, ids.DIGEST_ZONE_BLOCK, ids.DIGEST_ZONE_INPUT)
                   or forms.text(values, ids.DIGEST_ZONE_BLOCK, ids.DIGEST_ZONE_INPUT)).strip(),
         weekday=forms.whole_number(forms.option(values, ids.DIGEST_WEEKDAY_BLOCK, ids.DIGEST_WEEKDAY_INPUT)),
         day_of_month=forms.whole_number(forms.option(values, ids.DIGEST_DAY_BLOCK, ids.DIGEST_DAY_INPUT)))
-    account_ids = [i for i in map(forms.whole_number,
-                                  forms.options(values, ids.DIGEST_ACCOUNTS_BLOCK, ids.DIGEST_ACCOUNTS_INPUT))
+    account_ids = [i for i in map(whole_id, forms.options(values, ids.DIGEST_ACCOUNTS_BLOCK, ids.DIGEST_ACCOUNTS_INPUT))
                    if i is not None]
     platforms = forms.options(values, ids.DIGEST_PLATFORMS_BLOCK, ids.DIGEST_PLATFORMS_INPUT)
     here = await workspace()

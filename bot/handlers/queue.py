@@ -4,7 +4,6 @@ compose modal: `bot.handlers.compose`)."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -131,12 +130,11 @@ async def reschedule_button(ack, body, context, client, respond, subject, db, wo
 
 
 async def reschedule_submitted(ack, view, context, subject, runtime, db, workspace, person, access) -> None:
-    stamp = forms.field(forms.values_of(view), ids.QUEUE_AT_BLOCK, ids.QUEUE_AT_INPUT).get("selected_date_time")
+    when = forms.moment(forms.field(forms.values_of(view), ids.QUEUE_AT_BLOCK, ids.QUEUE_AT_INPUT))
     origin = subject or RescheduleOrigin()
-    if not stamp:
+    if when is None:  # none picked, or one that is not a time (forged)
         await ack(response_action="errors", errors={ids.QUEUE_AT_BLOCK: "Pick the date and time to publish."})
         return
-    when = datetime.fromtimestamp(int(stamp), UTC)
     if when < utcnow() - PAST_TOLERANCE:
         await ack(response_action="errors",
                   errors={ids.QUEUE_AT_BLOCK: "This time is in the past: pick a later one, or use Publish now."})

@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.handlers import forms
+from bot.payloads import is_slack_id, storable
 from bot.services import roles, workspaces
 from bot.services.workspaces import WorkspaceSettings
 from bot.slack_errors import error_of, unavailable
@@ -90,42 +91,45 @@ async def approval_ticked(ack, body, client, workspace, person, access) -> None:
 
 
 def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
-    """The submitted settings; a part the modal did not show keeps its current value."""
+    """The submitted settings; a part the modal did not show keeps its current value. A forged part (a list where
+    an option goes…) reads as nothing chosen, and the checks then say so beside it."""
 
     def field(block_id: str, action_id: str) -> dict | None:  # None: the modal did not show this part
         return forms.field(values, block_id, action_id) if block_id in values else None
 
+    def typed(state: dict) -> str:  # a select's option, or what was typed
+        chosen, value = forms.chosen_option(state), state.get("value")
+        return chosen or (storable(value) if isinstance(value, str) else "")
+
     read = WorkspaceSettings(**vars(current))
     if (managers := field(ids.SETTINGS_MANAGERS_BLOCK, ids.SETTINGS_MANAGERS_INPUT)) is not None:
-        read.managers_policy = (managers.get("selected_option") or {}).get("value") or "members"
+        read.managers_policy = forms.chosen_option(managers) or "members"
     if (people := field(ids.SETTINGS_MANAGER_USERS_BLOCK, ids.SETTINGS_MANAGER_USERS_INPUT)) is not None:
-        read.manager_user_ids = list(people.get("selected_users") or [])
+        read.manager_user_ids = forms.slack_ids(people, "selected_users")
     if (required := field(ids.SETTINGS_APPROVAL_REQUIRED_BLOCK, ids.SETTINGS_APPROVAL_REQUIRED_INPUT)) is not None:
-        chosen = required.get("selected_options") or []
-        read.approval_required = any(o.get("value") == APPROVAL_REQUIRED for o in chosen)
+        read.approval_required = APPROVAL_REQUIRED in forms.chosen_options(required)
     if (channel := field(ids.SETTINGS_APPROVAL_CHANNEL_BLOCK, ids.SETTINGS_APPROVAL_CHANNEL_INPUT)) is not None:
-        read.approval_channel_id = channel.get("selected_conversation") or None
+        read.approval_channel_id = forms.slack_id(channel, "selected_conversation")
     if (approvers := field(ids.SETTINGS_APPROVERS_BLOCK, ids.SETTINGS_APPROVERS_INPUT)) is not None:
-        read.approver_user_ids = list(approvers.get("selected_users") or [])
+        read.approver_user_ids = forms.slack_ids(approvers, "selected_users")
     if (group := field(ids.SETTINGS_APPROVER_GROUP_BLOCK, ids.SETTINGS_APPROVER_GROUP_INPUT)) is not None:
-        group_id = (group.get("selected_option") or {}).get("value")
-        read.approver_usergroup_id = group_id if group_id and group_id != NO_GROUP else None
+        group_id = forms.chosen_option(group)
+        read.approver_usergroup_id = group_id if is_slack_id(group_id) and group_id != NO_GROUP else None
     if (needed := field(ids.SETTINGS_APPROVALS_NEEDED_BLOCK, ids.SETTINGS_APPROVALS_NEEDED_INPUT)) is not None:
-        text = str(needed.get("value") or "").strip()
-        read.approvals_needed = int(text) if text.isdigit() else None
+        text = typed(needed).strip()
+        read.approvals_needed = int(text) if text.isdecimal() and len(text) < 4 else None
     if (own := field(ids.SETTINGS_SELF_APPROVAL_BLOCK, ids.SETTINGS_SELF_APPROVAL_INPUT)) is not None:
-        read.allow_self_approval = any(o.get("value") == SELF_APPROVAL for o in own.get("selected_options") or [])
+        read.allow_self_approval = SELF_APPROVAL in forms.chosen_options(own)
     if (approve := field(ids.SETTINGS_APPROVE_REACTION_BLOCK, ids.SETTINGS_APPROVE_REACTION_INPUT)) is not None:
-        read.approve_reaction = (approve.get("selected_option") or {}).get("value") or approve.get("value") or ""
+        read.approve_reaction = typed(approve)
     if (reject := field(ids.SETTINGS_REJECT_REACTION_BLOCK, ids.SETTINGS_REJECT_REACTION_INPUT)) is not None:
-        read.reject_reaction = (reject.get("selected_option") or {}).get("value") or reject.get("value") or ""
+        read.reject_reaction = typed(reject)
     if (alerts := field(ids.SETTINGS_ALERTS_CHANNEL_BLOCK, ids.SETTINGS_ALERTS_CHANNEL_INPUT)) is not None:
-        read.alerts_channel_id = alerts.get("selected_conversation") or None
+        read.alerts_channel_id = forms.slack_id(alerts, "selected_conversation")
     if (days := field(ids.SETTINGS_EXPIRY_DAYS_BLOCK, ids.SETTINGS_EXPIRY_DAYS_INPUT)) is not None:
-        read.expiry_warning_days = [int(o["value"]) for o in days.get("selected_options") or []
-                                    if str(o.get("value", "")).isdigit()]
+        read.expiry_warning_days = [int(d) for d in forms.chosen_options(days) if d.isdecimal() and len(d) < 4]
     if (zone := field(ids.SETTINGS_TIMEZONE_BLOCK, ids.SETTINGS_TIMEZONE_INPUT)) is not None:
-        read.default_timezone = (zone.get("selected_option") or {}).get("value") or zone.get("value") or ""
+        read.default_timezone = typed(zone)
     return read
 
 

@@ -50,8 +50,8 @@ class DigestError(Exception):
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DigestError("timezone", f"“{name}” is not a time zone. Use a name like Europe/Madrid, "
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder of zones
+        raise DigestError("timezone", f"“{name[:40]}” is not a time zone. Use a name like Europe/Madrid, "
                                       "America/New_York or UTC.") from None
 
 

@@ -128,7 +128,7 @@ def settings_problems(settings: WorkspaceSettings) -> dict[str, str]:
         problems[REJECT_REACTION] = "Use a different emoji from the one that approves."
     try:
         ZoneInfo(settings.default_timezone.strip())
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, OSError):  # OSError: "Europe" is a folder of zones
         problems[TIMEZONE] = "Enter a time zone such as Europe/Madrid, America/New_York or UTC."
     return problems
 

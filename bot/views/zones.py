@@ -39,7 +39,7 @@ _REGION_OF = {"America": "Americas", "Europe": "Europe", "Africa": "Africa and t
 def known_zone(name: str | None) -> bool:
     try:
         return bool(name) and ZoneInfo(name) is not None
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, OSError):  # OSError: "Europe" is a folder of zones
         return False
 
 
