@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import handlers
+from bot import bolt_body, handlers
 from bot import web as web_routes
 from bot.config import Settings
 from bot.http import build_client
@@ -212,6 +212,7 @@ class StartupError(Exception):
 
 def build_bolt_app(settings: Settings, engine: AsyncEngine, client: AsyncWebClient,
                    authorization: SingleWorkspaceAuthorization | None) -> AsyncApp:
+    bolt_body.install()  # a command whose text says "payload" reaches its listener
     slack = settings.slack
     common = dict(
         client=client,

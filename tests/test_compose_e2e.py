@@ -42,6 +42,13 @@ def _wait_for_message(slack, method: str, needle: str, timeout: float = 15.0):
     raise AssertionError(f"no {method} with {needle!r}: {[c.params for c in slack.calls_to(method)]}")
 
 
+def test_a_text_that_says_payload_opens_the_window_with_it(sender, slack, account_id):
+    # Bolt took any form body containing "payload" for an interaction: this command reached nobody.
+    opened = _open_modal(sender, slack, "Our payload is live & 100% ready")
+    [text_input] = [b for b in opened["blocks"] if b.get("block_id") == ids.COMPOSE_TEXT_BLOCK]
+    assert text_input["element"]["initial_value"] == "Our payload is live & 100% ready"
+
+
 def test_post_opens_a_modal_with_the_x_account(sender, slack, account_id):
     view = _open_modal(sender, slack, "hello")
     assert view["callback_id"] == ids.COMPOSE_VIEW and view["notify_on_close"] is True
