@@ -19,7 +19,7 @@ from bot.config import ConfigError, load_settings
 from bot.http import build_client
 from bot.payloads import AuditExport
 from bot.platforms.x import ADAPTER as XAdapter
-from bot.services import audit, connections, queue, review_links, submitting, workspaces
+from bot.services import audit, audit_trail, connections, queue, review_links, submitting, workspaces
 from bot.services.approvals import Reviewer
 from bot.services.composing import Composition
 from bot.services.connections import apply_tokens
@@ -135,14 +135,14 @@ async def test_each_step_of_a_posts_life_is_recorded_with_who_from_where_and_wha
 
     # What /picmim audit shows for the account: newest first, the post's live link, the same steps.
     async with sessions() as session:
-        scope = await audit.find_scope(session, workspace.id, "@acmemktg")
-        shown = await audit.entries(session, workspace.id, scope, utcnow() - timedelta(days=7))
+        scope = await audit_trail.find_scope(session, workspace.id, "@acmemktg")
+        shown = await audit_trail.entries(session, workspace.id, scope, utcnow() - timedelta(days=7))
         assert [e.action for e in shown] == [e.action for e in reversed(trail)]
         assert shown[0].post_link.startswith("https://x.com/acmemktg/status/")
-        assert await audit.find_scope(session, workspace.id, "@nobody") is None
-        assert (await audit.find_scope(session, workspace.id, f"post {post_id}")).post_id == post_id
-    rows = list(csv.reader(io.StringIO(audit.csv_of(shown).decode("utf-8-sig"))))
-    assert rows[0] == list(audit.CSV_COLUMNS)
+        assert await audit_trail.find_scope(session, workspace.id, "@nobody") is None
+        assert (await audit_trail.find_scope(session, workspace.id, f"post {post_id}")).post_id == post_id
+    rows = list(csv.reader(io.StringIO(audit_trail.csv_of(shown).decode("utf-8-sig"))))
+    assert rows[0] == list(audit_trail.CSV_COLUMNS)
     assert [(r[1], r[2], r[4], r[6]) for r in rows[1:]][-2:] == [(AUTHOR, "modal", "submitted for approval",
                                                                   str(post_id)),
                                                                  (AUTHOR, "modal", "created", str(post_id))]
@@ -232,11 +232,11 @@ async def test_retention_deletes_only_entries_older_than_the_setting(engine, set
 
 
 def test_audit_arguments_and_csv_cells_that_look_like_formulas():
-    assert audit.parse_args("") == (False, "", 7)
-    assert audit.parse_args("export @acme 30d") == (True, "@acme", 30)
-    assert audit.parse_args("@acme 90d").startswith("Choose `7d` or `30d`")
-    entry = audit.Entry(utcnow(), "=cmd|' /C calc'!A0", "modal", "post 1", "created", "+1", 1, "@everyone", None)
-    [_, row] = list(csv.reader(io.StringIO(audit.csv_of([entry]).decode("utf-8-sig"))))
+    assert audit_trail.parse_args("") == (False, "", 7)
+    assert audit_trail.parse_args("export @acme 30d") == (True, "@acme", 30)
+    assert audit_trail.parse_args("@acme 90d").startswith("Choose `7d` or `30d`")
+    entry = audit_trail.Entry(utcnow(), "=cmd|' /C calc'!A0", "modal", "post 1", "created", "+1", 1, "@everyone", None)
+    [_, row] = list(csv.reader(io.StringIO(audit_trail.csv_of([entry]).decode("utf-8-sig"))))
     assert row[1] == "'=cmd|' /C calc'!A0" and row[5] == "'+1" and row[7] == "'@everyone"
 
 
@@ -309,7 +309,7 @@ async def test_connection_changes_are_recorded_refreshed_broken_and_disconnected
     assert json.loads(cancelled.change)["why"] == "its account was disconnected"
     # /picmim audit for the account finds its connection's entries, and its posts'.
     async with sessions() as session:
-        shown = await audit.entries(session, ws_id, audit.Scope("Acme", account_ids=(account_id,)),
+        shown = await audit_trail.entries(session, ws_id, audit_trail.Scope("Acme", account_ids=(account_id,)),
                                     utcnow() - timedelta(days=1))
     assert {e.action for e in shown} >= {"disconnected", "refreshed", "created", "cancelled"}
 
@@ -333,10 +333,10 @@ async def test_the_retention_job_uses_the_setting(engine, setup):
 
 def test_the_audit_message_and_the_review_link_modals_are_valid_block_kit():
     now = utcnow()
-    entries = [audit.Entry(now - timedelta(minutes=n), actor, "modal", "post 3", "edited", "x" * 900, 3,
+    entries = [audit_trail.Entry(now - timedelta(minutes=n), actor, "modal", "post 3", "edited", "x" * 900, 3,
                            "Launch <!channel> day", "https://slack.com/archives/C1/p1")
                for n, actor in enumerate(["U0AUTHOR", "Ana <b> (review link)", "Picmim"] * 9)]
-    blocks = audit_views.audit_blocks(entries[:audit.MAX_SHOWN], "Europe/Madrid", "Everything", 7,
+    blocks = audit_views.audit_blocks(entries[:audit_trail.MAX_SHOWN], "Europe/Madrid", "Everything", 7,
                                       AuditExport("", 7).encode(), more=True)
     assert block_kit_errors(blocks, 50) == []
     text = json.dumps(blocks)

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.payloads import AuditExport
-from bot.services import audit
+from bot.services import audit_trail
 from bot.slack_errors import error_of
 from bot.storage.models import utcnow
 from bot.views import audit as views
@@ -39,7 +39,7 @@ async def audit_command(ack, args, respond, client, db, workspace, person, **_) 
     if not who.is_admin:
         await respond(response_type="ephemeral", text=ADMINS_ONLY)
         return
-    parsed = audit.parse_args(args)
+    parsed = audit_trail.parse_args(args)
     if isinstance(parsed, str):
         await respond(response_type="ephemeral", text=parsed)
         return
@@ -49,14 +49,14 @@ async def audit_command(ack, args, respond, client, db, workspace, person, **_) 
         return
     here = await workspace()
     async with db() as session:
-        scope = await audit.find_scope(session, here.id, text)
+        scope = await audit_trail.find_scope(session, here.id, text)
         if scope is None:
             await respond(response_type="ephemeral", text=_not_found(text))
             return
-        found = await audit.entries(session, here.id, scope, utcnow() - timedelta(days=days),
-                                    limit=audit.MAX_SHOWN + 1)
-    more = len(found) > audit.MAX_SHOWN
-    found = found[:audit.MAX_SHOWN]
+        found = await audit_trail.entries(session, here.id, scope, utcnow() - timedelta(days=days),
+                                    limit=audit_trail.MAX_SHOWN + 1)
+    more = len(found) > audit_trail.MAX_SHOWN
+    found = found[:audit_trail.MAX_SHOWN]
     blocks = views.audit_blocks(found, who.tz or here.default_timezone, scope.label, days,
                                 AuditExport(text, days).encode(), more)
     await respond(response_type="ephemeral", replace_original=False, text=views.audit_text(found, scope.label, days),
@@ -81,14 +81,14 @@ async def _export(client, db, workspace, user_id: str, text: str, days: int) -> 
     here = await workspace()
     now = utcnow()
     async with db() as session:
-        scope = await audit.find_scope(session, here.id, text)
+        scope = await audit_trail.find_scope(session, here.id, text)
         if scope is None:
             return _not_found(text)
-        found = await audit.entries(session, here.id, scope, now - timedelta(days=days))
+        found = await audit_trail.entries(session, here.id, scope, now - timedelta(days=days))
     name = f"picmim-audit-{now:%Y-%m-%d}-{days}d.csv"
     try:
         dm = (await client.conversations_open(users=user_id))["channel"]["id"]
-        await client.files_upload_v2(channel=dm, file=audit.csv_of(found), filename=name,
+        await client.files_upload_v2(channel=dm, file=audit_trail.csv_of(found), filename=name,
                                      title=f"Picmim audit trail: {scope.label}, last {days} days",
                                      initial_comment=f"The audit trail you asked for: {len(found)} entries, "
                                                      "times in UTC.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import ids
-from bot.services.audit import Entry
+from bot.services.audit_trail import Entry
 from bot.views.blocks import actions, button, context, esc, header, section, slack_date, who
 
 CHANGE_SHOWN = 300
