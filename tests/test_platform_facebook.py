@@ -353,3 +353,85 @@ async def test_metrics_without_the_insights_permission_name_it(adapter, meta, co
         await adapter.fetch_metrics(coffee, [])
     assert "read_insights" in caught.value.message
 
+
+
+# ---- Reels and Stories (issue 18) -------------------------------------------------------------
+
+def _reel_clip(media, name: str = "reel.mp4", **kw):
+    from tests.fakes.media import make_clip
+    kw = {"width": 540, "height": 960, "seconds": 3.2, "fps": 24} | kw
+    return media.payload(name, make_clip(**kw), mimetype="video/mp4", kind="video", duration=kw["seconds"],
+                         width=kw["width"], height=kw["height"])
+
+
+def _as(post_type: str) -> dict:
+    from bot.platforms.settings import FacebookSettings
+    return {"settings": FacebookSettings(post_type=post_type)}
+
+
+def test_a_reel_or_a_story_is_checked_against_metas_limits(adapter, media):
+    account = AccountRef("facebook", "2001", "page", "Acme Coffee", Secret("t"))
+    a_photo = media.payload("a.jpg", jpeg(), mimetype="image/jpeg").facts
+    vertical = media.payload("v.mp4", mp4(), mimetype="video/mp4", kind="video", duration=20, width=1080,
+                             height=1920).facts
+    long = replace(vertical, duration=120.0)
+    wide = replace(vertical, width=1920, height=1080)
+    assert adapter.validate(account, Draft(text="x", media=(vertical,), **_as("reel"))) == []
+    assert [p.message for p in adapter.validate(account, Draft(text="x", media=(a_photo,), **_as("reel")))] == [
+        "A Facebook Reel is one video: attach a single video (photos go in a post or a Story)."]
+    assert "3 to 90 seconds" in adapter.validate(account, Draft(text="x", media=(long,), **_as("reel")))[0].message
+    assert "vertical" in adapter.validate(account, Draft(text="x", media=(wide,), **_as("reel")))[0].message
+    assert adapter.validate(account, Draft(text="", media=(a_photo,), **_as("story"))) == []
+    assert "3 to 60 seconds" in adapter.validate(account, Draft(text="", media=(long,), **_as("story")))[0].message
+    assert "one photo or one video" in adapter.validate(account, Draft(text="", media=(a_photo, a_photo),
+                                                                        **_as("story")))[0].message
+
+
+async def test_a_reel_goes_through_an_upload_session_and_is_published(adapter, meta, media, coffee):
+    meta.video_processing_polls = 1
+    clip = _reel_clip(media)
+    result = await adapter.publish(coffee, Draft(text="Behind the bar", **_as("reel")), [clip])
+
+    start, finish = meta.calls_to("2001/video_reels")
+    assert start.params["upload_phase"] == "start"
+    assert (finish.params["upload_phase"], finish.params["video_state"]) == ("finish", "PUBLISHED")
+    [upload] = meta.recorded(lambda c: c.host == "rupload.facebook.com")
+    assert upload.params["file_url"] == clip.public_url and upload.params["auth"] == "OAuth"
+    assert meta.tokens[upload.token].page_id == "2001"
+    video = meta.fb_objects[finish.params["video_id"]]
+    assert video.product == "reel" and video.published and video.message == "Behind the bar"
+    assert result.remote_id == video.post_id and result.url == f"https://www.facebook.com/reel/{video.id}/"
+    assert not meta.calls_to("2001/videos"), "not the old file_url post to /videos"
+
+
+async def test_a_reel_meta_cannot_take_fails_with_its_reason(adapter, meta, media, coffee):
+    meta.video_processing_polls = 0
+    clip = _reel_clip(media, seconds=1.0)  # under Meta's 3 seconds
+    with pytest.raises(ContentRejected) as caught:
+        await adapter.publish(coffee, Draft(text="Too short", **_as("reel")), [clip])
+    assert "3 to 90 seconds" in caught.value.message
+
+
+async def test_a_photo_story_and_a_video_story(adapter, meta, media, coffee):
+    result = await adapter.publish(coffee, Draft(text="Not shown on a Story", **_as("story")), [photo(media)])
+    [uploaded] = meta.calls_to("2001/photos")
+    assert uploaded.params["published"] == "false"
+    [story] = meta.calls_to("2001/photo_stories")
+    post = meta.fb_objects[result.remote_id]
+    assert post.product == "story" and post.attached == [story.params["photo_id"]] and post.message == ""
+    assert result.url == post.url
+
+    clip = _reel_clip(media, "story.mp4")
+    result = await adapter.publish(coffee, Draft(text="", **_as("story")), [clip])
+    start, finish = meta.calls_to("2001/video_stories")
+    assert (start.params["upload_phase"], finish.params["upload_phase"]) == ("start", "finish")
+    assert meta.fb_objects[result.remote_id].product == "story"
+
+
+async def test_finishing_a_session_without_its_file_is_refused_by_meta(adapter, meta, coffee):
+    page_token = coffee.publish_token
+    started = await adapter.graph.post("2001/video_reels", page_token, data={"upload_phase": "start"})
+    with pytest.raises(PlatformError) as caught:
+        await adapter.graph.post("2001/video_reels", page_token, data={
+            "upload_phase": "finish", "video_id": started["video_id"], "video_state": "PUBLISHED"})
+    assert "6000" in caught.value.detail or "upload" in caught.value.message.lower()

@@ -17,13 +17,16 @@ from bot.platforms.base import (
     Draft,
     MediaPayload,
     Metrics,
+    OutcomeUnknown,
     PlatformError,
     Problem,
     PublishResult,
     RemoteAccount,
     Scope,
     TokenSet,
+    Transient,
 )
+from bot.platforms.http_calls import json_or_none, send
 from bot.platforms.meta_graph import (
     FACEBOOK_WWW,
     LIST_PAGES,
@@ -37,8 +40,17 @@ from bot.platforms.meta_graph import (
     must_surface,
     public_url,
 )
-from bot.platforms.meta_limits import FACEBOOK_LIMITS
+from bot.platforms.meta_limits import (
+    FACEBOOK_LIMITS,
+    FB_REEL_MAX_SECONDS,
+    FB_REEL_MIN_HEIGHT,
+    FB_REEL_MIN_SECONDS,
+    FB_REEL_MIN_WIDTH,
+    FB_STORY_MAX_SECONDS,
+    FB_STORY_MIN_SECONDS,
+)
 from bot.platforms.registry import BY_KEY
+from bot.platforms.settings import FacebookSettings
 from bot.platforms.validation import Checker
 from bot.secret import Secret
 
@@ -47,6 +59,10 @@ ENGAGEMENT = Scope("pages_read_engagement", "read your Pages' names, followers a
 INSIGHTS = Scope("read_insights", "read Page and post views for analytics digests")
 # Meta wants both to post on a Page (its own error says so).
 REQUIRED = (PUBLISH, ENGAGEMENT)
+
+# Reels and video Stories are uploaded through the Video API's upload sessions: start on graph.facebook.com, the
+# bytes (here: Meta fetching our public URL, the `file_url` header) to rupload.facebook.com, then finish.
+RUPLOAD = "https://rupload.facebook.com/video-upload"
 
 PAGE_FIELDS = "id,name,username,access_token,tasks,followers_count,picture{url}"
 POST_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
@@ -57,6 +73,12 @@ def _alt_text(image: MediaPayload) -> dict[str, str]:
     "user provided accessible alternative description"; `alt_text` is Facebook's generated one). Meta gives no
     length limit for it."""
     return {"alt_text_custom": image.facts.alt_text} if image.facts.alt_text else {}
+
+
+def post_type(draft: Draft) -> str:
+    """post | reel | story, as the author chose for Facebook (a post unless chosen)."""
+    settings = draft.settings
+    return settings.post_type if isinstance(settings, FacebookSettings) and settings.post_type else "post"
 
 
 class FacebookAdapter(FacebookLoginAdapter):
@@ -101,15 +123,49 @@ class FacebookAdapter(FacebookLoginAdapter):
     def validate(self, account: AccountRef, draft: Draft) -> list[Problem]:
         checker = Checker(self.label, account.name, self.limits)
         checker.check(draft)
-        if not (draft.text or "").strip() and not draft.link and not draft.media:
+        wanted = post_type(draft)
+        if wanted in ("reel", "story"):
+            self._check_reel_or_story(checker, wanted, draft)
+        elif not (draft.text or "").strip() and not draft.link and not draft.media:
             checker.add("text", f"{self.label} needs some text, a link, a photo or a video: add one.")
         return checker.problems
+
+    def _check_reel_or_story(self, checker: Checker, wanted: str, draft: Draft) -> None:
+        """A Reel is one vertical video of 3–90 s; a Story one photo or one video of 3–60 s (Meta's Reels
+        Publishing and Page Stories guides)."""
+        name = {"reel": "Reel", "story": "Story"}[wanted]
+        videos = [m for m in draft.media if m.kind == "video"]
+        if wanted == "reel" and (len(draft.media) != 1 or not videos):
+            checker.add("media", f"A {self.label} Reel is one video: attach a single video (photos go in a post "
+                                 "or a Story).")
+            return
+        if wanted == "story" and len(draft.media) != 1:
+            checker.add("media", f"A {self.label} Story is one photo or one video; this one has "
+                                 f"{len(draft.media)}: keep one, or choose Post.")
+            return
+        item = draft.media[0]
+        least, most = ((FB_REEL_MIN_SECONDS, FB_REEL_MAX_SECONDS) if wanted == "reel"
+                       else (FB_STORY_MIN_SECONDS, FB_STORY_MAX_SECONDS))
+        if item.kind == "video" and item.duration is not None and not least <= item.duration <= most:
+            checker.add("media", f"A {self.label} {name} video lasts {least:g} to {most:g} seconds; "
+                                 f"{item.filename or 'this one'} lasts {item.duration:.0f}.")
+        if (wanted == "reel" and item.width and item.height
+                and (min(item.width, item.height) < FB_REEL_MIN_WIDTH
+                     or max(item.width, item.height) < FB_REEL_MIN_HEIGHT or item.width > item.height)):
+            checker.add("media", f"A {self.label} Reel is a vertical video of at least {FB_REEL_MIN_WIDTH} × "
+                                 f"{FB_REEL_MIN_HEIGHT} pixels (9:16); {item.filename or 'this one'} is "
+                                 f"{item.width} × {item.height}.")
 
     async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:
         token, page = account.publish_token, account.external_id
         ctx = Context(self.label, publishing=True, needs=PUBLISH, page=account.name)
         images = [m for m in media if m.facts.kind == "image"]
         videos = [m for m in media if m.facts.kind == "video"]
+        wanted = post_type(draft)
+        if wanted == "reel" and len(videos) == 1 and not images:
+            return await self._reel(page, token, draft, videos[0], ctx)
+        if wanted == "story" and len(media) == 1:
+            return await self._story(page, token, media[0], ctx)
         if (images and videos) or len(videos) > 1:
             raise ContentRejected(self.label, f"{self.label} cannot mix photos and a video, or take two videos, in "
                                               "one post: keep one kind.", "several media kinds", field="media")
@@ -141,6 +197,54 @@ class FacebookAdapter(FacebookLoginAdapter):
                 data["link"] = draft.link
             body = await self.graph.post(f"{page}/feed", token, data=data, creates=True, ctx=ctx)
             post_id = str(body["id"])
+        return PublishResult(remote_id=post_id, url=await self._permalink(post_id, token))
+
+    async def _upload_session(self, edge: str, token: Secret, video: MediaPayload, ctx: Context) -> str:
+        """Start an upload session on /{page}/video_reels or /{page}/video_stories and have Meta fetch the video
+        into it; the video's id, to finish with."""
+        started = await self.graph.post(edge, token, data={"upload_phase": "start"}, ctx=ctx)
+        video_id = str(started["video_id"])
+        upload_url = str(started.get("upload_url") or f"{RUPLOAD}/{self.version}/{video_id}")
+        # rupload wants the token as "OAuth …"; Meta fetches the file itself from `file_url`.
+        response = await send(self.http, self.label, "POST", upload_url, headers={
+            "Authorization": f"OAuth {token.reveal()}", "file_url": public_url(self.label, video)})
+        body = json_or_none(response)
+        if not response.is_success or not (body or {}).get("success"):
+            detail = json.dumps((body or {}).get("debug_info") or body or response.text[:200])[:300]
+            if response.status_code >= 500:
+                raise Transient(self.label, f"{self.label} could not take the video just now; Picmim will try "
+                                            "again.", detail)
+            raise ContentRejected(self.label, f"{self.label} could not fetch the video from Picmim: {detail}",
+                                  detail, field="media")
+        return video_id
+
+    async def _reel(self, page: str, token: Secret, draft: Draft, video: MediaPayload, ctx: Context) -> PublishResult:
+        """Video API Reels: start → upload (Meta fetches the file) → finish with video_state PUBLISHED."""
+        video_id = await self._upload_session(f"{page}/video_reels", token, video, ctx)
+        data = {"upload_phase": "finish", "video_id": video_id, "video_state": "PUBLISHED"}
+        if draft.text:
+            data["description"] = draft.text
+        if draft.title:
+            data["title"] = draft.title
+        await self.graph.post(f"{page}/video_reels", token, data=data, creates=True, ctx=ctx)
+        return await self._video_result(video_id, token)
+
+    async def _story(self, page: str, token: Secret, item: MediaPayload, ctx: Context) -> PublishResult:
+        """Page Stories: a photo uploaded unpublished, then /photo_stories; a video through an upload session on
+        /video_stories. A Story has no text."""
+        if item.facts.kind == "video":
+            video_id = await self._upload_session(f"{page}/video_stories", token, item, ctx)
+            body = await self.graph.post(f"{page}/video_stories", token, creates=True, ctx=ctx,
+                                         data={"upload_phase": "finish", "video_id": video_id})
+        else:
+            photo = await self.graph.post(f"{page}/photos", token, ctx=ctx, data={
+                "url": public_url(self.label, item), "published": "false"})
+            body = await self.graph.post(f"{page}/photo_stories", token, creates=True, ctx=ctx,
+                                         data={"photo_id": str(photo["id"])})
+        post_id = str(body.get("post_id") or "")
+        if not post_id:
+            raise OutcomeUnknown(self.label, f"{self.label} gave no Story id; the Story may or may not be live.",
+                                 json.dumps(body)[:300])
         return PublishResult(remote_id=post_id, url=await self._permalink(post_id, token))
 
     async def _permalink(self, object_id: str, token: Secret) -> str | None:
