@@ -292,3 +292,22 @@ def test_a_facebook_photo_story(server, fakes, sender, slack, module_database):
     post = meta.fb_objects[photo.post_id]
     assert post.product == "story" and post.message == "", "a Story carries no text"
     _status_says(slack, process, text, "Story")
+
+
+def test_a_facebook_video_post_is_uploaded_through_a_resumable_session(server, fakes, sender, slack,
+                                                                        module_database):
+    process, accounts = server
+    meta, files = fakes["meta"], fakes["files"]
+    text = f"A tour of the roastery {time.time_ns()}"
+    chosen = [accounts["facebook"]]
+    video = [files.file("wide.mp4")]  # a feed video may be landscape
+
+    view = _window(sender, slack, chosen, text, video)
+    _accepted(_submit(sender, view, text, video, chosen, {}))
+    [posted] = poll_server("the video on the Page", lambda: [
+        o for o in list(meta.fb_objects.values()) if o.kind == "video" and o.message == text], process)
+    [call] = [c for c in meta.calls_to(f"{PAGE}/videos") if c.params.get("description") == text]
+    assert call.host == "graph-video.facebook.com" and "file_url" not in call.params
+    handle = call.params["fbuploader_video_file_chunk"]
+    [session] = [u for u in list(meta.upload_sessions.values()) if u.handle == handle]
+    assert session.data == WIDE, "the file itself, every byte, through the upload session"

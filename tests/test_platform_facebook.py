@@ -28,6 +28,7 @@ from bot.platforms.base import (
 from bot.platforms.facebook import FacebookAdapter
 from bot.platforms.registry import FACEBOOK_GROUPS
 from bot.secret import Secret
+from tests.fakes import meta as meta_fake
 from tests.fakes.media import jpeg, mp4, png, webm, webp
 from tests.fakes.meta import FB_LONG_LIVED, adapter_config
 from tests.platform_fixtures import meta_fixtures
@@ -199,13 +200,21 @@ async def test_each_photo_carries_its_own_alt_text(adapter, meta, media, coffee)
     assert [meta.fb_objects[p].alt_text_custom for p in attached] == ["The counter", None, "The terrace"]
 
 
-async def test_a_video_is_pulled_from_its_url_and_waited_for(adapter, meta, media, coffee):
+async def test_a_video_goes_through_a_resumable_upload_and_is_waited_for(adapter, meta, media, coffee):
     meta.video_processing_polls = 2
-    clip = media.payload("tour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=40)
+    data = mp4(noise=True)
+    clip = media.payload("tour.mp4", data, mimetype="video/mp4", kind="video", duration=40)
     result = await adapter.publish(coffee, Draft(text="A tour", title="Shop tour"), [clip])
 
+    [session] = meta.upload_sessions.values()
+    assert session.data == data and (session.file_length, session.file_type) == (len(data), "video/mp4")
+    [opened] = meta.calls_to(f"{meta_fake.APP_ID}/uploads")
+    assert meta.tokens[opened.token].page_id is None, "upload sessions are opened with the person's token"
+    [published] = meta.calls_to("2001/videos")
+    assert published.host == "graph-video.facebook.com" and "file_url" not in published.params
+    assert published.params["fbuploader_video_file_chunk"] == session.handle
     video = next(o for o in meta.fb_objects.values() if o.kind == "video")
-    assert video.url == clip.public_url and video.title == "Shop tour" and video.message == "A tour"
+    assert video.title == "Shop tour" and video.message == "A tour"
     assert result.remote_id == video.post_id
     assert result.url == f"https://www.facebook.com/{meta.pages['2001'].username}/videos/{video.id}/"
     assert result.warnings == () and video.video_polls_left == 0

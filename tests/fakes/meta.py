@@ -33,7 +33,7 @@ from bot.platforms.base import AdapterConfig
 from tests.fakes.base import LoopbackServer
 
 HOSTS = ("graph.facebook.com", "www.facebook.com", "graph.instagram.com", "api.instagram.com", "www.instagram.com",
-         "rupload.facebook.com")
+         "rupload.facebook.com", "graph-video.facebook.com")
 
 APP_ID = "100200300400500"
 APP_SECRET = "fake-meta-app-secret"
@@ -57,6 +57,19 @@ FB_REEL_SECONDS = (3.0, 90.0)  # Video API "Reels Publishing API": 3–90 s, at 
 FB_REEL_MIN_SIZE = (540, 960)
 FB_REELS_PER_DAY = 30  # "limited to 30 API-published posts within a 24-hour moving period"
 FB_STORY_MAX_SECONDS = 60.0  # Page Stories: "video stories can not exceed 60 seconds"
+# Resumable Upload API: "Valid values are: application/pdf, image/jpeg, image/jpg, image/png, and video/mp4".
+UPLOAD_FILE_TYPES = {"application/pdf", "image/jpeg", "image/jpg", "image/png", "video/mp4"}
+
+
+@dataclass
+class UploadSession:
+    id: str  # "upload:<id>", as Meta names it
+    user_id: str
+    file_name: str
+    file_length: int
+    file_type: str
+    data: bytes = b""
+    handle: str | None = None  # once every byte arrived
 
 POSTING_TASKS = {"CREATE_CONTENT", "MANAGE"}
 ALL_TASKS = ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"]
@@ -425,6 +438,7 @@ class FakeMeta(LoopbackServer):
         self.containers: dict[str, Container] = {}
         self.ig_media: dict[str, IgMedia] = {}
         self.fb_objects: dict[str, FbObject] = {}
+        self.upload_sessions: dict[str, UploadSession] = {}
         self.browser_user = "10001"  # who is logged in to facebook.com in the "browser"
         self.browser_ig_user = "17841400000009"  # who is logged in to instagram.com
         self.deny_next_dialog = False
@@ -614,7 +628,11 @@ class FakeMeta(LoopbackServer):
         if host == "rupload.facebook.com":
             return await self._rupload(request)
         params: dict[str, Any] = dict(request.query)
-        if request.method in ("POST", "DELETE") and request.can_read_body:
+        raw: bytes | None = None
+        if "/upload:" in request.path and request.method == "POST":
+            raw = await request.read()  # the Resumable Upload API's body is the file itself
+            params["file_offset"] = request.headers.get("file_offset")
+        elif request.method in ("POST", "DELETE") and request.can_read_body:
             if request.content_type == "application/json":
                 params.update(await request.json())
             else:
@@ -627,6 +645,9 @@ class FakeMeta(LoopbackServer):
             segments = segments[1:]
         call = Call(host, request.method, request.path, version, "/".join(segments),
                     {k: v for k, v in params.items() if k not in ("access_token", "client_secret")}, token)
+        if raw is not None:
+            call.params["bytes"] = len(raw)
+            params["__bytes__"] = raw
         self.record(call)
         try:
             if host == "www.facebook.com":
@@ -635,9 +656,9 @@ class FakeMeta(LoopbackServer):
                 response = self._instagram_dialog(params, segments)
             elif host == "api.instagram.com":
                 response = self._instagram_code(params, segments)
-            elif host in ("graph.facebook.com", "graph.instagram.com"):
+            elif host in ("graph.facebook.com", "graph.instagram.com", "graph-video.facebook.com"):
                 response = self._injected(call) or await self._graph(
-                    request.method, "facebook" if host == "graph.facebook.com" else "instagram",
+                    request.method, "instagram" if host == "graph.instagram.com" else "facebook",
                     segments, params, token, version)
             else:
                 response = web.Response(status=404, text=f"unknown host {host}")
@@ -867,6 +888,10 @@ class FakeMeta(LoopbackServer):
             raise _missing_object(node)
         if node == "me":
             return ("page", self.pages[tok.page_id]) if tok.page_id else ("user", self.fb_users[tok.user_id])
+        if node == APP_ID:
+            return "app", None
+        if node in self.upload_sessions and self.upload_sessions[node].user_id == tok.user_id:
+            return "upload_session", self.upload_sessions[node]
         visible_pages = {tok.page_id} if tok.page_id else set(self._user_pages(tok))
         if node in self.pages and node in visible_pages:
             return "page", self.pages[node]
@@ -1009,10 +1034,16 @@ class FakeMeta(LoopbackServer):
 
     async def _post_page_videos(self, tok: Token, page: Page, q: dict, **_) -> dict:
         self._can_post(tok, page)
-        url = q.get("file_url")
-        if not url:
+        url, handle = q.get("file_url"), q.get("fbuploader_video_file_chunk")
+        if handle:
+            session = next((u for u in self.upload_sessions.values() if u.handle == handle), None)
+            if session is None:
+                raise GraphError("(#100) Invalid fbuploader_video_file_chunk: no uploaded file has this handle", 100)
+            data = session.data
+        elif url:
+            data = await self._fetch(url)
+        else:
             raise GraphError("(#100) The video file you selected is in a format that we don't support.", 100)
-        data = await self._fetch(url)
         polls, final = self.video_plans.pop(0) if self.video_plans else (self.video_processing_polls, "ready")
         if data is None or not is_mp4_or_mov(data):
             final = "error"
@@ -1022,6 +1053,36 @@ class FakeMeta(LoopbackServer):
         post = self._new_post(page, video.message, attached=[video.id])
         video.post_id = post.id
         return {"id": video.id}
+
+    # The Resumable Upload API: a file for a handle
+
+    def _post_app_uploads(self, tok: Token, _app: None, q: dict, **_) -> dict:
+        if tok.page_id:
+            raise GraphError("(#100) Upload sessions need a User access token", 100)
+        length, kind = str(q.get("file_length") or ""), str(q.get("file_type") or "")
+        if not length.isdigit() or int(length) <= 0:
+            raise GraphError("(#100) The parameter file_length is required", 100)
+        if kind not in UPLOAD_FILE_TYPES:
+            raise GraphError(f"(#100) Param file_type must be one of {sorted(UPLOAD_FILE_TYPES)}", 100)
+        session = UploadSession(f"upload:{self._next_id()}", tok.user_id, str(q.get("file_name") or ""),
+                                int(length), kind)
+        self.upload_sessions[session.id] = session
+        return {"id": session.id}
+
+    def _post_upload_session_node(self, tok: Token, session: UploadSession, q: dict, **_) -> dict:
+        offset, data = str(q.get("file_offset") or ""), q.get("__bytes__") or b""
+        if not offset.isdigit() or int(offset) != len(session.data):
+            raise GraphError(f"(#100) The file_offset header must be {len(session.data)}, where the upload is", 100)
+        session.data += data
+        if len(session.data) > session.file_length:
+            raise GraphError("(#100) More bytes than file_length", 100)
+        if len(session.data) < session.file_length:
+            return {"id": session.id, "file_offset": len(session.data)}
+        session.handle = session.handle or f"4:{base64.b64encode(session.id.encode()).decode()}"
+        return {"h": session.handle}
+
+    def _get_upload_session_node(self, tok: Token, session: UploadSession, q: dict, **_) -> dict:
+        return {"id": session.id, "file_offset": len(session.data)}
 
     # Reels and Stories through the Video API's upload sessions, and photo Stories
 
