@@ -43,7 +43,7 @@ WIDE = make_clip(width=640, height=360, fps=30, seconds=3.2, faststart=True)  # 
 LONG = make_clip(width=90, height=160, fps=2, seconds=61, audio=None, faststart=True)  # over a Story's minute
 SLACK_FILES = {"reel.mp4": (VERTICAL, "video/mp4"), "wide.mp4": (WIDE, "video/mp4"),
                "long.mp4": (LONG, "video/mp4"), "latte.jpg": (jpeg(1080, 1080), "image/jpeg"),
-               "croissant.jpg": (jpeg(1080, 1350), "image/jpeg")}
+               "croissant.jpg": (jpeg(1080, 1350), "image/jpeg"), "cover.jpg": (jpeg(540, 960), "image/jpeg")}
 
 
 def _setting(platform: str, field: str) -> str:
@@ -171,12 +171,12 @@ def _ig_media(meta: FakeMeta, text: str | None = None, product: str | None = Non
 # ---- Instagram --------------------------------------------------------------------------------------------
 
 
-def test_an_instagram_reel_kept_out_of_the_feed(server, fakes, sender, slack, module_database):
+def test_an_instagram_reel_kept_out_of_the_feed_with_its_cover(server, fakes, sender, slack, module_database):
     process, accounts = server
     meta, files = fakes["meta"], fakes["files"]
     text = f"Behind the bar {time.time_ns()}"
     chosen = [accounts["instagram"]]
-    photo, video = [files.file("latte.jpg")], [files.file("reel.mp4")]
+    photo, video = [files.file("latte.jpg")], [files.file("reel.mp4"), files.file("cover.jpg")]
 
     view = _window(sender, slack, chosen, text, video)
     shown = _blocks(view)
@@ -197,6 +197,8 @@ def test_an_instagram_reel_kept_out_of_the_feed(server, fakes, sender, slack, mo
     assert reel.product == "REELS" and reel.share_to_feed is False
     container = meta.containers[reel.container]
     assert (container.params["media_type"], container.params["share_to_feed"]) == ("REELS", "false")
+    assert container.params["cover_url"].startswith("http") and "thumb_offset" not in container.params, \
+        "the 9:16 picture attached with the video is the Reel's cover"
     _status_says(slack, process, text, "Reel, not shared to the feed")
 
 

@@ -532,3 +532,17 @@ async def test_a_reel_can_stay_out_of_the_feed(adapter, meta, media, coffee):
     posted = meta.ig_media[result.remote_id]
     assert posted.product == "REELS" and posted.share_to_feed is False
     assert meta.containers[posted.container].params["share_to_feed"] == "false"
+
+
+async def test_a_picture_attached_with_a_reel_is_its_cover(adapter, meta, media, coffee):
+    account = AccountRef("instagram", COFFEE_IG, "business", "Acme Coffee", Secret("t"))
+    clip = media.payload("pour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12)
+    cover = media.payload("cover.jpg", jpeg(540, 960), mimetype="image/jpeg")
+    reel = InstagramSettings(post_type="reel")
+    assert adapter.validate(account, Draft(text="x", media=(clip.facts, cover.facts), settings=reel)) == [], \
+        "a 9:16 cover is no feed photo"
+    two = adapter.validate(account, Draft(text="x", media=(clip.facts, clip.facts), settings=reel))
+    assert "at most one picture as its cover" in two[0].message
+    result = await adapter.publish(coffee, Draft(text="Pour-over", settings=reel), [clip, cover])
+    container = meta.containers[meta.ig_media[result.remote_id].container]
+    assert container.params["cover_url"] == cover.public_url and "thumb_offset" not in container.params

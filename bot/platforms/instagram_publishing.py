@@ -93,15 +93,22 @@ def instagram_caption(draft: Draft) -> str:
 
 def validate_instagram(label: str, account: AccountRef, draft: Draft) -> list[Problem]:
     limits = INSTAGRAM_LIMITS
+    wanted = post_type(draft)
+    if wanted in ("reel", "story"):
+        # A Story's photo and a Reel's cover are shown 9:16: the feed's 4:5 – 1.91:1 is not theirs.
+        limits = replace(limits, image=replace(limits.image, min_aspect=None, max_aspect=None, aspect_labels=None))
     checker = Checker(label, account.name, limits)
     checker.check(replace(draft, text=instagram_caption(draft)))
     items = len(draft.media)
-    wanted = post_type(draft)
     videos = [m for m in draft.media if m.kind == "video"]
     least = limits.min_items_if_several or 2
-    if wanted == "reel" and (items != 1 or not videos):
+    if wanted == "reel" and not videos:
         checker.add("media", f"An {label} Reel is one video: attach a single video (photos go in a post or a "
                              "carousel).")
+    elif wanted == "reel" and (len(videos) > 1 or items > 2):
+        checker.add("media", f"An {label} Reel is one video, with at most one picture as its cover; this one has "
+                             f"{len(videos)} video{'s' if len(videos) > 1 else ''} and {items - len(videos)} "
+                             "pictures: keep one of each, or choose Post for a carousel.")
     if draft.options.get(FORMAT_OPTION) == "carousel" and 0 < items < least:
         checker.add("media", f"An {label} carousel needs at least {least} photos or videos; this one has "
                              f"{items}: add {least - items}, or post it as a single photo or Reel.")
@@ -172,7 +179,17 @@ class InstagramPublishing:
         names = collaborators(draft)
         invited = {"collaborators": json.dumps(names)} if names else {}
         wanted = post_type(draft)
-        if wanted == "story":
+        videos = [(m, url) for m, url in zip(media, urls, strict=True) if m.facts.kind == "video"]
+        covers = [url for m, url in zip(media, urls, strict=True) if m.facts.kind == "image"]
+        if wanted == "reel" and len(videos) == 1 and len(covers) <= 1:
+            (video, video_url), cover = videos[0], covers[:1]
+            params = {"caption": caption, **invited, "media_type": "REELS", "video_url": video_url,
+                      "share_to_feed": "true" if share_to_feed(draft) else "false"}
+            # A picture attached with the video is the Reel's cover (cover_url); else the chosen frame.
+            params |= ({"cover_url": cover[0]} if cover
+                       else {"thumb_offset": str(cover_time(draft.options, video.facts.duration))})
+            container = await self.create_container(node, token, params, ctx)
+        elif wanted == "story":
             # A Story has no caption (Meta: "not supported for stories"): the text stays Picmim's.
             key = "video_url" if media[0].facts.kind == "video" else "image_url"
             container = await self.create_container(node, token, {"media_type": "STORIES", key: urls[0]}, ctx)

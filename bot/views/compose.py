@@ -177,9 +177,9 @@ def platform_blocks(key: str, name: str, accounts: Sequence[Choice], composition
 def _instagram_post_type(key: str, chosen: InstagramSettings) -> list[dict]:
     return [
         _select(key, "post_type", "Post type", INSTAGRAM_POST_TYPES, chosen.post_type,
-                hint="Post: a photo, or a carousel of up to 10 photos and videos. Reel: one video. Story: one photo "
-                     "or one video of up to 60 seconds, for 24 hours, without the caption. Empty: one video makes a "
-                     "Reel, anything else a post."),
+                hint="Post: a photo, or a carousel of up to 10 photos and videos. Reel: one video (a picture "
+                     "attached with it becomes its cover). Story: one photo or one video of up to 60 seconds, for 24 "
+                     "hours, without the caption. Empty: one video makes a Reel, anything else a post."),
         _checkboxes(key, "share_to_feed", "Reels", [("yes", "Also share the Reel to the feed", None)],
                     ["yes"] if chosen.share_to_feed else [],
                     hint="Off: the Reel shows only in the profile's Reels tab."),

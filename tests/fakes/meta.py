@@ -1344,6 +1344,10 @@ class FakeMeta(LoopbackServer):
             data = await self._fetch(container.url)
             polls, final, subcode = plan or (self.video_processing_polls, "FINISHED", None)
             container.thumb_offset = q.get("thumb_offset")
+            if q.get("cover_url"):
+                if media_type != "REELS":
+                    raise GraphError("(#100) cover_url is for Reels only", 100)
+                await self._check_ig_story_image(q["cover_url"])  # a JPEG under 8 MiB, any shape (9:16 advised)
             if str(q.get("share_to_feed", "true")).lower() not in ("true", "false"):
                 raise GraphError("(#100) Param share_to_feed must be a boolean", 100)
             if data is None:
