@@ -267,7 +267,7 @@ def test_a_facebook_reel_goes_through_an_upload_session(server, fakes, sender, s
                      and (c.params["upload_phase"] == "start" or c.params.get("video_id") == video.id)][-2:]
     assert start.params["upload_phase"] == "start" and finish.params["video_state"] == "PUBLISHED"
     [upload] = meta.recorded(lambda c: c.host == "rupload.facebook.com" and c.endpoint.endswith(video.id))
-    assert upload.status == 200 and upload.params["file_url"].startswith("http")
+    assert upload.status == 200 and upload.params["bytes"] == len(VERTICAL), "the file itself, from offset 0"
     assert not meta.calls_to(f"{PAGE}/videos"), "never the old file_url post to /videos"
     _status_says(slack, process, text, "Reel")
 

@@ -390,6 +390,8 @@ def test_a_reel_or_a_story_is_checked_against_metas_limits(adapter, media):
         "A Facebook Reel is one video: attach a single video (photos go in a post or a Story)."]
     assert "3 to 90 seconds" in adapter.validate(account, Draft(text="x", media=(long,), **_as("reel")))[0].message
     assert "vertical" in adapter.validate(account, Draft(text="x", media=(wide,), **_as("reel")))[0].message
+    fast = replace(vertical, fps=120.0)
+    assert "24 to 60 frames" in adapter.validate(account, Draft(text="x", media=(fast,), **_as("reel")))[0].message
     assert adapter.validate(account, Draft(text="", media=(a_photo,), **_as("story"))) == []
     assert "3 to 60 seconds" in adapter.validate(account, Draft(text="", media=(long,), **_as("story")))[0].message
     assert "one photo or one video" in adapter.validate(account, Draft(text="", media=(a_photo, a_photo),
@@ -405,7 +407,8 @@ async def test_a_reel_goes_through_an_upload_session_and_is_published(adapter, m
     assert start.params["upload_phase"] == "start"
     assert (finish.params["upload_phase"], finish.params["video_state"]) == ("finish", "PUBLISHED")
     [upload] = meta.recorded(lambda c: c.host == "rupload.facebook.com")
-    assert upload.params["file_url"] == clip.public_url and upload.params["auth"] == "OAuth"
+    assert upload.params["bytes"] == clip.facts.size_bytes and upload.params["offset"] == "0"
+    assert upload.params["auth"] == "OAuth" and upload.params["file_url"] is None
     assert meta.tokens[upload.token].page_id == "2001"
     video = meta.fb_objects[finish.params["video_id"]]
     assert video.product == "reel" and video.published and video.message == "Behind the bar"

@@ -23,6 +23,7 @@ from bot.platforms.base import (
     PublishResult,
     RemoteAccount,
     Scope,
+    TokenExpired,
     TokenSet,
     Transient,
 )
@@ -43,7 +44,9 @@ from bot.platforms.meta_graph import (
 )
 from bot.platforms.meta_limits import (
     FACEBOOK_LIMITS,
+    FB_REEL_MAX_FPS,
     FB_REEL_MAX_SECONDS,
+    FB_REEL_MIN_FPS,
     FB_REEL_MIN_HEIGHT,
     FB_REEL_MIN_SECONDS,
     FB_REEL_MIN_WIDTH,
@@ -62,7 +65,7 @@ INSIGHTS = Scope("read_insights", "read Page and post views for analytics digest
 REQUIRED = (PUBLISH, ENGAGEMENT)
 
 # Reels and video Stories are uploaded through the Video API's upload sessions: start on graph.facebook.com, the
-# bytes (here: Meta fetching our public URL, the `file_url` header) to rupload.facebook.com, then finish.
+# file's bytes to rupload.facebook.com, then finish.
 RUPLOAD = "https://rupload.facebook.com/video-upload"
 
 PAGE_FIELDS = "id,name,username,access_token,tasks,followers_count,picture{url}"
@@ -150,6 +153,9 @@ class FacebookAdapter(FacebookLoginAdapter):
         if item.kind == "video" and item.duration is not None and not least <= item.duration <= most:
             checker.add("media", f"A {self.label} {name} video lasts {least:g} to {most:g} seconds; "
                                  f"{item.filename or 'this one'} lasts {item.duration:.0f}.")
+        if item.kind == "video" and item.fps and not FB_REEL_MIN_FPS - 0.5 <= item.fps <= FB_REEL_MAX_FPS + 0.5:
+            checker.add("media", f"A {self.label} {name} plays at {FB_REEL_MIN_FPS:g} to {FB_REEL_MAX_FPS:g} frames "
+                                 f"a second; {item.filename or 'this video'} has {item.fps:g}.")
         if (wanted == "reel" and item.width and item.height
                 and (min(item.width, item.height) < FB_REEL_MIN_WIDTH
                      or max(item.width, item.height) < FB_REEL_MIN_HEIGHT or item.width > item.height)):
@@ -220,26 +226,33 @@ class FacebookAdapter(FacebookLoginAdapter):
         return str(uploaded["h"])
 
     async def _upload_session(self, edge: str, token: Secret, video: MediaPayload, ctx: Context) -> str:
-        """Start an upload session on /{page}/video_reels or /{page}/video_stories and have Meta fetch the video
-        into it; the video's id, to finish with."""
+        """Start an upload session on /{page}/video_reels or /{page}/video_stories and send the video into it; the
+        video's id, to finish with."""
         started = await self.graph.post(edge, token, data={"upload_phase": "start"}, ctx=ctx)
         video_id = str(started["video_id"])
         upload_url = str(started.get("upload_url") or f"{RUPLOAD}/{self.version}/{video_id}")
-        # rupload wants the token as "OAuth …"; Meta fetches the file itself from `file_url`.
-        response = await send(self.http, self.label, "POST", upload_url, headers={
-            "Authorization": f"OAuth {token.reveal()}", "file_url": public_url(self.label, video)})
+        # The file's bytes from offset 0 (the guide's hosted-file way, a `file_url` header, is reported to be
+        # refused without offset headers: trypost/trypost#32), with the token as "OAuth …" as rupload wants it.
+        size = str(video.facts.size_bytes)
+        response = await send(self.http, self.label, "POST", upload_url, content=video.read(), headers={
+            "Authorization": f"OAuth {token.reveal()}", "offset": "0", "file_size": size, "Content-Length": size})
         body = json_or_none(response)
         if not response.is_success or not (body or {}).get("success"):
-            detail = json.dumps((body or {}).get("debug_info") or body or response.text[:200])[:300]
+            info = (body or {}).get("debug_info") or {}
+            detail = json.dumps(info or body or response.text[:200])[:300]
             if response.status_code >= 500:
                 raise Transient(self.label, f"{self.label} could not take the video just now; Picmim will try "
                                             "again.", detail)
-            raise ContentRejected(self.label, f"{self.label} could not fetch the video from Picmim: {detail}",
-                                  detail, field="media")
+            if response.status_code == 401:
+                raise TokenExpired(self.label, f"{self.label} no longer accepts this Page's sign-in: reconnect "
+                                               "it.", detail)
+            reason = str(info.get("message") or "no reason given").rstrip(".")
+            raise ContentRejected(self.label, f"{self.label} did not take the video: {reason}.", detail,
+                                  field="media")
         return video_id
 
     async def _reel(self, page: str, token: Secret, draft: Draft, video: MediaPayload, ctx: Context) -> PublishResult:
-        """Video API Reels: start → upload (Meta fetches the file) → finish with video_state PUBLISHED."""
+        """Video API Reels: start → upload the file → finish with video_state PUBLISHED."""
         video_id = await self._upload_session(f"{page}/video_reels", token, video, ctx)
         data = {"upload_phase": "finish", "video_id": video_id, "video_state": "PUBLISHED"}
         if draft.text:

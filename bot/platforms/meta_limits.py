@@ -91,6 +91,7 @@ IG_STORY_MIN_SECONDS, IG_STORY_MAX_SECONDS = 3.0, 60.0
 # fps, 3–90 s; 30 API-published Reels per Page per 24 h (enforced on POST /{page}/video_reels).
 FB_REEL_MIN_SECONDS, FB_REEL_MAX_SECONDS = 3.0, 90.0
 FB_REEL_MIN_WIDTH, FB_REEL_MIN_HEIGHT = 540, 960
+FB_REEL_MIN_FPS, FB_REEL_MAX_FPS = 24.0, 60.0  # the same for Page video Stories
 FB_REELS_PER_DAY = 30
 # Facebook Page Stories ("Facebook Stories API"): one photo (≤ 4 MB) or one video of 3–60 s ("video stories can
 # not exceed 60 seconds"), 9:16 recommended.

@@ -1172,8 +1172,9 @@ class FakeMeta(LoopbackServer):
         file_url = request.headers.get("file_url")
         body = await request.read()
         call = Call("rupload.facebook.com", request.method, request.path, segments[1] if len(segments) > 1 else None,
-                    "/".join(segments), {"file_url": file_url, "bytes": len(body), "auth": auth.split(" ")[0]},
-                    token)
+                    "/".join(segments), {"file_url": file_url, "bytes": len(body), "auth": auth.split(" ")[0],
+                                         "offset": request.headers.get("offset"),
+                                         "file_size": request.headers.get("file_size")}, token)
         self.record(call)
 
         def refuse(kind: str, message: str, status: int = 400) -> web.Response:
@@ -1194,9 +1195,11 @@ class FakeMeta(LoopbackServer):
             if data is None:
                 return refuse("ProcessingFailedError", f"Failed to download the file from {file_url}")
         elif body and request.headers.get("offset", "").isdigit() and request.headers.get("file_size", "").isdigit():
+            if int(request.headers["offset"]) != 0 or int(request.headers["file_size"]) != len(body):
+                return refuse("ParameterValidationError", "offset and file_size do not match the bytes sent")
             data = body
         else:
-            return refuse("ParameterValidationError", "Send file_url, or the file with offset and file_size headers")
+            return refuse("ParameterValidationError", "Header Offset not convertable to unsigned long")
         facts = video_facts(data) if is_mp4_or_mov(data) else None
         if facts is None:
             return refuse("ProcessingFailedError", "The file is not a video Facebook can read")
