@@ -173,6 +173,9 @@ class FacebookAdapter(FacebookLoginAdapter):
             return await self._reel(page, token, draft, videos[0], ctx)
         if wanted == "story" and len(media) == 1:
             return await self._story(page, token, media[0], ctx)
+        if wanted in ("reel", "story"):  # checked before acceptance; never post something other than what was chosen
+            raise ContentRejected(self.label, f"A {self.label} Reel is one video, and a Story one photo or one video.",
+                                  f"{wanted} with {len(media)} items", field="media")
         if (images and videos) or len(videos) > 1:
             raise ContentRejected(self.label, f"{self.label} cannot mix photos and a video, or take two videos, in "
                                               "one post: keep one kind.", "several media kinds", field="media")

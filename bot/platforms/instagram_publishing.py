@@ -181,7 +181,12 @@ class InstagramPublishing:
         wanted = post_type(draft)
         videos = [(m, url) for m, url in zip(media, urls, strict=True) if m.facts.kind == "video"]
         covers = [url for m, url in zip(media, urls, strict=True) if m.facts.kind == "image"]
-        if wanted == "reel" and len(videos) == 1 and len(covers) <= 1:
+        if (wanted == "reel" and (len(videos) != 1 or len(covers) > 1)) or (wanted == "story" and len(media) != 1):
+            # Checked before acceptance; never publish something other than what was chosen.
+            raise ContentRejected(self.label, f"An {self.label} {wanted.title()} takes one video (a Reel, with at "
+                                              "most one picture as its cover) or one photo or video (a Story).",
+                                  f"{wanted} with {len(media)} items", field="media")
+        if wanted == "reel":
             (video, video_url), cover = videos[0], covers[:1]
             params = {"caption": caption, **invited, "media_type": "REELS", "video_url": video_url,
                       "share_to_feed": "true" if share_to_feed(draft) else "false"}
