@@ -106,9 +106,11 @@ def validate_instagram(label: str, account: AccountRef, draft: Draft) -> list[Pr
         checker.add("media", f"An {label} Reel is one video: attach a single video (photos go in a post or a "
                              "carousel).")
     elif wanted == "reel" and (len(videos) > 1 or items > 2):
+        pictures = items - len(videos)
         checker.add("media", f"An {label} Reel is one video, with at most one picture as its cover; this one has "
-                             f"{len(videos)} video{'s' if len(videos) > 1 else ''} and {items - len(videos)} "
-                             "pictures: keep one of each, or choose Post for a carousel.")
+                             f"{len(videos)} video{'s' if len(videos) > 1 else ''} and {pictures} "
+                             f"picture{'' if pictures == 1 else 's'}: keep one of each, or choose Post for a "
+                             "carousel.")
     if draft.options.get(FORMAT_OPTION) == "carousel" and 0 < items < least:
         checker.add("media", f"An {label} carousel needs at least {least} photos or videos; this one has "
                              f"{items}: add {least - items}, or post it as a single photo or Reel.")

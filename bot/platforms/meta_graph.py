@@ -147,8 +147,8 @@ class Graph:
                                                     hashlib.sha256).hexdigest()
         # Merged by hand: httpx's `params=` would replace the query a `paging.next` URL already has.
         url = str(httpx.URL(self.url(path)).copy_merge_params(query))
-        body = {"content": content} if content is not None else {"data": data}
-        response = await send(self.http, self.label, method, url, creates=creates, headers=headers | extra, **body)
+        sent = {"content": content} if content is not None else {"data": data}
+        response = await send(self.http, self.label, method, url, creates=creates, headers=headers | extra, **sent)
         body = json_or_none(response)
         if response.is_success and body is not None and not isinstance(body.get("error"), dict):
             return body
