@@ -447,3 +447,16 @@ async def test_finishing_a_session_without_its_file_is_refused_by_meta(adapter, 
         await adapter.graph.post("2001/video_reels", page_token, data={
             "upload_phase": "finish", "video_id": started["video_id"], "video_state": "PUBLISHED"})
     assert "6000" in caught.value.detail or "upload" in caught.value.message.lower()
+
+
+async def test_the_fake_takes_a_story_photo_only_once_and_unpublished(adapter, meta, media, coffee):
+    page_token = coffee.publish_token
+    shown = await adapter.graph.post("2001/photos", page_token, data={"url": photo(media).public_url})
+    with pytest.raises(PlatformError):
+        await adapter.graph.post("2001/photo_stories", page_token, data={"photo_id": shown["id"]})
+    hidden = await adapter.graph.post("2001/photos", page_token, data={"url": photo(media, "b.jpg").public_url,
+                                                                       "published": "false"})
+    story = await adapter.graph.post("2001/photo_stories", page_token, data={"photo_id": hidden["id"]})
+    assert story["success"] is True and story["post_id"].startswith("2001_")
+    with pytest.raises(PlatformError):
+        await adapter.graph.post("2001/photo_stories", page_token, data={"photo_id": hidden["id"]})

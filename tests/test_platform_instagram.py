@@ -546,3 +546,19 @@ async def test_a_picture_attached_with_a_reel_is_its_cover(adapter, meta, media,
     result = await adapter.publish(coffee, Draft(text="Pour-over", settings=reel), [clip, cover])
     container = meta.containers[meta.ig_media[result.remote_id].container]
     assert container.params["cover_url"] == cover.public_url and "thumb_offset" not in container.params
+
+
+async def test_the_fake_refuses_a_reel_without_video_and_drops_a_storys_caption(adapter, meta, media, coffee, http):
+    photo = media.payload("latte.jpg", jpeg(1080, 1920), mimetype="image/jpeg")
+    url = f"https://graph.facebook.com/v26.0/{COFFEE_IG}/media"
+    token = {"access_token": coffee.publish_token.reveal()}
+    reel = await http.post(url, data=token | {"media_type": "REELS", "image_url": photo.public_url})
+    assert reel.status_code == 400 and "video_url" in reel.json()["error"]["message"]
+    bare = await http.post(url, data=token | {"media_type": "STORIES"})
+    assert bare.status_code == 400, "a Story needs its photo or video"
+    story = await http.post(url, data=token | {"media_type": "STORIES", "image_url": photo.public_url,
+                                               "caption": "ignored"})
+    assert story.status_code == 200 and meta.containers[story.json()["id"]].caption == ""
+    invited = await http.post(url, data=token | {"media_type": "STORIES", "image_url": photo.public_url,
+                                                 "collaborators": '["maria.lopez"]'})
+    assert invited.status_code == 400, "collaborators are for feed posts, Reels and carousels"
