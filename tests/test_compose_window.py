@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from bot import ids
 from bot.handlers.compose_form import block_errors, read
-from bot.platforms.settings import PinterestSettings, TikTokSettings, XSettings, YouTubeSettings
+from bot.platforms.settings import (
+    FacebookSettings,
+    InstagramSettings,
+    PinterestSettings,
+    TikTokSettings,
+    XSettings,
+    YouTubeSettings,
+    settings_from_json,
+    to_json,
+)
 from bot.services import composing
 from bot.services.composing import Choice, Composition
 from bot.views.compose import compose_modal, youtube_title
@@ -134,3 +143,28 @@ def test_an_approver_reads_what_each_network_gets():
     assert settings_line(TikTokSettings(privacy_level="SELF_ONLY", allow_comment=True, branded_content=True)) == \
         "seen by only me · allows comments · Paid partnership"
     assert settings_line(XSettings()) is None, "nothing beyond the defaults"
+
+
+def test_instagram_and_facebook_post_types_are_read_shown_and_kept():
+    instagram, facebook = Choice(5, "instagram", "Instagram", "Acme Coffee"), Choice(6, "facebook", "Facebook", "Acme")
+    view = compose_modal([instagram, facebook], Composition(text="Hi", account_ids=[5, 6]), "{}")
+    assert view_errors(view) == []
+    blocks = blocks_of(view)
+    setting = ids.COMPOSE_SETTING_BLOCK
+    assert label(blocks[f"{setting}instagram:post_type"]) == "Post type"
+    assert [o["text"]["text"] for o in blocks[f"{setting}facebook:post_type"]["element"]["options"]] == [
+        "Post", "Reel", "Story"]
+
+    composition, _, _ = read(_submitted(**{
+        f"{setting}instagram:post_type": {"type": "static_select", "selected_option": {"value": "reel"}},
+        f"{setting}instagram:share_to_feed": {"type": "checkboxes", "selected_options": []},
+        f"{setting}facebook:post_type": {"type": "static_select", "selected_option": {"value": "story"}}}))
+    ig, fb = composition.settings["instagram"], composition.settings["facebook"]
+    assert ig == InstagramSettings(post_type="reel", share_to_feed=False)
+    assert fb == FacebookSettings(post_type="story")
+    assert settings_from_json("instagram", to_json(ig)) == ig, "an edit brings the choice back"
+    assert settings_line(ig) == "Reel, not shared to the feed"
+    assert settings_line(fb).startswith("Story")
+    forged, _, _ = read(_submitted(**{
+        f"{setting}instagram:post_type": {"type": "static_select", "selected_option": {"value": "live"}}}))
+    assert forged.settings["instagram"] == InstagramSettings(), "unknown types are the default: the media decide"

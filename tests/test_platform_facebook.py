@@ -28,6 +28,7 @@ from bot.platforms.base import (
 from bot.platforms.facebook import FacebookAdapter
 from bot.platforms.registry import FACEBOOK_GROUPS
 from bot.secret import Secret
+from tests.fakes import meta as meta_fake
 from tests.fakes.media import jpeg, mp4, png, webm, webp
 from tests.fakes.meta import FB_LONG_LIVED, adapter_config
 from tests.platform_fixtures import meta_fixtures
@@ -199,13 +200,21 @@ async def test_each_photo_carries_its_own_alt_text(adapter, meta, media, coffee)
     assert [meta.fb_objects[p].alt_text_custom for p in attached] == ["The counter", None, "The terrace"]
 
 
-async def test_a_video_is_pulled_from_its_url_and_waited_for(adapter, meta, media, coffee):
+async def test_a_video_goes_through_a_resumable_upload_and_is_waited_for(adapter, meta, media, coffee):
     meta.video_processing_polls = 2
-    clip = media.payload("tour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=40)
+    data = mp4(noise=True)
+    clip = media.payload("tour.mp4", data, mimetype="video/mp4", kind="video", duration=40)
     result = await adapter.publish(coffee, Draft(text="A tour", title="Shop tour"), [clip])
 
+    [session] = meta.upload_sessions.values()
+    assert session.data == data and (session.file_length, session.file_type) == (len(data), "video/mp4")
+    [opened] = meta.calls_to(f"{meta_fake.APP_ID}/uploads")
+    assert meta.tokens[opened.token].page_id is None, "upload sessions are opened with the person's token"
+    [published] = meta.calls_to("2001/videos")
+    assert published.host == "graph-video.facebook.com" and "file_url" not in published.params
+    assert published.params["fbuploader_video_file_chunk"] == session.handle
     video = next(o for o in meta.fb_objects.values() if o.kind == "video")
-    assert video.url == clip.public_url and video.title == "Shop tour" and video.message == "A tour"
+    assert video.title == "Shop tour" and video.message == "A tour"
     assert result.remote_id == video.post_id
     assert result.url == f"https://www.facebook.com/{meta.pages['2001'].username}/videos/{video.id}/"
     assert result.warnings == () and video.video_polls_left == 0
@@ -353,3 +362,101 @@ async def test_metrics_without_the_insights_permission_name_it(adapter, meta, co
         await adapter.fetch_metrics(coffee, [])
     assert "read_insights" in caught.value.message
 
+
+
+# ---- Reels and Stories (issue 18) -------------------------------------------------------------
+
+def _reel_clip(media, name: str = "reel.mp4", **kw):
+    from tests.fakes.media import make_clip
+    kw = {"width": 540, "height": 960, "seconds": 3.2, "fps": 24} | kw
+    return media.payload(name, make_clip(**kw), mimetype="video/mp4", kind="video", duration=kw["seconds"],
+                         width=kw["width"], height=kw["height"])
+
+
+def _as(post_type: str) -> dict:
+    from bot.platforms.settings import FacebookSettings
+    return {"settings": FacebookSettings(post_type=post_type)}
+
+
+def test_a_reel_or_a_story_is_checked_against_metas_limits(adapter, media):
+    account = AccountRef("facebook", "2001", "page", "Acme Coffee", Secret("t"))
+    a_photo = media.payload("a.jpg", jpeg(), mimetype="image/jpeg").facts
+    vertical = media.payload("v.mp4", mp4(), mimetype="video/mp4", kind="video", duration=20, width=1080,
+                             height=1920).facts
+    long = replace(vertical, duration=120.0)
+    wide = replace(vertical, width=1920, height=1080)
+    assert adapter.validate(account, Draft(text="x", media=(vertical,), **_as("reel"))) == []
+    assert [p.message for p in adapter.validate(account, Draft(text="x", media=(a_photo,), **_as("reel")))] == [
+        "A Facebook Reel is one video: attach a single video (photos go in a post or a Story)."]
+    assert "3 to 90 seconds" in adapter.validate(account, Draft(text="x", media=(long,), **_as("reel")))[0].message
+    assert "vertical" in adapter.validate(account, Draft(text="x", media=(wide,), **_as("reel")))[0].message
+    fast = replace(vertical, fps=120.0)
+    assert "24 to 60 frames" in adapter.validate(account, Draft(text="x", media=(fast,), **_as("reel")))[0].message
+    assert adapter.validate(account, Draft(text="", media=(a_photo,), **_as("story"))) == []
+    assert "3 to 60 seconds" in adapter.validate(account, Draft(text="", media=(long,), **_as("story")))[0].message
+    assert "one photo or one video" in adapter.validate(account, Draft(text="", media=(a_photo, a_photo),
+                                                                        **_as("story")))[0].message
+
+
+async def test_a_reel_goes_through_an_upload_session_and_is_published(adapter, meta, media, coffee):
+    meta.video_processing_polls = 1
+    clip = _reel_clip(media)
+    result = await adapter.publish(coffee, Draft(text="Behind the bar", **_as("reel")), [clip])
+
+    start, finish = meta.calls_to("2001/video_reels")
+    assert start.params["upload_phase"] == "start"
+    assert (finish.params["upload_phase"], finish.params["video_state"]) == ("finish", "PUBLISHED")
+    [upload] = meta.recorded(lambda c: c.host == "rupload.facebook.com")
+    assert upload.params["bytes"] == clip.facts.size_bytes and upload.params["offset"] == "0"
+    assert upload.params["auth"] == "OAuth" and upload.params["file_url"] is None
+    assert meta.tokens[upload.token].page_id == "2001"
+    video = meta.fb_objects[finish.params["video_id"]]
+    assert video.product == "reel" and video.published and video.message == "Behind the bar"
+    assert result.remote_id == video.post_id and result.url == f"https://www.facebook.com/reel/{video.id}/"
+    assert not meta.calls_to("2001/videos"), "not the old file_url post to /videos"
+
+
+async def test_a_reel_meta_cannot_take_fails_with_its_reason(adapter, meta, media, coffee):
+    meta.video_processing_polls = 0
+    clip = _reel_clip(media, seconds=1.0)  # under Meta's 3 seconds
+    with pytest.raises(ContentRejected) as caught:
+        await adapter.publish(coffee, Draft(text="Too short", **_as("reel")), [clip])
+    assert "3 to 90 seconds" in caught.value.message
+
+
+async def test_a_photo_story_and_a_video_story(adapter, meta, media, coffee):
+    result = await adapter.publish(coffee, Draft(text="Not shown on a Story", **_as("story")), [photo(media)])
+    [uploaded] = meta.calls_to("2001/photos")
+    assert uploaded.params["published"] == "false"
+    [story] = meta.calls_to("2001/photo_stories")
+    post = meta.fb_objects[result.remote_id]
+    assert post.product == "story" and post.attached == [story.params["photo_id"]] and post.message == ""
+    assert result.url == post.url
+
+    clip = _reel_clip(media, "story.mp4")
+    result = await adapter.publish(coffee, Draft(text="", **_as("story")), [clip])
+    start, finish = meta.calls_to("2001/video_stories")
+    assert (start.params["upload_phase"], finish.params["upload_phase"]) == ("start", "finish")
+    assert meta.fb_objects[result.remote_id].product == "story"
+
+
+async def test_finishing_a_session_without_its_file_is_refused_by_meta(adapter, meta, coffee):
+    page_token = coffee.publish_token
+    started = await adapter.graph.post("2001/video_reels", page_token, data={"upload_phase": "start"})
+    with pytest.raises(PlatformError) as caught:
+        await adapter.graph.post("2001/video_reels", page_token, data={
+            "upload_phase": "finish", "video_id": started["video_id"], "video_state": "PUBLISHED"})
+    assert "6000" in caught.value.detail or "upload" in caught.value.message.lower()
+
+
+async def test_the_fake_takes_a_story_photo_only_once_and_unpublished(adapter, meta, media, coffee):
+    page_token = coffee.publish_token
+    shown = await adapter.graph.post("2001/photos", page_token, data={"url": photo(media).public_url})
+    with pytest.raises(PlatformError):
+        await adapter.graph.post("2001/photo_stories", page_token, data={"photo_id": shown["id"]})
+    hidden = await adapter.graph.post("2001/photos", page_token, data={"url": photo(media, "b.jpg").public_url,
+                                                                       "published": "false"})
+    story = await adapter.graph.post("2001/photo_stories", page_token, data={"photo_id": hidden["id"]})
+    assert story["success"] is True and story["post_id"].startswith("2001_")
+    with pytest.raises(PlatformError):
+        await adapter.graph.post("2001/photo_stories", page_token, data={"photo_id": hidden["id"]})

@@ -478,3 +478,87 @@ async def test_revoke_withdraws_the_grant_at_meta(adapter, meta):
         await adapter.list_accounts(tokens)
     assert caught.value.reason is RevokeReason.APP_REMOVED
     assert await adapter.revoke(tokens) is False, "a dead grant cannot be withdrawn again"
+
+
+# ---- post types: Reel, Story (issue 18) ------------------------------------------------------------------
+
+
+def test_a_story_is_one_photo_or_a_short_video_without_collaborators_or_comment(adapter, media):
+    account = AccountRef("instagram", COFFEE_IG, "business", "Acme Coffee", Secret("t"))
+    photo = media.payload("latte.jpg", jpeg(1080, 1080), mimetype="image/jpeg").facts
+    clip = media.payload("pour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12,
+                         width=1080, height=1920).facts
+    story = InstagramSettings(post_type="story")
+    assert adapter.validate(account, Draft(text="", media=(clip,), settings=story)) == []
+    assert adapter.validate(account, Draft(text="Caption kept in Picmim", media=(photo,), settings=story)) == []
+    long = adapter.validate(account, Draft(text="", media=(replace(clip, duration=75.0),), settings=story))
+    assert [p.message for p in long] == ["An Instagram Story video lasts 3 to 60 seconds; this one lasts 75: "
+                                         "shorten it, or choose Reel."]
+    two = adapter.validate(account, Draft(text="", media=(photo, clip), settings=story))
+    assert "one photo or one video" in two[0].message
+    extras = adapter.validate(account, Draft(text="", media=(photo,), first_comment="hi",
+                                             settings=InstagramSettings(("maria.lopez",), post_type="story")))
+    assert {p.field for p in extras} == {"collaborators", "first_comment"}
+    reel = adapter.validate(account, Draft(text="x", media=(photo,), settings=InstagramSettings(post_type="reel")))
+    assert [p.field for p in reel] == ["media"]
+
+
+async def test_a_story_is_a_stories_container_without_caption(adapter, meta, media, coffee):
+    from tests.fakes.media import make_clip
+    clip = media.payload("story.mp4", make_clip(seconds=3.2, fps=24), mimetype="video/mp4", kind="video",
+                         duration=3.2)
+    result = await adapter.publish(coffee, Draft(text="Not on the Story", first_comment="not sent",
+                                                 settings=InstagramSettings(post_type="story")), [clip])
+    posted = meta.ig_media[result.remote_id]
+    container = meta.containers[posted.container]
+    assert container.media_type == "STORIES" and container.params["video_url"] == clip.public_url
+    assert "caption" not in container.params and posted.product == "STORY" and posted.media_type == "VIDEO"
+    assert result.url == posted.permalink and not posted.comments
+
+
+async def test_a_story_video_over_a_minute_is_refused_by_instagram(adapter, meta, media, coffee):
+    from tests.fakes.media import make_clip
+    clip = media.payload("long.mp4", make_clip(seconds=61, fps=2, width=90, height=160, audio=None),
+                         mimetype="video/mp4", kind="video", duration=61)
+    with pytest.raises(ContentRejected):
+        await adapter.publish(coffee, Draft(text="", settings=InstagramSettings(post_type="story")), [clip])
+    assert not meta.ig_media
+
+
+async def test_a_reel_can_stay_out_of_the_feed(adapter, meta, media, coffee):
+    clip = media.payload("pour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12)
+    result = await adapter.publish(coffee, Draft(text="Pour-over", settings=InstagramSettings(
+        post_type="reel", share_to_feed=False)), [clip])
+    posted = meta.ig_media[result.remote_id]
+    assert posted.product == "REELS" and posted.share_to_feed is False
+    assert meta.containers[posted.container].params["share_to_feed"] == "false"
+
+
+async def test_a_picture_attached_with_a_reel_is_its_cover(adapter, meta, media, coffee):
+    account = AccountRef("instagram", COFFEE_IG, "business", "Acme Coffee", Secret("t"))
+    clip = media.payload("pour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12)
+    cover = media.payload("cover.jpg", jpeg(540, 960), mimetype="image/jpeg")
+    reel = InstagramSettings(post_type="reel")
+    assert adapter.validate(account, Draft(text="x", media=(clip.facts, cover.facts), settings=reel)) == [], \
+        "a 9:16 cover is no feed photo"
+    two = adapter.validate(account, Draft(text="x", media=(clip.facts, clip.facts), settings=reel))
+    assert "at most one picture as its cover" in two[0].message
+    result = await adapter.publish(coffee, Draft(text="Pour-over", settings=reel), [clip, cover])
+    container = meta.containers[meta.ig_media[result.remote_id].container]
+    assert container.params["cover_url"] == cover.public_url and "thumb_offset" not in container.params
+
+
+async def test_the_fake_refuses_a_reel_without_video_and_drops_a_storys_caption(adapter, meta, media, coffee, http):
+    photo = media.payload("latte.jpg", jpeg(1080, 1920), mimetype="image/jpeg")
+    url = f"https://graph.facebook.com/v26.0/{COFFEE_IG}/media"
+    token = {"access_token": coffee.publish_token.reveal()}
+    reel = await http.post(url, data=token | {"media_type": "REELS", "image_url": photo.public_url})
+    assert reel.status_code == 400 and "video_url" in reel.json()["error"]["message"]
+    bare = await http.post(url, data=token | {"media_type": "STORIES"})
+    assert bare.status_code == 400, "a Story needs its photo or video"
+    story = await http.post(url, data=token | {"media_type": "STORIES", "image_url": photo.public_url,
+                                               "caption": "ignored"})
+    assert story.status_code == 200 and meta.containers[story.json()["id"]].caption == ""
+    invited = await http.post(url, data=token | {"media_type": "STORIES", "image_url": photo.public_url,
+                                                 "collaborators": '["maria.lopez"]'})
+    assert invited.status_code == 400, "collaborators are for feed posts, Reels and carousels"

@@ -290,3 +290,19 @@ async def test_a_server_error_is_transient(adapter, meta, studio):
 async def test_instagram_login_cannot_be_revoked_by_the_app(adapter, meta):
     assert await adapter.revoke(connection(meta)) is False
     assert meta.calls == []
+
+
+async def test_a_story_and_a_reel_out_of_the_feed_through_instagram_login(adapter, meta, media, studio):
+    photo = media.payload("story.jpg", jpeg(1080, 1920), mimetype="image/jpeg")
+    story = await adapter.publish(studio, Draft(text="Not on the Story", settings=InstagramSettings(
+        post_type="story")), [photo])
+    posted = meta.ig_media[story.remote_id]
+    container = meta.containers[posted.container]
+    assert (container.params["media_type"], container.params["image_url"]) == ("STORIES", photo.public_url)
+    assert "caption" not in container.params and posted.product == "STORY"
+    assert {c.host for c in meta.calls_to("media")} == {"graph.instagram.com"}
+
+    clip = media.payload("pour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12)
+    reel = await adapter.publish(studio, Draft(text="Pour-over", settings=InstagramSettings(
+        post_type="reel", share_to_feed=False)), [clip])
+    assert meta.ig_media[reel.remote_id].share_to_feed is False

@@ -13,9 +13,12 @@ from bot import ids
 from bot.handlers import forms
 from bot.payloads import whole_id
 from bot.platforms.settings import (
+    FACEBOOK_POST_TYPES,
     INSTAGRAM_MAX_COLLABORATORS,
+    INSTAGRAM_POST_TYPES,
     YOUTUBE_CATEGORIES,
     YOUTUBE_PRIVACY,
+    FacebookSettings,
     InstagramSettings,
     LinkedInSettings,
     PinterestSettings,
@@ -135,7 +138,15 @@ def _read_settings(values: dict) -> dict[str, PlatformSettings]:
             found[platform] = XSettings(reply_settings=reply if reply in ("following", "mentionedUsers") else None)
         elif cls is InstagramSettings:
             names = tuple(w.lstrip("@") for w in _words(text.get("collaborators")))
-            found[platform] = InstagramSettings(collaborators=names[:INSTAGRAM_MAX_COLLABORATORS + 1])
+            kind = text.get("post_type")
+            found[platform] = InstagramSettings(
+                collaborators=names[:INSTAGRAM_MAX_COLLABORATORS + 1],
+                post_type=kind if kind in dict(INSTAGRAM_POST_TYPES) else None,
+                # absent (a window without the box): on, Instagram's own default
+                share_to_feed="yes" in ticked["share_to_feed"] if "share_to_feed" in ticked else True)
+        elif cls is FacebookSettings:
+            kind = text.get("post_type")
+            found[platform] = FacebookSettings(post_type=kind if kind in dict(FACEBOOK_POST_TYPES) else None)
     return found
 
 

@@ -17,15 +17,20 @@ from bot.platforms.base import (
     Draft,
     MediaPayload,
     Metrics,
+    OutcomeUnknown,
     PlatformError,
     Problem,
     PublishResult,
     RemoteAccount,
     Scope,
+    TokenExpired,
     TokenSet,
+    Transient,
 )
+from bot.platforms.http_calls import json_or_none, send
 from bot.platforms.meta_graph import (
     FACEBOOK_WWW,
+    GRAPH_VIDEO,
     LIST_PAGES,
     PAGE_METRICS,
     POST_METRICS,
@@ -37,8 +42,19 @@ from bot.platforms.meta_graph import (
     must_surface,
     public_url,
 )
-from bot.platforms.meta_limits import FACEBOOK_LIMITS
+from bot.platforms.meta_limits import (
+    FACEBOOK_LIMITS,
+    FB_REEL_MAX_FPS,
+    FB_REEL_MAX_SECONDS,
+    FB_REEL_MIN_FPS,
+    FB_REEL_MIN_HEIGHT,
+    FB_REEL_MIN_SECONDS,
+    FB_REEL_MIN_WIDTH,
+    FB_STORY_MAX_SECONDS,
+    FB_STORY_MIN_SECONDS,
+)
 from bot.platforms.registry import BY_KEY
+from bot.platforms.settings import FacebookSettings
 from bot.platforms.validation import Checker
 from bot.secret import Secret
 
@@ -47,6 +63,10 @@ ENGAGEMENT = Scope("pages_read_engagement", "read your Pages' names, followers a
 INSIGHTS = Scope("read_insights", "read Page and post views for analytics digests")
 # Meta wants both to post on a Page (its own error says so).
 REQUIRED = (PUBLISH, ENGAGEMENT)
+
+# Reels and video Stories are uploaded through the Video API's upload sessions: start on graph.facebook.com, the
+# file's bytes to rupload.facebook.com, then finish.
+RUPLOAD = "https://rupload.facebook.com/video-upload"
 
 PAGE_FIELDS = "id,name,username,access_token,tasks,followers_count,picture{url}"
 POST_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
@@ -57,6 +77,12 @@ def _alt_text(image: MediaPayload) -> dict[str, str]:
     "user provided accessible alternative description"; `alt_text` is Facebook's generated one). Meta gives no
     length limit for it."""
     return {"alt_text_custom": image.facts.alt_text} if image.facts.alt_text else {}
+
+
+def post_type(draft: Draft) -> str:
+    """post | reel | story, as the author chose for Facebook (a post unless chosen)."""
+    settings = draft.settings
+    return settings.post_type if isinstance(settings, FacebookSettings) and settings.post_type else "post"
 
 
 class FacebookAdapter(FacebookLoginAdapter):
@@ -101,15 +127,55 @@ class FacebookAdapter(FacebookLoginAdapter):
     def validate(self, account: AccountRef, draft: Draft) -> list[Problem]:
         checker = Checker(self.label, account.name, self.limits)
         checker.check(draft)
-        if not (draft.text or "").strip() and not draft.link and not draft.media:
+        wanted = post_type(draft)
+        if wanted in ("reel", "story"):
+            self._check_reel_or_story(checker, wanted, draft)
+        elif not (draft.text or "").strip() and not draft.link and not draft.media:
             checker.add("text", f"{self.label} needs some text, a link, a photo or a video: add one.")
         return checker.problems
+
+    def _check_reel_or_story(self, checker: Checker, wanted: str, draft: Draft) -> None:
+        """A Reel is one vertical video of 3–90 s; a Story one photo or one video of 3–60 s (Meta's Reels
+        Publishing and Page Stories guides)."""
+        name = {"reel": "Reel", "story": "Story"}[wanted]
+        videos = [m for m in draft.media if m.kind == "video"]
+        if wanted == "reel" and (len(draft.media) != 1 or not videos):
+            checker.add("media", f"A {self.label} Reel is one video: attach a single video (photos go in a post "
+                                 "or a Story).")
+            return
+        if wanted == "story" and len(draft.media) != 1:
+            checker.add("media", f"A {self.label} Story is one photo or one video; this one has "
+                                 f"{len(draft.media)}: keep one, or choose Post.")
+            return
+        item = draft.media[0]
+        least, most = ((FB_REEL_MIN_SECONDS, FB_REEL_MAX_SECONDS) if wanted == "reel"
+                       else (FB_STORY_MIN_SECONDS, FB_STORY_MAX_SECONDS))
+        if item.kind == "video" and item.duration is not None and not least <= item.duration <= most:
+            checker.add("media", f"A {self.label} {name} video lasts {least:g} to {most:g} seconds; "
+                                 f"{item.filename or 'this one'} lasts {item.duration:.0f}.")
+        if item.kind == "video" and item.fps and not FB_REEL_MIN_FPS - 0.5 <= item.fps <= FB_REEL_MAX_FPS + 0.5:
+            checker.add("media", f"A {self.label} {name} plays at {FB_REEL_MIN_FPS:g} to {FB_REEL_MAX_FPS:g} frames "
+                                 f"a second; {item.filename or 'this video'} has {item.fps:g}.")
+        if (wanted == "reel" and item.width and item.height
+                and (min(item.width, item.height) < FB_REEL_MIN_WIDTH
+                     or max(item.width, item.height) < FB_REEL_MIN_HEIGHT or item.width > item.height)):
+            checker.add("media", f"A {self.label} Reel is a vertical video of at least {FB_REEL_MIN_WIDTH} × "
+                                 f"{FB_REEL_MIN_HEIGHT} pixels (9:16); {item.filename or 'this one'} is "
+                                 f"{item.width} × {item.height}.")
 
     async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:
         token, page = account.publish_token, account.external_id
         ctx = Context(self.label, publishing=True, needs=PUBLISH, page=account.name)
         images = [m for m in media if m.facts.kind == "image"]
         videos = [m for m in media if m.facts.kind == "video"]
+        wanted = post_type(draft)
+        if wanted == "reel" and len(videos) == 1 and not images:
+            return await self._reel(page, token, draft, videos[0], ctx)
+        if wanted == "story" and len(media) == 1:
+            return await self._story(page, token, media[0], ctx)
+        if wanted in ("reel", "story"):  # checked before acceptance; never post something other than what was chosen
+            raise ContentRejected(self.label, f"A {self.label} Reel is one video, and a Story one photo or one video.",
+                                  f"{wanted} with {len(media)} items", field="media")
         if (images and videos) or len(videos) > 1:
             raise ContentRejected(self.label, f"{self.label} cannot mix photos and a video, or take two videos, in "
                                               "one post: keep one kind.", "several media kinds", field="media")
@@ -119,10 +185,13 @@ class FacebookAdapter(FacebookLoginAdapter):
             message = f"{message}\n\n{draft.link}" if message else draft.link
 
         if videos:
-            data = {"file_url": public_url(self.label, videos[0]), "description": message}
+            # The Video API's way: the file through a Resumable Upload session, then the Page video from its handle.
+            handle = await self._upload_handle(account, videos[0], ctx)
+            data = {"fbuploader_video_file_chunk": handle, "description": message}
             if draft.title:
                 data["title"] = draft.title
-            body = await self.graph.post(f"{page}/videos", token, data=data, creates=True, ctx=ctx)
+            body = await self.graph.post(f"{GRAPH_VIDEO}/{self.version}/{page}/videos", token, data=data,
+                                         creates=True, ctx=ctx)
             return await self._video_result(str(body["id"]), token)
         if len(images) == 1:
             body = await self.graph.post(f"{page}/photos", token, creates=True, ctx=ctx,
@@ -141,6 +210,77 @@ class FacebookAdapter(FacebookLoginAdapter):
                 data["link"] = draft.link
             body = await self.graph.post(f"{page}/feed", token, data=data, creates=True, ctx=ctx)
             post_id = str(body["id"])
+        return PublishResult(remote_id=post_id, url=await self._permalink(post_id, token))
+
+    async def _upload_handle(self, account: AccountRef, video: MediaPayload, ctx: Context) -> str:
+        """Resumable Upload API: a session on /{app-id}/uploads (with the person's token, as Meta requires), the
+        bytes streamed from offset 0, and the file handle Meta answers with."""
+        facts = video.facts
+        session = await self.graph.post(f"{self.config.client_id}/uploads", account.user_token, ctx=ctx, data={
+            "file_name": facts.filename or "video.mp4", "file_length": str(facts.size_bytes),
+            # Meta lists video/mp4 as the one video type; a MOV is the same ISO container and goes as one.
+            "file_type": "video/mp4"})
+        uploaded = await self.graph.post(str(session["id"]), account.user_token, ctx=ctx, content=video.read(),
+                                         headers={"file_offset": "0", "Content-Length": str(facts.size_bytes),
+                                                  "Authorization": f"OAuth {account.user_token.reveal()}"})
+        if not uploaded.get("h"):
+            raise Transient(self.label, f"{self.label} did not take the whole video; Picmim will try again.",
+                            json.dumps(uploaded)[:300])
+        return str(uploaded["h"])
+
+    async def _upload_session(self, edge: str, token: Secret, video: MediaPayload, ctx: Context) -> str:
+        """Start an upload session on /{page}/video_reels or /{page}/video_stories and send the video into it; the
+        video's id, to finish with."""
+        started = await self.graph.post(edge, token, data={"upload_phase": "start"}, ctx=ctx)
+        video_id = str(started["video_id"])
+        upload_url = str(started.get("upload_url") or f"{RUPLOAD}/{self.version}/{video_id}")
+        # The file's bytes from offset 0 (the guide's hosted-file way, a `file_url` header, is reported to be
+        # refused without offset headers: trypost/trypost#32), with the token as "OAuth …" as rupload wants it.
+        size = str(video.facts.size_bytes)
+        response = await send(self.http, self.label, "POST", upload_url, content=video.read(), headers={
+            "Authorization": f"OAuth {token.reveal()}", "offset": "0", "file_size": size, "Content-Length": size})
+        body = json_or_none(response)
+        if not response.is_success or not (body or {}).get("success"):
+            info = (body or {}).get("debug_info") or {}
+            detail = json.dumps(info or body or response.text[:200])[:300]
+            if response.status_code >= 500:
+                raise Transient(self.label, f"{self.label} could not take the video just now; Picmim will try "
+                                            "again.", detail)
+            if response.status_code == 401:
+                raise TokenExpired(self.label, f"{self.label} no longer accepts this Page's sign-in: reconnect "
+                                               "it.", detail)
+            reason = str(info.get("message") or "no reason given").rstrip(".")
+            raise ContentRejected(self.label, f"{self.label} did not take the video: {reason}.", detail,
+                                  field="media")
+        return video_id
+
+    async def _reel(self, page: str, token: Secret, draft: Draft, video: MediaPayload, ctx: Context) -> PublishResult:
+        """Video API Reels: start → upload the file → finish with video_state PUBLISHED."""
+        video_id = await self._upload_session(f"{page}/video_reels", token, video, ctx)
+        data = {"upload_phase": "finish", "video_id": video_id, "video_state": "PUBLISHED"}
+        if draft.text:
+            data["description"] = draft.text
+        if draft.title:
+            data["title"] = draft.title
+        await self.graph.post(f"{page}/video_reels", token, data=data, creates=True, ctx=ctx)
+        return await self._video_result(video_id, token)
+
+    async def _story(self, page: str, token: Secret, item: MediaPayload, ctx: Context) -> PublishResult:
+        """Page Stories: a photo uploaded unpublished, then /photo_stories; a video through an upload session on
+        /video_stories. A Story has no text."""
+        if item.facts.kind == "video":
+            video_id = await self._upload_session(f"{page}/video_stories", token, item, ctx)
+            body = await self.graph.post(f"{page}/video_stories", token, creates=True, ctx=ctx,
+                                         data={"upload_phase": "finish", "video_id": video_id})
+        else:
+            photo = await self.graph.post(f"{page}/photos", token, ctx=ctx, data={
+                "url": public_url(self.label, item), "published": "false"})
+            body = await self.graph.post(f"{page}/photo_stories", token, creates=True, ctx=ctx,
+                                         data={"photo_id": str(photo["id"])})
+        post_id = str(body.get("post_id") or "")
+        if not post_id:
+            raise OutcomeUnknown(self.label, f"{self.label} gave no Story id; the Story may or may not be live.",
+                                 json.dumps(body)[:300])
         return PublishResult(remote_id=post_id, url=await self._permalink(post_id, token))
 
     async def _permalink(self, object_id: str, token: Secret) -> str | None:

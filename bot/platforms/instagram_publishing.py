@@ -36,7 +36,7 @@ from bot.platforms.meta_graph import (
     must_surface,
     public_url,
 )
-from bot.platforms.meta_limits import INSTAGRAM_LIMITS
+from bot.platforms.meta_limits import IG_STORY_MAX_SECONDS, IG_STORY_MIN_SECONDS, INSTAGRAM_LIMITS
 from bot.platforms.settings import INSTAGRAM_MAX_COLLABORATORS, InstagramSettings
 from bot.platforms.validation import Checker, cover_time
 from bot.secret import Secret
@@ -69,6 +69,20 @@ def collaborators(draft: Draft) -> list[str]:
     return [name.strip().removeprefix("@").strip() for name in settings.collaborators if name.strip()]
 
 
+def post_type(draft: Draft) -> str | None:
+    """What the author chose the post to be on Instagram (post | reel | story), or None: the media decide. Older
+    drafts chose through the `format` option (reel | carousel)."""
+    settings = draft.settings
+    if isinstance(settings, InstagramSettings) and settings.post_type in ("post", "reel", "story"):
+        return settings.post_type
+    return {"reel": "reel", "carousel": "post"}.get(draft.options.get(FORMAT_OPTION) or "")
+
+
+def share_to_feed(draft: Draft) -> bool:
+    settings = draft.settings
+    return settings.share_to_feed if isinstance(settings, InstagramSettings) else True
+
+
 def instagram_caption(draft: Draft) -> str:
     """Links in Instagram captions are not clickable, but a marketer's link still belongs in the text."""
     text = draft.text or ""
@@ -79,19 +93,31 @@ def instagram_caption(draft: Draft) -> str:
 
 def validate_instagram(label: str, account: AccountRef, draft: Draft) -> list[Problem]:
     limits = INSTAGRAM_LIMITS
+    wanted = post_type(draft)
+    if wanted in ("reel", "story"):
+        # A Story's photo and a Reel's cover are shown 9:16: the feed's 4:5 – 1.91:1 is not theirs.
+        limits = replace(limits, image=replace(limits.image, min_aspect=None, max_aspect=None, aspect_labels=None))
     checker = Checker(label, account.name, limits)
     checker.check(replace(draft, text=instagram_caption(draft)))
     items = len(draft.media)
-    wanted = draft.options.get(FORMAT_OPTION)
     videos = [m for m in draft.media if m.kind == "video"]
     least = limits.min_items_if_several or 2
-    if wanted == "reel" and (items != 1 or not videos):
+    if wanted == "reel" and not videos:
         checker.add("media", f"An {label} Reel is one video: attach a single video (photos go in a post or a "
                              "carousel).")
-    if wanted == "carousel" and 0 < items < least:
+    elif wanted == "reel" and (len(videos) > 1 or items > 2):
+        pictures = items - len(videos)
+        checker.add("media", f"An {label} Reel is one video, with at most one picture as its cover; this one has "
+                             f"{len(videos)} video{'s' if len(videos) > 1 else ''} and {pictures} "
+                             f"picture{'' if pictures == 1 else 's'}: keep one of each, or choose Post for a "
+                             "carousel.")
+    if draft.options.get(FORMAT_OPTION) == "carousel" and 0 < items < least:
         checker.add("media", f"An {label} carousel needs at least {least} photos or videos; this one has "
                              f"{items}: add {least - items}, or post it as a single photo or Reel.")
     names = collaborators(draft)
+    if wanted == "story":
+        _check_story(checker, label, draft, names)
+        return checker.problems
     if len(names) > INSTAGRAM_MAX_COLLABORATORS:
         checker.add("collaborators", f"{label} takes up to {INSTAGRAM_MAX_COLLABORATORS} collaborators; this post "
                                      f"has {len(names)}: remove {len(names) - INSTAGRAM_MAX_COLLABORATORS}.")
@@ -100,6 +126,24 @@ def validate_instagram(label: str, account: AccountRef, draft: Draft) -> list[Pr
         checker.add("collaborators", f"{', '.join(bad)}: not {label} usernames. Usernames have letters, numbers, "
                                      "periods and underscores only, up to 30 characters.")
     return checker.problems
+
+
+def _check_story(checker: Checker, label: str, draft: Draft, names: list[str]) -> None:
+    """A Story is one photo or one video (3–60 s); it has no caption, collaborators or comments by the API."""
+    if len(draft.media) != 1:
+        checker.add("media", f"An {label} Story is one photo or one video; this one has {len(draft.media)}: keep "
+                             "one, or choose Post for a carousel.")
+    elif draft.media[0].kind == "video" and draft.media[0].duration is not None:
+        seconds = draft.media[0].duration
+        if not IG_STORY_MIN_SECONDS <= seconds <= IG_STORY_MAX_SECONDS:
+            checker.add("media", f"An {label} Story video lasts {IG_STORY_MIN_SECONDS:g} to "
+                                 f"{IG_STORY_MAX_SECONDS:g} seconds; this one lasts {seconds:.0f}: shorten it, or "
+                                 "choose Reel.")
+    if names:
+        checker.add("collaborators", f"{label} Stories take no collaborators: remove them, or choose Post or Reel.")
+    if draft.first_comment:
+        checker.add("first_comment", f"{label} Stories take no comments from apps: remove the first comment, or "
+                                     "choose Post or Reel.")
 
 
 def _alt_text(item: MediaPayload) -> dict[str, str]:
@@ -136,11 +180,32 @@ class InstagramPublishing:
         caption = instagram_caption(draft)
         names = collaborators(draft)
         invited = {"collaborators": json.dumps(names)} if names else {}
-        if len(media) == 1:
+        wanted = post_type(draft)
+        videos = [(m, url) for m, url in zip(media, urls, strict=True) if m.facts.kind == "video"]
+        covers = [url for m, url in zip(media, urls, strict=True) if m.facts.kind == "image"]
+        if (wanted == "reel" and (len(videos) != 1 or len(covers) > 1)) or (wanted == "story" and len(media) != 1):
+            # Checked before acceptance; never publish something other than what was chosen.
+            raise ContentRejected(self.label, f"An {self.label} {wanted.title()} takes one video (a Reel, with at "
+                                              "most one picture as its cover) or one photo or video (a Story).",
+                                  f"{wanted} with {len(media)} items", field="media")
+        if wanted == "reel":
+            (video, video_url), cover = videos[0], covers[:1]
+            params = {"caption": caption, **invited, "media_type": "REELS", "video_url": video_url,
+                      "share_to_feed": "true" if share_to_feed(draft) else "false"}
+            # A picture attached with the video is the Reel's cover (cover_url); else the chosen frame.
+            params |= ({"cover_url": cover[0]} if cover
+                       else {"thumb_offset": str(cover_time(draft.options, video.facts.duration))})
+            container = await self.create_container(node, token, params, ctx)
+        elif wanted == "story":
+            # A Story has no caption (Meta: "not supported for stories"): the text stays Picmim's.
+            key = "video_url" if media[0].facts.kind == "video" else "image_url"
+            container = await self.create_container(node, token, {"media_type": "STORIES", key: urls[0]}, ctx)
+        elif len(media) == 1:
             params = {"caption": caption, **invited}
             if media[0].facts.kind == "video":
                 # Single feed videos are Reels since 2023 (media_type VIDEO is deprecated for them).
-                params |= {"media_type": "REELS", "video_url": urls[0], "share_to_feed": "true",
+                params |= {"media_type": "REELS", "video_url": urls[0],
+                           "share_to_feed": "true" if share_to_feed(draft) else "false",
                            "thumb_offset": str(cover_time(draft.options, media[0].facts.duration))}
             else:
                 params |= {"image_url": urls[0], **_alt_text(media[0])}
@@ -166,7 +231,7 @@ class InstagramPublishing:
             url = (await self.graph.get(media_id, token, params={"fields": "permalink"})).get("permalink")
         except PlatformError:
             pass  # the post is live; a missing link is not worth failing it for
-        if draft.first_comment:
+        if draft.first_comment and wanted != "story":
             try:
                 await self.graph.post(f"{media_id}/comments", token, data={"message": draft.first_comment},
                                       ctx=Context(self.label, publishing=True, needs=self.comment_scope))

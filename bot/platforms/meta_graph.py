@@ -48,6 +48,7 @@ from bot.platforms.validation import human_size
 from bot.secret import Secret
 
 GRAPH_FACEBOOK = "https://graph.facebook.com"
+GRAPH_VIDEO = "https://graph-video.facebook.com"  # where a Page's videos are published from an uploaded handle
 GRAPH_INSTAGRAM = "https://graph.instagram.com"
 FACEBOOK_WWW = "https://www.facebook.com"
 INSTAGRAM_WWW = "https://www.instagram.com"
@@ -130,8 +131,11 @@ class Graph:
 
     async def call(self, method: str, path: str, token: Secret | None = None, *,
                    params: Mapping[str, str] | None = None, data: Mapping[str, str] | None = None,
-                   creates: bool = False, ctx: Context | None = None) -> dict[str, Any]:
+                   creates: bool = False, ctx: Context | None = None, headers: Mapping[str, str] | None = None,
+                   content: Any = None) -> dict[str, Any]:
+        """`headers` go with the call (an upload's `file_offset`); `content` is a raw body (a file's bytes)."""
         query = dict(params or {})
+        extra = dict(headers or {})
         headers = {}
         if token is not None:
             value = token.reveal()
@@ -143,7 +147,8 @@ class Graph:
                                                     hashlib.sha256).hexdigest()
         # Merged by hand: httpx's `params=` would replace the query a `paging.next` URL already has.
         url = str(httpx.URL(self.url(path)).copy_merge_params(query))
-        response = await send(self.http, self.label, method, url, creates=creates, data=data, headers=headers)
+        sent = {"content": content} if content is not None else {"data": data}
+        response = await send(self.http, self.label, method, url, creates=creates, headers=headers | extra, **sent)
         body = json_or_none(response)
         if response.is_success and body is not None and not isinstance(body.get("error"), dict):
             return body

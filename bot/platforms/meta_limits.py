@@ -81,3 +81,18 @@ FACEBOOK_LIMITS = Limits(
     media_by_url=True,
     first_comment=False,  # commenting as the Page would need one more permission (pages_manage_engagement)
 )
+
+# ---- post types (issue 18): what a Reel or a Story takes beyond the feed's limits ----------------------------
+
+# Instagram Stories (ig-user/media, media_type=STORIES): one photo or one video, no caption ("caption: not supported
+# for stories"); videos 3–60 s. Reels (media_type=REELS): one video, 3 s – 15 min (INSTAGRAM_VIDEO above).
+IG_STORY_MIN_SECONDS, IG_STORY_MAX_SECONDS = 3.0, 60.0
+# Facebook Reels (Video API "Reels Publishing API", updated 2026-07-30): .mp4, 9:16, at least 540 × 960 px, 24–60
+# fps, 3–90 s; 30 API-published Reels per Page per 24 h (enforced on POST /{page}/video_reels).
+FB_REEL_MIN_SECONDS, FB_REEL_MAX_SECONDS = 3.0, 90.0
+FB_REEL_MIN_WIDTH, FB_REEL_MIN_HEIGHT = 540, 960
+FB_REEL_MIN_FPS, FB_REEL_MAX_FPS = 24.0, 60.0  # the same for Page video Stories
+FB_REELS_PER_DAY = 30
+# Facebook Page Stories ("Facebook Stories API"): one photo (≤ 4 MB) or one video of 3–60 s ("video stories can
+# not exceed 60 seconds"), 9:16 recommended.
+FB_STORY_MIN_SECONDS, FB_STORY_MAX_SECONDS = 3.0, 60.0

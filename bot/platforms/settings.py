@@ -23,6 +23,11 @@ X_REPLY_SETTINGS = ((None, "Everyone"), ("following", "People you follow"),
                     ("mentionedUsers", "Only people you mention"))
 LINKEDIN_VISIBILITY = (("PUBLIC", "Anyone"), ("CONNECTIONS", "Connections only"))
 INSTAGRAM_MAX_COLLABORATORS = 3
+# Instagram's own words for what a post becomes (a Post with several items is a carousel). Unchosen (None): the
+# media decide, as before: one photo a post, one video a Reel, several a carousel.
+INSTAGRAM_POST_TYPES = (("post", "Post"), ("reel", "Reel"), ("story", "Story"))
+# Facebook's words for a Page's posts: a Post in the feed (text, link, photos or a video), a Reel, a Story.
+FACEBOOK_POST_TYPES = (("post", "Post"), ("reel", "Reel"), ("story", "Story"))
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,22 @@ class InstagramSettings:
     platforms: ClassVar[tuple[str, ...]] = ("instagram", "instagram-login")
 
     collaborators: tuple[str, ...] = ()  # up to INSTAGRAM_MAX_COLLABORATORS usernames, without "@"
+    post_type: str | None = None  # post | reel | story (INSTAGRAM_POST_TYPES); None: the media decide
+    share_to_feed: bool = True  # a Reel also shows in the profile's feed (REELS `share_to_feed`)
+
+
+@dataclass(frozen=True)
+class FacebookSettings:
+    platforms: ClassVar[tuple[str, ...]] = ("facebook",)
+
+    post_type: str | None = None  # post | reel | story (FACEBOOK_POST_TYPES); None: a post
 
 
 PlatformSettings = (YouTubeSettings | PinterestSettings | TikTokSettings | LinkedInSettings | XSettings
-                    | InstagramSettings)
+                    | InstagramSettings | FacebookSettings)
 SETTINGS_CLASSES: dict[str, type] = {key: cls for cls in (YouTubeSettings, PinterestSettings, TikTokSettings,
-                                                          LinkedInSettings, XSettings, InstagramSettings)
+                                                          LinkedInSettings, XSettings, InstagramSettings,
+                                                          FacebookSettings)
                                      for key in cls.platforms}
 
 

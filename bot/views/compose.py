@@ -7,10 +7,13 @@ from collections.abc import Sequence
 
 from bot import ids
 from bot.platforms.settings import (
+    FACEBOOK_POST_TYPES,
+    INSTAGRAM_POST_TYPES,
     LINKEDIN_VISIBILITY,
     X_REPLY_SETTINGS,
     YOUTUBE_CATEGORIES,
     YOUTUBE_PRIVACY,
+    FacebookSettings,
     InstagramSettings,
     LinkedInSettings,
     PinterestSettings,
@@ -162,7 +165,25 @@ def platform_blocks(key: str, name: str, accounts: Sequence[Choice], composition
                                   ", ".join(chosen.collaborators), multiline=False,
                                   hint="Up to three Instagram usernames, separated by commas. They are invited to "
                                        "share the post on their profiles."))
+        blocks += _instagram_post_type(key, chosen)
+    elif isinstance(chosen, FacebookSettings):
+        blocks.append(_select(key, "post_type", "Post type", FACEBOOK_POST_TYPES, chosen.post_type or "post",
+                              hint="Post: text, a link, photos or a video in the Page's feed. Reel: one vertical "
+                                   "video of 3 to 90 seconds. Story: one photo or one video of up to 60 seconds, "
+                                   "for 24 hours, without the text."))
     return blocks
+
+
+def _instagram_post_type(key: str, chosen: InstagramSettings) -> list[dict]:
+    return [
+        _select(key, "post_type", "Post type", INSTAGRAM_POST_TYPES, chosen.post_type,
+                hint="Post: a photo, or a carousel of up to 10 photos and videos. Reel: one video (a picture "
+                     "attached with it becomes its cover). Story: one photo or one video of up to 60 seconds, for 24 "
+                     "hours, without the caption. Empty: one video makes a Reel, anything else a post."),
+        _checkboxes(key, "share_to_feed", "Reels", [("yes", "Also share the Reel to the feed", None)],
+                    ["yes"] if chosen.share_to_feed else [],
+                    hint="Off: the Reel shows only in the profile's Reels tab."),
+    ]
 
 
 PROFILE_KINDS = ("profile", "person", "member")

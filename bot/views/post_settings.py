@@ -7,10 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.platforms.settings import (
+    FACEBOOK_POST_TYPES,
+    INSTAGRAM_POST_TYPES,
     LINKEDIN_VISIBILITY,
     X_REPLY_SETTINGS,
     YOUTUBE_CATEGORIES,
     YOUTUBE_PRIVACY,
+    FacebookSettings,
     InstagramSettings,
     LinkedInSettings,
     PinterestSettings,
@@ -60,6 +63,16 @@ def settings_line(settings: PlatformSettings | None, account_settings: Mapping[s
         parts.append(dict(LINKEDIN_VISIBILITY).get(settings.visibility, settings.visibility))
     elif isinstance(settings, XSettings) and settings.reply_settings:
         parts.append("replies: " + dict(X_REPLY_SETTINGS).get(settings.reply_settings, "").lower())
-    elif isinstance(settings, InstagramSettings) and settings.collaborators:
-        parts.append("with " + esc(", ".join(f"@{name}" for name in settings.collaborators)))
+    elif isinstance(settings, InstagramSettings):
+        if settings.post_type == "reel":
+            parts.append("Reel" + ("" if settings.share_to_feed else ", not shared to the feed"))
+        elif settings.post_type == "story":
+            parts.append("Story (no caption: Stories show the picture or video only)")
+        elif settings.post_type:
+            parts.append(dict(INSTAGRAM_POST_TYPES)[settings.post_type])
+        if settings.collaborators:
+            parts.append("with " + esc(", ".join(f"@{name}" for name in settings.collaborators)))
+    elif isinstance(settings, FacebookSettings) and settings.post_type in ("reel", "story"):
+        parts.append(dict(FACEBOOK_POST_TYPES)[settings.post_type]
+                     + (" (no text: Stories show the picture or video only)" if settings.post_type == "story" else ""))
     return " · ".join(p for p in parts if p) or None

@@ -32,7 +32,8 @@ from PIL import Image, UnidentifiedImageError
 from bot.platforms.base import AdapterConfig
 from tests.fakes.base import LoopbackServer
 
-HOSTS = ("graph.facebook.com", "www.facebook.com", "graph.instagram.com", "api.instagram.com", "www.instagram.com")
+HOSTS = ("graph.facebook.com", "www.facebook.com", "graph.instagram.com", "api.instagram.com", "www.instagram.com",
+         "rupload.facebook.com", "graph-video.facebook.com")
 
 APP_ID = "100200300400500"
 APP_SECRET = "fake-meta-app-secret"
@@ -51,6 +52,24 @@ IG_CAROUSEL_MAX = 10
 IG_MIN_RATIO, IG_MAX_RATIO = 4 / 5, 1.91
 IG_MAX_COLLABORATORS = 3  # ig-media/collaborators: "Up to 3 Instagram accounts can be added as collaborators"
 IG_USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
+IG_STORY_SECONDS = (3.0, 60.0)  # ig-user/media: story videos 3–60 s
+FB_REEL_SECONDS = (3.0, 90.0)  # Video API "Reels Publishing API": 3–90 s, at least 540 × 960, 9:16
+FB_REEL_MIN_SIZE = (540, 960)
+FB_REELS_PER_DAY = 30  # "limited to 30 API-published posts within a 24-hour moving period"
+FB_STORY_MAX_SECONDS = 60.0  # Page Stories: "video stories can not exceed 60 seconds"
+# Resumable Upload API: "Valid values are: application/pdf, image/jpeg, image/jpg, image/png, and video/mp4".
+UPLOAD_FILE_TYPES = {"application/pdf", "image/jpeg", "image/jpg", "image/png", "video/mp4"}
+
+
+@dataclass
+class UploadSession:
+    id: str  # "upload:<id>", as Meta names it
+    user_id: str
+    file_name: str
+    file_length: int
+    file_type: str
+    data: bytes = b""
+    handle: str | None = None  # once every byte arrived
 
 POSTING_TASKS = {"CREATE_CONTENT", "MANAGE"}
 ALL_TASKS = ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"]
@@ -140,6 +159,7 @@ class Page:
     ig_user_id: str | None = None
     insights: dict[str, int] = field(default_factory=dict)
     unavailable: set[str] = field(default_factory=set)  # metrics Graph refuses for this Page (code 100)
+    reels_at: list[float] = field(default_factory=list)  # when each Reel was published (30 per 24 h)
 
 
 @dataclass
@@ -191,9 +211,12 @@ class IgMedia:
     comments_count: int = 0
     insights: dict[str, int] = field(default_factory=dict)
     container: str = ""
+    share_to_feed: bool | None = None  # Reels: as sent on the container
 
     @property
     def permalink(self) -> str:
+        if self.product == "STORY":
+            return f"https://www.instagram.com/stories/{self.owner}/{self.id}/"
         return f"https://www.instagram.com/{'reel' if self.product == 'REELS' else 'p'}/{self.shortcode}/"
 
 
@@ -216,6 +239,11 @@ class FbObject:
     video_final: str = "ready"
     title: str | None = None
     alt_text_custom: str | None = None  # a photo's own alt text, as sent
+    product: str = ""  # reel | story: made through an upload session (video_reels / video_stories)
+    uploaded: bool = False  # the session's file arrived on rupload
+    video_error: str | None = None  # why processing failed
+    seconds: float | None = None  # the uploaded video's length
+    size: tuple[int, int] = (0, 0)  # the uploaded video's width and height as shown
 
 
 class GraphError(Exception):
@@ -343,6 +371,21 @@ def reel_problem(data: bytes) -> str | None:
     return None
 
 
+def video_facts(data: bytes) -> tuple[float, int, int] | None:
+    """(seconds, width, height as shown) of a real video; None for bytes that are no video."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
+            turn = next((round(f.rotation) % 180 for f in container.decode(stream)), 0)
+    except (av.error.FFmpegError, IndexError):
+        return None
+    return (seconds, height, width) if turn else (seconds, width, height)
+
+
 class FakeMeta(LoopbackServer):
     """Start with `start()`; give `overrides` to bot.http.build_client."""
 
@@ -395,6 +438,7 @@ class FakeMeta(LoopbackServer):
         self.containers: dict[str, Container] = {}
         self.ig_media: dict[str, IgMedia] = {}
         self.fb_objects: dict[str, FbObject] = {}
+        self.upload_sessions: dict[str, UploadSession] = {}
         self.browser_user = "10001"  # who is logged in to facebook.com in the "browser"
         self.browser_ig_user = "17841400000009"  # who is logged in to instagram.com
         self.deny_next_dialog = False
@@ -581,8 +625,14 @@ class FakeMeta(LoopbackServer):
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         host = request.host.split(":")[0]
+        if host == "rupload.facebook.com":
+            return await self._rupload(request)
         params: dict[str, Any] = dict(request.query)
-        if request.method in ("POST", "DELETE") and request.can_read_body:
+        raw: bytes | None = None
+        if "/upload:" in request.path and request.method == "POST":
+            raw = await request.read()  # the Resumable Upload API's body is the file itself
+            params["file_offset"] = request.headers.get("file_offset")
+        elif request.method in ("POST", "DELETE") and request.can_read_body:
             if request.content_type == "application/json":
                 params.update(await request.json())
             else:
@@ -595,6 +645,9 @@ class FakeMeta(LoopbackServer):
             segments = segments[1:]
         call = Call(host, request.method, request.path, version, "/".join(segments),
                     {k: v for k, v in params.items() if k not in ("access_token", "client_secret")}, token)
+        if raw is not None:
+            call.params["bytes"] = len(raw)
+            params["__bytes__"] = raw
         self.record(call)
         try:
             if host == "www.facebook.com":
@@ -603,9 +656,9 @@ class FakeMeta(LoopbackServer):
                 response = self._instagram_dialog(params, segments)
             elif host == "api.instagram.com":
                 response = self._instagram_code(params, segments)
-            elif host in ("graph.facebook.com", "graph.instagram.com"):
+            elif host in ("graph.facebook.com", "graph.instagram.com", "graph-video.facebook.com"):
                 response = self._injected(call) or await self._graph(
-                    request.method, "facebook" if host == "graph.facebook.com" else "instagram",
+                    request.method, "instagram" if host == "graph.instagram.com" else "facebook",
                     segments, params, token, version)
             else:
                 response = web.Response(status=404, text=f"unknown host {host}")
@@ -835,6 +888,10 @@ class FakeMeta(LoopbackServer):
             raise _missing_object(node)
         if node == "me":
             return ("page", self.pages[tok.page_id]) if tok.page_id else ("user", self.fb_users[tok.user_id])
+        if node == APP_ID:
+            return "app", None
+        if node in self.upload_sessions and self.upload_sessions[node].user_id == tok.user_id:
+            return "upload_session", self.upload_sessions[node]
         visible_pages = {tok.page_id} if tok.page_id else set(self._user_pages(tok))
         if node in self.pages and node in visible_pages:
             return "page", self.pages[node]
@@ -977,10 +1034,16 @@ class FakeMeta(LoopbackServer):
 
     async def _post_page_videos(self, tok: Token, page: Page, q: dict, **_) -> dict:
         self._can_post(tok, page)
-        url = q.get("file_url")
-        if not url:
+        url, handle = q.get("file_url"), q.get("fbuploader_video_file_chunk")
+        if handle:
+            session = next((u for u in self.upload_sessions.values() if u.handle == handle), None)
+            if session is None:
+                raise GraphError("(#100) Invalid fbuploader_video_file_chunk: no uploaded file has this handle", 100)
+            data = session.data
+        elif url:
+            data = await self._fetch(url)
+        else:
             raise GraphError("(#100) The video file you selected is in a format that we don't support.", 100)
-        data = await self._fetch(url)
         polls, final = self.video_plans.pop(0) if self.video_plans else (self.video_processing_polls, "ready")
         if data is None or not is_mp4_or_mov(data):
             final = "error"
@@ -990,6 +1053,159 @@ class FakeMeta(LoopbackServer):
         post = self._new_post(page, video.message, attached=[video.id])
         video.post_id = post.id
         return {"id": video.id}
+
+    # The Resumable Upload API: a file for a handle
+
+    def _post_app_uploads(self, tok: Token, _app: None, q: dict, **_) -> dict:
+        if tok.page_id:
+            raise GraphError("(#100) Upload sessions need a User access token", 100)
+        length, kind = str(q.get("file_length") or ""), str(q.get("file_type") or "")
+        if not length.isdigit() or int(length) <= 0:
+            raise GraphError("(#100) The parameter file_length is required", 100)
+        if kind not in UPLOAD_FILE_TYPES:
+            raise GraphError(f"(#100) Param file_type must be one of {sorted(UPLOAD_FILE_TYPES)}", 100)
+        session = UploadSession(f"upload:{self._next_id()}", tok.user_id, str(q.get("file_name") or ""),
+                                int(length), kind)
+        self.upload_sessions[session.id] = session
+        return {"id": session.id}
+
+    def _post_upload_session_node(self, tok: Token, session: UploadSession, q: dict, **_) -> dict:
+        offset, data = str(q.get("file_offset") or ""), q.get("__bytes__") or b""
+        if not offset.isdigit() or int(offset) != len(session.data):
+            raise GraphError(f"(#100) The file_offset header must be {len(session.data)}, where the upload is", 100)
+        session.data += data
+        if len(session.data) > session.file_length:
+            raise GraphError("(#100) More bytes than file_length", 100)
+        if len(session.data) < session.file_length:
+            return {"id": session.id, "file_offset": len(session.data)}
+        session.handle = session.handle or f"4:{base64.b64encode(session.id.encode()).decode()}"
+        return {"h": session.handle}
+
+    def _get_upload_session_node(self, tok: Token, session: UploadSession, q: dict, **_) -> dict:
+        return {"id": session.id, "file_offset": len(session.data)}
+
+    # Reels and Stories through the Video API's upload sessions, and photo Stories
+
+    def _session_video(self, page: Page, q: dict, product: str) -> FbObject:
+        video = self.fb_objects.get(str(q.get("video_id") or ""))
+        if video is None or video.page_id != page.id or video.kind != "video" or video.product != product:
+            raise GraphError(f"(#100) Param video_id must be a video of this Page's {product} upload session", 100)
+        if video.published:
+            raise GraphError("(#100) This video has already been published", 100)
+        if not video.uploaded:
+            raise GraphError("(#6000) There was a problem uploading your video file: no file was uploaded to this "
+                             "session. Upload it to rupload.facebook.com before finishing.", 6000)
+        return video
+
+    def _start_session(self, tok: Token, page: Page, q: dict, product: str, version: str | None) -> dict | None:
+        self._can_post(tok, page)
+        phase = q.get("upload_phase")
+        if phase not in ("start", "finish"):
+            raise GraphError("(#100) The parameter upload_phase is required: start or finish", 100)
+        if phase == "finish":
+            return None
+        video = FbObject(self._next_id(), page.id, "video", published=False, product=product,
+                         video_polls_left=self.video_processing_polls)
+        self.fb_objects[video.id] = video
+        return {"video_id": video.id,
+                "upload_url": f"https://rupload.facebook.com/video-upload/{version or 'v26.0'}/{video.id}"}
+
+    def _post_page_video_reels(self, tok: Token, page: Page, q: dict, version: str | None = None, **_) -> dict:
+        started = self._start_session(tok, page, q, "reel", version)
+        if started:
+            return started
+        video = self._session_video(page, q, "reel")
+        if q.get("video_state") not in ("PUBLISHED", "DRAFT", "SCHEDULED"):
+            raise GraphError("(#100) The parameter video_state is required: PUBLISHED, DRAFT or SCHEDULED", 100)
+        if sum(1 for t in page.reels_at if t > time.time() - 86400) >= FB_REELS_PER_DAY:
+            raise GraphError("(#4) Application request limit reached: a Page may publish 30 Reels through the API "
+                             "in 24 hours", 4)
+        seconds, (width, height) = video.seconds or 0.0, video.size
+        if not FB_REEL_SECONDS[0] <= seconds <= FB_REEL_SECONDS[1]:
+            video.video_final, video.video_error = "error", f"Reels must be 3 to 90 seconds long; this video is " \
+                                                            f"{seconds:.1f} seconds"
+        elif width > height or width < FB_REEL_MIN_SIZE[0] or height < FB_REEL_MIN_SIZE[1]:
+            video.video_final, video.video_error = "error", f"Reels must be vertical, at least 540 x 960; this " \
+                                                            f"video is {width} x {height}"
+        video.message, video.title = str(q.get("description") or ""), q.get("title")
+        video.published = q.get("video_state") == "PUBLISHED"
+        if video.published:
+            page.reels_at.append(time.time())
+            post = self._new_post(page, video.message, attached=[video.id])
+            video.post_id = post.id
+        return {"success": True}
+
+    def _post_page_video_stories(self, tok: Token, page: Page, q: dict, version: str | None = None, **_) -> dict:
+        started = self._start_session(tok, page, q, "story", version)
+        if started:
+            return started
+        video = self._session_video(page, q, "story")
+        if (video.seconds or 0) > FB_STORY_MAX_SECONDS:
+            raise GraphError(f"(#100) Video stories can not exceed 60 seconds; this video is {video.seconds:.1f} "
+                             "seconds", 100)
+        video.published = True
+        post = self._story_post(page, video)
+        return {"success": True, "post_id": post.id}
+
+    def _post_page_photo_stories(self, tok: Token, page: Page, q: dict, **_) -> dict:
+        self._can_post(tok, page)
+        photo = self.fb_objects.get(str(q.get("photo_id") or ""))
+        if photo is None or photo.kind != "photo" or photo.page_id != page.id:
+            raise GraphError("(#100) The parameter photo_id is required and must be a photo of this Page", 100)
+        if photo.published:
+            raise GraphError("(#100) A photo for a story must not have been used in a published post", 100)
+        photo.published = True
+        return {"success": True, "post_id": self._story_post(page, photo).id}
+
+    def _story_post(self, page: Page, media: FbObject) -> FbObject:
+        post = self._new_post(page, "", attached=[media.id], product="story")
+        post.url = f"https://www.facebook.com/stories/{page.id}/{post.id.split('_')[1]}/"
+        media.post_id = post.id
+        return post
+
+    async def _rupload(self, request: web.Request) -> web.Response:
+        """rupload.facebook.com/video-upload/{version}/{video-id}: the session's file, fetched by Meta from the
+        `file_url` header (or sent as the body, with `offset` and `file_size` headers)."""
+        segments = [s for s in request.path.split("/") if s]
+        auth = request.headers.get("Authorization", "")
+        token = auth.split(" ", 1)[1] if auth.startswith("OAuth ") else None
+        file_url = request.headers.get("file_url")
+        body = await request.read()
+        call = Call("rupload.facebook.com", request.method, request.path, segments[1] if len(segments) > 1 else None,
+                    "/".join(segments), {"file_url": file_url, "bytes": len(body), "auth": auth.split(" ")[0],
+                                         "offset": request.headers.get("offset"),
+                                         "file_size": request.headers.get("file_size")}, token)
+        self.record(call)
+
+        def refuse(kind: str, message: str, status: int = 400) -> web.Response:
+            call.status = status
+            return web.json_response({"debug_info": {"retriable": False, "type": kind, "message": message}},
+                                     status=status)
+
+        if request.method != "POST" or len(segments) != 3 or segments[0] != "video-upload":
+            return refuse("NotFound", "Unknown upload path", 404)
+        tok = self.tokens.get(token or "")
+        video = self.fb_objects.get(segments[2])
+        if tok is None or tok.dead or video is None or tok.page_id != video.page_id:
+            return refuse("OAuthException", "Invalid OAuth access token for this upload session", 401)
+        if video.kind != "video" or not video.product or video.uploaded:
+            return refuse("ProcessingFailedError", "This upload session does not take a file")
+        if file_url:
+            data = await self._fetch(file_url)
+            if data is None:
+                return refuse("ProcessingFailedError", f"Failed to download the file from {file_url}")
+        elif body and request.headers.get("offset", "").isdigit() and request.headers.get("file_size", "").isdigit():
+            if int(request.headers["offset"]) != 0 or int(request.headers["file_size"]) != len(body):
+                return refuse("ParameterValidationError", "offset and file_size do not match the bytes sent")
+            data = body
+        else:
+            return refuse("ParameterValidationError", "Header Offset not convertable to unsigned long")
+        facts = video_facts(data) if is_mp4_or_mov(data) else None
+        if facts is None:
+            return refuse("ProcessingFailedError", "The file is not a video Facebook can read")
+        video.uploaded, video.seconds, video.size, video.url = True, facts[0], (facts[1], facts[2]), file_url
+        call.status = 200
+        return web.json_response({"success": True})
 
     def _get_page_insights(self, tok: Token, page: Page, q: dict, **_) -> dict:
         self._need(tok, "read_insights", code=10, message="(#10) Requires read_insights permission")
@@ -1021,7 +1237,8 @@ class FakeMeta(LoopbackServer):
         else:
             status = self._video_status(obj) if "status" in (q.get("fields") or "") else None
             available |= {"description": obj.message or None, "title": obj.title, "status": status,
-                          "permalink_url": f"/{page.username}/videos/{obj.id}/", "post_id": obj.post_id}
+                          "permalink_url": f"/reel/{obj.id}/" if obj.product == "reel"
+                          else f"/{page.username}/videos/{obj.id}/", "post_id": obj.post_id}
         return select({"post": "Post", "photo": "Photo", "video": "Video"}[obj.kind], available, q.get("fields"),
                       ("id",))
 
@@ -1033,8 +1250,8 @@ class FakeMeta(LoopbackServer):
         if video.video_final == "error":
             return {"video_status": "error", "uploading_phase": {"status": "complete"},
                     "processing_phase": {"status": "error", "errors": [
-                        {"code": 1363008, "message": "The video file you tried to upload is in a format we "
-                                                     "don't support"}]},
+                        {"code": 1363008, "message": video.video_error or "The video file you tried to upload is "
+                                                                          "in a format we don't support"}]},
                     "publishing_phase": {"status": "not_started"}}
         return {"video_status": "ready", "uploading_phase": {"status": "complete"},
                 "processing_phase": {"status": "complete"},
@@ -1130,12 +1347,37 @@ class FakeMeta(LoopbackServer):
             data = await self._fetch(container.url)
             polls, final, subcode = plan or (self.video_processing_polls, "FINISHED", None)
             container.thumb_offset = q.get("thumb_offset")
+            if q.get("cover_url"):
+                if media_type != "REELS":
+                    raise GraphError("(#100) cover_url is for Reels only", 100)
+                await self._check_ig_story_image(q["cover_url"])  # a JPEG under 8 MiB, any shape (9:16 advised)
+            if str(q.get("share_to_feed", "true")).lower() not in ("true", "false"):
+                raise GraphError("(#100) Param share_to_feed must be a boolean", 100)
             if data is None:
                 final, subcode = "ERROR", 2207052
             elif not is_mp4_or_mov(data):
                 final, subcode = "ERROR", 2207026
             elif (problem := reel_problem(data)) is not None:
                 final, subcode, container.problem = "ERROR", 2207026, problem
+        elif media_type == "STORIES":
+            # ig-user/media: a story is an image_url or a video_url; `caption` is "not supported for stories" and
+            # is dropped, as are collaborators (refused above).
+            container.caption = ""
+            container.url = q.get("video_url") or q.get("image_url")
+            if not container.url:
+                raise GraphError("(#100) The parameter image_url or video_url is required for stories", 100)
+            polls, final, subcode = plan or (0, "FINISHED", None)
+            if q.get("video_url"):
+                data = await self._fetch(container.url)
+                facts = video_facts(data) if data else None
+                if data is None:
+                    final, subcode = "ERROR", 2207052
+                elif not is_mp4_or_mov(data) or facts is None:
+                    final, subcode = "ERROR", 2207026
+                elif not IG_STORY_SECONDS[0] <= facts[0] <= IG_STORY_SECONDS[1]:
+                    final, subcode, container.problem = "ERROR", 2207026, f"a {facts[0]:.1f} s story video"
+            else:
+                await self._check_ig_story_image(container.url)
         elif media_type == "IMAGE":
             container.url = q.get("image_url")
             if not container.url:
@@ -1170,6 +1412,18 @@ class FakeMeta(LoopbackServer):
         if bad:
             raise GraphError("Invalid parameter", 100, user_title="Invalid collaborator",
                              user_msg=f"{bad[0]} is not a valid Instagram username for a collaborator.")
+
+    async def _check_ig_story_image(self, url: str) -> None:
+        """A story photo: JPEG, under 8 MiB (any shape: Instagram fits it to 9:16)."""
+        data = await self._fetch(url)
+        if data is None:
+            raise GraphError("The media could not be fetched from this uri", 9004, 2207052,
+                             user_title="Media download has failed.",
+                             user_msg=f"The media could not be fetched from this uri: {url}")
+        if len(data) > IG_MAX_IMAGE_BYTES or image_problem(data)[0] != "JPEG":
+            raise GraphError("Only photo or video can be accepted as media type.", 9004, 2207005,
+                             user_title="Unsupported format",
+                             user_msg="The image format is not supported. Supported formats are: JPEG.")
 
     async def _check_ig_image(self, url: str) -> None:
         data = await self._fetch(url)
@@ -1226,9 +1480,14 @@ class FakeMeta(LoopbackServer):
                              "reached", user_msg="You reached the maximum number of posts that is allowed to be "
                                                  "published by Content Publishing API.")
         kind = {"CAROUSEL": "CAROUSEL_ALBUM", "REELS": "VIDEO"}.get(c.media_type, "IMAGE")
-        media = IgMedia(self._next_id(), ig.id, kind, "REELS" if c.media_type == "REELS" else "FEED", c.caption,
+        if c.media_type == "STORIES":
+            kind = "VIDEO" if c.params.get("video_url") else "IMAGE"
+        product = {"REELS": "REELS", "STORIES": "STORY"}.get(c.media_type, "FEED")
+        media = IgMedia(self._next_id(), ig.id, kind, product, c.caption,
                         secrets.token_urlsafe(8).replace("-", "x").replace("_", "y"), children=c.children,
                         container=c.id)
+        if c.media_type == "REELS":
+            media.share_to_feed = str(c.params.get("share_to_feed", "true")).lower() == "true"
         self.ig_media[media.id] = media
         c.status_code = "PUBLISHED"
         ig.published_at.append(time.time())
