@@ -424,7 +424,8 @@ class LinkedInAdapter(Adapter):
                 raise ContentRejected(self.name, "LinkedIn could not process this video: check that it plays and is "
                                                  "an MP4, then attach it again.", reason, field="media")
             if waited >= VIDEO_PROCESSING_MAX_WAIT:
-                raise Transient(self.name, "LinkedIn is still processing the video; Picmim will try again.",
+                what = "document" if kind == "documents" else "video"
+                raise Transient(self.name, f"LinkedIn is still processing the {what}; Picmim will try again.",
                                 f"{video_urn} still {status}")
             await asyncio.sleep(pause)
             waited += max(pause, 1.0)  # at least a second per check, so a zero pause still ends
