@@ -194,7 +194,8 @@ def test_a_linkedin_document_post_from_a_pdf_with_its_title(server, fakes, sende
     assert document["owner"] == f"urn:li:person:{MEMBER}" and document["status"] == "AVAILABLE"
     _published(module_database, text, process)
     # The post's status message says what LinkedIn got.
-    assert any("document “Q3 report: the numbers”" in m for m in _status_messages(slack, text))
+    messages = _status_messages(slack, text)
+    assert any("document “Q3 report: the numbers”" in m and "PDF document (q3-report.pdf)" in m for m in messages)
 
 
 def test_a_four_picture_linkedin_post(server, fakes, sender, slack, module_database):
@@ -213,6 +214,7 @@ def test_a_four_picture_linkedin_post(server, fakes, sender, slack, module_datab
     assert [i["altText"] for i in images] == [f"Roastery shot {n}" for n in range(1, 5)], "in the order attached"
     assert all(li.images[i["id"]]["data"] is not None for i in images), "each picture uploaded before the post"
     _published(module_database, text, process)
+    assert any("4 photos" in m for m in _status_messages(slack, text)), "the status message says what went"
 
 
 # ---- Pinterest -------------------------------------------------------------------------------------------
@@ -299,3 +301,4 @@ def test_a_pinterest_pin_of_several_pictures(server, fakes, sender, slack, modul
     assert made["media"]["media_type"] == "multiple_images"
     assert made["media"]["items"] == [{"type": "image/png"}] * 3, "each picture fetched from its media link"
     _published(module_database, text, process)
+    assert any("3 photos" in m for m in _status_messages(slack, text))
