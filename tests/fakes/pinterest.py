@@ -2,7 +2,8 @@
 bucket videos are posted to, on loopback.
 
 Errors come as Pinterest's `{"code", "message"}`; refresh tokens rotate (continuous refresh); a pin
-needs a board of the user's, a fetchable image or a processed video with a cover, and fields within
+needs a board of the user's, a fetchable image, 2 to 5 of them (multiple_image_urls / _base64), or a processed
+video with a cover (cover_image_key_frame_time: whole seconds), and fields within
 PinCreate's limits (a link must be an http(s) URL); analytics answer only for business accounts and the last 90 days.
 """
 
