@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot import ids
+from bot.platforms.settings import LinkedInSettings
 from bot.services import approvals
 from bot.services.approvals import BUTTON, REACTION, Reviewer
 from bot.services.workspaces import ensure_workspace
@@ -220,6 +221,12 @@ async def test_the_card_and_the_modals_are_valid_block_kit(engine):
     assert all(p["title"]["text"].endswith("· no alt text") for p in pictures)
     assert "12 photos (8 not shown here) · 1 video (clip.mp4)" in str(with_media)
     assert not [b for b in views.review_card(big, False) if b["type"] == "image"], "Slack could not fetch them"
+    # A LinkedIn document post's PDF is said in words (never shown as a picture), with the document's title.
+    deck = approvals.ReviewCard(post_id, 2, AUTHOR, PostStatus.PENDING_APPROVAL, NOW, None, (approvals.TargetPreview(
+        "LinkedIn", "Maria", None, "Our year", settings=LinkedInSettings(document_title="2026 in numbers")),),
+        (approvals.MediaPreview("year.pdf", "document", None),), (), (), 1, "white_check_mark", "x", "admins")
+    shown = str(views.review_card(deck))
+    assert "PDF document (year.pdf)" in shown and "document “2026 in numbers”" in shown
     for decision in (approvals.Decision.REJECT, approvals.Decision.REQUEST_CHANGES):
         assert view_errors(views.comment_modal(post_id, 1, decision)) == []
     async with db.session_factory(engine)() as session:

@@ -68,6 +68,19 @@ async def test_a_photo_sent_as_bytes_and_a_video_pin_conform(adapter, account, f
     assert sources == ["image_base64", "video_id"]
 
 
+async def test_a_pin_of_several_pictures_and_a_video_cover_frame_conform(adapter, account, fake):
+    fake.forget_calls()
+    await adapter.publish(account, Draft("Two swatches"), [media_payload(small_image("PNG"), "image/png"),
+                                                           media_payload(small_image("PNG", size=(90, 60)),
+                                                                         "image/png")])
+    await adapter.publish(account, Draft("Film", options={"video_cover_timestamp_ms": 3000}),
+                          [media_payload(mp4(300_000, noise=True), "video/mp4", duration=20.0, size=(1080, 1920))])
+    assert contract_problems(fake.calls) == {"POST /pins": [], "POST /media": []}
+    sources = [c.json()["media_source"] for c in fake.calls if c.path == "/v5/pins"]
+    assert [s["source_type"] for s in sources] == ["multiple_image_base64", "video_id"]
+    assert sources[1]["cover_image_key_frame_time"] == 3
+
+
 def test_a_field_pincreate_lacks_fails_the_contract():
     _, schema = request_schema(SPEC, "POST", "/v5/pins", "application/json")
     pin = {"board_id": "1020304051", "title": "Hi", "alt_text": "A jacket",

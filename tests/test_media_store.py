@@ -123,13 +123,20 @@ async def test_a_video_keeps_its_duration_frame_rate_and_codecs(store, session):
     assert facts.kind == "video" and facts.duration == pytest.approx(2, abs=0.1) and facts.fps == pytest.approx(25)
 
 
-@pytest.mark.parametrize("data", [b"%PDF-1.7\n" + b"0" * 2000, b"just some notes\n" * 50, b""])
+@pytest.mark.parametrize("data", [b"just some notes\n" * 50, b""])
 async def test_what_is_neither_a_picture_nor_a_video_is_refused_by_name(store, session, data):
     workspace = await ensure_workspace(session, "T100")
     with pytest.raises(MediaError, match="“report.pdf” is neither a picture nor a video"):
         await store.store(session, workspace.id, data, "report.pdf", "application/pdf")
     assert stored_files(store.root) == []
     assert await session.scalar(select(func.count()).select_from(MediaItem)) == 0
+
+
+async def test_a_pdf_cut_off_before_its_end_is_refused_by_name(store, session):
+    workspace = await ensure_workspace(session, "T100")
+    with pytest.raises(MediaError, match="“report.pdf” is cut off before its end"):
+        await store.store(session, workspace.id, b"%PDF-1.7\n" + b"0" * 2000, "report.pdf", "application/pdf")
+    assert stored_files(store.root) == []
 
 
 # ---- Slack downloads ------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from bot.platforms.linkedin import ADAPTER
 from bot.platforms.settings import LinkedInSettings
 from bot.secret import Secret
 from tests.fakes.linkedin import FakeLinkedIn
-from tests.fakes.media import media_payload, mp4, small_image
+from tests.fakes.media import make_pdf, media_payload, mp4, small_image
 from tests.platform_fixtures import connect, consent_code, make_adapter, platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/linkedin/callback"
@@ -308,6 +308,42 @@ async def test_a_video_linkedin_cannot_process_is_rejected(adapter, page, fake):
     with pytest.raises(ContentRejected) as rejected:
         await adapter.publish(page, Draft("Watch"), [media_payload(mp4(120_000, noise=True), "video/mp4")])
     assert rejected.value.field == "media" and rejected.value.detail == "VIDEO_ENCODING_FAILED"
+    assert fake.posts == {}
+
+
+def document_facts(**kw) -> MediaFacts:
+    values = {"mimetype": "application/pdf", "size_bytes": 2_000_000, "filename": "deck.pdf", "pages": 12} | kw
+    return MediaFacts(id="d", kind="document", **values)
+
+
+async def test_a_document_needs_its_title_and_goes_alone_within_linkedins_limits(adapter, profile):
+    titled = LinkedInSettings(document_title="Our deck")
+    assert problems(adapter, profile, media=(document_facts(),), settings=titled) == []
+    assert problems(adapter, profile, media=(document_facts(),)) == [
+        "LinkedIn shows a document post with its title: add a Document title."]
+    assert problems(adapter, profile, media=(document_facts(pages=301),), settings=titled) == [
+        "LinkedIn takes documents of up to 300 pages; deck.pdf has 301: remove 1 page or split it."]
+    assert problems(adapter, profile, media=(document_facts(size_bytes=105_000_000),), settings=titled) == [
+        "LinkedIn takes documents up to 100 MB; deck.pdf is 105 MB: attach a smaller file."]
+    assert problems(adapter, profile, media=(document_facts(), image_facts()), settings=titled) == [
+        "LinkedIn shows a document on its own, without photos or videos: remove them, or post them separately."]
+
+
+async def test_a_document_post_uploads_the_pdf_then_shows_it_under_its_title(adapter, profile, fake):
+    fake.processing_polls = 1
+    pdf = make_pdf(pages=3)
+    result = await adapter.publish(profile, Draft("Our year", settings=LinkedInSettings(document_title="2026")),
+                                   [media_payload(pdf, "application/pdf", kind="document", filename="year.pdf")])
+    media = fake.posts[result.remote_id]["body"]["content"]["media"]
+    assert media["title"] == "2026" and fake.documents[media["id"]]["data"] == pdf
+    assert len(fake.calls_to("/rest/documents/", "GET")) == 2, "waited until LinkedIn had processed it"
+
+
+async def test_a_document_linkedin_cannot_open_is_rejected(adapter, profile, fake):
+    with pytest.raises(ContentRejected) as rejected:
+        await adapter.publish(profile, Draft("Deck", settings=LinkedInSettings(document_title="Deck")),
+                              [media_payload(make_pdf(pages=301), "application/pdf", kind="document")])
+    assert rejected.value.field == "media" and "could not open this PDF" in rejected.value.message
     assert fake.posts == {}
 
 

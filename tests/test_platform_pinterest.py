@@ -170,8 +170,9 @@ async def test_every_text_limit_is_checked_with_a_fix(adapter, account):
 
 async def test_every_media_limit_and_the_board_are_checked(adapter, account):
     assert problems(adapter, account, media=()) == ["Pinterest posts need a photo or a video: attach one."]
-    assert problems(adapter, account, media=(image_facts(), image_facts(filename="b.jpg"))) == [
-        "Pinterest takes up to 1 image per post; this one has 2: remove 1."]
+    assert problems(adapter, account, media=(image_facts(), image_facts(filename="b.jpg"))) == [], "a pin of 2"
+    assert problems(adapter, account, media=tuple(image_facts(filename=f"{n}.jpg") for n in range(6))) == [
+        "Pinterest takes up to 5 images per post; this one has 6: remove 1."]
     assert problems(adapter, account, media=(image_facts(), video_facts())) == [
         "Pinterest cannot mix photos and a video in one post: keep one kind."]
     webp = adapter.validate(account, Draft("Hi", media=(image_facts(mimetype="image/webp", filename="p.webp"),)))
@@ -238,6 +239,32 @@ async def test_a_video_pin_goes_through_the_media_upload(adapter, account, fake)
     upload = [c for c in fake.calls if c.host == UPLOAD_HOST][-1]
     assert upload.headers["Content-Length"] == str(len(upload.body)) and "Authorization" not in upload.headers
     assert len(fake.calls_to("/v5/media/", "GET")) == 3
+
+
+async def test_a_video_pin_uses_the_chosen_cover_frame_in_whole_seconds(adapter, account, fake):
+    fake.processing_polls = 0
+    result = await adapter.publish(account, Draft("Watch", options={"video_cover_timestamp_ms": 7400}),
+                                   [media_payload(mp4(50_000, noise=True), "video/mp4", duration=15.0)])
+    assert fake.pins[result.remote_id]["media"]["cover_image_key_frame_time"] == 7
+
+
+async def test_a_pin_of_several_pictures_by_url_and_as_bytes(adapter, account, fake):
+    photos = [small_image(size=(200 + n, 300)) for n in range(3)]
+    result = await adapter.publish(account, Draft("Three jackets", title="Jackets"),
+                                   [published_image(fake, p, f"p{n}.jpg", alt_text="Jackets" if n == 0 else None)
+                                    for n, p in enumerate(photos)])
+    pin = fake.pins[result.remote_id]
+    assert pin["media"]["media_type"] == "multiple_images" and len(pin["media"]["items"]) == 3
+    assert pin["alt_text"] == "Jackets"
+    sent = fake.calls_to("/v5/pins")[-1].json()["media_source"]
+    assert sent["source_type"] == "multiple_image_urls" and [i["url"] for i in sent["items"]] == [
+        f"{PUBLIC}/p{n}.jpg" for n in range(3)]
+
+    pngs = [small_image("PNG"), small_image("PNG", size=(120, 90))]
+    await adapter.publish(account, Draft("Swatches"), [media_payload(p, "image/png") for p in pngs])
+    sent = fake.calls_to("/v5/pins")[-1].json()["media_source"]
+    assert sent["source_type"] == "multiple_image_base64"
+    assert [base64.b64decode(i["data"]) for i in sent["items"]] == pngs
 
 
 async def test_a_video_pinterest_cannot_process_is_rejected(adapter, account, fake):

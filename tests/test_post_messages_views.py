@@ -71,6 +71,17 @@ def test_times_are_shown_in_each_readers_own_zone_and_the_author_is_named():
         assert blocks[1] == {"type": "context", "elements": [{"type": "mrkdwn", "text": "Post by <@U0001>"}]}
 
 
+def test_the_status_message_says_what_the_post_carries():
+    attached = [("image/png", "a.png"), ("image/jpeg", "b.jpg"), ("video/mp4", "c.mp4"),
+                ("application/pdf", "q3_report.pdf")]
+    blocks = status_message(PostStatus.PUBLISHING, "Hi", None, TZ, [_line(1, "LinkedIn", TargetStatus.PUBLISHING)],
+                            now=NOW, author="U0001", post_id=5, attached=attached)
+    assert blocks[2]["elements"][0]["text"] == "2 photos · 1 video · PDF document (q3_report.pdf)"
+    bare = status_message(PostStatus.PUBLISHING, "Hi", None, TZ, [_line(1, "X", TargetStatus.PUBLISHING)], now=NOW,
+                          author="U0001", post_id=5)
+    assert len(bare) == len(blocks) - 1, "no line without attachments"
+
+
 def test_a_video_being_optimised_after_its_time_does_not_say_scheduled_for_a_past_time():
     waiting = [_line(1, "TikTok", TargetStatus.SCHEDULED, detail="Optimising the video for TikTok.",
                      kind="optimising")]

@@ -132,7 +132,8 @@ def _read_settings(values: dict) -> dict[str, PlatformSettings]:
                 ai_generated="yes" in ticked.get("ai_generated", set()))
         elif cls is LinkedInSettings:
             found[platform] = LinkedInSettings(visibility="CONNECTIONS" if text.get("visibility") == "CONNECTIONS"
-                                               else "PUBLIC")
+                                               else "PUBLIC",
+                                               document_title=(text.get("document_title") or "").strip())
         elif cls is XSettings:
             reply = text.get("reply_settings")
             found[platform] = XSettings(reply_settings=reply if reply in ("following", "mentionedUsers") else None)

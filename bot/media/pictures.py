@@ -221,8 +221,13 @@ VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska",
 
 def probe(data: bytes, id: str = "", filename: str = "",
           alt_text: str | None = None) -> tuple[MediaFacts, dict[str, Any]]:
-    """What an attachment is, from its bytes alone: a picture (Pillow) or a video (PyAV), with the
-    details worth keeping. Anything else is refused with a MediaError that names the file."""
+    """What an attachment is, from its bytes alone: a picture (Pillow), a video (PyAV) or a document (a PDF,
+    kept as it is: bot.media.documents), with the details worth keeping. Anything else is refused with a
+    MediaError that names the file."""
+    from bot.media import documents
+
+    if documents.is_document(data[:1024]):
+        return documents.probe_document(data, id=id, filename=filename)
     try:
         return probe_image(data, id=id, filename=filename, alt_text=alt_text)
     except MediaError:
@@ -238,7 +243,7 @@ def probe(data: bytes, id: str = "", filename: str = "",
                 return facts, details
     name = f"“{filename}”" if filename else "This file"
     raise MediaError(f"{name} is neither a picture nor a video Picmim can read: attach a JPEG, PNG, GIF, WebP, "
-                     "HEIC or AVIF picture, or an MP4, MOV or WebM video.")
+                     "HEIC or AVIF picture, an MP4, MOV or WebM video, or a PDF (for LinkedIn).")
 
 
 def sniff_mimetype(head: bytes) -> str | None:

@@ -53,7 +53,7 @@ INCOMING = ".incoming-"  # files on their way in (downloads, conversions): renam
 _LINK_CONTEXT = b"picmim media links v1"  # so the link key is never the encryption key itself
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _VARIANT = re.compile(r"o|[0-9a-f]{16}")
-_MIMETYPE = re.compile(r"(image|video)/[a-z0-9.+-]{1,40}")
+_MIMETYPE = re.compile(r"(image|video)/[a-z0-9.+-]{1,40}|application/pdf")
 
 
 class LinkInvalid(Exception):
@@ -278,6 +278,7 @@ def facts(item: MediaItem, alt_text: str | None = None) -> MediaFacts:
         rotation=int(details.get("rotation") or 0) if kind == "video" else 0,
         bit_rate=details.get("bit_rate") if kind == "video" else None,
         faststart=details.get("faststart") if kind == "video" else None,
+        pages=details.get("pages") if kind == "document" else None,
     )
 
 

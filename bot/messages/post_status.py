@@ -14,7 +14,7 @@ from bot.messages import outbox as sending
 from bot.messages.outbox import Sent
 from bot.services import outbox, publishing
 from bot.slack_errors import error_of
-from bot.storage.models import Post, Workspace, utcnow
+from bot.storage.models import MediaItem, Post, PostMedia, Workspace, utcnow
 from bot.views.posts import notification_text, status_message
 
 
@@ -40,12 +40,15 @@ async def send_status(runtime, owed: outbox.Owed) -> Sent | None:
         lines = await publishing.target_lines(session, post_id)
         optimising = await renditions.post_progress(session, post_id, runtime.adapters)
         cover = await renditions.cover_link(session, MediaStore.from_settings(runtime.settings), post)
+        attached = [(mimetype, name) for mimetype, name in (await session.execute(
+            select(MediaItem.mimetype, MediaItem.filename).join(PostMedia, PostMedia.media_id == MediaItem.id)
+            .where(PostMedia.post_id == post_id).order_by(PostMedia.position))).all()]
         now = utcnow()
 
         def message(cover_url: str | None) -> list[dict]:
             return status_message(post.status, post.text, post.scheduled_at, post.timezone, lines,
                                   optimising=optimising, cover_url=cover_url, now=now, author=post.author_user_id,
-                                  post_id=post.id)
+                                  post_id=post.id, attached=attached)
 
         blocks = message(cover)
         text = notification_text(post.status, post.text, post.scheduled_at, lines, optimising=optimising, now=now)

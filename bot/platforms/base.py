@@ -48,7 +48,7 @@ PHONE_PHOTOS = ("image/heic", "image/heif", "image/avif")
 
 @dataclass(frozen=True)
 class MediaLimits:
-    kind: str  # image | video
+    kind: str  # image | video | document
     mimetypes: tuple[str, ...]
     max_bytes: int | None = None
     min_width: int | None = None
@@ -70,6 +70,7 @@ class MediaLimits:
     audio_codecs: tuple[str, ...] = ()
     faststart: bool = False  # the index (moov box) must come before the media data
     upright: bool = False  # rotation metadata is not trusted: the picture must be stored upright
+    max_pages: int | None = None  # documents only
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Limits:
     texts: tuple[TextLimit, ...]
     image: MediaLimits | None = None
     video: MediaLimits | None = None
+    document: MediaLimits | None = None  # a document post (a PDF): None where the platform takes none
     max_images: int = 0
     max_videos: int = 0
     max_items: int | None = None  # images and videos together (e.g. a carousel)
@@ -163,7 +165,7 @@ class MediaFacts:
     """What the media pipeline found out about one attachment."""
 
     id: str
-    kind: str  # image | video
+    kind: str  # image | video | document
     mimetype: str
     size_bytes: int
     width: int | None = None
@@ -179,6 +181,7 @@ class MediaFacts:
     rotation: int = 0
     bit_rate: int | None = None
     faststart: bool | None = None
+    pages: int | None = None  # documents only (None: not known)
 
     @property
     def aspect(self) -> float | None:

@@ -69,6 +69,11 @@ IMAGE_MAX_PIXELS = 36_152_320  # the Images API takes fewer pixels than this
 MAX_IMAGES = 20
 VIDEO_MIN_BYTES = 75_000
 VIDEO_MAX_BYTES = 500_000_000
+# Documents API (Microsoft Learn, "Documents API", li-lms-2025-11): PPT, PPTX, DOC, DOCX and PDF, up to 100 MB and
+# 300 pages; Picmim takes PDFs (Slack's file input hands over what the person attached, unconverted).
+DOCUMENT_MAX_BYTES = 100_000_000  # "100 MB" (read as decimal megabytes: the safer of the two readings)
+DOCUMENT_MAX_PAGES = 300
+DOCUMENT_TITLE_MAX = 400  # UNCERTAIN: LinkedIn documents no limit for content.media.title; kept well within
 VIDEO_PROCESSING_MAX_WAIT = 600.0  # seconds before a video still processing counts as a passing failure
 # Posts API, Media/MultiImage content: "altText ... with a maximum length of 4086 characters" (Microsoft Learn).
 ALT_TEXT_MAX = 4086
@@ -89,6 +94,8 @@ LIMITS = Limits(
                       convertible_from=("image/webp", *PHONE_PHOTOS)),
     video=MediaLimits("video", ("video/mp4",), max_bytes=VIDEO_MAX_BYTES, min_duration=3, max_duration=30 * 60,
                       min_aspect=1 / 2.4, max_aspect=2.4, aspect_labels=("1:2.4", "2.4:1")),
+    document=MediaLimits("document", ("application/pdf",), max_bytes=DOCUMENT_MAX_BYTES,
+                         max_pages=DOCUMENT_MAX_PAGES),
     max_images=MAX_IMAGES,
     max_videos=1,
     mixed_media=False,
@@ -296,6 +303,14 @@ class LinkedInAdapter(Adapter):
             if m.kind == "video" and m.size_bytes < VIDEO_MIN_BYTES:
                 checker.add("media", f"LinkedIn needs videos of at least {human_size(VIDEO_MIN_BYTES)}; {name} is "
                                      f"{human_size(m.size_bytes)}: attach a longer or better-quality one.")
+        if any(m.kind == "document" for m in draft.media):
+            title = _document_title(draft)
+            if not title.strip():
+                checker.add("document_title", "LinkedIn shows a document post with its title: add a Document "
+                                              "title.")
+            elif len(title) > DOCUMENT_TITLE_MAX:
+                checker.add("document_title", f"Picmim takes document titles up to {DOCUMENT_TITLE_MAX} "
+                                              f"characters; this one has {len(title)}: shorten it.")
         if draft.link and draft.media:
             checker.add("media", "LinkedIn shows either a link preview or photos and videos, not both: remove the "
                                  "link (or put it in the text), or remove the media.")
@@ -324,7 +339,12 @@ class LinkedInAdapter(Adapter):
         }
         images = [p for p in media if p.facts.kind == "image"]
         videos = [p for p in media if p.facts.kind == "video"]
-        if videos:
+        documents = [p for p in media if p.facts.kind == "document"]
+        if documents:
+            # A document post: LinkedIn shows its pages as a carousel people swipe through, under its title.
+            document_urn = await self._upload_document(account, token, documents[0])
+            body["content"] = {"media": {"id": document_urn, "title": _document_title(draft)}}
+        elif videos:
             video_urn = await self._upload_video(account, token, videos[0])
             body["content"] = {"media": {"id": video_urn, **({"title": draft.title} if draft.title else {})}}
         elif len(images) == 1:
@@ -351,6 +371,17 @@ class LinkedInAdapter(Adapter):
                         content=data, headers={"Content-Type": payload.facts.mimetype})
         return value["image"]
 
+    async def _upload_document(self, account: AccountRef, token: Secret, payload: MediaPayload) -> str:
+        """Documents API: initializeUpload, PUT the file to the upload URL, wait until LinkedIn has it."""
+        response = await self._api("POST", "/rest/documents?action=initializeUpload", token, account=account,
+                                   field="media", json={"initializeUploadRequest": {"owner": account.external_id}})
+        value = response.json()["value"]
+        data = b"".join([chunk async for chunk in payload.read()])
+        await self._api("PUT", value["uploadUrl"], token, account=account, field="media", versioned=False,
+                        content=data, headers={"Content-Type": payload.facts.mimetype})
+        await self._wait_until_available(account, token, value["document"], "documents")
+        return value["document"]
+
     async def _upload_video(self, account: AccountRef, token: Secret, payload: MediaPayload) -> str:
         response = await self._api("POST", "/rest/videos?action=initializeUpload", token, account=account,
                                    field="media", json={"initializeUploadRequest": {
@@ -374,20 +405,27 @@ class LinkedInAdapter(Adapter):
         await self._wait_until_available(account, token, video_urn)
         return video_urn
 
-    async def _wait_until_available(self, account: AccountRef, token: Secret, video_urn: str) -> None:
+    async def _wait_until_available(self, account: AccountRef, token: Secret, video_urn: str,
+                                    kind: str = "videos") -> None:
         pause = 3.0 if self.poll_interval is None else self.poll_interval
         waited = 0.0
         while True:
-            response = await self._api("GET", f"/rest/videos/{urn(video_urn)}", token, account=account, field="media")
+            response = await self._api("GET", f"/rest/{kind}/{urn(video_urn)}", token, account=account,
+                                       field="media")
             status = response.json().get("status")
             if status == "AVAILABLE":
                 return
+            if status == "PROCESSING_FAILED" and kind == "documents":
+                reason = response.json().get("processingFailureReason")
+                raise ContentRejected(self.name, "LinkedIn could not open this PDF: check that it opens, then attach "
+                                                 "it again.", reason, field="media")
             if status == "PROCESSING_FAILED":
                 reason = response.json().get("processingFailureReason")
                 raise ContentRejected(self.name, "LinkedIn could not process this video: check that it plays and is "
                                                  "an MP4, then attach it again.", reason, field="media")
             if waited >= VIDEO_PROCESSING_MAX_WAIT:
-                raise Transient(self.name, "LinkedIn is still processing the video; Picmim will try again.",
+                what = "document" if kind == "documents" else "video"
+                raise Transient(self.name, f"LinkedIn is still processing the {what}; Picmim will try again.",
                                 f"{video_urn} still {status}")
             await asyncio.sleep(pause)
             waited += max(pause, 1.0)  # at least a second per check, so a zero pause still ends
@@ -555,6 +593,11 @@ def _must_surface(exc: PlatformError) -> bool:
 def _visibility(draft: Draft) -> str:
     settings = draft.settings
     return settings.visibility if isinstance(settings, LinkedInSettings) else "PUBLIC"
+
+
+def _document_title(draft: Draft) -> str:
+    settings = draft.settings
+    return settings.document_title if isinstance(settings, LinkedInSettings) else ""
 
 
 def _is_organization(account: AccountRef) -> bool:

@@ -49,7 +49,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.http_calls import json_or_none, retry_after_seconds, send
 from bot.platforms.settings import PinterestSettings
-from bot.platforms.validation import Checker
+from bot.platforms.validation import Checker, cover_time
 from bot.secret import Secret
 
 API_VERSION = "v5"  # Pinterest publishes no end date for v5
@@ -66,6 +66,9 @@ VIDEO_MAX_BYTES = 2_000_000_000
 ANALYTICS_DAYS = 30  # Pinterest keeps analytics for the last 90 days
 PIN_METRICS = ("IMPRESSION", "OUTBOUND_CLICK", "PIN_CLICK", "SAVE")
 MEDIA_PROCESSING_MAX_WAIT = 600.0
+# A pin of several pictures (PinMediaSourceImagesURL / ImagesBase64 in pinterest/api-description v5: items
+# minItems 2, maxItems 5); one picture is an ordinary image pin.
+MAX_IMAGES = 5
 BOARDS_PAGE = 250  # the largest page Pinterest gives
 
 LIMITS = Limits(
@@ -78,7 +81,7 @@ LIMITS = Limits(
     image=MediaLimits("image", ("image/jpeg", "image/png"), convertible_from=("image/webp", *PHONE_PHOTOS)),
     video=MediaLimits("video", ("video/mp4", "video/quicktime"), max_bytes=VIDEO_MAX_BYTES, min_duration=4,
                       max_duration=15 * 60),
-    max_images=1,
+    max_images=MAX_IMAGES,
     max_videos=1,
     mixed_media=False,
     requires_media=True,
@@ -281,12 +284,16 @@ class PinterestAdapter(Adapter):
             pin["link"] = draft.link
         if payload.facts.kind == "video":
             media_id = await self._upload_video(token, payload)
-            # A video pin needs a cover: the first frame is the one Pinterest would show anyway.
-            pin["media_source"] = {"source_type": "video_id", "media_id": media_id, "cover_image_key_frame_time": 0}
+            # A video pin needs a cover: the frame at the cover time chosen in the window (else the first second),
+            # in whole seconds as PinMediaSourceVideoID's cover_image_key_frame_time wants it.
+            seconds = cover_time(draft.options, payload.facts.duration) // 1000
+            pin["media_source"] = {"source_type": "video_id", "media_id": media_id,
+                                   "cover_image_key_frame_time": seconds}
         else:
-            if payload.facts.alt_text:
+            if payload.facts.alt_text:  # the pin's own alt text (PinCreate has one per pin): the first picture's
                 pin["alt_text"] = payload.facts.alt_text
-            pin["media_source"] = await self._image_source(payload)
+            pin["media_source"] = await (self._images_source(media) if len(media) > 1
+                                         else self._image_source(payload))
         response = await self._api("POST", "/pins", token, json=pin, creates=True)
         pin_id = str(response.json()["id"])
         return PublishResult(remote_id=pin_id, url=f"https://www.pinterest.com/pin/{pin_id}/")
@@ -298,6 +305,17 @@ class PinterestAdapter(Adapter):
         data = b"".join([chunk async for chunk in payload.read()])
         return {"source_type": "image_base64", "content_type": payload.facts.mimetype,
                 "data": base64.b64encode(data).decode()}
+
+    async def _images_source(self, media: list[MediaPayload]) -> dict:
+        """A pin of 2 to 5 pictures people swipe through, by their media links (or their bytes without one)."""
+        pictures = media[:MAX_IMAGES]
+        if all(p.public_url for p in pictures):
+            return {"source_type": "multiple_image_urls", "items": [{"url": p.public_url} for p in pictures]}
+        items = []
+        for payload in pictures:
+            data = b"".join([chunk async for chunk in payload.read()])
+            items.append({"content_type": payload.facts.mimetype, "data": base64.b64encode(data).decode()})
+        return {"source_type": "multiple_image_base64", "items": items}
 
     async def _upload_video(self, token: Secret, payload: MediaPayload) -> str:
         registered = (await self._api("POST", "/media", token, json={"media_type": "video"}, field="media")).json()

@@ -68,6 +68,7 @@ class LinkedInSettings:
     platforms: ClassVar[tuple[str, ...]] = ("linkedin",)
 
     visibility: str = "PUBLIC"  # PUBLIC | CONNECTIONS (members' profiles only)
+    document_title: str = ""  # the title a document post (an attached PDF) is shown under
 
 
 @dataclass(frozen=True)

@@ -179,16 +179,37 @@ class Checker:
         if total_covers and len(media) > lim.max_items:
             self.add("media", f"{self.platform} takes up to {lim.max_items} photos and videos per post; this one "
                               f"has {len(media)}: remove {len(media) - lim.max_items}.")
+        self.check_documents([m for m in media if m.kind == "document"], len(media))
         for m in media:
-            limits = lim.image if m.kind == "image" else lim.video
+            limits = {"image": lim.image, "video": lim.video, "document": lim.document}.get(m.kind)
             if limits is not None:
                 self.check_item(m, limits)
+
+    def check_documents(self, documents: list[MediaFacts], attached: int) -> None:
+        """A document (a PDF) is a post of its own, on the platforms that take one (LinkedIn)."""
+        if not documents:
+            return
+        names = _either([f"“{m.filename}”" if m.filename else "the PDF" for m in documents])
+        if self.limits.document is None:
+            self.add("media", f"{self.platform} does not take documents such as {names}: a PDF goes to LinkedIn "
+                              "only. Post it to LinkedIn alone, or remove it for this account.")
+            return
+        if len(documents) > 1:
+            self.add("media", f"{self.platform} takes one document per post; this one has {len(documents)}: "
+                              f"remove {len(documents) - 1}.")
+        if attached > len(documents):
+            self.add("media", f"{self.platform} shows a document on its own, without photos or videos: remove "
+                              "them, or post them separately.")
 
     def check_item(self, m: MediaFacts, lim: MediaLimits) -> None:
         if m.kind == "video":
             self.check_video(m, lim)
             return
         name = m.filename or f"this {m.kind}"
+        if m.kind == "document" and lim.max_pages is not None and m.pages is not None and m.pages > lim.max_pages:
+            extra = m.pages - lim.max_pages
+            self.add("media", f"{self.platform} takes documents of up to {lim.max_pages} pages; {name} has "
+                              f"{m.pages}: remove {extra} page{'s' * (extra != 1)} or split it.")
         names = [type_name(t) for t in lim.mimetypes]
         accepted = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
         if m.mimetype not in lim.mimetypes:

@@ -369,7 +369,7 @@ async def review_card(session: AsyncSession, workspace: Workspace, post_id: int,
                                       target.remote_url if target.status is TargetStatus.PUBLISHED else None))
     alts = dict((await session.execute(select(PostMedia.media_id, PostMedia.alt_text)
                                        .where(PostMedia.post_id == post.id))).all())
-    media = tuple(MediaPreview(item.filename, "video" if item.mimetype.startswith("video/") else "image",
+    media = tuple(MediaPreview(item.filename, _kind(item.mimetype),
                                media_link(item) if media_link and item.mimetype in SLACK_SHOWS else None,
                                alts.get(item.id))
                   for item in items)
@@ -379,6 +379,10 @@ async def review_card(session: AsyncSession, workspace: Workspace, post_id: int,
                       workspace.approvals_needed or 1, workspace.approve_reaction, workspace.reject_reaction,
                       who_reviews(workspace), edited=any(line.version < post.version for line in lines),
                       reviewers=reviewers_in_words(workspace), review_links=await _open_links(session, post))
+
+
+def _kind(mimetype: str) -> str:
+    return "video" if mimetype.startswith("video/") else "document" if mimetype == "application/pdf" else "image"
 
 
 async def _open_links(session: AsyncSession, post: Post) -> int:

@@ -203,6 +203,9 @@ def _media(card: ReviewCard, thumbnails: bool) -> list[dict]:
             said[-1] += f" ({photos - len(shown)} not shown here)"
     if videos:
         said.append(f"{len(videos)} video{'s' if len(videos) != 1 else ''} ({esc(', '.join(videos))})")
+    documents = [m.filename for m in card.media if m.kind == "document"]
+    if documents:
+        said.append(f"PDF document ({esc(', '.join(documents))})")
     blocks.append(context(" · ".join(said)[:3000] or "attachments"))
     return blocks
 

@@ -39,7 +39,7 @@ from bot.views.blocks import (
 )
 
 TEXT_MAX = 3000  # Slack's plain_text_input limit
-FILETYPES = ["jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "mp4", "mov", "m4v", "webm"]
+FILETYPES = ["jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "mp4", "mov", "m4v", "webm", "pdf"]
 MAX_FILES = 10
 NOW, SCHEDULE = "now", "schedule"
 
@@ -155,9 +155,14 @@ def platform_blocks(key: str, name: str, accounts: Sequence[Choice], composition
         blocks += _pinterest(chosen, accounts, composition)
     elif isinstance(chosen, TikTokSettings):
         blocks += _tiktok(chosen, accounts)
-    elif isinstance(chosen, LinkedInSettings) and any(c.kind in PROFILE_KINDS for c in accounts):
-        blocks.append(_radio(key, "visibility", "Visibility", LINKEDIN_VISIBILITY, chosen.visibility,
-                             hint="Connections only is for profiles; company pages post to anyone."))
+    elif isinstance(chosen, LinkedInSettings):
+        if any(c.kind in PROFILE_KINDS for c in accounts):
+            blocks.append(_radio(key, "visibility", "Visibility", LINKEDIN_VISIBILITY, chosen.visibility,
+                                 hint="Connections only is for profiles; company pages post to anyone."))
+        blocks.append(_text_input(_setting(key, "document_title"), ids.COMPOSE_SETTING_INPUT, "Document title",
+                                  chosen.document_title, multiline=False,
+                                  hint="With a PDF attached: LinkedIn shows its pages as a carousel people swipe "
+                                       "through, under this title."))
     elif isinstance(chosen, XSettings):
         blocks.append(_select(key, "reply_settings", "Who can reply", X_REPLY_SETTINGS, chosen.reply_settings))
     elif isinstance(chosen, InstagramSettings):
@@ -353,7 +358,7 @@ def video_blocks(composition: Composition) -> list[dict]:
 
 def _media_hint(attached: Sequence[str], editing: bool) -> str:
     hint = ("Up to 10 files of 10 MB each. Picmim converts and resizes photos, and optimises videos, where a "
-            "platform needs it.")
+            "platform needs it. A PDF makes a LinkedIn document post.")
     if not attached:
         return ("This post has no attachments; add some here. " + hint) if editing else hint
     names = ", ".join(attached)

@@ -59,8 +59,11 @@ def settings_line(settings: PlatformSettings | None, account_settings: Mapping[s
             parts.append(esc(label.split("'")[1] if "'" in label else label))
         if settings.ai_generated:
             parts.append("AI-generated")
-    elif isinstance(settings, LinkedInSettings) and settings.visibility != "PUBLIC":
-        parts.append(dict(LINKEDIN_VISIBILITY).get(settings.visibility, settings.visibility))
+    elif isinstance(settings, LinkedInSettings):
+        if settings.document_title:
+            parts.append(f"document “{esc(settings.document_title)}”")
+        if settings.visibility != "PUBLIC":
+            parts.append(dict(LINKEDIN_VISIBILITY).get(settings.visibility, settings.visibility))
     elif isinstance(settings, XSettings) and settings.reply_settings:
         parts.append("replies: " + dict(X_REPLY_SETTINGS).get(settings.reply_settings, "").lower())
     elif isinstance(settings, InstagramSettings):

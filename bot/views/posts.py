@@ -190,10 +190,22 @@ def change_buttons(post_id: int) -> dict:
                    block_id=f"post_{post_id}")
 
 
+def attachments_line(attached: Sequence[tuple[str, str]]) -> str | None:
+    """What the post carries, in words: "4 photos", "1 video", "PDF document (q3-report.pdf)"."""
+    photos = sum(1 for mimetype, _ in attached if mimetype.startswith("image/"))
+    videos = sum(1 for mimetype, _ in attached if mimetype.startswith("video/"))
+    documents = [name for mimetype, name in attached if mimetype == "application/pdf"]
+    said = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((photos, "photo"), (videos, "video")) if n]
+    if documents:
+        said.append(f"PDF document ({esc(', '.join(documents))})")
+    return " · ".join(said)[:3000] or None
+
+
 def status_message(status: PostStatus, text: str, scheduled_at: datetime | None, tz: str | None,
                    lines: list[TargetLine], *, optimising: Sequence[ProgressLine] = (),
                    cover_url: str | None = None, now: datetime | None = None, author: str | None = None,
-                   post_id: int | None = None) -> list[dict]:
+                   post_id: int | None = None, attached: Sequence[tuple[str, str]] = ()) -> list[dict]:
+    """`attached`: (mimetype, file name) of the post's attachments, in order, said in a line under the author."""
     title = headline(status, scheduled_at, tz, lines, optimising=optimising, now=now)
     short = text.strip() if len(text.strip()) <= 280 else text.strip()[:277] + "…"
     preview = "\n".join(">" + line for line in esc(short).split("\n")) if short else ""  # every line quoted
@@ -202,6 +214,8 @@ def status_message(status: PostStatus, text: str, scheduled_at: datetime | None,
     blocks: list[dict] = [section(f"*{title}*" + (f"\n{preview}" if preview else ""), cover)]
     if author:
         blocks.append(context(f"Post by <@{esc(author)}>"))
+    if said := attachments_line(attached):
+        blocks.append(context(said))
     blocks += optimising_blocks(optimising)
     can_change = post_id is not None and changeable(status, lines, scheduled_at, now)
     room = 50 - len(blocks) - (1 if can_change else 0) - 1  # the last: "…and N more"

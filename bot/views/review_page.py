@@ -107,6 +107,9 @@ def review_page(card: ReviewCard, reviewer: str, csrf: str, images: Sequence[tup
     videos = [m.filename for m in card.media if m.kind == "video"]
     if videos and not cover:
         parts.append(f'<p class="note">Video: {_e(", ".join(videos))}</p>')
+    documents = [m.filename for m in card.media if m.kind == "document"]
+    if documents:  # a LinkedIn document post's PDF: named, not shown
+        parts.append(f'<p class="note">PDF document: {_e(", ".join(documents))}</p>')
     hidden = f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
     error_text = f'<p class="error" id="comment-error">{_e(error)}</p>' if error else ""
     described = ' aria-describedby="comment-error"' if error else ""

@@ -29,6 +29,9 @@ STATISTICS_SCOPE = "rw_organization_admin"
 # memberCreatorPostAnalytics `entity`: a union whose members are `share` (a share URN) and `ugc` (a ugcPost URN).
 ENTITY_UNION = {"share": "urn:li:share:", "ugc": "urn:li:ugcPost:"}
 COMMENTARY_MAX = 3000
+# Documents API (Microsoft Learn): PPT, PPTX, DOC, DOCX, PDF; up to 100 MB and 300 pages.
+DOCUMENT_MAX_BYTES = 100 * 1024 * 1024
+DOCUMENT_MAX_PAGES = 300
 ALT_TEXT_MAX = 4086  # Posts API: media altText "with a maximum length of 4086 characters"
 VISIBILITIES = {"PUBLIC", "CONNECTIONS", "LOGGED_IN", "CONTAINER"}  # the Posts API's Visibility enum
 
@@ -106,6 +109,7 @@ class FakeLinkedIn(PlatformFake):
         self.acls: list[dict] = []
         self.posts: dict[str, dict] = {}
         self.images: dict[str, dict] = {}
+        self.documents: dict[str, dict] = {}  # urn -> owner, data, status (WAITING_UPLOAD, PROCESSING, AVAILABLE)
         self.videos: dict[str, Video] = {}
         self.share_stats: dict[str, dict] = {}  # org or post URN -> totalShareStatistics
         self.followers: dict[str, int] = {}
@@ -142,6 +146,9 @@ class FakeLinkedIn(PlatformFake):
             ("POST", www, "/oauth/v2/accessToken", self._access_token),
             ("PUT", www, "/dms-uploads/image/{id}", self._upload_image),
             ("PUT", www, "/dms-uploads/video/{id}/part/{index}", self._upload_video_part),
+            ("PUT", www, "/dms-uploads/document/{id}", self._upload_document),
+            ("POST", api, "/rest/documents", self._documents_action),
+            ("GET", api, "/rest/documents/{urn}", self._document),
             ("GET", api, "/v2/userinfo", self._userinfo),
             ("GET", api, "/rest/organizationAcls", self._acls),
             ("GET", api, "/rest/organizations", self._organizations),
@@ -305,6 +312,64 @@ class FakeLinkedIn(PlatformFake):
         image["data"] = call.body
         return web.Response(status=201)
 
+    async def _documents_action(self, request: web.Request, call: Call) -> web.Response:
+        """Documents API: initializeUpload gives an upload URL and the document's URN."""
+        member, refusal = self._check(call)
+        if refusal:
+            return refusal
+        if call.query.get("action") != "initializeUpload":
+            return li_error(400, "Unknown action", "ILLEGAL_ARGUMENT")
+        owner = ((call.json() or {}).get("initializeUploadRequest") or {}).get("owner", "")
+        if not self._may_act_for(member, owner, self.tokens[call.token].scopes):
+            return li_error(403, "Not enough permissions to access: documents.ACTION.initializeUpload",
+                            "ACCESS_DENIED", 100)
+        document_id = "D4D10AQ" + secrets.token_hex(5)
+        self.documents[f"urn:li:document:{document_id}"] = {"owner": owner, "data": None, "status": "WAITING_UPLOAD",
+                                                            "polls_left": self.processing_polls}
+        return web.json_response({"value": {
+            "uploadUrlExpiresAt": int((time.time() + 86400) * 1000),
+            "uploadUrl": f"https://www.linkedin.com/dms-uploads/document/{document_id}",
+            "document": f"urn:li:document:{document_id}"}})
+
+    async def _upload_document(self, request: web.Request, call: Call) -> web.Response:
+        document = self.documents.get(f"urn:li:document:{request.match_info['id']}")
+        if document is None or self.bearer(call)[0] is None:
+            return li_error(401, "Invalid access token", "INVALID_ACCESS_TOKEN", 65600)
+        # PPT, PPTX, DOC, DOCX and PDF, up to 100 MB and 300 pages (Documents API).
+        if not (call.body.startswith(b"%PDF-") or call.body.startswith(b"\xd0\xcf\x11\xe0")
+                or call.body.startswith(b"PK\x03\x04")):
+            return li_error(400, "Unsupported document format: upload a PPT, PPTX, DOC, DOCX or PDF",
+                            "ILLEGAL_ARGUMENT")
+        if len(call.body) > DOCUMENT_MAX_BYTES:
+            return li_error(413, "Document exceeds the maximum size of 100 MB", "ILLEGAL_ARGUMENT")
+        pages = max([int(n) for n in re.findall(rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)", call.body)] or [0])
+        if pages > DOCUMENT_MAX_PAGES:
+            document["status"], document["failure"] = "PROCESSING_FAILED", "Document exceeds 300 pages"
+        else:
+            document["status"] = "PROCESSING"
+        document["data"] = call.body
+        return web.Response(status=201)
+
+    async def _document(self, request: web.Request, call: Call) -> web.Response:
+        member, refusal = self._check(call)
+        if refusal:
+            return refusal
+        found = unquote(request.match_info["urn"])
+        document = self.documents.get(found)
+        if document is None:
+            return li_error(404, f"Document {found} not found", "NOT_FOUND")
+        if document["status"] == "PROCESSING":
+            if document["polls_left"] > 0:
+                document["polls_left"] -= 1
+            else:
+                document["status"] = "AVAILABLE"
+        answer = {"id": found, "owner": document["owner"], "status": document["status"]}
+        if document["status"] == "PROCESSING_FAILED":
+            answer["processingFailureReason"] = document.get("failure")
+        if document["status"] == "AVAILABLE":
+            answer["downloadUrl"] = f"https://media.licdn.com/dms/document/{found.rsplit(':', 1)[-1]}"
+        return web.json_response(answer)
+
     async def _videos_action(self, request: web.Request, call: Call) -> web.Response:
         member, refusal = self._check(call)
         if refusal:
@@ -415,6 +480,8 @@ class FakeLinkedIn(PlatformFake):
         media_ids = []
         if "media" in content:
             media_ids = [content["media"].get("id", "")]
+            if media_ids[0].startswith("urn:li:document:") and not content["media"].get("title"):
+                return "/content/media/title :: a document post needs a title"
         elif "multiImage" in content:
             media_ids = [i.get("id", "") for i in content["multiImage"].get("images", [])]
             if not 2 <= len(media_ids) <= 20:
@@ -434,6 +501,12 @@ class FakeLinkedIn(PlatformFake):
                 image = self.images.get(media_id)
                 if image is None or image["owner"] != author or image["data"] is None:
                     return f"Image {media_id} is not uploaded or belongs to another owner"
+            elif media_id.startswith("urn:li:document:"):
+                document = self.documents.get(media_id)
+                if document is None or document["owner"] != author:
+                    return f"Document {media_id} does not exist or belongs to another owner"
+                if document["status"] != "AVAILABLE":
+                    return f"Document {media_id} is not in AVAILABLE state (it is {document['status']})"
             elif media_id.startswith("urn:li:video:"):
                 video = self.videos.get(media_id)
                 if video is None or video.owner != author:

@@ -57,6 +57,14 @@ def make_image(width: int = 800, height: int = 600, fmt: str = "PNG", mode: str 
     return buf.getvalue()
 
 
+def make_pdf(pages: int = 3) -> bytes:
+    """A PDF of `pages` pages (a slide deck, as Pillow writes one), the kind a LinkedIn document post is made of."""
+    slides = [Image.new("RGB", (320, 180), (20 * n % 255, 90, 160)) for n in range(pages)]
+    buf = io.BytesIO()
+    slides[0].save(buf, "PDF", save_all=True, append_images=slides[1:], resolution=72)
+    return buf.getvalue()
+
+
 # ---- videos ---------------------------------------------------------------------------------------
 
 

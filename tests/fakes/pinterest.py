@@ -2,7 +2,8 @@
 bucket videos are posted to, on loopback.
 
 Errors come as Pinterest's `{"code", "message"}`; refresh tokens rotate (continuous refresh); a pin
-needs a board of the user's, a fetchable image or a processed video with a cover, and fields within
+needs a board of the user's, a fetchable image, 2 to 5 of them (multiple_image_urls / _base64), or a processed
+video with a cover (cover_image_key_frame_time: whole seconds), and fields within
 PinCreate's limits (a link must be an http(s) URL); analytics answer only for business accounts and the last 90 days.
 """
 
@@ -225,13 +226,19 @@ class FakePinterest(PlatformFake):
         media link in end-to-end tests) is fetched as Pinterest would; others come from `public_files`."""
         body = call.json() if isinstance(call.json(), dict) else {}
         source = body.get("media_source") if isinstance(body.get("media_source"), dict) else {}
-        url = source.get("url")
-        if (source.get("source_type") != "image_url" or not isinstance(url, str) or url in self.public_files
-                or urlsplit(url).hostname not in ("127.0.0.1", "localhost")):
+        if source.get("source_type") == "image_url":
+            urls = [source.get("url")]
+        elif source.get("source_type") == "multiple_image_urls" and isinstance(source.get("items"), list):
+            urls = [i.get("url") for i in source["items"] if isinstance(i, dict)]
+        else:
             return
-        async with aiohttp.ClientSession() as session, session.get(url) as answer:
-            if answer.status == 200:
-                self.public_files[url] = await answer.read()
+        for url in urls:
+            if (not isinstance(url, str) or url in self.public_files
+                    or urlsplit(url).hostname not in ("127.0.0.1", "localhost")):
+                continue
+            async with aiohttp.ClientSession() as session, session.get(url) as answer:
+                if answer.status == 200:
+                    self.public_files[url] = await answer.read()
 
     def _media_for(self, user_id: str, source: dict) -> tuple[dict, bytes, web.Response | None]:
         kind = source.get("source_type")
@@ -261,8 +268,47 @@ class FakePinterest(PlatformFake):
                 return {}, b"", pin_error(400, "Invalid request: a video pin needs cover_image_url or "
                                           "cover_image_content_type and cover_image_data or "
                                           "cover_image_key_frame_time", 1)
-            return {"media_type": "video", "media_id": str(source["media_id"])}, upload.data or b"", None
+            frame = source.get("cover_image_key_frame_time")
+            if "cover_image_key_frame_time" in source and (not isinstance(frame, int) or isinstance(frame, bool)
+                                                           or frame < 0):
+                # PinMediaSourceVideoID: an integer number of seconds, minimum 0.
+                return {}, b"", pin_error(400, "Invalid request: cover_image_key_frame_time must be an integer "
+                                          ">= 0", 1)
+            found = {"media_type": "video", "media_id": str(source["media_id"])}
+            if "cover_image_key_frame_time" in source:
+                found["cover_image_key_frame_time"] = frame
+            return found, upload.data or b"", None
+        if kind in ("multiple_image_urls", "multiple_image_base64"):
+            return self._images_for(kind, source)
         return {}, b"", pin_error(400, f"Invalid request: unsupported source_type {kind!r}", 1)
+
+    def _images_for(self, kind: str, source: dict) -> tuple[dict, bytes, web.Response | None]:
+        """A pin of several pictures: PinMediaSourceImagesURL / ImagesBase64, items minItems 2, maxItems 5."""
+        items = source.get("items")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            return {}, b"", pin_error(400, "Invalid request: items must be a list of image objects", 1)
+        if len(items) < 2:
+            return {}, b"", pin_error(400, f"Invalid request: items: constraint: minItems=2, found {len(items)}", 1)
+        if len(items) > 5:
+            return {}, b"", pin_error(400, f"Invalid request: items: constraint: maxItems=5, found {len(items)}", 1)
+        pictures = []
+        for item in items:
+            if kind == "multiple_image_urls":
+                data = self.public_files.get(item.get("url", "")) if isinstance(item.get("url"), str) else None
+                if data is None or image_type(data) is None:
+                    return {}, b"", pin_error(400, "Sorry we could not fetch the image.", 1)
+            else:
+                try:
+                    data = base64.b64decode(item.get("data", ""), validate=True)
+                except ValueError:
+                    data = b""
+                if item.get("content_type") not in ("image/jpeg", "image/png") or \
+                        image_type(data) != item.get("content_type"):
+                    return {}, b"", pin_error(400, "Invalid request: multiple_image_base64 items need a JPEG or PNG "
+                                              "matching content_type", 1)
+            pictures.append(data)
+        return ({"media_type": "multiple_images", "items": [{"type": image_type(d)} for d in pictures]},
+                pictures[0], None)
 
     async def _register_media(self, request: web.Request, call: Call) -> web.Response:
         user_id, refusal = self._check(call, "pins:read", "pins:write")
