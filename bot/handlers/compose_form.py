@@ -16,6 +16,7 @@ from bot.platforms.settings import (
     INSTAGRAM_MAX_COLLABORATORS,
     YOUTUBE_CATEGORIES,
     YOUTUBE_PRIVACY,
+    BlueskySettings,
     InstagramSettings,
     LinkedInSettings,
     PinterestSettings,
@@ -134,7 +135,12 @@ def _read_settings(values: dict) -> dict[str, PlatformSettings]:
                                                else "PUBLIC")
         elif cls is XSettings:
             reply = text.get("reply_settings")
-            found[platform] = XSettings(reply_settings=reply if reply in ("following", "mentionedUsers") else None)
+            thread = ticked.get("thread", set())
+            found[platform] = XSettings(reply_settings=reply if reply in ("following", "mentionedUsers") else None,
+                                        thread="thread" in thread, numbered="numbered" in thread)
+        elif cls is BlueskySettings:
+            thread = ticked.get("thread", set())
+            found[platform] = BlueskySettings(thread="thread" in thread, numbered="numbered" in thread)
         elif cls is InstagramSettings:
             names = tuple(w.lstrip("@") for w in _words(text.get("collaborators")))
             found[platform] = InstagramSettings(collaborators=names[:INSTAGRAM_MAX_COLLABORATORS + 1])
@@ -186,6 +192,8 @@ def _block_of(key: str) -> str:
             name = "allow"
         if platform == "tiktok" and name in ("your_brand", "branded_content"):
             name = "disclosure"
+        if platform in ("x", "bluesky") and name == "numbered":
+            name = "thread"
         return f"{ids.COMPOSE_SETTING_BLOCK}{platform}:{name}"
     if kind == "board":
         return f"{ids.COMPOSE_BOARD_BLOCK}{rest}"

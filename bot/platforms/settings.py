@@ -70,6 +70,16 @@ class XSettings:
     platforms: ClassVar[tuple[str, ...]] = ("x",)
 
     reply_settings: str | None = None  # None: everyone can reply; following | mentionedUsers
+    thread: bool = False  # a text too long for one post goes out as a thread of replies (bot/platforms/threads.py)
+    numbered: bool = False  # each part of a thread ends "1/3", "2/3"…
+
+
+@dataclass(frozen=True)
+class BlueskySettings:
+    platforms: ClassVar[tuple[str, ...]] = ("bluesky",)
+
+    thread: bool = False  # as XSettings.thread
+    numbered: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,9 +90,10 @@ class InstagramSettings:
 
 
 PlatformSettings = (YouTubeSettings | PinterestSettings | TikTokSettings | LinkedInSettings | XSettings
-                    | InstagramSettings)
+                    | InstagramSettings | BlueskySettings)
 SETTINGS_CLASSES: dict[str, type] = {key: cls for cls in (YouTubeSettings, PinterestSettings, TikTokSettings,
-                                                          LinkedInSettings, XSettings, InstagramSettings)
+                                                          LinkedInSettings, XSettings, InstagramSettings,
+                                                          BlueskySettings)
                                      for key in cls.platforms}
 
 

@@ -11,6 +11,7 @@ from bot.platforms.settings import (
     X_REPLY_SETTINGS,
     YOUTUBE_CATEGORIES,
     YOUTUBE_PRIVACY,
+    BlueskySettings,
     InstagramSettings,
     LinkedInSettings,
     PinterestSettings,
@@ -58,8 +59,13 @@ def settings_line(settings: PlatformSettings | None, account_settings: Mapping[s
             parts.append("AI-generated")
     elif isinstance(settings, LinkedInSettings) and settings.visibility != "PUBLIC":
         parts.append(dict(LINKEDIN_VISIBILITY).get(settings.visibility, settings.visibility))
-    elif isinstance(settings, XSettings) and settings.reply_settings:
-        parts.append("replies: " + dict(X_REPLY_SETTINGS).get(settings.reply_settings, "").lower())
+    elif isinstance(settings, XSettings) and (settings.reply_settings or settings.thread):
+        if settings.thread:
+            parts.append("as a numbered thread" if settings.numbered else "as a thread")
+        if settings.reply_settings:
+            parts.append("replies: " + dict(X_REPLY_SETTINGS).get(settings.reply_settings, "").lower())
+    elif isinstance(settings, BlueskySettings) and settings.thread:
+        parts.append("as a numbered thread" if settings.numbered else "as a thread")
     elif isinstance(settings, InstagramSettings) and settings.collaborators:
         parts.append("with " + esc(", ".join(f"@{name}" for name in settings.collaborators)))
     return " · ".join(p for p in parts if p) or None
