@@ -102,10 +102,12 @@ async def publish_parts(draft: Draft, texts: list[str], send: Callable[[int, str
     items = [(text, False) for text in texts] + ([(draft.first_comment, True)] if draft.first_comment else [])
     live: list[Part] = [dict(p) for p in draft.live_parts]
     warnings: list[str] = []
+    # A single post needs no record per part: the publisher's own result says whether it is live.
+    keep = draft.on_part if len(items) > 1 else None
     if live and draft.check_next and len(live) < len(items):
         found = await find(live)
         if found is not None:
-            await _keep(draft, live, found, items[len(live)][1])
+            await _keep(keep, live, found, items[len(live)][1])
     for index in range(len(live), len(items)):
         text, comment = items[index]
         try:
@@ -115,15 +117,15 @@ async def publish_parts(draft: Draft, texts: list[str], send: Callable[[int, str
                 raise
             warnings.append(f"The post is live, but its first comment could not be added: {exc.message}")
             break
-        await _keep(draft, live, part, comment)
+        await _keep(keep, live, part, comment)
     return live, warnings
 
 
-async def _keep(draft: Draft, live: list[Part], part: Part, comment: bool) -> None:
+async def _keep(keep: Callable[[Part], Awaitable[None]] | None, live: list[Part], part: Part, comment: bool) -> None:
     if comment:
         part["comment"] = True
-    if draft.on_part is not None:
-        await draft.on_part(dict(part))
+    if keep is not None:
+        await keep(dict(part))
     live.append(part)
 
 
