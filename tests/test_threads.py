@@ -213,3 +213,73 @@ async def test_a_process_that_died_during_a_part_resumes_after_finding_it_live_a
     assert chain[2]["in_reply_to"] == chain[1]["id"]
     target = await _target(engine, thread_target)
     assert [p["id"] for p in target.thread_parts] == [p["id"] for p in chain] and target.error_kind is None
+
+
+# ---- Bluesky: reply refs and the look for a part under way ------------------------------------------------
+
+
+@pytest.fixture
+async def bluesky():
+    """The fake Bluesky with @acme.bsky.test signed in: (fake, adapter, account)."""
+    from bot.http import build_client
+    from bot.platforms import bluesky_oauth
+    from bot.platforms.base import AccountRef, AdapterConfig
+    from bot.platforms.bluesky import BlueskyAdapter
+    from bot.secret import Secret
+    from tests.fakes.bluesky import FakeBluesky
+
+    fake = FakeBluesky().start()
+    client = build_client({bluesky_oauth.PLC_DIRECTORY: fake.pds_url, bluesky_oauth.HANDLE_RESOLVER: fake.pds_url})
+    try:
+        did = fake.add_account("acme.bsky.test").did
+        jwk = bluesky_oauth.dpop_key_to_jwk(bluesky_oauth.new_dpop_key())
+        access, _ = fake.session(did, jwk)
+        account = AccountRef("bluesky", did, "profile", "Acme", Secret(access), handle="acme.bsky.test",
+                             extra={"did": did, "pds": fake.pds_url, "dpop_private_jwk": jwk})
+        adapter = BlueskyAdapter(AdapterConfig(None, None, "http://127.0.0.1:9/oauth/bluesky/callback",
+                                               "http://127.0.0.1:9"), client)
+        yield fake, adapter, account
+    finally:
+        await client.aclose()
+        fake.stop()
+
+
+async def test_the_fake_bluesky_refuses_a_reply_whose_refs_are_not_a_live_post(bluesky):
+    """A first comment is a reply to the post: with refs to no live post the fake refuses it (the lexicon's
+    strong refs), and the post stays published with a warning."""
+    fake, adapter, account = bluesky
+    first = await adapter.publish(account, Draft(text="First"), [])
+    wrong_cid = {"id": first.remote_id, "cid": "bafyreinotthisone", "url": first.url}
+    result = await adapter.publish(account, Draft(text="First", first_comment="More below",
+                                                  live_parts=(wrong_cid,)), [])
+    [warning] = result.warnings
+    assert warning.startswith("The post is live, but its first comment could not be added")
+    [refusal] = [c for c in fake.calls_to("/xrpc/com.atproto.repo.createRecord") if c.status == 400]
+    assert [r["record"]["text"] for r in fake.records.values()] == ["First"]
+    comment = await adapter.publish(account, Draft(text="First", first_comment="More below", live_parts=(
+        {"id": first.remote_id, "cid": fake.records[first.remote_id]["cid"], "url": first.url},)), [])
+    assert comment.warnings == () and len(fake.records) == 2
+
+
+async def test_a_bluesky_thread_resumed_after_its_process_stopped_finds_the_part_under_way(bluesky):
+    fake, adapter, account = bluesky
+    text = PARAGRAPHS.replace("Our autumn roast is here. " * 8, "Our autumn roast is here. " * 14)
+    settings = BlueskySettings(thread=True)
+    kept: list[dict] = []
+
+    async def keep(part):
+        kept.append(dict(part))
+        if len(kept) == 2:
+            raise asyncio.CancelledError  # the process dies with part 2 live but not recorded as such
+
+    with pytest.raises(asyncio.CancelledError):
+        await adapter.publish(account, Draft(text=text, settings=settings, on_part=keep), [])
+    assert len(fake.records) == 2
+    recorded = (kept[0],)  # only part 1 was written down before the stop
+    result = await adapter.publish(account, Draft(text=text, settings=settings, live_parts=recorded,
+                                                  check_next=True, on_part=lambda p: asyncio.sleep(0)), [])
+    records = list(fake.records.values())
+    assert len(records) == 3, "part 2 found live, not sent again; part 3 sent"
+    assert fake.calls_to("/xrpc/com.atproto.repo.listRecords")
+    assert records[2]["record"]["reply"]["parent"] == {"uri": kept[1]["id"], "cid": kept[1]["cid"]}
+    assert result.remote_id == kept[0]["id"]
