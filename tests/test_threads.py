@@ -181,6 +181,18 @@ async def test_a_part_whose_outcome_is_unknown_makes_the_thread_unconfirmed_with
     assert target.remote_url == target.thread_parts[0]["url"]
     assert len(_chain(fake)) == 2, "nothing after the unknown part"
 
+    # A person presses Send again: the thread carries on, and part 2, live after all, is not sent twice.
+    monkeypatch.setattr(adapter, "_api", real)
+    clock = Clock()
+    async with db.session_factory(engine)() as session:
+        workspace_id = (await session.get(Post, target.post_id)).workspace_id
+        assert await publishing.retry_target(session, workspace_id, thread_target, clock())
+        await session.commit()
+    [outcome] = await _publisher(engine, adapter, clock).tick()
+    assert outcome.status is TargetStatus.PUBLISHED
+    chain = _chain(fake)
+    assert len(chain) == 3 and chain[2]["in_reply_to"] == chain[1]["id"]
+
 
 async def test_a_process_that_died_during_a_part_resumes_after_finding_it_live_at_x(engine, thread_target, adapter,
                                                                                     fake, monkeypatch):

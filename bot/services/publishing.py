@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -830,7 +830,11 @@ async def retry_target(session: AsyncSession, workspace_id: int, target_id: int,
         .where(PostTarget.id == target_id,
                PostTarget.status.in_([TargetStatus.FAILED, TargetStatus.UNCONFIRMED]),
                PostTarget.post_id.in_(select(Post.id).where(Post.workspace_id == workspace_id)))
-        .values(status=TargetStatus.SCHEDULED, next_attempt_at=now, attempts=0, error_kind=None, last_error=None)
+        # An unconfirmed thread carries on after its live parts, looking at the platform first for the part whose
+        # outcome was unknown (Draft.check_next): sent again only if it is not there.
+        .values(status=TargetStatus.SCHEDULED, next_attempt_at=now, attempts=0, last_error=None,
+                error_kind=case((and_(PostTarget.status == TargetStatus.UNCONFIRMED,
+                                      PostTarget.thread_parts.is_not(None)), RESUMING), else_=None))
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         return False
