@@ -164,8 +164,9 @@ async def test_commentary_length_is_checked(adapter, profile):
         "LinkedIn counts this commentary as 3,002 of 3,000 characters: remove 2."]
     assert problems(adapter, profile, text="", link=None) == [
         "LinkedIn needs some text, a link, or a photo or video: write something."]
-    assert problems(adapter, profile, first_comment="Sources below") == [
-        "LinkedIn has no first comment Picmim can post: leave it empty for this account."]
+    assert problems(adapter, profile, first_comment="Sources below") == []  # a comment through the Comments API
+    assert problems(adapter, profile, first_comment="a" * 1251) == [
+        "LinkedIn counts this first comment as 1,251 of 1,250 characters: remove 1."]
 
 
 async def test_every_media_limit_is_checked_with_a_fix(adapter, page):

@@ -272,13 +272,14 @@ async def test_every_media_limit_is_checked_with_a_fix(adapter, account):
     assert problems(adapter, account, media=(image_facts(alt_text="a" * 1000),)) == []
 
 
-async def test_empty_posts_invisible_characters_and_first_comments_are_refused(adapter, account):
+async def test_empty_posts_invisible_characters_and_long_first_comments_are_refused(adapter, account):
     assert problems(adapter, account, text="") == ["X needs text or a photo or video: write something."]
     assert problems(adapter, account, text="", media=(image_facts(),)) == []
     (message,) = problems(adapter, account, text="Launch\uffff day")
     assert "U+FFFF" in message and "retype" in message
-    assert problems(adapter, account, first_comment="More below") == [
-        "X has no first comment Picmim can post: leave it empty for this account."]
+    assert problems(adapter, account, first_comment="More below") == []  # a reply by the same account
+    assert problems(adapter, account, first_comment="a" * 281) == [
+        "X counts this first comment as 281 of 280 characters: remove 1."]
 
 
 # ---- publishing -----------------------------------------------------------------------------------

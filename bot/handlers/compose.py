@@ -42,7 +42,9 @@ def register(app: AsyncApp) -> None:
     app.action(ids.DRAFT_OPEN)(open_draft_button)
     app.action(ids.QUEUE_EDIT)(edit_button)
     app.action(ids.POST_EDIT)(edit_button)
-    for action_id in (ids.COMPOSE_ACCOUNTS_INPUT, ids.COMPOSE_WHEN_INPUT, ids.COMPOSE_DESCRIBE):
+    # A network's setting that dispatches (the thread option) brings up what it changes, e.g. the thread's parts.
+    for action_id in (ids.COMPOSE_ACCOUNTS_INPUT, ids.COMPOSE_WHEN_INPUT, ids.COMPOSE_DESCRIBE,
+                      ids.COMPOSE_SETTING_INPUT):
         app.action(action_id)(changed)
 
 

@@ -18,6 +18,7 @@ from bot.platforms.settings import (
     INSTAGRAM_POST_TYPES,
     YOUTUBE_CATEGORIES,
     YOUTUBE_PRIVACY,
+    BlueskySettings,
     FacebookSettings,
     InstagramSettings,
     LinkedInSettings,
@@ -136,7 +137,12 @@ def _read_settings(values: dict) -> dict[str, PlatformSettings]:
                                                document_title=(text.get("document_title") or "").strip())
         elif cls is XSettings:
             reply = text.get("reply_settings")
-            found[platform] = XSettings(reply_settings=reply if reply in ("following", "mentionedUsers") else None)
+            thread = ticked.get("thread", set())
+            found[platform] = XSettings(reply_settings=reply if reply in ("following", "mentionedUsers") else None,
+                                        thread="thread" in thread, numbered="numbered" in thread)
+        elif cls is BlueskySettings:
+            thread = ticked.get("thread", set())
+            found[platform] = BlueskySettings(thread="thread" in thread, numbered="numbered" in thread)
         elif cls is InstagramSettings:
             names = tuple(w.lstrip("@") for w in _words(text.get("collaborators")))
             kind = text.get("post_type")
@@ -196,6 +202,8 @@ def _block_of(key: str) -> str:
             name = "allow"
         if platform == "tiktok" and name in ("your_brand", "branded_content"):
             name = "disclosure"
+        if platform in ("x", "bluesky") and name == "numbered":
+            name = "thread"
         return f"{ids.COMPOSE_SETTING_BLOCK}{platform}:{name}"
     if kind == "board":
         return f"{ids.COMPOSE_BOARD_BLOCK}{rest}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -203,6 +203,13 @@ class Draft:
     options: Mapping[str, Any] = field(default_factory=dict)
     # The platform's own choices (bot/platforms/settings.py): each adapter reads its own class, None when none.
     settings: PlatformSettings | None = None
+    # A thread (or a post and its first comment) goes out as several calls. `live_parts` are those already live
+    # from an earlier try, in order ({"id", "url", "cid"?, "comment"?}): never sent again. `check_next`: the try
+    # before stopped during the next call, so the adapter looks at the platform for it before sending it.
+    # `on_part` is awaited with each new part as soon as it is live (the publisher stores it then).
+    live_parts: tuple[Mapping[str, Any], ...] = ()
+    check_next: bool = False
+    on_part: Callable[[Mapping[str, Any]], Awaitable[None]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 import regex
 
-from bot.platforms import bluesky_keys, oauth
+from bot.platforms import bluesky_keys, oauth, threads
 from bot.platforms import bluesky_oauth as atoauth
 from bot.platforms.base import (
     PHONE_PHOTOS,
@@ -53,6 +53,7 @@ from bot.platforms.base import (
     MediaLimits,
     MediaPayload,
     Metrics,
+    OutcomeUnknown,
     PlatformError,
     Problem,
     PublishResult,
@@ -66,6 +67,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.http_calls import json_answer, json_or_none, retry_after_seconds, send
+from bot.platforms.settings import BlueskySettings
 from bot.platforms.validation import Checker, count_text
 from bot.secret import Secret
 
@@ -101,6 +103,11 @@ MENTION = re.compile(r"(?:^|(?<=[\s(]))@(([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0
                      r"([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)\b")
 TAG = re.compile(r"(?:^|(?<=\s))[#＃]([^\s#＃]*[^\d\s!-/:-@\[-`{-~][^\s#＃]*)")
 TRAILING = ".,;:!?'\""
+
+
+def _post_url(who: str, uri: str) -> str | None:
+    rkey = uri.rsplit("/", 1)[-1]
+    return f"https://bsky.app/profile/{who}/post/{rkey}" if rkey else None
 
 
 class HandleNeeded(ValueError):
@@ -141,6 +148,18 @@ def post_text(draft: Draft) -> str:
     if draft.link and draft.link not in text:
         text = f"{text}\n\n{draft.link}" if text else draft.link
     return text
+
+
+def thread_texts(draft: Draft) -> list[str]:
+    """One post's text, or a thread's parts when the author chose a thread and the text is too long for one."""
+    text = post_text(draft)
+    settings = draft.settings
+    if isinstance(settings, BlueskySettings) and settings.thread:
+        def fits(t: str) -> int:  # graphemes, unless the bytes are what runs out first
+            return max(count(t, Counting.GRAPHEMES), -(-count(t, Counting.BYTES) * TEXT_MAX_GRAPHEMES
+                                                      // TEXT_MAX_BYTES))
+        return threads.split(text, TEXT_MAX_GRAPHEMES, fits, settings.numbered) or [text]
+    return [text]
 
 
 def _byte_range(text: str, start: int, end: int) -> dict[str, int]:
@@ -247,8 +266,10 @@ class BlueskyAdapter(Adapter):
     name = NAME
     limits = Limits(
         texts=(TextLimit("text", "post", TEXT_MAX_GRAPHEMES, Counting.GRAPHEMES),
-               TextLimit("text", "post", TEXT_MAX_BYTES, Counting.BYTES)),
+               TextLimit("text", "post", TEXT_MAX_BYTES, Counting.BYTES),
+               TextLimit("first_comment", "first comment", TEXT_MAX_GRAPHEMES, Counting.GRAPHEMES)),
         image=IMAGE, video=VIDEO, max_images=MAX_IMAGES, max_videos=1,
+        first_comment=True,  # a reply by the same account (app.bsky.feed.post with reply.root and reply.parent)
     )
     scopes = (
         Scope("atproto", "Signs Picmim in to your Bluesky account."),
@@ -405,8 +426,14 @@ class BlueskyAdapter(Adapter):
     # ---- validation -------------------------------------------------------------------------------
 
     def validate(self, account: AccountRef, draft: Draft) -> list[Problem]:
-        outgoing = dataclasses.replace(draft, text=post_text(draft))
+        parts = thread_texts(draft)
+        # A thread's first part carries the attachments; the others are within the count by the way they are cut.
+        outgoing = dataclasses.replace(draft, text=parts[0] if parts else "")
         problems = Checker(NAME, account.name, self.limits).check(outgoing, counter=count)
+        if len(parts) > threads.MAX_PARTS:
+            problems.append(Problem(NAME, account.name, "text", f"As a thread this text makes {len(parts)} posts "
+                                                                f"on Bluesky; Picmim sends up to {threads.MAX_PARTS}: "
+                                                                "shorten it."))
         if not outgoing.text.strip() and not draft.media:
             problems.append(Problem(NAME, account.name, "text", "A Bluesky post needs text or an attachment: "
                                                                 "write something."))
@@ -466,38 +493,67 @@ class BlueskyAdapter(Adapter):
         if len(images) > MAX_IMAGES or len(videos) > 1 or (images and videos):
             raise ContentRejected(NAME, "A Bluesky post takes up to 4 images or one video: change the attachments.",
                                   field="media")
-        text = post_text(draft)
-        record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text,
-                                  "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds")
-                                  .replace("+00:00", "Z")}
-        facets = await self._facets(text)
-        if facets:
-            record["facets"] = facets
-        if draft.options.get("langs"):
-            record["langs"] = list(draft.options["langs"])[:3]
-        if images:
+        embed: dict[str, Any] | None = None
+        if images and not draft.live_parts:  # a resumed thread's attachments went with part 1
             entries = []
             for item in images:
                 entry: dict[str, Any] = {"image": await self._upload(account, item), "alt": item.facts.alt_text or ""}
                 if item.facts.width and item.facts.height:
                     entry["aspectRatio"] = {"width": item.facts.width, "height": item.facts.height}
                 entries.append(entry)
-            record["embed"] = {"$type": "app.bsky.embed.images", "images": entries}
-        elif videos:
+            embed = {"$type": "app.bsky.embed.images", "images": entries}
+        elif videos and not draft.live_parts:
             video = videos[0]
-            embed: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": await self._upload(account, video)}
+            embed = {"$type": "app.bsky.embed.video", "video": await self._upload(account, video)}
             if video.facts.alt_text:
                 embed["alt"] = video.facts.alt_text
             if video.facts.width and video.facts.height:
                 embed["aspectRatio"] = {"width": video.facts.width, "height": video.facts.height}
-            record["embed"] = embed
-        answer = await self._xrpc(account.extra, account.publish_token, "POST", "com.atproto.repo.createRecord",
-                                  creates=True, json={"repo": account.external_id,
-                                                      "collection": "app.bsky.feed.post", "record": record})
-        uri = str(answer.get("uri") or "")
-        rkey = uri.rsplit("/", 1)[-1]
         who = account.handle or account.extra.get("handle") or account.external_id
-        return PublishResult(remote_id=uri, url=f"https://bsky.app/profile/{who}/post/{rkey}" if rkey else None)
+
+        async def send(index: int, text: str, live: list[dict]) -> dict:
+            record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text,
+                                      "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds")
+                                      .replace("+00:00", "Z")}
+            facets = await self._facets(text)
+            if facets:
+                record["facets"] = facets
+            if draft.options.get("langs"):
+                record["langs"] = list(draft.options["langs"])[:3]
+            if index == 0 and embed:
+                record["embed"] = embed
+            if live:  # each part replies to the one before; the root is the thread's first post
+                root = threads.first_post(live)
+                record["reply"] = {"root": {"uri": root["id"], "cid": root["cid"]},
+                                   "parent": {"uri": live[-1]["id"], "cid": live[-1]["cid"]}}
+            answer = await self._xrpc(account.extra, account.publish_token, "POST", "com.atproto.repo.createRecord",
+                                      creates=True, json={"repo": account.external_id,
+                                                          "collection": "app.bsky.feed.post", "record": record})
+            uri = str(answer.get("uri") or "")
+            return {"id": uri, "cid": str(answer.get("cid") or ""), "url": _post_url(who, uri)}
+
+        async def find(live: list[dict]) -> dict | None:
+            return await self._find_reply(account, live[-1]["id"], who)
+
+        live, warnings = await threads.publish_parts(draft, thread_texts(draft), send, find)
+        first = threads.first_post(live)
+        return PublishResult(remote_id=first["id"], url=first["url"], warnings=tuple(warnings))
+
+    async def _find_reply(self, account: AccountRef, parent: str, who: str) -> dict | None:
+        """The account's own reply to `parent`, if it is live: its newest posts in its repository
+        (com.atproto.repo.listRecords, newest first)."""
+        try:
+            answer = await self._xrpc(account.extra, account.publish_token, "GET", "com.atproto.repo.listRecords",
+                                      params={"repo": account.external_id, "collection": "app.bsky.feed.post",
+                                              "limit": "50"})
+        except PlatformError as exc:
+            raise OutcomeUnknown(NAME, "Picmim stopped while sending the next part of this thread and Bluesky "
+                                       "could not say whether it went out.", exc.detail) from exc
+        for item in answer.get("records") or []:
+            reply = (item.get("value") or {}).get("reply") or {}
+            if (reply.get("parent") or {}).get("uri") == parent:
+                return {"id": item["uri"], "cid": item.get("cid", ""), "url": _post_url(who, item["uri"])}
+        return None
 
     # ---- metrics ----------------------------------------------------------------------------------
 

@@ -87,9 +87,14 @@ POST_METRICS = ("IMPRESSION", "MEMBERS_REACHED", "RESHARE", "REACTION", "COMMENT
 ENTITY_KEYS = {"urn:li:share:": "share", "urn:li:ugcPost:": "ugc"}
 FOLLOWER_GAIN_DAYS = 30
 
+# A comment's text: 1,250 characters is what LinkedIn's own comment box takes (UNCERTAIN: the Comments API page
+# gives no maximum).
+COMMENT_MAX = 1250
+
 LIMITS = Limits(
     texts=(TextLimit("text", "commentary", COMMENTARY_MAX, Counting.UTF16),
-           TextLimit("alt_text", "alt text", ALT_TEXT_MAX, Counting.UTF16)),
+           TextLimit("alt_text", "alt text", ALT_TEXT_MAX, Counting.UTF16),
+           TextLimit("first_comment", "first comment", COMMENT_MAX, Counting.UTF16)),
     image=MediaLimits("image", ("image/jpeg", "image/png", "image/gif"), max_bytes=IMAGE_MAX_BYTES,
                       convertible_from=("image/webp", *PHONE_PHOTOS)),
     video=MediaLimits("video", ("video/mp4",), max_bytes=VIDEO_MAX_BYTES, min_duration=3, max_duration=30 * 60,
@@ -99,6 +104,9 @@ LIMITS = Limits(
     max_images=MAX_IMAGES,
     max_videos=1,
     mixed_media=False,
+    # Posted through the Comments API as the post's author (w_member_social / w_organization_social, which
+    # publishing already needs): POST /rest/socialActions/{post urn}/comments.
+    first_comment=True,
 )
 
 ORG_ADMIN_SCOPE = "rw_organization_admin"
@@ -360,7 +368,21 @@ class LinkedInAdapter(Adapter):
             body["content"] = {"article": article}
         response = await self._api("POST", "/rest/posts", token, account=account, json=body, creates=True)
         post_urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id", "")
-        return PublishResult(remote_id=post_urn, url=f"https://www.linkedin.com/feed/update/{post_urn}/")
+        warnings: list[str] = []
+        if draft.first_comment:
+            try:
+                await self._comment(account, token, post_urn, draft.first_comment)
+            except PlatformError as exc:  # the post is live: never resent for its comment
+                warnings.append(f"The post is live, but its first comment could not be added: {exc.message}")
+        return PublishResult(remote_id=post_urn, url=f"https://www.linkedin.com/feed/update/{post_urn}/",
+                             warnings=tuple(warnings))
+
+    async def _comment(self, account: AccountRef, token: Secret, post_urn: str, text: str) -> None:
+        """The post's first comment, by its author (Comments API: learn.microsoft.com/linkedin/marketing/
+        community-management/shares/comments-api, "Create a Comment")."""
+        await self._api("POST", f"/rest/socialActions/{urn(post_urn)}/comments", token, account=account,
+                        json={"actor": account.external_id, "object": post_urn, "message": {"text": text}},
+                        creates=True, field="first_comment")
 
     async def _upload_image(self, account: AccountRef, token: Secret, payload: MediaPayload) -> str:
         response = await self._api("POST", "/rest/images?action=initializeUpload", token, account=account,

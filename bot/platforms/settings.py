@@ -76,6 +76,16 @@ class XSettings:
     platforms: ClassVar[tuple[str, ...]] = ("x",)
 
     reply_settings: str | None = None  # None: everyone can reply; following | mentionedUsers
+    thread: bool = False  # a text too long for one post goes out as a thread of replies (bot/platforms/threads.py)
+    numbered: bool = False  # each part of a thread ends "1/3", "2/3"…
+
+
+@dataclass(frozen=True)
+class BlueskySettings:
+    platforms: ClassVar[tuple[str, ...]] = ("bluesky",)
+
+    thread: bool = False  # as XSettings.thread
+    numbered: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,10 +105,10 @@ class FacebookSettings:
 
 
 PlatformSettings = (YouTubeSettings | PinterestSettings | TikTokSettings | LinkedInSettings | XSettings
-                    | InstagramSettings | FacebookSettings)
+                    | InstagramSettings | FacebookSettings | BlueskySettings)
 SETTINGS_CLASSES: dict[str, type] = {key: cls for cls in (YouTubeSettings, PinterestSettings, TikTokSettings,
                                                           LinkedInSettings, XSettings, InstagramSettings,
-                                                          FacebookSettings)
+                                                          FacebookSettings, BlueskySettings)
                                      for key in cls.platforms}
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bot.platforms import oauth
+from bot.platforms import oauth, threads
 from bot.platforms.base import (
     PHONE_PHOTOS,
     PKCE,
@@ -27,6 +27,7 @@ from bot.platforms.base import (
     MediaLimits,
     MediaPayload,
     Metrics,
+    OutcomeUnknown,
     PlatformError,
     Problem,
     PublishResult,
@@ -73,6 +74,7 @@ LIMITS = Limits(
     texts=(
         TextLimit("text", "post", MAX_WEIGHTED_LENGTH, Counting.WEIGHTED),
         TextLimit("alt_text", "alt text", ALT_TEXT_MAX),
+        TextLimit("first_comment", "first comment", MAX_WEIGHTED_LENGTH, Counting.WEIGHTED),
     ),
     # Photo and GIF sizes differ, so `validate` checks them; the shortest video too (its message needs tenths).
     image=MediaLimits("image", ("image/jpeg", "image/png", "image/webp", "image/gif"), convertible_from=PHONE_PHOTOS),
@@ -84,6 +86,7 @@ LIMITS = Limits(
     max_images=4,
     max_videos=1,
     mixed_media=False,
+    first_comment=True,  # a reply by the same account, right after the post (or the thread's last part)
 )
 
 SCOPES = (
@@ -117,6 +120,16 @@ def post_text(draft: Draft) -> str:
     if draft.link and draft.link not in text:
         text = f"{text}\n{draft.link}" if text else draft.link
     return text
+
+
+def thread_texts(draft: Draft) -> list[str]:
+    """The posts the text goes out as: one, or a thread's parts when the author chose a thread and it is too long."""
+    text = post_text(draft)
+    settings = draft.settings
+    if isinstance(settings, XSettings) and settings.thread:
+        return threads.split(text, MAX_WEIGHTED_LENGTH, lambda t: count(t, Counting.WEIGHTED),
+                             settings.numbered) or [text]
+    return [text]
 
 
 def _reply_settings(draft: Draft) -> str | None:
@@ -249,8 +262,14 @@ class XAdapter(Adapter):
 
     def validate(self, account: AccountRef, draft: Draft) -> list[Problem]:
         checker = Checker(self.name, account.name, self.limits)
-        sent = dataclasses.replace(draft, text=post_text(draft))
+        parts = thread_texts(draft)
+        # A thread's first part carries the pictures; every part is within the count by the way it is cut.
+        sent = dataclasses.replace(draft, text=parts[0] if parts else "")
         checker.check(sent, counter=count)
+        if len(parts) > threads.MAX_PARTS:
+            checker.add("text", f"As a thread this text makes {len(parts)} posts on X; Picmim sends up to "
+                                f"{threads.MAX_PARTS}: shorten it.")
+        sent = dataclasses.replace(sent, text=post_text(draft))
         if not sent.text.strip() and not draft.media:
             checker.add("text", "X needs text or a photo or video: write something.")
         bad = invalid_characters(sent.text)
@@ -287,7 +306,7 @@ class XAdapter(Adapter):
     async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:
         token = account.publish_token
         media_ids = []
-        for payload in media:
+        for payload in media if not draft.live_parts else ():  # a resumed thread's pictures went with part 1
             if payload.facts.kind == "video":
                 media_id = await self._upload_video(token, payload)
             else:
@@ -296,19 +315,44 @@ class XAdapter(Adapter):
                 await self._api("POST", "/2/media/metadata", token, field="media",
                                 json={"id": media_id, "metadata": {"alt_text": {"text": payload.facts.alt_text}}})
             media_ids.append(media_id)
-        body: dict = {}
-        text = post_text(draft)
-        if text:
-            body["text"] = text
-        if media_ids:
-            body["media"] = {"media_ids": media_ids}
         reply_settings = _reply_settings(draft)
-        if reply_settings:  # left out, everyone can reply
-            body["reply_settings"] = reply_settings
-        response = await self._api("POST", "/2/tweets", token, json=body, creates=True)
-        post_id = response.json()["data"]["id"]
         handle = account.handle or "i"
-        return PublishResult(remote_id=post_id, url=f"https://x.com/{handle}/status/{post_id}")
+
+        async def send(index: int, text: str, live: list[dict]) -> dict:
+            body: dict = {"text": text}
+            if index == 0 and media_ids:  # pictures go with the first part
+                body["media"] = {"media_ids": media_ids}
+            if not text:
+                del body["text"]
+            if reply_settings:  # left out, everyone can reply
+                body["reply_settings"] = reply_settings
+            if live:
+                body["reply"] = {"in_reply_to_tweet_id": live[-1]["id"]}
+            response = await self._api("POST", "/2/tweets", token, json=body, creates=True)
+            post_id = response.json()["data"]["id"]
+            return {"id": post_id, "url": f"https://x.com/{handle}/status/{post_id}"}
+
+        async def find(live: list[dict]) -> dict | None:
+            return await self._find_reply(token, account, live[-1]["id"], handle)
+
+        live, warnings = await threads.publish_parts(draft, thread_texts(draft), send, find)
+        first = threads.first_post(live)
+        return PublishResult(remote_id=first["id"], url=first["url"], warnings=tuple(warnings))
+
+    async def _find_reply(self, token: Secret, account: AccountRef, parent: str, handle: str) -> dict | None:
+        """The account's reply to `parent`, if it is live: the user's posts since `parent`
+        (GET /2/users/{id}/tweets with since_id; replies are included unless excluded)."""
+        try:
+            response = await self._api("GET", f"/2/users/{account.external_id}/tweets", token, params={
+                "since_id": parent, "max_results": "100", "tweet.fields": "referenced_tweets"})
+        except PlatformError as exc:
+            raise OutcomeUnknown(self.name, "Picmim stopped while sending the next part of this thread and X "
+                                            "could not say whether it went out.", exc.detail) from exc
+        for post in response.json().get("data") or []:
+            if any(ref.get("type") == "replied_to" and ref.get("id") == parent
+                   for ref in post.get("referenced_tweets") or []):
+                return {"id": post["id"], "url": f"https://x.com/{handle}/status/{post['id']}"}
+        return None
 
     async def _upload_image(self, token: Secret, payload: MediaPayload) -> str:
         facts = payload.facts
@@ -419,6 +463,9 @@ class XAdapter(Adapter):
                                           "allows more.", detail, retry_after)
         if status >= 500:
             return Transient(self.name, "X is having trouble right now; Picmim will try again.", detail)
+        if "reply to a tweet that is deleted" in lowered or "reply to a post that is deleted" in lowered:
+            return ContentRejected(self.name, "X refused a reply in this thread because the post before it is "
+                                              "gone (deleted, or not visible to this account).", detail)
         if "duplicate" in lowered:
             return ContentRejected(self.name, "X does not allow posting the same text twice: change the text.",
                                    detail, field="text")

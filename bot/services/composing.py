@@ -183,6 +183,18 @@ def draft_for(account: Account, composition: Composition, media: Sequence[MediaF
                  settings=chosen, **draft_parts(chosen))
 
 
+def thread_preview(platform: str, composition: Composition) -> list[str]:
+    """The parts the platform's text makes as a thread (its adapter cuts them), for the window's preview."""
+    from bot.platforms import bluesky, x  # only these two send threads
+
+    cut = {"x": x.thread_texts, "bluesky": bluesky.thread_texts}.get(platform)
+    if cut is None:
+        return []
+    chosen = composition.settings_for(platform)
+    return cut(Draft(text=composition.variants.get(platform) or composition.text, settings=chosen,
+                     **draft_parts(chosen)))
+
+
 def account_ref(account: Account, connection: Connection | None) -> AccountRef:
     from bot.services.connections import token_set
 

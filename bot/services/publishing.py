@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -176,6 +176,7 @@ async def release_unstarted(session: AsyncSession, owner: str, now: datetime) ->
 
 
 STRANDED_AFTER = timedelta(minutes=5)
+RESUMING = "resuming"  # error_kind of a thread whose process stopped midway: the next part is looked for first
 
 
 async def release_stranded(session: AsyncSession, now: datetime) -> None:
@@ -196,6 +197,15 @@ async def expire_leases(session: AsyncSession, now: datetime, metrics: Metrics |
     """Targets whose lease ran out: one whose platform call had started has an unknown outcome, so a
     person confirms it; one claimed but never called (its process died first) is simply due again."""
     expired = PostTarget.status == TargetStatus.PUBLISHING, PostTarget.lease_expires_at < now
+    # A thread with parts live stopped during its next part's call: it is due again, and its adapter looks at
+    # the platform for that part before sending it (Draft.check_next); one it cannot check for is unconfirmed.
+    await session.execute(
+        update(PostTarget).where(*expired, PostTarget.call_started_at.is_not(None),
+                                 PostTarget.thread_parts.is_not(None))
+        .values(status=TargetStatus.SCHEDULED, error_kind=RESUMING, lease_owner=None, lease_expires_at=None,
+                next_attempt_at=now, last_error="Picmim stopped in the middle of this thread; it carries on from "
+                                                "the parts already live.")
+        .execution_options(synchronize_session=False))
     released = await session.execute(
         update(PostTarget).where(*expired, PostTarget.call_started_at.is_(None))
         .values(status=TargetStatus.SCHEDULED, lease_owner=None, lease_expires_at=None, next_attempt_at=now,
@@ -243,6 +253,7 @@ class _Job:
     connection: Connection | None
     has_media: bool
     lease_until: datetime | None = None  # when this process's lease on the target ends, at the latest
+    parts: list[dict] = field(default_factory=list)  # a thread's parts live so far (PostTarget.thread_parts)
 
 
 @dataclass
@@ -256,7 +267,7 @@ class _Result:
 
 # Every column a result writes, so that all results of a round go out as one executemany.
 _RESULT_COLUMNS = ("status", "error_kind", "last_error", "next_attempt_at", "attempts", "remote_id", "remote_url",
-                   "published_at")
+                   "published_at", "thread_parts")
 
 
 class _GroupWrite:
@@ -507,9 +518,15 @@ class Publisher:
             except MediaError as exc:  # an attachment that cannot be made to fit: nothing was sent
                 return self._finish(job, TargetStatus.FAILED, "rejected", str(exc))
         chosen = settings_from_json(account.platform, target.settings)
+        job.parts = [p for p in target.thread_parts or [] if isinstance(p, dict)]
+
+        async def on_part(part: Mapping[str, Any]) -> None:
+            await self._keep_part(job, part)
+
         draft = Draft(text=target.variant_text if target.variant_text is not None else post.text,
                       media=tuple(facts), first_comment=post.first_comment, options=dict(post.options or {}),
-                      settings=chosen, **draft_parts(chosen))
+                      settings=chosen, live_parts=tuple(job.parts), check_next=target.error_kind == RESUMING,
+                      on_part=on_part, **draft_parts(chosen))
         blocking = [p for p in adapter.validate(self._account_ref(account, connection), draft) if not p.fixable]
         if blocking:
             return self._finish(job, TargetStatus.FAILED, "rejected", "; ".join(p.message for p in blocking))
@@ -577,6 +594,22 @@ class Publisher:
             return self._finish(job, TargetStatus.PUBLISHED, None, note, remote_id=result.remote_id,
                                 remote_url=result.url, published_at=self.clock())
         raise AssertionError("unreachable")
+
+    async def _keep_part(self, job: _Job, part: Mapping[str, Any]) -> None:
+        """A thread's part is live: written at once (with the lease renewed), so a stop before the next part
+        resumes after it. A lease no longer ours stops the thread: the part is not followed by another."""
+        job.parts = [*job.parts, dict(part)]
+        now = self.clock()
+        async with self._writing(), self.sessions() as session:
+            kept = await session.execute(
+                update(PostTarget).where(PostTarget.id == job.target.id, PostTarget.lease_owner == self.owner,
+                                         PostTarget.status == TargetStatus.PUBLISHING)
+                .values(thread_parts=job.parts, lease_expires_at=now + LEASE)
+                .execution_options(synchronize_session=False))
+            await session.commit()
+        if kept.rowcount != 1:
+            raise RuntimeError(f"target {job.target.id} is no longer held by this process")
+        job.lease_until = now + LEASE
 
     async def _timed_publish(self, adapter: Adapter, account: AccountRef, draft: Draft,
                              payloads: list[MediaPayload]):
@@ -650,18 +683,35 @@ class Publisher:
         when = self.clock() + wait
         local = when.astimezone(_zone(job.post.timezone))  # the author's zone, as the post's times are shown
         reason = why.message if isinstance(why, PlatformError) else why
+        if job.parts:
+            reason = f"{reason} {parts_live(job.parts)}"
         return self._result(job, status=TargetStatus.SCHEDULED, error_kind=kind, next_attempt_at=when,
                             last_error=f"{reason} Picmim tries again at {local:%H:%M} ({local.tzname()}).",
                             attempts=job.target.attempts if attempts is None else attempts)
 
     def _finish(self, job: _Job, status: TargetStatus, kind: str | None, detail: str | None,
                 connection: dict | None = None, **values) -> _Result:
+        if job.parts and status is not TargetStatus.PUBLISHED:
+            detail = f"{detail or ''} {parts_live(job.parts)}".strip()
+            values.setdefault("remote_url", job.parts[0].get("url"))
         return self._result(job, connection, status=status, error_kind=kind, last_error=detail, **values)
 
     @staticmethod
     def _result(job: _Job, connection: dict | None = None, **values) -> _Result:
         current = {name: getattr(job.target, name) for name in _RESULT_COLUMNS}
+        if job.parts:  # the parts this try made live, not the ones read with the claim
+            current["thread_parts"] = job.parts
         return _Result(job, {**current, **values}, connection)
+
+
+def parts_live(parts: list[dict]) -> str:
+    """Which of a thread's parts are live, in words (they are never sent again)."""
+    posts = [p for p in parts if not p.get("comment")]
+    if not posts:
+        return ""
+    which = "Part 1 is" if len(posts) == 1 else f"Parts 1–{len(posts)} are"
+    first = f" (the first: {posts[0]['url']})" if posts[0].get("url") else ""
+    return f"{which} live{first}; Picmim never sends them again."
 
 
 def _database_unreachable(error: BaseException) -> bool:
@@ -780,7 +830,11 @@ async def retry_target(session: AsyncSession, workspace_id: int, target_id: int,
         .where(PostTarget.id == target_id,
                PostTarget.status.in_([TargetStatus.FAILED, TargetStatus.UNCONFIRMED]),
                PostTarget.post_id.in_(select(Post.id).where(Post.workspace_id == workspace_id)))
-        .values(status=TargetStatus.SCHEDULED, next_attempt_at=now, attempts=0, error_kind=None, last_error=None)
+        # An unconfirmed thread carries on after its live parts, looking at the platform first for the part whose
+        # outcome was unknown (Draft.check_next): sent again only if it is not there.
+        .values(status=TargetStatus.SCHEDULED, next_attempt_at=now, attempts=0, last_error=None,
+                error_kind=case((and_(PostTarget.status == TargetStatus.UNCONFIRMED,
+                                      PostTarget.thread_parts.is_not(None)), RESUMING), else_=None))
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         return False

@@ -374,6 +374,9 @@ class PostTarget(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None]
     metrics_synced_at: Mapped[datetime | None]  # when its figures were last fetched (analytics)
+    # A thread's parts (and its first comment) already live, in order, each written as soon as it is live
+    # ({"id", "url", "cid"?, "comment"?}): a thread interrupted midway resumes after them, never resends them.
+    thread_parts: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
 
     post: Mapped[Post] = relationship(back_populates="targets")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import ids
+from bot.platforms import threads
 from bot.platforms.settings import (
     FACEBOOK_POST_TYPES,
     INSTAGRAM_POST_TYPES,
@@ -13,6 +14,7 @@ from bot.platforms.settings import (
     X_REPLY_SETTINGS,
     YOUTUBE_CATEGORIES,
     YOUTUBE_PRIVACY,
+    BlueskySettings,
     FacebookSettings,
     InstagramSettings,
     LinkedInSettings,
@@ -22,6 +24,7 @@ from bot.platforms.settings import (
     YouTubeSettings,
 )
 from bot.platforms.tiktok_choices import TIKTOK_BRAND_LABELS, disclosure_label
+from bot.services import composing
 from bot.services.composing import Choice, Composition, DraftSummary, platforms_of
 from bot.views.blocks import (
     actions,
@@ -165,6 +168,9 @@ def platform_blocks(key: str, name: str, accounts: Sequence[Choice], composition
                                        "through, under this title."))
     elif isinstance(chosen, XSettings):
         blocks.append(_select(key, "reply_settings", "Who can reply", X_REPLY_SETTINGS, chosen.reply_settings))
+        blocks += _thread(key, name, chosen, composition)
+    elif isinstance(chosen, BlueskySettings):
+        blocks += _thread(key, name, chosen, composition)
     elif isinstance(chosen, InstagramSettings):
         blocks.append(_text_input(_setting(key, "collaborators"), ids.COMPOSE_SETTING_INPUT, "Collaborators",
                                   ", ".join(chosen.collaborators), multiline=False,
@@ -192,6 +198,22 @@ def _instagram_post_type(key: str, chosen: InstagramSettings) -> list[dict]:
 
 
 PROFILE_KINDS = ("profile", "person", "member")
+THREAD_CHOICES = (("thread", "Send a long text as a thread", "Cut at your blank lines, else at sentence ends"),
+                  ("numbered", "Number the thread's parts (1/3, 2/3…)", None))
+
+
+def _thread(key: str, name: str, chosen: XSettings | BlueskySettings, composition: Composition) -> list[dict]:
+    """The thread option (ticking it brings the window up to date) and, when ticked, the parts the text makes."""
+    ticked = [v for v, on in (("thread", chosen.thread), ("numbered", chosen.numbered)) if on]
+    block = _checkboxes(key, "thread", "Thread", THREAD_CHOICES, ticked,
+                        hint=f"Too long for one {name} post? Each part replies to the one before; pictures go "
+                             "with the first.")
+    block["dispatch_action"] = True
+    blocks = [block]
+    parts = composing.thread_preview(key, composition)
+    if chosen.thread and len(parts) > 1:
+        blocks.append(context(f"*{len(parts)} parts on {esc(name)}:*\n{esc(threads.preview(parts))}"[:3000]))
+    return blocks
 
 
 def _setting(key: str, field: str) -> str:

@@ -13,6 +13,7 @@ from bot.platforms.settings import (
     X_REPLY_SETTINGS,
     YOUTUBE_CATEGORIES,
     YOUTUBE_PRIVACY,
+    BlueskySettings,
     FacebookSettings,
     InstagramSettings,
     LinkedInSettings,
@@ -64,8 +65,13 @@ def settings_line(settings: PlatformSettings | None, account_settings: Mapping[s
             parts.append(f"document “{esc(settings.document_title)}”")
         if settings.visibility != "PUBLIC":
             parts.append(dict(LINKEDIN_VISIBILITY).get(settings.visibility, settings.visibility))
-    elif isinstance(settings, XSettings) and settings.reply_settings:
-        parts.append("replies: " + dict(X_REPLY_SETTINGS).get(settings.reply_settings, "").lower())
+    elif isinstance(settings, XSettings) and (settings.reply_settings or settings.thread):
+        if settings.thread:
+            parts.append("as a numbered thread" if settings.numbered else "as a thread")
+        if settings.reply_settings:
+            parts.append("replies: " + dict(X_REPLY_SETTINGS).get(settings.reply_settings, "").lower())
+    elif isinstance(settings, BlueskySettings) and settings.thread:
+        parts.append("as a numbered thread" if settings.numbered else "as a thread")
     elif isinstance(settings, InstagramSettings):
         if settings.post_type == "reel":
             parts.append("Reel" + ("" if settings.share_to_feed else ", not shared to the feed"))

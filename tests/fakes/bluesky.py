@@ -309,6 +309,7 @@ class FakeBluesky(LoopbackServer):
             ("GET", "app.bsky.feed.getPosts"): self._get_posts,
             ("POST", "com.atproto.repo.uploadBlob"): self._upload_blob,
             ("POST", "com.atproto.repo.createRecord"): self._create_record,
+            ("GET", "com.atproto.repo.listRecords"): self._list_records,
         }
         handler = handlers.get((request.method, nsid))
         if handler is None:
@@ -391,10 +392,47 @@ class FakeBluesky(LoopbackServer):
         return web.json_response({"uri": uri, "cid": cid, "commit": {"cid": "bafyreicommit", "rev": _tid()},
                                   "validationStatus": "valid"}, headers={"DPoP-Nonce": self.pds_nonce})
 
+    def _list_records(self, request: web.Request, session: Session, body: Any, raw: bytes) -> web.Response:
+        """com.atproto.repo.listRecords: a repository's records of one collection, newest first (reverse=false)."""
+        repo, collection = request.query.get("repo", ""), request.query.get("collection", "")
+        did = repo if repo in self.accounts else next((a.did for a in self.accounts.values() if a.handle == repo), None)
+        if did is None:
+            return self._xrpc_error(400, "InvalidRequest", f"Could not find repo: {repo}")
+        try:
+            limit = int(request.query.get("limit", "50"))
+        except ValueError:
+            return self._xrpc_error(400, "InvalidRequest", "Error: limit must be an integer")
+        if not 1 <= limit <= 100:
+            return self._xrpc_error(400, "InvalidRequest", "Error: limit can not be greater than 100")
+        prefix = f"at://{did}/{collection}/"
+        found = [{"uri": uri, "cid": stored["cid"], "value": stored["record"]}
+                 for uri, stored in reversed(list(self.records.items())) if uri.startswith(prefix)]
+        return web.json_response({"records": found[:limit]}, headers={"DPoP-Nonce": self.pds_nonce})
+
+    def _reply_problem(self, reply: Any) -> str | None:
+        """A reply's root and parent are strong refs (uri and cid) to posts that exist, the cid the one they have."""
+        if not isinstance(reply, dict):
+            return "Record/reply must be an object"
+        for name in ("root", "parent"):
+            ref = reply.get(name)
+            if not isinstance(ref, dict):
+                return f"Record/reply must have the property \"{name}\""
+            for key in ("uri", "cid"):
+                if not isinstance(ref.get(key), str) or not ref[key]:
+                    return f"Record/reply/{name} must have the property \"{key}\""
+            stored = self.records.get(ref["uri"])
+            if stored is None or stored["cid"] != ref["cid"]:
+                return f"Record/reply/{name}: could not find record {ref['uri']} with cid {ref['cid']}"
+        return None
+
     def _post_problem(self, record: Any) -> str | None:
         """What the app.bsky.feed.post lexicon (and blob constraints) say is wrong, or None."""
         if not isinstance(record, dict) or record.get("$type") != "app.bsky.feed.post":
             return "Record/$type must be app.bsky.feed.post"
+        if "reply" in record:
+            problem = self._reply_problem(record["reply"])
+            if problem:
+                return problem
         text = record.get("text")
         if not isinstance(text, str):
             return "Record must have the property \"text\""

@@ -108,6 +108,7 @@ class FakeLinkedIn(PlatformFake):
         self.orgs: dict[str, dict] = {}
         self.acls: list[dict] = []
         self.posts: dict[str, dict] = {}
+        self.comments: list[dict] = []  # {"urn", "actor", "object", "text"}
         self.images: dict[str, dict] = {}
         self.documents: dict[str, dict] = {}  # urn -> owner, data, status (WAITING_UPLOAD, PROCESSING, AVAILABLE)
         self.videos: dict[str, Video] = {}
@@ -156,6 +157,7 @@ class FakeLinkedIn(PlatformFake):
             ("POST", api, "/rest/videos", self._videos_action),
             ("GET", api, "/rest/videos/{urn}", self._video),
             ("POST", api, "/rest/posts", self._create_post),
+            ("POST", api, "/rest/socialActions/{target}/comments", self._create_comment),
             ("GET", api, "/rest/organizationalEntityShareStatistics", self._share_statistics),
             ("GET", api, "/rest/organizationalEntityFollowerStatistics", self._follower_statistics),
             ("GET", api, "/rest/networkSizes/{urn}", self._network_size),
@@ -475,6 +477,34 @@ class FakeLinkedIn(PlatformFake):
         post_urn = f"urn:li:share:{7_200_000_000_000_000_000 + int(self.next_id())}"
         self.posts[post_urn] = {"author": author, "shown_text": shown, "body": body}
         return web.Response(status=201, headers={"x-restli-id": post_urn, "x-linkedin-id": post_urn})
+
+    async def _create_comment(self, request: web.Request, call: Call) -> web.Response:
+        """Comments API, Create a Comment: POST /rest/socialActions/{share or ugcPost URN, encoded}/comments with
+        actor, object (the same URN) and message.text; 201 with the comment and its URN in x-restli-id."""
+        member, refusal = self._check(call)
+        if refusal:
+            return refusal
+        target = request.match_info["target"]
+        body = call.json() or {}
+        actor = body.get("actor", "")
+        if not self._may_act_for(member, actor, self.tokens[call.token].scopes):
+            return li_error(403, "Not enough permissions to access: socialActionsComments.CREATE.20260101",
+                            "ACCESS_DENIED", 100)
+        text = (body.get("message") or {}).get("text")
+        if not actor or not isinstance(text, str) or not text:
+            return li_error(422, "/message/text :: field is required but not found and has no default value")
+        if body.get("object") != target:
+            return li_error(400, f"/object :: {body.get('object')!r} does not match the URN in the path {target!r}")
+        if target not in self.posts:
+            return li_error(404, f"Not found: {target}", "NOT_FOUND")
+        if len(text.encode("utf-16-le")) // 2 > 1250:
+            return li_error(422, "/message/text :: length exceeds the maximum allowed 1250")
+        activity = f"urn:li:activity:{7_300_000_000_000_000_000 + int(self.next_id())}"
+        comment_urn = f"urn:li:comment:({activity},{self.next_id()})"
+        self.comments.append({"urn": comment_urn, "actor": actor, "object": target, "text": text})
+        return web.json_response({"actor": actor, "object": target, "message": {"text": text},
+                                  "id": comment_urn.rsplit(",", 1)[-1].rstrip(")"), "$URN": comment_urn},
+                                 status=201, headers={"x-restli-id": comment_urn})
 
     def _content_problem(self, author: str, content: dict) -> str | None:
         media_ids = []

@@ -107,7 +107,7 @@ class Grant:
 
 @dataclass
 class Fault:
-    kind: str  # rate_limit | error | stall | slow
+    kind: str  # rate_limit | error | stall | slow | hold
     path: str  # a path prefix; "" matches every call
     method: str | None
     times: int
@@ -166,6 +166,10 @@ class PlatformFake(LoopbackServer):
         elif fault and fault.kind == "error":
             response = self.server_error(call, fault.status)
         else:
+            if fault and fault.kind == "hold":  # the call waits before it is carried out
+                await asyncio.sleep(fault.details["seconds"])
+                if request.transport is None or request.transport.is_closing():
+                    return web.Response(status=499)  # its client is gone (killed): nothing was carried out
             response = await handler(request)
             if fault and fault.kind == "stall":
                 await asyncio.sleep(STALL_SECONDS)
@@ -179,6 +183,9 @@ class PlatformFake(LoopbackServer):
         with self.lock:
             for fault in self._faults:
                 if call.path.startswith(fault.path) and fault.method in (None, call.method):
+                    if fault.details.get("after", 0) > 0:  # lets this many matching calls by first
+                        fault.details["after"] -= 1
+                        continue
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
@@ -228,6 +235,11 @@ class PlatformFake(LoopbackServer):
     def slow(self, path: str, seconds: float, method: str | None = None, times: int = 1) -> None:
         """Carry out the next `times` matching calls, answering each after `seconds` (within client timeouts)."""
         self._faults.append(Fault("slow", path, method, times, details={"seconds": seconds}))
+
+    def hold(self, path: str, seconds: float, method: str | None = None, times: int = 1, after: int = 0) -> None:
+        """Hold `times` matching calls (after letting `after` of them by) for `seconds` before carrying them out;
+        a call whose client went away meanwhile is never carried out (as when a request never reached X)."""
+        self._faults.append(Fault("hold", path, method, times, details={"seconds": seconds, "after": after}))
 
     def stall(self, path: str, method: str | None = None, times: int = 1) -> None:
         """Carry out the next matching call, then hold its answer past any client timeout."""
@@ -398,6 +410,7 @@ class FakeX(PlatformFake):
             ("POST", "api.x.com", "/2/oauth2/revoke", self._revoke),
             ("GET", "api.x.com", "/2/users/me", self._users_me),
             ("GET", "api.x.com", "/2/users/{id}", self._user),
+            ("GET", "api.x.com", "/2/users/{id}/tweets", self._user_posts),
             ("POST", "api.x.com", "/2/tweets", self._create_post),
             ("GET", "api.x.com", "/2/tweets", self._posts_lookup),
             ("POST", "api.x.com", "/2/media/upload", self._simple_upload),
@@ -555,15 +568,55 @@ class FakeX(PlatformFake):
         moving = [m for m in attached if m.category in ("tweet_video", "tweet_gif")]
         if moving and len(attached) > 1:
             return invalid_request("Your media IDs are invalid.", **{"media.media_ids": media_ids})
+        reply = body.get("reply")
+        replied_to = None
+        if reply is not None:
+            replied_to = str((reply or {}).get("in_reply_to_tweet_id") or "")
+            if not replied_to.isdigit():
+                return invalid_request("$.reply.in_reply_to_tweet_id: string does not match pattern ^[0-9]{1,19}$",
+                                       **{"reply.in_reply_to_tweet_id": [replied_to]})
+            if replied_to not in self.posts:
+                # What X answers for a reply to a post that was never made or was deleted (code 385 in v1.1).
+                return problem(403, "Forbidden", "You attempted to reply to a Tweet that is deleted or not visible "
+                                                 "to you.")
         if any(p["text"] == text and p["author_id"] == grant.user_id for p in self.posts.values()) and text:
             return problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
         post_id = str(1_800_000_000_000_000_000 + int(self.next_id()))
         self.posts[post_id] = {"id": post_id, "author_id": grant.user_id, "text": text, "media_ids": media_ids,
-                               "reply_settings": reply_settings,
+                               "reply_settings": reply_settings, "in_reply_to": replied_to,
                                "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0,
                                                   "quote_count": 0, "bookmark_count": 0, "impression_count": 0}}
         return web.json_response({"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}},
                                  status=201)
+
+    async def _user_posts(self, request: web.Request, call: Call) -> web.Response:
+        """GET /2/users/{id}/tweets: the user's posts, newest first, replies included (unless exclude=replies);
+        since_id keeps those newer than it; referenced_tweets is there when tweet.fields asks for it."""
+        grant, refusal = self._authenticate(call, "tweet.read", "users.read")
+        if refusal:
+            return refusal
+        user_id = request.match_info["id"]
+        since = call.query.get("since_id", "")
+        if since and not since.isdigit():
+            return invalid_request("The `since_id` query parameter value is not valid.")
+        excluded = set(call.query.get("exclude", "").split(","))
+        fields = set(call.query.get("tweet.fields", "").split(","))
+        found = []
+        for post in sorted(self.posts.values(), key=lambda p: int(p["id"]), reverse=True):
+            if post["author_id"] != user_id or (since and int(post["id"]) <= int(since)):
+                continue
+            if post.get("in_reply_to") and "replies" in excluded:
+                continue
+            item = {"id": post["id"], "text": post["text"], "edit_history_tweet_ids": [post["id"]]}
+            if "referenced_tweets" in fields and post.get("in_reply_to"):
+                item["referenced_tweets"] = [{"type": "replied_to", "id": post["in_reply_to"]}]
+            found.append(item)
+        found = found[:int(call.query.get("max_results") or 10)]
+        body: dict = {"meta": {"result_count": len(found)}}
+        if found:
+            body["data"] = found
+            body["meta"] |= {"newest_id": found[0]["id"], "oldest_id": found[-1]["id"]}
+        return web.json_response(body)
 
     async def _posts_lookup(self, request: web.Request, call: Call) -> web.Response:
         grant, refusal = self._authenticate(call, "tweet.read", "users.read")
