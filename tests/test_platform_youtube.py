@@ -112,7 +112,9 @@ async def test_channels_and_no_channel(adapter, fake):
     assert [(a.external_id, a.kind, a.handle, a.followers_count, a.refusal) for a in accounts] == [
         (fake.users[SUB][0].id, "channel", "@acmechannel", 900, None),
         (fake.users[SUB][1].id, "channel", "@acmechannel", None, None)]  # hidden: unknown, not zero
-    assert accounts[0].settings == {"long_uploads": "allowed"}
+    assert accounts[0].settings == {"long_uploads": "allowed", "playlists": [
+        {"id": "PLroastdays01", "title": "Roast days"}, {"id": "PLevents00002", "title": "Events"}]}
+    assert accounts[1].settings["playlists"] == []  # playlists.list mine=true answers for the signed-in channel
 
     fake.add_user("nochannel", channels=0)
     [none] = await adapter.list_accounts(TokenSet(access_token=Secret(fake.grant("nochannel")),
@@ -164,7 +166,14 @@ def test_validate_every_youtube_limit(adapter, fake):
         acct, Draft(text="", title="t", media=(video_facts(duration=20 * 60),))))
     images = adapter.validate(acct, Draft(text="", title="t", media=(dataclasses.replace(
         video_facts(), kind="image", mimetype="image/jpeg"),)))
-    assert any("does not take images" in p.message for p in images)
+    # A picture alone is no YouTube post; with a video it is the video's thumbnail (verified channels only).
+    assert any("A YouTube post is a video" in p.message for p in images)
+    with_thumbnail = Draft(text="", title="t", media=(video_facts(), dataclasses.replace(
+        video_facts(), id="p", kind="image", mimetype="image/jpeg", duration=None, size_bytes=300_000)),
+        options={"made_for_kids": False})
+    assert not [p for p in adapter.validate(acct, with_thumbnail) if p.field == "media"]
+    assert any("Only verified channels may set a custom thumbnail" in p.message
+               for p in adapter.validate(unverified, with_thumbnail))
 
 
 def test_tags_length_counts_commas_and_quotes():

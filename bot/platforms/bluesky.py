@@ -29,6 +29,7 @@ facets, embeds and the PDS's answers are one publishing contract (the OAuth clie
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from collections.abc import Mapping
@@ -38,7 +39,7 @@ from typing import Any
 import httpx
 import regex
 
-from bot.platforms import bluesky_keys, oauth
+from bot.platforms import bluesky_keys, link_cards, oauth
 from bot.platforms import bluesky_oauth as atoauth
 from bot.platforms.base import (
     PHONE_PHOTOS,
@@ -83,6 +84,8 @@ TEXT_MAX_BYTES = 3000
 IMAGE_MAX_BYTES = 2_000_000  # "up to 2 MB, formerly 1 MB": older PDSes may still refuse over 1,000,000
 VIDEO_MAX_BYTES = 300_000_000  # UNCERTAIN whether the AppView plays a video not sent through video.bsky.app
 MAX_IMAGES = 4
+# A link card's picture (app.bsky.embed.external thumb): image/*, maxSize 1,000,000 bytes in the lexicon.
+THUMB_MAX_BYTES = 1_000_000
 TAG_MAX_GRAPHEMES = 64
 # Alt text. An image's `alt` (app.bsky.embed.images) has no length in the lexicon; Bluesky's own app stops at
 # 2,000 characters as JavaScript counts them (bluesky-social/social-app src/lib/constants.ts MAX_ALT_TEXT), so
@@ -470,6 +473,7 @@ class BlueskyAdapter(Adapter):
         record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text,
                                   "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds")
                                   .replace("+00:00", "Z")}
+        warnings: list[str] = []
         facets = await self._facets(text)
         if facets:
             record["facets"] = facets
@@ -491,13 +495,41 @@ class BlueskyAdapter(Adapter):
             if video.facts.width and video.facts.height:
                 embed["aspectRatio"] = {"width": video.facts.width, "height": video.facts.height}
             record["embed"] = embed
+        elif link := link_cards.first_link(text):
+            card, warnings = await self._link_card(account, link)
+            if card:
+                record["embed"] = card
         answer = await self._xrpc(account.extra, account.publish_token, "POST", "com.atproto.repo.createRecord",
                                   creates=True, json={"repo": account.external_id,
                                                       "collection": "app.bsky.feed.post", "record": record})
         uri = str(answer.get("uri") or "")
         rkey = uri.rsplit("/", 1)[-1]
         who = account.handle or account.extra.get("handle") or account.external_id
-        return PublishResult(remote_id=uri, url=f"https://bsky.app/profile/{who}/post/{rkey}" if rkey else None)
+        return PublishResult(remote_id=uri, url=f"https://bsky.app/profile/{who}/post/{rkey}" if rkey else None,
+                             warnings=tuple(warnings))
+
+    async def _link_card(self, account: AccountRef, link: str) -> tuple[dict | None, list[str]]:
+        """The post's first link as an app.bsky.embed.external card: the page's title and description, and its
+        picture uploaded as a blob within THUMB_MAX_BYTES. A page that cannot be read leaves the post without a
+        card (the link itself stays in the text); that is said, not fatal."""
+        try:
+            card = await link_cards.fetch_card(self.http, link)
+        except link_cards.LinkRefused as exc:
+            return None, [f"Posted without a link card: {exc}"]
+        external: dict[str, Any] = {"uri": link, "title": card.title, "description": card.description}
+        warnings: list[str] = []
+        if card.image_url:
+            try:
+                data, _kind = await link_cards.fetch_image(self.http, card.image_url)
+                data, kind = await asyncio.to_thread(link_cards.shrunk, data, THUMB_MAX_BYTES)
+            except link_cards.LinkRefused as exc:
+                warnings.append(f"The link card went without its picture: {exc}")
+            else:
+                answer = await self._xrpc(account.extra, account.publish_token, "POST",
+                                          "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": kind})
+                if isinstance(answer.get("blob"), dict):
+                    external["thumb"] = answer["blob"]
+        return {"$type": "app.bsky.embed.external", "external": external}, warnings
 
     # ---- metrics ----------------------------------------------------------------------------------
 
