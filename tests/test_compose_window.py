@@ -134,3 +134,6 @@ def test_an_approver_reads_what_each_network_gets():
     assert settings_line(TikTokSettings(privacy_level="SELF_ONLY", allow_comment=True, branded_content=True)) == \
         "seen by only me · allows comments · Paid partnership"
     assert settings_line(XSettings()) is None, "nothing beyond the defaults"
+    assert settings_line(YouTubeSettings(title="Roast", made_for_kids=False, playlist_id="PL1"),
+                         {"playlists": [{"id": "PL1", "title": "Roast days"}]}) == \
+        "“Roast” · Public · not made for kids · People & Blogs · added to playlist Roast days"

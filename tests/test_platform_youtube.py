@@ -413,3 +413,41 @@ async def test_the_fake_answers_an_insert_as_youtube_does(fake, http):
     # YouTube's API itself takes an insert without the declaration: the refusal is Picmim's (validate)
     undeclared = await insert({"title": "x" * 100}, {"privacyStatus": "private"})
     assert undeclared.status_code == 200 and undeclared.headers["Location"]
+
+
+# ---- thumbnail and playlist (issue 18) ------------------------------------------------------------------
+
+async def test_a_thumbnail_and_a_playlist_after_the_upload(adapter, fake):
+    picture = make_image(1280, 720, "PNG")
+    draft = Draft(text="", title="t", options={"made_for_kids": False},
+                  settings=YouTubeSettings(title="t", made_for_kids=False, playlist_id="PLevents00002"))
+    result = await adapter.publish(channel(fake), draft, [payload(make_video()), payload(picture)])
+    assert result.warnings == ()
+    assert fake.thumbnails[result.remote_id] == picture
+    [item] = fake.playlist_items
+    assert item["snippet"] == {**item["snippet"], "playlistId": "PLevents00002",
+                               "resourceId": {"kind": "youtube#video", "videoId": result.remote_id}}
+
+
+async def test_a_refused_thumbnail_or_playlist_leaves_the_live_video_with_a_warning(adapter, fake):
+    """Once the video is up it is live: what YouTube refuses afterwards is said, never a reason to upload again."""
+    fake.users[SUB][0].long_uploads = "eligible"  # not verified: thumbnails.set answers 403
+    upload_only = fake.grant(SUB, "https://www.googleapis.com/auth/youtube.upload")  # an older connection's scopes
+    draft = Draft(text="", title="t", settings=YouTubeSettings(title="t", made_for_kids=False,
+                                                               playlist_id="PLroastdays01"))
+    result = await adapter.publish(channel(fake, token=upload_only), draft,
+                                   [payload(make_video()), payload(make_image(640, 360, "JPEG"))])
+    assert result.remote_id in fake.videos and result.remote_id not in fake.thumbnails
+    assert fake.playlist_items == []
+    assert len(fake.calls_to("/upload/youtube/v3/videos", "POST")) == 1
+    thumbnail, playlist = result.warnings
+    assert "did not take its thumbnail" in thumbnail
+    assert "reconnect YouTube" in playlist
+
+
+async def test_a_vertical_video_of_three_minutes_or_less_is_linked_as_a_short(adapter, fake):
+    draft = Draft(text="", title="t", settings=YouTubeSettings(title="t", made_for_kids=False))
+    short = await adapter.publish(channel(fake), draft, [payload(make_video(width=360, height=640))])
+    assert short.url == f"https://www.youtube.com/shorts/{short.remote_id}"
+    wide = await adapter.publish(channel(fake), draft, [payload(make_video(width=640, height=360))])
+    assert wide.url == f"https://www.youtube.com/watch?v={wide.remote_id}"
