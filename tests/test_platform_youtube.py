@@ -451,3 +451,13 @@ async def test_a_vertical_video_of_three_minutes_or_less_is_linked_as_a_short(ad
     assert short.url == f"https://www.youtube.com/shorts/{short.remote_id}"
     wide = await adapter.publish(channel(fake), draft, [payload(make_video(width=640, height=360))])
     assert wide.url == f"https://www.youtube.com/watch?v={wide.remote_id}"
+
+
+def test_a_playlist_that_is_not_the_channels_is_refused_on_its_field(adapter, fake):
+    acct = channel(fake, token="x", long_uploads="allowed", playlists=[{"id": "PLroastdays01", "title": "Roast days"}])
+    ours = Draft(text="", title="t", media=(video_facts(),),
+                 settings=YouTubeSettings(title="t", made_for_kids=False, playlist_id="PLroastdays01"))
+    assert adapter.validate(acct, ours) == []
+    [problem] = adapter.validate(acct, dataclasses.replace(ours, settings=dataclasses.replace(
+        ours.settings, playlist_id="PLsomeoneelse")))
+    assert problem.field == "playlist_id" and "not on this channel" in problem.message
