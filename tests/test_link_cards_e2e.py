@@ -259,7 +259,13 @@ def test_a_linkedin_link_post_is_an_article_with_title_and_thumbnail(server, fak
     link = f"{SITE}/news/yirgacheffe"
     text = f"Meet our new roast {time.time_ns()} {link}"
 
-    view = _chosen(sender, slack, accounts["linkedin"], text, [])
+    # The account chosen before the link is typed: the window says what a link becomes; Preview link card, pressed
+    # once the link is in, fetches its card.
+    view = _chosen(sender, slack, accounts["linkedin"], "Meet our new roast", [])
+    assert "A link in the text becomes a card on LinkedIn" in str(view["blocks"])
+    assert "compose_card_preview_linkedin" not in str(view["blocks"])
+    view = update_compose(sender, slack, _filled(view, text, [], accounts["linkedin"]),
+                          action_id=ids.COMPOSE_LINK_PREVIEW, view=view)
     assert "The Yirgacheffe roast is here" in _card_preview(slack, "linkedin")["text"]["text"]
     _submit(sender, view, _filled(view, text, [], accounts["linkedin"]))
 

@@ -179,12 +179,14 @@ def link_card_blocks(key: str, name: str, text: str, files: Sequence[dict], prev
     """The card the network will make of the text's first link, as fetched after the window opened (`previews`:
     link -> card, or {error}); "Fetching…" until then."""
     link = first_link(text)
-    if not link:
-        return []
-    if files:
-        return [context(f"With a photo or video attached, {esc(name)} shows it instead of a card for {esc(link)}.")]
-    card = (previews or {}).get(link)
     refresh = actions(button("Preview link card", ids.COMPOSE_LINK_PREVIEW, key), block_id=f"compose_card_{key}")
+    if files:
+        return [context(f"With a photo or video attached, {esc(name)} shows it instead of a link card.")] \
+            if link else []
+    if not link:  # a link typed after the accounts were chosen: the button fetches its card
+        return [context(f"A link in the text becomes a card on {esc(name)} (the page's title, description and "
+                        "picture)."), refresh]
+    card = (previews or {}).get(link)
     if card is None:
         return [context(f"Link card for {esc(link)}: fetching the page's title, description and picture…"), refresh]
     if card.get("error"):
