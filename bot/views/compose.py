@@ -177,29 +177,32 @@ def platform_blocks(key: str, name: str, accounts: Sequence[Choice], composition
 def link_card_blocks(key: str, name: str, text: str, files: Sequence[dict], previews: Mapping[str, dict] | None
                      ) -> list[dict]:
     """The card the network will make of the text's first link, as fetched after the window opened (`previews`:
-    link -> card, or {error}); "Fetching…" until then."""
+    link -> card, or {error}); "fetching…" until then. Sections, with Preview link card to fetch again (a link
+    typed after the accounts were chosen)."""
     link = first_link(text)
-    refresh = actions(button("Preview link card", ids.COMPOSE_LINK_PREVIEW, key), block_id=f"compose_card_{key}")
+    refresh = button("Preview link card", ids.COMPOSE_LINK_PREVIEW, key)
+    block_id = f"compose_card_{key}"
     if files:
-        return [context(f"With a photo or video attached, {esc(name)} shows it instead of a link card.")] \
-            if link else []
-    if not link:  # a link typed after the accounts were chosen: the button fetches its card
-        return [context(f"A link in the text becomes a card on {esc(name)} (the page's title, description and "
-                        "picture)."), refresh]
+        return [section(f"With a photo or video attached, {esc(name)} shows it instead of a link card.",
+                        block_id=block_id)] if link else []
+    if not link:
+        return [section(f"A link in the text becomes a card on {esc(name)} (the page's title, description and "
+                        "picture).", refresh, block_id=block_id)]
     card = (previews or {}).get(link)
     if card is None:
-        return [context(f"Link card for {esc(link)}: fetching the page's title, description and picture…"), refresh]
+        return [section(f"Link card for {esc(link)}: fetching the page's title, description and picture…", refresh,
+                        block_id=block_id)]
     if card.get("error"):
-        return [context(f"No link card for {esc(link)}: {esc(card['error'])} The post goes with the link in its "
-                        "text."), refresh]
-    lines = [f"*{esc(card.get('title') or link)}*"]
+        return [section(f"No link card for {esc(link)}: {esc(card['error'])} The post goes with the link in its "
+                        "text.", refresh, block_id=block_id)]
+    lines = [f"Link card on {esc(name)}:", f"*{esc(card.get('title') or link)}*"]
     if card.get("description"):
         lines.append(esc(card["description"][:300]))
     lines.append(esc(link))
     picture = ({"type": "image", "image_url": card["image_url"], "alt_text": "The page's picture"}
                if card.get("image_url") and len(card["image_url"]) <= 3000 else None)
-    return [context(f"Link card on {esc(name)}, as the page describes itself:"),
-            section("\n".join(lines)[:3000], picture, block_id=f"compose_card_preview_{key}"), refresh]
+    return [section("\n".join(lines)[:3000], picture, block_id=f"compose_card_preview_{key}"),
+            actions(refresh, block_id=block_id)]
 
 
 PROFILE_KINDS = ("profile", "person", "member")
