@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import socket
 
 import httpx
 import pytest
@@ -150,3 +151,39 @@ def test_the_first_link_leaves_the_sentence_punctuation_out():
         "https://roastery.example/news/roast"
     assert first_link("(https://en.wikipedia.org/wiki/Coffee_(drink))") == "https://en.wikipedia.org/wiki/Coffee_(drink)"
     assert first_link("no link here") is None
+
+
+def _resolving(monkeypatch, address: str) -> None:
+    """Name look-ups answer `address` (no DNS server is asked)."""
+    async def getaddrinfo(self, host, port, **kw):
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+    monkeypatch.setattr(type(asyncio.get_running_loop()), "getaddrinfo", getaddrinfo)
+
+
+async def test_a_name_that_resolves_to_a_private_address_is_refused(monkeypatch):
+    _resolving(monkeypatch, "10.20.30.40")
+    site = Site({})
+    async with httpx.AsyncClient(transport=httpx.MockTransport(site)) as http:
+        with pytest.raises(LinkRefused, match="private or local"):
+            await fetch_card(http, "https://intranet.roastery.example/")
+    assert site.asked == []
+
+
+async def test_the_checked_address_is_the_one_connected_to_with_the_sites_own_name(monkeypatch):
+    """No second look-up between the check and the connection (DNS rebinding): the request goes to the checked
+    address, with the site's Host header and TLS server name."""
+    _resolving(monkeypatch, "93.184.216.34")
+    seen: list[httpx.Request] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, headers={"Content-Type": "text/html"}, content=PAGE)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        card = await fetch_card(http, "https://news.roastery.example:8443/roast")
+    [request] = seen
+    assert request.url.host == "93.184.216.34" and request.url.port == 8443 and request.url.path == "/roast"
+    assert request.headers["Host"] == "news.roastery.example:8443"
+    assert request.extensions["sni_hostname"] == "news.roastery.example"
+    assert card.url == "https://news.roastery.example:8443/roast"
+    assert card.image_url == "https://news.roastery.example:8443/img/card.jpg", "relative to the site, not the IP"

@@ -2,7 +2,8 @@
 
 A post's link is typed by anyone in the workspace, so fetching it must not become a way into the network Picmim
 runs in: only http(s), no loopback, private, link-local or other non-public addresses (checked before every hop,
-redirects followed by hand, at most MAX_REDIRECTS), a time limit for the whole fetch and a size limit on what is
+redirects followed by hand, at most MAX_REDIRECTS; the connection goes to the address checked, so a second DNS
+answer cannot swap in a private one), a time limit for the whole fetch and a size limit on what is
 read. An origin that PICMIM_ORIGIN_OVERRIDES maps elsewhere is the operator's own choice (sandboxes, tests) and
 is let through. Everything goes through the one shared HTTP client (bot/http.py).
 
@@ -62,11 +63,12 @@ def first_link(text: str | None) -> str | None:
     return link or None
 
 
-async def _check_address(http: httpx.AsyncClient, url: httpx.URL) -> None:
+async def _check_address(http: httpx.AsyncClient, url: httpx.URL) -> str | None:
+    """The public address to connect to (None for an origin PICMIM_ORIGIN_OVERRIDES maps); raises LinkRefused."""
     if url.scheme not in ("http", "https") or not url.host:
         raise LinkRefused("Picmim only opens http and https links.")
     if overridden(http, url):
-        return
+        return None
     host = url.host
     try:
         addresses = [ipaddress.ip_address(host)]
@@ -80,14 +82,26 @@ async def _check_address(http: httpx.AsyncClient, url: httpx.URL) -> None:
         mapped = getattr(address, "ipv4_mapped", None)
         if not (mapped or address).is_global or address.is_multicast:
             raise LinkRefused(f"Picmim does not open links to private or local addresses ({host}).")
+    return str(addresses[0])
+
+
+def _pinned(http: httpx.AsyncClient, url: httpx.URL, address: str | None, headers: dict[str, str]) -> httpx.Request:
+    """The request, sent to the address that was checked rather than to a second look-up of the name (which a
+    hostile DNS server could answer with a private address): the Host header and TLS's server name (SNI and the
+    certificate check) stay the site's own."""
+    if address is None or address == url.host:
+        return http.build_request("GET", url, headers=headers)
+    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    return http.build_request("GET", url.copy_with(host=address), headers={**headers, "Host": url.netloc.decode()},
+                              extensions=extensions)
 
 
 async def _get(http: httpx.AsyncClient, url: str, accept: tuple[str, ...], max_bytes: int) -> tuple[bytes, str, str]:
     """The body (at most max_bytes), its content type and the final URL, following redirects by hand."""
     current = httpx.URL(url)
     for _hop in range(MAX_REDIRECTS + 1):
-        await _check_address(http, current)
-        request = http.build_request("GET", current, headers={"Accept": ", ".join(accept) + ", */*;q=0.1"})
+        address = await _check_address(http, current)
+        request = _pinned(http, current, address, {"Accept": ", ".join(accept) + ", */*;q=0.1"})
         try:
             response = await http.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
