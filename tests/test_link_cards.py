@@ -187,3 +187,15 @@ async def test_the_checked_address_is_the_one_connected_to_with_the_sites_own_na
     assert request.extensions["sni_hostname"] == "news.roastery.example"
     assert card.url == "https://news.roastery.example:8443/roast"
     assert card.image_url == "https://news.roastery.example:8443/img/card.jpg", "relative to the site, not the IP"
+
+
+async def test_a_connection_that_breaks_while_reading_is_a_refusal_not_a_crash():
+    async def broken():
+        async def body():
+            yield b"<html><head>"
+            raise httpx.ReadError("connection reset")
+        return httpx.Response(200, headers={"Content-Type": "text/html"}, content=body())
+
+    async with _client(Site({"/broken": broken})) as http:
+        with pytest.raises(LinkRefused, match="could not read"):
+            await fetch_card(http, SITE + "/broken")

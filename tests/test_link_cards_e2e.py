@@ -248,6 +248,8 @@ def test_a_link_to_a_private_address_gets_no_card_and_the_post_still_goes(server
     [record] = poll_server("the Bluesky post", lambda: [r["record"] for r in list(bsky.records.values())
                                                         if r["record"]["text"] == text], process)
     assert "embed" not in record
+    poll_server("the reason on the post's status message",
+                lambda: "Posted without a link card" in _status_texts(slack), process)
 
 
 # ---- LinkedIn ---------------------------------------------------------------------------------------------

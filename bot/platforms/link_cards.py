@@ -128,6 +128,8 @@ async def _get(http: httpx.AsyncClient, url: str, accept: tuple[str, ...], max_b
                     raise LinkRefused(f"The link leads to a file over {max_bytes // (1024 * 1024)} MB.")
             charset = response.charset_encoding or "utf-8"
             return bytes(body), f"{kind}; charset={charset}", str(current)
+        except httpx.HTTPError as exc:  # the connection broke while reading
+            raise LinkRefused(f"Picmim could not read {current.host} ({type(exc).__name__}).") from None
         finally:
             await response.aclose()
     raise LinkRefused(f"The link redirects more than {MAX_REDIRECTS} times.")
