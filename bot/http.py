@@ -43,3 +43,13 @@ def build_client(overrides: Mapping[str, str]) -> httpx.AsyncClient:
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
     )
+
+
+def overridden(client: httpx.AsyncClient, url: httpx.URL | str) -> bool:
+    """Whether PICMIM_ORIGIN_OVERRIDES sends this URL elsewhere (the operator's own mapping: the link card fetcher
+    lets such an origin through even when it points at a local address)."""
+    transport = getattr(client, "_transport", None)  # httpx keeps the transport given to the client here
+    if not isinstance(transport, OriginOverrideTransport):
+        return False
+    url = httpx.URL(url)
+    return transport.rewrite(url) != url

@@ -83,6 +83,7 @@ COMPOSE_BOARD_INPUT = "compose_board_input"  # option values: board ids
 COMPOSE_ALT_BLOCK = "compose_alt_"  # + a picture's position: its alt text
 COMPOSE_ALT_INPUT = "compose_alt_input"
 COMPOSE_DESCRIBE = "compose_describe"  # "Add alt text" button: shows a field per attached picture
+COMPOSE_LINK_PREVIEW = "compose_link_preview"  # "Preview link card" button: fetches the link's card again
 DRAFT_OPEN = "draft_open"  # a draft's "Open" button in /picmim drafts (value: the post's id)
 
 # The queue of scheduled posts (/picmim queue); each button's value is the post's id

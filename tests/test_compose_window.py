@@ -18,7 +18,7 @@ from bot.platforms.settings import (
 )
 from bot.services import composing
 from bot.services.composing import Choice, Composition
-from bot.views.compose import compose_modal, youtube_title
+from bot.views.compose import compose_modal, link_card_blocks, youtube_title
 from bot.views.post_settings import settings_line
 from tests.fakes.slack import view_errors
 
@@ -143,6 +143,9 @@ def test_an_approver_reads_what_each_network_gets():
     assert settings_line(TikTokSettings(privacy_level="SELF_ONLY", allow_comment=True, branded_content=True)) == \
         "seen by only me · allows comments · Paid partnership"
     assert settings_line(XSettings()) is None, "nothing beyond the defaults"
+    assert settings_line(YouTubeSettings(title="Roast", made_for_kids=False, playlist_id="PL1"),
+                         {"playlists": [{"id": "PL1", "title": "Roast days"}]}) == \
+        "“Roast” · Public · not made for kids · People & Blogs · added to playlist Roast days"
 
 
 def test_instagram_and_facebook_post_types_are_read_shown_and_kept():
@@ -168,3 +171,24 @@ def test_instagram_and_facebook_post_types_are_read_shown_and_kept():
     forged, _, _ = read(_submitted(**{
         f"{setting}instagram:post_type": {"type": "static_select", "selected_option": {"value": "live"}}}))
     assert forged.settings["instagram"] == InstagramSettings(), "unknown types are the default: the media decide"
+
+
+def test_the_link_card_preview_says_what_each_network_will_show():
+    link = "https://roastery.example/news"
+    text = f"New roast: {link}."
+    [hint] = link_card_blocks("bluesky", "Bluesky", "no link yet", [], None)
+    assert "A link in the text becomes a card on Bluesky" in hint["text"]["text"]
+    assert hint["accessory"]["action_id"] == ids.COMPOSE_LINK_PREVIEW
+    [fetching] = link_card_blocks("bluesky", "Bluesky", text, [], {})
+    assert "fetching" in fetching["text"]["text"]
+    [refused] = link_card_blocks("linkedin", "LinkedIn", text, [], {link: {"error": "Picmim does not open links to "
+                                                                                "private or local addresses."}})
+    assert "No link card" in refused["text"]["text"] and "private or local" in refused["text"]["text"]
+    card, again = link_card_blocks("linkedin", "LinkedIn", text, [], {link: {
+        "title": "Our <new> roast", "description": "Bright.", "image_url": "https://roastery.example/card.jpg"}})
+    assert card["text"]["text"] == f"Link card on LinkedIn:\n*Our &lt;new&gt; roast*\nBright.\n{link}"
+    assert card["accessory"] == {"type": "image", "image_url": "https://roastery.example/card.jpg",
+                                 "alt_text": "The page's picture"}
+    assert again["elements"][0]["action_id"] == ids.COMPOSE_LINK_PREVIEW
+    [attached] = link_card_blocks("bluesky", "Bluesky", text, [{"id": "F1", "mimetype": "image/png"}], None)
+    assert "shows it instead of a link card" in attached["text"]["text"]

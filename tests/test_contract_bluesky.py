@@ -124,3 +124,29 @@ def test_a_field_the_lexicon_lacks_fails_the_contract():
         "$.embed.video.mimeType: image/jpeg is not accepted (['video/mp4'])"]
     assert lexicon_problems({"repo": HANDLE, "collection": "app.bsky.feed.post", "record": record, "swap": "x"},
                             "com.atproto.repo.createRecord", LEXICONS) == ["$.swap: not a property the lexicon has"]
+
+
+async def test_a_link_card_post_follows_the_lexicons(adapter, fake, http, files):
+    """The text's first link as app.bsky.embed.external: uri, title, description and a thumb blob (image/*, at most
+    1,000,000 bytes), the page read through the origin overrides like every other request."""
+    from bot.http import build_client
+
+    site = "https://roastery.example"
+    files.serve(b'<html><head><meta property="og:title" content="Spring menu">'
+                b'<meta property="og:description" content="Five new drinks.">'
+                b'<meta property="og:image" content="/card.png"></head></html>', "text/html", "/spring")
+    files.serve(make_image(1200, 630, "PNG"), "image/png", "/card.png")
+    who = await account(adapter, http)
+    fake.forget_calls()
+    overrides = {f"https://{HANDLE}": fake.pds_url, bluesky_oauth.PLC_DIRECTORY: fake.pds_url,
+                 bluesky_oauth.HANDLE_RESOLVER: fake.pds_url, site: files.url}
+    async with build_client(overrides) as with_site:
+        result = await BlueskyAdapter(adapter.config, with_site).publish(
+            who, Draft(text=f"Our spring menu: {site}/spring"), [])
+    assert result.warnings == ()
+    assert contract_problems(fake) == {"com.atproto.repo.uploadBlob": [], "com.atproto.repo.createRecord": []}
+    [create] = [c for c in fake.calls if c.path.endswith("createRecord")]
+    external = create.body["record"]["embed"]["external"]
+    assert (external["uri"], external["title"], external["description"]) == (
+        f"{site}/spring", "Spring menu", "Five new drinks.")
+    assert external["thumb"]["mimeType"].startswith("image/") and external["thumb"]["size"] <= 1_000_000

@@ -568,3 +568,12 @@ async def test_the_fake_refuses_what_linkedin_refuses(http, tokens, fake):
     for_labs = await http.post("https://api.linkedin.com/rest/posts", headers=versioned,
                                json=post | {"author": "urn:li:organization:1002"})
     assert for_labs.status_code == 403 and for_labs.json()["code"] == "ACCESS_DENIED"
+
+
+async def test_a_link_in_the_text_that_cannot_be_read_leaves_a_text_post_and_says_so(adapter, fake, profile):
+    text = "Our intranet has the details: http://10.1.2.3/launch"
+    result = await adapter.publish(profile, Draft(text=text), [])
+    body = fake.posts[result.remote_id]["body"]
+    assert "content" not in body and body["commentary"] == text
+    [warning] = result.warnings
+    assert "without a link preview" in warning and "private or local" in warning

@@ -112,7 +112,9 @@ async def test_channels_and_no_channel(adapter, fake):
     assert [(a.external_id, a.kind, a.handle, a.followers_count, a.refusal) for a in accounts] == [
         (fake.users[SUB][0].id, "channel", "@acmechannel", 900, None),
         (fake.users[SUB][1].id, "channel", "@acmechannel", None, None)]  # hidden: unknown, not zero
-    assert accounts[0].settings == {"long_uploads": "allowed"}
+    assert accounts[0].settings == {"long_uploads": "allowed", "playlists": [
+        {"id": "PLroastdays01", "title": "Roast days"}, {"id": "PLevents00002", "title": "Events"}]}
+    assert accounts[1].settings["playlists"] == []  # playlists.list mine=true answers for the signed-in channel
 
     fake.add_user("nochannel", channels=0)
     [none] = await adapter.list_accounts(TokenSet(access_token=Secret(fake.grant("nochannel")),
@@ -164,7 +166,14 @@ def test_validate_every_youtube_limit(adapter, fake):
         acct, Draft(text="", title="t", media=(video_facts(duration=20 * 60),))))
     images = adapter.validate(acct, Draft(text="", title="t", media=(dataclasses.replace(
         video_facts(), kind="image", mimetype="image/jpeg"),)))
-    assert any("does not take images" in p.message for p in images)
+    # A picture alone is no YouTube post; with a video it is the video's thumbnail (verified channels only).
+    assert any("A YouTube post is a video" in p.message for p in images)
+    with_thumbnail = Draft(text="", title="t", media=(video_facts(), dataclasses.replace(
+        video_facts(), id="p", kind="image", mimetype="image/jpeg", duration=None, size_bytes=300_000)),
+        options={"made_for_kids": False})
+    assert not [p for p in adapter.validate(acct, with_thumbnail) if p.field == "media"]
+    assert any("Only verified channels may set a custom thumbnail" in p.message
+               for p in adapter.validate(unverified, with_thumbnail))
 
 
 def test_tags_length_counts_commas_and_quotes():
@@ -404,3 +413,51 @@ async def test_the_fake_answers_an_insert_as_youtube_does(fake, http):
     # YouTube's API itself takes an insert without the declaration: the refusal is Picmim's (validate)
     undeclared = await insert({"title": "x" * 100}, {"privacyStatus": "private"})
     assert undeclared.status_code == 200 and undeclared.headers["Location"]
+
+
+# ---- thumbnail and playlist (issue 18) ------------------------------------------------------------------
+
+async def test_a_thumbnail_and_a_playlist_after_the_upload(adapter, fake):
+    picture = make_image(1280, 720, "PNG")
+    draft = Draft(text="", title="t", options={"made_for_kids": False},
+                  settings=YouTubeSettings(title="t", made_for_kids=False, playlist_id="PLevents00002"))
+    result = await adapter.publish(channel(fake), draft, [payload(make_video()), payload(picture)])
+    assert result.warnings == ()
+    assert fake.thumbnails[result.remote_id] == picture
+    [item] = fake.playlist_items
+    assert item["snippet"] == {**item["snippet"], "playlistId": "PLevents00002",
+                               "resourceId": {"kind": "youtube#video", "videoId": result.remote_id}}
+
+
+async def test_a_refused_thumbnail_or_playlist_leaves_the_live_video_with_a_warning(adapter, fake):
+    """Once the video is up it is live: what YouTube refuses afterwards is said, never a reason to upload again."""
+    fake.users[SUB][0].long_uploads = "eligible"  # not verified: thumbnails.set answers 403
+    upload_only = fake.grant(SUB, "https://www.googleapis.com/auth/youtube.upload")  # an older connection's scopes
+    draft = Draft(text="", title="t", settings=YouTubeSettings(title="t", made_for_kids=False,
+                                                               playlist_id="PLroastdays01"))
+    result = await adapter.publish(channel(fake, token=upload_only), draft,
+                                   [payload(make_video()), payload(make_image(640, 360, "JPEG"))])
+    assert result.remote_id in fake.videos and result.remote_id not in fake.thumbnails
+    assert fake.playlist_items == []
+    assert len(fake.calls_to("/upload/youtube/v3/videos", "POST")) == 1
+    thumbnail, playlist = result.warnings
+    assert "did not take its thumbnail" in thumbnail
+    assert "reconnect YouTube" in playlist
+
+
+async def test_a_vertical_video_of_three_minutes_or_less_is_linked_as_a_short(adapter, fake):
+    draft = Draft(text="", title="t", settings=YouTubeSettings(title="t", made_for_kids=False))
+    short = await adapter.publish(channel(fake), draft, [payload(make_video(width=360, height=640))])
+    assert short.url == f"https://www.youtube.com/shorts/{short.remote_id}"
+    wide = await adapter.publish(channel(fake), draft, [payload(make_video(width=640, height=360))])
+    assert wide.url == f"https://www.youtube.com/watch?v={wide.remote_id}"
+
+
+def test_a_playlist_that_is_not_the_channels_is_refused_on_its_field(adapter, fake):
+    acct = channel(fake, token="x", long_uploads="allowed", playlists=[{"id": "PLroastdays01", "title": "Roast days"}])
+    ours = Draft(text="", title="t", media=(video_facts(),),
+                 settings=YouTubeSettings(title="t", made_for_kids=False, playlist_id="PLroastdays01"))
+    assert adapter.validate(acct, ours) == []
+    [problem] = adapter.validate(acct, dataclasses.replace(ours, settings=dataclasses.replace(
+        ours.settings, playlist_id="PLsomeoneelse")))
+    assert problem.field == "playlist_id" and "not on this channel" in problem.message

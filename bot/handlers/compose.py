@@ -20,7 +20,7 @@ from bot.media.store import MediaStore
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import ComposeOrigin
-from bot.services import composing, roles, submitting
+from bot.services import composing, link_previews, roles, submitting
 from bot.services.composing import Composition
 from bot.services.submitting import Accepted, Attachments, Submission
 from bot.slack_errors import error_of, unavailable
@@ -44,7 +44,7 @@ def register(app: AsyncApp) -> None:
     app.action(ids.POST_EDIT)(edit_button)
     # A network's setting that dispatches (the thread option) brings up what it changes, e.g. the thread's parts.
     for action_id in (ids.COMPOSE_ACCOUNTS_INPUT, ids.COMPOSE_WHEN_INPUT, ids.COMPOSE_DESCRIBE,
-                      ids.COMPOSE_SETTING_INPUT):
+                      ids.COMPOSE_SETTING_INPUT, ids.COMPOSE_LINK_PREVIEW):
         app.action(action_id)(changed)
 
 
@@ -52,7 +52,8 @@ def register(app: AsyncApp) -> None:
 
 
 def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, here, kept: Sequence[MediaItem] = (),
-           files: Sequence[dict] = (), access: roles.Access | None = None, hidden: int = 0) -> dict:
+           files: Sequence[dict] = (), access: roles.Access | None = None, hidden: int = 0,
+           link_previews: dict[str, dict] | None = None) -> dict:
     """The compose modal for this workspace and install: its attachments' names (kept ones, or the files just
     attached, whose pictures get alt text fields) and the submit button's words. `hidden`: how many live accounts
     the person may not post to (said in a line, so nobody wonders where they went)."""
@@ -72,7 +73,7 @@ def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, he
     return views.compose_modal(offered, composition, origin.encode(), editing=bool(origin.post_id),
                                attached=[item.filename for item in kept], pictures=pictures,
                                needs_approval=needs_approval, first_comment_platforms=commented,
-                               note=roles.missing_line(hidden))
+                               note=roles.missing_line(hidden), files=files, link_card=link_previews)
 
 
 async def _offered(session, here, runtime, access) -> tuple[list, int]:
@@ -121,9 +122,25 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
         composition.alt_texts = []
     update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden)
     try:
-        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
+        answer = await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
     except SlackApiError as exc:  # hash_conflict: a newer change is on its way with the latest state
         log.info("The compose modal was not brought up to date: %s", error_of(exc))
+        return
+    # Link cards: the page is fetched only now, after the window changed, and shown by a second update.
+    chosen = {c.platform for c in offered if c.id in composition.account_ids}
+    texts = [composition.variants.get(key) or composition.text for key in link_previews.CARD_PLATFORMS
+             if key in chosen]
+    links = link_previews.links_to_preview(texts) if not files and not kept else []
+    if not links:
+        return
+    found = await link_previews.previews(runtime.http, links)
+    update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden,
+                    link_previews=found)
+    latest = ((answer.data if hasattr(answer, "data") else answer) or {}).get("view") or {}
+    try:
+        await client.views_update(view_id=view["id"], hash=latest.get("hash"), view=update)
+    except SlackApiError as exc:  # hash_conflict: the person changed the window meanwhile; that change shows it
+        log.info("The link card preview was not shown: %s", error_of(exc))
 
 
 async def post_command(ack, args, command, client, runtime, db, workspace, access, **_) -> None:

@@ -120,7 +120,9 @@ def _read_settings(values: dict) -> dict[str, PlatformSettings]:
                 made_for_kids=True if kids == "yes" else False if kids == "no" else None,
                 tags=_words(text.get("tags")),
                 category_id=text.get("category_id") if text.get("category_id") in dict(YOUTUBE_CATEGORIES)
-                else YouTubeSettings().category_id)
+                else YouTubeSettings().category_id,
+                playlist_id=text.get("playlist_id") if text.get("playlist_id") not in (None, "", views.EVERYONE)
+                else None)
         elif cls is PinterestSettings:
             found[platform] = PinterestSettings(title=(text.get("title") or "").strip(),
                                                 link=(text.get("link") or "").strip())

@@ -29,6 +29,7 @@ facets, embeds and the PDS's answers are one publishing contract (the OAuth clie
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from collections.abc import Mapping
@@ -38,7 +39,7 @@ from typing import Any
 import httpx
 import regex
 
-from bot.platforms import bluesky_keys, oauth, threads
+from bot.platforms import bluesky_keys, link_cards, oauth, threads
 from bot.platforms import bluesky_oauth as atoauth
 from bot.platforms.base import (
     PHONE_PHOTOS,
@@ -85,6 +86,8 @@ TEXT_MAX_BYTES = 3000
 IMAGE_MAX_BYTES = 2_000_000  # "up to 2 MB, formerly 1 MB": older PDSes may still refuse over 1,000,000
 VIDEO_MAX_BYTES = 300_000_000  # UNCERTAIN whether the AppView plays a video not sent through video.bsky.app
 MAX_IMAGES = 4
+# A link card's picture (app.bsky.embed.external thumb): image/*, maxSize 1,000,000 bytes in the lexicon.
+THUMB_MAX_BYTES = 1_000_000
 TAG_MAX_GRAPHEMES = 64
 # Alt text. An image's `alt` (app.bsky.embed.images) has no length in the lexicon; Bluesky's own app stops at
 # 2,000 characters as JavaScript counts them (bluesky-social/social-app src/lib/constants.ts MAX_ALT_TEXT), so
@@ -494,6 +497,8 @@ class BlueskyAdapter(Adapter):
             raise ContentRejected(NAME, "A Bluesky post takes up to 4 images or one video: change the attachments.",
                                   field="media")
         embed: dict[str, Any] | None = None
+        card_warnings: list[str] = []
+        texts = thread_texts(draft)
         if images and not draft.live_parts:  # a resumed thread's attachments went with part 1
             entries = []
             for item in images:
@@ -509,6 +514,9 @@ class BlueskyAdapter(Adapter):
                 embed["alt"] = video.facts.alt_text
             if video.facts.width and video.facts.height:
                 embed["aspectRatio"] = {"width": video.facts.width, "height": video.facts.height}
+        elif not draft.live_parts and texts and (link := link_cards.first_link(texts[0])):
+            # No picture or video: the first part's link becomes a card (app.bsky.embed.external).
+            embed, card_warnings = await self._link_card(account, link)
         who = account.handle or account.extra.get("handle") or account.external_id
 
         async def send(index: int, text: str, live: list[dict]) -> dict:
@@ -535,9 +543,9 @@ class BlueskyAdapter(Adapter):
         async def find(live: list[dict]) -> dict | None:
             return await self._find_reply(account, live[-1]["id"], who)
 
-        live, warnings = await threads.publish_parts(draft, thread_texts(draft), send, find)
+        live, warnings = await threads.publish_parts(draft, texts, send, find)
         first = threads.first_post(live)
-        return PublishResult(remote_id=first["id"], url=first["url"], warnings=tuple(warnings))
+        return PublishResult(remote_id=first["id"], url=first["url"], warnings=tuple(card_warnings + warnings))
 
     async def _find_reply(self, account: AccountRef, parent: str, who: str) -> dict | None:
         """The account's own reply to `parent`, if it is live: its newest posts in its repository
@@ -554,6 +562,29 @@ class BlueskyAdapter(Adapter):
             if (reply.get("parent") or {}).get("uri") == parent:
                 return {"id": item["uri"], "cid": item.get("cid", ""), "url": _post_url(who, item["uri"])}
         return None
+
+    async def _link_card(self, account: AccountRef, link: str) -> tuple[dict | None, list[str]]:
+        """The post's first link as an app.bsky.embed.external card: the page's title and description, and its
+        picture uploaded as a blob within THUMB_MAX_BYTES. A page that cannot be read leaves the post without a
+        card (the link itself stays in the text); that is said, not fatal."""
+        try:
+            card = await link_cards.fetch_card(self.http, link)
+        except link_cards.LinkRefused as exc:
+            return None, [f"Posted without a link card: {exc}"]
+        external: dict[str, Any] = {"uri": link, "title": card.title, "description": card.description}
+        warnings: list[str] = []
+        if card.image_url:
+            try:
+                data, _kind = await link_cards.fetch_image(self.http, card.image_url)
+                data, kind = await asyncio.to_thread(link_cards.shrunk, data, THUMB_MAX_BYTES)
+            except link_cards.LinkRefused as exc:
+                warnings.append(f"The link card went without its picture: {exc}")
+            else:
+                answer = await self._xrpc(account.extra, account.publish_token, "POST",
+                                          "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": kind})
+                if isinstance(answer.get("blob"), dict):
+                    external["thumb"] = answer["blob"]
+        return {"$type": "app.bsky.embed.external", "external": external}, warnings
 
     # ---- metrics ----------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.platforms import oauth
+from bot.platforms import link_cards, oauth
 from bot.platforms.base import (
     PHONE_PHOTOS,
     PKCE,
@@ -347,6 +347,7 @@ class LinkedInAdapter(Adapter):
         }
         images = [p for p in media if p.facts.kind == "image"]
         videos = [p for p in media if p.facts.kind == "video"]
+        warnings: list[str] = []
         documents = [p for p in media if p.facts.kind == "document"]
         if documents:
             # A document post: LinkedIn shows its pages as a carousel people swipe through, under its title.
@@ -366,9 +367,12 @@ class LinkedInAdapter(Adapter):
             if draft.description:
                 article["description"] = draft.description
             body["content"] = {"article": article}
+        elif link := link_cards.first_link(draft.text):
+            article, warnings = await self._article(account, token, link)
+            if article:
+                body["content"] = {"article": article}
         response = await self._api("POST", "/rest/posts", token, account=account, json=body, creates=True)
         post_urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id", "")
-        warnings: list[str] = []
         if draft.first_comment:
             try:
                 await self._comment(account, token, post_urn, draft.first_comment)
@@ -384,13 +388,38 @@ class LinkedInAdapter(Adapter):
                         json={"actor": account.external_id, "object": post_urn, "message": {"text": text}},
                         creates=True, field="first_comment")
 
+    async def _article(self, account: AccountRef, token: Secret, link: str) -> tuple[dict | None, list[str]]:
+        """The text's first link as a link post (Posts API content.article): the page's title and description, its
+        picture uploaded through the Images API as the thumbnail. A page that cannot be read leaves a text post
+        with the link in it (said, not fatal): LinkedIn shows no preview for an article the API does not describe."""
+        try:
+            card = await link_cards.fetch_card(self.http, link)
+        except link_cards.LinkRefused as exc:
+            return None, [f"Posted without a link preview: {exc}"]
+        article: dict[str, str] = {"source": link, "title": card.title}
+        if card.description:
+            article["description"] = card.description
+        warnings: list[str] = []
+        if card.image_url:
+            try:
+                data, _kind = await link_cards.fetch_image(self.http, card.image_url)
+                data, kind = await asyncio.to_thread(link_cards.shrunk, data, IMAGE_MAX_BYTES)
+            except link_cards.LinkRefused as exc:
+                warnings.append(f"The link preview went without its picture: {exc}")
+            else:
+                article["thumbnail"] = await self._upload_image_bytes(account, token, data, kind)
+        return article, warnings
+
     async def _upload_image(self, account: AccountRef, token: Secret, payload: MediaPayload) -> str:
+        data = b"".join([chunk async for chunk in payload.read()])
+        return await self._upload_image_bytes(account, token, data, payload.facts.mimetype)
+
+    async def _upload_image_bytes(self, account: AccountRef, token: Secret, data: bytes, mimetype: str) -> str:
         response = await self._api("POST", "/rest/images?action=initializeUpload", token, account=account,
                                    field="media", json={"initializeUploadRequest": {"owner": account.external_id}})
         value = response.json()["value"]
-        data = b"".join([chunk async for chunk in payload.read()])
         await self._api("PUT", value["uploadUrl"], token, account=account, field="media", versioned=False,
-                        content=data, headers={"Content-Type": payload.facts.mimetype})
+                        content=data, headers={"Content-Type": mimetype})
         return value["image"]
 
     async def _upload_document(self, account: AccountRef, token: Secret, payload: MediaPayload) -> str:

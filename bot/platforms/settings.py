@@ -39,6 +39,7 @@ class YouTubeSettings:
     made_for_kids: bool | None = None  # YouTube requires the declaration (status.selfDeclaredMadeForKids)
     tags: tuple[str, ...] = ()
     category_id: str = YOUTUBE_DEFAULT_CATEGORY
+    playlist_id: str | None = None  # one of the channel's playlists (account settings "playlists") to add it to
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from bot.platforms.base import (
     Counting,
     Draft,
     Limits,
+    MediaFacts,
     MediaLimits,
     MediaPayload,
     Metrics,
@@ -71,6 +72,7 @@ REVOKE_URL = "https://oauth2.googleapis.com/revoke"
 API_VERSION = "v3"  # YouTube Data API; Google publishes no end date for v3
 DATA_API = f"https://www.googleapis.com/youtube/{API_VERSION}"
 UPLOAD_URL = f"https://www.googleapis.com/upload/youtube/{API_VERSION}/videos"
+THUMBNAIL_URL = f"https://www.googleapis.com/upload/youtube/{API_VERSION}/thumbnails/set"
 ANALYTICS_API = "https://youtubeanalytics.googleapis.com/v2/reports"
 
 # ---- limits -------------------------------------------------------------------------------------------
@@ -90,6 +92,17 @@ UPLOAD_LIMIT_RETRY = 24 * 3600.0  # uploadLimitExceeded: "try again in 24 hours"
 UPLOAD_CHUNK = 8 * 1024 * 1024  # a multiple of 256 KiB, as the resumable protocol requires
 ANALYTICS_DAYS = 28  # analytics figures cover the last 28 days
 ANALYTICS_METRICS = ("estimatedMinutesWatched", "averageViewDuration", "subscribersGained", "subscribersLost")
+
+# Shorts: YouTube makes a Short of any upload that is vertical or square and at most 3 minutes long (no API flag;
+# PLATFORMS.md "Shorts", third-party sources, UNCERTAIN-medium).
+SHORT_MAX_SECONDS = 180
+# A custom thumbnail (thumbnails.set): JPEG, PNG (GIF, BMP) up to 2 MB; 1280×720 recommended, 640 wide at least
+# (YouTube Help "Add video thumbnails"). Only channels with intermediate features (phone-verified) may set one;
+# the same verification allows long uploads, so `longUploadsStatus: allowed` is read as "may set thumbnails"
+# (an assumption: the API has no field for it).
+THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
+THUMBNAIL = MediaLimits(kind="image", mimetypes=("image/jpeg", "image/png"), max_bytes=THUMBNAIL_MAX_BYTES,
+                        convertible_from=("image/webp", "image/gif", "image/heic", "image/heif", "image/avif"))
 
 VIDEO = MediaLimits(
     kind="video", mimetypes=("video/mp4", "video/quicktime", "video/webm", "video/x-msvideo", "video/mpeg",
@@ -225,6 +238,12 @@ def _settings(draft: Draft) -> YouTubeSettings | None:
     return draft.settings if isinstance(draft.settings, YouTubeSettings) else None
 
 
+def is_short(video: MediaFacts) -> bool:
+    """Whether YouTube makes a Short of this video: vertical or square, at most SHORT_MAX_SECONDS."""
+    return bool(video.width and video.height and video.duration is not None and video.height >= video.width
+                and video.duration <= SHORT_MAX_SECONDS)
+
+
 def video_title(draft: Draft) -> str | None:
     """The video's title: the draft's (the compose window puts it there), else the settings' own."""
     settings = _settings(draft)
@@ -261,13 +280,15 @@ class YouTubeAdapter(Adapter):
     limits = Limits(
         texts=(TextLimit("title", "title", TITLE_MAX, Counting.CHARACTERS, min=1, forbidden="<>"),
                TextLimit("description", "description", DESCRIPTION_MAX_BYTES, Counting.BYTES, forbidden="<>")),
-        video=VIDEO, max_videos=1, requires_media=True,
+        video=VIDEO, image=THUMBNAIL, max_videos=1, max_images=1, mixed_media=True, requires_media=True,
     )
     scopes = (
         Scope("openid", "Recognises the same Google account when you connect again."),
         Scope("https://www.googleapis.com/auth/youtube.upload", "Uploads your videos to the channel."),
         Scope("https://www.googleapis.com/auth/youtube.readonly",
               "Lists your channels and reads views, likes and comments of your videos."),
+        # playlistItems.insert takes youtube, youtube.force-ssl or youtubepartner, not youtube.upload.
+        Scope("https://www.googleapis.com/auth/youtube", "Adds your videos to the playlists you choose."),
         Scope("https://www.googleapis.com/auth/yt-analytics.readonly",
               "Reads watch time and subscriber changes for analytics digests."),
     )
@@ -350,6 +371,7 @@ class YouTubeAdapter(Adapter):
             return [RemoteAccount(tokens.external_user_id or "no-channel", "channel", "No YouTube channel",
                                   refusal="This Google account has no YouTube channel yet: create one on youtube.com "
                                           "(your profile picture → Create a channel), then connect YouTube again.")]
+        playlists = await self._playlists(tokens.access_token.reveal())
         accounts = []
         for channel in channels:
             snippet, stats = channel.get("snippet") or {}, channel.get("statistics") or {}
@@ -359,8 +381,32 @@ class YouTubeAdapter(Adapter):
                 channel["id"], "channel", snippet.get("title") or channel["id"], handle=snippet.get("customUrl"),
                 avatar_url=((snippet.get("thumbnails") or {}).get("default") or {}).get("url"),
                 followers_count=followers,
-                settings={"long_uploads": status.get("longUploadsStatus")}))
+                settings={"long_uploads": status.get("longUploadsStatus"),
+                          "playlists": [{"id": p["id"], "title": p["title"]} for p in playlists
+                                        if p.get("channel_id") in (None, channel["id"])]}))
         return accounts
+
+    async def _playlists(self, token: str) -> list[dict]:
+        """The channel's playlists, [{id, title}], as the compose window offers them (up to 100, Slack's most
+        options); an empty list when YouTube will not say (the window then offers none)."""
+        found: list[dict] = []
+        params = {"part": "snippet", "mine": "true", "maxResults": "50"}
+        while len(found) < 100:
+            try:
+                response = await send(self.http, NAME, "GET", f"{DATA_API}/playlists", headers=self._auth(token),
+                                      params=params)
+                body = _checked(response)
+            except PlatformError:
+                return found
+            for item in body.get("items") or []:
+                snippet = item.get("snippet") or {}
+                if item.get("id"):
+                    found.append({"id": str(item["id"]), "title": str(snippet.get("title") or item["id"]),
+                                  "channel_id": snippet.get("channelId")})
+            if not body.get("nextPageToken"):
+                break
+            params = {**params, "pageToken": body["nextPageToken"]}
+        return found[:100]
 
     # ---- validation -------------------------------------------------------------------------------
 
@@ -378,6 +424,8 @@ class YouTubeAdapter(Adapter):
                                            forbidden="<>")))
         if account.settings.get("long_uploads") not in (None, "allowed"):
             limits = dataclasses.replace(limits, video=dataclasses.replace(VIDEO, max_duration=SHORT_UPLOAD_SECONDS))
+        if not draft.media:  # "needs a video", not "a photo or a video": a picture only goes with a video
+            limits = dataclasses.replace(limits, image=None)
         problems = Checker(NAME, account.name, limits).check(dataclasses.replace(draft, title=video_title(draft)))
 
         def add(field: str, message: str) -> None:
@@ -386,6 +434,17 @@ class YouTubeAdapter(Adapter):
         if account.settings.get("long_uploads") not in (None, "allowed") and any(
                 m.kind == "video" and (m.duration or 0) > SHORT_UPLOAD_SECONDS for m in draft.media):
             add("media", "Longer videos need a verified channel: verify it at youtube.com/verify, then try again.")
+        pictures = [m for m in draft.media if m.kind == "image"]
+        if pictures and not any(m.kind == "video" for m in draft.media):
+            add("media", "A YouTube post is a video: attach one (a picture attached with it becomes its thumbnail).")
+        elif pictures and account.settings.get("long_uploads") not in (None, "allowed"):
+            add("media", "Only verified channels may set a custom thumbnail: verify the channel at youtube.com/verify, "
+                         "or remove the picture (YouTube then picks a frame).")
+        chosen = _settings(draft)
+        playlists = {str(p.get("id")) for p in account.settings.get("playlists") or [] if isinstance(p, dict)}
+        if chosen and chosen.playlist_id and chosen.playlist_id not in playlists:
+            add("playlist_id", "That playlist is not on this channel (any more): choose another, or press Refresh in "
+                               "`/picmim accounts` to bring the channel's playlists up to date.")
         options = draft.options
         privacy, made_for_kids, tags, category = _choices(draft)
         if made_for_kids is None:
@@ -439,9 +498,10 @@ class YouTubeAdapter(Adapter):
 
     async def publish(self, account: AccountRef, draft: Draft, media: list[MediaPayload]) -> PublishResult:
         videos = [m for m in media if m.facts.kind == "video"]
-        if len(videos) != 1 or len(media) != 1:
-            raise ContentRejected(NAME, "A YouTube post is exactly one video: change the attachments.",
-                                  field="media")
+        pictures = [m for m in media if m.facts.kind == "image"]
+        if len(videos) != 1 or len(pictures) > 1 or len(media) != len(videos) + len(pictures):
+            raise ContentRejected(NAME, "A YouTube post is exactly one video, and a picture for its thumbnail if you "
+                                        "like: change the attachments.", field="media")
         video = videos[0]
         token = account.publish_token.reveal()
         params = {"uploadType": "resumable", "part": "snippet,status"}
@@ -459,7 +519,42 @@ class YouTubeAdapter(Adapter):
         resource = await self._upload(session, token, video)
         video_id = resource["id"]
         await self._wait_processed(token, video_id, resource)
-        return PublishResult(remote_id=video_id, url=f"https://www.youtube.com/watch?v={video_id}")
+        # The video is live from here: what fails now is said on the post, never a reason to upload it again.
+        warnings = []
+        if pictures:
+            warnings += await self._set_thumbnail(token, video_id, pictures[0])
+        chosen = _settings(draft)
+        if chosen and chosen.playlist_id:
+            warnings += await self._add_to_playlist(token, video_id, chosen.playlist_id)
+        # A Short is watched at youtube.com/shorts/<id>: the status message links it there.
+        url = (f"https://www.youtube.com/shorts/{video_id}" if is_short(video.facts)
+               else f"https://www.youtube.com/watch?v={video_id}")
+        return PublishResult(remote_id=video_id, url=url, warnings=tuple(warnings))
+
+    async def _set_thumbnail(self, token: str, video_id: str, picture: MediaPayload) -> list[str]:
+        """thumbnails.set: the picture's bytes as the request body."""
+        data = b"".join([chunk async for chunk in picture.read()])
+        try:
+            response = await send(self.http, NAME, "POST", THUMBNAIL_URL, params={"videoId": video_id},
+                                  content=data, headers={**self._auth(token), "Content-Type": picture.facts.mimetype})
+            _checked(response)
+        except PlatformError as exc:
+            return [f"The video is live, but YouTube did not take its thumbnail: {exc}. Set it in YouTube Studio."]
+        return []
+
+    async def _add_to_playlist(self, token: str, video_id: str, playlist_id: str) -> list[str]:
+        """playlistItems.insert: the video at the end of the playlist."""
+        body = {"snippet": {"playlistId": playlist_id, "resourceId": {"kind": "youtube#video", "videoId": video_id}}}
+        try:
+            response = await send(self.http, NAME, "POST", f"{DATA_API}/playlistItems", params={"part": "snippet"},
+                                  json=body, headers=self._auth(token))
+            _checked(response)
+        except PlatformError as exc:
+            if "insufficient" in str(exc).lower() or "scope" in str(exc).lower():
+                return ["The video is live, but this YouTube connection may not add to playlists (it was made before "
+                        "Picmim asked for that): reconnect YouTube, and add the video in YouTube Studio."]
+            return [f"The video is live, but YouTube did not add it to the playlist: {exc}."]
+        return []
 
     async def _upload(self, session: str, token: str, video: MediaPayload) -> dict:
         """PUT the bytes in chunks; every chunk but the last is answered 308 Resume Incomplete. Only the

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot import ids
 from bot.platforms import threads
+from bot.platforms.link_cards import first_link
 from bot.platforms.settings import (
     FACEBOOK_POST_TYPES,
     INSTAGRAM_POST_TYPES,
@@ -26,6 +27,7 @@ from bot.platforms.settings import (
 from bot.platforms.tiktok_choices import TIKTOK_BRAND_LABELS, disclosure_label
 from bot.services import composing
 from bot.services.composing import Choice, Composition, DraftSummary, platforms_of
+from bot.services.link_previews import CARD_PLATFORMS
 from bot.views.blocks import (
     actions,
     button,
@@ -44,6 +46,7 @@ from bot.views.blocks import (
 TEXT_MAX = 3000  # Slack's plain_text_input limit
 FILETYPES = ["jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "mp4", "mov", "m4v", "webm", "pdf"]
 MAX_FILES = 10
+YOUTUBE_SHORT_MAX_SECONDS = 180  # bot.platforms.youtube.SHORT_MAX_SECONDS (views do not import adapters)
 NOW, SCHEDULE = "now", "schedule"
 
 
@@ -66,7 +69,8 @@ def _option(choice: Choice) -> dict:
 def compose_modal(offered: Sequence[Choice], composition: Composition, private_metadata: str, *,
                   editing: bool = False, attached: Sequence[str] = (), pictures: Sequence[tuple[int, str]] = (),
                   needs_approval: bool = False, first_comment_platforms: Sequence[str] = (),
-                  note: str | None = None) -> dict:
+                  note: str | None = None, files: Sequence[dict] = (),
+                  link_card: Mapping[str, dict] | None = None) -> dict:
     """The compose modal, prefilled with `composition` (a command's text, a message, a draft, a queued post being
     edited, or the modal itself being brought up to date). The accounts come first; once chosen, each chosen
     network gets a part of its own with only its fields. `attached` names the attachments the post keeps (Slack
@@ -84,7 +88,8 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
     blocks += alt_text_blocks(pictures, composition)
     chosen_platforms = platforms_of(chosen_accounts)
     for key, name in chosen_platforms:
-        blocks += platform_blocks(key, name, [c for c in chosen_accounts if c.platform == key], composition)
+        blocks += platform_blocks(key, name, [c for c in chosen_accounts if c.platform == key], composition,
+                                  files=files, link_card=link_card)
     if chosen_accounts:
         if composition.first_comment or any(key in first_comment_platforms for key, _ in chosen_platforms):
             blocks.append(_text_input(ids.COMPOSE_COMMENT_BLOCK, ids.COMPOSE_COMMENT_INPUT, "First comment",
@@ -145,7 +150,8 @@ def _section_title(name: str) -> dict:
     return context(f"*{esc(name)}*")
 
 
-def platform_blocks(key: str, name: str, accounts: Sequence[Choice], composition: Composition) -> list[dict]:
+def platform_blocks(key: str, name: str, accounts: Sequence[Choice], composition: Composition, *,
+                    files: Sequence[dict] = (), link_card: Mapping[str, dict] | None = None) -> list[dict]:
     """One chosen network's part: its own text, then only the fields it has."""
     blocks = [_section_title(name),
               _text_input(f"{ids.COMPOSE_VARIANT_BLOCK}{key}", ids.COMPOSE_VARIANT_INPUT,
@@ -154,6 +160,7 @@ def platform_blocks(key: str, name: str, accounts: Sequence[Choice], composition
     chosen = composition.settings_for(key)
     if isinstance(chosen, YouTubeSettings):
         blocks += _youtube(chosen, composition)
+        blocks += _youtube_extras(chosen, accounts, files)
     elif isinstance(chosen, PinterestSettings):
         blocks += _pinterest(chosen, accounts, composition)
     elif isinstance(chosen, TikTokSettings):
@@ -182,6 +189,8 @@ def platform_blocks(key: str, name: str, accounts: Sequence[Choice], composition
                               hint="Post: text, a link, photos or a video in the Page's feed. Reel: one vertical "
                                    "video of 3 to 90 seconds. Story: one photo or one video of up to 60 seconds, "
                                    "for 24 hours, without the text."))
+    if key in CARD_PLATFORMS:
+        blocks += link_card_blocks(key, name, composition.variants.get(key) or composition.text, files, link_card)
     return blocks
 
 
@@ -195,6 +204,37 @@ def _instagram_post_type(key: str, chosen: InstagramSettings) -> list[dict]:
                     ["yes"] if chosen.share_to_feed else [],
                     hint="Off: the Reel shows only in the profile's Reels tab."),
     ]
+
+
+def link_card_blocks(key: str, name: str, text: str, files: Sequence[dict], previews: Mapping[str, dict] | None
+                     ) -> list[dict]:
+    """The card the network will make of the text's first link, as fetched after the window opened (`previews`:
+    link -> card, or {error}); "fetching…" until then. Sections, with Preview link card to fetch again (a link
+    typed after the accounts were chosen)."""
+    link = first_link(text)
+    refresh = button("Preview link card", ids.COMPOSE_LINK_PREVIEW, key)
+    block_id = f"compose_card_{key}"
+    if files:
+        return [section(f"With a photo or video attached, {esc(name)} shows it instead of a link card.",
+                        block_id=block_id)] if link else []
+    if not link:
+        return [section(f"A link in the text becomes a card on {esc(name)} (the page's title, description and "
+                        "picture).", refresh, block_id=block_id)]
+    card = (previews or {}).get(link)
+    if card is None:
+        return [section(f"Link card for {esc(link)}: fetching the page's title, description and picture…", refresh,
+                        block_id=block_id)]
+    if card.get("error"):
+        return [section(f"No link card for {esc(link)}: {esc(card['error'])} The post goes with the link in its "
+                        "text.", refresh, block_id=block_id)]
+    lines = [f"Link card on {esc(name)}:", f"*{esc(card.get('title') or link)}*"]
+    if card.get("description"):
+        lines.append(esc(card["description"][:300]))
+    lines.append(esc(link))
+    picture = ({"type": "image", "image_url": card["image_url"], "alt_text": "The page's picture"}
+               if card.get("image_url") and len(card["image_url"]) <= 3000 else None)
+    return [section("\n".join(lines)[:3000], picture, block_id=f"compose_card_preview_{key}"),
+            actions(refresh, block_id=block_id)]
 
 
 PROFILE_KINDS = ("profile", "person", "member")
@@ -262,6 +302,35 @@ def _youtube(chosen: YouTubeSettings, composition: Composition) -> list[dict]:
                     multiline=False, hint="Separated by commas; 500 characters in all."),
         _select("youtube", "category_id", "Category", YOUTUBE_CATEGORIES, chosen.category_id, optional=False),
     ]
+
+
+def _youtube_extras(chosen: YouTubeSettings, accounts: Sequence[Choice], files: Sequence[dict]) -> list[dict]:
+    """The playlist to add the video to (the channel's playlists as last synced), and what makes a Short and a
+    custom thumbnail, said where the person chooses the video."""
+    blocks: list[dict] = []
+    playlists = [(str(p["id"]), str(p.get("title") or p["id"])[:75]) for a in accounts[:1]
+                 for p in a.settings.get("playlists") or [] if isinstance(p, dict) and p.get("id")][:99]
+    if playlists:
+        blocks.append(_select("youtube", "playlist_id", "Playlist", [(None, "No playlist"), *playlists],
+                              chosen.playlist_id, hint="The video is added at the end of this playlist. Playlists as "
+                                                       "last synced; Refresh in /picmim accounts brings new ones."))
+    blocks.append(context(_youtube_short_line(files)))
+    return blocks
+
+
+def _youtube_short_line(files: Sequence[dict]) -> str:
+    """Slack lists a video's size and length (original_w, original_h, duration_ms) once it has looked at it."""
+    video = next((f for f in files if str(f.get("mimetype") or "").startswith("video/")), None)
+    width, height = (video or {}).get("original_w"), (video or {}).get("original_h")
+    duration = (video or {}).get("duration_ms")
+    known = all(isinstance(v, int) and not isinstance(v, bool) for v in (width, height, duration))
+    if known and height >= width and duration <= YOUTUBE_SHORT_MAX_SECONDS * 1000:
+        short = "*This video will be a YouTube Short* (vertical or square, 3 minutes or less)."
+    elif known:
+        short = "This video will be a regular YouTube video (a Short is vertical or square, 3 minutes or less)."
+    else:
+        short = "A vertical or square video of 3 minutes or less becomes a YouTube Short."
+    return short + " A picture attached with the video becomes its custom thumbnail (verified channels)."
 
 
 def youtube_title(text: str) -> str:

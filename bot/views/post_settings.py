@@ -41,6 +41,10 @@ def settings_line(settings: PlatformSettings | None, account_settings: Mapping[s
                   dict(YOUTUBE_CATEGORIES).get(settings.category_id, settings.category_id)]
         if settings.tags:
             parts.append("tags: " + esc(", ".join(settings.tags)))
+        if settings.playlist_id:
+            playlists = {str(p.get("id")): p.get("title") for p in (account_settings or {}).get("playlists") or []
+                         if isinstance(p, dict)}
+            parts.append(f"added to playlist {esc(str(playlists.get(settings.playlist_id) or settings.playlist_id))}")
     elif isinstance(settings, PinterestSettings):
         boards = {str(b.get("id")): b.get("name") for b in (account_settings or {}).get("boards") or []
                   if isinstance(b, dict)}

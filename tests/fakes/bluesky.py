@@ -487,6 +487,18 @@ class FakeBluesky(LoopbackServer):
                                     or len(alt.encode()) > 10_000):
                 return "Record/embed/alt must not be longer than 1000 graphemes"  # the lexicon's maxGraphemes
             return self._blob_problem(embed.get("video"), "video/mp4", 300_000_000, "embed/video")
+        if kind == "app.bsky.embed.external":  # lexicons/app.bsky.embed.external.json
+            external = embed.get("external")
+            if not isinstance(external, dict):
+                return "Record/embed must have the property \"external\""
+            for name in ("uri", "title", "description"):
+                if not isinstance(external.get(name), str):
+                    return f"Record/embed/external must have the property \"{name}\""
+            if not re.match(r"^[a-z][a-z0-9+.-]*:\S+$", external["uri"]):
+                return "Record/embed/external/uri must be a valid uri"
+            if "thumb" in external:
+                return self._blob_problem(external["thumb"], "image/", 1_000_000, "embed/external/thumb")
+            return None
         return f"Record/embed has an unknown type {kind}"
 
     def _blob_problem(self, blob: Any, accept: str, max_size: int, where: str) -> str | None:

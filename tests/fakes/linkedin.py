@@ -520,6 +520,8 @@ class FakeLinkedIn(PlatformFake):
             source = content["article"].get("source", "")
             if not re.match(r"https?://", source) or not content["article"].get("title"):
                 return "/content/article :: source must be an http(s) URL and title is required"
+            if "thumbnail" in content["article"]:  # an image URN uploaded through the Images API
+                media_ids = [str(content["article"]["thumbnail"])]
         entries = [content["media"]] if "media" in content else (content.get("multiImage") or {}).get("images", [])
         for where, entry in enumerate(entries):
             alt = entry.get("altText")

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from PIL import Image
 
 from tests.fakes.base import Call, LoopbackServer
 
@@ -46,7 +47,9 @@ class Channel:
     hidden_subscribers: bool = False
     views: int = 98765
     videos: int = 12
-    long_uploads: str = "allowed"
+    long_uploads: str = "allowed"  # "allowed" once verified: also what lets a channel set custom thumbnails
+    playlists: dict[str, str] = field(default_factory=lambda: {"PLroastdays01": "Roast days",
+                                                               "PLevents00002": "Events"})
 
 
 @dataclass
@@ -108,12 +111,15 @@ class FakeYouTube(LoopbackServer):
         self.videos: dict[str, dict] = {}
         self.video_polls: dict[str, int] = {}
         self.revoked: list[str] = []
+        self.thumbnails: dict[str, bytes] = {}  # video id -> the custom thumbnail set (thumbnails.set)
+        self.playlist_items: list[dict] = []  # playlistItem resources inserted (playlistItems.insert)
         # controls
         self.quota_limit = 10_000
         self.quota_used = 0
         # UNCERTAIN which quota model is live: videos.insert at 1,600 units (older page) by default; set
         # costs["videos.insert"] = 1 and insert_bucket = 100 for the newer separate bucket.
-        self.costs = {"videos.insert": 1600, "videos.list": 1, "channels.list": 1}
+        self.costs = {"videos.insert": 1600, "videos.list": 1, "channels.list": 1, "playlists.list": 1,
+                      "playlistItems.insert": 50, "thumbnails.set": 50}
         self.insert_bucket: int | None = None
         self.processing_polls = 1
         self.access_token_lifetime = 3599
@@ -145,7 +151,8 @@ class FakeYouTube(LoopbackServer):
     @staticmethod
     def all_scopes() -> str:
         return " ".join(["openid"] + [f"https://www.googleapis.com/auth/{name}"
-                                      for name in ("youtube.upload", "youtube.readonly", "yt-analytics.readonly")])
+                                      for name in ("youtube.upload", "youtube.readonly", "youtube",
+                                                   "yt-analytics.readonly")])
 
     def expire_tokens(self) -> None:
         for grant in self.tokens.values():
@@ -227,7 +234,11 @@ class FakeYouTube(LoopbackServer):
                 return self._put(request, raw, grant)
             if method == "POST":
                 return self._start_upload(request, body, grant)
+        if path == "/upload/youtube/v3/thumbnails/set" and method == "POST":
+            return self._set_thumbnail(request, raw, grant)
         routes = {("GET", "/youtube/v3/channels"): self._channels, ("GET", "/youtube/v3/videos"): self._videos,
+                  ("GET", "/youtube/v3/playlists"): self._playlists,
+                  ("POST", "/youtube/v3/playlistItems"): lambda r, g: self._insert_playlist_item(r, body, g),
                   ("GET", "/v2/reports"): self._reports}
         handler = routes.get((method, path))
         if handler is None:
@@ -507,6 +518,100 @@ class FakeYouTube(LoopbackServer):
         }
         self.video_polls[video_id] = self.processing_polls
         return web.json_response(resource, status=200)
+
+    # ---- playlists and thumbnails -------------------------------------------------------------------
+
+    def _owned_video(self, grant: Grant, video_id: str) -> tuple[dict | None, Channel | None]:
+        video = self.videos.get(video_id)
+        channels = {c.id: c for c in self.users.get(grant.sub, [])}
+        if video is None or video["snippet"].get("channelId") not in channels:
+            return None, None
+        return video, channels[video["snippet"]["channelId"]]
+
+    def _playlists(self, request: web.Request, grant: Grant) -> web.Response:
+        """playlists.list (mine=true, part=snippet): the channel's playlists."""
+        refused = self._scope(grant, "youtube.readonly", "youtube", "youtube.force-ssl")
+        if refused:
+            return refused
+        q = request.query
+        if "snippet" not in q.get("part", "").split(","):
+            return google_error(400, "missingRequiredParameter", "No filter selected. Expected one of: part")
+        if q.get("mine") != "true":
+            return google_error(400, "missingRequiredParameter", "No filter selected. Expected one of: mine, id, "
+                                                                 "channelId")
+        refused = self._charge("playlists.list")
+        if refused:
+            return refused
+        items = [{"kind": "youtube#playlist", "etag": "e", "id": pid,
+                  "snippet": {"channelId": c.id, "title": title, "description": ""}}
+                 for c in self.users.get(grant.sub, [])[:1] for pid, title in c.playlists.items()]
+        return web.json_response({"kind": "youtube#playlistListResponse", "etag": "e",
+                                  "pageInfo": {"totalResults": len(items), "resultsPerPage": 50}, "items": items})
+
+    def _insert_playlist_item(self, request: web.Request, body: Any, grant: Grant) -> web.Response:
+        """playlistItems.insert (part=snippet): youtube, youtube.force-ssl or youtubepartner scope only (not
+        youtube.upload); the playlist must be the channel's and the video must exist."""
+        refused = self._scope(grant, "youtube", "youtube.force-ssl", "youtubepartner")
+        if refused:
+            return refused
+        if "snippet" not in request.query.get("part", "").split(","):
+            return google_error(400, "missingRequiredParameter", "No filter selected. Expected one of: part")
+        snippet = (body or {}).get("snippet") if isinstance(body, dict) else None
+        if not isinstance(snippet, dict) or not snippet.get("playlistId"):
+            return google_error(400, "playlistIdRequired", "The request does not specify a value for the required "
+                                                           "playlistId property.")
+        resource = snippet.get("resourceId") or {}
+        if resource.get("kind") != "youtube#video" or not resource.get("videoId"):
+            return google_error(400, "invalidResourceId", "The resource ID specified in the request is not "
+                                                          "supported for this operation.")
+        playlist = next((c for c in self.users.get(grant.sub, []) if snippet["playlistId"] in c.playlists), None)
+        if playlist is None:
+            return google_error(404, "playlistNotFound", "Playlist not found.")
+        if resource["videoId"] not in self.videos:
+            return google_error(404, "videoNotFound", "Video not found.")
+        refused = self._charge("playlistItems.insert")
+        if refused:
+            return refused
+        position = sum(1 for i in self.playlist_items if i["snippet"]["playlistId"] == snippet["playlistId"])
+        item = {"kind": "youtube#playlistItem", "etag": "e", "id": secrets.token_urlsafe(12),
+                "snippet": {"playlistId": snippet["playlistId"], "position": position, "channelId": playlist.id,
+                            "title": self.videos[resource["videoId"]]["snippet"].get("title", ""),
+                            "resourceId": {"kind": "youtube#video", "videoId": resource["videoId"]}}}
+        self.playlist_items.append(item)
+        return web.json_response(item)
+
+    def _set_thumbnail(self, request: web.Request, raw: bytes, grant: Grant) -> web.Response:
+        """thumbnails.set: the picture as the request body (JPEG, PNG, GIF or BMP, up to 2 MB), for a video of the
+        caller's channel, which must be allowed custom thumbnails (a verified channel)."""
+        refused = self._scope(grant, "youtube.upload", "youtube", "youtube.force-ssl")
+        if refused:
+            return refused
+        video, channel = self._owned_video(grant, request.query.get("videoId", ""))
+        if video is None:
+            return google_error(404, "videoNotFound", "The video that you are trying to update cannot be found.")
+        if channel.long_uploads != "allowed":
+            return google_error(403, "forbidden", "The authenticated user doesnt have permissions for uploading "
+                                                  "and setting custom video thumbnails.")
+        if not raw:
+            return google_error(400, "mediaBodyRequired", "The request does not include the image content.")
+        if len(raw) > 2 * 1024 * 1024:
+            return google_error(413, "mediaTooLarge", "Media larger than: 2097152")
+        try:
+            with Image.open(io.BytesIO(raw)) as picture:
+                if picture.format not in ("JPEG", "PNG", "GIF", "BMP"):
+                    raise ValueError(picture.format)
+        except Exception:  # noqa: BLE001 - anything Pillow cannot read is not an image YouTube takes
+            return google_error(400, "invalidImage", "The provided image content is invalid.")
+        refused = self._charge("thumbnails.set")
+        if refused:
+            return refused
+        video_id = request.query["videoId"]
+        self.thumbnails[video_id] = raw
+        base = f"https://i.ytimg.com/vi/{video_id}"
+        return web.json_response({"kind": "youtube#thumbnailSetResponse", "etag": "e", "items": [{
+            "default": {"url": f"{base}/default.jpg", "width": 120, "height": 90},
+            "medium": {"url": f"{base}/mqdefault.jpg", "width": 320, "height": 180},
+            "high": {"url": f"{base}/hqdefault.jpg", "width": 480, "height": 360}}]})
 
     # ---- Analytics --------------------------------------------------------------------------------
 
