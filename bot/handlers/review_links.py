@@ -31,11 +31,11 @@ def review_url(runtime, token: str) -> str:
     return f"{runtime.settings.public_url}/review/{token}"
 
 
-async def share_button(ack, body, client, respond, subject, db, workspace, person) -> None:
+async def share_button(ack, body, client, respond, subject, db, workspace, access) -> None:
     await ack()
     if subject is None:
         return
-    sharer = await reviewer_of(client, workspace, person)
+    sharer = await reviewer_of(client, workspace, access)
     here = await workspace()
     try:
         async with db() as session:
@@ -51,7 +51,7 @@ async def share_button(ack, body, client, respond, subject, db, workspace, perso
         log.warning("Could not open the Share for review modal: %s", error_of(exc))
 
 
-async def share_submitted(ack, view, client, subject, runtime, db, workspace, person) -> None:
+async def share_submitted(ack, view, client, subject, runtime, db, workspace, access) -> None:
     if subject is None:
         await ack()
         return
@@ -62,7 +62,7 @@ async def share_submitted(ack, view, client, subject, runtime, db, workspace, pe
         return
     chosen = forms.field(values, ids.REVIEW_SHARE_DAYS_BLOCK, ids.REVIEW_SHARE_DAYS_INPUT).get("selected_option")
     days = int(chosen["value"]) if chosen and str(chosen.get("value", "")).isdigit() else review_links.DEFAULT_DAYS
-    sharer = await reviewer_of(client, workspace, person)
+    sharer = await reviewer_of(client, workspace, access)
     here = await workspace()
     now = utcnow()
     try:
@@ -77,11 +77,11 @@ async def share_submitted(ack, view, client, subject, runtime, db, workspace, pe
     await review_card.refresh_card(runtime, subject.post_id)  # the card offers Revoke now
 
 
-async def revoke_button(ack, client, respond, subject, runtime, db, workspace, person) -> None:
+async def revoke_button(ack, client, respond, subject, runtime, db, workspace, access) -> None:
     await ack()
     if subject is None:
         return
-    sharer = await reviewer_of(client, workspace, person)
+    sharer = await reviewer_of(client, workspace, access)
     here = await workspace()
     try:
         async with db() as session:
