@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charts
-from bot.handlers.usergroups import usergroups_of
 from bot.messages import outbox as sending
 from bot.messages.outbox import TRANSPORT, Sent, is_passing
 from bot.services import analytics, digests, outbox, roles
@@ -233,6 +232,8 @@ async def subscriber_access(client: AsyncWebClient, team_id: str, rules: roles.R
     except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
         log.warning("Could not ask Slack about digest subscriber %s: %s", user_id, exc.__class__.__name__)
         user = {}
+    from bot.handlers.usergroups import usergroups_of  # here: bot.handlers imports this module
+
     groups = await usergroups_of(client, team_id, rules.usergroups(), user_id)
     return roles.Access(rules, roles.Who(user_id, bool(user.get("is_admin") or user.get("is_owner")), groups))
 
