@@ -29,7 +29,7 @@ from bot.storage.models import (
 )
 from tests import journeys
 from tests import test_roles_e2e as base
-from tests.journeys import compose_state, shown, wait_until
+from tests.journeys import blocks_of, compose_state, shown, wait_until
 from tests.test_roles_e2e import (
     ACME_REVIEW,
     ADMIN,
@@ -83,6 +83,18 @@ def _buttons_of(blocks: list[dict], post: Post) -> list[str]:
     return [e["action_id"] for b in blocks if b.get("block_id") == f"queue_{post.id}" for e in b["elements"]]
 
 
+def _card_click(sender, slack, post: Post, user: str, action_id: str, rid: str) -> None:
+    payload = {"type": "block_actions", "team": TEAM, "user": {"id": user, "team_id": "T0001"},
+               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+               "channel": {"id": post.review_channel_id}, "response_url": slack.response_url(rid),
+               "container": {"type": "message", "message_ts": post.review_ts, "channel_id": post.review_channel_id,
+                             "is_ephemeral": False},
+               "message": {"type": "message", "ts": post.review_ts, "text": "card"},
+               "actions": [{"type": "button", "action_id": action_id, "block_id": f"review_{post.id}",
+                            "value": f"{post.id}:{post.version}", "action_ts": str(time.time())}]}
+    assert sender.interaction(payload).status_code == 200
+
+
 # ---- 1. admins named in /picmim roles ------------------------------------------------------------------------
 
 
@@ -129,6 +141,10 @@ def test_a_picmim_admin_approves_when_admins_approve(sender, slack, fake_x, role
 
     _name_admin(url, PAUL)
     try:
+        before = len(slack.calls_to("views.open"))
+        _card_click(sender, slack, post, PAUL, ids.REVIEW_SHARE, "paul-shares")  # review links are approvers' too
+        opened = wait_until(lambda: slack.calls_to("views.open")[before:], "the Share for review window")[-1]
+        assert blocks_of(opened.params["view"])["callback_id"] == ids.REVIEW_SHARE_VIEW
         _approve_click(sender, slack, post, PAUL, "paul-approves")
         wait_until(lambda: journeys.x_posts(fake_x, text), "the approved post on X")
     finally:

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.handlers import forms
-from bot.handlers.approvals import reviewer_of
+from bot.handlers.approvals import reviewer_of, reviewing
 from bot.messages import review_card
 from bot.services import review_links
 from bot.slack_errors import error_of
@@ -35,6 +35,7 @@ async def share_button(ack, body, client, respond, subject, db, workspace, acces
     await ack()
     if subject is None:
         return
+    workspace = reviewing(db, workspace, subject.post_id)  # a group with approvers of its own: theirs to share
     sharer = await reviewer_of(client, workspace, access)
     here = await workspace()
     try:
@@ -62,6 +63,7 @@ async def share_submitted(ack, view, client, subject, runtime, db, workspace, ac
         return
     chosen = forms.field(values, ids.REVIEW_SHARE_DAYS_BLOCK, ids.REVIEW_SHARE_DAYS_INPUT).get("selected_option")
     days = int(chosen["value"]) if chosen and str(chosen.get("value", "")).isdigit() else review_links.DEFAULT_DAYS
+    workspace = reviewing(db, workspace, subject.post_id)  # a group with approvers of its own: theirs to share
     sharer = await reviewer_of(client, workspace, access)
     here = await workspace()
     now = utcnow()
@@ -81,6 +83,7 @@ async def revoke_button(ack, client, respond, subject, runtime, db, workspace, a
     await ack()
     if subject is None:
         return
+    workspace = reviewing(db, workspace, subject.post_id)  # a group with approvers of its own: theirs to share
     sharer = await reviewer_of(client, workspace, access)
     here = await workspace()
     try:
