@@ -215,3 +215,14 @@ async def test_an_account_connected_by_a_member_where_roles_are_in_use_is_theirs
         assert await roles.open_accounts(session, rules, workspace_id) == ["X · Account 1"]
         [entry] = (await session.scalars(select(AuditEntry).where(AuditEntry.account_id == c))).all()
         assert (entry.actor, entry.action) == ("Picmim", "roles changed") and "UMEMBER" in entry.change
+
+
+def test_who_reviews_a_post_the_group_s_approvers_else_the_workspace_s_else_admins():
+    rules = Rules(**{**_rules().__dict__, "approvers": Pick((), "SAPPROVE")})
+    assert _as(rules, "UANY", "SAPPROVE").reviews([LOOSE]) and _as(rules, "UANY", "SAPPROVE").reviews([B1])
+    assert not _as(rules, "UANY", "SAPPROVE").reviews([A1]), "brand A has approvers of its own"
+    assert _as(rules, "UAPPROVER").reviews([A1, A2]) and not _as(rules, "UAPPROVER").reviews([LOOSE])
+    assert not _as(rules, "UANY", "SAPPROVE").reviews([A1, LOOSE]), "two reviews: nobody's alone"
+    no_approvers = _rules()
+    assert _as(no_approvers, "UPICADMIN").reviews([LOOSE]) and not _as(no_approvers, "UANY").reviews([LOOSE])
+    assert "SAPPROVE" in rules.usergroups(), "its members are looked up like the roles' groups"
