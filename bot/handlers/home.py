@@ -85,7 +85,7 @@ async def _reviewed_by(session, client, here, rights, who, reviews: bool, board:
 
 async def publish_home(client, runtime, db, workspace, person, access) -> None:
     here, who, rights = await workspace(), await person(), await access()
-    reviews = approvals.may_review(here, await reviewer_of(client, workspace, access))
+    reviews = approvals.may_review(here, await reviewer_of(client, workspace, person, access))
     own_reviews = any(g.reviews for g in rights.rules.groups.values())  # groups with approvers of their own
     async with db() as session:
         board = await dashboard.dashboard(session, runtime.adapters, here, who.user_id, reviews or own_reviews,

@@ -31,12 +31,12 @@ def review_url(runtime, token: str) -> str:
     return f"{runtime.settings.public_url}/review/{token}"
 
 
-async def share_button(ack, body, client, respond, subject, db, workspace, access) -> None:
+async def share_button(ack, body, client, respond, subject, db, workspace, person, access) -> None:
     await ack()
     if subject is None:
         return
     workspace = reviewing(db, workspace, subject.post_id)  # a group with approvers of its own: theirs to share
-    sharer = await reviewer_of(client, workspace, access)
+    sharer = await reviewer_of(client, workspace, person, access)
     here = await workspace()
     try:
         async with db() as session:
@@ -52,7 +52,7 @@ async def share_button(ack, body, client, respond, subject, db, workspace, acces
         log.warning("Could not open the Share for review modal: %s", error_of(exc))
 
 
-async def share_submitted(ack, view, client, subject, runtime, db, workspace, access) -> None:
+async def share_submitted(ack, view, client, subject, runtime, db, workspace, person, access) -> None:
     if subject is None:
         await ack()
         return
@@ -64,7 +64,7 @@ async def share_submitted(ack, view, client, subject, runtime, db, workspace, ac
     chosen = forms.field(values, ids.REVIEW_SHARE_DAYS_BLOCK, ids.REVIEW_SHARE_DAYS_INPUT).get("selected_option")
     days = int(chosen["value"]) if chosen and str(chosen.get("value", "")).isdigit() else review_links.DEFAULT_DAYS
     workspace = reviewing(db, workspace, subject.post_id)  # a group with approvers of its own: theirs to share
-    sharer = await reviewer_of(client, workspace, access)
+    sharer = await reviewer_of(client, workspace, person, access)
     here = await workspace()
     now = utcnow()
     try:
@@ -79,12 +79,12 @@ async def share_submitted(ack, view, client, subject, runtime, db, workspace, ac
     await review_card.refresh_card(runtime, subject.post_id)  # the card offers Revoke now
 
 
-async def revoke_button(ack, client, respond, subject, runtime, db, workspace, access) -> None:
+async def revoke_button(ack, client, respond, subject, runtime, db, workspace, person, access) -> None:
     await ack()
     if subject is None:
         return
     workspace = reviewing(db, workspace, subject.post_id)  # a group with approvers of its own: theirs to share
-    sharer = await reviewer_of(client, workspace, access)
+    sharer = await reviewer_of(client, workspace, person, access)
     here = await workspace()
     try:
         async with db() as session:
