@@ -89,10 +89,10 @@ def test_a_member_who_is_not_an_admin_is_refused_and_told_who_can(sender, slack,
     fake_slack.teams["T0001"].users[MEMBER] = {"id": MEMBER, "name": "bo", "tz": "Europe/Madrid", "is_admin": False}
     sender.command("audit", user_id=MEMBER, response_url=slack.response_url("member"))
     [refused] = slack.wait_for_response("member")
-    assert refused["text"].startswith("Only workspace admins can see Picmim's audit trail.")
+    assert refused["text"].startswith("Only admins can see Picmim's audit trail.")
     assert "blocks" not in refused or not refused["blocks"]
     sender.command("audit export", user_id=MEMBER, response_url=slack.response_url("member-export"))
-    assert slack.wait_for_response("member-export")[0]["text"].startswith("Only workspace admins")
+    assert slack.wait_for_response("member-export")[0]["text"].startswith("Only admins can see")
     assert slack.calls_to("files.completeUploadExternal") == []
 
     sender.command("audit @nobody-here", user_id=ADMIN, response_url=slack.response_url("nobody"))

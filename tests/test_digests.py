@@ -107,7 +107,7 @@ async def _subscription(sessions, channel: str, next_run_at: datetime, **kw) -> 
         await session.flush()
         sub = DigestSubscription(workspace_id=workspace.id, channel_id=channel, frequency=kw.pop("frequency", "weekly"),
                                  weekday=kw.pop("weekday", 0), time_of_day="09:00",
-                                 timezone=kw.pop("timezone", "Europe/Madrid"), created_by="U0001",
+                                 timezone=kw.pop("timezone", "Europe/Madrid"), created_by=kw.pop("created_by", "U0001"),
                                  next_run_at=next_run_at, **kw)
         session.add(sub)
         await session.commit()
@@ -289,3 +289,32 @@ async def test_a_busy_slack_gets_the_very_digest_later_from_the_outbox_once(sess
         sub = await session.get(DigestSubscription, sub_id)
         assert await outbox.depth(session) == 0
     assert sub.last_run_at == due and sub.last_error is None and sub.next_run_at == utc(2026, 3, 16, 8)
+
+
+async def test_a_digest_leaves_out_the_accounts_its_subscriber_may_no_longer_see_and_says_so_once(sessions, slack):
+    """Roles change after a subscription is made: each run checks its subscriber's rights again."""
+    from bot.services import roles
+
+    slack.teams["T0001"].users["U0DIGEST"] = {"id": "U0DIGEST", "name": "dee", "is_admin": False}
+    due = utc(2026, 3, 9, 8)
+    seen = await add_account(sessions, "bluesky", "profile", "Acme on Bluesky")
+    barred = await add_account(sessions, "bluesky", "profile", "Beta on Bluesky")
+    for account, base in ((seen, 300), (barred, 9000)):
+        for day in range(8):
+            await add_figures(sessions, account, due - timedelta(days=7 - day, minutes=5),
+                              followersCount=base + day, followsCount=40, postsCount=60 + day)
+    await _subscription(sessions, "CDIGEST2", due, created_by="U0DIGEST")  # every account, as it was then
+    async with sessions() as session:
+        workspace = await ensure_workspace(session, "T0001")
+        await roles.save_roles(session, workspace.id, roles.account_scope(seen),
+                               {roles.VIEWER: roles.Pick(("U0DIGEST",))})
+        await roles.save_roles(session, workspace.id, roles.account_scope(barred),
+                               {roles.PUBLISHER: roles.Pick(("U0OTHER",))})
+        await session.commit()
+    [delivery] = await DigestSender(_Runtime(sessions, slack), clock=lambda: due + timedelta(seconds=30)).tick()
+    assert delivery.ok
+    [shared] = slack.shared_in("CDIGEST2")
+    shown = json.dumps(shared["blocks"], ensure_ascii=False)
+    assert "Acme on Bluesky" in shown and "Beta on Bluesky" not in shown and "9,007" not in shown
+    assert shown.count("left out") == 1
+    assert "1 account left out: <@U0DIGEST> may no longer see it." in shown

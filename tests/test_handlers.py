@@ -165,7 +165,7 @@ async def test_someone_else_cannot_stop_a_digest(world):
         await session.commit()
     respond = Recorder()
     await call(digests.unsubscribe_button, ack=Recorder(), respond=respond, subject=SubscriptionRef(sub.id), **kw)
-    assert "Only <@UOWNER>, who set it up, or a workspace admin can stop this digest." in str(respond.calls[0])
+    assert "Only <@UOWNER>, who set it up, or an admin can stop this digest." in str(respond.calls[0])
     assert "&lt;" not in str(respond.calls[0])  # the mention stays a mention
     async with world.runtime.sessions() as session:
         assert await session.get(DigestSubscription, sub.id) is not None

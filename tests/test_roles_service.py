@@ -191,3 +191,38 @@ async def test_roles_for_another_workspace_s_account_are_refused(sessions):
             await roles.save_roles(session, other.id, account_scope(a), {PUBLISHER: Pick(("UX",))})
         with pytest.raises(roles.RolesError):
             await roles.save_roles(session, other.id, "x1; drop", {})
+
+
+async def test_an_account_connected_by_a_member_where_roles_are_in_use_is_theirs_until_an_admin_sets_roles(sessions):
+    """A new account is not open to everyone in a workspace that uses roles: its connector publishes, others
+    (admins aside) have no rights on it; where no roles are used, or an admin connects, nothing changes."""
+    from bot.storage.models import AuditEntry
+
+    workspace_id, (a, b, c) = await _workspace_with_accounts(sessions)
+    async with sessions() as session:
+        rules = await roles.load_rules(session, await session.get(Workspace, workspace_id))
+        assert await roles.claim_new_accounts(session, _as(rules, "UMEMBER"), workspace_id, [c]) == [], "no roles"
+        await roles.save_roles(session, workspace_id, account_scope(a), {PUBLISHER: Pick(("UPAUL",))})
+        rules = await roles.load_rules(session, await session.get(Workspace, workspace_id))
+        assert await roles.claim_new_accounts(session, _as(rules, "UADMIN", slack_admin=True), workspace_id,
+                                              [b]) == [], "an admin sets roles himself"
+        assert await roles.claim_new_accounts(session, _as(rules, "UMEMBER"), workspace_id, [c]) == [c]
+        await session.commit()
+    async with sessions() as session:
+        rules = await roles.load_rules(session, await session.get(Workspace, workspace_id))
+        assert _as(rules, "UMEMBER").publishes(c) and not _as(rules, "UOTHER").may_view(c)
+        assert not rules.restricted(b)
+        assert await roles.open_accounts(session, rules, workspace_id) == ["X · Account 1"]
+        [entry] = (await session.scalars(select(AuditEntry).where(AuditEntry.account_id == c))).all()
+        assert (entry.actor, entry.action) == ("Picmim", "roles changed") and "UMEMBER" in entry.change
+
+
+def test_who_reviews_a_post_the_group_s_approvers_else_the_workspace_s_else_admins():
+    rules = Rules(**{**_rules().__dict__, "approvers": Pick((), "SAPPROVE")})
+    assert _as(rules, "UANY", "SAPPROVE").reviews([LOOSE]) and _as(rules, "UANY", "SAPPROVE").reviews([B1])
+    assert not _as(rules, "UANY", "SAPPROVE").reviews([A1]), "brand A has approvers of its own"
+    assert _as(rules, "UAPPROVER").reviews([A1, A2]) and not _as(rules, "UAPPROVER").reviews([LOOSE])
+    assert not _as(rules, "UANY", "SAPPROVE").reviews([A1, LOOSE]), "two reviews: nobody's alone"
+    no_approvers = _rules()
+    assert _as(no_approvers, "UPICADMIN").reviews([LOOSE]) and not _as(no_approvers, "UANY").reviews([LOOSE])
+    assert "SAPPROVE" in rules.usergroups(), "its members are looked up like the roles' groups"

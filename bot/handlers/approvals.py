@@ -47,27 +47,29 @@ def reviewing(db, workspace, post_id: int):
     return read
 
 
-async def reviewer_of(client: AsyncWebClient, workspace, person) -> Reviewer:
-    """What Slack says about someone deciding: admin (when admins approve), member of the approvers' group."""
-    here, who = await workspace(), await person()
-    is_admin = approvals.admins_review(here) and who.is_admin
+async def reviewer_of(client: AsyncWebClient, workspace, person, access) -> Reviewer:
+    """What Slack says about someone deciding: admin (when admins approve; Slack's and those named in
+    `/picmim roles`), member of the approvers' group."""
+    here, user_id = await workspace(), (await person()).user_id
+    # Asked only when admins approve: Slack being unreachable must not stop the chosen approvers.
+    is_admin = approvals.admins_review(here) and (await access()).is_admin
     in_group = False
     group = here.approver_usergroup_id
-    if group and who.user_id not in (here.approver_user_ids or []):
+    if group and user_id not in (here.approver_user_ids or []):
         try:
             members = (await client.usergroups_users_list(usergroup=group)).get("users") or []
         except SlackApiError as exc:
             log.warning("Could not read the approvers' user group %s: %s", group, error_of(exc))
             members = []
-        in_group = who.user_id in members
-    return Reviewer(who.user_id, is_admin, in_group)
+        in_group = user_id in members
+    return Reviewer(user_id, is_admin, in_group)
 
 
-async def _decide(client: AsyncWebClient, db, workspace, person, post_id: int, decision: Decision, *,
+async def _decide(client: AsyncWebClient, db, workspace, person, access, post_id: int, decision: Decision, *,
                   source: str, comment: str | None = None, event_id: str | None = None,
                   version: int | None = None) -> Outcome:
     workspace = reviewing(db, workspace, post_id)
-    reviewer = await reviewer_of(client, workspace, person)  # asked before the post is locked
+    reviewer = await reviewer_of(client, workspace, person, access)  # asked before the post is locked
     here = await workspace()
     async with db() as session:
         return await approvals.decide(session, here, post_id, reviewer, decision, source=source,
@@ -77,15 +79,15 @@ async def _decide(client: AsyncWebClient, db, workspace, person, post_id: int, d
 # ---- reactions -----------------------------------------------------------------------------------------
 
 
-async def reaction_added(body, event, client, runtime, db, workspace, person) -> None:
-    await _reaction(body, event, client, runtime, db, workspace, person, removed=False)
+async def reaction_added(body, event, client, runtime, db, workspace, person, access) -> None:
+    await _reaction(body, event, client, runtime, db, workspace, person, access, removed=False)
 
 
-async def reaction_removed(body, event, client, runtime, db, workspace, person) -> None:
-    await _reaction(body, event, client, runtime, db, workspace, person, removed=True)
+async def reaction_removed(body, event, client, runtime, db, workspace, person, access) -> None:
+    await _reaction(body, event, client, runtime, db, workspace, person, access, removed=True)
 
 
-async def _reaction(body: dict, event: dict, client: AsyncWebClient, runtime, db, workspace, person,
+async def _reaction(body: dict, event: dict, client: AsyncWebClient, runtime, db, workspace, person, access,
                     removed: bool) -> None:
     """The approve or reject reaction on a review card does what its button does; removing the approve
     reaction takes that approval back. Every other reaction, anywhere, is none of Picmim's business."""
@@ -106,7 +108,7 @@ async def _reaction(body: dict, event: dict, client: AsyncWebClient, runtime, db
         if decision is not Decision.APPROVE:
             return  # a removed reject reaction undoes nothing: the post already went back to its author
         decision = Decision.WITHDRAW
-    outcome = await _decide(client, db, workspace, person, post.id, decision, source=REACTION,
+    outcome = await _decide(client, db, workspace, person, access, post.id, decision, source=REACTION,
                             event_id=event_id if isinstance(event_id, str) else None)
     if not outcome.recorded and outcome.status not in (None, PostStatus.PENDING_APPROVAL):
         return  # a reaction on a card already decided (a celebration, most likely): its card says it all
@@ -121,18 +123,18 @@ async def _reaction(body: dict, event: dict, client: AsyncWebClient, runtime, db
 # ---- buttons and the comment modal ---------------------------------------------------------------------
 
 
-async def approve_button(ack, client, respond, subject, runtime, db, workspace, person) -> None:
+async def approve_button(ack, client, respond, subject, runtime, db, workspace, person, access) -> None:
     await ack()
     if subject is None:
         return
-    outcome = await _decide(client, db, workspace, person, subject.post_id, Decision.APPROVE, source=BUTTON,
+    outcome = await _decide(client, db, workspace, person, access, subject.post_id, Decision.APPROVE, source=BUTTON,
                             version=subject.version)
     if outcome.refusal and not outcome.quiet:
         await respond(response_type="ephemeral", replace_original=False, text=outcome.refusal)
     await review_card.after_decision(runtime, client, outcome)
 
 
-async def comment_button(ack, body, action, client, respond, subject, runtime, db, workspace, person) -> None:
+async def comment_button(ack, body, action, client, respond, subject, runtime, db, workspace, person, access) -> None:
     """Request changes or Reject: first the comment, in a modal (after checking the person may decide)."""
     await ack()
     if subject is None:
@@ -140,7 +142,7 @@ async def comment_button(ack, body, action, client, respond, subject, runtime, d
     post_id, version = subject.post_id, subject.version
     decision = Decision.REQUEST_CHANGES if action.get("action_id") == ids.REVIEW_REQUEST_CHANGES else Decision.REJECT
     workspace = reviewing(db, workspace, post_id)
-    reviewer = await reviewer_of(client, workspace, person)
+    reviewer = await reviewer_of(client, workspace, person, access)
     here = await workspace()
     async with db() as session:
         refusal = await approvals.check(session, here, post_id, reviewer, decision, version)
@@ -158,7 +160,7 @@ async def comment_button(ack, body, action, client, respond, subject, runtime, d
         log.warning("Could not open the review comment modal: %s", error_of(exc))
 
 
-async def comment_submitted(ack, view, client, subject, runtime, db, workspace, person) -> None:
+async def comment_submitted(ack, view, client, subject, runtime, db, workspace, person, access) -> None:
     if subject is None or subject.decision not in approvals.FINAL:
         await ack()
         return
@@ -168,7 +170,7 @@ async def comment_submitted(ack, view, client, subject, runtime, db, workspace, 
                   errors={ids.REVIEW_COMMENT_BLOCK: "Say what should change, so the author knows what to do."})
         return
     # Decided before the answer, so a refusal is shown on the modal and the comment is not lost.
-    outcome = await _decide(client, db, workspace, person, subject.post_id, subject.decision, source=BUTTON,
+    outcome = await _decide(client, db, workspace, person, access, subject.post_id, subject.decision, source=BUTTON,
                             comment=comment, version=subject.version)
     if outcome.refusal and not outcome.quiet:
         await ack(response_action="errors", errors={ids.REVIEW_COMMENT_BLOCK: outcome.refusal[:1000]})

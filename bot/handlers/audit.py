@@ -19,8 +19,8 @@ from bot.views.blocks import esc
 
 log = logging.getLogger(__name__)
 
-ADMINS_ONLY = ("Only workspace admins can see Picmim's audit trail. Ask a workspace admin or owner to look it up "
-               "for you.")
+ADMINS_ONLY = ("Only admins can see Picmim's audit trail. Ask a workspace admin or owner, or someone named as a "
+               "Picmim admin in `/picmim roles`, to look it up for you.")
 STALE_BUTTON = "This button is out of date: ask `/picmim audit` again."
 
 
@@ -33,10 +33,10 @@ def _not_found(text: str) -> str:
             "name, a platform like `x`, a post's number (`post 12`) or the link of a post sent with Picmim.")
 
 
-async def audit_command(ack, args, respond, client, db, workspace, person, **_) -> None:
+async def audit_command(ack, args, respond, client, db, workspace, person, access, **_) -> None:
     await ack()
     who = await person()
-    if not who.is_admin:
+    if not (await access()).is_admin:
         await respond(response_type="ephemeral", text=ADMINS_ONLY)
         return
     parsed = audit_trail.parse_args(args)
@@ -63,10 +63,10 @@ async def audit_command(ack, args, respond, client, db, workspace, person, **_) 
                   blocks=blocks)
 
 
-async def export_button(ack, respond, client, subject, db, workspace, person) -> None:
+async def export_button(ack, respond, client, subject, db, workspace, person, access) -> None:
     await ack()
     who = await person()
-    if not who.is_admin:  # rights may have changed since the message was shown
+    if not (await access()).is_admin:  # rights may have changed since the message was shown
         await respond(response_type="ephemeral", replace_original=False, text=ADMINS_ONLY)
         return
     if subject is None:

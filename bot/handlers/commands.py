@@ -40,7 +40,7 @@ def register(app: AsyncApp, subcommands: Mapping[str, Subcommand]) -> None:
         else:
             intro = None
         try:
-            admin = (await person()).is_admin
+            admin = (await access()).is_admin
         except SlackUnreachable:
             admin = False  # help is answered all the same, without the admin part
         blocks = help_blocks(slash, intro, available, admin)

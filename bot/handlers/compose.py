@@ -250,11 +250,11 @@ async def _submit(ack, view, context, subject, runtime, db, workspace, person, a
         fetching = asyncio.create_task(store_files(runtime, db, here.id, files, bot_token))
         return await _within(fetching, SUBMIT_BUDGET - (time.monotonic() - started))
 
+    rights = await access(need_profile=bool(origin.post_id))
     submission = Submission(
-        author=context.user_id, author_is_admin=bool(origin.post_id) and (await person()).is_admin,
+        author=context.user_id, author_is_admin=bool(origin.post_id) and rights.is_admin,
         composition=composition, channel_id=origin.channel_id, draft_id=origin.draft_id, post_id=origin.post_id,
-        schedule_without_time=schedule_without_time, with_files=bool(files),
-        access=await access(need_profile=bool(origin.post_id)))
+        schedule_without_time=schedule_without_time, with_files=bool(files), access=rights)
     try:
         outcome = await submitting.submit(runtime.sessions, here, runtime.adapters, submission, attachments(),
                                           utcnow())

@@ -67,12 +67,17 @@ class Reply:
             await self.respond(response_type="ephemeral", replace_original=False, text=text)
 
 
+async def _is_admin(context) -> bool:
+    """Slack's workspace admins and owners, and the admins named in `/picmim roles`."""
+    return (await context["access"]()).is_admin
+
+
 async def _refuse_unless_manager(context, reply: Reply, workspace, person) -> bool:
     """True when the acting user may not connect and disconnect here (and has been told why)."""
     here = await workspace()
     if here.managers_policy == "members":
         return False
-    if connecting.may_manage(here, context.user_id, (await person()).is_admin):
+    if connecting.may_manage(here, context.user_id, await _is_admin(context)):
         return False
     await reply.show(f"{connecting.who_may_manage(here)} Ask one of them, or an admin can change this in "
                      f"`{ids.COMMAND} settings`.")
@@ -106,7 +111,7 @@ async def send_link(runtime, context, client, db, workspace, person, reply: Repl
     keys = [k for k in keys if k in runtime.adapters] or keys[:1]
     info = registry.get(keys[0]) if keys[0] else None
     if reconnect_id is None and info is not None and info.key not in runtime.adapters:
-        await reply.show(views.not_set_up(info, (await person()).is_admin))
+        await reply.show(views.not_set_up(info, await _is_admin(context)))
         return
     if keys[0] == "bluesky" and not handle and reconnect_id is None and trigger_id:
         modal = views.bluesky_handle_modal(channel_id)
@@ -147,15 +152,15 @@ async def connect_command(ack, args, command, context, client, respond, runtime,
         if await _refuse_unless_manager(context, reply, workspace, person):
             return
         await reply.show("Connect a social account",
-                         views.platform_list(_configured(runtime), (await person()).is_admin))
+                         views.platform_list(_configured(runtime), await _is_admin(context)))
         return
     await send_link(runtime, context, client, db, workspace, person, reply, key, channel_id=command.get("channel_id"),
                     trigger_id=command.get("trigger_id"), handle=rest.strip() or None)
 
 
-async def home_connect_button(ack, body, client, runtime, person) -> None:
+async def home_connect_button(ack, body, client, runtime, access) -> None:
     await ack()
-    blocks = views.platform_list(_configured(runtime), (await person()).is_admin)
+    blocks = views.platform_list(_configured(runtime), (await access()).is_admin)
     await client.views_open(trigger_id=body["trigger_id"], view=views.connect_modal(blocks))
 
 
@@ -183,7 +188,7 @@ async def bluesky_handle_submitted(ack, view, context, subject, runtime, db, wor
     await ack(response_action="update", view=views.bluesky_link_modal(link, None))
 
 
-async def save_choice(ack, body, context, client, respond, subject, db, workspace) -> None:
+async def save_choice(ack, body, context, client, respond, subject, db, workspace, access) -> None:
     await ack()
     chosen: list[str] = []
     values = forms.values_of(body)  # a message's inputs are in the body's own state
@@ -194,18 +199,24 @@ async def save_choice(ack, body, context, client, respond, subject, db, workspac
     if subject is None:
         return
     here = await workspace()
+    rights = await access(need_profile=False)  # before the session: no Slack call while it is open
+    created: list = []
     try:
         async with db() as session:
-            accounts = await connecting.choose_accounts(session, here, context.user_id, subject.state_id, chosen)
+            accounts = await connecting.choose_accounts(session, here, context.user_id, subject.state_id, chosen,
+                                                        created)
+            claimed = await roles.claim_new_accounts(session, rights, here.id, [a.id for a in created])
     except ConnectError as exc:
         await respond(response_type="ephemeral", replace_original=False, text=exc.message)
         return
     platform = registry.get(accounts[0].platform)
     names = [a.name for a in accounts]
+    note = roles.CLAIMED.format(names=", ".join(a.name for a in accounts if a.id in claimed)) if claimed else None
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id")
     if channel and message.get("ts"):
-        await client.chat_update(channel=channel, ts=message["ts"], blocks=views.chosen_accounts(platform, names),
+        await client.chat_update(channel=channel, ts=message["ts"],
+                                 blocks=views.chosen_accounts(platform, names, note),
                                  text=f"Picmim now manages {', '.join(names)} on {platform.name}.")
 
 
@@ -220,9 +231,13 @@ async def _show_accounts(context, respond, runtime, db, workspace, person, note:
     async with db() as session:
         summaries = await connections.summaries(session, runtime.adapters, here)
         if access is not None:  # with roles set: only the connections of accounts this person may see
-            hidden = await roles.hidden_connections(session, await access(), here.id)
+            rights = await access()
+            hidden = await roles.hidden_connections(session, rights, here.id)
             summaries = [s for s in summaries if s.id not in hidden]
-    manages = connecting.may_manage(here, context.user_id, who.is_admin)
+            if rights.is_admin and (unset := roles.open_note(await roles.open_accounts(session, rights.rules,
+                                                                                       here.id))):
+                note = f"{note}\n{unset}" if note else unset
+    manages = connecting.may_manage(here, context.user_id, await _is_admin(context))
     await respond(response_type="ephemeral", replace_original=replace, text="Connected accounts",
                   blocks=views.accounts_list(summaries, who.tz, manages, note))
 

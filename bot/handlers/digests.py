@@ -145,15 +145,15 @@ async def subscribe_submitted(ack, view, context, client, subject, db, workspace
         log.warning("Could not confirm digest %s: %s", sub.id, exc)
 
 
-async def unsubscribe_button(ack, context, respond, subject, db, workspace, person) -> None:
+async def unsubscribe_button(ack, context, respond, subject, db, workspace, person, access) -> None:
     await ack()
     note = "This digest was already removed."
     workspace_id = (await workspace()).id
     async with db() as session:
         sub = await digests.subscription(session, workspace_id, subject.subscription_id) if subject else None
         if sub is not None:
-            if sub.created_by != context.user_id and not (await person()).is_admin:
-                note = f"Only <@{sub.created_by}>, who set it up, or a workspace admin can stop this digest."
+            if sub.created_by != context.user_id and not (await access()).is_admin:
+                note = f"Only <@{sub.created_by}>, who set it up, or an admin can stop this digest."
             else:
                 channel = sub.channel_id
                 await digests.unsubscribe(session, workspace_id, sub.id)

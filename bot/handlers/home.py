@@ -76,7 +76,7 @@ async def _reviewed_by(session, client, here, rights, who, reviews: bool, board:
         else:
             group = reviewing.approver_usergroup_id
             in_group = bool(group) and who.user_id in await group_members(client, here.team_id, group)
-            mine = approvals.may_review(reviewing, Reviewer(who.user_id, who.is_admin and approvals.admins_review(
+            mine = approvals.may_review(reviewing, Reviewer(who.user_id, rights.is_admin and approvals.admins_review(
                 reviewing), in_group))
         if mine:
             kept.append(item)
@@ -85,7 +85,7 @@ async def _reviewed_by(session, client, here, rights, who, reviews: bool, board:
 
 async def publish_home(client, runtime, db, workspace, person, access) -> None:
     here, who, rights = await workspace(), await person(), await access()
-    reviews = approvals.may_review(here, await reviewer_of(client, workspace, person))
+    reviews = approvals.may_review(here, await reviewer_of(client, workspace, person, access))
     own_reviews = any(g.reviews for g in rights.rules.groups.values())  # groups with approvers of their own
     async with db() as session:
         board = await dashboard.dashboard(session, runtime.adapters, here, who.user_id, reviews or own_reviews,
@@ -93,7 +93,7 @@ async def publish_home(client, runtime, db, workspace, person, access) -> None:
         if own_reviews:
             board = await _reviewed_by(session, client, here, rights, who, reviews, board)
         board = await _seen(session, board, rights, here.id)
-    view = home_view(ids.COMMAND, board, set(runtime.adapters), who.tz, who.is_admin)
+    view = home_view(ids.COMMAND, board, set(runtime.adapters), who.tz, rights.is_admin)
     try:
         await client.views_publish(user_id=who.user_id, view=view)
     except SlackApiError as exc:

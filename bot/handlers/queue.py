@@ -40,8 +40,10 @@ async def _show(db, workspace, person, access, user_id: str, respond, note: str 
         items = await queue.list_queue(session, workspace_id, user_id, limit=wide)
         seen = await roles.visible_posts(session, rights, [i.id for i in items])
         items = [i for i in items if i.id in seen][:queue.MAX_LISTED]
+        # The queue is this person's own: the buttons they may not use are left out (a viewer sees the list).
+        changeable = await roles.changeable_posts(session, rights, [(i.id, i.author) for i in items])
     await respond(response_type="ephemeral", replace_original=replace, text="Scheduled posts",
-                  blocks=views.queue_list(items, tz, user_id, note))
+                  blocks=views.queue_list(items, tz, user_id, note, changeable))
 
 
 async def show_at(db, workspace, person, access, user_id: str, response_url: str, note: str) -> None:

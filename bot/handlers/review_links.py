@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.handlers import forms
-from bot.handlers.approvals import reviewer_of
+from bot.handlers.approvals import reviewer_of, reviewing
 from bot.messages import review_card
 from bot.services import review_links
 from bot.slack_errors import error_of
@@ -31,11 +31,12 @@ def review_url(runtime, token: str) -> str:
     return f"{runtime.settings.public_url}/review/{token}"
 
 
-async def share_button(ack, body, client, respond, subject, db, workspace, person) -> None:
+async def share_button(ack, body, client, respond, subject, db, workspace, person, access) -> None:
     await ack()
     if subject is None:
         return
-    sharer = await reviewer_of(client, workspace, person)
+    workspace = reviewing(db, workspace, subject.post_id)  # a group with approvers of its own: theirs to share
+    sharer = await reviewer_of(client, workspace, person, access)
     here = await workspace()
     try:
         async with db() as session:
@@ -51,7 +52,7 @@ async def share_button(ack, body, client, respond, subject, db, workspace, perso
         log.warning("Could not open the Share for review modal: %s", error_of(exc))
 
 
-async def share_submitted(ack, view, client, subject, runtime, db, workspace, person) -> None:
+async def share_submitted(ack, view, client, subject, runtime, db, workspace, person, access) -> None:
     if subject is None:
         await ack()
         return
@@ -62,7 +63,8 @@ async def share_submitted(ack, view, client, subject, runtime, db, workspace, pe
         return
     chosen = forms.field(values, ids.REVIEW_SHARE_DAYS_BLOCK, ids.REVIEW_SHARE_DAYS_INPUT).get("selected_option")
     days = int(chosen["value"]) if chosen and str(chosen.get("value", "")).isdigit() else review_links.DEFAULT_DAYS
-    sharer = await reviewer_of(client, workspace, person)
+    workspace = reviewing(db, workspace, subject.post_id)  # a group with approvers of its own: theirs to share
+    sharer = await reviewer_of(client, workspace, person, access)
     here = await workspace()
     now = utcnow()
     try:
@@ -77,11 +79,12 @@ async def share_submitted(ack, view, client, subject, runtime, db, workspace, pe
     await review_card.refresh_card(runtime, subject.post_id)  # the card offers Revoke now
 
 
-async def revoke_button(ack, client, respond, subject, runtime, db, workspace, person) -> None:
+async def revoke_button(ack, client, respond, subject, runtime, db, workspace, person, access) -> None:
     await ack()
     if subject is None:
         return
-    sharer = await reviewer_of(client, workspace, person)
+    workspace = reviewing(db, workspace, subject.post_id)  # a group with approvers of its own: theirs to share
+    sharer = await reviewer_of(client, workspace, person, access)
     here = await workspace()
     try:
         async with db() as session:

@@ -92,9 +92,11 @@ def _pick(values: dict, people_block: str, people_input: str, group_block: str, 
 
 
 async def roles_submitted(ack, view, subject, db, workspace, access) -> None:
-    if not (await access()).is_admin:  # rights may have changed since the window opened
+    rights = await access()
+    if not rights.is_admin:  # rights may have changed since the window opened
         await ack(response_action="errors", errors={ids.ROLES_ADMINS_BLOCK: roles.ADMINS_ONLY})
         return
+    actor = rights.who.user_id
     values = forms.values_of(view)
     here = await workspace()
     scope = (subject or RolesOrigin()).scope
@@ -102,14 +104,14 @@ async def roles_submitted(ack, view, subject, db, workspace, access) -> None:
         current = await roles.load_rules(session, here)
         await roles.save_admins(session, here.id, _pick(values, ids.ROLES_ADMINS_BLOCK, ids.ROLES_ADMINS_INPUT,
                                                         ids.ROLES_ADMIN_GROUP_BLOCK, ids.ROLES_ADMIN_GROUP_INPUT,
-                                                        current.admins))
+                                                        current.admins), actor)
         if scope and views.scope_block(roles.PUBLISHER, scope) in values:
             kept = current.picks(scope)
             picks = {role: _pick(values, views.scope_block(role, scope), ids.ROLES_PEOPLE_INPUT,
                                  views.scope_group_block(role, scope), ids.ROLES_GROUP_INPUT, kept[role])
                      for role in roles.ROLES}
             try:
-                await roles.save_roles(session, here.id, scope, picks)
+                await roles.save_roles(session, here.id, scope, picks, actor)
             except RolesError as exc:
                 await session.rollback()
                 await ack(response_action="errors", errors={views.scope_block(roles.PUBLISHER, scope): str(exc)})
@@ -135,9 +137,11 @@ async def group_button(ack, body, client, subject, db, workspace, access) -> Non
 
 
 async def group_submitted(ack, view, client, subject, db, workspace, access) -> None:
-    if not (await access()).is_admin:
+    rights = await access()
+    if not rights.is_admin:
         await ack(response_action="errors", errors={ids.GROUP_NAME_BLOCK: roles.ADMINS_ONLY})
         return
+    actor = rights.who.user_id
     values = forms.values_of(view)
     group_id = (subject or GroupOrigin()).group_id
     here = await workspace()
@@ -157,14 +161,14 @@ async def group_submitted(ack, view, client, subject, db, workspace, access) -> 
                                       ids.GROUP_DIGEST_CHANNEL_INPUT).get("selected_conversation") or None)
     async with db() as session:
         if deleting and group_id:
-            await roles.delete_group(session, here.id, group_id)
+            await roles.delete_group(session, here.id, group_id, actor)
         else:
             problems = await roles.group_problems(session, here.id, form, group_id)
             if problems:
                 await ack(response_action="errors", errors={GROUP_ERRORS[k]: v for k, v in problems.items()})
                 return
             try:
-                await roles.save_group(session, here.id, form, group_id)
+                await roles.save_group(session, here.id, form, group_id, actor)
             except RolesError as exc:
                 await session.rollback()
                 await ack(response_action="errors", errors={ids.GROUP_NAME_BLOCK: str(exc)})

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import charts
 from bot.messages import outbox as sending
 from bot.messages.outbox import TRANSPORT, Sent, is_passing
-from bot.services import analytics, digests, outbox
+from bot.services import analytics, digests, outbox, roles
 from bot.services.digests import Run
 from bot.slack_errors import error_of
 from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubscription, Workspace, utcnow
@@ -186,15 +186,22 @@ class DigestSender:
                 report = await analytics.build_report(session, workspace.id, run.start, run.end,
                                                       account_ids=sub.account_ids or None,
                                                       platforms=sub.platforms or None)
-                channel_id, tz, frequency = sub.channel_id, sub.timezone, sub.frequency
+                channel_id, tz, frequency, subscriber = sub.channel_id, sub.timezone, sub.frequency, sub.created_by
                 reconnect = await reconnectable(session, report)
+                rules = await roles.load_rules(session, workspace)
                 await session.commit()
             client = await self.runtime.slack_client(workspace.team_id, workspace.enterprise_id)
             if client is None:
                 delivery = Delivery(False, error="Picmim is no longer installed in this workspace.")
             else:
+                intro = None
+                if rules.any_roles:  # checked again at each run: the subscriber may have lost rights since
+                    access = await subscriber_access(client, workspace.team_id, rules, subscriber)
+                    report, left_out = digests.seen_by(report, access)
+                    intro = roles.left_out_line(left_out, subscriber)
                 # Everything is ready before the mark: a process that dies drawing leaves the digest due.
-                prepared = await prepare(report, tz, TITLES[frequency], COMPARED[frequency], reconnect=reconnect)
+                prepared = await prepare(report, tz, TITLES[frequency], COMPARED[frequency], intro=intro,
+                                         reconnect=reconnect)
                 async with sessions() as session:
                     if not await digests.start_sending(session, run, self.clock()):
                         return Delivery(False, error="another process took over this digest")
@@ -215,6 +222,20 @@ class DigestSender:
         if delivery.ok:
             log.info("Digest %s sent for %s", run.subscription_id, run.end.isoformat())
         return delivery
+
+
+async def subscriber_access(client: AsyncWebClient, team_id: str, rules: roles.Rules, user_id: str) -> roles.Access:
+    """What a digest's subscriber may see now, as Slack and the roles say. Slack not answering whether they are a
+    workspace admin counts as not: only their roles (and being named a Picmim admin) then say what they see."""
+    try:
+        user = (await client.users_info(user=user_id)).get("user") or {}
+    except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+        log.warning("Could not ask Slack about digest subscriber %s: %s", user_id, exc.__class__.__name__)
+        user = {}
+    from bot.handlers.usergroups import usergroups_of  # here: bot.handlers imports this module
+
+    groups = await usergroups_of(client, team_id, rules.usergroups(), user_id)
+    return roles.Access(rules, roles.Who(user_id, bool(user.get("is_admin") or user.get("is_owner")), groups))
 
 
 def owed_digest(workspace_id: int, run: Run, channel_id: str, prepared: Prepared) -> outbox.Owed:

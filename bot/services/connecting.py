@@ -369,8 +369,9 @@ async def pending_choice(session: AsyncSession, state_id: int, workspace: Worksp
 
 
 async def choose_accounts(session: AsyncSession, workspace: Workspace, user_id: str, state_id: int,
-                          chosen_ids: list[str]) -> list[Account]:
-    """Store the chosen accounts (only those); an account no longer chosen stops being managed."""
+                          chosen_ids: list[str], created: list[Account] | None = None) -> list[Account]:
+    """Store the chosen accounts (only those); an account no longer chosen stops being managed. `created` gets
+    the accounts new to this workspace (roles may need setting on them)."""
     row, candidates, connection_id = await pending_choice(session, state_id, workspace, user_id)
     connection = await session.get(Connection, connection_id)
     if connection is None:
@@ -387,6 +388,8 @@ async def choose_accounts(session: AsyncSession, workspace: Workspace, user_id: 
         if account is None:
             account = Account(workspace_id=workspace.id, platform=connection.platform, external_id=c.external_id)
             session.add(account)
+            if created is not None:
+                created.append(account)
         account.connection_id, account.kind, account.name = connection.id, c.kind, c.name
         account.handle, account.avatar_url, account.followers_count = c.handle, c.avatar_url, c.followers_count
         account.access_token = Secret(c.token) if c.token else None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +27,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.platforms import registry
+from bot.services import roles
+from bot.services.analytics import Report
 from bot.storage.models import Account, DigestSubscription, Workspace
 
 FREQUENCIES = ("daily", "weekly", "monthly")
@@ -288,3 +290,13 @@ async def finish(session: AsyncSession, run: Run, now: datetime, error: str | No
             sub.last_run_at = run.end
         sub.next_run_at = Schedule.of(sub).next_after(max(now, run.end))
     await session.commit()
+
+
+def seen_by(report: Report, access: roles.Access) -> tuple[Report, int]:
+    """The digest as its subscriber may see it now (roles change after a subscription is made): the accounts they
+    may no longer view are left out, their top posts too; and how many were left out."""
+    kept = tuple(a for a in report.accounts if access.may_view(a.account_id))
+    if len(kept) == len(report.accounts):
+        return report, 0
+    top = tuple(p for p in report.top_posts if access.may_view(p.account_id))
+    return replace(report, accounts=kept, top_posts=top), len(report.accounts) - len(kept)

@@ -7,7 +7,9 @@ or group, and every rule built on them, in one place.
   their posts always wait for approval), viewers (see the queue and the stats only). A person's role on an
   account is the highest one given to them on the account itself or on its group.
 - An account with no role given on it or on its group keeps the default of small teams: everyone publishes.
-- A group's own approvers see its accounts (as viewers at least): what they approve is theirs to see.
+- A group's own approvers see its accounts (as viewers at least): what they approve is theirs to see. The
+  workspace's approvers see the posts waiting for them (not the rest of a restricted account).
+- Every change made here is recorded in the audit trail, in the same transaction.
 
 Free of Slack: the handler says who the person is (`Who`: Slack's admin flag and the user groups they are in,
 read with usergroups.users.list) and shows the words that come back.
@@ -21,7 +23,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Account, AccountGroup, AccountGroupMember, PostTarget, RoleGrant, Workspace
+from bot.services import audit
+from bot.storage.models import (
+    Account,
+    AccountGroup,
+    AccountGroupMember,
+    Post,
+    PostStatus,
+    PostTarget,
+    RoleGrant,
+    Workspace,
+)
 
 PUBLISHER, CONTRIBUTOR, VIEWER = "publisher", "contributor", "viewer"
 ROLES = (PUBLISHER, CONTRIBUTOR, VIEWER)
@@ -90,6 +102,7 @@ class Rules:
     groups: dict[int, Group] = field(default_factory=dict)
     group_of: dict[int, int] = field(default_factory=dict)  # account id -> group id
     grants: dict[str, dict[str, Pick]] = field(default_factory=dict)  # scope -> role -> who
+    approvers: Pick = Pick()  # the workspace's approvers (none: admins approve)
 
     @property
     def any_roles(self) -> bool:
@@ -99,6 +112,8 @@ class Rules:
         """Every user group these rules name: the ones whose members must be known to apply them."""
         found = {self.admins.usergroup_id} if self.admins.usergroup_id else set()
         found |= {g.approvers.usergroup_id for g in self.groups.values() if g.approvers.usergroup_id}
+        if self.approvers.usergroup_id:
+            found.add(self.approvers.usergroup_id)
         for roles in self.grants.values():
             found |= {p.usergroup_id for p in roles.values() if p.usergroup_id}
         return found
@@ -141,7 +156,8 @@ async def load_rules(session: AsyncSession, workspace: Workspace) -> Rules:
         groups={g.id: Group(g.id, g.name, frozenset(members.get(g.id, ())),
                             Pick(tuple(g.approver_user_ids or ()), g.approver_usergroup_id),
                             g.approval_channel_id, g.digest_channel_id) for g in groups},
-        group_of=group_of, grants=grants)
+        group_of=group_of, grants=grants,
+        approvers=Pick(tuple(workspace.approver_user_ids or ()), workspace.approver_usergroup_id))
 
 
 # ---- one person's rights ---------------------------------------------------------------------------------
@@ -212,6 +228,20 @@ class Access:
         (the workspace's "who may connect" setting applies besides)."""
         return self.is_admin or all(self.publishes(a) for a in account_ids)
 
+    def reviews(self, account_ids: Iterable[int]) -> bool:
+        """Whether this person approves posts to these accounts: the group's own approvers where it has some, else
+        the workspace's (no approvers chosen: admins)."""
+        found = approval_groups(self.rules, account_ids)
+        if len(found) != 1:
+            return False
+        gid = next(iter(found))
+        approvers = self.rules.approvers
+        if gid is not None and not self.rules.groups[gid].approvers.empty:
+            approvers = self.rules.groups[gid].approvers
+        if approvers.empty:
+            return self.is_admin
+        return approvers.has(self.who.user_id, self.who.usergroups)
+
     def postable(self, account_ids: Iterable[int]) -> list[int]:
         return [a for a in account_ids if self.may_post(a)]
 
@@ -253,6 +283,15 @@ def refused_accounts(rules: Rules, names: dict[int, str], account_ids: Sequence[
     shown = ", ".join(names.get(a, "an account") for a in account_ids)
     asks = who_may_post(rules, account_ids[0]) if account_ids else "an admin"
     return f"You may not post to {shown}. Ask {asks} to post it, or an admin to give you a role in `/picmim roles`."
+
+
+def left_out_line(count: int, subscriber: str) -> str | None:
+    """A digest's one line about the accounts it no longer covers: its subscriber lost the right to see them."""
+    if not count:
+        return None
+    them = "1 account left out" if count == 1 else f"{count} accounts left out"
+    return (f"{them}: <@{subscriber}> may no longer see {'it' if count == 1 else 'them'}. An admin can change roles "
+            "in `/picmim roles`.")
 
 
 NOT_YOURS = ("Only the post's author, a publisher of all its accounts or an admin can {}. "
@@ -319,16 +358,38 @@ async def reviewing_for_post(session: AsyncSession, workspace: Workspace, post_i
 # ---- what a person is shown ------------------------------------------------------------------------------
 
 
-async def visible_posts(session: AsyncSession, access: Access, post_ids: Sequence[int]) -> set[int]:
-    """Of these posts, the ones this person may see: a viewer (or more) of each of their accounts, so a viewer of
-    one brand is shown nothing of another's queue."""
-    if not access.rules.any_roles or not post_ids:
-        return set(post_ids)
+async def _accounts_of(session: AsyncSession, post_ids: Sequence[int]) -> dict[int, list[int]]:
     accounts: dict[int, list[int]] = {p: [] for p in post_ids}
     for post_id, account_id in await session.execute(
-            select(PostTarget.post_id, PostTarget.account_id).where(PostTarget.post_id.in_(list(post_ids)))):
+            select(PostTarget.post_id, PostTarget.account_id).where(PostTarget.post_id.in_(list(post_ids)))
+            .order_by(PostTarget.id)):
         accounts[post_id].append(account_id)
-    return {p for p, found in accounts.items() if all(access.may_view(a) for a in found)}
+    return accounts
+
+
+async def visible_posts(session: AsyncSession, access: Access, post_ids: Sequence[int]) -> set[int]:
+    """Of these posts, the ones this person may see: a viewer (or more) of each of their accounts, so a viewer of
+    one brand is shown nothing of another's queue; and the posts waiting for this person's approval (an approver
+    must see what they review, roles or not)."""
+    if not access.rules.any_roles or not post_ids:
+        return set(post_ids)
+    accounts = await _accounts_of(session, post_ids)
+    seen = {p for p, found in accounts.items() if all(access.may_view(a) for a in found)}
+    unseen = [p for p in post_ids if p not in seen]
+    if unseen:
+        waiting = set(await session.scalars(select(Post.id).where(Post.id.in_(unseen),
+                                                                  Post.status == PostStatus.PENDING_APPROVAL)))
+        seen |= {p for p in waiting if access.reviews(accounts[p])}
+    return seen
+
+
+async def changeable_posts(session: AsyncSession, access: Access, posts: Sequence[tuple[int, str]]) -> set[int]:
+    """Of these (post id, author) pairs, the posts whose buttons this person may use (`Access.may_change_post`):
+    the queue shows them only those, so a viewer sees the list only."""
+    if access.is_admin or not posts:
+        return {p for p, _ in posts}
+    accounts = await _accounts_of(session, [p for p, _ in posts])
+    return {p for p, author in posts if access.may_change_post(author, accounts[p])}
 
 
 async def hidden_connections(session: AsyncSession, access: Access, workspace_id: int) -> set[int]:
@@ -344,6 +405,50 @@ async def hidden_connections(session: AsyncSession, access: Access, workspace_id
     return {c for c, accounts in found.items() if not any(access.may_view(a) for a in accounts)}
 
 
+# ---- accounts without roles -----------------------------------------------------------------------------
+
+
+async def open_accounts(session: AsyncSession, rules: Rules, workspace_id: int) -> list[str]:
+    """With roles set on some accounts: the connected accounts that have none (nor their group), so anyone may post
+    there ("Platform · Account"). Nothing when no roles are set at all (everyone publishing is then the rule)."""
+    if not rules.any_roles:
+        return []
+    rows = await session.execute(select(Account.id, Account.platform, Account.name).where(
+        Account.workspace_id == workspace_id, Account.active.is_(True), Account.connection_id.is_not(None))
+        .order_by(Account.platform, Account.name))
+    return [audit.connection_words(platform, name) for account_id, platform, name in rows
+            if not rules.restricted(account_id)]
+
+
+def open_note(names: Sequence[str]) -> str | None:
+    """`/picmim accounts`' line for admins about accounts with no roles while others have some."""
+    if not names:
+        return None
+    plain = [n.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for n in names]  # mrkdwn
+    listed = ", ".join(plain[:5]) + (f" and {len(plain) - 5} more" if len(plain) > 5 else "")
+    them = "has no roles yet: it is" if len(names) == 1 else "have no roles yet: they are"
+    return f":warning: {listed} {them} open to everyone until you set roles in `/picmim roles`."
+
+
+async def claim_new_accounts(session: AsyncSession, access: Access, workspace_id: int,
+                             account_ids: Sequence[int]) -> list[int]:
+    """Accounts just connected by someone who is not an admin, in a workspace that already uses roles: their
+    connector becomes their publisher, so a new account is not open to everyone (the company's account connected by
+    one member stays theirs and the admins' until an admin sets roles). Which accounts were claimed. The caller
+    commits."""
+    if access.is_admin or not access.rules.any_roles:
+        return []
+    claimed = [a for a in account_ids if not access.rules.restricted(a)]
+    for account_id in claimed:
+        await save_roles(session, workspace_id, account_scope(account_id),
+                         {PUBLISHER: Pick((access.who.user_id,))}, None, audit.BUTTON)
+    return claimed
+
+
+CLAIMED = ("Roles are in use here, so only you and the admins may post to {names} for now; an admin can give others a "
+           "role in `/picmim roles`.")
+
+
 # ---- saving what `/picmim roles` sets -------------------------------------------------------------------
 
 
@@ -351,10 +456,39 @@ class RolesError(Exception):
     """What stops a change from being saved, in words for the admin."""
 
 
-async def save_admins(session: AsyncSession, workspace_id: int, admins: Pick) -> None:
+def pick_words(pick: Pick) -> str:
+    """People and a user group as the audit trail shows them (plain ids: its lines are not mrkdwn)."""
+    said = list(pick.user_ids) + ([f"user group {pick.usergroup_id}"] if pick.usergroup_id else [])
+    return ", ".join(said) or "nobody"
+
+
+async def _scope_words(session: AsyncSession, account_id: int | None, group_id: int | None) -> str:
+    if account_id is not None:
+        account = await session.get(Account, account_id)
+        return audit.connection_words(account.platform, account.name)
+    return group_subject((await session.get(AccountGroup, group_id)).name)
+
+
+def group_subject(name: str) -> str:
+    return f"group “{name}”"
+
+
+async def save_admins(session: AsyncSession, workspace_id: int, admins: Pick, actor: str | None = None,
+                      source: str = audit.MODAL) -> None:
+    """Picmim's admins as named in the roles window; a change is recorded in the audit trail."""
     workspace = await session.get(Workspace, workspace_id)
+    before = Pick(tuple(workspace.admin_user_ids or ()), workspace.admin_usergroup_id)
     workspace.admin_user_ids = sorted(set(admins.user_ids))
     workspace.admin_usergroup_id = admins.usergroup_id or None
+    after = Pick(tuple(workspace.admin_user_ids), workspace.admin_usergroup_id)
+    if before != after:
+        await audit.record(session, workspace_id, actor, source, audit.ROLES, "admins changed",
+                           {"Admins": [pick_words(before), pick_words(after)]})
+
+
+async def _group_roles(session: AsyncSession, group_id: int) -> dict[str, Pick]:
+    return {g.role: Pick(tuple(g.user_ids or ()), g.usergroup_id)
+            for g in await session.scalars(select(RoleGrant).where(RoleGrant.group_id == group_id))}
 
 
 async def _check_scope(session: AsyncSession, workspace_id: int, scope: str) -> tuple[int | None, int | None]:
@@ -374,9 +508,24 @@ async def _check_scope(session: AsyncSession, workspace_id: int, scope: str) -> 
     return None, int(number)
 
 
-async def save_roles(session: AsyncSession, workspace_id: int, scope: str, picks: dict[str, Pick]) -> None:
-    """The three pickers of one account or group, replacing what was there. The caller commits."""
+async def save_roles(session: AsyncSession, workspace_id: int, scope: str, picks: dict[str, Pick],
+                     actor: str | None = None, source: str = audit.MODAL) -> None:
+    """The three pickers of one account or group, replacing what was there; a change is recorded in the audit
+    trail. The caller commits."""
     account_id, group_id = await _check_scope(session, workspace_id, scope)
+    before: dict[str, Pick] = {}
+    for grant in await session.scalars(select(RoleGrant).where(
+            RoleGrant.workspace_id == workspace_id,
+            RoleGrant.account_id == account_id if account_id is not None else RoleGrant.group_id == group_id)):
+        before[grant.role] = Pick(tuple(sorted(set(grant.user_ids or ()))), grant.usergroup_id)
+    after = {role: Pick(tuple(sorted(set(p.user_ids))), p.usergroup_id)
+             for role, p in picks.items() if p is not None and not p.empty}
+    changed = audit.diff({LABELS[r]: pick_words(p) for r, p in before.items()},
+                         {LABELS[r]: pick_words(p) for r, p in after.items()})
+    if changed:
+        words = await _scope_words(session, account_id, group_id)
+        await audit.record(session, workspace_id, actor, source, audit.ROLES if account_id else words,
+                           "roles changed", {"on": words, **changed}, account_id=account_id)
     await session.execute(delete(RoleGrant).where(RoleGrant.workspace_id == workspace_id,
                                                   RoleGrant.account_id.is_(None) if account_id is None
                                                   else RoleGrant.account_id == account_id,
@@ -425,15 +574,30 @@ async def group_problems(session: AsyncSession, workspace_id: int, form: GroupFo
     return problems
 
 
-async def save_group(session: AsyncSession, workspace_id: int, form: GroupForm, group_id: int | None) -> int:
-    """Create or change a group (its accounts leave any other group: an account is in one group at most).
-    Call `group_problems` first. The caller commits."""
+async def _group_snapshot(session: AsyncSession, group: AccountGroup | None) -> dict[str, str]:
+    """A group as the audit trail shows it."""
+    if group is None or group.id is None:
+        return {}
+    accounts = [audit.connection_words(platform, name) for platform, name in await session.execute(
+        select(Account.platform, Account.name).join(AccountGroupMember, AccountGroupMember.account_id == Account.id)
+        .where(AccountGroupMember.group_id == group.id).order_by(Account.platform, Account.name))]
+    return {"name": group.name, "accounts": ", ".join(accounts) or "none",
+            "approvers": pick_words(Pick(tuple(group.approver_user_ids or ()), group.approver_usergroup_id)),
+            "approval channel": group.approval_channel_id or "the workspace's",
+            "digest channel": group.digest_channel_id or "none"}
+
+
+async def save_group(session: AsyncSession, workspace_id: int, form: GroupForm, group_id: int | None,
+                     actor: str | None = None, source: str = audit.MODAL) -> int:
+    """Create or change a group (its accounts leave any other group: an account is in one group at most), recorded
+    in the audit trail. Call `group_problems` first. The caller commits."""
     group = await session.get(AccountGroup, group_id) if group_id else None
     if group is None or group.workspace_id != workspace_id:
         if group_id:
             raise RolesError("This group was deleted meanwhile.")
         group = AccountGroup(workspace_id=workspace_id)
         session.add(group)
+    before = await _group_snapshot(session, group)
     group.name = form.name.strip()
     group.approver_user_ids = sorted(set(form.approvers.user_ids))
     group.approver_usergroup_id = form.approvers.usergroup_id
@@ -446,16 +610,26 @@ async def save_group(session: AsyncSession, workspace_id: int, form: GroupForm, 
             AccountGroupMember.account_id.in_(form.account_ids)))
         session.add_all(AccountGroupMember(account_id=a, group_id=group.id) for a in dict.fromkeys(form.account_ids))
     await session.flush()
+    after = await _group_snapshot(session, group)
+    if not before:
+        await audit.record(session, workspace_id, actor, source, group_subject(group.name), "group created", after)
+    elif changed := audit.diff(before, after):
+        await audit.record(session, workspace_id, actor, source, group_subject(group.name), "group changed", changed)
     return group.id
 
 
-async def delete_group(session: AsyncSession, workspace_id: int, group_id: int) -> str | None:
-    """Delete a group (its roles go with it; its accounts stay, with their own roles). Its name, or None when
-    it was already gone. The caller commits."""
+async def delete_group(session: AsyncSession, workspace_id: int, group_id: int, actor: str | None = None,
+                       source: str = audit.MODAL) -> str | None:
+    """Delete a group (its roles go with it; its accounts stay, with their own roles), recorded in the audit trail.
+    Its name, or None when it was already gone. The caller commits."""
     group = await session.get(AccountGroup, group_id)
     if group is None or group.workspace_id != workspace_id:
         return None
     name = group.name
+    said = await _group_snapshot(session, group)
+    for role, pick in (await _group_roles(session, group_id)).items():
+        said[LABELS[role]] = pick_words(pick)
+    await audit.record(session, workspace_id, actor, source, group_subject(name), "group deleted", said)
     await session.execute(delete(RoleGrant).where(RoleGrant.group_id == group_id))
     await session.execute(delete(AccountGroupMember).where(AccountGroupMember.group_id == group_id))
     await session.delete(group)

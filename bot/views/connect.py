@@ -167,10 +167,11 @@ def declined_words(declined: Sequence[Scope]) -> str:
             "To allow it, press Reconnect and keep every permission ticked.")
 
 
-def chosen_accounts(platform: PlatformInfo, names: list[str]) -> list[dict]:
+def chosen_accounts(platform: PlatformInfo, names: list[str], note: str | None = None) -> list[dict]:
     listed = ", ".join(f"*{esc(n)}*" for n in names)
-    return [section(f":white_check_mark: Picmim now manages {listed} on {platform.name}. "
-                    f"See every account with `{ids.COMMAND} accounts`.")]
+    blocks = [section(f":white_check_mark: Picmim now manages {listed} on {platform.name}. "
+                      f"See every account with `{ids.COMMAND} accounts`.")]
+    return blocks + [context(esc(note))] if note else blocks
 
 
 # ---- the accounts list -----------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def _admin_setup(command: str, configured: set[str]) -> list[dict]:
                  f"What Picmim asks each platform for, and why: `{command} permissions`.")
     lines.append(f"*{FACEBOOK_GROUPS.name}* cannot be connected: {FACEBOOK_GROUPS.unavailable_reason}")
     return [divider(), header("Setup"), section("\n\n".join(lines)),
-            context("Only workspace admins see this part.")]
+            context("Only admins see this part.")]
 
 
 def home_view(command: str, board: Dashboard, configured: set[str], tz: str | None, is_admin: bool) -> dict:

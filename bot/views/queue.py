@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,8 @@ from bot.views.blocks import (
 )
 
 PREVIEW_MAX = 200
+READ_ONLY = ("Posts without buttons are not yours to change: their author, a publisher of all their accounts or an "
+             "admin can. An admin can change roles in `/picmim roles`.")
 MESSAGE_BLOCKS = 50
 
 
@@ -66,7 +68,7 @@ def _by_day(items: Sequence[QueueItem], tz: str | None) -> list[tuple[str, list[
     return [days[key] for key in sorted(days)]
 
 
-def _item(item: QueueItem, tz: str | None, viewer: str) -> list[dict]:
+def _item(item: QueueItem, tz: str | None, viewer: str, may_change: bool = True) -> list[dict]:
     waiting = item.status is PostStatus.PENDING_APPROVAL
     who = "you" if item.author == viewer else f"<@{esc(item.author)}>"
     when = _time(item.scheduled_at, tz) if item.scheduled_at else "As soon as it is approved"
@@ -74,6 +76,8 @@ def _item(item: QueueItem, tz: str | None, viewer: str) -> list[dict]:
     preview = esc(_preview(item.text)) or "_(no text)_"
     review = f"\n{queue_review(item.review, item.status)}" if item.review else ""
     text = f"*{when}* · {accounts} · by {who}\n>{preview}{review}"
+    if not may_change:  # its buttons would only be refused: the list alone
+        return [section(text)]
     value = str(item.id)
     buttons = []
     if not waiting:  # one that waits for approval is published once it is approved
@@ -89,15 +93,18 @@ def _item(item: QueueItem, tz: str | None, viewer: str) -> list[dict]:
     return [section(text), actions(*buttons, block_id=f"queue_{item.id}")]
 
 
-def queue_list(items: Sequence[QueueItem], tz: str | None, viewer: str, note: str = "") -> list[dict]:
+def queue_list(items: Sequence[QueueItem], tz: str | None, viewer: str, note: str = "",
+               changeable: Collection[int] | None = None) -> list[dict]:
     """The queue, the next post first: those waiting for approval apart from the scheduled ones, each part
-    under its days (in the viewer's zone)."""
+    under its days (in the viewer's zone). `changeable`: the posts whose buttons the viewer may use (None: all)."""
     blocks: list[dict] = [header("Scheduled posts", emoji=True)]
     if note:
         blocks.append(context(esc(note)))
     if not items:
         blocks.append(section(f"Nothing is scheduled. Write a post with `{ids.COMMAND} post`."))
         return blocks
+    if changeable is not None and any(i.id not in changeable for i in items):
+        blocks.append(context(READ_ONLY))
     waiting = [i for i in items if i.status is PostStatus.PENDING_APPROVAL]
     scheduled = [i for i in items if i.status is not PostStatus.PENDING_APPROVAL]
     shown = 0
@@ -115,7 +122,7 @@ def queue_list(items: Sequence[QueueItem], tz: str | None, viewer: str, note: st
             for item in day:
                 if len(blocks) + 3 > MESSAGE_BLOCKS:  # a message holds 50 blocks (and "…and N more")
                     break
-                blocks += _item(item, tz, viewer)
+                blocks += _item(item, tz, viewer, changeable is None or item.id in changeable)
                 shown += 1
     if shown < len(items):
         blocks.append(context(f"…and {len(items) - shown} more, not shown here."))
