@@ -302,6 +302,28 @@ def submit_compose(sender, state: dict, metadata: str = '{"channel_id": "C0001"}
     return sender.interaction(compose_payload("view_submission", state, metadata))
 
 
+def submit_view(sender, view: dict, state: dict):
+    """Publish (or Schedule, Save) pressed on the window as Picmim last showed it (`view`: its callback, metadata
+    and blocks), with `state` as the person filled it: the `view_submission` Slack sends, from U0001 in T0001."""
+    return sender.interaction({
+        "type": "view_submission", "team": {"id": "T0001", "domain": "acme"},
+        "user": {"id": "U0001", "team_id": "T0001"}, "api_app_id": "A0PICMIM", "token": "deprecated",
+        "trigger_id": f"trigger-{time.time_ns()}",
+        "view": {"id": view.get("id") or "V1", "team_id": "T0001", "type": "modal",
+                 "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
+                 "state": state, "hash": f"h{time.time_ns()}", "blocks": view["blocks"]},
+        "is_cleared": False})
+
+
+def accepted(response) -> None:
+    """The window closed: Slack got an empty answer (no errors, no update)."""
+    assert response.status_code == 200 and response.text in ("", "null"), response.text
+
+
+def blocks_by_id(view: dict) -> dict[str, dict]:
+    return {b["block_id"]: b for b in view["blocks"] if b.get("block_id")}
+
+
 def field_errors(response) -> dict:
     """The problems a refused submission shows, by block."""
     assert response.status_code == 200, response.text

@@ -32,7 +32,18 @@ from tests.fakes.media import make_clip, make_image
 from tests.fakes.media_host import MediaHost
 from tests.fakes.slack_files import SlackFiles
 from tests.fakes.youtube import FakeYouTube
-from tests.journeys import blocks_of, picked, poll_server, ticked, typed, update_compose, view_state, wait_until
+from tests.journeys import (
+    accepted,
+    blocks_of,
+    picked,
+    poll_server,
+    submit_view,
+    ticked,
+    typed,
+    update_compose,
+    view_state,
+    wait_until,
+)
 from tests.platform_fixtures import connect_and_choose, make_adapter, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
@@ -179,15 +190,7 @@ def _card_preview(slack, platform: str) -> dict:
 
 
 def _submit(sender, view: dict, state: dict):
-    payload = {"type": "view_submission", "team": {"id": TEAM, "domain": "acme"},
-               "user": {"id": USER, "team_id": TEAM}, "api_app_id": "A0PICMIM", "token": "deprecated",
-               "trigger_id": f"trigger-{time.time_ns()}",
-               "view": {"id": view.get("id") or "V1", "team_id": TEAM, "type": "modal",
-                        "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
-                        "state": state, "hash": f"h{time.time_ns()}", "blocks": view["blocks"]},
-               "is_cleared": False}
-    answer = sender.interaction(payload)
-    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+    accepted(submit_view(sender, view, state))
 
 
 def _filled(view: dict, text: str, files: list[dict], account_id: int, changed: dict | None = None) -> dict:

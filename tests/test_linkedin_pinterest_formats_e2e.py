@@ -31,11 +31,22 @@ from tests.fakes.media import make_clip, make_image, make_pdf
 from tests.fakes.pinterest import FakePinterest
 from tests.fakes.slack_files import SlackFiles
 from tests.fakes.x import FakeX
-from tests.journeys import blocks_of, poll_server, ticked, typed, update_compose, view_state
+from tests.journeys import (
+    accepted,
+    blocks_by_id,
+    blocks_of,
+    field_errors,
+    poll_server,
+    submit_view,
+    ticked,
+    typed,
+    update_compose,
+    view_state,
+)
 from tests.platform_fixtures import connect_and_choose, make_adapter, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
-from tests.test_platform_settings_e2e import _accepted, _errors, _nothing_created, _posts, _setting
+from tests.test_platform_settings_e2e import _nothing_created, _posts, _setting
 
 TEAM, USER, CHANNEL = "T0001", "U0001", "C0001"
 BOT_TOKEN = "xoxb-fake-T0001"
@@ -127,18 +138,8 @@ def _choose(sender, slack, account_ids: list[int], text: str, files: list[dict])
 def _submit(sender, view: dict, text: str, files: list[dict], account_ids: list[int], changed: dict | None = None):
     state = view_state(view, {ids.COMPOSE_TEXT_BLOCK: typed(text), ids.COMPOSE_MEDIA_BLOCK: {"files": files},
                               ids.COMPOSE_ACCOUNTS_BLOCK: ticked(*map(str, account_ids)), **(changed or {})})
-    payload = {"type": "view_submission", "team": {"id": TEAM, "domain": "acme"},
-               "user": {"id": USER, "team_id": TEAM}, "api_app_id": "A0PICMIM", "token": "deprecated",
-               "trigger_id": f"trigger-{time.time_ns()}",
-               "view": {"id": view.get("id") or "V1", "team_id": TEAM, "type": "modal",
-                        "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
-                        "state": state, "hash": f"h{time.time_ns()}", "blocks": view["blocks"]},
-               "is_cleared": False}
-    return sender.interaction(payload)
+    return submit_view(sender, view, state)
 
-
-def _blocks(view: dict) -> dict[str, dict]:
-    return {b["block_id"]: b for b in view["blocks"] if b.get("block_id")}
 
 
 def _status_messages(slack, text: str) -> list[str]:
@@ -168,12 +169,12 @@ def test_a_linkedin_document_post_from_a_pdf_with_its_title(server, fakes, sende
 
     both = [accounts["linkedin"], accounts["x"]]
     view = _choose(sender, slack, both, text, pdf)
-    shown = _blocks(view)
+    shown = blocks_by_id(view)
     assert shown[title_block]["label"]["text"] == "Document title", "LinkedIn's part asks for the document's title"
     assert not any(b.startswith(ids.COMPOSE_ALT_BLOCK) for b in shown), "a PDF is not a picture: no alt text field"
 
     # The PDF is refused for X in X's name, and LinkedIn wants the document's title: each said beside its field.
-    refused = _errors(_submit(sender, view, text, pdf, both))
+    refused = field_errors(_submit(sender, view, text, pdf, both))
     assert "X does not take documents such as “q3-report.pdf”" in refused[ids.COMPOSE_MEDIA_BLOCK], refused
     assert refused[ids.COMPOSE_MEDIA_BLOCK].count("does not take") == 1, "LinkedIn takes the PDF"
     assert "Document title" in refused[title_block], refused
@@ -182,7 +183,7 @@ def test_a_linkedin_document_post_from_a_pdf_with_its_title(server, fakes, sende
 
     only = [accounts["linkedin"]]
     view = _choose(sender, slack, only, text, pdf)
-    _accepted(_submit(sender, view, text, pdf, only, {title_block: typed("Q3 report: the numbers")}))
+    accepted(_submit(sender, view, text, pdf, only, {title_block: typed("Q3 report: the numbers")}))
 
     [post] = poll_server("the document post", lambda: [p for p in list(li.posts.values())
                                                        if text in p["shown_text"]], process, timeout=WAIT)
@@ -206,7 +207,7 @@ def test_a_four_picture_linkedin_post(server, fakes, sender, slack, module_datab
     only = [accounts["linkedin"]]
     view = _choose(sender, slack, only, text, pictures)
     alts = {f"{ids.COMPOSE_ALT_BLOCK}{n}": typed(f"Roastery shot {n + 1}") for n in range(4)}
-    _accepted(_submit(sender, view, text, pictures, only, alts))
+    accepted(_submit(sender, view, text, pictures, only, alts))
 
     [post] = poll_server("the multi-image post", lambda: [p for p in list(li.posts.values())
                                                           if text in p["shown_text"]], process, timeout=WAIT)
@@ -227,8 +228,8 @@ def test_a_pinterest_video_pin_with_its_cover_frame(server, fakes, sender, slack
     video = [files.file("pin.mp4")]
     only = [accounts["pinterest"]]
     view = _choose(sender, slack, only, text, video)
-    assert ids.COMPOSE_COVER_BLOCK in _blocks(view), "the window offers the cover frame"
-    _accepted(_submit(sender, view, text, video, only, {
+    assert ids.COMPOSE_COVER_BLOCK in blocks_by_id(view), "the window offers the cover frame"
+    accepted(_submit(sender, view, text, video, only, {
         _setting("pinterest", "title"): typed("Flat white"), ids.COMPOSE_COVER_BLOCK: typed("2")}))
 
     [made] = poll_server("the video pin", lambda: [p for p in list(pin.pins.values()) if p["description"] == text],
@@ -288,14 +289,14 @@ def test_a_pinterest_pin_of_several_pictures(server, fakes, sender, slack, modul
     # Six pictures: more than a pin takes, refused before anything is sent.
     text = f"Six mugs {time.time_ns()}"
     six = [files.file(f"shot{n}.png") for n in range(1, 7)]
-    refused = _errors(_submit(sender, _choose(sender, slack, only, text, six), text, six, only))
+    refused = field_errors(_submit(sender, _choose(sender, slack, only, text, six), text, six, only))
     assert "Pinterest takes up to 5 images" in refused[ids.COMPOSE_MEDIA_BLOCK], refused
     _nothing_created(module_database.url, text)
 
     text = f"Three mugs, one pin {time.time_ns()}"
     three = [files.file(f"shot{n}.png") for n in range(1, 4)]
     view = _choose(sender, slack, only, text, three)
-    _accepted(_submit(sender, view, text, three, only, {_setting("pinterest", "title"): typed("Our mugs")}))
+    accepted(_submit(sender, view, text, three, only, {_setting("pinterest", "title"): typed("Our mugs")}))
     [made] = poll_server("the pin", lambda: [p for p in list(pin.pins.values()) if p["description"] == text],
                          process, timeout=WAIT)
     assert made["media"]["media_type"] == "multiple_images"

@@ -27,7 +27,20 @@ from tests.fakes import meta as meta_fake
 from tests.fakes.media import jpeg, make_clip
 from tests.fakes.meta import FakeMeta
 from tests.fakes.slack_files import SlackFiles
-from tests.journeys import blocks_of, blocks_text, picked, poll_server, ticked, typed, update_compose, view_state
+from tests.journeys import (
+    accepted,
+    blocks_by_id,
+    blocks_of,
+    blocks_text,
+    field_errors,
+    picked,
+    poll_server,
+    submit_view,
+    ticked,
+    typed,
+    update_compose,
+    view_state,
+)
 from tests.platform_fixtures import connect_and_choose, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
@@ -118,29 +131,10 @@ def _window(sender, slack, account_ids: list[int], text: str, files: list[dict])
 def _submit(sender, view: dict, text: str, files: list[dict], account_ids: list[int], changed: dict[str, dict]):
     state = view_state(view, {ids.COMPOSE_TEXT_BLOCK: typed(text), ids.COMPOSE_MEDIA_BLOCK: {"files": files},
                               ids.COMPOSE_ACCOUNTS_BLOCK: ticked(*map(str, account_ids)), **changed})
-    payload = {"type": "view_submission", "team": {"id": TEAM, "domain": "acme"},
-               "user": {"id": USER, "team_id": TEAM}, "api_app_id": "A0PICMIM", "token": "deprecated",
-               "trigger_id": f"trigger-{time.time_ns()}",
-               "view": {"id": view.get("id") or "V1", "team_id": TEAM, "type": "modal",
-                        "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
-                        "state": state, "hash": f"h{time.time_ns()}", "blocks": view["blocks"]},
-               "is_cleared": False}
-    return sender.interaction(payload)
+    return submit_view(sender, view, state)
 
 
-def _accepted(answer) -> None:
-    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
 
-
-def _errors(answer) -> dict[str, str]:
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    assert body.get("response_action") == "errors", body
-    return body["errors"]
-
-
-def _blocks(view: dict) -> dict[str, dict]:
-    return {b["block_id"]: b for b in view["blocks"] if b.get("block_id")}
 
 
 def _nothing_created(url: str, text: str) -> None:
@@ -179,7 +173,7 @@ def test_an_instagram_reel_kept_out_of_the_feed_with_its_cover(server, fakes, se
     photo, video = [files.file("latte.jpg")], [files.file("reel.mp4"), files.file("cover.jpg")]
 
     view = _window(sender, slack, chosen, text, video)
-    shown = _blocks(view)
+    shown = blocks_by_id(view)
     kinds = shown[_setting("instagram", "post_type")]["element"]
     assert [(o["value"], o["text"]["text"]) for o in kinds["options"]] == [
         ("post", "Post"), ("reel", "Reel"), ("story", "Story")], "Instagram's own words"
@@ -187,11 +181,12 @@ def test_an_instagram_reel_kept_out_of_the_feed_with_its_cover(server, fakes, se
     assert [o["value"] for o in share["initial_options"]] == ["yes"], "a Reel is shared to the feed unless unticked"
 
     # A Reel of a photo: refused beside the attachments, nothing created.
-    refused = _errors(_submit(sender, view, text, photo, chosen, {_setting("instagram", "post_type"): picked("reel")}))
+    refused = field_errors(_submit(sender, view, text, photo, chosen,
+                                   {_setting("instagram", "post_type"): picked("reel")}))
     assert "Reel is one video" in refused[ids.COMPOSE_MEDIA_BLOCK], refused
     _nothing_created(module_database.url, text)
 
-    _accepted(_submit(sender, view, text, video, chosen, {_setting("instagram", "post_type"): picked("reel"),
+    accepted(_submit(sender, view, text, video, chosen, {_setting("instagram", "post_type"): picked("reel"),
                                                           _setting("instagram", "share_to_feed"): ticked()}))
     [reel] = poll_server("the Reel on Instagram", lambda: _ig_media(meta, text), process)
     assert reel.product == "REELS" and reel.share_to_feed is False
@@ -210,12 +205,12 @@ def test_an_instagram_story_has_no_caption_and_at_most_a_minute(server, fakes, s
     story = {_setting("instagram", "post_type"): picked("story")}
 
     view = _window(sender, slack, chosen, text, [files.file("long.mp4")])
-    refused = _errors(_submit(sender, view, text, [files.file("long.mp4")], chosen, story))
+    refused = field_errors(_submit(sender, view, text, [files.file("long.mp4")], chosen, story))
     assert "3 to 60 seconds" in refused[ids.COMPOSE_MEDIA_BLOCK], refused
     _nothing_created(module_database.url, text)
 
     before = set(meta.ig_media)
-    _accepted(_submit(sender, view, text, [files.file("reel.mp4")], chosen, story))
+    accepted(_submit(sender, view, text, [files.file("reel.mp4")], chosen, story))
     [posted] = poll_server("the Story on Instagram",
                            lambda: [m for m in _ig_media(meta, product="STORY") if m.id not in before], process)
     container = meta.containers[posted.container]
@@ -232,7 +227,7 @@ def test_an_instagram_carousel_of_two_photos_and_a_video(server, fakes, sender, 
     items = [files.file("latte.jpg"), files.file("reel.mp4"), files.file("croissant.jpg")]
 
     view = _window(sender, slack, chosen, text, items)
-    _accepted(_submit(sender, view, text, items, chosen, {_setting("instagram", "post_type"): picked("post")}))
+    accepted(_submit(sender, view, text, items, chosen, {_setting("instagram", "post_type"): picked("post")}))
     [album] = poll_server("the carousel on Instagram", lambda: _ig_media(meta, text), process)
     assert album.media_type == "CAROUSEL_ALBUM"
     children = [meta.containers[c] for c in album.children]
@@ -251,15 +246,15 @@ def test_a_facebook_reel_goes_through_an_upload_session(server, fakes, sender, s
     reel = {_setting("facebook", "post_type"): picked("reel")}
 
     view = _window(sender, slack, chosen, text, [files.file("reel.mp4")])
-    kinds = _blocks(view)[_setting("facebook", "post_type")]["element"]
+    kinds = blocks_by_id(view)[_setting("facebook", "post_type")]["element"]
     assert [o["text"]["text"] for o in kinds["options"]] == ["Post", "Reel", "Story"]
     assert kinds["initial_option"]["value"] == "post"
 
-    refused = _errors(_submit(sender, view, text, [files.file("wide.mp4")], chosen, reel))
+    refused = field_errors(_submit(sender, view, text, [files.file("wide.mp4")], chosen, reel))
     assert "vertical" in refused[ids.COMPOSE_MEDIA_BLOCK], refused
     _nothing_created(module_database.url, text)
 
-    _accepted(_submit(sender, view, text, [files.file("reel.mp4")], chosen, reel))
+    accepted(_submit(sender, view, text, [files.file("reel.mp4")], chosen, reel))
     [video] = poll_server("the Reel on the Page", lambda: [
         o for o in list(meta.fb_objects.values()) if o.product == "reel" and o.message == text and o.published],
         process)
@@ -281,12 +276,12 @@ def test_a_facebook_photo_story(server, fakes, sender, slack, module_database):
     photos = [files.file("latte.jpg"), files.file("croissant.jpg")]
 
     view = _window(sender, slack, chosen, text, photos)
-    refused = _errors(_submit(sender, view, text, photos, chosen, story))
+    refused = field_errors(_submit(sender, view, text, photos, chosen, story))
     assert "one photo or one video" in refused[ids.COMPOSE_MEDIA_BLOCK], refused
     _nothing_created(module_database.url, text)
 
     before = {c.params.get("photo_id") for c in meta.calls_to(f"{PAGE}/photo_stories")}
-    _accepted(_submit(sender, view, text, photos[1:], chosen, story))
+    accepted(_submit(sender, view, text, photos[1:], chosen, story))
     [call] = poll_server("the Story on the Page", lambda: [
         c for c in meta.calls_to(f"{PAGE}/photo_stories") if c.params.get("photo_id") not in before and
         c.status == 200], process)
@@ -305,7 +300,7 @@ def test_a_facebook_video_post_is_uploaded_through_a_resumable_session(server, f
     video = [files.file("wide.mp4")]  # a feed video may be landscape
 
     view = _window(sender, slack, chosen, text, video)
-    _accepted(_submit(sender, view, text, video, chosen, {}))
+    accepted(_submit(sender, view, text, video, chosen, {}))
     [posted] = poll_server("the video on the Page", lambda: [
         o for o in list(meta.fb_objects.values()) if o.kind == "video" and o.message == text], process)
     [call] = [c for c in meta.calls_to(f"{PAGE}/videos") if c.params.get("description") == text]

@@ -34,7 +34,19 @@ from tests.fakes.slack_files import SlackFiles
 from tests.fakes.tiktok import FakeTikTok
 from tests.fakes.x import FakeX
 from tests.fakes.youtube import FakeYouTube
-from tests.journeys import blocks_of, picked, poll_server, ticked, typed, update_compose, view_state
+from tests.journeys import (
+    accepted,
+    blocks_by_id,
+    blocks_of,
+    field_errors,
+    picked,
+    poll_server,
+    submit_view,
+    ticked,
+    typed,
+    update_compose,
+    view_state,
+)
 from tests.platform_fixtures import connect_and_choose, make_adapter, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
@@ -158,25 +170,9 @@ def _choose(sender, slack, opened: dict, account_ids: list[int], text: str, file
 
 def _submit(sender, view: dict, state: dict):
     """Publish (or Schedule) pressed on `view` with `state`."""
-    payload = {"type": "view_submission", "team": {"id": TEAM, "domain": "acme"},
-               "user": {"id": USER, "team_id": TEAM}, "api_app_id": "A0PICMIM", "token": "deprecated",
-               "trigger_id": f"trigger-{time.time_ns()}",
-               "view": {"id": view.get("id") or "V1", "team_id": TEAM, "type": "modal",
-                        "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
-                        "state": state, "hash": f"h{time.time_ns()}", "blocks": view["blocks"]},
-               "is_cleared": False}
-    return sender.interaction(payload)
+    return submit_view(sender, view, state)
 
 
-def _accepted(answer) -> None:
-    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
-
-
-def _errors(answer) -> dict[str, str]:
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    assert body.get("response_action") == "errors", body
-    return body["errors"]
 
 
 def _filled(view: dict, text: str, files: list[dict], account_ids: list[int], changed: dict[str, dict]) -> dict:
@@ -184,9 +180,6 @@ def _filled(view: dict, text: str, files: list[dict], account_ids: list[int], ch
     return view_state(view, {ids.COMPOSE_TEXT_BLOCK: typed(text), ids.COMPOSE_MEDIA_BLOCK: {"files": files},
                              ids.COMPOSE_ACCOUNTS_BLOCK: ticked(*map(str, account_ids)), **changed})
 
-
-def _blocks(view: dict) -> dict[str, dict]:
-    return {b["block_id"]: b for b in view["blocks"] if b.get("block_id")}
 
 
 def _values(element: dict) -> list[str]:
@@ -226,7 +219,7 @@ def test_youtube_title_privacy_and_made_for_kids_reach_youtube(server, fakes, se
     channel = [accounts["youtube"]]
 
     view = _choose(sender, slack, _open(sender, slack), channel, text, video)
-    shown = _blocks(view)
+    shown = blocks_by_id(view)
     title, privacy = shown[_setting("youtube", "title")], shown[_setting("youtube", "privacy")]
     kids = shown[_setting("youtube", "made_for_kids")]
     assert title["element"]["initial_value"] == first_line, "the title is prefilled from the text's first line"
@@ -239,20 +232,20 @@ def test_youtube_title_privacy_and_made_for_kids_reach_youtube(server, fakes, se
         assert not [b for b in shown if b.startswith(f"{ids.COMPOSE_SETTING_BLOCK}{absent}:")], absent
 
     # The title emptied: refused on the title, nothing created.
-    refused = _errors(_submit(sender, view, _filled(view, text, video, channel, {
+    refused = field_errors(_submit(sender, view, _filled(view, text, video, channel, {
         _setting("youtube", "title"): typed(None), _setting("youtube", "made_for_kids"): picked("no")})))
     assert list(refused) == [_setting("youtube", "title")], refused
     assert "title" in refused[_setting("youtube", "title")].lower()
     _nothing_created(module_database.url, text)
 
     # Made for kids not answered: refused on its own field.
-    refused = _errors(_submit(sender, view, _filled(view, text, video, channel, {})))
+    refused = field_errors(_submit(sender, view, _filled(view, text, video, channel, {})))
     assert list(refused) == [_setting("youtube", "made_for_kids")], refused
     _nothing_created(module_database.url, text)
     assert _youtube_uploads(yt, first_line) == []
 
     title_text = f"Our new roast {time.time_ns() % 100000}"
-    _accepted(_submit(sender, view, _filled(view, text, video, channel, {
+    accepted(_submit(sender, view, _filled(view, text, video, channel, {
         _setting("youtube", "title"): typed(title_text), _setting("youtube", "privacy"): picked("unlisted"),
         _setting("youtube", "made_for_kids"): picked("no"), _setting("youtube", "tags"): typed("coffee, roast")})))
 
@@ -279,7 +272,7 @@ def test_a_pin_goes_to_the_chosen_board_with_title_link_and_alt_text(server, fak
     board_block = f"{ids.COMPOSE_BOARD_BLOCK}{accounts['pinterest']}"
 
     view = _choose(sender, slack, _open(sender, slack), chosen, text, picture)
-    shown = _blocks(view)
+    shown = blocks_by_id(view)
     board = shown[board_block]["element"]
     assert board["type"] == "static_select" and _values(board) == [FIRST_BOARD, SECOND_BOARD], "both boards"
     assert [o["text"]["text"] for o in board["options"]] == ["Spring collection", "Behind the scenes"]
@@ -287,7 +280,7 @@ def test_a_pin_goes_to_the_chosen_board_with_title_link_and_alt_text(server, fak
     assert "latte.png" in shown[_alt()]["label"]["text"], "an alt text field for the picture"
 
     # A link that is not a web address and alt text over Pinterest's 500 characters: each refused on its field.
-    refused = _errors(_submit(sender, view, _filled(view, text, picture, chosen, {
+    refused = field_errors(_submit(sender, view, _filled(view, text, picture, chosen, {
         board_block: picked(SECOND_BOARD), _setting("pinterest", "title"): typed("Spring latte"),
         _setting("pinterest", "link"): typed("not a link"), _alt(): typed("a" * 501)})))
     assert set(refused) == {_setting("pinterest", "link"), _alt()}, refused
@@ -296,7 +289,7 @@ def test_a_pin_goes_to_the_chosen_board_with_title_link_and_alt_text(server, fak
 
     link = "https://acme.example/menu/spring-latte"
     alt = "A latte in a white cup, a fern drawn in the foam, on a wooden table."
-    _accepted(_submit(sender, view, _filled(view, text, picture, chosen, {
+    accepted(_submit(sender, view, _filled(view, text, picture, chosen, {
         board_block: picked(SECOND_BOARD), _setting("pinterest", "title"): typed("Spring latte"),
         _setting("pinterest", "link"): typed(link), _alt(): typed(alt)})))
 
@@ -317,18 +310,18 @@ def test_an_x_post_with_alt_text_and_only_mentioned_people_replying(server, fake
     chosen = [accounts["x"]]
 
     view = _choose(sender, slack, _open(sender, slack), chosen, text, picture)
-    shown = _blocks(view)
+    shown = blocks_by_id(view)
     replies = shown[_setting("x", "reply_settings")]["element"]
     assert _values(replies) == ["everyone", "following", "mentionedUsers"]
     assert replies["initial_option"]["value"] == "everyone"
 
-    refused = _errors(_submit(sender, view, _filled(view, text, picture, chosen, {_alt(): typed("b" * 1001)})))
+    refused = field_errors(_submit(sender, view, _filled(view, text, picture, chosen, {_alt(): typed("b" * 1001)})))
     assert list(refused) == [_alt()], refused
     assert "1,000" in refused[_alt()] or "1000" in refused[_alt()], refused
     _nothing_created(module_database.url, text)
 
     alt = "A latte with a fern in the foam."
-    _accepted(_submit(sender, view, _filled(view, text, picture, chosen, {
+    accepted(_submit(sender, view, _filled(view, text, picture, chosen, {
         _alt(): typed(alt), _setting("x", "reply_settings"): picked("mentionedUsers")})))
 
     [post] = poll_server("the post on X", lambda: [p for p in list(x.posts.values()) if p["text"] == text], process)
@@ -351,20 +344,20 @@ def test_a_tiktok_video_with_comments_off_and_its_own_brand_disclosed(server, fa
     chosen = [accounts["tiktok"]]
 
     view = _choose(sender, slack, _open(sender, slack), chosen, text, video)
-    shown = _blocks(view)
+    shown = blocks_by_id(view)
     assert _values(shown[ids.COMPOSE_TIKTOK_PRIVACY_BLOCK]["element"]) == [
         "PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"], "what the creator offers"
     assert _values(shown[_setting("tiktok", "allow")]["element"]) == ["comment", "duet", "stitch"]
     assert _values(shown[_setting("tiktok", "disclosure")]["element"]) == ["your_brand", "branded_content"]
 
     # Branded content seen by "Only me": TikTok does not allow it; refused beside who can see it.
-    refused = _errors(_submit(sender, view, _filled(view, text, video, chosen, {
+    refused = field_errors(_submit(sender, view, _filled(view, text, video, chosen, {
         ids.COMPOSE_TIKTOK_PRIVACY_BLOCK: picked("SELF_ONLY"),
         _setting("tiktok", "disclosure"): ticked("branded_content")})))
     assert list(refused) == [ids.COMPOSE_TIKTOK_PRIVACY_BLOCK], refused
     _nothing_created(module_database.url, text)
 
-    _accepted(_submit(sender, view, _filled(view, text, video, chosen, {
+    accepted(_submit(sender, view, _filled(view, text, video, chosen, {
         ids.COMPOSE_TIKTOK_PRIVACY_BLOCK: picked("PUBLIC_TO_EVERYONE"), _setting("tiktok", "allow"): ticked("duet"),
         _setting("tiktok", "disclosure"): ticked("your_brand")})))
 
@@ -393,9 +386,9 @@ def test_editing_a_scheduled_youtube_post_brings_its_settings_back(server, fakes
     # Schedule is chosen: the window brings up the date and time.
     view = update_compose(sender, slack, _filled(view, text, video, channel, {
         ids.COMPOSE_WHEN_BLOCK: picked("schedule")}), action_id=ids.COMPOSE_WHEN_INPUT, view=view)
-    assert ids.COMPOSE_AT_BLOCK in _blocks(view)
+    assert ids.COMPOSE_AT_BLOCK in blocks_by_id(view)
     title_text = "Friday cupping"
-    _accepted(_submit(sender, view, _filled(view, text, video, channel, {
+    accepted(_submit(sender, view, _filled(view, text, video, channel, {
         ids.COMPOSE_WHEN_BLOCK: picked("schedule"),
         ids.COMPOSE_AT_BLOCK: {"selected_date_time": int(at.timestamp())},
         _setting("youtube", "title"): typed(title_text), _setting("youtube", "privacy"): picked("private"),
@@ -406,7 +399,7 @@ def test_editing_a_scheduled_youtube_post_brings_its_settings_back(server, fakes
 
     opened = _edit_from_queue(sender, slack, post.id)
     assert opened["title"]["text"] == "Edit post"
-    shown = _blocks(opened)
+    shown = blocks_by_id(opened)
     assert shown[_setting("youtube", "title")]["element"]["initial_value"] == title_text
     assert shown[_setting("youtube", "privacy")]["element"]["initial_option"]["value"] == "private"
     assert shown[_setting("youtube", "made_for_kids")]["element"]["initial_option"]["value"] == "no"
@@ -415,7 +408,7 @@ def test_editing_a_scheduled_youtube_post_brings_its_settings_back(server, fakes
     assert "roast.mp4" in shown[ids.COMPOSE_MEDIA_BLOCK]["hint"]["text"], "the video is kept"
 
     # Saved unchanged, it still carries them (and nothing went to YouTube before its time).
-    _accepted(_submit(sender, opened, view_state(opened)))
+    accepted(_submit(sender, opened, view_state(opened)))
     [(saved, [target])] = poll_server("the edit saved", lambda: [
         (p, t) for p, t in asyncio.run(_posts(module_database.url, text)) if p.version == 2], process)
     assert saved.scheduled_at.replace(tzinfo=UTC) == at
@@ -458,7 +451,7 @@ def test_a_closed_window_keeps_the_settings_in_its_draft(server, fakes, sender, 
                           "value": button["value"], "action_ts": str(time.time())}]}
     assert sender.interaction(click).status_code == 200
     opened = blocks_of(slack.wait_for("views.open", count=before + 1, timeout=WAIT)[-1].params["view"])
-    shown = _blocks(opened)
+    shown = blocks_by_id(opened)
     assert shown[board_block]["element"]["initial_option"]["value"] == SECOND_BOARD
     assert shown[_setting("pinterest", "title")]["element"]["initial_value"] == "Our beans"
     assert shown[_setting("pinterest", "link")]["element"]["initial_value"] == link
@@ -469,7 +462,7 @@ def test_a_closed_window_keeps_the_settings_in_its_draft(server, fakes, sender, 
     # Finished for Pinterest alone, the picture attached again: the pin goes to the board the draft kept.
     picture = [files.file("latte.png")]
     view = _choose(sender, slack, opened, [accounts["pinterest"]], text, picture)
-    _accepted(_submit(sender, view, _filled(view, text, picture, [accounts["pinterest"]],
+    accepted(_submit(sender, view, _filled(view, text, picture, [accounts["pinterest"]],
                                             {_alt(): typed("A bag of beans.")})))
     [made] = poll_server("the pin", lambda: [p for p in list(pin.pins.values()) if p["description"] == text], process)
     assert (made["board_id"], made["title"], made["link"], made["alt_text"]) == (
@@ -511,14 +504,14 @@ def test_editing_a_scheduled_x_post_brings_its_alt_text_and_reply_setting_back(s
     view = _choose(sender, slack, _open(sender, slack), chosen, text, picture)
     view = update_compose(sender, slack, _filled(view, text, picture, chosen, {
         ids.COMPOSE_WHEN_BLOCK: picked("schedule"), _alt(): typed(alt)}), action_id=ids.COMPOSE_WHEN_INPUT, view=view)
-    assert _blocks(view)[_alt()]["element"]["initial_value"] == alt, "typed alt text survives the update"
-    _accepted(_submit(sender, view, _filled(view, text, picture, chosen, {
+    assert blocks_by_id(view)[_alt()]["element"]["initial_value"] == alt, "typed alt text survives the update"
+    accepted(_submit(sender, view, _filled(view, text, picture, chosen, {
         ids.COMPOSE_WHEN_BLOCK: picked("schedule"), ids.COMPOSE_AT_BLOCK: {"selected_date_time": int(at.timestamp())},
         _alt(): typed(alt), _setting("x", "reply_settings"): picked("following")})))
     [(post, _)] = poll_server("the scheduled post", lambda: [
         (p, t) for p, t in asyncio.run(_posts(module_database.url, text)) if p.message_ts], process)
 
-    shown = _blocks(_edit_from_queue(sender, slack, post.id))
+    shown = blocks_by_id(_edit_from_queue(sender, slack, post.id))
     assert shown[_alt()]["element"]["initial_value"] == alt
     assert "latte.png" in shown[_alt()]["label"]["text"]
     assert shown[_setting("x", "reply_settings")]["element"]["initial_option"]["value"] == "following"

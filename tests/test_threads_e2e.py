@@ -31,7 +31,19 @@ from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.x import FakeX
-from tests.journeys import blocks_of, blocks_text, poll_server, ticked, typed, update_compose, view_state
+from tests.journeys import (
+    accepted,
+    blocks_by_id,
+    blocks_of,
+    blocks_text,
+    field_errors,
+    poll_server,
+    submit_view,
+    ticked,
+    typed,
+    update_compose,
+    view_state,
+)
 from tests.platform_fixtures import connect_and_choose, make_adapter, store_connected
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender
@@ -150,29 +162,10 @@ def _state(view: dict, text: str, account_ids: list[int], changed: dict | None =
 
 
 def _submit(sender, view: dict, state: dict):
-    payload = {"type": "view_submission", "team": {"id": TEAM, "domain": "acme"},
-               "user": {"id": USER, "team_id": TEAM}, "api_app_id": "A0PICMIM", "token": "deprecated",
-               "trigger_id": f"trigger-{time.time_ns()}",
-               "view": {"id": view.get("id") or "V1", "team_id": TEAM, "type": "modal",
-                        "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
-                        "state": state, "hash": f"h{time.time_ns()}", "blocks": view["blocks"]},
-               "is_cleared": False}
-    return sender.interaction(payload)
+    return submit_view(sender, view, state)
 
 
-def _accepted(answer) -> None:
-    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
 
-
-def _errors(answer) -> dict[str, str]:
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    assert body.get("response_action") == "errors", body
-    return body["errors"]
-
-
-def _blocks(view: dict) -> dict[str, dict]:
-    return {b["block_id"]: b for b in view["blocks"] if b.get("block_id")}
 
 
 def _context_texts(view: dict) -> list[str]:
@@ -214,13 +207,13 @@ def test_a_long_text_goes_to_x_as_a_thread_of_chained_replies(server, fakes, sen
     text = _long_text(tag)
     chosen = [accounts["x"]]
     view = _choose(sender, slack, _open(sender, slack), chosen, text)
-    option = _blocks(view)[THREAD_BLOCK]
+    option = blocks_by_id(view)[THREAD_BLOCK]
     assert "thread" in option["label"]["text"].lower() or any(
         "thread" in o["text"]["text"] for o in option["element"]["options"])
     assert [o["value"] for o in option["element"]["options"]] == ["thread", "numbered"]
 
     # Without the option, too long is refused as before, on the text, and nothing goes out.
-    refused = _errors(_submit(sender, view, _state(view, text, chosen)))
+    refused = field_errors(_submit(sender, view, _state(view, text, chosen)))
     assert "remove" in refused[ids.COMPOSE_TEXT_BLOCK] and "X counts this post" in refused[ids.COMPOSE_TEXT_BLOCK]
     assert not [p for p in x.posts.values() if p["text"].startswith(tag)]
 
@@ -231,7 +224,7 @@ def test_a_long_text_goes_to_x_as_a_thread_of_chained_replies(server, fakes, sen
     assert preview.startswith("*3 parts on X:*") and f"1. {tag} Our autumn roast" in preview, preview
     assert "2. It tastes of cherries" in preview and "3. Find it in every shop" in preview
 
-    _accepted(_submit(sender, view, _state(view, text, chosen, {THREAD_BLOCK: ticked("thread", "numbered")})))
+    accepted(_submit(sender, view, _state(view, text, chosen, {THREAD_BLOCK: ticked("thread", "numbered")})))
     thread = poll_server("the thread on X", lambda: (lambda t: t if len(t) == 3 else None)(
         _thread_of(x.posts, tag)), process, WAIT)
     assert [p["text"][-4:] for p in thread] == [" 1/3", " 2/3", " 3/3"]
@@ -267,8 +260,8 @@ def test_a_first_comment_on_x_is_a_reply_by_the_same_account(server, fakes, send
     comment = f"Order yours at acme.example/beans {time.time_ns()}"
     chosen = [accounts["x"]]
     view = _choose(sender, slack, _open(sender, slack), chosen, text, comment)
-    assert ids.COMPOSE_COMMENT_BLOCK in _blocks(view), "X takes a first comment now"
-    _accepted(_submit(sender, view, _state(view, text, chosen, {ids.COMPOSE_COMMENT_BLOCK: typed(comment)})))
+    assert ids.COMPOSE_COMMENT_BLOCK in blocks_by_id(view), "X takes a first comment now"
+    accepted(_submit(sender, view, _state(view, text, chosen, {ids.COMPOSE_COMMENT_BLOCK: typed(comment)})))
     [post] = poll_server("the post", lambda: [p for p in x.posts.values() if p["text"] == text], process, WAIT)
     [reply] = poll_server("the comment", lambda: [p for p in x.posts.values() if p["text"] == comment], process,
                           WAIT)
@@ -289,14 +282,14 @@ def test_a_long_text_goes_to_bluesky_as_a_thread_with_root_and_parent_refs(serve
     text = _long_text(tag)
     chosen = [accounts["bluesky"]]
     view = _choose(sender, slack, _open(sender, slack), chosen, text)
-    refused = _errors(_submit(sender, view, _state(view, text, chosen)))
+    refused = field_errors(_submit(sender, view, _state(view, text, chosen)))
     assert "Bluesky counts this post" in refused[ids.COMPOSE_TEXT_BLOCK]
 
     view = update_compose(sender, slack, _state(view, text, chosen, {BSKY_THREAD_BLOCK: ticked("thread")}),
                           action_id=ids.COMPOSE_SETTING_INPUT, view=view)
     [preview] = [t for t in _context_texts(view) if "parts on Bluesky" in t]
     assert preview.startswith("*3 parts on Bluesky:*"), preview
-    _accepted(_submit(sender, view, _state(view, text, chosen, {BSKY_THREAD_BLOCK: ticked("thread")})))
+    accepted(_submit(sender, view, _state(view, text, chosen, {BSKY_THREAD_BLOCK: ticked("thread")})))
 
     def thread():
         records = list(bluesky.records.items())
@@ -332,7 +325,7 @@ def test_a_first_comment_on_linkedin_goes_through_the_comments_api(server, fakes
     comment = "Apply at acme.example/jobs"
     chosen = [accounts["linkedin"]]
     view = _choose(sender, slack, _open(sender, slack), chosen, text, comment)
-    _accepted(_submit(sender, view, _state(view, text, chosen, {ids.COMPOSE_COMMENT_BLOCK: typed(comment)})))
+    accepted(_submit(sender, view, _state(view, text, chosen, {ids.COMPOSE_COMMENT_BLOCK: typed(comment)})))
     [target] = poll_server("published", lambda: [t for t in asyncio.run(_targets(module_database.url, text))
                                                  if t.status is TargetStatus.PUBLISHED], process, WAIT)
     [made] = [c for c in linkedin.comments if c["object"] == target.remote_id]
@@ -348,7 +341,7 @@ def test_a_refused_first_comment_leaves_the_post_published_and_says_so(server, f
     chosen = [accounts["linkedin"]]
     linkedin.fail("/rest/socialActions", status=500, method="POST")
     view = _choose(sender, slack, _open(sender, slack), chosen, text, "See you there")
-    _accepted(_submit(sender, view, _state(view, text, chosen, {ids.COMPOSE_COMMENT_BLOCK: typed("See you there")})))
+    accepted(_submit(sender, view, _state(view, text, chosen, {ids.COMPOSE_COMMENT_BLOCK: typed("See you there")})))
     [target] = poll_server("published", lambda: [t for t in asyncio.run(_targets(module_database.url, text))
                                                  if t.status is TargetStatus.PUBLISHED], process, WAIT)
     assert target.remote_id in linkedin.posts and not [c for c in linkedin.comments
@@ -393,7 +386,7 @@ def test_a_thread_killed_after_part_2_is_finished_with_part_3_only(database, fak
         sender = SlackSender(first.url, SIGNING_SECRET)
         try:
             view = _choose(sender, slack, _open(sender, slack), chosen, text)
-            _accepted(_submit(sender, view, _state(view, text, chosen, {THREAD_BLOCK: ticked("thread")})))
+            accepted(_submit(sender, view, _state(view, text, chosen, {THREAD_BLOCK: ticked("thread")})))
         finally:
             sender.close()
         poll_server("part 3 sent to X", lambda: len(x.calls_to("/2/tweets", method="POST")) - before >= 3, first,
