@@ -6,7 +6,7 @@ What it measures
       * Picmim: the real server (`python -m bot`, single-workspace mode, SQLite in a temporary
         folder), whose help command acks with the help blocks;
       * a bare bolt app (bench/bare_bolt_app.py) whose `/picmim` listener only calls `await ack()`.
-    Both talk to the fake Slack Web API from tests/fakes/slack.py, run in this process.
+    Both talk to the fake Slack Web API from bot/sandbox/fakes/slack.py, run in this process.
     Each target gets 100 unmeasured warm-up requests, then --requests measured ones at --concurrency,
     each signed freshly, over one shared aiohttp session per target; the measured requests go in 4
     rounds that alternate the targets, so neither is always first. Every response must be HTTP 200;
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field  # noqa: E402
 import aiohttp  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
-from tests.fakes.slack import FakeSlack  # noqa: E402
+from bot.sandbox.fakes.slack import FakeSlack  # noqa: E402
 from tests.server import ServerProcess, base_env, free_port  # noqa: E402
 from tests.slack_requests import signed_headers, slash_command_body  # noqa: E402
 

@@ -54,7 +54,7 @@ def _x_process(pipe) -> None:
     from bot.http import build_client
     from bot.platforms.oauth import new_pkce
     from bot.platforms.x import ADAPTER as XAdapter
-    from tests.fakes.x import FakeX
+    from bot.sandbox.fakes.x import FakeX
     from tests.platform_fixtures import connect, make_adapter
 
     fake = FakeX().start()
@@ -224,7 +224,7 @@ async def main() -> int:
     if not args.database_url.startswith("postgresql"):
         parser.error("several processes share PostgreSQL: give a postgresql+asyncpg:// URL")
 
-    from tests.fakes.slack import FakeSlack
+    from bot.sandbox.fakes.slack import FakeSlack
     from tests.server import base_env
 
     context = multiprocessing.get_context("spawn")

@@ -13,8 +13,8 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
+from bot.sandbox.fakes.slack import FakeSlack
 from tests.fakes.media_host import MediaHost
-from tests.fakes.slack import FakeSlack
 from tests.server import ServerProcess, base_env
 from tests.slack_requests import SlackSender
 

@@ -27,6 +27,8 @@ from bot.messages.post_status import update_post_message
 from bot.platforms import oauth
 from bot.platforms.base import AccountRef, Draft
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes.slack_files import SlackFiles
+from bot.sandbox.fakes.x import FakeX
 from bot.services import connecting
 from bot.services.connections import apply_tokens
 from bot.services.publishing import schedule_targets
@@ -47,8 +49,6 @@ from bot.storage.models import (
 )
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes.media import make_image
-from tests.fakes.slack_files import SlackFiles
-from tests.fakes.x import FakeX
 from tests.platform_fixtures import connect, make_adapter
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender

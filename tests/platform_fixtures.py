@@ -10,8 +10,8 @@ from bot.http import build_client
 from bot.platforms import oauth
 from bot.platforms.base import AdapterConfig
 from bot.platforms.meta_graph import Polling
+from bot.sandbox.fakes.meta import FakeMeta, adapter_config
 from tests.fakes.media_host import MediaHost
-from tests.fakes.meta import FakeMeta, adapter_config
 
 
 def meta_fixtures(adapter_class, key: str):

@@ -10,6 +10,7 @@ from bot import ids
 from bot.payloads import AccountMenuChoice, subject_of
 from bot.platforms.base import Scope
 from bot.platforms.registry import BY_KEY
+from bot.sandbox.fakes.slack import MESSAGE_BLOCK_LIMIT, block_kit_errors, view_errors
 from bot.services.analytics import AccountFigures, Report, Value
 from bot.services.connections import ConnectionSummary
 from bot.storage.models import ConnectionStatus, DigestSubscription, Workspace
@@ -17,7 +18,6 @@ from bot.views import connect as connect_views
 from bot.views import settings as settings_views
 from bot.views import stats as stats_views
 from bot.views.zones import reaction_select, zone_label, zone_select
-from tests.fakes.slack import MESSAGE_BLOCK_LIMIT, block_kit_errors, view_errors
 
 NOW = datetime(2026, 3, 9, 8, tzinfo=UTC)
 JARGON = ("_CLIENT_ID", "_CLIENT_SECRET", "python -m bot", "PDS", "tweet.write", "pages_manage_posts", "scope")

@@ -15,6 +15,8 @@ from bot import charts, ids
 from bot.http import build_client
 from bot.messages.reports import chart_lines
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes.slack import MESSAGE_BLOCK_LIMIT, block_kit_errors
+from bot.sandbox.fakes.x import FakeX
 from bot.services import analytics
 from bot.services.metric_sync import Cadence, MetricSync
 from bot.storage import db
@@ -26,8 +28,6 @@ from bot.storage.models import (
     MetricSnapshot,
 )
 from bot.views import stats as views
-from tests.fakes.slack import MESSAGE_BLOCK_LIMIT, block_kit_errors
-from tests.fakes.x import FakeX
 from tests.journeys import (
     X_SUPPORT,
     X_UNVISITED_REDIRECT,

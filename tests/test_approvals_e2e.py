@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import ids
+from bot.sandbox.fakes.slack import view_errors
 from bot.storage import db
 from bot.storage.models import ApprovalDecision, Decision, Post, PostStatus, PostTarget, TargetStatus, Workspace
 from tests import journeys
-from tests.fakes.slack import view_errors
 from tests.journeys import blocks_of, compose_state, status_click, wait_until, x_posts
 from tests.slack_requests import event_body
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot import ids
 from bot.platforms.settings import LinkedInSettings
+from bot.sandbox.fakes.slack import block_kit_errors, view_errors
 from bot.services import approvals
 from bot.services.approvals import BUTTON, REACTION, Reviewer
 from bot.services.workspaces import ensure_workspace
@@ -27,7 +28,6 @@ from bot.storage.models import (
 )
 from bot.views import approvals as views
 from bot.views.settings import settings_modal
-from tests.fakes.slack import block_kit_errors, view_errors
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 AUTHOR, DANA, LI, PAT = "U1", "U2", "U3", "U9"

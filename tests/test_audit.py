@@ -19,6 +19,8 @@ from bot.config import ConfigError, load_settings
 from bot.http import build_client
 from bot.payloads import AuditExport
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes.slack import block_kit_errors, view_errors
+from bot.sandbox.fakes.x import FakeX
 from bot.services import audit, audit_trail, connections, queue, review_links, submitting, workspaces
 from bot.services.approvals import Reviewer
 from bot.services.composing import Composition
@@ -40,8 +42,6 @@ from bot.storage.models import (
 )
 from bot.views import audit as audit_views
 from bot.views import review_links as link_views
-from tests.fakes.slack import block_kit_errors, view_errors
-from tests.fakes.x import FakeX
 from tests.journeys import X_USER, World, read_connection, sign_in
 from tests.platform_fixtures import make_adapter, platform_fake_fixtures
 

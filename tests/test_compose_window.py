@@ -16,11 +16,11 @@ from bot.platforms.settings import (
     settings_from_json,
     to_json,
 )
+from bot.sandbox.fakes.slack import view_errors
 from bot.services import composing
 from bot.services.composing import Choice, Composition
 from bot.views.compose import compose_modal, link_card_blocks, youtube_title
 from bot.views.post_settings import settings_line
-from tests.fakes.slack import view_errors
 
 BOARDS = {"boards": [{"id": "111", "name": "Coffee"}, {"id": "222", "name": "Autumn menu"}],
           "default_board_id": "111"}

@@ -23,15 +23,15 @@ from sqlalchemy import func, select, update
 from bot import ids
 from bot.http import build_client
 from bot.platforms import bluesky_oauth
+from bot.sandbox.fakes import meta as meta_fake
+from bot.sandbox.fakes.bluesky import FakeBluesky
+from bot.sandbox.fakes.linkedin import FakeLinkedIn
+from bot.sandbox.fakes.meta import FakeMeta
+from bot.sandbox.fakes.pinterest import FakePinterest
+from bot.sandbox.fakes.youtube import FakeYouTube
 from bot.storage import db
 from bot.storage.models import Account, Connection, OAuthState, Workspace, utcnow
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes import meta as meta_fake
-from tests.fakes.bluesky import FakeBluesky
-from tests.fakes.linkedin import FakeLinkedIn
-from tests.fakes.meta import FakeMeta
-from tests.fakes.pinterest import FakePinterest
-from tests.fakes.youtube import FakeYouTube
 from tests.journeys import consent
 from tests.server import ServerProcess, base_env, free_port
 from tests.slack_requests import SlackSender

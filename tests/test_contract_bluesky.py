@@ -14,8 +14,8 @@ from bot.platforms import bluesky_keys, bluesky_oauth
 from bot.platforms.base import AccountRef, AdapterConfig, Draft, TokenSet
 from bot.platforms.bluesky import API_VERSION, BlueskyAdapter, client_metadata
 from bot.platforms.oauth import new_pkce, new_state
+from bot.sandbox.fakes.bluesky import FakeBluesky
 from tests.contract_schemas import SCHEMAS, lexicon_problems, load_lexicons
-from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.media import make_image, make_video, payload
 from tests.platform_fixtures import started_fake_fixtures
 

@@ -9,9 +9,9 @@ import pytest
 from bot.platforms.base import AccountRef, Draft
 from bot.platforms.pinterest import ADAPTER
 from bot.platforms.settings import PinterestSettings
+from bot.sandbox.fakes.pinterest import FakePinterest
 from tests.contract_schemas import load_openapi, openapi_problems, request_schema
 from tests.fakes.media import media_payload, mp4, small_image
-from tests.fakes.pinterest import FakePinterest
 from tests.platform_fixtures import platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/pinterest/callback"

@@ -10,9 +10,9 @@ import pytest
 from bot.platforms.base import AccountRef, Draft
 from bot.platforms.settings import XSettings
 from bot.platforms.x import ADAPTER
+from bot.sandbox.fakes.x import FakeX
 from tests.contract_schemas import load_openapi, openapi_problems, request_schema
 from tests.fakes.media import media_payload, mp4, small_image
-from tests.fakes.x import FakeX
 from tests.platform_fixtures import platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/x/callback"

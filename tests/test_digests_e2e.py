@@ -20,12 +20,12 @@ from sqlalchemy import select
 from bot import charts, ids
 from bot.http import build_client
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes.x import FakeX
 from bot.services.metric_sync import MetricSync
 from bot.storage import crypto, db
 from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubscription
 from bot.views.blocks import local_time
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.x import FakeX
 from tests.journeys import (
     X_SUPPORT,
     X_UNVISITED_REDIRECT,

@@ -15,11 +15,11 @@ from bot import ids
 from bot.http import build_client
 from bot.platforms.base import AdapterConfig
 from bot.platforms.instagram import ADAPTER as InstagramAdapter
+from bot.sandbox.fakes import meta as meta_fake
+from bot.sandbox.fakes.meta import FakeMeta
+from bot.sandbox.fakes.slack_files import SlackFiles
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes import meta as meta_fake
 from tests.fakes.media import sideways_photo, srgb_profile
-from tests.fakes.meta import FakeMeta
-from tests.fakes.slack_files import SlackFiles
 from tests.journeys import blocks_of, submit_compose, ticked, typed, update_compose, view_state, wait_until
 from tests.platform_fixtures import connect_and_choose, store_connected
 from tests.server import ServerProcess, base_env, free_port

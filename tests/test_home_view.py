@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import ids
 from bot.platforms import registry
+from bot.sandbox.fakes.slack import view_errors
 from bot.services import dashboard
 from bot.services.connections import ConnectionSummary
 from bot.services.dashboard import Dashboard, Failure, Upcoming, Waiting
@@ -25,7 +26,6 @@ from bot.storage.models import (
     TargetStatus,
 )
 from bot.views.home import home_view, queue_modal
-from tests.fakes.slack import view_errors
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 EVERY_PLATFORM = {p.key for p in registry.PLATFORMS}

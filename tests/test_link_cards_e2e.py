@@ -24,14 +24,14 @@ from bot.platforms import bluesky_oauth, oauth
 from bot.platforms.base import AdapterConfig, RemoteAccount, TokenSet
 from bot.platforms.linkedin import ADAPTER as LinkedInAdapter
 from bot.platforms.youtube import ADAPTER as YouTubeAdapter
+from bot.sandbox.fakes.bluesky import FakeBluesky
+from bot.sandbox.fakes.linkedin import FakeLinkedIn
+from bot.sandbox.fakes.slack_files import SlackFiles
+from bot.sandbox.fakes.youtube import FakeYouTube
 from bot.secret import Secret
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.bluesky import FakeBluesky
-from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.media import make_clip, make_image
 from tests.fakes.media_host import MediaHost
-from tests.fakes.slack_files import SlackFiles
-from tests.fakes.youtube import FakeYouTube
 from tests.journeys import (
     accepted,
     blocks_of,

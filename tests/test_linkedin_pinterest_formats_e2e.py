@@ -24,13 +24,13 @@ from bot.platforms import oauth
 from bot.platforms.linkedin import ADAPTER as LinkedInAdapter
 from bot.platforms.pinterest import ADAPTER as PinterestAdapter
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes.linkedin import FakeLinkedIn
+from bot.sandbox.fakes.pinterest import FakePinterest
+from bot.sandbox.fakes.slack_files import SlackFiles
+from bot.sandbox.fakes.x import FakeX
 from bot.storage.models import PostStatus
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.media import make_clip, make_image, make_pdf
-from tests.fakes.pinterest import FakePinterest
-from tests.fakes.slack_files import SlackFiles
-from tests.fakes.x import FakeX
 from tests.journeys import (
     accepted,
     blocks_by_id,
@@ -245,7 +245,7 @@ def test_a_pinterest_video_pin_with_its_cover_frame(server, fakes, sender, slack
 def test_the_fake_pinterest_refuses_what_pinterest_refuses(fakes):
     """PinMediaSource as the real API checks it: a video that has not finished processing, a cover frame time that
     is not a whole number of seconds, fewer than 2 or more than 5 pictures."""
-    from tests.fakes.pinterest import Upload
+    from bot.sandbox.fakes.pinterest import Upload
 
     pin = fakes["pinterest"]
     media_id = str(5_000_000 + int(pin.next_id()))

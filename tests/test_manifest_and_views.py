@@ -5,8 +5,8 @@ from pathlib import Path
 import yaml
 
 from bot.app import BOT_SCOPES
+from bot.sandbox.fakes.slack import block_kit_errors, view_errors
 from bot.views.help import SUBCOMMANDS, help_blocks
-from tests.fakes.slack import block_kit_errors, view_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,6 +19,7 @@ from bot.media import retention, source
 from bot.media.errors import MediaError
 from bot.media.store import MediaStore
 from bot.platforms.meta_limits import INSTAGRAM_IMAGE
+from bot.sandbox.fakes.slack_files import SlackFiles
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import (
@@ -34,7 +35,6 @@ from bot.storage.models import (
 )
 from tests.conftest import SECRET_KEY
 from tests.fakes.media import make_image
-from tests.fakes.slack_files import SlackFiles
 from tests.journeys import add_account
 
 KEEP = timedelta(days=30)

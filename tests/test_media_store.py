@@ -22,12 +22,12 @@ from bot.media import store as media_store
 from bot.media.errors import MediaError
 from bot.media.store import LinkExpired, LinkInvalid, MediaStore
 from bot.platforms.meta_limits import INSTAGRAM_IMAGE
+from bot.sandbox.fakes.slack_files import SlackFiles
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import MediaItem
 from tests.conftest import SECRET_KEY, server_env
 from tests.fakes.media import make_image, make_video
-from tests.fakes.slack_files import SlackFiles
 from tests.server import ServerProcess
 
 PUBLIC_URL = "https://picmim.example.com"

@@ -20,13 +20,13 @@ from bot.http import build_client
 from bot.platforms.base import AdapterConfig
 from bot.platforms.facebook import ADAPTER as FacebookAdapter
 from bot.platforms.instagram import ADAPTER as InstagramAdapter
+from bot.sandbox.fakes import meta as meta_fake
+from bot.sandbox.fakes.meta import FakeMeta
+from bot.sandbox.fakes.slack_files import SlackFiles
 from bot.storage import db
 from bot.storage.models import Post
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes import meta as meta_fake
 from tests.fakes.media import jpeg, make_clip
-from tests.fakes.meta import FakeMeta
-from tests.fakes.slack_files import SlackFiles
 from tests.journeys import (
     accepted,
     blocks_by_id,

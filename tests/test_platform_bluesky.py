@@ -25,7 +25,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.bluesky import BlueskyAdapter, HandleNeeded, client_metadata
 from bot.platforms.oauth import new_pkce, new_state
-from tests.fakes.bluesky import FakeBluesky
+from bot.sandbox.fakes.bluesky import FakeBluesky
 from tests.fakes.media import make_image, make_video, payload
 from tests.platform_fixtures import started_fake_fixtures
 

@@ -27,10 +27,10 @@ from bot.platforms.base import (
 )
 from bot.platforms.facebook import FacebookAdapter
 from bot.platforms.registry import FACEBOOK_GROUPS
+from bot.sandbox.fakes import meta as meta_fake
+from bot.sandbox.fakes.meta import FB_LONG_LIVED, adapter_config
 from bot.secret import Secret
-from tests.fakes import meta as meta_fake
 from tests.fakes.media import jpeg, mp4, png, webm, webp
-from tests.fakes.meta import FB_LONG_LIVED, adapter_config
 from tests.platform_fixtures import meta_fixtures
 
 meta, media, http, adapter = meta_fixtures(FacebookAdapter, "facebook")

@@ -29,10 +29,10 @@ from bot.platforms.base import (
 from bot.platforms.instagram import InstagramAdapter
 from bot.platforms.oauth import new_state
 from bot.platforms.settings import InstagramSettings
+from bot.sandbox.fakes.meta import FB_LONG_LIVED, adapter_config
 from bot.secret import Secret
 from bot.services.analytics_catalogue import catalogue
 from tests.fakes.media import jpeg, mp4, png, webm
-from tests.fakes.meta import FB_LONG_LIVED, adapter_config
 from tests.platform_fixtures import meta_fixtures
 
 COFFEE_IG, BAKERY_IG = "17841400000001", "17841400000002"

@@ -26,9 +26,9 @@ from bot.platforms.base import (
 )
 from bot.platforms.instagram_login import InstagramLoginAdapter
 from bot.platforms.settings import InstagramSettings
+from bot.sandbox.fakes.meta import IG_LONG_LIVED, adapter_config
 from bot.secret import Secret
 from tests.fakes.media import jpeg, mp4, png
-from tests.fakes.meta import IG_LONG_LIVED, adapter_config
 from tests.platform_fixtures import meta_fixtures
 
 STUDIO, PERSONAL, CREATOR = "17841400000009", "17841400000010", "17841400000011"

@@ -23,8 +23,8 @@ from bot.platforms.base import (
 )
 from bot.platforms.linkedin import ADAPTER
 from bot.platforms.settings import LinkedInSettings
+from bot.sandbox.fakes.linkedin import FakeLinkedIn
 from bot.secret import Secret
-from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.media import make_pdf, media_payload, mp4, small_image
 from tests.platform_fixtures import connect, consent_code, make_adapter, platform_fake_fixtures
 

@@ -23,9 +23,9 @@ from bot.platforms.base import (
 )
 from bot.platforms.pinterest import ADAPTER, DEFAULT_RETRY_AFTER
 from bot.platforms.settings import PinterestSettings
+from bot.sandbox.fakes.pinterest import UPLOAD_HOST, FakePinterest
 from bot.secret import Secret
 from tests.fakes.media import media_payload, mp4, small_image
-from tests.fakes.pinterest import UPLOAD_HOST, FakePinterest
 from tests.platform_fixtures import connect, consent_code, make_adapter, platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/pinterest/callback"

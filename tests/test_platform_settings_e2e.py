@@ -25,15 +25,15 @@ from bot.platforms.pinterest import ADAPTER as PinterestAdapter
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.platforms.youtube import ADAPTER as YouTubeAdapter
+from bot.sandbox.fakes.pinterest import FakePinterest
+from bot.sandbox.fakes.slack_files import SlackFiles
+from bot.sandbox.fakes.tiktok import FakeTikTok
+from bot.sandbox.fakes.x import FakeX
+from bot.sandbox.fakes.youtube import FakeYouTube
 from bot.storage import db
 from bot.storage.models import Post, PostTarget
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes.media import make_clip, make_image
-from tests.fakes.pinterest import FakePinterest
-from tests.fakes.slack_files import SlackFiles
-from tests.fakes.tiktok import FakeTikTok
-from tests.fakes.x import FakeX
-from tests.fakes.youtube import FakeYouTube
 from tests.journeys import (
     accepted,
     blocks_by_id,

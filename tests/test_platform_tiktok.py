@@ -27,9 +27,9 @@ from bot.platforms.base import (
 )
 from bot.platforms.settings import TikTokSettings
 from bot.platforms.tiktok import TikTokAdapter
+from bot.sandbox.fakes.tiktok import FakeTikTok
 from bot.secret import Secret
 from tests.fakes.media import make_image, make_video, payload
-from tests.fakes.tiktok import FakeTikTok
 from tests.platform_fixtures import started_fake_fixtures, without_sleeping
 
 REDIRECT = "https://picmim.example/oauth/tiktok/callback"

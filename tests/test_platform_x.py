@@ -27,10 +27,10 @@ from bot.platforms.base import (
 from bot.platforms.settings import XSettings
 from bot.platforms.x import ADAPTER, XAdapter
 from bot.platforms.x_text import weighted_length
+from bot.sandbox.fakes.x import FakeX
 from bot.secret import Secret
 from bot.services.analytics_catalogue import catalogue
 from tests.fakes.media import media_payload, mp4, small_image
-from tests.fakes.x import FakeX
 from tests.platform_fixtures import connect, platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/x/callback"

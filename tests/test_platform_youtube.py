@@ -27,9 +27,9 @@ from bot.platforms.base import (
 from bot.platforms.oauth import new_pkce
 from bot.platforms.settings import YouTubeSettings
 from bot.platforms.youtube import YouTubeAdapter
+from bot.sandbox.fakes.youtube import FakeYouTube
 from bot.secret import Secret
 from tests.fakes.media import make_image, make_video, payload
-from tests.fakes.youtube import FakeYouTube
 from tests.platform_fixtures import started_fake_fixtures, without_sleeping
 
 REDIRECT = "https://picmim.example/oauth/youtube/callback"

@@ -11,6 +11,7 @@ import pytest
 
 from bot import ids
 from bot.media.renditions import ProgressLine
+from bot.sandbox.fakes.slack import block_kit_errors
 from bot.services.approvals import DecisionLine, MediaPreview, ReviewCard, TargetPreview
 from bot.services.publishing import TargetLine
 from bot.services.queue import QueueItem
@@ -19,7 +20,6 @@ from bot.storage.models import Decision, PostStatus, RenditionStatus, TargetStat
 from bot.views import approvals as cards
 from bot.views.posts import notification_text, status_message
 from bot.views.queue import queue_list
-from tests.fakes.slack import block_kit_errors
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 TZ = "Europe/Madrid"

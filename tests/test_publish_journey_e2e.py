@@ -24,6 +24,11 @@ from bot.platforms.base import AdapterConfig
 from bot.platforms.instagram import ADAPTER as InstagramAdapter
 from bot.platforms.linkedin import ADAPTER as LinkedInAdapter
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes import meta as meta_fake
+from bot.sandbox.fakes.linkedin import FakeLinkedIn
+from bot.sandbox.fakes.meta import FakeMeta
+from bot.sandbox.fakes.slack_files import SlackFiles
+from bot.sandbox.fakes.x import FakeX
 from bot.storage import db
 from bot.storage.models import (
     Account,
@@ -35,12 +40,7 @@ from bot.storage.models import (
     TargetStatus,
 )
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes import meta as meta_fake
-from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.media import make_image
-from tests.fakes.meta import FakeMeta
-from tests.fakes.slack_files import SlackFiles
-from tests.fakes.x import FakeX
 from tests.journeys import poll_server, update_compose
 from tests.platform_fixtures import connect_and_choose, make_adapter, store_connected
 from tests.server import ServerProcess, base_env, free_port

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes.x import FakeX
 from bot.services.connections import apply_tokens
 from bot.services.publishing import (
     Publisher,
@@ -33,7 +34,6 @@ from bot.storage.models import (
     TargetStatus,
     utcnow,
 )
-from tests.fakes.x import FakeX
 from tests.platform_fixtures import platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/x/callback"

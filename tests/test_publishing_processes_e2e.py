@@ -15,13 +15,13 @@ from sqlalchemy import func, select, update
 
 from bot.platforms.oauth import new_pkce
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes.x import FakeX
 from bot.services.connections import apply_tokens
 from bot.services.publishing import schedule_targets
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import Account, Connection, Post, PostTarget, TargetStatus, utcnow
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.x import FakeX
 from tests.platform_fixtures import connect, make_adapter
 from tests.server import ServerProcess, base_env
 

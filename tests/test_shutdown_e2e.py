@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from bot.sandbox.fakes.x import FakeX
 from bot.storage import db
 from bot.storage.models import PostTarget, TargetStatus
-from tests.fakes.x import FakeX
 from tests.test_publishing_processes_e2e import REDIRECT_URI, _count, _seed, _servers, _wait_for, _wait_until
 
 pytestmark = pytest.mark.postgres

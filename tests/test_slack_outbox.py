@@ -15,12 +15,12 @@ from bot.http import build_client
 from bot.messages.alerts import send_alert
 from bot.messages.outbox import OutboxWorker, Undelivered, attempt, is_passing, notify, send_text
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes.x import FakeX
 from bot.services import outbox
 from bot.services.outbox import Owed
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import Alert, OutboxMessage, OutboxState, utcnow
-from tests.fakes.x import FakeX
 from tests.journeys import ALERTS, X_USER, World, alerts_posted, read_connection, sign_in
 from tests.platform_fixtures import make_adapter
 

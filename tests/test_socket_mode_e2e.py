@@ -11,9 +11,9 @@ import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sandbox.fakes.slack import APP_TOKEN
 from bot.socket_mode import AppTokenRefused, SocketMode
 from tests.conftest import SECRET_KEY
-from tests.fakes.slack import APP_TOKEN
 from tests.journeys import wait_until
 from tests.server import ServerProcess, base_env, free_port, run_cli
 from tests.slack_requests import slash_command_body

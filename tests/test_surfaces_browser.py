@@ -22,6 +22,7 @@ from PIL import Image
 
 from bot.platforms import registry
 from bot.platforms.settings import PinterestSettings, TikTokSettings, YouTubeSettings
+from bot.sandbox.fakes.slack import block_kit_errors, view_errors
 from bot.services.analytics import AccountFigures, PostFigures, Report, Value
 from bot.services.approvals import MediaPreview, ReviewCard, TargetPreview
 from bot.services.composing import Choice, Composition
@@ -41,7 +42,6 @@ from bot.storage.models import (
 from bot.views import approvals, compose, connect, help, home, posts, queue, settings, stats
 from tests.blockkit_render import Renderer, render, visible_text
 from tests.conftest import IN_CI
-from tests.fakes.slack import block_kit_errors, view_errors
 
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTH, TALL = 900, 2400

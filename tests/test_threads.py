@@ -18,12 +18,12 @@ from bot.platforms.settings import BlueskySettings, XSettings, settings_from_jso
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.platforms.x import thread_texts as x_parts
 from bot.platforms.x_text import count
+from bot.sandbox.fakes.x import FakeX, Fault
 from bot.services import publishing
 from bot.services.publishing import Publisher, schedule_targets
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import Account, Connection, Post, PostTarget, TargetStatus, utcnow
-from tests.fakes.x import FakeX, Fault
 from tests.platform_fixtures import platform_fake_fixtures
 
 REDIRECT_URI = "https://picmim.example/oauth/x/callback"
@@ -237,8 +237,8 @@ async def bluesky():
     from bot.platforms import bluesky_oauth
     from bot.platforms.base import AccountRef, AdapterConfig
     from bot.platforms.bluesky import BlueskyAdapter
+    from bot.sandbox.fakes.bluesky import FakeBluesky
     from bot.secret import Secret
-    from tests.fakes.bluesky import FakeBluesky
 
     fake = FakeBluesky().start()
     client = build_client({bluesky_oauth.PLC_DIRECTORY: fake.pds_url, bluesky_oauth.HANDLE_RESOLVER: fake.pds_url})

@@ -24,13 +24,13 @@ from bot.platforms import bluesky_oauth, oauth
 from bot.platforms.base import RemoteAccount, TokenSet
 from bot.platforms.linkedin import ADAPTER as LinkedInAdapter
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes.bluesky import FakeBluesky
+from bot.sandbox.fakes.linkedin import FakeLinkedIn
+from bot.sandbox.fakes.x import FakeX
 from bot.secret import Secret
 from bot.storage import db
 from bot.storage.models import Post, PostTarget, TargetStatus, utcnow
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.bluesky import FakeBluesky
-from tests.fakes.linkedin import FakeLinkedIn
-from tests.fakes.x import FakeX
 from tests.journeys import (
     accepted,
     blocks_by_id,

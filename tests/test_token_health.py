@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot import ids
 from bot.http import build_client
 from bot.platforms.x import ADAPTER as XAdapter
+from bot.sandbox.fakes.x import FakeX
 from bot.services import connections
 from bot.services.token_health import BACKOFF_FIRST, RENEW_AHEAD
 from bot.services.workspaces import ensure_workspace
@@ -28,7 +29,6 @@ from bot.storage.models import (
     PostTarget,
     TargetStatus,
 )
-from tests.fakes.x import FakeX
 from tests.journeys import (
     ALERTS,
     X_USER,

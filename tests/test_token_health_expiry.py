@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from bot.http import build_client
 from bot.platforms.linkedin import ADAPTER as LinkedInAdapter
+from bot.sandbox.fakes.linkedin import FakeLinkedIn
 from bot.services.workspaces import ensure_workspace
 from bot.storage.models import Alert, Connection, ConnectionStatus, TargetStatus
 from tests import journeys
-from tests.fakes.linkedin import FakeLinkedIn
 from tests.journeys import (
     ALERTS,
     World,

@@ -10,11 +10,11 @@ from bot import ids
 from bot.handlers.compose_form import block_errors, read
 from bot.platforms.base import MediaFacts
 from bot.platforms.settings import TikTokSettings, to_json
+from bot.sandbox.fakes.slack import view_errors
 from bot.services import composing
 from bot.services.composing import Choice, Composition
 from bot.storage.models import Post, PostTarget
 from bot.views.compose import compose_modal
-from tests.fakes.slack import view_errors
 
 TIKTOK = Choice(1, "tiktok", "TikTok", "Acme Studio", "acmestudio")
 X = Choice(2, "x", "X", "Acme Marketing", "acmemktg")

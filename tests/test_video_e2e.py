@@ -22,14 +22,14 @@ from bot.http import build_client
 from bot.platforms.base import AdapterConfig
 from bot.platforms.instagram import ADAPTER as InstagramAdapter
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter
+from bot.sandbox.fakes import meta as meta_fake
+from bot.sandbox.fakes.meta import FakeMeta
+from bot.sandbox.fakes.slack_files import SlackFiles
+from bot.sandbox.fakes.tiktok import FakeTikTok
 from bot.storage import db
 from bot.storage.models import Account, MediaRendition, Post, PostTarget, RenditionStatus, TargetStatus
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes import meta as meta_fake
 from tests.fakes.media import make_clip
-from tests.fakes.meta import FakeMeta
-from tests.fakes.slack_files import SlackFiles
-from tests.fakes.tiktok import FakeTikTok
 from tests.journeys import poll_server, update_compose
 from tests.platform_fixtures import connect_and_choose, store_connected
 from tests.server import ServerProcess, base_env, free_port

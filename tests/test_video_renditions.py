@@ -23,6 +23,8 @@ from bot.platforms.base import AdapterConfig, TokenSet
 from bot.platforms.instagram import ADAPTER as InstagramAdapter
 from bot.platforms.meta_graph import Polling
 from bot.platforms.tiktok import ADAPTER as TikTokAdapter
+from bot.sandbox.fakes.meta import adapter_config
+from bot.sandbox.fakes.tiktok import FakeTikTok
 from bot.secret import Secret
 from bot.services.connections import apply_tokens
 from bot.services.publishing import Publisher, retry_target, schedule_targets
@@ -44,8 +46,6 @@ from bot.storage.models import (
 from bot.views.posts import status_message
 from tests.conftest import SECRET_KEY
 from tests.fakes.media import make_clip
-from tests.fakes.meta import adapter_config
-from tests.fakes.tiktok import FakeTikTok
 
 # A phone's slow-motion clip: HEVC in a MOV at 120 frames a second. TikTok takes HEVC and MOV but at most
 # 60 frames a second, so it needs a copy; so does Instagram, for the same reason: one copy serves both.

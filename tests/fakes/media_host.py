@@ -12,7 +12,7 @@ from aiohttp import web
 from PIL import Image
 
 from bot.platforms.base import MediaPayload
-from tests.fakes.base import LoopbackServer
+from bot.sandbox.fakes.base import LoopbackServer
 from tests.fakes.media import media_payload
 
 

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from tests.fakes.base import LoopbackServer
+from bot.sandbox.fakes.base import LoopbackServer
 
 MESSAGE_BLOCK_LIMIT = 50
 APP_TOKEN = "xapp-1-A0PICMIM-fake"  # the app's app-level token (connections:write), for Socket Mode

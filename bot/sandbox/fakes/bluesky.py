@@ -43,7 +43,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from PIL import Image
 
-from tests.fakes.base import LoopbackServer
+from bot.sandbox.fakes.base import LoopbackServer
 
 GRAPHEME = regex.compile(r"\X")
 DID_RE = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]+$")

@@ -8,7 +8,7 @@ import asyncio
 
 from aiohttp import web
 
-from tests.fakes.base import LoopbackServer
+from bot.sandbox.fakes.base import LoopbackServer
 
 BOT_TOKEN = "xoxb-fake-T0001"  # the fake Slack's bot token for T0001 (see conftest)
 SIGN_IN_PAGE = "<!DOCTYPE html><html><body>Sign in to Slack</body></html>"

@@ -26,7 +26,7 @@ from aiohttp import web
 from PIL import Image
 from twitter_text import parse_tweet
 
-from tests.fakes.base import LoopbackServer
+from bot.sandbox.fakes.base import LoopbackServer
 
 STALL_SECONDS = 30.0  # a stalled answer comes after the client has given up
 

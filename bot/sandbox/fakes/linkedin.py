@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from tests.fakes.x import Call, PlatformFake, image_type, is_video, redirect
+from bot.sandbox.fakes.x import Call, PlatformFake, image_type, is_video, redirect
 
 ACTIVE_VERSIONS = {f"{year}{month:02d}" for year, month in
                    [(2025, 12)] + [(2026, m) for m in range(1, 12)]}

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from PIL import Image
 
-from tests.fakes.base import Call, LoopbackServer
+from bot.sandbox.fakes.base import Call, LoopbackServer
 
 CATEGORIES = {"1", "2", "10", "15", "17", "19", "20", "22", "23", "24", "25", "26", "27", "28", "29"}
 ANALYTICS_METRICS = {"views", "estimatedMinutesWatched", "averageViewDuration", "likes", "comments", "shares",

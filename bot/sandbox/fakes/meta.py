@@ -30,7 +30,7 @@ from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 
 from bot.platforms.base import AdapterConfig
-from tests.fakes.base import LoopbackServer
+from bot.sandbox.fakes.base import LoopbackServer
 
 HOSTS = ("graph.facebook.com", "www.facebook.com", "graph.instagram.com", "api.instagram.com", "www.instagram.com",
          "rupload.facebook.com", "graph-video.facebook.com")

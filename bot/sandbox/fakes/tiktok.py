@@ -25,7 +25,7 @@ import aiohttp
 from aiohttp import web
 from PIL import Image
 
-from tests.fakes.base import Call, LoopbackServer
+from bot.sandbox.fakes.base import Call, LoopbackServer
 
 MIB = 1024 * 1024
 PHOTO_FORMATS = {"JPEG", "WEBP"}

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.x import Call, PlatformFake, image_type, is_video, redirect
+from bot.sandbox.fakes.x import Call, PlatformFake, image_type, is_video, redirect
 
 UPLOAD_HOST = "pinterest-media-upload.s3-accelerate.amazonaws.com"
 SCOPES = {"ads:read", "ads:write", "boards:read", "boards:read_secret", "boards:write", "boards:write_secret",

@@ -1,0 +1,1 @@
+"""The sandbox: the real app with a simulated Slack workspace and simulated networks (`python -m bot sandbox`)."""
