@@ -44,7 +44,7 @@ from bot.services import audit, roles
 from bot.services.composing import Choice, Composition, accounts_by_id, choices, create_post, form_problems
 from bot.services.composing import problems_by_field as platform_problems
 from bot.services.submitting import release
-from bot.storage.models import MediaItem, PostStatus, Workspace
+from bot.storage.models import Account, MediaItem, PostStatus, Workspace
 
 MAX_ROWS = 500  # rows of posts per file (the header not counted)
 MAX_FILE_BYTES = 2 * 1024 * 1024  # 500 rows of long posts fit well within this
@@ -427,9 +427,10 @@ async def import_posts(sessions: async_sessionmaker[AsyncSession], workspace: Wo
 
     used_media: set[int] = set()
     async with sessions() as session:
+        accounts = {a.id: a for a in await accounts_by_id(session, workspace.id, [c.id for c in offered])}
         for draft in drafts:
-            problem = await _check(session, workspace, adapters, access, names, offered, draft, fetched, now,
-                                   next_slot or _next_slot)
+            problem = await _check(session, workspace, adapters, access, names, offered, accounts, draft, fetched,
+                                   now, next_slot or _next_slot)
             if problem:
                 outcome.refused.append(RowRefused(draft.row, problem))
                 continue
@@ -438,9 +439,9 @@ async def import_posts(sessions: async_sessionmaker[AsyncSession], workspace: Wo
             needs_approval = access.needs_approval(composition.account_ids)
             post = await create_post(session, workspace, importer.user_id, composition, items, None,
                                      importer.timezone, now, None, needs_approval)
-            words = await audit.target_words(session, [t.id for t in post.targets])
             await audit.record_post(session, post, importer.user_id, audit.IMPORT, "created",
-                                    {"text": audit.short(post.text), "accounts": sorted(w for _, w in words.values()),
+                                    {"text": audit.short(post.text),
+                                     "accounts": sorted(names[a] for a in composition.account_ids),
                                      "file": filename[:100], "row": draft.row}, at=now)
             pending = post.status is PostStatus.PENDING_APPROVAL
             await audit.record_post(session, post, importer.user_id, audit.IMPORT,
@@ -448,7 +449,8 @@ async def import_posts(sessions: async_sessionmaker[AsyncSession], workspace: Wo
                                     {"version": post.version} if pending
                                     else {"time (UTC)": post.scheduled_at.strftime("%Y-%m-%d %H:%M")
                                           if post.scheduled_at else "now"}, at=now)
-            await renditions.request(session, post.id, adapters)
+            if items:
+                await renditions.request(session, post.id, adapters)
             await release(session, post.id)  # no status message to wait for: it comes with the first change
             used_media.update(i.id for i in items)
             outcome.scheduled.append(Scheduled(draft.row, post.id, tuple(names[a] for a in composition.account_ids),
@@ -465,7 +467,7 @@ async def import_posts(sessions: async_sessionmaker[AsyncSession], workspace: Wo
 
 
 async def _check(session: AsyncSession, workspace: Workspace, adapters: Mapping[str, Adapter], access: roles.Access,
-                 names: Mapping[int, str], offered: Sequence[Choice], draft: RowDraft,
+                 names: Mapping[int, str], offered: Sequence[Choice], accounts: Mapping[int, Account], draft: RowDraft,
                  fetched: Mapping[str, tuple[MediaItem | None, bool, str | None]], now: datetime,
                  next_slot: Callable) -> str | None:
     """Why the row cannot be posted, in the compose window's words (bot/services/submitting.py's order), or None."""
@@ -496,6 +498,6 @@ async def _check(session: AsyncSession, workspace: Workspace, adapters: Mapping[
         if error:
             return error
         facts = [media_facts(item, composition.alt_text(0))]
-    accounts = await accounts_by_id(session, workspace.id, composition.account_ids)
-    problems = platform_problems(accounts, adapters, composition, facts)
+    chosen = [accounts[a] for a in composition.account_ids if a in accounts]
+    problems = platform_problems(chosen, adapters, composition, facts)
     return _reason(problems) if problems else None
