@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bot.http import build_client
 from bot.media.store import MediaStore
 from bot.platforms.base import AdapterConfig
 from bot.platforms.settings import XSettings, YouTubeSettings
@@ -19,7 +20,8 @@ from bot.services.composing import Choice
 from bot.services.importing import FileRefused, Importer, RowProblem, parse_when, read_row, read_sheet
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
-from bot.storage.models import Account, Connection, MediaItem, Post, PostStatus, PostTarget
+from bot.storage.models import Account, Connection, MediaItem, Post, PostMedia, PostStatus, PostTarget
+from tests.fakes.media import make_image
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 OFFERED = [Choice(1, "x", "X", "Acme Marketing", "acmemktg", "profile"),
@@ -154,3 +156,29 @@ async def test_all_or_nothing_creates_nothing_when_one_row_is_refused(engine, tm
     assert outcome.kept_none and outcome.scheduled == [] and [r.row for r in outcome.refused] == [3]
     async with sessions() as session:
         assert (await session.scalars(select(Post))).all() == []
+
+
+async def test_a_media_url_picture_is_fetched_once_and_a_refused_rows_picture_is_not_kept(engine, tmp_path, files):
+    sessions = db.session_factory(engine)
+    workspace = await _x_account(sessions)
+    files.serve(make_image(640, 480, "PNG"), "image/png", "/cat.png")
+    files.serve(make_image(320, 240, "PNG"), "image/png", "/dog.png")
+    rows = ("text,accounts,when,media_url,alt_text\n"
+            "Cat,x:@acmemktg,2030-05-04 09:30,https://pics.example/cat.png,A grey cat\n"
+            "Cat again,x:@acmemktg,2030-05-04 10:30,https://pics.example/cat.png,\n"
+            + "d" * 300 + ",x:@acmemktg,2030-05-04 11:30,https://pics.example/dog.png,A dog\n")
+    async with build_client({"https://pics.example": files.url}) as http:
+        adapters = {"x": XAdapter(AdapterConfig("id", "secret", "https://picmim.example/cb",
+                                                "https://picmim.example"), http)}
+        outcome = await importing.import_posts(sessions, workspace, adapters, http,
+                                               MediaStore(tmp_path, "https://picmim.example"),
+                                               Importer("U1", roles.everyone("U1"), None), "plan.csv",
+                                               rows.encode(), False, NOW)
+    assert [s.row for s in outcome.scheduled] == [2, 3] and [r.row for r in outcome.refused] == [4]
+    assert files.fetched(files.url + "/cat.png") == 1, "one fetch for the rows sharing the link"
+    async with sessions() as session:
+        [item] = (await session.scalars(select(MediaItem))).all()
+        assert (item.width, item.height) == (640, 480), "the refused row's picture is gone"
+        kept = (await session.execute(select(Post.text, PostMedia.alt_text).join(PostMedia)
+                                      .order_by(Post.id))).all()
+        assert [tuple(k) for k in kept] == [("Cat", "A grey cat"), ("Cat again", None)]
