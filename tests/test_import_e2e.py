@@ -143,6 +143,20 @@ def test_a_file_with_a_bom_and_semicolons_shared_in_the_direct_messages_is_impor
     assert len(_posts(module_database.url, text)) == 1
 
 
+def test_all_or_nothing_said_with_a_file_in_the_direct_messages_keeps_none(sender, slack, files, compose_server,
+                                                                           module_database):
+    stamp = time.time_ns()
+    good = f"Would be fine {stamp}"
+    body = f"text,accounts,when\n{good},x:@acmemktg,{LATER}\nPast,x:@acmemktg,2020-01-01 10:00\n"
+    event = {"type": "message", "subtype": "file_share", "channel": "D0PICMIM", "channel_type": "im",
+             "user": MARIA, "text": "All or nothing please", "ts": f"{time.time():.6f}",
+             "files": [_csv(files, f"dm-all-{stamp}.csv", body)]}
+    assert sender.event(event).status_code == 200
+    answer = _answer(slack, f"dm-all-{stamp}.csv")
+    assert "Nothing was imported" in answer and "Row 3: This time is in the past" in answer
+    assert _posts(module_database.url, good) == []
+
+
 def test_a_row_for_an_account_the_person_may_not_post_to_is_refused(sender, slack, files, account_id,
                                                                     compose_server, module_database):
     async def grant(session):

@@ -70,8 +70,8 @@ async def submitted(ack, view, context, runtime, workspace, person, access) -> N
 
 
 async def direct_message(ack, event, context, runtime, workspace, person, access) -> None:
-    """A CSV file shared in Picmim's direct messages is imported (the good rows go on); other messages are not
-    Picmim's to answer."""
+    """A CSV file shared in Picmim's direct messages is imported: the good rows go on, or none unless every row is
+    fine when the message says "all or nothing". Other messages are not Picmim's to answer."""
     await ack()
     if event.get("channel_type") != "im" or event.get("subtype") != "file_share" or event.get("bot_id"):
         return
@@ -79,6 +79,7 @@ async def direct_message(ack, event, context, runtime, workspace, person, access
     if not files or not context.user_id:
         return
     here = await workspace()
+    all_or_nothing = "all or nothing" in str(event.get("text") or "").lower()
     for file in files:
         if not _is_csv(file):
             await notify(runtime, here.id, context.user_id,
@@ -87,7 +88,7 @@ async def direct_message(ack, event, context, runtime, workspace, person, access
             continue
         # Slack sends an event again when it did not hear back in time: the file is imported once.
         if await seen_requests.first_time(runtime.sessions, f"import:file:{file.get('id')}", utcnow()):
-            await _import(runtime, context, workspace, person, access, file, False)
+            await _import(runtime, context, workspace, person, access, file, all_or_nothing)
 
 
 async def _import(runtime, context, workspace, person, access, file: dict, all_or_nothing: bool) -> None:
