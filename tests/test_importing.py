@@ -25,7 +25,8 @@ from tests.fakes.media import make_image
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 OFFERED = [Choice(1, "x", "X", "Acme Marketing", "acmemktg", "profile"),
-           Choice(2, "youtube", "YouTube", "Acme TV", None, "channel"),
+           Choice(2, "youtube", "YouTube", "Acme TV", None, "channel",
+                  {"playlists": [{"id": "PL1", "title": "Recipes"}, {"id": "PL2", "title": "Behind the bar"}]}),
            Choice(3, "pinterest", "Pinterest", "Acme Pins", None, "profile",
                   {"boards": [{"id": "b1", "name": "Recipes"}, {"id": "b2", "name": "Cafés"}],
                    "default_board_id": "b1"})]
@@ -67,6 +68,7 @@ def test_times_are_now_an_offset_or_the_importers_own_zone():
 def test_a_row_reads_into_what_the_compose_window_would_hold():
     cells = {"text": "New video\nMore below", "accounts": "youtube:Acme TV; pinterest:acme pins; x:@AcmeMktg",
              "when": "now", "youtube_privacy": "Unlisted", "youtube_made_for_kids": "no", "youtube_tags": "a, b",
+             "youtube_playlist": "behind the bar",
              "pinterest_board": "cafés", "pinterest_link": "https://acme.example/menu", "text_x": "For X",
              "x_reply_settings": "Only people you mention", "text_tiktok": "not chosen"}
     draft = read_row(2, cells, OFFERED, "Europe/Madrid")
@@ -74,7 +76,7 @@ def test_a_row_reads_into_what_the_compose_window_would_hold():
     assert composition.account_ids == [2, 3, 1]
     assert composition.variants == {"x": "For X"}
     assert composition.settings["youtube"] == YouTubeSettings(title="New video", privacy="unlisted",
-                                                              made_for_kids=False, tags=("a", "b"))
+                                                              made_for_kids=False, tags=("a", "b"), playlist_id="PL2")
     assert composition.settings["x"] == XSettings(reply_settings="mentionedUsers")
     assert composition.settings_for("pinterest", 3).board_id == "b2"
     assert composition.settings_for("pinterest", 3).link == "https://acme.example/menu"
@@ -87,6 +89,7 @@ def test_a_row_reads_into_what_the_compose_window_would_hold():
     ({"accounts": "youtube:Acme TV", "youtube_privacy": "secret"},
      "youtube_privacy is one of Public, Unlisted, Private \\(not “secret”\\)"),
     ({"accounts": "youtube:Acme TV", "youtube_made_for_kids": "maybe"}, "youtube_made_for_kids is yes or no"),
+    ({"accounts": "youtube:Acme TV", "youtube_playlist": "Shorts"}, "YouTube · Acme TV has no playlist called"),
     ({"accounts": "pinterest:Acme Pins", "pinterest_board": "Shoes"}, "Pinterest · Acme Pins has no board called"),
     ({"accounts": "x:@acmemktg", "text": "a" * 3001}, "The text has 3,001 characters"),
 ])

@@ -336,6 +336,21 @@ def _boards(cells: Mapping[str, str], chosen: Sequence[Choice]) -> dict[int, str
     return found
 
 
+def _playlist(settings: dict, chosen: Sequence[Choice]) -> None:
+    """youtube_playlist written as a playlist's title or id: its id, from the channel's playlists as last synced."""
+    youtube = settings.get("youtube")
+    if not isinstance(youtube, YouTubeSettings) or not youtube.playlist_id:
+        return
+    wanted = youtube.playlist_id.strip().lower()
+    for account in (c for c in chosen if c.platform == "youtube"):
+        lists = [p for p in account.settings.get("playlists") or [] if isinstance(p, dict) and p.get("id")]
+        match = next((p for p in lists if wanted in (str(p["id"]).lower(), str(p.get("title") or "").lower())), None)
+        if match is None:
+            raise RowProblem(f"YouTube · {account.name} has no playlist called “{youtube.playlist_id}” (playlists as "
+                             "last synced; Refresh in `/picmim accounts` brings new ones).")
+        settings["youtube"] = dataclasses.replace(youtube, playlist_id=str(match["id"]))
+
+
 def read_row(number: int, cells: Mapping[str, str], offered: Sequence[Choice], timezone: str | None) -> RowDraft:
     """One row as the compose window would hold it; raises RowProblem."""
     text = cells.get(TEXT, "")
@@ -350,9 +365,11 @@ def read_row(number: int, cells: Mapping[str, str], offered: Sequence[Choice], t
         key = column.removeprefix("text_") if column.startswith("text_") else None
         if key and value and key in platforms:
             variants[key] = value
+    settings = _settings(cells, platforms, text)
+    _playlist(settings, chosen)
     composition = Composition(text=text, account_ids=account_ids, variants=variants,
                               first_comment=cells.get(FIRST_COMMENT) or None, when=when, schedule=when is not None,
-                              settings=_settings(cells, platforms, text), boards=_boards(cells, chosen))
+                              settings=settings, boards=_boards(cells, chosen))
     media_url = cells.get(MEDIA_URL) or None
     if media_url:
         composition.alt_texts = [cells.get(ALT_TEXT, "")]
