@@ -15,12 +15,24 @@ from bot.media.store import MediaStore
 from bot.platforms.base import AdapterConfig
 from bot.platforms.settings import XSettings, YouTubeSettings
 from bot.platforms.x import XAdapter
+from bot.sandbox.fakes.slack import block_kit_errors
 from bot.services import importing, roles
 from bot.services.composing import Choice
-from bot.services.importing import FileRefused, Importer, RowProblem, parse_when, read_row, read_sheet
+from bot.services.importing import (
+    FileRefused,
+    Importer,
+    Outcome,
+    RowProblem,
+    RowRefused,
+    Scheduled,
+    parse_when,
+    read_row,
+    read_sheet,
+)
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import Account, Connection, MediaItem, Post, PostMedia, PostStatus, PostTarget
+from bot.views.importing import result_blocks
 from tests.fakes.media import make_image
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
@@ -185,3 +197,15 @@ async def test_a_media_url_picture_is_fetched_once_and_a_refused_rows_picture_is
         kept = (await session.execute(select(Post.text, PostMedia.alt_text).join(PostMedia)
                                       .order_by(Post.id))).all()
         assert [tuple(k) for k in kept] == [("Cat", "A grey cat"), ("Cat again", None)]
+
+
+def test_the_answer_to_a_large_import_fits_one_message_and_counts_what_it_does_not_list():
+    outcome = Outcome("big.csv", scheduled=[Scheduled(n, n, ("X · Acme Marketing", "LinkedIn · Acme Coffee Roasters"),
+                                                      NOW, False) for n in range(2, 402)],
+                      refused=[RowRefused(n, "The text is too long for X. " * 20) for n in range(402, 502)],
+                      unknown_columns=("colour",))
+    blocks = result_blocks(outcome, "Europe/Madrid")
+    assert block_kit_errors(blocks, 50) == []
+    text = str(blocks)
+    assert "Imported 400 of 500 posts from big.csv; 100 refused." in text
+    assert "more: see `/picmim queue`" in text and "more rows refused" in text and "“colour”" in text

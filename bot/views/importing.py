@@ -52,11 +52,18 @@ def _reason(text: str) -> str:
 
 
 def _clip(lines: Sequence[str], more: str) -> str:
-    shown = list(lines[:LINES_SHOWN])
-    if len(lines) > LINES_SHOWN:
-        shown.append(more.format(len(lines) - LINES_SHOWN))
-    text = "\n".join(shown)
-    return text if len(text) <= SECTION_MAX else text[:SECTION_MAX - 1] + "…"
+    """As many lines as a section holds (at most LINES_SHOWN), then how many more there are."""
+    shown: list[str] = []
+    size = 0
+    for line in lines[:LINES_SHOWN]:
+        line = line if len(line) <= SECTION_MAX // 4 else line[:SECTION_MAX // 4 - 1] + "…"
+        if size + len(line) + 1 > SECTION_MAX - 60:  # room for the "…and N more" line
+            break
+        shown.append(line)
+        size += len(line) + 1
+    if len(shown) < len(lines):
+        shown.append(more.format(len(lines) - len(shown)))
+    return "\n".join(shown)
 
 
 def summary_text(outcome: Outcome) -> str:
