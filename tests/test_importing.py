@@ -73,6 +73,8 @@ def test_times_are_now_an_offset_or_the_importers_own_zone():
                                                                         False)
     with pytest.raises(RowProblem, match="“tomorrow” is not a time Picmim reads"):
         parse_when("tomorrow", None)
+    with pytest.raises(RowProblem, match="“2030-05-04” has no time of day: write it as 2030-05-04 09:30, or now"):
+        parse_when("2030-05-04", None)
     with pytest.raises(RowProblem, match="Say when"):
         parse_when("", None)
 

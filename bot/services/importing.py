@@ -53,9 +53,10 @@ TEXT_MAX = 3000  # as the compose window's text box takes (bot/views/compose.py)
 TEXT, ACCOUNTS, WHEN, MEDIA_URL, FIRST_COMMENT, ALT_TEXT = "text", "accounts", "when", "media_url", \
     "first_comment", "alt_text"
 NOW, NEXT_SLOT = "now", ("next slot", "next free slot")
+# TikTok's "Who can see it", as the compose window words it (bot/views/compose.py; services do not read views).
 TIKTOK_PRIVACY = (("PUBLIC_TO_EVERYONE", "Everyone"), ("FOLLOWER_OF_CREATOR", "Followers"),
                   ("MUTUAL_FOLLOW_FRIENDS", "Friends"), ("SELF_ONLY", "Only me"))
-YES, NO = ("yes", "y", "true", "1", "x"), ("no", "n", "false", "0", "")
+YES, NO = ("yes", "y", "true", "1", "x"), ("no", "n", "false", "0", "")  # "x": a ticked box in a sheet
 
 # The choices a setting column takes: each written as its value or its label, in any case.
 _CHOICES: dict[tuple[str, str], tuple[tuple[str | None, str], ...]] = {
@@ -254,6 +255,8 @@ def parse_when(written: str, timezone: str | None) -> tuple[datetime | None, boo
     except ValueError:
         raise RowProblem(f"“{value}” is not a time Picmim reads: write now, a date and time as 2026-05-04 09:30 "
                          "(your time zone) or 2026-05-04T09:30+02:00, or next slot.") from None
+    if len(value) <= len("2026-05-04"):  # a day without a time would quietly mean midnight
+        raise RowProblem(f"“{value}” has no time of day: write it as {value} 09:30, or now.")
     if when.tzinfo is None:
         when = when.replace(tzinfo=_zone(timezone))
     return when.astimezone(UTC), False
