@@ -75,7 +75,8 @@ async def direct_message(ack, event, context, runtime, workspace, person, access
     await ack()
     if event.get("channel_type") != "im" or event.get("subtype") != "file_share" or event.get("bot_id"):
         return
-    files = [f for f in event.get("files") or [] if isinstance(f, dict)]
+    files = event.get("files")
+    files = [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
     if not files or not context.user_id:
         return
     here = await workspace()
