@@ -44,6 +44,7 @@ BOT_SCOPES = (
     "users:read",         # each user's time zone, to show and read schedule times
     "usergroups:read",    # approvers given as a user group
     "im:write",           # DM the author or the person who connected an account
+    "im:history",         # a CSV file of posts shared in Picmim's direct messages (bulk import)
 )
 
 

@@ -169,3 +169,9 @@ GROUP_DIGEST_CHANNEL_BLOCK = "group_digest_channel"
 GROUP_DIGEST_CHANNEL_INPUT = "group_digest_channel_input"
 GROUP_DELETE_BLOCK = "group_delete"
 GROUP_DELETE_INPUT = "group_delete_input"  # checkbox value: "delete"
+# Bulk import: /picmim import (a CSV file of posts)
+IMPORT_VIEW = "import"  # the window taking the file
+IMPORT_FILE_BLOCK = "import_file"
+IMPORT_FILE_INPUT = "import_file_input"  # file_input: one CSV file
+IMPORT_ALL_BLOCK = "import_all"
+IMPORT_ALL_INPUT = "import_all_input"  # checkbox value: "all" (all or nothing)

@@ -18,7 +18,8 @@ def test_manifest_matches_what_the_app_serves():
     assert features["app_home"]["home_tab_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(BOT_SCOPES)
-    assert {"app_home_opened", "app_uninstalled", "tokens_revoked", "reaction_added", "reaction_removed"} == set(
+    assert {"app_home_opened", "app_uninstalled", "tokens_revoked", "reaction_added", "reaction_removed",
+            "message.im"} == set(
         settings["event_subscriptions"]["bot_events"])
     urls = {features["slash_commands"][0]["url"], settings["event_subscriptions"]["request_url"],
             settings["interactivity"]["request_url"]}

@@ -30,6 +30,7 @@ from bot.storage.models import Decision, Post, PostStatus, PostTarget, Workspace
 from bot.views import approvals as approval_views
 from bot.views import compose as compose_views
 from bot.views import connect as connect_views
+from bot.views import importing as importing_views
 from bot.views import queue as queue_views
 from bot.views import settings as settings_views
 from bot.views import stats as stats_views
@@ -224,6 +225,7 @@ def other_views() -> list[dict]:
         approval_views.comment_modal(1, 1, Decision.REJECT),
         approval_views.comment_modal(1, 1, Decision.REQUEST_CHANGES),
         connect_views.bluesky_handle_modal("C0001"),
+        importing_views.import_modal(),
     ]
     return [{**v, "id": f"V{n + 2}", "team_id": "T0001", "hash": "h1", "state": view_state(v)}
             for n, v in enumerate(views)]

@@ -14,6 +14,7 @@ from bot.handlers import (
     digests,
     failures,
     home,
+    importing,
     lifecycle,
     posts,
     queue,
@@ -25,7 +26,7 @@ from bot.handlers import (
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
 FEATURES = (home, lifecycle, connect, posts, settings, roles, compose, queue, approvals, review_links, stats,
-            digests, audit)
+            digests, audit, importing)
 
 
 def register(app: AsyncApp, runtime) -> None:

@@ -28,6 +28,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("post", "post [text]", "Write a post for one or more accounts; publish it now or schedule it.",
                POST),
     Subcommand("drafts", "drafts", "Your unfinished posts.", POST),
+    Subcommand("import", "import", "Schedule many posts at once from a CSV file (or send the file to Picmim in a "
+               "direct message).", POST),
     Subcommand("queue", "queue", "Scheduled posts and posts waiting for approval: publish now, move, edit or "
                "cancel.", PLAN),
     Subcommand("connect", "connect [platform]", "Connect a social account (Instagram, Facebook Pages, "
