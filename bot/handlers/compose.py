@@ -15,18 +15,21 @@ from bot import ids
 from bot.handlers import queue as queue_handlers
 from bot.handlers.attachments import store_files
 from bot.handlers.compose_form import block_errors, read
+from bot.handlers.series import read_repeat
 from bot.media import retention
 from bot.media.store import MediaStore
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import ComposeOrigin
-from bot.services import composing, link_previews, roles, submitting
+from bot.services import composing, link_previews, roles, series, submitting
 from bot.services.composing import Composition
+from bot.services.series import Repeat
 from bot.services.submitting import Accepted, Attachments, Submission
 from bot.slack_errors import error_of, unavailable
 from bot.storage import seen_requests
 from bot.storage.models import MediaItem, Post, utcnow
 from bot.views import compose as views
+from bot.views import series as series_views
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,7 @@ def register(app: AsyncApp) -> None:
     app.action(ids.POST_EDIT)(edit_button)
     # A network's setting that dispatches (the thread option) brings up what it changes, e.g. the thread's parts.
     for action_id in (ids.COMPOSE_ACCOUNTS_INPUT, ids.COMPOSE_WHEN_INPUT, ids.COMPOSE_DESCRIBE,
-                      ids.COMPOSE_SETTING_INPUT, ids.COMPOSE_LINK_PREVIEW):
+                      ids.COMPOSE_SETTING_INPUT, ids.COMPOSE_LINK_PREVIEW, ids.COMPOSE_REPEAT_INPUT):
         app.action(action_id)(changed)
 
 
@@ -53,7 +56,7 @@ def register(app: AsyncApp) -> None:
 
 def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, here, kept: Sequence[MediaItem] = (),
            files: Sequence[dict] = (), access: roles.Access | None = None, hidden: int = 0,
-           link_previews: dict[str, dict] | None = None) -> dict:
+           link_previews: dict[str, dict] | None = None, repeat: Repeat | None = None) -> dict:
     """The compose modal for this workspace and install: its attachments' names (kept ones, or the files just
     attached, whose pictures get alt text fields) and the submit button's words. `hidden`: how many live accounts
     the person may not post to (said in a line, so nobody wonders where they went)."""
@@ -70,10 +73,15 @@ def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, he
     needs_approval = here.approval_required or bool(access and (
         access.needs_approval(composition.account_ids) if composition.account_ids
         else all(access.role(c.id) == roles.CONTRIBUTOR for c in offered)))
+    # Repeat: for a new post once it is scheduled (one occurrence's edit changes that one only).
+    chosen = [c.platform for c in offered if c.id in composition.account_ids]
+    repeating = [] if origin.post_id or not (composition.when or composition.schedule) else \
+        series_views.repeat_blocks(repeat, series.duplicate_warning(repeat, chosen, composition))
     return views.compose_modal(offered, composition, origin.encode(), editing=bool(origin.post_id),
                                attached=[item.filename for item in kept], pictures=pictures,
                                needs_approval=needs_approval, first_comment_platforms=commented,
-                               note=roles.missing_line(hidden), files=files, link_card=link_previews)
+                               note=roles.missing_line(hidden), files=files, link_card=link_previews,
+                               repeat=repeating)
 
 
 async def _offered(session, here, runtime, access) -> tuple[list, int]:
@@ -120,7 +128,9 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
             kept = await composing.draft_media(session, here.id, context.user_id, origin.draft_id)
     if not kept and not files:
         composition.alt_texts = []
-    update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden)
+    repeat = read_repeat(view)
+    update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden,
+                    repeat=repeat)
     try:
         answer = await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
     except SlackApiError as exc:  # hash_conflict: a newer change is on its way with the latest state
@@ -135,7 +145,7 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
         return
     found = await link_previews.previews(runtime.http, links)
     update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden,
-                    link_previews=found)
+                    link_previews=found, repeat=repeat)
     latest = ((answer.data if hasattr(answer, "data") else answer) or {}).get("view") or {}
     try:
         await client.views_update(view_id=view["id"], hash=latest.get("hash"), view=update)
@@ -251,10 +261,13 @@ async def _submit(ack, view, context, subject, runtime, db, workspace, person, a
         return await _within(fetching, SUBMIT_BUDGET - (time.monotonic() - started))
 
     rights = await access(need_profile=bool(origin.post_id))
+    repeat = None if origin.post_id else read_repeat(view)
     submission = Submission(
         author=context.user_id, author_is_admin=bool(origin.post_id) and rights.is_admin,
         composition=composition, channel_id=origin.channel_id, draft_id=origin.draft_id, post_id=origin.post_id,
-        schedule_without_time=schedule_without_time, with_files=bool(files), access=rights)
+        schedule_without_time=schedule_without_time, with_files=bool(files), access=rights,
+        # a series' times are on the author's wall clock: their zone is needed now, not after the answer
+        repeat=repeat, timezone=(await person()).tz if repeat else None)
     try:
         outcome = await submitting.submit(runtime.sessions, here, runtime.adapters, submission, attachments(),
                                           utcnow())
@@ -303,6 +316,8 @@ async def _after_accept(runtime, db, person, accepted: Accepted, fetching: async
             if await submitting.settle_late(runtime.sessions, post_id, runtime.adapters, await fetching,
                                             composition.alt_texts):
                 await update_post_message(runtime, post_id)
+            async with db() as session:  # a series' later occurrences carry them too
+                await series.keep_media(session, post_id)
         await review_card.send_for_review(runtime, post_id)  # a post that needs approval, or an edit
     finally:
         async with db() as session:

@@ -18,11 +18,12 @@ from sqlalchemy.orm import selectinload
 from bot.media import renditions
 from bot.media.store import facts as media_facts
 from bot.platforms.base import Adapter
-from bot.services import audit, queue, roles
+from bot.services import audit, queue, roles, series
 from bot.services.composing import (
     ACCOUNTS,
     MEDIA,
     TEXT,
+    WHEN,
     Composition,
     account_ref,
     accounts_by_id,
@@ -55,6 +56,8 @@ class Submission:
     schedule_without_time: bool = False  # Schedule chosen, no time picked
     with_files: bool = False  # new attachments came with it
     access: roles.Access | None = None  # what the author may do where (None: everyone publishes everywhere)
+    repeat: series.Repeat | None = None  # how the new post repeats (a series), if it does
+    timezone: str | None = None  # the author's zone (a series' times are on its wall clock)
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,17 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
     if barred:
         return Refused({ACCOUNTS: [roles.refused_accounts(access.rules, names, barred)]})
     problems = form_problems(composition, offered, now, submission.schedule_without_time)
+    repeat = submission.repeat if editing is None else None
+    if repeat is not None and composition.when is None and WHEN not in problems:
+        problems[WHEN] = ["A repeating post starts at a date and time: choose Schedule and pick its first time."]
+    problems |= series.problems(repeat, composition.when, submission.timezone)
     if problems:
         return Refused(problems)
+    template = composition  # what a series keeps; its first occurrence has its own date in {date}
+    if repeat is not None:
+        rule = series.rule_for(repeat, composition.when, submission.timezone)
+        composition = series.occurrence_composition(composition, rule.first_from(composition.when),
+                                                    submission.timezone)
     needs_approval = access.needs_approval(composition.account_ids)
     if needs_approval or workspace.approval_required:
         if problem := roles.mixed_review(access.rules, composition.account_ids):
@@ -140,7 +152,10 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
                                     {"version": post.version, **audit.diff(before, after)}, at=now)
         else:
             post = await create_post(session, workspace, submission.author, composition, items or [],
-                                     submission.channel_id, None, now, submission.draft_id, needs_approval)
+                                     submission.channel_id, submission.timezone, now, submission.draft_id,
+                                     needs_approval)
+            if repeat is not None:
+                await series.start(session, post, rule, template)
             words = await audit.target_words(session, [t.id for t in post.targets])
             await audit.record_post(session, post, submission.author, audit.MODAL, "created",
                                     {"text": audit.short(post.text), "accounts": sorted(w for _, w in words.values())},

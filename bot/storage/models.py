@@ -363,6 +363,7 @@ class Series(Base):
     max_count: Mapped[int | None] = mapped_column(Integer)  # how many occurrences in all
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the composition each occurrence is made of
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | stopped | finished
+    approved: Mapped[bool] = mapped_column(Boolean, default=False)  # approved once: later occurrences go as they are
     next_index: Mapped[int] = mapped_column(Integer, default=0)  # the next occurrence to make
     next_at: Mapped[datetime | None]  # its time (UTC); None once the series has made its last
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

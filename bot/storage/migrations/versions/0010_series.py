@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('max_count', sa.Integer(), nullable=True),
     sa.Column('content', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('approved', sa.Boolean(), nullable=False),
     sa.Column('next_index', sa.Integer(), nullable=False),
     sa.Column('next_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
