@@ -26,6 +26,7 @@ from tests.journeys import (
     poll_server,
     submit_compose,
     update_compose,
+    wait_until,
     x_posts,
 )
 from tests.server import ServerProcess, base_env, free_port
@@ -254,3 +255,38 @@ def test_a_series_without_days_or_end_is_refused_beside_each_part(sender, slack,
                                                       "last day."}
     now = _repeat_state(compose_state([account_id], "Right now {date}"), "daily", times=2)
     assert "choose Schedule" in field_errors(submit_compose(sender, now))[ids.COMPOSE_AT_BLOCK]
+
+
+def test_edit_series_brings_its_settings_back_and_the_waiting_ones_give_way_to_the_new_words(
+        sender, slack, servers, module_database, in_paris):
+    (first_server, _), account_id = servers
+    url = module_database.url
+    start = (datetime.now(UTC) + timedelta(days=4)).replace(second=0, microsecond=0)
+    nonce = time.time_ns()
+    state = _repeat_state(compose_state([account_id], f"Brew club {{date}} {nonce}", when="schedule", at=start),
+                          "weekly", days=(start.astimezone(PARIS).weekday(),), times=6)
+    accepted(submit_compose(sender, state))
+    made = _series_of(url, "Brew club")
+    before = poll_server("two occurrences", lambda: len(_occurrences(url, made.id)) == 2 and _occurrences(url, made.id),
+                         first_server)
+    opened = len(slack.calls_to("views.open"))
+    _click(sender, slack, ids.QUEUE_EDIT_SERIES, before[1].id, "edit")
+    call = wait_until(lambda: slack.calls_to("views.open")[opened:], "the compose window")[0]
+    view = journeys.blocks_of(call.params["view"])
+    assert view["title"]["text"] == "Edit series" and view["submit"]["text"] == "Save"
+    fields = journeys.blocks_by_id(view)
+    assert fields[ids.COMPOSE_TEXT_BLOCK]["element"]["initial_value"] == f"Brew club {{date}} {nonce}"
+    assert fields[ids.COMPOSE_AT_BLOCK]["element"]["initial_date_time"] == int(before[0].scheduled_at.timestamp())
+    assert fields[ids.COMPOSE_REPEAT_BLOCK]["element"]["initial_option"]["value"] == "weekly"
+    assert fields[ids.COMPOSE_REPEAT_TIMES_BLOCK]["element"]["initial_value"] == "6"
+    new_words = f"Brew club, new recipe, {{date}} {nonce}"
+    journeys.accepted(journeys.submit_view(sender, {**view, "callback_id": ids.COMPOSE_VIEW}, journeys.view_state(
+        view, {ids.COMPOSE_TEXT_BLOCK: journeys.typed(new_words)})))
+    poll_server("the old occurrences cancelled", lambda: all(
+        p.status is PostStatus.CANCELLED for p in _occurrences(url, made.id)), first_server)
+    assert _series_of(url, "Brew club").status == "stopped"
+    replaced = _series_of(url, "Brew club, new recipe")
+    after = poll_server("the new series' two occurrences", lambda: len(_occurrences(url, replaced.id)) == 2
+                        and _occurrences(url, replaced.id), first_server)
+    assert after[0].scheduled_at == before[0].scheduled_at and after[1].scheduled_at == before[1].scheduled_at
+    assert after[0].text.startswith("Brew club, new recipe, ") and replaced.max_count == 6

@@ -29,7 +29,7 @@ from bot.platforms.validation import COVER_MS, OPTIMISE_VIDEO, TRIM_VIDEO
 from bot.services import audit, queue
 from bot.services.composing import Composition
 from bot.services.publishing import schedule_targets
-from bot.storage.models import Account, Post, PostMedia, PostStatus, PostTarget, Series, utcnow
+from bot.storage.models import Account, MediaItem, Post, PostMedia, PostStatus, PostTarget, Series, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ DATE_PLACEHOLDER = "{date}"
 REFUSE_DUPLICATES = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "instagram-login": "Instagram",
                      "linkedin": "LinkedIn"}
 
+ENDED = "This series has ended or was stopped, so it can no longer be edited."
+STOP_INSTEAD = "To end the series, press Stop series in `/picmim queue`; here, choose how it repeats."
 # The parts of the compose window a problem with the repetition is shown beside.
 REPEAT, REPEAT_DAYS, REPEAT_END = "repeat", "repeat_days", "repeat_end"
 
@@ -328,11 +330,11 @@ class SeriesTopUp:
             following = rule.after(at)
             ended = rule.ended(index + 1, following)
             claimed = await session.execute(
-                update(Series).where(Series.id == series.id, Series.next_index == index)
+                update(Series).where(Series.id == series.id, Series.next_index == index, Series.status == ACTIVE)
                 .values(next_index=index + 1, next_at=None if ended else following,
                         status=FINISHED if ended else ACTIVE, approved=True)
                 .execution_options(synchronize_session=False))
-            if claimed.rowcount != 1:  # another process made it
+            if claimed.rowcount != 1:  # another process made it, or the series was stopped meanwhile
                 await session.rollback()
                 return None
             if at < now - MISSED_AFTER:  # nothing ran when it was due: it is not sent hours late
@@ -390,6 +392,10 @@ async def series_of(session: AsyncSession, workspace_id: int, series_id: int) ->
 async def stop(session: AsyncSession, series: Series, now: datetime, *, actor: str | None) -> list[int]:
     """End the series: no more occurrences are made, and those waiting are cancelled (one already being published
     goes on). The posts cancelled. The caller commits."""
+    # First, so a top-up under way in another process either finished before (its occurrence is cancelled below)
+    # or finds the series stopped when it tries to claim the next one.
+    await session.execute(update(Series).where(Series.id == series.id).values(status=STOPPED, next_at=None)
+                          .execution_options(synchronize_session=False))
     series.status, series.next_at = STOPPED, None
     waiting = list(await session.scalars(select(Post).options(selectinload(Post.targets)).where(
         Post.series_id == series.id, Post.status.in_(queue.QUEUED)).order_by(Post.id)))
@@ -401,3 +407,42 @@ async def stop(session: AsyncSession, series: Series, now: datetime, *, actor: s
         except queue.QueueError:
             continue  # the publisher has it already
     return cancelled
+
+
+# ---- editing a series ---------------------------------------------------------------------------------
+
+def repeat_of(found: Series, consumed: int = 0) -> Repeat:
+    """The series' repetition as the window shows it; `consumed`: occurrences already gone (published, failed or
+    skipped), left out of the number of times still to come."""
+    times = max(1, found.max_count - consumed) if found.max_count is not None else None
+    return Repeat(found.frequency, tuple(found.weekdays or ()),
+                  date.fromisoformat(found.ends_on) if found.ends_on else None, times)
+
+
+@dataclass(frozen=True)
+class SeriesForEditing:
+    series: Series
+    composition: Composition  # with the time of the next waiting occurrence (or the next to be made)
+    repeat: Repeat
+    media: list[MediaItem]
+
+
+async def for_editing(session: AsyncSession, workspace_id: int, series_id: int) -> SeriesForEditing | None:
+    """An active series as the compose window shows it for Edit series."""
+    found = await series_of(session, workspace_id, series_id)
+    if found is None or found.status != ACTIVE:
+        return None
+    posts = list(await session.scalars(select(Post).where(Post.series_id == found.id)))
+    waiting = sorted(p.scheduled_at for p in posts if p.status in queue.QUEUED and p.scheduled_at)
+    composition = composition_from(found.content)
+    composition.when, composition.schedule = (waiting[0] if waiting else found.next_at), True
+    consumed = sum(1 for p in posts if p.status not in queue.QUEUED)
+    return SeriesForEditing(found, composition, repeat_of(found, consumed), await media_of(session, found))
+
+
+async def media_of(session: AsyncSession, found: Series) -> list[MediaItem]:
+    """The series' attachments, in their order (those still stored)."""
+    wanted = [i for i in found.content.get("media_ids") or [] if isinstance(i, int)]
+    items = {m.id: m for m in await session.scalars(select(MediaItem).where(MediaItem.id.in_(wanted)))} \
+        if wanted else {}
+    return [items[i] for i in wanted if i in items]
