@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from bot import ids
 from bot.storage import db
-from bot.storage.models import Post, PostStatus, PostTarget, Series, TargetStatus
+from bot.storage.models import Post, PostStatus, PostTarget, Series, TargetStatus, Workspace
 from tests import journeys
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.journeys import (
@@ -290,3 +290,52 @@ def test_edit_series_brings_its_settings_back_and_the_waiting_ones_give_way_to_t
                         and _occurrences(url, replaced.id), first_server)
     assert after[0].scheduled_at == before[0].scheduled_at and after[1].scheduled_at == before[1].scheduled_at
     assert after[0].text.startswith("Brew club, new recipe, ") and replaced.max_count == 6
+
+
+def _set_approval(url: str, required: bool) -> None:
+    async def run():
+        engine = db.create_engine(url)
+        try:
+            async with db.session_factory(engine)() as session:
+                await session.execute(update(Workspace).values(
+                    approval_required=required, approval_channel_id="C0REVIEW" if required else None,
+                    approver_user_ids=["U0002"] if required else []))
+                await session.commit()
+        finally:
+            await engine.dispose()
+    asyncio.run(run())
+
+
+def test_a_series_is_approved_once_with_its_first_post(sender, slack, servers, module_database, in_paris):
+    (first_server, _), account_id = servers
+    url = module_database.url
+    _set_approval(url, True)
+    try:
+        start = (datetime.now(UTC) + timedelta(days=5)).replace(second=0, microsecond=0)
+        state = _repeat_state(compose_state([account_id], f"Roast notes {{date}} {time.time_ns()}", when="schedule",
+                                            at=start), "daily", times=3)
+        accepted(submit_compose(sender, state))
+        made = _series_of(url, "Roast notes")
+        [first] = poll_server("the review card", lambda: [p for p in _occurrences(url, made.id) if p.review_ts],
+                              first_server)
+        assert first.status is PostStatus.PENDING_APPROVAL
+        [card] = [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0REVIEW"
+                  and "thread_ts" not in c.params]
+        assert "Repeats: Every day at " in journeys.blocks_text(card) and "approves the series" in \
+            journeys.blocks_text(card)
+        time.sleep(1.5)  # three more ticks of both processes: nothing is made before the approval
+        assert len(_occurrences(url, made.id)) == 1
+        payload = {"type": "block_actions", "team": TEAM, "user": {"id": "U0002", "team_id": "T0001"},
+                   "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+                   "channel": {"id": "C0REVIEW"}, "response_url": slack.response_url("approve"),
+                   "container": {"type": "message", "message_ts": first.review_ts, "channel_id": "C0REVIEW",
+                                 "is_ephemeral": False},
+                   "message": {"type": "message", "ts": first.review_ts, "text": "card"},
+                   "actions": [{"type": "button", "action_id": ids.REVIEW_APPROVE, "block_id": f"review_{first.id}",
+                                "value": f"{first.id}:{first.version}", "action_ts": str(time.time())}]}
+        assert sender.interaction(payload).status_code == 200
+        posts = poll_server("the second post, once the first is approved",
+                            lambda: len(_occurrences(url, made.id)) == 2 and _occurrences(url, made.id), first_server)
+        assert [p.status for p in posts] == [PostStatus.SCHEDULED, PostStatus.SCHEDULED]  # no second review
+    finally:
+        _set_approval(url, False)
