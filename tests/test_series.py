@@ -135,3 +135,17 @@ async def test_the_migration_matches_the_model_for_series(engine):
     async with engine.connect() as conn:
         diffs = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
     assert [d for d in diffs if "series" in repr(d)] == []
+
+
+async def test_an_occurrence_whose_time_passed_while_nothing_ran_is_passed_over_not_sent_late(engine):
+    first = _utc(2027, 3, 25, 8, 0)
+    series_id, _ = await _seed(engine, first, times=4)
+    sessions = db.session_factory(engine)
+    async with sessions() as session:  # the first went out; then no process ran for a week
+        post = await session.scalar(select(Post).where(Post.series_id == series_id))
+        post.status = PostStatus.PUBLISHED
+        await session.commit()
+    made = await SeriesTopUp(sessions, clock=lambda: _utc(2027, 4, 2, 12, 0)).tick()
+    async with sessions() as session:
+        posts = list(await session.scalars(select(Post).where(Post.id.in_(made))))
+    assert [(p.series_index, p.scheduled_at) for p in posts] == [(3, _utc(2027, 4, 5, 7, 0))]

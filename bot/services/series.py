@@ -38,6 +38,7 @@ FREQUENCIES = (DAILY, WEEKLY, MONTHLY)
 ACTIVE, STOPPED, FINISHED = "active", "stopped", "finished"
 AHEAD = 2  # occurrences waiting in the queue at any time: enough to see, skip or edit the next ones
 MAX_TIMES = 366
+MISSED = -1  # what `SeriesTopUp` answers for an occurrence passed over
 MISSED_AFTER = timedelta(hours=1)  # an occurrence whose time passed longer ago (no process ran) is not made late
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DATE_PLACEHOLDER = "{date}"
@@ -304,14 +305,16 @@ class SeriesTopUp:
         made: list[int] = []
         for series_id in series_ids:
             while (post_id := await self._make_next(series_id, now)) is not None:
+                if post_id == MISSED:
+                    continue
                 made.append(post_id)
                 if self.on_made is not None:
                     await self.on_made(post_id)
         return made
 
     async def _make_next(self, series_id: int, now: datetime) -> int | None:
-        """The series' next occurrence, when fewer than AHEAD wait; None when there is nothing to make (or another
-        process made it)."""
+        """The series' next occurrence, when fewer than AHEAD wait; MISSED when its time passed long ago (it was
+        passed over); None when there is nothing to make (or another process made it)."""
         async with self.sessions() as session:
             series = await session.get(Series, series_id)
             if series is None or series.status != ACTIVE or series.next_at is None:
@@ -340,7 +343,7 @@ class SeriesTopUp:
             if at < now - MISSED_AFTER:  # nothing ran when it was due: it is not sent hours late
                 log.info("Series %s: occurrence %s at %s was missed; going on with the next", series.id, index, at)
                 await session.commit()
-                return await self._make_next(series_id, now) if not ended else None
+                return MISSED
             post = _occurrence(series, index, at)
             session.add(post)
             try:
