@@ -84,6 +84,15 @@ COMPOSE_ALT_BLOCK = "compose_alt_"  # + a picture's position: its alt text
 COMPOSE_ALT_INPUT = "compose_alt_input"
 COMPOSE_DESCRIBE = "compose_describe"  # "Add alt text" button: shows a field per attached picture
 COMPOSE_LINK_PREVIEW = "compose_link_preview"  # "Preview link card" button: fetches the link's card again
+# Repeating a post (bot/views/series.py): how often, on which weekdays, and how it ends
+COMPOSE_REPEAT_BLOCK = "compose_repeat"
+COMPOSE_REPEAT_INPUT = "compose_repeat_input"  # value: none | daily | weekly | monthly
+COMPOSE_REPEAT_DAYS_BLOCK = "compose_repeat_days"
+COMPOSE_REPEAT_DAYS_INPUT = "compose_repeat_days_input"  # checkbox values: 0 (Monday) … 6 (Sunday)
+COMPOSE_REPEAT_TIMES_BLOCK = "compose_repeat_times"
+COMPOSE_REPEAT_TIMES_INPUT = "compose_repeat_times_input"
+COMPOSE_REPEAT_UNTIL_BLOCK = "compose_repeat_until"
+COMPOSE_REPEAT_UNTIL_INPUT = "compose_repeat_until_input"
 DRAFT_OPEN = "draft_open"  # a draft's "Open" button in /picmim drafts (value: the post's id)
 
 # The queue of scheduled posts (/picmim queue); each button's value is the post's id
@@ -91,6 +100,9 @@ QUEUE_PUBLISH_NOW = "queue_publish_now"
 QUEUE_RESCHEDULE = "queue_reschedule"
 QUEUE_CANCEL = "queue_cancel"
 QUEUE_EDIT = "queue_edit"  # opens the compose modal on a queued post
+QUEUE_SKIP = "queue_skip"  # a series' occurrence: not published, the series goes on
+QUEUE_EDIT_SERIES = "queue_edit_series"  # the compose modal on the occurrence's series
+QUEUE_STOP_SERIES = "queue_stop_series"  # ends the series and cancels its waiting occurrences
 QUEUE_RESCHEDULE_VIEW = "queue_reschedule_view"
 QUEUE_AT_BLOCK = "queue_at"
 QUEUE_AT_INPUT = "queue_at_input"

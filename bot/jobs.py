@@ -17,13 +17,14 @@ from bot.media import renditions, retention, source
 from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts, send_alert
 from bot.messages.outbox import OutboxWorker, send_text
-from bot.messages.post_status import send_status
+from bot.messages.post_status import send_status, update_post_message
 from bot.messages.reports import DigestSender, send_digest
 from bot.messages.review_card import post_changed, send_card
-from bot.services import audit, outbox
+from bot.services import audit, outbox, submitting
 from bot.services.api_versions import VersionWarnings
 from bot.services.metric_sync import MetricSync
 from bot.services.publishing import Publisher
+from bot.services.series import SeriesTopUp
 from bot.services.token_health import TokenHealth
 from bot.storage.models import utcnow
 
@@ -91,6 +92,20 @@ def build_audit_retention(runtime: Runtime) -> Callable[[], Awaitable[int]]:
     return tick
 
 
+def build_series_top_up(runtime: Runtime) -> SeriesTopUp:
+    """Makes each recurring post's next occurrences, each with its status message before it can be published."""
+
+    async def made(post_id: int) -> None:
+        try:
+            await update_post_message(runtime, post_id)
+        finally:
+            async with runtime.sessions() as session:
+                await submitting.release(session, post_id)
+                await session.commit()
+
+    return SeriesTopUp(runtime.sessions, on_made=made)
+
+
 def _every(scheduler: AsyncIOScheduler, seconds: float, name: str, tick: Callable[[], Awaitable[object]],
            what: str, first_in: float | None = None) -> None:
     """Run `tick` every `seconds`: one at a time, missed runs folded into one, and a failed tick logged and
@@ -129,6 +144,7 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     _every(scheduler, retention.SWEEP_SECONDS, "media_retention", build_media_retention(runtime).tick,
            "Media retention", first_in=60)
     _every(scheduler, settings.health_seconds, "audit_retention", build_audit_retention(runtime), "Audit retention")
+    _every(scheduler, settings.tick_seconds, "series_top_up", build_series_top_up(runtime).tick, "Recurring posts")
     for job in scheduler.get_jobs():  # every tick's duration, under its job's id (picmim_job_tick_seconds)
         job.modify(func=runtime.metrics.timed(job.id, job.func))
     scheduler.start()

@@ -258,6 +258,7 @@ class ComposeOrigin(JsonRef):
     draft_id: int | None = None  # the draft it was opened from
     post_id: int | None = None  # the queued post it edits
     response_url: str | None = None  # the queue listing it was opened from, refreshed after an edit
+    series_id: int | None = None  # the series it edits (its waiting occurrences are made again from it)
     checks: ClassVar[dict[str, Callable[[Any], bool]]] = {"channel_id": is_slack_id, "response_url": is_url}
 
 
@@ -357,6 +358,9 @@ BY_ACTION: dict[str, type] = {
     ids.QUEUE_RESCHEDULE: PostRef,
     ids.QUEUE_CANCEL: PostRef,
     ids.QUEUE_EDIT: PostRef,
+    ids.QUEUE_SKIP: PostRef,
+    ids.QUEUE_EDIT_SERIES: PostRef,
+    ids.QUEUE_STOP_SERIES: PostRef,
     ids.REVIEW_APPROVE: CardRef,
     ids.REVIEW_REQUEST_CHANGES: CardRef,
     ids.REVIEW_REJECT: CardRef,

@@ -20,13 +20,14 @@ from bot.handlers import (
     queue,
     review_links,
     roles,
+    series,
     settings,
     stats,
 )
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
 FEATURES = (home, lifecycle, connect, posts, settings, roles, compose, queue, approvals, review_links, stats,
-            digests, audit, importing)
+            digests, audit, importing, series)
 
 
 def register(app: AsyncApp, runtime) -> None:

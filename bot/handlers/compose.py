@@ -15,18 +15,21 @@ from bot import ids
 from bot.handlers import queue as queue_handlers
 from bot.handlers.attachments import store_files
 from bot.handlers.compose_form import block_errors, read
+from bot.handlers.series import read_repeat
 from bot.media import retention
 from bot.media.store import MediaStore
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import ComposeOrigin
-from bot.services import composing, link_previews, roles, submitting
+from bot.services import composing, link_previews, queue, roles, series, submitting
 from bot.services.composing import Composition
+from bot.services.series import Repeat
 from bot.services.submitting import Accepted, Attachments, Submission
 from bot.slack_errors import error_of, unavailable
 from bot.storage import seen_requests
 from bot.storage.models import MediaItem, Post, utcnow
 from bot.views import compose as views
+from bot.views import series as series_views
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +45,10 @@ def register(app: AsyncApp) -> None:
     app.action(ids.DRAFT_OPEN)(open_draft_button)
     app.action(ids.QUEUE_EDIT)(edit_button)
     app.action(ids.POST_EDIT)(edit_button)
+    app.action(ids.QUEUE_EDIT_SERIES)(edit_series_button)
     # A network's setting that dispatches (the thread option) brings up what it changes, e.g. the thread's parts.
     for action_id in (ids.COMPOSE_ACCOUNTS_INPUT, ids.COMPOSE_WHEN_INPUT, ids.COMPOSE_DESCRIBE,
-                      ids.COMPOSE_SETTING_INPUT, ids.COMPOSE_LINK_PREVIEW):
+                      ids.COMPOSE_SETTING_INPUT, ids.COMPOSE_LINK_PREVIEW, ids.COMPOSE_REPEAT_INPUT):
         app.action(action_id)(changed)
 
 
@@ -53,7 +57,7 @@ def register(app: AsyncApp) -> None:
 
 def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, here, kept: Sequence[MediaItem] = (),
            files: Sequence[dict] = (), access: roles.Access | None = None, hidden: int = 0,
-           link_previews: dict[str, dict] | None = None) -> dict:
+           link_previews: dict[str, dict] | None = None, repeat: Repeat | None = None) -> dict:
     """The compose modal for this workspace and install: its attachments' names (kept ones, or the files just
     attached, whose pictures get alt text fields) and the submit button's words. `hidden`: how many live accounts
     the person may not post to (said in a line, so nobody wonders where they went)."""
@@ -70,10 +74,15 @@ def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, he
     needs_approval = here.approval_required or bool(access and (
         access.needs_approval(composition.account_ids) if composition.account_ids
         else all(access.role(c.id) == roles.CONTRIBUTOR for c in offered)))
-    return views.compose_modal(offered, composition, origin.encode(), editing=bool(origin.post_id),
+    # Repeat: for a new post once it is scheduled (one occurrence's edit changes that one only).
+    chosen = [c.platform for c in offered if c.id in composition.account_ids]
+    repeating = [] if origin.post_id or not (composition.when or composition.schedule) else \
+        series_views.repeat_blocks(repeat, series.duplicate_warning(repeat, chosen, composition))
+    return views.compose_modal(offered, composition, origin.encode(), editing=bool(origin.post_id or origin.series_id),
                                attached=[item.filename for item in kept], pictures=pictures,
                                needs_approval=needs_approval, first_comment_platforms=commented,
-                               note=roles.missing_line(hidden), files=files, link_card=link_previews)
+                               note=roles.missing_line(hidden), files=files, link_card=link_previews,
+                               repeat=repeating, title="Edit series" if origin.series_id else None)
 
 
 async def _offered(session, here, runtime, access) -> tuple[list, int]:
@@ -84,7 +93,7 @@ async def _offered(session, here, runtime, access) -> tuple[list, int]:
 
 
 async def open_compose(client, runtime, db, workspace, access, trigger_id: str, composition: Composition,
-                       origin: ComposeOrigin, kept: Sequence[MediaItem] = ()) -> None:
+                       origin: ComposeOrigin, kept: Sequence[MediaItem] = (), repeat: Repeat | None = None) -> None:
     """The compose window (a new post, a draft, a queued post to edit), offering the live accounts this person may
     post to."""
     here, rights = await workspace(), await access()
@@ -92,7 +101,7 @@ async def open_compose(client, runtime, db, workspace, access, trigger_id: str, 
         offered, hidden = await _offered(session, here, runtime, rights)
     try:
         await client.views_open(trigger_id=trigger_id, view=_modal(runtime, offered, composition, origin, here, kept,
-                                                                  access=rights, hidden=hidden))
+                                                                  access=rights, hidden=hidden, repeat=repeat))
     except SlackApiError as exc:
         if unavailable(exc):
             raise  # Slack failing for now: the person is told so (handlers/failures.py)
@@ -118,9 +127,14 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
             kept = queued[2] if queued else []
         elif not files and origin.draft_id:
             kept = await composing.draft_media(session, here.id, context.user_id, origin.draft_id)
+        elif not files and origin.series_id:
+            editing_series = await series.for_editing(session, here.id, origin.series_id)
+            kept = editing_series.media if editing_series else []
     if not kept and not files:
         composition.alt_texts = []
-    update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden)
+    repeat = read_repeat(view)
+    update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden,
+                    repeat=repeat)
     try:
         answer = await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
     except SlackApiError as exc:  # hash_conflict: a newer change is on its way with the latest state
@@ -135,7 +149,7 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
         return
     found = await link_previews.previews(runtime.http, links)
     update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden,
-                    link_previews=found)
+                    link_previews=found, repeat=repeat)
     latest = ((answer.data if hasattr(answer, "data") else answer) or {}).get("view") or {}
     try:
         await client.views_update(view_id=view["id"], hash=latest.get("hash"), view=update)
@@ -200,6 +214,27 @@ async def open_edit(client, runtime, db, workspace, access, trigger_id: str,
                        ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url), items)
 
 
+async def edit_series_button(ack, body, client, respond, subject, runtime, db, workspace, access) -> None:
+    """Edit series on an occurrence in `/picmim queue`: the compose modal with the series' words, accounts and
+    repetition, from its next waiting time. Saving replaces the waiting occurrences with the new series' ones."""
+    await ack()
+    if subject is None:
+        return
+    workspace_id = (await workspace()).id
+    async with db() as session:
+        post = await queue.queued_post(session, workspace_id, subject.post_id)
+        problem = await queue_handlers.refusal(session, post, access)
+        found = await series.for_editing(session, workspace_id, post.series_id) \
+            if problem is None and post.series_id else None
+    if problem or found is None:
+        await respond(response_type="ephemeral", replace_original=False, text=problem or series.ENDED)
+        return
+    origin = ComposeOrigin(channel_id=found.series.channel_id, series_id=found.series.id,
+                           response_url=body.get("response_url"))
+    await open_compose(client, runtime, db, workspace, access, body["trigger_id"], found.composition, origin,
+                       found.media, repeat=found.repeat)
+
+
 async def drafts_command(ack, context, respond, db, workspace, person, **_) -> None:
     await ack()
     workspace_id = (await workspace()).id
@@ -251,10 +286,13 @@ async def _submit(ack, view, context, subject, runtime, db, workspace, person, a
         return await _within(fetching, SUBMIT_BUDGET - (time.monotonic() - started))
 
     rights = await access(need_profile=bool(origin.post_id))
+    repeat = None if origin.post_id else read_repeat(view)
     submission = Submission(
         author=context.user_id, author_is_admin=bool(origin.post_id) and rights.is_admin,
         composition=composition, channel_id=origin.channel_id, draft_id=origin.draft_id, post_id=origin.post_id,
-        schedule_without_time=schedule_without_time, with_files=bool(files), access=rights)
+        schedule_without_time=schedule_without_time, with_files=bool(files), access=rights,
+        # a series' times are on the author's wall clock: their zone is needed now, not after the answer
+        repeat=repeat, timezone=(await person()).tz if repeat else None, series_id=origin.series_id)
     try:
         outcome = await submitting.submit(runtime.sessions, here, runtime.adapters, submission, attachments(),
                                           utcnow())
@@ -273,7 +311,9 @@ async def _submit(ack, view, context, subject, runtime, db, workspace, person, a
         return
     await ack()
     await _after_accept(runtime, db, person, outcome, fetching, composition)
-    if outcome.edited and origin.response_url:
+    for post_id in outcome.cancelled:  # an edited series' occurrences that gave way to the new ones
+        await update_post_message(runtime, post_id)
+    if (outcome.edited or outcome.cancelled) and origin.response_url:
         await queue_handlers.show_at(db, workspace, person, access, context.user_id, origin.response_url,
                                      "Saved: the post's status message shows it.")
 
@@ -303,6 +343,8 @@ async def _after_accept(runtime, db, person, accepted: Accepted, fetching: async
             if await submitting.settle_late(runtime.sessions, post_id, runtime.adapters, await fetching,
                                             composition.alt_texts):
                 await update_post_message(runtime, post_id)
+            async with db() as session:  # a series' later occurrences carry them too
+                await series.keep_media(session, post_id)
         await review_card.send_for_review(runtime, post_id)  # a post that needs approval, or an edit
     finally:
         async with db() as session:

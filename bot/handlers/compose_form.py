@@ -29,7 +29,7 @@ from bot.platforms.settings import (
     YouTubeSettings,
     settings_class,
 )
-from bot.services import composing
+from bot.services import composing, series
 from bot.services.composing import Composition
 from bot.views import compose as views
 
@@ -184,7 +184,9 @@ def block_errors(problems: dict[str, list[str]], shown: set[str] | None = None) 
     (`shown`: its block ids) has its problem said beside the accounts instead, so none is lost."""
     blocks = {composing.TEXT: ids.COMPOSE_TEXT_BLOCK, composing.MEDIA: ids.COMPOSE_MEDIA_BLOCK,
               composing.FIRST_COMMENT: ids.COMPOSE_COMMENT_BLOCK, composing.ACCOUNTS: ids.COMPOSE_ACCOUNTS_BLOCK,
-              composing.WHEN: ids.COMPOSE_AT_BLOCK, composing.COVER: ids.COMPOSE_COVER_BLOCK}
+              composing.WHEN: ids.COMPOSE_AT_BLOCK, composing.COVER: ids.COMPOSE_COVER_BLOCK,
+              series.REPEAT: ids.COMPOSE_REPEAT_BLOCK, series.REPEAT_DAYS: ids.COMPOSE_REPEAT_DAYS_BLOCK,
+              series.REPEAT_END: ids.COMPOSE_REPEAT_TIMES_BLOCK}
     errors: dict[str, list[str]] = {}
     for key, messages in problems.items():
         block_id = blocks.get(key) or _block_of(key)

@@ -107,6 +107,7 @@ def _button(change, done: str):
     return listener
 
 
+button_for, show = _button, _show  # for the series' buttons (bot/handlers/series.py)
 publish_now_button = _button(queue.publish_now, "Publishing now: the post's status message follows it.")
 cancel_button = _button(queue.cancel, "Cancelled: it will not be published.")
 

@@ -26,7 +26,7 @@ from bot.media.store import facts as media_facts
 from bot.platforms import registry
 from bot.platforms.base import Adapter
 from bot.platforms.settings import PlatformSettings
-from bot.services import audit, composing
+from bot.services import audit, composing, series
 from bot.services.publishing import schedule_targets, settle_post
 from bot.services.reviews import DecisionLine, approvers_of, decisions_of
 from bot.services.workspaces import normalize_reaction
@@ -332,6 +332,7 @@ class ReviewCard:
     edited: bool = field(default=False)  # a version after the first: earlier approvals no longer count
     reviewers: str = "the approvers"  # who approves, in words that notify nobody
     review_links: int = 0  # review links for people without Slack still open on this post
+    repeats: str | None = None  # the first post of a series: how it repeats (approving it approves the series)
 
 
 SLACK_SHOWS = ("image/png", "image/jpeg", "image/gif")  # what Slack draws from an image URL
@@ -378,7 +379,14 @@ async def review_card(session: AsyncSession, workspace: Workspace, post_id: int,
                       tuple(previews), media, tuple(lines), approvers_of(lines, post.version),
                       workspace.approvals_needed or 1, workspace.approve_reaction, workspace.reject_reaction,
                       who_reviews(workspace), edited=any(line.version < post.version for line in lines),
-                      reviewers=reviewers_in_words(workspace), review_links=await _open_links(session, post))
+                      reviewers=reviewers_in_words(workspace), review_links=await _open_links(session, post),
+                      repeats=await series_line(session, post))
+
+
+async def series_line(session: AsyncSession, post: Post) -> str | None:
+    """How the post's series repeats, for its first post only (the one whose approval approves the series)."""
+    found = (await series.lines(session, [post])).get(post.id)
+    return found.description if found and found.index == 0 else None
 
 
 def _kind(mimetype: str) -> str:

@@ -42,6 +42,7 @@ class QueueItem:
     scheduled_at: datetime | None  # UTC
     accounts: tuple[str, ...]  # "Platform · account name"
     review: ReviewSummary | None = None  # its approvals and every decision, when it has been reviewed
+    series: str | None = None  # an occurrence of a recurring post: how the series repeats
 
 
 async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
@@ -66,8 +67,16 @@ async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
         accounts.setdefault(post_id, []).append(f"{info.name if info else platform} · {name}")
     workspace = await session.get(Workspace, workspace_id)
     reviews = await summaries(session, workspace, posts)
+    repeats = await series_lines(session, posts)
     return [QueueItem(p.id, p.author_user_id, p.text or "", p.status, p.scheduled_at, tuple(accounts.get(p.id, ())),
-                      reviews.get(p.id)) for p in posts]
+                      reviews.get(p.id), repeats.get(p.id)) for p in posts]
+
+
+async def series_lines(session: AsyncSession, posts: list[Post]) -> dict[int, str]:
+    """post id -> how its series repeats, for the occurrences of recurring posts among `posts`."""
+    from bot.services.series import lines  # the series service builds on this module
+
+    return {post_id: line.description for post_id, line in (await lines(session, posts)).items()}
 
 
 async def queued_post(session: AsyncSession, workspace_id: int, post_id: int) -> Post | None:

@@ -18,11 +18,12 @@ from sqlalchemy.orm import selectinload
 from bot.media import renditions
 from bot.media.store import facts as media_facts
 from bot.platforms.base import Adapter
-from bot.services import audit, queue, roles
+from bot.services import audit, queue, roles, series
 from bot.services.composing import (
     ACCOUNTS,
     MEDIA,
     TEXT,
+    WHEN,
     Composition,
     account_ref,
     accounts_by_id,
@@ -39,7 +40,7 @@ from bot.services.composing import (
     problems_by_field,
 )
 from bot.services.publishing import settle_post
-from bot.storage.models import MediaItem, Post, PostStatus, PostTarget, TargetStatus, Workspace
+from bot.storage.models import MediaItem, Post, PostStatus, PostTarget, Series, TargetStatus, Workspace
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class Submission:
     schedule_without_time: bool = False  # Schedule chosen, no time picked
     with_files: bool = False  # new attachments came with it
     access: roles.Access | None = None  # what the author may do where (None: everyone publishes everywhere)
+    repeat: series.Repeat | None = None  # how the new post repeats (a series), if it does
+    timezone: str | None = None  # the author's zone (a series' times are on its wall clock)
+    series_id: int | None = None  # the series it edits: its waiting occurrences give way to the new ones
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class Accepted:
     post_id: int
     edited: bool
     late_attachments: bool = False  # the answer went before the attachments were in: `settle_late` them
+    cancelled: tuple[int, ...] = ()  # the occurrences an edited series cancelled (their messages to update)
 
 
 @dataclass(frozen=True)
@@ -98,14 +103,33 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
             was_to = await roles.post_accounts(session, editing.id)
         if not access.may_change_post(editing.author_user_id, was_to):
             return Refused({TEXT: [queue.NOT_YOURS]})
+    replacing = None
+    if submission.series_id:
+        async with sessions() as session:
+            replacing = await series.series_of(session, workspace.id, submission.series_id)
+        if replacing is None or replacing.status != series.ACTIVE:
+            return Refused({TEXT: [series.ENDED]})
+        if not access.may_change_post(replacing.author_user_id, replacing.content.get("account_ids") or []):
+            return Refused({TEXT: [queue.NOT_YOURS]})
+        if submission.repeat is None:
+            return Refused({series.REPEAT: [series.STOP_INSTEAD]})
     # Checked again here whatever the window offered: a forged or outdated choice names accounts it did not.
     names = {c.id: f"{c.platform_name} · {c.name}" for c in offered}
     barred = [a for a in composition.account_ids if a in names and not access.may_post(a)]
     if barred:
         return Refused({ACCOUNTS: [roles.refused_accounts(access.rules, names, barred)]})
     problems = form_problems(composition, offered, now, submission.schedule_without_time)
+    repeat = submission.repeat if editing is None else None
+    if repeat is not None and composition.when is None and WHEN not in problems:
+        problems[WHEN] = ["A repeating post starts at a date and time: choose Schedule and pick its first time."]
+    problems |= series.problems(repeat, composition.when, submission.timezone)
     if problems:
         return Refused(problems)
+    template = composition  # what a series keeps; its first occurrence has its own date in {date}
+    if repeat is not None:
+        rule = series.rule_for(repeat, composition.when, submission.timezone)
+        composition = series.occurrence_composition(composition, rule.first_from(composition.when),
+                                                    submission.timezone)
     needs_approval = access.needs_approval(composition.account_ids)
     if needs_approval or workspace.approval_required:
         if problem := roles.mixed_review(access.rules, composition.account_ids):
@@ -123,11 +147,14 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
                 items = await media_of(session, editing.id)
             elif submission.draft_id and not submission.with_files:  # so does a post sent back to its drafts
                 items = await draft_media(session, workspace.id, submission.author, submission.draft_id)
+            elif replacing is not None and not submission.with_files:  # and an edited series
+                items = await series.media_of(session, replacing)
             accounts = await accounts_by_id(session, workspace.id, composition.account_ids)
             facts = [media_facts(item, composition.alt_text(n)) for n, item in enumerate(items)]
             problems = problems_by_field(accounts, adapters, composition, facts)
             if problems:
                 return Refused(problems)
+        cancelled: list[int] = []
         if editing is not None:
             before = {"text": editing.text, "time (UTC)": _utc(editing.scheduled_at)}
             try:
@@ -139,14 +166,19 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
             await audit.record_post(session, post, submission.author, audit.MODAL, "edited",
                                     {"version": post.version, **audit.diff(before, after)}, at=now)
         else:
+            cancelled = await series.stop(session, await session.get(Series, replacing.id), now,
+                                          actor=submission.author) if replacing is not None else []
             post = await create_post(session, workspace, submission.author, composition, items or [],
-                                     submission.channel_id, None, now, submission.draft_id, needs_approval)
+                                     submission.channel_id, submission.timezone, now, submission.draft_id,
+                                     needs_approval)
+            if repeat is not None:
+                await series.start(session, post, rule, template)
             words = await audit.target_words(session, [t.id for t in post.targets])
             await audit.record_post(session, post, submission.author, audit.MODAL, "created",
                                     {"text": audit.short(post.text), "accounts": sorted(w for _, w in words.values())},
                                     at=now)
         await _audit_accepted(session, post, submission.author, now)
-        accepted = Accepted(post.id, editing is not None, media.late)
+        accepted = Accepted(post.id, editing is not None, media.late, tuple(cancelled))
         await renditions.request(session, post.id, adapters)  # videos start optimising at once
         await session.commit()
     return accepted

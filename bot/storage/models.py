@@ -315,7 +315,9 @@ class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (Index("ix_posts_workspace_status", "workspace_id", "status"),
                       # every reaction in the bot's channels is matched against review cards
-                      Index("ix_posts_review", "review_channel_id", "review_ts"))
+                      Index("ix_posts_review", "review_channel_id", "review_ts"),
+                      # a series' occurrence is made once, whichever process tops the series up first
+                      UniqueConstraint("series_id", "series_index", name="uq_posts_series_occurrence"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -331,11 +333,41 @@ class Post(Base):
     review_ts: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by edits; approvals are per version
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # An occurrence of a recurring post: its series and its place in it (0 = the first).
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL",
+                                                             name="fk_posts_series_id"), index=True)
+    series_index: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     targets: Mapped[list[PostTarget]] = relationship(back_populates="post", cascade="all, delete-orphan")
     media: Mapped[list[PostMedia]] = relationship(cascade="all, delete-orphan", order_by="PostMedia.position")
+
+
+class Series(Base):
+    """A recurring post: its rule (on the wall clock of the author's zone), how it ends, and what each occurrence
+    holds. Its occurrences are posts, made a few ahead (bot/services/series.py)."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    author_user_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))  # where each occurrence's status message goes
+    timezone: Mapped[str] = mapped_column(String(64))
+    frequency: Mapped[str] = mapped_column(String(16))  # daily | weekly | monthly
+    weekdays: Mapped[list[Any]] = mapped_column(default=list)  # 0 = Monday (weekly)
+    day_of_month: Mapped[int | None] = mapped_column(Integer)  # monthly; in shorter months their last day
+    time_of_day: Mapped[str] = mapped_column(String(5))  # HH:MM
+    ends_on: Mapped[str | None] = mapped_column(String(10))  # the last day (YYYY-MM-DD, in the zone), or
+    max_count: Mapped[int | None] = mapped_column(Integer)  # how many occurrences in all
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the composition each occurrence is made of
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | stopped | finished
+    approved: Mapped[bool] = mapped_column(Boolean, default=False)  # approved once: later occurrences go as they are
+    next_index: Mapped[int] = mapped_column(Integer, default=0)  # the next occurrence to make
+    next_at: Mapped[datetime | None]  # its time (UTC); None once the series has made its last
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class PostMedia(Base):

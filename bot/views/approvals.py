@@ -142,6 +142,9 @@ def review_card(card: ReviewCard, thumbnails: bool = True) -> list[dict]:
         about += f" · publishes {slack_date(card.scheduled_at) if card.scheduled_at else 'as soon as it is approved'}"
     if card.version > 1:
         about += f" · version {card.version}"
+    if card.repeats:
+        about += (f"\n:repeat: Repeats: {esc(card.repeats)}. Approving it approves the series: the later posts go out "
+                  "as they are, each in the queue beforehand.")
     blocks.append(context(about))
     by_text: dict[str, list[TargetPreview]] = {}
     for target in card.targets:

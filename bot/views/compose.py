@@ -70,7 +70,8 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
                   editing: bool = False, attached: Sequence[str] = (), pictures: Sequence[tuple[int, str]] = (),
                   needs_approval: bool = False, first_comment_platforms: Sequence[str] = (),
                   note: str | None = None, files: Sequence[dict] = (),
-                  link_card: Mapping[str, dict] | None = None) -> dict:
+                  link_card: Mapping[str, dict] | None = None, repeat: Sequence[dict] = (),
+                  title: str | None = None) -> dict:
     """The compose modal, prefilled with `composition` (a command's text, a message, a draft, a queued post being
     edited, or the modal itself being brought up to date). The accounts come first; once chosen, each chosen
     network gets a part of its own with only its fields. `attached` names the attachments the post keeps (Slack
@@ -106,13 +107,15 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
         if composition.when:
             picker["initial_date_time"] = int(composition.when.timestamp())
         blocks.append(input_block(ids.COMPOSE_AT_BLOCK, "Publish at", picker, hint="In your own time zone."))
+        blocks += repeat  # the Repeat part (bot/views/series.py), under the time it repeats
     if editing:
         submit = "Save"
     elif needs_approval:
         submit = "Send for approval"
     else:
         submit = "Schedule" if composition.when is not None or composition.schedule else "Publish"
-    return modal("Edit post" if editing else "New post", blocks[:100], callback_id=ids.COMPOSE_VIEW, submit=submit,
+    return modal(title or ("Edit post" if editing else "New post"), blocks[:100], callback_id=ids.COMPOSE_VIEW,
+                 submit=submit,
                  close="Cancel" if editing else "Save draft",
                  notify_on_close=not editing,  # a closed new post is kept as a draft; a closed edit changes nothing
                  private_metadata=private_metadata)

@@ -75,7 +75,8 @@ def _item(item: QueueItem, tz: str | None, viewer: str, may_change: bool = True)
     accounts = ", ".join(esc(a) for a in item.accounts) or "no accounts"
     preview = esc(_preview(item.text)) or "_(no text)_"
     review = f"\n{queue_review(item.review, item.status)}" if item.review else ""
-    text = f"*{when}* · {accounts} · by {who}\n>{preview}{review}"
+    repeats = f"\n:repeat: {esc(item.series)}" if item.series else ""
+    text = f"*{when}* · {accounts} · by {who}\n>{preview}{review}{repeats}"
     if not may_change:  # its buttons would only be refused: the list alone
         return [section(text)]
     value = str(item.id)
@@ -87,10 +88,24 @@ def _item(item: QueueItem, tz: str | None, viewer: str, may_change: bool = True)
         buttons.append(button("Publish now", ids.QUEUE_PUBLISH_NOW, value, confirm=publish, emoji=True))
     buttons.append(button("Edit", ids.QUEUE_EDIT, value, emoji=True))
     buttons.append(button("Reschedule", ids.QUEUE_RESCHEDULE, value, emoji=True))
-    cancel = confirm_dialog("Cancel this post?", "It will not be published to any of its accounts.", "Cancel post",
-                            emoji=True)
-    buttons.append(button("Cancel", ids.QUEUE_CANCEL, value, "danger", confirm=cancel, emoji=True))
+    if item.series:
+        buttons += series_buttons(value)
+    else:
+        cancel = confirm_dialog("Cancel this post?", "It will not be published to any of its accounts.",
+                                "Cancel post", emoji=True)
+        buttons.append(button("Cancel", ids.QUEUE_CANCEL, value, "danger", confirm=cancel, emoji=True))
     return [section(text), actions(*buttons, block_id=f"queue_{item.id}")]
+
+
+def series_buttons(value: str) -> list[dict]:
+    """An occurrence of a recurring post: Skip this one, Edit series, Stop series."""
+    skip = confirm_dialog("Skip this one?", "This post will not be published; the series goes on.", "Skip",
+                          emoji=True)
+    stop = confirm_dialog("Stop the series?", "No more posts will be made, and those waiting in the queue are "
+                          "cancelled.", "Stop series", emoji=True)
+    return [button("Skip", ids.QUEUE_SKIP, value, confirm=skip, emoji=True),
+            button("Edit series", ids.QUEUE_EDIT_SERIES, value, emoji=True),
+            button("Stop series", ids.QUEUE_STOP_SERIES, value, "danger", confirm=stop, emoji=True)]
 
 
 def queue_list(items: Sequence[QueueItem], tz: str | None, viewer: str, note: str = "",
