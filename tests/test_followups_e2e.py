@@ -20,7 +20,7 @@ from bot.http import build_client
 from bot.platforms.x import ADAPTER as XAdapter
 from bot.sandbox.fakes.x import FakeX
 from bot.storage import crypto, db
-from bot.storage.models import MetricSnapshot, Post, PostFollowUp, PostTarget, Workspace
+from bot.storage.models import MetricSnapshot, OutboxMessage, Post, PostFollowUp, PostTarget, Workspace
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.journeys import X_UNVISITED_REDIRECT, X_USER, connect_x, publish_x, set_post, shown, wait_until
 from tests.platform_fixtures import make_adapter
@@ -107,7 +107,8 @@ def servers(seeded, module_database, fake_slack, fake_x, tmp_path_factory):
     env = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN="xoxb-fake-T0001",
                    SLACK_API_URL=fake_slack.api_url, DATABASE_URL=module_database.url, PICMIM_SECRET_KEY=SECRET_KEY,
                    PICMIM_ORIGIN_OVERRIDES=overrides, X_CLIENT_ID=fake_x.client_id,
-                   X_CLIENT_SECRET=fake_x.client_secret, PICMIM_ANALYTICS_SECONDS="0.3", LOG_LEVEL="WARNING")
+                   X_CLIENT_SECRET=fake_x.client_secret, PICMIM_ANALYTICS_SECONDS="0.3", PICMIM_TICK_SECONDS="0.3",
+                   LOG_LEVEL="WARNING")
     started = []
     try:
         for i in range(2):
@@ -140,11 +141,16 @@ def test_the_day_after_one_reply_lands_in_the_posts_thread_with_its_figures_and_
                                                                                         module_database):
     time.sleep(1)  # both processes tick a few times: the post is an hour old, nothing is due
     assert _replies(slack, THREAD_TS) == []
+    # Slack is busy when the follow-up is first sent: the Slack client waits out two refusals, the outbox the third.
+    slack.rate_limit("chat.postMessage", retry_after=1, times=3)
     _live_a_day_ago(module_database.url, seeded["launch"], seeded["elsewhere"])
 
-    [reply] = _wait(lambda: _replies(slack, THREAD_TS), "the follow-up in the post's thread")
+    [taken] = _wait(lambda: slack.posted_in("C0001", THREAD_TS), "the follow-up in the post's thread")
     time.sleep(2)  # both processes tick several times more: nothing is sent again
-    assert len(_replies(slack, THREAD_TS)) == 1
+    assert len(slack.posted_in("C0001", THREAD_TS)) == 1
+    tries = _replies(slack, THREAD_TS)
+    assert len(tries) == 4, "three refused, then taken: nothing lost, nothing twice"
+    reply = tries[-1]
     assert reply.params["channel"] == "C0001"
     text = shown(reply.params["blocks"])
     assert "24 hours on: how this post is doing" in text
@@ -160,6 +166,8 @@ def test_the_day_after_one_reply_lands_in_the_posts_thread_with_its_figures_and_
     assert all(c.params.get("thread_ts") in (None, THREAD_TS) for c in slack.calls_to("chat.postMessage"))
     rows = _db(module_database.url, lambda s: _followups(s))
     assert [(r.hours, r.sent_at is not None) for r in rows] == [(24, True)]
+    [owed] = _db(module_database.url, lambda s: _outbox(s))
+    assert (owed.state.value, owed.attempts, owed.delivered_ts) == ("delivered", 2, taken["ts"])
 
 
 def _settings_submission(hours: list[str]) -> dict:
@@ -204,6 +212,10 @@ def test_turning_follow_ups_off_in_settings_stops_them(servers, sender, slack, s
 
 async def _followups(session):
     return list((await session.scalars(select(PostFollowUp).order_by(PostFollowUp.id))).all())
+
+
+async def _outbox(session):
+    return list((await session.scalars(select(OutboxMessage))).all())
 
 
 async def _hours(session):

@@ -48,7 +48,8 @@ class FollowUps:
 
     async def _send(self, item: followups.DueFollowUp, now: datetime) -> bool:
         async with self.runtime.sessions() as session:
-            stale = await followups.accounts_to_fetch(session, item.post_id, now, self.sync.cadence.min_gap)
+            stale = await followups.accounts_to_fetch(session, item.post_id, now, self.sync.cadence.min_gap,
+                                                      self.sync.adapters)
             await session.commit()
         for account_id, target_ids in stale.items():
             # Not asked when another process is fetching the account or the platform asked Picmim to wait:

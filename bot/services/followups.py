@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import outbox
 from bot.services.analytics_catalogue import catalogue, platform_name, platform_order
+from bot.services.metric_sync import BROKEN
 from bot.storage.models import (
     Account,
+    Connection,
     MetricSnapshot,
     Post,
     PostFollowUp,
@@ -171,14 +174,19 @@ async def hand_over(session: AsyncSession, item: DueFollowUp, owner: str, owed: 
     return True
 
 
-async def accounts_to_fetch(session: AsyncSession, post_id: int, now: datetime,
-                            fresh_for: timedelta) -> dict[int, list[int]]:
-    """The post's live targets by account whose figures are older than `fresh_for` (worth fetching first)."""
+async def accounts_to_fetch(session: AsyncSession, post_id: int, now: datetime, fresh_for: timedelta,
+                            platforms: Collection[str]) -> dict[int, list[int]]:
+    """The post's live targets by account whose figures are older than `fresh_for` and can be fetched (a working
+    connection on one of these platforms), worth fetching first."""
     found: dict[int, list[int]] = defaultdict(list)
     for target_id, account_id, synced_at in await session.execute(
             select(PostTarget.id, PostTarget.account_id, PostTarget.metrics_synced_at)
+            .join(Account, Account.id == PostTarget.account_id)
+            .join(Connection, Connection.id == Account.connection_id)
             .where(PostTarget.post_id == post_id, PostTarget.status == TargetStatus.PUBLISHED,
-                   PostTarget.remote_id.is_not(None))):
+                   PostTarget.remote_id.is_not(None), Account.active.is_(True),
+                   Account.platform.in_(list(platforms)), Connection.access_token.is_not(None),
+                   Connection.status.not_in(BROKEN))):
         if synced_at is None or synced_at < now - fresh_for:
             found[account_id].append(target_id)
     return dict(found)
