@@ -83,7 +83,7 @@ async def export_command(args, respond, client, db, workspace, person, access) -
         dm = (await client.conversations_open(users=who.user_id))["channel"]["id"]
         await client.files_upload_v2(channel=dm, file=export.data, filename=name,
                                      title=f"Picmim figures: {subject.label}, {_period(asked.days)}",
-                                     initial_comment=f"The figures you asked for ({subject.label}, "
+                                     initial_comment=f"The figures you asked for ({esc(subject.label)}, "
                                                      f"{_period(asked.days)}): {export.posts} post rows and "
                                                      f"{export.account_days} account-day rows, times in UTC. "
                                                      "An empty cell is a figure the platform does not give or "

@@ -62,5 +62,5 @@ def followup_message(followup: FollowUp) -> tuple[list[dict], str]:
     lines = [title]
     for t in followup.targets:
         shown = ", ".join(figure_text(f) for f in t.figures[:3]) or "no figures yet"
-        lines.append(f"{t.platform_name} · {t.account_name}: {shown}")
+        lines.append(f"{esc(t.platform_name)} · {esc(t.account_name)}: {shown}")
     return blocks, "\n".join(lines)
