@@ -36,8 +36,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                "disconnect.", ACCOUNTS),
     Subcommand("permissions", "permissions", "What Picmim asks each platform for, and why.", ACCOUNTS),
     Subcommand("stats", "stats [account|post link] [7d|30d]", "How an account or a post is doing.", STATS),
-    Subcommand("stats export", "stats export [7d|30d|90d] [account]", "Every post's and account's figures as a "
-               "CSV file, sent to you by DM.", STATS),
+    Subcommand("stats export", "stats export [7d|30d|90d] [account]", "Every post's and account's figures (the "
+               "last 30 days unless you choose) as a CSV file, sent to you by DM.", STATS),
     Subcommand("digest", "digest [subscribe|list]", "Send a summary of your figures to a channel on a schedule.",
                STATS),
     Subcommand("settings", "settings", "Approvals, the alerts channel, who may connect accounts, the time zone.",
