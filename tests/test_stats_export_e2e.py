@@ -167,10 +167,11 @@ def test_the_export_sends_the_fakes_figures_by_dm_as_a_csv(sender, slack, synced
 def test_a_viewer_gets_only_the_accounts_they_may_see(sender, slack, fake_slack, synced):
     fake_slack.teams["T0001"].users[VIEWER] = {"id": VIEWER, "name": "vic", "tz": "Europe/Madrid",
                                                "is_admin": False}
-    sender.command("stats export 30d", user_id=VIEWER, response_url=slack.response_url("viewer"))
+    sender.command("stats export", user_id=VIEWER, response_url=slack.response_url("viewer"))
     [said] = slack.wait_for_response("viewer")
     assert said["text"] == "I'm sending you the CSV by DM."
     [shared] = _wait_shared(slack, "D0003")
+    assert shared["filename"].endswith("-30d.csv"), "the last 30 days unless the person chooses"
     rows = _csv(shared)
     assert {r["account"] for r in rows} == {"Acme Support"}
     assert [r["post text"] for r in rows if r["row"] == "post"] == ["Help is here"]
