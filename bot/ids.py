@@ -46,6 +46,8 @@ SETTINGS_EXPIRY_DAYS_BLOCK = "settings_expiry_days"
 SETTINGS_EXPIRY_DAYS_INPUT = "settings_expiry_days_input"  # option values: days before expiry
 SETTINGS_TIMEZONE_BLOCK = "settings_timezone"
 SETTINGS_TIMEZONE_INPUT = "settings_timezone_input"
+SETTINGS_FOLLOWUPS_BLOCK = "settings_followups"
+SETTINGS_FOLLOWUPS_INPUT = "settings_followups_input"  # option values: hours after a post goes live
 
 # A post's status message
 POST_RETRY = "post_retry"  # value: the target's id (failed, or unconfirmed and checked by a person)

@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.media import renditions, retention, source
 from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts, send_alert
+from bot.messages.followups import FollowUps
 from bot.messages.outbox import OutboxWorker, send_text
 from bot.messages.post_status import send_status, update_post_message
 from bot.messages.reports import DigestSender, send_digest
@@ -135,6 +136,8 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     _every(scheduler, settings.analytics_seconds, "sync_metrics", MetricSync(runtime.sessions, runtime.adapters).tick,
            "Metric sync")
     _every(scheduler, settings.analytics_seconds, "send_digests", sender.tick, "Digest")
+    # A post's figures in its thread, 24 hours and 7 days after it goes live (the workspace's setting).
+    _every(scheduler, settings.analytics_seconds, "post_followups", FollowUps(runtime).tick, "Follow-up")
     # Messages Slack did not take at once (it was down, busy or slow): sent as soon as it takes them.
     _every(scheduler, settings.tick_seconds, "slack_outbox", build_outbox_worker(runtime).tick, "Slack outbox")
     # Starts the work and returns: long conversions never hold a tick.

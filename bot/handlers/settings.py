@@ -128,6 +128,8 @@ def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
         read.alerts_channel_id = forms.slack_id(alerts, "selected_conversation")
     if (days := field(ids.SETTINGS_EXPIRY_DAYS_BLOCK, ids.SETTINGS_EXPIRY_DAYS_INPUT)) is not None:
         read.expiry_warning_days = [int(d) for d in forms.chosen_options(days) if d.isdecimal() and len(d) < 4]
+    if (followups := field(ids.SETTINGS_FOLLOWUPS_BLOCK, ids.SETTINGS_FOLLOWUPS_INPUT)) is not None:
+        read.followup_hours = [int(h) for h in forms.chosen_options(followups) if h.isdecimal() and len(h) < 5]
     if (zone := field(ids.SETTINGS_TIMEZONE_BLOCK, ids.SETTINGS_TIMEZONE_INPUT)) is not None:
         read.default_timezone = typed(zone)
     return read

@@ -1,5 +1,6 @@
 """`/picmim stats [account|post link] [7d|30d]`: the figures, only to the person who asked, with a button
-that shares them (and, for accounts, the chart) in the channel — once per button."""
+that shares them (and, for accounts, the chart) in the channel — once per button. `stats export …` is
+bot/handlers/stats_export.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy import select
 
 from bot import ids
+from bot.handlers import stats_export
 from bot.messages.reports import Delivery, deliver, post_report, reconnectable
 from bot.payloads import STATS_DAYS, ShareRequest
 from bot.services import analytics, sharing
@@ -69,8 +71,12 @@ async def _visible(session, workspace_id: int, access, subject):
     return subject if len(seen) == len(wanted) else replace(subject, account_ids=seen)
 
 
-async def stats_command(ack, args, respond, db, workspace, person, access, **_) -> None:
+async def stats_command(ack, args, respond, client, db, workspace, person, access, **_) -> None:
     await ack()
+    first, _, rest = args.strip().partition(" ")
+    if first.lower() == "export":
+        await stats_export.export_command(rest, respond, client, db, workspace, person, access)
+        return
     parsed = parse_args(args)
     if isinstance(parsed, str):
         await respond(response_type="ephemeral", text=parsed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -143,8 +143,17 @@ class MetricSync:
             await session.commit()
         return claimed.rowcount == 1
 
-    async def sync_account(self, account_id: int, now: datetime) -> SyncOutcome:
-        """Fetch one (claimed) account's figures and its due posts' figures, and store them."""
+    async def fetch_now(self, account_id: int, target_ids: Collection[int], now: datetime) -> SyncOutcome | None:
+        """Fetch an account's figures and these posts' figures now (a follow-up is due), with the same claim as
+        the cadence: None when not asked, because another process is fetching it or the platform asked Picmim
+        to wait (the claim's column holds the account back for as long as it said)."""
+        if not await self._claim(account_id, now):
+            return None
+        return await self.sync_account(account_id, now, also=target_ids)
+
+    async def sync_account(self, account_id: int, now: datetime, also: Collection[int] = ()) -> SyncOutcome:
+        """Fetch one (claimed) account's figures and its due posts' figures (and those of the posts `also`
+        names), and store them."""
         async with self.sessions() as session:
             account = await session.get(Account, account_id)
             connection = await session.get(Connection, account.connection_id) if account.connection_id else None
@@ -152,7 +161,7 @@ class MetricSync:
             if connection is None or connection.access_token is None or adapter is None:
                 return await self._hold(session, account, now + self.cadence.account_every,
                                         "It is not connected, so Picmim cannot read its figures.")
-            targets = await self._due_targets(session, account.id, now)
+            targets = await self._due_targets(session, account.id, now, also)
             ref = AccountRef(platform=account.platform, external_id=account.external_id, kind=account.kind,
                              name=account.name, user_token=connection.access_token, token=account.access_token,
                              handle=account.handle, settings=dict(account.settings or {}),
@@ -197,7 +206,8 @@ class MetricSync:
             await session.commit()
             return SyncOutcome(account_id, True, retry_at=account.metrics_due_at)
 
-    async def _due_targets(self, session: AsyncSession, account_id: int, now: datetime) -> list[PostTarget]:
+    async def _due_targets(self, session: AsyncSession, account_id: int, now: datetime,
+                           also: Collection[int] = ()) -> list[PostTarget]:
         rows = (await session.scalars(
             select(PostTarget).where(PostTarget.account_id == account_id,
                                      PostTarget.status == TargetStatus.PUBLISHED,
@@ -207,8 +217,9 @@ class MetricSync:
         due = []
         for target in rows:
             at = self.cadence.post_due_at(target.published_at, target.metrics_synced_at, now)
-            if at is not None and at <= now:
+            if (at is not None and at <= now) or target.id in also:
                 due.append(target)
+        due.sort(key=lambda t: t.id not in also)  # the posts asked for are never cut off by the limit
         return due[:self.cadence.posts_per_sync]
 
     async def _next_due(self, session: AsyncSession, account_id: int, now: datetime) -> datetime:

@@ -106,6 +106,13 @@ async def record(session: AsyncSession, owed: Owed, now: datetime, error: str,
     return row.id
 
 
+def owe(session: AsyncSession, owed: Owed, now: datetime) -> None:
+    """A message owed from now on, added in the caller's transaction (so it is owed exactly when what it belongs
+    to is recorded) and due at once; `bot.messages.outbox.send` with its key then tries it. Not committed."""
+    session.add(OutboxMessage(workspace_id=owed.workspace_id, kind=owed.kind, key=owed.key, post_id=owed.post_id,
+                              channel_id=owed.channel_id, payload=owed.payload, next_attempt_at=now))
+
+
 async def record_refused(session: AsyncSession, owed: Owed, now: datetime, error: str) -> int:
     """A message Slack refused for good at its first try: kept with the reason, never tried again. Committed."""
     row = OutboxMessage(workspace_id=owed.workspace_id, kind=owed.kind, key=owed.key, post_id=owed.post_id,

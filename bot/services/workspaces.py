@@ -47,6 +47,7 @@ def set_managers(workspace: Workspace, policy: str, user_ids: list[str]) -> None
 # ---- all of a workspace's settings (/picmim settings) -------------------------------------------------
 
 EXPIRY_WARNING_CHOICES = (14, 7, 3, 1)  # days before a token expires that a warning may go out
+FOLLOWUP_CHOICES = (24, 72, 168, 720)  # hours after a post goes live that a follow-up may go out (to 30 days)
 MAX_APPROVALS_NEEDED = 10
 _REACTION = re.compile(r"[\w+'.\-]{1,64}")  # Slack's emoji names: what `:name:` may hold
 
@@ -74,6 +75,7 @@ class WorkspaceSettings:
     alerts_channel_id: str | None = None
     expiry_warning_days: list[int] = field(default_factory=lambda: [7, 1])
     default_timezone: str = "UTC"
+    followup_hours: list[int] = field(default_factory=lambda: [24, 168])
 
 
 def settings_of(workspace: Workspace) -> WorkspaceSettings:
@@ -91,6 +93,7 @@ def settings_of(workspace: Workspace) -> WorkspaceSettings:
         alerts_channel_id=workspace.alerts_channel_id,
         expiry_warning_days=[int(d) for d in workspace.expiry_warning_days or []],
         default_timezone=workspace.default_timezone or "UTC",
+        followup_hours=[int(h) for h in workspace.followup_hours or []],
     )
 
 
@@ -148,6 +151,7 @@ def apply_settings(workspace: Workspace, settings: WorkspaceSettings) -> None:
     workspace.expiry_warning_days = sorted({int(d) for d in settings.expiry_warning_days if int(d) > 0},
                                            reverse=True)
     workspace.default_timezone = settings.default_timezone.strip()
+    workspace.followup_hours = sorted({int(h) for h in settings.followup_hours if 0 < int(h) <= 24 * 90})
 
 
 async def save_settings(session: AsyncSession, workspace_id: int, settings: WorkspaceSettings,

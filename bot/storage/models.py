@@ -143,6 +143,8 @@ class Workspace(Base):
     # Picmim admins besides Slack's workspace admins and owners (bot/services/roles.py), set in `/picmim roles`.
     admin_user_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     admin_usergroup_id: Mapped[str | None] = mapped_column(String(32))
+    # Hours after a post goes live that Picmim replies in its thread with its figures (none: no follow-ups).
+    followup_hours: Mapped[list[Any]] = mapped_column(default=lambda: [24, 168], server_default="[24, 168]")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -625,4 +627,21 @@ class ReviewLink(Base):
     revoked_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]  # its decision was made
     decision: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PostFollowUp(Base):
+    """One follow-up of a post (its figures, `hours` after it went live, in its status message's thread).
+    Claimed with a lease before its figures are fetched, so of several processes one sends it; `sent_at` once
+    it is handed to the Slack outbox (bot/services/followups.py)."""
+
+    __tablename__ = "post_followups"
+    __table_args__ = (UniqueConstraint("post_id", "hours"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    hours: Mapped[int] = mapped_column(Integer)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

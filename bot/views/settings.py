@@ -8,7 +8,13 @@ from functools import partial
 
 from bot import ids
 from bot.services.roles import NO_ROLES_YET
-from bot.services.workspaces import EXPIRY_WARNING_CHOICES, MAX_APPROVALS_NEEDED, WorkspaceSettings, settings_of
+from bot.services.workspaces import (
+    EXPIRY_WARNING_CHOICES,
+    FOLLOWUP_CHOICES,
+    MAX_APPROVALS_NEEDED,
+    WorkspaceSettings,
+    settings_of,
+)
 from bot.storage.models import Workspace
 from bot.views.blocks import button, choices, context, divider, header, input_block, modal, option, plain, section
 from bot.views.zones import APPROVE_REACTIONS, REJECT_REACTIONS, reaction_select, zone_select
@@ -101,6 +107,11 @@ def settings_modal(workspace: Workspace, groups: Sequence[tuple[str, str]] | Non
         _input(ids.SETTINGS_EXPIRY_DAYS_BLOCK, "Warn before a sign-in expires", _expiry(current.expiry_warning_days),
                hint="Choose none to be told only when a sign-in has expired."),
         divider(),
+        header("Follow-ups", emoji=True),
+        _input(ids.SETTINGS_FOLLOWUPS_BLOCK, "Reply with a post's figures", _followups(current.followup_hours),
+               hint="This long after a post goes live, Picmim replies in the thread of its message with its figures "
+                    "and how they compare with your usual post. Choose none to turn follow-ups off."),
+        divider(),
         header("Time", emoji=True),
         _input(ids.SETTINGS_TIMEZONE_BLOCK, "Workspace time zone",
                zone_select(ids.SETTINGS_TIMEZONE_INPUT, zone, also=(current.default_timezone, own_zone), emoji=True),
@@ -155,4 +166,19 @@ def _expiry(current: Sequence[int]) -> dict:
     options = [option(_days(d), str(d), emoji=True) for d in days]
     chosen = [o for o in options if int(o["value"]) in set(current)]
     return choices("multi_static_select", ids.SETTINGS_EXPIRY_DAYS_INPUT, options, placeholder="Choose when",
+                   initial=chosen, emoji=True)
+
+
+def _after(hours: int) -> str:
+    days = hours // 24
+    if hours % 24:
+        return f"{hours} hours later"
+    return "1 day later" if days == 1 else f"{days} days later"
+
+
+def _followups(current: Sequence[int]) -> dict:
+    hours = sorted(set(FOLLOWUP_CHOICES) | {h for h in current if h > 0})
+    options = [option(_after(h), str(h), emoji=True) for h in hours]
+    chosen = [o for o in options if int(o["value"]) in set(current)]
+    return choices("multi_static_select", ids.SETTINGS_FOLLOWUPS_INPUT, options, placeholder="Choose when",
                    initial=chosen, emoji=True)
