@@ -169,3 +169,13 @@ GROUP_DIGEST_CHANNEL_BLOCK = "group_digest_channel"
 GROUP_DIGEST_CHANNEL_INPUT = "group_digest_channel_input"
 GROUP_DELETE_BLOCK = "group_delete"
 GROUP_DELETE_INPUT = "group_delete_input"  # checkbox value: "delete"
+
+# When to post: posting slots per account, and the compose window's quick choices (c20)
+ACCOUNT_MENU_SLOTS = "slots"  # the accounts list's ⋯ option "Posting slots…" ("slots:<connection id>")
+SETTINGS_SLOTS = "settings_slots"  # the settings window's "Posting slots" button
+SLOTS_VIEW = "posting_slots"  # metadata: the account's id
+SLOTS_ACCOUNT_BLOCK = "slots_account"
+SLOTS_ACCOUNT_INPUT = "slots_account_input"  # choosing another account shows its slots
+SLOTS_DAY_BLOCK = "slots_day_"  # + the weekday (0 = Monday)
+SLOTS_DAY_INPUT = "slots_day_input"  # option values: "HH:MM"
+COMPOSE_WHEN_AT = "at:"  # a quick choice's value in the compose window's "When": "at:<seconds since 1970>"

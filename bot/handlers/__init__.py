@@ -20,12 +20,13 @@ from bot.handlers import (
     review_links,
     roles,
     settings,
+    slots,
     stats,
 )
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
 FEATURES = (home, lifecycle, connect, posts, settings, roles, compose, queue, approvals, review_links, stats,
-            digests, audit)
+            digests, audit, slots)
 
 
 def register(app: AsyncApp, runtime) -> None:

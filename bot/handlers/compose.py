@@ -20,7 +20,7 @@ from bot.media.store import MediaStore
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import ComposeOrigin
-from bot.services import composing, link_previews, roles, submitting
+from bot.services import composing, link_previews, roles, submitting, when_to_post
 from bot.services.composing import Composition
 from bot.services.submitting import Accepted, Attachments, Submission
 from bot.slack_errors import error_of, unavailable
@@ -53,7 +53,7 @@ def register(app: AsyncApp) -> None:
 
 def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, here, kept: Sequence[MediaItem] = (),
            files: Sequence[dict] = (), access: roles.Access | None = None, hidden: int = 0,
-           link_previews: dict[str, dict] | None = None) -> dict:
+           link_previews: dict[str, dict] | None = None, when: tuple[list, str | None] = ([], None)) -> dict:
     """The compose modal for this workspace and install: its attachments' names (kept ones, or the files just
     attached, whose pictures get alt text fields) and the submit button's words. `hidden`: how many live accounts
     the person may not post to (said in a line, so nobody wonders where they went)."""
@@ -73,7 +73,8 @@ def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, he
     return views.compose_modal(offered, composition, origin.encode(), editing=bool(origin.post_id),
                                attached=[item.filename for item in kept], pictures=pictures,
                                needs_approval=needs_approval, first_comment_platforms=commented,
-                               note=roles.missing_line(hidden), files=files, link_card=link_previews)
+                               note=roles.missing_line(hidden), files=files, link_card=link_previews,
+                               quick_times=when[0], tz=when[1])
 
 
 async def _offered(session, here, runtime, access) -> tuple[list, int]:
@@ -83,23 +84,32 @@ async def _offered(session, here, runtime, access) -> tuple[list, int]:
     return mine, len(found) - len(mine)
 
 
+async def _when(session, here, offered, composition: Composition, person=None) -> tuple[list, str | None]:
+    """The "When" part's quick choices for the chosen accounts, and the zone they are shown in (the author's, else
+    the workspace's)."""
+    chosen = [c.id for c in offered if c.id in composition.account_ids]
+    quick = await when_to_post.quick_times(session, here.id, here.default_timezone, chosen, utcnow())
+    return quick, ((await person()).tz if person and quick else None) or here.default_timezone
+
+
 async def open_compose(client, runtime, db, workspace, access, trigger_id: str, composition: Composition,
-                       origin: ComposeOrigin, kept: Sequence[MediaItem] = ()) -> None:
+                       origin: ComposeOrigin, kept: Sequence[MediaItem] = (), person=None) -> None:
     """The compose window (a new post, a draft, a queued post to edit), offering the live accounts this person may
     post to."""
     here, rights = await workspace(), await access()
     async with db() as session:
         offered, hidden = await _offered(session, here, runtime, rights)
+        when = await _when(session, here, offered, composition, person)
     try:
         await client.views_open(trigger_id=trigger_id, view=_modal(runtime, offered, composition, origin, here, kept,
-                                                                  access=rights, hidden=hidden))
+                                                                  access=rights, hidden=hidden, when=when))
     except SlackApiError as exc:
         if unavailable(exc):
             raise  # Slack failing for now: the person is told so (handlers/failures.py)
         log.warning("Could not open the compose modal: %s", error_of(exc))
 
 
-async def changed(ack, body, context, client, subject, runtime, db, workspace, access) -> None:
+async def changed(ack, body, context, client, subject, runtime, db, workspace, access, person) -> None:
     """Accounts chosen, Now or Schedule picked, or "Add alt text" pressed: the modal is brought up to date (the
     chosen networks' parts, the time picker, a field per attached picture), keeping every block_id so whatever
     was typed stays."""
@@ -118,9 +128,10 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
             kept = queued[2] if queued else []
         elif not files and origin.draft_id:
             kept = await composing.draft_media(session, here.id, context.user_id, origin.draft_id)
+        when = await _when(session, here, offered, composition, person)
     if not kept and not files:
         composition.alt_texts = []
-    update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden)
+    update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden, when=when)
     try:
         answer = await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
     except SlackApiError as exc:  # hash_conflict: a newer change is on its way with the latest state
@@ -135,7 +146,7 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
         return
     found = await link_previews.previews(runtime.http, links)
     update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden,
-                    link_previews=found)
+                    link_previews=found, when=when)
     latest = ((answer.data if hasattr(answer, "data") else answer) or {}).get("view") or {}
     try:
         await client.views_update(view_id=view["id"], hash=latest.get("hash"), view=update)
@@ -143,10 +154,11 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
         log.info("The link card preview was not shown: %s", error_of(exc))
 
 
-async def post_command(ack, args, command, client, runtime, db, workspace, access, **_) -> None:
+async def post_command(ack, args, command, client, runtime, db, workspace, access, person, **_) -> None:
     await ack()
     await open_compose(client, runtime, db, workspace, access, command.get("trigger_id"),
-                       Composition(text=args[:views.TEXT_MAX]), ComposeOrigin(channel_id=command.get("channel_id")))
+                       Composition(text=args[:views.TEXT_MAX]), ComposeOrigin(channel_id=command.get("channel_id")),
+                       person=person)
 
 
 async def shortcut(ack, shortcut, client, runtime, db, workspace, access) -> None:

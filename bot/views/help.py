@@ -36,6 +36,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                "disconnect.", ACCOUNTS),
     Subcommand("permissions", "permissions", "What Picmim asks each platform for, and why.", ACCOUNTS),
     Subcommand("stats", "stats [account|post link] [7d|30d]", "How an account or a post is doing.", STATS),
+    Subcommand("stats", "stats best-times [account]", "When your posts get the most engagement, by weekday and "
+               "hour, with a heat map.", STATS),
     Subcommand("digest", "digest [subscribe|list]", "Send a summary of your figures to a channel on a schedule.",
                STATS),
     Subcommand("settings", "settings", "Approvals, the alerts channel, who may connect accounts, the time zone.",
@@ -82,4 +84,4 @@ def help_blocks(command: str, intro: str | None = None, available: frozenset[str
 
 
 def help_text(command: str) -> str:
-    return "Picmim commands: " + ", ".join(f"{command} {s.name}" for s in SUBCOMMANDS)
+    return "Picmim commands: " + ", ".join(f"{command} {name}" for name in dict.fromkeys(s.name for s in SUBCOMMANDS))
