@@ -178,4 +178,5 @@ SLOTS_ACCOUNT_BLOCK = "slots_account"
 SLOTS_ACCOUNT_INPUT = "slots_account_input"  # choosing another account shows its slots
 SLOTS_DAY_BLOCK = "slots_day_"  # + the weekday (0 = Monday)
 SLOTS_DAY_INPUT = "slots_day_input"  # option values: "HH:MM"
-COMPOSE_WHEN_AT = "at:"  # a quick choice's value in the compose window's "When": "at:<seconds since 1970>"
+COMPOSE_WHEN_AT = "at:"  # a best time's value in the compose window's "When": "at:<seconds since 1970>"
+COMPOSE_WHEN_SLOT = "slot:"  # the next free slot's: "slot:<account id>:<seconds since 1970>"

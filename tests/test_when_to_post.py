@@ -103,6 +103,20 @@ async def test_saving_replaces_the_slots_and_records_who_changed_them(sessions):
     assert "Tuesdays 10:00" in changes[-1] and "Mondays 09:00" in changes[-1] and "X · Acme" in changes[-1]
 
 
+async def test_a_slot_is_free_until_a_post_of_its_account_takes_its_minute(sessions):
+    account_id = await _account(sessions, PARIS)
+    at = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    async with sessions() as session:
+        workspace_id = (await session.get(Account, account_id)).workspace_id
+        assert await slots.is_free(session, workspace_id, account_id, at)
+    post_id = await add_scheduled(sessions, account_id, at.replace(second=59))
+    async with sessions() as session:
+        assert not await slots.is_free(session, workspace_id, account_id, at)
+        assert await slots.is_free(session, workspace_id, account_id, at, except_post_id=post_id), "its own edit"
+        assert await slots.is_free(session, workspace_id, account_id, at.replace(minute=1))
+        assert await slots.is_free(session, workspace_id + 1, account_id, at), "another workspace's: not told"
+
+
 def test_bad_times_are_named_beside_their_day():
     assert slots.slot_problems([Slot(0, "09:00"), Slot(3, "25:00")]) == {
         3: "“25:00” is not a time of day: choose times from the list."}
@@ -170,7 +184,8 @@ async def test_quick_times_offer_the_best_slots_and_the_next_free_slot_once(sess
     blocks = compose_when.when_blocks(datetime(2026, 6, 2, 1, 0, tzinfo=UTC), True, found, "Europe/Madrid")
     [when] = blocks  # a quick choice picked: no date picker
     values = [o["value"] for o in when["element"]["options"]]
-    best, slot = (f"at:{int(datetime(2026, 6, d, h, tzinfo=UTC).timestamp())}" for d, h in ((4, 6), (2, 1)))
+    best, slot = (f"{kind}{int(datetime(2026, 6, d, h, tzinfo=UTC).timestamp())}"
+                  for kind, d, h in (("at:", 4, 6), (f"slot:{account_id}:", 2, 1)))
     assert values == ["now", "schedule", best, slot]
     assert when["element"]["initial_option"]["value"] == slot
     texts = [o["text"]["text"] for o in when["element"]["options"]]
@@ -179,6 +194,8 @@ async def test_quick_times_offer_the_best_slots_and_the_next_free_slot_once(sess
     assert compose_when.quick_time(slot) == datetime(2026, 6, 2, 1, 0, tzinfo=UTC)
     assert compose_when.quick_time("at:99999999999999") is None and compose_when.quick_time("at:-5") is None
     assert compose_when.quick_time("schedule") is None
+    assert compose_when.quick_slot(slot) == (account_id, datetime(2026, 6, 2, 1, 0, tzinfo=UTC))
+    assert compose_when.quick_slot("slot:x:1780362000") is None and compose_when.quick_slot(best) is None
     scheduled = compose_when.when_blocks(datetime(2026, 6, 3, 1, 0, tzinfo=UTC), True, found, None)
     assert [b["block_id"] for b in scheduled] == [ids.COMPOSE_WHEN_BLOCK, ids.COMPOSE_AT_BLOCK]
 

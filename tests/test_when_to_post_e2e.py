@@ -178,16 +178,31 @@ def test_slots_are_edited_in_their_window_and_the_next_free_slot_skips_a_used_on
     view = journeys.update_compose(sender, slack, compose_state([account_id], "hello"))
     options = _when_options(view)
     [label] = [k for k in options if k.startswith("Next free slot: ")]
-    assert options[label] == f"at:{int(free.timestamp())}"
+    assert options[label] == f"slot:{account_id}:{int(free.timestamp())}"
     assert "X · Acme Marketing's posting slot" in shown([blocks_by_id(view)[ids.COMPOSE_WHEN_BLOCK]])
-
     text = f"In the next free slot {time.time_ns()}"
     journeys.accepted(submit_compose(sender, compose_state([account_id], text, when=options[label])))
     assert _stored_time(url, text) == free.astimezone(UTC)
-    # That slot is now used too: the next one is a week after the first.
+
+    # Both are used now: the next free one is a week after the first. Taken by another post while the window is
+    # open, it is refused beside "When", and nothing is kept.
     view = journeys.update_compose(sender, slack, compose_state([account_id], "again"))
     [again] = [v for k, v in _when_options(view).items() if k.startswith("Next free slot: ")]
-    assert again == f"at:{int(min(used.timestamp() + 7 * 86400, free.timestamp() + 7 * 86400))}"
+    week_later = datetime.fromtimestamp(used.timestamp() + 7 * 86400, UTC)
+    assert again == f"slot:{account_id}:{int(week_later.timestamp())}"
+
+    async def take(sessions):
+        await add_scheduled(sessions, account_id, week_later)
+    _in_database(url, take)
+    late = f"Too late for the slot {time.time_ns()}"
+    errors = field_errors(submit_compose(sender, compose_state([account_id], late, when=again)))
+    assert errors == {ids.COMPOSE_WHEN_BLOCK: "Another post took this slot while the window was open: choose another "
+                                              "time, or choose the accounts again to see the next free slot."}
+
+    async def kept(sessions):
+        async with sessions() as session:
+            return list(await session.scalars(select(Post.id).where(Post.text == late)))
+    assert _in_database(url, kept) == []
 
 
 def test_settings_open_the_slots_window_over_them(sender, slack, module_database, compose_server, account_id):

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
+from bot.handlers import forms
 from bot.handlers import queue as queue_handlers
 from bot.handlers.attachments import store_files
 from bot.handlers.compose_form import block_errors, read
@@ -20,13 +21,14 @@ from bot.media.store import MediaStore
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import ComposeOrigin
-from bot.services import composing, link_previews, roles, submitting, when_to_post
+from bot.services import composing, link_previews, roles, slots, submitting, when_to_post
 from bot.services.composing import Composition
 from bot.services.submitting import Accepted, Attachments, Submission
 from bot.slack_errors import error_of, unavailable
 from bot.storage import seen_requests
 from bot.storage.models import MediaItem, Post, utcnow
 from bot.views import compose as views
+from bot.views import compose_when
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +233,20 @@ async def _within(task: asyncio.Task, seconds: float) -> Attachments:
 
 
 MAX_FILES = 10  # files per submission: as many as Slack's file input takes
+SLOT_TAKEN = ("Another post took this slot while the window was open: choose another time, or choose the accounts "
+              "again to see the next free slot.")
+
+
+async def _slot_taken(view: dict, subject, db, workspace) -> bool:
+    """"Next free slot" chosen, and a post has been scheduled in that slot since the window showed it."""
+    slot = compose_when.quick_slot(forms.option(forms.values_of(view), ids.COMPOSE_WHEN_BLOCK,
+                                                ids.COMPOSE_WHEN_INPUT))
+    if slot is None:
+        return False
+    workspace_id = (await workspace()).id
+    async with db() as session:
+        return not await slots.is_free(session, workspace_id, *slot,
+                                       except_post_id=subject.post_id if subject else None)
 
 
 async def submitted(ack, view, context, client, subject, runtime, db, workspace, person, access) -> None:
@@ -239,6 +255,9 @@ async def submitted(ack, view, context, client, subject, runtime, db, workspace,
     if len(files) > MAX_FILES:  # Slack's file input allows 10: more is forged; refused before any download
         await ack(response_action="errors", errors={
             ids.COMPOSE_MEDIA_BLOCK: f"Attach at most {MAX_FILES} files to a post ({len(files)} were attached)."})
+        return
+    if await _slot_taken(view, subject, db, workspace):
+        await ack(response_action="errors", errors={ids.COMPOSE_WHEN_BLOCK: SLOT_TAKEN})
         return
     # The same view submitted again (the same view id and hash: a double submission or a replay) acts once.
     once = f"view:{view.get('id')}:{view.get('hash')}" if view.get("id") and view.get("hash") else None

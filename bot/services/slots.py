@@ -113,14 +113,28 @@ def occurrences(slots: Sequence[Slot], zone: ZoneInfo, after: datetime, weeks: i
                 yield moment
 
 
-async def _used_minutes(session: AsyncSession, account_id: int, after: datetime, until: datetime) -> set[datetime]:
+async def _used_minutes(session: AsyncSession, account_id: int, after: datetime, until: datetime,
+                        except_post_id: int | None = None) -> set[datetime]:
     """The minutes (UTC) at which a post for this account is scheduled (a cancelled target or post holds none)."""
-    rows = await session.scalars(
-        select(Post.scheduled_at).join(PostTarget, PostTarget.post_id == Post.id)
-        .where(PostTarget.account_id == account_id, PostTarget.status != TargetStatus.CANCELLED,
-               Post.status.not_in(NOT_HOLDING), Post.scheduled_at.is_not(None),
-               Post.scheduled_at >= after - timedelta(minutes=1), Post.scheduled_at <= until))
-    return {at.replace(second=0, microsecond=0) for at in rows}
+    query = (select(Post.scheduled_at).join(PostTarget, PostTarget.post_id == Post.id)
+             .where(PostTarget.account_id == account_id, PostTarget.status != TargetStatus.CANCELLED,
+                    Post.status.not_in(NOT_HOLDING), Post.scheduled_at.is_not(None),
+                    Post.scheduled_at >= after - timedelta(minutes=1), Post.scheduled_at <= until))
+    if except_post_id is not None:
+        query = query.where(Post.id != except_post_id)
+    return {at.replace(second=0, microsecond=0) for at in await session.scalars(query)}
+
+
+async def is_free(session: AsyncSession, workspace_id: int, account_id: int, at: datetime,
+                  except_post_id: int | None = None) -> bool:
+    """Whether no post for the workspace's account (other than `except_post_id`, the one being edited) is scheduled
+    within `at`'s minute: a slot offered a moment ago may have been taken since."""
+    account = await session.get(Account, account_id)
+    if account is None or account.workspace_id != workspace_id:
+        return True  # not this workspace's: nothing to say about it (the accounts are checked on submitting)
+    minute = at.replace(second=0, microsecond=0)
+    return minute not in await _used_minutes(session, account_id, minute, minute + timedelta(minutes=1),
+                                             except_post_id)
 
 
 async def next_free_slot(session: AsyncSession, account_id: int, after: datetime) -> datetime | None:

@@ -27,6 +27,7 @@ class QuickTime:
     at: datetime  # UTC
     reason: str  # BEST | SLOT
     account: str  # "X · Acme Marketing": whose best time or slot it is
+    account_id: int | None = None  # whose slot (checked again when the window is submitted)
 
 
 async def quick_times(session: AsyncSession, workspace_id: int, timezone: str, account_ids: Sequence[int],
@@ -44,7 +45,7 @@ async def quick_times(session: AsyncSession, workspace_id: int, timezone: str, a
         at = await slots.next_free_slot(session, first, now)
         account = await session.get(Account, first)
         if at is not None and account is not None and account.workspace_id == workspace_id:
-            found.append(QuickTime(at, SLOT, f"{platform_name(account.platform)} · {account.name}"))
+            found.append(QuickTime(at, SLOT, f"{platform_name(account.platform)} · {account.name}", first))
     # A best time that is also the free slot is offered once, as the slot (picking it uses the slot).
     taken = {q.at for q in found if q.reason == SLOT}
     unique: dict[datetime, QuickTime] = {}

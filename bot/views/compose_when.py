@@ -28,20 +28,35 @@ def short_time(when: datetime, tz: str | None) -> str:
 
 
 def quick_value(quick: QuickTime) -> str:
+    if quick.reason == SLOT:
+        return f"{ids.COMPOSE_WHEN_SLOT}{quick.account_id}:{int(quick.at.timestamp())}"
     return f"{ids.COMPOSE_WHEN_AT}{int(quick.at.timestamp())}"
 
 
-def quick_time(value: str | None) -> datetime | None:
-    """The time a quick choice's value stands for, or None (not a quick choice, or not a time)."""
-    if not isinstance(value, str) or not value.startswith(ids.COMPOSE_WHEN_AT):
-        return None
-    digits = value.removeprefix(ids.COMPOSE_WHEN_AT)
+def _seconds(digits: str) -> datetime | None:
     if not digits.isdecimal() or len(digits) > 11:
         return None
     try:
         return datetime.fromtimestamp(int(digits), UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def quick_slot(value: str | None) -> tuple[int, datetime] | None:
+    """(account id, time) of a "Next free slot" choice's value, or None."""
+    if not isinstance(value, str) or not value.startswith(ids.COMPOSE_WHEN_SLOT):
+        return None
+    account, _, digits = value.removeprefix(ids.COMPOSE_WHEN_SLOT).partition(":")
+    at = _seconds(digits)
+    return (int(account), at) if account.isdecimal() and len(account) < 12 and at else None
+
+
+def quick_time(value: str | None) -> datetime | None:
+    """The time a quick choice's value stands for, or None (not a quick choice, or not a time)."""
+    if isinstance(value, str) and value.startswith(ids.COMPOSE_WHEN_AT):
+        return _seconds(value.removeprefix(ids.COMPOSE_WHEN_AT))
+    slot = quick_slot(value)
+    return slot[1] if slot else None
 
 
 def _quick_option(quick: QuickTime, tz: str | None) -> dict:
