@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 from datetime import UTC, datetime
 from datetime import time as clock
@@ -17,6 +18,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from bot import ids
+from bot.services import roles
 from bot.services.slots import Slot
 from bot.storage import crypto, db
 from bot.storage.models import Account, Post, PostingSlot, utcnow
@@ -218,3 +220,53 @@ def test_settings_open_the_slots_window_over_them(sender, slack, module_database
     assert window["callback_id"] == ids.SLOTS_VIEW
     accounts = blocks_by_id(window)[ids.SLOTS_ACCOUNT_BLOCK]["element"]["options"]
     assert "X · Acme Marketing" in [o["text"]["text"] for o in accounts]
+
+
+def test_roles_keep_other_accounts_best_times_and_slots_away(sender, slack, module_database, compose_server,
+                                                            account_id):
+    """With roles on the X account (U0003 its only publisher), U0002, neither admin nor named there, sees only the
+    open accounts' best times and cannot set the X account's slots."""
+    url = module_database.url
+
+    async def restrict(sessions):
+        async with sessions() as session:
+            account = await session.get(Account, account_id)
+            await roles.save_roles(session, account.workspace_id, roles.account_scope(account_id),
+                                   {roles.PUBLISHER: roles.Pick(("U0003",))}, actor="U0001")
+            await session.commit()
+            return account.connection_id
+    connection_id = _in_database(url, restrict)
+
+    def ask(text: str, rid: str) -> str:
+        assert sender.command(text, user_id="U0002", response_url=slack.response_url(rid)).status_code == 200
+        [answer] = slack.wait_for_response(rid, timeout=30)
+        return json.dumps(answer, ensure_ascii=False)
+
+    everything = ask("stats best-times", "viewer-all")
+    assert "Acme Sky" in everything and "Acme Marketing" not in everything
+    assert "No account you can see matches" in ask("stats best-times @acmemktg", "viewer-x")
+
+    menu = _menu_choice(ids.ACCOUNT_MENU, f"{ids.ACCOUNT_MENU_SLOTS}:{connection_id}", slack, "viewer-menu")
+    menu["user"] = {"id": "U0002"}
+    assert sender.interaction(menu).status_code == 200
+    [refused] = slack.wait_for_response("viewer-menu")
+    assert "Only an admin or a publisher of the account can change its posting slots" in refused["text"]
+    assert slack.calls_to("views.open") == []
+
+    # A forged submission of the X account's window is refused too, and its slots stay as they were.
+    async def stored(sessions):
+        async with sessions() as session:
+            return sorted(await session.scalars(select(PostingSlot.time_of_day)
+                                                .where(PostingSlot.account_id == account_id)))
+    before = _in_database(url, stored)
+    payload = {"type": "view_submission", "team": {"id": "T0001", "domain": "acme"},
+               "user": {"id": "U0002", "team_id": "T0001"}, "api_app_id": "A0PICMIM", "token": "deprecated",
+               "trigger_id": f"trigger-{time.time_ns()}",
+               "view": {"id": "V9", "team_id": "T0001", "type": "modal", "callback_id": ids.SLOTS_VIEW,
+                        "private_metadata": str(account_id), "hash": f"h{time.time_ns()}", "blocks": [],
+                        "state": {"values": {f"{ids.SLOTS_DAY_BLOCK}{account_id}:4": {ids.SLOTS_DAY_INPUT: {
+                            "type": "multi_static_select", "selected_options": [{"value": "07:00"}]}}}}}}
+    errors = field_errors(sender.interaction(payload))
+    assert errors == {ids.SLOTS_ACCOUNT_BLOCK: "Only an admin or a publisher of the account can change its posting "
+                                               "slots. An admin can change roles in `/picmim roles`."}
+    assert _in_database(url, stored) == before
