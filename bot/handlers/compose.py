@@ -171,7 +171,8 @@ async def shortcut(ack, shortcut, client, runtime, db, workspace, access) -> Non
                        ComposeOrigin(channel_id=channel_id))
 
 
-async def open_draft_button(ack, body, context, client, respond, subject, runtime, db, workspace, access) -> None:
+async def open_draft_button(ack, body, context, client, respond, subject, runtime, db, workspace, access,
+                            person) -> None:
     await ack()
     if subject is None:
         return
@@ -185,10 +186,11 @@ async def open_draft_button(ack, body, context, client, respond, subject, runtim
         return
     channel_id = (body.get("channel") or {}).get("id")
     await open_compose(client, runtime, db, workspace, access, body["trigger_id"], composition,
-                       ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept)
+                       ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept, person)
 
 
-async def edit_button(ack, body, action, context, client, respond, subject, runtime, db, workspace, access) -> None:
+async def edit_button(ack, body, action, context, client, respond, subject, runtime, db, workspace, access,
+                      person) -> None:
     """Edit on a queued post (in `/picmim queue`, or on its own status message): the compose modal, filled with
     the post, for its author, a publisher of all its accounts or an admin. Saving refreshes the queue listing it
     came from, if any."""
@@ -203,15 +205,17 @@ async def edit_button(ack, body, action, context, client, respond, subject, runt
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
     listing = body.get("response_url") if action.get("action_id") == ids.QUEUE_EDIT else None
-    await open_edit(client, runtime, db, workspace, access, body["trigger_id"], found, listing)
+    await open_edit(client, runtime, db, workspace, access, body["trigger_id"], found, listing, person)
 
 
 async def open_edit(client, runtime, db, workspace, access, trigger_id: str,
-                    found: tuple[Post, Composition, list[MediaItem]], response_url: str | None = None) -> None:
+                    found: tuple[Post, Composition, list[MediaItem]], response_url: str | None = None,
+                    person=None) -> None:
     """The compose modal on a queued post (from `/picmim queue`, or Edit on its review card)."""
     post, composition, items = found
     await open_compose(client, runtime, db, workspace, access, trigger_id, composition,
-                       ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url), items)
+                       ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url), items,
+                       person)
 
 
 async def drafts_command(ack, context, respond, db, workspace, person, **_) -> None:
