@@ -189,3 +189,14 @@ IMPORT_FILE_BLOCK = "import_file"
 IMPORT_FILE_INPUT = "import_file_input"  # file_input: one CSV file
 IMPORT_ALL_BLOCK = "import_all"
 IMPORT_ALL_INPUT = "import_all_input"  # checkbox value: "all" (all or nothing)
+
+# When to post: posting slots per account, and the compose window's quick choices (c20)
+ACCOUNT_MENU_SLOTS = "slots"  # the accounts list's ⋯ option "Posting slots…" ("slots:<connection id>")
+SETTINGS_SLOTS = "settings_slots"  # the settings window's "Posting slots" button
+SLOTS_VIEW = "posting_slots"  # metadata: the account's id
+SLOTS_ACCOUNT_BLOCK = "slots_account"
+SLOTS_ACCOUNT_INPUT = "slots_account_input"  # choosing another account shows its slots
+SLOTS_DAY_BLOCK = "slots_day_"  # + the weekday (0 = Monday)
+SLOTS_DAY_INPUT = "slots_day_input"  # option values: "HH:MM"
+COMPOSE_WHEN_AT = "at:"  # a best time's value in the compose window's "When": "at:<seconds since 1970>"
+COMPOSE_WHEN_SLOT = "slot:"  # the next free slot's: "slot:<account id>:<seconds since 1970>"

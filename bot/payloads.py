@@ -153,7 +153,7 @@ class AccountMenuChoice:
     connection_id: int
 
     ACTIONS: ClassVar[frozenset[str]] = frozenset({ids.ACCOUNT_MENU_REFRESH, ids.ACCOUNT_MENU_RECONNECT,
-                                                   ids.ACCOUNT_MENU_DISCONNECT})
+                                                   ids.ACCOUNT_MENU_DISCONNECT, ids.ACCOUNT_MENU_SLOTS})
 
     def encode(self) -> str:
         return f"{self.action}:{self.connection_id}"

@@ -99,7 +99,7 @@ def test_the_accounts_list_puts_problems_first_with_reconnect_and_the_rest_in_a_
         ("Reconnect", "2", "primary"), ("Reconnect", "4", None)], "primary only where it is broken"
     menus = [e for e in _elements(blocks) if e["type"] == "overflow"]
     assert len(menus) == 4 and all(m["action_id"] == ids.ACCOUNT_MENU for m in menus)
-    assert [o["value"] for o in menus[-1]["options"]] == ["refresh:3", "reconnect:3", "disconnect:3"]
+    assert [o["value"] for o in menus[-1]["options"]] == ["refresh:3", "reconnect:3", "slots:3", "disconnect:3"]
     assert "danger" not in text, "no red button on the list"
     # Someone who may not manage sees the same rows, without buttons.
     plain = connect_views.accounts_list(summaries, "Europe/Madrid", may_manage=False)

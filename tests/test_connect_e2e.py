@@ -91,7 +91,7 @@ async def test_connect_x_choose_the_account_and_see_it_active(sender, slack, bro
     # A working connection: no button shouting at the marketer, its actions in a "⋯" menu.
     [menu] = _elements(listing["blocks"])
     assert menu["type"] == "overflow" and menu["action_id"] == ids.ACCOUNT_MENU
-    assert [o["text"]["text"] for o in menu["options"]] == ["Refresh", "Reconnect", "Disconnect…"]
+    assert [o["text"]["text"] for o in menu["options"]] == ["Refresh", "Reconnect", "Posting slots…", "Disconnect…"]
 
 
 async def test_the_link_works_once(sender, slack, browser, x):

@@ -22,12 +22,13 @@ from bot.handlers import (
     roles,
     series,
     settings,
+    slots,
     stats,
 )
 
 # Each module has register(app); a module may also offer `/picmim` subcommands as SUBCOMMANDS.
 FEATURES = (home, lifecycle, connect, posts, settings, roles, compose, queue, approvals, review_links, stats,
-            digests, audit, importing, series)
+            digests, audit, importing, series, slots)
 
 
 def register(app: AsyncApp, runtime) -> None:

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
+from bot.handlers import forms
 from bot.handlers import queue as queue_handlers
 from bot.handlers.attachments import store_files
 from bot.handlers.compose_form import block_errors, read
@@ -21,7 +22,7 @@ from bot.media.store import MediaStore
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import ComposeOrigin
-from bot.services import composing, link_previews, queue, roles, series, submitting
+from bot.services import composing, link_previews, queue, roles, series, slots, submitting, when_to_post
 from bot.services.composing import Composition
 from bot.services.series import Repeat
 from bot.services.submitting import Accepted, Attachments, Submission
@@ -29,6 +30,7 @@ from bot.slack_errors import error_of, unavailable
 from bot.storage import seen_requests
 from bot.storage.models import MediaItem, Post, utcnow
 from bot.views import compose as views
+from bot.views import compose_when
 from bot.views import series as series_views
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,8 @@ def register(app: AsyncApp) -> None:
 
 def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, here, kept: Sequence[MediaItem] = (),
            files: Sequence[dict] = (), access: roles.Access | None = None, hidden: int = 0,
-           link_previews: dict[str, dict] | None = None, repeat: Repeat | None = None) -> dict:
+           link_previews: dict[str, dict] | None = None, repeat: Repeat | None = None,
+           when: tuple[list, str | None] = ([], None)) -> dict:
     """The compose modal for this workspace and install: its attachments' names (kept ones, or the files just
     attached, whose pictures get alt text fields) and the submit button's words. `hidden`: how many live accounts
     the person may not post to (said in a line, so nobody wonders where they went)."""
@@ -82,7 +85,8 @@ def _modal(runtime, offered, composition: Composition, origin: ComposeOrigin, he
                                attached=[item.filename for item in kept], pictures=pictures,
                                needs_approval=needs_approval, first_comment_platforms=commented,
                                note=roles.missing_line(hidden), files=files, link_card=link_previews,
-                               repeat=repeating, title="Edit series" if origin.series_id else None)
+                               repeat=repeating, title="Edit series" if origin.series_id else None,
+                               quick_times=when[0], tz=when[1])
 
 
 async def _offered(session, here, runtime, access) -> tuple[list, int]:
@@ -92,23 +96,34 @@ async def _offered(session, here, runtime, access) -> tuple[list, int]:
     return mine, len(found) - len(mine)
 
 
+async def _when(session, here, offered, composition: Composition, person=None) -> tuple[list, str | None]:
+    """The "When" part's quick choices for the chosen accounts, and the zone they are shown in (the author's, else
+    the workspace's)."""
+    chosen = [c.id for c in offered if c.id in composition.account_ids]
+    quick = await when_to_post.quick_times(session, here.id, here.default_timezone, chosen, utcnow())
+    return quick, ((await person()).tz if person and quick else None) or here.default_timezone
+
+
 async def open_compose(client, runtime, db, workspace, access, trigger_id: str, composition: Composition,
-                       origin: ComposeOrigin, kept: Sequence[MediaItem] = (), repeat: Repeat | None = None) -> None:
+                       origin: ComposeOrigin, kept: Sequence[MediaItem] = (), repeat: Repeat | None = None,
+                       person=None) -> None:
     """The compose window (a new post, a draft, a queued post to edit), offering the live accounts this person may
     post to."""
     here, rights = await workspace(), await access()
     async with db() as session:
         offered, hidden = await _offered(session, here, runtime, rights)
+        when = await _when(session, here, offered, composition, person)
     try:
         await client.views_open(trigger_id=trigger_id, view=_modal(runtime, offered, composition, origin, here, kept,
-                                                                  access=rights, hidden=hidden, repeat=repeat))
+                                                                  access=rights, hidden=hidden, repeat=repeat,
+                                                                  when=when))
     except SlackApiError as exc:
         if unavailable(exc):
             raise  # Slack failing for now: the person is told so (handlers/failures.py)
         log.warning("Could not open the compose modal: %s", error_of(exc))
 
 
-async def changed(ack, body, context, client, subject, runtime, db, workspace, access) -> None:
+async def changed(ack, body, context, client, subject, runtime, db, workspace, access, person) -> None:
     """Accounts chosen, Now or Schedule picked, or "Add alt text" pressed: the modal is brought up to date (the
     chosen networks' parts, the time picker, a field per attached picture), keeping every block_id so whatever
     was typed stays."""
@@ -130,11 +145,12 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
         elif not files and origin.series_id:
             editing_series = await series.for_editing(session, here.id, origin.series_id)
             kept = editing_series.media if editing_series else []
+        when = await _when(session, here, offered, composition, person)
     if not kept and not files:
         composition.alt_texts = []
     repeat = read_repeat(view)
     update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden,
-                    repeat=repeat)
+                    repeat=repeat, when=when)
     try:
         answer = await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
     except SlackApiError as exc:  # hash_conflict: a newer change is on its way with the latest state
@@ -149,7 +165,7 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
         return
     found = await link_previews.previews(runtime.http, links)
     update = _modal(runtime, offered, composition, origin, here, kept, files, access=rights, hidden=hidden,
-                    link_previews=found, repeat=repeat)
+                    link_previews=found, repeat=repeat, when=when)
     latest = ((answer.data if hasattr(answer, "data") else answer) or {}).get("view") or {}
     try:
         await client.views_update(view_id=view["id"], hash=latest.get("hash"), view=update)
@@ -157,10 +173,11 @@ async def changed(ack, body, context, client, subject, runtime, db, workspace, a
         log.info("The link card preview was not shown: %s", error_of(exc))
 
 
-async def post_command(ack, args, command, client, runtime, db, workspace, access, **_) -> None:
+async def post_command(ack, args, command, client, runtime, db, workspace, access, person, **_) -> None:
     await ack()
     await open_compose(client, runtime, db, workspace, access, command.get("trigger_id"),
-                       Composition(text=args[:views.TEXT_MAX]), ComposeOrigin(channel_id=command.get("channel_id")))
+                       Composition(text=args[:views.TEXT_MAX]), ComposeOrigin(channel_id=command.get("channel_id")),
+                       person=person)
 
 
 async def shortcut(ack, shortcut, client, runtime, db, workspace, access) -> None:
@@ -171,7 +188,8 @@ async def shortcut(ack, shortcut, client, runtime, db, workspace, access) -> Non
                        ComposeOrigin(channel_id=channel_id))
 
 
-async def open_draft_button(ack, body, context, client, respond, subject, runtime, db, workspace, access) -> None:
+async def open_draft_button(ack, body, context, client, respond, subject, runtime, db, workspace, access,
+                            person) -> None:
     await ack()
     if subject is None:
         return
@@ -185,10 +203,11 @@ async def open_draft_button(ack, body, context, client, respond, subject, runtim
         return
     channel_id = (body.get("channel") or {}).get("id")
     await open_compose(client, runtime, db, workspace, access, body["trigger_id"], composition,
-                       ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept)
+                       ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept, person)
 
 
-async def edit_button(ack, body, action, context, client, respond, subject, runtime, db, workspace, access) -> None:
+async def edit_button(ack, body, action, context, client, respond, subject, runtime, db, workspace, access,
+                      person) -> None:
     """Edit on a queued post (in `/picmim queue`, or on its own status message): the compose modal, filled with
     the post, for its author, a publisher of all its accounts or an admin. Saving refreshes the queue listing it
     came from, if any."""
@@ -203,15 +222,17 @@ async def edit_button(ack, body, action, context, client, respond, subject, runt
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
     listing = body.get("response_url") if action.get("action_id") == ids.QUEUE_EDIT else None
-    await open_edit(client, runtime, db, workspace, access, body["trigger_id"], found, listing)
+    await open_edit(client, runtime, db, workspace, access, body["trigger_id"], found, listing, person)
 
 
 async def open_edit(client, runtime, db, workspace, access, trigger_id: str,
-                    found: tuple[Post, Composition, list[MediaItem]], response_url: str | None = None) -> None:
+                    found: tuple[Post, Composition, list[MediaItem]], response_url: str | None = None,
+                    person=None) -> None:
     """The compose modal on a queued post (from `/picmim queue`, or Edit on its review card)."""
     post, composition, items = found
     await open_compose(client, runtime, db, workspace, access, trigger_id, composition,
-                       ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url), items)
+                       ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url), items,
+                       person)
 
 
 async def edit_series_button(ack, body, client, respond, subject, runtime, db, workspace, access) -> None:
@@ -254,6 +275,20 @@ async def _within(task: asyncio.Task, seconds: float) -> Attachments:
 
 
 MAX_FILES = 10  # files per submission: as many as Slack's file input takes
+SLOT_TAKEN = ("Another post took this slot while the window was open: choose another time, or choose the accounts "
+              "again to see the next free slot.")
+
+
+async def _slot_taken(view: dict, subject, db, workspace) -> bool:
+    """"Next free slot" chosen, and a post has been scheduled in that slot since the window showed it."""
+    slot = compose_when.quick_slot(forms.option(forms.values_of(view), ids.COMPOSE_WHEN_BLOCK,
+                                                ids.COMPOSE_WHEN_INPUT))
+    if slot is None:
+        return False
+    workspace_id = (await workspace()).id
+    async with db() as session:
+        return not await slots.is_free(session, workspace_id, *slot,
+                                       except_post_id=subject.post_id if subject else None)
 
 
 async def submitted(ack, view, context, client, subject, runtime, db, workspace, person, access) -> None:
@@ -262,6 +297,9 @@ async def submitted(ack, view, context, client, subject, runtime, db, workspace,
     if len(files) > MAX_FILES:  # Slack's file input allows 10: more is forged; refused before any download
         await ack(response_action="errors", errors={
             ids.COMPOSE_MEDIA_BLOCK: f"Attach at most {MAX_FILES} files to a post ({len(files)} were attached)."})
+        return
+    if await _slot_taken(view, subject, db, workspace):
+        await ack(response_action="errors", errors={ids.COMPOSE_WHEN_BLOCK: SLOT_TAKEN})
         return
     # The same view submitted again (the same view id and hash: a double submission or a replay) acts once.
     once = f"view:{view.get('id')}:{view.get('hash')}" if view.get("id") and view.get("hash") else None

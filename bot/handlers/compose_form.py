@@ -32,6 +32,7 @@ from bot.platforms.settings import (
 from bot.services import composing, series
 from bot.services.composing import Composition
 from bot.views import compose as views
+from bot.views import compose_when
 
 ERROR_MAX = 1000  # characters per inline error: Slack shows a few lines under the input
 
@@ -48,9 +49,12 @@ def read(view: dict) -> tuple[Composition, list[dict], bool]:
             if value:
                 variants[block_id.removeprefix(ids.COMPOSE_VARIANT_BLOCK)] = value
     comment = forms.text(values, ids.COMPOSE_COMMENT_BLOCK, ids.COMPOSE_COMMENT_INPUT).strip()
-    schedule = forms.option(values, ids.COMPOSE_WHEN_BLOCK, ids.COMPOSE_WHEN_INPUT) == views.SCHEDULE
+    chosen_when = forms.option(values, ids.COMPOSE_WHEN_BLOCK, ids.COMPOSE_WHEN_INPUT)
+    quick = compose_when.quick_time(chosen_when)  # a quick choice (a best time, the next free slot): its time
+    schedule = chosen_when == views.SCHEDULE or quick is not None
     # A time that is not one (text, out of range) reads as none: "Pick the date and time" shows on the picker.
-    when = forms.moment(forms.field(values, ids.COMPOSE_AT_BLOCK, ids.COMPOSE_AT_INPUT)) if schedule else None
+    when = quick or (forms.moment(forms.field(values, ids.COMPOSE_AT_BLOCK, ids.COMPOSE_AT_INPUT)) if schedule
+                     else None)
     files = forms.field(values, ids.COMPOSE_MEDIA_BLOCK, ids.COMPOSE_MEDIA_INPUT).get("files")
     files = [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
     composition = Composition(text=forms.text(values, ids.COMPOSE_TEXT_BLOCK, ids.COMPOSE_TEXT_INPUT),

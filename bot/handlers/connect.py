@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy import select
 
 from bot import ids
-from bot.handlers import forms
+from bot.handlers import forms, slots
 from bot.platforms import registry
 from bot.services import connecting, connections, roles
 from bot.services.connections import ConnectError
@@ -299,6 +299,8 @@ async def account_menu(ack, body, context, client, respond, subject, runtime, db
         return
     if subject.action == ids.ACCOUNT_MENU_REFRESH:
         await _refresh(context, respond, subject.connection_id, runtime, db, workspace, person, access)
+    elif subject.action == ids.ACCOUNT_MENU_SLOTS:  # per account: whoever may manage it (slots.py checks)
+        await slots.open_for_connection(body, client, respond, db, workspace, access, subject.connection_id)
     elif await refuse_unless_publisher(db, access, Reply(client, respond), subject.connection_id):
         return
     elif subject.action == ids.ACCOUNT_MENU_RECONNECT:

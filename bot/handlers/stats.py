@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy import select
 
 from bot import ids
-from bot.handlers import stats_export
+from bot.handlers import best_times, stats_export
 from bot.messages.reports import Delivery, deliver, post_report, reconnectable
 from bot.payloads import STATS_DAYS, ShareRequest
 from bot.services import analytics, sharing
@@ -71,7 +71,12 @@ async def _visible(session, workspace_id: int, access, subject):
     return subject if len(seen) == len(wanted) else replace(subject, account_ids=seen)
 
 
-async def stats_command(ack, args, respond, client, db, workspace, person, access, **_) -> None:
+async def stats_command(ack, args, respond, client, db, workspace, person, access, **more) -> None:
+    first, _, rest = args.partition(" ")
+    if first.lower() == best_times.WORD:
+        await best_times.best_times_command(ack=ack, args=rest.strip(), respond=respond, client=client, db=db,
+                                            workspace=workspace, person=person, access=access, **more)
+        return
     await ack()
     first, _, rest = args.strip().partition(" ")
     if first.lower() == "export":

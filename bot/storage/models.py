@@ -645,3 +645,15 @@ class PostFollowUp(Base):
     lease_expires_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+class PostingSlot(Base):
+    """One preferred weekly posting time of an account ("Tuesdays 10:00"), in the workspace's time zone (the
+    account's audience time): "Next free slot" in the compose window and the import take the earliest unused one."""
+
+    __tablename__ = "posting_slots"
+    __table_args__ = (UniqueConstraint("account_id", "weekday", "time_of_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    time_of_day: Mapped[str] = mapped_column(String(5))  # "HH:MM"

@@ -28,6 +28,8 @@ from bot.platforms.tiktok_choices import TIKTOK_BRAND_LABELS, disclosure_label
 from bot.services import composing
 from bot.services.composing import Choice, Composition, DraftSummary, platforms_of
 from bot.services.link_previews import CARD_PLATFORMS
+from bot.services.when_to_post import QuickTime
+from bot.views import compose_when
 from bot.views.blocks import (
     actions,
     button,
@@ -47,7 +49,7 @@ TEXT_MAX = 3000  # Slack's plain_text_input limit
 FILETYPES = ["jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "mp4", "mov", "m4v", "webm", "pdf"]
 MAX_FILES = 10
 YOUTUBE_SHORT_MAX_SECONDS = 180  # bot.platforms.youtube.SHORT_MAX_SECONDS (views do not import adapters)
-NOW, SCHEDULE = "now", "schedule"
+NOW, SCHEDULE = compose_when.NOW, compose_when.SCHEDULE
 
 
 def _text_input(block_id: str, action_id: str, label: str, initial: str | None, *, optional: bool = True,
@@ -71,12 +73,13 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
                   needs_approval: bool = False, first_comment_platforms: Sequence[str] = (),
                   note: str | None = None, files: Sequence[dict] = (),
                   link_card: Mapping[str, dict] | None = None, repeat: Sequence[dict] = (),
-                  title: str | None = None) -> dict:
+                  title: str | None = None, quick_times: Sequence[QuickTime] = (), tz: str | None = None) -> dict:
     """The compose modal, prefilled with `composition` (a command's text, a message, a draft, a queued post being
     edited, or the modal itself being brought up to date). The accounts come first; once chosen, each chosen
     network gets a part of its own with only its fields. `attached` names the attachments the post keeps (Slack
     cannot prefill a file input); `pictures` are (position, file name) of the attached pictures, each given an alt
-    text field; `first_comment_platforms` are the platforms that take a first comment."""
+    text field; `first_comment_platforms` are the platforms that take a first comment; `quick_times` the "When"
+    part's quick choices, shown in the author's zone `tz`."""
     chosen_accounts = [c for c in offered if c.id in composition.account_ids]
     blocks = [_accounts_input(offered, composition),
               *([context(note)] if note else []),  # e.g. why some accounts are not offered
@@ -97,17 +100,8 @@ def compose_modal(offered: Sequence[Choice], composition: Composition, private_m
                                       composition.first_comment,
                                       hint="Posted as the first comment where the platform allows it."))
         blocks += video_blocks(composition)
-    now, later = option("Now", NOW), option("Schedule", SCHEDULE)
-    when = input_block(ids.COMPOSE_WHEN_BLOCK, "When", choices(
-        "radio_buttons", ids.COMPOSE_WHEN_INPUT, [now, later], initial=later if composition.when else now))
-    when["dispatch_action"] = True  # Schedule shows the date and time
-    blocks.append(when)
-    if composition.when is not None or composition.schedule:
-        picker = {"type": "datetimepicker", "action_id": ids.COMPOSE_AT_INPUT}
-        if composition.when:
-            picker["initial_date_time"] = int(composition.when.timestamp())
-        blocks.append(input_block(ids.COMPOSE_AT_BLOCK, "Publish at", picker, hint="In your own time zone."))
-        blocks += repeat  # the Repeat part (bot/views/series.py), under the time it repeats
+    blocks += compose_when.when_blocks(composition.when, composition.schedule, quick_times, tz)
+    blocks += repeat  # the Repeat part (bot/views/series.py), under the time it repeats
     if editing:
         submit = "Save"
     elif needs_approval:

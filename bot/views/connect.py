@@ -204,6 +204,7 @@ def _row_menu(s: ConnectionSummary) -> dict:
         return option(text, AccountMenuChoice(action, s.id).encode())
     return overflow(ids.ACCOUNT_MENU, [choice("Refresh", ids.ACCOUNT_MENU_REFRESH),
                                        choice("Reconnect", ids.ACCOUNT_MENU_RECONNECT),
+                                       choice("Posting slots…", ids.ACCOUNT_MENU_SLOTS),
                                        choice("Disconnect…", ids.ACCOUNT_MENU_DISCONNECT)])
 
 

@@ -40,6 +40,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("stats", "stats [account|post link] [7d|30d]", "How an account or a post is doing.", STATS),
     Subcommand("stats export", "stats export [7d|30d|90d] [account]", "Every post's and account's figures (the "
                "last 30 days unless you choose) as a CSV file, sent to you by DM.", STATS),
+    Subcommand("stats", "stats best-times [account]", "When your posts get the most engagement, by weekday and "
+               "hour, with a heat map.", STATS),
     Subcommand("digest", "digest [subscribe|list]", "Send a summary of your figures to a channel on a schedule.",
                STATS),
     Subcommand("settings", "settings", "Approvals, the alerts channel, who may connect accounts, the time zone.",
@@ -86,4 +88,4 @@ def help_blocks(command: str, intro: str | None = None, available: frozenset[str
 
 
 def help_text(command: str) -> str:
-    return "Picmim commands: " + ", ".join(f"{command} {s.name}" for s in SUBCOMMANDS)
+    return "Picmim commands: " + ", ".join(f"{command} {name}" for name in dict.fromkeys(s.name for s in SUBCOMMANDS))

@@ -80,6 +80,8 @@ def settings_modal(workspace: Workspace, groups: Sequence[tuple[str, str]] | Non
         divider(),
         header("Who may post where", emoji=True),
         section(roles_note or NO_ROLES_YET, button("Roles…", ids.ROLES_OPEN, emoji=True)),
+        section("Posting slots: each account's preferred weekly times. “Next free slot” in the compose window takes "
+                "the earliest one no post uses yet.", button("Posting slots…", ids.SETTINGS_SLOTS, emoji=True)),
         divider(),
         header("Approvals", emoji=True),
         {**_input(ids.SETTINGS_APPROVAL_REQUIRED_BLOCK, "Approval",
