@@ -16,7 +16,7 @@ from bot.platforms.base import AdapterConfig
 from bot.platforms.settings import XSettings, YouTubeSettings
 from bot.platforms.x import XAdapter
 from bot.sandbox.fakes.slack import block_kit_errors
-from bot.services import importing, roles
+from bot.services import importing, roles, slots
 from bot.services.composing import Choice
 from bot.services.importing import (
     FileRefused,
@@ -29,9 +29,10 @@ from bot.services.importing import (
     read_row,
     read_sheet,
 )
+from bot.services.slots import Slot
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
-from bot.storage.models import Account, Connection, MediaItem, Post, PostMedia, PostStatus, PostTarget
+from bot.storage.models import Account, Connection, MediaItem, Post, PostMedia, PostStatus, PostTarget, Workspace
 from bot.views.importing import result_blocks
 from tests.fakes.media import make_image
 
@@ -157,6 +158,36 @@ async def test_next_slot_and_a_private_picture_are_refused_and_the_good_rows_cre
         assert target.settings["reply_settings"] == "following"
         assert target.next_attempt_at is not None, "due at its time"
         assert (await session.scalars(select(MediaItem))).all() == []
+
+
+async def test_next_slot_takes_each_rows_own_free_slot_after_the_ones_already_used(engine, tmp_path):
+    """Slots Mondays and Thursdays 09:00 (Madrid): Monday's is taken by the file's first row, so the two "next slot"
+    rows get Thursday and the Monday after, in the order of the file."""
+    sessions = db.session_factory(engine)
+    workspace = await _x_account(sessions)
+    async with sessions() as session:
+        here = await session.get(Workspace, workspace.id)
+        here.default_timezone = "Europe/Madrid"
+        account = await session.scalar(select(Account))
+        await slots.save_slots(session, workspace.id, account.id, [Slot(0, "09:00"), Slot(3, "09:00")], "U1")
+        await session.commit()
+    rows = ("text,accounts,when\n"
+            "Monday,x:@acmemktg,2030-03-04 09:00\n"
+            "Second,x:@acmemktg,next slot\n"
+            "Third,x:@acmemktg,Next slot\n")
+    async with httpx.AsyncClient() as http:
+        adapters = {"x": XAdapter(AdapterConfig("id", "secret", "https://picmim.example/cb",
+                                                "https://picmim.example"), http)}
+        outcome = await importing.import_posts(sessions, workspace, adapters, http,
+                                               MediaStore(tmp_path, "https://picmim.example"),
+                                               Importer("U1", roles.everyone("U1"), "Europe/Madrid"), "plan.csv",
+                                               rows.encode(), False, NOW)
+    assert outcome.refused == [] and [s.row for s in outcome.scheduled] == [2, 3, 4]
+    async with sessions() as session:
+        times = {p.text: p.scheduled_at for p in (await session.scalars(select(Post))).all()}
+    assert times == {"Monday": datetime(2030, 3, 4, 8, 0, tzinfo=UTC),
+                     "Second": datetime(2030, 3, 7, 8, 0, tzinfo=UTC),
+                     "Third": datetime(2030, 3, 11, 8, 0, tzinfo=UTC)}
 
 
 async def test_all_or_nothing_creates_nothing_when_one_row_is_refused(engine, tmp_path):

@@ -40,7 +40,7 @@ from bot.platforms.settings import (
     YouTubeSettings,
     default_settings,
 )
-from bot.services import audit, roles
+from bot.services import audit, roles, slots
 from bot.services.composing import Choice, Composition, accounts_by_id, choices, create_post, form_problems
 from bot.services.composing import problems_by_field as platform_problems
 from bot.services.submitting import release
@@ -380,8 +380,13 @@ def read_row(number: int, cells: Mapping[str, str], offered: Sequence[Choice], t
 
 
 async def _next_slot(session: AsyncSession, account_ids: Sequence[int], after: datetime) -> datetime | None:
-    """The first account's next free posting slot after `after`, or None when it has none. Posting slots are not in
-    this version yet: every account has none (wired to bot/services/slots.py's next_free_slot when they are)."""
+    """The next free posting slot after `after` of the first of the row's accounts that has slots (as the compose
+    window's "Next free slot"), or None when none has. Rows already imported from the same file hold their slots:
+    their posts are in this session."""
+    for account_id in account_ids:
+        moment = await slots.next_free_slot(session, account_id, after)
+        if moment is not None:
+            return moment
     return None
 
 
