@@ -171,11 +171,11 @@ def _post_line(post: PostFigures, tz: str | None) -> str:
 def report_blocks(report: Report, tz: str | None, title: str, *, compared_with: str,
                   share_value: str | None = None, chart_note: str | None = None,
                   reconnect: Mapping[int, int] | None = None, freshness: Mapping[int, Freshness] | None = None,
-                  waited_out: bool = False) -> list[dict]:
+                  waited_out: bool = False, thumbnails: Mapping[int, str] | None = None) -> list[dict]:
     """The figures per platform and account, the top posts and (as a note) what the chart shows. `reconnect`: the
     connection to reconnect for each account whose connection is broken (account id -> connection id).
     `freshness`: how fresh each account's figures are after asking its platform (`/picmim stats`); `waited_out`:
-    the platforms did not answer in time."""
+    the platforms did not answer in time. `thumbnails`: a picture link per top post (target id) that has one."""
     reconnect, freshness = reconnect or {}, freshness or {}
     uncompared = any(_uncompared(shown_values(a.platform, a.values)) for a in report.accounts if not a.not_synced)
     head = [header(title, emoji=True),
@@ -183,7 +183,15 @@ def report_blocks(report: Report, tz: str | None, title: str, *, compared_with: 
                     "Figures carry each platform's own names." + (f" {NO_COMPARISON}" if uncompared else "")
                     + (f" {WAITED_OUT}" if waited_out else ""))]
     tail: list[dict] = []
-    if report.top_posts:
+    pictured = thumbnails and any(p.target_id in thumbnails for p in report.top_posts)
+    if report.top_posts and pictured:  # one section per post, its picture beside it
+        tail.append(section("*Top posts sent with Picmim*"))
+        for i, p in enumerate(report.top_posts, 1):
+            picture = thumbnails.get(p.target_id)
+            beside = ({"type": "image", "image_url": picture, "alt_text": (p.preview or "The post's picture")[:2000]}
+                      if picture else None)
+            tail.append(section(f"{i}. {_post_line(p, tz)}", beside))
+    elif report.top_posts:
         tail.append(section("*Top posts sent with Picmim*\n" + "\n".join(
             f"{i}. {_post_line(p, tz)}" for i, p in enumerate(report.top_posts, 1))))
     elif report.accounts:
