@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,12 +30,14 @@ from tests.journeys import (
     publish_x,
     set_followers,
     set_post,
+    wait_until,
 )
 from tests.platform_fixtures import make_adapter
 from tests.server import ServerProcess, base_env
 from tests.slack_requests import SlackSender
 
 X_CAREERS = "4466116167"
+X_EVENTS = "5577227278"
 ZONE = "Europe/Madrid"  # U0001's zone at the fake Slack
 
 
@@ -44,6 +47,7 @@ def fake_x():
     fake.redirect_uris = {X_UNVISITED_REDIRECT}
     fake.add_user(X_SUPPORT, "Acme Support", "acmehelp", followers=500)
     fake.add_user(X_CAREERS, "Acme Careers", "acmejobs", followers=300)
+    fake.add_user(X_EVENTS, "Acme Events", "acmeevents", followers=200)
     yield fake
     fake.stop()
 
@@ -72,7 +76,8 @@ def accounts(module_database, fake_x):
         found = {handle: await connect_x(sessions, fake_x, adapters, user, name, handle)
                  for user, name, handle in ((X_USER, "Acme Marketing", "acmemktg"),
                                             (X_SUPPORT, "Acme Support", "acmehelp"),
-                                            (X_CAREERS, "Acme Careers", "acmejobs"))}
+                                            (X_CAREERS, "Acme Careers", "acmejobs"),
+                                            (X_EVENTS, "Acme Events", "acmeevents"))}
         await MetricSync(sessions, adapters).tick(synced)
         return found
 
@@ -170,7 +175,24 @@ def test_an_x_that_answers_429_is_not_asked_again_and_the_answer_says_since_when
     assert f"These are the figures from the last sync, {last_sync}: X asked Picmim to slow down" in again
 
 
+def test_an_x_slower_than_the_wait_gets_an_answer_with_what_picmim_has_and_its_figures_kept(sender, slack, fake_x,
+                                                                                          accounts):
+    path = f"/2/users/{X_EVENTS}"
+    set_followers(fake_x, X_EVENTS, 250)
+    fake_x.hold(path, seconds=4.5, method="GET")  # longer than the answer waits (it starts waiting first)
+    _, shown = _ask(sender, slack, "stats @acmeevents", "slow-1")
+    last_sync = as_of(accounts["synced"], ZONE, datetime.now(UTC))
+    assert "did not answer within a few seconds, so these are the latest figures Picmim has" in shown
+    assert f"*Acme Events* @acmeevents · as of {last_sync}\\n*Followers*: 200" in shown
+    # X answers later: its figures are kept, and the next question gets them without asking X again.
+    wait_until(lambda: [c for c in fake_x.calls_to(path, "GET") if c.status == 200], "X's late answer", timeout=20)
+    asked = len(fake_x.calls_to(path, "GET"))
+    _, later = wait_until(lambda: (lambda a: a if "*Followers*: 250" in a[1] else None)(
+        _ask(sender, slack, "stats @acmeevents", f"slow-{time.monotonic_ns()}")), "the late figures", timeout=20)
+    assert "did not answer" not in later and len(fake_x.calls_to(path, "GET")) == asked
+
+
 def test_stats_for_every_account_show_each_ones_time(sender, slack, accounts):
     _, shown = _ask(sender, slack, "stats", "fresh-all")
-    for name in ("Acme Marketing", "Acme Support", "Acme Careers"):
+    for name in ("Acme Marketing", "Acme Support", "Acme Careers", "Acme Events"):
         assert f"*{name}* @" in shown and " · as of " in shown
