@@ -130,8 +130,13 @@ def not_fresher(fresh: Freshness | None, synced_at: datetime | None, tz: str | N
     return f"{since}: {esc(fresh.reason)}{again}"
 
 
-WAITED_OUT = ("The platform did not answer within a few seconds, so these are the latest figures Picmim has; "
-              "ask again in a minute for fresher ones.")
+WAITED_OUT = ("Not every platform answered within a few seconds: these are the latest figures Picmim has (it keeps "
+              "what comes later); ask again in a minute for fresher ones.")
+
+
+def _post_waited_out(platform: str) -> str:
+    return (f"{esc(platform)} did not answer within a few seconds: these are the latest figures Picmim has (it keeps "
+            "what comes later); ask again in a minute for fresher ones.")
 
 
 def _account_block(account: AccountFigures, tz: str | None, reconnect_id: int | None = None,
@@ -248,7 +253,8 @@ def post_blocks(post: PostFigures, tz: str | None, days: int, share_value: str |
             said = (f"Picmim has no figures for this post yet: {esc(post.platform_name)} did not answer within a "
                     "few seconds. Ask again in a minute.")
         else:
-            said = f"Picmim has no figures for this post yet: {esc(post.platform_name)} has none for it."
+            said = (f"Picmim has no figures for this post yet: {esc(post.platform_name)} has not given any for it "
+                    "(was it deleted there?).")
         blocks.append(section(f"_{said}_"))
     else:
         values = shown_values(post.platform, post.values, post=True)
@@ -259,7 +265,7 @@ def post_blocks(post: PostFigures, tz: str | None, days: int, share_value: str |
         if why:
             blocks.append(context(f":hourglass: {why}"))
         elif waited_out:
-            blocks.append(context(f":hourglass: {WAITED_OUT}"))
+            blocks.append(context(f":hourglass: {_post_waited_out(post.platform_name)}"))
     if share_value:
         blocks.append(_share(share_value))
     return blocks
