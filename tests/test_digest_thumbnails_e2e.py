@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from PIL import Image
+from slack_sdk.errors import SlackApiError
 
 from bot.media.store import MediaStore
+from bot.messages.reports import deliver
 from bot.services.workspaces import ensure_workspace
 from bot.storage import crypto, db
 from bot.storage.models import (
@@ -130,3 +132,31 @@ def test_a_digest_shows_its_top_posts_pictures_and_when_its_figures_are_from(dig
     shown = json.dumps(blocks, ensure_ascii=False)
     as_of_sync = as_of(digest["synced"], "UTC", digest["now"])
     assert f"*Acme Marketing* · as of {as_of_sync}" in shown and f"*Acme TV* · as of {as_of_sync}" in shown
+
+
+# ---- in-process: Slack cannot fetch a picture --------------------------------------------------------------
+
+
+class SlackThatCannotFetchPictures:
+    """Answers chat.postMessage as Slack does when it cannot download a block's image (PUBLIC_URL not reachable
+    from the internet): invalid_blocks, nothing posted."""
+
+    def __init__(self):
+        self.posted: list[list[dict]] = []
+
+    async def chat_postMessage(self, channel: str, blocks: list[dict], text: str):  # noqa: N802 - Slack's name
+        if any(b.get("accessory", {}).get("type") == "image" for b in blocks):
+            raise SlackApiError("invalid_blocks", {"ok": False, "error": "invalid_blocks",
+                                                   "errors": ["downloading image failed [json-pointer:/blocks/5]"]})
+        self.posted.append(blocks)
+        return {"ok": True, "channel": channel, "ts": "1.2"}
+
+
+async def test_a_digest_whose_pictures_slack_cannot_fetch_goes_without_them():
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "1. <https://x.com/a/status/1|Launch>"},
+               "accessory": {"type": "image", "image_url": "http://localhost:3000/media/t", "alt_text": "Launch"}}]
+    slack = SlackThatCannotFetchPictures()
+    delivery = await deliver(slack, "CDIGEST", blocks, "Weekly digest")
+    assert delivery.ok
+    assert slack.posted == [[{"type": "section", "text": {"type": "mrkdwn",
+                                                          "text": "1. <https://x.com/a/status/1|Launch>"}}]]

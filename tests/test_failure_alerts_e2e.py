@@ -20,6 +20,7 @@ from bot.services import failure_alerts
 from bot.services.publishing import retry_target, schedule_targets
 from bot.storage import crypto, db
 from bot.storage.models import Account, Post, PostTarget, TargetStatus, Workspace, utcnow
+from bot.views.failure_alerts import failure_alert
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.journeys import (
     ALERTS,
@@ -161,3 +162,14 @@ async def test_without_an_alerts_channel_the_posts_own_message_is_where_it_is_sa
     post_id, _ = await _failed_post(sessions, None)
     async with sessions() as session:
         assert await failure_alerts.new_failures(session, post_id, utcnow()) == []
+
+
+def test_an_unconfirmed_post_asks_its_author_to_check_rather_than_saying_it_failed():
+    note = failure_alerts.FailureNote(1, ALERTS, "U0AUTHOR", 7, True, "LinkedIn · Acme", "LinkedIn did not answer "
+                                      "in time.", "Hello", "C0001", "1700000000.000100")
+    text, blocks = failure_alert(note)
+    said = shown(blocks)
+    assert text == "Picmim does not know whether a post went live on LinkedIn · Acme"
+    assert "<@U0AUTHOR>, Picmim does not know whether your post went live on *LinkedIn · Acme*" in said
+    assert "it is never sent twice by itself" in said and "did not go out" not in said
+    assert "<https://slack.com/archives/C0001/p1700000000000100|Open the post's message>" in said
