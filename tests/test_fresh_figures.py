@@ -17,7 +17,16 @@ from bot.services.metric_sync import MetricSync
 from bot.storage import db
 from bot.storage.models import Account
 from bot.views import stats as views
-from tests.journeys import X_SUPPORT, X_UNVISITED_REDIRECT, X_USER, connect_x, publish_x, set_followers, set_post
+from tests.journeys import (
+    X_SUPPORT,
+    X_UNVISITED_REDIRECT,
+    X_USER,
+    add_account,
+    connect_x,
+    publish_x,
+    set_followers,
+    set_post,
+)
 from tests.platform_fixtures import make_adapter
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -123,3 +132,16 @@ async def test_two_askers_at_once_make_one_request(sessions, x, adapters, engine
                                          other.for_accounts([main]))
     assert [first[main].fetched, second[main].fetched].count(True) == 1
     assert len(x.calls_to(f"/2/users/{X_USER}", "GET")) == 1
+
+
+async def test_linkedin_figures_ten_minutes_old_are_fresh_enough_but_xs_are_not(sessions, x, adapters):
+    main = await connect_x(sessions, x, adapters, X_USER, "Acme Marketing", "acmemktg")
+    member = await add_account(sessions, "linkedin", "profile", "Maria on LinkedIn")
+    async with sessions() as session:  # both last synced ten minutes ago
+        await session.execute(update(Account).where(Account.id.in_([main, member]))
+                              .values(metrics_synced_at=NOW - timedelta(minutes=10)))
+        await session.commit()
+    found = await FreshFigures(sessions, adapters, clock=Clock(NOW)).for_accounts([main, member])
+    assert found[main].fetched
+    # LinkedIn's allowance is daily and a call per figure: not asked again within 30 minutes (nor told it failed).
+    assert not found[member].fetched and found[member].reason is None

@@ -26,6 +26,9 @@ from bot.services.metric_sync import BROKEN, Cadence, MetricSync
 from bot.storage.models import Account, Connection, PostTarget, TargetStatus, utcnow
 
 MOST_ACCOUNTS = 20  # accounts one request may refresh (the sync's own batch); the others show what Picmim has
+# Platforms whose allowance is counted per day and spent fast (LinkedIn: a call per figure, its limits per member
+# per day; YouTube: the project's daily units, shared with uploads) are asked less often on request.
+GAP_BY_PLATFORM = {"linkedin": timedelta(minutes=30), "youtube": timedelta(minutes=15)}
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,10 @@ class FreshFigures:
         self.sessions, self.adapters, self.cadence, self.clock = sessions, adapters, cadence, clock
         self.sync = MetricSync(sessions, adapters, cadence, clock)
 
-    @property
-    def fresh_for(self) -> timedelta:
-        """Figures younger than this are not asked for again (the sync's own gap between two fetches)."""
-        return self.cadence.min_gap
+    def fresh_for(self, platform: str) -> timedelta:
+        """Figures younger than this are not asked for again: the sync's own gap between two fetches, or longer
+        where the platform's allowance is small."""
+        return max(self.cadence.min_gap, GAP_BY_PLATFORM.get(platform, self.cadence.min_gap))
 
     async def for_accounts(self, account_ids: Sequence[int]) -> dict[int, Freshness]:
         """Refresh these accounts' figures where they are old; one platform's accounts one after the other (one
@@ -101,7 +104,7 @@ class FreshFigures:
                    also: Sequence[int] = ()) -> Freshness:
         now = self.clock()
         name = platform_name(account.platform)
-        if synced_at is not None and now - synced_at < self.fresh_for:
+        if synced_at is not None and now - synced_at < self.fresh_for(account.platform):
             return Freshness(account.id, account.platform)
         if (connection is None or connection.access_token is None or not account.active
                 or connection.status in BROKEN or account.platform not in self.adapters):
