@@ -45,6 +45,8 @@ class Freshness:
 
 
 class FreshFigures:
+    """Asks the platforms for the figures someone is looking at; cheap to build, one per request."""
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], adapters: Mapping[str, Adapter],
                  cadence: Cadence = Cadence(), clock: Callable[[], datetime] = utcnow):
         self.sessions, self.adapters, self.cadence, self.clock = sessions, adapters, cadence, clock
@@ -106,8 +108,11 @@ class FreshFigures:
         name = platform_name(account.platform)
         if synced_at is not None and now - synced_at < self.fresh_for(account.platform):
             return Freshness(account.id, account.platform)
+        if account.platform not in self.adapters:
+            return Freshness(account.id, account.platform,
+                             reason=f"{name} is not set up on this Picmim, so it cannot read the figures there.")
         if (connection is None or connection.access_token is None or not account.active
-                or connection.status in BROKEN or account.platform not in self.adapters):
+                or connection.status in BROKEN):
             return Freshness(account.id, account.platform,
                              reason=f"Picmim cannot reach this {name} account: it needs connecting again.")
         held = account.metrics_claimed_until
