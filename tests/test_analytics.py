@@ -276,8 +276,9 @@ async def test_missing_figures_and_figures_a_platform_does_not_give_are_never_ze
     # the first, are left out; "no earlier figure" is said once, in the report's note.
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     [maria] = [t for t in texts if t.startswith("*Maria on LinkedIn*")]
-    assert maria.splitlines() == ["*Maria on LinkedIn*", "*Followers*: _not available for this account_",
-                                  "*Impressions*: 900", "*Members reached*: 300", "*Reactions*: 12", "*Reposts*: 1"]
+    assert maria.splitlines() == ["*Maria on LinkedIn* · as of 08:00 (CET)",
+                                  "*Followers*: _not available for this account_", "*Impressions*: 900",
+                                  "*Members reached*: 300", "*Reactions*: 12", "*Reposts*: 1"]
     assert shown.count("no earlier figure to compare") == 1
     assert views.NO_COMPARISON in blocks[1]["elements"][0]["text"]
     # An account with no figures at all: one line, not a "missing" line per figure.

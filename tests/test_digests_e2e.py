@@ -25,6 +25,7 @@ from bot.services.metric_sync import MetricSync
 from bot.storage import crypto, db
 from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubscription
 from bot.views.blocks import local_time
+from bot.views.stats import as_of
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.journeys import (
     X_SUPPORT,
@@ -183,7 +184,9 @@ def test_a_weekly_digest_from_a_simulated_week_is_posted_once_by_two_processes(s
     shown = json.dumps(blocks, ensure_ascii=False)
     assert blocks[0]["text"]["text"] == "Weekly digest"
     assert "changes against the week before" in shown
-    assert "*Acme Marketing* @acmemktg\\n*Followers*: 1,270 · ▲ 5.8% (+70)" in shown
+    # Each account says when its figures are from (its last sync before the digest), in the digest's zone.
+    as_of_sync = as_of(week["base"] + timedelta(days=7), "UTC", due)
+    assert f"*Acme Marketing* @acmemktg · as of {as_of_sync}\\n*Followers*: 1,270 · ▲ 5.8% (+70)" in shown
     assert "*Following*: 10 · no change" in shown
     assert "*Impressions*" not in shown, "a figure X does not give its accounts is not a line of its own"
     assert "*Listed*" not in shown, "no vanity rows"

@@ -1,9 +1,11 @@
 """`/picmim stats [account|post link] [7d|30d]`: the figures, only to the person who asked, with a button
-that shares them (and, for accounts, the chart) in the channel — once per button. `stats export …` is
-bot/handlers/stats_export.py."""
+that shares them (and, for accounts, the chart) in the channel — once per button. Figures older than a few
+minutes are asked for at the platform first (`fresh_figures`); the answer waits for it a few seconds at most.
+`stats export …` is bot/handlers/stats_export.py, `stats best-times …` bot/handlers/best_times.py."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -18,6 +20,7 @@ from bot.handlers import best_times, stats_export
 from bot.messages.reports import Delivery, deliver, post_report, reconnectable
 from bot.payloads import STATS_DAYS, ShareRequest
 from bot.services import analytics, sharing
+from bot.services.fresh_figures import FreshFigures, Freshness
 from bot.storage.models import PostTarget, utcnow
 from bot.views import stats as views
 from bot.views.blocks import esc
@@ -25,6 +28,8 @@ from bot.views.blocks import esc
 log = logging.getLogger(__name__)
 
 DAYS = STATS_DAYS
+FRESH_WAIT = 4.0  # seconds the answer waits for the platforms; a slower one still stores its figures, for next time
+_refreshing: set[asyncio.Task] = set()  # refreshes still running after their answer went (kept from the collector)
 SHARE_HINT = "Share it to post it in this channel with its chart."
 STALE_BUTTON = "This button is out of date: ask `/picmim stats` again."
 
@@ -71,14 +76,43 @@ async def _visible(session, workspace_id: int, access, subject):
     return subject if len(seen) == len(wanted) else replace(subject, account_ids=seen)
 
 
-async def stats_command(ack, args, respond, client, db, workspace, person, access, **more) -> None:
-    first, _, rest = args.partition(" ")
+async def _refresh(runtime, session, workspace_id: int, subject: analytics.Subject
+                   ) -> tuple[dict[int, Freshness], bool]:
+    """Ask the platforms for figures older than a few minutes: (how fresh each account is, by account id; whether
+    the wait ran out first)."""
+    fresh = FreshFigures(runtime.sessions, runtime.adapters)
+    if subject.target_id is not None:
+        work = fresh.for_post(subject.target_id)
+    else:
+        wanted = subject.account_ids
+        if wanted is None:
+            wanted = [a.id for a in await analytics.workspace_accounts(session, workspace_id)]
+        work = fresh.for_accounts(wanted)
+    await session.commit()  # no transaction stays open while the platforms answer
+    task = asyncio.ensure_future(work)
+    _refreshing.add(task)
+    task.add_done_callback(_refreshing.discard)
+    done, _ = await asyncio.wait({task}, timeout=FRESH_WAIT)
+    if not done:
+        return {}, True
+    try:
+        found = task.result()
+    except Exception:  # the figures Picmim has are still worth showing
+        log.exception("Refreshing figures for /picmim stats failed")
+        return {}, False
+    if isinstance(found, Freshness):
+        return {found.account_id: found}, False
+    return dict(found or {}), False
+
+
+async def stats_command(ack, args, respond, client, db, workspace, person, access, runtime, **more) -> None:
+    first, _, rest = args.strip().partition(" ")
     if first.lower() == best_times.WORD:
         await best_times.best_times_command(ack=ack, args=rest.strip(), respond=respond, client=client, db=db,
-                                            workspace=workspace, person=person, access=access, **more)
+                                            workspace=workspace, person=person, access=access, runtime=runtime,
+                                            **more)
         return
     await ack()
-    first, _, rest = args.strip().partition(" ")
     if first.lower() == "export":
         await stats_export.export_command(rest, respond, client, db, workspace, person, access)
         return
@@ -89,9 +123,12 @@ async def stats_command(ack, args, respond, client, db, workspace, person, acces
     text, days = parsed
     here = await workspace()
     tz = (await person()).tz or here.default_timezone
-    now = utcnow()
     async with db() as session:
         subject = await _visible(session, here.id, access, await analytics.find_subject(session, here.id, text))
+        freshness, waited_out = {}, False
+        if subject is not None:
+            freshness, waited_out = await _refresh(runtime, session, here.id, subject)
+        now = utcnow()  # after the refresh: what it fetched is part of the answer
         post = None
         if subject is not None and subject.target_id is not None:
             post = await analytics.post_report(session, here.id, subject.target_id, now - timedelta(days=days), now)
@@ -104,7 +141,9 @@ async def stats_command(ack, args, respond, client, db, workspace, person, acces
         nonce = secrets.token_urlsafe(12)
         if post is not None:
             share = ShareRequest(days, nonce, target_id=subject.target_id).encode()
-            blocks, fallback = views.post_blocks(post, tz, days, share), f"Post stats: {post.preview}"
+            blocks = views.post_blocks(post, tz, days, share, freshness=freshness.get(post.account_id),
+                                       waited_out=waited_out)
+            fallback = f"Post stats: {post.preview}"
         else:
             accounts = tuple(subject.account_ids) if subject.account_ids is not None else None
             share = ShareRequest(days, nonce, account_ids=accounts).encode()
@@ -112,7 +151,8 @@ async def stats_command(ack, args, respond, client, db, workspace, person, acces
                                                   account_ids=subject.account_ids)
             blocks = views.report_blocks(report, tz, _title(days), compared_with=_compared(days), share_value=share,
                                          chart_note=SHARE_HINT if report.has_chart_data else None,
-                                         reconnect=await reconnectable(session, report))
+                                         reconnect=await reconnectable(session, report), freshness=freshness,
+                                         waited_out=waited_out)
             fallback = views.report_text(report, _title(days), tz)
     await respond(response_type="ephemeral", replace_original=False, text=fallback, blocks=blocks)
 

@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charts
+from bot.media import renditions
+from bot.media.store import ORIGINAL, MediaStore
 from bot.messages import outbox as sending
 from bot.messages.outbox import TRANSPORT, Sent, is_passing
-from bot.services import analytics, digests, outbox, roles
+from bot.services import analytics, digests, outbox, post_thumbnails, roles
 from bot.services.digests import Run
 from bot.slack_errors import error_of
 from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubscription, Workspace, utcnow
@@ -35,6 +37,7 @@ CHART_NOTE = ("The chart shows followers and engagement (likes, comments, shares
               "over the period, one line per account.")
 NO_CHART_HERE = ("The chart could not be attached: Picmim is not a member of this channel. Invite it with "
                  "`/invite @Picmim` to get the chart next time.")
+THUMBNAIL_LINK_LIFETIME = 30 * 24 * 3600  # seconds a digest's picture links work; Slack keeps its own copy anyway
 # Slack errors that mean nothing was shared and trying again soon may work.
 PASSING = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 # ---- posting a report into a channel -------------------------------------------------------------------
@@ -46,20 +49,43 @@ class Delivery:
     with_chart: bool = False
     error: str | None = None  # in words, for the subscription's list or the person who shared
     retry: bool = False  # nothing reached the channel and trying again soon may work
+    slack_error: str | None = None  # Slack's own error code, when Slack refused
 
 
 def _refusal(channel_id: str, error: str | None) -> Delivery:
     if error in PASSING or (error and is_passing(error)):  # is_passing: also Slack's HTML 5xx pages
-        return Delivery(False, error="Slack was busy and did not take the digest; Picmim tries again.", retry=True)
+        return Delivery(False, error="Slack was busy and did not take the digest; Picmim tries again.", retry=True,
+                        slack_error=error)
     if error in ("channel_not_found", "is_archived", "invalid_channel"):
         return Delivery(False, error=f"The channel <#{channel_id}> is gone or archived, or Picmim cannot see it "
-                                     "(a private channel needs `/invite @Picmim`).")
+                                     "(a private channel needs `/invite @Picmim`).", slack_error=error)
     if error == "not_in_channel":
-        return Delivery(False, error=f"Picmim is not a member of <#{channel_id}>: invite it with `/invite @Picmim`.")
-    return Delivery(False, error=f"Slack refused the message ({error}).")
+        return Delivery(False, error=f"Picmim is not a member of <#{channel_id}>: invite it with `/invite @Picmim`.",
+                        slack_error=error)
+    return Delivery(False, error=f"Slack refused the message ({error}).", slack_error=error)
+
+
+def without_pictures(blocks: list[dict] | None) -> list[dict] | None:
+    """The blocks without the top posts' pictures beside them."""
+    if blocks is None:
+        return None
+    return [{k: v for k, v in b.items() if not (k == "accessory" and v.get("type") == "image")} for b in blocks]
 
 
 async def deliver(client: AsyncWebClient, channel_id: str, blocks: list[dict], text: str, chart: bytes | None = None,
+                  chart_name: str = "", chart_title: str = "", chart_alt: str = "",
+                  blocks_without_chart: list[dict] | None = None) -> Delivery:
+    """`_deliver`; when Slack refuses the blocks because it could not fetch a picture (PUBLIC_URL not reachable
+    from Slack, a file gone), the report goes without the pictures rather than not at all."""
+    delivery = await _deliver(client, channel_id, blocks, text, chart, chart_name, chart_title, chart_alt,
+                              blocks_without_chart)
+    if delivery.slack_error == "invalid_blocks" and without_pictures(blocks) != blocks:
+        delivery = await _deliver(client, channel_id, without_pictures(blocks), text, chart, chart_name, chart_title,
+                                  chart_alt, without_pictures(blocks_without_chart))
+    return delivery
+
+
+async def _deliver(client: AsyncWebClient, channel_id: str, blocks: list[dict], text: str, chart: bytes | None = None,
                   chart_name: str = "", chart_title: str = "", chart_alt: str = "",
                   blocks_without_chart: list[dict] | None = None) -> Delivery:
     """One message in the channel: the blocks with the chart attached (Slack's external upload shares the
@@ -131,12 +157,13 @@ class Prepared:
 
 
 async def prepare(report: analytics.Report, tz: str, title: str, compared_with: str,
-                  intro: str | None = None, reconnect: Mapping[int, int] | None = None) -> Prepared:
+                  intro: str | None = None, reconnect: Mapping[int, int] | None = None,
+                  thumbnails: Mapping[int, str] | None = None) -> Prepared:
     chart = await draw(report, tz, title)
 
     def blocks(note: str | None) -> list[dict]:
         built = views.report_blocks(report, tz, title, compared_with=compared_with, chart_note=note,
-                                    reconnect=reconnect)
+                                    reconnect=reconnect, thumbnails=thumbnails)
         if intro:
             built.insert(2, {"type": "context", "elements": [{"type": "mrkdwn", "text": intro}]})
         return built
@@ -188,6 +215,7 @@ class DigestSender:
                                                       platforms=sub.platforms or None)
                 channel_id, tz, frequency, subscriber = sub.channel_id, sub.timezone, sub.frequency, sub.created_by
                 reconnect = await reconnectable(session, report)
+                pictures = await top_post_thumbnails(self.runtime, session, report)
                 rules = await roles.load_rules(session, workspace)
                 await session.commit()
             client = await self.runtime.slack_client(workspace.team_id, workspace.enterprise_id)
@@ -201,7 +229,7 @@ class DigestSender:
                     intro = roles.left_out_line(left_out, subscriber)
                 # Everything is ready before the mark: a process that dies drawing leaves the digest due.
                 prepared = await prepare(report, tz, TITLES[frequency], COMPARED[frequency], intro=intro,
-                                         reconnect=reconnect)
+                                         reconnect=reconnect, thumbnails=pictures)
                 async with sessions() as session:
                     if not await digests.start_sending(session, run, self.clock()):
                         return Delivery(False, error="another process took over this digest")
@@ -222,6 +250,21 @@ class DigestSender:
         if delivery.ok:
             log.info("Digest %s sent for %s", run.subscription_id, run.end.isoformat())
         return delivery
+
+
+async def top_post_thumbnails(runtime, session: AsyncSession, report: analytics.Report) -> dict[int, str]:
+    """A picture per top post that has one (target id -> a link Slack can fetch)."""
+    store = MediaStore.from_settings(runtime.settings)
+
+    async def picture(item) -> str | None:
+        if not await asyncio.to_thread(store.path(item.sha256).is_file):
+            return None  # deleted after the retention period: no picture rather than a broken one
+        return store.link(item.sha256, ORIGINAL, item.mimetype, lifetime=THUMBNAIL_LINK_LIFETIME)
+
+    async def cover(post) -> str | None:
+        return await renditions.cover_link(session, store, post)
+
+    return await post_thumbnails.thumbnails(session, [p.target_id for p in report.top_posts], picture, cover)
 
 
 async def subscriber_access(client: AsyncWebClient, team_id: str, rules: roles.Rules, user_id: str) -> roles.Access:

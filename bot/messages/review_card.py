@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.media.store import ORIGINAL, MediaStore
 from bot.messages import outbox as sending
+from bot.messages.failure_alerts import announce_failures
 from bot.messages.outbox import Sent
 from bot.messages.post_status import update_post_message
 from bot.services import approvals, outbox
@@ -156,6 +157,7 @@ async def post_changed(runtime, post_id: int) -> None:
     card once it publishes, so approvers see the outcome and the live links there too."""
     await update_post_message(runtime, post_id)
     await refresh_card(runtime, post_id, only_in=PUBLISHING_RESULTS)
+    await announce_failures(runtime, post_id)  # after the status message, so the alert can link to it
 
 
 async def refresh_card(runtime, post_id: int, only_in: tuple[PostStatus, ...] | None = None) -> None:

@@ -26,6 +26,7 @@ import asyncio
 import base64
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -236,6 +237,12 @@ _CATEGORY_IDS = {c for c, _ in YOUTUBE_CATEGORIES}
 
 def _settings(draft: Draft) -> YouTubeSettings | None:
     return draft.settings if isinstance(draft.settings, YouTubeSettings) else None
+
+
+def thumbnail_url(video_id: str) -> str | None:
+    """The picture YouTube shows for a video (its custom thumbnail once set, else a frame YouTube chose), at a
+    public address YouTube gives every video: 320 × 180."""
+    return f"https://i.ytimg.com/vi/{video_id}/mqdefault.jpg" if re.fullmatch(r"[\w-]{6,20}", video_id) else None
 
 
 def is_short(video: MediaFacts) -> bool:

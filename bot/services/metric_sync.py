@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -132,6 +132,11 @@ class MetricSync:
                 .order_by(Account.metrics_due_at.nulls_first(), Account.id)
                 .limit(self.cadence.accounts_per_tick))
 
+    async def claim(self, account_id: int, now: datetime) -> bool:
+        """Hold the account for one fetch (committed); False when another process has it or a platform's
+        slow-down holds it."""
+        return await self._claim(account_id, now)
+
     async def _claim(self, account_id: int, now: datetime) -> bool:
         async with self.sessions() as session:
             claimed = await session.execute(
@@ -152,8 +157,8 @@ class MetricSync:
         return await self.sync_account(account_id, now, also=target_ids)
 
     async def sync_account(self, account_id: int, now: datetime, also: Collection[int] = ()) -> SyncOutcome:
-        """Fetch one (claimed) account's figures and its due posts' figures (and those of the posts `also`
-        names), and store them."""
+        """Fetch one (claimed) account's figures and its due posts' figures, and store them. `also`: posts
+        (target ids) fetched with them even when not due (a follow-up is due, or a person asked for them)."""
         async with self.sessions() as session:
             account = await session.get(Account, account_id)
             connection = await session.get(Connection, account.connection_id) if account.connection_id else None
@@ -162,6 +167,8 @@ class MetricSync:
                 return await self._hold(session, account, now + self.cadence.account_every,
                                         "It is not connected, so Picmim cannot read its figures.")
             targets = await self._due_targets(session, account.id, now, also)
+            targets += await self._asked_targets(session, account.id, [i for i in also
+                                                                        if i not in {t.id for t in targets}])
             ref = AccountRef(platform=account.platform, external_id=account.external_id, kind=account.kind,
                              name=account.name, user_token=connection.access_token, token=account.access_token,
                              handle=account.handle, settings=dict(account.settings or {}),
@@ -221,6 +228,15 @@ class MetricSync:
                 due.append(target)
         due.sort(key=lambda t: t.id not in also)  # the posts asked for are never cut off by the limit
         return due[:self.cadence.posts_per_sync]
+
+    @staticmethod
+    async def _asked_targets(session: AsyncSession, account_id: int, target_ids: Sequence[int]) -> list[PostTarget]:
+        if not target_ids:
+            return []
+        return list((await session.scalars(
+            select(PostTarget).where(PostTarget.id.in_(list(target_ids)), PostTarget.account_id == account_id,
+                                     PostTarget.status == TargetStatus.PUBLISHED,
+                                     PostTarget.remote_id.is_not(None)))).all())
 
     async def _next_due(self, session: AsyncSession, account_id: int, now: datetime) -> datetime:
         """The account's next visit: its own cadence, or sooner when one of its posts is due sooner."""

@@ -10,6 +10,7 @@ from bot import ids
 from bot.platforms import registry
 from bot.services.analytics import AccountFigures, PostFigures, Report, Value
 from bot.services.digests import WEEKDAYS, Schedule
+from bot.services.fresh_figures import Freshness
 from bot.storage.models import DigestSubscription
 from bot.views.blocks import (
     actions,
@@ -110,19 +111,55 @@ def period_text(start: datetime, end: datetime, tz: str | None) -> str:
     return f"{local_time(start, tz)} → {local_time(end, tz)}"
 
 
-def _account_block(account: AccountFigures, tz: str | None, reconnect_id: int | None = None) -> list[dict]:
+def as_of(when: datetime, tz: str | None, today: datetime | None = None) -> str:
+    """When figures are from, in the reader's zone: "10:42 (CET)" on the day of `today`, else with the date."""
+    full = local_time(when, tz)
+    if today is not None and local_time(today, tz).split(",")[0] == full.split(",")[0]:
+        return full.split(", ", 1)[1]
+    return full
+
+
+def not_fresher(fresh: Freshness | None, synced_at: datetime | None, tz: str | None,
+                today: datetime | None = None) -> str | None:
+    """Why the figures are not fresher than they are (None when they are as fresh as Picmim keeps them)."""
+    if fresh is None or fresh.reason is None:
+        return None
+    since = (f"These are the figures from the last sync, {as_of(synced_at, tz, today)}" if synced_at
+             else "Picmim has no figures yet")
+    again = f" Picmim asks again after {as_of(fresh.held_until, tz, today)}." if fresh.held_until else ""
+    return f"{since}: {esc(fresh.reason)}{again}"
+
+
+WAITED_OUT = ("Not every platform answered within a few seconds: these are the latest figures Picmim has (it keeps "
+              "what comes later); ask again in a minute for fresher ones.")
+
+
+def _post_waited_out(platform: str) -> str:
+    return (f"{esc(platform)} did not answer within a few seconds: these are the latest figures Picmim has (it keeps "
+            "what comes later); ask again in a minute for fresher ones.")
+
+
+def _account_block(account: AccountFigures, tz: str | None, reconnect_id: int | None = None,
+                   fresh: Freshness | None = None, today: datetime | None = None) -> list[dict]:
     who = f"*{esc(account.name)}*" + (f" @{esc(account.handle.lstrip('@'))}" if account.handle else "")
+    why = not_fresher(fresh, account.synced_at, tz, today)
     if account.not_synced:
         # Every figure is missing: one line says so and why, with the button that mends a broken connection.
         since = (f"Not synced since {local_time(account.synced_at, tz)}" if account.synced_at
                  else "Not synced yet")
         reason = f" {esc(account.problem)}" if account.problem else ""
+        if why and not reconnect_id:
+            reason = f" {why}"
         fix = button("Reconnect", ids.ACCOUNT_RECONNECT, str(reconnect_id), "primary",
                      label=f"Reconnect {account.platform_name} · {account.name}") if reconnect_id else None
         return [section(f"{who}\n:warning: {since}: figures for this period are missing.{reason}", fix)]
+    if account.synced_at is not None:
+        who += f" · as of {as_of(account.synced_at, tz, today)}"
     lines = [who, *(value_line(v) for v in shown_values(account.platform, account.values))]
     blocks = [section("\n".join(lines))]
-    if account.problem:
+    if why:  # says what the account's last problem would say, with when the figures are from
+        blocks.append(context(f":hourglass: {why}"))
+    elif account.problem:
         blocks.append(context(f":warning: {esc(account.problem)}"))
     return blocks
 
@@ -138,16 +175,28 @@ def _post_line(post: PostFigures, tz: str | None) -> str:
 
 def report_blocks(report: Report, tz: str | None, title: str, *, compared_with: str,
                   share_value: str | None = None, chart_note: str | None = None,
-                  reconnect: Mapping[int, int] | None = None) -> list[dict]:
+                  reconnect: Mapping[int, int] | None = None, freshness: Mapping[int, Freshness] | None = None,
+                  waited_out: bool = False, thumbnails: Mapping[int, str] | None = None) -> list[dict]:
     """The figures per platform and account, the top posts and (as a note) what the chart shows. `reconnect`: the
-    connection to reconnect for each account whose connection is broken (account id -> connection id)."""
-    reconnect = reconnect or {}
+    connection to reconnect for each account whose connection is broken (account id -> connection id).
+    `freshness`: how fresh each account's figures are after asking its platform (`/picmim stats`); `waited_out`:
+    the platforms did not answer in time. `thumbnails`: a picture link per top post (target id) that has one."""
+    reconnect, freshness = reconnect or {}, freshness or {}
     uncompared = any(_uncompared(shown_values(a.platform, a.values)) for a in report.accounts if not a.not_synced)
     head = [header(title, emoji=True),
             context(f"{period_text(report.start, report.end, tz)} · changes against {compared_with}. "
-                    "Figures carry each platform's own names." + (f" {NO_COMPARISON}" if uncompared else ""))]
+                    "Figures carry each platform's own names." + (f" {NO_COMPARISON}" if uncompared else "")
+                    + (f" {WAITED_OUT}" if waited_out else ""))]
     tail: list[dict] = []
-    if report.top_posts:
+    pictured = thumbnails and any(p.target_id in thumbnails for p in report.top_posts)
+    if report.top_posts and pictured:  # one section per post, its picture beside it
+        tail.append(section("*Top posts sent with Picmim*"))
+        for i, p in enumerate(report.top_posts, 1):
+            picture = thumbnails.get(p.target_id)
+            beside = ({"type": "image", "image_url": picture, "alt_text": (p.preview or "The post's picture")[:2000]}
+                      if picture else None)
+            tail.append(section(f"{i}. {_post_line(p, tz)}", beside))
+    elif report.top_posts:
         tail.append(section("*Top posts sent with Picmim*\n" + "\n".join(
             f"{i}. {_post_line(p, tz)}" for i, p in enumerate(report.top_posts, 1))))
     elif report.accounts:
@@ -163,7 +212,8 @@ def report_blocks(report: Report, tz: str | None, title: str, *, compared_with: 
     room = MESSAGE_BLOCKS - len(head) - len(tail) - 1  # one kept for "and N more"
     platform, shown = None, 0
     for account in report.accounts:
-        blocks = _account_block(account, tz, reconnect.get(account.account_id))
+        blocks = _account_block(account, tz, reconnect.get(account.account_id), freshness.get(account.account_id),
+                                report.end)
         if account.platform != platform:
             blocks = [header(account.platform_name, emoji=True), *blocks]
         if len(body) + len(blocks) > room:
@@ -186,21 +236,36 @@ def _accounts(n: int) -> str:
     return f"{n} account" + ("s" if n != 1 else "")
 
 
-def post_blocks(post: PostFigures, tz: str | None, days: int, share_value: str | None = None) -> list[dict]:
+def post_blocks(post: PostFigures, tz: str | None, days: int, share_value: str | None = None, *,
+                freshness: Freshness | None = None, waited_out: bool = False) -> list[dict]:
+    """One post's figures, as of their time; `freshness` says why they are not fresher when the platform could
+    not be asked (`waited_out`: it did not answer in time)."""
     title = esc(post.preview) or "(no text)"
     link = f"<{post.url}|{title}>" if post.url else title
     published = f" · published {local_time(post.published_at, tz)}" if post.published_at else ""
     blocks: list[dict] = [header("Post stats", emoji=True),
                           section(f"{link}\n{esc(post.platform_name)} · {esc(post.account_name)}{published}")]
+    why = not_fresher(freshness, post.synced_at, tz)
     if post.synced_at is None:
-        blocks.append(section("_Picmim has no figures for this post yet: they are first fetched an hour after it "
-                              "goes live._"))
+        if why:
+            said = why
+        elif waited_out:
+            said = (f"Picmim has no figures for this post yet: {esc(post.platform_name)} did not answer within a "
+                    "few seconds. Ask again in a minute.")
+        else:
+            said = (f"Picmim has no figures for this post yet: {esc(post.platform_name)} has not given any for it "
+                    "(was it deleted there?).")
+        blocks.append(section(f"_{said}_"))
     else:
         values = shown_values(post.platform, post.values, post=True)
         blocks.append(section("\n".join(value_line(v) for v in values) or "_No figures._"))
         blocks.append(context(f"Figures as of {local_time(post.synced_at, tz)}, changes against {days} days "
                               "earlier. Figures carry the platform's own names."
                               + (f" {NO_COMPARISON}" if _uncompared(values) else "")))
+        if why:
+            blocks.append(context(f":hourglass: {why}"))
+        elif waited_out:
+            blocks.append(context(f":hourglass: {_post_waited_out(post.platform_name)}"))
     if share_value:
         blocks.append(_share(share_value))
     return blocks
