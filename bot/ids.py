@@ -46,6 +46,12 @@ SETTINGS_EXPIRY_DAYS_BLOCK = "settings_expiry_days"
 SETTINGS_EXPIRY_DAYS_INPUT = "settings_expiry_days_input"  # option values: days before expiry
 SETTINGS_TIMEZONE_BLOCK = "settings_timezone"
 SETTINGS_TIMEZONE_INPUT = "settings_timezone_input"
+SETTINGS_REMINDER_HOURS_BLOCK = "settings_reminder_hours"
+SETTINGS_REMINDER_HOURS_INPUT = "settings_reminder_hours_input"
+SETTINGS_REMINDERS_MAX_BLOCK = "settings_reminders_max"
+SETTINGS_REMINDERS_MAX_INPUT = "settings_reminders_max_input"
+SETTINGS_GRACE_BLOCK = "settings_grace"
+SETTINGS_GRACE_INPUT = "settings_grace_input"  # minutes a waiting post may pass its time before it expires
 
 # A post's status message
 POST_RETRY = "post_retry"  # value: the target's id (failed, or unconfirmed and checked by a person)
@@ -138,6 +144,13 @@ DIGEST_UNSUBSCRIBE = "digest_unsubscribe"  # value: the subscription's id
 # App Home and /picmim help
 NEW_POST = "new_post"  # "New post": the compose modal (from Home, or from /picmim help in a channel)
 HOME_QUEUE = "home_queue"  # Home's "Queue": the queued posts in a modal
+# Home's calendar: the week shown and the account filter (values: a HomeWeek, JSON); a post's details (PostRef)
+HOME_WEEK_PREVIOUS = "home_week_previous"
+HOME_WEEK_NEXT = "home_week_next"
+HOME_WEEK_THIS = "home_week_this"
+HOME_ACCOUNT_FILTER = "home_account_filter"  # a static select; each option's value is a HomeWeek
+HOME_POST_OPEN = "home_post_open"  # a post's details in a modal, with the queue's buttons
+HOME_DAY_MORE = "home_day_more"  # "+ N more on Tuesday": the queue in a modal
 
 # Roles: /picmim roles (who may post where) and account groups
 ROLES_VIEW = "roles"  # metadata: {"scope": "a<account id>" | "g<group id>"}

@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.media import renditions, retention, source
 from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts, send_alert
+from bot.messages.approval_reminders import ApprovalReminders
 from bot.messages.outbox import OutboxWorker, send_text
 from bot.messages.post_status import send_status
 from bot.messages.reports import DigestSender, send_digest
@@ -120,6 +121,9 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     _every(scheduler, settings.analytics_seconds, "sync_metrics", MetricSync(runtime.sessions, runtime.adapters).tick,
            "Metric sync")
     _every(scheduler, settings.analytics_seconds, "send_digests", sender.tick, "Digest")
+    # Posts waiting for approval: reminders to the approvers, and expiry once their time is long past.
+    _every(scheduler, settings.tick_seconds, "approval_reminders", ApprovalReminders(runtime).tick,
+           "Approval reminders")
     # Messages Slack did not take at once (it was down, busy or slow): sent as soon as it takes them.
     _every(scheduler, settings.tick_seconds, "slack_outbox", build_outbox_worker(runtime).tick, "Slack outbox")
     # Starts the work and returns: long conversions never hold a tick.

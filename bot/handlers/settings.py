@@ -27,6 +27,9 @@ ERROR_BLOCKS = {
     workspaces.APPROVE_REACTION: ids.SETTINGS_APPROVE_REACTION_BLOCK,
     workspaces.REJECT_REACTION: ids.SETTINGS_REJECT_REACTION_BLOCK,
     workspaces.TIMEZONE: ids.SETTINGS_TIMEZONE_BLOCK,
+    workspaces.REMINDER_HOURS: ids.SETTINGS_REMINDER_HOURS_BLOCK,
+    workspaces.REMINDERS_MAX: ids.SETTINGS_REMINDERS_MAX_BLOCK,
+    workspaces.GRACE_MINUTES: ids.SETTINGS_GRACE_BLOCK,
 }
 
 
@@ -130,6 +133,14 @@ def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
         read.expiry_warning_days = [int(d) for d in forms.chosen_options(days) if d.isdecimal() and len(d) < 4]
     if (zone := field(ids.SETTINGS_TIMEZONE_BLOCK, ids.SETTINGS_TIMEZONE_INPUT)) is not None:
         read.default_timezone = typed(zone)
+    for name, block_id, action_id in (("reminder_hours", ids.SETTINGS_REMINDER_HOURS_BLOCK,
+                                       ids.SETTINGS_REMINDER_HOURS_INPUT),
+                                      ("reminders_max", ids.SETTINGS_REMINDERS_MAX_BLOCK,
+                                       ids.SETTINGS_REMINDERS_MAX_INPUT),
+                                      ("grace_minutes", ids.SETTINGS_GRACE_BLOCK, ids.SETTINGS_GRACE_INPUT)):
+        if (number := field(block_id, action_id)) is not None:
+            text = typed(number).strip()
+            setattr(read, name, int(text) if text.isdecimal() and len(text) < 6 else None)
     return read
 
 

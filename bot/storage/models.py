@@ -143,6 +143,11 @@ class Workspace(Base):
     # Picmim admins besides Slack's workspace admins and owners (bot/services/roles.py), set in `/picmim roles`.
     admin_user_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     admin_usergroup_id: Mapped[str | None] = mapped_column(String(32))
+    # Approval reminders and expiry (bot/services/approval_reminders.py), set in `/picmim settings`: hours between
+    # reminders to the approvers, how many at most, and the minutes a post may wait past its time before it expires.
+    approval_reminder_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
+    approval_reminders_max: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    approval_grace_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -331,6 +336,11 @@ class Post(Base):
     review_ts: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by edits; approvals are per version
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Approval reminders: when it was last sent for approval, how many reminders went to the approvers since, and
+    # when the last one did (each claimed by bumping `reminders_sent`, so two processes never send the same one).
+    submitted_at: Mapped[datetime | None]
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reminded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
