@@ -151,6 +151,7 @@ HOME_WEEK_THIS = "home_week_this"
 HOME_ACCOUNT_FILTER = "home_account_filter"  # a static select; each option's value is a HomeWeek
 HOME_POST_OPEN = "home_post_open"  # a post's details in a modal, with the queue's buttons
 HOME_DAY_MORE = "home_day_more"  # "+ N more on Tuesday": the queue in a modal
+HOME_POST_VIEW = "home_post"  # the details modal (metadata: {"post_id"}); its queue buttons answer in it
 
 # Roles: /picmim roles (who may post where) and account groups
 ROLES_VIEW = "roles"  # metadata: {"scope": "a<account id>" | "g<group id>"}
