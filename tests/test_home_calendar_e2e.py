@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot import ids
 from bot.payloads import HomeWeek
 from bot.sandbox.fakes.slack import view_errors
+from bot.secret import Secret
 from bot.services.workspaces import ensure_workspace
 from bot.storage import crypto, db
 from bot.storage.models import Account, Connection, Post, PostStatus, PostTarget, RoleGrant, TargetStatus
@@ -66,6 +67,9 @@ async def week(module_database, connect_server):
     made = {}
     async with sessions() as session:
         here = await ensure_workspace(session, "T0001")
+        # X's sign-in works (the compose window offers the account when a post is edited).
+        (await session.get(Connection, (await session.get(Account, x_account)).connection_id)).access_token = \
+            Secret("x-token")
 
         def post(name, status, account, at, target=TargetStatus.SCHEDULED, author="U0002"):
             made[name] = Post(workspace_id=here.id, author_user_id=author, text=f"{name} post", status=status,
@@ -207,9 +211,14 @@ async def test_a_post_opens_its_details_and_the_queues_buttons_work_there(sender
         (ids.QUEUE_PUBLISH_NOW, str(teaser)), (ids.QUEUE_EDIT, str(teaser)), (ids.QUEUE_RESCHEDULE, str(teaser)),
         (ids.QUEUE_CANCEL, str(teaser))]
 
+    # Edit and Reschedule open the queue's windows over the details (which they go back to).
     shown_modal = {**modal, "id": "VPOST", "hash": "h", "state": {"values": {}}}
-    sender.interaction(_click(ids.QUEUE_RESCHEDULE, str(teaser), user="U0001", view=shown_modal))
+    sender.interaction(_click(ids.QUEUE_EDIT, str(teaser), user="U0001", view=shown_modal))
     [pushed] = slack.wait_for("views.push")
+    assert blocks_of(pushed.params["view"])["callback_id"] == ids.COMPOSE_VIEW
+    assert "Teaser post" in _text(blocks_of(pushed.params["view"])["blocks"])
+    sender.interaction(_click(ids.QUEUE_RESCHEDULE, str(teaser), user="U0001", view=shown_modal))
+    pushed = slack.wait_for("views.push", 2)[1]
     assert blocks_of(pushed.params["view"])["callback_id"] == ids.QUEUE_RESCHEDULE_VIEW
 
     sender.interaction(_click(ids.QUEUE_CANCEL, str(teaser), user="U0001", view=shown_modal))
