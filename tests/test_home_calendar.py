@@ -44,3 +44,11 @@ def test_a_quiet_week_shows_everything_and_names_the_empty_days():
 def test_the_week_of_a_clock_change_ends_at_local_midnight():
     first, last = bounds(MONDAY, zone_of("Europe/Madrid"))
     assert (first, last) == (datetime(2026, 3, 22, 23, tzinfo=UTC), datetime(2026, 3, 29, 22, tzinfo=UTC))
+
+
+def test_a_post_waiting_for_approval_without_a_time_says_when_it_goes():
+    zone = zone_of("Europe/Madrid")
+    waiting = CalendarPost(1, "U1", "soon", datetime(2026, 3, 23, 8, tzinfo=UTC), PostStatus.PENDING_APPROVAL,
+                           ("X",), ("X · Acme",), timed=False)
+    blocks = calendar_blocks(Week(MONDAY, "Europe/Madrid", by_day([waiting], MONDAY, zone), (), None, MONDAY), 70)
+    assert "*As soon as it is approved* · :hourglass: Waiting for approval · X" in str(blocks)

@@ -214,7 +214,8 @@ async def _details(db, workspace, person, access, post_id: int | None, note: str
         may_change = bool(await roles.changeable_posts(session, rights, [(post.id, post.author_user_id)]))
         lines = await target_lines(session, post.id)
     return post_modal(post.id, post.author_user_id, post.text or "", post.status, post.scheduled_at or post.created_at,
-                      who.tz or here.default_timezone or "UTC", lines, may_change, note)
+                      who.tz or here.default_timezone or "UTC", lines, may_change, note,
+                      timed=post.scheduled_at is not None)
 
 
 async def post_details_button(ack, body, client, subject, db, workspace, person, access) -> None:

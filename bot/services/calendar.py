@@ -30,6 +30,7 @@ class CalendarPost:
     status: PostStatus
     platforms: tuple[str, ...]  # the networks' names, each once
     accounts: tuple[str, ...]  # "Platform · Account"
+    timed: bool = True  # False: "as soon as possible" (shown on the day it was accepted)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ async def posts_between(session: AsyncSession, workspace_id: int, first: datetim
         platforms.setdefault(post_id, []).append(info.name if info else platform)
         accounts.setdefault(post_id, []).append(account_label(platform, name))
     return [CalendarPost(p.id, p.author_user_id, p.text or "", p.scheduled_at or p.created_at, p.status,
-                         tuple(dict.fromkeys(platforms.get(p.id, ()))), tuple(accounts.get(p.id, ())))
+                         tuple(dict.fromkeys(platforms.get(p.id, ()))), tuple(accounts.get(p.id, ())),
+                         p.scheduled_at is not None)
             for p in posts]
 
 

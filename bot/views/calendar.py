@@ -60,7 +60,10 @@ def _hour(when: datetime, zone: str) -> str:
 
 def _post_line(post: CalendarPost, zone: str) -> dict:
     platforms = ", ".join(esc(p) for p in post.platforms) or "no account"
-    return section(f"*{_hour(post.when, zone)}* · {STATUS_WORDS.get(post.status, esc(post.status.value))} · "
+    # A post waiting for approval with no time of its own goes out once approved, whenever that is.
+    when = "As soon as it is approved" if post.status is PostStatus.PENDING_APPROVAL and not post.timed else \
+        _hour(post.when, zone)
+    return section(f"*{when}* · {STATUS_WORDS.get(post.status, esc(post.status.value))} · "
                    f"{platforms}\n{_preview(post.text)} · by <@{post.author}>",
                    button("Details", ids.HOME_POST_OPEN, PostRef(post.post_id).encode(),
                           label=f"Details of the post at {_hour(post.when, zone)}"))
@@ -130,15 +133,17 @@ def calendar_blocks(week: Week, room: int) -> list[dict]:
 
 
 def post_modal(post_id: int, author: str, text: str, status: PostStatus, when: datetime, zone: str,
-               lines: Sequence[TargetLine], may_change: bool, note: str = "") -> dict:
+               lines: Sequence[TargetLine], may_change: bool, note: str = "", timed: bool = True) -> dict:
     """What a post is, where it goes and where it stands; the queue's buttons while it can still change (and the
-    viewer may change it)."""
+    viewer may change it). Not `timed`: it goes (or went) out as soon as it could."""
     local = when.astimezone(zone_of(zone))
     blocks: list[dict] = []
     if note:
         blocks.append(context(esc(note)))
-    blocks += [section(f"*{STATUS_WORDS.get(status, esc(status.value))}* · {day_name(local.date())} at "
-                       f"{local:%H:%M} ({esc(zone)})"),
+    at = f"{day_name(local.date())} at {local:%H:%M} ({esc(zone)})"
+    if not timed and status is PostStatus.PENDING_APPROVAL:
+        at = "as soon as it is approved"
+    blocks += [section(f"*{STATUS_WORDS.get(status, esc(status.value))}* · {at}"),
                context(f"By <@{author}>")]
     for line in lines[:20]:
         state = TARGET_WORDS.get(line.status, line.status.value)
