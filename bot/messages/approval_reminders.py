@@ -14,7 +14,7 @@ from bot.messages.post_status import update_post_message
 from bot.messages.review_card import current_card, refresh_card, tell_author
 from bot.services import approval_reminders
 from bot.services.approval_reminders import Reminder
-from bot.storage.models import utcnow
+from bot.storage.models import Post, utcnow
 from bot.views import approvals as views
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,9 @@ class ApprovalReminders:
                              thread_ts=post.review_ts)
 
     async def expire(self, post_id: int) -> None:
-        post, _reviewing, _shown = await current_card(self.runtime, post_id)
+        async with self.runtime.sessions() as session:
+            post = await session.get(Post, post_id)
+            await session.commit()
         if post is None:
             return
         await refresh_card(self.runtime, post_id)  # the card loses its buttons and says why

@@ -43,18 +43,20 @@ def overdue(post: Post, workspace: Workspace, now: datetime) -> bool:
     return post.scheduled_at is not None and post.scheduled_at + grace_of(workspace) <= now
 
 
-async def _waiting(session: AsyncSession, *where) -> list[tuple[Post, Workspace]]:
+async def _waiting(session: AsyncSession, *where, oldest_first) -> list[tuple[Post, Workspace]]:
+    """Posts waiting for approval in installed workspaces, those waiting longest first (so the ones due are never
+    held back behind a batch of ones that are not)."""
     rows = await session.execute(
         select(Post, Workspace).join(Workspace, Workspace.id == Post.workspace_id)
         .where(Post.status == PostStatus.PENDING_APPROVAL, Workspace.uninstalled_at.is_(None), *where)
-        .order_by(Post.id).limit(BATCH))
+        .order_by(oldest_first, Post.id).limit(BATCH))
     return [(post, workspace) for post, workspace in rows]
 
 
 async def claim_reminders(session: AsyncSession, now: datetime) -> list[Reminder]:
     """The reminders due now, each claimed by this process (committed before anything is sent)."""
-    found = await _waiting(session, Post.review_ts.is_not(None),
-                           Post.reminders_sent < Workspace.approval_reminders_max)
+    found = await _waiting(session, Post.review_ts.is_not(None), Post.reminders_sent < Workspace.approval_reminders_max,
+                           oldest_first=func.coalesce(Post.reminded_at, Post.submitted_at, Post.created_at))
     claimed = []
     for post, workspace in found:
         since = post.reminded_at or post.submitted_at or post.created_at
@@ -75,7 +77,8 @@ async def claim_reminders(session: AsyncSession, now: datetime) -> list[Reminder
 async def claim_expiries(session: AsyncSession, now: datetime) -> list[int]:
     """The posts whose time passed by more than the grace period while they waited: expired by this process, with
     an audit entry each (committed before anyone is told)."""
-    found = await _waiting(session, Post.scheduled_at.is_not(None), Post.scheduled_at <= now)
+    found = await _waiting(session, Post.scheduled_at.is_not(None), Post.scheduled_at <= now,
+                           oldest_first=Post.scheduled_at)
     expired = []
     for post, workspace in found:
         if not overdue(post, workspace, now):
