@@ -363,15 +363,15 @@ def _is_date(text: Any) -> bool:
 @dataclass(frozen=True)
 class HomeWeek(JsonRef):
     """Home's calendar: the week's first day (ISO, in the viewer's zone; none: from today) and the account it is
-    filtered to (none: all). Written short: a select option's value holds 150 characters."""
+    filtered to (none: all). A select option's value holds 150 characters: this takes under 60."""
 
-    s: str | None = None
-    a: int | None = None
-    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {"s": _is_date}
+    week_start: str | None = None
+    account_id: int | None = None
+    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {"week_start": _is_date}
 
     @property
-    def start(self) -> date | None:
-        return date.fromisoformat(self.s) if self.s else None
+    def first_day(self) -> date | None:
+        return date.fromisoformat(self.week_start) if self.week_start else None
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ async def opened(event, client, runtime, db, workspace, person, access) -> None:
     # The account the calendar was filtered to stays chosen; the week starts from today again.
     shown = HomeWeek.decode((event.get("view") or {}).get("private_metadata")) if isinstance(
         event.get("view"), dict) else None
-    await publish_home(client, runtime, db, workspace, person, access, HomeWeek(None, shown.a if shown else None))
+    kept = HomeWeek(None, shown.account_id if shown else None)
+    await publish_home(client, runtime, db, workspace, person, access, kept)
 
 
 async def week_chosen(ack, subject, client, runtime, db, workspace, person, access) -> None:
@@ -79,12 +80,12 @@ async def _calendar(session, here, who, rights, chosen: HomeWeek) -> calendar.We
     zone_name = who.tz or here.default_timezone or "UTC"
     zone = calendar.zone_of(zone_name)
     today = calendar.today_in(zone, utcnow())
-    start = chosen.start or today
+    start = chosen.first_day or today
     accounts = await calendar.account_choices(session, here.id)
     if rights.rules.any_roles:
         seen = set(rights.visible([a for a, _ in accounts]))
         accounts = [(a, name) for a, name in accounts if a in seen]
-    account_id = chosen.a if chosen.a in {a for a, _ in accounts} else None
+    account_id = chosen.account_id if chosen.account_id in {a for a, _ in accounts} else None
     first, last = calendar.bounds(start, zone)
     found = await calendar.posts_between(session, here.id, first, last, account_id)
     if rights.rules.any_roles:
