@@ -48,6 +48,12 @@ SETTINGS_TIMEZONE_BLOCK = "settings_timezone"
 SETTINGS_TIMEZONE_INPUT = "settings_timezone_input"
 SETTINGS_FOLLOWUPS_BLOCK = "settings_followups"
 SETTINGS_FOLLOWUPS_INPUT = "settings_followups_input"  # option values: hours after a post goes live
+SETTINGS_REMINDER_HOURS_BLOCK = "settings_reminder_hours"
+SETTINGS_REMINDER_HOURS_INPUT = "settings_reminder_hours_input"
+SETTINGS_REMINDERS_MAX_BLOCK = "settings_reminders_max"
+SETTINGS_REMINDERS_MAX_INPUT = "settings_reminders_max_input"
+SETTINGS_GRACE_BLOCK = "settings_grace"
+SETTINGS_GRACE_INPUT = "settings_grace_input"  # minutes a waiting post may pass its time before it expires
 
 # A post's status message
 POST_RETRY = "post_retry"  # value: the target's id (failed, or unconfirmed and checked by a person)
@@ -152,6 +158,14 @@ DIGEST_UNSUBSCRIBE = "digest_unsubscribe"  # value: the subscription's id
 # App Home and /picmim help
 NEW_POST = "new_post"  # "New post": the compose modal (from Home, or from /picmim help in a channel)
 HOME_QUEUE = "home_queue"  # Home's "Queue": the queued posts in a modal
+# Home's calendar: the week shown and the account filter (values: a HomeWeek, JSON); a post's details (PostRef)
+HOME_WEEK_PREVIOUS = "home_week_previous"
+HOME_WEEK_NEXT = "home_week_next"
+HOME_WEEK_THIS = "home_week_this"
+HOME_ACCOUNT_FILTER = "home_account_filter"  # a static select; each option's value is a HomeWeek
+HOME_POST_OPEN = "home_post_open"  # a post's details in a modal, with the queue's buttons
+HOME_DAY_MORE = "home_day_more"  # "+ N more on Tuesday": the queue in a modal
+HOME_POST_VIEW = "home_post"  # the details modal (metadata: {"post_id"}); its queue buttons answer in it
 
 # Roles: /picmim roles (who may post where) and account groups
 ROLES_VIEW = "roles"  # metadata: {"scope": "a<account id>" | "g<group id>"}

@@ -17,6 +17,7 @@ from bot.media import renditions, retention, source
 from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts, send_alert
 from bot.messages.followups import FollowUps
+from bot.messages.approval_reminders import ApprovalReminders
 from bot.messages.outbox import OutboxWorker, send_text
 from bot.messages.post_status import send_status, update_post_message
 from bot.messages.reports import DigestSender, send_digest
@@ -138,6 +139,9 @@ def start(runtime: Runtime) -> AsyncIOScheduler:
     _every(scheduler, settings.analytics_seconds, "send_digests", sender.tick, "Digest")
     # A post's figures in its thread, 24 hours and 7 days after it goes live (the workspace's setting).
     _every(scheduler, settings.analytics_seconds, "post_followups", FollowUps(runtime).tick, "Follow-up")
+    # Posts waiting for approval: reminders to the approvers, and expiry once their time is long past.
+    _every(scheduler, settings.tick_seconds, "approval_reminders", ApprovalReminders(runtime).tick,
+           "Approval reminders")
     # Messages Slack did not take at once (it was down, busy or slow): sent as soon as it takes them.
     _every(scheduler, settings.tick_seconds, "slack_outbox", build_outbox_worker(runtime).tick, "Slack outbox")
     # Starts the work and returns: long conversions never hold a tick.

@@ -11,6 +11,7 @@ import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from datetime import date
 from enum import Enum
 from typing import Any, ClassVar, Self
 
@@ -347,6 +348,40 @@ class GroupRef(IdRef):
     group_id: int
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _is_date(text: Any) -> bool:
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class HomeWeek(JsonRef):
+    """Home's calendar: the week's first day (ISO, in the viewer's zone; none: from today) and the account it is
+    filtered to (none: all). A select option's value holds 150 characters: this takes under 60."""
+
+    week_start: str | None = None
+    account_id: int | None = None
+    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {"week_start": _is_date}
+
+    @property
+    def first_day(self) -> date | None:
+        return date.fromisoformat(self.week_start) if self.week_start else None
+
+
+@dataclass(frozen=True)
+class HomePost(JsonRef):
+    """A post's details opened from Home's calendar."""
+
+    post_id: int | None = None
+
+
 # What each action_id's value and each callback_id's metadata hold.
 BY_ACTION: dict[str, type] = {
     ids.POST_RETRY: TargetRef,
@@ -377,6 +412,11 @@ BY_ACTION: dict[str, type] = {
     ids.CHOOSE_ACCOUNTS_SAVE: StateRef,
     ids.CONNECT_PLATFORM: PlatformRef,
     ids.ROLES_GROUP_EDIT: GroupRef,
+    ids.HOME_WEEK_PREVIOUS: HomeWeek,
+    ids.HOME_WEEK_NEXT: HomeWeek,
+    ids.HOME_WEEK_THIS: HomeWeek,
+    ids.HOME_ACCOUNT_FILTER: HomeWeek,  # a static select: its value is the chosen option's
+    ids.HOME_POST_OPEN: PostRef,
 }
 BY_VIEW: dict[str, type] = {
     ids.COMPOSE_VIEW: ComposeOrigin,
@@ -387,6 +427,7 @@ BY_VIEW: dict[str, type] = {
     ids.REVIEW_SHARE_VIEW: ReviewShare,
     ids.ROLES_VIEW: RolesOrigin,
     ids.GROUP_VIEW: GroupOrigin,
+    ids.HOME_POST_VIEW: HomePost,
 }
 
 

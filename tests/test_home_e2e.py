@@ -105,14 +105,14 @@ async def test_opening_home_publishes_the_dashboard_and_its_buttons_work_there(s
     view = await asyncio.to_thread(_published, slack)
     text = json.dumps(view["blocks"], ensure_ascii=False)
     assert [b["text"]["text"] for b in view["blocks"] if b["type"] == "header"] == [
-        "Needs attention", "Coming up", "Setup"], "U0001 is an admin"
+        "Needs attention", "Calendar", "Setup"], "U0001 is an admin"
     buttons = _buttons(view)
     assert buttons[:3] == [(ids.NEW_POST, None), (ids.HOME_QUEUE, None), (ids.HOME_CONNECT, None)]
     assert (ids.ACCOUNT_RECONNECT, str(made["connection"])) in buttons
     assert (ids.POST_RETRY, str(made["target"])) in buttons
     assert "*X · Acme Marketing*: access withdrawn" in text
     assert "*Waiting for your approval*: <@U0002>'s post" in text and "<#C0REVIEW>" in text
-    coming = text[text.index('"Coming up"'):]
+    coming = text[text.index('"Calendar"'):]
     assert coming.index("Tomorrow's teaser") < coming.index("Please approve me"), "soonest first"
     assert "(CET)" in text or "(CEST)" in text, "times in U0001's zone (Europe/Madrid)"
 
@@ -169,4 +169,4 @@ async def test_a_members_home_shows_no_setup_or_command_line_words(sender, slack
     assert "python -m" not in text and "Setup" not in text and "tweet.write" not in text
     assert "Waiting for your approval" not in text, "U0003 is not an approver"
     assert {ids.NEW_POST, ids.HOME_CONNECT} <= {a for a, _ in _buttons(view)}
-    assert "(EST)" in text, "times in U0003's zone"
+    assert "times in your time zone (America/New_York)" in text, "times in U0003's zone"

@@ -130,7 +130,7 @@ def test_app_home_shows_the_dashboard_and_what_to_do_first(sender, slack):
     view = json.loads(call.params["view"]) if isinstance(call.params["view"], str) else call.params["view"]
     text = _all_text(view["blocks"])
     assert "No social accounts are connected yet: press *Connect an account*" in text
-    assert "Needs attention" in text and "Nothing is scheduled" in text
+    assert "Needs attention" in text and "Nothing planned this week" in text
     assert "Facebook Groups* cannot be connected" in text, "U0001 is an admin: the setup part"
 
 

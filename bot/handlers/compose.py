@@ -105,18 +105,18 @@ async def _when(session, here, offered, composition: Composition, person=None) -
 
 
 async def open_compose(client, runtime, db, workspace, access, trigger_id: str, composition: Composition,
-                       origin: ComposeOrigin, kept: Sequence[MediaItem] = (), repeat: Repeat | None = None,
-                       person=None) -> None:
+                       origin: ComposeOrigin, kept: Sequence[MediaItem] = (), *, repeat: Repeat | None = None,
+                       person=None, push: bool = False) -> None:
     """The compose window (a new post, a draft, a queued post to edit), offering the live accounts this person may
-    post to."""
+    post to. `push`: over the modal the button was in (a post's details on Home), which it goes back to."""
     here, rights = await workspace(), await access()
     async with db() as session:
         offered, hidden = await _offered(session, here, runtime, rights)
         when = await _when(session, here, offered, composition, person)
     try:
-        await client.views_open(trigger_id=trigger_id, view=_modal(runtime, offered, composition, origin, here, kept,
-                                                                  access=rights, hidden=hidden, repeat=repeat,
-                                                                  when=when))
+        view = _modal(runtime, offered, composition, origin, here, kept, access=rights, hidden=hidden, repeat=repeat,
+                      when=when)
+        await (client.views_push if push else client.views_open)(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
         if unavailable(exc):
             raise  # Slack failing for now: the person is told so (handlers/failures.py)
@@ -203,7 +203,7 @@ async def open_draft_button(ack, body, context, client, respond, subject, runtim
         return
     channel_id = (body.get("channel") or {}).get("id")
     await open_compose(client, runtime, db, workspace, access, body["trigger_id"], composition,
-                       ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept, person)
+                       ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept, person=person)
 
 
 async def edit_button(ack, body, action, context, client, respond, subject, runtime, db, workspace, access,
@@ -218,21 +218,23 @@ async def edit_button(ack, body, action, context, client, respond, subject, runt
     async with db() as session:
         found = await composing.queued_composition(session, workspace_id, subject.post_id)
         problem = await queue_handlers.refusal(session, found and found[0], access)
+    in_modal = (body.get("view") or {}).get("type") == "modal"  # a post's details opened from Home's calendar
     if problem:
-        await respond(response_type="ephemeral", replace_original=False, text=problem)
+        if not in_modal:  # (the details show Edit only to those who may use it)
+            await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
     listing = body.get("response_url") if action.get("action_id") == ids.QUEUE_EDIT else None
-    await open_edit(client, runtime, db, workspace, access, body["trigger_id"], found, listing, person)
+    await open_edit(client, runtime, db, workspace, access, body["trigger_id"], found, listing, person, push=in_modal)
 
 
 async def open_edit(client, runtime, db, workspace, access, trigger_id: str,
                     found: tuple[Post, Composition, list[MediaItem]], response_url: str | None = None,
-                    person=None) -> None:
+                    person=None, push: bool = False) -> None:
     """The compose modal on a queued post (from `/picmim queue`, or Edit on its review card)."""
     post, composition, items = found
     await open_compose(client, runtime, db, workspace, access, trigger_id, composition,
                        ComposeOrigin(channel_id=post.channel_id, post_id=post.id, response_url=response_url), items,
-                       person)
+                       person=person, push=push)
 
 
 async def edit_series_button(ack, body, client, respond, subject, runtime, db, workspace, access) -> None:

@@ -11,18 +11,22 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
-from bot.handlers import connect, posts
+from bot.handlers import connect, posts, queue
 from bot.handlers.approvals import reviewer_of
 from bot.handlers.compose import open_compose
 from bot.handlers.usergroups import group_members
-from bot.payloads import ComposeOrigin
-from bot.services import approvals, dashboard, roles
+from bot.payloads import ComposeOrigin, HomeWeek
+from bot.services import approvals, calendar, dashboard, roles
+from bot.services import queue as queue_service
 from bot.services.approvals import Reviewer
 from bot.services.composing import Composition
+from bot.services.publishing import target_lines
 from bot.slack_errors import error_of, unavailable
 from bot.storage.models import utcnow
 from bot.views import connect as connect_views
-from bot.views.blocks import section
+from bot.views import queue as queue_views
+from bot.views.blocks import modal, section
+from bot.views.calendar import post_modal
 from bot.views.home import home_view, queue_modal
 
 log = logging.getLogger(__name__)
@@ -33,10 +37,23 @@ async def on_home(body) -> bool:
     return (body.get("view") or {}).get("type") == "home"
 
 
+async def in_post_details(body) -> bool:
+    """The button was pressed in a post's details opened from Home's calendar (a modal: no message to answer in)."""
+    return (body.get("view") or {}).get("callback_id") == ids.HOME_POST_VIEW
+
+
 def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(opened)
     app.action(ids.NEW_POST)(new_post_button)
     app.action(ids.HOME_QUEUE)(queue_button)
+    app.action(ids.HOME_DAY_MORE)(queue_button)
+    for action_id in (ids.HOME_WEEK_PREVIOUS, ids.HOME_WEEK_NEXT, ids.HOME_WEEK_THIS, ids.HOME_ACCOUNT_FILTER):
+        app.action(action_id)(week_chosen)
+    app.action(ids.HOME_POST_OPEN)(post_details_button)
+    # The queue's buttons in a post's details: answered in the modal (the queue's own answer in its listing).
+    app.action(ids.QUEUE_PUBLISH_NOW, matchers=[in_post_details])(details_change_button)
+    app.action(ids.QUEUE_CANCEL, matchers=[in_post_details])(details_change_button)
+    app.action(ids.QUEUE_RESCHEDULE, matchers=[in_post_details])(details_reschedule_button)
     # Before connect's and posts' own listeners (this module is registered first): bolt runs the first match.
     app.action(ids.ACCOUNT_RECONNECT, matchers=[on_home])(reconnect_button)
     app.action(ids.POST_RETRY, matchers=[on_home])(retry_button)
@@ -45,7 +62,36 @@ def register(app: AsyncApp) -> None:
 async def opened(event, client, runtime, db, workspace, person, access) -> None:
     if event.get("tab") != "home":
         return
-    await publish_home(client, runtime, db, workspace, person, access)
+    # The account the calendar was filtered to stays chosen; the week starts from today again.
+    shown = HomeWeek.decode((event.get("view") or {}).get("private_metadata")) if isinstance(
+        event.get("view"), dict) else None
+    kept = HomeWeek(None, shown.account_id if shown else None)
+    await publish_home(client, runtime, db, workspace, person, access, kept)
+
+
+async def week_chosen(ack, subject, client, runtime, db, workspace, person, access) -> None:
+    """Previous week, This week, Next week, or an account chosen in the filter: Home shows that."""
+    await ack()
+    await publish_home(client, runtime, db, workspace, person, access, subject or HomeWeek())
+
+
+async def _calendar(session, here, who, rights, chosen: HomeWeek) -> calendar.Week:
+    """The week this person asked for, with only the accounts (and posts) they may see."""
+    zone_name = who.tz or here.default_timezone or "UTC"
+    zone = calendar.zone_of(zone_name)
+    today = calendar.today_in(zone, utcnow())
+    start = chosen.first_day or today
+    accounts = await calendar.account_choices(session, here.id)
+    if rights.rules.any_roles:
+        seen = set(rights.visible([a for a, _ in accounts]))
+        accounts = [(a, name) for a, name in accounts if a in seen]
+    account_id = chosen.account_id if chosen.account_id in {a for a, _ in accounts} else None
+    first, last = calendar.bounds(start, zone)
+    found = await calendar.posts_between(session, here.id, first, last, account_id)
+    if rights.rules.any_roles:
+        seen = await roles.visible_posts(session, rights, [p.post_id for p in found])
+        found = [p for p in found if p.post_id in seen]
+    return calendar.Week(start, zone.key, calendar.by_day(found, start, zone), tuple(accounts), account_id, today)
 
 
 async def _seen(session, board: dashboard.Dashboard, access, workspace_id: int) -> dashboard.Dashboard:
@@ -83,7 +129,7 @@ async def _reviewed_by(session, client, here, rights, who, reviews: bool, board:
     return replace(board, waiting=kept, waiting_total=board.waiting_total - (len(board.waiting) - len(kept)))
 
 
-async def publish_home(client, runtime, db, workspace, person, access) -> None:
+async def publish_home(client, runtime, db, workspace, person, access, week: HomeWeek | None = None) -> None:
     here, who, rights = await workspace(), await person(), await access()
     reviews = approvals.may_review(here, await reviewer_of(client, workspace, person, access))
     own_reviews = any(g.reviews for g in rights.rules.groups.values())  # groups with approvers of their own
@@ -93,7 +139,8 @@ async def publish_home(client, runtime, db, workspace, person, access) -> None:
         if own_reviews:
             board = await _reviewed_by(session, client, here, rights, who, reviews, board)
         board = await _seen(session, board, rights, here.id)
-    view = home_view(ids.COMMAND, board, set(runtime.adapters), who.tz, rights.is_admin)
+        shown = await _calendar(session, here, who, rights, week or HomeWeek())
+    view = home_view(ids.COMMAND, board, set(runtime.adapters), who.tz, rights.is_admin, shown)
     try:
         await client.views_publish(user_id=who.user_id, view=view)
     except SlackApiError as exc:
@@ -153,3 +200,76 @@ async def retry_button(ack, context, client, subject, runtime, db, workspace, pe
     changes)."""
     await posts.retry_button(ack, context, None, subject, runtime, db, workspace, access)
     await publish_home(client, runtime, db, workspace, person, access)
+
+
+# ---- a post's details, from the calendar --------------------------------------------------------------------
+
+
+async def _details(db, workspace, person, access, post_id: int | None, note: str = "") -> dict | None:
+    """The details modal of a post this person may see (None: gone, or not theirs to see)."""
+    here, who, rights = await workspace(), await person(), await access()
+    async with db() as session:
+        post = await queue_service.queued_post(session, here.id, post_id) if post_id is not None else None
+        if post is None or not await roles.visible_posts(session, rights, [post.id]):
+            return None
+        may_change = bool(await roles.changeable_posts(session, rights, [(post.id, post.author_user_id)]))
+        lines = await target_lines(session, post.id)
+    return post_modal(post.id, post.author_user_id, post.text or "", post.status, post.scheduled_at or post.created_at,
+                      who.tz or here.default_timezone or "UTC", lines, may_change, note,
+                      timed=post.scheduled_at is not None)
+
+
+async def post_details_button(ack, body, client, subject, db, workspace, person, access) -> None:
+    await ack()
+    view = await _details(db, workspace, person, access, subject.post_id if subject else None)
+    if view is None:
+        view = modal("Post", [section("This post is no longer there, or it is not yours to see.")], close="Close")
+    try:
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as exc:
+        if unavailable(exc):
+            raise  # Slack failing for now: the person is told so (failures.py)
+        log.warning("Could not open a post's details: %s", error_of(exc))
+
+
+CHANGES = {ids.QUEUE_PUBLISH_NOW: (queue_service.publish_now, "Publishing now: its status message follows it."),
+           ids.QUEUE_CANCEL: (queue_service.cancel, "Cancelled: it will not be published.")}
+
+
+async def details_change_button(ack, body, context, client, subject, runtime, db, workspace, person, access) -> None:
+    """Publish now or Cancel in a post's details: done as in the queue, said in the modal, and Home refreshed."""
+    await ack()
+    change, done = CHANGES[body["actions"][0]["action_id"]]
+
+    async def apply(session, post, now) -> str:
+        await change(session, post, now, actor=context.user_id)
+        return done
+
+    post_id = subject.post_id if subject else None
+    _changed, note = await queue.apply_change(runtime, db, workspace, access, post_id, apply)
+    view = await _details(db, workspace, person, access, post_id, note)
+    if view is not None:
+        try:
+            await client.views_update(view_id=body["view"]["id"], view=view)
+        except SlackApiError as exc:
+            log.info("Could not update a post's details: %s", error_of(exc))
+    await publish_home(client, runtime, db, workspace, person, access)
+
+
+async def details_reschedule_button(ack, body, client, subject, db, workspace, access) -> None:
+    """Reschedule in a post's details: the queue's window, over the details (nothing to refresh afterwards)."""
+    await ack()
+    async with db() as session:
+        post = await queue_service.queued_post(session, (await workspace()).id, subject.post_id) if subject else None
+        if post is not None and post.status not in queue.RESCHEDULABLE:
+            post = None
+        problem = await queue.refusal(session, post, access)
+    if problem:
+        return  # the details already show no buttons to those who may not use them
+    try:
+        await client.views_push(trigger_id=body["trigger_id"], view=queue_views.reschedule_modal(
+            post.id, post.scheduled_at, None))
+    except SlackApiError as exc:
+        if unavailable(exc):
+            raise
+        log.warning("Could not open the reschedule window: %s", error_of(exc))

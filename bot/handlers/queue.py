@@ -14,14 +14,16 @@ from bot.handlers import forms
 from bot.messages import review_card
 from bot.messages.post_status import update_post_message
 from bot.payloads import RescheduleOrigin
-from bot.services import queue, roles
+from bot.services import approval_reminders, queue, roles
 from bot.services.composing import PAST_TOLERANCE
 from bot.services.queue import GONE, NOT_YOURS, QueueError
 from bot.slack_errors import error_of, unavailable
-from bot.storage.models import utcnow
+from bot.storage.models import PostStatus, utcnow
 from bot.views import queue as views
 
 log = logging.getLogger(__name__)
+
+RESCHEDULABLE = (*queue.QUEUED, PostStatus.EXPIRED)  # an expired post is rescheduled into approval again
 
 
 def register(app: AsyncApp) -> None:
@@ -117,15 +119,18 @@ async def reschedule_button(ack, body, context, client, respond, subject, db, wo
     workspace_id = (await workspace()).id
     async with db() as session:
         post = await queue.queued_post(session, workspace_id, subject.post_id) if subject else None
-        if post is not None and post.status not in queue.QUEUED:
+        if post is not None and post.status not in RESCHEDULABLE:
             post = None  # published or cancelled meanwhile
         problem = await refusal(session, post, access)
     if problem:
         await respond(response_type="ephemeral", replace_original=False, text=problem)
         return
+    # Only the queue's own (ephemeral) listing is refreshed afterwards: the Reschedule under an expired post's
+    # notice must not be replaced by the queue.
+    listing = body.get("response_url") if (body.get("container") or {}).get("is_ephemeral") else None
     try:
         await client.views_open(trigger_id=body["trigger_id"],
-                                view=views.reschedule_modal(post.id, post.scheduled_at, body.get("response_url")))
+                                view=views.reschedule_modal(post.id, post.scheduled_at, listing))
     except SlackApiError as exc:
         if unavailable(exc):
             raise  # Slack failing for now: the person is told so (failures.py)
@@ -144,11 +149,20 @@ async def reschedule_submitted(ack, view, context, subject, runtime, db, workspa
         return
     await ack()
 
+    resubmitted = False
+
     async def change(session, post, now):
+        nonlocal resubmitted
+        if post.status is PostStatus.EXPIRED:  # not approved in time: it waits for approval again
+            await approval_reminders.resubmit(session, post, max(when, now), now, actor=context.user_id)
+            resubmitted = True
+            return "Rescheduled: it waits for approval again."
         await queue.reschedule(session, post, max(when, now), now, actor=context.user_id)
         return "Rescheduled."
 
     changed, note = await apply_change(runtime, db, workspace, access, origin.post_id, change)
+    if changed and resubmitted:
+        await review_card.announce_resubmitted(runtime, origin.post_id)
     if not origin.response_url:
         return
     if changed:

@@ -27,6 +27,9 @@ ERROR_BLOCKS = {
     workspaces.APPROVE_REACTION: ids.SETTINGS_APPROVE_REACTION_BLOCK,
     workspaces.REJECT_REACTION: ids.SETTINGS_REJECT_REACTION_BLOCK,
     workspaces.TIMEZONE: ids.SETTINGS_TIMEZONE_BLOCK,
+    workspaces.REMINDER_HOURS: ids.SETTINGS_REMINDER_HOURS_BLOCK,
+    workspaces.REMINDERS_MAX: ids.SETTINGS_REMINDERS_MAX_BLOCK,
+    workspaces.GRACE_MINUTES: ids.SETTINGS_GRACE_BLOCK,
 }
 
 
@@ -132,6 +135,14 @@ def _read(values: dict, current: WorkspaceSettings) -> WorkspaceSettings:
         read.followup_hours = [int(h) for h in forms.chosen_options(followups) if h.isdecimal() and len(h) < 5]
     if (zone := field(ids.SETTINGS_TIMEZONE_BLOCK, ids.SETTINGS_TIMEZONE_INPUT)) is not None:
         read.default_timezone = typed(zone)
+    for name, block_id, action_id in (("reminder_hours", ids.SETTINGS_REMINDER_HOURS_BLOCK,
+                                       ids.SETTINGS_REMINDER_HOURS_INPUT),
+                                      ("reminders_max", ids.SETTINGS_REMINDERS_MAX_BLOCK,
+                                       ids.SETTINGS_REMINDERS_MAX_INPUT),
+                                      ("grace_minutes", ids.SETTINGS_GRACE_BLOCK, ids.SETTINGS_GRACE_INPUT)):
+        if (number := field(block_id, action_id)) is not None:
+            text = typed(number).strip()
+            setattr(read, name, int(text) if text.isdecimal() and len(text) < 6 else None)
     return read
 
 

@@ -45,6 +45,25 @@ async def _card(runtime, post_id: int) -> tuple[Post | None, Workspace | None, a
     return post, workspace, card
 
 
+async def current_card(runtime, post_id: int) -> tuple[Post | None, Workspace | None, approvals.ReviewCard | None]:
+    """The post, the approval settings that apply to it and its card, as they are now."""
+    return await _card(runtime, post_id)
+
+
+async def announce_resubmitted(runtime, post_id: int) -> None:
+    """An expired post was rescheduled: the approvers are told in the card's thread (the card itself is brought
+    up to date, its buttons back, by `refresh_card`; a card that is gone is posted afresh)."""
+    post, workspace, _shown = await _card(runtime, post_id)
+    if post is None or post.status is not PostStatus.PENDING_APPROVAL or post.scheduled_at is None:
+        return
+    if not post.review_ts:
+        await _owe_card(runtime, post.workspace_id, post_id)
+        return
+    await sending.notify(runtime, post.workspace_id, post.review_channel_id,
+                         views.resubmitted_reply(post.author_user_id, post.scheduled_at,
+                                                 approvals.who_reviews(workspace)), thread_ts=post.review_ts)
+
+
 async def _show(client: AsyncWebClient, channel: str, ts: str | None, card: approvals.ReviewCard):
     """Post the card, or update it where it is."""
     for thumbnails in (True, False):
@@ -62,7 +81,7 @@ async def _show(client: AsyncWebClient, channel: str, ts: str | None, card: appr
     raise AssertionError("unreachable")
 
 
-async def tell_author(runtime, post: Post, text: str, on_card: bool = True) -> None:
+async def tell_author(runtime, post: Post, text: str, on_card: bool = True, blocks: list[dict] | None = None) -> None:
     """Tell the author once: in the thread of the post's status message (the author follows it; the card
     itself shows approvers the outcome), else in the card's thread, else in the author's DM. Kept until Slack
     takes it (bot/messages/outbox.py)."""
@@ -72,7 +91,7 @@ async def tell_author(runtime, post: Post, text: str, on_card: bool = True) -> N
         place = (post.review_channel_id, post.review_ts)
     else:
         place = (post.author_user_id, None)
-    await sending.notify(runtime, post.workspace_id, place[0], text, thread_ts=place[1])
+    await sending.notify(runtime, post.workspace_id, place[0], text, thread_ts=place[1], blocks=blocks)
 
 
 async def send_for_review(runtime, post_id: int) -> None:

@@ -27,6 +27,7 @@ from bot.platforms import registry
 from bot.platforms.base import Adapter
 from bot.platforms.settings import PlatformSettings
 from bot.services import audit, composing, series
+from bot.services.approval_reminders import overdue
 from bot.services.publishing import schedule_targets, settle_post
 from bot.services.reviews import DecisionLine, approvers_of, decisions_of
 from bot.services.workspaces import normalize_reaction
@@ -145,6 +146,8 @@ def not_a_reviewer(workspace: Workspace) -> str:
 
 OWN_POST = ("You wrote this post, so someone else has to approve it. (An admin can allow authors to approve "
             "their own posts in `/picmim settings`.)")
+TOO_LATE = ("This post's time passed while it waited for approval, so it will not be published: its author is told "
+            "and can reschedule it.")
 STALE = "This post was edited after you opened it: look at the new version on the card and decide again."
 
 
@@ -229,6 +232,8 @@ async def decide(session: AsyncSession, workspace: Workspace, post_id: int, revi
     refusal = _refusal(workspace, post, reviewer, decision, version)
     if refusal:
         return Outcome(post_id, refusal=refusal, status=post.status)
+    if decision is Decision.APPROVE and overdue(post, workspace, now):  # expiring: approving no longer publishes
+        return Outcome(post_id, refusal=TOO_LATE, status=post.status)
     latest = await _latest_by_user(session, post.id, post.version)
     mine = latest.get(reviewer.user_id)
     if decision is Decision.APPROVE and mine is not None and mine.decision is Decision.APPROVE:

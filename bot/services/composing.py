@@ -372,6 +372,8 @@ def _accept(post: Post, workspace: Workspace, composition: Composition, now: dat
     when = composition.when if composition.when and composition.when > now else now
     if workspace.approval_required or needs_approval:
         post.status, post.scheduled_at = PostStatus.PENDING_APPROVAL, composition.when
+        # Reminders count from the latest submission (an edit starts the review again).
+        post.submitted_at, post.reminders_sent, post.reminded_at = now, 0, None
         for target in post.targets:
             if target.status in (None, TargetStatus.SCHEDULED):
                 target.status = TargetStatus.PENDING

@@ -76,6 +76,10 @@ class WorkspaceSettings:
     expiry_warning_days: list[int] = field(default_factory=lambda: [7, 1])
     default_timezone: str = "UTC"
     followup_hours: list[int] = field(default_factory=lambda: [24, 168])
+    # Approval reminders and expiry; None: not a whole number.
+    reminder_hours: int | None = 4
+    reminders_max: int | None = 2
+    grace_minutes: int | None = 60
 
 
 def settings_of(workspace: Workspace) -> WorkspaceSettings:
@@ -94,12 +98,22 @@ def settings_of(workspace: Workspace) -> WorkspaceSettings:
         expiry_warning_days=[int(d) for d in workspace.expiry_warning_days or []],
         default_timezone=workspace.default_timezone or "UTC",
         followup_hours=[int(h) for h in workspace.followup_hours or []],
+        reminder_hours=workspace.approval_reminder_hours if workspace.approval_reminder_hours is not None else 4,
+        reminders_max=workspace.approval_reminders_max if workspace.approval_reminders_max is not None else 2,
+        grace_minutes=workspace.approval_grace_minutes if workspace.approval_grace_minutes is not None else 60,
     )
 
 
 # The parts of the settings a problem can be shown beside.
 MANAGERS, APPROVAL_CHANNEL, APPROVALS_NEEDED, APPROVE_REACTION, REJECT_REACTION, TIMEZONE = (
     "managers", "approval_channel", "approvals_needed", "approve_reaction", "reject_reaction", "timezone")
+REMINDER_HOURS, REMINDERS_MAX, GRACE_MINUTES = "reminder_hours", "reminders_max", "grace_minutes"
+# What each reminder and expiry setting may be: (lowest, highest, what a person is told otherwise).
+REMINDER_LIMITS = {
+    REMINDER_HOURS: (1, 168, "Enter a whole number of hours from 1 to 168 (a week)."),
+    REMINDERS_MAX: (0, 10, "Enter a whole number from 0 (no reminders) to 10."),
+    GRACE_MINUTES: (0, 10080, "Enter a whole number of minutes from 0 to 10080 (a week)."),
+}
 
 
 def settings_problems(settings: WorkspaceSettings) -> dict[str, str]:
@@ -133,6 +147,10 @@ def settings_problems(settings: WorkspaceSettings) -> dict[str, str]:
         ZoneInfo(settings.default_timezone.strip())
     except (ValueError, KeyError, OSError):  # OSError: "Europe" is a folder of zones
         problems[TIMEZONE] = "Enter a time zone such as Europe/Madrid, America/New_York or UTC."
+    for key, (lowest, highest, words) in REMINDER_LIMITS.items():
+        value = getattr(settings, key)
+        if value is None or not lowest <= value <= highest:
+            problems[key] = words
     return problems
 
 
@@ -152,6 +170,9 @@ def apply_settings(workspace: Workspace, settings: WorkspaceSettings) -> None:
                                            reverse=True)
     workspace.default_timezone = settings.default_timezone.strip()
     workspace.followup_hours = sorted({int(h) for h in settings.followup_hours if 0 < int(h) <= 24 * 90})
+    workspace.approval_reminder_hours = settings.reminder_hours if settings.reminder_hours is not None else 4
+    workspace.approval_reminders_max = settings.reminders_max if settings.reminders_max is not None else 2
+    workspace.approval_grace_minutes = settings.grace_minutes if settings.grace_minutes is not None else 60
 
 
 async def save_settings(session: AsyncSession, workspace_id: int, settings: WorkspaceSettings,

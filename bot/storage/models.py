@@ -145,6 +145,11 @@ class Workspace(Base):
     admin_usergroup_id: Mapped[str | None] = mapped_column(String(32))
     # Hours after a post goes live that Picmim replies in its thread with its figures (none: no follow-ups).
     followup_hours: Mapped[list[Any]] = mapped_column(default=lambda: [24, 168], server_default="[24, 168]")
+    # Approval reminders and expiry (bot/services/approval_reminders.py), set in `/picmim settings`: hours between
+    # reminders to the approvers, how many at most, and the minutes a post may wait past its time before it expires.
+    approval_reminder_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
+    approval_reminders_max: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    approval_grace_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -339,6 +344,11 @@ class Post(Base):
     series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL",
                                                              name="fk_posts_series_id"), index=True)
     series_index: Mapped[int | None] = mapped_column(Integer)
+    # Approval reminders: when it was last sent for approval, how many reminders went to the approvers since, and
+    # when the last one did (each claimed by bumping `reminders_sent`, so two processes never send the same one).
+    submitted_at: Mapped[datetime | None]
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reminded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

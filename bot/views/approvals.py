@@ -4,7 +4,7 @@ is told in the card's thread."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import ids
 from bot.payloads import CardRef, ReviewComment
@@ -95,7 +95,8 @@ def headline(card: ReviewCard) -> str:
     if card.status is PostStatus.CANCELLED:
         return "*:no_entry_sign: Cancelled*"
     if card.status is PostStatus.EXPIRED:
-        return "*:alarm_clock: Not approved before its time*"
+        return ("*:alarm_clock: Not approved before its time*\nIt was not published, and approving it now would not "
+                "publish it: its author can reschedule it, which sends it for approval again.")
     return f"*{esc(card.status.value)}*"
 
 
@@ -304,3 +305,43 @@ def queue_review(review: ReviewSummary, status: PostStatus) -> str:
     for decision in [d for d in review.decisions if d.version == review.version][-4:]:
         lines.append(decision_line(decision, review.version))
     return "\n".join(lines)
+
+
+# ---- reminders and expiry (bot/messages/approval_reminders.py) ----------------------------------------------
+
+
+def _hours(waited: timedelta) -> str:
+    hours = max(1, round(waited.total_seconds() / 3600))
+    return f"{hours} hour{'s' if hours != 1 else ''}" if hours < 48 else f"{hours // 24} days"
+
+
+def reminder_reply(card: ReviewCard, number: int, most: int, waited: timedelta) -> str:
+    """The approvers, mentioned in the card's thread: the post still waits for them."""
+    due = f"It is due to go out {slack_date(card.scheduled_at)}." if card.scheduled_at else \
+        "It goes out as soon as it is approved."
+    return (f":bell: Reminder {number} of {most} for {card.who_reviews}: <@{card.author}>'s post has been waiting for "
+            f"approval for {_hours(waited)} ({approvals_count(len(card.approvers), card.needed).lower()}). {due} "
+            f"Approve, ask for changes or reject it on this card.")
+
+
+def expired_reply(when: datetime | None) -> str:
+    """In the card's thread, for the approvers: the post is no longer theirs to decide."""
+    said = f" (it was due {slack_date(when)})" if when else ""
+    return (f":alarm_clock: Nobody approved this post in time{said}, so Picmim did not publish it. Approving it now "
+            "would not publish it; its author can reschedule it, and it then comes back here for approval.")
+
+
+def expired_notice(author: str, post_id: int, when: datetime | None) -> tuple[str, list[dict]]:
+    """The author's notice (text and blocks): not approved in time, with Reschedule (the queue's window)."""
+    said = f" for {slack_date(when)}" if when else ""
+    text = (f"<@{author}> your post{said} was not approved before its time, so Picmim did not publish it. "
+            "Reschedule it to send it for approval again.")
+    return text, [section(f":alarm_clock: {text}"),
+                  actions(button("Reschedule", ids.QUEUE_RESCHEDULE, str(post_id), "primary", emoji=True),
+                          block_id=f"expired_{post_id}")]
+
+
+def resubmitted_reply(author: str, when: datetime, who_reviews: str) -> str:
+    """In the card's thread: the author moved an expired post, and it waits for the approvers again."""
+    return (f":calendar: <@{author}> rescheduled this post to {slack_date(when)}: it needs approving again, "
+            f"{who_reviews}.")

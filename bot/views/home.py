@@ -9,7 +9,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import ids
+from bot.payloads import HomeWeek
 from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS
+from bot.services.calendar import Week
 from bot.services.connections import ConnectionSummary
 from bot.services.dashboard import Dashboard, Failure, Upcoming, Waiting, account_label
 from bot.storage.models import ConnectionStatus
@@ -26,6 +28,7 @@ from bot.views.blocks import (
     section,
     slack_date,
 )
+from bot.views.calendar import calendar_blocks
 
 PREVIEW = 120  # characters of a post's text shown in a list
 BROKEN_SHOWN = 8
@@ -107,7 +110,12 @@ def _admin_setup(command: str, configured: set[str]) -> list[dict]:
             context("Only admins see this part.")]
 
 
-def home_view(command: str, board: Dashboard, configured: set[str], tz: str | None, is_admin: bool) -> dict:
+HOME_BLOCKS = 100  # what App Home holds
+
+
+def home_view(command: str, board: Dashboard, configured: set[str], tz: str | None, is_admin: bool,
+              week: Week | None = None) -> dict:
+    """The dashboard; with `week`, the calendar of that week in place of the few posts coming up."""
     blocks: list[dict] = [
         section("*Picmim for Slack*: write, approve and schedule your team's social posts without leaving Slack."),
         actions(button("New post", ids.NEW_POST, style="primary"),
@@ -132,17 +140,21 @@ def home_view(command: str, board: Dashboard, configured: set[str], tz: str | No
     else:
         blocks.append(section("Nothing needs your attention: every connection works and nothing failed."))
 
-    blocks += [divider(), header("Coming up")]
-    if board.upcoming:
-        blocks += [_upcoming(item, tz) for item in board.upcoming]
-        blocks += _more(board.upcoming_total, len(board.upcoming), "in the queue: press Queue to see them")
+    tail = (_admin_setup(command, configured) if is_admin else []) + [
+        context(f"Everything Picmim does: `{command} help`")]
+    if week is not None:
+        blocks += calendar_blocks(week, HOME_BLOCKS - len(blocks) - len(tail))
     else:
-        blocks.append(section("Nothing is scheduled. Press *New post* to write one."))
-
-    if is_admin:
-        blocks += _admin_setup(command, configured)
-    blocks.append(context(f"Everything Picmim does: `{command} help`"))
-    return {"type": "home", "blocks": blocks}
+        blocks += [divider(), header("Coming up")]
+        if board.upcoming:
+            blocks += [_upcoming(item, tz) for item in board.upcoming]
+            blocks += _more(board.upcoming_total, len(board.upcoming), "in the queue: press Queue to see them")
+        else:
+            blocks.append(section("Nothing is scheduled. Press *New post* to write one."))
+    view = {"type": "home", "blocks": blocks + tail}
+    if week is not None:  # the account chosen stays chosen the next time Home is opened
+        view["private_metadata"] = HomeWeek(None, week.account_id).encode()
+    return view
 
 
 # ---- the queue, opened from Home ----------------------------------------------------------------------------

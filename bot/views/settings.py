@@ -159,8 +159,23 @@ def _approval_fields(current: WorkspaceSettings, approvers: dict,
                reaction_select(ids.SETTINGS_REJECT_REACTION_INPUT, REJECT_REACTIONS, current.reject_reaction,
                                emoji=True),
                optional=False, hint="An approver adds it to turn the post down."),
+        _input(ids.SETTINGS_REMINDER_HOURS_BLOCK, "Remind the approvers after (hours)",
+               _number(ids.SETTINGS_REMINDER_HOURS_INPUT, current.reminder_hours, 1, 168), optional=False,
+               hint="A post still waiting is announced again in its review card's thread, mentioning the approvers."),
+        _input(ids.SETTINGS_REMINDERS_MAX_BLOCK, "Reminders at most",
+               _number(ids.SETTINGS_REMINDERS_MAX_INPUT, current.reminders_max, 0, 10), optional=False,
+               hint="0: no reminders."),
+        _input(ids.SETTINGS_GRACE_BLOCK, "Minutes a post may wait past its time",
+               _number(ids.SETTINGS_GRACE_INPUT, current.grace_minutes, 0, 10080), optional=False,
+               hint="After that, a post nobody approved is not published: its author is told and can reschedule it."),
     ]
     return blocks
+
+
+def _number(action_id: str, value: int | None, lowest: int, highest: int) -> dict:
+    return {"type": "number_input", "action_id": action_id, "is_decimal_allowed": False,
+            "initial_value": str(value if value is not None else lowest), "min_value": str(lowest),
+            "max_value": str(highest)}
 
 
 def _expiry(current: Sequence[int]) -> dict:
