@@ -16,8 +16,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.media import renditions, retention, source
 from bot.media.store import MediaStore
 from bot.messages.alerts import SlackAlerts, send_alert
-from bot.messages.followups import FollowUps
 from bot.messages.approval_reminders import ApprovalReminders
+from bot.messages.followups import FollowUps
 from bot.messages.outbox import OutboxWorker, send_text
 from bot.messages.post_status import send_status, update_post_message
 from bot.messages.reports import DigestSender, send_digest
