@@ -223,8 +223,9 @@ def test_a_report_has_no_vanity_rows_says_no_earlier_figure_once_and_one_line_pe
     assert block_kit_errors(blocks, MESSAGE_BLOCK_LIMIT) == []
     text = _text(blocks)
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
-    assert sections[0] == "*Acme Marketing*\n*Followers*: 1,270 · ▲ 5.8% (+70)\n*Following*: 10 · no change"
-    assert sections[1] == "*Acme Sky*\n*Followers*: 300\n*Posts*: 12"
+    assert sections[0] == ("*Acme Marketing* · as of 08:00 (UTC)\n*Followers*: 1,270 · ▲ 5.8% (+70)\n"
+                           "*Following*: 10 · no change")
+    assert sections[1].startswith("*Acme Sky*") and sections[1].endswith("\n*Followers*: 300\n*Posts*: 12")
     assert text.count("no earlier figure to compare") == 1 and stats_views.NO_COMPARISON in text
     [line] = [b for b in blocks if b["type"] == "section" and b["text"]["text"].startswith("*Maria Lopez*")]
     assert line["text"]["text"] == ("*Maria Lopez*\n:warning: Not synced since 5 Mar 2026, 08:00 (UTC): figures for "
