@@ -1,0 +1,312 @@
+"""The sandbox's simulated networks, end to end: the simulators (bot/sandbox/networks.py) in this process, the
+real server started with `Networks.environment()` and the fake Slack, and a browser that reaches only what a
+browser reaches: Picmim's pages and the simulators' own addresses (the sign-in link's page sends it there).
+
+A person connects X and LinkedIn through the networks' consent pages (choosing LinkedIn's company pages), or
+cancels; publishes a post with a picture from the compose window; opens the post's link in the sandbox X feed,
+picture and all; and the figures Picmim fetches grow as the post ages."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import re
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+from aiohttp import web
+from PIL import Image
+from sqlalchemy import select, update
+
+from bot import ids
+from bot.sandbox.fakes.base import LoopbackServer
+from bot.sandbox.fakes.slack_files import SlackFiles
+from bot.sandbox.networks import Networks
+from bot.storage import db
+from bot.storage.models import Account, MetricSnapshot, PostTarget
+from tests.conftest import SECRET_KEY, SIGNING_SECRET
+from tests.fakes.media import make_image
+from tests.journeys import (
+    BOT_TOKEN,
+    accepted,
+    blocks_of,
+    compose_state,
+    continue_link,
+    private_link,
+    shown,
+    submit_compose,
+)
+from tests.server import ServerProcess, base_env, free_port
+from tests.slack_requests import SlackSender
+
+PICTURE = make_image(640, 480, "PNG")
+
+
+class Front(LoopbackServer):
+    """PUBLIC_URL: the feeds (`Networks.add_routes`, as the sandbox adds them to Picmim's web app) and everything
+    else passed on to the real server, on one address."""
+
+    def __init__(self, port: int, networks: Networks):
+        super().__init__()
+        self.fixed_port, self.networks, self.target = port, networks, ""
+
+    def applications(self) -> list[web.Application]:
+        app = web.Application()
+        self.networks.add_routes(app)
+        app.router.add_route("*", "/{tail:.*}", self._pass_on)
+        return [app]
+
+    async def _serve(self) -> None:
+        self._stopping = asyncio.Event()
+        runner = web.AppRunner(self.applications()[0], access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.fixed_port).start()
+        self._runners.append(runner)
+        self.ports.append(self.fixed_port)
+
+    async def _pass_on(self, request: web.Request) -> web.Response:
+        async with httpx.AsyncClient() as client:
+            answer = await client.request(
+                request.method, self.target + request.path_qs, content=await request.read(),
+                headers={k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")})
+        kept = {k: v for k, v in answer.headers.items()
+                if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
+        return web.Response(status=answer.status_code, body=answer.content, headers=kept)
+
+
+@pytest.fixture(scope="module")
+def sandbox(module_database, fake_slack, tmp_path_factory):
+    """The simulators, PUBLIC_URL's front and the real server configured by `Networks.environment()`."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    networks = Networks(public, tmp_path_factory.mktemp("networks")).start()
+    front = Front(port, networks).start()
+    env = base_env(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake_slack.api_url,
+                   DATABASE_URL=module_database.url, PICMIM_SECRET_KEY=SECRET_KEY, PUBLIC_URL=public,
+                   PICMIM_TICK_SECONDS="0.5", PICMIM_ANALYTICS_SECONDS="0.5", PICMIM_HEALTH_SECONDS="3600",
+                   **networks.environment())
+    server = ServerProcess(env, cwd=tmp_path_factory.mktemp("sandbox")).start()
+    front.target = server.url
+    try:
+        yield networks, server, public
+    finally:
+        server.stop()
+        front.stop()
+        networks.stop()
+
+
+@pytest.fixture(scope="module")
+def files():
+    host = SlackFiles(any_name=PICTURE).start()
+    yield host
+    host.stop()
+
+
+@pytest.fixture
+def sender(sandbox):
+    s = SlackSender(sandbox[1].url, SIGNING_SECRET)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+async def browser():
+    """A browser: no origin overrides, it goes where links send it."""
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+# ---- steps --------------------------------------------------------------------------------------------
+
+def _form(page: httpx.Response) -> str:
+    [action] = re.findall(r'<form method="post" action="([^"]+)">', page.text)
+    return str(page.url.join(html.unescape(action)))
+
+
+async def _consent_page(sender, slack, browser, networks: Networks, platform: str, rid: str) -> httpx.Response:
+    """`/picmim connect <platform>`, the private link's page, Continue: the network's consent page."""
+    assert sender.command(f"connect {platform}", response_url=slack.response_url(rid)).status_code == 200
+    page = await browser.get(private_link(slack, rid))
+    assert page.status_code == 200, page.text
+    onward = continue_link(page)
+    assert onward.startswith(networks.simulator(platform).fake.url + "/"), "the browser goes to the simulator"
+    consent = await browser.get(onward)
+    assert consent.status_code == 200, consent.text
+    return consent
+
+
+def _choose_accounts(sender, slack, values: list[str]) -> str:
+    """Ticking accounts in Picmim's DM after a connect, and Save: what the DM says then."""
+    [dm] = slack.wait_for("chat.postMessage")
+    blocks = blocks_of(dm.params["blocks"])
+    save = next(e for b in blocks if b["type"] == "actions" for e in b["elements"]
+                if e.get("action_id") == ids.CHOOSE_ACCOUNTS_SAVE)
+    state = {f"{ids.CHOOSE_ACCOUNTS_BLOCK}0": {ids.CHOOSE_ACCOUNTS_BOXES: {
+        "type": "checkboxes", "selected_options": [{"value": v, "text": {"type": "plain_text", "text": v}}
+                                                   for v in values]}}}
+    payload = {"type": "block_actions", "team": {"id": "T0001", "domain": "acme"}, "user": {"id": "U0001"},
+               "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+               "channel": {"id": "D0001", "name": "directmessage"},
+               "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "D0001"},
+               "message": {"ts": "1700000000.000100", "text": "", "blocks": []},
+               "response_url": f"{slack.url}/response/choose", "state": {"values": state},
+               "actions": [{"type": "button", "action_id": ids.CHOOSE_ACCOUNTS_SAVE, "block_id": "b",
+                            "value": save["value"], "action_ts": str(time.time())}]}
+    assert sender.interaction(payload).status_code == 200
+    [updated] = slack.wait_for("chat.update")
+    return shown(updated.params["blocks"])
+
+
+async def _rows(url: str, statement):
+    engine = db.create_engine(url)
+    try:
+        async with db.session_factory(engine)() as session:
+            return list(await session.scalars(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _age_in_database(url: str, target_id: int, hours: float) -> None:
+    """The post went live `hours` earlier than it did, and its figures were last fetched as long before: the
+    metric sync finds it due again."""
+    engine = db.create_engine(url)
+    try:
+        async with db.session_factory(engine)() as session:
+            target = await session.get(PostTarget, target_id)
+            earlier = timedelta(hours=hours)
+            values = {"published_at": target.published_at - earlier}
+            if target.metrics_synced_at is not None:
+                values["metrics_synced_at"] = target.metrics_synced_at - earlier
+            await session.execute(update(PostTarget).where(PostTarget.id == target_id).values(**values))
+            await session.execute(update(Account).where(Account.id == target.account_id)
+                                  .values(metrics_due_at=None))
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def _impressions(url: str, target_id: int) -> list[float]:
+    rows = await _rows(url, select(MetricSnapshot).where(MetricSnapshot.target_id == target_id)
+                       .order_by(MetricSnapshot.id))
+    return [r.value for r in rows if "impression" in r.metric]
+
+
+WAIT = 60.0  # seconds any one step may take on a slow, shared machine
+
+
+async def _poll(what: str, check, server):
+    """`await check()`'s first truthy answer, asked every 0.1 s; after WAIT seconds the server's log says why."""
+    deadline = time.monotonic() + WAIT
+    while not (found := await check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; the server's log ends:\n{server.output()[-6000:]}")
+        await asyncio.sleep(0.1)
+    return found
+
+
+# ---- the journeys ---------------------------------------------------------------------------------------
+
+def test_the_environment_is_what_picmim_check_accepts(sandbox):
+    from bot.config import load_settings
+
+    networks, _, public = sandbox
+    settings = load_settings({**networks.environment(), "PUBLIC_URL": public, "PICMIM_SECRET_KEY": SECRET_KEY,
+                              "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_BOT_TOKEN": BOT_TOKEN}, env_file=None)
+    assert set(settings.platform_credentials) == {"X", "LINKEDIN", "META", "INSTAGRAM", "TIKTOK", "GOOGLE",
+                                                  "PINTEREST"}
+    assert settings.origin_overrides["https://api.x.com"] == networks.simulator("x").fake.url
+
+
+async def test_connect_x_publish_a_picture_and_see_it_in_the_sandbox_feed_with_growing_figures(
+        sandbox, sender, slack, browser, files, module_database):
+    networks, server, public = sandbox
+    consent = await _consent_page(sender, slack, browser, networks, "x", "x")
+    assert "Picmim Sandbox wants to access your X account" in consent.text
+    assert "Acme Marketing (@acmemktg)" in consent.text
+    back = await browser.post(_form(consent), data={"answer": "allow"})
+    assert back.status_code == 302 and back.headers["location"].startswith(f"{public}/oauth/x/callback?")
+    page = await browser.get(back.headers["location"])
+    assert page.status_code == 200 and "X is connected (Acme Marketing)" in page.text, page.text
+    assert "Picmim now manages *Acme Marketing* on X" in _choose_accounts(sender, slack, ["2244994945"])
+    [account] = await _rows(module_database.url, select(Account).where(Account.platform == "x"))
+
+    text = f"Fresh from the sandbox oven {time.time_ns()}"
+    accepted(submit_compose(sender, compose_state([account.id], text, files=[files.file("oven.png")])))
+    async def status_with_link():
+        return next((c for c in slack.calls_to("chat.update") + slack.calls_to("chat.postMessage")
+                     if "published: <https://x.com/acmemktg/status/" in shown(c.params.get("blocks"))), None)
+
+    status = await _poll("the status message with X's link", status_with_link, server)
+    [link] = re.findall(r"<(https://x\.com/acmemktg/status/\d+)\|view the post>", shown(status.params["blocks"]))
+    post_id = link.rsplit("/", 1)[1]
+
+    # The post's link leads to the sandbox X feed, at that post.
+    assert networks.feed_link(link) == f"{public}/sandbox/x#post-{post_id}"
+    opened = await browser.get(f"{public}/sandbox/x/open", params={"url": link})
+    assert opened.status_code == 302 and opened.headers["location"] == f"{public}/sandbox/x#post-{post_id}"
+    feed = await browser.get(f"{public}/sandbox/x")
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/html")
+    [article] = re.findall(rf'<article class="card" id="post-{post_id}">(.*?)</article>', feed.text)
+    assert html.escape(text) in article and "Acme Marketing" in article and "@acmemktg" in article
+    [picture] = re.findall(r'<img src="([^"]+)"', article)
+    shown_picture = await browser.get(html.unescape(picture))
+    assert shown_picture.status_code == 200 and shown_picture.headers["content-type"].startswith("image/")
+    with Image.open(io.BytesIO(shown_picture.content)) as image:
+        assert image.size == (640, 480), "the picture X received"
+    assert networks.posts("x")[0]["text"] == text
+
+    # Figures grow with the post's age: two fetches by Picmim, an hour and three hours after it went live.
+    [target] = await _rows(module_database.url, select(PostTarget).where(PostTarget.account_id == account.id))
+    networks.age_posts(3600)
+    await _age_in_database(module_database.url, target.id, 1)
+    first = (await _poll("the first figures", lambda: _impressions(module_database.url, target.id), server))[-1]
+    assert first > 0
+    networks.age_posts(2 * 3600)
+    await _age_in_database(module_database.url, target.id, 2)
+
+    async def grown() -> list[float]:
+        return [v for v in await _impressions(module_database.url, target.id) if v > first]
+
+    later = (await _poll("later figures", grown, server))[-1]
+    assert later > first
+    feed = await browser.get(f"{public}/sandbox/x")
+    [article] = re.findall(rf'<article class="card" id="post-{post_id}">(.*?)</article>', feed.text)
+    [now_shown] = re.findall(r"<b>([\d,]+)</b> impressions", article)
+    assert int(now_shown.replace(",", "")) >= later, "the feed shows the figures as they stand"
+
+
+async def test_linkedin_consent_lets_the_person_choose_the_company_pages(sandbox, sender, slack, browser):
+    networks, _, public = sandbox
+    consent = await _consent_page(sender, slack, browser, networks, "linkedin", "li")
+    assert "Picmim Sandbox wants to access your LinkedIn account" in consent.text
+    assert "Signed in as <b>Maria Lopez</b>" in consent.text
+    assert re.findall(r'value="(\d+)" checked> ([^<]+)</label>', consent.text) == [
+        ("1001", "Acme Inc (company page)"), ("1002", "Acme Labs (company page)")]
+    back = await browser.post(_form(consent), data={"answer": "allow", "choice": "1001"})
+    assert back.status_code == 302 and back.headers["location"].startswith(f"{public}/oauth/linkedin/callback?")
+    page = await browser.get(back.headers["location"])
+    assert page.status_code == 200 and "LinkedIn is connected (Maria Lopez)" in page.text, page.text
+    [dm] = slack.wait_for("chat.postMessage")
+    offered = shown(dm.params["blocks"])
+    assert "Acme Inc" in offered and "Maria Lopez" in offered
+    assert "Acme Labs" not in offered, "the page left unticked on LinkedIn's consent page is out of reach"
+
+
+async def test_cancel_on_the_consent_page_connects_nothing_and_says_so(sandbox, sender, slack, browser,
+                                                                       module_database):
+    networks, _, public = sandbox
+    before = await _rows(module_database.url, select(Account))
+    consent = await _consent_page(sender, slack, browser, networks, "x", "cancel")
+    back = await browser.post(_form(consent), data={"answer": "cancel"})
+    location = httpx.URL(back.headers["location"])
+    assert back.status_code == 302 and str(location).startswith(f"{public}/oauth/x/callback?")
+    assert location.params["error"] == "access_denied" and "code" not in location.params
+    page = await browser.get(str(location))
+    assert page.status_code == 400, page.text
+    assert "You chose not to allow Picmim access, so nothing was connected." in page.text
+    assert [a.id for a in await _rows(module_database.url, select(Account))] == [a.id for a in before]
+    again = await browser.post(_form(consent), data={"answer": "allow"})
+    assert again.status_code == 400 and "already answered or has expired" in again.text
