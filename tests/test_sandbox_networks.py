@@ -22,13 +22,18 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from bot import ids
+from bot.http import build_client
+from bot.platforms import oauth
+from bot.platforms.base import AccountRef, AdapterConfig, Draft
+from bot.platforms.linkedin import LinkedInAdapter
+from bot.platforms.youtube import YouTubeAdapter
 from bot.sandbox.fakes.base import LoopbackServer
 from bot.sandbox.fakes.slack_files import SlackFiles
 from bot.sandbox.networks import Networks
 from bot.storage import db
 from bot.storage.models import Account, MetricSnapshot, PostTarget
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.media import make_image
+from tests.fakes.media import make_image, make_video, payload
 from tests.journeys import (
     BOT_TOKEN,
     accepted,
@@ -310,3 +315,106 @@ async def test_cancel_on_the_consent_page_connects_nothing_and_says_so(sandbox, 
     assert [a.id for a in await _rows(module_database.url, select(Account))] == [a.id for a in before]
     again = await browser.post(_form(consent), data={"answer": "allow"})
     assert again.status_code == 400 and "already answered or has expired" in again.text
+
+
+# ---- in process: the other networks' consent pages and feeds, through Picmim's adapters -----------------------
+
+@pytest.fixture(scope="module")
+def networks(tmp_path_factory):
+    """The simulators alone, their feeds on a web app of their own (as the sandbox adds them to Picmim's)."""
+    port = free_port()
+    started = Networks(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("alone")).start()
+    front = Front(port, started).start()
+    yield started
+    front.stop()
+    started.stop()
+
+
+@pytest.fixture
+async def http(networks):
+    """Picmim's own client: PICMIM_ORIGIN_OVERRIDES as `Networks.environment()` gives it."""
+    overrides = dict(pair.split("=", 1) for pair in networks.environment()["PICMIM_ORIGIN_OVERRIDES"].split(","))
+    async with build_client(overrides) as client:
+        yield client
+
+
+def _adapter(adapter_class, networks: Networks, platform: str, http: httpx.AsyncClient):
+    env = networks.environment()
+    prefix = {"linkedin": "LINKEDIN", "tiktok": "TIKTOK", "youtube": "GOOGLE"}[platform]
+    config = AdapterConfig(client_id=env[f"{prefix}_CLIENT_ID"], client_secret=env[f"{prefix}_CLIENT_SECRET"],
+                           redirect_uri=f"{networks.public_url}/oauth/{platform}/callback",
+                           public_url=networks.public_url)
+    adapter = adapter_class(config, http)
+    adapter.poll_interval = 0  # the simulators need no time to process media
+    return adapter
+
+
+async def _sign_in(http, adapter, pkce, data: dict) -> tuple[httpx.Response, httpx.URL]:
+    """The network's consent page for this adapter's sign-in, answered with `data`; where it sends the browser."""
+    consent = await http.get(adapter.authorize_url(oauth.new_state(), pkce))
+    assert consent.status_code == 200, consent.text
+    back = await http.post(_form(consent), data=data)
+    assert back.status_code == 302, back.text
+    return consent, httpx.URL(back.headers["location"])
+
+
+async def _feed(networks: Networks, platform: str, post_id: str) -> str:
+    async with httpx.AsyncClient() as browser:
+        feed = await browser.get(f"{networks.public_url}/sandbox/{platform}")
+    assert feed.status_code == 200
+    [article] = re.findall(rf'<article class="card" id="post-{re.escape(html.escape(post_id))}">(.*?)</article>',
+                           feed.text)
+    return article
+
+
+async def _served(url: str) -> httpx.Response:
+    async with httpx.AsyncClient() as browser:
+        answer = await browser.get(html.unescape(url))
+    assert answer.status_code == 200, url
+    return answer
+
+
+async def test_youtube_consent_chooses_the_channel_and_the_video_shows_with_its_title(networks, http):
+    adapter = _adapter(YouTubeAdapter, networks, "youtube", http)
+    pkce = oauth.new_pkce()
+    consent, back = await _sign_in(http, adapter, pkce, {"answer": "allow", "choice": "1100220044"})
+    assert "Picmim Sandbox wants to access your YouTube account" in consent.text
+    assert re.findall(r'type="radio" name="choice" value="(\d+)"', consent.text) == ["1100220033", "1100220044"]
+    tokens = await adapter.exchange_code(back.params["code"], pkce)
+    [channel] = await adapter.list_accounts(tokens)
+    assert channel.name == "Acme Shorts", "the channel chosen on the consent page"
+
+    video = make_video()
+    account = AccountRef("youtube", channel.external_id, channel.kind, channel.name, tokens.access_token)
+    result = await adapter.publish(account, Draft(text="Behind the counter", title="A day at Acme"),
+                                   [payload(video)])
+    article = await _feed(networks, "youtube", result.remote_id)
+    assert "A day at Acme" in article and "Behind the counter" in article and "Acme Shorts" in article
+    [src] = re.findall(r'<video controls preload="none" src="([^"]+)"', article)
+    assert (await _served(src)).content == video
+    assert networks.feed_link(result.url) == f"{networks.public_url}/sandbox/youtube#post-{result.remote_id}"
+
+
+async def test_linkedin_picture_post_in_the_feed_and_cancel_answers_as_linkedin_does(networks, http):
+    adapter = _adapter(LinkedInAdapter, networks, "linkedin", http)
+    _, cancelled = await _sign_in(http, adapter, None, {"answer": "cancel"})
+    assert cancelled.params["error"] == "user_cancelled_authorize" and "code" not in cancelled.params
+
+    _, back = await _sign_in(http, adapter, None, {"answer": "allow", "choice": ["1001", "1002"]})
+    tokens = await adapter.exchange_code(back.params["code"], None)
+    [page] = [a for a in await adapter.list_accounts(tokens) if a.name == "Acme Inc"]
+    picture = make_image(1200, 900, "JPEG")
+    account = AccountRef("linkedin", page.external_id, page.kind, page.name, tokens.access_token,
+                         handle=page.handle, settings=page.settings)
+    result = await adapter.publish(account, Draft("Our new office"), [payload(picture)])
+    article = await _feed(networks, "linkedin", result.remote_id)
+    assert "Our new office" in article and "Acme Inc" in article
+    [src] = re.findall(r'<img src="([^"]+)"', article)
+    assert (await _served(src)).content == picture
+
+    # Figures grow with the post's age, as LinkedIn's statistics report them.
+    [before] = [p for p in networks.posts("linkedin") if p["id"] == result.remote_id]
+    networks.age_posts(6 * 3600)
+    [after] = [p for p in networks.posts("linkedin") if p["id"] == result.remote_id]
+    assert after["figures"]["impressions"] > before["figures"]["impressions"]
+    assert after["figures"]["likes"] >= before["figures"]["likes"]

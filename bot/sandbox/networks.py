@@ -61,6 +61,7 @@ class Simulator:
     figures' growth, and the feed."""
 
     feeds: tuple[str, ...] = ()
+    permalink_hosts: tuple[str, ...] = ()  # where the network's post addresses live, beyond its API's hosts
 
     def __init__(self, networks: Networks) -> None:
         self.networks = networks
@@ -292,6 +293,7 @@ class LinkedInSimulator(Simulator):
 
 class MetaSimulator(Simulator):
     feeds = ("facebook", "instagram", "instagram-login")
+    permalink_hosts = ("www.facebook.com", "www.instagram.com")
 
     def make_fake(self):
         fake = FakeMeta()
@@ -433,6 +435,7 @@ class MetaSimulator(Simulator):
 
 class TikTokSimulator(Simulator):
     feeds = ("tiktok",)
+    permalink_hosts = ("www.tiktok.com",)
 
     def make_fake(self):
         fake = FakeTikTok()
@@ -498,6 +501,7 @@ class TikTokSimulator(Simulator):
 
 class YouTubeSimulator(Simulator):
     feeds = ("youtube",)
+    permalink_hosts = ("www.youtube.com", "youtu.be")
 
     def make_fake(self):
         fake = FakeYouTube()
@@ -510,7 +514,8 @@ class YouTubeSimulator(Simulator):
 
     def origins(self):
         return {f"https://{host}": self.fake.url for host in ("accounts.google.com", "oauth2.googleapis.com",
-                                                              "www.googleapis.com", "youtube.googleapis.com")}
+                                                              "www.googleapis.com", "youtube.googleapis.com",
+                                                              "youtubeanalytics.googleapis.com")}
 
     def consent(self, request, params):
         current = self.fake.codes[params["code"]]["sub"]
@@ -560,6 +565,7 @@ class YouTubeSimulator(Simulator):
 
 class PinterestSimulator(Simulator):
     feeds = ("pinterest",)
+    permalink_hosts = ("www.pinterest.com",)
 
     def make_fake(self):
         return FakePinterest()
@@ -605,6 +611,7 @@ class PinterestSimulator(Simulator):
 
 class BlueskySimulator(Simulator):
     feeds = ("bluesky",)
+    permalink_hosts = ("bsky.app",)
 
     def make_fake(self):
         fake = FakeBluesky()
@@ -614,7 +621,7 @@ class BlueskySimulator(Simulator):
     def origins(self):
         pds = self.fake.pds_url
         return {bluesky_oauth.PLC_DIRECTORY: pds, bluesky_oauth.HANDLE_RESOLVER: pds,
-                f"https://{BLUESKY_HANDLE}": pds, "https://bsky.app": pds}
+                f"https://{BLUESKY_HANDLE}": pds}
 
     def consent(self, request, params):
         did = self.fake.codes[params["code"]]["did"]
@@ -739,7 +746,8 @@ class Networks:
         when no simulated network has it."""
         host = urlsplit(url).hostname or ""
         for simulator in self.simulators:
-            if not any(urlsplit(real).hostname == host for real in simulator.origins()):
+            hosts = {urlsplit(real).hostname for real in simulator.origins()} | set(simulator.permalink_hosts)
+            if host not in hosts:
                 continue
             for feed in simulator.feeds:
                 for post in simulator.feed(feed):
