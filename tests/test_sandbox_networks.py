@@ -25,15 +25,20 @@ from bot import ids
 from bot.http import build_client
 from bot.platforms import oauth
 from bot.platforms.base import AccountRef, AdapterConfig, Draft
+from bot.platforms.instagram import InstagramAdapter
 from bot.platforms.linkedin import LinkedInAdapter
+from bot.platforms.meta_graph import Polling
+from bot.platforms.settings import TikTokSettings
+from bot.platforms.tiktok import TikTokAdapter
 from bot.platforms.youtube import YouTubeAdapter
 from bot.sandbox.fakes.base import LoopbackServer
+from bot.sandbox.fakes.meta import adapter_config
 from bot.sandbox.fakes.slack_files import SlackFiles
 from bot.sandbox.networks import Networks
 from bot.storage import db
 from bot.storage.models import Account, MetricSnapshot, PostTarget
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.media import make_image, make_video, payload
+from tests.fakes.media import jpeg, make_image, make_video, payload
 from tests.journeys import (
     BOT_TOKEN,
     accepted,
@@ -104,7 +109,7 @@ def sandbox(module_database, fake_slack, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def files():
+def slack_files():
     host = SlackFiles(any_name=PICTURE).start()
     yield host
     host.stop()
@@ -226,7 +231,7 @@ def test_the_environment_is_what_picmim_check_accepts(sandbox):
 
 
 async def test_connect_x_publish_a_picture_and_see_it_in_the_sandbox_feed_with_growing_figures(
-        sandbox, sender, slack, browser, files, module_database):
+        sandbox, sender, slack, browser, slack_files, module_database):
     networks, server, public = sandbox
     consent = await _consent_page(sender, slack, browser, networks, "x", "x")
     assert "Picmim Sandbox wants to access your X account" in consent.text
@@ -239,7 +244,7 @@ async def test_connect_x_publish_a_picture_and_see_it_in_the_sandbox_feed_with_g
     [account] = await _rows(module_database.url, select(Account).where(Account.platform == "x"))
 
     text = f"Fresh from the sandbox oven {time.time_ns()}"
-    accepted(submit_compose(sender, compose_state([account.id], text, files=[files.file("oven.png")])))
+    accepted(submit_compose(sender, compose_state([account.id], text, files=[slack_files.file("oven.png")])))
     async def status_with_link():
         return next((c for c in slack.calls_to("chat.update") + slack.calls_to("chat.postMessage")
                      if "published: <https://x.com/acmemktg/status/" in shown(c.params.get("blocks"))), None)
@@ -418,3 +423,53 @@ async def test_linkedin_picture_post_in_the_feed_and_cancel_answers_as_linkedin_
     [after] = [p for p in networks.posts("linkedin") if p["id"] == result.remote_id]
     assert after["figures"]["impressions"] > before["figures"]["impressions"]
     assert after["figures"]["likes"] >= before["figures"]["likes"]
+
+
+async def test_tiktok_video_in_the_feed_with_growing_views(networks, http):
+    adapter = _adapter(TikTokAdapter, networks, "tiktok", http)
+    adapter.sleep = _no_wait
+    consent, back = await _sign_in(http, adapter, None, {"answer": "allow"})
+    assert "Picmim Sandbox wants to access your TikTok account" in consent.text and "@acmestudio" in consent.text
+    tokens = await adapter.exchange_code(back.params["code"], None)
+    [creator] = await adapter.list_accounts(tokens)
+    video = make_video()
+    account = AccountRef("tiktok", creator.external_id, creator.kind, creator.name, tokens.access_token,
+                         handle=creator.handle)
+    settings = TikTokSettings(privacy_level="PUBLIC_TO_EVERYONE", allow_comment=True)
+    result = await adapter.publish(account, Draft(text="Latte art in 10 seconds", settings=settings),
+                                   [payload(video)])
+    article = await _feed(networks, "tiktok", result.remote_id)
+    assert "Latte art in 10 seconds" in article and "@acmestudio" in article
+    [src] = re.findall(r'<video controls preload="none" src="([^"]+)"', article)
+    assert (await _served(src)).content == video
+    views = [p["figures"]["views"] for p in networks.posts("tiktok") if p["id"] == result.remote_id]
+    networks.age_posts(3600)
+    later = [p["figures"]["views"] for p in networks.posts("tiktok") if p["id"] == result.remote_id]
+    assert later[0] > views[0]
+
+
+async def _no_wait(seconds: float) -> None:
+    """The simulators need no time to process a video: the adapter does not wait between status checks."""
+
+
+async def test_instagram_through_meta_consent_chooses_the_pages_and_the_picture_shows(networks, http, files):
+    adapter = InstagramAdapter(adapter_config("instagram"), http)
+    adapter.polling = Polling(attempts=5, delay=0)
+    consent, back = await _sign_in(http, adapter, None, {"answer": "allow", "choice": "2001"})
+    assert "Picmim Sandbox wants to access your Facebook account" in consent.text
+    assert "Acme Coffee (Facebook Page) with Instagram @acmecoffee" in consent.text
+    assert "Acme Events (Facebook Page)" in consent.text
+    tokens = await adapter.exchange_code(back.params["code"], None)
+    [coffee] = await adapter.list_accounts(tokens)
+    assert coffee.handle == "acmecoffee", "only the Page ticked on the consent page, and its Instagram account"
+
+    picture = jpeg(1080, 1350)
+    account = AccountRef("instagram", coffee.external_id, coffee.kind, coffee.name, tokens.access_token,
+                         token=coffee.token, handle=coffee.handle, settings=coffee.settings)
+    result = await adapter.publish(account, Draft(text="New latte art"),
+                                   [files.payload("latte.jpg", picture, mimetype="image/jpeg")])
+    article = await _feed(networks, "instagram", result.remote_id)
+    assert "New latte art" in article and "@acmecoffee" in article
+    [src] = re.findall(r'<img src="([^"]+)"', article)
+    assert (await _served(src)).content == picture
+    assert networks.feed_link(result.url) == f"{networks.public_url}/sandbox/instagram#post-{result.remote_id}"

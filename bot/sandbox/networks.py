@@ -449,6 +449,10 @@ class TikTokSimulator(Simulator):
         return {f"https://{host}": self.fake.url for host in ("www.tiktok.com", "open.tiktokapis.com",
                                                               "open-upload.tiktokapis.com")}
 
+    def register(self, public_url: str) -> None:
+        super().register(public_url)
+        self.fake.verified_url_prefixes.append(f"{public_url}/")  # photos are pulled from Picmim's media links
+
     def consent(self, request, params):
         open_id, _ = self.fake.codes[params["code"]]
         creator = self.fake.creators.get(open_id)
