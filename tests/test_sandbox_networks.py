@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import json
 import re
 import time
 from datetime import timedelta
@@ -23,8 +24,9 @@ from sqlalchemy import select, update
 
 from bot import ids
 from bot.http import build_client
-from bot.platforms import oauth
+from bot.platforms import bluesky_keys, oauth
 from bot.platforms.base import AccountRef, AdapterConfig, Draft
+from bot.platforms.bluesky import BlueskyAdapter, client_metadata
 from bot.platforms.instagram import InstagramAdapter
 from bot.platforms.linkedin import LinkedInAdapter
 from bot.platforms.meta_graph import Polling
@@ -34,7 +36,7 @@ from bot.platforms.youtube import YouTubeAdapter
 from bot.sandbox.fakes.base import LoopbackServer
 from bot.sandbox.fakes.meta import adapter_config
 from bot.sandbox.fakes.slack_files import SlackFiles
-from bot.sandbox.networks import Networks
+from bot.sandbox.networks import BLUESKY_HANDLE, Networks
 from bot.storage import db
 from bot.storage.models import Account, MetricSnapshot, PostTarget
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
@@ -62,6 +64,7 @@ class Front(LoopbackServer):
     def __init__(self, port: int, networks: Networks):
         super().__init__()
         self.fixed_port, self.networks, self.target = port, networks, ""
+        self.documents: dict[str, tuple[bytes, str]] = {}  # served here when there is no server to pass on to
 
     def applications(self) -> list[web.Application]:
         app = web.Application()
@@ -78,6 +81,9 @@ class Front(LoopbackServer):
         self.ports.append(self.fixed_port)
 
     async def _pass_on(self, request: web.Request) -> web.Response:
+        if request.path in self.documents:
+            body, kind = self.documents[request.path]
+            return web.Response(body=body, content_type=kind)
         async with httpx.AsyncClient() as client:
             answer = await client.request(
                 request.method, self.target + request.path_qs, content=await request.read(),
@@ -328,8 +334,14 @@ async def test_cancel_on_the_consent_page_connects_nothing_and_says_so(sandbox, 
 def networks(tmp_path_factory):
     """The simulators alone, their feeds on a web app of their own (as the sandbox adds them to Picmim's)."""
     port = free_port()
-    started = Networks(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("alone")).start()
+    public = f"http://127.0.0.1:{port}"
+    started = Networks(public, tmp_path_factory.mktemp("alone")).start()
     front = Front(port, started).start()
+    # What Picmim serves for Bluesky's sign-in: its client metadata and public keys.
+    keys = bluesky_keys.install([bluesky_keys.new_key()])
+    front.documents = {"/oauth/bluesky/client-metadata.json": (json.dumps(client_metadata(public)).encode(),
+                                                               "application/json"),
+                       "/oauth/bluesky/jwks.json": (json.dumps(keys.public_jwks()).encode(), "application/json")}
     yield started
     front.stop()
     started.stop()
@@ -473,3 +485,27 @@ async def test_instagram_through_meta_consent_chooses_the_pages_and_the_picture_
     [src] = re.findall(r'<img src="([^"]+)"', article)
     assert (await _served(src)).content == picture
     assert networks.feed_link(result.url) == f"{networks.public_url}/sandbox/instagram#post-{result.remote_id}"
+
+
+async def test_bluesky_signs_in_with_the_sandbox_handle_and_the_picture_post_shows(networks, http):
+    public = networks.public_url
+    adapter = BlueskyAdapter(AdapterConfig(client_id=None, client_secret=None,
+                                           redirect_uri=f"{public}/oauth/bluesky/callback", public_url=public), http)
+    pkce, state = oauth.new_pkce(), oauth.new_state()
+    url, started = await adapter.begin_authorization(BLUESKY_HANDLE, state, pkce)
+    consent = await http.get(url)
+    assert "Picmim Sandbox wants to access your Bluesky account" in consent.text
+    assert f"@{BLUESKY_HANDLE}" in consent.text
+    back = httpx.URL((await http.post(_form(consent), data={"answer": "allow"})).headers["location"])
+    assert str(back).startswith(f"{public}/oauth/bluesky/callback?") and back.params["state"] == state
+    tokens = await adapter.exchange_code(back.params["code"], pkce, started, iss=back.params["iss"])
+    account = AccountRef("bluesky", tokens.external_user_id, "profile", "Acme", tokens.access_token,
+                         handle=tokens.display_name, extra=tokens.extra)
+
+    picture = make_image(800, 600, "JPEG")
+    first = await adapter.publish(account, Draft("Roasting day"), [payload(picture)])
+    article = await _feed(networks, "bluesky", first.remote_id.rsplit("/", 1)[1])
+    assert "Roasting day" in article and f"@{BLUESKY_HANDLE}" in article
+    [src] = re.findall(r'<img src="([^"]+)"', article)
+    assert (await _served(src)).content == picture
+    assert networks.feed_link(first.url) is not None
