@@ -30,8 +30,9 @@ from bot.platforms.bluesky import BlueskyAdapter, client_metadata
 from bot.platforms.instagram import InstagramAdapter
 from bot.platforms.linkedin import LinkedInAdapter
 from bot.platforms.meta_graph import Polling
-from bot.platforms.settings import TikTokSettings
+from bot.platforms.settings import TikTokSettings, XSettings
 from bot.platforms.tiktok import TikTokAdapter
+from bot.platforms.x import XAdapter
 from bot.platforms.youtube import YouTubeAdapter
 from bot.sandbox.fakes.base import LoopbackServer
 from bot.sandbox.fakes.meta import adapter_config
@@ -357,7 +358,7 @@ async def http(networks):
 
 def _adapter(adapter_class, networks: Networks, platform: str, http: httpx.AsyncClient):
     env = networks.environment()
-    prefix = {"linkedin": "LINKEDIN", "tiktok": "TIKTOK", "youtube": "GOOGLE"}[platform]
+    prefix = {"x": "X", "linkedin": "LINKEDIN", "tiktok": "TIKTOK", "youtube": "GOOGLE"}[platform]
     config = AdapterConfig(client_id=env[f"{prefix}_CLIENT_ID"], client_secret=env[f"{prefix}_CLIENT_SECRET"],
                            redirect_uri=f"{networks.public_url}/oauth/{platform}/callback",
                            public_url=networks.public_url)
@@ -509,3 +510,19 @@ async def test_bluesky_signs_in_with_the_sandbox_handle_and_the_picture_post_sho
     [src] = re.findall(r'<img src="([^"]+)"', article)
     assert (await _served(src)).content == picture
     assert networks.feed_link(first.url) is not None
+
+
+async def test_an_x_thread_shows_as_one_post_with_its_parts_as_replies(networks, http):
+    adapter = _adapter(XAdapter, networks, "x", http)
+    pkce = oauth.new_pkce()
+    _, back = await _sign_in(http, adapter, pkce, {"answer": "allow"})
+    tokens = await adapter.exchange_code(back.params["code"], pkce)
+    [profile] = await adapter.list_accounts(tokens)
+    account = AccountRef("x", profile.external_id, profile.kind, profile.name, tokens.access_token,
+                         handle=profile.handle)
+    parts = [f"Part {n} of our roasting story: " + "beans and heat and patience. " * 7 for n in (1, 2, 3)]
+    result = await adapter.publish(account, Draft("\n\n".join(parts), settings=XSettings(thread=True)), [])
+    article = await _feed(networks, "x", result.remote_id)
+    assert article.count('<div class="reply">') == 2
+    assert article.index("Part 1 of") < article.index("Part 2 of") < article.index("Part 3 of")
+    assert sum(1 for p in networks.posts("x") if "roasting story" in p["text"]) == 1, "one post, not three"
