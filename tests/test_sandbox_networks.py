@@ -351,8 +351,7 @@ def networks(tmp_path_factory):
 @pytest.fixture
 async def http(networks):
     """Picmim's own client: PICMIM_ORIGIN_OVERRIDES as `Networks.environment()` gives it."""
-    overrides = dict(pair.split("=", 1) for pair in networks.environment()["PICMIM_ORIGIN_OVERRIDES"].split(","))
-    async with build_client(overrides) as client:
+    async with build_client(_overrides(networks)) as client:
         yield client
 
 
@@ -526,3 +525,36 @@ async def test_an_x_thread_shows_as_one_post_with_its_parts_as_replies(networks,
     assert article.count('<div class="reply">') == 2
     assert article.index("Part 1 of") < article.index("Part 2 of") < article.index("Part 3 of")
     assert sum(1 for p in networks.posts("x") if "roasting story" in p["text"]) == 1, "one post, not three"
+
+
+async def test_a_restarted_sandbox_keeps_its_networks_grants_and_posts(tmp_path):
+    """Stopping the sandbox and starting it again (without --reset): connections made before still work, posts
+    made before are still in the feeds, and new posts do not take their ids."""
+    first = Networks("http://127.0.0.1:9", tmp_path).start()
+    try:
+        async with build_client(_overrides(first)) as client:
+            adapter = _adapter(XAdapter, first, "x", client)
+            pkce = oauth.new_pkce()
+            _, back = await _sign_in(client, adapter, pkce, {"answer": "allow"})
+            tokens = await adapter.exchange_code(back.params["code"], pkce)
+            [profile] = await adapter.list_accounts(tokens)
+            account = AccountRef("x", profile.external_id, profile.kind, profile.name, tokens.access_token,
+                                 handle=profile.handle)
+            before = await adapter.publish(account, Draft("Before the restart"), [])
+    finally:
+        first.stop()
+
+    again = Networks("http://127.0.0.1:9", tmp_path).start()
+    try:
+        async with build_client(_overrides(again)) as client:
+            adapter = _adapter(XAdapter, again, "x", client)
+            assert [a.name for a in await adapter.list_accounts(tokens)] == ["Acme Marketing"], "the grant works"
+            after = await adapter.publish(account, Draft("After the restart"), [])
+        assert after.remote_id != before.remote_id
+        assert [p["text"] for p in again.posts("x")] == ["After the restart", "Before the restart"]
+    finally:
+        again.stop()
+
+
+def _overrides(networks: Networks) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in networks.environment()["PICMIM_ORIGIN_OVERRIDES"].split(","))

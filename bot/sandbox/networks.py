@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import mimetypes
 import pathlib
+import pickle
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +38,8 @@ from bot.sandbox.fakes.tiktok import FakeTikTok
 from bot.sandbox.fakes.x import FakeX, image_type, is_video
 from bot.sandbox.fakes.youtube import FakeYouTube
 from bot.sandbox.network_pages import Choice, FeedPost, consent_gone_page, consent_page, feed_page, unknown_feed_page
+
+log = logging.getLogger(__name__)
 
 CONSENT_PATH = "/sandbox/consent/"
 BLUESKY_HANDLE = "you.bsky.sandbox"  # the handle to give Picmim when connecting Bluesky in the sandbox
@@ -451,7 +456,8 @@ class TikTokSimulator(Simulator):
 
     def register(self, public_url: str) -> None:
         super().register(public_url)
-        self.fake.verified_url_prefixes.append(f"{public_url}/")  # photos are pulled from Picmim's media links
+        if f"{public_url}/" not in self.fake.verified_url_prefixes:  # photos are pulled from Picmim's media links
+            self.fake.verified_url_prefixes.append(f"{public_url}/")
 
     def consent(self, request, params):
         open_id, _ = self.fake.codes[params["code"]]
@@ -697,7 +703,7 @@ class Networks:
 
     def __init__(self, public_url: str, state_dir: pathlib.Path):
         self.public_url = public_url.rstrip("/")
-        self.state_dir = state_dir  # the simulators keep their state in memory: a restart starts them afresh
+        self.state_dir = state_dir  # where the networks' data is kept between runs (STATE_FILE)
         self.shift = 0.0  # seconds every post and account is made older by (`age_posts`)
         self._live: dict[str, float] = {}
         self._pending: dict[str, Pending] = {}
@@ -709,6 +715,9 @@ class Networks:
     # ---- the interface ----------------------------------------------------------------------------------
 
     def start(self) -> Networks:
+        """Every simulator on its loopback port, with what it held when the sandbox last stopped (accounts, grants,
+        posts), so connections made then still work."""
+        self._load()
         for simulator in self.simulators:
             simulator.fake.start()
             simulator.register(self.public_url)
@@ -717,6 +726,7 @@ class Networks:
     def stop(self) -> None:
         for simulator in self.simulators:
             simulator.fake.stop()
+        self._save()
 
     def environment(self) -> dict[str, str]:
         """The app's settings for reaching the simulators as it reaches the real networks."""
@@ -767,6 +777,36 @@ class Networks:
 
     def simulator(self, platform: str) -> Simulator:
         return next(s for s in self.simulators if platform in s.feeds)
+
+    # ---- kept between runs --------------------------------------------------------------------------------
+
+    @property
+    def _state_file(self) -> pathlib.Path:
+        return self.state_dir / STATE_FILE
+
+    def _save(self) -> None:
+        state = {"live": self._live, "shift": self.shift,
+                 "simulators": {type(s).__name__: {"fake": _kept(s.fake, _NOT_FAKE_STATE),
+                                                   "simulator": _kept(s, {"networks", "fake"})}
+                                for s in self.simulators}}
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._state_file.write_bytes(pickle.dumps(state))
+
+    def _load(self) -> None:
+        if not self._state_file.exists():
+            return
+        try:
+            state = pickle.loads(self._state_file.read_bytes())  # the sandbox's own file, written by _save
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError) as exc:
+            log.warning("The simulated networks start afresh: their saved state cannot be read (%s)",
+                        type(exc).__name__)
+            return
+        self._live, self.shift = state["live"], state["shift"]
+        for simulator in self.simulators:
+            kept = state["simulators"].get(type(simulator).__name__)
+            if kept:
+                _restore(simulator.fake, kept["fake"])
+                _restore(simulator, kept["simulator"])
 
     # ---- ages ---------------------------------------------------------------------------------------------
 
@@ -880,6 +920,36 @@ class Networks:
             return read()
 
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), fake._loop))
+
+
+STATE_FILE = "networks.pickle"
+# What a fake holds that is not the network's data: its server's plumbing, the calls it logged, injected faults.
+_NOT_FAKE_STATE = {"lock", "calls", "ports", "_loop", "_thread", "_runners", "_stopping", "_session", "_release",
+                   "_faults", "_failures", "_hangs", "_rate_limits", "_injections", "applications", "fetched"}
+_COUNT = re.compile(r"count\((-?\d+)(?:, (-?\d+))?\)")
+
+
+def _kept(owner: object, left_out: set[str]) -> dict[str, tuple[str, Any]]:
+    """The attributes worth keeping between runs, picklable; id counters as where they stand."""
+    kept: dict[str, tuple[str, Any]] = {}
+    for name, value in vars(owner).items():
+        if name in left_out:
+            continue
+        if isinstance(value, itertools.count):
+            start, step = _COUNT.fullmatch(repr(value)).groups()
+            kept[name] = ("count", (int(start), int(step or 1)))
+            continue
+        try:
+            pickle.dumps(value)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            continue
+        kept[name] = ("value", value)
+    return kept
+
+
+def _restore(owner: object, kept: dict[str, tuple[str, Any]]) -> None:
+    for name, (kind, value) in kept.items():
+        setattr(owner, name, itertools.count(*value) if kind == "count" else value)
 
 
 _PREFIXES = {"x": "X", "linkedin": "LINKEDIN", "tiktok": "TIKTOK", "youtube": "GOOGLE", "pinterest": "PINTEREST"}
