@@ -194,10 +194,3 @@ def feed_page(network: str, posts: list[FeedPost], now: float | None = None) -> 
                 "Slack with <code>/picmim connect</code> and publish a post: it shows here.</div>")
     return _page(f"{name} · Picmim sandbox", colour, f"{html.escape(name)} <small>sandbox feed · the posts Picmim "
                  "published, newest first</small>", body)
-
-
-def unknown_feed_page(networks: list[str]) -> str:
-    links = "".join(f'<li><a href="{key}">{html.escape(key)}</a></li>' for key in networks)
-    return _page("Picmim sandbox networks", "#4a154b", "Picmim sandbox",
-                 f'<div class="card"><p>There is no such network in the sandbox. Its networks:</p><ul>{links}</ul>'
-                 "</div>")

@@ -37,7 +37,7 @@ from bot.sandbox.fakes.pinterest import FakePinterest
 from bot.sandbox.fakes.tiktok import FakeTikTok
 from bot.sandbox.fakes.x import FakeX, image_type, is_video
 from bot.sandbox.fakes.youtube import FakeYouTube
-from bot.sandbox.network_pages import Choice, FeedPost, consent_gone_page, consent_page, feed_page, unknown_feed_page
+from bot.sandbox.network_pages import Choice, FeedPost, consent_gone_page, consent_page, feed_page
 
 log = logging.getLogger(__name__)
 
@@ -744,9 +744,11 @@ class Networks:
         return env
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/sandbox/{platform}", self._feed)
-        app.router.add_get("/sandbox/{platform}/media/{key}", self._media)
-        app.router.add_get("/sandbox/{platform}/open", self._open)
+        # Only the networks' own names: the rest of /sandbox/… belongs to the simulated Slack workspace's page.
+        platform = "{platform:" + "|".join(re.escape(feed) for feed in self._feeds()) + "}"
+        app.router.add_get(f"/sandbox/{platform}", self._feed)
+        app.router.add_get(f"/sandbox/{platform}/media/{{key}}", self._media)
+        app.router.add_get(f"/sandbox/{platform}/open", self._open)
 
     def posts(self, platform: str) -> list[dict]:
         """What a feed shows, newest first: id, author, handle, text, title, board, images, video, poster, link,
@@ -888,15 +890,11 @@ class Networks:
 
     async def _feed(self, request: web.Request) -> web.Response:
         platform = request.match_info["platform"]
-        if platform not in self._feeds():
-            return web.Response(status=404, content_type="text/html", text=unknown_feed_page(self._feeds()))
         posts = await self._on_simulator(platform, lambda: self._posts(platform))
         return web.Response(text=feed_page(_LOOK.get(platform, platform), posts), content_type="text/html")
 
     async def _media(self, request: web.Request) -> web.Response:
         platform, key = request.match_info["platform"], request.match_info["key"]
-        if platform not in self._feeds():
-            raise web.HTTPNotFound()
         found = await self._on_simulator(platform, lambda: self.simulator(platform).media(key))
         if not found:
             raise web.HTTPNotFound()
@@ -906,8 +904,6 @@ class Networks:
     async def _open(self, request: web.Request) -> web.Response:
         """GET /sandbox/<platform>/open?url=<permalink>: the feed at that post (or the feed's top)."""
         platform = request.match_info["platform"]
-        if platform not in self._feeds():
-            raise web.HTTPNotFound()
         url = request.query.get("url", "")
         target = await self._on_simulator(platform, lambda: self.feed_link(url))
         raise web.HTTPFound(target or f"{self.public_url}/sandbox/{platform}")
