@@ -27,10 +27,12 @@ from bot.http import build_client
 from bot.platforms import bluesky_keys, oauth
 from bot.platforms.base import AccountRef, AdapterConfig, Draft
 from bot.platforms.bluesky import BlueskyAdapter, client_metadata
+from bot.platforms.facebook import FacebookAdapter
 from bot.platforms.instagram import InstagramAdapter
 from bot.platforms.linkedin import LinkedInAdapter
 from bot.platforms.meta_graph import Polling
-from bot.platforms.settings import TikTokSettings, XSettings
+from bot.platforms.pinterest import PinterestAdapter
+from bot.platforms.settings import PinterestSettings, TikTokSettings, XSettings
 from bot.platforms.tiktok import TikTokAdapter
 from bot.platforms.x import XAdapter
 from bot.platforms.youtube import YouTubeAdapter
@@ -357,7 +359,8 @@ async def http(networks):
 
 def _adapter(adapter_class, networks: Networks, platform: str, http: httpx.AsyncClient):
     env = networks.environment()
-    prefix = {"x": "X", "linkedin": "LINKEDIN", "tiktok": "TIKTOK", "youtube": "GOOGLE"}[platform]
+    prefix = {"x": "X", "linkedin": "LINKEDIN", "tiktok": "TIKTOK", "youtube": "GOOGLE", "pinterest": "PINTEREST"}[
+        platform]
     config = AdapterConfig(client_id=env[f"{prefix}_CLIENT_ID"], client_secret=env[f"{prefix}_CLIENT_SECRET"],
                            redirect_uri=f"{networks.public_url}/oauth/{platform}/callback",
                            public_url=networks.public_url)
@@ -558,3 +561,40 @@ async def test_a_restarted_sandbox_keeps_its_networks_grants_and_posts(tmp_path)
 
 def _overrides(networks: Networks) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in networks.environment()["PICMIM_ORIGIN_OVERRIDES"].split(","))
+
+
+async def test_a_pin_shows_with_its_board_title_link_and_picture(networks, http):
+    adapter = _adapter(PinterestAdapter, networks, "pinterest", http)
+    consent, back = await _sign_in(http, adapter, None, {"answer": "allow"})
+    assert "Picmim Sandbox wants to access your Pinterest account" in consent.text
+    tokens = await adapter.exchange_code(back.params["code"], None)
+    [remote] = await adapter.list_accounts(tokens)
+    account = AccountRef("pinterest", remote.external_id, remote.kind, remote.name, tokens.access_token,
+                         handle=remote.handle, settings=remote.settings)
+    picture = make_image(600, 900, "JPEG")
+    draft = Draft("How we pack every order", title="Packing day", link="https://acme.example/packing",
+                  settings=PinterestSettings(board_id="1020304051"))
+    result = await adapter.publish(account, draft, [payload(picture)])
+    article = await _feed(networks, "pinterest", result.remote_id)
+    assert "Packing day" in article and "How we pack every order" in article
+    assert "Saved to <b>Behind the scenes</b>" in article and 'href="https://acme.example/packing"' in article
+    [src] = re.findall(r'<img src="([^"]+)"', article)
+    assert (await _served(src)).content == picture
+
+
+async def test_facebook_consent_keeps_only_the_pages_ticked_and_the_photo_post_shows(networks, http, files):
+    adapter = FacebookAdapter(adapter_config("facebook"), http)
+    adapter.polling = Polling(attempts=5, delay=0)
+    _, back = await _sign_in(http, adapter, None, {"answer": "allow", "choice": "2003"})
+    tokens = await adapter.exchange_code(back.params["code"], None)
+    [events] = await adapter.list_accounts(tokens)
+    assert events.name == "Acme Events", "the one Page ticked"
+    picture = jpeg(1200, 800)
+    account = AccountRef("facebook", events.external_id, events.kind, events.name, tokens.access_token,
+                         token=events.token, handle=events.handle, settings=events.settings)
+    result = await adapter.publish(account, Draft(text="Doors open at 7"),
+                                   [files.payload("doors.jpg", picture, mimetype="image/jpeg")])
+    article = await _feed(networks, "facebook", result.remote_id)
+    assert "Doors open at 7" in article and "Acme Events" in article
+    [src] = re.findall(r'<img src="([^"]+)"', article)
+    assert (await _served(src)).content == picture
