@@ -432,12 +432,17 @@ async def test_linkedin_picture_post_in_the_feed_and_cancel_answers_as_linkedin_
     [src] = re.findall(r'<img src="([^"]+)"', article)
     assert (await _served(src)).content == picture
 
-    # Figures grow with the post's age, as LinkedIn's statistics report them.
+    # Figures grow with the post's age, as LinkedIn's statistics report them to Picmim: the post's and the page's.
     [before] = [p for p in networks.posts("linkedin") if p["id"] == result.remote_id]
+    fetched = await adapter.fetch_metrics(account, [result.remote_id])
     networks.age_posts(6 * 3600)
     [after] = [p for p in networks.posts("linkedin") if p["id"] == result.remote_id]
     assert after["figures"]["impressions"] > before["figures"]["impressions"]
     assert after["figures"]["likes"] >= before["figures"]["likes"]
+    later = await adapter.fetch_metrics(account, [result.remote_id])
+    assert later.posts[result.remote_id]["impressionCount"] > fetched.posts[result.remote_id]["impressionCount"]
+    assert later.account["impressionCount"] > fetched.account.get("impressionCount", 0)
+    assert later.account["followerCount"] > fetched.account["followerCount"], "followers grow slowly"
 
 
 async def test_tiktok_video_in_the_feed_with_growing_views(networks, http):

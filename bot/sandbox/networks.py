@@ -72,7 +72,7 @@ class Simulator:
         self.networks = networks
         self.fake = self.make_fake()
         self.started_at = time.time()
-        self.follower_starts: dict[str, int] = {}
+        self.starts: dict[str, int] = {}  # an account's figures when first seen: where their growth starts
 
     def make_fake(self):
         raise NotImplementedError
@@ -122,7 +122,7 @@ class Simulator:
         return self.networks.live_at(f"{type(self).__name__}:{post_key}")
 
     def followers(self, key: str, current: int) -> int:
-        start = self.follower_starts.setdefault(key, current)
+        start = self.starts.setdefault(key, current)
         return figures.followers(key, start, time.time() - self.started_at + self.networks.shift)
 
     def media_url(self, feed: str, key: str) -> str:
@@ -192,6 +192,15 @@ class XSimulator(Simulator):
         return data, media.media_type
 
 
+def _totals(rows: list[dict[str, int]]) -> dict[str, int]:
+    """An account's figures: the sum of its posts'."""
+    total: dict[str, int] = {}
+    for row in rows:
+        for key, value in row.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
 def _figures(source: dict, names: dict[str, str]) -> dict[str, int]:
     return {ours: int(source[theirs]) for theirs, ours in names.items() if theirs in source}
 
@@ -247,6 +256,12 @@ class LinkedInSimulator(Simulator):
                                     / max(f["impressions"], 1), 4)}
         for org_id in list(self.fake.orgs):
             self.fake.followers[org_id] = self.followers(org_id, self.fake.followers.get(org_id, 150))
+            entity = f"urn:li:organization:{org_id}"
+            posts = [self.fake.share_stats[urn] for urn, post in list(self.fake.posts.items())
+                     if post["author"] == entity and urn in self.fake.share_stats]
+            if posts:  # the page's own totals: what its posts add up to
+                self.fake.share_stats[entity] = _totals([{k: v for k, v in p.items() if isinstance(v, int)}
+                                                         for p in posts])
 
     def _author(self, urn: str) -> tuple[str, str]:
         kind, _, ident = urn.rpartition(":")
@@ -365,8 +380,20 @@ class MetaSimulator(Simulator):
                                  "post_clicks": f["clicks"], "post_video_views": f["views"]})
         for page in list(self.fake.pages.values()):
             page.followers_count = self.followers(page.id, page.followers_count)
+            posts = [o.insights for o in list(self.fake.fb_objects.values()) if o.page_id == page.id]
+            if posts:
+                total = _totals(posts)
+                page.insights.update({"page_media_view": total.get("post_media_view", 0),
+                                      "page_total_media_view_unique": total.get("post_total_media_view_unique", 0),
+                                      "page_post_engagements": total.get("post_clicks", 0)})
         for ig in list(self.fake.ig_users.values()):
             ig.followers_count = self.followers(ig.id, ig.followers_count)
+            posts = [m.insights for m in list(self.fake.ig_media.values()) if m.owner == ig.id]
+            if posts:
+                total = _totals(posts)
+                ig.insights.update({name: total.get(name, 0) for name in (
+                    "reach", "views", "likes", "comments", "shares", "total_interactions")}
+                    | {"saves": total.get("saved", 0)})
 
     def _download(self, url: str | None) -> str:
         """The address of a picture or video Meta fetched (served from the bytes it received)."""
@@ -476,6 +503,10 @@ class TikTokSimulator(Simulator):
                                          "comment_count": f["comments"], "share_count": f["shares"]}
         for creator in list(self.fake.creators.values()):
             creator.follower_count = self.followers(creator.open_id, creator.follower_count)
+            likes = [self.fake.videos.get(p.post_id, {}).get("like_count", 0)
+                     for p in list(self.fake.publishes.values()) if p.open_id == creator.open_id and p.post_id]
+            creator.likes_count = self.starts.setdefault(f"likes:{creator.open_id}", creator.likes_count) \
+                + sum(likes)
 
     def feed(self, feed):
         shown = []
@@ -545,6 +576,9 @@ class YouTubeSimulator(Simulator):
         for channels in list(self.fake.users.values()):
             for channel in channels:
                 channel.subscribers = self.followers(channel.id, channel.subscribers)
+                views = [int(v["statistics"]["viewCount"]) for v in list(self.fake.videos.values())
+                         if v["snippet"].get("channelId") == channel.id]
+                channel.views = self.starts.setdefault(f"views:{channel.id}", channel.views) + sum(views)
 
     def feed(self, feed):
         titles = {c.id: c for channels in self.fake.users.values() for c in channels}
@@ -595,6 +629,11 @@ class PinterestSimulator(Simulator):
                                               "PIN_CLICK": f["clicks"], "OUTBOUND_CLICK": f["clicks"] // 2}
         for account in list(self.fake.accounts.values()):
             account["follower_count"] = self.followers(account["id"], account["follower_count"])
+            boards = {b_id for b_id, b in list(self.fake.boards.items()) if b["_user_id"] == account["id"]}
+            pins = [self.fake.pin_lifetime[p] for p, pin in list(self.fake.pins.items())
+                    if pin["board_id"] in boards and p in self.fake.pin_lifetime]
+            if pins:
+                self.fake.account_summary[account["id"]] = _totals(pins)
 
     def feed(self, feed):
         shown = []
