@@ -264,7 +264,8 @@ async def test_connect_x_publish_a_picture_and_see_it_in_the_sandbox_feed_with_g
 
     # The post's link leads to the sandbox X feed, at that post.
     assert networks.feed_link(link) == f"{public}/sandbox/x#post-{post_id}"
-    opened = await browser.get(f"{public}/sandbox/x/open", params={"url": link})
+    assert networks.browser_link("https://acme.example/menu") == "https://acme.example/menu", "not a network's"
+    opened = await browser.get(networks.browser_link(link))
     assert opened.status_code == 302 and opened.headers["location"] == f"{public}/sandbox/x#post-{post_id}"
     feed = await browser.get(f"{public}/sandbox/x")
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/html")
@@ -493,6 +494,9 @@ async def test_instagram_through_meta_consent_chooses_the_pages_and_the_picture_
     [src] = re.findall(r'<img src="([^"]+)"', article)
     assert (await _served(src)).content == picture
     assert networks.feed_link(result.url) == f"{networks.public_url}/sandbox/instagram#post-{result.remote_id}"
+    async with httpx.AsyncClient() as browser:
+        opened = await browser.get(networks.browser_link(result.url))
+    assert opened.headers["location"] == f"{networks.public_url}/sandbox/instagram#post-{result.remote_id}"
 
 
 async def test_bluesky_signs_in_with_the_sandbox_handle_and_the_picture_post_shows(networks, http):

@@ -125,6 +125,9 @@ class Simulator:
         start = self.starts.setdefault(key, current)
         return figures.followers(key, start, time.time() - self.started_at + self.networks.shift)
 
+    def feed_for_host(self, host: str) -> str:
+        return self.feeds[0]
+
     def media_url(self, feed: str, key: str) -> str:
         return f"{self.networks.public_url}/sandbox/{feed}/media/{key}"
 
@@ -322,6 +325,9 @@ class MetaSimulator(Simulator):
 
     def origins(self):
         return self.fake.overrides
+
+    def feed_for_host(self, host: str) -> str:
+        return "instagram" if "instagram" in host else "facebook"
 
     def environment(self) -> dict[str, str]:
         return {"META_CLIENT_ID": fake_meta.APP_ID, "META_CLIENT_SECRET": fake_meta.APP_SECRET,
@@ -809,6 +815,17 @@ class Networks:
                     if any(m and m in unquote(url) for m in post.matches):
                         return f"{self.public_url}/sandbox/{feed}#post-{post.id}"
         return None
+
+    def browser_link(self, url: str) -> str:
+        """Where a person's browser should go for a link Picmim shows (a post's address on a network): the sandbox
+        feed's `open` route when a simulated network has that address's host, else the link itself. For pages that
+        show Picmim's messages (the simulated Slack workspace), at render time: the post need not exist yet."""
+        host = urlsplit(url).hostname or ""
+        for simulator in self.simulators:
+            if host in simulator.permalink_hosts or host in {urlsplit(o).hostname for o in simulator.origins()}:
+                feed = simulator.feed_for_host(host)
+                return f"{self.public_url}/sandbox/{feed}/open?{urlencode({'url': url})}"
+        return url
 
     def age_posts(self, seconds: float) -> None:
         """Make every post and account `seconds` older (their figures grow as if that time had passed)."""
