@@ -23,12 +23,13 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from bot import ids
-from bot.http import build_client
+from bot.http import build_client, for_browser
 from bot.platforms import bluesky_keys, oauth
 from bot.platforms.base import AccountRef, AdapterConfig, Draft
 from bot.platforms.bluesky import BlueskyAdapter, client_metadata
 from bot.platforms.facebook import FacebookAdapter
 from bot.platforms.instagram import InstagramAdapter
+from bot.platforms.instagram_login import InstagramLoginAdapter
 from bot.platforms.linkedin import LinkedInAdapter
 from bot.platforms.meta_graph import Polling
 from bot.platforms.pinterest import PinterestAdapter
@@ -607,3 +608,28 @@ async def test_facebook_consent_keeps_only_the_pages_ticked_and_the_photo_post_s
     assert "Doors open at 7" in article and "Acme Events" in article
     [src] = re.findall(r'<img src="([^"]+)"', article)
     assert (await _served(src)).content == picture
+
+
+@pytest.mark.parametrize(("platform", "network"), [
+    ("x", "X"), ("linkedin", "LinkedIn"), ("facebook", "Facebook"), ("instagram", "Facebook"),
+    ("instagram-login", "Instagram"), ("tiktok", "TikTok"), ("youtube", "YouTube"), ("pinterest", "Pinterest")])
+async def test_every_sign_in_link_opens_the_networks_consent_page_in_a_plain_browser(networks, http, platform,
+                                                                                    network):
+    """The sign-in link's page sends the browser to the authorize URL with PICMIM_ORIGIN_OVERRIDES applied
+    (bot.http.for_browser): the simulator must show its consent page at its own address."""
+    adapters = {"x": XAdapter, "linkedin": LinkedInAdapter, "tiktok": TikTokAdapter, "youtube": YouTubeAdapter,
+                "pinterest": PinterestAdapter}
+    if platform in adapters:
+        adapter = _adapter(adapters[platform], networks, platform, http)
+    else:
+        adapter_class = {"facebook": FacebookAdapter, "instagram": InstagramAdapter,
+                         "instagram-login": InstagramLoginAdapter}[platform]
+        adapter = adapter_class(adapter_config(platform), http)
+    url = for_browser(_overrides(networks), adapter.authorize_url(oauth.new_state(), oauth.new_pkce()))
+    assert url.startswith("http://127.0.0.1:")
+    async with httpx.AsyncClient() as browser:
+        consent = await browser.get(url)
+        assert consent.status_code == 200, consent.text
+        assert f"Picmim Sandbox wants to access your {network} account" in consent.text
+        back = await browser.post(_form(consent), data={"answer": "cancel"})
+    assert back.status_code == 302 and httpx.URL(back.headers["location"]).params["error"]
