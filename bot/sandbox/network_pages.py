@@ -25,6 +25,7 @@ _STYLE = """
 body{margin:0;font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f3f4f6;color:#111}
 header{color:#fff;padding:12px 20px;font-weight:700;font-size:18px}
 header small{font-weight:400;opacity:.85;margin-left:8px;font-size:13px}
+header .back{float:right;color:#fff;font-weight:400;font-size:14px}
 main{max-width:620px;margin:20px auto;padding:0 12px}
 .card{background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.12);padding:16px 18px;margin:0 0 16px}
 .card:target{outline:3px solid #f5a623}
@@ -192,5 +193,6 @@ def feed_page(network: str, posts: list[FeedPost], now: float | None = None) -> 
     if not posts:
         body = (f'<div class="card empty">Nothing on the sandbox {html.escape(name)} yet. Connect an account in '
                 "Slack with <code>/picmim connect</code> and publish a post: it shows here.</div>")
-    return _page(f"{name} · Picmim sandbox", colour, f"{html.escape(name)} <small>sandbox feed · the posts Picmim "
-                 "published, newest first</small>", body)
+    header = (f'{html.escape(name)} <small>sandbox feed · the posts Picmim published, newest first</small>'
+              '<a class="back" href="/sandbox">Back to the sandbox’s Slack</a>')
+    return _page(f"{name} · Picmim sandbox", colour, header, body)
