@@ -798,7 +798,15 @@ class Networks:
     def posts(self, platform: str) -> list[dict]:
         """What a feed shows, newest first: id, author, handle, text, title, board, images, video, poster, link,
         link_title, replies, first_comment, figures (impressions, likes, …) and live_at."""
-        return [p.as_dict() for p in self._posts(platform)]
+        fake = self.simulator(platform).fake
+        if fake._loop is None:  # not started: nothing else touches its state
+            return [p.as_dict() for p in self._posts(platform)]
+
+        async def read() -> list[FeedPost]:
+            return self._posts(platform)
+
+        # On the simulator's own loop, where its handlers change the same data (a short wait for the caller).
+        return [p.as_dict() for p in fake.run(read())]
 
     # ---- beyond the interface: for the sandbox page and the tests ----------------------------------------------
 
