@@ -499,6 +499,13 @@ async def test_instagram_through_meta_consent_chooses_the_pages_and_the_picture_
         opened = await browser.get(networks.browser_link(result.url))
     assert opened.headers["location"] == f"{networks.public_url}/sandbox/instagram#post-{result.remote_id}"
 
+    # A carousel is one post showing each of its pictures.
+    pictures = [jpeg(1080, 1080), jpeg(1080, 1350)]
+    carousel = await adapter.publish(account, Draft(text="Two sides of the counter"), [
+        files.payload(f"side{n}.jpg", data, mimetype="image/jpeg") for n, data in enumerate(pictures)])
+    article = await _feed(networks, "instagram", carousel.remote_id)
+    assert [(await _served(src)).content for src in re.findall(r'<img src="([^"]+)"', article)] == pictures
+
 
 async def test_bluesky_signs_in_with_the_sandbox_handle_and_the_picture_post_shows(networks, http):
     public = networks.public_url

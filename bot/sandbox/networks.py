@@ -414,14 +414,11 @@ class MetaSimulator(Simulator):
         if feed == "facebook":
             return self._facebook()
         shown = []
-        children = {c for m in self.fake.ig_media.values() for c in m.children}
         for media in list(self.fake.ig_media.values()):
-            if media.id in children:
-                continue
             owner = self.fake.ig_users.get(media.owner)
-            container = self.fake.containers.get(media.container)
+            # A carousel's pictures and videos are its children's containers; a single one is its own.
+            parts = [self.fake.containers.get(c) for c in media.children] or [self.fake.containers.get(media.container)]
             images, video, poster = [], "", ""
-            parts = [self.fake.containers.get(c) for c in (container.children if container else [])] or [container]
             for part in filter(None, parts):
                 if part.media_type in ("VIDEO", "REELS"):
                     video = self._download(part.params.get("video_url") or part.url)
