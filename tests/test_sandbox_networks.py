@@ -37,6 +37,7 @@ from bot.platforms.settings import PinterestSettings, TikTokSettings, XSettings
 from bot.platforms.tiktok import TikTokAdapter
 from bot.platforms.x import XAdapter
 from bot.platforms.youtube import YouTubeAdapter
+from bot.sandbox import figures
 from bot.sandbox.fakes.base import LoopbackServer
 from bot.sandbox.fakes.meta import adapter_config
 from bot.sandbox.fakes.slack_files import SlackFiles
@@ -640,3 +641,16 @@ async def test_every_sign_in_link_opens_the_networks_consent_page_in_a_plain_bro
         assert f"Picmim Sandbox wants to access your {network} account" in consent.text
         back = await browser.post(_form(consent), data={"answer": "cancel"})
     assert back.status_code == 302 and httpx.URL(back.headers["location"]).params["error"]
+
+
+def test_a_posts_figures_rise_fast_then_level_off_the_same_for_the_same_post_and_age():
+    ages = [0, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400]
+    impressions = [figures.post_figures("1800000000000001001", age)["impressions"] for age in ages]
+    assert impressions[0] == 0 and impressions == sorted(impressions) and len(set(impressions)) == len(ages)
+    assert impressions[1] >= 10, "a minute after going live there is something to show"
+    assert impressions[-1] - impressions[-2] < impressions[-1] * 0.01, "a week on, the post has levelled off"
+    assert figures.post_figures("1", 3600) == figures.post_figures("1", 3600)
+    assert figures.post_figures("1", 3600) != figures.post_figures("2", 3600), "each post its own reach"
+    grown = figures.post_figures("1", 86400)
+    assert 0 < grown["likes"] < grown["impressions"] and grown["reach"] < grown["impressions"]
+    assert figures.followers("acct", 100, 0) == 100 < figures.followers("acct", 100, 86400) < 100 + 24 * 8 + 1

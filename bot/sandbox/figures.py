@@ -8,7 +8,10 @@ import hashlib
 import math
 
 HOUR = 3600.0
-RISE_SECONDS = 3 * HOUR  # a post gets about two thirds of its reach in its first three hours
+# A post's reach: a burst in its first minutes (so a person trying the sandbox sees figures at once), then a
+# slower climb over the day.
+BURST_SHARE, BURST_SECONDS = 0.3, 10 * 60
+CLIMB_SECONDS = 6 * HOUR
 
 
 def _share(key: str, salt: str) -> float:
@@ -22,7 +25,8 @@ def post_figures(key: str, age_seconds: float) -> dict[str, int]:
     shares, saves and link clicks, each its own share of the impressions."""
     age = max(0.0, age_seconds)
     peak = 800 + int(5200 * _share(key, "peak"))
-    impressions = int(peak * (1 - math.exp(-age / RISE_SECONDS)))
+    impressions = int(peak * (BURST_SHARE * (1 - math.exp(-age / BURST_SECONDS))
+                              + (1 - BURST_SHARE) * (1 - math.exp(-age / CLIMB_SECONDS))))
     likes = int(impressions * (0.02 + 0.05 * _share(key, "likes")))
     return {
         "impressions": impressions,
