@@ -648,7 +648,7 @@ def test_a_posts_figures_rise_fast_then_level_off_the_same_for_the_same_post_and
     impressions = [figures.post_figures("1800000000000001001", age)["impressions"] for age in ages]
     assert impressions[0] == 0 and impressions == sorted(impressions) and len(set(impressions)) == len(ages)
     assert impressions[1] >= 10, "a minute after going live there is something to show"
-    assert impressions[-1] - impressions[-2] < impressions[-1] * 0.01, "a week on, the post has levelled off"
+    assert impressions[-1] - impressions[-2] < impressions[-1] * 0.02, "after its first day, a post levels off"
     assert figures.post_figures("1", 3600) == figures.post_figures("1", 3600)
     assert figures.post_figures("1", 3600) != figures.post_figures("2", 3600), "each post its own reach"
     grown = figures.post_figures("1", 86400)
