@@ -322,6 +322,8 @@ async def test_cancel_on_the_consent_page_connects_nothing_and_says_so(sandbox, 
     networks, _, public = sandbox
     before = await _rows(module_database.url, select(Account))
     consent = await _consent_page(sender, slack, browser, networks, "x", "cancel")
+    reloaded = await browser.get(_form(consent))
+    assert reloaded.status_code == 200 and reloaded.text == consent.text, "a reload shows the same question"
     back = await browser.post(_form(consent), data={"answer": "cancel"})
     location = httpx.URL(back.headers["location"])
     assert back.status_code == 302 and str(location).startswith(f"{public}/oauth/x/callback?")

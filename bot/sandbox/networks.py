@@ -59,6 +59,7 @@ class Pending:
     network: str
     location: str  # the callback with code and state, as the fake answered
     params: dict[str, str]
+    page: str = ""  # the consent page shown, again if the browser asks for it (reload)
 
 
 class Simulator:
@@ -898,7 +899,7 @@ class Networks:
         @web.middleware
         async def sandbox(request: web.Request, handler) -> web.StreamResponse:
             if request.path.startswith(CONSENT_PATH):
-                return await self._answer_consent(request)
+                return await self._answer_consent(request, simulator)
             simulator.grow()
             try:
                 response = await handler(request)
@@ -918,17 +919,17 @@ class Networks:
         """The consent page in place of the fake's immediate consent."""
         network, who, heading, choices, many = simulator.consent(request, params)
         ticket = f"{next(self._tickets)}-{params['state'][:12]}"
-        self._pending[ticket] = Pending(simulator, network, location, params)
         page = consent_page(network, who, heading, choices, f"{CONSENT_PATH}{ticket}", many)
+        self._pending[ticket] = Pending(simulator, network, location, params, page)
         return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
-    async def _answer_consent(self, request: web.Request) -> web.Response:
+    async def _answer_consent(self, request: web.Request, simulator: Simulator) -> web.Response:
         ticket = request.path.removeprefix(CONSENT_PATH)
         pending = self._pending.get(ticket)
-        if request.method != "POST" or pending is None:
-            network = pending.network if pending else "x"
-            return web.Response(status=400 if pending is None else 405, content_type="text/html",
-                                text=consent_gone_page(network))
+        if pending is None:
+            return web.Response(status=400, content_type="text/html", text=consent_gone_page(simulator.feeds[0]))
+        if request.method != "POST":
+            return web.Response(text=pending.page, content_type="text/html", headers={"Cache-Control": "no-store"})
         del self._pending[ticket]
         form = await request.post()
         if form.get("answer") != "allow":
