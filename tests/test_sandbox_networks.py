@@ -239,6 +239,10 @@ def test_the_environment_is_what_picmim_check_accepts(sandbox):
     assert set(settings.platform_credentials) == {"X", "LINKEDIN", "META", "INSTAGRAM", "TIKTOK", "GOOGLE",
                                                   "PINTEREST"}
     assert settings.origin_overrides["https://api.x.com"] == networks.simulator("x").fake.url
+    assert networks.feeds() == [("x", "X"), ("linkedin", "LinkedIn"), ("facebook", "Facebook"),
+                                ("instagram", "Instagram"), ("instagram-login", "Instagram (direct login)"),
+                                ("tiktok", "TikTok"), ("youtube", "YouTube"), ("pinterest", "Pinterest"),
+                                ("bluesky", "Bluesky")]
 
 
 async def test_connect_x_publish_a_picture_and_see_it_in_the_sandbox_feed_with_growing_figures(

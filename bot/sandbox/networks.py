@@ -37,7 +37,7 @@ from bot.sandbox.fakes.pinterest import FakePinterest
 from bot.sandbox.fakes.tiktok import FakeTikTok
 from bot.sandbox.fakes.x import FakeX, image_type, is_video
 from bot.sandbox.fakes.youtube import FakeYouTube
-from bot.sandbox.network_pages import Choice, FeedPost, consent_gone_page, consent_page, feed_page
+from bot.sandbox.network_pages import LOOKS, Choice, FeedPost, consent_gone_page, consent_page, feed_page
 
 log = logging.getLogger(__name__)
 
@@ -821,6 +821,11 @@ class Networks:
                     if any(m and m in unquote(url) for m in post.matches):
                         return f"{self.public_url}/sandbox/{feed}#post-{post.id}"
         return None
+
+    def feeds(self) -> list[tuple[str, str]]:
+        """Each feed's platform key and the network's name, for a page linking to them (PUBLIC_URL/sandbox/<key>)."""
+        return [(feed, LOOKS[_LOOK.get(feed, feed)][0] + (" (direct login)" if feed == "instagram-login" else ""))
+                for feed in self._feeds()]
 
     def browser_link(self, url: str) -> str:
         """Where a person's browser should go for a link Picmim shows (a post's address on a network): the sandbox
