@@ -33,7 +33,7 @@ from bot.platforms.instagram_login import InstagramLoginAdapter
 from bot.platforms.linkedin import LinkedInAdapter
 from bot.platforms.meta_graph import Polling
 from bot.platforms.pinterest import PinterestAdapter
-from bot.platforms.settings import PinterestSettings, TikTokSettings, XSettings
+from bot.platforms.settings import BlueskySettings, PinterestSettings, TikTokSettings, XSettings
 from bot.platforms.tiktok import TikTokAdapter
 from bot.platforms.x import XAdapter
 from bot.platforms.youtube import YouTubeAdapter
@@ -536,6 +536,12 @@ async def test_bluesky_signs_in_with_the_sandbox_handle_and_the_picture_post_sho
     [src] = re.findall(r'<img src="([^"]+)"', article)
     assert (await _served(src)).content == picture
     assert networks.feed_link(first.url) is not None
+
+    # A thread: one post, its further parts as replies under it.
+    parts = [f"Step {n} of the roast: " + "watch the colour and listen for the crack. " * 6 for n in (1, 2)]
+    thread = await adapter.publish(account, Draft("\n\n".join(parts), settings=BlueskySettings(thread=True)), [])
+    article = await _feed(networks, "bluesky", thread.remote_id.rsplit("/", 1)[1])
+    assert article.count('<div class="reply">') == 1 and article.index("Step 1") < article.index("Step 2")
 
 
 async def test_an_x_thread_shows_as_one_post_with_its_parts_as_replies(networks, http):
