@@ -595,10 +595,13 @@ def _overrides(networks: Networks) -> dict[str, str]:
 
 async def test_a_pin_shows_with_its_board_title_link_and_picture(networks, http):
     adapter = _adapter(PinterestAdapter, networks, "pinterest", http)
-    consent, back = await _sign_in(http, adapter, None, {"answer": "allow"})
+    consent, back = await _sign_in(http, adapter, None, {"answer": "allow", "choice": "1020304051"})
     assert "Picmim Sandbox wants to access your Pinterest account" in consent.text
+    assert re.findall(r'value="(\d+)" checked> ([^<]+)</label>', consent.text) == [
+        ("1020304050", "Spring collection"), ("1020304051", "Behind the scenes")]
     tokens = await adapter.exchange_code(back.params["code"], None)
     [remote] = await adapter.list_accounts(tokens)
+    assert [b["name"] for b in remote.settings["boards"]] == ["Behind the scenes"], "the board ticked"
     account = AccountRef("pinterest", remote.external_id, remote.kind, remote.name, tokens.access_token,
                          handle=remote.handle, settings=remote.settings)
     picture = make_image(600, 900, "JPEG")

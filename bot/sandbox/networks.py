@@ -622,9 +622,19 @@ class PinterestSimulator(Simulator):
         return self.fake.client_id, self.fake.client_secret
 
     def consent(self, request, params):
-        account = self.fake.accounts[self.fake.codes[params["code"]]["user_id"]]
-        return "pinterest", f"{account.get('business_name') or account['username']} (@{account['username']})", "", \
-            [], True
+        user_id = self.fake.codes[params["code"]]["user_id"]
+        account = self.fake.accounts[user_id]
+        boards = [Choice(board_id, board["name"]) for board_id, board in self.fake.boards.items()
+                  if board["_user_id"] in (user_id, _HIDDEN + user_id)]
+        return ("pinterest", f"{account.get('business_name') or account['username']} (@{account['username']})",
+                "The boards Picmim Sandbox may pin to:", boards, True)
+
+    def choose(self, params, chosen):
+        user_id = self.fake.codes[params["code"]]["user_id"]
+        for board_id, board in self.fake.boards.items():
+            if board["_user_id"] in (user_id, _HIDDEN + user_id):
+                # A board left unticked is out of this grant's reach: not listed, no pins on it.
+                board["_user_id"] = user_id if board_id in chosen else _HIDDEN + user_id
 
     def grow(self):
         for pin_id in list(self.fake.pins):
@@ -732,6 +742,9 @@ class BlueskySimulator(Simulator):
     def media(self, key):
         blob = self.fake.blobs.get(key)
         return (blob["data"], blob["mimeType"]) if blob else None
+
+
+_HIDDEN = "hidden-from-this-grant:"
 
 
 SIMULATORS: tuple[type[Simulator], ...] = (XSimulator, LinkedInSimulator, MetaSimulator, TikTokSimulator,
