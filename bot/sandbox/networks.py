@@ -1,11 +1,12 @@
 """The sandbox's simulated networks: the platform fakes of bot/sandbox/fakes/ run as simulators on loopback
 ports, in a sandbox mode the tests' fakes leave off:
 
-- signing in shows each network's consent page (choose Pages, company pages, a channel where the network has
-  several; Allow or Cancel, Cancel answering as the real network does) instead of consenting at once;
+- signing in shows each network's consent page (choose Pages, company pages, boards, a channel where the network
+  has several; Allow or Cancel, Cancel answering as the real network does) instead of consenting at once;
 - what Picmim publishes lands in a feed per network at PUBLIC_URL/sandbox/<platform> (routes added to Picmim's own
   web app), each post at its anchor, pictures and videos served from the bytes the simulator received;
-- figures grow with the time since each post went live (bot/sandbox/figures.py), followers slowly.
+- figures grow with the time since each post went live (bot/sandbox/figures.py), followers slowly;
+- what the networks hold (accounts, grants, posts) is kept in `state_dir` between runs.
 
 `Networks(public_url, state_dir).start()`; `environment()` is what the app needs to reach them as it reaches the
 real networks (client ids and secrets the simulators accept, PICMIM_ORIGIN_OVERRIDES)."""
@@ -93,7 +94,7 @@ class Simulator:
 
     # ---- consent --------------------------------------------------------------------------------------
 
-    def consent(self, request: web.Request, params: dict[str, str]) -> tuple[str, str, str, list[Choice], bool]:
+    def consent(self, params: dict[str, str]) -> tuple[str, str, str, list[Choice], bool]:
         """(network look, signed in as, choices' heading, choices, several may be ticked)."""
         raise NotImplementedError
 
@@ -145,7 +146,7 @@ class XSimulator(Simulator):
     def credentials(self):
         return self.fake.client_id, self.fake.client_secret
 
-    def consent(self, request, params):
+    def consent(self, params):
         user = self.fake.users[self.fake.codes[params["code"]]["user_id"]]
         return "x", f"{user['name']} (@{user['username']})", "", [], True
 
@@ -224,7 +225,7 @@ class LinkedInSimulator(Simulator):
     def _member(self, params) -> str:
         return self.fake.codes[params["code"]]["user_id"]
 
-    def consent(self, request, params):
+    def consent(self, params):
         member = self._member(params)
         name = self.fake.members[member]["name"]
         pages = []
@@ -334,7 +335,7 @@ class MetaSimulator(Simulator):
         return {"META_CLIENT_ID": fake_meta.APP_ID, "META_CLIENT_SECRET": fake_meta.APP_SECRET,
                 "INSTAGRAM_CLIENT_ID": fake_meta.IG_APP_ID, "INSTAGRAM_CLIENT_SECRET": fake_meta.IG_APP_SECRET}
 
-    def consent(self, request, params):
+    def consent(self, params):
         code = self.fake.codes[params["code"]]
         if code["family"] == "instagram":  # Instagram Login: one of the accounts this browser knows
             current = self.fake.ig_users[code["user"]]
@@ -490,7 +491,7 @@ class TikTokSimulator(Simulator):
         if f"{public_url}/" not in self.fake.verified_url_prefixes:  # photos are pulled from Picmim's media links
             self.fake.verified_url_prefixes.append(f"{public_url}/")
 
-    def consent(self, request, params):
+    def consent(self, params):
         open_id, _ = self.fake.codes[params["code"]]
         creator = self.fake.creators.get(open_id)
         who = f"{creator.display_name} (@{creator.username})" if creator else open_id
@@ -562,7 +563,7 @@ class YouTubeSimulator(Simulator):
                                                               "www.googleapis.com", "youtube.googleapis.com",
                                                               "youtubeanalytics.googleapis.com")}
 
-    def consent(self, request, params):
+    def consent(self, params):
         current = self.fake.codes[params["code"]]["sub"]
         channels = [Choice(sub, f"{ch[0].title} ({ch[0].custom_url})", sub == current)
                     for sub, ch in self.fake.users.items() if ch]
@@ -621,7 +622,7 @@ class PinterestSimulator(Simulator):
     def credentials(self):
         return self.fake.client_id, self.fake.client_secret
 
-    def consent(self, request, params):
+    def consent(self, params):
         user_id = self.fake.codes[params["code"]]["user_id"]
         account = self.fake.accounts[user_id]
         boards = [Choice(board_id, board["name"]) for board_id, board in self.fake.boards.items()
@@ -686,7 +687,7 @@ class BlueskySimulator(Simulator):
         return {bluesky_oauth.PLC_DIRECTORY: pds, bluesky_oauth.HANDLE_RESOLVER: pds,
                 f"https://{BLUESKY_HANDLE}": pds}
 
-    def consent(self, request, params):
+    def consent(self, params):
         did = self.fake.codes[params["code"]]["did"]
         account = self.fake.accounts[did]
         return "bluesky", f"{account.display_name} (@{account.handle})", "", [], True
@@ -926,16 +927,16 @@ class Networks:
             location = response.headers.get("Location", "") if response.status in (302, 303) else ""
             params = dict(parse_qsl(urlsplit(location).query))
             if request.method == "GET" and "code" in params and "state" in params:
-                return self._ask(simulator, request, location, params)
+                return self._ask(simulator, location, params)
             if isinstance(response, web.HTTPException) and response.status == 302:
                 raise response
             return response
 
         return sandbox
 
-    def _ask(self, simulator: Simulator, request: web.Request, location: str, params: dict) -> web.Response:
+    def _ask(self, simulator: Simulator, location: str, params: dict) -> web.Response:
         """The consent page in place of the fake's immediate consent."""
-        network, who, heading, choices, many = simulator.consent(request, params)
+        network, who, heading, choices, many = simulator.consent(params)
         ticket = f"{next(self._tickets)}-{params['state'][:12]}"
         page = consent_page(network, who, heading, choices, f"{CONSENT_PATH}{ticket}", many)
         self._pending[ticket] = Pending(simulator, network, location, params, page)
