@@ -36,6 +36,19 @@ class OriginOverrideTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+def for_browser(overrides: Mapping[str, str], url: str) -> str:
+    """`url` with PICMIM_ORIGIN_OVERRIDES applied, for a link a person's browser follows (a sign-in page): when the
+    operator sends a platform's origin elsewhere (a sandbox's simulator), the browser must go there too."""
+    return str(OriginOverrideTransport(overrides, inner=_NO_TRANSPORT).rewrite(httpx.URL(url)))
+
+
+class _Unused(httpx.AsyncBaseTransport):
+    """Stands in for the inner transport where only `rewrite` is used."""
+
+
+_NO_TRANSPORT = _Unused()
+
+
 def build_client(overrides: Mapping[str, str]) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=OriginOverrideTransport(overrides),

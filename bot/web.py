@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -17,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.http import for_browser
 from bot.media import renditions
 from bot.media import store as media_store
 from bot.messages import outbox as sending
@@ -175,6 +177,9 @@ def connect_page(runtime: Runtime):
                 status = 404 if gone.title == connecting.LINK_NOT_VALID else 410
                 return web.Response(status=status, content_type="text/html", headers=NO_STORE,
                                     text=connect_views.gone_page(gone.title, gone.message))
+        # Where the operator sends the platform's origin elsewhere (a sandbox), the browser goes there as well.
+        authorize_url = for_browser(runtime.settings.origin_overrides, landing.authorize_url)
+        landing = dataclasses.replace(landing, authorize_url=authorize_url)
         return web.Response(content_type="text/html", headers=NO_STORE, text=connect_views.landing_page(landing))
 
     return page
