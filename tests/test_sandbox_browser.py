@@ -225,6 +225,7 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     # A phone-sized window: everything reachable, nothing wider than the screen.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     small = Person(phone.new_page(), server.url, shots)
+    small.count = maria.count
     small.open("U0MARIA", "C0MARKETING")
     assert small.page.evaluate("document.documentElement.scrollWidth") <= 390
     for part in ("#message-box", ".sidebar", ".tour", "#who"):

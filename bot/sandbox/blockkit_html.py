@@ -87,6 +87,7 @@ _STYLES = ((re.compile(r"```(.+?)```", re.S), "<pre>{}</pre>"), (re.compile(r"`(
            (re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])"), "<i>{}</i>"),
            (re.compile(r"(?<![\w~])~([^~\n]+)~(?![\w~])"), "<s>{}</s>"))
 _EMOJI = re.compile(r":([a-z0-9_+\-]+):")
+_QUOTE = re.compile(r"^&gt; ?(.*)$", re.M)  # a line Slack shows as a quote
 
 
 def emoji(name: str) -> str:
@@ -109,7 +110,8 @@ def mrkdwn(text: str, ctx: Context) -> str:
         parts.append(_token(html.unescape(m.group(1)), ctx))
         last = m.end()
     parts.append(_styled(html.unescape(text[last:])))
-    return "".join(parts).replace("\n", "<br>")
+    quoted = _QUOTE.sub(r"<blockquote>\1</blockquote>", "".join(parts))
+    return quoted.replace("</blockquote>\n", "</blockquote>").replace("\n", "<br>")
 
 
 def _token(inner: str, ctx: Context) -> str:

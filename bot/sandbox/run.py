@@ -85,11 +85,6 @@ async def seed(sessions) -> None:
 
 
 def run(reset: bool = False, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
-    from bot import logs
-    from bot.__main__ import serve
-    from bot.app import StartupError
-    from bot.storage import crypto, db
-
     environ = os.environ if environ is None else environ
     cwd = cwd or Path.cwd()
     refused = real_credentials(environ, cwd / ".env")
@@ -99,6 +94,11 @@ def run(reset: bool = False, environ: Mapping[str, str] | None = None, cwd: Path
               "\nUnset them (or run the sandbox from another folder), or run the real app with `python -m bot`.",
               file=sys.stderr)
         return 2
+    from bot import logs
+    from bot.__main__ import serve
+    from bot.app import StartupError
+    from bot.storage import crypto, db
+
     state_dir = cwd / STATE_DIR
     if reset and state_dir.exists():
         shutil.rmtree(state_dir)
