@@ -17,7 +17,6 @@ from bot.sandbox.run import REAL_CREDENTIALS, chosen_settings, real_credentials,
 from bot.sandbox.workspace import ALERTS, BOT_TOKEN, MARKETING, SandboxSlack
 from tests.server import base_env, run_cli
 
-
 # ---- start-up ------------------------------------------------------------------------------------------------
 
 def test_it_refuses_to_start_beside_real_credentials_and_says_which(tmp_path, capsys):
