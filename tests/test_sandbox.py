@@ -187,3 +187,14 @@ def test_a_file_a_person_attaches_is_downloaded_with_the_bot_token_only(sandbox_
     link = listing["url_private_download"]
     assert httpx.get(link, headers={"Authorization": f"Bearer {BOT_TOKEN}"}).content == b"\x89PNG-bytes"
     assert "Sign in to Slack" in httpx.get(link).text
+
+
+def test_a_button_that_asks_first_carries_its_question():
+    button = {"type": "button", "action_id": "drop", "text": {"type": "plain_text", "text": "Disconnect"},
+              "style": "danger", "confirm": {"title": {"type": "plain_text", "text": "Disconnect X?"},
+                                             "text": {"type": "plain_text", "text": "Scheduled posts stop."},
+                                             "confirm": {"type": "plain_text", "text": "Disconnect"},
+                                             "deny": {"type": "plain_text", "text": "Cancel"}}}
+    shown = bk.render_blocks([{"type": "actions", "block_id": "a", "elements": [button]}], CTX)
+    assert 'class="bk-button bk-danger"' in shown
+    assert 'data-confirm="Disconnect X?\nScheduled posts stop."' in shown

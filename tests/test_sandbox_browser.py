@@ -222,6 +222,15 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     assert "6 of 6 done" in page.locator(".tour").inner_text()
     maria.shot("digest")
 
+    # App Home: opening the tab asks the app (app_home_opened), which publishes Maria's dashboard.
+    page.locator(".sidebar a", has_text="Picmim · Home").click()
+    page.locator(".home button.bk-button", has_text="New post").wait_for(timeout=WAIT_MS)
+    page.locator(".home button.bk-button", has_text="New post").click()
+    assert maria.modal().locator("h2").inner_text() == "New post"
+    page.locator("form.modal .modal-x").click()
+    page.locator("form.modal").wait_for(state="detached", timeout=WAIT_MS)
+    maria.shot("home")
+
     # A phone-sized window: everything reachable, nothing wider than the screen.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     small = Person(phone.new_page(), server.url, shots)

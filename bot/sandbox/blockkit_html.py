@@ -297,8 +297,12 @@ _BLOCKS: dict[str, Callable[[dict, str, Context], str]] = {
 
 def _data(block_id: str, el: dict, fires: bool) -> str:
     fire = ' data-fire="1"' if fires else ""
+    confirm = el.get("confirm")
+    # Slack asks first ("Disconnect X?"); the page's script asks the same before sending.
+    asks = (f' data-confirm="{e(plain(confirm.get("title")) + chr(10) + plain(confirm.get("text")))}"'
+            if isinstance(confirm, dict) else "")
     return (f' data-block="{e(block_id)}" data-action="{e(el.get("action_id", ""))}" '
-            f'data-kind="{e(el.get("type", ""))}"{fire}')
+            f'data-kind="{e(el.get("type", ""))}"{fire}{asks}')
 
 
 def _options(el: dict) -> list[dict]:

@@ -46,6 +46,7 @@
   function act(el) {
     var root = el.closest("[data-surface]");
     if (!root) { return; }
+    if (el.dataset.confirm && !window.confirm(el.dataset.confirm)) { return; }
     Promise.all(uploads).then(function () {
       send({kind: "act", surface: JSON.parse(root.dataset.surface), block: el.dataset.block,
             action: el.dataset.action, value: valueOf(el), values: collect(root)});
