@@ -198,3 +198,13 @@ def test_a_button_that_asks_first_carries_its_question():
     shown = bk.render_blocks([{"type": "actions", "block_id": "a", "elements": [button]}], CTX)
     assert 'class="bk-button bk-danger"' in shown
     assert 'data-confirm="Disconnect X?\nScheduled posts stop."' in shown
+
+
+def test_a_window_slack_would_refuse_is_said_to_the_person_it_was_for(sandbox_slack):
+    bad = {"type": "modal", "title": {"type": "plain_text", "text": "A title far longer than Slack's 24"},
+           "blocks": [{"type": "section", "text": {"type": "plain_text", "text": "Hello"}}]}
+    answer = _call(sandbox_slack, "views.open", trigger_id=sandbox_slack.trigger("U0SAM"), view=json.dumps(bad))
+    assert answer["error"] == "invalid_arguments"
+    assert sandbox_slack.top_view("U0SAM") is None
+    [why] = sandbox_slack.refused_views["U0SAM"]
+    assert "title" in why and "24" in why

@@ -168,6 +168,10 @@ class SandboxPage:
     async def _parts(self, user: str, place: str) -> dict:
         version = self.slack.version
         main = self._home(user) if place == "home" else self._channel(user, place)
+        refused = self.slack.refused_views.get(user)
+        if refused:
+            main = (f'<div class="bk-error" role="alert">Slack refused a window Picmim tried to show you: '
+                    f'{e("; ".join(refused))}</div>') + main
         modal, key = self._modal(user)
         steps = await tour.steps(self.sessions, self.slack, self.networks)
         return {"version": version, "main": main, "modal": modal, "modal_key": key, "tour": _tour(steps)}

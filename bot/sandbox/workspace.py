@@ -119,6 +119,7 @@ class SandboxSlack(FakeSlack):
         self.origins_by_rid: dict[str, Origin] = {}
         self.triggers: dict[str, str] = {}  # trigger id -> person
         self.person_files: dict[str, dict] = {}  # files people attached: id -> name, mimetype, data
+        self.refused_views: dict[str, list[str]] = {}  # person -> why Slack refused the last window for them
         self._ids = itertools.count(1)
         team = Team(TEAM_ID, BOT_TOKEN, bot_user_id=BOT_USER, name=TEAM_NAME,
                     users={p.user_id: slack_user(p) for p in PEOPLE},
@@ -348,6 +349,14 @@ class SandboxSlack(FakeSlack):
     def _m_users_list(self, team: Team, params: dict) -> web.Response:
         return _ok(members=list(team.users.values()))
 
+    def _refuse_view(self, user: str | None, errors: list[str]) -> web.Response:
+        """Slack's answer to a window it would not show; the page says so to the person it was for."""
+        if user:
+            with self.lock:
+                self.refused_views[user] = errors
+                self.changed()
+        return _error("invalid_arguments", response_metadata={"messages": errors})
+
     def _m_views_open(self, team: Team, params: dict, push: bool = False) -> web.Response:
         with self.lock:
             user = self.triggers.get(params.get("trigger_id") or "")
@@ -356,7 +365,9 @@ class SandboxSlack(FakeSlack):
         view = _json(params.get("view"))
         errors = view_errors(view)
         if errors:
-            return _error("invalid_arguments", response_metadata={"messages": errors})
+            return self._refuse_view(user, errors)
+        with self.lock:
+            self.refused_views.pop(user, None)
         shown = self.push_view(user, view, replace_all=not push)
         return _ok(view={**view, "id": shown.view_id, "hash": shown.hash, "team_id": TEAM_ID})
 
@@ -376,7 +387,7 @@ class SandboxSlack(FakeSlack):
         view = _json(params.get("view"))
         errors = view_errors(view)
         if errors:
-            return _error("invalid_arguments", response_metadata={"messages": errors})
+            return self._refuse_view(shown.user, errors)
         self.replace_view(shown, view)
         return _ok(view={**view, "id": shown.view_id, "hash": shown.hash, "team_id": TEAM_ID})
 
@@ -387,7 +398,7 @@ class SandboxSlack(FakeSlack):
         view = _json(params.get("view"))
         errors = view_errors(view)
         if errors:
-            return _error("invalid_arguments", response_metadata={"messages": errors})
+            return self._refuse_view(user, errors)
         with self.lock:
             home = self.homes.get(user)
             if home is None:
@@ -486,8 +497,12 @@ class AppLink:
         signature = "v0=" + _hmac(self.secret, base)
         headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
                    "X-Slack-Signature": signature, "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
-        async with self._http.post(self.events_url, data=body, headers=headers) as answer:
-            return answer.status, await answer.text()
+        try:
+            async with self._http.post(self.events_url, data=body, headers=headers) as answer:
+                return answer.status, await answer.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("The sandbox could not reach Picmim at %s: %s", self.events_url, exc.__class__.__name__)
+            return 503, ""
 
     async def _interaction(self, payload: dict) -> tuple[int, str]:
         return await self._post(urlencode({"payload": json.dumps(payload)}).encode(),
