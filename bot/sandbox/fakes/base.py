@@ -16,6 +16,9 @@ from aiohttp import web
 
 _shared: dict[type, LoopbackServer] = {}
 
+# The fakes' own addresses: a request sent to one directly (not through an origin override) names no real host.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
 
 @dataclass
 class Call:

@@ -30,7 +30,7 @@ from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 
 from bot.platforms.base import AdapterConfig
-from bot.sandbox.fakes.base import LoopbackServer
+from bot.sandbox.fakes.base import LOOPBACK_HOSTS, LoopbackServer
 
 HOSTS = ("graph.facebook.com", "www.facebook.com", "graph.instagram.com", "api.instagram.com", "www.instagram.com",
          "rupload.facebook.com", "graph-video.facebook.com")
@@ -643,6 +643,9 @@ class FakeMeta(LoopbackServer):
         version = segments[0] if segments and re.fullmatch(r"v\d+\.\d+", segments[0]) else None
         if version:
             segments = segments[1:]
+        if host in LOOPBACK_HOSTS:  # a browser sent to the fake's own address: the dialog its path names
+            host = {"dialog/oauth": "www.facebook.com", "oauth/authorize": "www.instagram.com"}.get(
+                "/".join(segments), host)
         call = Call(host, request.method, request.path, version, "/".join(segments),
                     {k: v for k, v in params.items() if k not in ("access_token", "client_secret")}, token)
         if raw is not None:

@@ -26,7 +26,7 @@ from aiohttp import web
 from PIL import Image
 from twitter_text import parse_tweet
 
-from bot.sandbox.fakes.base import LoopbackServer
+from bot.sandbox.fakes.base import LOOPBACK_HOSTS, LoopbackServer
 
 STALL_SECONDS = 30.0  # a stalled answer comes after the client has given up
 
@@ -148,8 +148,9 @@ class PlatformFake(LoopbackServer):
 
     def _on_host(self, host: str, handler):
         async def on_host(request: web.Request) -> web.StreamResponse:
-            # One fake serves several real hosts: a path on the wrong host does not exist.
-            if request.host.split(":")[0] != host:
+            # One fake serves several real hosts: a path on the wrong host does not exist. A browser sent straight
+            # to the fake's own address (PICMIM_ORIGIN_OVERRIDES applied to a sign-in link) names no real host.
+            if request.host.split(":")[0] not in (host, *LOOPBACK_HOSTS):
                 return self.not_found(request)
             return await handler(request, request[CALL])
 
