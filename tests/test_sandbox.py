@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.config import load_settings
+from bot.config import environment_and_file, load_settings
 from bot.sandbox import blockkit_html as bk
 from bot.sandbox.run import REAL_CREDENTIALS, chosen_settings, real_credentials, run, sandbox_environment
 from bot.sandbox.workspace import ALERTS, BOT_TOKEN, MARKETING, SandboxSlack
@@ -40,10 +40,12 @@ def test_the_command_line_refuses_too(tmp_path):
 def test_an_env_copied_from_the_example_is_no_obstacle(tmp_path):
     example = (pytest.importorskip("pathlib").Path(__file__).resolve().parent.parent / ".env.example").read_text()
     (tmp_path / ".env").write_text(example + "\nPORT=4123\nDATABASE_URL=sqlite+aiosqlite:///real.db\n")
-    assert real_credentials({}, tmp_path / ".env") == []
+    from_file = environment_and_file(tmp_path / ".env")[1]
+    assert from_file["PORT"] == "4123" and from_file["SLACK_BOT_TOKEN"] == ""
+    assert real_credentials({}, from_file) == []
     assert {"SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_APP_TOKEN", "X_CLIENT_ID", "GOOGLE_CLIENT_SECRET"} <= set(
         REAL_CREDENTIALS)
-    chosen = chosen_settings({"LOG_LEVEL": "debug"}, tmp_path / ".env")
+    chosen = chosen_settings({"LOG_LEVEL": "debug"}, from_file)
     assert chosen == {"PORT": "4123", "LOG_LEVEL": "debug"}, "where it listens and how it logs, nothing else"
     env = sandbox_environment(chosen, tmp_path / "picmim-sandbox", "http://127.0.0.1:9/api/",
                               {"X_CLIENT_ID": "sim", "X_CLIENT_SECRET": "sim"})

@@ -11,26 +11,14 @@ import pathlib
 
 from aiohttp import web
 
-from bot.sandbox.fakes.x import CALL, FakeX
-
-
-class _SandboxX(FakeX):
-    """The fake X, also reached by a browser at its loopback address (its consent page)."""
-
-    def _on_host(self, host: str, handler):
-        async def on_host(request: web.Request):
-            if request.host.split(":")[0] not in (host, "127.0.0.1"):
-                return self.not_found(request)
-            return await handler(request, request[CALL])
-
-        return on_host
+from bot.sandbox.fakes.x import FakeX
 
 
 class Networks:
     def __init__(self, public_url: str, state_dir: pathlib.Path):
         self.public_url = public_url.rstrip("/")
         self.state_dir = state_dir
-        self.x = _SandboxX()
+        self.x = FakeX()
 
     def start(self) -> Networks:
         self.x.start()

@@ -13,10 +13,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from dotenv import dotenv_values
 from sqlalchemy import select
 
-from bot.config import ENV_VARS, ConfigError, load_settings
+from bot.config import ENV_VARS, ConfigError, environment_and_file, load_settings
 from bot.platforms.registry import CREDENTIAL_PREFIXES
 from bot.sandbox.networks import Networks
 from bot.sandbox.page import SandboxPage
@@ -43,18 +42,17 @@ TICK_SECONDS = "1"  # posts go out within a second of being approved
 ANALYTICS_SECONDS = "5"  # figures and digests come soon after they are due
 
 
-def real_credentials(environ: Mapping[str, str], env_file: Path) -> list[str]:
+def real_credentials(environ: Mapping[str, str], from_file: Mapping[str, str]) -> list[str]:
     """The real credentials set in the environment or in .env, by name (where)."""
     found = [f"{name} (in the environment)" for name in REAL_CREDENTIALS if (environ.get(name) or "").strip()]
-    if env_file.is_file():
-        values = dotenv_values(env_file)
-        found += [f"{name} (in {env_file.name})" for name in REAL_CREDENTIALS
-                  if (values.get(name) or "").strip() and name not in environ]
+    found += [f"{name} (in .env)" for name in REAL_CREDENTIALS
+              if (from_file.get(name) or "").strip() and not (environ.get(name) or "").strip()]
     return found
 
 
-def chosen_settings(environ: Mapping[str, str], env_file: Path) -> dict[str, str]:
-    chosen = {k: v for k, v in dotenv_values(env_file).items() if v} if env_file.is_file() else {}
+def chosen_settings(environ: Mapping[str, str], from_file: Mapping[str, str]) -> dict[str, str]:
+    """The settings a person may choose for the sandbox, the environment's over .env's."""
+    chosen = {k: v for k, v in from_file.items() if v}
     chosen.update({k: v for k, v in environ.items() if v})
     return {k: chosen[k].strip() for k in KEPT if chosen.get(k, "").strip()}
 
@@ -85,9 +83,11 @@ async def seed(sessions) -> None:
 
 
 def run(reset: bool = False, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
-    environ = os.environ if environ is None else environ
+    """`environ`, when given, stands for the process environment (tests); .env is read from `cwd`."""
     cwd = cwd or Path.cwd()
-    refused = real_credentials(environ, cwd / ".env")
+    own, from_file = environment_and_file(cwd / ".env")
+    environ = own if environ is None else environ
+    refused = real_credentials(environ, from_file)
     if refused:
         print("The sandbox does not start while real Slack or platform credentials are set, so it can never "
               "reach your real workspace or accounts:\n  " + "\n  ".join(refused) +
@@ -105,7 +105,7 @@ def run(reset: bool = False, environ: Mapping[str, str] | None = None, cwd: Path
         print(f"Started over: deleted {state_dir}.")
     os.umask(0o077)  # the database, key and media are the owner's alone
     state_dir.mkdir(exist_ok=True)
-    chosen = chosen_settings(environ, cwd / ".env")
+    chosen = chosen_settings(environ, from_file)
     slack = SandboxSlack().start()
     try:
         try:
