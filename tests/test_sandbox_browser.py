@@ -1,12 +1,13 @@
 """The sandbox as a person meets it: `python -m bot sandbox` started as the README says, its page opened in Debian's
 headless Chromium (driven by Playwright, never downloading a browser), and the whole tour done by clicking, typing,
 choosing a file and reacting, as the marketer and the approver. Each step checks what the page shows; screenshots
-are kept under pytest's tmp_path (`pytest -s` prints where)."""
+of each step are kept in tests/artifacts/sandbox-tour/ (git-ignored, kept by CI as artefacts)."""
 
 from __future__ import annotations
 
 import io
 import re
+import shutil
 import sqlite3
 import sys
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from tests.journeys import wait_until
 from tests.server import ServerProcess, base_env, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent / "artifacts" / "sandbox-tour"
 WAIT_MS = 20_000
 
 
@@ -55,7 +57,10 @@ def sandbox(tmp_path):
 
 @pytest.fixture
 def browser(chromium):
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    if IN_CI:
+        import playwright.sync_api as playwright_api  # the test extra installs it: CI fails without it
+    else:
+        playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(chromium), headless=True,
                                               args=["--no-sandbox", "--disable-gpu"])
@@ -118,8 +123,9 @@ class Person:
 def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     server, folder = sandbox
     assert "Picmim's sandbox is ready: open" in server.output()
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    shots = SCREENSHOTS
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     maria = Person(context.new_page(), server.url, shots)
     page = maria.page
