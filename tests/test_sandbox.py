@@ -210,3 +210,11 @@ def test_a_window_slack_would_refuse_is_said_to_the_person_it_was_for(sandbox_sl
     assert sandbox_slack.top_view("U0SAM") is None
     [why] = sandbox_slack.refused_views["U0SAM"]
     assert "title" in why and "24" in why
+
+
+def test_dates_show_in_the_readers_zone_and_bold_spans_mentions():
+    at = int(datetime(2026, 12, 6, 11, 7, tzinfo=UTC).timestamp())
+    text = f"*Approved by <@U0MARIA>* · publishes <!date^{at}^{{date_short_pretty}}, {{time}}|6 Dec 2026, 11:07 UTC>"
+    shown = bk.mrkdwn(text, CTX)
+    assert shown == ('<b>Approved by <span class="mention">@Maria Lopez</span></b> · publishes '
+                     "<time>6 Dec 2026, 12:07</time>")

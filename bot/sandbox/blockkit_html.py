@@ -103,19 +103,29 @@ def _styled(text: str) -> str:
 
 
 def mrkdwn(text: str, ctx: Context) -> str:
-    """Slack's mrkdwn as HTML: links, mentions, styles, emoji, line breaks."""
-    parts, last = [], 0
-    for m in _TOKEN.finditer(text):
-        parts.append(_styled(html.unescape(text[last:m.start()])))
-        parts.append(_token(html.unescape(m.group(1)), ctx))
-        last = m.end()
-    parts.append(_styled(html.unescape(text[last:])))
-    quoted = _QUOTE.sub(r"<blockquote>\1</blockquote>", "".join(parts))
+    """Slack's mrkdwn as HTML: links, mentions, dates, styles (also across them), quotes, emoji, line breaks."""
+    tokens: list[str] = []
+
+    def hold(m: re.Match) -> str:
+        tokens.append(_token(html.unescape(m.group(1)), ctx))
+        return f"\x00{len(tokens) - 1}\x00"
+
+    held = _TOKEN.sub(hold, text)
+    out = _styled(html.unescape(held))
+    out = re.sub("\x00(\\d+)\x00", lambda m: tokens[int(m.group(1))], out)
+    quoted = _QUOTE.sub(r"<blockquote>\1</blockquote>", out)
     return quoted.replace("</blockquote>\n", "</blockquote>").replace("\n", "<br>")
 
 
 def _token(inner: str, ctx: Context) -> str:
     target, _, label = inner.partition("|")
+    if target.startswith("!date^"):
+        # <!date^epoch^format|fallback>: Slack shows it in the reader's own time zone.
+        stamp = target.split("^")[1]
+        if stamp.isdigit():
+            when = datetime.fromtimestamp(int(stamp), UTC).astimezone(ZoneInfo(ctx.tz))
+            return f'<time>{e(when.strftime("%-d %b %Y, %H:%M"))}</time>'
+        return e(label)
     if target.startswith("@"):
         return f'<span class="mention">@{e(ctx.people.get(target[1:], label or target[1:]))}</span>'
     if target.startswith("#"):
