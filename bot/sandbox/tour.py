@@ -43,8 +43,9 @@ async def steps(sessions, slack, networks) -> list[Step]:
              bool(connected)),
         Step("post", "Post with a picture", "Type /picmim post, write a text, choose the X account and a picture, "
                                             "then press Publish.", bool(pictured)),
-        Step("approve", "Approve as the approver", "Switch to Sam (the approver), open #approvals and choose "
-                                                   ":white_check_mark: in the review card's React menu.", bool(approved)),
+        Step("approve", "Approve as the approver",
+             "Switch to Sam (the approver), open #approvals and choose :white_check_mark: in the review card's "
+             "React menu.", bool(approved)),
         Step("live", "See it live", "Back as Maria, the post's message in #marketing links to it; the X feed "
                                     "shows it.", live),
         Step("stats", "Ask for stats", "Type /picmim stats.", stats_shown),
