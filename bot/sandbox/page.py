@@ -34,8 +34,8 @@ from bot.sandbox.workspace import (
 log = logging.getLogger(__name__)
 
 STATIC = pathlib.Path(__file__).parent / "static"
-FEEDS = (("x", "X"), ("instagram", "Instagram"), ("linkedin", "LinkedIn"), ("bluesky", "Bluesky"),
-         ("tiktok", "TikTok"), ("youtube", "YouTube"))
+FEEDS = (("x", "X"), ("instagram", "Instagram"), ("facebook", "Facebook"), ("linkedin", "LinkedIn"),
+         ("bluesky", "Bluesky"), ("tiktok", "TikTok"), ("youtube", "YouTube"), ("pinterest", "Pinterest"))
 REACTIONS = ("white_check_mark", "x", "eyes", "tada", "thumbsup")
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
@@ -33,8 +34,10 @@ async def steps(sessions, slack, networks) -> list[Step]:
         approved = await session.scalar(select(exists().where(ApprovalDecision.decision == Decision.APPROVE)))
         published = await session.scalar(select(exists().where(PostTarget.status == TargetStatus.PUBLISHED)))
         subscribed = await session.scalar(select(exists().where(DigestSubscription.id.isnot(None))))
-    live = bool(published) and any(networks.posts(p) for p in ("x", "instagram", "linkedin", "bluesky", "tiktok",
-                                                                "youtube", "facebook", "pinterest"))
+    # A feed is read on its simulator's own thread: asked from here, not on the app's loop.
+    live = bool(published) and await asyncio.to_thread(
+        lambda: any(networks.posts(p) for p in ("x", "instagram", "facebook", "linkedin", "bluesky", "tiktok",
+                                                "youtube", "pinterest")))
     with slack.lock:
         stats_shown = any((m.answers or "").split()[:1] == ["stats"] and (m.blocks or m.text)
                           for m in slack.messages)
