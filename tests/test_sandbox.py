@@ -218,3 +218,18 @@ def test_dates_show_in_the_readers_zone_and_bold_spans_mentions():
     shown = bk.mrkdwn(text, CTX)
     assert shown == ('<b>Approved by <span class="mention">@Maria Lopez</span></b> · publishes '
                      "<time>6 Dec 2026, 12:07</time>")
+
+
+def test_an_empty_required_field_is_said_before_anything_is_sent():
+    blocks = [
+        {"type": "input", "block_id": "text", "label": {"type": "plain_text", "text": "Text"},
+         "element": {"type": "plain_text_input", "action_id": "t"}},
+        {"type": "input", "block_id": "note", "optional": True, "label": {"type": "plain_text", "text": "Note"},
+         "element": {"type": "plain_text_input", "action_id": "n"}},
+        {"type": "input", "block_id": "at", "label": {"type": "plain_text", "text": "At"},
+         "element": {"type": "timepicker", "action_id": "a"}},
+    ]
+    empty = bk.state_values(blocks, {("text", "t"): "  "[:0]}, "UTC", lambda _: None)
+    assert bk.missing_required(blocks, empty) == {"text": bk.REQUIRED, "at": bk.REQUIRED}
+    filled = bk.state_values(blocks, {("text", "t"): "Hello", ("at", "a"): "09:00"}, "UTC", lambda _: None)
+    assert bk.missing_required(blocks, filled) == {}

@@ -173,10 +173,22 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     maria.modal()
     assert page.locator("form.modal h2").inner_text() == "New post"
     maria.field("Post to").locator("select").select_option(index=0)
+    maria.field("Text for X").wait_for(timeout=WAIT_MS)  # the window brought up to date: X's part is in it
     page.locator("form.modal .modal-submit", has_text="Send for approval").wait_for(timeout=WAIT_MS)
-    maria.field("Text").locator("textarea").fill("Our spring collection is here, in the sandbox")
     maria.field("Photos and videos").locator("input[type=file]").set_input_files(str(_picture(tmp_path / "spring.png")))
     maria.field("Photos and videos").locator("li.uploaded", has_text="spring.png").wait_for(timeout=WAIT_MS)
+    text = maria.field("Text")
+    page.locator("form.modal .modal-submit").click()  # no text yet: said beside it, as Slack does, nothing sent
+    text.locator(".bk-field-error", has_text="Please complete this required field.").wait_for(timeout=WAIT_MS)
+    text.locator("textarea").fill("Spring " * 50)  # too long for X: Picmim's own answer, beside a field
+    page.locator("form.modal .modal-submit").click()
+    refusal = page.locator("form.modal .bk-field-error").filter(has_not_text="required").first
+    refusal.wait_for(timeout=WAIT_MS)
+    assert "280" in refusal.inner_text() or "X" in refusal.inner_text(), refusal.inner_text()
+    assert text.locator("textarea").input_value() == "Spring " * 50, "nothing typed is lost"
+    assert maria.field("Photos and videos").locator("li", has_text="spring.png").count() == 1, "nor the picture"
+    maria.shot("compose-refused")
+    text.locator("textarea").fill("Our spring collection is here, in the sandbox")
     maria.shot("compose")
     page.locator("form.modal .modal-submit").click()
     page.locator("form.modal").wait_for(state="detached", timeout=WAIT_MS)

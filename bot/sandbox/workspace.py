@@ -622,6 +622,10 @@ class AppLink:
         values = blockkit_html.state_values(shown.view.get("blocks", []), sent, person(user).tz,
                                             self.slack.file_listing)
         self.slack.keep_state(shown, values)
+        missing = blockkit_html.missing_required(shown.view.get("blocks", []), values)
+        if missing:
+            self.slack.show_errors(shown, missing)
+            return
         payload = {"type": "view_submission", "team": {"id": TEAM_ID, "domain": "acme"}, "user": self._user(user),
                    "api_app_id": "A0PICMIM", "token": "sandbox", "trigger_id": self.slack.trigger(user),
                    "view": self._view_payload(shown, values), "response_urls": [], "is_enterprise_install": False}

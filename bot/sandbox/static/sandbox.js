@@ -61,21 +61,28 @@
 
   function upload(input) {
     var holder = input.closest("[data-kind=file_input]");
-    var list = holder.querySelector(".bk-file-list");
+    var selector = '[data-kind="file_input"][data-block="' + CSS.escape(holder.dataset.block) + '"][data-action="' +
+                   CSS.escape(holder.dataset.action) + '"]';
     Array.prototype.forEach.call(input.files, function (file) {
+      var token = "up" + Math.random().toString(36).slice(2);
       var form = new FormData();
       form.append("file", file, file.name);
       var item = document.createElement("li");
+      item.dataset.upload = token;
       item.textContent = file.name + " (uploading…)";
-      list.appendChild(item);
+      holder.querySelector(".bk-file-list").appendChild(item);
       var job = fetch("/sandbox/upload?as=" + encodeURIComponent(as), {method: "POST", body: form})
         .then(function (answer) { return answer.json(); })
         .then(function (answer) {
-          var files = JSON.parse(holder.dataset.files || "[]");
+          // The window may have been redrawn meanwhile (the app updated it): the file goes to the field shown now.
+          var now = document.querySelector(selector) || holder;
+          var files = JSON.parse(now.dataset.files || "[]");
           files.push(answer.file);
-          holder.dataset.files = JSON.stringify(files);
-          item.textContent = answer.file.name;
-          item.className = "uploaded";
+          now.dataset.files = JSON.stringify(files);
+          var shown = now.querySelector('li[data-upload="' + token + '"]');
+          if (!shown) { shown = document.createElement("li"); now.querySelector(".bk-file-list").appendChild(shown); }
+          shown.textContent = answer.file.name;
+          shown.className = "uploaded";
         });
       uploads.push(job);
     });
@@ -143,7 +150,8 @@
       var submit = form.querySelector(".modal-submit");
       if (submit) { submit.disabled = true; }
       Promise.all(uploads).then(function () {
-        send({kind: "submit", view_id: form.dataset.view, values: collect(form)});
+        send({kind: "submit", view_id: form.dataset.view, values: collect(form)})
+          .then(function () { if (submit) { submit.disabled = false; } });
       });
     } else {
       form.submit();
@@ -154,8 +162,9 @@
     var kept = {};
     root.querySelectorAll("[data-action]").forEach(function (el) {
       if (el.dataset.kind === "button" || el.dataset.kind === "overflow") { return; }
+      var list = el.querySelector(".bk-file-list");
       kept[el.dataset.block + "\u0000" + el.dataset.action] = {value: valueOf(el), files: el.dataset.files,
-                                                               list: el.querySelector && el.querySelector(".bk-file-list")};
+                                                               list: list ? list.innerHTML : null};
     });
     return kept;
   }
@@ -168,7 +177,7 @@
       if (kind === "file_input") {
         el.dataset.files = was.files || "[]";
         var list = el.querySelector(".bk-file-list");
-        if (was.list && list) { list.replaceWith(was.list); }
+        if (was.list !== null && list) { list.innerHTML = was.list; }
       } else if (kind === "checkboxes" || kind === "radio_buttons") {
         var chosen = [].concat(value || []);
         el.querySelectorAll("input").forEach(function (i) { i.checked = chosen.indexOf(i.value) >= 0; });
