@@ -184,7 +184,7 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     page.locator("form.modal .modal-submit").click()
     refusal = page.locator("form.modal .bk-field-error").filter(has_not_text="required").first
     refusal.wait_for(timeout=WAIT_MS)
-    assert "280" in refusal.inner_text() or "X" in refusal.inner_text(), refusal.inner_text()
+    assert "X counts this post as 350 of 280 characters" in refusal.inner_text()
     assert text.locator("textarea").input_value() == "Spring " * 50, "nothing typed is lost"
     assert maria.field("Photos and videos").locator("li", has_text="spring.png").count() == 1, "nor the picture"
     maria.shot("compose-refused")
