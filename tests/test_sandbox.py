@@ -233,3 +233,105 @@ def test_an_empty_required_field_is_said_before_anything_is_sent():
     assert bk.missing_required(blocks, empty) == {"text": bk.REQUIRED, "at": bk.REQUIRED}
     filled = bk.state_values(blocks, {("text", "t"): "Hello", ("at", "a"): "09:00"}, "UTC", lambda _: None)
     assert bk.missing_required(blocks, filled) == {}
+
+
+# ---- what people do, sent to an app as Slack sends it ------------------------------------------------------------
+
+class Answering:
+    """An app at /slack/events that checks Slack's signature (slack_sdk's verifier) and answers each request with
+    the next answer given; it keeps what it was sent."""
+
+    def __init__(self, secret: str, answers: list[dict | None]):
+        from slack_sdk.signature import SignatureVerifier
+
+        self.verifier, self.answers, self.received = SignatureVerifier(secret), answers, []
+
+    async def events(self, request):
+        from aiohttp import web
+
+        body = await request.read()
+        if not self.verifier.is_valid_request(body, dict(request.headers)):
+            return web.Response(status=401)
+        self.received.append(body)
+        answer = self.answers.pop(0) if self.answers else None
+        return web.json_response(answer) if answer is not None else web.Response(text="")
+
+
+@pytest.fixture
+async def app_link(sandbox_slack):
+    from aiohttp import web
+
+    from bot.sandbox.workspace import AppLink
+
+    app = Answering("sandbox-secret", [])
+    web_app = web.Application()
+    web_app.router.add_post("/slack/events", app.events)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    link = AppLink(sandbox_slack, f"http://127.0.0.1:{port}/slack/events", "sandbox-secret")
+    yield link, app
+    await link.close()
+    await runner.cleanup()
+
+
+def _window(slack, user: str, title: str, blocks: list[dict]) -> str:
+    answer = _call(slack, "views.open", trigger_id=slack.trigger(user), view=json.dumps(
+        {"type": "modal", "callback_id": "w", "title": {"type": "plain_text", "text": title},
+         "submit": {"type": "plain_text", "text": "Save"}, "blocks": blocks}))
+    return answer["view"]["id"]
+
+
+NAME = [{"type": "input", "block_id": "name", "label": {"type": "plain_text", "text": "Name"},
+         "element": {"type": "plain_text_input", "action_id": "n"}}]
+
+
+async def test_a_submission_is_sent_signed_and_the_apps_answer_applied(app_link, sandbox_slack):
+    link, app = app_link
+    slack = sandbox_slack
+    first = _window(slack, "U0MARIA", "First", NAME)
+    pushed = {"type": "modal", "title": {"type": "plain_text", "text": "Second"}, "blocks": NAME,
+              "submit": {"type": "plain_text", "text": "Save"}}
+    app.answers += [{"response_action": "errors", "errors": {"name": "Use letters only."}},
+                    {"response_action": "push", "view": pushed}, None, {"response_action": "clear"}]
+
+    await link.submit("U0MARIA", first, {("name", "n"): "R2D2"})
+    sent = json.loads(dict(httpx.QueryParams(app.received[0].decode()))["payload"])
+    assert (sent["type"], sent["view"]["state"]["values"]) == (
+        "view_submission", {"name": {"n": {"type": "plain_text_input", "value": "R2D2"}}})
+    assert slack.top_view("U0MARIA").errors == {"name": "Use letters only."}
+    assert slack.top_view("U0MARIA").state["name"]["n"]["value"] == "R2D2", "kept to show again"
+
+    await link.submit("U0MARIA", first, {("name", "n"): "Artoo"})
+    assert slack.top_view("U0MARIA").view["title"]["text"] == "Second"
+    second = slack.top_view("U0MARIA").view_id
+    await link.submit("U0MARIA", second, {("name", "n"): "Ok"})  # an empty answer closes this one only
+    assert slack.top_view("U0MARIA").view_id == first
+    await link.submit("U0MARIA", first, {("name", "n"): "Ok"})
+    assert slack.top_view("U0MARIA") is None, "clear closes every window"
+
+
+async def test_messages_replies_reactions_and_unknown_commands(app_link, sandbox_slack):
+    link, app = app_link
+    slack = sandbox_slack
+    await link.say("U0MARIA", MARKETING, "Morning all")
+    [said] = slack.timeline(MARKETING, "U0SAM")
+    await link.say("U0SAM", MARKETING, "Morning", thread_ts=said.ts)
+    assert [(m.user, m.thread_ts) for m in slack.timeline(MARKETING, "U0MARIA")] == [
+        ("U0MARIA", None), ("U0SAM", said.ts)]
+
+    await link.react("U0SAM", MARKETING, said.ts, "white_check_mark")
+    await link.react("U0SAM", MARKETING, said.ts, "white_check_mark")
+    events = [json.loads(body)["event"] for body in app.received]
+    assert [(e["type"], e["reaction"], e["item"]["ts"], e["user"]) for e in events] == [
+        ("reaction_added", "white_check_mark", said.ts, "U0SAM"),
+        ("reaction_removed", "white_check_mark", said.ts, "U0SAM")]
+    assert slack.message(MARKETING, said.ts).reactions == {}
+
+    await link.say("U0MARIA", MARKETING, "/giphy spring")
+    note = slack.timeline(MARKETING, "U0MARIA")[-1]
+    assert (note.user, note.ephemeral_for) == ("USLACKBOT", "U0MARIA")
+    assert "/giphy is not a command in this workspace" in note.text
+    assert len(app.received) == 2, "nothing else went to the app"
