@@ -335,3 +335,15 @@ async def test_messages_replies_reactions_and_unknown_commands(app_link, sandbox
     assert (note.user, note.ephemeral_for) == ("USLACKBOT", "U0MARIA")
     assert "/giphy is not a command in this workspace" in note.text
     assert len(app.received) == 2, "nothing else went to the app"
+
+
+def test_reset_starts_over_and_without_it_everything_is_kept(tmp_path, capsys):
+    from bot.sandbox.run import prepare_state_dir
+
+    folder = prepare_state_dir(tmp_path, reset=False)
+    (folder / "picmim-sandbox.db").write_bytes(b"posts")
+    assert prepare_state_dir(tmp_path, reset=False) == folder and (folder / "picmim-sandbox.db").exists()
+    assert capsys.readouterr().out == ""
+    prepare_state_dir(tmp_path, reset=True)
+    assert folder.is_dir() and list(folder.iterdir()) == []
+    assert f"Started over: deleted {folder}." in capsys.readouterr().out

@@ -82,6 +82,16 @@ async def seed(sessions) -> None:
         await session.commit()
 
 
+def prepare_state_dir(cwd: Path, reset: bool) -> Path:
+    """The sandbox's folder (database, key, media); emptied first with --reset."""
+    state_dir = cwd / STATE_DIR
+    if reset and state_dir.exists():
+        shutil.rmtree(state_dir)
+        print(f"Started over: deleted {state_dir}.")
+    state_dir.mkdir(exist_ok=True)
+    return state_dir
+
+
 def run(reset: bool = False, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     """`environ`, when given, stands for the process environment (tests); .env is read from `cwd`."""
     cwd = cwd or Path.cwd()
@@ -99,12 +109,8 @@ def run(reset: bool = False, environ: Mapping[str, str] | None = None, cwd: Path
     from bot.app import StartupError
     from bot.storage import crypto, db
 
-    state_dir = cwd / STATE_DIR
-    if reset and state_dir.exists():
-        shutil.rmtree(state_dir)
-        print(f"Started over: deleted {state_dir}.")
     os.umask(0o077)  # the database, key and media are the owner's alone
-    state_dir.mkdir(exist_ok=True)
+    state_dir = prepare_state_dir(cwd, reset)
     chosen = chosen_settings(environ, from_file)
     slack = SandboxSlack().start()
     try:
