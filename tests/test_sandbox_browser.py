@@ -162,6 +162,7 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     signin.close()
 
     # Picmim's direct message asks which accounts to use: Save.
+    page.locator(".sidebar a .badge", has_text="1").wait_for(timeout=WAIT_MS)  # Picmim wrote to Maria
     page.locator(".sidebar a", has_text="Picmim · Messages").click()
     page.locator(".msg button.bk-button", has_text="Save").click()
     maria.step_done("connect")

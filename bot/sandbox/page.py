@@ -95,7 +95,7 @@ class SandboxPage:
 <noscript><button>Switch</button></noscript></form>
 <nav class="feeds" aria-label="Simulated networks">Networks: {feeds}</nav></header>
 <div class="layout">
-<nav class="sidebar" aria-label="Channels">{self._sidebar(user, place)}</nav>
+<nav class="sidebar" id="sidebar" aria-label="Channels">{parts['sidebar']}</nav>
 <section class="middle"><main class="main" id="main">{parts['main']}</main>{self._composer(user, place)}</section>
 <aside class="tour" id="tour" aria-label="Guided tour">{parts['tour']}</aside>
 </div>
@@ -174,7 +174,8 @@ class SandboxPage:
                     f'{e("; ".join(refused))}</div>') + main
         modal, key = self._modal(user)
         steps = await tour.steps(self.sessions, self.slack, self.networks)
-        return {"version": version, "main": main, "modal": modal, "modal_key": key, "tour": _tour(steps)}
+        return {"version": version, "main": main, "modal": modal, "modal_key": key, "tour": _tour(steps),
+                "sidebar": self._sidebar(user, place)}
 
     def _sidebar(self, user: str, place: str) -> str:
         me = person(user)
@@ -184,8 +185,11 @@ class SandboxPage:
             return f'<li><a href="/sandbox?as={e(user)}&amp;in={e(target)}"{here}>{label}</a></li>'
 
         channels = "".join(item(cid, f"# {e(name)}") for cid, name in CHANNELS.items())
+        # How many messages Picmim sent this person directly (where it asks them to choose accounts, for one).
+        direct = len(self.slack.timeline(me.dm, user))
+        badge = f' <span class="badge" aria-label="{direct} messages">{direct}</span>' if direct else ""
         return (f'<h2>Channels</h2><ul>{channels}</ul><h2>Apps</h2><ul>{item("home", f"{APP_NAME} · Home")}'
-                f'{item(me.dm, f"{APP_NAME} · Messages")}</ul>')
+                f'{item(me.dm, f"{APP_NAME} · Messages{badge}")}</ul>')
 
     def _channel(self, user: str, place: str) -> str:
         title = f"# {CHANNELS[place]}" if place in CHANNELS else f"{APP_NAME} (messages)"

@@ -42,7 +42,8 @@ async def steps(sessions, slack, networks) -> list[Step]:
         stats_shown = any((m.answers or "").split()[:1] == ["stats"] and (m.blocks or m.text)
                           for m in slack.messages)
     return [
-        Step("connect", "Connect an account", "As Maria in #marketing, type /picmim connect x and follow the link.",
+        Step("connect", "Connect an account", "As Maria in #marketing, type /picmim connect x, open the link and allow "
+                                                  "Picmim; then press Save in Picmim · Messages.",
              bool(connected)),
         Step("post", "Post with a picture", "Type /picmim post, write a text, choose the X account and a picture, "
                                             "then press Publish.", bool(pictured)),

@@ -6,7 +6,7 @@
   var as = body.dataset.as, place = body.dataset.in;
   var version = body.dataset.version;
   var main = document.getElementById("main"), tour = document.getElementById("tour"),
-      modal = document.getElementById("modal"), composer = document.getElementById("composer");
+      modal = document.getElementById("modal"), sidebar = document.getElementById("sidebar"), composer = document.getElementById("composer");
   var uploads = [];
 
   function valueOf(el) {
@@ -210,6 +210,7 @@
         if (kept && after && before.dataset.view === after.dataset.view) { restore(after, kept); } else { uploads = []; }
       }
       if (tour.innerHTML !== state.tour) { tour.innerHTML = state.tour; }
+      if (sidebar.innerHTML !== state.sidebar) { sidebar.innerHTML = state.sidebar; }
     }).catch(function () { /* the server restarts: the next poll tries again */ });
   }
 
