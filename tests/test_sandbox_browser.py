@@ -268,3 +268,6 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     small.shot("phone")
     phone.close()
     context.close()
+    peak = next(line for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines()
+                if line.startswith("VmHWM"))
+    print(f"\nthe sandbox's peak memory after the tour: {peak.split(':')[1].strip()}")
