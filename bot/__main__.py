@@ -1,4 +1,4 @@
-"""python -m bot [serve|check|migrate|gen-key]"""
+"""python -m bot [serve|check|migrate|gen-key|sandbox]"""
 
 from __future__ import annotations
 
@@ -22,10 +22,17 @@ SHUTDOWN_GRACE_SECONDS = 20.0  # how long platform calls under way may take to f
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Picmim for Slack")
-    parser.add_argument("command", nargs="?", default="serve", choices=("serve", "check", "migrate", "gen-key"),
+    parser.add_argument("command", nargs="?", default="serve",
+                        choices=("serve", "check", "migrate", "gen-key", "sandbox"),
                         help="serve (default): run the app; check: explain the configuration; "
-                             "migrate: update the database schema; gen-key: print a new PICMIM_SECRET_KEY")
+                             "migrate: update the database schema; gen-key: print a new PICMIM_SECRET_KEY; "
+                             "sandbox: try Picmim in a simulated Slack workspace and networks")
+    parser.add_argument("--reset", action="store_true", help="sandbox: start over with an empty sandbox")
     args = parser.parse_args(argv)
+    if args.command == "sandbox":
+        from bot.sandbox.run import run
+
+        return run(reset=args.reset)
     try:
         if args.command == "gen-key":
             print(crypto.generate_key())
@@ -61,7 +68,8 @@ async def migrate(settings: Settings) -> bool:
     return before == [None]
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, extend=None) -> None:
+    """`extend(runtime)`, when given, is awaited before the server starts (the sandbox adds its pages)."""
     from aiohttp import web
 
     from bot import jobs
@@ -69,6 +77,8 @@ async def serve(settings: Settings) -> None:
 
     engine = await prepare_storage(settings)
     runtime = build_runtime(settings, engine)
+    if extend is not None:
+        await extend(runtime)
     stop = _stop_on_signals()  # before Slack is asked: a SIGTERM while Slack is slow to answer still stops cleanly
     runner = web.AppRunner(runtime.web, access_log=None, handle_signals=False)
     await runner.setup()

@@ -154,6 +154,14 @@ def _read_environment(environ: Mapping[str, str] | None, env_file: str | None) -
     return {k: v.strip() for k, v in values.items()}
 
 
+def environment_and_file(env_file: str | Path | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """The process environment and the `.env` file's values, kept apart (the sandbox says which one holds a
+    setting it refuses)."""
+    path = Path(env_file) if env_file else Path.cwd() / ".env"
+    from_file = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
+    return dict(os.environ), from_file
+
+
 def _url_problem(name: str, value: str, schemes: tuple[str, ...]) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.netloc:
