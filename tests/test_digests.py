@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,6 +25,7 @@ from bot.services.digests import DigestError, Schedule
 from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import DigestSubscription
+from tests.conftest import SECRET_KEY
 from tests.journeys import add_account, add_figures
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -192,11 +196,14 @@ async def test_a_passing_failure_keeps_the_digest_due_for_an_hour(sessions):
 
 
 class _Runtime:
-    """What the digest job uses of the app's Runtime: sessions and a workspace's Slack client."""
+    """What the digest job uses of the app's Runtime: sessions, a workspace's Slack client and the settings its
+    media links are made from (the top posts' pictures)."""
 
     def __init__(self, sessions, slack):
         self.sessions = sessions
         self.client = AsyncWebClient(token="xoxb-fake-T0001", base_url=slack.api_url)
+        self.settings = SimpleNamespace(data_dir=Path(tempfile.mkdtemp(prefix="picmim-digests-")),
+                                        public_url="https://picmim.example", secret_keys=(SECRET_KEY,))
 
     async def slack_client(self, team_id, enterprise_id=None):
         return self.client
