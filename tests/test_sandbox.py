@@ -79,6 +79,14 @@ def test_blocks_are_rendered_escaped_with_slack_formatting():
     assert "a &lt;script&gt;" in shown and "<script>" not in shown
 
 
+def test_links_go_where_the_sandbox_says_a_networks_post_opens():
+    sent = {"type": "section", "text": {"type": "mrkdwn", "text": "Live on <https://x.com/acme/status/7|X>"},
+            "accessory": {"type": "button", "action_id": "view", "text": {"type": "plain_text", "text": "View"},
+                          "url": "https://x.com/acme/status/7"}}
+    shown = bk.render_blocks([sent], bk.Context(link=lambda url: "/sandbox/x/open?url=" + url))
+    assert shown.count('href="/sandbox/x/open?url=https://x.com/acme/status/7"') == 2, shown
+
+
 def test_a_block_slack_would_refuse_is_shown_as_an_error_and_an_unknown_one_plainly():
     too_long = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
     shown = bk.render_blocks([too_long, {"type": "wobble", "text": {"type": "plain_text", "text": "hi"}}], CTX)

@@ -211,12 +211,13 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
 
     # 4. Live: the status message links to the post; the X feed shows it.
     maria.open("U0MARIA", "C0MARKETING")
-    link = page.locator(".msg a[href*='x.com']").first
+    link = page.locator(".msg a[href*='/sandbox/x/open']").first  # the post's x.com address, opened in the feed
     link.wait_for(timeout=WAIT_MS)
     maria.step_done("live")
     maria.shot("live")
     feed = context.new_page()
-    feed.goto(f"{server.url}/sandbox/x")
+    feed.goto(link.get_attribute("href"))
+    assert "/sandbox/x" in feed.url and "#post-" in feed.url, feed.url
     assert "Our spring collection is here, in the sandbox" in feed.content()
     feed.screenshot(path=str(shots / "x-feed.png"))
     feed.close()

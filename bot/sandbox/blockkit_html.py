@@ -41,7 +41,8 @@ STATEFUL = {"plain_text_input", "number_input", "url_text_input", "email_text_in
 class Context:
     """What rendering needs besides the blocks: the people and channels pickers offer, the viewer's time zone,
     the values a person already set (state, by block and action id), errors beside fields (by block id), and
-    how a Slack file is shown (its address on the page)."""
+    how a Slack file is shown (its address on the page), and where a link goes (a network's post address opens its
+    sandbox feed: bot/sandbox/networks.py's `browser_link`)."""
 
     people: Mapping[str, str] = field(default_factory=dict)  # user id -> name
     channels: Mapping[str, str] = field(default_factory=dict)  # channel id -> name
@@ -49,6 +50,7 @@ class Context:
     state: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     errors: Mapping[str, str] = field(default_factory=dict)
     file_url: Callable[[str], str] = lambda file_id: f"/sandbox/files/{file_id}"
+    link: Callable[[str], str] = lambda url: url
 
 
 def e(text: Any) -> str:
@@ -134,7 +136,7 @@ def _token(inner: str, ctx: Context) -> str:
         name = target[1:].split("^")[0]
         return f'<span class="mention">@{e(label or name)}</span>'
     if target.startswith(("http://", "https://", "mailto:", "slack://")):
-        return f'<a href="{e(target)}" target="_blank" rel="noopener">{_styled(label or target)}</a>'
+        return f'<a href="{e(ctx.link(target))}" target="_blank" rel="noopener">{_styled(label or target)}</a>'
     return e(f"<{inner}>")
 
 
@@ -268,7 +270,7 @@ def _rich_leaf(leaf: dict, ctx: Context) -> str:
         return out
     if kind == "link":
         url = leaf.get("url", "")
-        return f'<a href="{e(url)}" target="_blank" rel="noopener">{e(leaf.get("text") or url)}</a>'
+        return f'<a href="{e(ctx.link(url))}" target="_blank" rel="noopener">{e(leaf.get("text") or url)}</a>'
     if kind == "emoji":
         return e(emoji(leaf.get("name", "")))
     if kind == "user":
@@ -355,7 +357,8 @@ def element(el: dict, block_id: str, ctx: Context, fires: bool) -> str:
         style = f" bk-{e(el['style'])}" if el.get("style") else ""
         label = text_of(el.get("text"), ctx)
         if el.get("url"):
-            return (f'<a class="bk-button{style}" href="{e(el["url"])}" target="_blank" rel="noopener"{attrs} '
+            href = e(ctx.link(el["url"]))
+            return (f'<a class="bk-button{style}" href="{href}" target="_blank" rel="noopener"{attrs} '
                     f'data-value="{e(el.get("value", ""))}">{label}</a>')
         return f'<button type="button" class="bk-button{style}"{attrs}>{label}</button>'
     if kind == "workflow_button":
