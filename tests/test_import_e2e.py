@@ -242,9 +242,12 @@ def _dm_saying(slack, words: str, user: str = MARIA) -> str:
     return found[0]["text"]
 
 
-def test_a_file_slack_no_longer_has_is_answered_in_plain_words(sender, slack, files, compose_server):
+@pytest.mark.parametrize("deleted", [False, True], ids=["never-seen", "deleted"])
+def test_a_file_slack_no_longer_has_is_answered_in_plain_words(sender, slack, files, compose_server, deleted):
     stamp = time.time_ns()
     gone = {"id": f"FGONE{stamp}", "file_access": "check_file_info", "mode": "file_access"}
+    if deleted:  # shared once, deleted before Picmim asked (files.info says file_deleted)
+        slack.share_file({**_csv(files, f"deleted-{stamp}.csv", "text\nHi\n"), "id": gone["id"], "deleted": True})
     before = files.requests
     assert sender.event(_shared_in_dm(gone)).status_code == 200
     said = _dm_saying(slack, "Slack says the file was deleted or Picmim cannot see it")
