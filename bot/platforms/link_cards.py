@@ -30,10 +30,9 @@ from bot.http import overridden
 PAGE_TIMEOUT = 5.0  # seconds for a whole fetch, redirects included
 MAX_PAGE_BYTES = 2 * 1024 * 1024  # the head of any sane page is far smaller
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
-# Videos as the compose window takes them (10 MB a file: bot/handlers/attachments.py); a slower site gets longer.
-MAX_VIDEO_BYTES = 10 * 1024 * 1024
+MAX_VIDEO_BYTES = 10 * 1024 * 1024  # as the compose window takes a file (bot/handlers/attachments.py)
 VIDEO_TYPES = ("video/mp4", "video/quicktime")
-MEDIA_TIMEOUT = 30.0
+MEDIA_TIMEOUT = 30.0  # seconds for a picture or video file: 10 MB from a slow site takes longer than a page
 CHUNK_BYTES = 256 * 1024  # read (and handed on) at a time, whatever sizes the site sends
 MAX_REDIRECTS = 3
 TITLE_MAX = 300  # characters kept of a page's title and description: cards show a line or two
