@@ -212,3 +212,61 @@ def test_an_imported_now_row_publishes_to_x_exactly_once(sender, slack, fake_x, 
     assert len(x_posts(fake_x, text)) == 1
     [post] = _posts(module_database.url, text)
     assert post.status is PostStatus.PUBLISHED
+
+
+def _shared_in_dm(file: dict, text: str = "") -> dict:
+    return {"type": "message", "subtype": "file_share", "channel": "D0PICMIM", "channel_type": "im", "user": MARIA,
+            "text": text, "ts": f"{time.time():.6f}", "files": [file]}
+
+
+def test_a_file_shared_without_its_links_is_looked_up_with_files_info_and_imported(
+        sender, slack, files, compose_server, module_database):
+    """Slack leaves a shared file's details out of some message events (`file_access: "check_file_info"`): Picmim
+    asks files.info, with its bot token, where to fetch it."""
+    stamp = time.time_ns()
+    text = f"Looked up first {stamp}"
+    file = _csv(files, f"stub-{stamp}.csv", f"text,accounts,when\n{text},x:@acmemktg,{LATER}\n")
+    stub = slack.share_file(file)
+    assert "url_private_download" not in stub and "name" not in stub
+    assert sender.event(_shared_in_dm(stub)).status_code == 200
+    assert "Imported 1 of 1 posts" in _answer(slack, f"stub-{stamp}.csv")
+    [asked] = slack.calls_to("files.info")
+    assert (asked.params["file"], asked.token) == (file["id"], journeys.BOT_TOKEN)
+    [post] = _posts(module_database.url, text)
+    assert post.status is PostStatus.SCHEDULED
+
+
+def _dm_saying(slack, words: str, user: str = MARIA) -> str:
+    found = wait_until(lambda: [m for m in slack.posted_in(user) if words in m["text"]], f"a message saying {words}")
+    assert len(found) == 1, "one answer"
+    return found[0]["text"]
+
+
+@pytest.mark.parametrize("deleted", [False, True], ids=["never-seen", "deleted"])
+def test_a_file_slack_no_longer_has_is_answered_in_plain_words(sender, slack, files, compose_server, deleted):
+    stamp = time.time_ns()
+    gone = {"id": f"FGONE{stamp}", "file_access": "check_file_info", "mode": "file_access"}
+    if deleted:  # shared once, deleted before Picmim asked (files.info says file_deleted)
+        slack.share_file({**_csv(files, f"deleted-{stamp}.csv", "text\nHi\n"), "id": gone["id"], "deleted": True})
+    before = files.requests
+    assert sender.event(_shared_in_dm(gone)).status_code == 200
+    said = _dm_saying(slack, "Slack says the file was deleted or Picmim cannot see it")
+    assert said.startswith("Nothing was imported from the file:") and "Send it here again." in said
+    assert slack.calls_to("files.info")[0].params["file"] == gone["id"]
+    assert files.requests == before, "nothing was downloaded"
+
+
+def test_without_the_files_read_permission_the_person_is_told_to_have_the_app_reinstalled(
+        sender, slack, files, compose_server, module_database):
+    team = slack.teams["T0001"]
+    stamp = time.time_ns()
+    text = f"Never read {stamp}"
+    stub = slack.share_file(_csv(files, f"scope-{stamp}.csv", f"text,accounts,when\n{text},x:@acmemktg,{LATER}\n"))
+    team.scopes = team.scopes - {"files:read"}
+    try:
+        assert sender.event(_shared_in_dm(stub)).status_code == 200
+        said = _dm_saying(slack, "files:read")
+    finally:
+        team.scopes = team.scopes | {"files:read"}
+    assert "Ask an admin to reinstall the app so it has the files:read permission" in said
+    assert _posts(module_database.url, text) == []

@@ -13,8 +13,10 @@ from sqlalchemy import select
 from bot.http import build_client
 from bot.media.store import MediaStore
 from bot.platforms.base import AdapterConfig
+from bot.platforms.link_cards import MAX_VIDEO_BYTES
 from bot.platforms.settings import XSettings, YouTubeSettings
 from bot.platforms.x import XAdapter
+from bot.platforms.youtube import YouTubeAdapter
 from bot.sandbox.fakes.slack import block_kit_errors
 from bot.services import importing, roles, slots
 from bot.services.composing import Choice
@@ -34,7 +36,7 @@ from bot.services.workspaces import ensure_workspace
 from bot.storage import db
 from bot.storage.models import Account, Connection, MediaItem, Post, PostMedia, PostStatus, PostTarget, Workspace
 from bot.views.importing import result_blocks
-from tests.fakes.media import make_image
+from tests.fakes.media import make_image, make_pdf, make_video
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 OFFERED = [Choice(1, "x", "X", "Acme Marketing", "acmemktg", "profile"),
@@ -145,7 +147,7 @@ async def test_next_slot_and_a_private_picture_are_refused_and_the_good_rows_cre
     assert [(r.row, r.reason) for r in outcome.refused] == [
         (3, "X · Acme Marketing has no posting slots, so there is no next slot: write a date and time in the when "
             "column instead."),
-        (4, "The picture at media_url could not be fetched: Picmim does not open links to private or local "
+        (4, "The file at media_url could not be fetched: Picmim does not open links to private or local "
             "addresses (127.0.0.1)."),
         (5, "This time is in the past: pick a later one, or choose Now.")]
     assert [(s.row, s.accounts, s.pending_approval) for s in outcome.scheduled] == [(2, ("X · Acme Marketing",),
@@ -242,3 +244,52 @@ def test_the_answer_to_a_large_import_fits_one_message_and_counts_what_it_does_n
     text = str(blocks)
     assert "Imported 400 of 500 posts from big.csv; 100 refused." in text
     assert "more: see `/picmim queue`" in text and "more rows refused" in text and "“colour”" in text
+
+
+async def test_a_media_url_video_is_stored_like_an_attachment_and_the_row_checked_as_a_youtube_post(engine, tmp_path,
+                                                                                                   files):
+    """A video at a public address goes through the media store as a composed post's attachment does, and the row
+    is checked as the compose window checks a post with that video: YouTube takes it, and refuses a picture alone."""
+    sessions = db.session_factory(engine)
+    async with sessions() as session:
+        workspace = await ensure_workspace(session, "T0001")
+        await session.flush()
+        connection = Connection(workspace_id=workspace.id, platform="youtube", external_user_id="g1",
+                                display_name="Acme", access_token="token")
+        session.add(connection)
+        await session.flush()
+        session.add(Account(workspace_id=workspace.id, connection_id=connection.id, platform="youtube",
+                            external_id="UC1", kind="channel", name="Acme TV"))
+        await session.commit()
+    video = make_video(seconds=2, width=640, height=360)
+    files.serve(video, "video/mp4", "/roast.mp4")
+    files.serve(make_image(640, 480, "PNG"), "image/png", "/menu.png")
+    files.serve(make_video(pad_to=MAX_VIDEO_BYTES + 1024), "video/mp4", "/long.mp4")
+    files.serve(make_pdf(), "video/quicktime", "/brochure.mov")  # a PDF, whatever the site calls it
+    files.serve(b"not a video at all" * 100, "video/mp4", "/broken.mp4")
+    row = ",youtube:Acme TV,2030-05-04 09:30,https://videos.example/{},no\n"
+    rows = "text,accounts,when,media_url,youtube_made_for_kids\n" + "".join(
+        text + row.format(name) for text, name in (("New roast", "roast.mp4"), ("Menu", "menu.png"),
+                                                   ("Long", "long.mp4"), ("Brochure", "brochure.mov"),
+                                                   ("Broken", "broken.mp4")))
+    async with build_client({"https://videos.example": files.url}) as http:
+        adapters = {"youtube": YouTubeAdapter(AdapterConfig("id", "secret", "https://picmim.example/cb",
+                                                            "https://picmim.example"), http)}
+        outcome = await importing.import_posts(sessions, workspace, adapters, http,
+                                               MediaStore(tmp_path, "https://picmim.example"),
+                                               Importer("U1", roles.everyone("U1"), None), "plan.csv",
+                                               rows.encode(), False, NOW)
+    not_media = ("The file at media_url is not a picture or video Picmim can use: link a JPEG, PNG, GIF, WebP, HEIC "
+                 "or AVIF picture, or an MP4 or MOV video.")
+    assert [(r.row, r.reason) for r in outcome.refused] == [
+        (3, "A YouTube post is a video: attach one (a picture attached with it becomes its thumbnail)."),
+        (4, "The file at media_url could not be fetched: The link leads to a file over 10 MB."),
+        (5, not_media), (6, not_media)]
+    assert [s.row for s in outcome.scheduled] == [2]
+    async with sessions() as session:
+        [item] = (await session.scalars(select(MediaItem))).all()
+        assert (item.mimetype, item.size_bytes, item.width, item.height) == ("video/mp4", len(video), 640, 360)
+        assert round(item.duration_ms / 1000) == 2
+        [(text, status)] = (await session.execute(select(Post.text, Post.status).join(PostMedia))).all()
+        assert (text, status) == ("New roast", PostStatus.SCHEDULED)
+    assert not list(tmp_path.glob("media/.incoming-*")), "no download left behind"

@@ -199,3 +199,42 @@ async def test_a_connection_that_breaks_while_reading_is_a_refusal_not_a_crash()
     async with _client(Site({"/broken": broken})) as http:
         with pytest.raises(LinkRefused, match="could not read"):
             await fetch_card(http, SITE + "/broken")
+
+
+async def test_a_media_file_is_a_picture_up_to_5_mb_or_an_mp4_or_mov_video_up_to_10_mb_handed_over_in_chunks():
+    video = os.urandom(7 * 1024 * 1024)  # over the picture limit, within the video limit
+    sent = 0
+
+    async def endless_video():  # no Content-Length: 30 MB offered, the fetcher must stop soon after 10 MB
+        async def body():
+            nonlocal sent
+            for _ in range(480):
+                sent += 65536
+                yield b"\0" * 65536
+        return httpx.Response(200, headers={"Content-Type": "video/mp4"}, content=body())
+
+    site = Site({"/clip.mov": httpx.Response(200, headers={"Content-Type": "video/quicktime"}, content=video),
+                 "/endless.mp4": endless_video,
+                 "/big.jpg": httpx.Response(200, headers={"Content-Type": "image/jpeg"}, content=video),
+                 "/clip.webm": httpx.Response(200, headers={"Content-Type": "video/webm"}, content=b"webm"),
+                 "/page": httpx.Response(200, headers={"Content-Type": "text/html"}, content=PAGE)})
+    written: list[bytes] = []
+
+    async def write(chunk: bytes) -> None:
+        written.append(chunk)
+
+    async with _client(site) as http:
+        assert await link_cards.fetch_media(http, SITE + "/clip.mov", write) == "video/quicktime"
+        assert b"".join(written) == video and len(written) > 1, "in chunks, all of it"
+        written.clear()
+        with pytest.raises(LinkRefused, match="The link leads to a file over 10 MB"):
+            await link_cards.fetch_media(http, SITE + "/endless.mp4", write)
+        assert sum(map(len, written)) <= link_cards.MAX_VIDEO_BYTES
+        assert sent < 11 * 1024 * 1024, "the rest was never read"
+        with pytest.raises(LinkRefused, match="over 5 MB"):
+            await link_cards.fetch_media(http, SITE + "/big.jpg", write)
+        for path, kind in (("/clip.webm", "video/webm"), ("/page", "text/html")):
+            with pytest.raises(LinkRefused, match=f"leads to {kind} rather than a picture or an MP4 or MOV video"):
+                await link_cards.fetch_media(http, SITE + path, write)
+        with pytest.raises(LinkRefused, match="private or local addresses"):
+            await link_cards.fetch_media(http, "http://10.0.0.7/clip.mp4", write)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
@@ -69,7 +70,7 @@ async def submitted(ack, view, context, runtime, workspace, person, access) -> N
     await _import(runtime, context, workspace, person, access, files[0], all_or_nothing)
 
 
-async def direct_message(ack, event, context, runtime, workspace, person, access) -> None:
+async def direct_message(ack, event, client, context, runtime, workspace, person, access) -> None:
     """A CSV file shared in Picmim's direct messages is imported: the good rows go on, or none unless every row is
     fine when the message says "all or nothing". Other messages are not Picmim's to answer."""
     await ack()
@@ -81,7 +82,11 @@ async def direct_message(ack, event, context, runtime, workspace, person, access
         return
     here = await workspace()
     all_or_nothing = "all or nothing" in str(event.get("text") or "").lower()
-    for file in files:
+    for shared in files:
+        file, problem = await _with_links(client, shared)
+        if problem:
+            await notify(runtime, here.id, context.user_id, views.file_refused_text(_name(shared), problem))
+            continue
         if not _is_csv(file):
             await notify(runtime, here.id, context.user_id,
                          f"Picmim imports posts from CSV files; {_name(file)} is not one. Send a .csv file here, "
@@ -90,6 +95,34 @@ async def direct_message(ack, event, context, runtime, workspace, person, access
         # Slack sends an event again when it did not hear back in time: the file is imported once.
         if await seen_requests.first_time(runtime.sessions, f"import:file:{file.get('id')}", utcnow()):
             await _import(runtime, context, workspace, person, access, file, all_or_nothing)
+
+
+async def _with_links(client, file: dict) -> tuple[dict, str | None]:
+    """The file with its download links: as the event carries it, or, when Slack left them out
+    (`file_access: "check_file_info"`, which Slack sends for some shared files), as files.info gives it.
+    Otherwise why not, in words for the person who sent it."""
+    if file.get("file_access") != "check_file_info" and (file.get("url_private_download") or file.get("url_private")):
+        return file, None
+    file_id = file.get("id")
+    if not isinstance(file_id, str) or not file_id:
+        return file, "Slack did not say which file it was. Send it here again."
+    try:
+        answer = await client.files_info(file=file_id)
+    except (SlackApiError, OSError, TimeoutError, aiohttp.ClientError) as exc:
+        if unavailable(exc):
+            return file, "Slack could not be reached to fetch it. Send it here again in a moment."
+        error = error_of(exc)
+        if error == "missing_scope":
+            return file, ("Picmim may not read files yet. Ask an admin to reinstall the app so it has the files:read "
+                          "permission, then send the file again.")
+        if error in ("file_not_found", "file_deleted"):
+            return file, "Slack says the file was deleted or Picmim cannot see it. Send it here again."
+        log.warning("files.info refused a file shared with Picmim: %s", error)
+        return file, f"Slack would not hand it over ({error}). Send it here again."
+    found = answer.get("file")
+    if not isinstance(found, dict) or not (found.get("url_private_download") or found.get("url_private")):
+        return file, "Slack did not say where to fetch it. Send it here again."
+    return found, None
 
 
 async def _import(runtime, context, workspace, person, access, file: dict, all_or_nothing: bool) -> None:

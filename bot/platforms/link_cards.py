@@ -7,7 +7,8 @@ answer cannot swap in a private one), a time limit for the whole fetch and a siz
 read. An origin that PICMIM_ORIGIN_OVERRIDES maps elsewhere is the operator's own choice (sandboxes, tests) and
 is let through. Everything goes through the one shared HTTP client (bot/http.py).
 
-Used by the compose window (the preview) and by the Bluesky and LinkedIn adapters (the card they publish).
+Used by the compose window (the preview), by the Bluesky and LinkedIn adapters (the card they publish) and by bulk
+import (a row's media_url: a picture or a video, streamed).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import ipaddress
 import re
 import socket
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -28,6 +30,10 @@ from bot.http import overridden
 PAGE_TIMEOUT = 5.0  # seconds for a whole fetch, redirects included
 MAX_PAGE_BYTES = 2 * 1024 * 1024  # the head of any sane page is far smaller
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_VIDEO_BYTES = 10 * 1024 * 1024  # as the compose window takes a file (bot/handlers/attachments.py)
+VIDEO_TYPES = ("video/mp4", "video/quicktime")
+MEDIA_TIMEOUT = 30.0  # seconds for a picture or video file: 10 MB from a slow site takes longer than a page
+CHUNK_BYTES = 256 * 1024  # read (and handed on) at a time, whatever sizes the site sends
 MAX_REDIRECTS = 3
 TITLE_MAX = 300  # characters kept of a page's title and description: cards show a line or two
 DESCRIPTION_MAX = 1000
@@ -96,8 +102,11 @@ def _pinned(http: httpx.AsyncClient, url: httpx.URL, address: str | None, header
                               extensions=extensions)
 
 
-async def _get(http: httpx.AsyncClient, url: str, accept: tuple[str, ...], max_bytes: int) -> tuple[bytes, str, str]:
-    """The body (at most max_bytes), its content type and the final URL, following redirects by hand."""
+async def _get(http: httpx.AsyncClient, url: str, accept: Mapping[str, int], wanted: str,
+               write: Callable[[bytes], Awaitable[None]] | None = None) -> tuple[bytes, str, str]:
+    """The body, its content type and the final URL, following redirects by hand. `accept` maps each content
+    type taken (or its start, "image/") to the most bytes read of it; `wanted` names them for a person. With
+    `write`, the body goes to it a chunk at a time instead of being kept (the bytes returned are empty)."""
     current = httpx.URL(url)
     for _hop in range(MAX_REDIRECTS + 1):
         address = await _check_address(http, current)
@@ -116,16 +125,22 @@ async def _get(http: httpx.AsyncClient, url: str, accept: tuple[str, ...], max_b
             if response.status_code >= 400:
                 raise LinkRefused(f"{current.host} answered HTTP {response.status_code}.")
             kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if not any(kind.startswith(a) for a in accept):
-                raise LinkRefused(f"The link leads to {kind or 'something'} rather than what a card needs.")
+            max_bytes = next((limit for start, limit in accept.items() if kind.startswith(start)), None)
+            if max_bytes is None:
+                raise LinkRefused(f"The link leads to {kind or 'something'} rather than {wanted}.")
+            too_large = f"The link leads to a file over {max_bytes / (1024 * 1024):g} MB."
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
-                raise LinkRefused(f"The link leads to a file over {max_bytes // (1024 * 1024)} MB.")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise LinkRefused(f"The link leads to a file over {max_bytes // (1024 * 1024)} MB.")
+                raise LinkRefused(too_large)
+            body, size = bytearray(), 0
+            async for chunk in response.aiter_bytes(CHUNK_BYTES):
+                size += len(chunk)
+                if size > max_bytes:  # leaving the block closes the connection: the rest is never read
+                    raise LinkRefused(too_large)
+                if write is None:
+                    body += chunk
+                else:
+                    await write(chunk)
             charset = response.charset_encoding or "utf-8"
             return bytes(body), f"{kind}; charset={charset}", str(current)
         except httpx.HTTPError as exc:  # the connection broke while reading
@@ -196,8 +211,8 @@ async def fetch_card(http: httpx.AsyncClient, url: str, *, seconds: float = PAGE
     now = time.monotonic()
     if cached and (hit := _cache.get(url)) and hit[0] > now:
         return hit[1]
-    body, kind, final = await _bounded(_get(http, url, ("text/html", "application/xhtml+xml"), max_bytes),
-                                       seconds, "The page")
+    pages = {"text/html": max_bytes, "application/xhtml+xml": max_bytes}
+    body, kind, final = await _bounded(_get(http, url, pages, "a web page"), seconds, "The page")
     encoding = kind.partition("charset=")[2] or "utf-8"
     try:
         page = body.decode(encoding, errors="replace")
@@ -213,8 +228,19 @@ async def fetch_card(http: httpx.AsyncClient, url: str, *, seconds: float = PAGE
 async def fetch_image(http: httpx.AsyncClient, url: str, *, seconds: float = PAGE_TIMEOUT,
                       max_bytes: int = MAX_IMAGE_BYTES) -> tuple[bytes, str]:
     """A card's picture: (bytes, content type); raises LinkRefused."""
-    body, kind, _ = await _bounded(_get(http, url, ("image/",), max_bytes), seconds, "The picture")
+    body, kind, _ = await _bounded(_get(http, url, {"image/": max_bytes}, "a picture"), seconds, "The picture")
     return body, kind.split(";")[0]
+
+
+async def fetch_media(http: httpx.AsyncClient, url: str, write: Callable[[bytes], Awaitable[None]], *,
+                      seconds: float = MEDIA_TIMEOUT) -> str:
+    """A picture (up to MAX_IMAGE_BYTES) or an MP4 or MOV video (up to MAX_VIDEO_BYTES) at a public address,
+    handed to `write` a chunk at a time, so no more than a chunk is ever held: its content type; raises
+    LinkRefused (the part already written is then the caller's to throw away)."""
+    taken = {"image/": MAX_IMAGE_BYTES} | dict.fromkeys(VIDEO_TYPES, MAX_VIDEO_BYTES)
+    _, kind, _ = await _bounded(_get(http, url, taken, "a picture or an MP4 or MOV video", write), seconds,
+                                "The file")
+    return kind.split(";")[0]
 
 
 def shrunk(data: bytes, max_bytes: int, max_side: int = 2000) -> tuple[bytes, str]:

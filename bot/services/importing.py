@@ -399,26 +399,40 @@ def _reason(problems: Mapping[str, Sequence[str]]) -> str:
 
 async def _fetch_media(http: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], store: MediaStore,
                        workspace_id: int, url: str) -> tuple[MediaItem | None, bool, str | None]:
-    """A media_url's picture, fetched with the link cards' limits (public addresses only, 5 MB, 5 seconds) and
-    stored: (item, whether it is new, or why it could not be)."""
-    try:
-        data, kind = await link_cards.fetch_image(http, url)
-    except link_cards.LinkRefused as exc:
-        return None, False, f"The picture at media_url could not be fetched: {exc}"
+    """A media_url's picture or video, fetched with the link cards' guard (public addresses only; pictures up to
+    5 MB, MP4 and MOV videos up to the compose window's 10 MB a file), streamed to disk and stored as a composed
+    post's attachment is: (item, whether it is new, or why it could not be)."""
     fh, path = await asyncio.to_thread(store.incoming)
+    digest, size = hashlib.sha256(), 0
+
+    async def write(chunk: bytes) -> None:
+        nonlocal size
+        digest.update(chunk)
+        size += len(chunk)
+        await asyncio.to_thread(fh.write, chunk)
+
     try:
-        with fh:
-            fh.write(data)
-        incoming = Incoming(path, hashlib.sha256(data).hexdigest(), len(data))
-        name = url.rsplit("/", 1)[-1].split("?")[0][:100] or "picture"
+        try:
+            with fh:
+                kind = await link_cards.fetch_media(http, url, write)
+        except link_cards.LinkRefused as exc:
+            return None, False, f"The file at media_url could not be fetched: {exc}"
+        name = url.rsplit("/", 1)[-1].split("?")[0][:100] or ("video" if kind.startswith("video/") else "picture")
         async with sessions() as session:
-            item, new = await store.store_incoming(session, workspace_id, incoming, name, kind)
+            item, new = await store.store_incoming(session, workspace_id, Incoming(path, digest.hexdigest(), size),
+                                                   name, kind)
             await session.commit()
+        if not item.mimetype.startswith(("image/", "video/")):  # a PDF sent as a picture, say: discarded as unused
+            return item, new, _NOT_MEDIA
         return item, new, None
-    except MediaError as exc:
-        return None, False, f"The file at media_url is not a picture Picmim can use: {exc}"
+    except MediaError:
+        return None, False, _NOT_MEDIA
     finally:
-        path.unlink(missing_ok=True)
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+_NOT_MEDIA = ("The file at media_url is not a picture or video Picmim can use: link a JPEG, PNG, GIF, WebP, HEIC or "
+              "AVIF picture, or an MP4 or MOV video.")
 
 
 async def import_posts(sessions: async_sessionmaker[AsyncSession], workspace: Workspace,
@@ -440,7 +454,8 @@ async def import_posts(sessions: async_sessionmaker[AsyncSession], workspace: Wo
         except RowProblem as exc:
             outcome.refused.append(RowRefused(number, str(exc)))
 
-    # Pictures are fetched before the posts' transaction (a slow site holds no database lock); once per link.
+    # Pictures and videos are fetched before the posts' transaction (a slow site holds no database lock), once a
+    # link.
     fetched: dict[str, tuple[MediaItem | None, bool, str | None]] = {}
     new_media: set[int] = set()
     for draft in drafts:

@@ -15,8 +15,9 @@ SECTION_MAX = 2900  # Slack's section text takes 3000 characters
 LINES_SHOWN = 40  # rows named in each list; the rest are counted
 COLUMNS_HELP = ("Columns (first row, any order): *text* (required), *accounts* (e.g. `x:@picmim; linkedin:Picmim "
                 "Coffee`), *when* (`now`, `2026-05-04 09:30` in your time zone, `2026-05-04T09:30+02:00`, or "
-                "`next slot`); optional *media_url* (a picture's link), *alt_text*, *first_comment*, "
-                "*text_x*, *text_linkedin*… (a network's own text), and each network's settings, e.g. "
+                "`next slot`); optional *media_url* (a link to a picture, or to an MP4 or MOV video up to 10 MB), "
+                "*alt_text*, *first_comment*, *text_x*, *text_linkedin*… (a network's own text), and each network's "
+                "settings, e.g. "
                 "*youtube_title*, *youtube_privacy*, *pinterest_board*, *pinterest_link*. "
                 f"Up to {MAX_ROWS} posts; comma or semicolon; UTF-8.")
 

@@ -47,7 +47,11 @@ class Team:
     # Channels the fake knows about (id -> {"private", "member", "archived", "members"}); any other id is an
     # ordinary public channel the bot is in.
     channels: dict[str, dict] = field(default_factory=dict)
-    scopes: frozenset[str] = frozenset({"chat:write", "chat:write.public", "usergroups:read", "reactions:read"})
+    scopes: frozenset[str] = frozenset({"chat:write", "chat:write.public", "usergroups:read", "reactions:read",
+                                        "files:read"})
+    # Files shared where the bot sees them (id -> the file object files.info answers); "deleted": True for one
+    # deleted since (see `FakeSlack.share_file`).
+    files: dict[str, dict] = field(default_factory=dict)
 
 
 def block_kit_errors(blocks: Any, limit: int) -> list[str]:
@@ -426,6 +430,33 @@ class FakeSlack(LoopbackServer):
                                               "initial_comment": params.get("initial_comment"),
                                               "thread_ts": params.get("thread_ts")})
         return _ok(files=answered)
+
+    def share_file(self, file: dict, team_id: str = "T0001") -> dict:
+        """A file shared with the bot (in its DM, or a channel it is in): files.info answers it. Returns the stub
+        a `message` event carries for it when Slack leaves the details out (`file_access: "check_file_info"`)."""
+        with self.lock:
+            self.teams[team_id].files[file["id"]] = dict(file)
+        return {"id": file["id"], "mode": "file_access", "file_access": "check_file_info", "created": 0,
+                "timestamp": 0, "user": ""}
+
+    def _m_files_info(self, team: Team, params: dict) -> web.Response:
+        """A file's details, as Slack answers them to a token with files:read for a file the bot can see."""
+        if "files:read" not in team.scopes:
+            return _error("missing_scope", needed="files:read", provided=",".join(sorted(team.scopes)))
+        file_id = params.get("file")
+        if not file_id:
+            return _error("invalid_arguments", response_metadata={"messages": [
+                "[ERROR] missing required field: file"]})
+        with self.lock:
+            found = team.files.get(file_id)
+        if found is None:
+            return _error("file_not_found")
+        if found.get("deleted"):
+            return _error("file_deleted")
+        details = {key: value for key, value in found.items() if key != "deleted"}
+        return _ok(file={"created": 0, "timestamp": 0, "mode": "hosted", "is_external": False, **details,
+                         "file_access": "visible"},
+                   comments=[], response_metadata={"next_cursor": ""})
 
     def shared_in(self, channel: str) -> list[dict]:
         with self.lock:
