@@ -382,6 +382,16 @@ async def test_a_post_not_approved_in_time_is_in_its_authors_needs_attention_wit
     window = blocks_of(opened.params["view"])
     assert window["callback_id"] == ids.QUEUE_RESCHEDULE_VIEW and view_errors(window) == []
 
+    # Someone else pressing it (a stale or forged button) is told why not, in a window: Home has no message.
+    slack.teams["T0001"].users["U0C02"] = {"id": "U0C02", "name": "sam", "tz": ZONE, "is_admin": False}
+    try:
+        sender.interaction(_click(ids.QUEUE_RESCHEDULE, str(mine_id), user="U0C02"))
+        refused = blocks_of(slack.wait_for("views.open", 2)[1].params["view"])
+    finally:
+        slack.teams["T0001"].users.pop("U0C02", None)
+    assert refused["title"]["text"] == "Reschedule" and "submit" not in refused
+    assert "Only the post's author, a publisher of all its accounts or an admin" in _text(refused["blocks"])
+
     def save(when: datetime):
         state = {"values": {ids.QUEUE_AT_BLOCK: {ids.QUEUE_AT_INPUT: {
             "type": "datetimepicker", "selected_date_time": int(when.timestamp())}}}}

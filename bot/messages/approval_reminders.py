@@ -1,8 +1,8 @@
 """Saying approval reminders and expiries (claimed by bot/services/approval_reminders.py): a reminder mentions the
 approvers in the review card's thread (with none named, it says workspace admins can approve and mentions Picmim's
-admins); an expired post's card and status message say it was not published, the
-approvers hear it in the card's thread and the author gets a notice with Reschedule. All through the outbox, so a
-Slack outage delays them and loses none."""
+admins); an expired post's card and status message say it was not published, the approvers hear it in the card's
+thread and the author gets a notice with Reschedule. All through the outbox, so a Slack outage delays them and loses
+none."""
 
 from __future__ import annotations
 
