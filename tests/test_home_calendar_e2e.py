@@ -419,3 +419,16 @@ async def test_a_post_not_approved_in_time_is_in_its_authors_needs_attention_wit
     async with week["sessions"]() as session:
         saved = await session.get(Post, mine_id)
         assert (saved.status, saved.scheduled_at) == (PostStatus.PENDING_APPROVAL, later)
+
+
+async def test_retry_on_home_keeps_the_week_and_account_too(sender, slack, x, week):
+    async with week["sessions"]() as session:
+        target = await session.scalar(select(PostTarget.id).where(PostTarget.post_id == week["posts"]["Midnight"]))
+    next_week = _today() + timedelta(days=7)
+    home = {"id": "VHOME", "type": "home", "blocks": [], "state": {"values": {}}, "hash": "h",
+            "private_metadata": HomeWeek(next_week.isoformat(), week["linkedin"]).encode()}
+    sender.interaction(_click(ids.POST_RETRY, str(target), user="U0001", view=home))  # U0001: an admin
+    call = await asyncio.to_thread(lambda: slack.wait_for("views.publish")[0])
+    assert call.params["user_id"] == "U0001"
+    assert _range_and_filter(blocks_of(call.params["view"])) == (
+        f"{_day(next_week)} – {_day(next_week + timedelta(days=6))}", "LinkedIn · Acme Bakery")
