@@ -277,7 +277,13 @@ class ReviewComment(JsonRef):
 class RescheduleOrigin(JsonRef):
     post_id: int | None = None
     response_url: str | None = None  # the queue listing to refresh
-    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {"response_url": is_url}
+    home_week: str | None = None  # opened from Home: the calendar it showed (a HomeWeek), published again after
+    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {
+        "response_url": is_url, "home_week": lambda text: HomeWeek.decode(text) is not None}
+
+    @property
+    def home(self) -> HomeWeek | None:
+        return HomeWeek.decode(self.home_week) if self.home_week else None
 
 
 @dataclass(frozen=True)
@@ -377,9 +383,17 @@ class HomeWeek(JsonRef):
 
 @dataclass(frozen=True)
 class HomePost(JsonRef):
-    """A post's details opened from Home's calendar."""
+    """A post's details opened from Home's calendar, and the week and account Home showed (shown again after a
+    change made here)."""
 
     post_id: int | None = None
+    week_start: str | None = None
+    account_id: int | None = None
+    checks: ClassVar[dict[str, Callable[[Any], bool]]] = {"week_start": _is_date}
+
+    @property
+    def week(self) -> HomeWeek:
+        return HomeWeek(self.week_start, self.account_id)
 
 
 # What each action_id's value and each callback_id's metadata hold.

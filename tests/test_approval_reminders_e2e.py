@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from bot import ids
 from bot.payloads import RescheduleOrigin
-from bot.storage.models import AuditEntry, Post, PostStatus
+from bot.storage.models import AuditEntry, Post, PostStatus, Workspace
 from tests import journeys
 from tests.journeys import blocks_of, wait_until, x_posts
 from tests.test_approvals_e2e import (
@@ -48,9 +48,10 @@ def people(fake_slack, compose_server):
     team.usergroups.pop(GROUP, None)
 
 
-def _settings(**numbers) -> dict:
-    """`/picmim settings` with approval on, and the reminder and expiry numbers as typed."""
-    state = _settings_state()
+def _settings(changes: dict | None = None, **numbers) -> dict:
+    """`/picmim settings` with approval on (and `changes` to its other fields), and the reminder and expiry numbers
+    as typed."""
+    state = _settings_state(**(changes or {}))
     for block_id, action_id, key in ((ids.SETTINGS_REMINDER_HOURS_BLOCK, ids.SETTINGS_REMINDER_HOURS_INPUT, "hours"),
                                      (ids.SETTINGS_REMINDERS_MAX_BLOCK, ids.SETTINGS_REMINDERS_MAX_INPUT, "most"),
                                      (ids.SETTINGS_GRACE_BLOCK, ids.SETTINGS_GRACE_INPUT, "grace")):
@@ -180,3 +181,40 @@ def test_an_unapproved_post_expires_and_approving_it_afterwards_does_not_publish
         PostStatus.PENDING_APPROVAL, later, 2, 0)
     _react(sender, post, DANA, event_id=f"Ev{time.time_ns()}")
     wait_until(lambda: _post(url, post.id).status is PostStatus.SCHEDULED, what="approved again")
+
+
+def test_with_nobody_named_as_approver_a_reminder_says_who_can_approve(sender, slack, account_id, module_database):
+    """Workspace admins approve when no approver is chosen: the reminder says so, and mentions the admins Picmim's
+    roles name (people and their user group), since Slack has no one mention for "workspace admins"."""
+    url = module_database.url
+    nobody = _settings({"approvers": [], "group": None}, hours="4", most="2", grace="60")
+    answer = sender.interaction(_view_submission(ids.SETTINGS_VIEW, nobody))
+    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+    greta, admins_group = "U0A07", "S0ADMINS"
+
+    async def name_admins(session, people=(greta,), group=admins_group):
+        await session.execute(update(Workspace).where(Workspace.team_id == "T0001")
+                              .values(admin_user_ids=list(people), admin_usergroup_id=group))
+        await session.commit()
+
+    _read(url, name_admins)
+    try:
+        at = (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
+        post = _compose(sender, account_id, url, "Admins approve", at=at)
+        _move(url, post.id, submitted_at=datetime.now(UTC) - timedelta(hours=5))
+        first = wait_until(lambda: _reminders(slack, post), what="the first reminder")[0]
+        assert first.startswith(f":bell: Reminder 1 of 2: <@{AUTHOR}>'s post has been waiting for approval for "
+                                "5 hours (needs 1 approval).")
+        assert (f"Workspace admins can approve it, and so can Picmim's admins: <@{greta}> and members of "
+                f"<!subteam^{admins_group}>.") in first
+        assert "Nobody is named as approver: an admin can choose approvers in `/picmim settings`." in first
+
+        # Without admins named in Picmim's roles, it still says who can approve, and mentions nobody.
+        _read(url, lambda session: name_admins(session, (), None))
+        _move(url, post.id, reminded_at=datetime.now(UTC) - timedelta(hours=4, minutes=1))
+        second = wait_until(lambda: _reminders(slack, post)[1:], what="the second reminder")[0]
+        assert second.startswith(":bell: Reminder 2 of 2: ")
+        assert "Workspace admins can approve it. Approve, ask for changes or reject it on this card." in second
+        assert "<@U" not in second.replace(f"<@{AUTHOR}>", ""), "nobody else is mentioned"
+    finally:
+        _read(url, lambda session: name_admins(session, (), None))

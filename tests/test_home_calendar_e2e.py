@@ -278,3 +278,157 @@ async def test_a_viewer_sees_only_the_accounts_they_may_see(sender, slack, x, we
     sender.interaction(_click(ids.HOME_POST_OPEN, str(week["posts"]["Midnight"])))
     [opened] = slack.wait_for("views.open")
     assert "not yours to see" in _text(blocks_of(opened.params["view"])["blocks"])
+
+
+def _home_of(view: dict) -> dict:
+    """Home as Slack sends it back with a button pressed on it (its metadata kept)."""
+    return {**view, "id": "VHOME", "hash": "h", "state": {"values": {}}}
+
+
+def _range_and_filter(view: dict) -> tuple[str, str]:
+    """The calendar's "Monday 1 – Sunday 7 …" line and the account its filter shows chosen."""
+    [shown] = [b["elements"][0]["text"] for b in view["blocks"] if b["type"] == "context"
+               and " – " in b["elements"][0]["text"]]
+    return shown.split(" · ")[0], _navigation(view)[ids.HOME_ACCOUNT_FILTER]["initial_option"]["text"]["text"]
+
+
+async def test_publish_now_and_cancel_in_a_posts_details_keep_the_week_and_account_the_viewer_had(sender, slack, x,
+                                                                                                  week):
+    next_week = _today() + timedelta(days=7)
+    async with week["sessions"]() as session:
+        here = await ensure_workspace(session, "T0001")
+        own = {name: Post(workspace_id=here.id, author_user_id=VIEWER, text=f"{name} post", status=PostStatus.SCHEDULED,
+                          scheduled_at=_local(next_week + timedelta(days=day), 11), options={}, channel_id="C0MKT",
+                          targets=[PostTarget(account_id=week["x"], status=TargetStatus.SCHEDULED,
+                                              next_attempt_at=_local(next_week + timedelta(days=day), 11))])
+               for name, day in (("Launch", 2), ("Encore", 3))}
+        session.add_all(own.values())
+        await session.commit()
+        launch, encore = own["Launch"].id, own["Encore"].id
+
+    # Kiri goes to next week and keeps X's account only.
+    sender.event({"type": "app_home_opened", "user": VIEWER, "tab": "home"})
+    view = await asyncio.to_thread(_published, slack, 1)
+    sender.interaction(_click(ids.HOME_WEEK_NEXT, _navigation(view)[ids.HOME_WEEK_NEXT]["value"]))
+    view = await asyncio.to_thread(_published, slack, 2)
+    offered = {o["text"]["text"]: o["value"] for o in _navigation(view)[ids.HOME_ACCOUNT_FILTER]["options"]}
+    sender.interaction(_click(ids.HOME_ACCOUNT_FILTER, selected=offered["X · Acme Marketing"], view=_home_of(view)))
+    view = await asyncio.to_thread(_published, slack, 3)
+    had = (f"{_day(next_week)} – {_day(next_week + timedelta(days=6))}", "X · Acme Marketing")
+    assert _range_and_filter(view) == had
+    assert "Launch post" in _text(view["blocks"]) and "Later post" in _text(view["blocks"])
+
+    # Cancel in a post's details: Home comes back on that week, X only (not this week, all accounts).
+    sender.interaction(_click(ids.HOME_POST_OPEN, str(launch), view=_home_of(view)))
+    [opened] = slack.wait_for("views.open")
+    details = {**blocks_of(opened.params["view"]), "id": "VPOST", "hash": "h", "state": {"values": {}}}
+    sender.interaction(_click(ids.QUEUE_CANCEL, str(launch), view=details))
+    [updated] = slack.wait_for("views.update")
+    assert "Cancelled: it will not be published." in _text(blocks_of(updated.params["view"])["blocks"])
+    view = await asyncio.to_thread(_published, slack, 4)
+    assert _range_and_filter(view) == had, "the week and account Kiri had"
+    assert "Launch post" not in _text(view["blocks"]) and "Encore post" in _text(view["blocks"])
+
+    # Publish now in the updated details, then in another post's: the same.
+    sender.interaction(_click(ids.HOME_POST_OPEN, str(encore), view=_home_of(view)))
+    opened = slack.wait_for("views.open", 2)[1]
+    details = {**blocks_of(opened.params["view"]), "id": "VPOST2", "hash": "h", "state": {"values": {}}}
+    sender.interaction(_click(ids.QUEUE_PUBLISH_NOW, str(encore), view=details))
+    updated = slack.wait_for("views.update", 2)[1]
+    assert "Publishing now" in _text(blocks_of(updated.params["view"])["blocks"])
+    view = await asyncio.to_thread(_published, slack, 5)
+    assert _range_and_filter(view) == had
+    assert "Encore post" not in _text(view["blocks"]), "due now: no longer in next week"
+    async with week["sessions"]() as session:
+        assert (await session.get(Post, launch)).status is PostStatus.CANCELLED
+        assert (await session.get(Post, encore)).scheduled_at < _local(next_week, 0), "due now"
+
+
+async def test_a_post_not_approved_in_time_is_in_its_authors_needs_attention_with_reschedule(sender, slack, x, week):
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with week["sessions"]() as session:
+        here = await ensure_workspace(session, "T0001")
+
+        def expired(text, author, updated, account=week["linkedin"]):
+            return Post(workspace_id=here.id, author_user_id=author, text=text, status=PostStatus.EXPIRED,
+                        scheduled_at=now - timedelta(hours=3), updated_at=updated, options={}, channel_id="C0MKT",
+                        targets=[PostTarget(account_id=account, status=TargetStatus.PENDING)])
+
+        mine = expired("Brunch menu", VIEWER, now - timedelta(hours=2))
+        session.add_all([mine, expired("Someone else's menu", "U0002", now - timedelta(hours=2)),
+                         expired("Last month's menu", VIEWER, now - timedelta(days=30))])
+        await session.commit()
+        mine_id = mine.id
+
+    sender.event({"type": "app_home_opened", "user": VIEWER, "tab": "home"})
+    view = await asyncio.to_thread(_published, slack, 1)
+    text = _text(view["blocks"])
+    attention = text[text.index('"Needs attention"'):text.index('"Calendar"')]
+    assert (f":alarm_clock: *Not approved in time*: your post for <!date^{int((now - timedelta(hours=3)).timestamp())}^"
+            in attention)
+    assert "on LinkedIn · Acme Bakery was not published" in attention and ">Brunch menu" in attention
+    assert "Someone else's menu" not in attention, "only to its author"
+    assert "Last month's menu" not in attention, "history, not something to act on"
+    [reschedule] = [b["accessory"] for b in view["blocks"] if b.get("accessory", {}).get("action_id")
+                    == ids.QUEUE_RESCHEDULE]
+    assert (reschedule["text"]["text"], reschedule["value"]) == ("Reschedule", str(mine_id))
+
+    # With LinkedIn's account chosen, Reschedule opens the queue's window over Home.
+    offered = {o["text"]["text"]: o["value"] for o in _navigation(view)[ids.HOME_ACCOUNT_FILTER]["options"]}
+    sender.interaction(_click(ids.HOME_ACCOUNT_FILTER, selected=offered["LinkedIn · Acme Bakery"]))
+    view = await asyncio.to_thread(_published, slack, 2)
+    sender.interaction(_click(ids.QUEUE_RESCHEDULE, str(mine_id), view=_home_of(view)))
+    [opened] = slack.wait_for("views.open")
+    window = blocks_of(opened.params["view"])
+    assert window["callback_id"] == ids.QUEUE_RESCHEDULE_VIEW and view_errors(window) == []
+
+    # Someone else pressing it (a stale or forged button) is told why not, in a window: Home has no message.
+    slack.teams["T0001"].users["U0C02"] = {"id": "U0C02", "name": "sam", "tz": ZONE, "is_admin": False}
+    try:
+        sender.interaction(_click(ids.QUEUE_RESCHEDULE, str(mine_id), user="U0C02"))
+        refused = blocks_of(slack.wait_for("views.open", 2)[1].params["view"])
+    finally:
+        slack.teams["T0001"].users.pop("U0C02", None)
+    assert refused["title"]["text"] == "Reschedule" and "submit" not in refused
+    assert "Only the post's author, a publisher of all its accounts or an admin" in _text(refused["blocks"])
+
+    def save(when: datetime):
+        state = {"values": {ids.QUEUE_AT_BLOCK: {ids.QUEUE_AT_INPUT: {
+            "type": "datetimepicker", "selected_date_time": int(when.timestamp())}}}}
+        return sender.interaction({
+            "type": "view_submission", "team": TEAM, "user": {"id": VIEWER, "team_id": "T0001"},
+            "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+            "view": {"id": "VRESCHED", "team_id": "T0001", "type": "modal", "callback_id": ids.QUEUE_RESCHEDULE_VIEW,
+                     "private_metadata": window["private_metadata"], "state": state, "hash": "h", "blocks": []}})
+
+    # A time in the past is refused in the window, and nothing changes.
+    answer = save(now - timedelta(days=1))
+    assert "in the past" in answer.json()["errors"][ids.QUEUE_AT_BLOCK]
+    async with week["sessions"]() as session:
+        assert (await session.get(Post, mine_id)).status is PostStatus.EXPIRED
+
+    later = _local(_today() + timedelta(days=1), 15)
+    answer = save(later)
+    assert answer.status_code == 200 and answer.text in ("", "null"), answer.text
+    view = await asyncio.to_thread(_published, slack, 3)
+    text = _text(view["blocks"])
+    assert "Not approved in time*: your post" not in text, "no longer needs Kiri"
+    assert _range_and_filter(view) == (f"{_day(_today())} – {_day(_today() + timedelta(days=6))}",
+                                       "LinkedIn · Acme Bakery"), "the account Kiri had"
+    assert "*15:00* · :hourglass: Waiting for approval · LinkedIn\\nBrunch menu" in text
+    async with week["sessions"]() as session:
+        saved = await session.get(Post, mine_id)
+        assert (saved.status, saved.scheduled_at) == (PostStatus.PENDING_APPROVAL, later)
+
+
+async def test_retry_on_home_keeps_the_week_and_account_too(sender, slack, x, week):
+    async with week["sessions"]() as session:
+        target = await session.scalar(select(PostTarget.id).where(PostTarget.post_id == week["posts"]["Midnight"]))
+    next_week = _today() + timedelta(days=7)
+    home = {"id": "VHOME", "type": "home", "blocks": [], "state": {"values": {}}, "hash": "h",
+            "private_metadata": HomeWeek(next_week.isoformat(), week["linkedin"]).encode()}
+    sender.interaction(_click(ids.POST_RETRY, str(target), user="U0001", view=home))  # U0001: an admin
+    call = await asyncio.to_thread(lambda: slack.wait_for("views.publish")[0])
+    assert call.params["user_id"] == "U0001"
+    assert _range_and_filter(blocks_of(call.params["view"])) == (
+        f"{_day(next_week)} – {_day(next_week + timedelta(days=6))}", "LinkedIn · Acme Bakery")

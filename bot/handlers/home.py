@@ -1,6 +1,7 @@
 """App Home, the team's dashboard (refreshed each time it is opened), and its buttons: New post, Queue, and
-Reconnect and Retry pressed on Home (the same buttons elsewhere are bot/handlers/connect.py's and posts.py's;
-on Home there is no message to answer in, so the answer opens in a modal and Home is refreshed)."""
+Reconnect, Retry and Reschedule pressed on Home (the same buttons elsewhere are bot/handlers/connect.py's,
+posts.py's and queue.py's; on Home there is no message to answer in, so the answer opens in a modal and Home is
+refreshed, on the week and account the viewer had)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from bot.handlers import connect, posts, queue
 from bot.handlers.approvals import reviewer_of
 from bot.handlers.compose import open_compose
 from bot.handlers.usergroups import group_members
-from bot.payloads import ComposeOrigin, HomeWeek
+from bot.payloads import ComposeOrigin, HomePost, HomeWeek, RescheduleOrigin
 from bot.services import approvals, calendar, dashboard, roles
 from bot.services import queue as queue_service
 from bot.services.approvals import Reviewer
@@ -42,6 +43,22 @@ async def in_post_details(body) -> bool:
     return (body.get("view") or {}).get("callback_id") == ids.HOME_POST_VIEW
 
 
+async def rescheduled_from_home(body) -> bool:
+    """The queue's Reschedule window, opened from Home (or a post's details there): Home is published again."""
+    origin = RescheduleOrigin.decode((body.get("view") or {}).get("private_metadata"))
+    return origin is not None and origin.home is not None
+
+
+def shown_week(body) -> HomeWeek:
+    """The week and account the viewer's Home showed when they pressed a button on it (Home keeps them in its
+    metadata), or a post's details opened from it."""
+    view = body.get("view") or {}
+    if view.get("callback_id") == ids.HOME_POST_VIEW:
+        details = HomePost.decode(view.get("private_metadata"))
+        return details.week if details else HomeWeek()
+    return HomeWeek.decode(view.get("private_metadata")) or HomeWeek()
+
+
 def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(opened)
     app.action(ids.NEW_POST)(new_post_button)
@@ -53,7 +70,9 @@ def register(app: AsyncApp) -> None:
     # The queue's buttons in a post's details: answered in the modal (the queue's own answer in its listing).
     app.action(ids.QUEUE_PUBLISH_NOW, matchers=[in_post_details])(details_change_button)
     app.action(ids.QUEUE_CANCEL, matchers=[in_post_details])(details_change_button)
-    app.action(ids.QUEUE_RESCHEDULE, matchers=[in_post_details])(details_reschedule_button)
+    app.action(ids.QUEUE_RESCHEDULE, matchers=[in_post_details])(reschedule_button)
+    app.action(ids.QUEUE_RESCHEDULE, matchers=[on_home])(reschedule_button)  # a post not approved in time
+    app.view(ids.QUEUE_RESCHEDULE_VIEW, matchers=[rescheduled_from_home])(reschedule_submitted)
     # Before connect's and posts' own listeners (this module is registered first): bolt runs the first match.
     app.action(ids.ACCOUNT_RECONNECT, matchers=[on_home])(reconnect_button)
     app.action(ids.POST_RETRY, matchers=[on_home])(retry_button)
@@ -98,15 +117,17 @@ async def _seen(session, board: dashboard.Dashboard, access, workspace_id: int) 
     """With roles set: only what concerns the accounts this person may see."""
     if not access.rules.any_roles:
         return board
-    posts = await roles.visible_posts(session, access, list({i.post_id for i in (*board.waiting, *board.failed,
-                                                                                  *board.upcoming)}))
+    posts = await roles.visible_posts(session, access, list({i.post_id for i in (
+        *board.waiting, *board.failed, *board.upcoming, *board.expired)}))
     hidden = await roles.hidden_connections(session, access, workspace_id)
     upcoming = [u for u in board.upcoming if u.post_id in posts]
     waiting = [w for w in board.waiting if w.post_id in posts]
+    expired = [e for e in board.expired if e.post_id in posts]
     return replace(board, connections=[c for c in board.connections if c.id not in hidden],
                    broken=[c for c in board.broken if c.id not in hidden], waiting=waiting,
                    waiting_total=board.waiting_total - (len(board.waiting) - len(waiting)),
                    failed=[f for f in board.failed if f.post_id in posts],
+                   expired=expired, expired_total=board.expired_total - (len(board.expired) - len(expired)),
                    upcoming=upcoming, upcoming_total=board.upcoming_total - (len(board.upcoming) - len(upcoming)))
 
 
@@ -194,18 +215,19 @@ async def reconnect_button(ack, body, context, client, subject, runtime, db, wor
                             reconnect_id=subject.connection_id if subject else 0)
 
 
-async def retry_button(ack, context, client, subject, runtime, db, workspace, person, access) -> None:
+async def retry_button(ack, body, context, client, subject, runtime, db, workspace, person, access) -> None:
     """Retry on Home: sent again (the post's status message says so), and Home no longer lists it as failed.
     Only its author, a publisher of its accounts or an admin may (Home has no message to say so in: nothing
     changes)."""
     await posts.retry_button(ack, context, None, subject, runtime, db, workspace, access)
-    await publish_home(client, runtime, db, workspace, person, access)
+    await publish_home(client, runtime, db, workspace, person, access, shown_week(body))
 
 
 # ---- a post's details, from the calendar --------------------------------------------------------------------
 
 
-async def _details(db, workspace, person, access, post_id: int | None, note: str = "") -> dict | None:
+async def _details(db, workspace, person, access, post_id: int | None, home: HomeWeek, note: str = ""
+                   ) -> dict | None:
     """The details modal of a post this person may see (None: gone, or not theirs to see)."""
     here, who, rights = await workspace(), await person(), await access()
     async with db() as session:
@@ -216,12 +238,12 @@ async def _details(db, workspace, person, access, post_id: int | None, note: str
         lines = await target_lines(session, post.id)
     return post_modal(post.id, post.author_user_id, post.text or "", post.status, post.scheduled_at or post.created_at,
                       who.tz or here.default_timezone or "UTC", lines, may_change, note,
-                      timed=post.scheduled_at is not None)
+                      timed=post.scheduled_at is not None, home=home)
 
 
 async def post_details_button(ack, body, client, subject, db, workspace, person, access) -> None:
     await ack()
-    view = await _details(db, workspace, person, access, subject.post_id if subject else None)
+    view = await _details(db, workspace, person, access, subject.post_id if subject else None, shown_week(body))
     if view is None:
         view = modal("Post", [section("This post is no longer there, or it is not yours to see.")], close="Close")
     try:
@@ -246,30 +268,45 @@ async def details_change_button(ack, body, context, client, subject, runtime, db
         return done
 
     post_id = subject.post_id if subject else None
+    home = shown_week(body)
     _changed, note = await queue.apply_change(runtime, db, workspace, access, post_id, apply)
-    view = await _details(db, workspace, person, access, post_id, note)
+    view = await _details(db, workspace, person, access, post_id, home, note)
     if view is not None:
         try:
             await client.views_update(view_id=body["view"]["id"], view=view)
         except SlackApiError as exc:
             log.info("Could not update a post's details: %s", error_of(exc))
-    await publish_home(client, runtime, db, workspace, person, access)
+    await publish_home(client, runtime, db, workspace, person, access, home)
 
 
-async def details_reschedule_button(ack, body, client, subject, db, workspace, access) -> None:
-    """Reschedule in a post's details: the queue's window, over the details (nothing to refresh afterwards)."""
+async def reschedule_button(ack, body, client, subject, db, workspace, access) -> None:
+    """Reschedule in a post's details (over them) or under a post not approved in time on Home: the queue's window,
+    which publishes Home again, on the same week and account, once saved."""
     await ack()
     async with db() as session:
         post = await queue_service.queued_post(session, (await workspace()).id, subject.post_id) if subject else None
         if post is not None and post.status not in queue.RESCHEDULABLE:
             post = None
         problem = await queue.refusal(session, post, access)
-    if problem:
+    in_details = await in_post_details(body)
+    if problem and in_details:
         return  # the details already show no buttons to those who may not use them
+    # Home has no message to answer in: why not is said in a small window.
+    view = modal("Reschedule", [section(problem)], close="Close") if problem else queue_views.reschedule_modal(
+        post.id, post.scheduled_at, None, shown_week(body))
     try:
-        await client.views_push(trigger_id=body["trigger_id"], view=queue_views.reschedule_modal(
-            post.id, post.scheduled_at, None))
+        if in_details:
+            await client.views_push(trigger_id=body["trigger_id"], view=view)
+        else:
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as exc:
         if unavailable(exc):
             raise
         log.warning("Could not open the reschedule window: %s", error_of(exc))
+
+
+async def reschedule_submitted(ack, view, context, subject, client, runtime, db, workspace, person, access) -> None:
+    """The queue's Reschedule window opened from Home, saved: moved as from the queue, and Home published again on
+    the week and account the viewer had (a post not approved in time leaves Needs attention)."""
+    if await queue.reschedule_submitted(ack, view, context, subject, runtime, db, workspace, person, access):
+        await publish_home(client, runtime, db, workspace, person, access, subject.home)

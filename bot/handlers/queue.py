@@ -137,16 +137,17 @@ async def reschedule_button(ack, body, context, client, respond, subject, db, wo
         log.warning("Could not open the reschedule modal: %s", error_of(exc))
 
 
-async def reschedule_submitted(ack, view, context, subject, runtime, db, workspace, person, access) -> None:
+async def reschedule_submitted(ack, view, context, subject, runtime, db, workspace, person, access) -> bool:
+    """Saved: the post moved (True), or the window says what is wrong, or the person is told why not."""
     when = forms.moment(forms.field(forms.values_of(view), ids.QUEUE_AT_BLOCK, ids.QUEUE_AT_INPUT))
     origin = subject or RescheduleOrigin()
     if when is None:  # none picked, or one that is not a time (forged)
         await ack(response_action="errors", errors={ids.QUEUE_AT_BLOCK: "Pick the date and time to publish."})
-        return
+        return False
     if when < utcnow() - PAST_TOLERANCE:
         await ack(response_action="errors",
                   errors={ids.QUEUE_AT_BLOCK: "This time is in the past: pick a later one, or use Publish now."})
-        return
+        return False
     await ack()
 
     resubmitted = False
@@ -164,12 +165,13 @@ async def reschedule_submitted(ack, view, context, subject, runtime, db, workspa
     if changed and resubmitted:
         await review_card.announce_resubmitted(runtime, origin.post_id)
     if not origin.response_url:
-        return
+        return changed
     if changed:
         await show_at(db, workspace, person, access, context.user_id, origin.response_url, note)
     else:
         await AsyncWebhookClient(origin.response_url).send(response_type="ephemeral", replace_original=False,
                                                            text=note)
+    return changed
 
 
 SUBCOMMANDS = {"queue": queue_command}

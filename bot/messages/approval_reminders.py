@@ -1,7 +1,8 @@
 """Saying approval reminders and expiries (claimed by bot/services/approval_reminders.py): a reminder mentions the
-approvers in the review card's thread; an expired post's card and status message say it was not published, the
-approvers hear it in the card's thread and the author gets a notice with Reschedule. All through the outbox, so a
-Slack outage delays them and loses none."""
+approvers in the review card's thread (with none named, it says workspace admins can approve and mentions Picmim's
+admins); an expired post's card and status message say it was not published, the approvers hear it in the card's
+thread and the author gets a notice with Reschedule. All through the outbox, so a Slack outage delays them and loses
+none."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import datetime
 from bot.messages import outbox as sending
 from bot.messages.post_status import update_post_message
 from bot.messages.review_card import current_card, refresh_card, tell_author
-from bot.services import approval_reminders
+from bot.services import approval_reminders, approvals
 from bot.services.approval_reminders import Reminder
 from bot.storage.models import Post, utcnow
 from bot.views import approvals as views
@@ -46,12 +47,16 @@ class ApprovalReminders:
         return len(reminders), len(expired)
 
     async def remind(self, reminder: Reminder) -> None:
-        post, _reviewing, card = await current_card(self.runtime, reminder.post_id)
+        post, reviewing, card = await current_card(self.runtime, reminder.post_id)
         if post is None or not post.review_ts:
             return
-        await sending.notify(self.runtime, post.workspace_id, post.review_channel_id,
-                             views.reminder_reply(card, reminder.number, reminder.most, reminder.waited),
-                             thread_ts=post.review_ts)
+        # Nobody named as approver: admins approve, and those Picmim knows by name (its roles) are mentioned.
+        admins_approve = approvals.admins_review(reviewing)
+        said = views.reminder_reply(card, reminder.number, reminder.most, reminder.waited,
+                                    admins_approve=admins_approve,
+                                    picmim_admins=(reviewing.admin_user_ids or []) if admins_approve else (),
+                                    picmim_admin_group=reviewing.admin_usergroup_id if admins_approve else None)
+        await sending.notify(self.runtime, post.workspace_id, post.review_channel_id, said, thread_ts=post.review_ts)
 
     async def expire(self, post_id: int) -> None:
         async with self.runtime.sessions() as session:

@@ -1,11 +1,12 @@
 """What App Home shows: what needs someone (broken connections, posts waiting for the viewer's approval, posts
-that failed) and what is coming up. Free of Slack: the handler finds out who the viewer is.
+that failed, the viewer's own posts not approved in time) and what is coming up. Free of Slack: the handler finds
+out who the viewer is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -62,6 +63,16 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Expired:
+    """The viewer's own post that was not approved before its time (Reschedule sends it for approval again)."""
+
+    post_id: int
+    text: str
+    scheduled_at: datetime | None
+    accounts: tuple[str, ...]  # "Platform · Account"
+
+
+@dataclass(frozen=True)
 class Upcoming:
     post_id: int
     author: str
@@ -82,10 +93,12 @@ class Dashboard:
     failed_total: int
     upcoming: list[Upcoming]
     upcoming_total: int
+    expired: list[Expired] = field(default_factory=list)
+    expired_total: int = 0
 
     @property
     def needs_attention(self) -> bool:
-        return bool(self.broken or self.waiting or self.failed)
+        return bool(self.broken or self.waiting or self.failed or self.expired)
 
 
 async def _accounts(session: AsyncSession, post_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -134,6 +147,17 @@ async def failures(session: AsyncSession, workspace_id: int, now: datetime) -> l
             for target_id, post_id, platform, name, text, error in rows]
 
 
+async def expired_for(session: AsyncSession, workspace_id: int, author: str, now: datetime) -> list[Expired]:
+    """This author's posts that expired waiting for approval lately, newest first (older ones are history, as for
+    failures)."""
+    posts = list(await session.scalars(
+        select(Post).where(Post.workspace_id == workspace_id, Post.author_user_id == author,
+                           Post.status == PostStatus.EXPIRED, Post.updated_at >= now - FAILED_FOR)
+        .order_by(Post.updated_at.desc(), Post.id.desc())))
+    accounts = await _accounts(session, [p.id for p in posts])
+    return [Expired(p.id, p.text or "", p.scheduled_at, accounts.get(p.id, ())) for p in posts]
+
+
 async def upcoming(session: AsyncSession, workspace_id: int, limit: int = 50) -> tuple[list[Upcoming], int]:
     """The next queued posts, soonest first, and how many are queued in all."""
     due = func.coalesce(Post.scheduled_at, Post.created_at)
@@ -153,4 +177,6 @@ async def dashboard(session: AsyncSession, adapters: Mapping[str, Adapter], work
     waiting = await waiting_for(session, workspace, user_id) if reviews else []
     failed = await failures(session, workspace.id, now)
     coming, total = await upcoming(session, workspace.id, SHOWN)
-    return Dashboard(found, broken, waiting[:SHOWN], len(waiting), failed[:SHOWN], len(failed), coming, total)
+    expired = await expired_for(session, workspace.id, user_id, now)
+    return Dashboard(found, broken, waiting[:SHOWN], len(waiting), failed[:SHOWN], len(failed), coming, total,
+                     expired[:SHOWN], len(expired))

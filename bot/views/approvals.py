@@ -315,13 +315,28 @@ def _hours(waited: timedelta) -> str:
     return f"{hours} hour{'s' if hours != 1 else ''}" if hours < 48 else f"{hours // 24} days"
 
 
-def reminder_reply(card: ReviewCard, number: int, most: int, waited: timedelta) -> str:
-    """The approvers, mentioned in the card's thread: the post still waits for them."""
+def reminder_reply(card: ReviewCard, number: int, most: int, waited: timedelta, *, admins_approve: bool = False,
+                   picmim_admins: Sequence[str] = (), picmim_admin_group: str | None = None) -> str:
+    """The approvers, mentioned in the card's thread: the post still waits for them. With nobody named as approver
+    (`admins_approve`), it says who can approve: workspace admins, and Picmim's own admins (mentioned) when roles
+    name some."""
     due = f"It is due to go out {slack_date(card.scheduled_at)}." if card.scheduled_at else \
         "It goes out as soon as it is approved."
-    return (f":bell: Reminder {number} of {most} for {card.who_reviews}: <@{card.author}>'s post has been waiting for "
-            f"approval for {_hours(waited)} ({approvals_count(len(card.approvers), card.needed).lower()}). {due} "
-            f"Approve, ask for changes or reject it on this card.")
+    waiting = (f"<@{card.author}>'s post has been waiting for approval for {_hours(waited)} "
+               f"({approvals_count(len(card.approvers), card.needed).lower()}). {due}")
+    if not admins_approve:
+        return (f":bell: Reminder {number} of {most} for {card.who_reviews}: {waiting} "
+                "Approve, ask for changes or reject it on this card.")
+    named = [f"<@{user_id}>" for user_id in dict.fromkeys(picmim_admins)]
+    if picmim_admin_group:
+        named.append(f"members of <!subteam^{picmim_admin_group}>")
+    also = ""
+    if named:
+        people = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+        also = f", and so can Picmim's admins: {people}"
+    return (f":bell: Reminder {number} of {most}: {waiting} Workspace admins can approve it{also}. Approve, ask for "
+            f"changes or reject it on this card. (Nobody is named as approver: an admin can choose approvers in "
+            f"`{ids.COMMAND} settings`.)")
 
 
 def expired_reply(when: datetime | None) -> str:

@@ -133,9 +133,11 @@ def calendar_blocks(week: Week, room: int) -> list[dict]:
 
 
 def post_modal(post_id: int, author: str, text: str, status: PostStatus, when: datetime, zone: str,
-               lines: Sequence[TargetLine], may_change: bool, note: str = "", timed: bool = True) -> dict:
+               lines: Sequence[TargetLine], may_change: bool, note: str = "", timed: bool = True,
+               home: HomeWeek | None = None) -> dict:
     """What a post is, where it goes and where it stands; the queue's buttons while it can still change (and the
-    viewer may change it). Not `timed`: it goes (or went) out as soon as it could."""
+    viewer may change it). Not `timed`: it goes (or went) out as soon as it could. `home`: the week and account Home
+    showed, kept for when Home is published again after a change."""
     local = when.astimezone(zone_of(zone))
     blocks: list[dict] = []
     if note:
@@ -159,7 +161,8 @@ def post_modal(post_id: int, author: str, text: str, status: PostStatus, when: d
     elif status in (PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL, PostStatus.EXPIRED):
         blocks.append(context("Only its author, a publisher of all its accounts or an admin can change it."))
     return modal("Post", blocks, callback_id=ids.HOME_POST_VIEW, close="Close", emoji=True,
-                 private_metadata=HomePost(post_id).encode())
+                 private_metadata=HomePost(post_id, home.week_start if home else None,
+                                           home.account_id if home else None).encode())
 
 
 def _buttons(post_id: int, status: PostStatus) -> list[dict]:

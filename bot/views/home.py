@@ -1,5 +1,6 @@
 """The App Home tab, the team's dashboard: actions first (New post, Queue, Connect), then what needs attention
-(broken connections, posts waiting for the viewer's approval, failed posts), then what is coming up. Setup help
+(broken connections, posts waiting for the viewer's approval, failed posts, the viewer's posts not approved in
+time), then what is coming up. Setup help
 (platforms not set up, the server's check command, Facebook Groups) is for workspace admins only."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from bot.payloads import HomeWeek
 from bot.platforms.registry import FACEBOOK_GROUPS, PLATFORMS
 from bot.services.calendar import Week
 from bot.services.connections import ConnectionSummary
-from bot.services.dashboard import Dashboard, Failure, Upcoming, Waiting, account_label
+from bot.services.dashboard import Dashboard, Expired, Failure, Upcoming, Waiting, account_label
 from bot.storage.models import ConnectionStatus
 from bot.views.blocks import (
     actions,
@@ -83,6 +84,14 @@ def _failed(item: Failure) -> dict:
                    button("Retry", ids.POST_RETRY, str(item.target_id), label=f"Retry publishing to {item.account}"))
 
 
+def _expired(item: Expired, tz: str | None) -> dict:
+    when = f" for {slack_date(item.scheduled_at, tz)}" if item.scheduled_at else ""
+    return section(f":alarm_clock: *Not approved in time*: your post{when} on {_accounts(item.accounts)} was not "
+                   f"published\n>{preview(item.text)}\nReschedule it to send it for approval again.",
+                   button("Reschedule", ids.QUEUE_RESCHEDULE, str(item.post_id),
+                          label="Reschedule your post that was not approved in time"))
+
+
 def _untimed(item: Upcoming) -> str:
     return "As soon as it is approved" if item.waiting_for_approval else "As soon as possible"
 
@@ -137,6 +146,9 @@ def home_view(command: str, board: Dashboard, configured: set[str], tz: str | No
         blocks += _more(board.waiting_total, len(board.waiting), "posts are waiting for your approval")
         blocks += [_failed(item) for item in board.failed]
         blocks += _more(board.failed_total, len(board.failed), "failed posts are in their status messages")
+        blocks += [_expired(item, tz) for item in board.expired]
+        blocks += _more(board.expired_total, len(board.expired), "of your posts were not approved in time; Picmim's "
+                        "notice about each has Reschedule")
     else:
         blocks.append(section("Nothing needs your attention: every connection works and nothing failed."))
 
@@ -152,8 +164,11 @@ def home_view(command: str, board: Dashboard, configured: set[str], tz: str | No
         else:
             blocks.append(section("Nothing is scheduled. Press *New post* to write one."))
     view = {"type": "home", "blocks": blocks + tail}
-    if week is not None:  # the account chosen stays chosen the next time Home is opened
-        view["private_metadata"] = HomeWeek(None, week.account_id).encode()
+    if week is not None:
+        # The week and account shown, for the buttons that publish Home again (Publish now, Cancel, Retry…); when
+        # Home is opened again the account chosen stays chosen and the week starts from today.
+        shown = None if week.start == week.today else week.start.isoformat()
+        view["private_metadata"] = HomeWeek(shown, week.account_id).encode()
     return view
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import ids
-from bot.payloads import RescheduleOrigin
+from bot.payloads import HomeWeek, RescheduleOrigin
 from bot.services.queue import QueueItem
 from bot.storage.models import PostStatus
 from bot.views.approvals import queue_review
@@ -144,10 +144,13 @@ def queue_list(items: Sequence[QueueItem], tz: str | None, viewer: str, note: st
     return blocks
 
 
-def reschedule_modal(post_id: int, current, response_url: str | None) -> dict:
+def reschedule_modal(post_id: int, current, response_url: str | None, home: HomeWeek | None = None) -> dict:
+    """The date and time picker; `home`: opened from Home, whose calendar (that week and account) is shown again
+    once saved."""
     picker = {"type": "datetimepicker", "action_id": ids.QUEUE_AT_INPUT}
     if current is not None:
         picker["initial_date_time"] = int(current.timestamp())
     at = input_block(ids.QUEUE_AT_BLOCK, "Publish at", picker, hint="In your own time zone.", emoji=True)
     return modal("Reschedule", [at], callback_id=ids.QUEUE_RESCHEDULE_VIEW, submit="Save", close="Close", emoji=True,
-                 private_metadata=RescheduleOrigin(post_id, response_url).encode())
+                 private_metadata=RescheduleOrigin(post_id, response_url,
+                                                   home.encode() if home else None).encode())
