@@ -50,17 +50,22 @@ class DueFollowUp:
 
 @dataclass(frozen=True)
 class FigureLine:
-    """One figure of the post. `usual`: the median of the account's earlier posts at the same age (None: fewer
-    than MIN_HISTORY of them have it)."""
+    """One figure of the post. `value` None: the platform gives this figure for such posts but did not return it
+    this time ("not available", never 0). `usual`: the median of the account's earlier posts at the same age
+    (None: fewer than MIN_HISTORY of them have it)."""
 
     label: str
-    value: float
+    value: float | None
     usual: float | None = None
     rate: bool = False
 
     @property
+    def available(self) -> bool:
+        return self.value is not None
+
+    @property
     def times_usual(self) -> float | None:
-        if self.usual is None or self.usual <= 0:
+        if self.value is None or self.usual is None or self.usual <= 0:
             return None
         return self.value / self.usual
 
@@ -236,13 +241,15 @@ async def _target_figures(session: AsyncSession, target: PostTarget, account: Ac
     history = [await _latest(session, tid, at + age, since=at + age * (1 - AGE_SLACK)) for tid, at in earlier]
     history = [h for h in history if h]
     lines = []
-    for figure in kind.post:
-        value = figure.pick(current)
-        if value is None:  # not given by the platform for this post (or no figures yet: said below)
+    # The account's figures are the same lines in every follow-up: each one its platform gives for such posts
+    # (the catalogue), a figure missing from this time's answer written "not available". One the platform does
+    # not give for a post (no metric in the catalogue) is left out. No figures at all: said once, below.
+    for figure in kind.post if current else ():
+        if figure.metric is None:
             continue
         before = [v for v in (figure.pick(h) for h in history) if v is not None]
         usual = statistics.median(before) if len(before) >= MIN_HISTORY else None
-        lines.append(FigureLine(figure.label, value, usual, figure.rate))
+        lines.append(FigureLine(figure.label, figure.pick(current), usual, figure.rate))
     why = None
     if not current:
         why = account.metrics_error or f"{platform_name(account.platform)} has not given its figures yet."
