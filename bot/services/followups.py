@@ -40,6 +40,7 @@ LATE_BY = timedelta(hours=12)  # a follow-up this late is skipped (the app was o
 HISTORY = timedelta(days=90)  # the earlier posts a figure is compared with
 MIN_HISTORY = 3  # fewer earlier posts with the figure: no comparison
 AGE_SLACK = 0.25  # an earlier post's figure counts when taken at 75–100% of the follow-up's age
+PREVIEW_MAX = 80  # the post's first words, quoted under the reply's title
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class FollowUp:
     channel_id: str
     thread_ts: str
     targets: tuple[TargetFigures, ...]
+    # The post's first words: the reply names its post, so it still reads right when Slack shows it in the channel
+    # (its status message deleted: bot/messages/outbox.py).
+    preview: str = ""
 
 
 def key(post_id: int, hours: int) -> str:
@@ -209,7 +213,14 @@ async def build(session: AsyncSession, item: DueFollowUp, now: datetime) -> Foll
                PostTarget.published_at.is_not(None)))).all()
     targets = [await _target_figures(session, target, account, item.hours, now) for target, account in rows]
     targets.sort(key=lambda t: (platform_order(t.platform), t.account_name.lower()))
-    return FollowUp(post.id, post.workspace_id, item.hours, post.channel_id, post.message_ts, tuple(targets))
+    text = post.text or next((target.variant_text for target, _ in rows if target.variant_text), "")
+    return FollowUp(post.id, post.workspace_id, item.hours, post.channel_id, post.message_ts, tuple(targets),
+                    _preview(text))
+
+
+def _preview(text: str) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= PREVIEW_MAX else text[:PREVIEW_MAX - 1] + "…"
 
 
 async def _latest(session: AsyncSession, target_id: int, until: datetime,

@@ -62,7 +62,7 @@ def _compared_note(targets: tuple[TargetFigures, ...]) -> str:
 def followup_message(followup: FollowUp) -> tuple[list[dict], str]:
     """The blocks and the notification text of a follow-up."""
     title = f"{after(followup.hours)} on: how this post is doing"
-    blocks = [section(f"*{title}*")]
+    blocks = [section(f"*{title}*" + (f"\n> {esc(followup.preview)}" if followup.preview else ""))]
     blocks += [_target_block(t) for t in followup.targets][:MESSAGE_BLOCKS - 2]
     note = _compared_note(followup.targets)
     if note:
