@@ -1,7 +1,8 @@
 """Failures reach the team, end to end: two real server processes publish a due post that X refuses; the alerts
 channel hears it once, naming the author, what failed and why, with a link to the post's status message. And
-in-process: a second look at the same failure announces nothing, a failure after a Retry is announced again, and
-a workspace without an alerts channel is left to the post's own message."""
+in-process: a second look at the same failure announces nothing, a failure after a Retry is announced again (each
+target counting its own Retries: two accounts of the same name, or a renamed one, change nothing), and a
+workspace without an alerts channel is left to the post's own message."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from bot import ids
 from bot.http import build_client
@@ -19,7 +20,7 @@ from bot.sandbox.fakes.x import FakeX
 from bot.services import failure_alerts
 from bot.services.publishing import retry_target, schedule_targets
 from bot.storage import crypto, db
-from bot.storage.models import Account, Post, PostTarget, TargetStatus, Workspace, utcnow
+from bot.storage.models import Account, Alert, AuditEntry, Post, PostTarget, TargetStatus, Workspace, utcnow
 from bot.views.failure_alerts import failure_alert
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.journeys import (
@@ -157,6 +158,74 @@ async def test_a_failure_is_announced_once_and_again_after_a_retry_fails(engine)
         assert await failure_alerts.new_failures(session, post_id, utcnow()) == []
 
 
+async def _retry_and_fail_again(sessions, target_id: int, why: str) -> None:
+    async with sessions() as session:
+        workspace_id = await session.scalar(select(Post.workspace_id).join(PostTarget)
+                                            .where(PostTarget.id == target_id))
+        assert await retry_target(session, workspace_id, target_id, utcnow(), actor="U0AUTHOR")
+        await session.commit()
+        await session.execute(update(PostTarget).where(PostTarget.id == target_id)
+                              .values(status=TargetStatus.FAILED, last_error=why))
+        await session.commit()
+
+
+async def _announced(sessions, post_id: int) -> list[tuple[int, str, str | None]]:
+    async with sessions() as session:
+        return [(n.target_id, n.where, n.reason) for n in await failure_alerts.new_failures(session, post_id,
+                                                                                           utcnow())]
+
+
+async def test_two_accounts_of_the_same_name_are_each_announced_and_each_retry_counts_for_its_own(engine):
+    """Two X accounts both called "Acme" on one post: each failure is its own, and a Retry of one neither
+    announces the other again nor is lost after the account is renamed."""
+    sessions = db.session_factory(engine)
+    async with sessions() as session:
+        from bot.services.workspaces import ensure_workspace
+
+        workspace = await ensure_workspace(session, "T0001")
+        workspace.alerts_channel_id = ALERTS
+        await session.flush()
+        accounts = [Account(workspace_id=workspace.id, platform="x", external_id=str(n), kind="profile", name="Acme")
+                    for n in (1, 2)]
+        session.add_all(accounts)
+        await session.flush()
+        post = Post(workspace_id=workspace.id, author_user_id="U0AUTHOR", text="Hello", channel_id="C0001",
+                    targets=[PostTarget(account_id=a.id, status=TargetStatus.FAILED, error_kind="rejected",
+                                        last_error=f"X refused it ({a.external_id}).") for a in accounts])
+        session.add(post)
+        await session.commit()
+        post_id, (first, second) = post.id, [t.id for t in post.targets]
+
+    assert await _announced(sessions, post_id) == [(first, "X · Acme", "X refused it (1)."),
+                                                   (second, "X · Acme", "X refused it (2).")]
+    await _retry_and_fail_again(sessions, first, "X refused it again (1).")
+    assert await _announced(sessions, post_id) == [(first, "X · Acme", "X refused it again (1).")], \
+        "the other Acme's failure was announced already: not again"
+    async with sessions() as session:  # the account is renamed, then its Retry fails once more
+        await session.execute(update(Account).where(Account.external_id == "1").values(name="Acme Europe"))
+        await session.commit()
+    await _retry_and_fail_again(sessions, first, "X refused it a third time.")
+    assert await _announced(sessions, post_id) == [(first, "X · Acme Europe", "X refused it a third time.")]
+    assert await _announced(sessions, post_id) == []
+
+
+async def test_an_unconfirmed_post_found_failed_is_the_same_failure_not_a_second_one(engine):
+    sessions = db.session_factory(engine)
+    post_id, target_id = await _failed_post(sessions, ALERTS)
+    async with sessions() as session:
+        await session.execute(update(PostTarget).where(PostTarget.id == target_id)
+                              .values(status=TargetStatus.UNCONFIRMED, last_error="X did not answer in time."))
+        await session.commit()
+    assert [(t, r) for t, _, r in await _announced(sessions, post_id)] == [(target_id, "X did not answer in time.")]
+    async with sessions() as session:
+        await session.execute(update(PostTarget).where(PostTarget.id == target_id)
+                              .values(status=TargetStatus.FAILED, last_error="X refused it."))
+        await session.commit()
+    assert await _announced(sessions, post_id) == []
+    await _retry_and_fail_again(sessions, target_id, "X refused it again.")
+    assert [(t, r) for t, _, r in await _announced(sessions, post_id)] == [(target_id, "X refused it again.")]
+
+
 async def test_without_an_alerts_channel_the_posts_own_message_is_where_it_is_said(engine):
     sessions = db.session_factory(engine)
     post_id, _ = await _failed_post(sessions, None)
@@ -173,3 +242,49 @@ def test_an_unconfirmed_post_asks_its_author_to_check_rather_than_saying_it_fail
     assert "<@U0AUTHOR>, Picmim does not know whether your post went live on *LinkedIn · Acme*" in said
     assert "it is never sent twice by itself" in said and "did not go out" not in said
     assert "<https://slack.com/archives/C0001/p1700000000000100|Open the post's message>" in said
+
+
+async def test_retries_counted_before_this_version_carry_over_so_no_failure_is_said_twice(database):
+    """Before 0014 the Retries were counted from the audit trail by the account's name: the upgrade carries the
+    count over, so the failure announced as "try 2" stays announced and the next Retry's failure is "try 3"."""
+    crypto.configure([SECRET_KEY])
+    engine = db.create_engine(database.url)
+    try:
+        await db.migrate(engine, "0013")
+        sessions = db.session_factory(engine)
+        async with sessions() as session:
+            from bot.services.workspaces import ensure_workspace
+
+            workspace = await ensure_workspace(session, "T0001")
+            workspace.alerts_channel_id = ALERTS
+            await session.flush()
+            retried, untouched = (Account(workspace_id=workspace.id, platform="x", external_id=str(n),
+                                          kind="profile", name=name) for n, name in ((1, "Acme"), (2, "Acme Shop")))
+            session.add_all([retried, untouched])
+            post = Post(workspace_id=workspace.id, author_user_id="U0AUTHOR", text="Hello", channel_id="C0001")
+            session.add(post)
+            await session.flush()
+            # The table as 0013 has it (the model already has the new column): written without it.
+            for account in (retried, untouched):
+                await session.execute(text(
+                    "INSERT INTO post_targets (post_id, account_id, status, attempts, last_error) "
+                    "VALUES (:post, :account, 'failed', 1, 'X refused it.')"), {"post": post.id, "account": account.id})
+            session.add_all(AuditEntry(workspace_id=workspace.id, actor="U0AUTHOR", source="button",
+                                       subject=f"post {post.id}", action="retried", change="X · Acme", post_id=post.id)
+                            for _ in range(2))
+            await session.commit()
+            post_id = post.id
+        await db.migrate(engine)
+        async with sessions() as session:
+            rows = (await session.execute(select(Account.name, PostTarget.retries)
+                                          .join(PostTarget, PostTarget.account_id == Account.id)
+                                          .order_by(Account.name))).all()
+        assert [tuple(r) for r in rows] == [("Acme", 2), ("Acme Shop", 0)]
+        async with sessions() as session:
+            notes = await failure_alerts.new_failures(session, post_id, utcnow())
+        assert [n.where for n in notes] == ["X · Acme", "X · Acme Shop"]
+        async with sessions() as session:
+            slots = sorted((await session.scalars(select(Alert.occurrence))).all())
+        assert sorted(slot.split(" · ")[1] for slot in slots) == ["try 1", "try 3"]
+    finally:
+        await engine.dispose()

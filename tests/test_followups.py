@@ -1,6 +1,7 @@
 """Follow-ups in-process (a real database, the time handed in): which are due and when they are too late, the
 claim between two processes, the comparison with the account's usual post (none below three earlier posts),
-the message's words, and a platform that asked Picmim to wait is not asked again for them."""
+the message's words (the account's figures the same lines every time, one not returned now "not available",
+never 0), and a platform that asked Picmim to wait is not asked again for them."""
 
 from __future__ import annotations
 
@@ -129,10 +130,12 @@ async def test_each_figure_is_compared_with_the_middle_of_three_or_more_earlier_
         two = await followups.build(session, DueFollowUp(post_id, 24), NOW)
     [target] = two.targets
     assert [(f.label, f.value, f.usual) for f in target.figures] == [
-        ("Impressions", 4210, None), ("Likes", 3, None), ("Replies", 0, None)]
+        ("Impressions", 4210, None), ("Likes", 3, None), ("Reposts", None, None), ("Replies", 0, None),
+        ("Quotes", None, None), ("Bookmarks", None, None)]
     blocks, text = followup_message(two)
     shown = str(blocks)
-    assert "Impressions 4,210\\nLikes 3\\nReplies 0" in shown and "your usual" not in shown
+    assert "Impressions 4,210\\nLikes 3\\nReposts _not available_\\nReplies 0" in shown
+    assert "your usual" not in shown
     assert "No comparison for X · Acme yet: it takes 3 earlier posts" in shown
 
     # A third, and one whose figures were taken too early to count (an hour old), and one older than 90 days.
@@ -175,3 +178,41 @@ async def test_a_platform_that_asked_to_wait_is_not_asked_and_the_reply_says_fig
 async def _targets(sessions, post_id: int) -> list[int]:
     async with sessions() as session:
         return list((await session.scalars(select(PostTarget.id).where(PostTarget.post_id == post_id))).all())
+
+
+async def test_a_figure_the_platform_gives_but_did_not_return_is_not_available_never_0_nor_compared(sessions):
+    """Bluesky gives likes, reposts, replies and quotes for a post, and no views. This time it returned no quotes:
+    the line says "not available" (the earlier posts' quotes are not compared with a 0), and views are left out."""
+    account = await add_account(sessions, "bluesky", "profile", "Acme")
+    live = NOW - timedelta(hours=24)
+    post_id = await _post(sessions, account, live, likeCount=12, repostCount=3, replyCount=0, indexedCount=7)
+    for days in (10, 20, 30):
+        await _earlier(sessions, account, live - timedelta(days=days), timedelta(hours=23), likeCount=6,
+                       repostCount=1, replyCount=2, quoteCount=4)
+    async with sessions() as session:
+        content = await followups.build(session, DueFollowUp(post_id, 24), NOW)
+    [target] = content.targets
+    assert [(f.label, f.value, f.usual) for f in target.figures] == [
+        ("Likes", 12, 6), ("Reposts", 3, 1), ("Replies", 0, 2), ("Quotes", None, 4)]
+    blocks, text = followup_message(content)
+    shown = str(blocks)
+    assert ("Likes 12 · 2.0× your usual\\nReposts 3 · 3.0× your usual\\nReplies 0 · 0.0× your usual\\n"
+            "Quotes _not available_'") in shown
+    assert "Views" not in shown and "Quotes 0" not in shown
+    assert "“Not available”: the platform did not give that figure for this post this time" in shown
+    # The notification keeps to the figures there are.
+    assert text.splitlines()[1] == ("Bluesky · Acme: Likes 12 · 2.0× your usual, Reposts 3 · 3.0× your usual, "
+                                    "Replies 0 · 0.0× your usual")
+
+    # The next follow-up (7 days) has every figure: the same lines, and no "not available" note.
+    async with sessions() as session:
+        session.add_all(MetricSnapshot(account_id=account, target_id=target_id, metric=k, value=v,
+                                       captured_at=NOW + timedelta(days=6))
+                        for target_id in await _targets(sessions, post_id)
+                        for k, v in (("likeCount", 30), ("repostCount", 5), ("replyCount", 1), ("quoteCount", 2)))
+        await session.commit()
+    async with sessions() as session:
+        week = await followups.build(session, DueFollowUp(post_id, 168), NOW + timedelta(days=6, hours=1))
+    assert [(f.label, f.value) for f in week.targets[0].figures] == [
+        ("Likes", 30), ("Reposts", 5), ("Replies", 1), ("Quotes", 2)]
+    assert "not available" not in str(followup_message(week)[0]).lower()

@@ -2,7 +2,8 @@
 figures taken a day after they went live, and TWO real server processes on one database. Once the post's
 published time is moved 24 hours back, one reply lands in the thread of its status message, with the fake X's
 figures and how they compare with the earlier posts ("2.3× your usual"); a post with no status message gets
-none; an admin turning follow-ups off in `/picmim settings` stops them."""
+none; an admin turning follow-ups off in `/picmim settings` stops them; a post whose status message was deleted
+in Slack still gets its follow-up, in the channel."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from tests.slack_requests import SlackSender
 TEAM = {"id": "T0001", "domain": "acme"}
 THREAD_TS = "1765000000.000100"  # the launch post's status message
 QUIET_TS = "1765000000.000200"  # the post published after follow-ups were turned off
+DELETED_TS = "1765000000.000300"  # a status message someone deleted in Slack
+REFUSED_TS = "1765000000.000400"  # a status message whose thread Slack refuses replies in
 
 _wait = partial(wait_until, timeout=20.0)
 
@@ -208,6 +211,48 @@ def test_turning_follow_ups_off_in_settings_stops_them(servers, sender, slack, s
     assert answer.status_code == 200, answer.text
     assert _db(module_database.url, lambda s: _hours(s)) == [24, 168]
     _wait(lambda: _replies(slack, QUIET_TS), "the follow-up once turned on again")
+
+
+def _post_with_status_message(url: str, account_id: int, text: str, message_ts: str) -> None:
+    """A post live on the account since a day ago, its status message `message_ts` in C0001."""
+    async def add(session):
+        post = Post(workspace_id=(await session.scalar(select(Workspace.id))), author_user_id="U0001", text=text,
+                    status="published", channel_id="C0001", message_ts=message_ts)
+        post.targets = [PostTarget(account_id=account_id, status="published", remote_id=f"19{message_ts[-4:]}",
+                                   published_at=datetime.now(UTC) - timedelta(hours=24, minutes=1))]
+        session.add(post)
+    _db(url, add)
+
+
+def test_a_post_whose_status_message_was_deleted_gets_its_follow_up_in_the_channel(servers, slack, seeded,
+                                                                                    module_database):
+    """Someone deleted the status message in Slack. Slack posts a reply to a message gone without a thread in the
+    channel itself; when it refuses such a reply instead (thread_not_found), Picmim posts it in the channel. Either
+    way the follow-up names its post, once."""
+    slack.delete_message("C0001", DELETED_TS)
+    _post_with_status_message(module_database.url, seeded["account"], "Autumn sale starts today", DELETED_TS)
+    slack.refuse_thread(REFUSED_TS, "thread_not_found")
+    _post_with_status_message(module_database.url, seeded["account"], "Winter lookbook is out", REFUSED_TS)
+
+    def in_channel():
+        found = [m for m in slack.posted_in("C0001") if "24 hours on" in shown(m["blocks"] or [])]
+        return found if len(found) >= 2 else None
+    taken = _wait(in_channel, "both follow-ups in the channel")
+    said = sorted(shown(m["blocks"]) for m in taken)
+    assert "24 hours on: how this post is doing*\\n> Autumn sale starts today" in said[0]
+    assert "24 hours on: how this post is doing*\\n> Winter lookbook is out" in said[1]
+    # Slack took the first as it was sent; the second was refused in its thread, then posted without it.
+    assert [c.params.get("thread_ts") for c in _replies(slack, DELETED_TS)] == [DELETED_TS]
+    refused = _replies(slack, REFUSED_TS)
+    assert len(refused) == 1
+    [alone] = [c for c in slack.calls_to("chat.postMessage")
+               if c.params.get("thread_ts") is None and "Winter lookbook" in json.dumps(c.params.get("blocks"))]
+    assert alone.params["text"] == refused[0].params["text"]
+    time.sleep(1)  # both processes tick a few times more: nothing is sent again
+    assert len([m for m in slack.posted_in("C0001") if "24 hours on" in shown(m["blocks"] or [])]) == 2
+    rows = _db(module_database.url, lambda s: _outbox(s))
+    gone = [r for r in rows if r.payload.get("thread_ts") in (DELETED_TS, REFUSED_TS)]
+    assert [(r.state.value, r.attempts) for r in gone] == [("delivered", 1), ("delivered", 1)]
 
 
 async def _followups(session):

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 PASSING = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
                      "unreadable", "http_429", "http_408"})
 TRANSPORT = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
+# A reply whose thread Slack no longer has (its first message was deleted; Slack usually posts such a reply in the
+# channel by itself, but may refuse it with one of these): said in the channel instead, rather than lost.
+THREAD_GONE = frozenset({"thread_not_found", "message_not_found", "cannot_reply_to_message"})
 
 
 @dataclass(frozen=True)
@@ -223,8 +226,18 @@ async def send_text(runtime, owed: Owed) -> Sent:
     """The sender of plain messages (an author's notice): `text`, and `thread_ts` to reply in a thread."""
     client = await client_for(runtime, owed.workspace_id)
     payload = owed.payload
-    sent = await client.chat_postMessage(channel=owed.channel_id, text=payload["text"],
-                                         thread_ts=payload.get("thread_ts"), blocks=payload.get("blocks"))
+    thread_ts = payload.get("thread_ts")
+    try:
+        sent = await client.chat_postMessage(channel=owed.channel_id, text=payload["text"], thread_ts=thread_ts,
+                                             blocks=payload.get("blocks"))
+    except SlackApiError as exc:
+        error = error_of(exc)
+        if not thread_ts or error not in THREAD_GONE:
+            raise
+        # Refused, so nothing was posted: one message in the channel, never two.
+        log.info("The thread of the %s is gone (%s): it is posted in the channel", _describe(owed), error)
+        sent = await client.chat_postMessage(channel=owed.channel_id, text=payload["text"],
+                                             blocks=payload.get("blocks"))
     return Sent(sent["channel"], sent["ts"])
 
 

@@ -4,7 +4,9 @@ workspace's alerts channel, once per failure, besides its own status message.
 Once is kept by the alerts ledger (the Alert table): each failure takes the slot (connection, "post_failed",
 "target 12 · try 1") before it is announced, and a second process (or a second look at the same post) finds the
 slot taken. The row is written already resolved, so token health never takes it for a broken connection's open
-alert nor updates its message. A Retry that fails again is a new failure: its slot counts the retries.
+alert nor updates its message. A Retry that fails again is a new failure: its slot counts the target's own
+Retries (PostTarget.retries), so two accounts of the same name on one post, or an account renamed meanwhile,
+never share or lose a slot.
 
 Free of Slack and HTTP details.
 """
@@ -14,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.analytics_catalogue import platform_name
-from bot.storage.models import Account, Alert, AuditEntry, Post, PostTarget, TargetStatus, Workspace
+from bot.storage.models import Account, Alert, Post, PostTarget, TargetStatus, Workspace
 
 CAUSE = "post_failed"
 PREVIEW_MAX = 120
@@ -46,10 +48,9 @@ def _preview(text: str) -> str:
     return text if len(text) <= PREVIEW_MAX else text[:PREVIEW_MAX - 1] + "…"
 
 
-async def _retries(session: AsyncSession, post_id: int, where: str) -> int:
-    """How often this target was retried: each Retry is in the audit trail, naming the account."""
-    return await session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.post_id == post_id, AuditEntry.action == "retried", AuditEntry.change == where)) or 0
+def occurrence(target: PostTarget) -> str:
+    """The failure's slot in the ledger: the target, and which try (1 + its Retries) failed."""
+    return f"target {target.id} · try {target.retries + 1}"
 
 
 async def new_failures(session: AsyncSession, post_id: int, now: datetime) -> list[FailureNote]:
@@ -67,8 +68,7 @@ async def new_failures(session: AsyncSession, post_id: int, now: datetime) -> li
     notes = []
     for target, account in rows:
         where = f"{platform_name(account.platform)} · {account.name}"
-        occurrence = f"target {target.id} · try {await _retries(session, post_id, where) + 1}"
-        if not await _take_slot(session, workspace.id, account.connection_id, occurrence, now,
+        if not await _take_slot(session, workspace.id, account.connection_id, occurrence(target), now,
                                 {"post_id": post_id, "target_id": target.id, "status": target.status.value}):
             continue
         text = target.variant_text if target.variant_text is not None else post.text
@@ -79,18 +79,18 @@ async def new_failures(session: AsyncSession, post_id: int, now: datetime) -> li
     return notes
 
 
-async def _take_slot(session: AsyncSession, workspace_id: int, connection_id: int | None, occurrence: str,
+async def _take_slot(session: AsyncSession, workspace_id: int, connection_id: int | None, slot: str,
                      now: datetime, details: dict) -> bool:
-    if connection_id is None:  # no unique slot without a connection: looked up first instead
-        taken = await session.scalar(select(Alert.id).where(Alert.workspace_id == workspace_id,
-                                                            Alert.connection_id.is_(None), Alert.cause == CAUSE,
-                                                            Alert.occurrence == occurrence))
-        if taken is not None:
-            return False
+    # Looked up first whatever the connection: an account reconnected through another connection (or left with
+    # none, where the unique key does not hold) keeps its target's slots. The unique key settles two processes.
+    taken = await session.scalar(select(Alert.id).where(Alert.workspace_id == workspace_id, Alert.cause == CAUSE,
+                                                        Alert.occurrence == slot))
+    if taken is not None:
+        return False
     try:
         async with session.begin_nested():
             session.add(Alert(workspace_id=workspace_id, connection_id=connection_id, cause=CAUSE,
-                              occurrence=occurrence, details=details, sent_at=now, resolved_at=now,
+                              occurrence=slot, details=details, sent_at=now, resolved_at=now,
                               shown="resolved"))
     except IntegrityError:
         return False  # announced already (by this process or another)

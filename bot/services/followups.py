@@ -40,6 +40,7 @@ LATE_BY = timedelta(hours=12)  # a follow-up this late is skipped (the app was o
 HISTORY = timedelta(days=90)  # the earlier posts a figure is compared with
 MIN_HISTORY = 3  # fewer earlier posts with the figure: no comparison
 AGE_SLACK = 0.25  # an earlier post's figure counts when taken at 75–100% of the follow-up's age
+PREVIEW_MAX = 80  # the post's first words, quoted under the reply's title
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,22 @@ class DueFollowUp:
 
 @dataclass(frozen=True)
 class FigureLine:
-    """One figure of the post. `usual`: the median of the account's earlier posts at the same age (None: fewer
-    than MIN_HISTORY of them have it)."""
+    """One figure of the post. `value` None: the platform gives this figure for such posts but did not return it
+    this time ("not available", never 0). `usual`: the median of the account's earlier posts at the same age
+    (None: fewer than MIN_HISTORY of them have it)."""
 
     label: str
-    value: float
+    value: float | None
     usual: float | None = None
     rate: bool = False
 
     @property
+    def available(self) -> bool:
+        return self.value is not None
+
+    @property
     def times_usual(self) -> float | None:
-        if self.usual is None or self.usual <= 0:
+        if self.value is None or self.usual is None or self.usual <= 0:
             return None
         return self.value / self.usual
 
@@ -86,6 +92,9 @@ class FollowUp:
     channel_id: str
     thread_ts: str
     targets: tuple[TargetFigures, ...]
+    # The post's first words: the reply names its post, so it still reads right when Slack shows it in the channel
+    # (its status message deleted: bot/messages/outbox.py).
+    preview: str = ""
 
 
 def key(post_id: int, hours: int) -> str:
@@ -204,7 +213,14 @@ async def build(session: AsyncSession, item: DueFollowUp, now: datetime) -> Foll
                PostTarget.published_at.is_not(None)))).all()
     targets = [await _target_figures(session, target, account, item.hours, now) for target, account in rows]
     targets.sort(key=lambda t: (platform_order(t.platform), t.account_name.lower()))
-    return FollowUp(post.id, post.workspace_id, item.hours, post.channel_id, post.message_ts, tuple(targets))
+    text = post.text or next((target.variant_text for target, _ in rows if target.variant_text), "")
+    return FollowUp(post.id, post.workspace_id, item.hours, post.channel_id, post.message_ts, tuple(targets),
+                    _preview(text))
+
+
+def _preview(text: str) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= PREVIEW_MAX else text[:PREVIEW_MAX - 1] + "…"
 
 
 async def _latest(session: AsyncSession, target_id: int, until: datetime,
@@ -236,13 +252,15 @@ async def _target_figures(session: AsyncSession, target: PostTarget, account: Ac
     history = [await _latest(session, tid, at + age, since=at + age * (1 - AGE_SLACK)) for tid, at in earlier]
     history = [h for h in history if h]
     lines = []
-    for figure in kind.post:
-        value = figure.pick(current)
-        if value is None:  # not given by the platform for this post (or no figures yet: said below)
+    # The account's figures are the same lines in every follow-up: each one its platform gives for such posts
+    # (the catalogue), a figure missing from this time's answer written "not available". One the platform does
+    # not give for a post (no metric in the catalogue) is left out. No figures at all: said once, below.
+    for figure in kind.post if current else ():
+        if figure.metric is None:
             continue
         before = [v for v in (figure.pick(h) for h in history) if v is not None]
         usual = statistics.median(before) if len(before) >= MIN_HISTORY else None
-        lines.append(FigureLine(figure.label, value, usual, figure.rate))
+        lines.append(FigureLine(figure.label, figure.pick(current), usual, figure.rate))
     why = None
     if not current:
         why = account.metrics_error or f"{platform_name(account.platform)} has not given its figures yet."

@@ -833,6 +833,7 @@ async def retry_target(session: AsyncSession, workspace_id: int, target_id: int,
         # An unconfirmed thread carries on after its live parts, looking at the platform first for the part whose
         # outcome was unknown (Draft.check_next): sent again only if it is not there.
         .values(status=TargetStatus.SCHEDULED, next_attempt_at=now, attempts=0, last_error=None,
+                retries=PostTarget.retries + 1,  # a failure after this one is a new failure to announce
                 error_kind=case((and_(PostTarget.status == TargetStatus.UNCONFIRMED,
                                       PostTarget.thread_parts.is_not(None)), RESUMING), else_=None))
         .execution_options(synchronize_session=False))

@@ -408,6 +408,9 @@ class PostTarget(Base):
     settings: Mapped[dict[str, Any] | None]
     status: Mapped[TargetStatus] = mapped_column(str_enum(TargetStatus), default=TargetStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # How often a person pressed Retry after it failed (attempts starts again at each Retry): each failure is
+    # announced once in the alerts channel, keyed by the target and this count (bot/services/failure_alerts.py).
+    retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None]

@@ -21,8 +21,14 @@ def times(ratio: float) -> str:
     return f"{ratio:.0f}×" if ratio >= 10 else f"{ratio:.1f}×"
 
 
+NOT_AVAILABLE = ("“Not available”: the platform did not give that figure for this post this time (Picmim never "
+                 "counts it as 0).")
+
+
 def figure_text(line: FigureLine) -> str:
-    """"Reach 4,210 · 2.3× your usual"."""
+    """"Reach 4,210 · 2.3× your usual", or "Saves _not available_"."""
+    if not line.available:
+        return f"{esc(line.label)} _not available_"
     text = f"{esc(line.label)} {number(line.value, line.rate)}"
     ratio = line.times_usual
     return text + (f" · {times(ratio)} your usual" if ratio is not None else "")
@@ -48,19 +54,22 @@ def _compared_note(targets: tuple[TargetFigures, ...]) -> str:
         lack = (f"No comparison for {esc(names)} yet: it takes {MIN_HISTORY} earlier posts with figures from "
                 "the 90 days before.")
         note = f"{note} {lack}".strip()
+    if any(not f.available for t in targets for f in t.figures):
+        note = f"{note} {NOT_AVAILABLE}".strip()
     return note
 
 
 def followup_message(followup: FollowUp) -> tuple[list[dict], str]:
     """The blocks and the notification text of a follow-up."""
     title = f"{after(followup.hours)} on: how this post is doing"
-    blocks = [section(f"*{title}*")]
+    blocks = [section(f"*{title}*" + (f"\n> {esc(followup.preview)}" if followup.preview else ""))]
     blocks += [_target_block(t) for t in followup.targets][:MESSAGE_BLOCKS - 2]
     note = _compared_note(followup.targets)
     if note:
         blocks.append(context(note))
     lines = [title]
     for t in followup.targets:
-        shown = ", ".join(figure_text(f) for f in t.figures[:3]) or "no figures yet"
+        given = [f for f in t.figures if f.available]  # the notification keeps to the figures there are
+        shown = ", ".join(figure_text(f) for f in given[:3]) or "no figures yet"
         lines.append(f"{esc(t.platform_name)} · {esc(t.account_name)}: {shown}")
     return blocks, "\n".join(lines)

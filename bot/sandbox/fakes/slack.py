@@ -117,6 +117,8 @@ class FakeSlack(LoopbackServer):
         self.html_errors: dict[tuple[str, str | None], int] = {}  # (method, channel) -> HTTP status (`html_error`)
         self._html_until: dict[tuple[str, str | None], float] = {}  # when an html_error given `seconds` ends
         self.posted: list[dict] = []  # messages chat.postMessage took: channel, ts, thread_ts, text, blocks
+        self.deleted: set[tuple[str, str]] = set()  # (channel, ts) of messages a person deleted (`delete_message`)
+        self.thread_errors: dict[str, str] = {}  # thread_ts -> the error a reply in it gets (`refuse_thread`)
         self.files: dict[str, dict] = {}  # file id -> an external upload: its name, declared length, bytes
         self.shared_files: list[dict] = []  # completed uploads shared in a channel: file, channel, blocks
         self.app_tokens = {APP_TOKEN}  # the app-level tokens Socket Mode accepts
@@ -156,12 +158,26 @@ class FakeSlack(LoopbackServer):
             self.html_errors.clear()
             self._html_until.clear()
             self.posted.clear()
+            self.deleted.clear()
+            self.thread_errors.clear()
             self.files.clear()
             self.shared_files.clear()
 
     def refuse_channel(self, channel: str, error: str = "channel_not_found") -> None:
         """Posting to `channel` fails as Slack says it (channel_not_found, not_in_channel, is_archived)."""
         self.channel_errors[channel] = error
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Someone deleted the message `ts` in Slack. As Slack does, a reply to it afterwards still goes into its
+        thread when the thread has replies (the message stays as "This message was deleted."), and otherwise is
+        posted in the channel itself, at the top level, with `ok: true`."""
+        with self.lock:
+            self.posted = [m for m in self.posted if not (m["channel"] == channel and m["ts"] == ts)]
+            self.deleted.add((channel, ts))
+
+    def refuse_thread(self, thread_ts: str, error: str = "thread_not_found") -> None:
+        """A reply in the thread of `thread_ts` is refused with `error` (the channel still takes messages)."""
+        self.thread_errors[thread_ts] = error
 
     def html_error(self, method: str, status: int = 503, channel: str | None = None,
                    seconds: float | None = None) -> None:
@@ -306,11 +322,18 @@ class FakeSlack(LoopbackServer):
         refused = self._message(params, team=team)
         if refused is not None:
             return refused
+        thread_ts = params.get("thread_ts") or None
+        if thread_ts in self.thread_errors:
+            return _error(self.thread_errors[thread_ts])
         ts = self._next_ts()
         with self.lock:
-            self.posted.append({"channel": params["channel"], "ts": ts, "thread_ts": params.get("thread_ts"),
+            if (params["channel"], thread_ts) in self.deleted and not any(
+                    m["channel"] == params["channel"] and m["thread_ts"] == thread_ts for m in self.posted):
+                thread_ts = None  # its parent is gone and left no thread: Slack posts it in the channel
+            self.posted.append({"channel": params["channel"], "ts": ts, "thread_ts": thread_ts,
                                 "text": params.get("text", ""), "blocks": params.get("blocks")})
-        return _ok(channel=params["channel"], ts=ts, message={"text": params.get("text", "")})
+        return _ok(channel=params["channel"], ts=ts,
+                   message={"text": params.get("text", ""), **({"thread_ts": thread_ts} if thread_ts else {})})
 
     def _m_chat_postEphemeral(self, team: Team, params: dict) -> web.Response:
         if not params.get("user"):
