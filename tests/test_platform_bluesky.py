@@ -271,6 +271,23 @@ async def test_metrics_under_bluesky_names(adapter, fake, http):
     assert call.headers["atproto-proxy"] == "did:web:api.bsky.app#bsky_appview"
 
 
+async def test_metrics_bring_the_picture_each_post_shows(adapter, fake, http):
+    tokens = await connect(adapter, http)
+    acct = account_of(tokens)
+    photos = await adapter.publish(acct, Draft(text="two photos"), [
+        payload(make_image(1200, 800, "JPEG"), alt_text="Café"), payload(make_image(640, 640, "PNG"), alt_text="")])
+    clip = await adapter.publish(acct, Draft(text=""), [payload(make_video(), alt_text="Spinning logo")])
+    words = await adapter.publish(acct, Draft(text="just words"), [])
+    metrics = await adapter.fetch_metrics(acct, [photos.remote_id, clip.remote_id, words.remote_id])
+    did = acct.external_id
+    first_image = fake.records[photos.remote_id]["record"]["embed"]["images"][0]["image"]["ref"]["$link"]
+    video = fake.records[clip.remote_id]["record"]["embed"]["video"]["ref"]["$link"]
+    assert metrics.thumbnails == {
+        photos.remote_id: f"https://cdn.bsky.app/img/feed_thumbnail/plain/{did}/{first_image}@jpeg",
+        clip.remote_id: f"https://video.bsky.app/watch/{did}/{video}/thumbnail.jpg"}
+    assert len(fake.calls_to("/xrpc/app.bsky.feed.getPosts")) == 1  # with the counts, in one call
+
+
 # ---- the error family -----------------------------------------------------------------------------
 
 async def test_token_expired(adapter, fake, http):

@@ -347,6 +347,19 @@ async def test_page_and_post_figures_come_from_the_views_family(adapter, meta, c
     assert "impressions" not in asked and "page_fans" not in asked
 
 
+async def test_metrics_bring_a_posts_picture_and_a_text_post_has_none(adapter, meta, media, coffee):
+    pictured = await adapter.publish(coffee, Draft(text="Latte art"), [
+        media.payload("latte.png", png(1200, 900), mimetype="image/png")])
+    words = await adapter.publish(coffee, Draft(text="Open late today"), [])
+    photo_id = meta.fb_objects[pictured.remote_id].attached[0]
+
+    metrics = await adapter.fetch_metrics(coffee, [pictured.remote_id, words.remote_id])
+
+    assert metrics.thumbnails[pictured.remote_id].split("?")[0] == (
+        f"https://scontent.xx.fbcdn.net/v/t39.30808-6/{photo_id}_n.jpg")
+    assert words.remote_id not in metrics.thumbnails
+
+
 async def test_a_page_metric_meta_refuses_leaves_the_others(adapter, meta, coffee):
     meta.pages["2001"].insights = {"page_media_view": 5400, "page_total_media_view_unique": 3100,
                                    "page_post_engagements": 410, "page_follows": 12040}

@@ -393,6 +393,22 @@ async def test_metrics_use_views_and_leave_out_what_instagram_does_not_give(adap
     assert "views" in asked and "impressions" not in asked and "plays" not in asked
 
 
+async def test_metrics_bring_a_photos_picture_and_a_reels_cover_not_its_video(adapter, meta, media, coffee):
+    photo = await adapter.publish(coffee, Draft(text="Latte"), [media.payload("a.jpg", jpeg(), mimetype="image/jpeg")])
+    reel = await adapter.publish(coffee, Draft(text="Pour-over"), [
+        media.payload("pour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12)])
+
+    metrics = await adapter.fetch_metrics(coffee, [photo.remote_id, reel.remote_id])
+
+    assert metrics.thumbnails[photo.remote_id].startswith("https://scontent.cdninstagram.com/")
+    assert metrics.thumbnails[photo.remote_id].split("?")[0].endswith(f"/{photo.remote_id}_n.jpg")
+    assert metrics.thumbnails[reel.remote_id].split("?")[0].endswith(f"/{reel.remote_id}_n_thumb.jpg")
+    # The picture comes with the post's counts: the same read, no extra request.
+    post_reads = [c for c in meta.calls_to(photo.remote_id, method="GET") + meta.calls_to(reel.remote_id, method="GET")
+                  if "like_count" in c.params.get("fields", "")]
+    assert len(post_reads) == 2 and all("media_url" in c.params["fields"] for c in post_reads)
+
+
 async def test_a_metric_meta_refuses_for_the_account_leaves_the_others(adapter, meta, coffee):
     """Graph refuses a whole insights request for one metric it does not give this account (code 100): the
     others are kept, the refused one is "not available" with Meta's reason, and `reach` is read as `viewers`

@@ -250,6 +250,7 @@ async def test_metrics_come_from_graph_instagram_com_with_views(adapter, meta, m
     assert metrics.account["views"] == 321 and metrics.account["reach"] == 200
     assert metrics.account["followers_count"] == meta.ig_users[STUDIO].followers_count
     assert metrics.posts[result.remote_id]["views"] == 99
+    assert metrics.thumbnails[result.remote_id].split("?")[0].endswith(f"/{result.remote_id}_n.jpg")
     assert all(c.host == "graph.instagram.com" for c in meta.calls_to("insights"))
 
 

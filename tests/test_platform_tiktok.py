@@ -309,12 +309,15 @@ async def test_metrics_under_tiktok_names(adapter, fake):
     assert metrics.posts == {result.remote_id: {"view_count": 1500, "like_count": 120, "comment_count": 8,
                                                 "share_count": 3}}
     assert metrics.account["follower_count"] == 1234 and metrics.account["likes_count"] == 7890
+    assert metrics.thumbnails[result.remote_id].startswith(
+        f"https://p16-sign.tiktokcdn-us.com/obj/tos-useast5-p-0068-tx/{result.remote_id}~")
 
     # A publish id whose post has since got its id is read under the id Picmim stored.
     publish = fake.publishes[next(iter(fake.publishes))]
     fake.set_video_figures(publish.post_id, view_count=1600)
     again = await adapter.fetch_metrics(acct, [publish.publish_id])
     assert again.posts[publish.publish_id]["view_count"] == 1600
+    assert f"/{publish.post_id}~" in again.thumbnails[publish.publish_id]  # under the id Picmim stored too
 
     no_stats = account(fake, token=fake.grant(scopes="user.info.basic,video.publish,video.list"))
     partial = await adapter.fetch_metrics(no_stats, [result.remote_id])

@@ -406,6 +406,36 @@ async def test_metrics_use_x_names_for_posts_and_the_account(adapter, account, f
     assert catalogue("x", None).account[2].pick(metrics.account) == 0  # "Posts", from post_count
 
 
+async def test_metrics_bring_each_posts_picture_a_photo_or_a_videos_preview(adapter, account, fake):
+    fake.processing_polls = 0
+    photo = await adapter.publish(account, Draft("Photo"), [media_payload(small_image("JPEG"), "image/jpeg")])
+    video = await adapter.publish(account, Draft("Clip"), [media_payload(mp4(MB), "video/mp4", duration=12.0)])
+    text = await adapter.publish(account, Draft("Words only"), [])
+    metrics = await adapter.fetch_metrics(account, [photo.remote_id, video.remote_id, text.remote_id])
+    (photo_media,) = fake.posts[photo.remote_id]["media_ids"]
+    (video_media,) = fake.posts[video.remote_id]["media_ids"]
+    assert metrics.thumbnails == {
+        photo.remote_id: f"https://pbs.twimg.com/media/3_{photo_media}.jpg",
+        video.remote_id: f"https://pbs.twimg.com/ext_tw_video_thumb/{video_media}/pu/img/7_{video_media}.jpg"}
+    # One lookup gives figures and pictures: no extra request per post.
+    (lookup,) = fake.calls_to("/2/tweets", "GET")
+    assert lookup.query["expansions"] == "attachments.media_keys"
+
+
+async def test_a_post_lookup_gives_media_only_when_asked_and_refuses_unknown_fields(adapter, account, fake, http):
+    photo = [media_payload(small_image("JPEG"), "image/jpeg")]
+    post = (await adapter.publish(account, Draft("Photo"), photo)).remote_id
+    auth = {"Authorization": f"Bearer {account.user_token.reveal()}"}
+    plain = (await http.get("https://api.x.com/2/tweets", params={"ids": post}, headers=auth)).json()
+    assert "includes" not in plain and "attachments" not in plain["data"][0]
+    keys_only = (await http.get("https://api.x.com/2/tweets", headers=auth,
+                                params={"ids": post, "expansions": "attachments.media_keys"})).json()
+    assert set(keys_only["includes"]["media"][0]) == {"media_key", "type"}  # no address unless media.fields asks
+    refused = await http.get("https://api.x.com/2/tweets", params={"ids": post, "media.fields": "thumbnail"},
+                             headers=auth)
+    assert refused.status_code == 400
+
+
 async def test_the_post_count_is_read_under_either_name(adapter, account, fake):
     metrics = fake.users[account.external_id]["public_metrics"]
     metrics["post_count"] = 42  # UserPublicMetrics today (X's OpenAPI 2.167)

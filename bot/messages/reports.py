@@ -215,7 +215,7 @@ class DigestSender:
                                                       platforms=sub.platforms or None)
                 channel_id, tz, frequency, subscriber = sub.channel_id, sub.timezone, sub.frequency, sub.created_by
                 reconnect = await reconnectable(session, report)
-                pictures = await top_post_thumbnails(self.runtime, session, report)
+                pictures = await top_post_thumbnails(self.runtime, session, report, self.clock())
                 rules = await roles.load_rules(session, workspace)
                 await session.commit()
             client = await self.runtime.slack_client(workspace.team_id, workspace.enterprise_id)
@@ -252,7 +252,8 @@ class DigestSender:
         return delivery
 
 
-async def top_post_thumbnails(runtime, session: AsyncSession, report: analytics.Report) -> dict[int, str]:
+async def top_post_thumbnails(runtime, session: AsyncSession, report: analytics.Report,
+                              now: datetime | None = None) -> dict[int, str]:
     """A picture per top post that has one (target id -> a link Slack can fetch)."""
     store = MediaStore.from_settings(runtime.settings)
 
@@ -264,7 +265,7 @@ async def top_post_thumbnails(runtime, session: AsyncSession, report: analytics.
     async def cover(post) -> str | None:
         return await renditions.cover_link(session, store, post)
 
-    return await post_thumbnails.thumbnails(session, [p.target_id for p in report.top_posts], picture, cover)
+    return await post_thumbnails.thumbnails(session, [p.target_id for p in report.top_posts], picture, cover, now)
 
 
 async def subscriber_access(client: AsyncWebClient, team_id: str, rules: roles.Rules, user_id: str) -> roles.Access:

@@ -239,6 +239,9 @@ class Metrics:
     # Account figures the platform refused this time, with its reason (e.g. a Meta metric it does not give
     # this account): absent from `account`, so "not available".
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    # remote id -> the picture the platform shows for the post (its image, or its video's cover), where the call
+    # that gave the figures also gave it: digests show it once Picmim's own copy is gone.
+    thumbnails: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -372,7 +375,8 @@ class Adapter(abc.ABC):
 
     @abc.abstractmethod
     async def fetch_metrics(self, account: AccountRef, remote_ids: list[str]) -> Metrics:
-        """Account figures and the figures of the given posts."""
+        """Account figures and the figures of the given posts (with their pictures, where the same calls give
+        them: `Metrics.thumbnails`)."""
 
     async def revoke(self, tokens: TokenSet) -> bool:
         """Withdraw the grant at the platform where it allows that; False where it does not."""

@@ -594,13 +594,37 @@ class BlueskyAdapter(Adapter):
         figures = {k: profile[k] for k in ("followersCount", "followsCount", "postsCount")
                    if isinstance(profile.get(k), int)}
         posts: dict[str, dict[str, float]] = {}
+        thumbnails: dict[str, str] = {}
         for start in range(0, len(remote_ids), 25):  # getPosts takes up to 25 URIs
             answer = await self._xrpc(account.extra, token, "GET", "app.bsky.feed.getPosts", proxy=True,
                                       params=[("uris", u) for u in remote_ids[start:start + 25]])
             for post in answer.get("posts") or []:
                 posts[post["uri"]] = {k: post[k] for k in ("likeCount", "repostCount", "replyCount", "quoteCount")
                                       if isinstance(post.get(k), int)}
-        return Metrics(account=figures, posts=posts)
+                picture = _embed_picture(post.get("embed"))
+                if picture:
+                    thumbnails[post["uri"]] = picture
+        return Metrics(account=figures, posts=posts, thumbnails=thumbnails)
+
+
+def _embed_picture(embed: Any) -> str | None:
+    """The picture a post view's embed shows (app.bsky.embed.*#view): its first image's thumb, its video's thumbnail,
+    its link card's thumb; a quote with media shows its media's."""
+    if not isinstance(embed, dict):
+        return None
+    kind = str(embed.get("$type", ""))
+    if kind == "app.bsky.embed.recordWithMedia#view":
+        return _embed_picture(embed.get("media"))
+    if kind == "app.bsky.embed.images#view":
+        first = next(iter(embed.get("images") or []), None)
+        picture = (first.get("thumb") or first.get("fullsize")) if isinstance(first, dict) else None
+        return picture if isinstance(picture, str) else None
+    if kind == "app.bsky.embed.video#view":
+        return embed.get("thumbnail") if isinstance(embed.get("thumbnail"), str) else None
+    if kind == "app.bsky.embed.external#view":
+        thumb = (embed.get("external") or {}).get("thumb")
+        return thumb if isinstance(thumb, str) else None
+    return None
 
 
 ADAPTER = BlueskyAdapter

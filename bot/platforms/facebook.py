@@ -69,7 +69,9 @@ REQUIRED = (PUBLISH, ENGAGEMENT)
 RUPLOAD = "https://rupload.facebook.com/video-upload"
 
 PAGE_FIELDS = "id,name,username,access_token,tasks,followers_count,picture{url}"
-POST_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
+# full_picture: the post's picture as Facebook shows it (its photo, its video's cover), absent for a text post.
+POST_FIELDS = ("reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares,"
+               "full_picture")
 
 
 def _alt_text(image: MediaPayload) -> dict[str, str]:
@@ -330,10 +332,13 @@ class FacebookAdapter(FacebookLoginAdapter):
         figures |= insights
 
         posts: dict[str, dict[str, float]] = {}
+        thumbnails: dict[str, str] = {}
         for remote_id in remote_ids:
             post: dict[str, float] = {}
             try:
                 fields = await self.graph.get(remote_id, token, params={"fields": POST_FIELDS})
+                if isinstance(fields.get("full_picture"), str):
+                    thumbnails[remote_id] = fields["full_picture"]
                 for name in ("reactions", "comments"):
                     total = ((fields.get(name) or {}).get("summary") or {}).get("total_count")
                     if isinstance(total, int):
@@ -347,7 +352,7 @@ class FacebookAdapter(FacebookLoginAdapter):
                     raise
             if post:
                 posts[remote_id] = post
-        return Metrics(account=figures, posts=posts, unavailable=unavailable)
+        return Metrics(account=figures, posts=posts, unavailable=unavailable, thumbnails=thumbnails)
 
 
 ADAPTER = FacebookAdapter

@@ -49,6 +49,9 @@ METRICS_WINDOW = timedelta(days=28)
 # UNCERTAIN (meta.md A): the exact list of current Instagram account/media metrics.
 IG_ACCOUNT_METRICS = ("views", "reach", "accounts_engaged", "total_interactions")
 IG_MEDIA_METRICS = ("views", "reach", "saved", "shares", "total_interactions")
+# A post's counts and its picture in one read: an image's media_url, a video's thumbnail_url (IG Media reference;
+# an album gives neither, nor a post with copyrighted sound its media_url).
+MEDIA_FIELDS = "like_count,comments_count,media_type,media_url,thumbnail_url"
 
 # A draft option choosing the Instagram format; without it the media decide (1 photo, 1 video = Reel, 2+ = carousel).
 FORMAT_OPTION = "format"
@@ -286,11 +289,16 @@ class InstagramPublishing:
         figures |= insights
 
         posts: dict[str, dict[str, float]] = {}
+        thumbnails: dict[str, str] = {}
         for remote_id in remote_ids:
             post: dict[str, float] = {}
             try:
-                fields = await self.graph.get(remote_id, token, params={"fields": "like_count,comments_count"})
+                fields = await self.graph.get(remote_id, token, params={"fields": MEDIA_FIELDS})
                 post |= {k: float(fields[k]) for k in ("like_count", "comments_count") if k in fields}
+                # A video's (Reel's) media_url is the video file: its picture is thumbnail_url.
+                picture = fields.get("thumbnail_url" if fields.get("media_type") == "VIDEO" else "media_url")
+                if isinstance(picture, str):
+                    thumbnails[remote_id] = picture
                 post |= (await insight_figures(self.graph, f"{remote_id}/insights", token, ctx, IG_MEDIA_METRICS,
                                                {}))[0]
             except PlatformError as exc:
@@ -299,4 +307,4 @@ class InstagramPublishing:
                 # A deleted post, or a media type without some metric: its figures are "not available".
             if post:
                 posts[remote_id] = post
-        return Metrics(account=figures, posts=posts, unavailable=unavailable)
+        return Metrics(account=figures, posts=posts, unavailable=unavailable, thumbnails=thumbnails)

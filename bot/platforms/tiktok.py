@@ -615,11 +615,13 @@ class TikTokAdapter(Adapter):
             if ids:
                 post_for[ids[0]] = remote_id
         posts: dict[str, dict[str, float]] = {}
+        thumbnails: dict[str, str] = {}
         video_ids = list(post_for)
         for start in range(0, len(video_ids), 20):  # TikTok takes up to 20 ids a query
             response = await send(
                 self.http, NAME, "POST", f"{API}/v2/video/query/",
-                params={"fields": "id,like_count,comment_count,share_count,view_count"},
+                # cover_image_url lapses 6 hours after it is read (TikTok's video object reference).
+                params={"fields": "id,like_count,comment_count,share_count,view_count,cover_image_url"},
                 json={"filters": {"video_ids": video_ids[start:start + 20]}},
                 headers=self._json(token))
             for video in _data(response).get("videos") or []:
@@ -627,7 +629,9 @@ class TikTokAdapter(Adapter):
                 if key is not None:
                     posts[key] = {k: video[k] for k in ("view_count", "like_count", "comment_count", "share_count")
                                   if isinstance(video.get(k), int | float)}
-        return Metrics(account=figures, posts=posts)
+                    if isinstance(video.get("cover_image_url"), str):
+                        thumbnails[key] = video["cover_image_url"]
+        return Metrics(account=figures, posts=posts, thumbnails=thumbnails)
 
     @staticmethod
     def _auth(token: str) -> dict[str, str]:

@@ -428,14 +428,24 @@ class XAdapter(Adapter):
         if "post_count" not in account_figures and "tweet_count" in account_figures:
             account_figures["post_count"] = account_figures.pop("tweet_count")
         posts: dict[str, dict[str, float]] = {}
+        thumbnails: dict[str, str] = {}
         for start in range(0, len(remote_ids), METRICS_BATCH):
             batch = remote_ids[start:start + METRICS_BATCH]
+            # The attached media come along (expansions): a photo's `url`, a video's or GIF's `preview_image_url`.
             response = await self._api("GET", "/2/tweets", token,
-                                       params={"ids": ",".join(batch), "tweet.fields": "public_metrics"})
+                                       params={"ids": ",".join(batch), "tweet.fields": "public_metrics",
+                                               "expansions": "attachments.media_keys",
+                                               "media.fields": "type,url,preview_image_url"})
+            answer = response.json()
+            media = {m.get("media_key"): m for m in (answer.get("includes") or {}).get("media") or []}
             # Deleted posts come back under "errors", not "data": they are simply absent.
-            for post in response.json().get("data") or []:
+            for post in answer.get("data") or []:
                 posts[post["id"]] = dict(post.get("public_metrics") or {})
-        return Metrics(account=dict(account_figures), posts=posts)
+                keys = (post.get("attachments") or {}).get("media_keys") or []
+                picture = next((address for key in keys if (address := _picture(media.get(key) or {}))), None)
+                if picture:
+                    thumbnails[post["id"]] = picture
+        return Metrics(account=dict(account_figures), posts=posts, thumbnails=thumbnails)
 
     # ---- HTTP and errors ---------------------------------------------------------------------
 
@@ -486,6 +496,11 @@ class XAdapter(Adapter):
             return ContentRejected(self.name, "X refused this post: change it using X's reason below.", detail,
                                    field=field)
         return PlatformError(self.name, "X answered in a way Picmim does not understand.", f"{status}: {detail}")
+
+
+def _picture(media: dict) -> str | None:
+    """What X shows for one attached media: a photo itself, a video's or GIF's preview image."""
+    return media.get("url") if media.get("type") == "photo" else media.get("preview_image_url")
 
 
 ADAPTER = XAdapter

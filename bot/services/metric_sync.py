@@ -31,6 +31,7 @@ from bot.platforms.base import (
 )
 from bot.services.analytics_catalogue import platform_name
 from bot.services.connections import GUIDANCE, token_set
+from bot.services.post_thumbnails import shown_address
 from bot.storage.models import (
     Account,
     Connection,
@@ -204,6 +205,11 @@ class MetricSync:
                 target = by_remote.get(remote_id)
                 if target is not None:
                     session.add_all(_snapshots(account.id, target.id, figures, now))
+            for remote_id, address in metrics.thumbnails.items():
+                target = by_remote.get(remote_id)
+                if target is not None and shown_address(address):
+                    # The newest answer's address replaces the older one (some platforms' addresses lapse).
+                    target.platform_thumbnail_url, target.platform_thumbnail_at = address, now
             for target in targets:  # asked for, answered or not (a deleted post has no figures)
                 target.metrics_synced_at = now
             await session.flush()

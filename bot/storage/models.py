@@ -421,6 +421,10 @@ class PostTarget(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None]
     metrics_synced_at: Mapped[datetime | None]  # when its figures were last fetched (analytics)
+    # The picture the platform shows for the post, as its newest figures' answer gave it (digests show it once
+    # Picmim's own copy is gone), and when: some platforms' addresses lapse (bot/services/post_thumbnails.py).
+    platform_thumbnail_url: Mapped[str | None] = mapped_column(Text)
+    platform_thumbnail_at: Mapped[datetime | None]
     # A thread's parts (and its first comment) already live, in order, each written as soon as it is live
     # ({"id", "url", "cid"?, "comment"?}): a thread interrupted midway resumes after them, never resends them.
     thread_parts: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))

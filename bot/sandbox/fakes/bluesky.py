@@ -349,9 +349,13 @@ class FakeBluesky(LoopbackServer):
             stored = self.records.get(uri)
             if stored:
                 did = uri.split("/")[2]
-                posts.append({"uri": uri, "cid": stored["cid"], "record": stored["record"],
-                              "author": {"did": did, "handle": self.accounts[did].handle},
-                              "indexedAt": stored["record"]["createdAt"], **stored["counts"]})
+                view = {"uri": uri, "cid": stored["cid"], "record": stored["record"],
+                        "author": {"did": did, "handle": self.accounts[did].handle},
+                        "indexedAt": stored["record"]["createdAt"], **stored["counts"]}
+                embed = embed_view(did, stored["record"].get("embed"))
+                if embed is not None:
+                    view["embed"] = embed
+                posts.append(view)
         return web.json_response({"posts": posts}, headers={"DPoP-Nonce": self.pds_nonce})
 
     def _upload_blob(self, request: web.Request, session: Session, body: Any, raw: bytes) -> web.Response:
@@ -714,3 +718,31 @@ class FakeBluesky(LoopbackServer):
         return web.json_response({"access_token": access, "token_type": "DPoP", "refresh_token": refresh,
                                   "scope": scope, "sub": did, "expires_in": self.access_token_lifetime},
                                  headers={"DPoP-Nonce": self.as_nonce, "Cache-Control": "no-store"})
+
+
+def embed_view(did: str, embed: Any) -> dict | None:
+    """A record's embed as the AppView shows it in a post view (app.bsky.embed.*#view): blobs become CDN addresses
+    (images: `thumb` and `fullsize`; a video: `playlist` and `thumbnail`; a link card: its `thumb`)."""
+    if not isinstance(embed, dict):
+        return None
+
+    def cid(blob: Any) -> str:
+        return str(((blob or {}).get("ref") or {}).get("$link", ""))
+
+    kind = embed.get("$type")
+    if kind == "app.bsky.embed.images":
+        return {"$type": "app.bsky.embed.images#view", "images": [
+            {"thumb": f"https://cdn.bsky.app/img/feed_thumbnail/plain/{did}/{cid(i.get('image'))}@jpeg",
+             "fullsize": f"https://cdn.bsky.app/img/feed_fullsize/plain/{did}/{cid(i.get('image'))}@jpeg",
+             "alt": i.get("alt", "")} for i in embed.get("images") or []]}
+    if kind == "app.bsky.embed.video":
+        video = cid(embed.get("video"))
+        return {"$type": "app.bsky.embed.video#view", "cid": video,
+                "playlist": f"https://video.bsky.app/watch/{did}/{video}/playlist.m3u8",
+                "thumbnail": f"https://video.bsky.app/watch/{did}/{video}/thumbnail.jpg"}
+    if kind == "app.bsky.embed.external":
+        external = dict(embed.get("external") or {})
+        if external.get("thumb"):
+            external["thumb"] = f"https://cdn.bsky.app/img/feed_thumbnail/plain/{did}/{cid(external['thumb'])}@jpeg"
+        return {"$type": "app.bsky.embed.external#view", "external": external}
+    return None

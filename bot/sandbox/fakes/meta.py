@@ -1234,6 +1234,7 @@ class FakeMeta(LoopbackServer):
                 "comments": {"data": [], "summary": {"order": "ranked", "total_count": obj.comments,
                                                      "can_comment": True}},
                 "shares": {"count": obj.shares} if obj.shares else None,
+                "full_picture": self._fb_picture(obj),
             }
         elif obj.kind == "photo":
             available |= {"link": f"https://www.facebook.com/photo.php?fbid={obj.id}", "name": obj.message or None}
@@ -1244,6 +1245,14 @@ class FakeMeta(LoopbackServer):
                           else f"/{page.username}/videos/{obj.id}/", "post_id": obj.post_id}
         return select({"post": "Post", "photo": "Photo", "video": "Video"}[obj.kind], available, q.get("fields"),
                       ("id",))
+
+    def _fb_picture(self, post: FbObject) -> str | None:
+        """A post's `full_picture`: its first photo, or its video's cover, on Facebook's CDN; none for a text post."""
+        shown = self.fb_objects.get(post.attached[0]) if post.attached else None
+        if shown is None:
+            return None
+        folder = "t39.30808-6" if shown.kind == "photo" else "t15.5256-10"
+        return f"https://scontent.xx.fbcdn.net/v/{folder}/{shown.id}_n.jpg?stp=dst-jpg&_nc_cat=1&oe=6A1B2C3D"
 
     def _video_status(self, video: FbObject) -> dict:
         if video.video_polls_left > 0:
@@ -1529,7 +1538,15 @@ class FakeMeta(LoopbackServer):
         available = {"id": m.id, "permalink": m.permalink, "shortcode": m.shortcode, "media_type": m.media_type,
                      "media_product_type": m.product, "caption": m.caption or None, "like_count": m.like_count,
                      "comments_count": m.comments_count, "timestamp": "2026-11-02T10:00:00+0000",
-                     "username": self.ig_users[m.owner].username}
+                     "username": self.ig_users[m.owner].username, "media_url": None, "thumbnail_url": None}
+        # An image's media_url is the picture; a video's is the video file, its picture thumbnail_url; an album
+        # gives neither at its top (its children do).
+        cdn = f"https://scontent.cdninstagram.com/v/t51.2885-15/{m.id}_n"
+        if m.media_type == "IMAGE":
+            available["media_url"] = f"{cdn}.jpg?_nc_cat=1&oe=6A1B2C3D"
+        elif m.media_type == "VIDEO":
+            available |= {"media_url": f"{cdn}.mp4?_nc_cat=1&oe=6A1B2C3D",
+                          "thumbnail_url": f"{cdn}_thumb.jpg?_nc_cat=1&oe=6A1B2C3D"}
         return select("IGMedia", available, q.get("fields"), ("id",))
 
     def _post_ig_media_comments(self, tok: Token, m: IgMedia, q: dict, family: str, **_) -> dict:

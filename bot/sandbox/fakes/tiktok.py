@@ -554,6 +554,9 @@ class FakeTikTok(LoopbackServer):
             figures = self.videos.get(str(video_id))
             if figures is None:
                 continue
-            values = {"id": str(video_id), "title": "", **figures}
+            # cover_image_url: a signed CDN address that lapses after 6 hours (TikTok's video object reference).
+            cover = (f"https://p16-sign.tiktokcdn-us.com/obj/tos-useast5-p-0068-tx/{video_id}~tplv-noop.image"
+                     f"?x-expires={int(time.time()) + 6 * 3600}&x-signature=fake")
+            values = {"id": str(video_id), "title": "", "cover_image_url": cover, **figures}
             videos.append({f: values[f] for f in fields if f in values})
         return self.envelope({"videos": videos, "cursor": 0, "has_more": False})

@@ -379,6 +379,11 @@ class Media:
 
 
 UPLOAD_FIELDS = {"media", "media_category", "additional_owners"}
+# A post lookup's expansions and media fields this fake knows (X's OpenAPI lists more; asking for others is refused).
+POST_EXPANSIONS = {"attachments.media_keys", "author_id", "referenced_tweets.id"}
+MEDIA_FIELDS = {"media_key", "type", "url", "preview_image_url", "width", "height", "alt_text", "duration_ms",
+                "public_metrics", "variants"}
+MEDIA_KEY_PREFIX = {"photo": "3", "video": "7", "animated_gif": "16"}
 
 
 class FakeX(PlatformFake):
@@ -627,7 +632,13 @@ class FakeX(PlatformFake):
         if not 1 <= len(ids) <= 100:
             return invalid_request("The `ids` query parameter value must contain between 1 and 100 ids.")
         fields = set(call.query.get("tweet.fields", "").split(","))
-        data, errors = [], []
+        expansions = set(call.query.get("expansions", "").split(",")) - {""}
+        media_fields = set(call.query.get("media.fields", "").split(",")) - {""}
+        unknown = sorted((expansions - POST_EXPANSIONS) | (media_fields - MEDIA_FIELDS))
+        if unknown:
+            return invalid_request(f"The query parameter values [{', '.join(unknown)}] are not one of the allowed "
+                                   "values.")
+        data, errors, included = [], [], []
         for post_id in ids:
             post = self.posts.get(post_id)
             if post is None:
@@ -638,13 +649,33 @@ class FakeX(PlatformFake):
             item = {"id": post_id, "text": post["text"], "edit_history_tweet_ids": [post_id]}
             if "public_metrics" in fields:
                 item["public_metrics"] = dict(post["public_metrics"])
+            if "attachments.media_keys" in expansions and post.get("media_ids"):
+                item["attachments"] = {"media_keys": [self._media_view(i, set())["media_key"]
+                                                      for i in post["media_ids"]]}
+                included += [self._media_view(i, media_fields) for i in post["media_ids"]]
             data.append(item)
         body: dict = {}
         if data:
             body["data"] = data
+        if included:
+            body["includes"] = {"media": included}
         if errors:
             body["errors"] = errors
         return web.json_response(body)
+
+    def _media_view(self, media_id: str, fields: set[str]) -> dict:
+        """An attached media as a post lookup's `includes.media` shows it: its key and type, and the fields asked
+        for (a photo has a `url`; a video or GIF a `preview_image_url`)."""
+        media = self.media.get(media_id)
+        kind = {"tweet_video": "video", "tweet_gif": "animated_gif"}.get(media.category if media else "", "photo")
+        key = f"{MEDIA_KEY_PREFIX[kind]}_{media_id}"
+        view = {"media_key": key, "type": kind}
+        if kind == "photo" and "url" in fields:
+            view["url"] = f"https://pbs.twimg.com/media/{key}.jpg"
+        if kind != "photo" and "preview_image_url" in fields:
+            folder = "ext_tw_video_thumb" if kind == "video" else "tweet_video_thumb"
+            view["preview_image_url"] = f"https://pbs.twimg.com/{folder}/{media_id}/pu/img/{key}.jpg"
+        return view
 
     # ---- media ------------------------------------------------------------------------------
 
