@@ -32,7 +32,7 @@ def read_repeat(view: dict) -> Repeat | None:
     if frequency not in series.FREQUENCIES:
         return None
     days = tuple(sorted({int(d) for d in forms.options(values, ids.COMPOSE_REPEAT_DAYS_BLOCK,
-                                                       ids.COMPOSE_REPEAT_DAYS_INPUT) if d in "0123456"}))
+                                                       ids.COMPOSE_REPEAT_DAYS_INPUT) if len(d) == 1 and d in "0123456"}))
     times = forms.field(values, ids.COMPOSE_REPEAT_TIMES_BLOCK, ids.COMPOSE_REPEAT_TIMES_INPUT).get("value")
     until = forms.field(values, ids.COMPOSE_REPEAT_UNTIL_BLOCK, ids.COMPOSE_REPEAT_UNTIL_INPUT).get("selected_date")
     try:
