@@ -75,7 +75,7 @@ def repeat_from_json(kept: Mapping | None) -> Repeat | None:
     """A draft's kept Repeat choices; anything that does not read is left out (the window shows what it can)."""
     if not isinstance(kept, Mapping) or kept.get("frequency") not in FREQUENCIES:
         return None
-    days = kept.get("weekdays") if isinstance(kept.get("weekdays"), list) else []
+    days = kept.get("weekdays") if isinstance(kept.get("weekdays"), list) and kept["frequency"] == WEEKLY else []
     try:
         ends_on = date.fromisoformat(kept["ends_on"]) if isinstance(kept.get("ends_on"), str) else None
     except ValueError:
