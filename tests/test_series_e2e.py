@@ -398,8 +398,8 @@ def test_a_closed_window_keeps_the_repetition_with_the_draft_and_brings_it_back(
     made = _series_of(url, "Market day")
     assert (made.frequency, made.weekdays, made.ends_on, made.max_count) == ("weekly", [1, 4], until.isoformat(),
                                                                              None)
-    [draft] = _read(url, select(Post).where(Post.text.startswith("Market day")))
-    assert draft.series_id == made.id and draft.status is PostStatus.SCHEDULED
+    [draft] = _read(url, select(Post).where(Post.id == json.loads(view["private_metadata"])["draft_id"]))
+    assert draft.series_id == made.id and draft.series_index == 0 and draft.status is PostStatus.SCHEDULED
     assert "repeat" not in (draft.options or {}), "the window's choices are not sent to a network"
 
     # A draft closed without a repetition opens without one.
