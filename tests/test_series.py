@@ -173,3 +173,5 @@ def test_a_drafts_repeat_choices_read_back_as_they_were_kept_and_anything_malfor
                                     "times": True}) == Repeat("weekly", (2,), None, None)
     assert series.repeat_from_json({"frequency": "daily", "weekdays": [2], "times": 3}) == \
         Repeat("daily", (), None, 3)
+    # A number the window refused (0, not a number) is kept as 0 by the window's reading: it opens empty.
+    assert series.repeat_from_json(series.repeat_to_json(Repeat("daily", (), None, 0))) == Repeat("daily")

@@ -80,9 +80,12 @@ def repeat_from_json(kept: Mapping | None) -> Repeat | None:
         ends_on = date.fromisoformat(kept["ends_on"]) if isinstance(kept.get("ends_on"), str) else None
     except ValueError:
         ends_on = None
-    times = kept.get("times")
-    return Repeat(kept["frequency"], tuple(sorted({d for d in days if isinstance(d, int) and 0 <= d <= 6})),
-                  ends_on, times if isinstance(times, int) and not isinstance(times, bool) else None)
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    times = kept.get("times")  # below 1 it is left out: Slack refuses a number field shown under its minimum
+    return Repeat(kept["frequency"], tuple(sorted({d for d in days if whole(d) and 0 <= d <= 6})), ends_on,
+                  times if whole(times) and 1 <= times <= MAX_TIMES else None)
 
 
 def zone(name: str | None) -> ZoneInfo:
