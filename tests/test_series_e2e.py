@@ -351,8 +351,9 @@ def test_a_series_is_approved_once_with_its_first_post(sender, slack, servers, m
         _set_approval(url, False)
 
 
-def _open_draft(sender, slack, text: str) -> dict:
-    """`/picmim drafts`, then Open on the draft with `text`: the compose window Picmim opens."""
+def _open_draft(sender, slack, text: str) -> tuple[dict, str]:
+    """`/picmim drafts`, then Open on the draft with `text`: the compose window Picmim opens, and the list's line
+    for that draft."""
     rid = f"drafts-{time.time_ns()}"
     sender.command("drafts", response_url=slack.response_url(rid))
     [listing] = slack.wait_for_response(rid)
@@ -366,7 +367,8 @@ def _open_draft(sender, slack, text: str) -> dict:
                                 "value": button["value"], "action_ts": str(time.time())}]}
     assert sender.interaction(_click_open).status_code == 200
     call = wait_until(lambda: slack.calls_to("views.open")[opened:], "the compose window")[0]
-    return journeys.blocks_of(call.params["view"])
+    line = next(b["text"]["text"] for b in listing["blocks"] if text in json.dumps(b, ensure_ascii=False))
+    return journeys.blocks_of(call.params["view"]), line
 
 
 def test_a_closed_window_keeps_the_repetition_with_the_draft_and_brings_it_back(
@@ -383,7 +385,10 @@ def test_a_closed_window_keeps_the_repetition_with_the_draft_and_brings_it_back(
     wait_until(lambda: _read(url, select(Post).where(Post.text == text, Post.status == PostStatus.DRAFT)),
                "the draft")
 
-    view = _open_draft(sender, slack, text)
+    view, line = _open_draft(sender, slack, text)
+    # The list says how it would repeat, in the words the queue will use.
+    assert f":repeat: Repeats every Tuesday and Friday at {start.astimezone(PARIS):%H:%M}, until {until.day} " \
+        f"{until:%B %Y}" in line
     fields = journeys.blocks_by_id(view)
     assert fields[ids.COMPOSE_TEXT_BLOCK]["element"]["initial_value"] == text
     assert fields[ids.COMPOSE_AT_BLOCK]["element"]["initial_date_time"] == int(start.timestamp())
@@ -407,7 +412,9 @@ def test_a_closed_window_keeps_the_repetition_with_the_draft_and_brings_it_back(
     sender.interaction(journeys.compose_payload("view_closed", compose_state([account_id], plain, when="schedule",
                                                                              at=start), '{"channel_id": "C0001"}'))
     wait_until(lambda: _read(url, select(Post).where(Post.text == plain)), "the plain draft")
-    fields = journeys.blocks_by_id(_open_draft(sender, slack, plain))
+    view, line = _open_draft(sender, slack, plain)
+    fields = journeys.blocks_by_id(view)
+    assert ":repeat:" not in line
     assert fields[ids.COMPOSE_REPEAT_BLOCK]["element"]["initial_option"]["value"] == "none"
     assert ids.COMPOSE_REPEAT_DAYS_BLOCK not in fields
 

@@ -267,8 +267,10 @@ async def drafts_command(ack, context, respond, db, workspace, person, **_) -> N
     workspace_id = (await workspace()).id
     async with db() as session:
         drafts = await composing.list_drafts(session, workspace_id, context.user_id)
+    tz = (await person()).tz
+    repeats = {d.id: said for d in drafts if (said := series.draft_repeats(d.kept_repeat, d.scheduled_at, tz))}
     await respond(response_type="ephemeral", replace_original=False, text="Your drafts",
-                  blocks=views.drafts_list(drafts, (await person()).tz))
+                  blocks=views.drafts_list(drafts, tz, repeats))
 
 
 # ---- submitting ----------------------------------------------------------------------------------------

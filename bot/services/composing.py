@@ -472,6 +472,8 @@ class DraftSummary:
     text: str
     accounts: tuple[str, ...]
     updated_at: datetime
+    scheduled_at: datetime | None = None  # the time picked, if any (UTC)
+    kept_repeat: Mapping[str, Any] | None = None  # its Repeat choices (JSON, for bot/services/series.py)
 
 
 async def list_drafts(session: AsyncSession, workspace_id: int, author: str,
@@ -485,7 +487,8 @@ async def list_drafts(session: AsyncSession, workspace_id: int, author: str,
     names = dict((await session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids)))).all()
                  ) if account_ids else {}
     return [DraftSummary(p.id, p.text or "", tuple(names.get(t.account_id, "?") for t in p.targets),
-                         p.updated_at or p.created_at) for p in posts]
+                         p.updated_at or p.created_at, p.scheduled_at, (p.options or {}).get(KEPT_REPEAT))
+            for p in posts]
 
 
 async def load_draft(session: AsyncSession, workspace_id: int, author: str, draft_id: int) -> Composition | None:

@@ -88,6 +88,15 @@ def repeat_from_json(kept: Mapping | None) -> Repeat | None:
                   times if whole(times) and 1 <= times <= MAX_TIMES else None)
 
 
+def draft_repeats(kept: Mapping | None, first: datetime | None, timezone: str | None) -> str | None:
+    """How a draft would repeat from its first time, in `Rule.describe`'s words (None: it does not, or it has no
+    time yet or its choices are incomplete)."""
+    repeat = repeat_from_json(kept)
+    if repeat is None or first is None or problems(repeat, first, timezone):
+        return None
+    return rule_for(repeat, first, timezone).describe(timezone)
+
+
 def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
