@@ -149,3 +149,29 @@ async def test_an_occurrence_whose_time_passed_while_nothing_ran_is_passed_over_
     async with sessions() as session:
         posts = list(await session.scalars(select(Post).where(Post.id.in_(made))))
     assert [(p.series_index, p.scheduled_at) for p in posts] == [(3, _utc(2027, 4, 5, 7, 0))]
+
+
+def test_how_a_series_repeats_is_said_in_one_wording_naming_the_zone_only_for_readers_elsewhere():
+    weekly = Rule("weekly", datetime(2000, 1, 1, 9, 0).time(), "Europe/Paris", weekdays=(3, 0), max_count=4)
+    assert weekly.describe("Europe/Paris") == "Repeats every Monday and Thursday at 09:00, 4 times"
+    assert weekly.describe("America/New_York") == \
+        "Repeats every Monday and Thursday at 09:00 (Europe/Paris time), 4 times"
+    assert weekly.describe() == "Repeats every Monday and Thursday at 09:00 (Europe/Paris time), 4 times"
+    monthly = Rule("monthly", datetime(2000, 1, 1, 18, 30).time(), "UTC", day_of_month=31, ends_on=date(2027, 6, 30))
+    assert monthly.describe("UTC") == \
+        "Repeats every month on day 31 (or the month's last day) at 18:30, until 30 June 2027"
+    once = Rule("daily", datetime(2000, 1, 1, 7, 5).time(), "UTC", max_count=1)
+    assert once.describe("UTC") == "Repeats every day at 07:05, once"
+
+
+def test_a_drafts_repeat_choices_read_back_as_they_were_kept_and_anything_malformed_is_left_out():
+    kept = Repeat("weekly", (1, 4), date(2027, 5, 1), None)
+    assert series.repeat_from_json(series.repeat_to_json(kept)) == kept
+    assert series.repeat_to_json(None) is None and series.repeat_from_json(None) is None
+    assert series.repeat_from_json({"frequency": "hourly"}) is None
+    assert series.repeat_from_json({"frequency": "weekly", "weekdays": ["1", 9, 2], "ends_on": "soon",
+                                    "times": True}) == Repeat("weekly", (2,), None, None)
+    assert series.repeat_from_json({"frequency": "daily", "weekdays": [2], "times": 3}) == \
+        Repeat("daily", (), None, 3)
+    # A number the window refused (0, not a number) is kept as 0 by the window's reading: it opens empty.
+    assert series.repeat_from_json(series.repeat_to_json(Repeat("daily", (), None, 0))) == Repeat("daily")

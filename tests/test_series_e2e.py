@@ -179,7 +179,15 @@ def test_a_weekly_series_goes_out_at_nine_in_paris_across_the_clock_change_once_
     # The queue shows the series and its buttons; the second (the Monday after the change) is skipped.
     blocks = _queue(sender, slack, "q1")
     listed = json.dumps(blocks, ensure_ascii=False)
-    assert "Every Monday and Thursday at 09:00 (Europe/Paris), 4 times in all" in listed
+    # The queue and each post's own status message say how it repeats in the same words (the author reads them in
+    # Paris, the series' own zone, so no zone is named).
+    said = "Repeats every Monday and Thursday at 09:00, 4 times"
+    assert said in listed
+    for post in posts:
+        message = poll_server("the status message", lambda p=post: [
+            c for c in slack.calls_to("chat.postMessage") + slack.calls_to("chat.update")
+            if p.text in journeys.blocks_text(c)], first_server)[-1]
+        assert f":repeat: {said}" in journeys.blocks_text(message)
     [row] = [b for b in blocks if b.get("block_id") == f"queue_{posts[1].id}"]
     assert {e["action_id"] for e in row["elements"]} >= {ids.QUEUE_SKIP, ids.QUEUE_STOP_SERIES, ids.QUEUE_EDIT}
     _click(sender, slack, ids.QUEUE_SKIP, posts[1].id, "skip")
@@ -321,8 +329,10 @@ def test_a_series_is_approved_once_with_its_first_post(sender, slack, servers, m
         assert first.status is PostStatus.PENDING_APPROVAL
         [card] = [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0REVIEW"
                   and "thread_ts" not in c.params]
-        assert "Repeats: Every day at " in journeys.blocks_text(card) and "approves the series" in \
-            journeys.blocks_text(card)
+        # The approvers may be anywhere: the card names the series' zone.
+        local = start.astimezone(PARIS)
+        assert f":repeat: Repeats every day at {local:%H:%M} (Europe/Paris time), 3 times. Approving it approves " \
+               "the series" in journeys.blocks_text(card)
         time.sleep(1.5)  # three more ticks of both processes: nothing is made before the approval
         assert len(_occurrences(url, made.id)) == 1
         payload = {"type": "block_actions", "team": TEAM, "user": {"id": "U0002", "team_id": "T0001"},
@@ -339,3 +349,129 @@ def test_a_series_is_approved_once_with_its_first_post(sender, slack, servers, m
         assert [p.status for p in posts] == [PostStatus.SCHEDULED, PostStatus.SCHEDULED]  # no second review
     finally:
         _set_approval(url, False)
+
+
+def _open_draft(sender, slack, text: str) -> tuple[dict, str]:
+    """`/picmim drafts`, then Open on the draft with `text`: the compose window Picmim opens, and the list's line
+    for that draft."""
+    rid = f"drafts-{time.time_ns()}"
+    sender.command("drafts", response_url=slack.response_url(rid))
+    [listing] = slack.wait_for_response(rid)
+    button = next(b["accessory"] for b in listing["blocks"] if text in json.dumps(b, ensure_ascii=False))
+    opened = len(slack.calls_to("views.open"))
+    _click_open = {"type": "block_actions", "team": TEAM, "user": {"id": "U0001", "team_id": "T0001"},
+                   "api_app_id": "A0PICMIM", "token": "deprecated", "trigger_id": f"trigger-{time.time_ns()}",
+                   "channel": {"id": "C0001"}, "container": {"type": "message", "is_ephemeral": True},
+                   "response_url": slack.response_url(f"open-{rid}"),
+                   "actions": [{"type": "button", "action_id": ids.DRAFT_OPEN, "block_id": "b",
+                                "value": button["value"], "action_ts": str(time.time())}]}
+    assert sender.interaction(_click_open).status_code == 200
+    call = wait_until(lambda: slack.calls_to("views.open")[opened:], "the compose window")[0]
+    line = next(b["text"]["text"] for b in listing["blocks"] if text in json.dumps(b, ensure_ascii=False))
+    return journeys.blocks_of(call.params["view"]), line
+
+
+def test_a_closed_window_keeps_the_repetition_with_the_draft_and_brings_it_back(
+        sender, slack, servers, module_database, in_paris):
+    (first_server, _), account_id = servers
+    url = module_database.url
+    start = (datetime.now(UTC) + timedelta(days=6)).replace(second=0, microsecond=0)
+    text = f"Market day {{date}} {time.time_ns()}"
+    until = (start + timedelta(days=30)).astimezone(PARIS).date()
+    state = _repeat_state(compose_state([account_id], text, when="schedule", at=start), "weekly", days=(1, 4),
+                          until=until)
+    closed = sender.interaction(journeys.compose_payload("view_closed", state, '{"channel_id": "C0001"}'))
+    assert closed.status_code == 200
+    wait_until(lambda: _read(url, select(Post).where(Post.text == text, Post.status == PostStatus.DRAFT)),
+               "the draft")
+
+    view, line = _open_draft(sender, slack, text)
+    # The list says how it would repeat, in the words the queue will use.
+    assert f":repeat: Repeats every Tuesday and Friday at {start.astimezone(PARIS):%H:%M}, until {until.day} " \
+        f"{until:%B %Y}" in line
+    fields = journeys.blocks_by_id(view)
+    assert fields[ids.COMPOSE_TEXT_BLOCK]["element"]["initial_value"] == text
+    assert fields[ids.COMPOSE_AT_BLOCK]["element"]["initial_date_time"] == int(start.timestamp())
+    assert fields[ids.COMPOSE_REPEAT_BLOCK]["element"]["initial_option"]["value"] == "weekly"
+    assert [o["value"] for o in fields[ids.COMPOSE_REPEAT_DAYS_BLOCK]["element"]["initial_options"]] == ["1", "4"]
+    assert fields[ids.COMPOSE_REPEAT_UNTIL_BLOCK]["element"]["initial_date"] == until.isoformat()
+    assert "initial_value" not in fields[ids.COMPOSE_REPEAT_TIMES_BLOCK]["element"]
+
+    # Scheduled as it was brought back: the draft becomes the series' first post.
+    filled = journeys.view_state(view, {ids.COMPOSE_REPEAT_UNTIL_BLOCK: {"selected_date": until.isoformat()}})
+    accepted(journeys.submit_view(sender, {**view, "callback_id": ids.COMPOSE_VIEW}, filled))
+    made = _series_of(url, "Market day")
+    assert (made.frequency, made.weekdays, made.ends_on, made.max_count) == ("weekly", [1, 4], until.isoformat(),
+                                                                             None)
+    [draft] = _read(url, select(Post).where(Post.id == json.loads(view["private_metadata"])["draft_id"]))
+    assert draft.series_id == made.id and draft.series_index == 0 and draft.status is PostStatus.SCHEDULED
+    assert "repeat" not in (draft.options or {}), "the window's choices are not sent to a network"
+
+    # A draft closed without a repetition opens without one.
+    plain = f"Plain draft {time.time_ns()}"
+    sender.interaction(journeys.compose_payload("view_closed", compose_state([account_id], plain, when="schedule",
+                                                                             at=start), '{"channel_id": "C0001"}'))
+    wait_until(lambda: _read(url, select(Post).where(Post.text == plain)), "the plain draft")
+    view, line = _open_draft(sender, slack, plain)
+    fields = journeys.blocks_by_id(view)
+    assert ":repeat:" not in line
+    assert fields[ids.COMPOSE_REPEAT_BLOCK]["element"]["initial_option"]["value"] == "none"
+    assert ids.COMPOSE_REPEAT_DAYS_BLOCK not in fields
+
+
+def test_edit_series_by_an_admin_keeps_the_author_and_the_audit_trail_says_what_replaced_what(
+        sender, slack, fake_slack, servers, module_database, in_paris):
+    (first_server, _), account_id = servers
+    url = module_database.url
+    users = fake_slack.teams["T0001"].users
+    users["U0B07"] = {"id": "U0B07", "name": "bo", "real_name": "Bo Berg", "tz": "Europe/Paris",
+                      "profile": {"display_name": "Bo", "real_name": "Bo Berg"}, "tz_offset": 3600,
+                      "is_admin": False}
+    admin_zone = users["U0001"]["tz"]
+    users["U0001"]["tz"] = "America/New_York"  # the admin who edits is elsewhere: the series stays on Paris time
+    try:
+        start = datetime.combine(datetime.now(UTC).date() + timedelta(days=8), datetime.min.time().replace(hour=10),
+                                 tzinfo=PARIS).astimezone(UTC)
+        nonce = time.time_ns()
+        state = _repeat_state(compose_state([account_id], f"Bo's pick {{date}} {nonce}", when="schedule", at=start),
+                              "daily", times=5)
+        payload = journeys.compose_payload("view_submission", state, '{"channel_id": "C0001"}')
+        payload["user"] = {"id": "U0B07", "team_id": "T0001"}
+        accepted(sender.interaction(payload))
+        old = _series_of(url, "Bo's pick")
+        before = poll_server("two occurrences", lambda: len(_occurrences(url, old.id)) == 2
+                             and _occurrences(url, old.id), first_server)
+        assert old.author_user_id == "U0B07"
+
+        opened = len(slack.calls_to("views.open"))
+        _click(sender, slack, ids.QUEUE_EDIT_SERIES, before[0].id, "edit-bo")  # U0001, an admin
+        call = wait_until(lambda: slack.calls_to("views.open")[opened:], "the compose window")[0]
+        view = journeys.blocks_of(call.params["view"])
+        accepted(journeys.submit_view(sender, {**view, "callback_id": ids.COMPOSE_VIEW}, journeys.view_state(
+            view, {ids.COMPOSE_TEXT_BLOCK: journeys.typed(f"Bo's pick, edited, {{date}} {nonce}")})))
+
+        new = _series_of(url, "Bo's pick, edited")
+        after = poll_server("the new series' two occurrences", lambda: len(_occurrences(url, new.id)) == 2
+                            and _occurrences(url, new.id), first_server)
+        assert new.author_user_id == "U0B07" and {p.author_user_id for p in after} == {"U0B07"}
+        assert (new.timezone, new.time_of_day) == ("Europe/Paris", "10:00")
+        assert after[0].timezone == "Europe/Paris"
+        [stopped] = _read(url, select(Series).where(Series.id == old.id))
+        assert stopped.status == "stopped" and stopped.replaced_by_id == new.id
+
+        # /picmim audit (U0001 is an admin): the edit under the editor's name, naming the series it replaced; each
+        # waiting post of the old series cancelled as replaced.
+        assert sender.command("audit", response_url=slack.response_url("audit-edit")).status_code == 200
+        [answer] = slack.wait_for_response("audit-edit")
+        lines = [b["text"]["text"] for b in answer["blocks"] if b["type"] == "section"]
+        [edit] = [line for line in lines if line.startswith("*series edited* · <@U0001>")]
+        assert f"post {after[0].id}" in edit and f"Replaces series {old.id}, now stopped (2 waiting posts " \
+            "cancelled" in edit and f"series {new.id} starts with this post" in edit
+        assert "Repeats every day at 10:00 (Europe/Paris time), 5 times" in edit
+        assert "The author stays U0B07; edited by U0001." in edit
+        for post in before:
+            [cancelled] = [line for line in lines if line.startswith("*cancelled* · <@U0001>")
+                           and f"post {post.id}" in line]
+            assert "replaced by the edited series" in cancelled
+    finally:
+        users["U0001"]["tz"] = admin_zone

@@ -27,7 +27,7 @@ async def test_migrations_create_the_whole_model_and_can_run_again(engine):
         tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
     assert CORE_TABLES <= tables
     await db.migrate(engine)  # a second start changes nothing
-    assert await db.current_revision(engine) == "0015"
+    assert await db.current_revision(engine) == "0016"
 
 
 async def test_tokens_are_ciphertext_in_the_database_and_secrets_in_python(engine):

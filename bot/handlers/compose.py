@@ -195,15 +195,19 @@ async def open_draft_button(ack, body, context, client, respond, subject, runtim
         return
     workspace_id = (await workspace()).id
     async with db() as session:
-        composition = await composing.load_draft(session, workspace_id, context.user_id, subject.post_id)
+        found = await composing.load_draft_with_repeat(session, workspace_id, context.user_id, subject.post_id)
         kept = await composing.draft_media(session, workspace_id, context.user_id, subject.post_id)
-    if composition is None:
+    if found is None:
         await respond(response_type="ephemeral", replace_original=False,
                       text="This draft is gone: it was posted or deleted meanwhile.")
         return
+    composition, repeat = found[0], series.repeat_from_json(found[1])
+    if repeat is not None:
+        composition.schedule = True  # a repeating post is scheduled: its Repeat part shows under the time
     channel_id = (body.get("channel") or {}).get("id")
     await open_compose(client, runtime, db, workspace, access, body["trigger_id"], composition,
-                       ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept, person=person)
+                       ComposeOrigin(channel_id=channel_id, draft_id=subject.post_id), kept, repeat=repeat,
+                       person=person)
 
 
 async def edit_button(ack, body, action, context, client, respond, subject, runtime, db, workspace, access,
@@ -263,8 +267,10 @@ async def drafts_command(ack, context, respond, db, workspace, person, **_) -> N
     workspace_id = (await workspace()).id
     async with db() as session:
         drafts = await composing.list_drafts(session, workspace_id, context.user_id)
+    tz = (await person()).tz
+    repeats = {d.id: said for d in drafts if (said := series.draft_repeats(d.kept_repeat, d.scheduled_at, tz))}
     await respond(response_type="ephemeral", replace_original=False, text="Your drafts",
-                  blocks=views.drafts_list(drafts, (await person()).tz))
+                  blocks=views.drafts_list(drafts, tz, repeats))
 
 
 # ---- submitting ----------------------------------------------------------------------------------------
@@ -325,10 +331,11 @@ async def _submit(ack, view, context, subject, runtime, db, workspace, person, a
         fetching = asyncio.create_task(store_files(runtime, db, here.id, files, bot_token))
         return await _within(fetching, SUBMIT_BUDGET - (time.monotonic() - started))
 
-    rights = await access(need_profile=bool(origin.post_id))
+    changing = bool(origin.post_id or origin.series_id)  # someone else's post or series: an admin may
+    rights = await access(need_profile=changing)
     repeat = None if origin.post_id else read_repeat(view)
     submission = Submission(
-        author=context.user_id, author_is_admin=bool(origin.post_id) and rights.is_admin,
+        author=context.user_id, author_is_admin=changing and rights.is_admin,
         composition=composition, channel_id=origin.channel_id, draft_id=origin.draft_id, post_id=origin.post_id,
         schedule_without_time=schedule_without_time, with_files=bool(files), access=rights,
         # a series' times are on the author's wall clock: their zone is needed now, not after the answer
@@ -374,7 +381,7 @@ async def _after_accept(runtime, db, person, accepted: Accepted, fetching: async
     post's targets are released to the publisher, whatever happened."""
     post_id = accepted.post_id
     try:
-        if not accepted.edited:
+        if not accepted.edited and not accepted.replaced_series:
             timezone = (await person()).tz
             async with db() as session:
                 await submitting.set_timezone(session, post_id, timezone)
@@ -406,7 +413,7 @@ async def closed(ack, view, context, subject, runtime, db, workspace, access) ->
                    if rights.may_post(c.id)}
         composition.account_ids = [i for i in composition.account_ids if i in offered]
         await composing.save_draft(session, workspace_id, context.user_id, composition, origin.channel_id,
-                                   origin.draft_id)
+                                   origin.draft_id, repeat=series.repeat_to_json(read_repeat(view)))
 
 
 SUBCOMMANDS = {"post": post_command, "drafts": drafts_command}

@@ -39,7 +39,7 @@ async def _show(db, workspace, person, access, user_id: str, respond, note: str 
     async with db() as session:
         # With roles set, only the posts to accounts this person may see (read further, so the list stays full).
         wide = queue.MAX_LISTED * (5 if rights.rules.any_roles else 1)
-        items = await queue.list_queue(session, workspace_id, user_id, limit=wide)
+        items = await queue.list_queue(session, workspace_id, user_id, limit=wide, viewer_zone=tz)
         seen = await roles.visible_posts(session, rights, [i.id for i in items])
         items = [i for i in items if i.id in seen][:queue.MAX_LISTED]
         # The queue is this person's own: the buttons they may not use are left out (a viewer sees the list).

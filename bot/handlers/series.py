@@ -31,8 +31,8 @@ def read_repeat(view: dict) -> Repeat | None:
     frequency = forms.option(values, ids.COMPOSE_REPEAT_BLOCK, ids.COMPOSE_REPEAT_INPUT)
     if frequency not in series.FREQUENCIES:
         return None
-    days = tuple(sorted({int(d) for d in forms.options(values, ids.COMPOSE_REPEAT_DAYS_BLOCK,
-                                                       ids.COMPOSE_REPEAT_DAYS_INPUT) if d in "0123456"}))
+    ticked = forms.options(values, ids.COMPOSE_REPEAT_DAYS_BLOCK, ids.COMPOSE_REPEAT_DAYS_INPUT)
+    days = tuple(sorted({int(d) for d in ticked if len(d) == 1 and d in "0123456"}))
     times = forms.field(values, ids.COMPOSE_REPEAT_TIMES_BLOCK, ids.COMPOSE_REPEAT_TIMES_INPUT).get("value")
     until = forms.field(values, ids.COMPOSE_REPEAT_UNTIL_BLOCK, ids.COMPOSE_REPEAT_UNTIL_INPUT).get("selected_date")
     try:

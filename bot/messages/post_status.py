@@ -12,7 +12,7 @@ from bot.media import renditions
 from bot.media.store import MediaStore
 from bot.messages import outbox as sending
 from bot.messages.outbox import Sent
-from bot.services import outbox, publishing
+from bot.services import outbox, publishing, series
 from bot.slack_errors import error_of
 from bot.storage.models import MediaItem, Post, PostMedia, Workspace, utcnow
 from bot.views.posts import notification_text, status_message
@@ -43,12 +43,15 @@ async def send_status(runtime, owed: outbox.Owed) -> Sent | None:
         attached = [(mimetype, name) for mimetype, name in (await session.execute(
             select(MediaItem.mimetype, MediaItem.filename).join(PostMedia, PostMedia.media_id == MediaItem.id)
             .where(PostMedia.post_id == post_id).order_by(PostMedia.position))).all()]
+        # Said in the author's words: the series' wall clock is theirs (the zone is named when the post's is other).
+        repeats = (await series.lines(session, [post], post.timezone)).get(post.id)
         now = utcnow()
 
         def message(cover_url: str | None) -> list[dict]:
             return status_message(post.status, post.text, post.scheduled_at, post.timezone, lines,
                                   optimising=optimising, cover_url=cover_url, now=now, author=post.author_user_id,
-                                  post_id=post.id, attached=attached)
+                                  post_id=post.id, attached=attached,
+                                  repeats=repeats.description if repeats else None)
 
         blocks = message(cover)
         text = notification_text(post.status, post.text, post.scheduled_at, lines, optimising=optimising, now=now)

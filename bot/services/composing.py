@@ -52,6 +52,9 @@ TEXT, MEDIA, FIRST_COMMENT, ACCOUNTS, WHEN = "text", "media", "first_comment", "
 COVER = "cover"  # the video cover time
 # The post options the modal sets (Post.options, and each Draft's options).
 VIDEO_OPTIONS = (OPTIMISE_VIDEO, TRIM_VIDEO, COVER_MS)
+# A draft's Repeat choices, kept in its options (as bot/services/series.py writes them) until the draft is sent:
+# they are the window's, never a platform's.
+KEPT_REPEAT = "repeat"
 
 
 def variant_field(platform: str) -> str:
@@ -302,7 +305,7 @@ async def _apply(session: AsyncSession, post: Post, composition: Composition, ch
     their rows, targets of accounts no longer chosen go)."""
     post.text, post.first_comment = composition.text, composition.first_comment or None
     post.channel_id = channel_id or post.channel_id
-    options = {k: v for k, v in (post.options or {}).items() if k not in VIDEO_OPTIONS}
+    options = {k: v for k, v in (post.options or {}).items() if k not in (*VIDEO_OPTIONS, KEPT_REPEAT)}
     post.options = options | composition.options()  # a new dict: the JSON column sees the change
     post.scheduled_at = composition.when
     accounts = await accounts_by_id(session, post.workspace_id, composition.account_ids)
@@ -449,12 +452,16 @@ def _alt_texts(post: Post) -> list[str]:
 
 
 async def save_draft(session: AsyncSession, workspace_id: int, author: str, composition: Composition,
-                     channel_id: str | None, draft_id: int | None = None) -> Post | None:
-    """Keep what a closed modal held (attachments are not kept: Slack's files are not fetched for a
-    modal that was closed). Nothing is kept for an empty modal. The caller commits."""
+                     channel_id: str | None, draft_id: int | None = None,
+                     repeat: Mapping[str, Any] | None = None) -> Post | None:
+    """Keep what a closed modal held, its Repeat choices (`repeat`, as JSON) included (attachments are not kept:
+    Slack's files are not fetched for a modal that was closed). Nothing is kept for an empty modal. The caller
+    commits."""
     if composition.empty and not draft_id:
         return None
     post = await _fill(session, workspace_id, author, composition, channel_id, draft_id)
+    if repeat:
+        post.options = {**post.options, KEPT_REPEAT: dict(repeat)}
     await session.flush()
     return post
 
@@ -465,6 +472,8 @@ class DraftSummary:
     text: str
     accounts: tuple[str, ...]
     updated_at: datetime
+    scheduled_at: datetime | None = None  # the time picked, if any (UTC)
+    kept_repeat: Mapping[str, Any] | None = None  # its Repeat choices (JSON, for bot/services/series.py)
 
 
 async def list_drafts(session: AsyncSession, workspace_id: int, author: str,
@@ -478,12 +487,21 @@ async def list_drafts(session: AsyncSession, workspace_id: int, author: str,
     names = dict((await session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids)))).all()
                  ) if account_ids else {}
     return [DraftSummary(p.id, p.text or "", tuple(names.get(t.account_id, "?") for t in p.targets),
-                         p.updated_at or p.created_at) for p in posts]
+                         p.updated_at or p.created_at, p.scheduled_at, (p.options or {}).get(KEPT_REPEAT))
+            for p in posts]
 
 
 async def load_draft(session: AsyncSession, workspace_id: int, author: str, draft_id: int) -> Composition | None:
+    found = await load_draft_with_repeat(session, workspace_id, author, draft_id)
+    return found[0] if found else None
+
+
+async def load_draft_with_repeat(session: AsyncSession, workspace_id: int, author: str, draft_id: int
+                                 ) -> tuple[Composition, dict[str, Any] | None] | None:
+    """The draft as the window shows it, and the Repeat choices it kept (JSON, for bot/services/series.py)."""
     post = await _owned_draft(session, workspace_id, author, draft_id)
     if post is None:
         return None
     accounts = await accounts_by_id(session, workspace_id, [t.account_id for t in post.targets])
-    return composition_of(post, accounts)
+    kept = (post.options or {}).get(KEPT_REPEAT)
+    return composition_of(post, accounts), kept if isinstance(kept, dict) else None

@@ -46,10 +46,11 @@ class QueueItem:
 
 
 async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
-                     limit: int = MAX_LISTED) -> list[QueueItem]:
+                     limit: int = MAX_LISTED, viewer_zone: str | None = None) -> list[QueueItem]:
     """The workspace's queued posts, the next to go out first (a post waiting for approval with no time of its
     own, "as soon as it is approved", by when it was sent for review). `user_id` is the viewer (kept for the
-    callers; everyone sees the same queue, in the same order)."""
+    callers; everyone sees the same queue, in the same order); `viewer_zone` their zone (a series' time is said
+    in its own zone's words, which are named when they are not the viewer's)."""
     due = func.coalesce(Post.scheduled_at, Post.created_at)
     posts = list(await session.scalars(
         select(Post).where(Post.workspace_id == workspace_id, Post.status.in_(QUEUED))
@@ -67,16 +68,16 @@ async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
         accounts.setdefault(post_id, []).append(f"{info.name if info else platform} · {name}")
     workspace = await session.get(Workspace, workspace_id)
     reviews = await summaries(session, workspace, posts)
-    repeats = await series_lines(session, posts)
+    repeats = await series_lines(session, posts, viewer_zone)
     return [QueueItem(p.id, p.author_user_id, p.text or "", p.status, p.scheduled_at, tuple(accounts.get(p.id, ())),
                       reviews.get(p.id), repeats.get(p.id)) for p in posts]
 
 
-async def series_lines(session: AsyncSession, posts: list[Post]) -> dict[int, str]:
+async def series_lines(session: AsyncSession, posts: list[Post], reader_zone: str | None = None) -> dict[int, str]:
     """post id -> how its series repeats, for the occurrences of recurring posts among `posts`."""
     from bot.services.series import lines  # the series service builds on this module
 
-    return {post_id: line.description for post_id, line in (await lines(session, posts)).items()}
+    return {post_id: line.description for post_id, line in (await lines(session, posts, reader_zone)).items()}
 
 
 async def queued_post(session: AsyncSession, workspace_id: int, post_id: int) -> Post | None:
@@ -131,11 +132,14 @@ async def reschedule(session: AsyncSession, post: Post, when: datetime, now: dat
 
 
 async def cancel(session: AsyncSession, post: Post, now: datetime, *, actor: str | None = None,
-                 source: str = audit.BUTTON) -> None:
-    """Cancel the post and its targets that were not published. The caller commits."""
+                 source: str = audit.BUTTON, why: str | None = None) -> None:
+    """Cancel the post and its targets that were not published; `why`, when given, is said in its audit entry.
+    The caller commits."""
     await lock_open(session, post, now)
-    await audit.record_post(session, post, actor, source, "cancelled", {"status": [post.status.value, "cancelled"]},
-                            at=now)
+    change: dict = {"status": [post.status.value, "cancelled"]}
+    if why:
+        change["why"] = why
+    await audit.record_post(session, post, actor, source, "cancelled", change, at=now)
     await session.execute(
         update(PostTarget).where(PostTarget.post_id == post.id, PostTarget.status.in_(OPEN))
         .values(status=TargetStatus.CANCELLED, next_attempt_at=None).execution_options(synchronize_session=False))

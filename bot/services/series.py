@@ -63,6 +63,40 @@ class Repeat:
     times: int | None = None  # how many times in all
 
 
+def repeat_to_json(repeat: Repeat | None) -> dict | None:
+    """The window's Repeat choices as a draft keeps them (None: it does not repeat)."""
+    if repeat is None:
+        return None
+    return {"frequency": repeat.frequency, "weekdays": list(repeat.weekdays),
+            "ends_on": repeat.ends_on.isoformat() if repeat.ends_on else None, "times": repeat.times}
+
+
+def repeat_from_json(kept: Mapping | None) -> Repeat | None:
+    """A draft's kept Repeat choices; anything that does not read is left out (the window shows what it can)."""
+    if not isinstance(kept, Mapping) or kept.get("frequency") not in FREQUENCIES:
+        return None
+    days = kept.get("weekdays") if isinstance(kept.get("weekdays"), list) and kept["frequency"] == WEEKLY else []
+    try:
+        ends_on = date.fromisoformat(kept["ends_on"]) if isinstance(kept.get("ends_on"), str) else None
+    except ValueError:
+        ends_on = None
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    times = kept.get("times")  # below 1 it is left out: Slack refuses a number field shown under its minimum
+    return Repeat(kept["frequency"], tuple(sorted({d for d in days if whole(d) and 0 <= d <= 6})), ends_on,
+                  times if whole(times) and 1 <= times <= MAX_TIMES else None)
+
+
+def draft_repeats(kept: Mapping | None, first: datetime | None, timezone: str | None) -> str | None:
+    """How a draft would repeat from its first time, in `Rule.describe`'s words (None: it does not, or it has no
+    time yet or its choices are incomplete)."""
+    repeat = repeat_from_json(kept)
+    if repeat is None or first is None or problems(repeat, first, timezone):
+        return None
+    return rule_for(repeat, first, timezone).describe(timezone)
+
+
 def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
@@ -120,22 +154,29 @@ class Rule:
             return True
         return self.ends_on is not None and at.astimezone(zone(self.timezone)).date() > self.ends_on
 
-    def describe(self) -> str:
-        at = f"at {self.time_of_day:%H:%M} ({self.timezone})"
+    def describe(self, reader_zone: str | None = None) -> str:
+        """How the series repeats, in the one wording every place uses (the review card, the queue, the post's status
+        message, the audit trail): "Repeats every Monday and Thursday at 09:00, 4 times". The time is on the
+        series' wall clock, so its zone is named unless the reader is known to be in it (`reader_zone`)."""
+        at = f"at {self.time_of_day:%H:%M}"
+        if reader_zone is None or zone(reader_zone).key != self.timezone:
+            at += f" ({self.timezone} time)"
         if self.frequency == DAILY:
-            rule = f"Every day {at}"
+            rule = f"Repeats every day {at}"
         elif self.frequency == WEEKLY:
-            days = [WEEKDAYS[d] for d in sorted(self.weekdays)]
-            named = days[0] if len(days) == 1 else ", ".join(days[:-1]) + " and " + days[-1]
-            rule = f"Every {named} {at}"
+            rule = f"Repeats every {_and([WEEKDAYS[d] for d in sorted(self.weekdays)])} {at}"
         else:
             last = " (or the month's last day)" if (self.day_of_month or 1) > 28 else ""
-            rule = f"Every month on day {self.day_of_month}{last} {at}"
+            rule = f"Repeats every month on day {self.day_of_month}{last} {at}"
         if self.max_count is not None:
-            return f"{rule}, {self.max_count} time{'s' if self.max_count != 1 else ''} in all"
+            return f"{rule}, {'once' if self.max_count == 1 else f'{self.max_count} times'}"
         if self.ends_on is not None:
             return f"{rule}, until {self.ends_on.day} {calendar.month_name[self.ends_on.month]} {self.ends_on.year}"
         return rule
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def problems(repeat: Repeat | None, first: datetime | None, timezone: str | None) -> dict[str, list[str]]:
@@ -224,16 +265,17 @@ def composition_from(content: Mapping) -> Composition:
     return composition
 
 
-async def start(session: AsyncSession, post: Post, rule: Rule, template: Composition) -> Series:
-    """The series whose first occurrence is `post` (just created with its attachments), repeating `template`. The
-    caller commits."""
+async def start(session: AsyncSession, post: Post, rule: Rule, template: Composition, *,
+                actor: str | None = None) -> Series:
+    """The series whose first occurrence is `post` (just created with its attachments), repeating `template`;
+    `actor`: who started it (its author unless an editor replaced a series). The caller commits."""
     platforms = dict((await session.execute(select(Account.id, Account.platform).where(
         Account.id.in_(template.account_ids)))).all()) if template.account_ids else {}
     made = new_series(post, rule, content_of(template, platforms, [m.media_id for m in post.media]))
     session.add(made)
     await session.flush()
     post.series_id, post.series_index = made.id, 0
-    await audit.record_post(session, post, post.author_user_id, audit.MODAL, "series started",
+    await audit.record_post(session, post, actor or post.author_user_id, audit.MODAL, "series started",
                             {"repeats": rule.describe()})
     return made
 
@@ -378,13 +420,15 @@ class SeriesLine:
     description: str
 
 
-async def lines(session: AsyncSession, posts: Sequence[Post]) -> dict[int, SeriesLine]:
-    """post id -> its series' line, for the occurrences among `posts`."""
+async def lines(session: AsyncSession, posts: Sequence[Post], reader_zone: str | None = None
+                ) -> dict[int, SeriesLine]:
+    """post id -> its series' line (`Rule.describe` for a reader in `reader_zone`), for the occurrences among
+    `posts`."""
     wanted = {p.series_id for p in posts if p.series_id}
     if not wanted:
         return {}
     found = {s.id: s for s in await session.scalars(select(Series).where(Series.id.in_(wanted)))}
-    return {p.id: SeriesLine(p.series_id, p.series_index or 0, Rule.of(found[p.series_id]).describe())
+    return {p.id: SeriesLine(p.series_id, p.series_index or 0, Rule.of(found[p.series_id]).describe(reader_zone))
             for p in posts if p.series_id in found}
 
 
@@ -392,9 +436,10 @@ async def series_of(session: AsyncSession, workspace_id: int, series_id: int) ->
     return await session.scalar(select(Series).where(Series.id == series_id, Series.workspace_id == workspace_id))
 
 
-async def stop(session: AsyncSession, series: Series, now: datetime, *, actor: str | None) -> list[int]:
+async def stop(session: AsyncSession, series: Series, now: datetime, *, actor: str | None,
+               why: str | None = None) -> list[int]:
     """End the series: no more occurrences are made, and those waiting are cancelled (one already being published
-    goes on). The posts cancelled. The caller commits."""
+    goes on; `why` is said in each cancellation's audit entry). The posts cancelled. The caller commits."""
     # First, so a top-up under way in another process either finished before (its occurrence is cancelled below)
     # or finds the series stopped when it tries to claim the next one.
     await session.execute(update(Series).where(Series.id == series.id).values(status=STOPPED, next_at=None)
@@ -405,7 +450,8 @@ async def stop(session: AsyncSession, series: Series, now: datetime, *, actor: s
     cancelled = []
     for post in waiting:
         try:  # a refusal changes nothing (queue.lock_open checks before any change)
-            await queue.cancel(session, post, now, actor=actor, source=audit.BUTTON)
+            await queue.cancel(session, post, now, actor=actor, source=audit.BUTTON if why is None else audit.MODAL,
+                               why=why)
             cancelled.append(post.id)
         except queue.QueueError:
             continue  # the publisher has it already
@@ -413,6 +459,25 @@ async def stop(session: AsyncSession, series: Series, now: datetime, *, actor: s
 
 
 # ---- editing a series ---------------------------------------------------------------------------------
+
+REPLACED = "replaced by the edited series"
+
+
+async def replace(session: AsyncSession, old: Series, first: Post, rule: Rule, template: Composition,
+                  cancelled: Sequence[int], *, editor: str, now: datetime) -> Series:
+    """Edit series, once the old series is stopped (`stop(..., why=REPLACED)`, its waiting posts `cancelled`) and
+    `first` created for its original author: the new series starting with `first`, named on the old one as what
+    replaced it, and the edit in the audit trail under the editor's name. The caller commits."""
+    made = await start(session, first, rule, template, actor=editor)
+    old.replaced_by_id = made.id
+    waiting = len(cancelled)
+    said = (f"Replaces series {old.id}, now stopped ({waiting} waiting post{'s' if waiting != 1 else ''} "
+            f"cancelled, each marked “{REPLACED}”): series {made.id} starts with this post. {rule.describe()}. "
+            f"The author stays {old.author_user_id}" + ("." if editor == old.author_user_id else "; edited by "
+                                                         f"{editor}."))
+    await audit.record_post(session, first, editor, audit.MODAL, "series edited", said, at=now)
+    return made
+
 
 def repeat_of(found: Series, consumed: int = 0) -> Repeat:
     """The series' repetition as the window shows it; `consumed`: occurrences already gone (published, failed or

@@ -78,6 +78,7 @@ class Accepted:
     edited: bool
     late_attachments: bool = False  # the answer went before the attachments were in: `settle_late` them
     cancelled: tuple[int, ...] = ()  # the occurrences an edited series cancelled (their messages to update)
+    replaced_series: bool = False  # Edit series: the new post keeps the series author's zone, not the editor's
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,16 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
     repeat = submission.repeat if editing is None else None
     if repeat is not None and composition.when is None and WHEN not in problems:
         problems[WHEN] = ["A repeating post starts at a date and time: choose Schedule and pick its first time."]
-    problems |= series.problems(repeat, composition.when, submission.timezone)
+    # An edited series stays on its author's wall clock and in their name, whoever edits it.
+    timezone = replacing.timezone if replacing is not None else submission.timezone
+    author = replacing.author_user_id if replacing is not None else submission.author
+    problems |= series.problems(repeat, composition.when, timezone)
     if problems:
         return Refused(problems)
     template = composition  # what a series keeps; its first occurrence has its own date in {date}
     if repeat is not None:
-        rule = series.rule_for(repeat, composition.when, submission.timezone)
-        composition = series.occurrence_composition(composition, rule.first_from(composition.when),
-                                                    submission.timezone)
+        rule = series.rule_for(repeat, composition.when, timezone)
+        composition = series.occurrence_composition(composition, rule.first_from(composition.when), timezone)
     needs_approval = access.needs_approval(composition.account_ids)
     if needs_approval or workspace.approval_required:
         if problem := roles.mixed_review(access.rules, composition.account_ids):
@@ -166,19 +169,21 @@ async def submit(sessions: async_sessionmaker[AsyncSession], workspace: Workspac
             await audit.record_post(session, post, submission.author, audit.MODAL, "edited",
                                     {"version": post.version, **audit.diff(before, after)}, at=now)
         else:
-            cancelled = await series.stop(session, await session.get(Series, replacing.id), now,
-                                          actor=submission.author) if replacing is not None else []
-            post = await create_post(session, workspace, submission.author, composition, items or [],
-                                     submission.channel_id, submission.timezone, now, submission.draft_id,
-                                     needs_approval)
-            if repeat is not None:
+            old = await session.get(Series, replacing.id) if replacing is not None else None
+            cancelled = await series.stop(session, old, now, actor=submission.author, why=series.REPLACED) \
+                if old is not None else []
+            post = await create_post(session, workspace, author, composition, items or [], submission.channel_id,
+                                     timezone, now, submission.draft_id, needs_approval)
+            if old is not None:
+                await series.replace(session, old, post, rule, template, cancelled, editor=submission.author, now=now)
+            elif repeat is not None:
                 await series.start(session, post, rule, template)
             words = await audit.target_words(session, [t.id for t in post.targets])
             await audit.record_post(session, post, submission.author, audit.MODAL, "created",
                                     {"text": audit.short(post.text), "accounts": sorted(w for _, w in words.values())},
                                     at=now)
         await _audit_accepted(session, post, submission.author, now)
-        accepted = Accepted(post.id, editing is not None, media.late, tuple(cancelled))
+        accepted = Accepted(post.id, editing is not None, media.late, tuple(cancelled), replacing is not None)
         await renditions.request(session, post.id, adapters)  # videos start optimising at once
         await session.commit()
     return accepted

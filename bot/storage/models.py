@@ -378,6 +378,9 @@ class Series(Base):
     approved: Mapped[bool] = mapped_column(Boolean, default=False)  # approved once: later occurrences go as they are
     next_index: Mapped[int] = mapped_column(Integer, default=0)  # the next occurrence to make
     next_at: Mapped[datetime | None]  # its time (UTC); None once the series has made its last
+    # Edit series stops this one and starts its successor: which one, so the audit trail can say so.
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL",
+                                                                  name="fk_series_replaced_by_id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

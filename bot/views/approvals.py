@@ -144,7 +144,7 @@ def review_card(card: ReviewCard, thumbnails: bool = True) -> list[dict]:
     if card.version > 1:
         about += f" · version {card.version}"
     if card.repeats:
-        about += (f"\n:repeat: Repeats: {esc(card.repeats)}. Approving it approves the series: the later posts go out "
+        about += (f"\n:repeat: {esc(card.repeats)}. Approving it approves the series: the later posts go out "
                   "as they are, each in the queue beforehand.")
     blocks.append(context(about))
     by_text: dict[str, list[TargetPreview]] = {}

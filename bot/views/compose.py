@@ -465,7 +465,9 @@ def nothing_connected_modal(hidden: str | None = None) -> dict:
         f"`{ids.COMMAND} accounts` shows how to reconnect it.")], close="Close")
 
 
-def drafts_list(drafts: Sequence[DraftSummary], tz: str | None) -> list[dict]:
+def drafts_list(drafts: Sequence[DraftSummary], tz: str | None, repeats: Mapping[int, str] | None = None
+                ) -> list[dict]:
+    """`repeats`: draft id -> how it repeats (`series.Rule.describe`), for the drafts that keep a repetition."""
     if not drafts:
         return [section(f"You have no drafts. Closing the `{ids.COMMAND} post` window without posting keeps one.")]
     blocks: list[dict] = [header("Your drafts")]
@@ -473,6 +475,8 @@ def drafts_list(drafts: Sequence[DraftSummary], tz: str | None) -> list[dict]:
         preview = draft.text if len(draft.text) <= 200 else draft.text[:199] + "…"
         where = ", ".join(draft.accounts) or "no account chosen"
         text = (f">{esc(preview) or '_(no text)_'}\n{esc(where)} · saved {local_time(draft.updated_at, tz)}")
+        if (repeats or {}).get(draft.id):
+            text += f"\n:repeat: {esc(repeats[draft.id])}"
         blocks.append(section(text, button("Open", ids.DRAFT_OPEN, str(draft.id))))
     blocks.append(context("A window closed without posting keeps no attachments: attach them again when you open its "
                           "draft. A post sent back from review keeps its own."))

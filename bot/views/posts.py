@@ -204,8 +204,10 @@ def attachments_line(attached: Sequence[tuple[str, str]]) -> str | None:
 def status_message(status: PostStatus, text: str, scheduled_at: datetime | None, tz: str | None,
                    lines: list[TargetLine], *, optimising: Sequence[ProgressLine] = (),
                    cover_url: str | None = None, now: datetime | None = None, author: str | None = None,
-                   post_id: int | None = None, attached: Sequence[tuple[str, str]] = ()) -> list[dict]:
-    """`attached`: (mimetype, file name) of the post's attachments, in order, said in a line under the author."""
+                   post_id: int | None = None, attached: Sequence[tuple[str, str]] = (),
+                   repeats: str | None = None) -> list[dict]:
+    """`attached`: (mimetype, file name) of the post's attachments, in order, said in a line under the author;
+    `repeats`: how its series repeats, for an occurrence of a recurring post (`series.Rule.describe`)."""
     title = headline(status, scheduled_at, tz, lines, optimising=optimising, now=now)
     short = text.strip() if len(text.strip()) <= 280 else text.strip()[:277] + "…"
     preview = "\n".join(">" + line for line in esc(short).split("\n")) if short else ""  # every line quoted
@@ -216,6 +218,8 @@ def status_message(status: PostStatus, text: str, scheduled_at: datetime | None,
         blocks.append(context(f"Post by <@{esc(author)}>"))
     if said := attachments_line(attached):
         blocks.append(context(said))
+    if repeats:
+        blocks.append(context(f":repeat: {esc(repeats)}"))
     blocks += optimising_blocks(optimising)
     can_change = post_id is not None and changeable(status, lines, scheduled_at, now)
     room = 50 - len(blocks) - (1 if can_change else 0) - 1  # the last: "…and N more"
