@@ -1000,7 +1000,8 @@ class Networks:
     async def _feed(self, request: web.Request) -> web.Response:
         platform = request.match_info["platform"]
         posts = await self._on_simulator(platform, lambda: self._posts(platform))
-        return web.Response(text=feed_page(_LOOK.get(platform, platform), posts), content_type="text/html")
+        return web.Response(text=feed_page(_LOOK.get(platform, platform), posts), content_type="text/html",
+                            headers={"Content-Security-Policy": FEED_CSP, "Cache-Control": "no-store"})
 
     async def _media(self, request: web.Request) -> web.Response:
         platform, key = request.match_info["platform"], request.match_info["key"]
@@ -1028,6 +1029,9 @@ class Networks:
 
 
 STATE_FILE = "networks.pickle"
+# A feed runs its own script (it polls itself) and plays the videos it shows; nothing from elsewhere.
+FEED_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+            "img-src 'self' data:; media-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # What a fake holds that is not the network's data: its server's plumbing, the calls it logged, injected faults.
 _NOT_FAKE_STATE = {"lock", "calls", "ports", "_loop", "_thread", "_runners", "_stopping", "_session", "_release",
                    "_faults", "_failures", "_hangs", "_rate_limits", "_injections", "applications", "fetched"}

@@ -57,4 +57,5 @@
   }
 
   setInterval(poll, EVERY_MS);
+  document.addEventListener("visibilitychange", poll);  // a tab the person comes back to is brought up to date
 })();
