@@ -892,10 +892,14 @@ class Networks:
                 return {"fake": _kept(simulator.fake, _NOT_FAKE_STATE),
                         "simulator": _kept(simulator, {"networks", "fake"})}
 
-            if simulator.fake._loop is None:  # not started, or stopped: nothing else touches its state
-                self._taken[name] = take()
-            else:
-                self._taken[name] = simulator.fake.run(_now(take))
+            try:
+                if simulator.fake._loop is None:  # not started, or stopped: nothing else touches its state
+                    self._taken[name] = take()
+                else:
+                    self._taken[name] = simulator.fake.run(_now(take))
+            except BaseException:
+                self._changed.add(name)  # taken at the next try
+                raise
         return {"live": dict(self._live), "shift": self.shift, "simulators": dict(self._taken)}
 
     def _load(self) -> None:
