@@ -5,7 +5,9 @@ the app's Web API calls and keeping what a page shows."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -15,6 +17,7 @@ from bot.config import environment_and_file, load_settings
 from bot.sandbox import blockkit_html as bk
 from bot.sandbox.run import REAL_CREDENTIALS, chosen_settings, real_credentials, run, sandbox_environment
 from bot.sandbox.workspace import ALERTS, BOT_TOKEN, MARKETING, SandboxSlack
+from tests.journeys import wait_until
 from tests.server import base_env, run_cli
 
 # ---- start-up ------------------------------------------------------------------------------------------------
@@ -189,6 +192,59 @@ def test_the_web_api_keeps_messages_threads_ephemerals_and_windows(sandbox_slack
     assert stale["error"] == "hash_conflict"
     assert _call(slack, "views.open", trigger_id="never-given", view=json.dumps(view))["error"] == "expired_trigger_id"
     assert slack.top_view("U0SAM") is None
+
+
+def _copy_as_killed(folder: Path, tmp_path: Path) -> Path:
+    """The sandbox folder as a process killed now would leave it (what is on disk, nothing more)."""
+    return Path(shutil.copytree(folder, tmp_path / "after-the-kill"))
+
+
+def test_the_workspace_is_saved_as_it_changes_and_a_restart_carries_on_from_it(tmp_path):
+    from bot.sandbox.run import prepare_state_dir
+
+    folder = prepare_state_dir(tmp_path, reset=False)
+    slack = SandboxSlack().keep_in(folder).start()
+    try:
+        status = _call(slack, "chat.postMessage", channel=MARKETING, text="Scheduled for 9:00")
+        _call(slack, "chat.postMessage", channel=MARKETING, text="Approved by Sam", thread_ts=status["ts"])
+        _call(slack, "chat.update", channel=MARKETING, ts=status["ts"], text="Published on X")
+        assert slack.toggle_reaction(MARKETING, status["ts"], "tada", "U0SAM")
+        home = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*Queue*"}}]}
+        _call(slack, "views.publish", user_id="U0MARIA", view=json.dumps(home))
+        window = {"type": "modal", "title": {"type": "plain_text", "text": "New post"},
+                  "blocks": [{"type": "section", "text": {"type": "plain_text", "text": "What to say?"}}]}
+        assert _call(slack, "views.open", trigger_id=slack.trigger("U0MARIA"), view=json.dumps(window))["ok"]
+        picture = slack.attach("U0MARIA", "spring.png", "image/png", b"\x89PNG-spring")
+        saved = folder / "slack.pickle"
+        # Never stopped: what is on disk once the writes settle is what a kill -9 would leave.
+        wait_until(lambda: saved.exists() and b"Published on X" in saved.read_bytes()
+                   and b"PNG-spring" in saved.read_bytes(), "the workspace saved", 10)
+        copy = _copy_as_killed(folder, tmp_path)
+    finally:
+        slack.stop()
+
+    again = SandboxSlack().keep_in(copy).start()
+    try:
+        [top, reply] = again.timeline(MARKETING, "U0MARIA")
+        assert (top.text, top.reactions, reply.text, reply.thread_ts) == (
+            "Published on X", {"tada": ["U0SAM"]}, "Approved by Sam", status["ts"])
+        assert _call(again, "chat.update", channel=MARKETING, ts=status["ts"], text="Published, 12 likes")["ok"], \
+            "Picmim can still edit its status message"
+        assert again.homes["U0MARIA"].view["blocks"] == home["blocks"]
+        assert again.top_view("U0MARIA").view["title"]["text"] == "New post"
+        assert again.file(picture["id"])[0] == b"\x89PNG-spring"
+        later = again.attach("U0MARIA", "summer.png", "image/png", b"\x89PNG-summer")
+        assert later["id"] != picture["id"] and again.file(picture["id"])[0] == b"\x89PNG-spring", "ids carry on"
+        newer = _call(again, "chat.postMessage", channel=MARKETING, text="Another post")
+        assert newer["ts"] != status["ts"] and len(again.timeline(MARKETING, "U0MARIA")) == 3
+    finally:
+        again.stop()
+
+    fresh = SandboxSlack().keep_in(prepare_state_dir(tmp_path, reset=True)).start()  # --reset: starts over
+    try:
+        assert fresh.timeline(MARKETING, "U0MARIA") == [] and fresh.homes == {}
+    finally:
+        fresh.stop()
 
 
 def test_a_file_a_person_attaches_is_downloaded_with_the_bot_token_only(sandbox_slack):

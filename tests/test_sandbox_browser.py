@@ -198,6 +198,12 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     maria.step_done("post")
     maria.shot("waiting-for-approval")
 
+    # The X feed, opened before the post goes out (it shows the post when it arrives, without a reload).
+    watching = context.new_page()
+    watching.goto(f"{server.url}/sandbox/x")
+    assert "Nothing on the sandbox X yet" in watching.locator("main").inner_text()
+    watching.evaluate("window.neverReloaded = true")
+
     # 3. The approver reacts with ✅ to the review card in #approvals.
     page.locator("#who").select_option("U0SAM")
     page.wait_for_url(re.compile(r"as=U0SAM"))
@@ -215,6 +221,18 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     link.wait_for(timeout=WAIT_MS)
     maria.step_done("live")
     maria.shot("live")
+    watching.bring_to_front()  # the person goes back to the feed's tab
+    arrived = watching.locator("article", has_text="Our spring collection is here, in the sandbox")
+    arrived.wait_for(timeout=WAIT_MS)
+    assert watching.evaluate("window.neverReloaded") is True, "the feed brought itself up to date"
+    assert watching.locator("main .empty").count() == 0
+    impressions = arrived.locator(".figures span", has_text="impressions")
+    seen = impressions.inner_text()
+    watching.wait_for_function("seen => [...document.querySelectorAll('article .figures span')].some(s => "
+                               "s.textContent.includes('impressions') && s.textContent !== seen)", arg=seen,
+                               timeout=WAIT_MS)  # its figures grow where the person is watching
+    watching.screenshot(path=str(shots / "x-feed-arrived.png"))
+    watching.close()
     feed = context.new_page()
     feed.goto(link.get_attribute("href"))
     assert "/sandbox/x" in feed.url and "#post-" in feed.url, feed.url

@@ -12,7 +12,9 @@ import asyncio
 import html
 import io
 import json
+import pathlib
 import re
+import shutil
 import time
 from datetime import timedelta
 
@@ -587,6 +589,43 @@ async def test_a_restarted_sandbox_keeps_its_networks_grants_and_posts(tmp_path)
         assert [p["text"] for p in again.posts("x")] == ["After the restart", "Before the restart"]
     finally:
         again.stop()
+
+
+async def test_the_networks_are_saved_as_they_change_so_a_killed_sandbox_keeps_them(tmp_path):
+    """Never stopped (a kill -9): what is on disk once the writes settle holds the grant and the post."""
+    first = Networks("http://127.0.0.1:9", tmp_path / "running").start()
+    try:
+        async with build_client(_overrides(first)) as client:
+            adapter = _adapter(XAdapter, first, "x", client)
+            pkce = oauth.new_pkce()
+            _, back = await _sign_in(client, adapter, pkce, {"answer": "allow"})
+            tokens = await adapter.exchange_code(back.params["code"], pkce)
+            [profile] = await adapter.list_accounts(tokens)
+            account = AccountRef("x", profile.external_id, profile.kind, profile.name, tokens.access_token,
+                                 handle=profile.handle)
+            before = await adapter.publish(account, Draft("Before the kill"), [])
+        saved = tmp_path / "running" / "networks.pickle"
+        await _poll_until(lambda: saved.exists() and before.remote_id.encode() in saved.read_bytes())
+        killed = pathlib.Path(shutil.copytree(tmp_path / "running", tmp_path / "as-the-kill-left-it"))
+    finally:
+        first.stop()
+
+    again = Networks("http://127.0.0.1:9", killed).start()
+    try:
+        async with build_client(_overrides(again)) as client:
+            adapter = _adapter(XAdapter, again, "x", client)
+            assert [a.name for a in await adapter.list_accounts(tokens)] == ["Acme Marketing"], "the grant works"
+        assert [p["text"] for p in again.posts("x")] == ["Before the kill"]
+    finally:
+        again.stop()
+
+
+async def _poll_until(condition, seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the networks' state was not saved")
 
 
 def _overrides(networks: Networks) -> dict[str, str]:

@@ -10,9 +10,6 @@ import io
 import logging
 from typing import Any
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-
 from bot.media.errors import MediaError
 from bot.platforms.base import MediaFacts
 
@@ -41,6 +38,10 @@ def probe_document(data: bytes, id: str = "", filename: str = "") -> tuple[Media
 
 
 def page_count(data: bytes) -> int | None:
+    # pypdf is imported on the first PDF, not with every attachment: ~7 MB a process carries for nothing until then.
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     try:
         return len(PdfReader(io.BytesIO(data), strict=False).pages)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:

@@ -80,10 +80,11 @@ class FeedPost:
         return {k: v for k, v in self.__dict__.items() if k != "matches"}
 
 
-def _page(title: str, colour: str, header: str, body: str) -> str:
+def _page(title: str, colour: str, header: str, body: str, script: str = "") -> str:
+    src = f'<script src="{html.escape(script)}" defer></script>' if script else ""
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+            f"<title>{html.escape(title)}</title><style>{_STYLE}</style>{src}</head><body>"
             f'<header style="background:{colour}">{header}</header><main>{body}</main></body></html>')
 
 
@@ -185,8 +186,12 @@ def _post(post: FeedPost, colour: str, now: float) -> str:
     return f'<article class="card" id="post-{html.escape(post.id)}">{"".join(parts)}</article>'
 
 
+FEED_SCRIPT = "/sandbox/static/feed.js"  # brings the feed up to date as posts arrive and figures grow
+
+
 def feed_page(network: str, posts: list[FeedPost], now: float | None = None) -> str:
-    """A network's feed in the sandbox: what Picmim published there, newest first, with its figures."""
+    """A network's feed in the sandbox: what Picmim published there, newest first, with its figures (kept up to
+    date in the browser by FEED_SCRIPT)."""
     name, colour = LOOKS[network]
     now = time.time() if now is None else now
     body = "".join(_post(p, colour, now) for p in sorted(posts, key=lambda p: p.live_at, reverse=True))
@@ -195,4 +200,4 @@ def feed_page(network: str, posts: list[FeedPost], now: float | None = None) -> 
                 "Slack with <code>/picmim connect</code> and publish a post: it shows here.</div>")
     header = (f'{html.escape(name)} <small>sandbox feed · the posts Picmim published, newest first</small>'
               '<a class="back" href="/sandbox">Back to the sandbox’s Slack</a>')
-    return _page(f"{name} · Picmim sandbox", colour, header, body)
+    return _page(f"{name} · Picmim sandbox", colour, header, body, script=FEED_SCRIPT)

@@ -6,7 +6,8 @@ ports, in a sandbox mode the tests' fakes leave off:
 - what Picmim publishes lands in a feed per network at PUBLIC_URL/sandbox/<platform> (routes added to Picmim's own
   web app), each post at its anchor, pictures and videos served from the bytes the simulator received;
 - figures grow with the time since each post went live (bot/sandbox/figures.py), followers slowly;
-- what the networks hold (accounts, grants, posts) is kept in `state_dir` between runs.
+- what the networks hold (accounts, grants, posts) is kept in `state_dir` between runs, written soon after each
+  change (bot/sandbox/kept.py), so a sandbox killed without warning keeps its connections and posts.
 
 `Networks(public_url, state_dir).start()`; `environment()` is what the app needs to reach them as it reaches the
 real networks (client ids and secrets the simulators accept, PICMIM_ORIGIN_OVERRIDES)."""
@@ -38,6 +39,7 @@ from bot.sandbox.fakes.pinterest import FakePinterest
 from bot.sandbox.fakes.tiktok import FakeTikTok
 from bot.sandbox.fakes.x import FakeX, image_type, is_video
 from bot.sandbox.fakes.youtube import FakeYouTube
+from bot.sandbox.kept import KeptFile, count_position
 from bot.sandbox.network_pages import LOOKS, Choice, FeedPost, consent_gone_page, consent_page, feed_page
 
 log = logging.getLogger(__name__)
@@ -767,7 +769,12 @@ class Networks:
         self._tickets = itertools.count(1)
         self.simulators = [cls(self) for cls in SIMULATORS]
         for simulator in self.simulators:
+            simulator.fake.keeps_calls = False
             self._install(simulator)
+        self._kept = KeptFile(state_dir / STATE_FILE, self._snapshot)
+        # Each simulator's kept state as last taken (pickled), and those that changed since.
+        self._taken: dict[str, dict[str, tuple[str, Any]]] = {}
+        self._changed = {type(s).__name__ for s in self.simulators}
 
     # ---- the interface ----------------------------------------------------------------------------------
 
@@ -778,12 +785,14 @@ class Networks:
         for simulator in self.simulators:
             simulator.fake.start()
             simulator.register(self.public_url)
+        self._kept.start()
         return self
 
     def stop(self) -> None:
+        self._kept.stop()  # no background write while the simulators stop: the last one follows
         for simulator in self.simulators:
             simulator.fake.stop()
-        self._save()
+        self._kept.write()
 
     def environment(self) -> dict[str, str]:
         """The app's settings for reaching the simulators as it reaches the real networks."""
@@ -857,39 +866,59 @@ class Networks:
         self.shift += seconds
         for key in self._live:
             self._live[key] -= seconds
+        self._kept.changed()
 
     def simulator(self, platform: str) -> Simulator:
         return next(s for s in self.simulators if platform in s.feeds)
 
     # ---- kept between runs --------------------------------------------------------------------------------
 
-    @property
-    def _state_file(self) -> pathlib.Path:
-        return self.state_dir / STATE_FILE
+    def _changed_on(self, simulator: Simulator) -> None:
+        """A request reached `simulator` (a grant, a post, an account seen): its state is saved soon."""
+        self._changed.add(type(simulator).__name__)
+        self._kept.changed()
 
-    def _save(self) -> None:
-        state = {"live": self._live, "shift": self.shift,
-                 "simulators": {type(s).__name__: {"fake": _kept(s.fake, _NOT_FAKE_STATE),
-                                                   "simulator": _kept(s, {"networks", "fake"})}
-                                for s in self.simulators}}
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._state_file.write_bytes(pickle.dumps(state))
+    def _snapshot(self) -> dict:
+        """What the networks hold, for the kept file: each changed simulator's state taken on its own loop (where
+        its handlers change it), the others' as taken before."""
+        for simulator in self.simulators:
+            name = type(simulator).__name__
+            if name not in self._changed:
+                continue
+            self._changed.discard(name)
+
+            def take(simulator=simulator) -> dict:
+                simulator.grow()  # every post has its time live, so its figures carry on from there
+                return {"fake": _kept(simulator.fake, _NOT_FAKE_STATE),
+                        "simulator": _kept(simulator, {"networks", "fake"})}
+
+            try:
+                if simulator.fake._loop is None:  # not started, or stopped: nothing else touches its state
+                    self._taken[name] = take()
+                else:
+                    self._taken[name] = simulator.fake.run(_now(take))
+            except BaseException:
+                self._changed.add(name)  # taken at the next try
+                raise
+        return {"live": dict(self._live), "shift": self.shift, "simulators": dict(self._taken)}
 
     def _load(self) -> None:
-        if not self._state_file.exists():
+        state = self._kept.read()
+        if state is None:
             return
-        try:
-            state = pickle.loads(self._state_file.read_bytes())  # the sandbox's own file, written by _save
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError) as exc:
+        try:  # all read first: a simulator is restored whole or not at all
+            restored = {name: {part: _read(kept[part]) for part in ("fake", "simulator")}
+                        for name, kept in state["simulators"].items()}
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as exc:
             log.warning("The simulated networks start afresh: their saved state cannot be read (%s)",
                         type(exc).__name__)
             return
         self._live, self.shift = state["live"], state["shift"]
         for simulator in self.simulators:
-            kept = state["simulators"].get(type(simulator).__name__)
+            kept = restored.get(type(simulator).__name__)
             if kept:
-                _restore(simulator.fake, kept["fake"])
-                _restore(simulator, kept["simulator"])
+                vars(simulator.fake).update(kept["fake"])
+                vars(simulator).update(kept["simulator"])
 
     # ---- ages ---------------------------------------------------------------------------------------------
 
@@ -924,6 +953,8 @@ class Networks:
                 response = await handler(request)
             except web.HTTPFound as found:
                 response = found
+            finally:
+                self._changed_on(simulator)
             location = response.headers.get("Location", "") if response.status in (302, 303) else ""
             params = dict(parse_qsl(urlsplit(location).query))
             if request.method == "GET" and "code" in params and "state" in params:
@@ -957,6 +988,7 @@ class Networks:
             return web.Response(status=302, headers={"Location": f"{target.scheme}://{target.netloc}{target.path}"
                                                                  f"?{query}"})
         pending.simulator.choose(pending.params, [str(v) for v in form.getall("choice", [])])
+        self._changed_on(pending.simulator)
         return web.Response(status=302, headers={"Location": pending.location})
 
     # ---- feeds ---------------------------------------------------------------------------------------------
@@ -972,7 +1004,8 @@ class Networks:
     async def _feed(self, request: web.Request) -> web.Response:
         platform = request.match_info["platform"]
         posts = await self._on_simulator(platform, lambda: self._posts(platform))
-        return web.Response(text=feed_page(_LOOK.get(platform, platform), posts), content_type="text/html")
+        return web.Response(text=feed_page(_LOOK.get(platform, platform), posts), content_type="text/html",
+                            headers={"Content-Security-Policy": FEED_CSP, "Cache-Control": "no-store"})
 
     async def _media(self, request: web.Request) -> web.Response:
         platform, key = request.match_info["platform"], request.match_info["key"]
@@ -1000,33 +1033,46 @@ class Networks:
 
 
 STATE_FILE = "networks.pickle"
+# A feed runs its own script (it polls itself) and plays the videos it shows; nothing from elsewhere.
+FEED_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+            "img-src 'self' data:; media-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # What a fake holds that is not the network's data: its server's plumbing, the calls it logged, injected faults.
 _NOT_FAKE_STATE = {"lock", "calls", "ports", "_loop", "_thread", "_runners", "_stopping", "_session", "_release",
                    "_faults", "_failures", "_hangs", "_rate_limits", "_injections", "applications", "fetched"}
-_COUNT = re.compile(r"count\((-?\d+)(?:, (-?\d+))?\)")
+
+
+def _now(take: Callable[[], Any]):
+    async def run() -> Any:
+        return take()
+
+    return run()
 
 
 def _kept(owner: object, left_out: set[str]) -> dict[str, tuple[str, Any]]:
-    """The attributes worth keeping between runs, picklable; id counters as where they stand."""
+    """The attributes worth keeping between runs, pickled as they are now; id counters as where they stand."""
     kept: dict[str, tuple[str, Any]] = {}
     for name, value in vars(owner).items():
         if name in left_out:
             continue
         if isinstance(value, itertools.count):
-            start, step = _COUNT.fullmatch(repr(value)).groups()
-            kept[name] = ("count", (int(start), int(step or 1)))
+            kept[name] = ("count", count_position(value))
             continue
         try:
-            pickle.dumps(value)
+            kept[name] = ("pickled", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         except (pickle.PicklingError, TypeError, AttributeError):
             continue
-        kept[name] = ("value", value)
     return kept
 
 
-def _restore(owner: object, kept: dict[str, tuple[str, Any]]) -> None:
+def _read(kept: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    """The attributes `_kept` took, as they were."""
+    values: dict[str, Any] = {}
     for name, (kind, value) in kept.items():
-        setattr(owner, name, itertools.count(*value) if kind == "count" else value)
+        if kind == "count":
+            values[name] = itertools.count(*value)
+        else:  # "pickled"; "value" in files saved before the networks were saved on each change
+            values[name] = pickle.loads(value) if kind == "pickled" else value
+    return values
 
 
 _PREFIXES = {"x": "X", "linkedin": "LINKEDIN", "tiktok": "TIKTOK", "youtube": "GOOGLE", "pinterest": "PINTEREST"}

@@ -31,7 +31,7 @@ from bot.sandbox.workspace import (
     SandboxSlack,
 )
 
-STATE_DIR = "picmim-sandbox"  # beside where it is started: the database, its key and media
+STATE_DIR = "picmim-sandbox"  # beside where it is started: the database, its key, media, the simulators' state
 DATABASE_FILE = "picmim-sandbox.db"
 # Settings that would mean a real Slack app or a real network: the sandbox will not start with them.
 REAL_CREDENTIALS = ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN",
@@ -112,7 +112,7 @@ def run(reset: bool = False, environ: Mapping[str, str] | None = None, cwd: Path
     os.umask(0o077)  # the database, key and media are the owner's alone
     state_dir = prepare_state_dir(cwd, reset)
     chosen = chosen_settings(environ, from_file)
-    slack = SandboxSlack().start()
+    slack = SandboxSlack().keep_in(state_dir).start()  # what the workspace held when it last ran
     try:
         try:
             settings = load_settings(sandbox_environment(chosen, state_dir, slack.api_url, {}), require_slack=True)

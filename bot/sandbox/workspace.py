@@ -1,7 +1,7 @@
 """The sandbox's simulated Slack workspace: the fake Slack's Web API (bot/sandbox/fakes/slack.py), keeping what a
 workspace holds (channels, people, messages and ephemeral replies, threads, reactions, open windows, App Home,
-files), and the other direction: what a person does on the sandbox page, sent to the app as Slack sends it
-(signed requests to /slack/events, in Slack's payload shapes)."""
+files), kept in the sandbox's folder between runs (`keep_in`), and the other direction: what a person does on the
+sandbox page, sent to the app as Slack sends it (signed requests to /slack/events, in Slack's payload shapes)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import itertools
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from aiohttp import web
 
 from bot.sandbox import blockkit_html
 from bot.sandbox.fakes.slack import MESSAGE_BLOCK_LIMIT, FakeSlack, Team, _error, _ok, block_kit_errors, view_errors
+from bot.sandbox.kept import KeptFile, count_position
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ BOT_USER = "UBOT"
 APP_NAME = "Picmim"
 MARKETING, APPROVALS, ALERTS = "C0MARKETING", "C0APPROVALS", "C0ALERTS"
 CHANNELS = {MARKETING: "marketing", APPROVALS: "approvals", ALERTS: "alerts"}
+KEPT_FILE = "slack.pickle"  # the workspace's messages, windows and App Home, in the sandbox's folder
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ class Origin:
 class SandboxSlack(FakeSlack):
     """The fake Slack, keeping a workspace a page shows. `version` grows with every change (the page polls it)."""
 
+    keeps_calls = False  # what the workspace holds is in `messages`, `homes`…: no log of calls to grow
+
     def __init__(self) -> None:
         super().__init__()
         self.version = 0
@@ -121,6 +126,7 @@ class SandboxSlack(FakeSlack):
         self.person_files: dict[str, dict] = {}  # files people attached: id -> name, mimetype, data
         self.refused_views: dict[str, list[str]] = {}  # person -> why Slack refused the last window for them
         self._ids = itertools.count(1)
+        self._kept: KeptFile | None = None
         team = Team(TEAM_ID, BOT_TOKEN, bot_user_id=BOT_USER, name=TEAM_NAME,
                     users={p.user_id: slack_user(p) for p in PEOPLE},
                     channels={cid: {"member": True, "members": [p.user_id for p in PEOPLE]} for cid in CHANNELS},
@@ -133,10 +139,59 @@ class SandboxSlack(FakeSlack):
         app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         return [app]
 
+    # ---- kept between runs --------------------------------------------------------------------------------
+
+    def keep_in(self, state_dir: Path) -> SandboxSlack:
+        """Start from what the workspace held when the sandbox last ran from `state_dir`, and save each change there
+        soon after it happens (call before `start`; `stop` saves the last)."""
+        self._kept = KeptFile(state_dir / KEPT_FILE, self._snapshot)
+        state = self._kept.read()
+        if state is not None:
+            try:
+                self._restore(state)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("The simulated Slack starts afresh: its saved state cannot be read (%s)",
+                            type(exc).__name__)
+        self._kept.start()
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        if self._kept is not None:
+            self._kept.stop()
+
+    def _note(self) -> None:
+        """Something kept changed (without changing what the page shows)."""
+        if self._kept is not None:
+            self._kept.changed()
+
+    def _snapshot(self) -> dict:
+        with self.lock:  # copies taken under the lock every change holds: one consistent moment
+            return {"messages": [asdict(m) for m in self.messages],
+                    "stacks": {user: [asdict(v) for v in stack] for user, stack in self.stacks.items()},
+                    "homes": {user: asdict(home) for user, home in self.homes.items()},
+                    "origins": {rid: asdict(origin) for rid, origin in self.origins_by_rid.items()},
+                    "person_files": {fid: dict(f) for fid, f in self.person_files.items()},
+                    "files": {fid: dict(f) for fid, f in self.files.items()},
+                    "ids": count_position(self._ids), "ts": count_position(self._ts), "version": self.version}
+
+    def _restore(self, state: dict) -> None:
+        """All read first: the workspace is restored whole or not at all."""
+        messages = [_made(Message, m) for m in state["messages"]]
+        stacks = {user: [_made(OpenView, v) for v in stack] for user, stack in state["stacks"].items()}
+        homes = {user: _made(OpenView, home) for user, home in state["homes"].items()}
+        origins = {rid: _made(Origin, o) for rid, o in state["origins"].items()}
+        ids, ts = itertools.count(*state["ids"]), itertools.count(*state["ts"])
+        self.messages, self.stacks, self.homes, self.origins_by_rid = messages, stacks, homes, origins
+        self.person_files, self.files = dict(state["person_files"]), dict(state["files"])
+        self._ids, self._ts = ids, ts
+        self.version = state["version"] + 1  # a page open before the restart draws itself again
+
     # ---- reading, for the page ---------------------------------------------------------------------------
 
     def changed(self) -> None:
         self.version += 1
+        self._note()
 
     def timeline(self, channel: str, viewer: str) -> list[Message]:
         """The channel's messages this person sees, oldest first (threads' replies included)."""
@@ -195,6 +250,7 @@ class SandboxSlack(FakeSlack):
         rid = f"r{next(self._ids)}"
         with self.lock:
             self.origins_by_rid[rid] = origin
+        self._note()
         return self.response_url(rid)
 
     def attach(self, user: str, name: str, mimetype: str, data: bytes) -> dict:
@@ -203,6 +259,7 @@ class SandboxSlack(FakeSlack):
         file_id = f"F{next(self._ids):08d}"
         with self.lock:
             self.person_files[file_id] = {"name": name, "mimetype": mimetype, "data": data, "user": user}
+        self._note()
         return self.file_listing(file_id)
 
     def file_listing(self, file_id: str) -> dict | None:
@@ -264,6 +321,7 @@ class SandboxSlack(FakeSlack):
     def keep_state(self, shown: OpenView, values: dict) -> None:
         with self.lock:
             shown.state = values
+        self._note()
 
     # ---- the Web API, kept -------------------------------------------------------------------------------
 
@@ -469,6 +527,12 @@ def _json(value: Any) -> Any:
         except ValueError:
             return None
     return value
+
+
+def _made(kind: type, kept: dict) -> Any:
+    """A kept dataclass made again; fields added since it was kept take their defaults."""
+    names = {f.name for f in fields(kind)}
+    return kind(**{k: v for k, v in kept.items() if k in names})
 
 
 def _true(value: Any) -> bool:
