@@ -61,6 +61,24 @@ ALERTS = "C0ALERTS"  # the workspace's alerts channel
 
 # ---- reading what Slack was sent, and waiting for it ---------------------------------------------
 
+async def with_session(url: str, work):
+    """`work(session)` on the database at `url`, committed: how end-to-end tests read and set what the server keeps."""
+    crypto.configure([SECRET_KEY])
+    engine = db.create_engine(url)
+    try:
+        async with db.session_factory(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+def in_database(url: str, work):
+    """`with_session` from a synchronous test."""
+    return asyncio.run(with_session(url, work))
+
+
 def blocks_of(value):
     """Blocks as a Slack API call carried them (form bodies carry JSON text, JSON bodies a list)."""
     return json.loads(value) if isinstance(value, str) else value

@@ -26,6 +26,7 @@ from bot.storage import crypto, db
 from bot.storage.models import Account, Connection, ConnectionStatus, DigestSubscription
 from bot.views.blocks import local_time
 from bot.views.stats import as_of
+from tests import journeys
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.journeys import (
     X_SUPPORT,
@@ -121,17 +122,7 @@ def sender(servers):
     s.close()
 
 
-def _db(url: str, work):
-    async def run():
-        engine = db.create_engine(url)
-        try:
-            async with db.session_factory(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-    return asyncio.run(run())
+_db = journeys.in_database
 
 
 _wait = partial(wait_until, timeout=20.0)

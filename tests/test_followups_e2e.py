@@ -22,6 +22,7 @@ from bot.platforms.x import ADAPTER as XAdapter
 from bot.sandbox.fakes.x import FakeX
 from bot.storage import crypto, db
 from bot.storage.models import MetricSnapshot, OutboxMessage, Post, PostFollowUp, PostTarget, Workspace
+from tests import journeys
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.journeys import X_UNVISITED_REDIRECT, X_USER, connect_x, publish_x, set_post, shown, wait_until
 from tests.platform_fixtures import make_adapter
@@ -45,17 +46,7 @@ def fake_x():
     fake.stop()
 
 
-def _db(url: str, work):
-    async def run():
-        engine = db.create_engine(url)
-        try:
-            async with db.session_factory(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-    return asyncio.run(run())
+_db = journeys.in_database
 
 
 async def _seed(url: str, fake_x: FakeX) -> dict:

@@ -4,7 +4,6 @@ messages; the answer read from the direct message Picmim sends, the posts from t
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -14,10 +13,8 @@ from sqlalchemy import delete, select, update
 from bot import ids
 from bot.services import roles
 from bot.services.roles import Pick
-from bot.storage import crypto, db
 from bot.storage.models import Post, PostStatus, RoleGrant, Workspace
 from tests import journeys
-from tests.conftest import SECRET_KEY
 from tests.journeys import blocks_of, compose_state, field_errors, shown, submit_compose, wait_until, x_posts
 
 fake_x, files, compose_server = journeys.fake_x, journeys.slack_files, journeys.compose_server
@@ -29,18 +26,7 @@ REVIEW = "C0IMPREVIEW"
 LATER = "2030-05-04 09:30"  # Madrid (summer time): 07:30 UTC
 
 
-def _run(url: str, work):
-    async def go():
-        crypto.configure([SECRET_KEY])
-        engine = db.create_engine(url)
-        try:
-            async with db.session_factory(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-    return asyncio.run(go())
+_run = journeys.in_database
 
 
 @pytest.fixture(scope="module", autouse=True)

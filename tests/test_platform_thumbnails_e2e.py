@@ -33,6 +33,7 @@ from bot.storage.models import (
     PostTarget,
     TargetStatus,
 )
+from tests import journeys
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes.media import jpeg, make_clip, media_payload
 from tests.fakes.media_host import MediaHost
@@ -122,15 +123,7 @@ async def _publish_and_record(url: str, data_dir, public_url: str, fakes: dict, 
         await engine.dispose()
 
 
-async def _run(url: str, work):
-    engine = db.create_engine(url)
-    try:
-        async with db.session_factory(engine)() as session:
-            result = await work(session)
-            await session.commit()
-            return result
-    finally:
-        await engine.dispose()
+_run = journeys.with_session
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,8 @@ from sqlalchemy import select
 from bot import ids
 from bot.services import roles
 from bot.services.workspaces import ensure_workspace
-from bot.storage import crypto, db
 from bot.storage.models import Account, AuditEntry, Connection, RoleGrant
 from tests import journeys
-from tests.conftest import SECRET_KEY
 from tests.journeys import X_USER, blocks_of, consent, private_link, shown
 
 fake_x, connect_server, x, browser = journeys.fake_x, journeys.connect_server, journeys.x, journeys.browser
@@ -24,18 +22,7 @@ sender = journeys.connect_sender
 MEMBER, ADMIN = "U0MEMBER", "U0001"  # U0001 is a Slack admin
 
 
-def _run(url: str, work):
-    async def go():
-        crypto.configure([SECRET_KEY])
-        engine = db.create_engine(url)
-        try:
-            async with db.session_factory(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-    return asyncio.run(go())
+_run = journeys.in_database
 
 
 def _choose(slack, user: str, value: str, rid: str) -> dict:

@@ -4,7 +4,6 @@ buttons and asking for stats with signed Slack requests, as Slack sends them."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from datetime import timedelta
@@ -15,7 +14,6 @@ from sqlalchemy import delete, select, update
 from bot import ids
 from bot.services import roles
 from bot.services.roles import GroupForm, Pick
-from bot.storage import crypto, db
 from bot.storage.models import (
     Account,
     AccountGroup,
@@ -31,7 +29,6 @@ from bot.storage.models import (
     utcnow,
 )
 from tests import journeys
-from tests.conftest import SECRET_KEY
 from tests.journeys import blocks_of, compose_state, field_errors, shown, status_click, wait_until
 
 fake_x, compose_server = journeys.fake_x, journeys.compose_server
@@ -42,18 +39,7 @@ ADMIN, CARA, VIC, PAUL, GINA = "U0001", "U0R01", "U0R02", "U0R03", "U0R04"  # U0
 ACME_REVIEW, BRAND_GROUP = "C0ACMEREVIEW", "S0BETAPUB"
 
 
-def _run(url: str, work):
-    async def go():
-        crypto.configure([SECRET_KEY])
-        engine = db.create_engine(url)
-        try:
-            async with db.session_factory(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-    return asyncio.run(go())
+_run = journeys.in_database
 
 
 @pytest.fixture(scope="module", autouse=True)
