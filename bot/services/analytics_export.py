@@ -99,8 +99,9 @@ async def build(session: AsyncSession, workspace_id: int, start: datetime, end: 
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*FIXED_COLUMNS, *columns])
     writer.writerows(rows)
-    # A byte order mark, so spreadsheets read accents right (Python reads it with "utf-8-sig").
-    return Export(("\ufeff" + out.getvalue()).encode("utf-8"), posts, len(rows) - posts)
+    # Plain UTF-8, no byte order mark: the first header reads "row" to every CSV reader (a spreadsheet asks which
+    # encoding on import).
+    return Export(out.getvalue().encode("utf-8"), posts, len(rows) - posts)
 
 
 def _cells(figures: Sequence[Figure], values: dict[str, float]) -> dict[str, str]:
