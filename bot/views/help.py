@@ -44,8 +44,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                "hour, with a heat map.", STATS),
     Subcommand("digest", "digest [subscribe|list]", "Send a summary of your figures to a channel on a schedule.",
                STATS),
-    Subcommand("settings", "settings", "Approvals, the alerts channel, who may connect accounts, the time zone.",
-               ADMIN, admin=True),
+    Subcommand("settings", "settings", "Approvals and their reminders, the alerts channel, follow-ups in a post's "
+               "thread, posting slots, who may connect accounts, the time zone.", ADMIN, admin=True),
     Subcommand("roles", "roles", "Who may post where: admins, publishers, contributors and viewers per account or "
                "account group (brand, client), and the groups' own approvers.", ADMIN, admin=True),
     Subcommand("audit", "audit [export] [account|post link] [7d|30d]", "Who changed what and when: every post, "
