@@ -16,7 +16,7 @@ import pathlib
 import re
 import shutil
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -40,12 +40,15 @@ from bot.platforms.tiktok import TikTokAdapter
 from bot.platforms.x import XAdapter
 from bot.platforms.youtube import YouTubeAdapter
 from bot.sandbox import figures
+from bot.sandbox.blockkit_html import Context, render_blocks
 from bot.sandbox.fakes.base import LoopbackServer
 from bot.sandbox.fakes.meta import adapter_config
 from bot.sandbox.fakes.slack_files import SlackFiles
 from bot.sandbox.networks import BLUESKY_HANDLE, Networks
+from bot.services.analytics import PostFigures, Report
 from bot.storage import db
 from bot.storage.models import Account, MetricSnapshot, PostTarget
+from bot.views.stats import report_blocks
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes.media import jpeg, make_image, make_video, payload
 from tests.journeys import (
@@ -708,3 +711,72 @@ def test_a_posts_figures_rise_fast_then_level_off_the_same_for_the_same_post_and
     grown = figures.post_figures("1", 86400)
     assert 0 < grown["likes"] < grown["impressions"] and grown["reach"] < grown["impressions"]
     assert figures.followers("acct", 100, 0) == 100 < figures.followers("acct", 100, 86400) < 100 + 24 * 8 + 1
+
+
+# ---- pictures the simulated networks name by their CDN addresses ------------------------------------------------
+
+def _top_post(target_id: int, platform: str, name: str, preview: str) -> PostFigures:
+    return PostFigures(target_id=target_id, account_id=target_id, account_name="Acme", platform=platform,
+                       platform_name=name, url=None, preview=preview, published_at=None, values=(), synced_at=None)
+
+
+async def test_a_digests_pictures_from_the_networks_come_from_the_sandbox_never_from_their_cdns(networks, http,
+                                                                                                  files):
+    # An X post with a video, its picture as X names it in the figures' call (`preview_image_url`).
+    x = _adapter(XAdapter, networks, "x", http)
+    pkce = oauth.new_pkce()
+    _, back = await _sign_in(http, x, pkce, {"answer": "allow"})
+    tokens = await x.exchange_code(back.params["code"], pkce)
+    [profile] = await x.list_accounts(tokens)
+    x_account = AccountRef("x", profile.external_id, profile.kind, profile.name, tokens.access_token,
+                           handle=profile.handle)
+    video = make_video(width=320, height=180)
+    clip = await x.publish(x_account, Draft("Behind the counter"), [payload(video)])
+    x_picture = (await x.fetch_metrics(x_account, [clip.remote_id])).thumbnails[clip.remote_id]
+
+    # An Instagram photo, its picture as Instagram names it (`media_url`).
+    instagram = InstagramAdapter(adapter_config("instagram"), http)
+    instagram.polling = Polling(attempts=5, delay=0)
+    _, back = await _sign_in(http, instagram, None, {"answer": "allow", "choice": "2001"})
+    ig_tokens = await instagram.exchange_code(back.params["code"], None)
+    [coffee] = await instagram.list_accounts(ig_tokens)
+    ig_account = AccountRef("instagram", coffee.external_id, coffee.kind, coffee.name, ig_tokens.access_token,
+                            token=coffee.token, handle=coffee.handle, settings=coffee.settings)
+    photo = jpeg(1080, 1350)
+    latte = await instagram.publish(ig_account, Draft(text="Latte of the week"),
+                                    [files.payload("latte.jpg", photo, mimetype="image/jpeg")])
+    ig_picture = (await instagram.fetch_metrics(ig_account, [latte.remote_id])).thumbnails[latte.remote_id]
+    assert x_picture.startswith("https://pbs.twimg.com/") and "cdninstagram.com" in ig_picture
+
+    # The digest as the sandbox page shows it: each top post's picture beside it.
+    report = Report(start=datetime(2026, 11, 1, tzinfo=UTC), end=datetime(2026, 11, 8, tzinfo=UTC), accounts=(),
+                    top_posts=(_top_post(1, "x", "X", "Behind the counter"),
+                               _top_post(2, "instagram", "Instagram", "Latte of the week")))
+    blocks = report_blocks(report, "UTC", "Weekly digest", compared_with="the week before",
+                           thumbnails={1: x_picture, 2: ig_picture})
+    shown = render_blocks(blocks, Context(link=networks.browser_link, image=networks.browser_image))
+    sources = [html.unescape(s) for s in re.findall(r'<img class="[^"]*" src="([^"]+)"', shown)]
+    assert len(sources) == 2
+    assert all(s.startswith(f"{networks.public_url}/sandbox/") for s in sources), sources
+    x_shown, ig_shown = [await _served(s) for s in sources]
+    assert ig_shown.headers["content-type"] == "image/jpeg" and ig_shown.content == photo
+    assert x_shown.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(x_shown.content)).size == (320, 180), "the video's own first frame"
+
+
+async def test_youtubes_fixed_thumbnail_address_and_outside_hosts_in_the_sandbox(networks):
+    # A video the simulator does not hold: a plain picture served by the sandbox, never YouTube's host.
+    src = networks.browser_image("https://i.ytimg.com/vi/unknownVideo1/hqdefault.jpg")
+    assert src.startswith(f"{networks.public_url}/sandbox/youtube/media/")
+    answer = await _served(src)
+    assert answer.headers["content-type"] == "image/png" and Image.open(io.BytesIO(answer.content)).size
+    # A network's avatar address: the same plain picture.
+    assert (await _served(networks.browser_image("https://pbs.twimg.com/profile_images/1/normal.jpg"))).content \
+        == answer.content
+    # Picmim's own links stay; any other host is not fetched: the picture's words show in its place.
+    own = f"{networks.public_url}/media/abc"
+    assert networks.browser_image(own) == own
+    context = Context(image=networks.browser_image)
+    outside = render_blocks([{"type": "image", "image_url": "https://cdn.example.net/a.png",
+                              "alt_text": "Our new mug"}], context)
+    assert "<img" not in outside and "Our new mug" in outside
