@@ -39,6 +39,7 @@ from bot.platforms.settings import BlueskySettings, PinterestSettings, TikTokSet
 from bot.platforms.tiktok import TikTokAdapter
 from bot.platforms.x import XAdapter
 from bot.platforms.youtube import YouTubeAdapter
+from bot.platforms.youtube import thumbnail_url as youtube_thumbnail_url
 from bot.sandbox import figures
 from bot.sandbox.blockkit_html import Context, render_blocks
 from bot.sandbox.fakes.base import LoopbackServer
@@ -408,6 +409,15 @@ async def _served(url: str) -> httpx.Response:
     return answer
 
 
+async def _picture_in_the_sandbox(networks: Networks, address: str) -> Image.Image:
+    """The picture a network's address shows on the sandbox page: served by the sandbox, never by the network."""
+    src = networks.browser_image(address)
+    assert src is not None and src.startswith(f"{networks.public_url}/sandbox/"), (address, src)
+    answer = await _served(src)
+    assert answer.headers["content-type"].startswith("image/")
+    return Image.open(io.BytesIO(answer.content))
+
+
 async def test_youtube_consent_chooses_the_channel_and_the_video_shows_with_its_title(networks, http):
     adapter = _adapter(YouTubeAdapter, networks, "youtube", http)
     pkce = oauth.new_pkce()
@@ -427,6 +437,9 @@ async def test_youtube_consent_chooses_the_channel_and_the_video_shows_with_its_
     [src] = re.findall(r'<video controls preload="none" src="([^"]+)"', article)
     assert (await _served(src)).content == video
     assert networks.feed_link(result.url) == f"{networks.public_url}/sandbox/youtube#post-{result.remote_id}"
+    # YouTube's fixed thumbnail address for the video: its first frame, as the simulator received it.
+    frame = await _picture_in_the_sandbox(networks, youtube_thumbnail_url(result.remote_id))
+    assert frame.format == "JPEG" and frame.size == (480, 270)
 
 
 async def test_linkedin_picture_post_in_the_feed_and_cancel_answers_as_linkedin_does(networks, http):
@@ -480,6 +493,10 @@ async def test_tiktok_video_in_the_feed_with_growing_views(networks, http):
     networks.age_posts(3600)
     later = [p["figures"]["views"] for p in networks.posts("tiktok") if p["id"] == result.remote_id]
     assert later[0] > views[0]
+    # The cover TikTok names in the figures' call (its CDN) is the video's first frame, from the simulator.
+    cover = (await adapter.fetch_metrics(account, [result.remote_id])).thumbnails[result.remote_id]
+    assert "tiktokcdn" in cover
+    assert (await _picture_in_the_sandbox(networks, cover)).format == "JPEG"
 
 
 async def _no_wait(seconds: float) -> None:
@@ -541,6 +558,10 @@ async def test_bluesky_signs_in_with_the_sandbox_handle_and_the_picture_post_sho
     [src] = re.findall(r'<img src="([^"]+)"', article)
     assert (await _served(src)).content == picture
     assert networks.feed_link(first.url) is not None
+    # The picture's CDN address in the figures' call is the picture itself, from the simulator.
+    address = (await adapter.fetch_metrics(account, [first.remote_id])).thumbnails[first.remote_id]
+    assert address.startswith("https://cdn.bsky.app/")
+    assert (await _served(networks.browser_image(address))).content == picture
 
     # A thread: one post, its further parts as replies under it.
     parts = [f"Step {n} of the roast: " + "watch the colour and listen for the crack. " * 6 for n in (1, 2)]
@@ -673,6 +694,10 @@ async def test_facebook_consent_keeps_only_the_pages_ticked_and_the_photo_post_s
     assert "Doors open at 7" in article and "Acme Events" in article
     [src] = re.findall(r'<img src="([^"]+)"', article)
     assert (await _served(src)).content == picture
+    # The post's `full_picture` (Facebook's CDN) is the photo itself, from the simulator.
+    address = (await adapter.fetch_metrics(account, [result.remote_id])).thumbnails[result.remote_id]
+    assert "fbcdn.net" in address
+    assert (await _served(networks.browser_image(address))).content == picture
 
 
 @pytest.mark.parametrize(("platform", "network"), [
