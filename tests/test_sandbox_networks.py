@@ -35,7 +35,13 @@ from bot.platforms.instagram_login import InstagramLoginAdapter
 from bot.platforms.linkedin import LinkedInAdapter
 from bot.platforms.meta_graph import Polling
 from bot.platforms.pinterest import PinterestAdapter
-from bot.platforms.settings import BlueskySettings, PinterestSettings, TikTokSettings, XSettings
+from bot.platforms.settings import (
+    BlueskySettings,
+    InstagramSettings,
+    PinterestSettings,
+    TikTokSettings,
+    XSettings,
+)
 from bot.platforms.tiktok import TikTokAdapter
 from bot.platforms.x import XAdapter
 from bot.platforms.youtube import YouTubeAdapter
@@ -51,7 +57,7 @@ from bot.storage import db
 from bot.storage.models import Account, MetricSnapshot, PostTarget
 from bot.views.stats import report_blocks
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.media import jpeg, make_image, make_video, payload
+from tests.fakes.media import jpeg, make_image, make_video, mp4, payload
 from tests.journeys import (
     BOT_TOKEN,
     accepted,
@@ -772,6 +778,19 @@ async def test_a_digests_pictures_from_the_networks_come_from_the_sandbox_never_
                                     [files.payload("latte.jpg", photo, mimetype="image/jpeg")])
     ig_picture = (await instagram.fetch_metrics(ig_account, [latte.remote_id])).thumbnails[latte.remote_id]
     assert x_picture.startswith("https://pbs.twimg.com/") and "cdninstagram.com" in ig_picture
+    # An Instagram Reel: its `thumbnail_url` shows the cover chosen for it, or a plain picture when the video has
+    # no picture the sandbox can take (these bytes only start like an MP4).
+    reel = InstagramSettings(post_type="reel")
+    cover = jpeg(540, 960)
+    covered = await instagram.publish(ig_account, Draft(text="Pour-over", settings=reel), [
+        files.payload("pour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12),
+        files.payload("cover.jpg", cover, mimetype="image/jpeg")])
+    bare = await instagram.publish(ig_account, Draft(text="Pour-over again", settings=reel), [
+        files.payload("again.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12)])
+    reels = (await instagram.fetch_metrics(ig_account, [covered.remote_id, bare.remote_id])).thumbnails
+    assert "_thumb.jpg" in reels[covered.remote_id] and "_thumb.jpg" in reels[bare.remote_id]
+    assert (await _served(networks.browser_image(reels[covered.remote_id]))).content == cover
+    assert (await _picture_in_the_sandbox(networks, reels[bare.remote_id])).format == "PNG"
 
     # The digest as the sandbox page shows it: each top post's picture beside it.
     report = Report(start=datetime(2026, 11, 1, tzinfo=UTC), end=datetime(2026, 11, 8, tzinfo=UTC), accounts=(),

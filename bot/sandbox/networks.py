@@ -512,17 +512,18 @@ class MetaSimulator(Simulator):
             part = next(filter(None, parts), None)
             if part is None:
                 return None
-            if part.media_type in ("VIDEO", "REELS"):
-                address = part.params.get("cover_url") or part.params.get("video_url") or part.url
-            else:
-                address = part.params.get("image_url") or part.url
+            # A video's cover when one was given, else the video itself (its first frame).
+            names = ("cover_url", "video_url") if part.media_type in ("VIDEO", "REELS") else ("image_url",)
+            addresses = [part.params.get(n) for n in names] + [part.url]
         elif network == "fb":
             shown = self.fake.fb_objects.get(key)
-            address = shown.url if shown is not None else None
+            addresses = [shown.url] if shown is not None else []
         else:
             return None
-        for fetched, data in list(self.fake.downloads):
-            if fetched == address:
+        downloads = list(self.fake.downloads)
+        for address in filter(None, addresses):
+            data = next((data for fetched, data in downloads if fetched == address), None)
+            if data:
                 return data, _content_type(data)
         return None
 
