@@ -12,6 +12,7 @@ import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
@@ -84,6 +85,25 @@ def _picture(path: Path) -> Path:
     return path
 
 
+def _watch_leaving(context) -> tuple[set[str], list[str]]:
+    """The hosts every page of `context` sends a request to, and what the page's own policy refused to load."""
+    hosts: set[str] = set()
+    refused: list[str] = []
+
+    def seen(request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss"):
+            hosts.add(parts.hostname or "")
+
+    def said(message) -> None:
+        if "Refused to load" in message.text or "Refused to connect" in message.text:
+            refused.append(message.text)
+
+    context.on("request", seen)
+    context.on("console", said)
+    return hosts, refused
+
+
 class Person:
     """One browser tab on the sandbox page, with screenshots numbered in order."""
 
@@ -127,6 +147,7 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    hosts, refused = _watch_leaving(context)
     maria = Person(context.new_page(), server.url, shots)
     page = maria.page
 
@@ -278,6 +299,7 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
 
     # A phone-sized window: everything reachable, nothing wider than the screen.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone_hosts, phone_refused = _watch_leaving(phone)
     small = Person(phone.new_page(), server.url, shots)
     small.count = maria.count
     small.open("U0MARIA", "C0MARKETING")
@@ -287,6 +309,9 @@ def test_the_whole_tour_in_chromium(browser, sandbox, tmp_path):
     small.shot("phone")
     phone.close()
     context.close()
+    # Nothing the tour showed (pictures included) was fetched from outside this machine, nor tried and refused.
+    assert "127.0.0.1" in hosts and hosts | phone_hosts <= {"127.0.0.1", "localhost"}, hosts | phone_hosts
+    assert not refused + phone_refused, refused + phone_refused
     peak = next(line for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines()
                 if line.startswith("VmHWM"))
     print(f"\nthe sandbox's peak memory after the tour: {peak.split(':')[1].strip()}")

@@ -16,7 +16,7 @@ import pathlib
 import re
 import shutil
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -35,19 +35,29 @@ from bot.platforms.instagram_login import InstagramLoginAdapter
 from bot.platforms.linkedin import LinkedInAdapter
 from bot.platforms.meta_graph import Polling
 from bot.platforms.pinterest import PinterestAdapter
-from bot.platforms.settings import BlueskySettings, PinterestSettings, TikTokSettings, XSettings
+from bot.platforms.settings import (
+    BlueskySettings,
+    InstagramSettings,
+    PinterestSettings,
+    TikTokSettings,
+    XSettings,
+)
 from bot.platforms.tiktok import TikTokAdapter
 from bot.platforms.x import XAdapter
 from bot.platforms.youtube import YouTubeAdapter
+from bot.platforms.youtube import thumbnail_url as youtube_thumbnail_url
 from bot.sandbox import figures
+from bot.sandbox.blockkit_html import Context, render_blocks
 from bot.sandbox.fakes.base import LoopbackServer
 from bot.sandbox.fakes.meta import adapter_config
 from bot.sandbox.fakes.slack_files import SlackFiles
 from bot.sandbox.networks import BLUESKY_HANDLE, Networks
+from bot.services.analytics import PostFigures, Report
 from bot.storage import db
 from bot.storage.models import Account, MetricSnapshot, PostTarget
+from bot.views.stats import report_blocks
 from tests.conftest import SECRET_KEY, SIGNING_SECRET
-from tests.fakes.media import jpeg, make_image, make_video, payload
+from tests.fakes.media import jpeg, make_image, make_video, mp4, payload
 from tests.journeys import (
     BOT_TOKEN,
     accepted,
@@ -405,6 +415,15 @@ async def _served(url: str) -> httpx.Response:
     return answer
 
 
+async def _picture_in_the_sandbox(networks: Networks, address: str) -> Image.Image:
+    """The picture a network's address shows on the sandbox page: served by the sandbox, never by the network."""
+    src = networks.browser_image(address)
+    assert src is not None and src.startswith(f"{networks.public_url}/sandbox/"), (address, src)
+    answer = await _served(src)
+    assert answer.headers["content-type"].startswith("image/")
+    return Image.open(io.BytesIO(answer.content))
+
+
 async def test_youtube_consent_chooses_the_channel_and_the_video_shows_with_its_title(networks, http):
     adapter = _adapter(YouTubeAdapter, networks, "youtube", http)
     pkce = oauth.new_pkce()
@@ -424,6 +443,9 @@ async def test_youtube_consent_chooses_the_channel_and_the_video_shows_with_its_
     [src] = re.findall(r'<video controls preload="none" src="([^"]+)"', article)
     assert (await _served(src)).content == video
     assert networks.feed_link(result.url) == f"{networks.public_url}/sandbox/youtube#post-{result.remote_id}"
+    # YouTube's fixed thumbnail address for the video: its first frame, as the simulator received it.
+    frame = await _picture_in_the_sandbox(networks, youtube_thumbnail_url(result.remote_id))
+    assert frame.format == "JPEG" and frame.size == (480, 270)
 
 
 async def test_linkedin_picture_post_in_the_feed_and_cancel_answers_as_linkedin_does(networks, http):
@@ -477,6 +499,10 @@ async def test_tiktok_video_in_the_feed_with_growing_views(networks, http):
     networks.age_posts(3600)
     later = [p["figures"]["views"] for p in networks.posts("tiktok") if p["id"] == result.remote_id]
     assert later[0] > views[0]
+    # The cover TikTok names in the figures' call (its CDN) is the video's first frame, from the simulator.
+    cover = (await adapter.fetch_metrics(account, [result.remote_id])).thumbnails[result.remote_id]
+    assert "tiktokcdn" in cover
+    assert (await _picture_in_the_sandbox(networks, cover)).format == "JPEG"
 
 
 async def _no_wait(seconds: float) -> None:
@@ -538,6 +564,10 @@ async def test_bluesky_signs_in_with_the_sandbox_handle_and_the_picture_post_sho
     [src] = re.findall(r'<img src="([^"]+)"', article)
     assert (await _served(src)).content == picture
     assert networks.feed_link(first.url) is not None
+    # The picture's CDN address in the figures' call is the picture itself, from the simulator.
+    address = (await adapter.fetch_metrics(account, [first.remote_id])).thumbnails[first.remote_id]
+    assert address.startswith("https://cdn.bsky.app/")
+    assert (await _served(networks.browser_image(address))).content == picture
 
     # A thread: one post, its further parts as replies under it.
     parts = [f"Step {n} of the roast: " + "watch the colour and listen for the crack. " * 6 for n in (1, 2)]
@@ -670,6 +700,10 @@ async def test_facebook_consent_keeps_only_the_pages_ticked_and_the_photo_post_s
     assert "Doors open at 7" in article and "Acme Events" in article
     [src] = re.findall(r'<img src="([^"]+)"', article)
     assert (await _served(src)).content == picture
+    # The post's `full_picture` (Facebook's CDN) is the photo itself, from the simulator.
+    address = (await adapter.fetch_metrics(account, [result.remote_id])).thumbnails[result.remote_id]
+    assert "fbcdn.net" in address
+    assert (await _served(networks.browser_image(address))).content == picture
 
 
 @pytest.mark.parametrize(("platform", "network"), [
@@ -708,3 +742,85 @@ def test_a_posts_figures_rise_fast_then_level_off_the_same_for_the_same_post_and
     grown = figures.post_figures("1", 86400)
     assert 0 < grown["likes"] < grown["impressions"] and grown["reach"] < grown["impressions"]
     assert figures.followers("acct", 100, 0) == 100 < figures.followers("acct", 100, 86400) < 100 + 24 * 8 + 1
+
+
+# ---- pictures the simulated networks name by their CDN addresses ------------------------------------------------
+
+def _top_post(target_id: int, platform: str, name: str, preview: str) -> PostFigures:
+    return PostFigures(target_id=target_id, account_id=target_id, account_name="Acme", platform=platform,
+                       platform_name=name, url=None, preview=preview, published_at=None, values=(), synced_at=None)
+
+
+async def test_a_digests_pictures_from_the_networks_come_from_the_sandbox_never_from_their_cdns(networks, http,
+                                                                                                  files):
+    # An X post with a video, its picture as X names it in the figures' call (`preview_image_url`).
+    x = _adapter(XAdapter, networks, "x", http)
+    pkce = oauth.new_pkce()
+    _, back = await _sign_in(http, x, pkce, {"answer": "allow"})
+    tokens = await x.exchange_code(back.params["code"], pkce)
+    [profile] = await x.list_accounts(tokens)
+    x_account = AccountRef("x", profile.external_id, profile.kind, profile.name, tokens.access_token,
+                           handle=profile.handle)
+    video = make_video(width=320, height=180)
+    clip = await x.publish(x_account, Draft("Behind the counter"), [payload(video)])
+    x_picture = (await x.fetch_metrics(x_account, [clip.remote_id])).thumbnails[clip.remote_id]
+
+    # An Instagram photo, its picture as Instagram names it (`media_url`).
+    instagram = InstagramAdapter(adapter_config("instagram"), http)
+    instagram.polling = Polling(attempts=5, delay=0)
+    _, back = await _sign_in(http, instagram, None, {"answer": "allow", "choice": "2001"})
+    ig_tokens = await instagram.exchange_code(back.params["code"], None)
+    [coffee] = await instagram.list_accounts(ig_tokens)
+    ig_account = AccountRef("instagram", coffee.external_id, coffee.kind, coffee.name, ig_tokens.access_token,
+                            token=coffee.token, handle=coffee.handle, settings=coffee.settings)
+    photo = jpeg(1080, 1350)
+    latte = await instagram.publish(ig_account, Draft(text="Latte of the week"),
+                                    [files.payload("latte.jpg", photo, mimetype="image/jpeg")])
+    ig_picture = (await instagram.fetch_metrics(ig_account, [latte.remote_id])).thumbnails[latte.remote_id]
+    assert x_picture.startswith("https://pbs.twimg.com/") and "cdninstagram.com" in ig_picture
+    # An Instagram Reel: its `thumbnail_url` shows the cover chosen for it, or a plain picture when the video has
+    # no picture the sandbox can take (these bytes only start like an MP4).
+    reel = InstagramSettings(post_type="reel")
+    cover = jpeg(540, 960)
+    covered = await instagram.publish(ig_account, Draft(text="Pour-over", settings=reel), [
+        files.payload("pour.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12),
+        files.payload("cover.jpg", cover, mimetype="image/jpeg")])
+    bare = await instagram.publish(ig_account, Draft(text="Pour-over again", settings=reel), [
+        files.payload("again.mp4", mp4(), mimetype="video/mp4", kind="video", duration=12)])
+    reels = (await instagram.fetch_metrics(ig_account, [covered.remote_id, bare.remote_id])).thumbnails
+    assert "_thumb.jpg" in reels[covered.remote_id] and "_thumb.jpg" in reels[bare.remote_id]
+    assert (await _served(networks.browser_image(reels[covered.remote_id]))).content == cover
+    assert (await _picture_in_the_sandbox(networks, reels[bare.remote_id])).format == "PNG"
+
+    # The digest as the sandbox page shows it: each top post's picture beside it.
+    report = Report(start=datetime(2026, 11, 1, tzinfo=UTC), end=datetime(2026, 11, 8, tzinfo=UTC), accounts=(),
+                    top_posts=(_top_post(1, "x", "X", "Behind the counter"),
+                               _top_post(2, "instagram", "Instagram", "Latte of the week")))
+    blocks = report_blocks(report, "UTC", "Weekly digest", compared_with="the week before",
+                           thumbnails={1: x_picture, 2: ig_picture})
+    shown = render_blocks(blocks, Context(link=networks.browser_link, image=networks.browser_image))
+    sources = [html.unescape(s) for s in re.findall(r'<img class="[^"]*" src="([^"]+)"', shown)]
+    assert len(sources) == 2
+    assert all(s.startswith(f"{networks.public_url}/sandbox/") for s in sources), sources
+    x_shown, ig_shown = [await _served(s) for s in sources]
+    assert ig_shown.headers["content-type"] == "image/jpeg" and ig_shown.content == photo
+    assert x_shown.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(x_shown.content)).size == (320, 180), "the video's own first frame"
+
+
+async def test_youtubes_fixed_thumbnail_address_and_outside_hosts_in_the_sandbox(networks):
+    # A video the simulator does not hold: a plain picture served by the sandbox, never YouTube's host.
+    src = networks.browser_image("https://i.ytimg.com/vi/unknownVideo1/hqdefault.jpg")
+    assert src.startswith(f"{networks.public_url}/sandbox/youtube/media/")
+    answer = await _served(src)
+    assert answer.headers["content-type"] == "image/png" and Image.open(io.BytesIO(answer.content)).size
+    # A network's avatar address: the same plain picture.
+    assert (await _served(networks.browser_image("https://pbs.twimg.com/profile_images/1/normal.jpg"))).content \
+        == answer.content
+    # Picmim's own links stay; any other host is not fetched: the picture's words show in its place.
+    own = f"{networks.public_url}/media/abc"
+    assert networks.browser_image(own) == own
+    context = Context(image=networks.browser_image)
+    outside = render_blocks([{"type": "image", "image_url": "https://cdn.example.net/a.png",
+                              "alt_text": "Our new mug"}], context)
+    assert "<img" not in outside and "Our new mug" in outside

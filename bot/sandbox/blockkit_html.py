@@ -42,7 +42,8 @@ class Context:
     """What rendering needs besides the blocks: the people and channels pickers offer, the viewer's time zone,
     the values a person already set (state, by block and action id), errors beside fields (by block id), and
     how a Slack file is shown (its address on the page), and where a link goes (a network's post address opens its
-    sandbox feed: bot/sandbox/networks.py's `browser_link`)."""
+    sandbox feed: bot/sandbox/networks.py's `browser_link`), and where a picture is fetched from (`browser_image`:
+    None for an address the page must not fetch, whose alt text is shown instead)."""
 
     people: Mapping[str, str] = field(default_factory=dict)  # user id -> name
     channels: Mapping[str, str] = field(default_factory=dict)  # channel id -> name
@@ -51,6 +52,7 @@ class Context:
     errors: Mapping[str, str] = field(default_factory=dict)
     file_url: Callable[[str], str] = lambda file_id: f"/sandbox/files/{file_id}"
     link: Callable[[str], str] = lambda url: url
+    image: Callable[[str], str | None] = lambda url: url
 
 
 def e(text: Any) -> str:
@@ -206,7 +208,12 @@ def _img(item: dict, ctx: Context, css: str) -> str:
     source = item.get("image_url")
     if not source and item.get("slack_file"):
         source = item["slack_file"].get("url") or ctx.file_url(item["slack_file"].get("id", ""))
-    return f'<img class="{css}" src="{e(source or "")}" alt="{e(item.get("alt_text", ""))}" loading="lazy">'
+    alt = item.get("alt_text", "")
+    shown = ctx.image(source) if source else None
+    if shown is None:
+        # Not fetched from a host the page must not reach: the words Slack would read out instead.
+        return f'<span class="{css} bk-img-alt" role="img" aria-label="{e(alt)}">{e(alt or "(a picture)")}</span>'
+    return f'<img class="{css}" src="{e(shown)}" alt="{e(alt)}" loading="lazy">'
 
 
 def _image(block: dict, block_id: str, ctx: Context) -> str:

@@ -15,6 +15,8 @@ real networks (client ids and secrets the simulators accept, PICMIM_ORIGIN_OVERR
 from __future__ import annotations
 
 import asyncio
+import functools
+import io
 import itertools
 import logging
 import mimetypes
@@ -25,10 +27,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from aiohttp import web
+from PIL import Image
 
+from bot.media.video import cover_jpeg
 from bot.platforms import bluesky_oauth
 from bot.sandbox import figures
 from bot.sandbox.fakes import meta as fake_meta
@@ -71,6 +75,7 @@ class Simulator:
 
     feeds: tuple[str, ...] = ()
     permalink_hosts: tuple[str, ...] = ()  # where the network's post addresses live, beyond its API's hosts
+    picture_hosts: tuple[str, ...] = ()  # where the fake says its pictures live (its CDN, its avatars)
 
     def __init__(self, networks: Networks) -> None:
         self.networks = networks
@@ -117,6 +122,15 @@ class Simulator:
     def media(self, key: str) -> tuple[bytes, str] | None:
         return None
 
+    def picture(self, url: str) -> str | None:
+        """The name of the picture at one of this network's CDN addresses (from the address alone: it may be shown
+        before the post reaches the feed), or None when the address names no picture the simulator holds."""
+        return None
+
+    def picture_source(self, name: str) -> tuple[bytes, str] | None:
+        """The bytes behind a picture's name: a picture, or a video whose first frame is the picture."""
+        return self.media(name)
+
     # ---- helpers ----------------------------------------------------------------------------------------
 
     def age(self, post_key: str) -> float:
@@ -141,6 +155,7 @@ class Simulator:
 
 class XSimulator(Simulator):
     feeds = ("x",)
+    picture_hosts = ("pbs.twimg.com",)
 
     def make_fake(self):
         return FakeX()
@@ -198,6 +213,13 @@ class XSimulator(Simulator):
         data = b"".join(media.segments[i] for i in sorted(media.segments))
         return data, media.media_type
 
+    def picture(self, url):
+        # A photo: /media/<prefix>_<media id>.jpg; a video's or GIF's preview: /<folder>/<media id>/pu/img/….
+        path = urlsplit(url).path
+        found = (re.fullmatch(r"/media/\d+_(\d+)\.\w+", path)
+                 or re.fullmatch(r"/(?:ext_tw_video_thumb|tweet_video_thumb)/(\d+)/.*", path))
+        return found.group(1) if found else None
+
 
 def _totals(rows: list[dict[str, int]]) -> dict[str, int]:
     """An account's figures: the sum of its posts'."""
@@ -217,6 +239,7 @@ def _figures(source: dict, names: dict[str, str]) -> dict[str, int]:
 
 class LinkedInSimulator(Simulator):
     feeds = ("linkedin",)
+    picture_hosts = ("media.licdn.com",)
 
     def make_fake(self):
         return FakeLinkedIn()
@@ -321,6 +344,7 @@ class LinkedInSimulator(Simulator):
 class MetaSimulator(Simulator):
     feeds = ("facebook", "instagram", "instagram-login")
     permalink_hosts = ("www.facebook.com", "www.instagram.com")
+    picture_hosts = ("scontent.cdninstagram.com", "scontent.xx.fbcdn.net", "scontent.cdninstagram.example")
 
     def make_fake(self):
         fake = FakeMeta()
@@ -468,6 +492,41 @@ class MetaSimulator(Simulator):
             return data, _content_type(data)
         return None
 
+    def picture(self, url):
+        # Instagram: /v/<folder>/<media id>_n.jpg (a picture), _n.mp4 or _n_thumb.jpg (a video); Facebook:
+        # /v/<folder>/<photo or video id>_n.jpg.
+        parts = urlsplit(url)
+        found = re.fullmatch(r"/v/[^/]+/([\w-]+?)_n(?:_thumb)?\.\w+", parts.path)
+        if not found:
+            return None
+        network = "fb" if parts.hostname == "scontent.xx.fbcdn.net" else "ig"
+        return f"{network}-{found.group(1)}"
+
+    def picture_source(self, name):
+        network, _, key = name.partition("-")
+        if network == "ig":
+            media = self.fake.ig_media.get(key)
+            if media is None:
+                return None
+            parts = [self.fake.containers.get(c) for c in media.children] or [self.fake.containers.get(media.container)]
+            part = next(filter(None, parts), None)
+            if part is None:
+                return None
+            # A video's cover when one was given, else the video itself (its first frame).
+            names = ("cover_url", "video_url") if part.media_type in ("VIDEO", "REELS") else ("image_url",)
+            addresses = [part.params.get(n) for n in names] + [part.url]
+        elif network == "fb":
+            shown = self.fake.fb_objects.get(key)
+            addresses = [shown.url] if shown is not None else []
+        else:
+            return None
+        downloads = list(self.fake.downloads)
+        for address in filter(None, addresses):
+            data = next((data for fetched, data in downloads if fetched == address), None)
+            if data:
+                return data, _content_type(data)
+        return None
+
 
 # ---- TikTok -----------------------------------------------------------------------------------------------
 
@@ -475,6 +534,7 @@ class MetaSimulator(Simulator):
 class TikTokSimulator(Simulator):
     feeds = ("tiktok",)
     permalink_hosts = ("www.tiktok.com",)
+    picture_hosts = ("p16-sign.tiktokcdn-us.com", "p16.tiktokcdn.example")
 
     def make_fake(self):
         fake = FakeTikTok()
@@ -543,6 +603,15 @@ class TikTokSimulator(Simulator):
             return None
         return bytes(publish.received), "video/mp4"
 
+    def picture(self, url):
+        # A video's cover: /obj/<bucket>/<video id>~tplv-….image
+        found = re.fullmatch(r"/obj/[^/]+/(\d+)~[^/]*", urlsplit(url).path)
+        return found.group(1) if found else None
+
+    def picture_source(self, name):
+        publish = next((p for p in list(self.fake.publishes.values()) if p.post_id == name), None)
+        return self.media(publish.publish_id) if publish is not None else None
+
 
 # ---- YouTube ----------------------------------------------------------------------------------------------
 
@@ -550,6 +619,7 @@ class TikTokSimulator(Simulator):
 class YouTubeSimulator(Simulator):
     feeds = ("youtube",)
     permalink_hosts = ("www.youtube.com", "youtu.be")
+    picture_hosts = ("i.ytimg.com", "yt3.ggpht.example")
 
     def make_fake(self):
         fake = FakeYouTube()
@@ -610,6 +680,15 @@ class YouTubeSimulator(Simulator):
         video = self.fake.videos.get(key)
         return (video["_bytes"], "video/mp4") if video else None
 
+    def picture(self, url):
+        # YouTube's fixed address for every video: /vi/<video id>/<size>.jpg
+        found = re.fullmatch(r"/vi(?:_webp)?/([\w-]+)/[^/]+", urlsplit(url).path)
+        return found.group(1) if found else None
+
+    def picture_source(self, name):
+        # The thumbnail the channel set, else the video itself (its first frame), as YouTube picks one.
+        return self.media(f"{name}.thumbnail") or self.media(name)
+
 
 # ---- Pinterest --------------------------------------------------------------------------------------------
 
@@ -617,6 +696,7 @@ class YouTubeSimulator(Simulator):
 class PinterestSimulator(Simulator):
     feeds = ("pinterest",)
     permalink_hosts = ("www.pinterest.com",)
+    picture_hosts = ("i.pinimg.com",)
 
     def make_fake(self):
         return FakePinterest()
@@ -678,6 +758,7 @@ class PinterestSimulator(Simulator):
 class BlueskySimulator(Simulator):
     feeds = ("bluesky",)
     permalink_hosts = ("bsky.app",)
+    picture_hosts = ("cdn.bsky.app", "video.bsky.app", "cdn.bsky.example")
 
     def make_fake(self):
         fake = FakeBluesky()
@@ -746,6 +827,13 @@ class BlueskySimulator(Simulator):
         blob = self.fake.blobs.get(key)
         return (blob["data"], blob["mimeType"]) if blob else None
 
+    def picture(self, url):
+        # Pictures: /img/<size>/plain/<did>/<blob cid>@jpeg; a video's: /watch/<did>/<blob cid>/thumbnail.jpg
+        path = urlsplit(url).path
+        found = (re.fullmatch(r"/img/[^/]+/plain/[^/]+/(\w+)@\w+", path)
+                 or re.fullmatch(r"/watch/[^/]+/(\w+)/thumbnail\.jpg", path))
+        return found.group(1) if found else None
+
 
 _HIDDEN = "hidden-from-this-grant:"
 
@@ -767,6 +855,7 @@ class Networks:
         self._live: dict[str, float] = {}
         self._pending: dict[str, Pending] = {}
         self._tickets = itertools.count(1)
+        self._frames: dict[tuple[str, str], bytes] = {}  # a video's first frame, by (platform, picture name)
         self.simulators = [cls(self) for cls in SIMULATORS]
         for simulator in self.simulators:
             simulator.fake.keeps_calls = False
@@ -860,6 +949,23 @@ class Networks:
                 feed = simulator.feed_for_host(host)
                 return f"{self.public_url}/sandbox/{feed}/open?{urlencode({'url': url})}"
         return url
+
+    def browser_image(self, url: str) -> str | None:
+        """Where a person's browser should fetch a picture Picmim shows: Picmim's own addresses as they are; a
+        simulated network's picture address (its CDN, YouTube's fixed thumbnail address) as the sandbox address
+        serving the simulator's own bytes (a neutral picture when it holds none); None for any other host, which
+        the sandbox page never fetches (it shows the picture's alt text instead)."""
+        if url.startswith("/") and not url.startswith("//"):
+            return url
+        if url == self.public_url or url.startswith(f"{self.public_url}/"):
+            return url
+        host = urlsplit(url).hostname or ""
+        for simulator in self.simulators:
+            if host in simulator.picture_hosts:
+                name = simulator.picture(url)
+                key = f"{quote(name, safe='')}{PICTURE}" if name else PLACEHOLDER
+                return simulator.media_url(simulator.feeds[0], key)
+        return None
 
     def age_posts(self, seconds: float) -> None:
         """Make every post and account `seconds` older (their figures grow as if that time had passed)."""
@@ -1009,11 +1115,33 @@ class Networks:
 
     async def _media(self, request: web.Request) -> web.Response:
         platform, key = request.match_info["platform"], request.match_info["key"]
+        if key == PLACEHOLDER or key.endswith(PICTURE):
+            return await self._picture(platform, key)
         found = await self._on_simulator(platform, lambda: self.simulator(platform).media(key))
         if not found:
             raise web.HTTPNotFound()
         data, kind = found
         return web.Response(body=data, content_type=kind or mimetypes.guess_type(key)[0] or "application/octet-stream")
+
+    async def _picture(self, platform: str, key: str) -> web.Response:
+        """A picture `browser_image` named: the simulator's picture, a video's first frame, or the neutral picture
+        (an image either way: the page shows something in its place, never a broken image)."""
+        name = key.removesuffix(PICTURE)
+        simulator = self.simulator(platform)
+        found = None
+        if key != PLACEHOLDER:
+            found = await self._on_simulator(platform, lambda: simulator.picture_source(name))
+        data, kind = found or (b"", "")
+        if data and is_video(data):
+            cache_key = (platform, name)
+            if cache_key not in self._frames:
+                # Decoding takes a moment: off the event loop, once per video.
+                self._frames[cache_key] = await asyncio.to_thread(_first_frame, data)
+            data, kind = self._frames[cache_key], "image/jpeg"
+        if not data or not image_type(data):
+            data, kind = placeholder_png(), "image/png"
+        return web.Response(body=data, content_type=image_type(data) or kind,
+                            headers={"Cache-Control": "no-store"})
 
     async def _open(self, request: web.Request) -> web.Response:
         """GET /sandbox/<platform>/open?url=<permalink>: the feed at that post (or the feed's top)."""
@@ -1033,6 +1161,25 @@ class Networks:
 
 
 STATE_FILE = "networks.pickle"
+PICTURE = ".picture"  # a media key ending so names a picture `browser_image` gave (Simulator.picture)
+PLACEHOLDER = "placeholder.png"  # the neutral picture for an address of a network's that names nothing it holds
+
+
+def _first_frame(video: bytes) -> bytes:
+    """A video's first picture as JPEG (empty when it cannot be decoded: the neutral picture is shown instead)."""
+    try:
+        return cover_jpeg(video, 0)
+    except Exception:  # noqa: BLE001 - any undecodable upload just shows the neutral picture
+        log.info("A video in the simulated networks has no picture to show; the sandbox shows a neutral one")
+        return b""
+
+
+@functools.cache
+def placeholder_png() -> bytes:
+    """A plain grey picture, made here: what the sandbox shows where a network would show a picture it lacks."""
+    out = io.BytesIO()
+    Image.new("RGB", (480, 270), (221, 225, 230)).save(out, "PNG")
+    return out.getvalue()
 # A feed runs its own script (it polls itself) and plays the videos it shows; nothing from elsewhere.
 FEED_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
             "img-src 'self' data:; media-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

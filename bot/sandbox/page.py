@@ -72,7 +72,8 @@ class SandboxPage:
 
     def _context(self, user: str, errors: dict | None = None, state: dict | None = None) -> Context:
         return Context(people={p.user_id: p.real_name for p in PEOPLE}, channels=dict(CHANNELS), tz=person(user).tz,
-                       errors=errors or {}, state=state or {}, link=self.networks.browser_link)
+                       errors=errors or {}, state=state or {}, link=self.networks.browser_link,
+                       image=self.networks.browser_image)
 
     # ---- routes ----------------------------------------------------------------------------------------------
 
