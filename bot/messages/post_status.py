@@ -18,11 +18,13 @@ from bot.storage.models import MediaItem, Post, PostMedia, Workspace, utcnow
 from bot.views.posts import notification_text, status_message
 
 
-async def update_post_message(runtime, post_id: int) -> None:
-    """Post or update the one message that follows a post (where it was composed, or the author's DM)."""
-    async with runtime.sessions() as session:
-        workspace_id = await session.scalar(select(Post.workspace_id).where(Post.id == post_id))
-        await session.commit()
+async def update_post_message(runtime, post_id: int, workspace_id: int | None = None) -> None:
+    """Post or update the one message that follows a post (where it was composed, or the author's DM);
+    `workspace_id`: the post's, when the caller has read it already."""
+    if workspace_id is None:
+        async with runtime.sessions() as session:
+            workspace_id = await session.scalar(select(Post.workspace_id).where(Post.id == post_id))
+            await session.commit()
     if workspace_id is None:
         return
     await sending.send(runtime, outbox.Owed(outbox.STATUS, workspace_id, key=f"{outbox.STATUS}:{post_id}",
@@ -38,11 +40,14 @@ async def send_status(runtime, owed: outbox.Owed) -> Sent | None:
             return None
         workspace = await session.get(Workspace, post.workspace_id)
         lines = await publishing.target_lines(session, post_id)
-        optimising = await renditions.post_progress(session, post_id, runtime.adapters)
-        cover = await renditions.cover_link(session, MediaStore.from_settings(runtime.settings), post)
         attached = [(mimetype, name) for mimetype, name in (await session.execute(
             select(MediaItem.mimetype, MediaItem.filename).join(PostMedia, PostMedia.media_id == MediaItem.id)
             .where(PostMedia.post_id == post_id).order_by(PostMedia.position))).all()]
+        optimising, cover = [], None
+        # Only a video has renditions and a cover frame: a post without one skips those lookups.
+        if any((mimetype or "").lower().startswith("video/") for mimetype, _ in attached):
+            optimising = await renditions.post_progress(session, post_id, runtime.adapters)
+            cover = await renditions.cover_link(session, MediaStore.from_settings(runtime.settings), post)
         # Said in the author's words: the series' wall clock is theirs (the zone is named when the post's is other).
         repeats = (await series.lines(session, [post], post.timezone)).get(post.id)
         now = utcnow()

@@ -7,7 +7,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from bot.media.store import ORIGINAL, MediaStore
 from bot.messages import outbox as sending
@@ -18,7 +18,7 @@ from bot.services import approvals, outbox
 from bot.services.approvals import Outcome
 from bot.services.roles import reviewing_for_post
 from bot.slack_errors import error_of
-from bot.storage.models import Decision, Post, PostStatus, Workspace
+from bot.storage.models import Decision, Post, PostStatus, PostTarget, TargetStatus, Workspace
 from bot.views import approvals as views
 
 log = logging.getLogger(__name__)
@@ -174,9 +174,23 @@ PUBLISHING_RESULTS = (PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.FA
 async def post_changed(runtime, post_id: int) -> None:
     """A post's publishing moved on (the publisher, token health, a retry): its status message, and its review
     card once it publishes, so approvers see the outcome and the live links there too."""
-    await update_post_message(runtime, post_id)
-    await refresh_card(runtime, post_id, only_in=PUBLISHING_RESULTS)
-    await announce_failures(runtime, post_id)  # after the status message, so the alert can link to it
+    # Called after every published target: one small read decides what is owed (most posts have no card and
+    # no failure), instead of a read in each of the three steps.
+    async with runtime.sessions() as session:
+        row = (await session.execute(
+            select(Post.workspace_id, Post.review_ts, Post.status,
+                   exists().where(PostTarget.post_id == Post.id,
+                                  PostTarget.status.in_([TargetStatus.FAILED, TargetStatus.UNCONFIRMED]))
+                   .label("failing"))
+            .where(Post.id == post_id))).first()
+        await session.commit()
+    if row is None:
+        return
+    await update_post_message(runtime, post_id, workspace_id=row.workspace_id)
+    if row.review_ts and row.status in PUBLISHING_RESULTS:
+        await _owe_card(runtime, row.workspace_id, post_id)
+    if row.failing:
+        await announce_failures(runtime, post_id)  # after the status message, so the alert can link to it
 
 
 async def refresh_card(runtime, post_id: int, only_in: tuple[PostStatus, ...] | None = None) -> None:
