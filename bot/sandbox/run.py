@@ -1,4 +1,4 @@
-"""`python -m bot sandbox [--reset]`: the real Picmim app (bot.__main__.serve) on its own SQLite file, wired to a
+"""`python -m bot sandbox [--reset]`: the real Picmim app (bot.serving.serve) on its own SQLite file, wired to a
 simulated Slack workspace and simulated networks running in this process, each on its own loopback port. It never
 reaches a real Slack or network, and refuses to start when real credentials are set (they would suggest the
 person meant to run the real app)."""
@@ -105,8 +105,8 @@ def run(reset: bool = False, environ: Mapping[str, str] | None = None, cwd: Path
               file=sys.stderr)
         return 2
     from bot import logs
-    from bot.__main__ import serve
     from bot.app import StartupError
+    from bot.serving import serve
     from bot.storage import crypto, db
 
     os.umask(0o077)  # the database, key and media are the owner's alone

@@ -75,7 +75,7 @@ async def list_queue(session: AsyncSession, workspace_id: int, user_id: str,
 
 async def series_lines(session: AsyncSession, posts: list[Post], reader_zone: str | None = None) -> dict[int, str]:
     """post id -> how its series repeats, for the occurrences of recurring posts among `posts`."""
-    from bot.services.series import lines  # the series service builds on this module
+    from bot.services.repeats import lines
 
     return {post_id: line.description for post_id, line in (await lines(session, posts, reader_zone)).items()}
 
