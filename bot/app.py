@@ -96,8 +96,11 @@ async def install_client_keys(settings: Settings, engine: AsyncEngine) -> None:
         log.info("Made Picmim's Bluesky client key (stored encrypted in the database).")
 
 
-def build_slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
-    client = AsyncWebClient(token=settings.slack.bot_token, base_url=settings.slack.api_url)
+def build_slack_client(settings: Settings, metrics: Metrics | None = None,
+                       session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The Web API client. `session`: the process's one aiohttp session for Slack, which bolt's per-request clients
+    share too (without it slack_sdk opens a session, and a TLS connection, for every call)."""
+    client = AsyncWebClient(token=settings.slack.bot_token, base_url=settings.slack.api_url, session=session)
     if metrics is not None:  # first: it sees every error, even one another handler retries
         client.retry_handlers.insert(0, metrics.slack_error_counter())
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
@@ -249,7 +252,8 @@ def build_bolt_app(settings: Settings, engine: AsyncEngine, client: AsyncWebClie
 def build_runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
     metrics = Metrics()
     metrics.register_outbox_depth(outbox.depth)  # picmim_outbox_depth: Slack messages still owed
-    client = build_slack_client(settings, metrics)
+    slack_session = aiohttp.ClientSession()  # one per process, kept open: connections to Slack are reused
+    client = build_slack_client(settings, metrics, slack_session)
     authorization = (SingleWorkspaceAuthorization(client, settings.slack.bot_token)
                      if settings.slack.mode == "single" else None)
     bolt = build_bolt_app(settings, engine, client, authorization)
@@ -261,6 +265,7 @@ def build_runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
         http=http,
         adapters=build_adapters(settings, http),
         bolt=bolt,
+        slack_session=slack_session,
         slack_authorization=authorization,
         metrics=metrics,
         web=web.Application(),  # replaced below, once bolt's routes exist

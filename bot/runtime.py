@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import aiohttp
 import httpx
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -40,6 +41,7 @@ class Runtime:
     bolt: AsyncApp
     web: web.Application
     slack_authorization: SlackAuthorization | None = None  # one-workspace mode only
+    slack_session: aiohttp.ClientSession | None = None  # every Slack Web API client's connections (one per process)
     # Set by the server once started, for /readyz: the job scheduler and, in Socket Mode, the socket handler.
     scheduler: Any = None
     socket_handler: Any = None
@@ -55,10 +57,12 @@ class Runtime:
         if bot is None or not bot.bot_token:
             return None
         return AsyncWebClient(token=bot.bot_token, base_url=self.settings.slack.api_url,
-                              retry_handlers=self.bolt.client.retry_handlers)
+                              retry_handlers=self.bolt.client.retry_handlers, session=self.slack_session)
 
     async def close(self) -> None:
         if self.slack_authorization is not None:
             await self.slack_authorization.close()
         await self.http.aclose()
+        if self.slack_session is not None:
+            await self.slack_session.close()
         await self.engine.dispose()
